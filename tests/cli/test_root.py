@@ -1,0 +1,26 @@
+"""The root command: version, help, and the exit code of a usage error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from wfkit import __version__
+from wfkit.cli.main import main
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    assert main(["no-such-command"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-such-command" in err and "--help" in err
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run([sys.executable, "-m", "wfkit", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and __version__ in done.stdout

@@ -1,0 +1,46 @@
+"""Persistence behind the engine: a narrow :class:`Store` protocol and its backends.
+
+``open_store(url)`` picks the backend from the URL scheme:
+
+- ``sqlite:///path/to/file.db`` (or ``sqlite:///:memory:``): embedded, the default;
+- ``postgresql://user:pass@host/db``: many workers on many machines (``pip install wfkit[postgres]``);
+- ``memory://``: in-process, for tests.
+"""
+
+from __future__ import annotations
+
+from wfkit.errors import StoreError
+from wfkit.store.base import (
+    Checkpoint,
+    EventRecord,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+    Store,
+)
+
+DEFAULT_STORE_URL = "sqlite:///wfkit.db"
+
+__all__ = [
+    "DEFAULT_STORE_URL", "Checkpoint", "EventRecord", "HistoryEntry", "LeaseLost",
+    "OperationRecord", "RunRecord", "Store", "open_store",
+]
+
+
+def open_store(url: str) -> Store:
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise StoreError(f"store URL {url!r} has no scheme",
+                         hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")
+    if scheme == "sqlite":
+        from wfkit.store.sqlite import SqliteStore
+        return SqliteStore(url)
+    if scheme in ("postgresql", "postgres"):
+        from wfkit.store.postgres import PostgresStore
+        return PostgresStore(url)
+    if scheme == "memory":
+        from wfkit.store.memory import MemoryStore
+        return MemoryStore(url)
+    raise StoreError(f"unknown store URL scheme {scheme!r} in {url!r}",
+                     hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")

@@ -1,0 +1,163 @@
+"""The store protocol: the engine core's only view of persistence.
+
+The core knows nothing about SQL. It reads runs, operations, events and history through this
+narrow protocol and writes every state change through :meth:`Store.commit`, one transaction per
+checkpoint, fenced by the worker's lease. Timestamps always come from the caller (the engine's
+injected clock), never from the database, so tests control all of time.
+
+Records hold JSON *text* for user values (inputs, results, payloads): the codec owns encoding,
+the store only persists strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, Sequence
+
+from wfkit.status import OpKind, OpStatus, RunStatus
+
+
+@dataclass
+class RunRecord:
+    id: str
+    workflow: str
+    version: int
+    status: RunStatus
+    input: str                      # JSON text: {"args": [...], "kwargs": {...}}
+    seed: int                       # source of ctx.uuid4()/ctx.random() for this run
+    created_at: datetime
+    updated_at: datetime
+    result: str | None = None       # JSON text of the return value
+    error: str | None = None        # JSON text: {"type", "message", ...}
+    parent_id: str | None = None    # set on child workflows
+    parent_seq: int | None = None   # the parent's operation that waits on this child
+    wake_at: datetime | None = None  # when a SLEEPING/WAITING run becomes runnable again
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    recoveries: int = 0             # times a crashed worker's lease on this run was taken over
+    cancel_requested: bool = False
+    compensate_on_cancel: bool = True
+    finished_at: datetime | None = None
+
+
+@dataclass
+class OperationRecord:
+    run_id: str
+    seq: int
+    kind: OpKind
+    name: str
+    status: OpStatus
+    attempt: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: str | None = None        # JSON text
+    error: str | None = None         # JSON text: {"type", "module", "message", "args"}
+    wake_at: datetime | None = None  # next attempt (RETRYING), timer end, wait deadline
+    source: str | None = None        # "file.py:42" of the workflow line that made the call
+    compensates: int | None = None   # for COMPENSATION ops: the seq of the step undone
+
+
+@dataclass
+class EventRecord:
+    id: int
+    run_id: str
+    name: str
+    payload: str                     # JSON text
+    sent_at: datetime
+    consumed_seq: int | None = None  # the wait operation that received it
+
+
+@dataclass
+class HistoryEntry:
+    """One line of a run's append-only history log (the format of `wfkit export`)."""
+
+    run_id: str
+    at: datetime
+    type: str                        # e.g. "run_started", "step_completed", "compensation_failed"
+    seq: int | None = None
+    name: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    index: int = 0                   # position in the run's log; assigned by the store
+
+
+@dataclass
+class Checkpoint:
+    """Everything one transaction writes for a run.
+
+    ``run`` holds RunRecord field names to update. ``operations`` are upserted by (run_id, seq).
+    ``consume_event`` marks an inbox event as received by an operation. ``release_lease`` clears
+    the lease in the same transaction (the run leaves this worker's hands).
+    """
+
+    run: dict[str, Any] = field(default_factory=dict)
+    operations: Sequence[OperationRecord] = ()
+    history: Sequence[HistoryEntry] = ()
+    consume_event: tuple[int, int] | None = None   # (event id, seq)
+    release_lease: bool = False
+    discard_operations: Sequence[int] = ()          # seqs to delete (skip-step rewinds)
+
+
+class LeaseLost(Exception):
+    """The worker no longer holds the run's lease; its activation must stop without writing."""
+
+    def __init__(self, run_id: str, owner: str | None) -> None:
+        super().__init__(f"lease on run {run_id!r} is no longer held by {owner!r}")
+        self.run_id = run_id
+        self.owner = owner
+
+
+class Store(Protocol):
+    """What the engine needs from persistence. Implementations pass tests/store/contract."""
+
+    url: str
+
+    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+        """Insert ``run`` unless a run with its id exists; return (stored run, created?)."""
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
+                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs newest first (created_at, then id descending)."""
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        """The run's operations ordered by seq."""
+
+    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
+               now: datetime | None = None) -> None:
+        """Apply ``checkpoint`` atomically.
+
+        With ``lease_owner`` the write is fenced: if the run's lease is not held by that owner
+        (or expired before ``now``), nothing is written and :class:`LeaseLost` is raised.
+        History entries get consecutive indexes after the run's last one.
+        """
+
+    def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
+        """Append an event to the run's inbox; a WAITING run becomes runnable (wake_at = at)."""
+
+    def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
+        """Unconsumed events of that name, oldest first."""
+
+    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
+              run_id: str | None = None) -> list[RunRecord]:
+        """Lease up to ``limit`` runnable runs (optionally only ``run_id``).
+
+        Runnable: status in ACTIVE, or in PARKED with wake_at <= now; and no lease, or an
+        expired one. Returned records show the state *before* the claim, so the caller can see
+        a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING).
+        """
+
+    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
+                  now: datetime) -> set[str]:
+        """Extend the leases ``owner`` still holds; return the ids it still holds."""
+
+    def release(self, owner: str, run_id: str) -> None:
+        """Drop ``owner``'s lease on the run, if it holds it."""
+
+    def next_wake(self) -> datetime | None:
+        """The earliest wake_at among PARKED runs (None when none is parked)."""
+
+    def history(self, run_id: str) -> list[HistoryEntry]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,168 @@
+"""An in-process store: the test harness's backend and the reference for the store contract.
+
+Everything lives in dicts guarded by one lock; records are copied in and out so callers can
+never mutate stored state by accident (the same isolation a database gives).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Sequence
+
+from wfkit.status import ACTIVE, PARKED, RunStatus
+from wfkit.store.base import (
+    Checkpoint,
+    EventRecord,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+)
+
+
+class MemoryStore:
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self._runs: dict[str, RunRecord] = {}
+        self._ops: dict[str, dict[int, OperationRecord]] = {}
+        self._events: list[EventRecord] = []
+        self._history: dict[str, list[HistoryEntry]] = {}
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+        with self._lock:
+            existing = self._runs.get(run.id)
+            if existing is not None:
+                return copy.copy(existing), False
+            self._runs[run.id] = copy.copy(run)
+            self._ops[run.id] = {}
+            self._history[run.id] = []
+            self._append_history(run.id, history)
+            return copy.copy(run), True
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            return copy.copy(run) if run else None
+
+    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
+                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        with self._lock:
+            runs = [r for r in self._runs.values()
+                    if (status is None or r.status == status)
+                    and (workflow is None or r.workflow == workflow)
+                    and (parent_id is None or r.parent_id == parent_id)]
+            runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+            return [copy.copy(r) for r in (runs[:limit] if limit else runs)]
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        with self._lock:
+            ops = self._ops.get(run_id, {})
+            return [copy.copy(ops[seq]) for seq in sorted(ops)]
+
+    # -- the one write path -------------------------------------------------------------------
+    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
+               now: datetime | None = None) -> None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                raise KeyError(run_id)
+            if lease_owner is not None:
+                expired = (now is not None and run.lease_expires_at is not None
+                           and run.lease_expires_at < now)
+                if run.lease_owner != lease_owner or expired:
+                    raise LeaseLost(run_id, lease_owner)
+            if checkpoint.consume_event is not None:
+                event_id, seq = checkpoint.consume_event
+                for event in self._events:
+                    if event.id == event_id:
+                        event.consumed_seq = seq
+            ops = self._ops[run_id]
+            for seq in checkpoint.discard_operations:
+                ops.pop(seq, None)
+            for op in checkpoint.operations:
+                ops[op.seq] = copy.copy(op)
+            changes = dict(checkpoint.run)
+            if checkpoint.release_lease:
+                changes.update(lease_owner=None, lease_expires_at=None)
+            self._runs[run_id] = replace(run, **changes)
+            self._append_history(run_id, checkpoint.history)
+
+    def _append_history(self, run_id: str, entries: Sequence[HistoryEntry]) -> None:
+        log = self._history[run_id]
+        for entry in entries:
+            log.append(replace(entry, run_id=run_id, index=len(log), data=dict(entry.data)))
+
+    # -- events -------------------------------------------------------------------------------
+    def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
+        with self._lock:
+            event = EventRecord(id=len(self._events) + 1, run_id=run_id, name=name,
+                                payload=payload, sent_at=at)
+            self._events.append(event)
+            run = self._runs.get(run_id)
+            if run is not None and run.status == RunStatus.WAITING:
+                self._runs[run_id] = replace(run, wake_at=at)
+            return copy.copy(event)
+
+    def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
+        with self._lock:
+            return [copy.copy(e) for e in self._events
+                    if e.run_id == run_id and e.name == name and e.consumed_seq is None]
+
+    # -- leases -------------------------------------------------------------------------------
+    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
+              run_id: str | None = None) -> list[RunRecord]:
+        with self._lock:
+            candidates = [self._runs[run_id]] if run_id in self._runs else \
+                ([] if run_id is not None else list(self._runs.values()))
+            runnable = [r for r in candidates if _runnable(r, now)]
+            runnable.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
+            claimed = []
+            for run in runnable[:limit]:
+                claimed.append(copy.copy(run))
+                self._runs[run.id] = replace(run, lease_owner=owner, lease_expires_at=lease_until)
+            return claimed
+
+    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
+                  now: datetime) -> set[str]:
+        with self._lock:
+            held = set()
+            for run_id in run_ids:
+                run = self._runs.get(run_id)
+                if run and run.lease_owner == owner and run.lease_expires_at and \
+                        run.lease_expires_at >= now:
+                    self._runs[run_id] = replace(run, lease_expires_at=lease_until)
+                    held.add(run_id)
+            return held
+
+    def release(self, owner: str, run_id: str) -> None:
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run and run.lease_owner == owner:
+                self._runs[run_id] = replace(run, lease_owner=None, lease_expires_at=None)
+
+    def next_wake(self) -> datetime | None:
+        with self._lock:
+            wakes = [r.wake_at for r in self._runs.values()
+                     if r.status in PARKED and r.wake_at is not None]
+            return min(wakes) if wakes else None
+
+    def history(self, run_id: str) -> list[HistoryEntry]:
+        with self._lock:
+            return [replace(e, data=copy.deepcopy(e.data)) for e in self._history.get(run_id, [])]
+
+    def close(self) -> None:
+        pass
+
+
+def _runnable(run: RunRecord, now: datetime) -> bool:
+    if run.lease_owner is not None and run.lease_expires_at is not None \
+            and run.lease_expires_at >= now:
+        return False
+    if run.status in ACTIVE:
+        return True
+    return run.status in PARKED and run.wake_at is not None and run.wake_at <= now
