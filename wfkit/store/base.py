@@ -96,6 +96,10 @@ class Checkpoint:
     consume_event: tuple[int, int] | None = None   # (event id, seq)
     release_lease: bool = False
     discard_operations: Sequence[int] = ()          # seqs to delete (skip-step rewinds)
+    # A run that parks (WAITING) for these event names must not miss one sent while it was
+    # still running: if the inbox holds an unconsumed event with one of these names when the
+    # commit applies, the store sets wake_at to the commit's ``now`` instead (no lost wakeup).
+    wake_on_events: Sequence[str] = ()
 
 
 class LeaseLost(Exception):
@@ -140,8 +144,10 @@ class Store(Protocol):
         """Unconsumed events of that name, oldest first."""
 
     def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None) -> list[RunRecord]:
-        """Lease up to ``limit`` runnable runs (optionally only ``run_id``).
+              run_id: str | None = None,
+              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+        """Lease up to ``limit`` runnable runs (optionally only ``run_id``, and only runs whose
+        workflow name is in ``workflows`` when given: a worker claims only what it can run).
 
         Runnable: status in ACTIVE, or in PARKED with wake_at <= now; and no lease, or an
         expired one. Returned records show the state *before* the claim, so the caller can see

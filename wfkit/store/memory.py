@@ -87,6 +87,10 @@ class MemoryStore:
             for op in checkpoint.operations:
                 ops[op.seq] = copy.copy(op)
             changes = dict(checkpoint.run)
+            if checkpoint.wake_on_events and any(
+                    e.run_id == run_id and e.consumed_seq is None
+                    and e.name in checkpoint.wake_on_events for e in self._events):
+                changes["wake_at"] = now
             if checkpoint.release_lease:
                 changes.update(lease_owner=None, lease_expires_at=None)
             self._runs[run_id] = replace(run, **changes)
@@ -115,11 +119,13 @@ class MemoryStore:
 
     # -- leases -------------------------------------------------------------------------------
     def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None) -> list[RunRecord]:
+              run_id: str | None = None,
+              workflows: Sequence[str] | None = None) -> list[RunRecord]:
         with self._lock:
             candidates = [self._runs[run_id]] if run_id in self._runs else \
                 ([] if run_id is not None else list(self._runs.values()))
-            runnable = [r for r in candidates if _runnable(r, now)]
+            runnable = [r for r in candidates if _runnable(r, now)
+                        and (workflows is None or r.workflow in workflows)]
             runnable.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
             claimed = []
             for run in runnable[:limit]:
