@@ -149,8 +149,8 @@ class Store(Protocol):
         """Lease up to ``limit`` runnable runs (optionally only ``run_id``, and only runs whose
         workflow name is in ``workflows`` when given: a worker claims only what it can run).
 
-        Runnable: status in ACTIVE, or in PARKED with wake_at <= now; and no lease, or an
-        expired one. Returned records show the state *before* the claim, so the caller can see
+        Runnable: status in ACTIVE with wake_at NULL or <= now (an active run may wait out a
+        retry delay), or in PARKED with wake_at <= now; and no lease, or an expired one. Returned records show the state *before* the claim, so the caller can see
         a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING).
         """
 
@@ -162,7 +162,7 @@ class Store(Protocol):
         """Drop ``owner``'s lease on the run, if it holds it."""
 
     def next_wake(self) -> datetime | None:
-        """The earliest wake_at among PARKED runs (None when none is parked)."""
+        """The earliest wake_at among non-terminal runs (None when no run has one)."""
 
     def history(self, run_id: str) -> list[HistoryEntry]: ...
 

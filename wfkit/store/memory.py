@@ -154,7 +154,7 @@ class MemoryStore:
     def next_wake(self) -> datetime | None:
         with self._lock:
             wakes = [r.wake_at for r in self._runs.values()
-                     if r.status in PARKED and r.wake_at is not None]
+                     if (r.status in PARKED or r.status in ACTIVE) and r.wake_at is not None]
             return min(wakes) if wakes else None
 
     def history(self, run_id: str) -> list[HistoryEntry]:
@@ -169,6 +169,6 @@ def _runnable(run: RunRecord, now: datetime) -> bool:
     if run.lease_owner is not None and run.lease_expires_at is not None \
             and run.lease_expires_at >= now:
         return False
-    if run.status in ACTIVE:
-        return True
+    if run.status in ACTIVE:  # an active run parked for a retry delay waits for wake_at
+        return run.wake_at is None or run.wake_at <= now
     return run.status in PARKED and run.wake_at is not None and run.wake_at <= now

@@ -1,0 +1,158 @@
+"""The SQLite store's schema: ordered migrations and the checks that guard a file before use.
+
+Opening a store must never damage a file that is not ours. So the file is *inspected* (header
+bytes, then a read-only look at ``sqlite_master``) before anything is written; a foreign or
+newer database is rejected untouched, and only an empty file or an older wfkit schema is
+migrated, inside one ``BEGIN IMMEDIATE`` transaction so two processes opening a new file at
+once cannot both create the schema.
+
+Timestamps are stored as integer microseconds since the Unix epoch (UTC): compact, exact,
+ordered like the instants they stand for, and always supplied by the caller's clock, never by
+SQLite (no ``CURRENT_TIMESTAMP`` anywhere).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from wfkit.errors import StoreError
+
+SCHEMA_TABLE = "wfkit_schema"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Migration N (1-based) brings a database from version N-1 to N. Statements are separated by
+# ";" and must not contain one themselves (no triggers): they run one by one inside the
+# migration transaction, because ``executescript`` would commit it half-way.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema.
+    f"""
+    CREATE TABLE {SCHEMA_TABLE} (
+        version INTEGER PRIMARY KEY
+    );
+    CREATE TABLE runs (
+        id                   TEXT PRIMARY KEY,
+        workflow             TEXT NOT NULL,
+        version              INTEGER NOT NULL,
+        status               TEXT NOT NULL,
+        input                TEXT NOT NULL,
+        seed                 TEXT NOT NULL,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL,
+        result               TEXT,
+        error                TEXT,
+        parent_id            TEXT,
+        parent_seq           INTEGER,
+        wake_at              INTEGER,
+        lease_owner          TEXT,
+        lease_expires_at     INTEGER,
+        recoveries           INTEGER NOT NULL DEFAULT 0,
+        cancel_requested     INTEGER NOT NULL DEFAULT 0,
+        compensate_on_cancel INTEGER NOT NULL DEFAULT 1,
+        finished_at          INTEGER
+    );
+    CREATE INDEX runs_claim ON runs (status, wake_at, lease_expires_at);
+    CREATE INDEX runs_created ON runs (created_at, id);
+    CREATE INDEX runs_parent ON runs (parent_id);
+    CREATE TABLE operations (
+        run_id      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        started_at  INTEGER,
+        finished_at INTEGER,
+        result      TEXT,
+        error       TEXT,
+        wake_at     INTEGER,
+        source      TEXT,
+        compensates INTEGER,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id       TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        payload      TEXT NOT NULL,
+        sent_at      INTEGER NOT NULL,
+        consumed_seq INTEGER
+    );
+    CREATE INDEX events_inbox ON events (run_id, name, consumed_seq);
+    CREATE TABLE history (
+        run_id TEXT NOT NULL,
+        idx    INTEGER NOT NULL,
+        at     INTEGER NOT NULL,
+        type   TEXT NOT NULL,
+        seq    INTEGER,
+        name   TEXT,
+        data   TEXT NOT NULL,
+        PRIMARY KEY (run_id, idx)
+    ) WITHOUT ROWID
+    """,
+)
+LATEST_VERSION = len(MIGRATIONS)
+
+_FIX_PATH = "point the store URL at a wfkit database or at a new file (e.g. sqlite:///wfkit.db)"
+
+
+def check_file_header(path: str) -> None:
+    """Reject a non-empty file that is not an SQLite database before SQLite even opens it."""
+    if os.path.isdir(path):
+        raise StoreError(f"{path} is a directory, not an SQLite database file", hint=_FIX_PATH)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}",
+                         hint="check the path and its permissions") from exc
+    if header and header != SQLITE_HEADER:
+        raise StoreError(f"{path} is not an SQLite database (not a wfkit store)", hint=_FIX_PATH)
+
+
+def schema_version(conn: sqlite3.Connection, path: str) -> int:
+    """The wfkit schema version of the database: 0 when empty; foreign databases raise."""
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name")]
+    if SCHEMA_TABLE in tables:
+        row = conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()
+        return int(row[0] or 0)
+    if tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(
+            f"{path} is an SQLite database of another application (tables: {shown}), "
+            "not a wfkit store", hint=_FIX_PATH)
+    return 0
+
+
+def check_not_newer(version: int, path: str) -> None:
+    if version > LATEST_VERSION:
+        raise StoreError(
+            f"{path} was created by a newer wfkit (schema version {version}; this wfkit knows "
+            f"up to {LATEST_VERSION})", hint="upgrade wfkit (pip install -U wfkit)")
+
+
+def migrate(conn: sqlite3.Connection, path: str) -> int:
+    """Bring the schema to :data:`LATEST_VERSION` in one transaction; return the version found.
+
+    The version is read again under the write lock: another process may have migrated the
+    file between our first look and ``BEGIN IMMEDIATE``.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = schema_version(conn, path)
+        check_not_newer(found, path)
+        for version in range(found + 1, LATEST_VERSION + 1):
+            for statement in MIGRATIONS[version - 1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)", (version,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return found
