@@ -1,0 +1,36 @@
+"""The machine format: one sorted, versioned JSON document on stdout.
+
+Shape (``version`` 1)::
+
+    {"findings": [{"code", "column", "end_column", "end_line", "fix", "line", "message",
+                   "path"}, ...],
+     "summary": {"files_checked", "files_with_findings", "findings", "fixable", "fixed"},
+     "version": 1, "wfkit": "0.1.0"}
+
+``findings`` is exactly the list DESIGN.md promises (1-based lines and columns, ``end_column``
+exclusive); keys are sorted and findings come in path/line/column order, so two runs over the
+same tree print the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from wfkit.lint.formats.report import JSON_VERSION, Report
+
+
+class JsonFormat:
+    def render(self, report: Report, *, color: bool = False) -> str:
+        document = {
+            "findings": [finding.to_json() for finding in report.findings],
+            "summary": {
+                "files_checked": report.files_checked,
+                "files_with_findings": report.files_with_findings,
+                "findings": len(report.findings),
+                "fixable": report.fixable,
+                "fixed": sum(report.fixed.values()),
+            },
+            "version": JSON_VERSION,
+            "wfkit": report.tool_version,
+        }
+        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
