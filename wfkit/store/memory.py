@@ -57,7 +57,7 @@ class MemoryStore:
                     and (workflow is None or r.workflow == workflow)
                     and (parent_id is None or r.parent_id == parent_id)]
             runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-            return [copy.copy(r) for r in (runs[:limit] if limit else runs)]
+            return [copy.copy(r) for r in (runs if limit is None else runs[:max(limit, 0)])]
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
@@ -76,6 +76,9 @@ class MemoryStore:
                            and run.lease_expires_at < now)
                 if run.lease_owner != lease_owner or expired:
                     raise LeaseLost(run_id, lease_owner)
+            # Validate the run's field names before anything is written: a failing commit
+            # writes nothing (atomicity), as a database transaction would.
+            replace(run, **checkpoint.run)
             if checkpoint.consume_event is not None:
                 event_id, seq = checkpoint.consume_event
                 for event in self._events:
@@ -99,7 +102,8 @@ class MemoryStore:
     def _append_history(self, run_id: str, entries: Sequence[HistoryEntry]) -> None:
         log = self._history[run_id]
         for entry in entries:
-            log.append(replace(entry, run_id=run_id, index=len(log), data=dict(entry.data)))
+            log.append(replace(entry, run_id=run_id, index=len(log),
+                               data=copy.deepcopy(entry.data)))
 
     # -- events -------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:

@@ -1,0 +1,476 @@
+"""The store contract: what the engine relies on from every backend (see wfkit/store/base.py).
+
+Each test runs against every factory in conftest.STORE_FACTORIES, so a new backend is correct
+when this file passes on it. Time always comes from the test clock (``at(seconds)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta, timezone
+from typing import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from store_records import T0, at, entry, op, run
+
+from wfkit.status import ACTIVE, PARKED, TERMINAL, OpKind, OpStatus, RunStatus
+from wfkit.store.base import Checkpoint, LeaseLost, OperationRecord, RunRecord, Store
+
+LEASE = 30  # seconds
+
+
+def claimed(store: Store, run_id: str = "r1", owner: str = "w1", now: float = 0) -> RunRecord:
+    """Create ``run_id`` (if needed) and lease it to ``owner`` until now + LEASE."""
+    store.create_run(run(run_id), [])
+    (record,) = store.claim(owner, at(now), at(now + LEASE), run_id=run_id)
+    return record
+
+
+def snapshot(store: Store, run_id: str = "r1") -> tuple[object, ...]:
+    return (store.get_run(run_id), store.operations(run_id), store.history(run_id))
+
+
+# -- create / get / list ----------------------------------------------------------------------
+def test_create_run_stores_the_run_and_its_first_history(store: Store) -> None:
+    stored, created = store.create_run(run("r1"), [entry("run_started"), entry("x", when=1)])
+    assert created and stored == run("r1")
+    assert store.get_run("r1") == run("r1")
+    assert [(e.index, e.type, e.run_id) for e in store.history("r1")] == \
+        [(0, "run_started", "r1"), (1, "x", "r1")]
+
+
+def test_create_run_is_idempotent_on_id(store: Store) -> None:
+    store.create_run(run("r1", workflow="first"), [entry("run_started")])
+    stored, created = store.create_run(run("r1", workflow="second", created=5),
+                                       [entry("run_started")])
+    assert not created and stored == run("r1", workflow="first")
+    assert store.get_run("r1") == run("r1", workflow="first")
+    assert len(store.history("r1")) == 1
+
+
+def test_get_run_of_an_unknown_id_is_none(store: Store) -> None:
+    assert store.get_run("nope") is None
+
+
+FULL_RUN = run(
+    "full", created=1, status=RunStatus.COMPENSATING, input='{"args":[1],"kwargs":{"é":"✓"}}',
+    seed=2**64 + 12345, updated_at=at(2.000001), result='{"ok":true}',
+    error='{"type":"ValueError","message":"bad"}', parent_id="parent", parent_seq=4,
+    wake_at=at(3), lease_owner="w9", lease_expires_at=at(4), recoveries=3,
+    cancel_requested=True, compensate_on_cancel=False, finished_at=at(5))
+
+
+@pytest.mark.parametrize("record", [run("minimal"), FULL_RUN], ids=["defaults", "every-field"])
+def test_every_run_field_round_trips(store: Store, record: RunRecord) -> None:
+    store.create_run(record, [])
+    got = store.get_run(record.id)
+    assert got == record
+    assert type(got.status) is RunStatus and type(got.seed) is int
+    assert type(got.cancel_requested) is bool and type(got.compensate_on_cancel) is bool
+    for name in ("created_at", "updated_at", "wake_at", "lease_expires_at", "finished_at"):
+        value = getattr(got, name)
+        assert value == getattr(record, name)
+        assert value is None or value.utcoffset() == timedelta(0)
+
+
+def test_datetimes_in_other_timezones_keep_their_instant(store: Store) -> None:
+    plus2 = timezone(timedelta(hours=2))
+    store.create_run(run("r1", created_at=T0.astimezone(plus2), wake_at=at(1).astimezone(plus2)),
+                     [])
+    got = store.get_run("r1")
+    assert got.created_at == T0 and got.wake_at == at(1)
+    assert got.created_at.utcoffset() is not None
+
+
+def test_list_runs_newest_first_then_id_descending(store: Store) -> None:
+    for run_id, created in [("a", 1), ("b", 3), ("c", 2), ("d", 3)]:
+        store.create_run(run(run_id, created=created), [])
+    assert [r.id for r in store.list_runs()] == ["d", "b", "c", "a"]
+    assert [r.id for r in store.list_runs(limit=2)] == ["d", "b"]
+    assert store.list_runs(limit=0) == []
+
+
+def test_list_runs_filters(store: Store) -> None:
+    store.create_run(run("a", created=1, workflow="orders"), [])
+    store.create_run(run("b", created=2, workflow="orders", status=RunStatus.COMPLETED), [])
+    store.create_run(run("c", created=3, workflow="etl", parent_id="a", parent_seq=1), [])
+    store.create_run(run("d", created=4, workflow="orders", parent_id="a", parent_seq=2), [])
+    ids = lambda **kw: [r.id for r in store.list_runs(**kw)]  # noqa: E731
+    assert ids(workflow="orders") == ["d", "b", "a"]
+    assert ids(status=RunStatus.COMPLETED) == ["b"]
+    assert ids(status=RunStatus.PENDING, workflow="orders") == ["d", "a"]
+    assert ids(parent_id="a") == ["d", "c"]
+    assert ids(parent_id="a", workflow="etl") == ["c"]
+    assert ids(workflow="nope") == []
+
+
+def test_returned_records_are_copies(store: Store) -> None:
+    record = run("r1")
+    store.create_run(record, [])
+    record.status = RunStatus.FAILED
+    store.get_run("r1").status = RunStatus.FAILED
+    assert store.get_run("r1").status == RunStatus.PENDING
+    data = {"nested": {"k": [1]}}
+    store.commit("r1", Checkpoint(history=[entry("x", data=data)]))
+    data["nested"]["k"].append(2)
+    store.history("r1")[0].data["nested"]["k"].append(3)
+    assert store.history("r1")[0].data == {"nested": {"k": [1]}}
+
+
+# -- operations --------------------------------------------------------------------------------
+def test_operations_are_upserted_by_seq_and_ordered_by_seq(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    store.commit("r1", Checkpoint(operations=[op(2), op(0, status=OpStatus.STARTED)]))
+    store.commit("r1", Checkpoint(operations=[op(1), op(0, status=OpStatus.COMPLETED,
+                                                         result='"done"')]))
+    got = store.operations("r1")
+    assert [(o.seq, o.status, o.result) for o in got] == [
+        (0, OpStatus.COMPLETED, '"done"'), (1, OpStatus.COMPLETED, None),
+        (2, OpStatus.COMPLETED, None)]
+    assert store.operations("other") == []
+
+
+FULL_OP = op(3, kind=OpKind.COMPENSATION, name="refund", status=OpStatus.RETRYING, attempt=4,
+             started_at=at(1), finished_at=at(2.5), result='{"r":1}',
+             error='{"type":"IOError","module":"builtins","message":"x","args":["x"]}',
+             wake_at=at(9), source="flows.py:42", compensates=1)
+
+
+@pytest.mark.parametrize("record", [op(0), FULL_OP], ids=["defaults", "every-field"])
+def test_every_operation_field_round_trips(store: Store, record: OperationRecord) -> None:
+    store.create_run(run("r1"), [])
+    store.commit("r1", Checkpoint(operations=[record]))
+    (got,) = store.operations("r1")
+    assert got == record
+    assert type(got.kind) is OpKind and type(got.status) is OpStatus
+    assert all(v is None or v.utcoffset() == timedelta(0)
+               for v in (got.started_at, got.finished_at, got.wake_at))
+
+
+def test_every_kind_and_status_round_trips(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    records = [op(i, kind=kind, status=status)
+               for i, (kind, status) in enumerate((k, s) for k in OpKind for s in OpStatus)]
+    store.commit("r1", Checkpoint(operations=records))
+    assert store.operations("r1") == records
+
+
+def test_discard_operations_deletes_and_upsert_wins_in_the_same_checkpoint(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    store.commit("r1", Checkpoint(operations=[op(0), op(1), op(2)]))
+    store.commit("r1", Checkpoint(discard_operations=[1, 2, 7],
+                                  operations=[op(2, status=OpStatus.SKIPPED)]))
+    assert [(o.seq, o.status) for o in store.operations("r1")] == \
+        [(0, OpStatus.COMPLETED), (2, OpStatus.SKIPPED)]
+
+
+# -- commit ------------------------------------------------------------------------------------
+def test_commit_updates_only_the_named_run_fields(store: Store) -> None:
+    store.create_run(FULL_RUN, [])
+    store.commit("full", Checkpoint(run={"status": RunStatus.COMPLETED, "updated_at": at(10),
+                                         "result": None, "wake_at": None,
+                                         "cancel_requested": False, "recoveries": 4}))
+    assert store.get_run("full") == replace(
+        FULL_RUN, status=RunStatus.COMPLETED, updated_at=at(10), result=None, wake_at=None,
+        cancel_requested=False, recoveries=4)
+
+
+def test_an_empty_commit_changes_nothing(store: Store) -> None:
+    store.create_run(run("r1"), [entry("run_started")])
+    before = snapshot(store)
+    store.commit("r1", Checkpoint())
+    assert snapshot(store) == before
+
+
+def test_history_indexes_are_consecutive_across_commits(store: Store) -> None:
+    store.create_run(run("r1"), [entry("run_started")])
+    store.create_run(run("r2"), [entry("run_started", "r2")])
+    store.commit("r1", Checkpoint(history=[entry("a", when=1), entry("b", when=2)]))
+    store.commit("r2", Checkpoint(history=[entry("z", "r2")]))
+    store.commit("r1", Checkpoint(history=[entry("c", when=3, seq=0, name="s",
+                                                 data={"n": [1, {"x": None}], "é": "✓"})]))
+    got = store.history("r1")
+    assert [(e.index, e.type) for e in got] == [(0, "run_started"), (1, "a"), (2, "b"), (3, "c")]
+    assert got[3] == entry("c", when=3, seq=0, name="s", data={"n": [1, {"x": None}], "é": "✓"},
+                           index=3)
+    assert [(e.index, e.type) for e in store.history("r2")] == [(0, "run_started"), (1, "z")]
+    assert store.history("nope") == []
+
+
+def test_history_entries_belong_to_the_committed_run(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    store.commit("r1", Checkpoint(history=[entry("a", run_id="elsewhere")]))
+    assert [e.run_id for e in store.history("r1")] == ["r1"]
+
+
+@given(batches=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=8))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None,
+          max_examples=15)
+def test_history_is_one_gapless_log_in_commit_order(store_factory: Callable[[], Store],
+                                                    batches: list[int]) -> None:
+    store = store_factory()
+    store.create_run(run("r1"), [])
+    expected = []
+    for b, size in enumerate(batches):
+        names = [f"{b}.{i}" for i in range(size)]
+        store.commit("r1", Checkpoint(history=[entry(n) for n in names]))
+        expected += names
+    got = store.history("r1")
+    assert [e.type for e in got] == expected and [e.index for e in got] == list(range(len(got)))
+
+
+def test_commit_to_an_unknown_run_raises_key_error(store: Store) -> None:
+    with pytest.raises(KeyError):
+        store.commit("nope", Checkpoint(run={"updated_at": at(1)}))
+    with pytest.raises(KeyError):
+        store.commit("nope", Checkpoint(), lease_owner="w1", now=at(0))
+
+
+def test_a_commit_with_an_unknown_run_field_writes_nothing(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    event = store.add_event("r1", "approval", "{}", at(0))
+    before = snapshot(store)
+    with pytest.raises(TypeError):
+        store.commit("r1", Checkpoint(run={"updated_at": at(1), "no_such_field": 1},
+                                      operations=[op(0)], history=[entry("x")],
+                                      consume_event=(event.id, 0)))
+    assert snapshot(store) == before
+    assert store.pending_events("r1", "approval") == [event]
+
+
+# -- lease fencing -----------------------------------------------------------------------------
+FENCED_WRITE = dict(run={"status": RunStatus.RUNNING, "updated_at": at(5)},
+                    operations=[op(0)], history=[entry("step_completed", seq=0)],
+                    discard_operations=[9])
+
+
+def test_the_lease_holder_commits(store: Store) -> None:
+    claimed(store)
+    store.commit("r1", Checkpoint(**FENCED_WRITE), lease_owner="w1", now=at(5))
+    got = store.get_run("r1")
+    assert got.status == RunStatus.RUNNING and got.lease_owner == "w1"
+    assert got.lease_expires_at == at(LEASE)
+    assert [o.seq for o in store.operations("r1")] == [0]
+
+
+def test_the_lease_is_valid_up_to_and_including_its_expiry(store: Store) -> None:
+    claimed(store)
+    store.commit("r1", Checkpoint(**FENCED_WRITE), lease_owner="w1", now=at(LEASE))
+    assert len(store.history("r1")) == 1
+
+
+@pytest.mark.parametrize("case", ["wrong-owner", "expired", "no-lease", "released"])
+def test_a_fenced_commit_without_the_lease_raises_and_writes_nothing(store: Store,
+                                                                     case: str) -> None:
+    if case == "no-lease":
+        store.create_run(run("r1"), [])
+    else:
+        claimed(store)
+    store.commit("r1", Checkpoint(operations=[op(9)], history=[entry("run_started")]))
+    if case == "released":
+        store.release("w1", "r1")
+    event = store.add_event("r1", "approval", "{}", at(1))
+    before = snapshot(store)
+    owner, now = ("w2", at(5)) if case == "wrong-owner" else ("w1", at(LEASE + 0.000001)) \
+        if case == "expired" else ("w1", at(5))
+    with pytest.raises(LeaseLost) as lost:
+        store.commit("r1", Checkpoint(**FENCED_WRITE, consume_event=(event.id, 1),
+                                      release_lease=True), lease_owner=owner, now=now)
+    assert lost.value.run_id == "r1" and lost.value.owner == owner
+    assert snapshot(store) == before
+    assert store.pending_events("r1", "approval") == [event]
+
+
+def test_a_commit_without_lease_owner_is_not_fenced(store: Store) -> None:
+    claimed(store)
+    store.commit("r1", Checkpoint(run={"cancel_requested": True}))
+    got = store.get_run("r1")
+    assert got.cancel_requested and got.lease_owner == "w1"
+
+
+def test_release_lease_in_a_commit_clears_the_lease(store: Store) -> None:
+    claimed(store)
+    store.commit("r1", Checkpoint(run={"status": RunStatus.SLEEPING, "wake_at": at(60)},
+                                  release_lease=True), lease_owner="w1", now=at(1))
+    got = store.get_run("r1")
+    assert (got.lease_owner, got.lease_expires_at, got.status) == \
+        (None, None, RunStatus.SLEEPING)
+    assert [r.id for r in store.claim("w2", at(60), at(90))] == ["r1"]
+
+
+# -- events ------------------------------------------------------------------------------------
+def test_add_event_returns_the_stored_event(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    first = store.add_event("r1", "approval", '{"ok":true}', at(1))
+    second = store.add_event("r1", "approval", '{"ok":false}', at(2))
+    assert (first.run_id, first.name, first.payload, first.sent_at, first.consumed_seq) == \
+        ("r1", "approval", '{"ok":true}', at(1), None)
+    assert second.id > first.id
+    assert first.sent_at.utcoffset() == timedelta(0)
+
+
+def test_pending_events_by_run_and_name_oldest_first_unconsumed_only(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    store.create_run(run("r2"), [])
+    a = store.add_event("r1", "approval", '"a"', at(1))
+    store.add_event("r2", "approval", '"other run"', at(2))
+    store.add_event("r1", "cancel", '"other name"', at(3))
+    b = store.add_event("r1", "approval", '"b"', at(4))
+    c = store.add_event("r1", "approval", '"c"', at(5))
+    assert store.pending_events("r1", "approval") == [a, b, c]
+    store.commit("r1", Checkpoint(consume_event=(b.id, 3)))
+    assert store.pending_events("r1", "approval") == [a, c]
+    assert store.pending_events("r1", "nothing") == []
+
+
+def test_add_event_wakes_a_waiting_run_only(store: Store) -> None:
+    store.create_run(run("waiting", status=RunStatus.WAITING, wake_at=at(3600)), [])
+    store.create_run(run("forever", status=RunStatus.WAITING), [])
+    store.create_run(run("sleeping", status=RunStatus.SLEEPING, wake_at=at(3600)), [])
+    store.create_run(run("done", status=RunStatus.COMPLETED), [])
+    for run_id in ("waiting", "forever", "sleeping", "done"):
+        store.add_event(run_id, "approval", "{}", at(10))
+    assert store.get_run("waiting").wake_at == at(10)
+    assert store.get_run("forever").wake_at == at(10)
+    assert store.get_run("sleeping").wake_at == at(3600)
+    assert store.get_run("done").wake_at is None
+    assert sorted(r.id for r in store.claim("w1", at(10), at(40), limit=10)) == \
+        ["forever", "waiting"]
+
+
+def test_wake_on_events_wakes_a_parking_run_if_its_event_already_arrived(store: Store) -> None:
+    claimed(store)
+    consumed = store.add_event("r1", "approval", '"old"', at(1))  # running: no wake-up
+    store.commit("r1", Checkpoint(consume_event=(consumed.id, 0)))
+    park = dict(run={"status": RunStatus.WAITING, "wake_at": at(3600)}, release_lease=True,
+                wake_on_events=["approval"])
+    store.commit("r1", Checkpoint(**park), lease_owner="w1", now=at(2))
+    assert store.get_run("r1").wake_at == at(3600)  # nothing unconsumed: waits for its deadline
+
+    store.claim("w1", at(3600), at(3630), run_id="r1")
+    store.add_event("r1", "other", "{}", at(3601))
+    store.add_event("r1", "approval", '"new"', at(3602))  # arrives while the run is running
+    store.commit("r1", Checkpoint(**park), lease_owner="w1", now=at(3603))
+    assert store.get_run("r1").wake_at == at(3603)  # woken at commit time, not lost
+    assert [r.id for r in store.claim("w2", at(3603), at(3633))] == ["r1"]
+
+
+def test_an_event_consumed_by_the_parking_commit_does_not_wake_it(store: Store) -> None:
+    claimed(store)
+    event = store.add_event("r1", "approval", "{}", at(1))
+    store.commit("r1", Checkpoint(run={"status": RunStatus.WAITING, "wake_at": at(99)},
+                                  consume_event=(event.id, 0), wake_on_events=["approval"],
+                                  release_lease=True), lease_owner="w1", now=at(2))
+    assert store.get_run("r1").wake_at == at(99)
+
+
+# -- claim -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", sorted(RunStatus, key=str))
+def test_claim_takes_active_runs_and_due_parked_runs(store: Store, status: RunStatus) -> None:
+    store.create_run(run("due", status=status, wake_at=at(10)), [])
+    store.create_run(run("later", status=status, wake_at=at(11)), [])
+    store.create_run(run("no-wake", status=status), [])
+    got = sorted(r.id for r in store.claim("w1", at(10), at(40), limit=10))
+    if status in ACTIVE:
+        assert got == ["due", "no-wake"]   # an active run waits out a future wake_at
+    elif status in PARKED:
+        assert got == ["due"]              # a parked run needs a due wake_at
+    else:
+        assert status in TERMINAL and got == []
+
+
+def test_claim_leases_and_returns_the_state_before_the_claim(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    (got,) = store.claim("w1", at(0), at(LEASE))
+    assert got == run("r1")
+    stored = store.get_run("r1")
+    assert (stored.lease_owner, stored.lease_expires_at) == ("w1", at(LEASE))
+    assert replace(stored, lease_owner=None, lease_expires_at=None) == run("r1")
+
+
+def test_a_live_lease_blocks_other_claims(store: Store) -> None:
+    claimed(store, owner="w1")
+    assert store.claim("w2", at(1), at(31)) == []
+    assert store.claim("w2", at(LEASE), at(60)) == []  # still live at its expiry instant
+    assert store.claim("w1", at(1), at(31)) == []      # claim never re-leases a held run
+
+
+def test_an_expired_lease_is_taken_over_and_the_claim_shows_the_old_owner(store: Store) -> None:
+    claimed(store, owner="w1")
+    store.commit("r1", Checkpoint(run={"status": RunStatus.RUNNING}), lease_owner="w1",
+                 now=at(1))
+    (got,) = store.claim("w2", at(LEASE + 1), at(LEASE + 31))
+    assert (got.lease_owner, got.lease_expires_at, got.status) == \
+        ("w1", at(LEASE), RunStatus.RUNNING)
+    assert store.get_run("r1").lease_owner == "w2"
+    with pytest.raises(LeaseLost):
+        store.commit("r1", Checkpoint(run={"updated_at": at(40)}), lease_owner="w1",
+                     now=at(LEASE + 2))
+
+
+def test_claim_limit_and_order_by_due_time(store: Store) -> None:
+    store.create_run(run("c", created=3), [])
+    store.create_run(run("a", created=1), [])
+    store.create_run(run("s", created=0, status=RunStatus.SLEEPING, wake_at=at(2)), [])
+    store.create_run(run("b", created=2), [])
+    # Due time: wake_at, else created_at; ties by created_at, then id.
+    assert [r.id for r in store.claim("w1", at(10), at(40), limit=2)] == ["a", "s"]
+    assert [r.id for r in store.claim("w2", at(10), at(40), limit=5)] == ["b", "c"]
+    assert store.claim("w3", at(10), at(40), limit=5) == []
+
+
+def test_claim_run_id_restricts_the_claim(store: Store) -> None:
+    store.create_run(run("a", created=1), [])
+    store.create_run(run("b", created=2), [])
+    assert [r.id for r in store.claim("w1", at(0), at(30), run_id="b", limit=5)] == ["b"]
+    assert store.claim("w1", at(0), at(30), run_id="b") == []
+    assert store.claim("w1", at(0), at(30), run_id="nope") == []
+    assert store.get_run("a").lease_owner is None
+
+
+def test_claim_workflows_filter(store: Store) -> None:
+    store.create_run(run("a", workflow="orders", created=1), [])
+    store.create_run(run("b", workflow="etl", created=2), [])
+    store.create_run(run("c", workflow="mail", created=3), [])
+    assert store.claim("w1", at(0), at(30), workflows=[]) == []
+    assert [r.id for r in store.claim("w1", at(0), at(30), limit=5,
+                                      workflows=["etl", "mail", "unknown"])] == ["b", "c"]
+    assert [r.id for r in store.claim("w1", at(0), at(30), limit=5)] == ["a"]
+
+
+# -- heartbeat / release / next_wake ---------------------------------------------------------
+def test_heartbeat_extends_only_live_leases_of_the_owner(store: Store) -> None:
+    claimed(store, "mine", "w1", now=0)
+    claimed(store, "theirs", "w2", now=0)
+    claimed(store, "lapsed", "w1", now=-LEASE - 5)
+    assert store.heartbeat("w1", ["mine", "theirs", "lapsed", "nope"], at(60), at(1)) == {"mine"}
+    assert store.get_run("mine").lease_expires_at == at(60)
+    assert store.get_run("theirs").lease_expires_at == at(LEASE)
+    assert store.get_run("lapsed").lease_expires_at == at(-5)
+    assert store.heartbeat("w1", [], at(60), at(1)) == set()
+
+
+def test_release_drops_only_the_owners_lease(store: Store) -> None:
+    claimed(store, "r1", "w1")
+    store.release("w2", "r1")
+    assert store.get_run("r1").lease_owner == "w1"
+    store.release("w1", "r1")
+    got = store.get_run("r1")
+    assert (got.lease_owner, got.lease_expires_at) == (None, None)
+    store.release("w1", "nope")  # unknown runs are fine
+    assert [r.id for r in store.claim("w2", at(1), at(31))] == ["r1"]
+
+
+def test_next_wake_is_the_earliest_wake_of_a_live_run(store: Store) -> None:
+    assert store.next_wake() is None
+    store.create_run(run("pending"), [])
+    assert store.next_wake() is None
+    store.create_run(run("done", status=RunStatus.COMPLETED, wake_at=at(1)), [])
+    store.create_run(run("sleeping", status=RunStatus.SLEEPING, wake_at=at(50)), [])
+    store.create_run(run("waiting", status=RunStatus.WAITING, wake_at=at(40)), [])
+    assert store.next_wake() == at(40)
+    store.create_run(run("retrying", status=RunStatus.RUNNING, wake_at=at(30)), [])
+    assert store.next_wake() == at(30)
+    assert store.next_wake().utcoffset() == timedelta(0)

@@ -1,0 +1,458 @@
+"""The embedded store: one SQLite file in WAL mode, zero setup, safe across processes.
+
+``SqliteStore("sqlite:///wfkit.db?synchronous=FULL&timeout=5")``
+
+- ``synchronous=FULL`` (default) fsyncs every commit, so a checkpoint survives power loss;
+  ``NORMAL`` in WAL mode survives a crashed *process* but may lose the last commits on power
+  loss, for about 10x cheaper commits. The durable choice is the default; the fast one is opt-in.
+- ``timeout`` is how long (seconds) a write waits for another process's lock before a clear
+  :class:`StoreError`.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction: it takes SQLite's single write lock up
+front, so a transaction never fails half-way on a lock upgrade and claims are atomic across
+processes. :meth:`SqliteStore.commit` is the engine's hot path (one call per successful step):
+the lease fence is folded into the run's ``UPDATE`` (its row count says whether the lease is
+still held), statements are reused from sqlite3's statement cache, and rows go in with
+``executemany`` — no reads beyond the fence.
+
+Threads share one connection behind a lock. SQLite serialises writers anyway; a Python lock
+hands the connection over at once where per-thread connections would wait in SQLite's
+sleeping busy handler, and ``:memory:`` needs a single connection regardless.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any, Callable, Sequence
+from urllib.parse import parse_qsl
+
+from wfkit.errors import StoreError
+from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
+from wfkit.store import sqlite_schema
+from wfkit.store.base import (
+    Checkpoint,
+    EventRecord,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_SYNCHRONOUS = ("FULL", "NORMAL")
+_DEFAULT_TIMEOUT = 5.0
+
+
+def _us(value: datetime | None) -> int | None:
+    """Aware datetime -> integer microseconds since the epoch (naive datetimes raise)."""
+    return None if value is None else (value - _EPOCH) // _MICROSECOND
+
+
+def _dt(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+_RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
+_RUN_SELECT = "SELECT " + ", ".join(_RUN_COLUMNS) + " FROM runs"
+_RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
+                            "finished_at"})
+# Values a checkpoint's ``run`` dict may change, each with its conversion to a column value.
+_RUN_CONVERTERS: dict[str, Callable[[Any], Any] | None] = {
+    name: (_us if name in _RUN_DATETIMES else str if name == "seed" else None)
+    for name in _RUN_COLUMNS if name != "id"
+}
+_OP_COLUMNS = ("run_id", "seq", "kind", "name", "status", "attempt", "started_at",
+               "finished_at", "result", "error", "wake_at", "source", "compensates")
+_OP_UPSERT = (f"INSERT OR REPLACE INTO operations ({', '.join(_OP_COLUMNS)}) "
+              f"VALUES ({', '.join('?' * len(_OP_COLUMNS))})")
+_OP_SELECT = f"SELECT {', '.join(_OP_COLUMNS)} FROM operations WHERE run_id = ? ORDER BY seq"
+# The index is computed inside the INSERT (a primary-key seek), so appending history costs no
+# extra round trip and ``executemany`` numbers a batch consecutively.
+_HISTORY_INSERT = (
+    "INSERT INTO history (run_id, idx, at, type, seq, name, data) VALUES "
+    "(?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM history WHERE run_id = ?1), ?2, ?3, ?4, ?5, ?6)")
+_EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
+_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
+_PARKED_SQL = ", ".join(f"'{s.value}'" for s in sorted(PARKED))
+_LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE | PARKED))
+# Runnable: active (unless waiting out a retry delay) or parked and due; and not leased.
+_CLAIM_SELECT = (
+    f"{_RUN_SELECT} WHERE ((status IN ({_ACTIVE_SQL}) AND (wake_at IS NULL OR wake_at <= :now)) "
+    f"OR (status IN ({_PARKED_SQL}) AND wake_at <= :now)) "
+    "AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < :now) "
+    "{only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT :limit")
+# A run parking for events must not sleep through one that arrived while it was running.
+_WAKE_ON_EVENTS = (
+    "UPDATE runs SET wake_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM events "
+    "WHERE run_id = ? AND consumed_seq IS NULL AND name IN ({names}))")
+
+
+class SqliteStore:
+    """The :class:`~wfkit.store.base.Store` protocol on one SQLite file (see module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path, self.synchronous, self.timeout = parse_url(url)
+        self._lock = threading.Lock()
+        self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+        memory = self.path == ":memory:"
+        where = "the in-memory database" if memory else self.path
+        self._where = where
+        if not memory:
+            sqlite_schema.check_file_header(self.path)
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False, cached_statements=256)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {where}: {exc}",
+                             hint="check that the directory exists and is writable") from exc
+        try:
+            version = sqlite_schema.schema_version(conn, where)
+            sqlite_schema.check_not_newer(version, where)
+            if not memory:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            if version < sqlite_schema.LATEST_VERSION:
+                sqlite_schema.migrate(conn, where)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.url!r})"
+
+    def pragmas(self) -> dict[str, Any]:
+        """The connection's effective settings, for diagnostics (`wfkit` and tests)."""
+        with self._lock:
+            return self._read(lambda c: {
+                "journal_mode": c.execute("PRAGMA journal_mode").fetchone()[0],
+                "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
+                    c.execute("PRAGMA synchronous").fetchone()[0]],
+                "busy_timeout_ms": c.execute("PRAGMA busy_timeout").fetchone()[0],
+            })
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+        row = _run_row(run)
+        entries = _history_rows(run.id, history)
+        sql = (f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(_RUN_COLUMNS))})")
+
+        def write(c: sqlite3.Connection) -> tuple[RunRecord, bool]:
+            if c.execute(sql, row).rowcount == 0:
+                existing = c.execute(f"{_RUN_SELECT} WHERE id = ?", (run.id,)).fetchone()
+                return _run_from_row(existing), False
+            if entries:
+                c.executemany(_HISTORY_INSERT, entries)
+            return _run_from_row(row), True
+
+        return self._write(write)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self._read(lambda c: c.execute(f"{_RUN_SELECT} WHERE id = ?",
+                                                 (run_id,)).fetchone())
+        return None if row is None else _run_from_row(row)
+
+    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
+                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        where, params = [], []
+        for column, value in (("status", status), ("workflow", workflow),
+                              ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(max(limit, 0))
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [_run_from_row(row) for row in rows]
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        with self._lock:
+            rows = self._read(lambda c: c.execute(_OP_SELECT, (run_id,)).fetchall())
+        return [OperationRecord(r[0], r[1], OpKind(r[2]), r[3], OpStatus(r[4]), r[5], _dt(r[6]),
+                                _dt(r[7]), r[8], r[9], _dt(r[10]), r[11], r[12]) for r in rows]
+
+    def history(self, run_id: str) -> list[HistoryEntry]:
+        with self._lock:
+            rows = self._read(lambda c: c.execute(
+                "SELECT run_id, at, type, seq, name, data, idx FROM history WHERE run_id = ? "
+                "ORDER BY idx", (run_id,)).fetchall())
+        return [HistoryEntry(r[0], _dt(r[1]), r[2], r[3], r[4], json.loads(r[5]), r[6])  # type: ignore[arg-type]
+                for r in rows]
+
+    # -- the one write path -----------------------------------------------------------------------
+    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
+               now: datetime | None = None) -> None:
+        # Everything that can fail on bad input is prepared before the transaction begins.
+        sql, converters = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
+                                           lease_owner is not None, now is not None)
+        params = [value if convert is None else convert(value)
+                  for convert, value in zip(converters, checkpoint.run.values())]
+        params.append(run_id)
+        if lease_owner is not None:
+            params.append(lease_owner)
+            if now is not None:
+                params.append(_us(now))
+        ops = [_op_row(run_id, op) for op in checkpoint.operations]
+        entries = _history_rows(run_id, checkpoint.history) if checkpoint.history else None
+        consume = checkpoint.consume_event
+        discard = checkpoint.discard_operations
+        wake_names = sorted(set(checkpoint.wake_on_events))
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if conn.execute(sql, params).rowcount != 1:
+                        missing = conn.execute("SELECT 1 FROM runs WHERE id = ?",
+                                               (run_id,)).fetchone() is None
+                        conn.execute("ROLLBACK")
+                        if missing:
+                            raise KeyError(run_id)
+                        raise LeaseLost(run_id, lease_owner)
+                    if consume is not None:
+                        conn.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
+                                     (consume[1], consume[0]))
+                    if discard:
+                        conn.executemany("DELETE FROM operations WHERE run_id = ? AND seq = ?",
+                                         [(run_id, seq) for seq in discard])
+                    if ops:
+                        conn.executemany(_OP_UPSERT, ops)
+                    if entries:
+                        conn.executemany(_HISTORY_INSERT, entries)
+                    if wake_names:
+                        conn.execute(
+                            _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
+                            (_us(now), run_id, run_id, *wake_names))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+
+    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
+                    expiry: bool) -> tuple[str, tuple[Any, ...]]:
+        """The fenced ``UPDATE runs`` for this shape of checkpoint, built once and cached.
+
+        Column names come only from :class:`RunRecord`'s fields, so the SQL is never built
+        from caller text. An empty update still runs (``SET id = id``): its row count is the
+        existence check and the lease fence.
+        """
+        cache_key = (keys, release, fenced, expiry)
+        cached = self._update_sql.get(cache_key)
+        if cached is not None:
+            return cached
+        unknown = [k for k in keys if k not in _RUN_CONVERTERS]
+        if unknown:
+            raise TypeError(f"Checkpoint.run has unknown RunRecord field(s): {unknown}")
+        sets = [f"{k} = ?" for k in keys]
+        if release:
+            sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
+        sql = f"UPDATE runs SET {', '.join(sets) or 'id = id'} WHERE id = ?"
+        if fenced:
+            sql += " AND lease_owner = ?"
+            if expiry:
+                sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= ?)"
+        built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
+        self._update_sql[cache_key] = built
+        return built
+
+    # -- events -----------------------------------------------------------------------------------
+    def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
+        when = _us(at)
+
+        def write(c: sqlite3.Connection) -> EventRecord:
+            cursor = c.execute("INSERT INTO events (run_id, name, payload, sent_at) "
+                               "VALUES (?, ?, ?, ?)", (run_id, name, payload, when))
+            c.execute("UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
+                      (when, run_id, RunStatus.WAITING.value))
+            return EventRecord(cursor.lastrowid or 0, run_id, name, payload, _dt(when))  # type: ignore[arg-type]
+
+        return self._write(write)
+
+    def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
+        with self._lock:
+            rows = self._read(lambda c: c.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? AND name = ? "
+                "AND consumed_seq IS NULL ORDER BY id", (run_id, name)).fetchall())
+        return [EventRecord(r[0], r[1], r[2], r[3], _dt(r[4]), r[5]) for r in rows]  # type: ignore[arg-type]
+
+    # -- leases -----------------------------------------------------------------------------------
+    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
+              run_id: str | None = None,
+              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"now": _us(now), "limit": limit, "run_id": run_id}
+        only = "AND id = :run_id" if run_id is not None else ""
+        if workflows is not None:
+            names = sorted(set(workflows))
+            params.update((f"w{i}", name) for i, name in enumerate(names))
+            only += f" AND workflow IN ({', '.join(f':w{i}' for i in range(len(names)))})"
+        sql = _CLAIM_SELECT.format(only=only)
+        until = _us(lease_until)
+
+        def write(c: sqlite3.Connection) -> list[RunRecord]:
+            rows = c.execute(sql, params).fetchall()
+            if rows:
+                c.executemany("UPDATE runs SET lease_owner = ?, lease_expires_at = ? "
+                              "WHERE id = ?", [(owner, until, row[0]) for row in rows])
+            return [_run_from_row(row) for row in rows]
+
+        return self._write(write)
+
+    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
+                  now: datetime) -> set[str]:
+        until, at = _us(lease_until), _us(now)
+
+        def write(c: sqlite3.Connection) -> set[str]:
+            return {run_id for run_id in run_ids if c.execute(
+                "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? "
+                "AND lease_expires_at >= ?", (until, run_id, owner, at)).rowcount}
+
+        return self._write(write) if run_ids else set()
+
+    def release(self, owner: str, run_id: str) -> None:
+        self._write(lambda c: c.execute(
+            "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE id = ? AND lease_owner = ?", (run_id, owner)))
+
+    def next_wake(self) -> datetime | None:
+        """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
+        with self._lock:
+            row = self._read(lambda c: c.execute(
+                f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})").fetchone())
+        return _dt(row[0])
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _read(self, query: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run a read (the caller holds the lock); map SQLite failures to StoreError."""
+        try:
+            return query(self._conn)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _write(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = body(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            return result
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"database is locked by another process: {self._where} "
+                f"(waited {self.timeout:g}s)",
+                hint="retry, or raise ?timeout=SECONDS in the store URL")
+        if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:
+            return StoreError(f"the store on {self._where} is closed",
+                              hint="open a new store")
+        if "not a database" in text:
+            return StoreError(f"{self._where} is not an SQLite database (not a wfkit store)",
+                              hint="point the store URL at a wfkit database or at a new file")
+        return StoreError(f"SQLite error on {self._where}: {text}",
+                          hint="check the file, its directory and their permissions")
+
+
+def parse_url(url: str) -> tuple[str, str, float]:
+    """``sqlite:///rel.db`` / ``sqlite:////abs.db`` / ``sqlite:///:memory:`` -> (path, sync, timeout)."""
+    prefix = "sqlite://"
+    if not url.startswith(prefix) or not url[len(prefix):].startswith("/"):
+        raise StoreError(f"invalid SQLite store URL {url!r}",
+                         hint="use sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    location, _, query = url[len(prefix) + 1:].partition("?")
+    if not location:
+        raise StoreError(f"SQLite store URL {url!r} names no file",
+                         hint="use sqlite:///wfkit.db")
+    synchronous, timeout = "FULL", _DEFAULT_TIMEOUT
+    try:
+        options = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as exc:
+        raise StoreError(f"malformed options in store URL {url!r}",
+                         hint="use ?synchronous=FULL|NORMAL&timeout=SECONDS") from exc
+    for key, value in options:
+        if key == "synchronous" and value.upper() in _SYNCHRONOUS:
+            synchronous = value.upper()
+        elif key == "timeout":
+            try:
+                timeout = float(value)
+            except ValueError:
+                timeout = -1.0
+            if not timeout >= 0:
+                raise StoreError(f"invalid timeout {value!r} in store URL {url!r}",
+                                 hint="use ?timeout=SECONDS, a number >= 0")
+        elif key == "synchronous":
+            raise StoreError(f"invalid synchronous={value!r} in store URL {url!r}",
+                             hint="use ?synchronous=FULL (durable, default) or NORMAL (faster)")
+        else:
+            raise StoreError(f"unknown option {key!r} in store URL {url!r}",
+                             hint="supported options: synchronous=FULL|NORMAL, timeout=SECONDS")
+    path = location if location == ":memory:" else os.path.abspath(location)
+    return path, synchronous, timeout
+
+
+# -- record <-> row -------------------------------------------------------------------------------
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return (run.id, run.workflow, run.version, run.status, run.input, str(run.seed),
+            _us(run.created_at), _us(run.updated_at), run.result, run.error, run.parent_id,
+            run.parent_seq, _us(run.wake_at), run.lease_owner, _us(run.lease_expires_at),
+            run.recoveries, bool(run.cancel_requested), bool(run.compensate_on_cancel),
+            _us(run.finished_at))
+
+
+def _run_from_row(r: Sequence[Any]) -> RunRecord:
+    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), _dt(r[6]),  # type: ignore[arg-type]
+                     _dt(r[7]), r[8], r[9], r[10], r[11], _dt(r[12]), r[13],  # type: ignore[arg-type]
+                     _dt(r[14]), r[15], bool(r[16]), bool(r[17]), _dt(r[18]))
+
+
+def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
+    return (run_id, op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
+            _us(op.finished_at), op.result, op.error, _us(op.wake_at), op.source, op.compensates)
+
+
+def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[tuple[Any, ...]]:
+    return [(run_id, _us(e.at), e.type, e.seq, e.name,
+             json.dumps(e.data, separators=(",", ":"), ensure_ascii=False)) for e in entries]
