@@ -45,6 +45,8 @@ from wfkit.store.base import (
     RunRecord,
 )
 
+# One encoder built once: json.dumps with options builds a new encoder on every call.
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _SYNCHRONOUS = ("FULL", "NORMAL")
@@ -129,6 +131,7 @@ class SqliteStore:
             conn.close()
             raise
         self._conn = conn
+        self._cursor = conn.cursor()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -223,40 +226,46 @@ class SqliteStore:
             if now is not None:
                 params.append(_us(now))
         ops = [_op_row(run_id, op) for op in checkpoint.operations]
-        entries = _history_rows(run_id, checkpoint.history) if checkpoint.history else None
+        entries = _history_rows(run_id, checkpoint.history)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
-        wake_names = sorted(set(checkpoint.wake_on_events))
+        wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
+            else ()
         with self._lock:
-            conn = self._conn
+            cur = self._cursor  # one reused cursor: no cursor object per statement
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                cur.execute("BEGIN IMMEDIATE")
                 try:
-                    if conn.execute(sql, params).rowcount != 1:
-                        missing = conn.execute("SELECT 1 FROM runs WHERE id = ?",
-                                               (run_id,)).fetchone() is None
-                        conn.execute("ROLLBACK")
+                    if cur.execute(sql, params).rowcount != 1:
+                        missing = cur.execute("SELECT 1 FROM runs WHERE id = ?",
+                                              (run_id,)).fetchone() is None
+                        cur.execute("ROLLBACK")
                         if missing:
                             raise KeyError(run_id)
                         raise LeaseLost(run_id, lease_owner)
                     if consume is not None:
-                        conn.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
-                                     (consume[1], consume[0]))
+                        cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
+                                    (consume[1], consume[0]))
                     if discard:
-                        conn.executemany("DELETE FROM operations WHERE run_id = ? AND seq = ?",
-                                         [(run_id, seq) for seq in discard])
-                    if ops:
-                        conn.executemany(_OP_UPSERT, ops)
-                    if entries:
-                        conn.executemany(_HISTORY_INSERT, entries)
+                        cur.executemany("DELETE FROM operations WHERE run_id = ? AND seq = ?",
+                                        [(run_id, seq) for seq in discard])
+                    # The common step checkpoint has one of each: execute() is cheaper then.
+                    if len(ops) == 1:
+                        cur.execute(_OP_UPSERT, ops[0])
+                    elif ops:
+                        cur.executemany(_OP_UPSERT, ops)
+                    if len(entries) == 1:
+                        cur.execute(_HISTORY_INSERT, entries[0])
+                    elif entries:
+                        cur.executemany(_HISTORY_INSERT, entries)
                     if wake_names:
-                        conn.execute(
+                        cur.execute(
                             _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
                             (_us(now), run_id, run_id, *wake_names))
-                    conn.execute("COMMIT")
+                    cur.execute("COMMIT")
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    if self._conn.in_transaction:
+                        cur.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
@@ -477,4 +486,4 @@ def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
 
 def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[tuple[Any, ...]]:
     return [(run_id, _us(e.at), e.type, e.seq, e.name,
-             json.dumps(e.data, separators=(",", ":"), ensure_ascii=False)) for e in entries]
+             _encode_json(e.data)) for e in entries]
