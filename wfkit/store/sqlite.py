@@ -26,7 +26,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -120,7 +119,7 @@ class SqliteStore:
             version = sqlite_schema.schema_version(conn, where)
             sqlite_schema.check_not_newer(version, where)
             if not memory:
-                _enable_wal(conn, self.timeout)
+                sqlite_schema.enable_wal(conn, self.timeout)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             if version < sqlite_schema.LATEST_VERSION:
                 sqlite_schema.migrate(conn, where)
@@ -404,27 +403,6 @@ class SqliteStore:
                               hint="point the store URL at a wfkit database or at a new file")
         return StoreError(f"SQLite error on {self._where}: {text}",
                           hint="check the file, its directory and their permissions")
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
-    """Switch the file to WAL (a persistent setting), retrying while others hold it.
-
-    Changing the journal mode needs the file to itself and SQLite reports "locked" at once
-    instead of calling the busy handler, so several processes opening a new file together
-    would fail; retry with backoff for up to ``timeout`` like any other lock wait.
-    """
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-        return
-    deadline, pause = time.monotonic() + timeout, 0.001
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
 
 
 def parse_url(url: str) -> tuple[str, str, float]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 from wfkit.errors import StoreError
 
@@ -156,3 +157,24 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
             conn.execute("ROLLBACK")
         raise
     return found
+
+
+def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL (a persistent setting), retrying while others hold it.
+
+    Changing the journal mode needs the file to itself and SQLite reports "locked" at once
+    instead of calling the busy handler, so several processes opening a new file together
+    would fail; retry with backoff for up to ``timeout`` like any other lock wait.
+    """
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline, pause = time.monotonic() + timeout, 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
