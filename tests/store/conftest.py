@@ -34,21 +34,33 @@ STORE_FACTORIES = [
 ]
 
 
-@pytest.fixture(params=STORE_FACTORIES)
-def store_factory(request: pytest.FixtureRequest,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Store]]:
-    """Makes fresh, empty stores of one backend (a factory, so Hypothesis examples each get
-    their own store); closes them all at teardown."""
+def _factory(make_store: Callable[[Path], Store], tmp_path_factory: pytest.TempPathFactory,
+             ) -> Iterator[Callable[[], Store]]:
     opened: list[Store] = []
 
     def make() -> Store:
-        store = request.param(tmp_path_factory.mktemp("store"))
+        store = make_store(tmp_path_factory.mktemp("store"))
         opened.append(store)
         return store
 
     yield make
     for store in opened:
         store.close()
+
+
+@pytest.fixture(params=STORE_FACTORIES)
+def store_factory(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Store]]:
+    """Makes fresh, empty stores of one backend (a factory, so Hypothesis examples each get
+    their own store); closes them all at teardown."""
+    yield from _factory(request.param, tmp_path_factory)
+
+
+@pytest.fixture(params=[p for p in STORE_FACTORIES if p.id != "memory"])
+def backend_factory(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Store]]:
+    """Like ``store_factory``, for every backend except the reference MemoryStore."""
+    yield from _factory(request.param, tmp_path_factory)
 
 
 @pytest.fixture

@@ -199,10 +199,13 @@ def test_history_indexes_are_consecutive_across_commits(store: Store) -> None:
     assert store.history("nope") == []
 
 
-def test_history_entries_belong_to_the_committed_run(store: Store) -> None:
+def test_operations_and_history_belong_to_the_committed_run(store: Store) -> None:
     store.create_run(run("r1"), [])
-    store.commit("r1", Checkpoint(history=[entry("a", run_id="elsewhere")]))
+    store.commit("r1", Checkpoint(operations=[op(0, run_id="elsewhere")],
+                                  history=[entry("a", run_id="elsewhere")]))
     assert [e.run_id for e in store.history("r1")] == ["r1"]
+    assert [o.run_id for o in store.operations("r1")] == ["r1"]
+    assert store.operations("elsewhere") == [] and store.history("elsewhere") == []
 
 
 @given(batches=st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=8))

@@ -87,8 +87,8 @@ class MemoryStore:
             ops = self._ops[run_id]
             for seq in checkpoint.discard_operations:
                 ops.pop(seq, None)
-            for op in checkpoint.operations:
-                ops[op.seq] = copy.copy(op)
+            for op in checkpoint.operations:  # stored under, and stamped with, this run
+                ops[op.seq] = replace(op, run_id=run_id)
             changes = dict(checkpoint.run)
             if checkpoint.wake_on_events and any(
                     e.run_id == run_id and e.consumed_seq is None
