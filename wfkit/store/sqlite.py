@@ -61,6 +61,11 @@ def _dt(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
+def _at(value: int) -> datetime:
+    """For NOT NULL timestamp columns."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
 _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
 _RUN_SELECT = "SELECT " + ", ".join(_RUN_COLUMNS) + " FROM runs"
 _RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
@@ -208,7 +213,7 @@ class SqliteStore:
             rows = self._read(lambda c: c.execute(
                 "SELECT run_id, at, type, seq, name, data, idx FROM history WHERE run_id = ? "
                 "ORDER BY idx", (run_id,)).fetchall())
-        return [HistoryEntry(r[0], _dt(r[1]), r[2], r[3], r[4], json.loads(r[5]), r[6])  # type: ignore[arg-type]
+        return [HistoryEntry(r[0], _at(r[1]), r[2], r[3], r[4], json.loads(r[5]), r[6])
                 for r in rows]
 
     # -- the one write path -----------------------------------------------------------------------
@@ -305,7 +310,7 @@ class SqliteStore:
                                "VALUES (?, ?, ?, ?)", (run_id, name, payload, when))
             c.execute("UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
                       (when, run_id, RunStatus.WAITING.value))
-            return EventRecord(cursor.lastrowid or 0, run_id, name, payload, _dt(when))  # type: ignore[arg-type]
+            return EventRecord(cursor.lastrowid or 0, run_id, name, payload, _at(when))
 
         return self._write(write)
 
@@ -314,7 +319,7 @@ class SqliteStore:
             rows = self._read(lambda c: c.execute(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? AND name = ? "
                 "AND consumed_seq IS NULL ORDER BY id", (run_id, name)).fetchall())
-        return [EventRecord(r[0], r[1], r[2], r[3], _dt(r[4]), r[5]) for r in rows]  # type: ignore[arg-type]
+        return [EventRecord(r[0], r[1], r[2], r[3], _at(r[4]), r[5]) for r in rows]
 
     # -- leases -----------------------------------------------------------------------------------
     def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
@@ -406,7 +411,8 @@ class SqliteStore:
 
 
 def parse_url(url: str) -> tuple[str, str, float]:
-    """``sqlite:///rel.db`` / ``sqlite:////abs.db`` / ``sqlite:///:memory:`` -> (path, sync, timeout)."""
+    """``sqlite:///rel.db``, ``sqlite:////abs.db``, ``sqlite:///:memory:`` -> (path,
+    synchronous, timeout); anything else is a StoreError naming the accepted forms."""
     prefix = "sqlite://"
     if not url.startswith(prefix) or not url[len(prefix):].startswith("/"):
         raise StoreError(f"invalid SQLite store URL {url!r}",
@@ -452,9 +458,9 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
 
 
 def _run_from_row(r: Sequence[Any]) -> RunRecord:
-    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), _dt(r[6]),  # type: ignore[arg-type]
-                     _dt(r[7]), r[8], r[9], r[10], r[11], _dt(r[12]), r[13],  # type: ignore[arg-type]
-                     _dt(r[14]), r[15], bool(r[16]), bool(r[17]), _dt(r[18]))
+    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), _at(r[6]), _at(r[7]),
+                     r[8], r[9], r[10], r[11], _dt(r[12]), r[13], _dt(r[14]), r[15],
+                     bool(r[16]), bool(r[17]), _dt(r[18]))
 
 
 def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
