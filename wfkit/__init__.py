@@ -2,11 +2,55 @@
 
 The authoring API (``workflow``, ``step``, ``Context``, ``Retry``) and the ``Engine`` are
 exported here; the linter lives in :mod:`wfkit.lint` and the test harness in
-:mod:`wfkit.testing`.
+:mod:`wfkit.testing`. Names load on first use, so ``import wfkit`` (and the ``wfkit`` command)
+stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_EXPORTS = {
+    "workflow": "wfkit.definitions", "step": "wfkit.definitions",
+    "Context": "wfkit.context", "Retry": "wfkit.retry",
+    "Engine": "wfkit.engine", "WorkflowHandle": "wfkit.engine",
+    "RunStatus": "wfkit.status",
+    "WfkitError": "wfkit.errors", "NonDeterminismError": "wfkit.errors",
+    "StepFailed": "wfkit.errors", "StepInterrupted": "wfkit.errors",
+    "StepTimeout": "wfkit.errors", "RunFailed": "wfkit.errors",
+    "ChildWorkflowFailed": "wfkit.core.waits",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from wfkit.context import Context
+    from wfkit.core.waits import ChildWorkflowFailed
+    from wfkit.definitions import step, workflow
+    from wfkit.engine import Engine, WorkflowHandle
+    from wfkit.errors import (
+        NonDeterminismError,
+        RunFailed,
+        StepFailed,
+        StepInterrupted,
+        StepTimeout,
+        WfkitError,
+    )
+    from wfkit.retry import Retry
+    from wfkit.status import RunStatus
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wfkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,144 @@
+"""Saga compensation: reverse completion order, durable retries, cancel, retry, skip-step."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfkit import Context, Retry, step, workflow
+from wfkit.errors import InvalidRunState, RunFailed
+from wfkit.status import OpKind, OpStatus, RunStatus
+
+ledger: list[str] = []
+broken: set[str] = set()
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    ledger.clear()
+    broken.clear()
+
+
+@step
+def reserve(item: str) -> str:
+    ledger.append(f"reserve {item}")
+    return f"res-{item}"
+
+
+@reserve.compensation
+def release(item: str, reservation: str) -> None:
+    if "release" in broken:
+        raise RuntimeError("inventory service down")
+    ledger.append(f"release {reservation}")
+
+
+@step
+def charge(amount: int) -> str:
+    ledger.append(f"charge {amount}")
+    return "txn-9"
+
+
+@charge.compensation
+def refund(amount: int, txn: str) -> None:
+    ledger.append(f"refund {txn} {amount}")
+
+
+@step(retry=Retry(attempts=2, initial=0.1))
+def ship(item: str) -> None:
+    raise ConnectionError("no trucks")
+
+
+@step
+def note(text: str) -> None:
+    ledger.append(text)
+
+
+@workflow
+def order(ctx: Context, item: str, amount: int) -> str:
+    ctx.step(reserve, item)
+    ctx.step(charge, amount)
+    ctx.step(note, "no compensation for me")
+    ctx.step(ship, item)
+    return "shipped"
+
+
+def test_failure_compensates_completed_steps_in_reverse_order(engine):
+    handle = engine.start(order, "book", 30, workflow_id="o1")
+    with pytest.raises(RunFailed) as failed:
+        handle.result(timeout=5)
+    assert failed.value.status == "COMPENSATED"
+    assert failed.value.error["type"] == "ConnectionError"
+    assert ledger == ["reserve book", "charge 30", "no compensation for me",
+                      "refund txn-9 30", "release res-book"]
+    comps = [op for op in engine.operations("o1") if op.kind == OpKind.COMPENSATION]
+    assert [(c.name, c.compensates, c.status) for c in comps] == [
+        ("charge", 2, OpStatus.COMPLETED), ("reserve", 1, OpStatus.COMPLETED)]
+
+
+def test_a_compensation_that_keeps_failing_leaves_the_run_failed_then_retry_finishes(
+        make_engine):
+    engine = make_engine(inline_wait=10_000)
+    broken.add("release")
+    handle = engine.start(order, "lamp", 5, workflow_id="o2")
+    with pytest.raises(RunFailed) as failed:
+        handle.result(timeout=5)
+    assert failed.value.status == "FAILED"
+    assert "compensation of step 'reserve'" in failed.value.error["during"]
+    assert ledger.count("refund txn-9 5") == 1
+    broken.clear()
+    engine.retry("o2")
+    with pytest.raises(RunFailed) as again:
+        handle.result(timeout=5)
+    assert again.value.status == "COMPENSATED"
+    assert ledger.count("release res-lamp") == 1 and ledger.count("refund txn-9 5") == 1
+    assert engine.get_run("o2").error is not None  # the original failure stays on record
+
+
+def test_skip_step_marks_a_failed_compensation_done(make_engine):
+    engine = make_engine(inline_wait=10_000)
+    broken.add("release")
+    handle = engine.start(order, "desk", 7, workflow_id="o3")
+    with pytest.raises(RunFailed):
+        handle.result(timeout=5)
+    with pytest.raises(InvalidRunState) as wrong:
+        engine.skip_step("o3", "charge")
+    assert "did not fail" in wrong.value.message and "reserve" in (wrong.value.hint or "")
+    engine.skip_step("o3", "reserve")
+    with pytest.raises(RunFailed) as done:
+        handle.result(timeout=5)
+    assert done.value.status == "COMPENSATED"
+    assert not any(line.startswith("release") for line in ledger)
+
+
+@workflow
+def waits_forever(ctx: Context, item: str) -> None:
+    ctx.step(reserve, item)
+    ctx.wait_for_event("never")
+
+
+def test_cancel_compensates_then_ends_cancelled(engine):
+    handle = engine.start(waits_forever, "pen", workflow_id="c1")
+    engine.work_once()
+    assert handle.status() == RunStatus.WAITING
+    engine.cancel("c1")
+    assert handle.status() == RunStatus.CANCELLED
+    assert ledger == ["reserve pen", "release res-pen"]
+    with pytest.raises(InvalidRunState):
+        engine.cancel("c1")
+
+
+def test_cancel_without_compensation(engine):
+    handle = engine.start(waits_forever, "cup", workflow_id="c2")
+    engine.work_once()
+    engine.cancel("c2", compensate=False)
+    assert handle.status() == RunStatus.CANCELLED
+    assert ledger == ["reserve cup"]
+
+
+def test_retry_and_skip_step_refuse_runs_that_did_not_fail(engine):
+    handle = engine.start(order, "x", 1, workflow_id="o4")
+    with pytest.raises(RunFailed):
+        handle.result(timeout=5)
+    with pytest.raises(InvalidRunState):
+        engine.retry("o4")
+    with pytest.raises(InvalidRunState):
+        engine.skip_step("o4", "ship")

@@ -1,0 +1,1 @@
+"""The engine core: replaying activations, durable operations, compensation. No SQL here."""

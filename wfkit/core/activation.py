@@ -1,0 +1,462 @@
+"""One activation: run a workflow body from the top, replaying what is recorded.
+
+A durable run advances in activations. Each activation calls the workflow function again;
+every durable operation takes the next sequence number and, when that number is recorded,
+returns the recorded result instead of running again. New operations run and are checkpointed
+(one transaction each). An activation ends when the body returns (COMPLETED), raises (then the
+completed steps are compensated), or must wait for a timer, an event or a child (the run parks
+and the worker is released; a later activation replays up to the same point and goes on).
+
+Operations are written as generators that *yield* what they need done (run an attempt, pause)
+so one implementation serves sync and async workflows: the sync driver runs attempts inline or
+in threads, the async driver awaits them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Callable, Generator, Sequence
+
+from wfkit.core import history_entries as he
+from wfkit.core.failures import encode_error, rebuild_error
+from wfkit.core.runtime import Runtime
+from wfkit.core.spec import StepSpec
+from wfkit.definitions import WorkflowDef, current_activation
+from wfkit.errors import (
+    NonDeterminismError,
+    SerializationError,
+    StepInterrupted,
+    StepTimeout,
+    WfkitError,
+)
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
+
+
+class Suspend(BaseException):
+    """Unwinds the body when the run must wait; the activation parks the run."""
+
+    def __init__(self, status: RunStatus, wake_at: datetime | None, reason: str,
+                 ops: Sequence[OperationRecord] = (), history: Sequence[HistoryEntry] = (),
+                 wake_on_events: Sequence[str] = ()) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.wake_at = wake_at
+        self.reason = reason
+        self.ops = ops
+        self.history = history
+        self.wake_on_events = wake_on_events
+
+
+class Cancelled(BaseException):
+    """Unwinds the body when a cancel was requested."""
+
+
+class Frontier(BaseException):
+    """Replay-only activations stop at the first operation that is not recorded."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(seq)
+        self.seq = seq
+
+
+@dataclass
+class Attempt:
+    spec: StepSpec
+    kind: OpKind
+    seq: int
+    number: int
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Pause:
+    seconds: float
+
+
+@dataclass
+class Registered:
+    """A completed step with a compensation, remembered while the body (re)plays."""
+
+    seq: int
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    result: Any
+    finished_at: datetime | None
+
+
+Flow = Generator[Any, Any, Any]
+
+
+class Activation:
+    def __init__(self, rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *,
+                 lease_owner: str | None, operations: Sequence[OperationRecord] | None = None,
+                 replay_only: bool = False) -> None:
+        from wfkit.context import Context
+
+        self.rt = rt
+        self.run = run
+        self.wf = wf
+        self.lease_owner = lease_owner
+        self.replay_only = replay_only
+        ops = rt.store.operations(run.id) if operations is None else operations
+        self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}
+        self.seq = 0
+        self.anchor: datetime = run.created_at
+        self.rng = random.Random(run.seed)
+        self.registered: list[Registered] = []
+        self.executed: list[int] = []           # seqs whose effect ran in this activation
+        self.context = Context(self)
+        self.phase = RunStatus.COMPENSATING if run.status == RunStatus.COMPENSATING \
+            else RunStatus.RUNNING
+        self._lock = threading.Lock()
+        self.outcome: RunStatus | None = None   # set when the activation ends
+        self._recorded_max = max((s for s, op in self.ops.items()
+                                  if op.kind != OpKind.COMPENSATION), default=0)
+
+    # -- queries used by Context -------------------------------------------------------------
+    def in_workflow_body(self) -> bool:
+        return True
+
+    @property
+    def is_replaying(self) -> bool:
+        """True while the body re-runs operations that are already recorded."""
+        return self.seq < self._recorded_max
+
+    def now(self) -> datetime:
+        return self.anchor
+
+    # -- sequence numbers and the determinism check ------------------------------------------
+    def take(self, kind: OpKind, name: str) -> tuple[int, OperationRecord | None]:
+        with self._lock:
+            self.seq += 1
+            seq = self.seq
+        rec = self.ops.get(seq)
+        if rec is not None and (rec.kind != kind or rec.name != name):
+            raise NonDeterminismError(
+                position=seq, recorded=f"{rec.kind} {rec.name!r}"
+                + (f" (at {rec.source})" if rec.source else ""),
+                current=f"{kind} {name!r}", source=caller_source(), run_id=self.run.id)
+        if rec is None and self.replay_only:
+            raise Frontier(seq)
+        return seq, rec
+
+    def peek(self) -> OperationRecord | None:
+        return self.ops.get(self.seq + 1)
+
+    def advance(self, op: OperationRecord) -> None:
+        """ctx.now() follows the recorded finish time of the latest operation."""
+        moment = op.finished_at or op.started_at
+        if moment is not None and moment > self.anchor:
+            self.anchor = moment
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def commit(self, ops: Sequence[OperationRecord] = (), history: Sequence[HistoryEntry] = (),
+               run: dict[str, Any] | None = None, **extra: Any) -> datetime:
+        now = self.rt.clock.now()
+        changes: dict[str, Any] = {"updated_at": now, "status": self.phase}
+        if run:
+            changes.update(run)
+        self.rt.store.commit(self.run.id, Checkpoint(run=changes, operations=ops,
+                                                     history=history, **extra),
+                             lease_owner=self.lease_owner, now=now)
+        for op in ops:
+            self.ops[op.seq] = op
+        return now
+
+    def check_cancel(self) -> None:
+        if self.replay_only or self.phase == RunStatus.COMPENSATING:
+            return
+        run = self.rt.store.get_run(self.run.id)
+        if run is not None and run.cancel_requested:
+            self.run = run
+            raise Cancelled()
+
+    def wait_until(self, wake: datetime, status: RunStatus, reason: str) -> Flow:
+        """Wait inline when short, else park the run until ``wake``."""
+        delay = (wake - self.rt.clock.now()).total_seconds()
+        if delay <= 0:
+            return
+        if delay <= self.rt.inline_wait:
+            yield Pause(delay)
+            return
+        raise Suspend(status, wake, reason)
+
+    # -- steps (and compensations) -----------------------------------------------------------
+    def step_flow(self, spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  kind: OpKind = OpKind.STEP, seq: int | None = None,
+                  rec: OperationRecord | None = None, compensates: int | None = None) -> Flow:
+        if seq is None:
+            seq, rec = self.take(kind, spec.name)
+        if rec is not None and rec.status in (OpStatus.COMPLETED, OpStatus.SKIPPED):
+            self.advance(rec)
+            value = self.decode(rec.result, spec.returns, f"result of step {spec.name!r}")
+            if kind == OpKind.STEP and rec.status == OpStatus.COMPLETED:
+                self.remember(seq, spec, args, kwargs, value, rec.finished_at)
+            return value
+        if rec is not None and rec.status == OpStatus.FAILED:
+            self.advance(rec)
+            if spec.optional:
+                return None
+            raise rebuild_error(rec.error, spec.name)
+        if self.replay_only:
+            raise Frontier(seq)  # recorded as in flight: replay goes no further
+        source = caller_source() if rec is None else rec.source
+        attempt = rec.attempt if rec is not None else 0
+        if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:
+            return self._fail_step(seq, spec, kind, attempt, rec.started_at,
+                                   StepInterrupted(spec.name, attempt), source, compensates)
+        if rec is not None and rec.status == OpStatus.RETRYING and rec.wake_at is not None:
+            yield from self.wait_until(rec.wake_at, self._park_status(),
+                                       f"retry of step {spec.name!r}")
+        while True:
+            attempt += 1
+            self.check_cancel()
+            started = self.rt.clock.now()
+            if spec.at_most_once:
+                op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.STARTED,
+                                     attempt=attempt, started_at=started, source=source,
+                                     compensates=compensates)
+                self.commit([op], [he.op_entry("step_started", op)])
+            outcome, error = yield Attempt(spec, kind, seq, attempt, args, kwargs)
+            text = None
+            if error is None:
+                try:
+                    text = self.rt.codec.encode(outcome, where=f"result of step {spec.name!r}")
+                except SerializationError as exc:
+                    error = exc
+            finished = self.rt.clock.now()
+            if error is not None:
+                retryable = not isinstance(error, (SerializationError, WfkitError)) \
+                    or isinstance(error, StepTimeout)
+                if retryable and spec.retry.should_retry(error, attempt):
+                    wake = finished + timedelta(seconds=spec.retry.delay(attempt, self.rt.rng))
+                    op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.RETRYING,
+                                         attempt=attempt, started_at=started,
+                                         error=encode_error(error), wake_at=wake,
+                                         source=source, compensates=compensates)
+                    self.commit([op], [he.op_entry("step_retrying", op)])
+                    yield from self.wait_until(wake, self._park_status(),
+                                               f"retry of step {spec.name!r}")
+                    continue
+                return self._fail_step(seq, spec, kind, attempt, started, error, source,
+                                       compensates)
+            op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.COMPLETED,
+                                 attempt=attempt, started_at=started, finished_at=finished,
+                                 result=text, source=source, compensates=compensates)
+            self.commit([op], [he.op_entry("step_completed", op)])
+            self.checkpointed(kind, seq, spec.name)
+            self.advance(op)
+            value = self.decode(text, spec.returns, f"result of step {spec.name!r}")
+            if kind == OpKind.STEP:
+                self.remember(seq, spec, args, kwargs, value, finished)
+            return value
+
+    def _fail_step(self, seq: int, spec: StepSpec, kind: OpKind, attempt: int,
+                   started: datetime | None, error: BaseException, source: str | None,
+                   compensates: int | None) -> Any:
+        finished = self.rt.clock.now()
+        op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.FAILED,
+                             attempt=attempt, started_at=started, finished_at=finished,
+                             error=encode_error(error), source=source, compensates=compensates)
+        self.commit([op], [he.op_entry("step_failed", op)])
+        self.checkpointed(kind, seq, spec.name)
+        self.advance(op)
+        if spec.optional and kind == OpKind.STEP:
+            return None
+        raise rebuild_error(op.error, spec.name)
+
+    def _park_status(self) -> RunStatus:
+        return RunStatus.COMPENSATING if self.phase == RunStatus.COMPENSATING \
+            else RunStatus.SLEEPING
+
+    def remember(self, seq: int, spec: StepSpec, args: tuple[Any, ...],
+                 kwargs: dict[str, Any], value: Any, finished_at: datetime | None) -> None:
+        if spec.compensate is None:
+            return
+        import inspect
+
+        with self._lock:
+            self.registered.append(Registered(
+                seq, spec.name, spec.compensate, inspect.iscoroutinefunction(spec.compensate),
+                args, kwargs, value, finished_at))
+
+    def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
+        if self.rt.interceptor is not None:
+            self.rt.interceptor.checkpointed(kind, seq, name)
+
+    def decode(self, text: str | None, annotation: Any, where: str) -> Any:
+        if text is None:
+            return None
+        return self.rt.codec.decode(text, annotation, where=where)
+
+    # -- attempts: how a step function actually runs -----------------------------------------
+    def run_attempt(self, req: Attempt) -> Any:
+        """Run one attempt synchronously (in the workflow's thread or a pool thread)."""
+        def call() -> Any:
+            token = current_activation.set(None)
+            try:
+                if req.spec.is_async:
+                    return asyncio.run(_with_timeout(req.spec.fn(*req.args, **req.kwargs),
+                                                     req.spec.timeout, req.spec.name))
+                if req.spec.timeout is None:
+                    return req.spec.fn(*req.args, **req.kwargs)
+                return _call_in_thread(req.spec.fn, req.args, req.kwargs, req.spec.timeout,
+                                       req.spec.name)
+            finally:
+                current_activation.reset(token)
+
+        if self.rt.interceptor is not None:
+            return self.rt.interceptor.invoke(req.kind, req.seq, req.spec.name, req.number,
+                                              call)
+        return call()
+
+    async def run_attempt_async(self, req: Attempt) -> Any:
+        if self.rt.interceptor is not None or not req.spec.is_async:
+            # Sync functions (and the harness's interceptor) run in a thread, so the event
+            # loop keeps going; a sync step cannot be killed, so a timeout abandons it.
+            coro = asyncio.to_thread(self.run_attempt, replace(req, spec=req.spec))
+            if self.rt.interceptor is None and req.spec.timeout is not None:
+                return await _with_timeout(coro, req.spec.timeout, req.spec.name)
+            return await coro
+        token = current_activation.set(None)
+        try:
+            return await _with_timeout(req.spec.fn(*req.args, **req.kwargs), req.spec.timeout,
+                                       req.spec.name)
+        finally:
+            current_activation.reset(token)
+
+    # -- drivers ----------------------------------------------------------------------------
+    def drive(self, flow: Flow) -> Any:
+        send: Any = None
+        while True:
+            try:
+                request = flow.send(send)
+            except StopIteration as done:
+                return done.value
+            if isinstance(request, Attempt):
+                try:
+                    send = (self.run_attempt(request), None)
+                except Exception as exc:
+                    send = (None, exc)
+            elif isinstance(request, Pause):
+                self.rt.clock.sleep(request.seconds)
+                send = None
+            else:  # pragma: no cover - a programming error in wfkit
+                raise TypeError(f"unknown request {request!r}")
+
+    async def drive_async(self, flow: Flow) -> Any:
+        send: Any = None
+        while True:
+            try:
+                request = flow.send(send)
+            except StopIteration as done:
+                return done.value
+            if isinstance(request, Attempt):
+                try:
+                    send = (await self.run_attempt_async(request), None)
+                except Exception as exc:
+                    send = (None, exc)
+            elif isinstance(request, Pause):
+                await asyncio.to_thread(self.rt.clock.sleep, request.seconds)
+                send = None
+            else:  # pragma: no cover
+                raise TypeError(f"unknown request {request!r}")
+
+    def drive_parallel(self, flows: list[Flow]) -> list[Any]:
+        """Run flows concurrently in threads; results and errors come back in call order."""
+        if len(flows) <= 1:
+            return [self.drive(f) for f in flows]
+        outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(flows)
+
+        def one(i: int) -> None:
+            try:
+                outcomes[i] = (self.drive(flows[i]), None)
+            except BaseException as exc:  # Suspend and crashes too: re-raised below in order
+                outcomes[i] = (None, exc)
+
+        with ThreadPoolExecutor(max_workers=min(len(flows), 16),
+                                thread_name_prefix="wfkit-parallel") as pool:
+            list(pool.map(one, range(len(flows))))
+        return settle(outcomes)
+
+    async def drive_parallel_async(self, flows: list[Flow]) -> list[Any]:
+        results = await asyncio.gather(*(self.drive_async(f) for f in flows),
+                                       return_exceptions=True)
+        return settle([(None, r) if isinstance(r, BaseException) else (r, None)
+                       for r in results])
+
+
+def settle(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
+    """The first real error wins (call order), then crashes, then the earliest suspension."""
+    errors = [e for _, e in outcomes if e is not None]
+    for exc in errors:
+        if not isinstance(exc, (Suspend, Exception)):
+            raise exc  # a crash or interrupt: nothing else matters
+    for exc in errors:
+        if isinstance(exc, Exception) or isinstance(exc, (Cancelled, Frontier)):
+            raise exc
+    suspends = [e for e in errors if isinstance(e, Suspend)]
+    if suspends:
+        raise min(suspends, key=lambda s: (s.wake_at is None, s.wake_at or datetime.max))
+    return [value for value, _ in outcomes]
+
+
+async def _with_timeout(awaitable: Any, timeout: float | None, name: str) -> Any:
+    if timeout is None:
+        return await awaitable
+    try:
+        return await asyncio.wait_for(awaitable, timeout)
+    except asyncio.TimeoutError:
+        raise StepTimeout(name, timeout) from None
+
+
+def _call_in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                    timeout: float, name: str) -> Any:
+    """Run a sync step with a deadline. A thread cannot be killed: a late result is dropped."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"wfkit-step-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise StepTimeout(name, timeout)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def caller_source() -> str | None:
+    """``file:line`` of the workflow code that made the current durable call."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _is_wfkit_file(filename):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _is_wfkit_file(filename: str) -> bool:
+    return _WFKIT_DIR in filename or filename.startswith("<frozen") \
+        or "/asyncio/" in filename or "concurrent/futures" in filename \
+        or filename.endswith("threading.py")
+
+
+_WFKIT_DIR = __file__.rsplit("/core/", 1)[0] + "/"

@@ -1,0 +1,45 @@
+"""What an activation needs from its surroundings, injected rather than reached for.
+
+The engine builds one :class:`Runtime` for production (SQLite or PostgreSQL store, system
+clock); the test harness builds another (memory store, virtual clock, an interceptor that mocks
+steps and injects crashes). The core code is the same for both.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, MutableMapping, Protocol
+
+from wfkit.clock import Clock
+from wfkit.codec import JsonCodec
+from wfkit.definitions import WorkflowDef
+from wfkit.status import OpKind
+from wfkit.store.base import Store
+
+
+class Interceptor(Protocol):
+    """Seams for the test harness: wrap each attempt, and learn when a checkpoint is durable."""
+
+    def invoke(self, kind: OpKind, seq: int, name: str, attempt: int,
+               call: Callable[[], Any]) -> Any:
+        """Run one attempt; ``call()`` runs the real function (a mock may not call it)."""
+
+    def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
+        """Called right after the operation's result was committed."""
+
+
+@dataclass
+class Runtime:
+    store: Store
+    clock: Clock
+    owner: str
+    workflows: MutableMapping[str, WorkflowDef[Any]]  # the engine's registry: a child
+    # workflow started by a parent becomes runnable here too
+    codec: JsonCodec = field(default_factory=JsonCodec)
+    rng: random.Random = field(default_factory=random.Random)  # retry jitter only
+    lease_seconds: float = 30.0
+    inline_wait: float = 5.0       # retry delays up to this are waited in the worker
+    max_recoveries: int = 5        # crashed activations before a run is FAILED
+    child_poll: float = 300.0      # a parent re-checks a child at least this often (seconds)
+    interceptor: Interceptor | None = None

@@ -1,0 +1,215 @@
+"""Durable operations that wait: timers, events, child workflows, and version markers.
+
+Each is a generator flow run by an activation driver (see :mod:`wfkit.core.activation`). A wait
+that cannot finish now raises :class:`Suspend`, carrying the operation record to write with the
+park, so starting a timer and releasing the worker is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from wfkit.core import history_entries as he
+from wfkit.core.activation import Activation, Flow, Frontier, Suspend, caller_source
+from wfkit.core.failures import rebuild_error
+from wfkit.definitions import WorkflowDef
+from wfkit.errors import DefinitionError, WfkitError
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store.base import OperationRecord, RunRecord
+
+CHILD_EVENT = "wfkit.child:{seq}"   # inbox name that wakes a parent when its child finishes
+
+
+class ChildWorkflowFailed(WfkitError):
+    """A child workflow ended without a result."""
+
+    def __init__(self, child_id: str, workflow: str, status: str, detail: str = "") -> None:
+        super().__init__(f"child workflow {workflow!r} ({child_id}) ended {status}"
+                         + (f": {detail}" if detail else ""),
+                         hint=f"inspect it with `wfkit show {child_id}`")
+        self.child_id = child_id
+        self.workflow = workflow
+        self.status = status
+
+
+def to_seconds(duration: timedelta | float | int, what: str) -> float:
+    if isinstance(duration, timedelta):
+        return duration.total_seconds()
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+        raise DefinitionError(f"{what} must be a timedelta or a number of seconds, "
+                              f"got {type(duration).__name__}")
+    return float(duration)
+
+
+def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
+    seconds = to_seconds(duration, "ctx.sleep duration")
+    seq, rec = act.take(OpKind.SLEEP, name)
+    if rec is not None and rec.status == OpStatus.COMPLETED:
+        act.advance(rec)
+        return None
+    if act.replay_only:
+        raise Frontier(seq)
+    now = act.rt.clock.now()
+    if rec is None:
+        act.check_cancel()
+        rec = OperationRecord(act.run.id, seq, OpKind.SLEEP, name, OpStatus.STARTED,
+                              started_at=now, wake_at=now + timedelta(seconds=max(0, seconds)),
+                              source=caller_source())
+        if seconds > 0:
+            raise Suspend(RunStatus.SLEEPING, rec.wake_at, f"sleep until {rec.wake_at}",
+                          ops=[rec], history=[he.op_entry("timer_started", rec)])
+    assert rec.wake_at is not None
+    if now < rec.wake_at:
+        raise Suspend(RunStatus.SLEEPING, rec.wake_at, f"sleep until {rec.wake_at}")
+    done = OperationRecord(act.run.id, seq, OpKind.SLEEP, name, OpStatus.COMPLETED,
+                           started_at=rec.started_at, finished_at=rec.wake_at,
+                           wake_at=rec.wake_at, source=rec.source)
+    act.commit([done], [he.op_entry("timer_fired", done)])
+    act.checkpointed(OpKind.SLEEP, seq, name)
+    act.advance(done)
+    return None
+    yield  # a generator, like every flow
+
+
+def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
+               annotation: Any) -> Flow:
+    seconds = None if timeout is None else to_seconds(timeout, "wait_for_event timeout")
+    seq, rec = act.take(OpKind.EVENT, name)
+    where = f"payload of event {name!r}"
+    if rec is not None and rec.status == OpStatus.COMPLETED:
+        act.advance(rec)
+        return act.decode(rec.result, annotation, where)
+    if act.replay_only:
+        raise Frontier(seq)
+    now = act.rt.clock.now()
+    if rec is None:
+        act.check_cancel()
+        rec = OperationRecord(act.run.id, seq, OpKind.EVENT, name, OpStatus.STARTED,
+                              started_at=now, source=caller_source(),
+                              wake_at=None if seconds is None
+                              else now + timedelta(seconds=max(0.0, seconds)))
+        new = [rec]
+    else:
+        new = []
+    pending = act.rt.store.pending_events(act.run.id, name)
+    if pending:
+        event = pending[0]
+        done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=now, result=event.payload)
+        act.commit([done], [he.op_entry("event_received", done)],
+                   consume_event=(event.id, seq))
+        act.checkpointed(OpKind.EVENT, seq, name)
+        act.advance(done)
+        return act.decode(event.payload, annotation, where)
+    if rec.wake_at is not None and now >= rec.wake_at:
+        done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=rec.wake_at, result=None)
+        act.commit([done], [he.op_entry("event_timed_out", done)])
+        act.checkpointed(OpKind.EVENT, seq, name)
+        act.advance(done)
+        return None
+    raise Suspend(RunStatus.WAITING, rec.wake_at, f"waiting for event {name!r}", ops=new,
+                  history=[he.op_entry("wait_started", rec)] if new else [],
+                  wake_on_events=[name])
+    yield
+
+
+def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any], workflow_id: str | None) -> Flow:
+    from wfkit.core.starting import new_run
+
+    if not isinstance(wf, WorkflowDef):
+        raise DefinitionError(f"ctx.child needs a @workflow, got {type(wf).__name__}")
+    act.rt.workflows.setdefault(wf.name, wf)
+    seq, rec = act.take(OpKind.CHILD, wf.name)
+    where = f"result of child workflow {wf.name!r}"
+    if rec is not None and rec.status == OpStatus.COMPLETED:
+        act.advance(rec)
+        return act.decode(rec.result, _returns(wf), where)
+    if rec is not None and rec.status == OpStatus.FAILED:
+        act.advance(rec)
+        raise rebuild_error(rec.error, wf.name)
+    if act.replay_only:
+        raise Frontier(seq)
+    store = act.rt.store
+    now = act.rt.clock.now()
+    new: list[OperationRecord] = []
+    if rec is None:
+        act.check_cancel()
+        child_id = workflow_id or f"{act.run.id}/{seq}"
+        run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
+                         seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
+        store.create_run(run, [he.run_entry(child_id, now, "run_started", workflow=wf.name,
+                                            version=wf.version, input=json.loads(run.input),
+                                            seed=run.seed, parent_id=act.run.id)])
+        rec = OperationRecord(act.run.id, seq, OpKind.CHILD, wf.name, OpStatus.STARTED,
+                              started_at=now, result=json.dumps(child_id),
+                              source=caller_source())
+        new.append(rec)
+    child_id = json.loads(rec.result or "null")
+    child = store.get_run(child_id)
+    if child is not None and child.status.terminal:
+        return _finish_child(act, seq, rec, child, where, wf)
+    raise Suspend(RunStatus.WAITING, None, f"waiting for child workflow {child_id!r}",
+                  ops=new, history=[he.op_entry("child_started", rec)] if new else [],
+                  wake_on_events=[CHILD_EVENT.format(seq=seq)])
+    yield
+
+
+def _finish_child(act: Activation, seq: int, rec: OperationRecord, child: RunRecord,
+                  where: str, wf: WorkflowDef[Any]) -> Any:
+    now = act.rt.clock.now()
+    if child.status == RunStatus.COMPLETED:
+        done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=now, result=child.result)
+        act.commit([done], [he.op_entry("child_completed", done)])
+        act.checkpointed(OpKind.CHILD, seq, wf.name)
+        act.advance(done)
+        return act.decode(child.result, _returns(wf), where)
+    from wfkit.core.failures import encode_error, error_data
+
+    detail = error_data(child.error)
+    exc = ChildWorkflowFailed(child.id, wf.name, child.status.value,
+                              f"{detail.get('type', '')}: {detail.get('message', '')}"
+                              if detail else "")
+    done = replace_op(rec, status=OpStatus.FAILED, finished_at=now, error=encode_error(exc))
+    act.commit([done], [he.op_entry("child_failed", done)])
+    act.checkpointed(OpKind.CHILD, seq, wf.name)
+    act.advance(done)
+    raise rebuild_error(done.error, wf.name)
+
+
+def patched(act: Activation, patch_id: str) -> bool:
+    """True for runs that reached this point with the new code; False for older runs.
+
+    A run recorded before the patch existed has some other operation at this position: it
+    takes the old path and no sequence number is used. A new run records a marker, so its
+    replays keep taking the new path.
+    """
+    if not isinstance(patch_id, str) or not patch_id:
+        raise DefinitionError("ctx.patched needs a non-empty patch id string")
+    upcoming = act.peek()
+    if upcoming is not None and not (upcoming.kind == OpKind.PATCH
+                                     and upcoming.name == patch_id):
+        return False
+    seq, rec = act.take(OpKind.PATCH, patch_id)
+    if rec is not None:
+        act.advance(rec)
+        return True
+    now = act.rt.clock.now()
+    op = OperationRecord(act.run.id, seq, OpKind.PATCH, patch_id, OpStatus.COMPLETED,
+                         started_at=act.anchor, finished_at=act.anchor, source=caller_source())
+    act.commit([op], [he.op_entry("patch_marked", op)])
+    del now
+    return True
+
+
+def replace_op(op: OperationRecord, **changes: Any) -> OperationRecord:
+    from dataclasses import replace
+
+    return replace(op, **changes)
+
+
+def _returns(wf: WorkflowDef[Any]) -> Any:
+    from wfkit.core.spec import _returns as returns_of
+
+    return returns_of(wf.fn)

@@ -1,0 +1,420 @@
+"""The engine: start, drive, inspect and repair durable workflow runs.
+
+``Engine("sqlite:///wfkit.db")`` is all a single process needs: ``handle.result()`` runs the
+workflow in the calling thread (children too) until it finishes. ``wfkit worker`` processes run
+:meth:`Engine.run_worker` to share the work; leases keep two workers off one run, and a crashed
+worker's runs are taken over once its lease expires.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable, Sequence
+
+from wfkit.clock import Clock, SystemClock
+from wfkit.codec import JsonCodec
+from wfkit.core import history_entries as he
+from wfkit.core.failures import error_data
+from wfkit.core.runner import execute
+from wfkit.core.runtime import Interceptor, Runtime
+from wfkit.core.spec import _returns
+from wfkit.core.starting import new_run
+from wfkit.definitions import WorkflowDef
+from wfkit.errors import (
+    DefinitionError,
+    InvalidRunState,
+    ResultTimeout,
+    RunFailed,
+    RunNotFound,
+    UsageError,
+)
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store import DEFAULT_STORE_URL, open_store
+from wfkit.store.base import (
+    Checkpoint,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+    Store,
+)
+from wfkit.worker import Heartbeat
+
+
+class WorkflowHandle:
+    """A started run: wait for its result, look at its status, send it events, cancel it."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self.engine = engine
+        self.id = run_id
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run to end; return its result or raise :class:`RunFailed`."""
+        return self.engine.result(self.id, timeout=timeout)
+
+    def status(self) -> RunStatus:
+        return self.engine.get_run(self.id).status
+
+    def send_event(self, name: str, payload: Any = None) -> None:
+        self.engine.send_event(self.id, name, payload)
+
+    def cancel(self, *, compensate: bool = True) -> None:
+        self.engine.cancel(self.id, compensate=compensate)
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self.id}>"
+
+
+class Engine:
+    def __init__(self, store: str | Store = DEFAULT_STORE_URL, *,
+                 workflows: Iterable[WorkflowDef[Any]] = (), clock: Clock | None = None,
+                 lease_seconds: float = 30.0, inline_wait: float = 5.0,
+                 max_recoveries: int = 5, poll_interval: float = 0.05,
+                 owner: str | None = None, interceptor: Interceptor | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.clock: Clock = clock or SystemClock()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.poll_interval = poll_interval
+        self._workflows: dict[str, WorkflowDef[Any]] = {}
+        self._seed_source = rng or random.Random()
+        self.rt = Runtime(store=self.store, clock=self.clock, owner=self.owner,
+                          workflows=self._workflows, codec=JsonCodec(),
+                          rng=rng or random.Random(), lease_seconds=lease_seconds,
+                          inline_wait=inline_wait, max_recoveries=max_recoveries,
+                          interceptor=interceptor)
+        self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds)
+        self.register(*workflows)
+
+    # -- definitions ---------------------------------------------------------------------------
+    def register(self, *workflows: WorkflowDef[Any]) -> None:
+        """Make workflows runnable by this engine (``start`` registers its workflow too)."""
+        for wf in workflows:
+            if not isinstance(wf, WorkflowDef):
+                raise DefinitionError(f"expected a @workflow, got {type(wf).__name__}",
+                                      hint="decorate the function with @wfkit.workflow")
+            known = self._workflows.get(wf.name)
+            if known is not None and known.fn is not wf.fn:
+                raise DefinitionError(
+                    f"two different workflows are named {wf.name!r} "
+                    f"({known.fn.__module__}.{known.fn.__qualname__} and "
+                    f"{wf.fn.__module__}.{wf.fn.__qualname__})",
+                    hint="give one of them @workflow(name=...)")
+            self._workflows[wf.name] = wf
+
+    @property
+    def workflows(self) -> dict[str, WorkflowDef[Any]]:
+        return dict(self._workflows)
+
+    # -- starting and waiting ------------------------------------------------------------------
+    def start(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
+              **kwargs: Any) -> WorkflowHandle:
+        """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
+        self.register(workflow)
+        run_id = workflow_id or str(uuid.uuid4())
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise UsageError(f"workflow_id must be a non-empty string, got {run_id!r}")
+        existing = self.store.get_run(run_id)
+        if existing is not None:
+            return self._same_run(existing, workflow)
+        now = self.clock.now()
+        run, _ = new_run(self.rt, workflow, args, kwargs, run_id, now,
+                         seed=self._seed_source.getrandbits(63))
+        stored, created = self.store.create_run(run, [he.run_entry(
+            run_id, now, "run_started", workflow=workflow.name, version=workflow.version,
+            input=json.loads(run.input), seed=run.seed)])
+        if not created:
+            return self._same_run(stored, workflow)
+        return WorkflowHandle(self, run_id)
+
+    def _same_run(self, existing: RunRecord, workflow: WorkflowDef[Any]) -> WorkflowHandle:
+        if existing.workflow != workflow.name:
+            raise UsageError(f"workflow id {existing.id!r} is already used by a "
+                             f"{existing.workflow!r} run",
+                             hint="choose another workflow_id")
+        return WorkflowHandle(self, existing.id)
+
+    def handle(self, run_id: str) -> WorkflowHandle:
+        self.get_run(run_id)
+        return WorkflowHandle(self, run_id)
+
+    def result(self, run_id: str, *, timeout: float | None = None,
+               drive: bool = True) -> Any:
+        """Wait for a run to end, running it (and its children) here while ``drive`` is on."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get_run(run_id)
+            if run.status.terminal:
+                return self._outcome(run)
+            worked = drive and (self.work_once(run_id=run_id) or self.work_once())
+            if worked:
+                continue
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise ResultTimeout(run_id, timeout or 0.0, run.status.value)
+            self._nap(left)
+
+    def _outcome(self, run: RunRecord) -> Any:
+        if run.status != RunStatus.COMPLETED:
+            raise RunFailed(run.id, run.status.value, error_data(run.error) or None)
+        wf = self._workflows.get(run.workflow)
+        annotation = _returns(wf.fn) if wf is not None else Any
+        return self.rt.codec.decode(run.result or "null", annotation,
+                                    where=f"result of workflow {run.workflow!r}")
+
+    def _nap(self, left: float | None) -> None:
+        pause = self.poll_interval
+        wake = self.store.next_wake()
+        if wake is not None:
+            until_wake = max(0.0, (wake - self.clock.now()).total_seconds())
+            # Virtual time jumps straight to the next timer; real time keeps polling, since
+            # events can arrive from other processes.
+            pause = until_wake if getattr(self.clock, "virtual", False) \
+                else min(pause, until_wake)
+        if left is not None and not getattr(self.clock, "virtual", False):
+            pause = min(pause, left)  # ``left`` is real time: it bounds only real waits
+        self.clock.sleep(pause)
+
+    # -- executing -----------------------------------------------------------------------------
+    def work_once(self, run_id: str | None = None) -> bool:
+        """Claim one runnable run and advance it; False when nothing was runnable."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.rt.lease_seconds)
+        claimed = self.store.claim(self.owner, now, until, limit=1, run_id=run_id,
+                                   workflows=sorted(self._workflows))
+        if not claimed:
+            return False
+        self._process(claimed[0])
+        return True
+
+    def recover(self) -> list[str]:
+        """Advance every runnable run now, taking over runs whose worker's lease expired."""
+        done: list[str] = []
+        while True:
+            now = self.clock.now()
+            claimed = self.store.claim(self.owner, now,
+                                       now + timedelta(seconds=self.rt.lease_seconds),
+                                       workflows=sorted(self._workflows))
+            if not claimed:
+                return done
+            self._process(claimed[0])
+            done.append(claimed[0].id)
+
+    def _process(self, claimed: RunRecord) -> None:
+        wf = self._workflows[claimed.workflow]
+        run = claimed
+        if claimed.lease_owner is not None:  # the last worker died holding this run
+            run = self._recovered(claimed)
+            if run is None:
+                return
+        self._heartbeat.add(run.id)
+        try:
+            execute(self.rt, run, wf, lease_owner=self.owner)
+        except LeaseLost:
+            pass  # another worker owns the run now; it will carry on from the checkpoints
+        except Exception:
+            self.store.release(self.owner, run.id)
+            raise
+        finally:
+            self._heartbeat.discard(run.id)
+
+    def _recovered(self, claimed: RunRecord) -> RunRecord | None:
+        now = self.clock.now()
+        recoveries = claimed.recoveries + 1
+        if recoveries > self.rt.max_recoveries:
+            error = {"type": "CrashLoop", "module": "wfkit",
+                     "message": f"workers crashed {recoveries - 1} times while running this "
+                                f"workflow (limit {self.rt.max_recoveries})"}
+            self.store.commit(claimed.id, Checkpoint(
+                run={"status": RunStatus.FAILED, "error": json.dumps(error),
+                     "finished_at": now, "updated_at": now, "recoveries": recoveries},
+                history=[he.run_entry(claimed.id, now, "run_failed", error=error)],
+                release_lease=True), lease_owner=self.owner, now=now)
+            return None
+        self.store.commit(claimed.id, Checkpoint(
+            run={"recoveries": recoveries, "updated_at": now},
+            history=[he.run_entry(claimed.id, now, "run_recovered",
+                                  previous_owner=claimed.lease_owner, recoveries=recoveries)]),
+            lease_owner=self.owner, now=now)
+        claimed.recoveries = recoveries
+        return claimed
+
+    def run_worker(self, *, stop: threading.Event | None = None, concurrency: int = 1,
+                   idle_interval: float = 0.5,
+                   on_idle: Callable[[], None] | None = None) -> None:
+        """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this)."""
+        stop = stop or threading.Event()
+        if concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+
+        def loop() -> None:
+            while not stop.is_set():
+                if self.work_once():
+                    continue
+                if on_idle is not None:
+                    on_idle()
+                pause = idle_interval
+                wake = self.store.next_wake()
+                if wake is not None:
+                    pause = max(0.0, min(pause, (wake - self.clock.now()).total_seconds()))
+                self.clock.wait(stop, pause)
+
+        threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
+                   for i in range(concurrency - 1)]
+        for t in threads:
+            t.start()
+        try:
+            loop()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+    # -- talking to runs -----------------------------------------------------------------------
+    def get_run(self, run_id: str) -> RunRecord:
+        run = self.store.get_run(run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
+    def list_runs(self, *, status: RunStatus | str | None = None, workflow: str | None = None,
+                  limit: int | None = None) -> list[RunRecord]:
+        if isinstance(status, str):
+            status = _parse_status(status)
+        return self.store.list_runs(status=status, workflow=workflow, limit=limit)
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        self.get_run(run_id)
+        return self.store.operations(run_id)
+
+    def history(self, run_id: str) -> list[HistoryEntry]:
+        self.get_run(run_id)
+        return self.store.history(run_id)
+
+    def send_event(self, run_id: str, name: str, payload: Any = None) -> None:
+        """Deliver an event; it is buffered until the run waits for ``name``."""
+        run = self.get_run(run_id)
+        if not isinstance(name, str) or not name or name.startswith("wfkit."):
+            raise UsageError(f"invalid event name {name!r}",
+                             hint="use a non-empty name that does not start with 'wfkit.'")
+        if run.status.terminal:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}; events are only "
+                                  "delivered to runs that have not finished",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="start a new run, or check the id with `wfkit list`")
+        text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
+        self.store.add_event(run_id, name, text, self.clock.now())
+
+    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> None:
+        """Stop a run; with ``compensate`` its completed steps are undone first."""
+        run = self.get_run(run_id)
+        if run.status.terminal:
+            raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="only runs that have not finished can be cancelled")
+        now = self.clock.now()
+        self.store.commit(run_id, Checkpoint(
+            run={"cancel_requested": True, "compensate_on_cancel": compensate, "wake_at": now,
+                 "updated_at": now},
+            history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
+        if drive and run.workflow in self._workflows:
+            self.work_once(run_id=run_id)
+
+    def retry(self, run_id: str) -> None:
+        """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
+        run = self.get_run(run_id)
+        if run.status != RunStatus.FAILED:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="only FAILED runs can be retried")
+        data = error_data(run.error)
+        ops = self.store.operations(run_id)
+        now = self.clock.now()
+        if str(data.get("during", "")).startswith("compensation"):
+            failed = [op.seq for op in ops if op.kind == OpKind.COMPENSATION
+                      and op.status == OpStatus.FAILED]
+            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
+                                       "error": json.dumps(data.get("original")) if
+                                       data.get("original") else run.error}
+        else:
+            failed = []
+            changes = {"status": RunStatus.PENDING, "error": None, "recoveries": 0}
+        changes.update(finished_at=None, wake_at=None, updated_at=now)
+        self.store.commit(run_id, Checkpoint(
+            run=changes, discard_operations=failed,
+            history=[he.run_entry(run_id, now, "run_retried", discarded=failed)]))
+
+    def skip_step(self, run_id: str, step: str, result: Any = None) -> None:
+        """Record a result by hand for a failed step (or compensation) of a FAILED run."""
+        run = self.get_run(run_id)
+        if run.status != RunStatus.FAILED:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="skip-step only repairs FAILED runs")
+        ops = self.store.operations(run_id)
+        failed = [op for op in ops if op.name == step and op.status == OpStatus.FAILED]
+        if not failed:
+            names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
+            raise InvalidRunState(
+                f"step {step!r} did not fail in run {run_id!r}", run_id=run_id,
+                status=run.status.value,
+                hint=f"failed steps: {', '.join(names)}" if names
+                else "no step of this run failed; try `wfkit retry`")
+        op = failed[-1]
+        now = self.clock.now()
+        data = error_data(run.error)
+        if op.kind == OpKind.COMPENSATION:
+            skipped = _skipped(op, None, now)
+            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
+                                       "error": json.dumps(data["original"])
+                                       if data.get("original") else run.error}
+            discard: Sequence[int] = ()
+        else:
+            undone = [c.name for c in ops if c.kind == OpKind.COMPENSATION
+                      and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)]
+            if undone:
+                raise InvalidRunState(
+                    f"compensations already ran for {', '.join(undone)} in run {run_id!r}, so "
+                    f"step {step!r} cannot be rolled forward", run_id=run_id,
+                    status=run.status.value, hint="skip the failed compensation instead")
+            text = self.rt.codec.encode(result, where=f"result given for step {step!r}")
+            skipped = _skipped(op, text, now)
+            changes = {"status": RunStatus.PENDING, "error": None}
+            discard = [c.seq for c in ops if c.kind == OpKind.COMPENSATION]
+        changes.update(finished_at=None, wake_at=None, updated_at=now)
+        self.store.commit(run_id, Checkpoint(
+            run=changes, operations=[skipped], discard_operations=discard,
+            history=[he.op_entry("step_skipped", skipped),
+                     he.run_entry(run_id, now, "run_repaired", step=step,
+                                  discarded=list(discard))]))
+
+    def close(self) -> None:
+        self._heartbeat.stop()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _skipped(op: OperationRecord, result: str | None, now: datetime) -> OperationRecord:
+    from dataclasses import replace
+
+    return replace(op, status=OpStatus.SKIPPED, result=result, finished_at=now)
+
+
+def _parse_status(value: str) -> RunStatus:
+    try:
+        return RunStatus(value.upper())
+    except ValueError:
+        raise UsageError(f"unknown status {value!r}", hint="one of " + ", ".join(
+            s.value for s in RunStatus)) from None
