@@ -286,6 +286,18 @@ def test_a_fenced_commit_without_the_lease_raises_and_writes_nothing(store: Stor
     assert store.pending_events("r1", "approval") == [event]
 
 
+def test_a_fenced_commit_that_changes_no_run_field_is_still_fenced(store: Store) -> None:
+    claimed(store)
+    only_rows = Checkpoint(operations=[op(0)], history=[entry("step_completed", seq=0)])
+    with pytest.raises(LeaseLost):
+        store.commit("r1", only_rows, lease_owner="w2", now=at(1))
+    with pytest.raises(LeaseLost):
+        store.commit("r1", only_rows, lease_owner="w1", now=at(LEASE + 1))
+    assert store.operations("r1") == [] and store.history("r1") == []
+    store.commit("r1", only_rows, lease_owner="w1", now=at(1))
+    assert len(store.operations("r1")) == 1 and len(store.history("r1")) == 1
+
+
 def test_a_commit_without_lease_owner_is_not_fenced(store: Store) -> None:
     claimed(store)
     store.commit("r1", Checkpoint(run={"cancel_requested": True}))

@@ -108,7 +108,7 @@ class SqliteStore:
         self.url = url
         self.path, self.synchronous, self.timeout = parse_url(url)
         self._lock = threading.Lock()
-        self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+        self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], bool]] = {}
         memory = self.path == ":memory:"
         where = "the in-memory database" if memory else self.path
         self._where = where
@@ -220,7 +220,7 @@ class SqliteStore:
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
                now: datetime | None = None) -> None:
         # Everything that can fail on bad input is prepared before the transaction begins.
-        sql, converters = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
+        sql, converters, reads = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
                                            lease_owner is not None, now is not None)
         params = [value if convert is None else convert(value)
                   for convert, value in zip(converters, checkpoint.run.values())]
@@ -240,7 +240,8 @@ class SqliteStore:
             try:
                 cur.execute("BEGIN IMMEDIATE")
                 try:
-                    if cur.execute(sql, params).rowcount != 1:
+                    cur.execute(sql, params)
+                    if (cur.fetchone() is None) if reads else cur.rowcount != 1:
                         missing = cur.execute("SELECT 1 FROM runs WHERE id = ?",
                                               (run_id,)).fetchone() is None
                         cur.execute("ROLLBACK")
@@ -275,12 +276,15 @@ class SqliteStore:
                 raise self._error(exc) from exc
 
     def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
-                    expiry: bool) -> tuple[str, tuple[Any, ...]]:
+                    expiry: bool) -> tuple[str, tuple[Any, ...], bool]:
         """The fenced ``UPDATE runs`` for this shape of checkpoint, built once and cached.
 
         Column names come only from :class:`RunRecord`'s fields, so the SQL is never built
-        from caller text. An empty update still runs (``SET id = id``): its row count is the
-        existence check and the lease fence.
+        from caller text. The statement's row count is the existence check and the lease
+        fence. With nothing to change, a ``SELECT`` does the same check without dirtying the
+        run's page (one WAL page less per commit); it is as safe as the ``UPDATE`` because
+        ``BEGIN IMMEDIATE`` already holds the write lock when it runs. Returns (sql,
+        converters, whether the statement is a read).
         """
         cache_key = (keys, release, fenced, expiry)
         cached = self._update_sql.get(cache_key)
@@ -292,12 +296,14 @@ class SqliteStore:
         sets = [f"{k} = ?" for k in keys]
         if release:
             sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
-        sql = f"UPDATE runs SET {', '.join(sets) or 'id = id'} WHERE id = ?"
+        reads = not sets
+        sql = ("SELECT 1 FROM runs" if reads else f"UPDATE runs SET {', '.join(sets)}") + \
+            " WHERE id = ?"
         if fenced:
             sql += " AND lease_owner = ?"
             if expiry:
                 sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= ?)"
-        built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
+        built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
         self._update_sql[cache_key] = built
         return built
 
