@@ -4,7 +4,8 @@ Opening a store must never damage a file that is not ours. So the file is *inspe
 bytes, then a read-only look at ``sqlite_master``) before anything is written; a foreign or
 newer database is rejected untouched, and only an empty file or an older wfkit schema is
 migrated, inside one ``BEGIN IMMEDIATE`` transaction so two processes opening a new file at
-once cannot both create the schema.
+once cannot both create the schema. Switching the file to WAL (the first write) also waits
+until those checks have passed.
 
 Timestamps are stored as integer microseconds since the Unix epoch (UTC): compact, exact,
 ordered like the instants they stand for, and always supplied by the caller's clock, never by
