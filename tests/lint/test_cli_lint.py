@@ -93,8 +93,9 @@ class FakeEngine:
         if options.progress:
             options.progress(len(sources), len(sources))
         findings, fixed, diffs, fixed_text = [], {}, [], None
-        wanted = (options.select is None or "WF101" in options.select) and \
-            "WF101" not in (options.ignore or [])
+        wanted = (options.select is None
+                  or any("WF101".startswith(c) or c == "ALL" for c in options.select)) \
+            and not any("WF101".startswith(c) for c in options.ignore or [])
         for path, text in sorted(sources.items()):
             hits = [Finding(path, n, line.index(NEEDLE) + 1, n, line.index(NEEDLE) + 15,
                             "WF101", "datetime.now() in workflow code", True)
@@ -109,8 +110,8 @@ class FakeEngine:
                 else:
                     with open(path, "w", encoding="utf-8") as handle:
                         handle.write(new)
+                fixed[path] = len(hits)
                 if not options.diff:
-                    fixed[path] = len(hits)
                     hits = []
             elif options.stdin_text is not None and options.fix:
                 fixed_text = text
@@ -219,8 +220,8 @@ def test_output_file(run, engine, tree):
 def test_select_and_ignore_are_comma_lists_repeatable_and_prefixes(run, engine, tree):
     run("lint", "--select", "wf101,WF102", "--select", "WF2", "--ignore", "WF1", "pkg")
     options = engine.calls[-1][1]
-    assert options.select == ["WF101", "WF102", "WF201"]
-    assert options.ignore == ["WF101", "WF102", "WF112"]
+    assert options.select == ["WF101", "WF102", "WF2"]
+    assert options.ignore == ["WF1"]
     code, _, _ = run("lint", "--ignore", "WF101", "pkg")
     assert code == 0
     run("lint", "pkg")
@@ -254,7 +255,7 @@ def test_diff_prints_and_writes_nothing(run, engine, tree):
     assert out.startswith("--- pkg/flows.py\n+++ pkg/flows.py\n")
     assert "+    t = ctx.now()" in out
     assert "datetime.now()" in (tree / "pkg" / "flows.py").read_text()
-    assert "1 file would be changed" in err
+    assert "1 fix would change 1 file; 0 findings would remain." in err
     options = engine.calls[-1][1]
     assert options.diff and options.fix
 
@@ -396,8 +397,8 @@ def test_parse_codes():
     known = [r.code for r in RULES]
     assert lint_cli.parse_codes([], known, "--select") is None
     assert lint_cli.parse_codes([" , "], known, "--select") is None
-    assert lint_cli.parse_codes(["WF1"], known, "--select") == ["WF101", "WF102", "WF112"]
-    assert lint_cli.parse_codes(["WF"], known, "--select") == known
+    assert lint_cli.parse_codes(["wf1,WF101", "all"], known, "--select") == ["ALL", "WF1", "WF101"]
+    assert lint_cli.parse_codes(["WF"], known, "--select") == ["WF"]
 
 
 def test_rule_prints_markdown_documentation(run, monkeypatch):

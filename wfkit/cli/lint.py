@@ -119,22 +119,20 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
 
 
 def parse_codes(values: Iterable[str], known: Sequence[str], flag: str) -> list[str] | None:
-    """``("WF101,WF102", "wf2")`` -> the known codes they name, sorted; None if no values.
+    """``("WF101,wf102", "WF2")`` -> ``["WF101", "WF102", "WF2"]``; None if no values.
 
-    An exact code names itself; anything else is a prefix that must match at least one code.
+    Each item is an exact code, a prefix of at least one code (``WF1`` selects a group; opt-in
+    rules only run when named exactly) or ``ALL``. Anything else is a usage error here, before
+    the engine starts.
     """
     items = [item.strip().upper() for value in values for item in value.split(",")]
     items = [item for item in items if item]
     if not items:
         return None
-    chosen: set[str] = set()
     for item in items:
-        matches = [code for code in known if code == item] or [
-            code for code in known if code.startswith(item) and len(item) >= 2]
-        if not matches:
+        if item != "ALL" and not (len(item) >= 2 and any(code.startswith(item) for code in known)):
             abort(f"unknown rule code {item!r} in {flag}", hint="list the codes with `wfkit rule`")
-        chosen.update(matches)
-    return sorted(chosen)
+    return sorted(set(items))
 
 
 def _check_flag_combinations(paths: tuple[str, ...], output_format: str, diff: bool,
@@ -179,9 +177,11 @@ def _emit(app: App, report: Report, result: Any, *, output_format: str, diff: bo
 
     if diff:
         _write(app, "".join(_with_newline(text) for text in result.diffs), output_path)
-        fixes = len(result.diffs)
-        _say(app, f"{fixes} file{'' if fixes == 1 else 's'} would be changed by --fix; "
-                  f"{len(report.findings)} finding(s) would remain.")
+        files, fixes = len(result.diffs), sum(report.fixed.values())
+        remaining = max(len(report.findings) - fixes, 0)
+        _say(app, f"{fixes} fix{'' if fixes == 1 else 'es'} would change "
+                  f"{files} file{'' if files == 1 else 's'}; {remaining} finding"
+                  f"{'' if remaining == 1 else 's'} would remain.")
         return
     if stdin_fix:  # an editor wants the fixed source on stdout; findings go to stderr
         fixed_text = result.fixed_text if result.fixed_text is not None else ""
