@@ -46,7 +46,7 @@ def rule_markdown(rule: RuleDoc) -> str:
     for title, body in (("What it flags", rule.what), ("Why it matters", rule.why),
                         ("Use instead", rule.use_instead)):
         if body and body.strip():
-            parts.append(f"## {title}\n\n{body.strip()}")
+            parts.append(f"## {title}\n\n{_sentence(body)}")
     parts.extend(_examples("Flagged", rule.invalid))
     parts.extend(_examples("Fine", rule.valid))
     return "\n\n".join(parts) + "\n"
@@ -137,6 +137,12 @@ def _dedent(code: str) -> str:
     import textwrap
 
     return textwrap.dedent(code).strip("\n")
+
+
+def _sentence(text: str) -> str:
+    """Docstring sections may start lower-case ("Why: a replay ..."); a page section may not."""
+    text = text.strip()
+    return text[:1].upper() + text[1:]
 
 
 def _one_line(text: str) -> str:
