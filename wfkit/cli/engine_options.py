@@ -1,0 +1,166 @@
+"""What the engine commands share: ``--store``, opening an engine, reading JSON arguments.
+
+Kept free of engine imports at module level: ``wfkit --help`` imports every command module
+to list it, and must stay instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+
+import click
+
+from wfkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from wfkit.definitions import WorkflowDef
+    from wfkit.engine import Engine
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_STORE_URL = "sqlite:///wfkit.db"  # the same as wfkit.store.DEFAULT_STORE_URL
+
+
+def store_option(fn: F) -> F:
+    """``--store URL`` (env ``WFKIT_STORE``), on every command that touches runs."""
+    return click.option(
+        "--store", "store_url", envvar="WFKIT_STORE", default=DEFAULT_STORE_URL,
+        show_default=True, metavar="URL",
+        help="Where runs are kept: sqlite:///path.db or postgresql://host/db "
+             "(env WFKIT_STORE).")(fn)
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)),
+                        default=choices[0], show_default=True, help="Output format.")
+
+
+@contextmanager
+def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
+                existing: bool = False, **options: Any) -> Iterator[Engine]:
+    """An engine on ``store_url``, closed on exit.
+
+    ``existing=True`` is for commands that only look at or repair runs: a SQLite file that
+    does not exist is then an input error (a mistyped path or the wrong directory) rather than
+    a new, empty database left behind.
+    """
+    from wfkit.engine import Engine
+
+    if existing:
+        _require_existing_sqlite(store_url)
+    engine = Engine(store_url, workflows=workflows, **options)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _require_existing_sqlite(store_url: str) -> None:
+    if not store_url.startswith("sqlite:"):
+        return
+    from wfkit.store.sqlite import parse_url
+
+    path, _, _ = parse_url(store_url)
+    if path != ":memory:" and not os.path.exists(path):
+        raise UsageError(f"no wfkit database at {path}",
+                         hint="run a workflow first, or point --store / WFKIT_STORE at the "
+                              "database that holds your runs")
+
+
+def parse_json_option(text: str | None, option: str) -> Any:
+    """Parse a JSON option value; ``@path`` reads the JSON from a file (``@-``: stdin)."""
+    if text is None:
+        return None
+    source = f"{option} value"
+    if text.startswith("@"):
+        path = text[1:]
+        source = "stdin" if path == "-" else path
+        try:
+            if path == "-":
+                text = click.get_text_stream("stdin").read()
+            else:
+                with open(path, encoding="utf-8") as fh:
+                    text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {option} file {path}: {exc.strerror}",
+                             hint="check the path after '@'") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{option} file {path} is not UTF-8 text",
+                             hint="save the JSON as UTF-8") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise UsageError(f"{option} is not valid JSON ({exc}): {shown!r}" if source.endswith(
+            "value") else f"{option} file {source} is not valid JSON ({exc})",
+            hint="quote it for your shell, e.g. " + option + " '{\"key\": \"value\"}', "
+                 "or pass @file.json") from None
+
+
+def say(app: Any, message: str) -> None:
+    """A message for people (stderr), unless ``-q``; never parsed as rich markup."""
+    if app.verbosity >= 0:
+        app.err.print(message, markup=False)
+
+
+def to_json(value: Any) -> str:
+    """Data for stdout: sorted keys, so output is stable and diffable."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def when(value: datetime | None) -> str:
+    """A timestamp for a table: UTC, to the second (the JSON format keeps microseconds)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def duration(started: datetime | None, finished: datetime | None) -> str:
+    if started is None or finished is None:
+        return ""
+    seconds = (finished - started).total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours // 24}d{hours % 24:02d}h"
+
+
+_STATUS_STYLES = {"COMPLETED": "green", "FAILED": "red", "COMPENSATED": "yellow",
+                  "CANCELLED": "yellow", "COMPENSATING": "yellow", "RETRYING": "yellow",
+                  "SKIPPED": "magenta"}
+
+
+def status_text(value: str) -> Any:
+    from rich.text import Text
+
+    return Text(value, style=_STATUS_STYLES.get(value, ""))
+
+
+def print_table(app: Any, table: Any) -> None:
+    """Print a rich table to stdout; off a terminal, as wide as it needs (never truncated)."""
+    console = app.out
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    before = console.width
+    console.width = max(before, width)  # print() never goes wider than the console
+    try:
+        console.print(table)
+    finally:
+        console.width = before

@@ -1,0 +1,152 @@
+"""Commands that look at or act on stored runs by id: list, send-event, cancel, retry,
+skip-step, export.
+
+They need no workflow code: they read and write the store through an engine with no
+workflows registered. Changes that make a run move again (cancel, retry, skip-step, an event)
+are recorded here and carried out by whichever `wfkit worker` runs that workflow, which is
+what the messages say.
+"""
+
+from __future__ import annotations
+
+import click
+
+from wfkit.cli.app import App
+from wfkit.cli.engine_options import (
+    format_option,
+    iso,
+    open_engine,
+    parse_json_option,
+    print_table,
+    say,
+    status_text,
+    store_option,
+    to_json,
+    when,
+)
+
+JSON_VERSION = 1
+_STATUSES = ("PENDING", "RUNNING", "SLEEPING", "WAITING", "COMPLETED", "COMPENSATING",
+             "COMPENSATED", "FAILED", "CANCELLED")
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(_STATUSES, case_sensitive=False),
+              help="Only runs with this status.")
+@click.option("--workflow", metavar="NAME", help="Only runs of this workflow (its name).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many runs, newest first.")
+@format_option("table", "json")
+@store_option
+@click.pass_obj
+def list_runs(app: App, status: str | None, workflow: str | None, limit: int, fmt: str,
+              store_url: str) -> None:
+    """List runs, newest first: id, workflow, status, started, steps done."""
+    from wfkit.status import OpKind, OpStatus
+
+    with open_engine(store_url, existing=True) as engine:
+        runs = engine.list_runs(status=status, workflow=workflow, limit=limit)
+        rows = []
+        for run in runs:
+            ops = engine.store.operations(run.id)
+            done = sum(1 for op in ops if op.kind == OpKind.STEP
+                       and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED))
+            rows.append((run, done))
+    if fmt == "json":
+        click.echo(to_json({"version": JSON_VERSION, "runs": [
+            {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
+             "status": run.status.value, "created_at": iso(run.created_at),
+             "finished_at": iso(run.finished_at),
+             "steps_done": done, "parent_id": run.parent_id}
+            for run, done in rows]}))
+        return
+    if not rows:
+        say(app, "no runs" + (" match" if status or workflow else " yet; start one with "
+                              "`wfkit run MODULE:WORKFLOW --input JSON`"))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False)
+    for header, justify in (("ID", "left"), ("WORKFLOW", "left"), ("STATUS", "left"),
+                            ("STARTED", "left"), ("STEPS DONE", "right")):
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for run, done in rows:
+        table.add_row(Text(run.id), Text(run.workflow), status_text(run.status.value),
+                      when(run.created_at), str(done))
+    print_table(app, table)
+    if len(rows) == limit:
+        say(app, f"showing the newest {limit} runs; --limit N shows more")
+
+
+@click.command("send-event")
+@click.argument("run_id", metavar="ID")
+@click.argument("name")
+@click.option("--data", metavar="JSON", help="The event's payload as JSON (default null); "
+              "@file.json reads a file.")
+@store_option
+@click.pass_obj
+def send_event(app: App, run_id: str, name: str, data: str | None, store_url: str) -> None:
+    """Send event NAME to run ID (buffered until the run waits for it)."""
+    payload = parse_json_option(data, "--data")
+    with open_engine(store_url, existing=True) as engine:
+        engine.send_event(run_id, name, payload)
+        status = engine.get_run(run_id).status.value
+    say(app, f"sent event {name!r} to run {run_id} ({status}); a worker delivers it")
+
+
+@click.command("cancel")
+@click.argument("run_id", metavar="ID")
+@click.option("--no-compensate", is_flag=True,
+              help="Stop without undoing completed steps (default: compensate them).")
+@store_option
+@click.pass_obj
+def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
+    """Cancel run ID; its completed steps are compensated unless --no-compensate."""
+    with open_engine(store_url, existing=True) as engine:
+        engine.cancel(run_id, compensate=not no_compensate, drive=False)
+    what = "stop without compensating" if no_compensate else "compensate its completed steps"
+    say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it CANCELLED")
+
+
+@click.command("retry")
+@click.argument("run_id", metavar="ID")
+@store_option
+@click.pass_obj
+def retry(app: App, run_id: str, store_url: str) -> None:
+    """Resume FAILED run ID from its checkpoints (completed steps do not run again)."""
+    with open_engine(store_url, existing=True) as engine:
+        engine.retry(run_id)
+        status = engine.get_run(run_id).status.value
+    say(app, f"run {run_id} is {status} again; a worker resumes it from its checkpoints")
+
+
+@click.command("skip-step")
+@click.argument("run_id", metavar="ID")
+@click.argument("step")
+@click.option("--result", "result_text", metavar="JSON",
+              help="The result to record for the failed step, as JSON (default null; "
+                   "ignored for a failed compensation). @file.json reads a file.")
+@store_option
+@click.pass_obj
+def skip_step(app: App, run_id: str, step: str, result_text: str | None,
+              store_url: str) -> None:
+    """Record a result by hand for STEP, the failed step of FAILED run ID, and resume it."""
+    result = parse_json_option(result_text, "--result")
+    with open_engine(store_url, existing=True) as engine:
+        engine.skip_step(run_id, step, result)
+        status = engine.get_run(run_id).status.value
+    say(app, f"recorded a result for step {step!r}; run {run_id} is {status} and a worker "
+             "resumes it")
+
+
+@click.command("export")
+@click.argument("run_id", metavar="ID")
+@store_option
+def export(run_id: str, store_url: str) -> None:
+    """Print run ID's history as JSON (the input of `wfkit replay`)."""
+    from wfkit.history import History
+
+    with open_engine(store_url, existing=True) as engine:
+        text = History.from_store(engine.store, run_id).to_json()
+    click.echo(text)

@@ -1,0 +1,134 @@
+"""``wfkit show ID``: one run, its header and a timeline of every durable operation.
+
+The timeline is the operations table (the latest state of each operation, in sequence
+order): what a person repairing a run needs to see — which step failed, after how many
+attempts, with what error, and which compensations ran.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from wfkit.cli.app import App
+from wfkit.cli.engine_options import (
+    duration,
+    format_option,
+    iso,
+    open_engine,
+    print_table,
+    status_text,
+    store_option,
+    to_json,
+    when,
+)
+
+JSON_VERSION = 1
+
+
+@click.command("show")
+@click.argument("run_id", metavar="ID")
+@format_option("text", "json")
+@store_option
+@click.pass_obj
+def show(app: App, run_id: str, fmt: str, store_url: str) -> None:
+    """Show run ID: workflow, status, times, error, and a timeline of its operations."""
+    with open_engine(store_url, existing=True) as engine:
+        run = engine.get_run(run_id)
+        ops = engine.operations(run_id)
+    if fmt == "json":
+        click.echo(to_json({"version": JSON_VERSION, "run": _run_data(run),
+                            "operations": [_op_data(op) for op in ops]}))
+        return
+    _print_text(app, run, ops)
+
+
+def _run_data(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
+            "status": run.status.value, "created_at": iso(run.created_at),
+            "updated_at": iso(run.updated_at), "finished_at": iso(run.finished_at),
+            "wake_at": iso(run.wake_at), "input": _json(run.input),
+            "result": _json(run.result), "error": _json(run.error),
+            "parent_id": run.parent_id, "recoveries": run.recoveries,
+            "cancel_requested": run.cancel_requested}
+
+
+def _op_data(op: Any) -> dict[str, Any]:
+    return {"seq": op.seq, "kind": op.kind.value, "name": op.name, "status": op.status.value,
+            "attempt": op.attempt, "started_at": iso(op.started_at),
+            "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
+            "result": _json(op.result), "error": _json(op.error), "source": op.source,
+            "compensates": op.compensates}
+
+
+def _json(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _print_text(app: App, run: Any, ops: list[Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    out = app.out
+    header = Table.grid(padding=(0, 2))
+    header.add_column(style="bold")
+    header.add_column()
+    header.add_row("run", Text(run.id))
+    header.add_row("workflow", Text(f"{run.workflow} v{run.version}"))
+    header.add_row("status", status_text(run.status.value))
+    header.add_row("created", when(run.created_at))
+    if run.finished_at is not None:
+        header.add_row("finished", f"{when(run.finished_at)}  "
+                       f"(took {duration(run.created_at, run.finished_at)})")
+    elif run.wake_at is not None:
+        header.add_row("wakes", when(run.wake_at))
+    if run.parent_id:
+        header.add_row("parent", Text(run.parent_id))
+    if run.recoveries:
+        header.add_row("recoveries", str(run.recoveries))
+    if run.cancel_requested and not run.status.terminal:
+        header.add_row("cancel", "requested")
+    if run.error:
+        header.add_row("error", Text(error_line(run.error), style="red"))
+    print_table(app, header)
+    if not ops:
+        out.print("\nno operations yet", markup=False)
+        return
+    by_seq = {op.seq: op for op in ops}
+    table = Table(box=None, pad_edge=False, title_justify="left")
+    for name, justify in (("SEQ", "right"), ("KIND", "left"), ("NAME", "left"),
+                          ("ATTEMPT", "right"), ("STATUS", "left"), ("STARTED", "left"),
+                          ("DURATION", "right"), ("ERROR", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for op in ops:
+        name = op.name
+        kind = op.kind.value
+        if op.compensates is not None:
+            undone = by_seq.get(op.compensates)
+            kind = "↩ compensation"
+            name = f"{op.name} (undoes #{op.compensates})" if undone is None or \
+                undone.name == op.name else f"{op.name} (undoes #{op.compensates} {undone.name})"
+        table.add_row(str(op.seq), kind, Text(name), str(op.attempt) if op.attempt else "",
+                      status_text(op.status.value), when(op.started_at),
+                      duration(op.started_at, op.finished_at),
+                      Text(error_line(op.error) if op.error else "", style="red"))
+    out.print()
+    print_table(app, table)
+
+
+def error_line(error: str) -> str:
+    """``Type: first line of the message`` from a stored error."""
+    data = _json(error)
+    if not isinstance(data, dict):
+        return str(data).splitlines()[0] if str(data).strip() else ""
+    lines = str(data.get("message", "")).strip().splitlines()
+    text = f"{data.get('type', 'Error')}: {lines[0] if lines else ''}".rstrip(": ")
+    during = data.get("during")
+    return f"{text} (during {during})" if during else text

@@ -1,0 +1,170 @@
+"""``wfkit worker MODULE...``: run workflows from the store until told to stop.
+
+SIGTERM or SIGINT (Ctrl-C) asks the worker to stop gracefully: the activation in progress
+finishes (its next checkpoint is written) and the loop ends; a second signal stops at once
+(the run is taken over by another worker when its lease expires). Run transitions are logged
+one line each to stderr, read from the checkpoints the engine writes (see
+:class:`TransitionLog`), so the log shows what is durable, not what was merely attempted.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+import click
+
+from wfkit.cli.app import App
+from wfkit.cli.engine_options import say, store_option
+
+
+@click.command("worker")
+@click.argument("modules", nargs=-1, required=True, metavar="MODULE...")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs advanced at the same time (threads in this process).")
+@click.option("--idle-interval", type=click.FloatRange(min=0, min_open=True), default=0.5,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait between looks at the store when nothing is runnable.")
+@click.option("--lease-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, metavar="SECONDS",
+              help="How long a run stays this worker's without a heartbeat; a crashed "
+                   "worker's runs are taken over after this.")
+@store_option
+@click.pass_obj
+def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: float,
+           lease_seconds: float, store_url: str) -> None:
+    """Run the workflows defined in MODULE... (files or dotted names) until SIGTERM/Ctrl-C.
+
+    \b
+    wfkit worker fixtures/examples/orders.py fixtures/examples/approval.py
+    wfkit worker myapp.flows --concurrency 4
+    """
+    from wfkit.engine import Engine
+    from wfkit.loader import load_modules
+    from wfkit.store import open_store
+
+    workflows = load_modules(modules)
+    log = TransitionLog(lambda line: say(app, line))
+    store = ObservedStore(open_store(store_url), log)
+    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds)
+    log.clock = engine.clock
+    stop = threading.Event()
+    try:
+        say(app, f"worker {engine.owner} on {store_url}: "
+                 f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
+                 "Ctrl-C or SIGTERM stops)")
+        with _stop_on_signals(stop, lambda: say(
+                app, "stopping: finishing the current activation (signal again to quit now)")):
+            engine.run_worker(stop=stop, concurrency=concurrency, idle_interval=idle_interval)
+        say(app, "worker stopped")
+    finally:
+        engine.close()
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, announce: Callable[[], None]) -> Iterator[None]:
+    """First SIGTERM/SIGINT sets ``stop``; a second one interrupts (KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals can only be handled in the main thread (e.g. under a test runner)
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        announce()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class TransitionLog:
+    """Turns the checkpoints a worker writes into one line per run status change."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._status: dict[str, str] = {}      # runs this worker has claimed and not seen end
+        self._workflow: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.clock: Any = None
+
+    def claimed(self, run: Any) -> None:
+        with self._lock:
+            self._status[run.id] = str(run.status)
+            self._workflow[run.id] = run.workflow
+        if run.lease_owner is not None:
+            self._line(run.id, run.workflow,
+                       f"taken over from {run.lease_owner} (its lease expired)")
+
+    def committed(self, run_id: str, changes: dict[str, Any]) -> None:
+        status = changes.get("status")
+        if status is None:
+            return
+        status = str(status)
+        with self._lock:
+            before = self._status.get(run_id)
+            workflow = self._workflow.get(run_id)
+            if status in _TERMINAL:  # forget finished runs: a worker runs for weeks
+                self._status.pop(run_id, None)
+                self._workflow.pop(run_id, None)
+            else:
+                self._status[run_id] = status
+            if before == status:
+                return
+        error = changes.get("error")
+        detail = ""
+        if error and status in ("COMPENSATING", "FAILED"):
+            detail = " " + _error_text(error)
+        arrow = f"{before} -> {status}" if before else status
+        self._line(run_id, workflow, arrow + detail)
+
+    def _line(self, run_id: str, workflow: str | None, text: str) -> None:
+        when = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ") if self.clock else ""
+        self._emit(" ".join(part for part in (when, run_id, workflow or "", text) if part))
+
+
+_TERMINAL = frozenset({"COMPLETED", "COMPENSATED", "FAILED", "CANCELLED"})
+
+
+def _error_text(error: Any) -> str:
+    try:
+        data = json.loads(error) if isinstance(error, str) else error
+    except ValueError:
+        return str(error)
+    if not isinstance(data, dict):
+        return str(data)
+    message = str(data.get("message", "")).strip().splitlines()
+    return f"({data.get('type', 'Error')}: {message[0] if message else ''})"
+
+
+class ObservedStore:
+    """A store that tells a :class:`TransitionLog` about claims and status changes.
+
+    A wrapper rather than an engine hook: the engine's checkpoints already carry every status
+    change, and only the worker command wants to hear about them.
+    """
+
+    def __init__(self, inner: Any, log: TransitionLog) -> None:
+        self._inner = inner
+        self._log = log
+        self.url = inner.url
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        runs = self._inner.claim(*args, **kwargs)
+        for run in runs:
+            self._log.claimed(run)
+        return runs
+
+    def commit(self, run_id: str, checkpoint: Any, **kwargs: Any) -> None:
+        self._inner.commit(run_id, checkpoint, **kwargs)
+        self._log.committed(run_id, dict(checkpoint.run))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
