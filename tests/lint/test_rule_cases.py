@@ -1,0 +1,41 @@
+"""Every VALID / INVALID case embedded in a rule module is a test of that rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfkit.lint.api import LintOptions, lint_paths
+from wfkit.lint.catalog import all_rules
+
+SELECT_ALL = ["ALL", "WF112"]
+
+
+def _cases():
+    for info in all_rules():
+        for index, source in enumerate(info.valid, 1):
+            yield pytest.param(info.code, "VALID", source, None, False,
+                               id=f"{info.code}-{info.name}-VALID-{index}")
+        for index, case in enumerate(info.invalid_cases, 1):
+            yield pytest.param(info.code, "INVALID", case.source, case.fixed, case.unsafe,
+                               id=f"{info.code}-{info.name}-INVALID-{index}")
+
+
+def _lint(source: str, **kwargs):
+    return lint_paths([], LintOptions(stdin_text=source, stdin_filename="case.py",
+                                      select=SELECT_ALL, **kwargs))
+
+
+@pytest.mark.parametrize(("code", "kind", "source", "fixed", "unsafe"), list(_cases()))
+def test_case(code: str, kind: str, source: str, fixed: str | None, unsafe: bool) -> None:
+    codes = [f.code for f in _lint(source).findings]
+    if kind == "VALID":
+        assert code not in codes, _lint(source).findings
+        return
+    assert code in codes
+    if fixed is None:
+        return
+    result = _lint(source, fix=True, unsafe_fixes=unsafe)
+    assert result.fixed_text == fixed
+    assert code not in [f.code for f in _lint(result.fixed_text).findings]
+    if unsafe:  # an unsafe fix is not applied without unsafe_fixes
+        assert _lint(source, fix=True).fixed_text == source

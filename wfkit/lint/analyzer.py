@@ -1,0 +1,568 @@
+"""One pass over one parsed file: scopes, names, durable calls, and every rule's hooks.
+
+The analyzer is a plain (non-batched) libcst visitor, so returning False from ``on_visit`` really
+skips a subtree: step bodies and module-level statements are never walked. It keeps explicit
+stacks (function/class frames, exempt regions, replay guards) instead of libcst metadata, and
+dispatches to rule hooks through per-type tables built once per file. Rules see only code that
+may be workflow code; the call graph later decides which functions really are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from wfkit.lint import knowledge as kn
+from wfkit.lint.knowledge import Knowledge, short_name
+from wfkit.lint.resolver import (BindingCollector, Bindings, Resolver, annotation_kind, dotted,
+                                 param_bindings)
+from wfkit.lint.rule import Hit, LintRule
+from wfkit.lint.summary import FileSummary, FixEdit, FunctionSummary, RawFinding
+
+
+@dataclass
+class Frame:
+    """A function or class being visited."""
+
+    qualname: str
+    kind: str                      # workflow | step | helper | class
+    dialect: str = ""
+    is_async: bool = False
+    ctx_names: list[str] = field(default_factory=list)
+    summary: FunctionSummary | None = None
+    temporal_class: bool = False
+    class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
+    pushed_scope: bool = False
+
+
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    knowledge: Knowledge
+    extra_workflow_decorators: frozenset[str] = frozenset()
+    extra_step_decorators: frozenset[str] = frozenset()
+
+
+_CALLABLE_FIRST = frozenset({"step", "call"})
+_SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference"})
+_DICT_FACTORIES = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
+                             "collections.Counter"})
+
+
+class FileAnalyzer(cst.CSTVisitor):
+    """Analyzes one module; ``run()`` returns its :class:`FileSummary`."""
+
+    def __init__(self, summary: FileSummary, rules: Sequence[LintRule],
+                 settings: AnalyzerSettings) -> None:
+        super().__init__()
+        self.summary = summary
+        self.module_name = summary.module
+        self.settings = settings
+        self.knowledge = settings.knowledge
+        self.rules = list(rules)
+        self.frames: list[Frame] = []
+        self.unit: Frame | None = None          # innermost function frame when active
+        self.exempt_depth = 0
+        self.guard_depth = 0
+        self._exempt_nodes: set[int] = set()
+        self._guard_blocks: set[int] = set()
+        self._handled: set[int] = set()
+        self._ordered: set[int] = set()          # direct arguments of sorted(...)
+        self._step_lambdas: set[int] = set()
+        self._pending: list[tuple[RawFinding, cst.CSTNode]] = []
+        self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
+        self._rule_visit: dict[type, list] = {}
+        self._rule_leave: dict[type, list] = {}
+        for rule in self.rules:
+            for attr in dir(type(rule)):
+                if attr.startswith(("visit_", "leave_")):
+                    kind, _, type_name = attr.partition("_")
+                    node_type = getattr(cst, type_name, None)
+                    if node_type is not None:
+                        table = self._rule_visit if kind == "visit" else self._rule_leave
+                        table.setdefault(node_type, []).append(getattr(rule, attr))
+        self._engine_visit = {
+            cst.FunctionDef: self._visit_function, cst.ClassDef: self._visit_class,
+            cst.Lambda: self._visit_lambda, cst.With: self._visit_with, cst.If: self._visit_if,
+            cst.IndentedBlock: self._visit_block, cst.SimpleStatementSuite: self._visit_block,
+            cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
+            cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
+        }
+        self._engine_leave = {
+            cst.FunctionDef: self._leave_function, cst.ClassDef: self._leave_class,
+            cst.Lambda: self._leave_exemptable, cst.With: self._leave_exemptable,
+            cst.IndentedBlock: self._leave_block, cst.SimpleStatementSuite: self._leave_block,
+        }
+
+    # ----------------------------------------------------------------- driving
+    def run(self, module: cst.Module) -> FileSummary:
+        self.cst_module = module
+        collector = BindingCollector(self.module_name, self.summary.is_package, self.module_name)
+        self.module_bindings = collector.statements(module.body)
+        self.resolver = Resolver(self.module_bindings)
+        self.module_defs = self._module_defs(module.body)
+        own = self.module_name + "."
+        self.summary.exports = {name: value for name, value in self.module_bindings.names.items()
+                                if value is not None and value != own + name}
+        module.visit(self)
+        if self._pending:
+            self._resolve_positions(module)
+        self.summary.step_refs = sorted(set(self.summary.step_refs))
+        for function in self.summary.functions.values():
+            function.calls = sorted(set(function.calls))
+        self.summary.parsed = True
+        return self.summary
+
+    def _resolve_positions(self, module: cst.Module) -> None:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for raw, node in self._pending:
+            where = positions[node]
+            raw.line, raw.column = where.start.line, where.start.column + 1
+            raw.end_line, raw.end_column = where.end.line, where.end.column + 1
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        handler = self._engine_visit.get(type(node))
+        if handler is not None and handler(node) is False:
+            return False
+        if self.unit is not None:
+            hooks = self._rule_visit.get(type(node))
+            if hooks:
+                for hook in hooks:
+                    hook(node, self)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self.unit is not None:
+            hooks = self._rule_leave.get(type(original_node))
+            if hooks:
+                for hook in hooks:
+                    hook(original_node, self)
+        handler = self._engine_leave.get(type(original_node))
+        if handler is not None:
+            handler(original_node)
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    # ----------------------------------------------------------------- scopes
+    def _module_defs(self, body: Iterable[cst.CSTNode]) -> dict[str, tuple[str, bool]]:
+        defs: dict[str, tuple[str, bool]] = {}
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                kind, _ = self._decorator_kind(stmt, in_temporal_class=False)
+                defs[stmt.name.value] = (kind, stmt.asynchronous is not None)
+        return defs
+
+    def _decorator_kind(self, node: cst.FunctionDef, in_temporal_class: bool) -> tuple[str, str]:
+        settings = self.settings
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if isinstance(expr, cst.Attribute) and expr.attr.value == "compensation":
+                return "step", ""
+            text = dotted(expr)
+            qual = self.resolver.resolve(expr) or text
+            if qual in kn.WORKFLOW_DECORATORS:
+                return "workflow", kn.WORKFLOW_DECORATORS[qual]
+            if qual in settings.extra_workflow_decorators or \
+                    text in settings.extra_workflow_decorators:
+                return "workflow", kn.WFKIT
+            if qual in kn.STEP_DECORATORS or qual in settings.extra_step_decorators or \
+                    text in settings.extra_step_decorators:
+                return "step", ""
+            if in_temporal_class and (qual in kn.TEMPORAL_HANDLER_DECORATORS or (
+                    isinstance(expr, cst.Attribute) and expr.attr.value == "validator")):
+                return "workflow", kn.TEMPORAL
+        return "helper", ""
+
+    def _enclosing(self) -> Frame | None:
+        return self.frames[-1] if self.frames else None
+
+    def _refresh_unit(self) -> None:
+        top = self.frames[-1] if self.frames else None
+        self.unit = top if (top is not None and top.kind != "class" and top.kind != "step"
+                            and self.exempt_depth == 0) else None
+
+    def _visit_function(self, node: cst.FunctionDef) -> bool:
+        parent = self._enclosing()
+        qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
+        display = qual[len(self.module_name) + 1:]
+        in_temporal = parent is not None and parent.temporal_class
+        if self.exempt_depth or (parent is not None and parent.kind == "step"):
+            kind, dialect = "step", ""
+        else:
+            kind, dialect = self._decorator_kind(node, in_temporal)
+        summary = FunctionSummary(qual, display, kind, dialect)
+        self.summary.functions[qual] = summary
+        frame = Frame(qual, kind, dialect, node.asynchronous is not None, summary=summary,
+                      class_qual=parent.qualname if parent and parent.kind == "class" else "")
+        self.frames.append(frame)
+        if kind == "step":
+            self._refresh_unit()
+            return False
+        bindings = BindingCollector(self.module_name, self.summary.is_package, qual
+                                    ).statements(_body_of(node.body))
+        params = param_bindings(node.params)
+        for index, (name, param) in enumerate(params):
+            bindings.names[name] = None
+            bindings.aliases.pop(name, None)
+            container = annotation_kind(param)
+            if container == "dict":
+                bindings.dicts.add(name)
+            elif container == "set":
+                bindings.sets.add(name)
+            if name == "ctx" or (param.annotation is not None and (self.resolver.resolve(
+                    param.annotation.annotation) or "").endswith("wfkit.Context")) or (
+                    index == 0 and kind == "workflow" and dialect == kn.WFKIT):
+                frame.ctx_names.append(name)
+        self.resolver.push(bindings)
+        frame.pushed_scope = True
+        self._refresh_unit()
+        return True
+
+    def _leave_function(self, node: cst.FunctionDef) -> None:
+        frame = self.frames.pop()
+        if frame.pushed_scope:
+            self.resolver.pop()
+        self._refresh_unit()
+
+    def _visit_class(self, node: cst.ClassDef) -> None:
+        parent = self._enclosing()
+        qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
+        temporal = any((self.resolver.resolve(_decorator_func(d)) or "")
+                       == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators)
+        kind = "step" if (self.exempt_depth or (parent and parent.kind == "step")) else "class"
+        self.frames.append(Frame(qual, kind, temporal_class=temporal))
+        self._refresh_unit()
+
+    def _leave_class(self, node: cst.ClassDef) -> None:
+        self.frames.pop()
+        self._refresh_unit()
+
+    def _visit_lambda(self, node: cst.Lambda) -> None:
+        if id(node) in self._step_lambdas:
+            self._enter_exempt(node)
+
+    def _visit_with(self, node: cst.With) -> None:
+        if self.unit is None:
+            return
+        for item in node.items:
+            if isinstance(item.item, cst.Call) and \
+                    self.resolver.resolve(item.item.func) == kn.SANDBOX_EXEMPT:
+                self._enter_exempt(node)
+                return
+
+    def _enter_exempt(self, node: cst.CSTNode) -> None:
+        self._exempt_nodes.add(id(node))
+        self.exempt_depth += 1
+        self._refresh_unit()
+
+    def _leave_exemptable(self, node: cst.CSTNode) -> None:
+        if id(node) in self._exempt_nodes:
+            self._exempt_nodes.discard(id(node))
+            self.exempt_depth -= 1
+            self._refresh_unit()
+
+    def _visit_if(self, node: cst.If) -> None:
+        if self.unit is not None and _mentions(node.test, kn.REPLAY_GUARD_ATTRS):
+            self._guard_blocks.add(id(node.body))
+
+    def _visit_block(self, node: cst.CSTNode) -> None:
+        if id(node) in self._guard_blocks:
+            self.guard_depth += 1
+
+    def _leave_block(self, node: cst.CSTNode) -> None:
+        if id(node) in self._guard_blocks:
+            self._guard_blocks.discard(id(node))
+            self.guard_depth -= 1
+
+    def _visit_line(self, node: cst.SimpleStatementLine) -> bool:
+        return self.unit is not None
+
+    # ----------------------------------------------------------------- names and calls
+    def _visit_call(self, node: cst.Call) -> None:
+        unit = self.unit
+        if unit is None:
+            return
+        func = node.func
+        self._handled.add(id(func))
+        qual = self.resolver.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        if qual is not None:
+            entry = self.knowledge.lookup(qual)
+            if entry is not None:
+                self._dispatch(Hit(func, qual, entry, node))
+            elif qual == "builtins.sorted" and node.args:
+                self._ordered.add(id(node.args[0].value))
+            elif not qual.startswith("builtins."):
+                unit.summary.calls.append(qual)
+        elif isinstance(func, cst.Attribute):
+            self._method_call(node, func, unit)
+        self._note_step_refs(node, func, qual, unit)
+
+    def _method_call(self, node: cst.Call, func: cst.Attribute, unit: Frame) -> None:
+        receiver, method = func.value, func.attr.value
+        if isinstance(receiver, cst.Name):
+            if receiver.value in ("self", "cls") and unit.class_qual:
+                unit.summary.calls.append(f"{unit.class_qual}.{method}")
+                return
+            if method in kn.LOGGER_METHODS and receiver.value in self.module_bindings.loggers \
+                    and self.resolver.is_module_level(receiver.value):
+                self._hit("logging.Logger." + method, func, node)
+                return
+        if method in kn.EXECUTOR_METHODS:
+            self._hit("asyncio.AbstractEventLoop." + method, func, node)
+        elif method in kn.PATH_LISTING_METHODS or method in kn.PATH_IO_METHODS:
+            base = receiver.func if isinstance(receiver, cst.Call) else None
+            base_qual = self.resolver.resolve(base) if base is not None else None
+            if (base_qual or "").startswith("pathlib.") or (
+                    method in ("iterdir", "rglob") and base_qual is None):
+                self._hit("pathlib.Path." + method, func, node)
+
+    def _hit(self, qual: str, node: cst.BaseExpression, call: cst.Call | None) -> None:
+        entry = self.knowledge.lookup(qual)
+        if entry is not None:
+            self._dispatch(Hit(node, qual, entry, call))
+
+    def _dispatch(self, hit: Hit) -> None:
+        rule = self._hit_rules.get(hit.entry.code)
+        if rule is not None:
+            rule.on_hit(hit, self)
+
+    def _note_step_refs(self, node: cst.Call, func: cst.BaseExpression, qual: str | None,
+                        unit: Frame) -> None:
+        starts_step = False
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value in unit.ctx_names and func.attr.value in _CALLABLE_FIRST:
+            starts_step = True
+        elif qual is not None and (qual in kn.TEMPORAL_ACTIVITY_STARTS):
+            starts_step = True
+        for index, arg in enumerate(node.args):
+            positional_first = starts_step and index == 0 and arg.keyword is None
+            is_comp = arg.keyword is not None and arg.keyword.value == "compensate"
+            if not (positional_first or is_comp):
+                continue
+            value = arg.value
+            if isinstance(value, cst.Lambda):
+                self._step_lambdas.add(id(value))
+            elif isinstance(value, (cst.Name, cst.Attribute)):
+                target = self.resolver.resolve(value)
+                if target is None and isinstance(value, cst.Attribute) and \
+                        isinstance(value.value, cst.Name) and value.value.value == "self" \
+                        and unit.class_qual:
+                    target = f"{unit.class_qual}.{value.attr.value}"
+                if target is not None:
+                    self.summary.step_refs.append(target)
+
+    def _visit_attribute(self, node: cst.Attribute) -> None:
+        if self.unit is None:
+            return
+        if id(node) in self._handled:
+            if isinstance(node.value, cst.Attribute):
+                self._handled.add(id(node.value))
+            return
+        if isinstance(node.value, cst.Attribute):
+            self._handled.add(id(node.value))
+        qual = self.resolver.resolve(node)
+        if qual is not None:
+            entry = self.knowledge.lookup(qual)
+            if entry is not None and not entry.condition:
+                self._dispatch(Hit(node, qual, entry, None))
+
+    def _visit_subscript(self, node: cst.Subscript) -> None:
+        if self.unit is not None and isinstance(node.value, cst.Name):
+            qual = self.resolver.resolve(node.value)
+            entry = self.knowledge.lookup(qual) if qual else None
+            if entry is not None and entry.code == "WF109":
+                self._dispatch(Hit(node.value, qual or "", entry, None))
+
+    # ----------------------------------------------------------------- services for rules
+    def resolve(self, expr: cst.BaseExpression) -> str | None:
+        return self.resolver.resolve(expr)
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        return self.cst_module.code_for_node(node)
+
+    def is_ordered(self, node: cst.CSTNode) -> bool:
+        """True if ``node`` is the direct argument of ``sorted(...)``."""
+        return id(node) in self._ordered
+
+    def durable_kind(self, call: cst.Call) -> str:
+        """Which durable operation ``call`` starts: '' if none; else ctx, temporal,
+        temporal_handle, dbos, local_async or local_sync (a step/workflow of this module)."""
+        func = call.func
+        unit = self.unit
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                unit is not None and func.value.value in unit.ctx_names and \
+                func.attr.value in kn.WFKIT_CTX_DURABLE:
+            return "ctx"
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return ""
+        qual = self.resolver.resolve(func)
+        if qual is None:
+            return ""
+        if qual in kn.TEMPORAL_DURABLE:
+            return "temporal_handle" if qual in kn.TEMPORAL_NOT_COROUTINE else "temporal"
+        if qual in kn.DBOS_DURABLE:
+            return "dbos_async" if qual.endswith("_async") else "dbos"
+        if isinstance(func, cst.Name) and qual == f"{self.module_name}.{func.value}":
+            kind = self.module_defs.get(func.value)
+            if kind is not None and kind[0] in ("step", "workflow"):
+                return "local_async" if kind[1] else "local_sync"
+        return ""
+
+    def contains_durable(self, node: cst.CSTNode) -> bool:
+        """True if any call inside ``node`` (an expression) starts a durable operation."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Call) and self.durable_kind(current):
+                return True
+            if isinstance(current, (cst.Lambda, cst.FunctionDef)):
+                continue
+            stack.extend(current.children)
+        return False
+
+    def is_set_expr(self, expr: cst.BaseExpression) -> bool:
+        """True if ``expr`` is statically an unordered set (literal, comprehension, set(),
+        frozenset(), set operators and methods, or a name bound to one)."""
+        if isinstance(expr, (cst.Set, cst.SetComp)):
+            return True
+        if isinstance(expr, cst.Name):
+            return self.resolver.is_set_name(expr.value)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(
+                expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)):
+            return self.is_set_expr(expr.left) or self.is_set_expr(expr.right)
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _SET_METHODS:
+                return self.is_set_expr(func.value)
+            if isinstance(func, cst.Name):
+                return self.resolver.resolve(func) in ("builtins.set", "builtins.frozenset")
+        return False
+
+    def is_dict_expr(self, expr: cst.BaseExpression) -> bool:
+        """True if ``expr`` is statically a dict or a dict view."""
+        if isinstance(expr, (cst.Dict, cst.DictComp)):
+            return True
+        if isinstance(expr, cst.Name):
+            return self.resolver.is_dict_name(expr.value)
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values") \
+                    and not expr.args:
+                return not self.is_set_expr(func.value)
+            if isinstance(func, (cst.Name, cst.Attribute)):
+                return self.resolver.resolve(func) in _DICT_FACTORIES
+        return False
+
+    def is_module_mutable(self, name: str) -> bool:
+        """True if ``name`` here is a module-level list/dict/set (not shadowed locally)."""
+        return name in self.module_bindings.mutable and self.resolver.is_module_level(name)
+
+    def current_globals(self) -> set[str]:
+        """Names the current function declared ``global``."""
+        return self.resolver.stack[-1].global_names if self.resolver.stack else set()
+
+    def condition_holds(self, hit: Hit) -> bool:
+        condition, call = hit.entry.condition, hit.call
+        if not condition:
+            return True
+        positional = [a for a in call.args if a.keyword is None] if call is not None else []
+        if condition == "no_time_arg":
+            return call is not None and not positional
+        if condition == "no_time_arg_after_format":
+            return call is not None and len(positional) <= 1
+        if condition == "unseeded":
+            return call is not None and not call.args
+        if condition == "not_temporal":
+            return True
+        if condition == "over_durable_not_temporal":
+            return call is not None and any(self.contains_durable(a.value) for a in call.args)
+        if condition == "unsorted":
+            return not self.is_ordered(call if call is not None else hit.node)
+        return True
+
+    def report_hit(self, rule: LintRule, hit: Hit) -> None:
+        """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
+        node: cst.CSTNode = hit.call if hit.call is not None else hit.node
+        subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
+        dialects = [kn.WFKIT, kn.DBOS] if hit.entry.condition in (
+            "not_temporal", "over_durable_not_temporal") else []
+        fixes = self._fixes(hit) if hit.call is not None else {}
+        self.report(rule, node, subject, dict(hit.entry.use), dialects, fixes)
+
+    def report(self, rule: LintRule, node: cst.CSTNode, subject: str,
+               uses: dict[str, str] | None = None, dialects: Sequence[str] = (),
+               fixes: dict[str, FixEdit] | None = None, unsafe_fix: FixEdit | None = None) -> None:
+        unit = self.unit
+        if unit is None or unit.summary is None:
+            return
+        raw = RawFinding(rule.CODE, rule.MESSAGE, subject, uses or {},
+                         dialects=list(dialects), fixes=fixes or {}, unsafe_fix=unsafe_fix)
+        unit.summary.findings.append(raw)
+        self._pending.append((raw, node))
+
+    def args_text(self, call: cst.Call) -> str:
+        parts = []
+        for arg in call.args:
+            prefix = arg.star + (f"{arg.keyword.value}=" if arg.keyword is not None else "")
+            parts.append(prefix + self.code_for(arg.value))
+        return ", ".join(parts)
+
+    def _fixes(self, hit: Hit) -> dict[str, FixEdit]:
+        call, unit = hit.call, self.unit
+        if call is None or unit is None or not hit.entry.fix:
+            return {}
+        out: dict[str, FixEdit] = {}
+        args = self.args_text(call)
+        for dialect, repl in hit.entry.fix.items():
+            if "{args}" not in repl.template and call.args:
+                continue
+            if repl.async_only and not unit.is_async:
+                continue
+            names = {"ctx": "", "wf": "", "dbos": "", "args": args}
+            add_import = ""
+            if repl.needs == "ctx":
+                if not unit.ctx_names:
+                    continue
+                names["ctx"] = unit.ctx_names[0]
+            elif repl.needs == "wf":
+                names["wf"] = self.resolver.local_name_for("temporalio.workflow") or "workflow"
+                if names["wf"] == "workflow" and \
+                        self.resolver.lookup("workflow") != "temporalio.workflow":
+                    add_import = "from temporalio import workflow"
+            elif repl.needs == "dbos":
+                names["dbos"] = self.resolver.local_name_for("dbos.DBOS") or "DBOS"
+                if self.resolver.lookup(names["dbos"]) != "dbos.DBOS":
+                    add_import = "from dbos import DBOS"
+            out[dialect] = FixEdit(repl.template.format(**names), add_import)
+        return out
+
+
+def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
+
+
+def _decorator_func(decorator: cst.Decorator) -> cst.BaseExpression:
+    expr = decorator.decorator
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value in names:
+            return True
+        stack.extend(current.children)
+    return False
+
+
+def new_bindings() -> Bindings:
+    return Bindings()

@@ -1,0 +1,290 @@
+"""The linter's programmatic API: ``lint_paths(paths, options) -> LintResult``. Never prints.
+
+The run: load and validate config; collect files; read each once; skip files without workflow
+markers before parsing (but parse them later if the call graph reaches into them); take
+summaries from the cache or compute them (in a process pool above a threshold); combine them in
+the call graph; filter by selection, per-file ignores and suppressions; apply fixes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from wfkit import __version__
+from wfkit.lint.analyzer import AnalyzerSettings
+from wfkit.lint.cache import FileCache
+from wfkit.lint.callgraph import CallGraph, Reported
+from wfkit.lint.catalog import get_rule, known_codes
+from wfkit.lint.config import LintConfig, load_config, selected_codes
+from wfkit.lint.files import collect_files, decode, module_name, read_source
+from wfkit.lint.finding import Finding
+from wfkit.lint.fixes import apply_edits
+from wfkit.lint.knowledge import Knowledge
+from wfkit.lint.pipeline import has_markers, summarize
+from wfkit.lint.summary import FileSummary
+from wfkit.lint.suppressions import apply_suppressions
+
+POOL_THRESHOLD = 48     # below this many files to parse, a process pool costs more than it saves
+ENGINE_SALT = "engine-1"
+
+
+@dataclass
+class LintOptions:
+    select: list[str] | None = None        # None = config/defaults
+    ignore: list[str] | None = None
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False                      # with fix: compute diffs, don't write files
+    jobs: int | None = None                 # None = auto
+    use_cache: bool = True
+    cache_dir: str | None = None            # default: .wfkit_cache next to the config / cwd
+    config_path: str | None = None          # explicit pyproject.toml
+    stdin_filename: str | None = None       # with stdin_text: lint this text as that path
+    stdin_text: str | None = None
+    progress: Callable[[int, int], None] | None = None   # (done, total) for a progress bar
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]                 # sorted
+    files_checked: int                      # files read (parsed or skipped by the marker check)
+    files_parsed: int                       # files parsed in this run (cache hits excluded)
+    fixed: dict[str, int]                   # path -> number of fixes applied (or that would be)
+    diffs: list[str]                        # unified diffs when diff=True
+    fixed_text: str | None = None           # with stdin_text and fix: the fixed source
+    cache_hits: int = 0
+
+
+@dataclass
+class _Run:
+    config: LintConfig
+    active: frozenset[str]
+    settings: AnalyzerSettings
+    options: LintOptions
+    cache: FileCache | None
+    texts: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)      # module -> path (marker-less)
+    summaries: dict[str, FileSummary] = field(default_factory=dict)
+    parsed: int = 0
+    hits: int = 0
+
+
+def lint_paths(paths: Sequence[str | os.PathLike[str]],
+               options: LintOptions | None = None) -> LintResult:
+    """Lint ``paths`` (files or directories; default ``.``). Raises UsageError for a bad config
+    or a path that does not exist; every problem with a file is a WF000 finding instead."""
+    options = options or LintOptions()
+    str_paths = [os.fspath(p) for p in paths]
+    stdin = options.stdin_text is not None
+    if stdin:
+        str_paths = [options.stdin_filename or "<stdin>"]
+    elif not str_paths:
+        str_paths = ["."]
+    config = load_config(str_paths, options.config_path)
+    for code in [*(options.select or []), *(options.ignore or [])]:
+        if code.upper() != "ALL" and not any(k.startswith(code.upper()) for k in known_codes()):
+            get_rule(code)  # raises the UsageError naming the known codes
+    select = [c.upper() for c in options.select] if options.select is not None else config.select
+    ignore = [c.upper() for c in options.ignore] if options.ignore is not None else config.ignore
+    active = selected_codes(known_codes(), select, ignore)
+    settings = AnalyzerSettings(
+        Knowledge.build(config.deterministic, config.nondeterministic),
+        frozenset(config.extra_workflow_decorators), frozenset(config.extra_step_decorators))
+    cache = None
+    if options.use_cache and not stdin:
+        directory = options.cache_dir or os.path.join(config.root, ".wfkit_cache")
+        salt = "|".join([__version__, ENGINE_SALT, config.fingerprint(), ",".join(sorted(active))])
+        cache = FileCache(directory, salt)
+    run = _Run(config, active, settings, options, cache)
+
+    problems: list[Finding] = []
+    if stdin:
+        files = [str_paths[0]]
+        run.texts[files[0]] = options.stdin_text or ""
+    else:
+        found = collect_files(str_paths, config.root, config.exclude)
+        files, problems = found.files, found.problems
+    _summarize_all(run, files, problems)
+    _pull_in_helpers(run)
+
+    reported = _combine(run, problems)
+    result = LintResult(sorted(f for f, _ in reported), len(files), run.parsed, {}, [],
+                        cache_hits=run.hits)
+    if options.fix:
+        _fix(run, reported, result, stdin)
+    return result
+
+
+def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None:
+    todo: list[tuple[str, str, str, bool, str | None]] = []   # path, text, module, pkg, key
+    total = len(files)
+    for done, path in enumerate(files, 1):
+        if path in run.texts:
+            text: str | None = run.texts[path]
+            data = text.encode("utf-8", "surrogatepass")
+            problem = None
+        else:
+            text, data, problem = read_source(path)
+        if problem is not None or text is None or data is None:
+            if problem is not None:
+                problems.append(problem)
+            continue
+        run.texts[path] = text
+        module, is_package = module_name(path)
+        if not has_markers(text, run.settings):
+            run.skipped.setdefault(module, path)
+            continue
+        key = run.cache.key(path, data) if run.cache is not None else None
+        cached = run.cache.get(key) if run.cache is not None and key else None
+        if cached is not None:
+            run.summaries[path] = cached
+            run.hits += 1
+        else:
+            todo.append((path, text, module, is_package, key))
+        if run.options.progress is not None and len(todo) < 2:
+            run.options.progress(done, total)
+    _compute(run, todo)
+    if run.options.progress is not None:
+        run.options.progress(total, total)
+
+
+def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]]) -> None:
+    jobs = run.options.jobs
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if jobs > 1 and len(todo) >= POOL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_summarize_job, [
+                (p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
+                chunksize=max(1, len(todo) // (jobs * 4))))
+    else:
+        results = [summarize(p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo]
+    for (path, _, _, _, key), summary in zip(todo, results):
+        run.summaries[path] = summary
+        run.parsed += 1
+        if run.cache is not None and key is not None:
+            run.cache.put(key, summary)
+
+
+def _summarize_job(args: tuple) -> FileSummary:
+    return summarize(*args)
+
+
+def _pull_in_helpers(run: _Run) -> None:
+    """Parse marker-less files that workflow code calls into, until nothing new is reached."""
+    for _ in range(50):
+        if not run.skipped:
+            return
+        graph = CallGraph(run.summaries.values())
+        graph.reach()
+        wanted: dict[str, str] = {}
+        for name in graph.unresolved:
+            parts = name.split(".")
+            for cut in range(len(parts), 0, -1):
+                module = ".".join(parts[:cut])
+                if module in run.skipped:
+                    wanted[module] = run.skipped.pop(module)
+                    break
+        if not wanted:
+            return
+        todo = []
+        for path in sorted(wanted.values()):
+            text = run.texts[path]
+            module, is_package = module_name(path)
+            data = text.encode("utf-8", "surrogatepass")
+            key = run.cache.key(path, data) if run.cache is not None else None
+            cached = run.cache.get(key) if run.cache is not None and key else None
+            if cached is not None:
+                run.summaries[path] = cached
+                run.hits += 1
+            else:
+                todo.append((path, text, module, is_package, key))
+        _compute(run, todo)
+
+
+def _ignored_by_file(config: LintConfig, path: str, code: str) -> bool:
+    if not config.per_file_ignores:
+        return False
+    rel = os.path.relpath(os.path.abspath(path), config.root).replace(os.sep, "/")
+    for pattern, codes in config.per_file_ignores.items():
+        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+            if any(code.startswith(c) or c == "ALL" for c in codes):
+                return True
+    return False
+
+
+def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported | None]]:
+    graph = CallGraph(run.summaries.values())
+    per_file: dict[str, list[tuple[Finding, Reported | None]]] = {}
+    for finding in problems:
+        per_file.setdefault(finding.path, []).append((finding, None))
+    for summary in run.summaries.values():
+        for finding in summary.file_findings:
+            per_file.setdefault(summary.path, []).append((finding, None))
+    for summary, reported in graph.findings():
+        per_file.setdefault(summary.path, []).append((reported.finding, reported))
+    unused_message = get_rule("WF900").message
+    out: list[tuple[Finding, Reported | None]] = []
+    for path in sorted(set(per_file) | set(run.summaries)):
+        pairs = [(f, r) for f, r in per_file.get(path, [])
+                 if f.code in run.active and not _ignored_by_file(run.config, path, f.code)]
+        summary = run.summaries.get(path)
+        if summary is None or not summary.suppressions:
+            out.extend(pairs)
+            continue
+        by_finding = {}
+        for finding, rep in pairs:
+            by_finding.setdefault(finding, rep)
+        active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
+        kept = apply_suppressions([f for f, _ in pairs], summary.suppressions, path, active,
+                                  unused_message, "WF900" in active)
+        out.extend((f, by_finding.get(f)) for f in kept)
+    return out
+
+
+def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult,
+         stdin: bool) -> None:
+    options = run.options
+    by_path: dict[str, list[tuple[Finding, Reported]]] = {}
+    for finding, rep in reported:
+        if rep is not None and rep.fix is not None and (options.unsafe_fixes or not rep.unsafe):
+            by_path.setdefault(finding.path, []).append((finding, rep))
+    fixed_findings: set[Finding] = set()
+    for path in sorted(by_path):
+        pairs = by_path[path]
+        text = run.texts.get(path)
+        if text is None:
+            continue
+        edits = [(f.line, f.column, f.end_line, f.end_column, rep.fix) for f, rep in pairs
+                 if rep.fix is not None]
+        try:
+            new_text, applied = apply_edits(text, edits)
+        except Exception:  # noqa: BLE001 - an unparsable result means: do not fix this file
+            continue
+        if not applied:
+            continue
+        result.fixed[path] = len(applied)
+        fixed_findings.update(pairs[i][0] for i in applied)
+        if stdin:
+            result.fixed_text = new_text
+        if options.diff:
+            result.diffs.append("".join(difflib.unified_diff(
+                text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+                fromfile=path, tofile=path)))
+        elif not stdin:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(new_text)
+    if stdin and result.fixed_text is None:
+        result.fixed_text = run.texts.get(next(iter(run.texts), ""), None)
+    if not options.diff:
+        result.findings = [f for f in result.findings if f not in fixed_findings]
+
+
+def decode_bytes(path: str, data: bytes) -> str | None:
+    """Decode ``data`` the way the linter decodes files (for callers handling stdin bytes)."""
+    return decode(path, data)[0]

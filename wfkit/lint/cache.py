@@ -1,0 +1,59 @@
+"""The per-file result cache: summaries keyed by content hash, config, rules and version.
+
+A summary holds a file's findings *and* its call-graph facts, so a warm run skips parsing even
+for files with findings and still combines helpers across files. Entries are JSON files written
+atomically (temp file + rename), so concurrent runs never read half an entry; an unreadable
+entry is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+from wfkit.lint.summary import FileSummary
+
+SCHEMA = 1
+
+
+class FileCache:
+    def __init__(self, directory: str, salt: str) -> None:
+        self.directory = directory
+        self.salt = salt
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.sha256()
+        digest.update(self.salt.encode())
+        digest.update(b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def _file(self, key: str) -> str:
+        return os.path.join(self.directory, key[:2], key[2:] + ".json")
+
+    def get(self, key: str) -> FileSummary | None:
+        try:
+            with open(self._file(key), encoding="utf-8") as handle:
+                data = json.load(handle)
+            if data.get("schema") != SCHEMA:
+                return None
+            return FileSummary.from_json(data["summary"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, summary: FileSummary) -> None:
+        target = self._file(key)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            gitignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(gitignore):
+                with open(gitignore, "w", encoding="utf-8") as handle:
+                    handle.write("*\n")
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"schema": SCHEMA, "summary": summary.to_json()}, handle)
+            os.replace(tmp, target)
+        except OSError:
+            pass

@@ -1,0 +1,151 @@
+"""``[tool.wfkit.lint]`` in pyproject.toml: found by walking up, validated when loaded.
+
+A wrong key or a wrong type is a :class:`~wfkit.errors.UsageError` naming the file and the key,
+raised before any file is linted, so a typo in the config never silently disables a rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from wfkit.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+LIST_KEYS = ("select", "ignore", "extra-workflow-decorators", "extra-step-decorators",
+             "exclude", "deterministic", "nondeterministic")
+KNOWN_KEYS = frozenset(LIST_KEYS) | {"per-file-ignores"}
+
+
+@dataclass(frozen=True)
+class LintConfig:
+    """The project's lint settings; ``root`` is the directory paths are relative to."""
+
+    root: str
+    path: str | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    extra_workflow_decorators: tuple[str, ...] = ()
+    extra_step_decorators: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    deterministic: tuple[str, ...] = ()
+    nondeterministic: tuple[str, ...] = ()
+
+    def fingerprint(self) -> str:
+        """A hash of every setting that changes per-file results (for the cache key)."""
+        data = asdict(self)
+        data.pop("root")
+        data.pop("path")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def find_pyproject(paths: Sequence[str]) -> str | None:
+    """The nearest pyproject.toml with a ``[tool.wfkit]`` table above the first path (or cwd);
+    failing that, the nearest pyproject.toml at all."""
+    start = os.path.abspath(paths[0]) if paths else os.getcwd()
+    if not os.path.isdir(start):
+        start = os.path.dirname(start)
+    nearest = None
+    current = start
+    while True:
+        candidate = os.path.join(current, "pyproject.toml")
+        if os.path.isfile(candidate):
+            nearest = nearest or candidate
+            try:
+                with open(candidate, "rb") as handle:
+                    if b"tool.wfkit" in handle.read():
+                        return candidate
+            except OSError:
+                pass
+        parent = os.path.dirname(current)
+        if parent == current:
+            return nearest
+        current = parent
+
+
+def load_config(paths: Sequence[str], explicit: str | None = None) -> LintConfig:
+    """Find, read and validate the config for linting ``paths``."""
+    path = explicit or find_pyproject(paths)
+    if path is None:
+        return LintConfig(root=os.getcwd())
+    if explicit and not os.path.isfile(explicit):
+        raise UsageError(f"config file {explicit} does not exist",
+                         hint="pass an existing pyproject.toml to --config")
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"{path}: cannot read config: {error}",
+                         hint="fix the TOML syntax of the file") from error
+    table = data.get("tool", {}).get("wfkit", {}).get("lint", {})
+    return parse_table(table, path)
+
+
+def parse_table(table: object, path: str) -> LintConfig:
+    """Validate a ``[tool.wfkit.lint]`` table (already parsed TOML) from file ``path``."""
+    root = os.path.dirname(os.path.abspath(path))
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.wfkit.lint] must be a table",
+                         hint="write it as a [tool.wfkit.lint] section")
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in KNOWN_KEYS:
+            raise UsageError(f"{path}: unknown key {key!r} in [tool.wfkit.lint]",
+                             hint="known keys: " + ", ".join(sorted(KNOWN_KEYS)))
+        if key == "per-file-ignores":
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, list) and all(isinstance(c, str) for c in v)
+                    for v in value.values()):
+                raise UsageError(f"{path}: key 'per-file-ignores' in [tool.wfkit.lint] must be a "
+                                 "table of glob = [codes]",
+                                 hint='e.g. per-file-ignores = { "tests/*" = ["WF101"] }')
+            values["per_file_ignores"] = {k: tuple(_codes(v, path, key)) for k, v in value.items()}
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] must be a list of strings",
+                             hint=f'e.g. {key} = ["..."]')
+        if key in ("select", "ignore"):
+            value = _codes(value, path, key)
+        values[key.replace("-", "_")] = tuple(value)
+    return LintConfig(root=root, path=path, **values)  # type: ignore[arg-type]
+
+
+def _codes(codes: list[str], path: str, key: str) -> list[str]:
+    from wfkit.lint.catalog import known_codes
+
+    known = known_codes()
+    out = []
+    for code in codes:
+        upper = code.strip().upper()
+        if upper != "ALL" and not any(k.startswith(upper) for k in known):
+            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] names unknown rule "
+                             f"code {code!r}", hint="list the codes with `wfkit rule --list` "
+                             "or see docs/rules")
+        out.append(upper)
+    return out
+
+
+def selected_codes(known: dict[str, bool], select: Sequence[str] | None,
+                   ignore: Sequence[str]) -> frozenset[str]:
+    """Codes that run: ``known`` maps code -> opt_in. An opt-in rule runs only when a select
+    entry names it exactly; prefixes (``WF1``) and ``ALL`` select the others."""
+    chosen: set[str] = set()
+    if select is None:
+        chosen = {code for code, opt_in in known.items() if not opt_in}
+    else:
+        for entry in select:
+            for code, opt_in in known.items():
+                if code == entry or (not opt_in and (entry == "ALL" or code.startswith(entry))):
+                    chosen.add(code)
+    for entry in ignore:
+        chosen = {c for c in chosen if not c.startswith(entry)}
+    return frozenset(chosen)

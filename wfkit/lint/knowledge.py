@@ -1,0 +1,242 @@
+"""What is non-deterministic, in one table: qualified name -> rule code, condition, replacement.
+
+Rules decide *where* a name is forbidden (workflow code, which dialect); this module says *what*
+is forbidden and what to use instead in each dialect. Entries match a qualified name exactly or,
+for entries ending in ``.*``, every name under that prefix (the longest match wins, so
+``threading.Timer`` can be a sleep while the rest of ``threading`` is concurrency).
+
+Conditions let one entry stay precise: ``no_time_arg`` (``time.ctime()`` reads the clock,
+``time.ctime(ts)`` does not), ``unseeded`` (``random.Random()`` but not ``random.Random(42)``),
+``not_temporal`` (``asyncio.sleep`` is a durable timer inside Temporal's event loop),
+``over_durable`` (``asyncio.gather`` only matters when it races durable calls).
+
+Fix templates use ``{ctx}`` (the wfkit context variable), ``{wf}`` (the name Temporal's
+``workflow`` module is bound to), ``{dbos}`` (the name ``dbos.DBOS`` is bound to) and
+``{args}`` (the original arguments' source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+WFKIT, TEMPORAL, DBOS = "wfkit", "temporal", "dbos"
+DIALECTS = (WFKIT, TEMPORAL, DBOS)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A safe rewrite of a call, per dialect; ``await_needed`` means only inside ``async def``."""
+
+    template: str
+    needs: str = ""  # "ctx", "wf" or "dbos": which name the template needs bound
+    async_only: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One non-deterministic name (or prefix) and how each dialect avoids it."""
+
+    code: str
+    condition: str = ""
+    use: Mapping[str, str] = field(default_factory=dict)   # dialect -> advice text
+    fix: Mapping[str, Replacement] = field(default_factory=dict)
+
+
+_CLOCK_USE = {WFKIT: "ctx.now()", TEMPORAL: "workflow.now()", DBOS: "a @DBOS.step() that reads the clock"}
+_UUID_USE = {WFKIT: "ctx.uuid4()", TEMPORAL: "workflow.uuid4()", DBOS: "a @DBOS.step() that makes the id"}
+_RANDOM_USE = {WFKIT: "ctx.random()", TEMPORAL: "workflow.random()", DBOS: "a @DBOS.step() that draws it"}
+_SLEEP_USE = {WFKIT: "ctx.sleep()", TEMPORAL: "workflow.sleep() / asyncio.sleep()", DBOS: "DBOS.sleep()"}
+_STEP_USE = {WFKIT: "a @step", TEMPORAL: "an activity", DBOS: "a @DBOS.step()"}
+_INPUT_USE = {d: "a workflow input or a value read in a step" for d in DIALECTS}
+_CONC_USE = {WFKIT: "ctx.parallel()", TEMPORAL: "workflow.wait() / asyncio.gather()",
+             DBOS: "DBOS.start_workflow() handles"}
+_SORT_USE = {d: "sorted(...)" for d in DIALECTS}
+_HASH_USE = {d: "a stable key (e.g. hashlib of a canonical encoding)" for d in DIALECTS}
+_LOG_USE = {WFKIT: "ctx.logger", TEMPORAL: "workflow.logger", DBOS: "DBOS.logger"}
+
+_NOW_FIX = {WFKIT: Replacement("{ctx}.now()", "ctx"), TEMPORAL: Replacement("{wf}.now()", "wf")}
+_TODAY_FIX = {WFKIT: Replacement("{ctx}.now().date()", "ctx"),
+              TEMPORAL: Replacement("{wf}.now().date()", "wf")}
+_TS_FIX = {WFKIT: Replacement("{ctx}.now().timestamp()", "ctx"),
+           TEMPORAL: Replacement("{wf}.now().timestamp()", "wf")}
+_SLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx"),
+              TEMPORAL: Replacement("await {wf}.sleep({args})", "wf", async_only=True),
+              DBOS: Replacement("{dbos}.sleep({args})", "dbos")}
+_ASLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx"),
+               DBOS: Replacement("{dbos}.sleep_async({args})", "dbos")}
+
+
+def _e(code: str, use: Mapping[str, str], condition: str = "",
+       fix: Mapping[str, Replacement] | None = None) -> Entry:
+    return Entry(code, condition, use, fix or {})
+
+
+BUILTIN: dict[str, Entry] = {
+    # WF101 wall clock
+    "datetime.datetime.now": _e("WF101", _CLOCK_USE, fix=_NOW_FIX),
+    "datetime.datetime.utcnow": _e("WF101", _CLOCK_USE, fix=_NOW_FIX),
+    "datetime.datetime.today": _e("WF101", _CLOCK_USE, fix=_NOW_FIX),
+    "datetime.date.today": _e("WF101", _CLOCK_USE, fix=_TODAY_FIX),
+    "time.time": _e("WF101", _CLOCK_USE, fix=_TS_FIX),
+    **{f"time.{n}{s}": _e("WF101", _CLOCK_USE)
+       for n in ("monotonic", "perf_counter", "process_time", "thread_time") for s in ("", "_ns")},
+    "time.time_ns": _e("WF101", _CLOCK_USE),
+    **{f"time.{n}": _e("WF101", _CLOCK_USE, "no_time_arg")
+       for n in ("localtime", "gmtime", "ctime", "asctime")},
+    "time.strftime": _e("WF101", _CLOCK_USE, "no_time_arg_after_format"),
+    # WF102 unique ids and OS randomness
+    "uuid.uuid1": _e("WF102", _UUID_USE),
+    "uuid.uuid4": _e("WF102", _UUID_USE, fix={WFKIT: Replacement("{ctx}.uuid4()", "ctx"),
+                                             TEMPORAL: Replacement("{wf}.uuid4()", "wf")}),
+    "uuid.uuid6": _e("WF102", _UUID_USE),
+    "uuid.uuid7": _e("WF102", _UUID_USE),
+    "os.urandom": _e("WF102", _UUID_USE),
+    "os.getrandom": _e("WF102", _UUID_USE),
+    "secrets.*": _e("WF102", _UUID_USE),
+    # WF103 randomness
+    "random.*": _e("WF103", _RANDOM_USE),
+    "random.random": _e("WF103", _RANDOM_USE, fix={
+        WFKIT: Replacement("{ctx}.random()", "ctx"),
+        TEMPORAL: Replacement("{wf}.random().random()", "wf")}),
+    "random.Random": _e("WF103", _RANDOM_USE, "unseeded"),
+    "random.SystemRandom": _e("WF103", _RANDOM_USE),
+    "numpy.random.*": _e("WF103", _RANDOM_USE),
+    "numpy.random.default_rng": _e("WF103", _RANDOM_USE, "unseeded"),
+    "numpy.random.RandomState": _e("WF103", _RANDOM_USE, "unseeded"),
+    "numpy.random.seed": _e("WF103", _RANDOM_USE, "unseeded"),
+    # WF104 unordered listings
+    **{n: _e("WF104", _SORT_USE, "unsorted")
+       for n in ("os.listdir", "os.scandir", "os.walk", "glob.glob", "glob.iglob")},
+    "pathlib.Path.iterdir": _e("WF104", _SORT_USE, "unsorted"),
+    "pathlib.Path.glob": _e("WF104", _SORT_USE, "unsorted"),
+    "pathlib.Path.rglob": _e("WF104", _SORT_USE, "unsorted"),
+    # WF106 per-process values
+    "builtins.hash": _e("WF106", _HASH_USE),
+    "builtins.id": _e("WF106", _HASH_USE),
+    # WF107 sleeping
+    "time.sleep": _e("WF107", _SLEEP_USE, fix=_SLEEP_FIX),
+    "threading.Timer": _e("WF107", _SLEEP_USE),
+    "asyncio.sleep": _e("WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX),
+    # WF108 I/O
+    **{n: _e("WF108", _STEP_USE) for n in (
+        "builtins.open", "io.open", "os.system", "os.popen", "os.remove", "os.unlink",
+        "os.rename", "os.replace", "os.mkdir", "os.makedirs", "os.rmdir", "os.removedirs",
+        "os.stat", "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.getsize",
+        "os.path.getmtime", "sqlalchemy.create_engine")},
+    **{f"{n}.*": _e("WF108", _STEP_USE) for n in (
+        "shutil", "tempfile", "socket", "http.client", "urllib.request", "urllib3", "requests",
+        "httpx", "aiohttp", "subprocess", "sqlite3", "psycopg", "psycopg2", "asyncpg", "pymysql",
+        "pymongo", "redis", "smtplib", "ftplib", "boto3")},
+    "pathlib.Path.*": _e("WF108", _STEP_USE),
+    # WF109 process environment
+    **{n: _e("WF109", _INPUT_USE) for n in (
+        "os.environ", "os.environb", "os.getenv", "os.getenvb", "os.getpid", "os.getppid",
+        "os.getcwd", "os.uname", "os.cpu_count", "sys.argv", "sys.orig_argv",
+        "socket.gethostname", "socket.getfqdn", "getpass.getuser")},
+    "os.environ.*": _e("WF109", _INPUT_USE),
+    "platform.*": _e("WF109", _INPUT_USE),
+    # WF110 threads and racing concurrency
+    "threading.*": _e("WF110", _CONC_USE),
+    "concurrent.futures.*": _e("WF110", _CONC_USE),
+    "multiprocessing.*": _e("WF110", _CONC_USE),
+    "asyncio.to_thread": _e("WF110", _CONC_USE),
+    "asyncio.wait": _e("WF110", _CONC_USE),
+    "asyncio.AbstractEventLoop.run_in_executor": _e("WF110", _CONC_USE),
+    "asyncio.as_completed": _e("WF110", _CONC_USE),
+    "asyncio.gather": _e("WF110", _CONC_USE, "over_durable_not_temporal"),
+    "asyncio.create_task": _e("WF110", _CONC_USE, "over_durable_not_temporal"),
+    "asyncio.ensure_future": _e("WF110", _CONC_USE, "over_durable_not_temporal"),
+    # WF112 replay-unsafe output (opt-in rule)
+    "builtins.print": _e("WF112", _LOG_USE),
+    "logging.*": _e("WF112", _LOG_USE),
+}
+
+# Method names that are I/O or unordered whatever the receiver's static type (pathlib objects).
+PATH_IO_METHODS = frozenset({"read_text", "write_text", "read_bytes", "write_bytes", "touch",
+                             "unlink", "mkdir", "rmdir", "open", "exists", "is_file", "is_dir",
+                             "stat", "rename", "replace"})
+PATH_LISTING_METHODS = frozenset({"iterdir", "glob", "rglob"})
+EXECUTOR_METHODS = frozenset({"run_in_executor"})
+LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical",
+                            "log"})
+
+# Durable operations: calling these starts a step, activity, child workflow or timer.
+WFKIT_CTX_DURABLE = frozenset({"step", "call", "child", "sleep", "wait_for_event", "parallel"})
+TEMPORAL_DURABLE = frozenset({
+    "temporalio.workflow.execute_activity", "temporalio.workflow.start_activity",
+    "temporalio.workflow.execute_activity_method", "temporalio.workflow.start_activity_method",
+    "temporalio.workflow.execute_activity_class", "temporalio.workflow.start_activity_class",
+    "temporalio.workflow.execute_local_activity", "temporalio.workflow.start_local_activity",
+    "temporalio.workflow.execute_local_activity_method",
+    "temporalio.workflow.start_local_activity_method",
+    "temporalio.workflow.execute_child_workflow", "temporalio.workflow.start_child_workflow",
+    "temporalio.workflow.sleep", "temporalio.workflow.wait_condition",
+})
+TEMPORAL_NOT_COROUTINE = frozenset({
+    "temporalio.workflow.start_activity", "temporalio.workflow.start_activity_method",
+    "temporalio.workflow.start_activity_class", "temporalio.workflow.start_local_activity",
+    "temporalio.workflow.start_local_activity_method"})
+TEMPORAL_ACTIVITY_STARTS = frozenset(n for n in TEMPORAL_DURABLE if "activity" in n)
+TEMPORAL_TIMEOUT_KEYWORDS = frozenset({"start_to_close_timeout", "schedule_to_close_timeout"})
+DBOS_DURABLE = frozenset({"dbos.DBOS.sleep", "dbos.DBOS.sleep_async", "dbos.DBOS.start_workflow",
+                          "dbos.DBOS.start_workflow_async", "dbos.DBOS.recv", "dbos.DBOS.recv_async",
+                          "dbos.DBOS.send", "dbos.DBOS.send_async"})
+
+# Decorators (qualified, called or bare) that make a function workflow code or step code.
+WORKFLOW_DECORATORS: dict[str, str] = {
+    "wfkit.workflow": WFKIT, "dbos.DBOS.workflow": DBOS,
+}
+TEMPORAL_CLASS_DECORATOR = "temporalio.workflow.defn"
+TEMPORAL_HANDLER_DECORATORS = frozenset({
+    "temporalio.workflow.run", "temporalio.workflow.signal", "temporalio.workflow.query",
+    "temporalio.workflow.update"})
+STEP_DECORATORS = frozenset({"wfkit.step", "temporalio.activity.defn", "dbos.DBOS.step",
+                             "dbos.DBOS.transaction"})
+SANDBOX_EXEMPT = "temporalio.workflow.unsafe.sandbox_unrestricted"
+REPLAY_GUARD_ATTRS = frozenset({"is_replaying"})
+
+# Cheap text markers: a file containing none of these defines no workflow (checked before parsing).
+MARKERS = ("workflow", "DBOS")
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The built-in table merged with the project's ``deterministic``/``nondeterministic`` lists."""
+
+    exact: Mapping[str, Entry]
+    prefixes: tuple[tuple[str, Entry], ...]  # longest prefix first
+    deterministic: frozenset[str]
+
+    @classmethod
+    def build(cls, deterministic: Iterable[str] = (), nondeterministic: Iterable[str] = ()
+              ) -> Knowledge:
+        table = dict(BUILTIN)
+        for spec in nondeterministic:
+            name, _, code = spec.partition(":")
+            table[name.strip()] = _e(code.strip() or "WF108", _STEP_USE)
+        exact = {k: v for k, v in table.items() if not k.endswith(".*")}
+        prefixes = sorted(((k[:-1], v) for k, v in table.items() if k.endswith(".*")),
+                          key=lambda kv: -len(kv[0]))
+        return cls(exact, tuple(prefixes), frozenset(n.rstrip(".*") for n in deterministic))
+
+    def lookup(self, qualname: str) -> Entry | None:
+        """The entry for ``qualname``, or None if it is deterministic (or unknown)."""
+        if self.deterministic and any(qualname == d or qualname.startswith(d + ".")
+                                      for d in self.deterministic):
+            return None
+        hit = self.exact.get(qualname)
+        if hit is not None:
+            return hit
+        for prefix, entry in self.prefixes:
+            if qualname.startswith(prefix):
+                return entry
+        return None
+
+
+def short_name(qualname: str) -> str:
+    """How a finding names a call: the last two parts (``datetime.now``), builtins bare."""
+    if qualname.startswith("builtins."):
+        return qualname[len("builtins."):]
+    parts = qualname.split(".")
+    return ".".join(parts[-2:])

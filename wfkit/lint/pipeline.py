@@ -1,0 +1,52 @@
+"""One file from text to summary: parse, analyze, find suppressions. Runs in worker processes.
+
+Everything here is a pure function of its arguments (no globals), so the same call serves the
+serial path, the process pool and the cache.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from wfkit.lint.analyzer import AnalyzerSettings, FileAnalyzer
+from wfkit.lint.catalog import all_rules
+from wfkit.lint.files import wf000
+from wfkit.lint.knowledge import MARKERS
+from wfkit.lint.suppressions import parse_suppressions
+from wfkit.lint.summary import FileSummary
+
+HOOK_FREE = frozenset({"WF000", "WF900"})
+
+
+def has_markers(text: str, settings: AnalyzerSettings) -> bool:
+    """The cheap pre-parse check: could this file define a workflow at all?"""
+    if any(marker in text for marker in MARKERS):
+        return True
+    extra = settings.extra_workflow_decorators
+    return any(name.rsplit(".", 1)[-1] in text for name in extra)
+
+
+def summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
+              settings: AnalyzerSettings) -> FileSummary:
+    """Parse ``text`` (the file at ``path``) and analyze it; a parse failure becomes WF000."""
+    summary = FileSummary(path, module, is_package)
+    summary.suppressions = parse_suppressions(text)
+    try:
+        tree = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        summary.file_findings.append(wf000(
+            path, f"syntax error: {error.message.split(': expected')[0]}", max(error.raw_line, 1),
+            max(error.raw_column, 0) + 1))
+        return summary
+    except (RecursionError, MemoryError, ValueError, SyntaxError) as error:
+        summary.file_findings.append(wf000(path, f"cannot parse file: {type(error).__name__}: "
+                                           f"{error}"))
+        return summary
+    rules = [info.rule_class() for info in all_rules()
+             if info.code in active and info.code not in HOOK_FREE and info.rule_class]
+    try:
+        FileAnalyzer(summary, rules, settings).run(tree)
+    except RecursionError:
+        summary.functions.clear()
+        summary.file_findings.append(wf000(path, "file too deeply nested to analyze"))
+    return summary

@@ -1,0 +1,119 @@
+"""Per-file analysis results: what the cross-file pass combines and what the cache stores.
+
+A file's summary holds its definitions (functions with their kind and dialect), the calls each
+function makes, the findings each function would have *if* it is workflow code, the
+suppression comments and the file-level findings (WF000). Nothing in it depends on other files,
+so it can be cached by the file's content hash and the cross-file pass only combines summaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from wfkit.lint.finding import Finding
+
+
+@dataclass(frozen=True)
+class FixEdit:
+    """Replace the finding's range with ``text``; ``add_import`` is a statement to insert."""
+
+    text: str
+    add_import: str = ""
+
+
+@dataclass
+class RawFinding:
+    """A finding inside one function, reported only if that function is workflow code.
+
+    ``dialects`` limits it to workflows of those dialects (empty = all); ``fixes`` maps a
+    dialect (or ``*``) to a safe edit, ``unsafe_fix`` is applied only with unsafe fixes on.
+    """
+
+    code: str
+    message: str
+    subject: str
+    uses: dict[str, str]
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    dialects: list[str] = field(default_factory=list)
+    fixes: dict[str, FixEdit] = field(default_factory=dict)
+    unsafe_fix: FixEdit | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RawFinding:
+        data = dict(data)
+        data["fixes"] = {k: FixEdit(**v) for k, v in data["fixes"].items()}
+        if data["unsafe_fix"] is not None:
+            data["unsafe_fix"] = FixEdit(**data["unsafe_fix"])
+        return cls(**data)
+
+
+@dataclass
+class FunctionSummary:
+    """One function (or method): kind is ``workflow``, ``step`` or ``helper``."""
+
+    qualname: str
+    display: str
+    kind: str
+    dialect: str = ""
+    calls: list[str] = field(default_factory=list)
+    findings: list[RawFinding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"qualname": self.qualname, "display": self.display, "kind": self.kind,
+                "dialect": self.dialect, "calls": self.calls,
+                "findings": [f.to_json() for f in self.findings]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FunctionSummary:
+        return cls(data["qualname"], data["display"], data["kind"], data["dialect"],
+                   list(data["calls"]), [RawFinding.from_json(f) for f in data["findings"]])
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A suppression comment: ``codes`` empty means every WF code; covers lines start..end."""
+
+    line: int
+    column: int
+    codes: tuple[str, ...]
+    start: int
+    end: int
+    file_level: bool = False
+
+
+@dataclass
+class FileSummary:
+    path: str
+    module: str
+    is_package: bool
+    parsed: bool = False
+    exports: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    step_refs: list[str] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    file_findings: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "module": self.module, "is_package": self.is_package,
+                "parsed": self.parsed, "exports": self.exports,
+                "functions": [f.to_json() for f in self.functions.values()],
+                "step_refs": self.step_refs,
+                "suppressions": [asdict(s) for s in self.suppressions],
+                "file_findings": [f.to_json() for f in self.file_findings]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileSummary:
+        functions = [FunctionSummary.from_json(f) for f in data["functions"]]
+        return cls(data["path"], data["module"], data["is_package"], data["parsed"],
+                   dict(data["exports"]), {f.qualname: f for f in functions},
+                   list(data["step_refs"]),
+                   [Suppression(**{**s, "codes": tuple(s["codes"])})
+                    for s in data["suppressions"]],
+                   [Finding(**f) for f in data["file_findings"]])
