@@ -39,8 +39,15 @@ class Context:
     def __init__(self, activation: Activation) -> None:
         self._act = activation
         self._async = activation.wf.is_async
-        self.logger: logging.LoggerAdapter[logging.Logger] = _ReplayAwareLogger(
-            logging.getLogger(f"wfkit.workflow.{activation.wf.name}"), activation)
+        self._logger: logging.LoggerAdapter[logging.Logger] | None = None
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that is silent while the body replays (each line is logged once)."""
+        if self._logger is None:
+            self._logger = _ReplayAwareLogger(
+                logging.getLogger(f"wfkit.workflow.{self._act.wf.name}"), self._act)
+        return self._logger
 
     # -- identity ------------------------------------------------------------------------------
     @property

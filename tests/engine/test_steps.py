@@ -98,7 +98,7 @@ def test_retries_wait_on_the_clock_and_record_every_attempt(engine):
     assert types.count("step_retrying") == 2 and "step_completed" in types
 
 
-@step(retry=Retry(attempts=2, backoff="fixed", initial=600.0))
+@step(retry=Retry(attempts=2, backoff="fixed", initial=600.0, max_delay=600.0))
 def slow_retry() -> str:
     _count("slow")
     if calls["slow"] == 1:

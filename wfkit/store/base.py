@@ -129,12 +129,17 @@ class Store(Protocol):
         """The run's operations ordered by seq."""
 
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> None:
-        """Apply ``checkpoint`` atomically.
+               now: datetime | None = None) -> bool:
+        """Apply ``checkpoint`` atomically; return the run's ``cancel_requested`` flag.
 
         With ``lease_owner`` the write is fenced: if the run's lease is not held by that owner
         (or expired before ``now``), nothing is written and :class:`LeaseLost` is raised.
-        History entries get consecutive indexes after the run's last one.
+        A lease with no expiry time never expires here. An unknown run raises ``KeyError``;
+        a ``Checkpoint.run`` key that is not a RunRecord field raises ``TypeError``; both
+        before anything is written. ``wake_on_events`` needs ``now``.
+        History entries get consecutive indexes after the run's last one. The returned flag
+        is read in the same transaction, so the engine learns of a cancel request at every
+        checkpoint without an extra read.
         """
 
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
@@ -149,7 +154,8 @@ class Store(Protocol):
         """Lease up to ``limit`` runnable runs (optionally only ``run_id``, and only runs whose
         workflow name is in ``workflows`` when given: a worker claims only what it can run).
 
-        Runnable: status in ACTIVE with wake_at NULL or <= now (an active run may wait out a
+        Claimed in order of wake_at (created_at when there is none), then created_at, then
+        id. Runnable: status in ACTIVE with wake_at NULL or <= now (an active run may wait out a
         retry delay), or in PARKED with wake_at <= now; and no lease, or an expired one. Returned records show the state *before* the claim, so the caller can see
         a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING).
         """

@@ -50,6 +50,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 _SYNCHRONOUS = ("FULL", "NORMAL")
 _DEFAULT_TIMEOUT = 5.0
+# UPDATE ... RETURNING (SQLite 3.35+) reads the cancel flag in the fence statement itself.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
 def _us(value: datetime | None) -> int | None:
@@ -218,7 +220,7 @@ class SqliteStore:
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> None:
+               now: datetime | None = None) -> bool:
         # Everything that can fail on bad input is prepared before the transaction begins.
         sql, converters, reads = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
                                            lease_owner is not None, now is not None)
@@ -241,7 +243,8 @@ class SqliteStore:
                 cur.execute("BEGIN IMMEDIATE")
                 try:
                     cur.execute(sql, params)
-                    if (cur.fetchone() is None) if reads else cur.rowcount != 1:
+                    row = cur.fetchone() if reads or _RETURNING else None
+                    if (row is None) if reads or _RETURNING else cur.rowcount != 1:
                         missing = cur.execute("SELECT 1 FROM runs WHERE id = ?",
                                               (run_id,)).fetchone() is None
                         cur.execute("ROLLBACK")
@@ -267,7 +270,11 @@ class SqliteStore:
                         cur.execute(
                             _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
                             (_us(now), run_id, run_id, *wake_names))
+                    if row is None:  # an old SQLite without RETURNING: read the flag
+                        row = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
+                                          (run_id,)).fetchone()
                     cur.execute("COMMIT")
+                    return bool(row[0])
                 except BaseException:
                     if self._conn.in_transaction:
                         cur.execute("ROLLBACK")
@@ -297,12 +304,14 @@ class SqliteStore:
         if release:
             sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
         reads = not sets
-        sql = ("SELECT 1 FROM runs" if reads else f"UPDATE runs SET {', '.join(sets)}") + \
-            " WHERE id = ?"
+        sql = ("SELECT cancel_requested FROM runs" if reads
+               else f"UPDATE runs SET {', '.join(sets)}") + " WHERE id = ?"
         if fenced:
             sql += " AND lease_owner = ?"
             if expiry:
                 sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= ?)"
+        if not reads and _RETURNING:
+            sql += " RETURNING cancel_requested"
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
         self._update_sql[cache_key] = built
         return built
