@@ -85,9 +85,11 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
                 abort(f"path {path} does not exist", hint="check the spelling, or run "
                       "`wfkit lint` with no path to lint the current directory")
 
-    from wfkit.lint.baseline import load_baseline
+    baseline = None
+    if baseline_path:
+        from wfkit.lint.baseline import load_baseline
 
-    baseline = load_baseline(baseline_path) if baseline_path else None
+        baseline = load_baseline(baseline_path)
     stdin_text = sys.stdin.read() if stdin_filename is not None else None
     options_type, lint_paths = load_engine()
     options = options_type(
