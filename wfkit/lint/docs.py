@@ -142,6 +142,9 @@ def _dedent(code: str) -> str:
 def _sentence(text: str) -> str:
     """Docstring sections may start lower-case ("Why: a replay ..."); a page section may not."""
     text = text.strip()
+    first_word = text.split(" ", 1)[0]
+    if not first_word.isalpha():  # code such as ``ctx.now()`` keeps its case
+        return text
     return text[:1].upper() + text[1:]
 
 
