@@ -59,3 +59,18 @@ def test_write_then_check_then_detect_drift(tmp_path, capsys):
     docs.write_pages(str(tmp_path), pages)
     assert not (tmp_path / "WF999.md").exists() and (tmp_path / "guide.md").exists()
     assert docs.stale_pages(str(tmp_path), pages) == []
+
+
+def test_checked_in_rule_pages_match_the_catalog():
+    """Fails when a rule changed and docs/rules/ was not regenerated."""
+    from wfkit.lint.catalog import all_rules
+
+    stale = docs.stale_pages(str(RULES_DIR), docs.expected_pages(all_rules()))
+    assert not stale, (f"docs/rules/ is out of date ({', '.join(stale)}): regenerate it with "
+                       "`python -m wfkit.lint.docs` from the project root and commit the result")
+
+
+def test_generator_check_mode(tmp_path, capsys):
+    assert docs.main(["--check", str(RULES_DIR)]) == 0
+    assert docs.main(["--check", str(tmp_path / "empty")]) == 1
+    assert "regenerate with `python -m wfkit.lint.docs`" in capsys.readouterr().err

@@ -1,0 +1,160 @@
+"""`wfkit lint` end to end with the real engine and rules, on small files in a temp directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from wfkit.cli.main import main
+from wfkit.lint.catalog import all_rules
+
+SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+FLOWS = '''\
+import uuid
+from datetime import datetime
+
+from wfkit import Context, step, workflow
+
+
+@step()
+def fetch(order_id: str) -> str:
+    return datetime.now().isoformat()
+
+
+@workflow(name="stamp")
+def stamp(ctx: Context, order_id: str) -> str:
+    ctx.step(fetch, order_id)
+    token = uuid.uuid4()
+    return datetime.now().isoformat() + str(token)
+'''
+FIXED_TAIL = "    token = ctx.uuid4()\n    return ctx.now().isoformat() + str(token)\n"
+
+
+@pytest.fixture
+def run(capsys, monkeypatch):
+    def invoke(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            code = main(list(argv))
+        except SystemExit as done:
+            code = done.code
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flows.py").write_text(FLOWS)
+    (tmp_path / "plain.py").write_text("import datetime\nNOW = datetime.datetime.now()\n")
+    return tmp_path
+
+
+def test_text_reports_workflow_code_only(run, tree):
+    code, out, err = run("lint", "--no-cache")
+    assert code == 1
+    heads = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert [h.split(" ")[0:2] for h in heads] == [["flows.py:15:13:", "WF102"],
+                                                  ["flows.py:16:12:", "WF101"]]
+    assert "stamp -> datetime.now()" in heads[1]  # the chain is named
+    assert "  16 |     return datetime.now().isoformat() + str(token)" in out
+    assert err == "Found 2 findings in 1 file (2 fixable with --fix); 2 files checked.\n"
+
+
+def test_json_sarif_and_github(run, tree):
+    _, out, _ = run("lint", "--no-cache", "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert [(f["path"], f["line"], f["column"], f["end_column"], f["code"], f["fix"])
+            for f in findings] == [("flows.py", 15, 13, 25, "WF102", True),
+                                   ("flows.py", 16, 12, 26, "WF101", True)]
+    _, out, _ = run("lint", "--no-cache", "--format", "sarif")
+    document = json.loads(out)
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(document)
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [r.code for r in all_rules()]
+    assert all(r["help"]["text"] and r["fullDescription"]["text"] for r in rules)
+    _, out, _ = run("lint", "--no-cache", "--format", "github")
+    assert out.splitlines()[1].startswith(
+        "::error file=flows.py,line=16,col=12,endLine=16,endColumn=26,title=WF101::")
+
+
+def test_fix_then_clean(run, tree):
+    code, out, err = run("lint", "--no-cache", "--fix")
+    assert code == 0 and out == "" and err.startswith("Fixed 2 findings in 1 file.")
+    assert (tree / "flows.py").read_text().endswith(FIXED_TAIL)
+    assert run("lint", "--no-cache")[0] == 0
+
+
+def test_diff_writes_nothing(run, tree):
+    code, out, _ = run("lint", "--no-cache", "--diff")
+    assert code == 1 and out.startswith("--- flows.py\n+++ flows.py\n")
+    assert "-    token = uuid.uuid4()\n" in out and "+    token = ctx.uuid4()\n" in out
+    assert (tree / "flows.py").read_text() == FLOWS
+
+
+def test_stdin(run, tree):
+    code, out, _ = run("lint", "--stdin-filename", "editor.py", stdin=FLOWS)
+    assert code == 1 and out.startswith("editor.py:15:13: WF102 ")
+    code, out, _ = run("lint", "--stdin-filename", "editor.py", "--fix", stdin=FLOWS)
+    assert code == 0 and out.endswith(FIXED_TAIL)
+
+
+def test_select_ignore_and_statistics(run, tree):
+    _, out, _ = run("lint", "--no-cache", "--select", "WF102", "--format", "json")
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["WF102"]
+    _, out, _ = run("lint", "--no-cache", "--ignore", "wf102")
+    assert "WF102" not in out and "WF101" in out
+    _, out, _ = run("lint", "--no-cache", "--statistics")
+    assert out == "1  WF101  NoWallClock  (1 fixable)\n1  WF102  NoRandomIds  (1 fixable)\n"
+
+
+def test_baseline_adoption(run, tree):
+    assert run("lint", "--write-baseline", "baseline.json")[0] == 0
+    assert run("lint", "--baseline", "baseline.json") == (0, "", "All checks passed "
+                                                          "(2 files checked).\n")
+    moved = "# a comment moves everything down\n\n" + FLOWS + "    stamp2 = datetime.now()\n"
+    (tree / "flows.py").write_text(moved.replace("    return datetime.now().isoformat() + "
+                                                 "str(token)\n", "") +
+                                   "    return datetime.now().isoformat() + str(token)\n")
+    code, out, _ = run("lint", "--baseline", "baseline.json", "--format", "json")
+    assert code == 1 and [(f["line"], f["code"]) for f in json.loads(out)["findings"]] == [
+        (18, "WF101")]
+
+
+def test_suppressions_and_unused_ones(run, tree):
+    (tree / "flows.py").write_text(
+        FLOWS.replace("token = uuid.uuid4()", "token = uuid.uuid4()  # wfkit: ignore[WF102] ok")
+        .replace("str(token)", "str(token)  # noqa: WF101, WF103"))
+    code, out, _ = run("lint", "--no-cache")
+    assert code == 1 and [line.split(" ")[1] for line in out.splitlines()
+                          if not line.startswith(" ")] == ["WF900"]
+
+
+def test_syntax_error_is_wf000_and_the_run_goes_on(run, tree):
+    (tree / "broken.py").write_text("from wfkit import workflow\n\n@workflow\ndef f(:\n")
+    code, out, _ = run("lint", "--no-cache", "--format", "json")
+    codes = [(f["path"], f["code"]) for f in json.loads(out)["findings"]]
+    assert code == 1 and ("broken.py", "WF000") in codes and ("flows.py", "WF101") in codes
+
+
+def test_bad_config_is_exit_2_one_line(run, tree):
+    (tree / "pyproject.toml").write_text('[tool.wfkit.lint]\nselekt = ["WF101"]\n')
+    code, out, err = run("lint", "--no-cache")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "selekt" in err
+
+
+def test_rule_command_with_the_real_catalog(run):
+    code, out, _ = run("rule", "WF101")
+    assert code == 0 and out.startswith("# WF101: NoWallClock") and "## Use instead" in out
+    code, out, _ = run("rule")
+    assert [line.split()[0] for line in out.splitlines()] == [r.code for r in all_rules()]
+    code, _, err = run("rule", "WF999")
+    assert code == 2 and err.count("\n") == 1 and "WF999" in err
