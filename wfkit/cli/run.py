@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from wfkit.cli.app import App, abort
+from wfkit.cli.app import EXIT_FAILURE, App, abort
 from wfkit.cli.engine_options import open_engine, parse_json_option, say, store_option
 
 # How often the in-process driver looks up from the run to report that it is parked.
-_POLL_SECONDS = 1.0
+_POLL_SECONDS = 0.5
 
 
 @click.command("run")
@@ -74,7 +74,7 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
 
 def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
     """Run the workflow here until it ends, saying once each time it parks (and why)."""
-    from wfkit.errors import ResultTimeout
+    from wfkit.errors import ResultTimeout, RunFailed
     from wfkit.status import RunStatus
 
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -85,6 +85,10 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
         try:
             engine.result(run_id, timeout=step)
             return
+        except RunFailed as failed:  # its message may hold a multi-line exception text
+            abort(f"workflow run {run_id!r} ended {failed.status}"
+                  + (f": {_first_line(failed.error)}" if failed.error else ""),
+                  hint=f"inspect it with `wfkit show {run_id}`", code=EXIT_FAILURE)
         except ResultTimeout as waited:
             status = RunStatus(waited.status)
             if left is not None and left <= step:
@@ -95,3 +99,10 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
                      f"`wfkit worker`; send events with `wfkit send-event {run_id} NAME`)")
         elif status not in (RunStatus.WAITING, RunStatus.SLEEPING):
             told = None
+
+
+def _first_line(error: dict[str, Any]) -> str:
+    lines = str(error.get("message", "")).strip().splitlines()
+    text = f"{error.get('type', 'Error')}: {lines[0] if lines else ''}".rstrip(": ")
+    during = error.get("during")
+    return f"{text} (during {during})" if during else text

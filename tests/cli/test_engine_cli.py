@@ -1,0 +1,386 @@
+"""The engine commands end to end on real SQLite files: run, list, show, export, replay,
+send-event, cancel, retry, skip-step (the worker, a long-running process, has its own file).
+
+Commands run in-process through ``wfkit.cli.main.main`` (which maps errors to exit codes);
+states that take minutes of retry delays (a FAILED run) are prepared through the Python API
+on a virtual clock, then repaired through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from wfkit.cli.main import main
+from wfkit.clock import ManualClock
+from wfkit.engine import Engine
+from wfkit.errors import RunFailed
+from wfkit.loader import load_workflow
+
+FLOWS = '''
+    from __future__ import annotations
+
+    from dataclasses import dataclass
+    from pathlib import Path
+
+    from wfkit import Context, Retry, step, workflow
+
+    HERE = Path(__file__).parent
+    FLAG = HERE / "repaired.flag"
+
+
+    def log(line: str) -> None:
+        with open(HERE / "effects.log", "a") as fh:
+            fh.write(line + "\\n")
+
+
+    @dataclass
+    class Point:
+        x: int
+        y: int
+
+
+    @step
+    def add_step(a: int, b: int) -> int:
+        log(f"add {a} {b}")
+        return a + b
+
+
+    @workflow
+    def add(ctx: Context, a: int, b: int = 0) -> int:
+        return ctx.step(add_step, a, b)
+
+
+    @workflow
+    def norm(ctx: Context, p: Point) -> dict:
+        return {"x": p.x, "y": p.y, "l1": abs(p.x) + abs(p.y)}
+
+
+    @step
+    def reserve(item: str) -> str:
+        log(f"reserve {item}")
+        return f"res-{item}"
+
+
+    @reserve.compensation
+    def release(item: str, reservation: str) -> None:
+        log(f"release {reservation}")
+
+
+    @step(retry=Retry(attempts=1))
+    def explode(message: str) -> None:
+        raise ValueError(message)
+
+
+    @workflow
+    def doomed(ctx: Context, item: str) -> str:
+        ctx.step(reserve, item)
+        ctx.step(explode, "boom\\nsecond line")
+        return "never"
+
+
+    @workflow
+    def waits(ctx: Context) -> object:
+        ctx.step(reserve, "w")
+        got = ctx.wait_for_event("go", timeout=3600)
+        return {"got": got}
+
+
+    @step
+    def hold(n: int) -> int:
+        return n
+
+
+    @hold.compensation
+    def unhold(n: int, held: int) -> None:
+        if not FLAG.exists():
+            raise RuntimeError("cannot undo yet")
+        log(f"unhold {held}")
+
+
+    @step(retry=Retry(attempts=1))
+    def fragile(n: int) -> int:
+        if not FLAG.exists():
+            raise RuntimeError("not yet")
+        return n * 10
+
+
+    @workflow
+    def repairable(ctx: Context, n: int) -> int:
+        held = ctx.step(hold, n)
+        return ctx.step(fragile, held) + 1
+'''
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh directory with the test workflows, the default store, and clean imports."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WFKIT_STORE", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:  # the user modules loaded from this directory
+        module = sys.modules[name]
+        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+        if any(str(place).startswith(str(tmp_path)) for place in places):
+            del sys.modules[name]
+
+
+DB = "sqlite:///wfkit.db"
+
+
+def wfkit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def effects(workdir: Path) -> list[str]:
+    path = workdir / "effects.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def one_error_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("wfkit: error: "), err
+    return err
+
+
+def virtual_engine(*names: str) -> Engine:
+    """An engine on the test store whose retry delays cost nothing (a virtual clock)."""
+    return Engine(DB, workflows=[load_workflow(f"flows.py:{n}") for n in names],
+                  clock=ManualClock(datetime.now(timezone.utc)))
+
+
+# -- run ---------------------------------------------------------------------------------------
+def test_run_prints_the_result_as_json(capsys, workdir) -> None:
+    code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2, "b": 40}',
+                           "--id", "r1")
+    assert code == 0 and json.loads(out) == 42
+    assert "started run r1" in err
+    assert effects(workdir) == ["add 2 40"]
+
+
+def test_run_input_shapes_and_files(capsys, workdir) -> None:
+    assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input",
+                            '{"args": [1], "kwargs": {"b": 2}}')[1]) == 3
+    assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input", "[5, 6]")[1]) == 11
+    assert json.loads(wfkit(capsys, "run", "flows.py:norm", "--input",
+                            '{"x": 3, "y": -4}')[1]) == {"x": 3, "y": -4, "l1": 7}
+    (workdir / "in.json").write_text('{"a": 7}')
+    assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input", "@in.json")[1]) == 7
+
+
+def test_starting_an_id_again_returns_the_same_run(capsys, workdir) -> None:
+    assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "same")[0] == 0
+    code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "same")
+    assert code == 0 and json.loads(out) == 1 and "already exists" in err
+    assert effects(workdir) == ["add 1 0"]
+
+
+def test_run_quiet_prints_only_the_result(capsys) -> None:
+    code, out, err = wfkit(capsys, "-q", "run", "flows.py:add", "--input", '{"a": 1}')
+    assert (code, out.strip(), err) == (0, "1", "")
+
+
+@pytest.mark.parametrize("store_from", ["option", "env"])
+def test_the_store_comes_from_the_option_or_the_environment(capsys, workdir, monkeypatch,
+                                                            store_from) -> None:
+    url = f"sqlite:///{workdir / 'elsewhere.db'}"
+    args = ["run", "flows.py:add", "--input", '{"a": 1}', "--id", "s1"]
+    if store_from == "env":
+        monkeypatch.setenv("WFKIT_STORE", url)
+    else:
+        args += ["--store", url]
+    assert wfkit(capsys, *args)[0] == 0
+    assert (workdir / "elsewhere.db").exists() and not (workdir / "wfkit.db").exists()
+    code, out, _ = wfkit(capsys, "list", "--format", "json", "--store", url)
+    assert [r["id"] for r in json.loads(out)["runs"]] == ["s1"]
+
+
+def test_a_compensated_run_exits_1_with_one_line(capsys, workdir) -> None:
+    code, out, err = wfkit(capsys, "run", "flows.py:doomed", "--input", '"cup"', "--id", "d1")
+    assert code == 1 and out == ""
+    line = err.splitlines()[-1]
+    assert line.startswith("wfkit: error: ") and "COMPENSATED" in line
+    assert "ValueError: boom" in line and "wfkit show d1" in line
+    assert effects(workdir) == ["reserve cup", "release res-cup"]
+
+
+def test_no_wait_prints_the_id_and_leaves_the_run_pending(capsys) -> None:
+    code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "nw",
+                           "--no-wait")
+    assert (code, out) == (0, "nw\n") and "wfkit worker flows.py" in err
+    code, out, _ = wfkit(capsys, "show", "nw", "--format", "json")
+    assert json.loads(out)["run"]["status"] == "PENDING"
+
+
+def test_timeout_gives_up_waiting_with_exit_1(capsys) -> None:
+    code, out, err = wfkit(capsys, "run", "flows.py:waits", "--id", "t1", "--timeout", "0.8")
+    assert code == 1 and out == ""
+    assert "did not finish within 0.8s (status WAITING)" in one_error_line(err.splitlines(
+        keepends=True)[-1])
+    assert err.count("is WAITING;") == 1  # said once while waiting
+
+
+# -- list and show -----------------------------------------------------------------------------
+def test_list_shows_runs_newest_first_with_filters(capsys) -> None:
+    wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "first")
+    wfkit(capsys, "run", "flows.py:doomed", "--input", '"x"', "--id", "second")
+    wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2}', "--id", "third")
+    code, out, _ = wfkit(capsys, "list")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["ID", "WORKFLOW", "STATUS", "STARTED", "STEPS",
+                                              "DONE"]
+    assert [line.split()[0] for line in lines[1:]] == ["third", "second", "first"]
+    assert lines[2].split()[1:3] == ["doomed", "COMPENSATED"] and lines[2].split()[-1] == "1"
+    data = json.loads(wfkit(capsys, "list", "--format", "json")[1])
+    assert data["version"] == 1 and [r["id"] for r in data["runs"]] == ["third", "second",
+                                                                        "first"]
+    assert data["runs"][0]["steps_done"] == 1 and data["runs"][0]["status"] == "COMPLETED"
+    only = json.loads(wfkit(capsys, "list", "--format", "json", "--status", "compensated")[1])
+    assert [r["id"] for r in only["runs"]] == ["second"]
+    only = json.loads(wfkit(capsys, "list", "--format", "json", "--workflow", "add",
+                            "--limit", "1")[1])
+    assert [r["id"] for r in only["runs"]] == ["third"]
+
+
+def test_list_on_an_empty_store_says_so(capsys) -> None:
+    wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}')
+    code, out, err = wfkit(capsys, "list", "--status", "FAILED")
+    assert code == 0 and out == "" and "no runs match" in err
+
+
+def test_show_prints_header_and_timeline_with_compensations(capsys) -> None:
+    wfkit(capsys, "run", "flows.py:doomed", "--input", '"cup"', "--id", "d1")
+    code, out, _ = wfkit(capsys, "show", "d1")
+    assert code == 0
+    assert "doomed v1" in out and "COMPENSATED" in out
+    assert "ValueError: boom" in out and "second line" not in out  # first line only
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[:3] for r in rows] == [["1", "step", "reserve"], ["2", "step", "explode"],
+                                     ["3", "↩", "compensation"]]
+    assert "undoes #1" in out
+    data = json.loads(wfkit(capsys, "show", "d1", "--format", "json")[1])
+    assert data["version"] == 1 and data["run"]["status"] == "COMPENSATED"
+    assert [(o["seq"], o["kind"], o["status"], o["compensates"]) for o in data["operations"]] \
+        == [(1, "step", "COMPLETED", None), (2, "step", "FAILED", None),
+            (3, "compensation", "COMPLETED", 1)]
+    assert data["run"]["input"] == {"args": ["cup"], "kwargs": {}}
+
+
+# -- export and replay -------------------------------------------------------------------------
+def test_export_then_replay_is_ok_and_a_changed_workflow_diverges(capsys, workdir) -> None:
+    wfkit(capsys, "run", "flows.py:doomed", "--input", '"cup"', "--id", "d1")
+    code, out, _ = wfkit(capsys, "export", "d1")
+    assert code == 0 and json.loads(out)["format"] == "wfkit-history"
+    (workdir / "d1.json").write_text(out)
+    code, out, err = wfkit(capsys, "replay", "d1.json", "--workflow", "flows.py:doomed")
+    assert (code, out, err) == (0, "d1.json: ok\n", "")
+    changed = (workdir / "flows.py").read_text().replace(
+        'ctx.step(explode, "boom', 'ctx.step(explode, name="blow-up", message="boom')
+    (workdir / "flows2.py").write_text(changed)
+    code, out, err = wfkit(capsys, "replay", "d1.json", "d1.json", "--workflow",
+                           "flows2.py:doomed")
+    assert code == 1
+    assert out.splitlines()[0].startswith("d1.json: DIVERGED: non-deterministic workflow: "
+                                          "operation #2 was recorded as step 'explode'")
+    assert len(out.splitlines()) == 2 and "2 of 2 histories diverged" in one_error_line(err)
+
+
+def test_replay_of_an_in_flight_run_is_ok(capsys, workdir) -> None:
+    wfkit(capsys, "run", "flows.py:waits", "--id", "w1", "--timeout", "0.2")
+    (workdir / "w1.json").write_text(wfkit(capsys, "export", "w1")[1])
+    code, out, _ = wfkit(capsys, "replay", "w1.json", "--workflow", "flows.py:waits")
+    assert code == 0 and out.startswith("w1.json: ok (in flight")
+
+
+# -- events, cancel, retry, skip-step ----------------------------------------------------------
+def test_send_event_wakes_a_waiting_run(capsys) -> None:
+    wfkit(capsys, "run", "flows.py:waits", "--id", "w1", "--timeout", "0.2")
+    code, out, err = wfkit(capsys, "send-event", "w1", "go", "--data", '{"ok": true}')
+    assert code == 0 and out == "" and "sent event 'go' to run w1" in err
+    code, out, _ = wfkit(capsys, "run", "flows.py:waits", "--id", "w1")
+    assert code == 0 and json.loads(out) == {"got": {"ok": True}}
+
+
+@pytest.mark.parametrize("flag, expected", [([], ["reserve w", "release res-w"]),
+                                            (["--no-compensate"], ["reserve w"])])
+def test_cancel_compensates_unless_told_not_to(capsys, workdir, flag, expected) -> None:
+    wfkit(capsys, "run", "flows.py:waits", "--id", "c1", "--timeout", "0.2")
+    code, _, err = wfkit(capsys, "cancel", "c1", *flag)
+    assert code == 0 and "cancel requested for run c1" in err
+    code, _, err = wfkit(capsys, "run", "flows.py:waits", "--id", "c1")  # drives it here
+    assert code == 1 and "ended CANCELLED" in err
+    assert effects(workdir) == expected
+
+
+def failed_run(run_id: str) -> None:
+    """A FAILED run: step 'fragile' failed, then undoing 'hold' failed after its retries."""
+    with virtual_engine("repairable") as engine:
+        engine.start(load_workflow("flows.py:repairable"), 4, workflow_id=run_id)
+        with pytest.raises(RunFailed) as failed:
+            engine.result(run_id)
+        assert failed.value.status == "FAILED"
+
+
+def test_retry_resumes_a_failed_run(capsys, workdir) -> None:
+    failed_run("f1")
+    (workdir / "repaired.flag").touch()
+    code, _, err = wfkit(capsys, "retry", "f1")
+    assert code == 0 and "run f1 is COMPENSATING again" in err
+    with virtual_engine("repairable") as engine, pytest.raises(RunFailed) as done:
+        engine.result("f1")
+    assert done.value.status == "COMPENSATED" and effects(workdir) == ["unhold 4"]
+
+
+def test_skip_step_rolls_a_failed_step_forward(capsys, workdir) -> None:
+    failed_run("f2")
+    code, _, err = wfkit(capsys, "skip-step", "f2", "fragile", "--result", "99")
+    assert code == 0 and "recorded a result for step 'fragile'" in err and "PENDING" in err
+    with virtual_engine("repairable") as engine:
+        assert engine.result("f2") == 100
+    code, out, _ = wfkit(capsys, "show", "f2")
+    assert "SKIPPED" in out
+
+
+def test_skip_step_can_skip_a_failed_compensation(capsys) -> None:
+    failed_run("f3")
+    assert wfkit(capsys, "skip-step", "f3", "hold")[0] == 0
+    with virtual_engine("repairable") as engine, pytest.raises(RunFailed) as done:
+        engine.result("f3")
+    assert done.value.status == "COMPENSATED"
+
+
+# -- help --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["run", "worker", "list", "show", "send-event", "cancel",
+                                     "retry", "skip-step", "export", "replay"])
+def test_every_engine_command_has_help(capsys, command) -> None:
+    code, out, _ = wfkit(capsys, command, "--help")
+    assert code == 0 and "Usage: wfkit " + command in out
+    if command not in ("replay",):
+        assert "--store" in out
+
+
+def help_lists_engine_commands(out: str) -> Any:
+    return [c for c in ("run", "worker", "list", "show", "export", "replay") if c in out]
+
+
+def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> None:
+    import subprocess
+
+    code = ("import sys; from wfkit.cli.main import main; rc = main(['--help']); "
+            "assert 'wfkit.engine' not in sys.modules, 'engine imported'; "
+            "assert 'wfkit.store.sqlite' not in sys.modules; sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert help_lists_engine_commands(done.stdout) == ["run", "worker", "list", "show",
+                                                       "export", "replay"]

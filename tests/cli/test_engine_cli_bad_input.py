@@ -1,0 +1,282 @@
+"""Bad input to the engine commands: each is exit 2 with one stderr line naming the problem
+and the fix, and the store is left exactly as it was (or not created at all)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from wfkit.cli.main import main
+
+FLOWS = '''
+    from wfkit import Context, step, workflow
+
+
+    @step
+    def add_step(a: int, b: int) -> int:
+        return a + b
+
+
+    @workflow
+    def add(ctx: Context, a: int, b: int = 0) -> int:
+        return ctx.step(add_step, a, b)
+
+
+    @workflow
+    def waits(ctx: Context) -> object:
+        return ctx.wait_for_event("go", timeout=3600)
+'''
+
+
+@pytest.fixture(autouse=True)
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WFKIT_STORE", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:  # the user modules loaded from this directory
+        module = sys.modules[name]
+        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+        if any(str(place).startswith(str(tmp_path)) for place in places):
+            del sys.modules[name]
+
+
+def fingerprint(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file's bytes and mtime: what a rejected command must leave as it was."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def fails_cleanly(capsys: pytest.CaptureFixture[str], workdir: Path, *args: str,
+                  code: int = 2) -> str:
+    """Run a command that must fail: exit ``code``, one line, nothing on stdout, no change."""
+    before = fingerprint(workdir)
+    got = main(list(args))
+    out, err = capsys.readouterr()
+    assert got == code, err
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("wfkit: error: "), err
+    assert "Traceback" not in err
+    assert fingerprint(workdir) == before
+    return err
+
+
+@pytest.fixture
+def store(capsys: pytest.CaptureFixture[str]) -> str:
+    """The default store with one finished run 'done' and one waiting run 'waiting'."""
+    assert main(["run", "flows.py:add", "--input", '{"a": 1}', "--id", "done"]) == 0
+    assert main(["run", "flows.py:waits", "--id", "waiting", "--no-wait"]) == 0
+    capsys.readouterr()
+    return "sqlite:///wfkit.db"
+
+
+# -- the workflow reference and its input (checked before any store is opened) ---------------
+@pytest.mark.parametrize("args, expected", [
+    (["run", "nope.py:add"], "no such file: nope.py"),
+    (["run", "flows.py:nope"], "flows.py has no workflow 'nope' (use one of: flows.py:add"),
+    (["run", "flows.py:add_step"], "flows.py:add_step is a @step, not a @workflow"),
+    (["run", "flows.py"], "does not say which workflow"),
+    (["run", "no_such_pkg.flows:add"], "no module named 'no_such_pkg'"),
+    (["worker", "nope.py"], "no such file: nope.py"),
+    (["replay", "h.json", "--workflow", "flows.py:nope"], "has no workflow 'nope'"),
+])
+def test_an_unknown_workflow_reference(capsys, workdir, args, expected) -> None:
+    (workdir / "h.json").write_text("{}")
+    assert expected in fails_cleanly(capsys, workdir, *args)
+    assert not (workdir / "wfkit.db").exists()
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("{not json", "--input is not valid JSON"),
+    ("", "--input is not valid JSON"),
+    ('{"b": 2}', "missing argument 'a'"),
+    ('{"a": 1, "c": 3}', "unknown argument 'c'"),
+    ('{"a": "one"}', "cannot decode input of workflow 'add'"),
+    ("[1, 2, 3]", "too many positional arguments"),
+    ("@missing.json", "cannot read --input file missing.json"),
+])
+def test_input_that_is_not_json_or_does_not_fit_the_signature(capsys, workdir, given,
+                                                              expected) -> None:
+    err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", given)
+    assert expected in err
+    if "argument" in expected:
+        assert "add takes (a: int, b: int = 0)" in err  # the fix: what the workflow takes
+    assert not (workdir / "wfkit.db").exists()
+
+
+def test_a_wrong_type_names_the_parameter_and_the_expected_type(capsys, workdir) -> None:
+    err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", '{"a": "one"}')
+    assert "a: expected int, found string 'one'" in err
+
+
+def test_an_input_file_that_is_not_json(capsys, workdir) -> None:
+    (workdir / "in.json").write_text("a: 1\n")
+    assert "--input file in.json is not valid JSON" in fails_cleanly(
+        capsys, workdir, "run", "flows.py:add", "--input", "@in.json")
+
+
+def test_bad_json_in_data_and_result_options(capsys, workdir, store) -> None:
+    assert "--data is not valid JSON" in fails_cleanly(
+        capsys, workdir, "send-event", "waiting", "go", "--data", "{x")
+    assert "--result is not valid JSON" in fails_cleanly(
+        capsys, workdir, "skip-step", "done", "add_step", "--result", "nope")
+
+
+# -- run ids ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args", [["show", "ghost"], ["show", "ghost", "--format", "json"],
+                                  ["export", "ghost"], ["send-event", "ghost", "go"],
+                                  ["cancel", "ghost"], ["retry", "ghost"],
+                                  ["skip-step", "ghost", "add_step", "--result", "1"]])
+def test_an_unknown_run_id(capsys, workdir, store, args) -> None:
+    err = fails_cleanly(capsys, workdir, *args)
+    assert "no workflow run with id 'ghost'" in err and "wfkit list" in err
+
+
+@pytest.mark.parametrize("command", ["list", "show", "export", "cancel", "retry"])
+def test_a_missing_database_file_is_not_created(capsys, workdir, command) -> None:
+    args = [command] if command == "list" else [command, "r1"]
+    err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///missing.db")
+    assert "no wfkit database at" in err and "missing.db" in err
+    assert not (workdir / "missing.db").exists()
+
+
+# -- stores -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url, expected", [
+    ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
+    ("wfkit.db", "has no scheme"),
+    ("sqlite:///wfkit.db?journal=off", "unknown option 'journal'"),
+])
+def test_an_unknown_store_url(capsys, workdir, url, expected) -> None:
+    for args in (["list"], ["run", "flows.py:add", "--input", '{"a": 1}'], ["show", "x"]):
+        assert expected in fails_cleanly(capsys, workdir, *args, "--store", url)
+
+
+def test_an_unknown_scheme_from_the_environment(capsys, workdir, monkeypatch) -> None:
+    monkeypatch.setenv("WFKIT_STORE", "redis://localhost")
+    assert "unknown store URL scheme 'redis'" in fails_cleanly(capsys, workdir, "list")
+
+
+def test_a_sqlite_file_of_another_application(capsys, workdir) -> None:
+    conn = sqlite3.connect(workdir / "app.db")
+    conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.commit()
+    conn.close()
+    for args in (["list"], ["run", "flows.py:add", "--input", '{"a": 1}'], ["show", "x"]):
+        err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///app.db")
+        assert "another application (tables: users)" in err and "not a wfkit store" in err
+
+
+def test_a_file_that_is_not_a_database(capsys, workdir) -> None:
+    (workdir / "notes.db").write_text("order_id,amount\nORD-1,10\n")
+    err = fails_cleanly(capsys, workdir, "list", "--store", "sqlite:///notes.db")
+    assert "is not an SQLite database" in err
+
+
+def test_a_database_from_a_newer_wfkit(capsys, workdir, store) -> None:
+    from wfkit.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
+
+    conn = sqlite3.connect(workdir / "wfkit.db", isolation_level=None)
+    conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)", (LATEST_VERSION + 1,))
+    conn.close()
+    for args in (["list"], ["show", "done"], ["run", "flows.py:add", "--input", '{"a": 1}']):
+        err = fails_cleanly(capsys, workdir, *args)
+        assert "newer wfkit" in err and "upgrade wfkit" in err
+
+
+HOLD_LOCK = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE runs SET recoveries = recoveries")
+    print("locked", flush=True)
+    sys.stdin.read()
+    conn.execute("ROLLBACK")
+""")
+
+
+@pytest.mark.slow
+def test_a_locked_database(capsys, workdir, store) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(workdir / "wfkit.db")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        url = "sqlite:///wfkit.db?timeout=0.2"
+        before = {k: v for k, v in fingerprint(workdir).items() if k == "wfkit.db"}
+        for args in (["send-event", "waiting", "go"], ["cancel", "waiting"],
+                     ["run", "flows.py:add", "--input", '{"a": 1}']):
+            assert main([*args, "--store", url]) == 2
+            out, err = capsys.readouterr()
+            assert out == "" and err.count("\n") == 1
+            assert "database is locked by another process" in err and "timeout=" in err
+        assert {k: v for k, v in fingerprint(workdir).items() if k == "wfkit.db"} == before
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        assert holder.stdout is not None
+        holder.stdout.close()
+    assert main(["show", "waiting", "--format", "json"]) == 0  # nothing was changed
+    assert '"cancel_requested": false' in capsys.readouterr().out
+
+
+# -- states -------------------------------------------------------------------------------------
+def test_events_for_a_finished_run(capsys, workdir, store) -> None:
+    err = fails_cleanly(capsys, workdir, "send-event", "done", "go", "--data", "1")
+    assert "run 'done' is COMPLETED" in err and "start a new run" in err
+
+
+def test_an_invalid_event_name(capsys, workdir, store) -> None:
+    assert "invalid event name" in fails_cleanly(capsys, workdir, "send-event", "waiting",
+                                                 "wfkit.internal")
+
+
+def test_skip_step_on_a_run_or_step_that_did_not_fail(capsys, workdir, store) -> None:
+    err = fails_cleanly(capsys, workdir, "skip-step", "done", "add_step", "--result", "1")
+    assert "is COMPLETED, not FAILED" in err
+
+
+def test_cancel_and_retry_of_runs_in_the_wrong_state(capsys, workdir, store) -> None:
+    assert "already ended COMPLETED" in fails_cleanly(capsys, workdir, "cancel", "done")
+    assert "is PENDING, not FAILED" in fails_cleanly(capsys, workdir, "retry", "waiting")
+
+
+# -- history files ------------------------------------------------------------------------------
+@pytest.mark.parametrize("content, expected", [
+    ("{", "h.json is not JSON"),
+    ('{"format": "something-else"}', "h.json is not a wfkit history document"),
+    ('{"format": "wfkit-history", "version": 99}', "history format version 99"),
+    ('{"format": "wfkit-history", "version": 1, "run": {}}', "damaged wfkit history"),
+])
+def test_a_malformed_history_file(capsys, workdir, content, expected) -> None:
+    (workdir / "h.json").write_text(content)
+    assert expected in fails_cleanly(capsys, workdir, "replay", "h.json", "--workflow",
+                                     "flows.py:add")
+
+
+def test_a_missing_history_file(capsys, workdir) -> None:
+    assert "cannot read history file nope.json" in fails_cleanly(
+        capsys, workdir, "replay", "nope.json", "--workflow", "flows.py:add")
+
+
+def test_a_history_of_another_workflow(capsys, workdir, store) -> None:
+    assert main(["export", "done"]) == 0
+    (workdir / "h.json").write_text(capsys.readouterr().out)
+    err = fails_cleanly(capsys, workdir, "replay", "h.json", "--workflow", "flows.py:waits")
+    assert "is a history of workflow 'add', not 'waits'" in err
+
+
+def test_usage_errors_from_click_are_one_line_too(capsys, workdir) -> None:
+    fails_cleanly(capsys, workdir, "run")
+    fails_cleanly(capsys, workdir, "worker", "flows.py", "--concurrency", "0")
+    fails_cleanly(capsys, workdir, "list", "--status", "DONE")
+    fails_cleanly(capsys, workdir, "replay", "h.json")
+    assert not os.path.exists(workdir / "wfkit.db")
