@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import dataclasses
+from functools import lru_cache
+
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from wfkit.lint import knowledge as kn
 from wfkit.lint.knowledge import Knowledge, short_name
+from wfkit.lint.positions import resolve_positions
 from wfkit.lint.resolver import (BindingCollector, Bindings, Resolver, annotation_kind, dotted,
                                  param_bindings)
 from wfkit.lint.rule import Hit, LintRule
@@ -71,7 +74,9 @@ class FileAnalyzer(cst.CSTVisitor):
         self._handled: set[int] = set()
         self._ordered: set[int] = set()          # direct arguments of sorted(...)
         self._step_lambdas: set[int] = set()
-        self._pending: list[tuple[RawFinding, cst.CSTNode]] = []
+        self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode]] = []
+        self._stmt: cst.CSTNode = cst.Pass()
+        self.source_text = ""
         self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
         self._rule_visit: dict[type, list] = {}
         self._rule_leave: dict[type, list] = {}
@@ -106,21 +111,42 @@ class FileAnalyzer(cst.CSTVisitor):
         own = self.module_name + "."
         self.summary.exports = {name: value for name, value in self.module_bindings.names.items()
                                 if value is not None and value != own + name}
-        module.visit(self)
+        for statement in module.body:
+            self._walk(statement)
         if self._pending:
-            self._resolve_positions(module)
+            positions = resolve_positions(module, self.source_text,
+                                          [(node, stmt) for _, node, stmt in self._pending])
+            for raw, node, _ in self._pending:
+                where = positions[node]
+                raw.line, raw.column = where.start.line, where.start.column + 1
+                raw.end_line, raw.end_column = where.end.line, where.end.column + 1
         self.summary.step_refs = sorted(set(self.summary.step_refs))
         for function in self.summary.functions.values():
             function.calls = sorted(set(function.calls))
         self.summary.parsed = True
         return self.summary
 
-    def _resolve_positions(self, module: cst.Module) -> None:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        for raw, node in self._pending:
-            where = positions[node]
-            raw.line, raw.column = where.start.line, where.start.column + 1
-            raw.end_line, raw.end_column = where.end.line, where.end.column + 1
+    def _walk(self, node: cst.CSTNode) -> None:
+        """Pre-order walk over semantic children only (no whitespace or tokens), without the
+        node rebuilding libcst's ``visit`` does; same on_visit/on_leave protocol."""
+        node_type = type(node)
+        statement = node_type in _STATEMENTS
+        if statement:
+            saved, self._stmt = self._stmt, node
+        if self.on_visit(node):
+            nodes = _NODE_TYPES
+            for name in _child_fields(node_type):
+                value = getattr(node, name)
+                value_type = type(value)
+                if value_type in nodes:
+                    self._walk(value)
+                elif value_type is tuple or value_type is list:
+                    for item in value:
+                        if type(item) in nodes:
+                            self._walk(item)
+        self.on_leave(node)
+        if statement:
+            self._stmt = saved
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         handler = self._engine_visit.get(type(node))
@@ -506,7 +532,7 @@ class FileAnalyzer(cst.CSTVisitor):
         raw = RawFinding(rule.CODE, rule.MESSAGE, subject, uses or {},
                          dialects=list(dialects), fixes=fixes or {}, unsafe_fix=unsafe_fix)
         unit.summary.findings.append(raw)
-        self._pending.append((raw, node))
+        self._pending.append((raw, node, self._stmt))
 
     def args_text(self, call: cst.Call) -> str:
         parts = []
@@ -566,3 +592,32 @@ def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
 
 def new_bindings() -> Bindings:
     return Bindings()
+
+
+
+def _subclasses(base: type) -> set[type]:
+    out = set()
+    stack = [base]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in out:
+                out.add(sub)
+                stack.append(sub)
+    return out
+
+
+_NODE_TYPES = frozenset(t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None))
+_STATEMENTS = frozenset(t for t in _subclasses(cst.BaseSmallStatement) | _subclasses(
+    cst.BaseCompoundStatement) if t in _NODE_TYPES)
+_FORMATTING_FIELDS = frozenset({
+    "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators", "header",
+    "footer", "trailing_whitespace", "newline", "colon", "equal", "lbracket", "rbracket",
+    "lbrace", "rbrace", "dot", "asynchronous", "operator", "arrow", "star_tok", "relative",
+    "first_line"})
+
+
+@lru_cache(maxsize=None)
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    """Fields of a node type that can hold semantic child nodes, in declaration order."""
+    return tuple(f.name for f in dataclasses.fields(node_type)
+                 if f.name not in _FORMATTING_FIELDS and not f.name.startswith("whitespace"))

@@ -45,7 +45,9 @@ def summarize(path: str, text: str, module: str, is_package: bool, active: froze
     rules = [info.rule_class() for info in all_rules()
              if info.code in active and info.code not in HOOK_FREE and info.rule_class]
     try:
-        FileAnalyzer(summary, rules, settings).run(tree)
+        analyzer = FileAnalyzer(summary, rules, settings)
+        analyzer.source_text = text
+        analyzer.run(tree)
     except RecursionError:
         summary.functions.clear()
         summary.file_findings.append(wf000(path, "file too deeply nested to analyze"))
