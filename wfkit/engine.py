@@ -78,7 +78,7 @@ class Engine:
                  lease_seconds: float = 30.0, inline_wait: float = 5.0,
                  max_recoveries: int = 5, poll_interval: float = 0.05,
                  owner: str | None = None, interceptor: Interceptor | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, child_poll: float = 300.0) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -89,7 +89,7 @@ class Engine:
                           workflows=self._workflows, codec=JsonCodec(),
                           rng=rng or random.Random(), lease_seconds=lease_seconds,
                           inline_wait=inline_wait, max_recoveries=max_recoveries,
-                          interceptor=interceptor)
+                          interceptor=interceptor, child_poll=child_poll)
         self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds)
         self.register(*workflows)
 
@@ -194,8 +194,25 @@ class Engine:
         self._process(claimed[0])
         return True
 
+    def wake_orphaned_parents(self) -> list[str]:
+        """Wake parents whose child finished while its wake-up note was lost in a crash."""
+        from wfkit.core.waits import CHILD_EVENT
+
+        woken = []
+        for parent in self.store.list_runs(status=RunStatus.WAITING):
+            for op in self.store.operations(parent.id):
+                if op.kind != OpKind.CHILD or op.status != OpStatus.STARTED:
+                    continue
+                child = self.store.get_run(json.loads(op.result or "null"))
+                if child is not None and child.status.terminal:
+                    self.store.add_event(parent.id, CHILD_EVENT.format(seq=op.seq), "null",
+                                         self.clock.now())
+                    woken.append(parent.id)
+        return sorted(set(woken))
+
     def recover(self) -> list[str]:
         """Advance every runnable run now, taking over runs whose worker's lease expired."""
+        self.wake_orphaned_parents()
         done: list[str] = []
         while True:
             now = self.clock.now()

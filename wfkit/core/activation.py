@@ -230,6 +230,7 @@ class Activation:
         if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:
             return self._fail_step(seq, spec, kind, attempt, rec.started_at,
                                    StepInterrupted(spec.name, attempt), source, compensates)
+        self.starting(kind, seq, spec.name)
         if rec is not None and rec.status == OpStatus.RETRYING and rec.wake_at is not None:
             yield from self.wait_until(rec.wake_at, self._park_status(),
                                        f"retry of step {spec.name!r}")
@@ -305,6 +306,10 @@ class Activation:
                 seq, spec.name, spec.compensate, inspect.iscoroutinefunction(spec.compensate),
                 args, kwargs, value, finished_at))
 
+    def starting(self, kind: OpKind, seq: int, name: str) -> None:
+        if self.rt.interceptor is not None:
+            self.rt.interceptor.starting(kind, seq, name)
+
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
         if self.rt.interceptor is not None:
             self.rt.interceptor.checkpointed(kind, seq, name)
@@ -332,7 +337,7 @@ class Activation:
 
         if self.rt.interceptor is not None:
             return self.rt.interceptor.invoke(req.kind, req.seq, req.spec.name, req.number,
-                                              call)
+                                              req.spec.fn, req.args, req.kwargs, call)
         return call()
 
     async def run_attempt_async(self, req: Attempt) -> Any:

@@ -116,6 +116,8 @@ def _park(act: Activation, suspend: Suspend) -> None:
                run={"status": suspend.status, "wake_at": wake},
                release_lease=True, wake_on_events=suspend.wake_on_events)
     act.outcome = suspend.status
+    for op in suspend.ops:
+        act.checkpointed(op.kind, op.seq, op.name)
 
 
 def _complete(act: Activation, result: Any) -> None:

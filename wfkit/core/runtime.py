@@ -19,9 +19,13 @@ from wfkit.store.base import Store
 
 
 class Interceptor(Protocol):
-    """Seams for the test harness: wrap each attempt, and learn when a checkpoint is durable."""
+    """Seams for the test harness: see operations start, wrap attempts, see checkpoints."""
+
+    def starting(self, kind: OpKind, seq: int, name: str) -> None:
+        """An operation is about to execute (not replay): a crash point."""
 
     def invoke(self, kind: OpKind, seq: int, name: str, attempt: int,
+               fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
                call: Callable[[], Any]) -> Any:
         """Run one attempt; ``call()`` runs the real function (a mock may not call it)."""
 

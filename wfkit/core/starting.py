@@ -26,7 +26,7 @@ def decode_input(rt: Runtime, wf: WorkflowDef[Any], text: str) -> tuple[list[Any
 
     data = json.loads(text)
     return bind_arguments(wf.fn, data.get("args", []), data.get("kwargs", {}),
-                          where=f"input of workflow {wf.name!r}")
+                          where=f"input of workflow {wf.name!r}", codec=rt.codec)
 
 
 def new_run(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -54,6 +54,7 @@ def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
     now = act.rt.clock.now()
     if rec is None:
         act.check_cancel()
+        act.starting(OpKind.SLEEP, seq, name)
         rec = OperationRecord(act.run.id, seq, OpKind.SLEEP, name, OpStatus.STARTED,
                               started_at=now, wake_at=now + timedelta(seconds=max(0, seconds)),
                               source=caller_source())
@@ -86,6 +87,7 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
     now = act.rt.clock.now()
     if rec is None:
         act.check_cancel()
+        act.starting(OpKind.EVENT, seq, name)
         rec = OperationRecord(act.run.id, seq, OpKind.EVENT, name, OpStatus.STARTED,
                               started_at=now, source=caller_source(),
                               wake_at=None if seconds is None
@@ -136,6 +138,7 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
     new: list[OperationRecord] = []
     if rec is None:
         act.check_cancel()
+        act.starting(OpKind.CHILD, seq, wf.name)
         child_id = workflow_id or f"{act.run.id}/{seq}"
         run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
                          seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
@@ -195,11 +198,11 @@ def patched(act: Activation, patch_id: str) -> bool:
     if rec is not None:
         act.advance(rec)
         return True
-    now = act.rt.clock.now()
+    act.starting(OpKind.PATCH, seq, patch_id)
     op = OperationRecord(act.run.id, seq, OpKind.PATCH, patch_id, OpStatus.COMPLETED,
                          started_at=act.anchor, finished_at=act.anchor, source=caller_source())
     act.commit([op], [he.op_entry("patch_marked", op)])
-    del now
+    act.checkpointed(OpKind.PATCH, seq, patch_id)
     return True
 
 

@@ -1,1 +1,47 @@
-"""The test harness: run workflows on virtual time, inject failures and crashes, prove recovery."""
+"""The test harness: run workflows on virtual time, inject failures and crashes, prove recovery.
+
+``TestWorkflowContext`` runs one workflow in-process with mocks, virtual time and crash points;
+``verify`` explores failure and crash plans with Hypothesis; ``crash_matrix`` tries every crash
+point; ``replay`` checks a recorded history against current code. See docs/testing.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "TestWorkflowContext": "wfkit.testing.context",
+    "SimulatedCrash": "wfkit.testing.errors",
+    "WorkflowFailed": "wfkit.testing.errors",
+    "WorkflowStuck": "wfkit.testing.errors",
+    "History": "wfkit.history",
+    "replay": "wfkit.history",
+    "NonDeterminismError": "wfkit.errors",
+    "verify": "wfkit.testing.verify",
+    "VerificationError": "wfkit.testing.verify",
+    "crash_matrix": "wfkit.testing.matrix",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from wfkit.errors import NonDeterminismError
+    from wfkit.history import History, replay
+    from wfkit.testing.context import TestWorkflowContext
+    from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
+    from wfkit.testing.matrix import crash_matrix
+    from wfkit.testing.verify import VerificationError, verify
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'wfkit.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,301 @@
+"""``TestWorkflowContext``: run a workflow in-process on virtual time, with mocks and crashes.
+
+It drives the real engine core (the same activations, checkpoints and compensation code as
+production) on an in-memory store and a virtual clock. Sleeps, retry delays and event timeouts
+skip virtual time instantly; a crash point raises :class:`SimulatedCrash` out of ``run()``,
+leaving the store as a killed process would; ``resume()`` starts a new "process" on the same
+store that replays the checkpoints. Every finished run replays its own history against the code
+(auto-replay), so any test catches replay divergence for free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterator
+
+from wfkit.core.failures import error_data, rebuild_error
+from wfkit.definitions import StepDef, WorkflowDef
+from wfkit.engine import Engine
+from wfkit.errors import DefinitionError, UsageError
+from wfkit.history import History, replay
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store.base import RunRecord
+from wfkit.store.memory import MemoryStore
+from wfkit.testing.errors import WorkflowFailed, WorkflowStuck
+from wfkit.testing.faults import _MISSING, CrashPoint, FaultPlan, build_mock, step_key
+from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
+
+_MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a livelock
+
+
+class TestWorkflowContext:
+    """One workflow run under test (see docs/testing.md)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, start: str | datetime | None = None, *, auto_replay: bool = True,
+                 freeze_time: bool = True, seed: int = 0, lease_seconds: float = 30.0,
+                 history_dir: str | Path | None = None,
+                 frozen: FrozenTime | None = None) -> None:
+        self.clock = FollowedClock(parse_start(start))
+        self.store = MemoryStore()
+        self.faults = FaultPlan()
+        self.auto_replay = auto_replay
+        self._freeze = freeze_time
+        self._frozen = frozen
+        self._seed = seed
+        self._lease_seconds = lease_seconds
+        self._history_dir = Path(history_dir) if history_dir is not None else None
+        self._scheduled: list[tuple[datetime, int, str, Any]] = []
+        self._processes = 0
+        self._engine: Engine | None = None
+        self.workflow: WorkflowDef[Any] | None = None
+        self.run_id: str | None = None
+
+    # -- arranging -------------------------------------------------------------------------------
+    def mock(self, step: Any, *, returns: Any = _MISSING,
+             raises: BaseException | type[BaseException] | None = None,
+             side_effect: Any = None) -> None:
+        """Replace a step's effect: ``returns`` a value, ``raises`` on every attempt, or a
+        ``side_effect`` list with one outcome per attempt (the last repeats) or a callable."""
+        self.faults.mocks[step_key(step)] = build_mock(returns, raises, side_effect)
+
+    def send_event(self, name: str, payload: Any = None, *,
+                   after: timedelta | float | None = None) -> None:
+        """Deliver event ``name`` at virtual time ``start + after`` (default: right away)."""
+        from wfkit.core.waits import to_seconds
+
+        seconds = 0.0 if after is None else to_seconds(after, "send_event after")
+        at = self.clock.now() + timedelta(seconds=seconds) if self.run_id is not None \
+            else self._start_time() + timedelta(seconds=seconds)
+        self._scheduled.append((at, len(self._scheduled), name, payload))
+        self._scheduled.sort(key=lambda item: (item[0], item[1]))
+
+    def crash_before(self, step: Any) -> None:
+        """The process dies as the step's attempt starts, before its effect."""
+        self.faults.crashes.append(CrashPoint("before", _step_name(step)))
+
+    def crash_after(self, step: Any) -> None:
+        """The process dies after the step's effect, before its checkpoint is written."""
+        self.faults.crashes.append(CrashPoint("after", _step_name(step)))
+
+    def crash_after_checkpoint(self, step: Any) -> None:
+        """The process dies right after the step's result was committed."""
+        self.faults.crashes.append(CrashPoint("after_checkpoint", _step_name(step)))
+
+    def crash_during_compensation(self, step: Any) -> None:
+        """The process dies after the compensation of ``step`` ran, before its checkpoint."""
+        key = step.name if isinstance(step, StepDef) else step
+        self.faults.crashes.append(CrashPoint("compensation", key))
+
+    def crash_at(self, n: int) -> None:
+        """The process dies as durable operation number ``n`` (1-based) is about to execute."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise DefinitionError(f"crash_at needs an operation number >= 1, got {n!r}")
+        self.faults.crashes.append(CrashPoint("at", n))
+
+    # -- acting ----------------------------------------------------------------------------------
+    def run(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
+            **kwargs: Any) -> Any:
+        """Run the workflow to its end; return its result or raise :class:`WorkflowFailed`."""
+        if not isinstance(workflow, WorkflowDef):
+            raise DefinitionError(f"run() needs a @workflow, got {type(workflow).__name__}")
+        if self.run_id is not None:
+            raise UsageError("this TestWorkflowContext already ran a workflow",
+                             hint="use resume() after a crash, or a new TestWorkflowContext")
+        self.workflow = workflow
+        engine = self._new_process()
+        with self._virtual_time():
+            handle = engine.start(workflow, *args, workflow_id=workflow_id or "test-run",
+                                  **kwargs)
+            self.run_id = handle.id
+            self._drive()
+            return self._finish()
+
+    def resume(self, downtime: timedelta | float = 0.0) -> Any:
+        """A new process takes over after ``downtime`` and replays the checkpoints."""
+        from wfkit.core.waits import to_seconds
+
+        if self.run_id is None:
+            raise UsageError("resume() before run()", hint="call run() first")
+        self.clock.advance(to_seconds(downtime, "downtime"))
+        leases = [r.lease_expires_at for r in self.store.list_runs()
+                  if r.lease_owner is not None and r.lease_expires_at is not None]
+        if leases:  # the dead process's leases must run out before anyone takes over
+            self.clock.set(max(leases) + timedelta(microseconds=1))
+        engine = self._new_process()
+        with self._virtual_time():
+            engine.wake_orphaned_parents()
+            self._drive()
+            return self._finish()
+
+    # -- looking ---------------------------------------------------------------------------------
+    @property
+    def status(self) -> RunStatus | None:
+        run = self._run_record()
+        return run.status if run else None
+
+    @property
+    def result(self) -> Any:
+        run = self._run_record()
+        if run is None or run.status != RunStatus.COMPLETED:
+            return None
+        assert self._engine is not None
+        return self._engine._outcome(run)
+
+    @property
+    def error(self) -> BaseException | None:
+        run = self._run_record()
+        if run is None or not run.error:
+            return None
+        data = error_data(run.error)
+        return rebuild_error(run.error, str(data.get("during") or run.workflow))
+
+    @property
+    def history(self) -> History:
+        if self.run_id is None:
+            raise UsageError("no history before run()", hint="call run() first")
+        return History.from_store(self.store, self.run_id)
+
+    @property
+    def compensations(self) -> list[str]:
+        """Steps whose compensation completed, in the order they ran (newest step first)."""
+        return [op.name for op in self._ops() if op.kind == OpKind.COMPENSATION
+                and op.status == OpStatus.COMPLETED]
+
+    def calls(self, step: Any) -> list[tuple[Any, ...]]:
+        """The arguments of every attempt of the step, crashed and retried ones included."""
+        return self.faults.calls(_step_name(step))
+
+    def executions(self, step: Any) -> int:
+        """How many times the step's effect ran (a crash window makes this exceed one)."""
+        return self.faults.executions(_step_name(step))
+
+    def step_completed(self, step: Any) -> bool:
+        name = _step_name(step)
+        return any(op.kind == OpKind.STEP and op.name == name
+                   and op.status == OpStatus.COMPLETED for op in self._ops())
+
+    def compensation_ran(self, step: Any) -> bool:
+        return _step_name(step) in self.compensations
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _drive(self) -> None:
+        assert self._engine is not None and self.run_id is not None
+        idle = 0
+        while True:
+            run = self._run_record()
+            assert run is not None
+            if run.status.terminal:
+                return
+            self._deliver_due()
+            if self._engine.work_once():
+                idle += 1
+                if idle > _MAX_IDLE_ROUNDS:
+                    raise WorkflowStuck(self.run_id, f"after {idle} activations that never "
+                                        "let virtual time move (a livelock)")
+                continue
+            wake = self._next_wake()
+            if wake is None:
+                raise WorkflowStuck(self.run_id, self._describe_wait(run))
+            idle = 0
+            self.clock.set(wake)
+
+    def _next_wake(self) -> datetime | None:
+        candidates = [w for w in (self.store.next_wake(),
+                                  self._scheduled[0][0] if self._scheduled else None) if w]
+        return min(candidates) if candidates else None
+
+    def _deliver_due(self) -> None:
+        assert self._engine is not None and self.run_id is not None
+        now = self.clock.now()
+        while self._scheduled and self._scheduled[0][0] <= now:
+            _, _, name, payload = self._scheduled.pop(0)
+            run = self._run_record()
+            if run is not None and not run.status.terminal:
+                self._engine.send_event(self.run_id, name, payload)
+
+    def _describe_wait(self, run: RunRecord) -> str:
+        for op in reversed(self.store.operations(run.id)):
+            if op.status != OpStatus.STARTED:
+                continue
+            if op.kind == OpKind.EVENT:
+                return (f"waiting for event {op.name!r} with no timeout, and no such event is "
+                        "scheduled")
+            if op.kind == OpKind.CHILD:
+                child = self.store.get_run(json.loads(op.result or "null"))
+                if child is not None and not child.status.terminal:
+                    return f"waiting for child workflow {child.id!r}, which is stuck " \
+                        + self._describe_wait(child)
+        return f"in status {run.status.value} with nothing scheduled to move it"
+
+    def _finish(self) -> Any:
+        run = self._run_record()
+        assert run is not None and self.workflow is not None
+        if self.auto_replay:
+            replay(self.history, self.workflow)
+        if self._history_dir is not None:
+            self._history_dir.mkdir(parents=True, exist_ok=True)
+            path = self._history_dir / f"{self.workflow.name}-{run.id}.json".replace("/", "_")
+            path.write_text(self.history.to_json(), encoding="utf-8")
+        if run.status == RunStatus.COMPLETED:
+            return self.result
+        raise WorkflowFailed(run.id, run.status.value, self.error,
+                             error_data(run.error) or None)
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _new_process(self) -> Engine:
+        self._processes += 1
+        engine = Engine(self.store, clock=self.clock, owner=f"test-process-{self._processes}",
+                        interceptor=self.faults, rng=random.Random(self._seed),
+                        lease_seconds=self._lease_seconds, child_poll=10.0 ** 9)
+        if self.workflow is not None:
+            engine.register(self.workflow)
+        if self._engine is not None:
+            engine.register(*self._engine.workflows.values())
+        self._engine = engine
+        return engine
+
+    @contextlib.contextmanager
+    def _virtual_time(self) -> Iterator[None]:
+        if self._frozen is not None:  # shared with the caller (verify): just follow it
+            self.clock.frozen = self._frozen
+            self._frozen.move_to(self.clock.now())
+            yield
+            return
+        with FrozenTime(self.clock.now(), enabled=self._freeze) as frozen:
+            self.clock.frozen = frozen
+            try:
+                yield
+            finally:
+                self.clock.frozen = None
+
+    def _start_time(self) -> datetime:
+        return self.clock.now()
+
+    def _run_record(self) -> RunRecord | None:
+        return self.store.get_run(self.run_id) if self.run_id is not None else None
+
+    def _ops(self) -> list[Any]:
+        return self.store.operations(self.run_id) if self.run_id is not None else []
+
+    def __repr__(self) -> str:
+        return f"<TestWorkflowContext {self.run_id or 'not started'} at {self.now()}>"
+
+
+def _step_name(step: Any) -> str:
+    if isinstance(step, str):
+        return step
+    if isinstance(step, StepDef):
+        return step.name
+    name = getattr(step, "__name__", None)
+    if not name:
+        raise DefinitionError(f"expected a step or a step name, got {step!r}")
+    return name

@@ -1,0 +1,40 @@
+"""What the test harness raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfkit.errors import WfkitError
+
+
+class SimulatedCrash(BaseException):
+    """The simulated process died here. A ``BaseException`` so workflow and step code that
+    catches ``Exception`` cannot swallow it, just as it could not survive a real SIGKILL."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"simulated crash {where}")
+        self.where = where
+
+
+class WorkflowFailed(WfkitError, AssertionError):
+    """``TestWorkflowContext.run`` on a run that ended without a result."""
+
+    def __init__(self, run_id: str, status: str, cause: BaseException | None,
+                 error: dict[str, Any] | None) -> None:
+        detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+        super().__init__(f"workflow run {run_id!r} ended {status}{detail}")
+        self.run_id = run_id
+        self.status = status
+        self.cause = cause
+        self.error = error
+
+
+class WorkflowStuck(WfkitError, AssertionError):
+    """The run can make no progress: it waits for something nothing will ever deliver."""
+
+    def __init__(self, run_id: str, waiting_for: str) -> None:
+        super().__init__(f"workflow run {run_id!r} is stuck {waiting_for}",
+                         hint="schedule the event with ctx.send_event(name, payload, after=...) "
+                              "or give the wait a timeout")
+        self.run_id = run_id
+        self.waiting_for = waiting_for
