@@ -21,7 +21,7 @@ from wfkit.lint.summary import Suppression
 _CODE = r"[A-Z]+[0-9]+"
 _WFKIT = re.compile(r"#\s*wfkit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = re.compile(rf"#\s*noqa\s*:\s*(?P<codes>{_CODE}(?:\s*,\s*{_CODE})*)", re.I)
-_OPENERS = frozenset({"def", "class", "with", "for", "while", "if", "try", "async", "match"})
+_ANY = re.compile(r"noqa|wfkit:", re.I)
 
 
 def _codes(text: str) -> tuple[str, ...]:
@@ -30,7 +30,7 @@ def _codes(text: str) -> tuple[str, ...]:
 
 def parse_suppressions(text: str) -> list[Suppression]:
     """Every suppression comment in ``text`` with the lines it covers."""
-    if "noqa" not in text and "wfkit:" not in text:
+    if not _ANY.search(text):
         return []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))

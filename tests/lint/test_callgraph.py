@@ -1,0 +1,187 @@
+"""Helpers called from workflow code are workflow code, within a file and across files."""
+
+from __future__ import annotations
+
+from lint_helpers import codes, lint_text, lint_tree
+
+
+def test_chain_is_named_in_the_message():
+    result = lint_text("""\
+        from datetime import datetime
+        from wfkit import Context, workflow
+
+
+        def _stamp() -> str:
+            return _format(datetime.now())
+
+
+        def _format(value) -> str:
+            return str(value)
+
+
+        @workflow
+        def process_order(ctx: Context) -> str:
+            return _stamp()
+        """)
+    [finding] = result.findings
+    assert "process_order -> _stamp -> datetime.now()" in finding.message
+    assert finding.line == 6 and finding.code == "WF101"
+
+
+def test_recursion_terminates_and_unreachable_helpers_are_not_flagged():
+    result = lint_text("""\
+        import time
+        from wfkit import Context, workflow
+
+
+        def ping(n: int) -> float:
+            return pong(n - 1) if n else time.time()
+
+
+        def pong(n: int) -> float:
+            return ping(n)
+
+
+        def unused() -> float:
+            return time.time()
+
+
+        @workflow
+        def process(ctx: Context) -> float:
+            return ping(3)
+        """)
+    assert [(f.line, f.code) for f in result.findings] == [(6, "WF101")]
+    assert "process -> ping -> time.time()" in result.findings[0].message
+
+
+def test_helpers_reached_only_through_steps_are_not_workflow_code():
+    result = lint_text("""\
+        import time
+        from wfkit import Context, step, workflow
+
+
+        def _slow() -> None:
+            time.sleep(1)
+
+
+        @step
+        def wait() -> None:
+            _slow()
+
+
+        def also_step() -> None:
+            _slow()
+
+
+        @workflow
+        def process(ctx: Context) -> None:
+            wait()
+            ctx.step(also_step)
+            ctx.call(lambda: time.sleep(2))
+        """)
+    assert result.findings == []
+
+
+def test_methods_reached_through_self():
+    result = lint_text("""\
+        import random
+        from temporalio import workflow
+
+
+        @workflow.defn
+        class Flow:
+            @workflow.run
+            async def run(self) -> float:
+                return self._draw()
+
+            def _draw(self) -> float:
+                return random.random()
+
+            def _unused(self) -> float:
+                return random.random()
+        """)
+    assert [(f.line, f.code) for f in result.findings] == [(12, "WF103")]
+    assert "Flow.run -> Flow._draw -> random.random()" in result.findings[0].message
+
+
+def test_dialect_specific_rules_follow_the_reaching_workflow(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/helpers.py": """\
+            import asyncio
+
+
+            async def pause() -> None:
+                await asyncio.sleep(1)
+            """,
+        "pkg/temporal_flow.py": """\
+            from temporalio import workflow
+            from .helpers import pause
+
+
+            @workflow.defn
+            class Flow:
+                @workflow.run
+                async def run(self) -> None:
+                    await pause()
+            """,
+    }
+    assert codes(lint_tree(tmp_path, files)) == []
+    (tmp_path / "pkg" / "wfkit_flow.py").write_text(
+        "from wfkit import Context, workflow\nfrom pkg.helpers import pause\n\n\n"
+        "@workflow\nasync def process(ctx: Context) -> None:\n    await pause()\n")
+    result = lint_tree(tmp_path)
+    assert codes(result) == [("helpers.py", 5, "WF107")]
+    assert "process -> pause -> asyncio.sleep()" in result.findings[0].message
+
+
+def test_across_files_with_reexports_and_aliases(tmp_path):
+    files = {
+        "shop/__init__.py": "from .util.clock import stamp as public_stamp\n",
+        "shop/util/__init__.py": "",
+        "shop/util/clock.py": """\
+            import time
+
+
+            def stamp() -> float:
+                return time.time()
+            """,
+        "shop/flows.py": """\
+            import shop
+            from wfkit import Context, workflow
+            from . import util
+
+
+            @workflow
+            def process(ctx: Context) -> float:
+                return shop.public_stamp()
+            """,
+    }
+    result = lint_tree(tmp_path, files)
+    assert codes(result) == [("clock.py", 5, "WF101")]
+    assert "process -> stamp -> time.time()" in result.findings[0].message
+    # the marker-less helper file was parsed only because the workflow reaches it
+    assert result.files_checked == 4 and result.files_parsed == 3
+
+
+def test_a_helper_used_by_two_workflows_is_reported_once(tmp_path):
+    result = lint_text("""\
+        import time
+        from wfkit import Context, workflow
+
+
+        def now() -> float:
+            return time.time()
+
+
+        @workflow
+        def b(ctx: Context) -> float:
+            return now()
+
+
+        @workflow
+        def a(ctx: Context) -> float:
+            return now()
+        """)
+    [finding] = result.findings
+    assert "(a -> now -> time.time())" in finding.message
