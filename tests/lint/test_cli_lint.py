@@ -412,3 +412,8 @@ def test_rule_prints_markdown_documentation(run, monkeypatch):
                  "ctx.now()", "## Flagged", "datetime.now()", "## Fine", "x = 1"):
         assert part in out
     assert "<!--" not in out
+
+
+def test_output_to_a_missing_directory_is_exit_2(run, engine, tree):
+    code, _, err = run("lint", "--output", "no/such/dir/report.txt", "pkg")
+    assert code == 2 and err.count("\n") == 1 and "cannot write no/such/dir/report.txt" in err

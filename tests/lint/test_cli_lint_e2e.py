@@ -158,3 +158,17 @@ def test_rule_command_with_the_real_catalog(run):
     assert [line.split()[0] for line in out.splitlines()] == [r.code for r in all_rules()]
     code, _, err = run("rule", "WF999")
     assert code == 2 and err.count("\n") == 1 and "WF999" in err
+
+
+def test_exit_codes_through_a_real_process(tree):
+    """The exit code survives the console-script path (python -m wfkit), not only main()."""
+    import subprocess
+
+    def status(*argv: str) -> int:
+        return subprocess.run([sys.executable, "-m", "wfkit", *argv], cwd=tree,
+                              capture_output=True, check=False).returncode
+
+    assert status("lint", "--no-cache") == 1
+    assert status("lint", "--no-cache", "--exit-zero") == 0
+    assert status("lint", "--no-cache", "plain.py") == 0
+    assert status("lint", "--select", "WF999") == 2
