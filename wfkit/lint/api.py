@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -123,7 +123,7 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
 def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None:
     todo: list[tuple[str, str, str, bool, str | None]] = []   # path, text, module, pkg, key
     total = len(files)
-    for done, path in enumerate(files, 1):
+    for path in files:
         if path in run.texts:
             text: str | None = run.texts[path]
             data = text.encode("utf-8", "surrogatepass")
@@ -146,29 +146,40 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
             run.hits += 1
         else:
             todo.append((path, text, module, is_package, key))
-        if run.options.progress is not None and len(todo) < 2:
-            run.options.progress(done, total)
-    _compute(run, todo)
-    if run.options.progress is not None:
-        run.options.progress(total, total)
+    progress = run.options.progress
+    ready = total - len(todo)   # read, skipped or cached: done already
+    if progress is not None:
+        progress(ready, total)
+    _compute(run, todo, (lambda n: progress(ready + n, total)) if progress else None)
 
 
-def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]]) -> None:
+def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
+             progress: Callable[[int], None] | None = None) -> None:
+    """Summarize ``todo`` serially, or in a process pool when there are enough files."""
     jobs = run.options.jobs
     if jobs is None:
         jobs = os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(todo) // (POOL_THRESHOLD // 2) or 1))
     if jobs > 1 and len(todo) >= POOL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(_summarize_job, [
+            results = pool.map(_summarize_job, [
                 (p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
-                chunksize=max(1, len(todo) // (jobs * 4))))
+                chunksize=max(1, min(32, len(todo) // (jobs * 8))))
+            _collect(run, todo, results, progress)
     else:
-        results = [summarize(p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo]
-    for (path, _, _, _, key), summary in zip(todo, results):
+        _collect(run, todo, (summarize(p, t, m, pkg, run.active, run.settings)
+                             for p, t, m, pkg, _ in todo), progress)
+
+
+def _collect(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
+             results: Iterable[FileSummary], progress: Callable[[int], None] | None) -> None:
+    for done, ((path, _, _, _, key), summary) in enumerate(zip(todo, results), 1):
         run.summaries[path] = summary
         run.parsed += 1
         if run.cache is not None and key is not None:
             run.cache.put(key, summary)
+        if progress is not None:
+            progress(done)
 
 
 def _summarize_job(args: tuple) -> FileSummary:

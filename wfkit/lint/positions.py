@@ -11,6 +11,7 @@ statement's position. Any disagreement between the two trees falls back to Posit
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Sequence
 
 import libcst as cst
@@ -97,7 +98,9 @@ def resolve_positions(module: cst.Module, source: str,
                       wanted: Sequence[tuple[cst.CSTNode, cst.CSTNode]]) -> dict[cst.CSTNode, CodeRange]:
     """Positions of the nodes in ``wanted`` (pairs of node and its innermost statement)."""
     try:
-        tree = ast.parse(source)
+        with warnings.catch_warnings():   # the C parser warns about odd code; not our business
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
         pairs: dict[int, ast.stmt] = {}
         _pair(module.body, tree.body, pairs)
     except (SyntaxError, ValueError, RecursionError, MemoryError, _Mismatch, IndexError,
