@@ -65,6 +65,9 @@ def test_two_workers_complete_every_run_and_never_overlap(tmp_path: Path,
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     monkeypatch.setattr(sys, "path", list(sys.path))
     wf = load_workflow(f"{tmp_path / 'flows.py'}:chain")
+    for name, module in list(sys.modules.items()):  # leave no "flows" behind for others
+        if module is sys.modules.get(wf.fn.__module__) and name != wf.fn.__module__:
+            del sys.modules[name]
     with Engine(url, workflows=[wf]):
         pass  # create the database before two processes race to
 
