@@ -16,6 +16,7 @@ _EXPORTS = {
     "WorkflowFailed": "wfkit.testing.errors",
     "WorkflowStuck": "wfkit.testing.errors",
     "History": "wfkit.history",
+    "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
     "NonDeterminismError": "wfkit.errors",
     "verify": "wfkit.testing.verify",
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from wfkit.history import History, replay
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
+    from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import crash_matrix
     from wfkit.testing.verify import VerificationError, verify
 
