@@ -130,14 +130,18 @@ def process(tags: list[str]) -> str:
 
     def visit_Call(self, node: cst.Call, ctx) -> None:
         func = node.func
-        if ctx.is_ordered(node) or not node.args:
+        if ctx.is_ordered(node):
+            return
+        if isinstance(func, cst.Attribute) and func.attr.value == "pop" and not node.args:
+            if ctx.is_set_expr(func.value):
+                ctx.report(self, node, "set.pop()", {"*": "sorted(...)"})
+            return
+        if not node.args:
             return
         first = node.args[0].value
         if isinstance(func, cst.Attribute):
             if func.attr.value == "join" and len(node.args) == 1 and ctx.is_set_expr(first):
                 self._unordered(first, ctx, "join over a set")
-            elif func.attr.value == "pop" and not node.args and ctx.is_set_expr(func.value):
-                ctx.report(self, node, "set.pop()", {"*": "sorted(...)"})
             return
         qual = ctx.resolve(func) if isinstance(func, cst.Name) else None
         if qual in _TO_SEQUENCE and ctx.is_set_expr(first):

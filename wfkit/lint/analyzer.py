@@ -205,6 +205,8 @@ class FileAnalyzer(cst.CSTVisitor):
             if in_temporal_class and (qual in kn.TEMPORAL_HANDLER_DECORATORS or (
                     isinstance(expr, cst.Attribute) and expr.attr.value == "validator")):
                 return "workflow", kn.TEMPORAL
+        if in_temporal_class and node.name.value == "__init__":
+            return "workflow", kn.TEMPORAL   # runs inside the workflow, on every replay
         return "helper", ""
 
     def _enclosing(self) -> Frame | None:

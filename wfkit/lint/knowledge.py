@@ -190,7 +190,7 @@ WORKFLOW_DECORATORS: dict[str, str] = {
 TEMPORAL_CLASS_DECORATOR = "temporalio.workflow.defn"
 TEMPORAL_HANDLER_DECORATORS = frozenset({
     "temporalio.workflow.run", "temporalio.workflow.signal", "temporalio.workflow.query",
-    "temporalio.workflow.update"})
+    "temporalio.workflow.update", "temporalio.workflow.init"})
 STEP_DECORATORS = frozenset({"wfkit.step", "temporalio.activity.defn", "dbos.DBOS.step",
                              "dbos.DBOS.transaction"})
 SANDBOX_EXEMPT = "temporalio.workflow.unsafe.sandbox_unrestricted"
