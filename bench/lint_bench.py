@@ -316,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, default=None,
                         help="generate the synthetic tree here and keep it")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="take the best of this many runs of each measurement")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     args = parser.parse_args(argv)
     jobs = args.jobs
@@ -340,16 +342,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         all_rules()  # rule discovery happens once per process; not part of a tree's time
 
-        rows = []
-        wf_parse = libcst_parse_seconds(wf_files, jobs)
-        wf_cold, wf_result = lint_seconds([tree], jobs, work / "cache-wf")
-        wf_warm, _ = lint_seconds([tree], jobs, work / "cache-wf")
-        rows.append(("workflow tree", len(wf_files), wf_lines, wf_parse, wf_cold, wf_warm))
-        plain_parse = libcst_parse_seconds(plain_files, jobs)
-        plain_cold, plain_result = lint_seconds(roots, jobs, work / "cache-plain")
-        plain_warm, _ = lint_seconds(roots, jobs, work / "cache-plain")
-        rows.append(("no-workflow tree", len(plain_files), plain_lines, plain_parse, plain_cold,
-                     plain_warm))
+        def measure(name: str, files: list[Path], lines: int,
+                    paths: list[Path]) -> tuple[tuple[str, int, int, float, float, float], object]:
+            """Best of ``--repeat`` for each figure: a shared machine only ever adds time."""
+            parse = min(libcst_parse_seconds(files, jobs) for _ in range(args.repeat))
+            colds = [lint_seconds(paths, jobs, work / f"cache-{name}-{n}")
+                     for n in range(args.repeat)]
+            cold, result = min(colds, key=lambda pair: pair[0])
+            warm = min(lint_seconds(paths, jobs, work / f"cache-{name}-0")[0]
+                       for _ in range(args.repeat))
+            return (name, len(files), lines, parse, cold, warm), result
+
+        wf_row, wf_result = measure("workflow tree", wf_files, wf_lines, [tree])
+        plain_row, plain_result = measure("no-workflow tree", plain_files, plain_lines, roots)
+        rows = [wf_row, plain_row]
         single = single_file_seconds(modules[0].path, cached=False)
         single_warm = single_file_seconds(modules[0].path, cached=True)
         libcst_import = _import_seconds("libcst")
@@ -358,7 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"wfkit lint benchmark: {platform.python_implementation()} "
-          f"{platform.python_version()}, {os.cpu_count()} cores, jobs={jobs}")
+          f"{platform.python_version()}, {os.cpu_count()} cores, jobs={jobs}, "
+          f"best of {args.repeat}")
     header = (f"{'tree':<17}{'files':>7}{'lines':>9}{'parse s':>9}{'cold s':>9}{'warm s':>9}"
               f"{'cold/parse':>12}{'warm/cold':>11}{'klines/s':>10}")
     print(header)
