@@ -160,6 +160,7 @@ def test_rule_command_with_the_real_catalog(run):
     assert code == 2 and err.count("\n") == 1 and "WF999" in err
 
 
+@pytest.mark.slow
 def test_exit_codes_through_a_real_process(tree):
     """The exit code survives the console-script path (python -m wfkit), not only main()."""
     import subprocess
