@@ -1,7 +1,8 @@
 """Dict-order iteration that drives durable operations.
 
-What: a `for` loop over a dict or its `keys()/values()/items()` whose body starts steps,
-activities, child workflows or timers. A dict loop that starts no durable operation is fine.
+What: a `for` loop (or a list comprehension / generator) over a dict or its
+`keys()/values()/items()` whose body starts steps, activities, child workflows or timers. A
+dict loop that starts no durable operation is fine.
 
 Why: the loop decides the sequence of durable operations, and that sequence must be identical on
 replay. Dict order is insertion order, which a JSON/JSONB round trip, another producer of the
@@ -86,6 +87,17 @@ class Fanout:
         for name in jobs:
             await wf.execute_activity("run_job", name, start_to_close_timeout=timedelta(seconds=9))
 """,
+        """\
+from wfkit import Context, workflow
+
+
+@workflow
+def process(ctx: Context, urls: dict[str, str]) -> list[str]:
+    return ctx.parallel(*[ctx.call(fetch, url) for name, url in urls.items()])
+
+
+def fetch(url: str) -> str: ...
+""",
     ]
 
     def __init__(self) -> None:
@@ -99,6 +111,19 @@ class Fanout:
                 ctx.durable_kind(node):
             for loop in self.loops:
                 loop[2] = loop[1] or loop[2]
+
+    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp, ctx) -> None:
+        if ctx.is_dict_expr(node.for_in.iter) and ctx.contains_durable(node.elt):
+            code = ctx.code_for(node.for_in.iter)
+            ctx.report(self, node.for_in.iter, "comprehension over a dict starting durable "
+                       "operations", {"*": "sorted(d.items())"},
+                       unsafe_fix=FixEdit(f"sorted({code})"))
+
+    def visit_ListComp(self, node: cst.ListComp, ctx) -> None:
+        self._comprehension(node, ctx)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp, ctx) -> None:
+        self._comprehension(node, ctx)
 
     def leave_For(self, node: cst.For, ctx) -> None:
         if not self.loops:

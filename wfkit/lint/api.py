@@ -139,7 +139,7 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
         if not has_markers(text, run.settings):
             run.skipped.setdefault(module, path)
             continue
-        key = run.cache.key(path, data) if run.cache is not None else None
+        key = run.cache.key(path, module, data) if run.cache is not None else None
         cached = run.cache.get(key) if run.cache is not None and key else None
         if cached is not None:
             run.summaries[path] = cached
@@ -208,7 +208,7 @@ def _pull_in_helpers(run: _Run) -> None:
             text = run.texts[path]
             module, is_package = module_name(path)
             data = text.encode("utf-8", "surrogatepass")
-            key = run.cache.key(path, data) if run.cache is not None else None
+            key = run.cache.key(path, module, data) if run.cache is not None else None
             cached = run.cache.get(key) if run.cache is not None and key else None
             if cached is not None:
                 run.summaries[path] = cached

@@ -23,10 +23,13 @@ class FileCache:
         self.directory = directory
         self.salt = salt
 
-    def key(self, path: str, data: bytes) -> str:
+    def key(self, path: str, module: str, data: bytes) -> str:
+        """Content hash + run salt (version, config, rules) + path and module name (a new
+        ``__init__.py`` above a file changes its module name, and so its summary)."""
         digest = hashlib.sha256()
         digest.update(self.salt.encode())
         digest.update(b"\0" + os.path.abspath(path).encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(module.encode() + b"\0")
         digest.update(data)
         return digest.hexdigest()
 
