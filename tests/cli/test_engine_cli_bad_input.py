@@ -113,6 +113,21 @@ def test_input_that_is_not_json_or_does_not_fit_the_signature(capsys, workdir, g
     assert not (workdir / "wfkit.db").exists()
 
 
+@pytest.mark.parametrize("args, expected", [
+    ([], "workflow 'add' needs --input: "),
+    (["--id", "ghost"], "workflow 'add' needs --input, and there is no run 'ghost' to resume"),
+])
+def test_no_input_for_a_workflow_that_needs_one(capsys, workdir, args, expected) -> None:
+    err = fails_cleanly(capsys, workdir, "run", "flows.py:add", *args)
+    assert expected in err and "add takes (a: int, b: int = 0)" in err
+    assert not (workdir / "wfkit.db").exists()
+
+
+def test_no_input_and_an_unknown_id_in_an_existing_store(capsys, workdir, store) -> None:
+    assert "no run 'ghost' to resume" in fails_cleanly(capsys, workdir, "run", "flows.py:add",
+                                                       "--id", "ghost")
+
+
 def test_a_wrong_type_names_the_parameter_and_the_expected_type(capsys, workdir) -> None:
     err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", '{"a": "one"}')
     assert "a: expected int, found string 'one'" in err

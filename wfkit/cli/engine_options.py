@@ -41,17 +41,18 @@ def format_option(*choices: str) -> Callable[[F], F]:
 
 @contextmanager
 def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
-                existing: bool = False, **options: Any) -> Iterator[Engine]:
+                existing: bool = False, missing: UsageError | None = None,
+                **options: Any) -> Iterator[Engine]:
     """An engine on ``store_url``, closed on exit.
 
     ``existing=True`` is for commands that only look at or repair runs: a SQLite file that
     does not exist is then an input error (a mistyped path or the wrong directory) rather than
-    a new, empty database left behind.
+    a new, empty database left behind; ``missing`` is the error to raise then instead.
     """
     from wfkit.engine import Engine
 
     if existing:
-        _require_existing_sqlite(store_url)
+        _require_existing_sqlite(store_url, missing)
     engine = Engine(store_url, workflows=workflows, **options)
     try:
         yield engine
@@ -59,13 +60,15 @@ def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
         engine.close()
 
 
-def _require_existing_sqlite(store_url: str) -> None:
+def _require_existing_sqlite(store_url: str, missing: UsageError | None) -> None:
     if not store_url.startswith("sqlite:"):
         return
     from wfkit.store.sqlite import parse_url
 
     path, _, _ = parse_url(store_url)
     if path != ":memory:" and not os.path.exists(path):
+        if missing is not None:
+            raise missing
         raise UsageError(f"no wfkit database at {path}",
                          hint="run a workflow first, or point --store / WFKIT_STORE at the "
                               "database that holds your runs")

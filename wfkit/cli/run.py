@@ -15,6 +15,7 @@ import click
 
 from wfkit.cli.app import EXIT_FAILURE, App, abort
 from wfkit.cli.engine_options import open_engine, parse_json_option, say, store_option
+from wfkit.errors import UsageError
 
 # How often the in-process driver looks up from the run to report that it is parked.
 _POLL_SECONDS = 0.5
@@ -52,9 +53,24 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         abort("--id must not be empty", hint="pass a non-empty id or leave --id out")
     wf = load_workflow(target)
     data = parse_json_option(input_text, "--input")
-    args, kwargs = arguments_from_json(wf.fn, data, where=f"input of workflow {wf.name!r}")
-    with open_engine(store_url, workflows=[wf]) as engine:
+    missing: UsageError | None = None
+    try:
+        args, kwargs = arguments_from_json(wf.fn, data, where=f"input of workflow {wf.name!r}")
+    except UsageError as bad:
+        if input_text is not None:
+            raise
+        missing = UsageError(  # fine if the run exists: `run --id ID` drives it
+            f"workflow {wf.name!r} needs --input" + (
+                f", and there is no run {run_id!r} to resume" if run_id else "")
+            + f": {bad.message}", hint=bad.hint or "pass --input JSON")
+        if run_id is None:
+            raise missing from None
+        args, kwargs = [], {}
+    with open_engine(store_url, workflows=[wf], existing=missing is not None,
+                     missing=missing) as engine:
         existed = run_id is not None and engine.store.get_run(run_id) is not None
+        if missing is not None and not existed:
+            raise missing
         handle = engine.start(wf, *args, workflow_id=run_id, **kwargs)
         if existed:
             say(app, f"run {handle.id} already exists; showing that run")
