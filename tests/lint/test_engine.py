@@ -150,3 +150,23 @@ def test_findings_are_sorted_and_carry_end_positions(tmp_path):
     first = result.findings[0]
     assert (first.line, first.column, first.end_line, first.end_column) == (8, 5, 8, 18)
     assert first.fix is True
+
+
+def test_no_await_fix_inside_a_lambda():
+    source = """\
+import time
+from temporalio import workflow
+
+
+@workflow.defn
+class Flow:
+    @workflow.run
+    async def run(self) -> None:
+        time.sleep(1)
+        later = lambda: time.sleep(2)
+        later()
+"""
+    result = lint_text(source, fix=True)
+    assert "await workflow.sleep(1)" in result.fixed_text
+    assert "lambda: time.sleep(2)" in result.fixed_text
+    assert [(f.line, f.code, f.fix) for f in result.findings] == [(10, "WF107", False)]

@@ -65,6 +65,14 @@ def test_symlink_loop_and_broken_link(tmp_path):
     assert ("dangling.py", 1, "WF000") in found
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_a_second_link_to_a_directory_is_skipped_quietly(tmp_path):
+    write_tree(tmp_path, {"real/flow.py": GOOD})
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    result = lint_paths([tmp_path], LintOptions(use_cache=False))
+    assert codes(result) == [("flow.py", 7, "WF101")]
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
 def test_unreadable_file(tmp_path):
     write_tree(tmp_path, {"secret.py": GOOD, "ok.py": GOOD})

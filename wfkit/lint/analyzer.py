@@ -69,6 +69,7 @@ class FileAnalyzer(cst.CSTVisitor):
         self.unit: Frame | None = None          # innermost function frame when active
         self.exempt_depth = 0
         self.guard_depth = 0
+        self.lambda_depth = 0
         self._exempt_nodes: set[int] = set()
         self._guard_blocks: set[int] = set()
         self._handled: set[int] = set()
@@ -97,7 +98,7 @@ class FileAnalyzer(cst.CSTVisitor):
         }
         self._engine_leave = {
             cst.FunctionDef: self._leave_function, cst.ClassDef: self._leave_class,
-            cst.Lambda: self._leave_exemptable, cst.With: self._leave_exemptable,
+            cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
             cst.IndentedBlock: self._leave_block, cst.SimpleStatementSuite: self._leave_block,
         }
 
@@ -274,8 +275,13 @@ class FileAnalyzer(cst.CSTVisitor):
         self._refresh_unit()
 
     def _visit_lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth += 1
         if id(node) in self._step_lambdas:
             self._enter_exempt(node)
+
+    def _leave_lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth -= 1
+        self._leave_exemptable(node)
 
     def _visit_with(self, node: cst.With) -> None:
         if self.unit is None:
@@ -552,7 +558,7 @@ class FileAnalyzer(cst.CSTVisitor):
         for dialect, repl in hit.entry.fix.items():
             if "{args}" not in repl.template and call.args:
                 continue
-            if repl.async_only and not unit.is_async:
+            if repl.async_only and (not unit.is_async or self.lambda_depth):
                 continue
             names = {"ctx": "", "wf": "", "dbos": "", "args": args}
             add_import = ""

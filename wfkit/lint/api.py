@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+import libcst as cst
+
 from wfkit import __version__
 from wfkit.lint.analyzer import AnalyzerSettings
 from wfkit.lint.cache import FileCache
@@ -275,8 +277,8 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
                  if rep.fix is not None]
         try:
             new_text, applied = apply_edits(text, edits)
-        except Exception:  # noqa: BLE001 - an unparsable result means: do not fix this file
-            continue
+        except (cst.ParserSyntaxError, ValueError, RecursionError):
+            continue  # the fixed text would not parse: leave this file as it is
         if not applied:
             continue
         result.fixed[path] = len(applied)

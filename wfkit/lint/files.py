@@ -76,9 +76,11 @@ def _walk(top: str, root: str, patterns: tuple[str, ...], out: FileSet, seen: se
         directory = stack.pop()
         real = os.path.realpath(directory)
         if real in visited:
-            out.problems.append(wf000(directory, "symlink loop: directory already visited as "
-                                      f"{real}; skipped"))
-            continue
+            parent = os.path.realpath(os.path.dirname(directory))
+            if parent == real or parent.startswith(real + os.sep):
+                out.problems.append(wf000(directory, "symlink loop: links back to "
+                                          f"{real}; skipped"))
+            continue   # otherwise a second link to a directory already linted: skip quietly
         visited.add(real)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)

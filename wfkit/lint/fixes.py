@@ -45,6 +45,8 @@ def apply_edits(text: str, edits: list[Edit]) -> tuple[str, set[int]]:
             imports.append(edit.add_import)
     if imports:
         text = add_imports(text, imports)
+    else:
+        cst.parse_module(text)  # a fix must never leave a file that does not parse
     return text, applied
 
 
