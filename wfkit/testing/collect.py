@@ -1,0 +1,226 @@
+"""Test items the plugin adds: ``<file>::wfkit-lint`` and ``<history>.json::replay``.
+
+Only pytest is imported at load; the linter (libcst) and the engine are imported when the first
+item runs. Lint items share one lint run over every candidate file of the session, so the
+linter's call graph sees helpers in sibling files and its cache and config are read once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from wfkit.definitions import WorkflowDef
+    from wfkit.lint.finding import Finding
+
+LINT_ITEM = "wfkit-lint"
+REPLAY_ITEM = "replay"
+WORKFLOWS_HINT = "--wfkit-workflows MODULE[,MODULE...] (ini: wfkit_workflows)"
+
+
+class ItemFailure(Exception):
+    """A failure whose message is the whole report: no traceback into the plugin."""
+
+
+class _Item(pytest.Item):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ItemFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        # The failure headline; not the node id, which pytest would rewrite ('.' -> '::')
+        return self.path, None, f"{self.name} {self.path.name}"
+
+
+# -- lint --------------------------------------------------------------------------------------
+@dataclass
+class LintSession:
+    """The session's lint candidates, linted together the first time an item asks."""
+
+    config: pytest.Config
+    candidates: list[str] = field(default_factory=list)
+    _findings: dict[str, list[Finding]] | None = None
+    _error: str | None = None
+    _extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def wants(self, path: Path) -> bool:
+        """The cheap pre-check: could this file hold workflow code? The linter decides."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return True   # let the linter report the unreadable file
+        if b"workflow" in data:
+            return True
+        return any(name.encode() in data for name in self._extra_decorators(path))
+
+    def add(self, path: Path) -> None:
+        self.candidates.append(os.path.normpath(str(path)))
+
+    def findings_for(self, path: Path) -> list[Finding]:
+        if self._findings is None:
+            self._run()
+        if self._error is not None:
+            raise ItemFailure(self._error)
+        assert self._findings is not None
+        return self._findings.get(os.path.normpath(str(path)), [])
+
+    def _run(self) -> None:
+        from wfkit.errors import WfkitError
+        from wfkit.lint.api import LintOptions, lint_paths
+
+        cache = getattr(self.config, "cache", None)
+        options = LintOptions(cache_dir=str(cache.mkdir("wfkit-lint")) if cache else None)
+        try:
+            result = lint_paths(sorted(set(self.candidates)), options)
+        except WfkitError as exc:
+            self._findings, self._error = {}, f"wfkit lint: {exc.one_line()}"
+            return
+        grouped: dict[str, list[Finding]] = {}
+        for finding in result.findings:
+            grouped.setdefault(os.path.normpath(finding.path), []).append(finding)
+        self._findings = grouped
+
+    def _extra_decorators(self, path: Path) -> tuple[str, ...]:
+        """Names from ``extra-workflow-decorators`` in ``[tool.wfkit.lint]`` (the file may use
+        a project decorator that never says "workflow"); looked up once per directory."""
+        from wfkit.errors import WfkitError
+        from wfkit.lint.config import load_config
+
+        directory = str(path.parent)
+        if directory not in self._extras:
+            try:
+                config = load_config([str(path)])
+            except WfkitError:   # the items of the files that do say "workflow" report it
+                self._extras[directory] = ()
+            else:
+                self._extras[directory] = tuple(
+                    name.rsplit(".", 1)[-1] for name in config.extra_workflow_decorators)
+        return self._extras[directory]
+
+
+class LintFile(pytest.File):
+    """The lint view of a Python file (pytest's own Module collects its tests separately)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield LintItem.from_parent(self, name=LINT_ITEM)
+
+
+class LintItem(_Item):
+    """Fails with the file's findings, one ``path:line:col: CODE message`` per line."""
+
+    def runtest(self) -> None:
+        session: LintSession = self.config.stash[LINT_SESSION]
+        findings = session.findings_for(self.path)
+        if findings:
+            lines = [f"{self._shown(f.path)}:{f.line}:{f.column}: {f.code} {f.message}"
+                     for f in findings]
+            raise ItemFailure("\n".join(lines))
+
+    def _shown(self, path: str) -> str:
+        """The path relative to the rootdir when it is below it, as pytest shows node ids."""
+        try:
+            return Path(path).resolve().relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return path
+
+
+# -- replay ------------------------------------------------------------------------------------
+@dataclass
+class WorkflowIndex:
+    """The workflows named by ``--wfkit-workflows``, imported once, by workflow name."""
+
+    modules: list[str]
+    _by_name: dict[str, list[WorkflowDef[Any]]] | None = None
+    _error: str | None = None
+
+    def lookup(self, name: str, history: str) -> WorkflowDef[Any]:
+        if not self.modules:
+            raise ItemFailure(f"{history} is a history of workflow {name!r}, but no workflow "
+                              f"modules are configured: pass {WORKFLOWS_HINT}")
+        if self._by_name is None:
+            self._load()
+        if self._error is not None:
+            raise ItemFailure(self._error)
+        assert self._by_name is not None
+        found = self._by_name.get(name, [])
+        if not found:
+            known = ", ".join(sorted(self._by_name)) or "none"
+            raise ItemFailure(
+                f"{history} is a history of workflow {name!r}, which none of the modules in "
+                f"{WORKFLOWS_HINT} defines (modules: {', '.join(self.modules)}; workflows: "
+                f"{known})")
+        if len(found) > 1:
+            where = ", ".join(f"{wf.fn.__module__}.{wf.fn.__qualname__}" for wf in found)
+            raise ItemFailure(f"two workflows are named {name!r} ({where}); give one of them "
+                              "@workflow(name=...)")
+        return found[0]
+
+    def _load(self) -> None:
+        from wfkit.errors import WfkitError
+        from wfkit.loader import load_modules
+
+        try:
+            workflows = load_modules(self.modules)
+        except WfkitError as exc:
+            self._by_name, self._error = {}, f"{WORKFLOWS_HINT}: {exc.one_line()}"
+            return
+        by_name: dict[str, list[WorkflowDef[Any]]] = {}
+        for wf in workflows:
+            by_name.setdefault(wf.name, []).append(wf)
+        self._by_name = by_name
+
+
+class HistoryFile(pytest.File):
+    """An exported history (``wfkit export``); read when its item runs, not at collection."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        yield HistoryItem.from_parent(self, name=REPLAY_ITEM)
+
+
+class HistoryItem(_Item):
+    """Replays the history against the current code of its workflow: divergence fails."""
+
+    def runtest(self) -> None:
+        from wfkit.errors import NonDeterminismError, WfkitError
+        from wfkit.history import History, replay
+
+        shown = self.nodeid.rsplit("::", 1)[0]
+        try:
+            history = History.from_json(self.path.read_bytes(), source=shown)
+        except OSError as exc:
+            raise ItemFailure(f"cannot read {shown}: {exc.strerror or exc}") from None
+        except WfkitError as exc:
+            raise ItemFailure(exc.one_line()) from None
+        index: WorkflowIndex = self.config.stash[WORKFLOW_INDEX]
+        workflow = index.lookup(history.run.workflow, shown)
+        try:
+            replay(history, workflow)
+        except NonDeterminismError as exc:
+            raise ItemFailure(f"{shown} diverged: {exc.one_line()}") from None
+        except WfkitError as exc:
+            raise ItemFailure(f"{shown}: {exc.one_line()}") from None
+
+
+def history_items(session: pytest.Session, directories: list[str]) -> list[pytest.Item]:
+    """One replay item per ``*.json`` under each directory, in path order (collected through
+    the session, so collection reports and counts include them)."""
+    items: list[pytest.Item] = []
+    seen: set[Path] = set()
+    for directory in directories:
+        for path in sorted(Path(directory).resolve().rglob("*.json")):
+            if path in seen or not path.is_file():
+                continue
+            seen.add(path)
+            items.extend(session.genitems(HistoryFile.from_parent(session, path=path)))
+    return items
+
+
+LINT_SESSION = pytest.StashKey[LintSession]()
+WORKFLOW_INDEX = pytest.StashKey[WorkflowIndex]()
