@@ -18,12 +18,13 @@ from functools import lru_cache
 import libcst as cst
 
 from wfkit.lint import knowledge as kn
-from wfkit.lint.knowledge import Knowledge, short_name
+from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.positions import resolve_positions
-from wfkit.lint.resolver import (BindingCollector, Bindings, Resolver, annotation_kind, dotted,
+from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, dotted,
                                  param_bindings)
 from wfkit.lint.rule import Hit, LintRule
-from wfkit.lint.summary import FileSummary, FixEdit, FunctionSummary, RawFinding
+from wfkit.lint.services import RuleServices
+from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
 
 
 @dataclass
@@ -49,17 +50,13 @@ class AnalyzerSettings:
 
 
 _CALLABLE_FIRST = frozenset({"step", "call"})
-_SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference"})
-_DICT_FACTORIES = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
-                             "collections.Counter"})
 
 
-class FileAnalyzer(cst.CSTVisitor):
+class FileAnalyzer(RuleServices):
     """Analyzes one module; ``run()`` returns its :class:`FileSummary`."""
 
     def __init__(self, summary: FileSummary, rules: Sequence[LintRule],
                  settings: AnalyzerSettings) -> None:
-        super().__init__()
         self.summary = summary
         self.module_name = summary.module
         self.settings = settings
@@ -169,12 +166,6 @@ class FileAnalyzer(cst.CSTVisitor):
         handler = self._engine_leave.get(type(original_node))
         if handler is not None:
             handler(original_node)
-
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
 
     # ----------------------------------------------------------------- scopes
     def _module_defs(self, body: Iterable[cst.CSTNode]) -> dict[str, tuple[str, bool]]:
@@ -415,170 +406,6 @@ class FileAnalyzer(cst.CSTVisitor):
             if entry is not None and entry.code == "WF109":
                 self._dispatch(Hit(node.value, qual or "", entry, None))
 
-    # ----------------------------------------------------------------- services for rules
-    def resolve(self, expr: cst.BaseExpression) -> str | None:
-        return self.resolver.resolve(expr)
-
-    def code_for(self, node: cst.CSTNode) -> str:
-        return self.cst_module.code_for_node(node)
-
-    def is_ordered(self, node: cst.CSTNode) -> bool:
-        """True if ``node`` is the direct argument of ``sorted(...)``."""
-        return id(node) in self._ordered
-
-    def durable_kind(self, call: cst.Call) -> str:
-        """Which durable operation ``call`` starts: '' if none; else ctx, temporal,
-        temporal_handle, dbos, local_async or local_sync (a step/workflow of this module)."""
-        func = call.func
-        unit = self.unit
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                unit is not None and func.value.value in unit.ctx_names and \
-                func.attr.value in kn.WFKIT_CTX_DURABLE:
-            return "ctx"
-        if not isinstance(func, (cst.Name, cst.Attribute)):
-            return ""
-        qual = self.resolver.resolve(func)
-        if qual is None:
-            return ""
-        if qual in kn.TEMPORAL_DURABLE:
-            return "temporal_handle" if qual in kn.TEMPORAL_NOT_COROUTINE else "temporal"
-        if qual in kn.DBOS_DURABLE:
-            return "dbos_async" if qual.endswith("_async") else "dbos"
-        if isinstance(func, cst.Name) and qual == f"{self.module_name}.{func.value}":
-            kind = self.module_defs.get(func.value)
-            if kind is not None and kind[0] in ("step", "workflow"):
-                return "local_async" if kind[1] else "local_sync"
-        return ""
-
-    def contains_durable(self, node: cst.CSTNode) -> bool:
-        """True if any call inside ``node`` (an expression) starts a durable operation."""
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, cst.Call) and self.durable_kind(current):
-                return True
-            if isinstance(current, (cst.Lambda, cst.FunctionDef)):
-                continue
-            stack.extend(current.children)
-        return False
-
-    def is_set_expr(self, expr: cst.BaseExpression) -> bool:
-        """True if ``expr`` is statically an unordered set (literal, comprehension, set(),
-        frozenset(), set operators and methods, or a name bound to one)."""
-        if isinstance(expr, (cst.Set, cst.SetComp)):
-            return True
-        if isinstance(expr, cst.Name):
-            return self.resolver.is_set_name(expr.value)
-        if isinstance(expr, cst.BinaryOperation) and isinstance(
-                expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)):
-            return self.is_set_expr(expr.left) or self.is_set_expr(expr.right)
-        if isinstance(expr, cst.Call):
-            func = expr.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _SET_METHODS:
-                return self.is_set_expr(func.value)
-            if isinstance(func, cst.Name):
-                return self.resolver.resolve(func) in ("builtins.set", "builtins.frozenset")
-        return False
-
-    def is_dict_expr(self, expr: cst.BaseExpression) -> bool:
-        """True if ``expr`` is statically a dict or a dict view."""
-        if isinstance(expr, (cst.Dict, cst.DictComp)):
-            return True
-        if isinstance(expr, cst.Name):
-            return self.resolver.is_dict_name(expr.value)
-        if isinstance(expr, cst.Call):
-            func = expr.func
-            if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values") \
-                    and not expr.args:
-                return not self.is_set_expr(func.value)
-            if isinstance(func, (cst.Name, cst.Attribute)):
-                return self.resolver.resolve(func) in _DICT_FACTORIES
-        return False
-
-    def is_module_mutable(self, name: str) -> bool:
-        """True if ``name`` here is a module-level list/dict/set (not shadowed locally)."""
-        return name in self.module_bindings.mutable and self.resolver.is_module_level(name)
-
-    def current_globals(self) -> set[str]:
-        """Names the current function declared ``global``."""
-        return self.resolver.stack[-1].global_names if self.resolver.stack else set()
-
-    def condition_holds(self, hit: Hit) -> bool:
-        condition, call = hit.entry.condition, hit.call
-        if not condition:
-            return True
-        positional = [a for a in call.args if a.keyword is None] if call is not None else []
-        if condition == "no_time_arg":
-            return call is not None and not positional
-        if condition == "no_time_arg_after_format":
-            return call is not None and len(positional) <= 1
-        if condition == "unseeded":
-            return call is not None and not call.args
-        if condition == "not_temporal":
-            return True
-        if condition == "over_durable_not_temporal":
-            return call is not None and any(self.contains_durable(a.value) for a in call.args)
-        if condition == "unsorted":
-            return not self.is_ordered(call if call is not None else hit.node)
-        return True
-
-    def report_hit(self, rule: LintRule, hit: Hit) -> None:
-        """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
-        node: cst.CSTNode = hit.call if hit.call is not None else hit.node
-        subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
-        dialects = [kn.WFKIT, kn.DBOS] if hit.entry.condition in (
-            "not_temporal", "over_durable_not_temporal") else []
-        fixes = self._fixes(hit) if hit.call is not None else {}
-        self.report(rule, node, subject, dict(hit.entry.use), dialects, fixes)
-
-    def report(self, rule: LintRule, node: cst.CSTNode, subject: str,
-               uses: dict[str, str] | None = None, dialects: Sequence[str] = (),
-               fixes: dict[str, FixEdit] | None = None, unsafe_fix: FixEdit | None = None) -> None:
-        unit = self.unit
-        if unit is None or unit.summary is None:
-            return
-        raw = RawFinding(rule.CODE, rule.MESSAGE, subject, uses or {},
-                         dialects=list(dialects), fixes=fixes or {}, unsafe_fix=unsafe_fix)
-        unit.summary.findings.append(raw)
-        self._pending.append((raw, node, self._stmt))
-
-    def args_text(self, call: cst.Call) -> str:
-        parts = []
-        for arg in call.args:
-            prefix = arg.star + (f"{arg.keyword.value}=" if arg.keyword is not None else "")
-            parts.append(prefix + self.code_for(arg.value))
-        return ", ".join(parts)
-
-    def _fixes(self, hit: Hit) -> dict[str, FixEdit]:
-        call, unit = hit.call, self.unit
-        if call is None or unit is None or not hit.entry.fix:
-            return {}
-        out: dict[str, FixEdit] = {}
-        args = self.args_text(call)
-        for dialect, repl in hit.entry.fix.items():
-            if "{args}" not in repl.template and call.args:
-                continue
-            if repl.async_only and (not unit.is_async or self.lambda_depth):
-                continue
-            names = {"ctx": "", "wf": "", "dbos": "", "args": args}
-            add_import = ""
-            if repl.needs == "ctx":
-                if not unit.ctx_names:
-                    continue
-                names["ctx"] = unit.ctx_names[0]
-            elif repl.needs == "wf":
-                names["wf"] = self.resolver.local_name_for("temporalio.workflow") or "workflow"
-                if names["wf"] == "workflow" and \
-                        self.resolver.lookup("workflow") != "temporalio.workflow":
-                    add_import = "from temporalio import workflow"
-            elif repl.needs == "dbos":
-                names["dbos"] = self.resolver.local_name_for("dbos.DBOS") or "DBOS"
-                if self.resolver.lookup(names["dbos"]) != "dbos.DBOS":
-                    add_import = "from dbos import DBOS"
-            out[dialect] = FixEdit(repl.template.format(**names), add_import)
-        return out
-
-
 def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
 
@@ -596,10 +423,6 @@ def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
             return True
         stack.extend(current.children)
     return False
-
-
-def new_bindings() -> Bindings:
-    return Bindings()
 
 
 
