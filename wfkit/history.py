@@ -125,6 +125,8 @@ class ReplayResult:
     operations_replayed: int
     reached_end: bool          # the body returned or raised, rather than stopping at the
                                # first operation the history had not recorded yet
+    compensable: list[int] = field(default_factory=list)  # completed steps that have a
+                               # compensation (by seq), as the replayed code registers them
 
 
 def replay(history: History, workflow: Any, *, strict_result: bool = True) -> ReplayResult:
@@ -184,7 +186,8 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True) -> Re
                 _check_result(act, history, result)
     finally:
         current_activation.reset(token)
-    return ReplayResult(history.run.id, workflow.name, act.seq, reached_end)
+    return ReplayResult(history.run.id, workflow.name, act.seq, reached_end,
+                        sorted(r.seq for r in act.registered))
 
 
 def _check_result(act: Any, history: History, result: Any) -> None:

@@ -336,8 +336,8 @@ class Activation:
                 current_activation.reset(token)
 
         if self.rt.interceptor is not None:
-            return self.rt.interceptor.invoke(req.kind, req.seq, req.spec.name, req.number,
-                                              req.spec.fn, req.args, req.kwargs, call)
+            return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
+                                              req.args, req.kwargs, call)
         return call()
 
     async def run_attempt_async(self, req: Attempt) -> Any:

@@ -24,6 +24,9 @@ def encode_error(exc: BaseException) -> str:
         args = None
     data = {"type": cls.__qualname__, "module": cls.__module__, "message": str(exc),
             "args": args}
+    step = getattr(exc, "wfkit_step", None)
+    if isinstance(step, str):
+        data["from_step"] = step  # raised by a durable operation, not by the workflow code
     for field in ("step", "attempt", "timeout", "position", "recorded", "current", "source"):
         value = getattr(exc, field, None)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -42,14 +45,21 @@ def error_data(text: str | None) -> dict[str, Any]:
 
 
 def rebuild_error(text: str | None, step: str) -> Exception:
-    """The exception a workflow sees for a failed operation (same on first run and replay)."""
+    """The exception a workflow sees for a failed operation (same on first run and replay).
+
+    It is tagged with ``wfkit_step`` so that, should it end the run, the record says it came
+    from a durable operation rather than from the workflow's own code.
+    """
     data = error_data(text)
     cls = _find_class(data.get("module"), data.get("type"))
-    if cls is not None:
-        exc = _instantiate(cls, data)
-        if exc is not None:
-            return exc
-    return StepFailed(step, str(data.get("type", "Error")), str(data.get("message", "")))
+    exc = _instantiate(cls, data) if cls is not None else None
+    if exc is None:
+        exc = StepFailed(step, str(data.get("type", "Error")), str(data.get("message", "")))
+    try:
+        exc.wfkit_step = data.get("from_step", step)  # type: ignore[attr-defined]
+    except AttributeError:  # exceptions with __slots__
+        pass
+    return exc
 
 
 def _find_class(module: Any, qualname: Any) -> type[Exception] | None:

@@ -13,6 +13,7 @@ from typing import Any, Callable, MutableMapping, Protocol
 
 from wfkit.clock import Clock
 from wfkit.codec import JsonCodec
+from wfkit.core.spec import StepSpec
 from wfkit.definitions import WorkflowDef
 from wfkit.status import OpKind
 from wfkit.store.base import Store
@@ -24,9 +25,8 @@ class Interceptor(Protocol):
     def starting(self, kind: OpKind, seq: int, name: str) -> None:
         """An operation is about to execute (not replay): a crash point."""
 
-    def invoke(self, kind: OpKind, seq: int, name: str, attempt: int,
-               fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-               call: Callable[[], Any]) -> Any:
+    def invoke(self, kind: OpKind, seq: int, attempt: int, spec: StepSpec,
+               args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
         """Run one attempt; ``call()`` runs the real function (a mock may not call it)."""
 
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:

@@ -19,8 +19,8 @@ _EXPORTS = {
     "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
     "NonDeterminismError": "wfkit.errors",
-    "verify": "wfkit.testing.verify",
-    "VerificationError": "wfkit.testing.verify",
+    "verify": "wfkit.testing.verification",
+    "VerificationError": "wfkit.testing.verification",
     "crash_matrix": "wfkit.testing.matrix",
 }
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
     from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import crash_matrix
-    from wfkit.testing.verify import VerificationError, verify
+    from wfkit.testing.verification import VerificationError, verify
 
 
 def __getattr__(name: str) -> Any:

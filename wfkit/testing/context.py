@@ -21,15 +21,25 @@ from wfkit.core.failures import error_data, rebuild_error
 from wfkit.definitions import StepDef, WorkflowDef
 from wfkit.engine import Engine
 from wfkit.errors import DefinitionError, UsageError
-from wfkit.history import History, replay
+from wfkit.history import History, ReplayResult, replay
 from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import RunRecord
+from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
 from wfkit.testing.errors import WorkflowFailed, WorkflowStuck
-from wfkit.testing.faults import _MISSING, CrashPoint, FaultPlan, build_mock, step_key
+from wfkit.testing.faults import (
+    _MISSING,
+    CrashPoint,
+    Failures,
+    FaultPlan,
+    build_mock,
+    step_key,
+)
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
 _MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a livelock
+# Virtual time jumps (retry delays, pauses) must never expire a live process's lease: only
+# resume() ends leases, for the process that crashed.
+_NO_EXPIRY = 10.0 ** 9
 
 
 class TestWorkflowContext:
@@ -38,23 +48,24 @@ class TestWorkflowContext:
     __test__ = False  # not a pytest test class, despite the name
 
     def __init__(self, start: str | datetime | None = None, *, auto_replay: bool = True,
-                 freeze_time: bool = True, seed: int = 0, lease_seconds: float = 30.0,
+                 freeze_time: bool = True, seed: int = 0,
                  history_dir: str | Path | None = None,
                  frozen: FrozenTime | None = None) -> None:
         self.clock = FollowedClock(parse_start(start))
         self.store = MemoryStore()
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(clock=self.clock)
         self.auto_replay = auto_replay
         self._freeze = freeze_time
         self._frozen = frozen
         self._seed = seed
-        self._lease_seconds = lease_seconds
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
         self._processes = 0
         self._engine: Engine | None = None
         self.workflow: WorkflowDef[Any] | None = None
         self.run_id: str | None = None
+        self.replayed: ReplayResult | None = None  # what the auto-replay found
+        self._crashed_at = self.clock.now()
 
     # -- arranging -------------------------------------------------------------------------------
     def mock(self, step: Any, *, returns: Any = _MISSING,
@@ -74,6 +85,14 @@ class TestWorkflowContext:
             else self._start_time() + timedelta(seconds=seconds)
         self._scheduled.append((at, len(self._scheduled), name, payload))
         self._scheduled.sort(key=lambda item: (item[0], item[1]))
+
+    def fail(self, step: Any, *, times: int | None = 1) -> None:
+        """Inject a failure into the step's first ``times`` attempts (None: every attempt);
+        later attempts run the step (or its mock) as usual."""
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or times < 1):
+            raise DefinitionError(f"fail(times=...) needs a count >= 1 or None, got {times!r}")
+        self.faults.fail_by_name[_step_name(step)] = Failures(times)
 
     def crash_before(self, step: Any) -> None:
         """The process dies as the step's attempt starts, before its effect."""
@@ -122,11 +141,18 @@ class TestWorkflowContext:
 
         if self.run_id is None:
             raise UsageError("resume() before run()", hint="call run() first")
+        self._crashed_at = self.clock.now()
         self.clock.advance(to_seconds(downtime, "downtime"))
-        leases = [r.lease_expires_at for r in self.store.list_runs()
-                  if r.lease_owner is not None and r.lease_expires_at is not None]
-        if leases:  # the dead process's leases must run out before anyone takes over
-            self.clock.set(max(leases) + timedelta(microseconds=1))
+        expired = self.clock.now() - timedelta(microseconds=1)
+        for held in self.store.list_runs():
+            if held.lease_owner is not None:
+                # The dead process's leases have run out (their expiry is part of the
+                # downtime): the new process takes its runs over, counting a recovery.
+                self.store.commit(held.id, Checkpoint(run={"lease_expires_at": expired}))
+        if self.faults.last_fired is not None:
+            self.faults.last_fired.actual_delay = \
+                (self.clock.now() - self._crashed_at).total_seconds()
+        self.faults.note(f"resumed by a new process after {self._downtime_text()} down")
         engine = self._new_process()
         with self._virtual_time():
             engine.wake_orphaned_parents()
@@ -240,7 +266,7 @@ class TestWorkflowContext:
         run = self._run_record()
         assert run is not None and self.workflow is not None
         if self.auto_replay:
-            replay(self.history, self.workflow)
+            self.replayed = replay(self.history, self.workflow)
         if self._history_dir is not None:
             self._history_dir.mkdir(parents=True, exist_ok=True)
             path = self._history_dir / f"{self.workflow.name}-{run.id}.json".replace("/", "_")
@@ -255,7 +281,7 @@ class TestWorkflowContext:
         self._processes += 1
         engine = Engine(self.store, clock=self.clock, owner=f"test-process-{self._processes}",
                         interceptor=self.faults, rng=random.Random(self._seed),
-                        lease_seconds=self._lease_seconds, child_poll=10.0 ** 9)
+                        lease_seconds=_NO_EXPIRY, child_poll=_NO_EXPIRY)
         if self.workflow is not None:
             engine.register(self.workflow)
         if self._engine is not None:
@@ -276,6 +302,9 @@ class TestWorkflowContext:
                 yield
             finally:
                 self.clock.frozen = None
+
+    def _downtime_text(self) -> str:
+        return format_duration((self.clock.now() - self._crashed_at).total_seconds())
 
     def _start_time(self) -> datetime:
         return self.clock.now()
@@ -299,3 +328,16 @@ def _step_name(step: Any) -> str:
     if not name:
         raise DefinitionError(f"expected a step or a step name, got {step!r}")
     return name
+
+
+def format_duration(seconds: float) -> str:
+    """1d 2h, 5m 3s, 0s: short and readable, for timelines."""
+    seconds = int(round(seconds))
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts[:2])

@@ -11,12 +11,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from wfkit.core.spec import StepSpec
 from wfkit.definitions import StepDef
 from wfkit.errors import DefinitionError
 from wfkit.status import OpKind
 from wfkit.testing.errors import SimulatedCrash
 
 _MISSING = object()
+COMPENSATION_FAILURE_CAP = 3
 
 
 @dataclass
@@ -65,20 +67,53 @@ def step_key(target: Any) -> str | Callable[..., Any]:
     raise DefinitionError(f"expected a step, a step name or a function, got {target!r}")
 
 
+class InjectedFailure(Exception):
+    """A failure that a test plan injected into a step attempt (instead of its effect)."""
+
+
 @dataclass
 class CrashPoint:
     kind: str          # "before" | "after" | "after_checkpoint" | "compensation" | "at"
-    target: Any        # step name / compensation fn / seq
+    target: Any        # step name / compensation fn / seq (with by_seq)
+    by_seq: bool = False
     fired: bool = False
+    downtime: float = 0.0   # how long the process stays down (used by verify's plans)
+    pause: bool = False     # a crash-free twin: let ``downtime`` pass here instead of dying
+    actual_delay: float | None = None  # how much virtual time the crash really cost
+
+    def matches(self, seq: int, name: str, fn: Any = None) -> bool:
+        if self.by_seq or self.kind == "at":
+            return self.target == seq
+        return self.target == name or (fn is not None and self.target is fn)
 
     def describe(self) -> str:
-        what = self.target if isinstance(self.target, (str, int)) else \
-            getattr(self.target, "__name__", repr(self.target))
-        return {"before": f"before step {what!r}",
-                "after": f"after step {what!r} ran, before its checkpoint",
-                "after_checkpoint": f"after step {what!r} was checkpointed",
-                "compensation": f"during the compensation of {what!r}",
-                "at": f"at durable operation #{what}"}[self.kind]
+        what = f"#{self.target}" if self.by_seq or self.kind == "at" else \
+            repr(self.target if isinstance(self.target, str)
+                 else getattr(self.target, "__name__", repr(self.target)))
+        return {"before": f"before the effect of step {what}",
+                "after": f"after the effect of step {what}, before its checkpoint",
+                "after_checkpoint": f"after step {what} was checkpointed",
+                "compensation": f"after the compensation {what} ran, before its checkpoint",
+                "at": f"as durable operation {what} was about to run"}[self.kind]
+
+
+@dataclass
+class Failures:
+    """Inject ``times`` failures (None: every attempt) into an operation, then run it."""
+
+    times: int | None
+    used: int = 0
+
+
+@dataclass(frozen=True)
+class Attempted:
+    kind: str
+    seq: int
+    name: str
+    attempt: int
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    idempotent: bool
 
 
 @dataclass
@@ -87,24 +122,36 @@ class FaultPlan:
 
     mocks: dict[Any, Mock | Callable[..., Any]] = field(default_factory=dict)
     crashes: list[CrashPoint] = field(default_factory=list)
-    call_log: list[tuple[str, str, tuple[Any, ...], dict[str, Any], int]] = \
-        field(default_factory=list)  # (kind, name, args, kwargs, attempt) per attempt started
+    fail_by_name: dict[str, Failures] = field(default_factory=dict)
+    fail_by_seq: dict[int, Failures] = field(default_factory=dict)
+    clock: Any = None      # for timestamps in the timeline
+    last_fired: CrashPoint | None = None
+    timeline: list[tuple[Any, str]] = field(default_factory=list)  # (virtual time, text)
+    call_log: list[Attempted] = field(default_factory=list)  # every attempt started
     executed: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) effects run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- the interceptor protocol ----------------------------------------------------------------
     def starting(self, kind: OpKind, seq: int, name: str) -> None:
-        self._crash_if("at", seq, lambda c: c.target == seq)
+        self._crash_if("at", seq, name)
 
-    def invoke(self, kind: OpKind, seq: int, name: str, attempt: int, fn: Callable[..., Any],
+    def invoke(self, kind: OpKind, seq: int, attempt: int, spec: StepSpec,
                args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
+        name, fn = spec.name, spec.fn
         is_comp = kind == OpKind.COMPENSATION
+        label = f"#{seq} {kind.value} {name} attempt {attempt}"
         if not is_comp:
-            self._crash_if("before", seq, lambda c: c.target == name)
+            self._crash_if("before", seq, name, fn, label)
         with self.lock:
-            self.call_log.append((kind.value, name, args, kwargs, attempt))
+            self.call_log.append(Attempted(kind.value, seq, name, attempt, args, kwargs,
+                                           spec.idempotent))
             mock = self.mocks.get(fn) if is_comp else (self.mocks.get(name)
                                                         or self.mocks.get(fn))
+            injected = self._take_failure(seq, name if not is_comp else None, is_comp)
+        if injected:
+            self.note(f"{label}: injected failure")
+            raise InjectedFailure(f"injected failure of {kind.value} {name!r} "
+                                  f"(operation #{seq}, attempt {attempt})")
         try:
             if mock is None:
                 value = call()
@@ -113,31 +160,63 @@ class FaultPlan:
                     value = mock.next()
             else:
                 value = mock(*args, **kwargs)
+        except Exception as exc:
+            self.note(f"{label}: raised {type(exc).__name__}: {exc}")
+            raise
+        else:
+            self.note(f"{label}: ok" + (" (mocked)" if mock is not None else ""))
         finally:
             with self.lock:
                 self.executed.append((kind.value, name))
-            if is_comp:
-                self._crash_if("compensation", seq,
-                               lambda c: c.target == name or c.target is fn)
-            else:
-                self._crash_if("after", seq, lambda c: c.target == name)
+            self._crash_if(("compensation", "after") if is_comp else ("after",), seq, name,
+                           fn, label, compensation=is_comp)
         return value
 
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
         if kind != OpKind.COMPENSATION:
-            self._crash_if("after_checkpoint", seq, lambda c: c.target == name)
+            self._crash_if("after_checkpoint", seq, name, None, f"#{seq} {kind.value} {name}")
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _crash_if(self, kind: str, seq: int, matches: Callable[[CrashPoint], bool]) -> None:
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.timeline.append((self.clock.now() if self.clock is not None else None, text))
+
+    def _take_failure(self, seq: int, name: str | None, compensation: bool = False) -> bool:
+        for plan in (self.fail_by_seq.get(seq), self.fail_by_name.get(name or "")):
+            times = plan.times if plan is not None else None
+            if compensation and times is None:
+                # Compensations are retried; one that can never succeed needs a person (the
+                # run ends FAILED), which no code change fixes: plans inject transient ones.
+                times = COMPENSATION_FAILURE_CAP
+            if plan is not None and (times is None or plan.used < times):
+                plan.used += 1
+                return True
+        return False
+
+    def _crash_if(self, kinds: str | tuple[str, ...], seq: int, name: str, fn: Any = None,
+                  label: str | None = None, *, compensation: bool = False) -> None:
+        kinds = (kinds,) if isinstance(kinds, str) else kinds
         with self.lock:
             for point in self.crashes:
-                if point.kind == kind and not point.fired and matches(point):
+                if point.kind == "after" and compensation and not point.by_seq:
+                    continue  # crash_after(step) means the step, not its compensation
+                if point.kind in kinds and not point.fired and point.matches(seq, name, fn):
                     point.fired = True
-                    raise SimulatedCrash(point.describe())
+                    self.last_fired = point
+                    break
+            else:
+                return
+        if point.pause:
+            self.clock.advance(point.downtime)
+            self.note(f"{label or f'#{seq} {name}'}: {point.downtime:g}s pass here (the "
+                      "crash-free twin of a crash)")
+            return
+        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe()}")
+        raise SimulatedCrash(point.describe())
 
     def calls(self, name: str, kind: str = "step") -> list[tuple[Any, ...]]:
         with self.lock:
-            return [args for k, n, args, _, _ in self.call_log if k == kind and n == name]
+            return [a.args for a in self.call_log if a.kind == kind and a.name == name]
 
     def executions(self, name: str, kind: str = "step") -> int:
         with self.lock:

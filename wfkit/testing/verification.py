@@ -1,0 +1,346 @@
+"""``verify``: explore fault plans with Hypothesis and prove recovery and compensation correct.
+
+For each plan (which operations fail, where the process crashes and for how long, when events
+arrive) the workflow runs on a fresh TestWorkflowContext, resuming after every crash, and these
+must hold:
+
+1. the run ends in a terminal status (never stuck);
+2. replaying its final history reproduces the same operations (auto-replay);
+3. compensations ran for exactly the completed steps that have one, in reverse completion
+   order (none for a completed run);
+4. the user's ``invariant(run)`` holds;
+5. with ``require_idempotent=True``, every step re-executed in a crash window is idempotent;
+6. a plan with crashes ends exactly like the same plan without crashes.
+
+A violation raises :class:`VerificationError` describing the smallest failing plan Hypothesis
+found, as a timeline, with a ``plan=`` literal to paste into a regression test.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping, Sequence
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+
+from wfkit.core.failures import error_data
+from wfkit.definitions import WorkflowDef
+from wfkit.errors import DefinitionError, NonDeterminismError
+from wfkit.history import replay
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.testing.context import TestWorkflowContext, format_duration
+from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
+from wfkit.testing.faults import CrashPoint
+from wfkit.testing.plan import Plan, PlanRun
+from wfkit.testing.strategies import plans
+from wfkit.testing.virtual_time import FrozenTime, parse_start
+
+_MAX_RESUMES = 20
+# Errors that mean the workflow's own code is wrong on some path, not that the world said no.
+PROGRAMMING_ERRORS = frozenset({"TypeError", "AttributeError", "NameError", "KeyError",
+                                "IndexError", "ZeroDivisionError", "UnboundLocalError",
+                                "RecursionError"})
+
+
+class VerificationError(AssertionError):
+    """A fault plan broke a property; the message is the plan as a readable timeline."""
+
+    def __init__(self, workflow: str, plan: Plan, problems: list[str], report: str) -> None:
+        super().__init__(report)
+        self.workflow = workflow
+        self.plan = plan
+        self.problems = problems
+
+
+def verify(workflow: WorkflowDef[Any], *args: Any,
+           mocks: Mapping[Any, Any] | None = None, setup: Callable[[], Any] | None = None,
+           invariant: Callable[[TestWorkflowContext], Any] | None = None,
+           events: Mapping[str, Sequence[Any]] | None = None,
+           start: str | datetime | None = None, require_idempotent: bool = False,
+           max_examples: int = 100, plan: Plan | None = None, max_failures: int = 3,
+           max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
+           **settings: Any) -> None:
+    """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
+
+    ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
+    it. ``setup()`` runs before every plan (reset fake services). ``events`` maps event names
+    to example payloads. ``plan=`` checks one given plan instead of exploring (regressions).
+    Extra keyword arguments are Hypothesis settings (``deadline``, ``derandomize``, ...).
+    """
+    if not isinstance(workflow, WorkflowDef):
+        raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
+    checker = _Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
+                       start, require_idempotent)
+    with FrozenTime(parse_start(start)) as frozen:
+        checker.frozen = frozen
+        if plan is not None:
+            checker.check(plan)
+            return
+        happy = checker.check(Plan())
+        # Operations of the happy path, plus room for compensations on failure paths.
+        max_seq = max(happy.ops_seen + happy.compensable_seen, 1) + 1
+
+        @hypothesis_settings(max_examples=max_examples, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow,
+                                                    HealthCheck.function_scoped_fixture],
+                             **settings)
+        @given(plans(max_seq, events=events, max_failures=max_failures,
+                     max_crashes=max_crashes))
+        def explore(plan: Plan) -> None:
+            checker.check(plan)
+
+        explore()
+
+
+class _Checker:
+    def __init__(self, workflow: WorkflowDef[Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], mocks: Mapping[Any, Any],
+                 setup: Callable[[], Any] | None,
+                 invariant: Callable[[TestWorkflowContext], Any] | None,
+                 start: str | datetime | None, require_idempotent: bool) -> None:
+        self.workflow = workflow
+        self.args = args
+        self.kwargs = kwargs
+        self.mocks = mocks
+        self.setup = setup
+        self.invariant = invariant
+        self.start = start
+        self.require_idempotent = require_idempotent
+        self.frozen: FrozenTime | None = None
+        self.ops_seen = 0
+        self.compensable_seen = 0
+
+    def check(self, plan: Plan) -> _Checker:
+        first = self.run(plan)
+        problems = list(first.problems)
+        if first.crashes and not problems:
+            # The twin lives through the same delays the crashes cost, without dying, so a
+            # workflow that rightly depends on ctx.now() compares fairly.
+            pauses = [CrashPoint(c.kind, c.target, by_seq=c.by_seq, pause=True,
+                                 downtime=c.actual_delay or 0.0)
+                      for c in first.ctx.faults.crashes if c.fired]
+            twin = self.run(plan.crash_free, pauses)
+            problems += [f"without crashes: {p}" for p in twin.problems]
+            if not twin.problems and twin.outcome != first.outcome:
+                problems.append(
+                    f"with crashes the run ended {_outcome(first.outcome)}, but the same plan "
+                    f"without crashes ends {_outcome(twin.outcome)}")
+        if problems:
+            raise VerificationError(self.workflow.name, plan, problems,
+                                    self.report(plan, first, problems))
+        self.ops_seen = max(self.ops_seen, _body_ops(first.ctx))
+        if first.ctx.replayed is not None:
+            self.compensable_seen = max(self.compensable_seen,
+                                        len(first.ctx.replayed.compensable))
+        return self
+
+    # -- one plan ---------------------------------------------------------------------------------
+    def run(self, plan: Plan, pauses: Sequence[CrashPoint] = ()) -> PlanRun:
+        if self.setup is not None:
+            self.setup()
+        ctx = TestWorkflowContext(start=self.start, frozen=self.frozen)
+        for target, value in self.mocks.items():
+            if callable(value) and not isinstance(value, type):
+                ctx.mock(target, side_effect=value)
+            else:
+                ctx.mock(target, returns=value)
+        plan.apply(ctx)
+        ctx.faults.crashes.extend(pauses)
+        done = PlanRun(plan=plan, ctx=ctx, outcome=("", None))
+        try:
+            done.outcome = self._run_with_resumes(ctx, done)
+        except WorkflowStuck as stuck:
+            done.problems.append(f"the run never ended: it is stuck {stuck.waiting_for}")
+            return done
+        except NonDeterminismError as diverged:
+            done.problems.append(f"replaying the run's final history diverged: "
+                                 f"{diverged.message}")
+            return done
+        except SimulatedCrash:
+            done.problems.append(f"the run crashed more than {_MAX_RESUMES} times in a row")
+            return done
+        self._check_replay_stability(ctx, done)
+        self._check_programming_error(ctx, done)
+        self._check_compensations(ctx, done)
+        self._check_idempotency(ctx, done)
+        self._check_invariant(ctx, done)
+        return done
+
+    def _run_with_resumes(self, ctx: TestWorkflowContext, done: PlanRun) -> tuple[str, Any]:
+        try:
+            try:
+                result = ctx.run(self.workflow, *self.args, **self.kwargs)
+            except SimulatedCrash:
+                result = self._resume(ctx, done)
+        except WorkflowFailed as failed:
+            return failed.status, (failed.error or {}).get("type")
+        run = ctx.store.get_run(ctx.run_id) if ctx.run_id else None
+        return RunStatus.COMPLETED.value, run.result if run else None
+
+    def _resume(self, ctx: TestWorkflowContext, done: PlanRun) -> Any:
+        while True:
+            done.crashes += 1
+            if done.crashes > _MAX_RESUMES:
+                raise SimulatedCrash("too many")
+            point = ctx.faults.last_fired
+            try:
+                return ctx.resume(point.downtime if point is not None else 0.0)
+            except SimulatedCrash:
+                continue
+
+    # -- the properties ---------------------------------------------------------------------------
+    def _check_compensations(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
+        ops = ctx.store.operations(ctx.run_id) if ctx.run_id else []
+        by_seq = {op.seq: op for op in ops}
+        comps = [op for op in ops if op.kind == OpKind.COMPENSATION
+                 and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)]
+        undone = [c.compensates for c in comps]
+        status = ctx.status
+        if status == RunStatus.COMPLETED and comps:
+            done.problems.append(f"the run COMPLETED but compensations ran for "
+                                 f"{_names(by_seq, undone)}")
+        for c in comps:
+            step = by_seq.get(c.compensates or -1)
+            if step is None or step.status != OpStatus.COMPLETED:
+                done.problems.append(f"compensation {c.name!r} (#{c.seq}) ran for a step that "
+                                     "did not complete")
+        finished = [by_seq[s].finished_at for s in undone if s in by_seq]
+        if any(a is not None and b is not None and a < b
+               for a, b in zip(finished, finished[1:])):
+            done.problems.append(f"compensations ran as {_names(by_seq, undone)}, not in "
+                                 "reverse order of completion")
+        if status in (RunStatus.COMPENSATED, RunStatus.CANCELLED) and ctx.replayed is not None:
+            expected = set(ctx.replayed.compensable)
+            if set(undone) != expected:
+                missing = sorted(expected - set(undone))
+                extra = sorted(set(undone) - expected)
+                if missing:
+                    done.problems.append("completed steps were not compensated: "
+                                         + _names(by_seq, missing))
+                if extra:
+                    done.problems.append("compensations ran for steps that have none: "
+                                         + _names(by_seq, extra))
+
+    def _check_replay_stability(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
+        """Replay the final history a year later and under other global randomness.
+
+        A deterministic body does not care; one that branches on ``datetime.now()`` or the
+        ``random`` module takes another path and diverges, without needing the one crash and
+        downtime that would expose it in production.
+        """
+        import random
+
+        if ctx.run_id is None or self.frozen is None:
+            return
+        history = ctx.history
+        state = random.getstate()
+        later = ctx.now() + timedelta(days=400)
+        try:
+            for seed in (1, 2):
+                self.frozen.move_to(later)
+                random.seed(seed)
+                replay(history, self.workflow)
+        except NonDeterminismError as diverged:
+            done.problems.append(
+                "replaying this run's history a year later, or under other global "
+                f"randomness, diverged: {diverged.message} (the workflow reads the wall clock "
+                "or the random module: use ctx.now() / ctx.random())")
+        finally:
+            random.setstate(state)
+            self.frozen.move_to(ctx.now())
+
+    def _check_programming_error(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
+        """A TypeError raised by the workflow's own code is a bug on that path, not a
+        business outcome (a step's failure carries ``from_step`` and is not flagged)."""
+        run = ctx.store.get_run(ctx.run_id) if ctx.run_id else None
+        data = error_data(run.error) if run is not None else {}
+        data = data.get("original", data) if data.get("during") else data
+        if data.get("type") in PROGRAMMING_ERRORS and not data.get("from_step") \
+                and data.get("module") == "builtins":
+            done.problems.append(f"the workflow code raised {data['type']}: "
+                                 f"{data.get('message')} (a bug on this path)")
+
+    def _check_idempotency(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
+        if not self.require_idempotent:
+            return
+        counts = Counter((a.seq, a.attempt) for a in ctx.faults.call_log if a.kind == "step")
+        flagged = sorted({a.name for a in ctx.faults.call_log if a.kind == "step"
+                          and counts[(a.seq, a.attempt)] > 1 and not a.idempotent})
+        for name in flagged:
+            done.problems.append(f"step {name!r} ran twice in a crash window but is not marked "
+                                 "idempotent (@step(idempotent=True) once it is safe to repeat)")
+
+    def _check_invariant(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
+        if self.invariant is None:
+            return
+        try:
+            held = self.invariant(ctx)
+        except AssertionError as exc:
+            done.problems.append(f"the invariant failed: {exc}" if str(exc)
+                                 else "the invariant failed (an assert)")
+            return
+        except Exception as exc:
+            done.problems.append(f"the invariant raised {type(exc).__name__}: {exc}")
+            return
+        if held is False:
+            done.problems.append("the invariant returned False")
+
+    # -- the report -------------------------------------------------------------------------------
+    def report(self, plan: Plan, first: PlanRun, problems: list[str]) -> str:
+        ctx = first.ctx
+        lines = [f"verify({self.workflow.name}) found a problem. The smallest plan:"]
+        lines += [f"  - {line}" for line in plan.describe()]
+        lines.append("Timeline (virtual time since start):")
+        lines += [f"  {line}" for line in timeline(ctx)]
+        lines.append("Problems:")
+        lines += [f"  - {p}" for p in problems]
+        lines.append("Reproduce it with the same arguments and:")
+        lines.append(f"  verify({self.workflow.fn.__name__}, ..., plan={plan!r})")
+        return "\n".join(lines)
+
+
+def timeline(ctx: TestWorkflowContext) -> list[str]:
+    """One line per attempt, fault, crash, resume and wait, in virtual time order."""
+    start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
+    rows: list[tuple[datetime, int, str]] = []
+    for i, (at, text) in enumerate(ctx.faults.timeline):
+        rows.append((at or start, i, text))
+    shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
+             "wait_started": "waiting for event", "event_received": "event received",
+             "event_timed_out": "wait timed out", "child_started": "child workflow started",
+             "child_completed": "child workflow completed",
+             "child_failed": "child workflow failed", "patch_marked": "patch marked",
+             "compensation_started": "compensation started", "step_failed": "failed for good",
+             "run_completed": "run COMPLETED", "run_compensated": "run COMPENSATED",
+             "run_failed": "run FAILED", "run_cancelled": "run CANCELLED"}
+    if ctx.run_id is not None:
+        for entry in ctx.store.history(ctx.run_id):
+            text = shown.get(entry.type)
+            if text is None:
+                continue
+            label = f"#{entry.seq} {entry.data.get('kind', '')} {entry.name}: " \
+                if entry.seq is not None else ""
+            rows.append((entry.at, 10_000 + entry.index,
+                         label + text.format(wake_at=entry.data.get("wake_at"))))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
+            for at, _, text in rows]
+
+
+def _body_ops(ctx: TestWorkflowContext) -> int:
+    if ctx.run_id is None:
+        return 0
+    return sum(1 for op in ctx.store.operations(ctx.run_id)
+               if op.kind != OpKind.COMPENSATION)
+
+
+def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
+    return ", ".join(f"{by_seq[s].name} (#{s})" if s in by_seq else f"#{s}" for s in seqs) \
+        or "nothing"
+
+
+def _outcome(outcome: tuple[str, Any]) -> str:
+    status, detail = outcome
+    return f"{status} ({detail})" if detail is not None else status
