@@ -71,7 +71,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     """
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
-    checker = _Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
+    checker = Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
                        start, require_idempotent)
     with FrozenTime(parse_start(start)) as frozen:
         checker.frozen = frozen
@@ -94,7 +94,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
         explore()
 
 
-class _Checker:
+class Checker:
     def __init__(self, workflow: WorkflowDef[Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any], mocks: Mapping[Any, Any],
                  setup: Callable[[], Any] | None,
@@ -112,7 +112,15 @@ class _Checker:
         self.ops_seen = 0
         self.compensable_seen = 0
 
-    def check(self, plan: Plan) -> _Checker:
+    def check(self, plan: Plan) -> Checker:
+        first, problems = self.evaluate(plan)
+        if problems:
+            raise VerificationError(self.workflow.name, plan, problems,
+                                    self.report(plan, first, problems))
+        return self
+
+    def evaluate(self, plan: Plan) -> tuple[PlanRun, list[str]]:
+        """Run ``plan`` (and its crash-free twin); the problems found, if any."""
         first = self.run(plan)
         problems = list(first.problems)
         if first.crashes and not problems:
@@ -127,14 +135,12 @@ class _Checker:
                 problems.append(
                     f"with crashes the run ended {_outcome(first.outcome)}, but the same plan "
                     f"without crashes ends {_outcome(twin.outcome)}")
-        if problems:
-            raise VerificationError(self.workflow.name, plan, problems,
-                                    self.report(plan, first, problems))
-        self.ops_seen = max(self.ops_seen, _body_ops(first.ctx))
-        if first.ctx.replayed is not None:
-            self.compensable_seen = max(self.compensable_seen,
-                                        len(first.ctx.replayed.compensable))
-        return self
+        if not problems:
+            self.ops_seen = max(self.ops_seen, _body_ops(first.ctx))
+            if first.ctx.replayed is not None:
+                self.compensable_seen = max(self.compensable_seen,
+                                            len(first.ctx.replayed.compensable))
+        return first, problems
 
     # -- one plan ---------------------------------------------------------------------------------
     def run(self, plan: Plan, pauses: Sequence[CrashPoint] = ()) -> PlanRun:
