@@ -92,6 +92,16 @@ FLOWS = '''
         return {"got": got}
 
 
+    @workflow
+    def kid(ctx: Context, x: int) -> int:
+        return ctx.step(add_step, x, x)
+
+
+    @workflow
+    def parent(ctx: Context, n: int) -> list:
+        return [ctx.child(kid, i) for i in range(n)]
+
+
     @step
     def hold(n: int) -> int:
         return n
@@ -296,6 +306,18 @@ def test_show_prints_header_and_timeline_with_compensations(capsys) -> None:
         == [(1, "step", "COMPLETED", None), (2, "step", "FAILED", None),
             (3, "compensation", "COMPLETED", 1)]
     assert data["run"]["input"] == {"args": ["cup"], "kwargs": {}}
+
+
+def test_child_workflows_run_in_process_and_show_links_them(capsys) -> None:
+    code, out, _ = wfkit(capsys, "run", "flows.py:parent", "--input", "2", "--id", "p1")
+    assert code == 0 and json.loads(out) == [0, 2]
+    code, out, _ = wfkit(capsys, "show", "p1")
+    assert "kid → p1/1" in out and "kid → p1/2" in out
+    ops = json.loads(wfkit(capsys, "show", "p1", "--format", "json")[1])["operations"]
+    assert [(o["kind"], o["child_id"]) for o in ops] == [("child", "p1/1"), ("child", "p1/2")]
+    kids = json.loads(wfkit(capsys, "list", "--workflow", "kid", "--format", "json")[1])
+    assert sorted((r["id"], r["parent_id"]) for r in kids["runs"]) == [("p1/1", "p1"),
+                                                                      ("p1/2", "p1")]
 
 
 # -- export and replay -------------------------------------------------------------------------

@@ -38,11 +38,13 @@ def show(app: App, run_id: str, fmt: str, store_url: str) -> None:
     with open_engine(store_url, existing=True) as engine:
         run = engine.get_run(run_id)
         ops = engine.operations(run_id)
+        children = {child.parent_seq: child.id
+                    for child in engine.store.list_runs(parent_id=run_id)}
     if fmt == "json":
         click.echo(to_json({"version": JSON_VERSION, "run": _run_data(run),
-                            "operations": [_op_data(op) for op in ops]}))
+                            "operations": [_op_data(op, children) for op in ops]}))
         return
-    _print_text(app, run, ops)
+    _print_text(app, run, ops, children)
 
 
 def _run_data(run: Any) -> dict[str, Any]:
@@ -55,8 +57,8 @@ def _run_data(run: Any) -> dict[str, Any]:
             "cancel_requested": run.cancel_requested}
 
 
-def _op_data(op: Any) -> dict[str, Any]:
-    return {"seq": op.seq, "kind": op.kind.value, "name": op.name, "status": op.status.value,
+def _op_data(op: Any, children: dict[int, str]) -> dict[str, Any]:
+    return {"child_id": children.get(op.seq), "seq": op.seq, "kind": op.kind.value, "name": op.name, "status": op.status.value,
             "attempt": op.attempt, "started_at": iso(op.started_at),
             "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
             "result": _json(op.result), "error": _json(op.error), "source": op.source,
@@ -72,7 +74,7 @@ def _json(text: str | None) -> Any:
         return text
 
 
-def _print_text(app: App, run: Any, ops: list[Any]) -> None:
+def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -110,6 +112,8 @@ def _print_text(app: App, run: Any, ops: list[Any]) -> None:
     for op in ops:
         name = op.name
         kind = op.kind.value
+        if op.seq in children:
+            name = f"{op.name} → {children[op.seq]}"
         if op.compensates is not None:
             undone = by_seq.get(op.compensates)
             kind = "↩ compensation"
