@@ -79,7 +79,7 @@ def process(ctx: Context, skus: list[str]) -> None:
 
 def reserve(sku: str) -> None: ...
 """, unsafe=True),
-        """\
+        Invalid("""\
 # alias: os imported under another name
 import os as operating_system
 from temporalio import workflow
@@ -90,7 +90,18 @@ class Sweep:
     @workflow.run
     async def run(self, path: str) -> list[str]:
         return operating_system.listdir(path)
-""",
+""", fixed="""\
+# alias: os imported under another name
+import os as operating_system
+from temporalio import workflow
+
+
+@workflow.defn
+class Sweep:
+    @workflow.run
+    async def run(self, path: str) -> list[str]:
+        return sorted(operating_system.listdir(path))
+""", unsafe=True),
         Invalid("""\
 from dbos import DBOS
 

@@ -74,7 +74,7 @@ def process(ctx: Context, prices: dict[str, float]) -> None:
 
 def charge(sku: str, price: float) -> None: ...
 """, unsafe=True),
-        """\
+        Invalid("""\
 # alias: Temporal's workflow module imported as wf
 from datetime import timedelta
 from temporalio import workflow as wf
@@ -86,8 +86,20 @@ class Fanout:
     async def run(self, jobs: dict[str, str]) -> None:
         for name in jobs:
             await wf.execute_activity("run_job", name, start_to_close_timeout=timedelta(seconds=9))
-""",
-        """\
+""", fixed="""\
+# alias: Temporal's workflow module imported as wf
+from datetime import timedelta
+from temporalio import workflow as wf
+
+
+@wf.defn
+class Fanout:
+    @wf.run
+    async def run(self, jobs: dict[str, str]) -> None:
+        for name in sorted(jobs):
+            await wf.execute_activity("run_job", name, start_to_close_timeout=timedelta(seconds=9))
+""", unsafe=True),
+        Invalid("""\
 from wfkit import Context, workflow
 
 
@@ -97,7 +109,17 @@ def process(ctx: Context, urls: dict[str, str]) -> list[str]:
 
 
 def fetch(url: str) -> str: ...
-""",
+""", fixed="""\
+from wfkit import Context, workflow
+
+
+@workflow
+def process(ctx: Context, urls: dict[str, str]) -> list[str]:
+    return ctx.parallel(*[ctx.call(fetch, url) for name, url in sorted(urls.items())])
+
+
+def fetch(url: str) -> str: ...
+""", unsafe=True),
     ]
 
     def __init__(self) -> None:

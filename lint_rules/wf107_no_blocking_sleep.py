@@ -80,7 +80,7 @@ from dbos import DBOS
 def process() -> None:
     DBOS.sleep(30)
 """),
-        """\
+        Invalid("""\
 import asyncio
 from wfkit import Context, workflow
 
@@ -88,5 +88,13 @@ from wfkit import Context, workflow
 @workflow
 async def process(ctx: Context) -> None:
     await asyncio.sleep(1)
-""",
+""", fixed="""\
+import asyncio
+from wfkit import Context, workflow
+
+
+@workflow
+async def process(ctx: Context) -> None:
+    await ctx.sleep(1)
+"""),
     ]

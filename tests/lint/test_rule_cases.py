@@ -32,6 +32,8 @@ def test_case(code: str, kind: str, source: str, fixed: str | None, unsafe: bool
         assert code not in codes, _lint(source).findings
         return
     assert code in codes
+    fixable = any(f.fix for f in _lint(source).findings if f.code == code)
+    assert fixable == (fixed is not None), "a case with an autofix carries its fixed source"
     if fixed is None:
         return
     result = _lint(source, fix=True, unsafe_fixes=unsafe)

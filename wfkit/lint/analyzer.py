@@ -1,10 +1,11 @@
 """One pass over one parsed file: scopes, names, durable calls, and every rule's hooks.
 
-The analyzer is a plain (non-batched) libcst visitor, so returning False from ``on_visit`` really
-skips a subtree: step bodies and module-level statements are never walked. It keeps explicit
-stacks (function/class frames, exempt regions, replay guards) instead of libcst metadata, and
-dispatches to rule hooks through per-type tables built once per file. Rules see only code that
-may be workflow code; the call graph later decides which functions really are.
+The analyzer walks the tree itself (semantic children only, no node rebuilding as in libcst's
+``visit``); returning False from ``on_visit`` skips a subtree, so step bodies and module-level
+statements are never walked. It keeps explicit stacks (function/class frames, exempt regions,
+replay guards) instead of libcst metadata, and dispatches to rule hooks through per-type tables
+built once per file. Rules see only code that may be workflow code; the call graph later decides
+which functions really are.
 """
 
 from __future__ import annotations
