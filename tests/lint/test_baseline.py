@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wfkit.errors import UsageError
 from wfkit.lint.baseline import (BaselineEntry, keyed, line_fingerprint, load_baseline,
@@ -130,3 +132,26 @@ def test_unwritable_baseline_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as caught:
         write_baseline(str(tmp_path / "no" / "dir" / "b.json"), [], SourceLines())
     assert "cannot write baseline file" in caught.value.message
+
+
+_LINE = st.sampled_from(["x = 1", "y = compute(x)", "", "# comment", "return value",
+                         "    nested = x + 1"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(before=st.lists(_LINE, max_size=8), inserted=st.lists(
+    st.tuples(st.integers(0, 20), _LINE), max_size=6), flagged=st.integers(1, 4))
+def test_baseline_survives_any_unrelated_insertions(tmp_path_factory, before, inserted, flagged):
+    """Property: adding lines that are not offending never turns an old finding into a new one."""
+    root = tmp_path_factory.mktemp("prop")
+    source = root / "flows.py"
+    original = before + ["t = datetime.now()"] * flagged
+    source.write_text("\n".join(original) + "\n")
+    baseline_file = root / "b.json"
+    write_baseline(str(baseline_file), findings_for(source, source.read_text()), SourceLines())
+    edited = list(original)
+    for position, line in inserted:
+        edited.insert(min(position, len(edited)), line)
+    source.write_text("\n".join(edited) + "\n")
+    baseline = load_baseline(str(baseline_file))
+    assert baseline.new_findings(findings_for(source, source.read_text()), SourceLines()) == []

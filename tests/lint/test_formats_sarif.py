@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wfkit.lint.finding import Finding
 from wfkit.lint.formats import Report, formatter_for
@@ -92,3 +94,18 @@ def test_output_is_stable():
     once = formatter_for("sarif").render(Report.build(findings, rules=RULES))
     again = formatter_for("sarif").render(Report.build(reversed(findings), rules=RULES))
     assert once == again
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.builds(
+    lambda path, line, col, span, code, message, fix: Finding(
+        path, line, col, line, col + span, code, message, fix),
+    _TEXT.filter(lambda p: "\x00" not in p), st.integers(1, 10_000), st.integers(1, 200),
+    st.integers(0, 50), st.sampled_from(["WF000", "WF101", "WF555"]), _TEXT, st.booleans()),
+    max_size=5))
+def test_any_findings_render_valid_sarif(validator, findings):
+    """Property: whatever paths and messages look like, the document is valid SARIF 2.1.0."""
+    assert_valid(validator, render(findings))
