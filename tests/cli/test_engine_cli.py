@@ -93,6 +93,12 @@ FLOWS = '''
 
 
     @workflow
+    def napper(ctx: Context) -> str:
+        ctx.sleep(0.6)
+        return "rested"
+
+
+    @workflow
     def kid(ctx: Context, x: int) -> int:
         return ctx.step(add_step, x, x)
 
@@ -209,9 +215,6 @@ def test_run_failed_keeps_to_one_line_even_for_multi_line_errors(capsys) -> None
     assert err.splitlines()[-1].endswith("(inspect it with `wfkit show m1`)")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: RunFailed.one_line() embeds the whole "
-                   "(multi-line) exception message, so it is not one line; `wfkit run` works "
-                   "around it by formatting the first line itself")
 def test_engine_run_failed_error_is_one_line() -> None:
     failed = RunFailed("r1", "COMPENSATED", {"type": "ValueError", "message": "boom\nmore"})
     assert "\n" not in failed.one_line()
@@ -259,7 +262,13 @@ def test_timeout_gives_up_waiting_with_exit_1(capsys) -> None:
     assert code == 1 and out == ""
     assert "did not finish within 0.8s (status WAITING)" in one_error_line(err.splitlines(
         keepends=True)[-1])
-    assert err.count("is WAITING;") == 1  # said once while waiting
+    assert err.count("is WAITING until ") == 1  # said once while waiting
+
+
+def test_run_waits_out_a_durable_timer_and_says_so(capsys) -> None:
+    code, out, err = wfkit(capsys, "run", "flows.py:napper", "--id", "z1")
+    assert code == 0 and json.loads(out) == "rested"
+    assert "run z1 is SLEEPING until " in err and "send-event" not in err
 
 
 # -- list and show -----------------------------------------------------------------------------

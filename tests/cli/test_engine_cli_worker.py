@@ -57,6 +57,12 @@ FLOWS = '''
 
 
     @workflow
+    def approval(ctx: Context) -> object:
+        ctx.step(quick, 0)
+        return ctx.wait_for_event("approval", timeout=3600)
+
+
+    @workflow
     def long(ctx: Context, x: int) -> int:
         return ctx.step(quick, ctx.step(slow, x))
 '''
@@ -107,7 +113,7 @@ def test_a_worker_runs_pending_runs_and_logs_each_transition(workdir: Path) -> N
         out, err = worker.communicate(timeout=10)
     assert worker.returncode == 0 and out == ""
     lines = err.splitlines()
-    assert lines[0].startswith("worker ") and "bad, long, ok" in lines[0]
+    assert lines[0].startswith("worker ") and "approval, bad, long, ok" in lines[0]
     transitions = [line.split(" ", 1)[1] for line in lines[1:-2]]  # drop the timestamps
     assert "good ok PENDING -> RUNNING" in transitions
     assert "good ok RUNNING -> COMPLETED" in transitions
@@ -150,3 +156,25 @@ def test_a_second_signal_stops_at_once(workdir: Path) -> None:
     assert worker.returncode == 1 and err.splitlines()[-1] == "wfkit: aborted"
     assert not (workdir / "slow-finished").exists()
     assert statuses(workdir) == {"l2": "PENDING"}  # leased; a later worker takes it over
+
+
+def test_events_and_cancels_sent_from_other_processes_reach_a_worker(workdir: Path) -> None:
+    done(workdir, "run", "flows.py:approval", "--id", "yes", "--no-wait")
+    done(workdir, "run", "flows.py:approval", "--id", "no", "--no-wait")
+    worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
+    try:
+        wait_for(lambda: statuses(workdir) == {"yes": "WAITING", "no": "WAITING"},
+                 "both runs to wait")
+        done(workdir, "send-event", "yes", "approval", "--data", '{"ok": 1}')
+        done(workdir, "cancel", "no")
+        wait_for(lambda: statuses(workdir) == {"yes": "COMPLETED", "no": "CANCELLED"},
+                 "the event and the cancel to be handled")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=10)
+    assert worker.returncode == 0, err
+    assert "yes approval WAITING -> RUNNING" in err
+    assert "no approval WAITING -> COMPENSATING" in err
+    assert "no approval COMPENSATING -> CANCELLED" in err
+    result = json.loads(done(workdir, "show", "yes", "--format", "json"))["run"]["result"]
+    assert result == {"ok": 1}

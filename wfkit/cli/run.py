@@ -111,8 +111,12 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
                 raise ResultTimeout(run_id, timeout or 0.0, status.value) from None
         if status in (RunStatus.WAITING, RunStatus.SLEEPING) and status != told:
             told = status
-            say(app, f"run {run_id} is {status.value}; waiting here (Ctrl-C leaves it to "
-                     f"`wfkit worker`; send events with `wfkit send-event {run_id} NAME`)")
+            wake = engine.get_run(run_id).wake_at
+            until = f" until {wake.strftime('%Y-%m-%d %H:%M:%S')} UTC" if wake else ""
+            events = f"; send events with `wfkit send-event {run_id} NAME`" \
+                if status == RunStatus.WAITING else ""
+            say(app, f"run {run_id} is {status.value}{until}; waiting here (Ctrl-C leaves it "
+                     f"to `wfkit worker`{events})")
         elif status not in (RunStatus.WAITING, RunStatus.SLEEPING):
             told = None
 
