@@ -185,3 +185,22 @@ def test_a_helper_used_by_two_workflows_is_reported_once(tmp_path):
         """)
     [finding] = result.findings
     assert "(a -> now -> time.time())" in finding.message
+
+
+def test_two_files_with_the_same_module_name_are_both_linted(tmp_path):
+    flow = """\
+        import time
+        from wfkit import Context, workflow
+
+
+        def helper() -> float:
+            return time.time()
+
+
+        @workflow
+        def process(ctx: Context) -> float:
+            return helper()
+        """
+    result = lint_tree(tmp_path, {"one/flows.py": flow, "two/flows.py": flow})
+    assert sorted((f.path.split("/")[-2], f.line) for f in result.findings) == \
+        [("one", 6), ("two", 6)]

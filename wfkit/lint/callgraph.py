@@ -27,24 +27,38 @@ class Reported:
     unsafe: bool
 
 
+Node = tuple[str, str]   # (path, qualified name): two files may share a module name
+
+
 class CallGraph:
     def __init__(self, summaries: Iterable[FileSummary]) -> None:
+        self.files: dict[str, FileSummary] = {}
         self.modules: dict[str, FileSummary] = {}
-        self.functions: dict[str, tuple[FileSummary, FunctionSummary]] = {}
-        self.step_refs: set[str] = set()
+        self.by_qual: dict[str, Node] = {}
         self.unresolved: set[str] = set()
         for summary in summaries:
+            self.files[summary.path] = summary
             self.modules.setdefault(summary.module, summary)
-            for qual, function in summary.functions.items():
-                self.functions.setdefault(qual, (summary, function))
-            self.step_refs.update(summary.step_refs)
-        self.step_refs = {self.resolve(q) or q for q in self.step_refs}
+            for qual in summary.functions:
+                self.by_qual.setdefault(qual, (summary.path, qual))
+        self.step_refs: set[Node] = set()
+        for summary in self.files.values():
+            for ref in summary.step_refs:
+                node = self.resolve(ref, summary)
+                if node is not None:
+                    self.step_refs.add(node)
         self.unresolved.clear()
 
-    def resolve(self, qualname: str) -> str | None:
-        """The function ``qualname`` names, following re-exports; None if it is not ours."""
+    def function(self, node: Node) -> FunctionSummary:
+        return self.files[node[0]].functions[node[1]]
+
+    def resolve(self, qualname: str, origin: FileSummary | None = None) -> Node | None:
+        """The function ``qualname`` (as written in ``origin``) names, following re-exports;
+        None if it is not one of ours. The origin file's own definitions win."""
+        if origin is not None and qualname in origin.functions:
+            return origin.path, qualname
         seen = set()
-        while qualname not in self.functions:
+        while qualname not in self.by_qual:
             if qualname in seen:
                 return None
             seen.add(qualname)
@@ -63,30 +77,32 @@ class CallGraph:
             else:
                 self.unresolved.add(qualname)
                 return None
-        return qualname
+        return self.by_qual[qualname]
 
-    def reach(self) -> dict[str, list[tuple[str, list[str]]]]:
+    def reach(self) -> dict[Node, list[tuple[str, list[str]]]]:
         """function -> [(root dialect, chain of display names from the root)], roots sorted."""
-        out: dict[str, list[tuple[str, list[str]]]] = {}
-        roots = sorted(q for q, (_, f) in self.functions.items() if f.kind == "workflow")
+        out: dict[Node, list[tuple[str, list[str]]]] = {}
+        roots = sorted((path, qual) for path, summary in self.files.items()
+                       for qual, function in summary.functions.items()
+                       if function.kind == "workflow")
         for root in roots:
-            _, root_fn = self.functions[root]
-            parents: dict[str, str | None] = {root: None}
+            dialect = self.function(root).dialect
+            parents: dict[Node, Node | None] = {root: None}
             queue = deque([root])
             while queue:
                 current = queue.popleft()
                 chain = []
-                node: str | None = current
+                node: Node | None = current
                 while node is not None:
-                    chain.append(self.functions[node][1].display)
+                    chain.append(self.function(node).display)
                     node = parents[node]
-                out.setdefault(current, []).append((root_fn.dialect, chain[::-1]))
-                for call in self.functions[current][1].calls:
-                    target = self.resolve(call)
+                out.setdefault(current, []).append((dialect, chain[::-1]))
+                origin = self.files[current[0]]
+                for call in self.function(current).calls:
+                    target = self.resolve(call, origin)
                     if target is None or target in parents or target in self.step_refs:
                         continue
-                    kind = self.functions[target][1].kind
-                    if kind in ("step", "workflow"):
+                    if self.function(target).kind in ("step", "workflow"):
                         continue
                     parents[target] = current
                     queue.append(target)
@@ -96,12 +112,12 @@ class CallGraph:
         """Every raw finding in workflow code, as a reportable finding."""
         reached = self.reach()
         out = []
-        for qual in sorted(reached):
-            summary, function = self.functions[qual]
-            if qual in self.step_refs:
+        for node in sorted(reached):
+            if node in self.step_refs:
                 continue
-            for raw in function.findings:
-                reported = _report(summary.path, raw, reached[qual])
+            summary = self.files[node[0]]
+            for raw in summary.functions[node[1]].findings:
+                reported = _report(summary.path, raw, reached[node])
                 if reported is not None:
                     out.append((summary, reported))
         return out
