@@ -131,7 +131,8 @@ class RunFailed(WfkitError):
     """``handle.result()`` on a run that ended without a result."""
 
     def __init__(self, run_id: str, status: str, error: dict[str, Any] | None) -> None:
-        detail = f": {error.get('type')}: {error.get('message')}" if error else ""
+        message = str(error.get("message", "")).strip().splitlines() if error else []
+        detail = f": {error.get('type')}: {message[0] if message else ''}" if error else ""
         super().__init__(f"workflow run {run_id!r} ended {status}{detail}",
                          hint=f"inspect it with `wfkit show {run_id}`")
         self.run_id = run_id

@@ -10,6 +10,7 @@ problem and the fix, and an exit code that means one thing (0 ok, 1 findings/fai
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any
