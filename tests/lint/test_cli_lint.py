@@ -266,7 +266,7 @@ def test_statistics_text_and_json(run, engine, tree):
     assert code == 1 and out == "3  WF101  NoWallClock  (3 fixable)\n"
     code, out, _ = run("lint", "--statistics", "--format", "json", "pkg")
     assert json.loads(out)["statistics"] == [{"code": "WF101", "count": 3, "fixable": 3,
-                                              "name": "NoWallClock"}]
+                                              "name": "NoWallClock", "unsafe": False}]
 
 
 def test_stdin_lints_the_given_text(run, engine, tree):

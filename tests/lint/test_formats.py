@@ -103,7 +103,7 @@ def test_json_is_sorted_versioned_and_keeps_the_design_list_shape():
     assert set(document["findings"][0]) == {"path", "line", "column", "end_line",
                                             "end_column", "code", "message", "fix"}
     assert document["summary"] == {"files_checked": 4, "files_with_findings": 1,
-                                   "findings": 2, "fixable": 2, "fixed": 0}
+                                   "findings": 2, "fixable": 2, "fixed": 0, "unsafe_fixable": 0}
     assert text == json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -150,5 +150,17 @@ def test_statistics_counts_per_code_with_rule_name():
     document = json.loads(render_statistics_json(many))
     assert document["version"] == 1
     assert document["statistics"][0] == {"code": "WF101", "count": 2, "fixable": 2,
-                                         "name": "NoWallClock"}
+                                         "name": "NoWallClock", "unsafe": False}
     assert render_statistics_text(report([])) == ""
+
+
+def test_fixes_of_rules_without_a_safe_fix_need_unsafe_fixes():
+    """WF102 is not fixable in the catalog, so a WF102 finding's fix can only be unsafe."""
+    mixed = report([finding(), finding(code="WF102", line=3, fix=True)], files_checked=1)
+    assert (mixed.fixable, mixed.unsafe_fixable) == (1, 1)
+    assert summary_line(mixed).startswith(
+        "Found 2 findings in 1 file (1 fixable with --fix, 1 more with --unsafe-fixes);")
+    only_unsafe = report([finding(code="WF102", fix=True)], files_checked=1)
+    assert "(1 fixable with --unsafe-fixes)" in summary_line(only_unsafe)
+    assert render_statistics_text(only_unsafe) == "1  WF102  NoRandomIds  (1 fixable with --unsafe-fixes)\n"
+    assert json.loads(formatter_for("json").render(mixed))["summary"]["unsafe_fixable"] == 1

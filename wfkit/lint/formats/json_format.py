@@ -4,12 +4,14 @@ Shape (``version`` 1)::
 
     {"findings": [{"code", "column", "end_column", "end_line", "fix", "line", "message",
                    "path"}, ...],
-     "summary": {"files_checked", "files_with_findings", "findings", "fixable", "fixed"},
+     "summary": {"files_checked", "files_with_findings", "findings", "fixable",
+                 "fixed", "unsafe_fixable"},
      "version": 1, "wfkit": "0.1.0"}
 
 ``findings`` is exactly the list DESIGN.md promises (1-based lines and columns, ``end_column``
 exclusive); keys are sorted and findings come in path/line/column order, so two runs over the
-same tree print the same bytes.
+same tree print the same bytes. A finding's ``fix`` is true when any autofix exists; the summary
+splits them into ``fixable`` (``--fix``) and ``unsafe_fixable`` (only ``--unsafe-fixes``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class JsonFormat:
                 "findings": len(report.findings),
                 "fixable": report.fixable,
                 "fixed": sum(report.fixed.values()),
+                "unsafe_fixable": report.unsafe_fixable,
             },
             "version": JSON_VERSION,
             "wfkit": report.tool_version,

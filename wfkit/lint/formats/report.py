@@ -90,9 +90,24 @@ class Report:
                    fixed=dict(fixed or {}), rules=dict(rules or {}),
                    sources=sources if sources is not None else SourceLines())
 
+    def unsafe_fix_only(self, finding: Finding) -> bool:
+        """True when the finding's only fix needs ``--unsafe-fixes``.
+
+        ``Finding.fix`` says a fix exists, not which kind; a rule the catalog does not call
+        fixable (it has no safe fix) can only have an unsafe one, e.g. ``sorted(...)``.
+        """
+        rule = self.rules.get(finding.code)
+        return finding.fix and rule is not None and not rule.fixable
+
     @property
     def fixable(self) -> int:
-        return sum(1 for finding in self.findings if finding.fix)
+        """Findings ``--fix`` repairs."""
+        return sum(1 for f in self.findings if f.fix and not self.unsafe_fix_only(f))
+
+    @property
+    def unsafe_fixable(self) -> int:
+        """Findings only ``--unsafe-fixes`` repairs."""
+        return sum(1 for f in self.findings if self.unsafe_fix_only(f))
 
     @property
     def files_with_findings(self) -> int:
@@ -111,7 +126,13 @@ def summary_line(report: Report) -> str:
     checked = f"{_plural(report.files_checked, 'file')} checked"
     if not report.findings:
         return f"{fixed_part}All checks passed ({checked})."
-    fixable = f" ({report.fixable} fixable with --fix)" if report.fixable else ""
+    parts = []
+    if report.fixable:
+        parts.append(f"{report.fixable} fixable with --fix")
+    if report.unsafe_fixable:
+        parts.append(f"{report.unsafe_fixable} more with --unsafe-fixes" if report.fixable
+                     else f"{report.unsafe_fixable} fixable with --unsafe-fixes")
+    fixable = f" ({', '.join(parts)})" if parts else ""
     return (f"{fixed_part}Found {_plural(len(report.findings), 'finding')} in "
             f"{_plural(report.files_with_findings, 'file')}{fixable}; {checked}.")
 

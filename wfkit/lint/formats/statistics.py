@@ -15,14 +15,19 @@ class CodeCount:
     name: str
     count: int
     fixable: int
+    unsafe: bool  # the fixes of this code need --unsafe-fixes
 
 
 def code_counts(report: Report) -> list[CodeCount]:
     """One row per code that has findings, in code order."""
     totals = Counter(finding.code for finding in report.findings)
     fixable = Counter(finding.code for finding in report.findings if finding.fix)
-    return [CodeCount(code, report.rule_name(code), totals[code], fixable[code])
-            for code in sorted(totals)]
+    rows = []
+    for code in sorted(totals):
+        rule = report.rules.get(code)
+        rows.append(CodeCount(code, report.rule_name(code), totals[code], fixable[code],
+                              rule is not None and not rule.fixable))
+    return rows
 
 
 def render_statistics_text(report: Report) -> str:
@@ -34,7 +39,8 @@ def render_statistics_text(report: Report) -> str:
     name_width = max(len(row.name) for row in rows)
     lines = []
     for row in rows:
-        fix = f"  ({row.fixable} fixable)" if row.fixable else ""
+        how = " with --unsafe-fixes" if row.unsafe else ""
+        fix = f"  ({row.fixable} fixable{how})" if row.fixable else ""
         lines.append(f"{row.count:>{width}}  {row.code}  {row.name:<{name_width}}{fix}".rstrip())
     return "\n".join(lines) + "\n"
 
@@ -42,7 +48,7 @@ def render_statistics_text(report: Report) -> str:
 def render_statistics_json(report: Report) -> str:
     document = {
         "statistics": [{"code": row.code, "count": row.count, "fixable": row.fixable,
-                        "name": row.name} for row in code_counts(report)],
+                        "name": row.name, "unsafe": row.unsafe} for row in code_counts(report)],
         "version": JSON_VERSION,
         "wfkit": report.tool_version,
     }
