@@ -22,7 +22,7 @@ FLOWS = '''
     import time
     from pathlib import Path
 
-    from wfkit import Context, step, workflow
+    from wfkit import Context, Retry, step, workflow
 
     HERE = Path(__file__).parent
 
@@ -32,7 +32,7 @@ FLOWS = '''
         return x + 1
 
 
-    @step(retry=None)
+    @step(retry=Retry(attempts=1))
     def fail(x: int) -> int:
         raise ValueError(f"bad {x}")
 
