@@ -86,6 +86,7 @@ class Suppression:
     start: int
     end: int
     file_level: bool = False
+    end_column: int = 0   # one past the comment's last character (1-based)
 
 
 @dataclass

@@ -45,15 +45,16 @@ def parse_suppressions(text: str) -> list[Suppression]:
             continue
         codes, file_level = parsed
         line, column = tok.start[0], tok.start[1] + 1
+        end_column = tok.end[1] + 1
         if file_level:
-            out.append(Suppression(line, column, codes, 1, 10**9, True))
+            out.append(Suppression(line, column, codes, 1, 10**9, True, end_column))
             continue
         own_line = tok.line[: tok.start[1]].strip() == ""
         if not own_line:
-            out.append(Suppression(line, column, codes, line, line))
+            out.append(Suppression(line, column, codes, line, line, False, end_column))
             continue
         start, end = _covered(tokens, index)
-        out.append(Suppression(line, column, codes, start, end))
+        out.append(Suppression(line, column, codes, start, end, False, end_column))
     return out
 
 
@@ -142,13 +143,17 @@ def apply_suppressions(findings: Iterable[Finding], suppressions: list[Suppressi
         for index, sup in enumerate(suppressions):
             if not sup.codes:
                 if (index, "*") not in used:
-                    kept.append(Finding(path, sup.line, sup.column, sup.line, sup.column + 1,
+                    kept.append(Finding(path, sup.line, sup.column, sup.line, _end(sup),
                                         "WF900", f"{unused_message}: `wfkit: ignore` "
                                         "suppressed nothing", False))
                 continue
             for code in sup.codes:
                 if code in active_codes and (index, code) not in used and code != "WF900":
-                    kept.append(Finding(path, sup.line, sup.column, sup.line, sup.column + 1,
+                    kept.append(Finding(path, sup.line, sup.column, sup.line, _end(sup),
                                         "WF900", f"{unused_message}: {code} suppressed nothing",
                                         False))
     return kept
+
+
+def _end(sup: Suppression) -> int:
+    return sup.end_column if sup.end_column > sup.column else sup.column + 1
