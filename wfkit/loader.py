@@ -11,8 +11,9 @@ Import rules, and why:
   path (``spec_from_file_location``), so two ``flows.py`` in different directories never clash
   and loading the same file twice gives the same module (the same workflow objects, which the
   engine requires); it is also registered under its plain name when that is free, so siblings
-  that import it get the same module. Its directory goes on ``sys.path`` (once, at the front) because workflow
-  code imports its siblings, often lazily inside step bodies, so the entry must stay.
+  that import it get the same module. Its directory goes on ``sys.path`` (once, at the front)
+  because workflow code imports its siblings, often lazily inside step bodies, so the entry
+  must stay.
 - A file inside a package (its directory has ``__init__.py``) is imported by its dotted name
   from the package root, so its relative imports work.
 - A dotted name is imported with the current directory on ``sys.path`` (as ``python -m`` would),

@@ -10,6 +10,7 @@ import json
 import os
 from contextlib import contextmanager
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import click
@@ -34,9 +35,12 @@ def store_option(fn: F) -> F:
              "(env WFKIT_STORE).")(fn)
 
 
-def format_option(*choices: str) -> Callable[[F], F]:
-    return click.option("--format", "fmt", type=click.Choice(list(choices)),
-                        default=choices[0], show_default=True, help="Output format.")
+def format_option(formats: type[Enum]) -> Callable[[F], F]:
+    """``--format`` from an enum of output formats (the first member is the default)."""
+    choices = [member.value for member in formats]
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                        show_default=True, help="Output format.",
+                        callback=lambda ctx, param, value: formats(value))
 
 
 @contextmanager

@@ -9,6 +9,10 @@ what the messages say.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Sequence
+
 import click
 
 from wfkit.cli.app import App
@@ -25,9 +29,25 @@ from wfkit.cli.engine_options import (
     when,
 )
 
+if TYPE_CHECKING:
+    from wfkit.store.base import RunRecord
+
 JSON_VERSION = 1
 _STATUSES = ("PENDING", "RUNNING", "SLEEPING", "WAITING", "COMPLETED", "COMPENSATING",
              "COMPENSATED", "FAILED", "CANCELLED")
+
+
+class ListFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One line of `wfkit list`: a run and how many of its steps are done."""
+
+    run: RunRecord
+    steps_done: int
 
 
 @click.command("list")
@@ -36,47 +56,61 @@ _STATUSES = ("PENDING", "RUNNING", "SLEEPING", "WAITING", "COMPLETED", "COMPENSA
 @click.option("--workflow", metavar="NAME", help="Only runs of this workflow (its name).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
               help="At most this many runs, newest first.")
-@format_option("table", "json")
+@format_option(ListFormat)
 @store_option
 @click.pass_obj
-def list_runs(app: App, status: str | None, workflow: str | None, limit: int, fmt: str,
-              store_url: str) -> None:
+def list_runs(app: App, status: str | None, workflow: str | None, limit: int,
+              fmt: ListFormat, store_url: str) -> None:
     """List runs, newest first: id, workflow, status, started, steps done."""
     from wfkit.status import OpKind, OpStatus
 
     with open_engine(store_url, existing=True) as engine:
-        runs = engine.list_runs(status=status, workflow=workflow, limit=limit)
-        rows = []
-        for run in runs:
-            ops = engine.store.operations(run.id)
-            done = sum(1 for op in ops if op.kind == OpKind.STEP
-                       and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED))
-            rows.append((run, done))
-    if fmt == "json":
-        click.echo(to_json({"version": JSON_VERSION, "runs": [
-            {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
-             "status": run.status.value, "created_at": iso(run.created_at),
-             "finished_at": iso(run.finished_at),
-             "steps_done": done, "parent_id": run.parent_id}
-            for run, done in rows]}))
-        return
-    if not rows:
+        rows = [RunRow(run, sum(1 for op in engine.store.operations(run.id)
+                                if op.kind == OpKind.STEP
+                                and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)))
+                for run in engine.list_runs(status=status, workflow=workflow, limit=limit)]
+    _LIST_FORMATS[fmt]().render(app, rows)
+    if rows and len(rows) == limit:
+        say(app, f"showing the newest {limit} runs; --limit N shows more")
+    elif not rows:
         say(app, "no runs" + (" match" if status or workflow else " yet; start one with "
                               "`wfkit run MODULE:WORKFLOW --input JSON`"))
-        return
-    from rich.table import Table
-    from rich.text import Text
 
-    table = Table(box=None, pad_edge=False)
-    for header, justify in (("ID", "left"), ("WORKFLOW", "left"), ("STATUS", "left"),
-                            ("STARTED", "left"), ("STEPS DONE", "right")):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for run, done in rows:
-        table.add_row(Text(run.id), Text(run.workflow), status_text(run.status.value),
-                      when(run.created_at), str(done))
-    print_table(app, table)
-    if len(rows) == limit:
-        say(app, f"showing the newest {limit} runs; --limit N shows more")
+
+class RunsJson:
+    """``{"version": 1, "runs": [...]}``, sorted keys: for scripts."""
+
+    def render(self, app: App, rows: Sequence[RunRow]) -> None:
+        click.echo(to_json({"version": JSON_VERSION, "runs": [
+            {"id": r.run.id, "workflow": r.run.workflow, "workflow_version": r.run.version,
+             "status": r.run.status.value, "created_at": iso(r.run.created_at),
+             "finished_at": iso(r.run.finished_at), "steps_done": r.steps_done,
+             "parent_id": r.run.parent_id}
+            for r in rows]}))
+
+
+class RunsTable:
+    """A rich table for people; nothing at all when there are no runs (stderr says so)."""
+
+    def render(self, app: App, rows: Sequence[RunRow]) -> None:
+        if not rows:
+            return
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False)
+        for header, justify in (("ID", "left"), ("WORKFLOW", "left"), ("STATUS", "left"),
+                                ("STARTED", "left"), ("STEPS DONE", "right")):
+            table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for r in rows:
+            table.add_row(Text(r.run.id), Text(r.run.workflow),
+                          status_text(r.run.status.value), when(r.run.created_at),
+                          str(r.steps_done))
+        print_table(app, table)
+
+
+_LIST_FORMATS: dict[ListFormat, type[RunsJson] | type[RunsTable]] = {
+    ListFormat.TABLE: RunsTable, ListFormat.JSON: RunsJson}
 
 
 @click.command("send-event")

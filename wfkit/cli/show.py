@@ -8,7 +8,9 @@ attempts, with what error, and which compensations ran.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,26 +27,59 @@ from wfkit.cli.engine_options import (
     when,
 )
 
+if TYPE_CHECKING:
+    from wfkit.store.base import OperationRecord, RunRecord
+
 JSON_VERSION = 1
+
+
+class ShowFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What `wfkit show` renders: the run, its operations, and its children by sequence."""
+
+    run: RunRecord
+    operations: list[OperationRecord]
+    children: dict[int, str]
 
 
 @click.command("show")
 @click.argument("run_id", metavar="ID")
-@format_option("text", "json")
+@format_option(ShowFormat)
 @store_option
 @click.pass_obj
-def show(app: App, run_id: str, fmt: str, store_url: str) -> None:
+def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
     """Show run ID: workflow, status, times, error, and a timeline of its operations."""
     with open_engine(store_url, existing=True) as engine:
-        run = engine.get_run(run_id)
-        ops = engine.operations(run_id)
-        children = {child.parent_seq: child.id
-                    for child in engine.store.list_runs(parent_id=run_id)}
-    if fmt == "json":
-        click.echo(to_json({"version": JSON_VERSION, "run": _run_data(run),
-                            "operations": [_op_data(op, children) for op in ops]}))
-        return
-    _print_text(app, run, ops, children)
+        view = RunView(engine.get_run(run_id), engine.operations(run_id),
+                       {child.parent_seq: child.id
+                        for child in engine.store.list_runs(parent_id=run_id)
+                        if child.parent_seq is not None})
+    _SHOW_FORMATS[fmt]().render(app, view)
+
+
+class RunJson:
+    """Everything, for scripts: inputs, results, full errors, source lines."""
+
+    def render(self, app: App, view: RunView) -> None:
+        click.echo(to_json({"version": JSON_VERSION, "run": _run_data(view.run),
+                            "operations": [_op_data(op, view.children)
+                                           for op in view.operations]}))
+
+
+class RunText:
+    """A header and a timeline table, for people."""
+
+    def render(self, app: App, view: RunView) -> None:
+        _print_text(app, view.run, view.operations, view.children)
+
+
+_SHOW_FORMATS: dict[ShowFormat, type[RunJson] | type[RunText]] = {
+    ShowFormat.TEXT: RunText, ShowFormat.JSON: RunJson}
 
 
 def _run_data(run: Any) -> dict[str, Any]:
@@ -58,7 +93,8 @@ def _run_data(run: Any) -> dict[str, Any]:
 
 
 def _op_data(op: Any, children: dict[int, str]) -> dict[str, Any]:
-    return {"child_id": children.get(op.seq), "seq": op.seq, "kind": op.kind.value, "name": op.name, "status": op.status.value,
+    return {"child_id": children.get(op.seq), "seq": op.seq, "kind": op.kind.value,
+            "name": op.name, "status": op.status.value,
             "attempt": op.attempt, "started_at": iso(op.started_at),
             "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
             "result": _json(op.result), "error": _json(op.error), "source": op.source,
