@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
@@ -32,7 +34,6 @@ from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
 
 POOL_THRESHOLD = 48     # below this many files to parse, a process pool costs more than it saves
-ENGINE_SALT = "engine-1"
 
 
 @dataclass
@@ -100,7 +101,8 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     cache = None
     if options.use_cache and not stdin:
         directory = options.cache_dir or os.path.join(config.root, ".wfkit_cache")
-        salt = "|".join([__version__, ENGINE_SALT, config.fingerprint(), ",".join(sorted(active))])
+        salt = "|".join([__version__, engine_fingerprint(), config.fingerprint(),
+                         ",".join(sorted(active))])
         cache = FileCache(directory, salt)
     run = _Run(config, active, settings, options, cache)
 
@@ -296,6 +298,21 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
         result.fixed_text = run.texts.get(next(iter(run.texts), ""), None)
     if not options.diff:
         result.findings = [f for f in result.findings if f not in fixed_findings]
+
+
+@lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """A hash of the linter's own code and rules: a changed engine never reads old results,
+    even between two development builds with the same version number."""
+    import lint_rules
+
+    digest = hashlib.sha256()
+    for directory in (os.path.dirname(__file__), os.path.dirname(lint_rules.__file__)):
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".py"):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    digest.update(name.encode() + b"\0" + handle.read())
+    return digest.hexdigest()[:16]
 
 
 def decode_bytes(path: str, data: bytes) -> str | None:
