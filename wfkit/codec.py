@@ -263,6 +263,10 @@ def _rejects_nan(constant: str) -> Any:
 
 # --------------------------------------------------------------------------- the codec
 
+# One decoder built once: json.loads with options builds a new JSONDecoder on every call.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_rejects_nan)
+
+
 class JsonCodec:
     """Encodes values to JSON text and decodes them back to their annotated types.
 
@@ -410,7 +414,7 @@ class JsonCodec:
     def decode(self, text: str | bytes, annotation: object = Any, *, where: str) -> Any:
         """Parse JSON ``text`` and rebuild it as ``annotation`` (``Any``: plain JSON data)."""
         try:
-            data = json.loads(text, parse_constant=_rejects_nan)
+            data = _JSON_DECODER.decode(text if isinstance(text, str) else text.decode())
         except ValueError as error:  # JSONDecodeError, NaN, bad UTF-8
             raise DecodingError(f"cannot decode {where}: invalid JSON: {error}", where=where,
                                 path="", expected=annotation_name(annotation), found="invalid JSON",

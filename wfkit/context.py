@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from wfkit.core.spec import CallSite, resolve
+from wfkit.core.spec import CallSite, base_spec, resolve
 from wfkit.retry import Retry
 from wfkit.status import OpKind
 
@@ -75,10 +75,17 @@ class Context:
         failure (after retries) into ``None`` instead of an exception, so it never rolls the
         workflow back.
         """
-        site = CallSite(name=name, retry=retry, timeout=timeout, compensate=compensate,
-                        optional=optional, idempotent=idempotent, at_most_once=at_most_once)
-        flow = self._act.step_flow(resolve(fn, site), args, kwargs)
-        return self._run(flow)
+        if name is None and retry is None and timeout is None and compensate is None \
+                and optional is None and idempotent is None and at_most_once is None:
+            spec = base_spec(fn)  # the common call: no per-call options to merge
+        else:
+            spec = resolve(fn, CallSite(
+                name=name, retry=retry, timeout=timeout, compensate=compensate,
+                optional=optional, idempotent=idempotent, at_most_once=at_most_once))
+        flow = self._act.step_flow(spec, args, kwargs)
+        if self._async:
+            return self._act.drive_async(flow)
+        return self._act.drive(flow)
 
     def call(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
              retry: Retry | None = None, timeout: float | None = None,

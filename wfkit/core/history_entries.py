@@ -26,12 +26,20 @@ def run_entry(run_id: str, at: datetime, type_: str, **data: Any) -> HistoryEntr
 
 
 def op_snapshot(op: OperationRecord) -> dict[str, Any]:
-    return {
-        "kind": op.kind.value, "status": op.status.value, "attempt": op.attempt,
-        "started_at": _iso(op.started_at), "finished_at": _iso(op.finished_at),
-        "result": op.result, "error": op.error, "wake_at": _iso(op.wake_at),
-        "source": op.source, "compensates": op.compensates,
-    }
+    """The operation as JSON data; fields that are unset are left out (this is per step)."""
+    data: dict[str, Any] = {"kind": op.kind.value, "status": op.status.value,
+                            "attempt": op.attempt}
+    if op.started_at is not None:
+        data["started_at"] = op.started_at.isoformat()
+    if op.finished_at is not None:
+        data["finished_at"] = op.finished_at.isoformat()
+    for key in ("result", "error", "source", "compensates"):
+        value = getattr(op, key)
+        if value is not None:
+            data[key] = value
+    if op.wake_at is not None:
+        data["wake_at"] = op.wake_at.isoformat()
+    return data
 
 
 def op_from_snapshot(run_id: str, seq: int, name: str, data: dict[str, Any]) -> OperationRecord:
