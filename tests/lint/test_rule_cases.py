@@ -20,9 +20,9 @@ def _cases():
                                id=f"{info.code}-{info.name}-INVALID-{index}")
 
 
-def _lint(source: str, **kwargs):
+def _lint(source: str, select: list[str] = SELECT_ALL, **kwargs):
     return lint_paths([], LintOptions(stdin_text=source, stdin_filename="case.py",
-                                      select=SELECT_ALL, **kwargs))
+                                      select=select, **kwargs))
 
 
 @pytest.mark.parametrize(("code", "kind", "source", "fixed", "unsafe"), list(_cases()))
@@ -33,11 +33,16 @@ def test_case(code: str, kind: str, source: str, fixed: str | None, unsafe: bool
         return
     assert code in codes
     fixable = any(f.fix for f in _lint(source).findings if f.code == code)
-    assert fixable == (fixed is not None), "a case with an autofix carries its fixed source"
+    if unsafe:   # not fixed by --fix alone, so not marked fixable
+        assert not fixable
+    else:
+        assert fixable == (fixed is not None), "a case with an autofix carries its fixed source"
+    unsafe_text = _lint(source, [code], fix=True, unsafe_fixes=True).fixed_text
+    assert (unsafe_text != source) == (fixed is not None), "fixes come with their fixed source"
     if fixed is None:
         return
-    result = _lint(source, fix=True, unsafe_fixes=unsafe)
+    result = _lint(source, [code], fix=True, unsafe_fixes=unsafe)
     assert result.fixed_text == fixed
     assert code not in [f.code for f in _lint(result.fixed_text).findings]
     if unsafe:  # an unsafe fix is not applied without unsafe_fixes
-        assert _lint(source, fix=True).fixed_text == source
+        assert _lint(source, [code], fix=True).fixed_text == source

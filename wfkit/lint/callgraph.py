@@ -137,6 +137,7 @@ def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str]]]
     unsafe = False
     if fix is None and raw.unsafe_fix is not None:
         fix, unsafe = raw.unsafe_fix, True
+    # Finding.fix means "fixed by --fix": unsafe fixes need --unsafe-fixes and do not count
     finding = Finding(path, raw.line, raw.column, raw.end_line, raw.end_column, raw.code,
-                      message, fix is not None)
+                      message, fix is not None and not unsafe)
     return Reported(finding, fix, unsafe)
