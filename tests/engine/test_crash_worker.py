@@ -29,7 +29,7 @@ FLOWS = '''
     import time
     from pathlib import Path
 
-    from wfkit import Context, step, workflow
+    from wfkit import Context, Retry, step, workflow
 
     HERE = Path(__file__).parent
 
@@ -66,6 +66,33 @@ FLOWS = '''
     def last(x: int) -> int:
         record("last")
         return x * 10
+
+
+    @step
+    def reserve() -> str:
+        record("reserve")
+        return "r-1"
+
+
+    @reserve.compensation
+    def release(reservation: str) -> None:
+        record("release")
+        marker = HERE / "in-the-middle"
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(60)  # the test kills the worker here, during compensation
+
+
+    @step
+    def explode() -> None:
+        record("explode")
+        raise ValueError("no stock")
+
+
+    @workflow
+    def saga(ctx: Context) -> None:
+        ctx.step(reserve)
+        ctx.step(explode, retry=Retry(attempts=1))
 
 
     @workflow
@@ -122,9 +149,10 @@ def effects(directory: Path) -> list[str]:
     return (directory / "effects.log").read_text().splitlines()
 
 
-def start_and_kill_in_the_middle(directory: Path) -> list[str]:
-    """Start the run, kill its worker inside ``middle``; return the steps committed by then."""
-    started = wfkit(directory, "run", "flows.py:multi", "--id", "crash-1", "--no-wait")
+def start_and_kill_in_the_middle(directory: Path, workflow: str = "multi",
+                                 status: str = "RUNNING") -> list[str]:
+    """Start the run, kill its worker at the marker; return the steps committed by then."""
+    started = wfkit(directory, "run", f"flows.py:{workflow}", "--id", "crash-1", "--no-wait")
     assert started.communicate(timeout=10)[0].strip() == "crash-1"
     first = worker(directory)
     try:
@@ -138,14 +166,15 @@ def start_and_kill_in_the_middle(directory: Path) -> list[str]:
         first.communicate(timeout=10)
     assert first.returncode == -signal.SIGKILL
     data = run_json(directory, "crash-1")
-    assert data["run"]["status"] == "RUNNING"
-    return [op["name"] for op in data["operations"] if op["status"] == "COMPLETED"]
+    assert data["run"]["status"] == status
+    return [f'{op["kind"]}:{op["name"]}' for op in data["operations"]
+            if op["status"] == "COMPLETED"]
 
 
 def test_a_killed_worker_s_run_is_completed_by_the_next_worker(tmp_path: Path) -> None:
     write_flows(tmp_path, at_most_once=False)
     committed = start_and_kill_in_the_middle(tmp_path)
-    assert committed == ["first", "second"]
+    assert committed == ["step:first", "step:second"]
     assert effects(tmp_path) == ["first", "second", "middle"]
 
     second = worker(tmp_path)
@@ -167,7 +196,7 @@ def test_a_killed_worker_s_run_is_completed_by_the_next_worker(tmp_path: Path) -
 def test_an_interrupted_at_most_once_step_is_failed_not_rerun(tmp_path: Path) -> None:
     write_flows(tmp_path, at_most_once=True)
     committed = start_and_kill_in_the_middle(tmp_path)
-    assert committed == ["first", "second"]
+    assert committed == ["step:first", "step:second"]
 
     second = worker(tmp_path)
     try:
@@ -180,3 +209,22 @@ def test_an_interrupted_at_most_once_step_is_failed_not_rerun(tmp_path: Path) ->
     assert effects(tmp_path) == ["first", "second", "middle"]  # never ran twice
     middle = [op for op in data["operations"] if op["name"] == "middle"]
     assert [(op["status"], op["attempt"]) for op in middle] == [("FAILED", 1)]
+
+
+def test_a_worker_killed_during_compensation_is_taken_over(tmp_path: Path) -> None:
+    write_flows(tmp_path, at_most_once=False)
+    committed = start_and_kill_in_the_middle(tmp_path, "saga", status="COMPENSATING")
+    assert committed == ["step:reserve"]
+
+    second = worker(tmp_path)
+    try:
+        data = wait_for(lambda: (d := run_json(tmp_path, "crash-1"))["run"]["status"]
+                        in ("COMPLETED", "FAILED", "COMPENSATED") and d, "the takeover")
+    finally:
+        stop(second)
+    assert data["run"]["status"] == "COMPENSATED" and data["run"]["recoveries"] == 1
+    # The failed step is not run again; the interrupted compensation is (at-least-once).
+    assert effects(tmp_path) == ["reserve", "explode", "release", "release"]
+    assert [(op["kind"], op["name"], op["status"]) for op in data["operations"]] == [
+        ("step", "reserve", "COMPLETED"), ("step", "explode", "FAILED"),
+        ("compensation", "reserve", "COMPLETED")]
