@@ -238,6 +238,8 @@ class FileAnalyzer(RuleServices):
                 bindings.dicts.add(name)
             elif container == "set":
                 bindings.sets.add(name)
+            elif container == "path":
+                bindings.paths.add(name)
             if name == "ctx" or (param.annotation is not None and (self.resolver.resolve(
                     param.annotation.annotation) or "").endswith("wfkit.Context")) or (
                     index == 0 and kind == "workflow" and dialect == kn.WFKIT):
@@ -347,7 +349,8 @@ class FileAnalyzer(RuleServices):
             base = receiver.func if isinstance(receiver, cst.Call) else None
             base_qual = self.resolver.resolve(base) if base is not None else None
             if (base_qual or "").startswith("pathlib.") or (
-                    method in ("iterdir", "rglob") and base_qual is None):
+                    isinstance(receiver, cst.Name) and self.resolver.is_path_name(receiver.value)) \
+                    or (method in ("iterdir", "rglob") and base_qual is None):
                 self._hit("pathlib.Path." + method, func, node)
 
     def _hit(self, qual: str, node: cst.BaseExpression, call: cst.Call | None) -> None:

@@ -99,6 +99,7 @@ class Bindings:
     dicts: set[str] = field(default_factory=set)
     mutable: set[str] = field(default_factory=set)
     loggers: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
     global_names: set[str] = field(default_factory=set)
 
 
@@ -111,6 +112,7 @@ _SET_CALLS = frozenset({"builtins.set", "builtins.frozenset"})
 DICT_ANNOTATIONS = frozenset({"dict", "Dict", "Mapping", "MutableMapping", "defaultdict",
                               "OrderedDict", "Counter", "DefaultDict"})
 SET_ANNOTATIONS = frozenset({"set", "frozenset", "Set", "FrozenSet", "AbstractSet", "MutableSet"})
+PATH_TYPES = frozenset({"Path", "PosixPath", "WindowsPath"})
 
 
 class BindingCollector:
@@ -135,6 +137,7 @@ class BindingCollector:
         self.out.dicts.discard(name)
         self.out.mutable.discard(name)
         self.out.loggers.discard(name)
+        self.out.paths.discard(name)
 
     def _block(self, block: cst.BaseSuite) -> None:
         if isinstance(block, cst.IndentedBlock):
@@ -230,6 +233,8 @@ class BindingCollector:
                 out.dicts.add(name)
             if tail == "getLogger" or tail == "get_logger":
                 out.loggers.add(name)
+            elif tail in PATH_TYPES:
+                out.paths.add(name)
 
 
 def _annotation_head(expr: cst.BaseExpression) -> cst.BaseExpression:
@@ -251,7 +256,7 @@ def param_bindings(params: cst.Parameters) -> list[tuple[str, cst.Param]]:
 
 
 def annotation_kind(param: cst.Param) -> str:
-    """'dict', 'set' or '' from a parameter's annotation (the container type only)."""
+    """'dict', 'set', 'path' or '' from a parameter's annotation (the outer type only)."""
     if param.annotation is None:
         return ""
     name = dotted(_annotation_head(param.annotation.annotation)) or ""
@@ -260,6 +265,8 @@ def annotation_kind(param: cst.Param) -> str:
         return "dict"
     if tail in SET_ANNOTATIONS:
         return "set"
+    if tail in PATH_TYPES:
+        return "path"
     return ""
 
 
@@ -326,6 +333,9 @@ class Resolver:
 
     def is_dict_name(self, name: str) -> bool:
         return self._flag(name, "dicts")
+
+    def is_path_name(self, name: str) -> bool:
+        return self._flag(name, "paths")
 
     def _flag(self, name: str, attr: str) -> bool:
         for scope in reversed(self.stack):
