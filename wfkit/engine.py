@@ -170,17 +170,27 @@ class Engine:
                                     where=f"result of workflow {run.workflow!r}")
 
     def _nap(self, left: float | None) -> None:
-        pause = self.poll_interval
-        wake = self.store.next_wake()
-        if wake is not None:
-            until_wake = max(0.0, (wake - self.clock.now()).total_seconds())
-            # Virtual time jumps straight to the next timer; real time keeps polling, since
-            # events can arrive from other processes.
-            pause = until_wake if getattr(self.clock, "virtual", False) \
-                else min(pause, until_wake)
-        if left is not None and not getattr(self.clock, "virtual", False):
+        pause = self._pause(self.poll_interval)
+        if getattr(self.clock, "virtual", False):
+            wake = self.store.next_wake()
+            if wake is not None and wake > self.clock.now():  # jump straight to the timer
+                pause = (wake - self.clock.now()).total_seconds()
+        elif left is not None:
             pause = min(pause, left)  # ``left`` is real time: it bounds only real waits
         self.clock.sleep(pause)
+
+    def _pause(self, interval: float) -> float:
+        """How long an idle loop may sleep: until the next timer, at most ``interval``.
+
+        A wake time already past belongs to a run this engine could not claim (another
+        worker holds it, or this engine does not know its workflow): it is no reason to
+        wake early, or an idle worker would spin while another one works.
+        """
+        wake = self.store.next_wake()
+        if wake is None:
+            return interval
+        until_wake = (wake - self.clock.now()).total_seconds()
+        return interval if until_wake <= 0 else min(interval, until_wake)
 
     # -- executing -----------------------------------------------------------------------------
     def work_once(self, run_id: str | None = None) -> bool:
@@ -277,11 +287,7 @@ class Engine:
                     continue
                 if on_idle is not None:
                     on_idle()
-                pause = idle_interval
-                wake = self.store.next_wake()
-                if wake is not None:
-                    pause = max(0.0, min(pause, (wake - self.clock.now()).total_seconds()))
-                self.clock.wait(stop, pause)
+                self.clock.wait(stop, self._pause(idle_interval))
 
         threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
                    for i in range(concurrency - 1)]

@@ -84,10 +84,6 @@ def test_an_idle_worker_with_nothing_due_polls_at_its_idle_interval(tmp_path: Pa
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: run_worker sleeps until store.next_wake(), which counts runs it cannot "
-    "claim (a woken run leased by another worker keeps its past wake_at; runs of other "
-    "workflows), so an idle worker spins at 100% CPU while another worker runs a woken run"))
 def test_an_idle_worker_does_not_spin_on_a_run_leased_by_another(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     a_woken_run_leased_elsewhere(url)
@@ -97,9 +93,6 @@ def test_an_idle_worker_does_not_spin_on_a_run_leased_by_another(tmp_path: Path)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: Engine.result naps until store.next_wake() (via _nap), so waiting for a run "
-    "that another worker is running after a wake-up polls the store in a tight loop"))
 def test_waiting_for_a_result_does_not_spin_while_another_worker_runs_it(
         tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wf.db'}"

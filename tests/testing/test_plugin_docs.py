@@ -18,11 +18,6 @@ import wfkit.testing.context  # noqa: F401
 pytest_plugins = ["pytester"]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
-TWIN_BUG = (
-    "harness bug (verify): a crash before a wait or a sleep delays the run by the downtime, but "
-    "the crash-free twin is not paused for it, so the twin's timeout fires earlier (an event in "
-    "between is received in one run and not the other) and a result including ctx.now() "
-    "differs: verify reports a false alarm")
 BLOCK = re.compile(r"^```python\n# (?P<file>[\w.]+\.py)\n(?P<body>.*?)^```", re.M | re.S)
 
 
@@ -47,14 +42,9 @@ def test_the_tutorial_runs_and_passes(pytester: pytest.Pytester):
         pytester.path.joinpath(name).write_text(text, encoding="utf-8")
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider",
                                 "--hypothesis-seed=0")
-    outcomes = result.parseoutcomes()
-    if outcomes.get("failed") == 1 and "FAILED test_orders.py::test_orders_survive_every_fault_" \
-            "plan" in result.stdout.str() and "without crashes ends" in result.stdout.str():
-        pytest.xfail(TWIN_BUG)
     result.assert_outcomes(passed=10)
 
 
-@pytest.mark.xfail(strict=True, reason=TWIN_BUG)
 def test_a_result_with_ctx_now_after_a_wait_is_no_false_alarm():
     try:
         from wfkit.testing import verify

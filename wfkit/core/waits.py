@@ -51,10 +51,11 @@ def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
         return None
     if act.replay_only:
         raise Frontier(seq)
-    now = act.rt.clock.now()
     if rec is None:
         act.check_cancel()
         act.starting(OpKind.SLEEP, seq, name)
+    now = act.rt.clock.now()
+    if rec is None:
         rec = OperationRecord(act.run.id, seq, OpKind.SLEEP, name, OpStatus.STARTED,
                               started_at=now, wake_at=now + timedelta(seconds=max(0, seconds)),
                               source=caller_source())
@@ -84,10 +85,11 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
         return act.decode(rec.result, annotation, where)
     if act.replay_only:
         raise Frontier(seq)
-    now = act.rt.clock.now()
     if rec is None:
         act.check_cancel()
         act.starting(OpKind.EVENT, seq, name)
+    now = act.rt.clock.now()
+    if rec is None:
         rec = OperationRecord(act.run.id, seq, OpKind.EVENT, name, OpStatus.STARTED,
                               started_at=now, source=caller_source(),
                               wake_at=None if seconds is None
@@ -134,11 +136,12 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
     if act.replay_only:
         raise Frontier(seq)
     store = act.rt.store
-    now = act.rt.clock.now()
-    new: list[OperationRecord] = []
     if rec is None:
         act.check_cancel()
         act.starting(OpKind.CHILD, seq, wf.name)
+    now = act.rt.clock.now()
+    new: list[OperationRecord] = []
+    if rec is None:
         child_id = workflow_id or f"{act.run.id}/{seq}"
         run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
                          seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
