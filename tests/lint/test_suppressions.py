@@ -89,3 +89,21 @@ def test_comment_like_text_in_strings_is_not_a_suppression() -> None:
 def test_one_line_compound_statement() -> None:
     assert _codes("    # noqa: WF101\n    if True: time.time()\n    time.time()\n") == \
         [(3, "WF101")]
+
+
+def test_trailing_comment_covers_its_whole_logical_line() -> None:
+    body = ("    x = str(  # noqa: WF101\n"
+            "        time.time(),\n"
+            "    )\n"
+            "    y = str(\n"
+            "        uuid.uuid4(),\n"
+            "    )  # wfkit: ignore[WF102]\n"
+            "    time.time()\n")
+    assert _codes(body) == [(7, "WF101")]
+
+
+def test_trailing_comment_on_a_def_line_does_not_cover_the_body() -> None:
+    source = HEAD.replace("def process(ctx: Context) -> None:",
+                          "def process(ctx: Context) -> None:  # noqa: WF101") + "    time.time()\n"
+    found = [(f.line, f.code) for f in lint_text(source).findings]
+    assert found == [(7, "WF900"), (8, "WF101")]

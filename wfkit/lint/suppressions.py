@@ -51,7 +51,8 @@ def parse_suppressions(text: str) -> list[Suppression]:
             continue
         own_line = tok.line[: tok.start[1]].strip() == ""
         if not own_line:
-            out.append(Suppression(line, column, codes, line, line, False, end_column))
+            start, end = _logical_line(tokens, index)
+            out.append(Suppression(line, column, codes, start, end, False, end_column))
             continue
         start, end = _covered(tokens, index)
         out.append(Suppression(line, column, codes, start, end, False, end_column))
@@ -112,6 +113,27 @@ def _covered(tokens: list[tokenize.TokenInfo], index: int) -> tuple[int, int]:
             last = tok.end[0]
         i += 1
     return start, last
+
+
+_LINE_BREAKS = frozenset({tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING})
+
+
+def _logical_line(tokens: list[tokenize.TokenInfo], index: int) -> tuple[int, int]:
+    """Lines of the logical line a trailing comment ends a physical line of (a call spread
+    over several lines is covered by a comment on any of its lines)."""
+    line = tokens[index].start[0]
+    start = end = line
+    i = index - 1
+    while i >= 0 and tokens[i].type not in _LINE_BREAKS:
+        if tokens[i].type not in (tokenize.NL, tokenize.COMMENT):
+            start = min(start, tokens[i].start[0])
+        i -= 1
+    i = index + 1
+    while i < len(tokens) and tokens[i].type not in _LINE_BREAKS and \
+            tokens[i].type != tokenize.ENDMARKER:
+        end = max(end, tokens[i].end[0])
+        i += 1
+    return start, end
 
 
 def _next_significant(tokens: list[tokenize.TokenInfo], i: int) -> tokenize.TokenInfo | None:
