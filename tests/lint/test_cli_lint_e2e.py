@@ -173,3 +173,8 @@ def test_exit_codes_through_a_real_process(tree):
     assert status("lint", "--no-cache", "--exit-zero") == 0
     assert status("lint", "--no-cache", "plain.py") == 0
     assert status("lint", "--select", "WF999") == 2
+
+
+def test_rule_renders_markdown_on_a_terminal(run):
+    code, out, _ = run("--color", "rule", "WF101")  # --color makes stdout a rich terminal
+    assert code == 0 and "\x1b[" in out and "NoWallClock" in out and "## " not in out
