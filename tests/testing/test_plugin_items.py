@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 # pytester's in-process runs unload the modules they import; load what the items use first.
@@ -182,3 +184,24 @@ def test_replay_items_are_selected_by_k(pytester: pytest.Pytester, histories: st
     result = pytester.runpytest("--wfkit-histories", histories, "--wfkit-workflows", "flows",
                                 "-k", "replay")
     result.assert_outcomes(passed=1, deselected=1)
+
+
+def test_lint_items_skip_excluded_paths_and_see_extra_decorators(pytester: pytest.Pytester):
+    pytester.makepyprojecttoml('[tool.wfkit.lint]\nexclude = ["samples"]\n'
+                               'extra-workflow-decorators = ["myco.durable"]\n')
+    pytester.mkdir("samples")
+    (pytester.path / "samples" / "bad.py").write_text(textwrap.dedent(BAD), encoding="utf-8")
+    pytester.makepyfile(custom="""
+        import time
+
+        from myco import durable
+
+
+        @durable
+        def late(ctx):
+            return time.time()
+    """)
+    result = pytester.runpytest("--wfkit-lint", "-rA")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["custom.py:*: WF101 *time.time()*"])
+    assert "samples" not in result.stdout.str()

@@ -48,17 +48,19 @@ class LintSession:
     candidates: list[str] = field(default_factory=list)
     _findings: dict[str, list[Finding]] | None = None
     _error: str | None = None
-    _extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _dirs: dict[str, _DirSettings] = field(default_factory=dict)
 
     def wants(self, path: Path) -> bool:
-        """The cheap pre-check: could this file hold workflow code? The linter decides."""
+        """The cheap pre-check: could this file hold workflow code, and is it not excluded by
+        ``[tool.wfkit.lint] exclude``? The linter decides the rest."""
+        settings = self._settings(path)
+        if settings.excluded(path):
+            return False
         try:
             data = path.read_bytes()
         except OSError:
             return True   # let the linter report the unreadable file
-        if b"workflow" in data:
-            return True
-        return any(name.encode() in data for name in self._extra_decorators(path))
+        return b"workflow" in data or any(name in data for name in settings.decorators)
 
     def add(self, path: Path) -> None:
         self.candidates.append(os.path.normpath(str(path)))
@@ -87,22 +89,47 @@ class LintSession:
             grouped.setdefault(os.path.normpath(finding.path), []).append(finding)
         self._findings = grouped
 
-    def _extra_decorators(self, path: Path) -> tuple[str, ...]:
-        """Names from ``extra-workflow-decorators`` in ``[tool.wfkit.lint]`` (the file may use
-        a project decorator that never says "workflow"); looked up once per directory."""
+    def _settings(self, path: Path) -> _DirSettings:
+        """The config that applies to files in ``path``'s directory, looked up once per
+        directory (the linter finds it by walking up from each path)."""
         from wfkit.errors import WfkitError
         from wfkit.lint.config import load_config
+        from wfkit.lint.files import DEFAULT_EXCLUDES
 
         directory = str(path.parent)
-        if directory not in self._extras:
+        if directory not in self._dirs:
             try:
                 config = load_config([str(path)])
             except WfkitError:   # the items of the files that do say "workflow" report it
-                self._extras[directory] = ()
+                self._dirs[directory] = _DirSettings(directory, DEFAULT_EXCLUDES, ())
             else:
-                self._extras[directory] = tuple(
-                    name.rsplit(".", 1)[-1] for name in config.extra_workflow_decorators)
-        return self._extras[directory]
+                self._dirs[directory] = _DirSettings(
+                    config.root, (*DEFAULT_EXCLUDES, *config.exclude),
+                    tuple(name.rsplit(".", 1)[-1].encode()
+                          for name in config.extra_workflow_decorators))
+        return self._dirs[directory]
+
+
+@dataclass(frozen=True)
+class _DirSettings:
+    root: str
+    exclude: tuple[str, ...]
+    decorators: tuple[bytes, ...]    # extra workflow decorators, which may not say "workflow"
+
+    def excluded(self, path: Path) -> bool:
+        """``exclude`` as ``wfkit lint`` applies it to a directory walk (the lint API lints
+        explicitly named files regardless, and the plugin names every file)."""
+        from wfkit.lint.files import _excluded
+
+        rel = Path(os.path.relpath(path, self.root))
+        if rel.parts and rel.parts[0] == "..":
+            return False
+        current = Path(self.root)
+        for part in rel.parts:
+            current = current / part
+            if _excluded(str(current), self.root, self.exclude):
+                return True
+        return False
 
 
 class LintFile(pytest.File):
