@@ -396,9 +396,11 @@ def test_the_report_is_a_readable_timeline_with_a_pasteable_plan():
                max_examples=EXAMPLES)
     text = str(found.value)
     assert "Timeline (virtual time since start):" in text
-    assert "plan=Plan(" in text
-    from wfkit.testing.plan import Crash, Failure, Plan  # noqa: F401 - used by eval
+    assert "def test_pay_buggy_regression():" in text
+    call = text.split("def test_pay_buggy_regression():", 1)[1].strip().splitlines()[0]
+    assert call.startswith("verify(pay_buggy, 'o-1', plan=Plan(")
+    from wfkit.testing import Arrival, Crash, Failure, Plan  # noqa: F401 - used by eval
 
-    plan = eval(text.split("plan=", 1)[1].strip().rsplit(")", 1)[0])
+    plan = eval(call.split("plan=", 1)[1].rsplit(")", 1)[0])
     with pytest.raises(VerificationError):
         verify(pay_buggy, "o-1", setup=bank.reset, invariant=paid_at_most_once, plan=plan)

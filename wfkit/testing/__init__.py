@@ -22,6 +22,11 @@ _EXPORTS = {
     "verify": "wfkit.testing.verification",
     "VerificationError": "wfkit.testing.verification",
     "crash_matrix": "wfkit.testing.matrix",
+    "CrashMatrix": "wfkit.testing.matrix",
+    "Plan": "wfkit.testing.plan",
+    "Failure": "wfkit.testing.plan",
+    "Crash": "wfkit.testing.plan",
+    "Arrival": "wfkit.testing.plan",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -32,7 +37,8 @@ if TYPE_CHECKING:
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
     from wfkit.testing.ledger import Ledger
-    from wfkit.testing.matrix import crash_matrix
+    from wfkit.testing.matrix import CrashMatrix, crash_matrix
+    from wfkit.testing.plan import Arrival, Crash, Failure, Plan
     from wfkit.testing.verification import VerificationError, verify
 
 

@@ -302,8 +302,11 @@ class Checker:
         lines += [f"  {line}" for line in timeline(ctx)]
         lines.append("Problems:")
         lines += [f"  - {p}" for p in problems]
-        lines.append("Reproduce it with the same arguments and:")
-        lines.append(f"  verify({self.workflow.fn.__name__}, ..., plan={plan!r})")
+        lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
+        lines += ["", f"    from wfkit.testing import Arrival, Crash, Failure, Plan, verify", "",
+                  f"    def test_{_identifier(self.workflow.name)}_regression():",
+                  f"        verify({self.workflow.fn.__name__}{_call_args(self.args, self.kwargs)}"
+                  f", plan={plan!r})"]
         return "\n".join(lines)
 
 
@@ -350,3 +353,12 @@ def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
 def _outcome(outcome: tuple[str, Any]) -> str:
     status, detail = outcome
     return f"{status} ({detail})" if detail is not None else status
+
+
+def _identifier(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower() or "workflow"
+
+
+def _call_args(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return "".join(f", {p}" for p in parts)
