@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hypothesmith
 import libcst as cst
 import pytest
+from hypothesis import HealthCheck, given, settings
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from wfkit.lint import positions
@@ -90,3 +92,21 @@ def test_positions_match_position_provider(name: str, monkeypatch) -> None:
     got = resolve_positions(module, source, wanted)
     for node, _ in wanted:
         assert got[node] == expected[node], cst.Module([]).code_for_node(node)
+
+
+_EXAMPLES = settings.default.max_examples
+_EXAMPLES = _EXAMPLES if _EXAMPLES > 100 else min(_EXAMPLES, 10)
+
+
+@settings(max_examples=_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_node())
+def test_positions_match_on_generated_programs(source: str) -> None:
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return
+    wanted = _calls(module)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    got = resolve_positions(module, source, wanted)
+    for node, _ in wanted:
+        assert got[node] == expected[node]
