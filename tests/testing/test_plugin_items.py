@@ -205,3 +205,36 @@ def test_lint_items_skip_excluded_paths_and_see_extra_decorators(pytester: pytes
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["custom.py:*: WF101 *time.time()*"])
     assert "samples" not in result.stdout.str()
+
+
+def test_a_helper_that_a_workflow_calls_gets_an_item_for_its_findings(pytester: pytest.Pytester):
+    pytester.makepyfile(flows="""
+        from wfkit import Context, workflow
+
+        from helpers import hour
+
+
+        @workflow
+        def late(ctx: Context) -> bool:
+            return hour() > 12
+    """, helpers="""
+        from datetime import datetime
+
+
+        def hour() -> int:
+            return datetime.now().hour
+    """, unrelated="""
+        from datetime import datetime
+
+
+        def stamp() -> str:
+            return datetime.now().isoformat()
+    """)
+    result = pytester.runpytest("--wfkit-lint", "-rA")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "helpers.py:5:12: WF101 wall-clock time read in workflow code (late -> hour -> "
+        "datetime.now()); use ctx.now()",
+        "PASSED flows.py::wfkit-lint",
+        "FAILED helpers.py::wfkit-lint - *"])
+    assert "unrelated.py" not in result.stdout.str()

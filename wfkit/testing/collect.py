@@ -1,8 +1,9 @@
 """Test items the plugin adds: ``<file>::wfkit-lint`` and ``<history>.json::replay``.
 
-Only pytest is imported at load; the linter (libcst) and the engine are imported when the first
-item runs. Lint items share one lint run over every candidate file of the session, so the
-linter's call graph sees helpers in sibling files and its cache and config are read once.
+Only pytest is imported at load; the linter (libcst) and the engine are imported only when an
+option asks for them. Lint items share one lint run over every Python file the session visits,
+at the end of collection, so the linter's call graph follows workflows into helpers in other
+files (which get an item when they have findings) and its cache and config are read once.
 """
 
 from __future__ import annotations
@@ -42,28 +43,44 @@ class _Item(pytest.Item):
 # -- lint --------------------------------------------------------------------------------------
 @dataclass
 class LintSession:
-    """The session's lint candidates, linted together the first time an item asks."""
+    """Every Python file the session visits, linted together once collection is done.
+
+    Files with workflow code get an item as they are collected. The linter follows workflow
+    code into helpers in other files and reports a finding where the helper reads the clock,
+    so a helper file with findings gets an item too, added after the lint run.
+    """
 
     config: pytest.Config
-    candidates: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    with_items: set[str] = field(default_factory=set)
     _findings: dict[str, list[Finding]] | None = None
     _error: str | None = None
     _dirs: dict[str, _DirSettings] = field(default_factory=dict)
 
-    def wants(self, path: Path) -> bool:
-        """The cheap pre-check: could this file hold workflow code, and is it not excluded by
-        ``[tool.wfkit.lint] exclude``? The linter decides the rest."""
+    def visit(self, path: Path) -> bool:
+        """Register a collected file; True when it may hold workflow code (the cheap check:
+        it says "workflow" or an extra workflow decorator), which earns it an item now."""
         settings = self._settings(path)
         if settings.excluded(path):
             return False
+        norm = os.path.normpath(str(path))
+        self.files.append(norm)
         try:
             data = path.read_bytes()
         except OSError:
-            return True   # let the linter report the unreadable file
-        return b"workflow" in data or any(name in data for name in settings.decorators)
+            wanted = True   # let the linter report the unreadable file
+        else:
+            wanted = b"workflow" in data or any(name in data for name in settings.decorators)
+        if wanted:
+            self.with_items.add(norm)
+        return wanted
 
-    def add(self, path: Path) -> None:
-        self.candidates.append(os.path.normpath(str(path)))
+    def orphans(self) -> list[Path]:
+        """Files with findings but no item of their own (helpers that workflows call)."""
+        if self._findings is None:
+            self._run()
+        assert self._findings is not None
+        return [Path(p) for p in sorted(self._findings) if p not in self.with_items]
 
     def findings_for(self, path: Path) -> list[Finding]:
         if self._findings is None:
@@ -80,12 +97,14 @@ class LintSession:
         cache = getattr(self.config, "cache", None)
         options = LintOptions(cache_dir=str(cache.mkdir("wfkit-lint")) if cache else None)
         try:
-            result = lint_paths(sorted(set(self.candidates)), options)
+            result = lint_paths(sorted(set(self.files)), options) if self.with_items \
+                else None
+
         except WfkitError as exc:
             self._findings, self._error = {}, f"wfkit lint: {exc.one_line()}"
             return
         grouped: dict[str, list[Finding]] = {}
-        for finding in result.findings:
+        for finding in result.findings if result is not None else ():
             grouped.setdefault(os.path.normpath(finding.path), []).append(finding)
         self._findings = grouped
 
@@ -233,6 +252,15 @@ class HistoryItem(_Item):
             raise ItemFailure(f"{shown} diverged: {exc.one_line()}") from None
         except WfkitError as exc:
             raise ItemFailure(f"{shown}: {exc.one_line()}") from None
+
+
+def lint_helper_items(session: pytest.Session) -> list[pytest.Item]:
+    """Run the session's lint; one item per file with findings that has none yet."""
+    lint: LintSession = session.config.stash[LINT_SESSION]
+    items: list[pytest.Item] = []
+    for path in lint.orphans():
+        items.extend(session.genitems(LintFile.from_parent(session, path=path)))
+    return items
 
 
 def history_items(session: pytest.Session, directories: list[str]) -> list[pytest.Item]:

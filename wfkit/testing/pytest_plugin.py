@@ -7,8 +7,10 @@ import Hypothesis, to register the ``wfkit-*`` profiles before any conftest can 
 
 Options (see docs/testing.md):
 
-- ``--wfkit-lint``: each collected Python file with workflow code becomes a ``::wfkit-lint``
-  item that fails with the linter's findings (``[tool.wfkit.lint]`` config applies).
+- ``--wfkit-lint``: each collected Python file with workflow code (and each helper file the
+  linter finds a problem in through workflow calls) becomes a ``::wfkit-lint`` item that fails
+  with the linter's findings (``[tool.wfkit.lint]`` config applies). The lint runs once, at the
+  end of collection.
 - ``--wfkit-histories DIR``: each ``*.json`` history under DIR becomes a ``::replay`` item,
   replayed against the workflows of ``--wfkit-workflows`` / ini ``wfkit_workflows``.
 - ``--wfkit-record-histories DIR``: ``wf_context`` writes the histories of its runs to DIR.
@@ -94,16 +96,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
         return None
     from wfkit.testing import collect
 
-    lint = parent.config.stash[collect.LINT_SESSION]
-    if not lint.wants(file_path):
+    if not parent.config.stash[collect.LINT_SESSION].visit(file_path):
         return None
-    lint.add(file_path)
     return collect.LintFile.from_parent(parent, path=file_path)
 
 
-@pytest.hookimpl(tryfirst=True)   # before -k/-m deselection, so those select replay items too
+@pytest.hookimpl(tryfirst=True)   # before -k/-m deselection, so those select our items too
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
+    if config.getoption("wfkit_lint"):
+        from wfkit.testing.collect import lint_helper_items
+
+        items.extend(lint_helper_items(session))
     directories = config.getoption("wfkit_histories")
     if directories:
         from wfkit.testing.collect import history_items
