@@ -177,9 +177,9 @@ class Checker:
     def _run_with_resumes(self, ctx: TestWorkflowContext, done: PlanRun) -> tuple[str, Any]:
         try:
             try:
-                result = ctx.run(self.workflow, *self.args, **self.kwargs)
+                ctx.run(self.workflow, *self.args, **self.kwargs)
             except SimulatedCrash:
-                result = self._resume(ctx, done)
+                self._resume(ctx, done)
         except WorkflowFailed as failed:
             return failed.status, (failed.error or {}).get("type")
         run = ctx.store.get_run(ctx.run_id) if ctx.run_id else None
@@ -303,7 +303,7 @@ class Checker:
         lines.append("Problems:")
         lines += [f"  - {p}" for p in problems]
         lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
-        lines += ["", f"    from wfkit.testing import Arrival, Crash, Failure, Plan, verify", "",
+        lines += ["", "    from wfkit.testing import Arrival, Crash, Failure, Plan, verify", "",
                   f"    def test_{_identifier(self.workflow.name)}_regression():",
                   f"        verify({self.workflow.fn.__name__}{_call_args(self.args, self.kwargs)}"
                   f", plan={plan!r})"]
