@@ -928,6 +928,3 @@ from wfkit.binding import (  # noqa: E402  (after JsonCodec: wfkit.binding impor
     is_context_parameter,
     signature_types,
 )
-
-__all__ = ["ArgumentError", "DecodingError", "EncodingError", "JsonCodec", "annotation_name",
-           "arguments_from_json", "bind_arguments", "is_context_parameter", "signature_types"]
