@@ -117,7 +117,7 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     _pull_in_helpers(run)
 
     reported = _combine(run, problems)
-    result = LintResult(sorted(f for f, _ in reported), len(files), run.parsed, {}, [],
+    result = LintResult(sorted(f for f, _ in reported), len(run.texts), run.parsed, {}, [],
                         cache_hits=run.hits)
     if options.fix:
         _fix(run, reported, result, stdin)
