@@ -101,8 +101,10 @@ class FileAnalyzer(RuleServices):
         }
 
     # ----------------------------------------------------------------- driving
-    def run(self, module: cst.Module) -> FileSummary:
+    def run(self, module: cst.Module, source: str | None = None) -> FileSummary:
+        """Analyze ``module`` (parsed from ``source``, regenerated from the tree if omitted)."""
         self.cst_module = module
+        self.source_text = source if source is not None else module.code
         collector = BindingCollector(self.module_name, self.summary.is_package, self.module_name)
         self.module_bindings = collector.statements(module.body)
         self.resolver = Resolver(self.module_bindings)

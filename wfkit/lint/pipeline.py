@@ -45,9 +45,7 @@ def summarize(path: str, text: str, module: str, is_package: bool, active: froze
     rules = [info.rule_class() for info in all_rules()
              if info.code in active and info.code not in HOOK_FREE and info.rule_class]
     try:
-        analyzer = FileAnalyzer(summary, rules, settings)
-        analyzer.source_text = text
-        analyzer.run(tree)
+        FileAnalyzer(summary, rules, settings).run(tree, text)
     except RecursionError:
         summary.functions.clear()
         summary.file_findings.append(wf000(path, "file too deeply nested to analyze"))
