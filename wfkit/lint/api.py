@@ -307,7 +307,9 @@ def engine_fingerprint() -> str:
     import lint_rules
 
     digest = hashlib.sha256()
-    for directory in (os.path.dirname(__file__), os.path.dirname(lint_rules.__file__)):
+    for directory in (os.path.dirname(__file__), *lint_rules.__path__):
+        if not os.path.isdir(directory):   # e.g. an editable install's path hook entry
+            continue
         for name in sorted(os.listdir(directory)):
             if name.endswith(".py"):
                 with open(os.path.join(directory, name), "rb") as handle:
