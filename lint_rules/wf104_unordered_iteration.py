@@ -15,8 +15,7 @@ comparable). `len()`, `in`, `min()`, `max()`, `sum()` and `sorted()` of a set ar
 
 from __future__ import annotations
 
-import libcst as cst
-
+from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import Hit, Invalid, LintRule
 from wfkit.lint.summary import FixEdit
 

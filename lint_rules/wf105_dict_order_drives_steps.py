@@ -14,8 +14,7 @@ be comparable).
 
 from __future__ import annotations
 
-import libcst as cst
-
+from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import Invalid, LintRule
 from wfkit.lint.summary import FixEdit
 

@@ -12,8 +12,7 @@ Use instead: keep the state in local variables of the workflow, or record it thr
 
 from __future__ import annotations
 
-import libcst as cst
-
+from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import LintRule
 
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add", "discard",

@@ -14,8 +14,7 @@ Use instead: add `await` (the autofix does).
 
 from __future__ import annotations
 
-import libcst as cst
-
+from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import Invalid, LintRule
 from wfkit.lint.summary import FixEdit
 

@@ -20,6 +20,7 @@ import libcst as cst
 
 from wfkit.lint import knowledge as kn
 from wfkit.lint.knowledge import Knowledge
+from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.positions import resolve_positions
 from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, dotted,
                                  param_bindings)
@@ -41,13 +42,6 @@ class Frame:
     temporal_class: bool = False
     class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
     pushed_scope: bool = False
-
-
-@dataclass(frozen=True)
-class AnalyzerSettings:
-    knowledge: Knowledge
-    extra_workflow_decorators: frozenset[str] = frozenset()
-    extra_step_decorators: frozenset[str] = frozenset()
 
 
 _CALLABLE_FIRST = frozenset({"step", "call"})

@@ -17,19 +17,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import libcst as cst
-
 from wfkit import __version__
-from wfkit.lint.analyzer import AnalyzerSettings
 from wfkit.lint.cache import FileCache
 from wfkit.lint.callgraph import CallGraph, Reported
 from wfkit.lint.catalog import get_rule, known_codes
 from wfkit.lint.config import LintConfig, load_config, selected_codes
 from wfkit.lint.files import collect_files, decode, module_name, read_source
 from wfkit.lint.finding import Finding
-from wfkit.lint.fixes import apply_edits
 from wfkit.lint.knowledge import Knowledge
-from wfkit.lint.pipeline import has_markers, summarize
+from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
 
@@ -160,6 +156,10 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
 def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
              progress: Callable[[int], None] | None = None) -> None:
     """Summarize ``todo`` serially, or in a process pool when there are enough files."""
+    if not todo:
+        return
+    from wfkit.lint.pipeline import summarize   # imports libcst: only when parsing
+
     jobs = run.options.jobs
     if jobs is None:
         jobs = os.cpu_count() or 1
@@ -187,6 +187,8 @@ def _collect(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
 
 
 def _summarize_job(args: tuple) -> FileSummary:
+    from wfkit.lint.pipeline import summarize
+
     return summarize(*args)
 
 
@@ -264,6 +266,10 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
 
 def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult,
          stdin: bool) -> None:
+    import libcst as cst
+
+    from wfkit.lint.fixes import apply_edits
+
     options = run.options
     by_path: dict[str, list[tuple[Finding, Reported]]] = {}
     for finding, rep in reported:

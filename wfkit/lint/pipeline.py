@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from wfkit.lint.analyzer import AnalyzerSettings, FileAnalyzer
+from wfkit.lint.analyzer import FileAnalyzer
 from wfkit.lint.catalog import all_rules
 from wfkit.lint.files import wf000
-from wfkit.lint.knowledge import MARKERS
 from wfkit.lint.suppressions import parse_suppressions
+from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary
 
 HOOK_FREE = frozenset({"WF000", "WF900"})
-
-
-def has_markers(text: str, settings: AnalyzerSettings) -> bool:
-    """The cheap pre-parse check: could this file define a workflow at all?"""
-    if any(marker in text for marker in MARKERS):
-        return True
-    extra = settings.extra_workflow_decorators
-    return any(name.rsplit(".", 1)[-1] in text for name in extra)
 
 
 def summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],

@@ -5,6 +5,9 @@ node types, and ``on_hit(self, hit, ctx)`` for a use of a name the knowledge tab
 the rule's code. The engine calls hooks only inside code that may be workflow code (function
 bodies that are not steps); whether a function *is* workflow code is decided later, by the call
 graph, so hooks report through ``ctx.report`` and never filter by reachability themselves.
+
+Rule modules import libcst as ``from wfkit.lint import lazycst as cst`` (same names, loaded on
+first use), so building the catalog does not import the parser.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
 from wfkit.lint.knowledge import Entry
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from wfkit.lint.analyzer import FileAnalyzer
 
 
