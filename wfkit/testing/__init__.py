@@ -7,8 +7,9 @@ point; ``replay`` checks a recorded history against current code. See docs/testi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wfkit._lazy import lazy_exports
 
 _EXPORTS = {
     "TestWorkflowContext": "wfkit.testing.context",
@@ -42,14 +43,4 @@ if TYPE_CHECKING:
     from wfkit.testing.verification import VerificationError, verify
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wfkit.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return list(__all__)
+__getattr__, __dir__ = lazy_exports('wfkit.testing', _EXPORTS, globals())
