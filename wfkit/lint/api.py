@@ -69,6 +69,7 @@ class _Run:
     texts: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)      # module -> path (marker-less)
     summaries: dict[str, FileSummary] = field(default_factory=dict)
+    requested: set[str] = field(default_factory=set)   # files the caller asked to lint
     parsed: int = 0
     hits: int = 0
 
@@ -109,6 +110,7 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     else:
         found = collect_files(str_paths, config.root, config.exclude)
         files, problems = found.files, found.problems
+    run.requested = set(files)
     _summarize_all(run, files, problems)
     _pull_in_helpers(run)
 
@@ -193,19 +195,28 @@ def _summarize_job(args: tuple) -> FileSummary:
 
 
 def _pull_in_helpers(run: _Run) -> None:
-    """Parse marker-less files that workflow code calls into, until nothing new is reached."""
+    """Parse the files workflow code calls into that were not parsed yet, until nothing new is
+    reached: marker-less files of the linted tree, and modules of the linted files' packages
+    on disk that were not among the paths (so linting one changed file still follows its
+    helpers into the rest of its package)."""
+    roots = _package_roots(run)
     for _ in range(50):
-        if not run.skipped:
-            return
         graph = CallGraph(run.summaries.values())
         graph.reach()
         wanted: dict[str, str] = {}
-        for name in graph.unresolved:
+        for name in sorted(graph.unresolved):
             parts = name.split(".")
             for cut in range(len(parts), 0, -1):
                 module = ".".join(parts[:cut])
                 if module in run.skipped:
                     wanted[module] = run.skipped.pop(module)
+                    break
+                path = _module_on_disk(module, roots)
+                if path is not None and path not in run.texts and path not in wanted.values():
+                    text, _, problem = read_source(path)
+                    if text is not None and problem is None:
+                        run.texts[path] = text
+                        wanted[module] = path
                     break
         if not wanted:
             return
@@ -222,6 +233,29 @@ def _pull_in_helpers(run: _Run) -> None:
             else:
                 todo.append((path, text, module, is_package, key))
         _compute(run, todo)
+
+
+def _package_roots(run: _Run) -> list[str]:
+    """Directories that hold the top-level packages of the linted files."""
+    roots = set()
+    for path in run.requested:
+        module, is_package = module_name(path)
+        depth = module.count(".") + (1 if is_package else 0)
+        root = os.path.dirname(path)
+        for _ in range(depth):
+            root = os.path.dirname(root)
+        roots.add(root)
+    return sorted(roots)
+
+
+def _module_on_disk(module: str, roots: list[str]) -> str | None:
+    relative = module.replace(".", os.sep)
+    for root in roots:
+        for candidate in (relative + ".py", os.path.join(relative, "__init__.py")):
+            path = os.path.normpath(os.path.join(root, candidate))
+            if os.path.isfile(path):
+                return path
+    return None
 
 
 def _ignored_by_file(config: LintConfig, path: str, code: str) -> bool:
@@ -241,13 +275,15 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
     for finding in problems:
         per_file.setdefault(finding.path, []).append((finding, None))
     for summary in run.summaries.values():
-        for finding in summary.file_findings:
-            per_file.setdefault(summary.path, []).append((finding, None))
+        if summary.path in run.requested:
+            for finding in summary.file_findings:
+                per_file.setdefault(summary.path, []).append((finding, None))
     for summary, reported in graph.findings():
-        per_file.setdefault(summary.path, []).append((reported.finding, reported))
+        if summary.path in run.requested or reported.root_path in run.requested:
+            per_file.setdefault(summary.path, []).append((reported.finding, reported))
     unused_message = get_rule("WF900").message
     out: list[tuple[Finding, Reported | None]] = []
-    for path in sorted(set(per_file) | set(run.summaries)):
+    for path in sorted(set(per_file) | (set(run.summaries) & run.requested)):
         pairs = [(f, r) for f, r in per_file.get(path, [])
                  if f.code in run.active and not _ignored_by_file(run.config, path, f.code)]
         summary = run.summaries.get(path)
@@ -259,7 +295,7 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
             by_finding.setdefault(finding, rep)
         active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
         kept = apply_suppressions([f for f, _ in pairs], summary.suppressions, path, active,
-                                  unused_message, "WF900" in active)
+                                  unused_message, "WF900" in active and path in run.requested)
         out.extend((f, by_finding.get(f)) for f in kept)
     return out
 
@@ -273,6 +309,8 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
     options = run.options
     by_path: dict[str, list[tuple[Finding, Reported]]] = {}
     for finding, rep in reported:
+        if finding.path not in run.requested:
+            continue   # a helper file reached from a linted file: reported, never rewritten
         if rep is not None and rep.fix is not None and (options.unsafe_fixes or not rep.unsafe):
             by_path.setdefault(finding.path, []).append((finding, rep))
     fixed_findings: set[Finding] = set()

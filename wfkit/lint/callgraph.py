@@ -25,6 +25,7 @@ class Reported:
     finding: Finding
     fix: FixEdit | None
     unsafe: bool
+    root_path: str = ""   # the file of the workflow whose chain the message names
 
 
 Node = tuple[str, str]   # (path, qualified name): two files may share a module name
@@ -79,9 +80,10 @@ class CallGraph:
                 return None
         return self.by_qual[qualname]
 
-    def reach(self) -> dict[Node, list[tuple[str, list[str]]]]:
-        """function -> [(root dialect, chain of display names from the root)], roots sorted."""
-        out: dict[Node, list[tuple[str, list[str]]]] = {}
+    def reach(self) -> dict[Node, list[tuple[str, list[str], str]]]:
+        """function -> [(root dialect, chain of display names from the root, root's file)],
+        roots sorted."""
+        out: dict[Node, list[tuple[str, list[str], str]]] = {}
         roots = sorted((path, qual) for path, summary in self.files.items()
                        for qual, function in summary.functions.items()
                        if function.kind == "workflow")
@@ -96,7 +98,7 @@ class CallGraph:
                 while node is not None:
                     chain.append(self.function(node).display)
                     node = parents[node]
-                out.setdefault(current, []).append((dialect, chain[::-1]))
+                out.setdefault(current, []).append((dialect, chain[::-1], root[0]))
                 origin = self.files[current[0]]
                 for call in self.function(current).calls:
                     target = self.resolve(call, origin)
@@ -123,16 +125,16 @@ class CallGraph:
         return out
 
 
-def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str]]]
+def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]]
             ) -> Reported | None:
-    applicable = [(d, c) for d, c in reaches if not raw.dialects or d in raw.dialects]
+    applicable = [(d, c, r) for d, c, r in reaches if not raw.dialects or d in raw.dialects]
     if not applicable:
         return None
-    dialect, chain = applicable[0]
+    dialect, chain, root_path = applicable[0]
     use = raw.uses.get(dialect) or raw.uses.get("*", "")
     text = " -> ".join([*chain, raw.subject])
     message = f"{raw.message} ({text})" + (f"; use {use}" if use else "")
-    fixes = {raw.fixes.get(d) or raw.fixes.get("*") for d, _ in applicable}
+    fixes = {raw.fixes.get(d) or raw.fixes.get("*") for d, _, _ in applicable}
     fix = fixes.pop() if len(fixes) == 1 else None
     unsafe = False
     if fix is None and raw.unsafe_fix is not None:
@@ -140,4 +142,4 @@ def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str]]]
     # Finding.fix means "fixed by --fix": unsafe fixes need --unsafe-fixes and do not count
     finding = Finding(path, raw.line, raw.column, raw.end_line, raw.end_column, raw.code,
                       message, fix is not None and not unsafe)
-    return Reported(finding, fix, unsafe)
+    return Reported(finding, fix, unsafe, root_path)
