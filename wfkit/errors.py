@@ -72,7 +72,8 @@ class NonDeterminismError(WfkitError):
     """Replay met an operation different from the one recorded at the same position."""
 
     def __init__(self, *, position: int, recorded: str, current: str,
-                 source: str | None = None, run_id: str | None = None) -> None:
+                 source: str | None = None, run_id: str | None = None,
+                 diff: str | None = None) -> None:
         where = f" at {source}" if source else ""
         super().__init__(
             f"non-deterministic workflow: operation #{position} was recorded as {recorded} "
@@ -84,6 +85,10 @@ class NonDeterminismError(WfkitError):
         self.current = current
         self.source = source
         self.run_id = run_id
+        self.diff = diff  # the recorded operations next to what the code does now
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.diff}" if self.diff else self.message
 
 
 class StepFailed(WfkitError):

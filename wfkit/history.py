@@ -181,7 +181,8 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True) -> Re
                 raise NonDeterminismError(
                     position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
                     current="the workflow returning", source=leftover.source,
-                    run_id=history.run.id)
+                    run_id=history.run.id,
+                    diff=act.divergence(leftover.seq, "(the workflow returned)"))
             if strict_result and history.run.status == RunStatus.COMPLETED:
                 _check_result(act, history, result)
     finally:

@@ -149,10 +149,23 @@ class Activation:
             raise NonDeterminismError(
                 position=seq, recorded=f"{rec.kind} {rec.name!r}"
                 + (f" (at {rec.source})" if rec.source else ""),
-                current=f"{kind} {name!r}", source=caller_source(), run_id=self.run.id)
+                current=f"{kind} {name!r}", source=caller_source(), run_id=self.run.id,
+                diff=self.divergence(seq, f"{kind} {name!r}"))
         if rec is None and self.replay_only:
             raise Frontier(seq)
         return seq, rec
+
+    def divergence(self, seq: int, current: str) -> str:
+        """The recorded operations around ``seq`` beside what the code does now."""
+        lines = []
+        last = max(max(self.ops, default=0), seq)
+        for n in range(max(1, seq - 3), min(seq + 3, last + 1)):
+            op = self.ops.get(n)
+            was = f"{op.kind} {op.name!r}" if op is not None else "-"
+            now = current if n == seq else (was if n < seq else "")
+            marker = ">" if n == seq else " "
+            lines.append(f"  {marker} #{n:<3} recorded {was:<32} now {now}")
+        return "\n".join(lines)
 
     def peek(self) -> OperationRecord | None:
         return self.ops.get(self.seq + 1)

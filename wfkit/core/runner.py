@@ -64,7 +64,8 @@ def _advance(act: Activation) -> None:
         if leftover is not None:
             _fail(act, NonDeterminismError(
                 position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
-                current="the workflow returning", source=leftover.source, run_id=act.run.id))
+                current="the workflow returning", source=leftover.source, run_id=act.run.id,
+                diff=act.divergence(leftover.seq, "(the workflow returned)")))
             return
         _complete(act, result)
 
