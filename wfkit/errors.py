@@ -88,7 +88,8 @@ class NonDeterminismError(WfkitError):
         self.diff = diff  # the recorded operations next to what the code does now
 
     def __str__(self) -> str:
-        return f"{self.message}\n{self.diff}" if self.diff else self.message
+        diff = getattr(self, "diff", None)  # absent on one rebuilt from a stored record
+        return f"{self.message}\n{diff}" if diff else self.message
 
 
 class StepFailed(WfkitError):
