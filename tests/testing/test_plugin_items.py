@@ -179,6 +179,13 @@ def test_a_damaged_history_fails_its_item_and_a_missing_folder_is_a_usage_error(
     result.stderr.fnmatch_lines(["*--wfkit-histories nope: no such directory*"])
 
 
+def test_the_ini_key_takes_a_toml_list(pytester: pytest.Pytester, histories: str):
+    pytester.makepyfile(flows=V1, other=CLEAN)
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\n'
+                               'wfkit_workflows = ["other", "flows"]\n')
+    pytester.runpytest("--wfkit-histories", histories).assert_outcomes(passed=1)
+
+
 def test_replay_items_are_selected_by_k(pytester: pytest.Pytester, histories: str):
     pytester.makepyfile(flows=V1, test_other="def test_other(): pass")
     result = pytester.runpytest("--wfkit-histories", histories, "--wfkit-workflows", "flows",
