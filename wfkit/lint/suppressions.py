@@ -21,7 +21,9 @@ from wfkit.lint.summary import Suppression
 _CODE = r"[A-Z]+[0-9]+"
 _WFKIT = re.compile(r"#\s*wfkit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = re.compile(rf"#\s*noqa\s*:\s*(?P<codes>{_CODE}(?:\s*,\s*{_CODE})*)", re.I)
-_ANY = re.compile(r"noqa|wfkit:", re.I)
+# Tokenizing is pure Python: only files that may hold one of *our* suppressions pay for it
+# (a `# noqa: E501` for another tool does not).
+_ANY = re.compile(r"noqa\s*:[^\n]*\bwf\d|wfkit:", re.I)
 
 
 def _codes(text: str) -> tuple[str, ...]:
