@@ -103,6 +103,7 @@ def test_extra_decorators(tmp_path):
     ('ignore = [1]\n', "ignore"),
     ('select = ["WF999"]\n', "select"),
     ('per-file-ignores = ["x"]\n', "per-file-ignores"),
+    ('nondeterministic = ["lib.f:WF7"]\n', "nondeterministic"),
 ])
 def test_invalid_config_names_file_and_key(tmp_path, body, key):
     _config(tmp_path, body)

@@ -115,6 +115,8 @@ def parse_table(table: object, path: str) -> LintConfig:
                              hint=f'e.g. {key} = ["..."]')
         if key in ("select", "ignore"):
             value = _codes(value, path, key)
+        elif key == "nondeterministic":   # "qualified.name" or "qualified.name:WF101"
+            _codes([v.partition(":")[2] for v in value if ":" in v], path, key)
         values[key.replace("-", "_")] = tuple(value)
     return LintConfig(root=root, path=path, **values)  # type: ignore[arg-type]
 
