@@ -170,3 +170,25 @@ class Flow:
     assert "await workflow.sleep(1)" in result.fixed_text
     assert "lambda: time.sleep(2)" in result.fixed_text
     assert [(f.line, f.code, f.fix) for f in result.findings] == [(10, "WF107", False)]
+
+
+def test_no_fix_when_the_replacement_name_is_taken():
+    source = """\
+import uuid
+from temporalio import workflow as wf
+from mylib import workflow
+
+
+@wf.defn
+class Flow:
+    @wf.run
+    async def run(self) -> str:
+        return str(uuid.uuid4()) + workflow.name
+"""
+    result = lint_text(source, fix=True)
+    assert "wf.uuid4()" in result.fixed_text   # the SDK's own alias is used
+    taken = source.replace("from temporalio import workflow as wf\n", "import temporalio\n") \
+        .replace("@wf.defn", "@temporalio.workflow.defn").replace("@wf.run", "@temporalio.workflow.run")
+    result = lint_text(taken, fix=True)
+    assert result.fixed_text == taken
+    assert [(f.code, f.fix) for f in result.findings] == [("WF102", False)]

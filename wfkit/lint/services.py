@@ -22,6 +22,8 @@ from wfkit.lint.summary import FixEdit, RawFinding
 if TYPE_CHECKING:
     from wfkit.lint.analyzer import Frame
 
+_FIX_IMPORTS = {"wf": ("temporalio.workflow", "workflow", "from temporalio import workflow"),
+                "dbos": ("dbos.DBOS", "DBOS", "from dbos import DBOS")}
 _SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference"})
 _DICT_FACTORIES = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
                              "collections.Counter"})
@@ -194,14 +196,17 @@ class RuleServices:
                 if not unit.ctx_names:
                     continue
                 names["ctx"] = unit.ctx_names[0]
-            elif repl.needs == "wf":
-                names["wf"] = self.resolver.local_name_for("temporalio.workflow") or "workflow"
-                if names["wf"] == "workflow" and \
-                        self.resolver.lookup("workflow") != "temporalio.workflow":
-                    add_import = "from temporalio import workflow"
-            elif repl.needs == "dbos":
-                names["dbos"] = self.resolver.local_name_for("dbos.DBOS") or "DBOS"
-                if self.resolver.lookup(names["dbos"]) != "dbos.DBOS":
-                    add_import = "from dbos import DBOS"
+            elif repl.needs in ("wf", "dbos"):
+                qual, local, statement = _FIX_IMPORTS[repl.needs]
+                bound = self.resolver.local_name_for(qual)
+                if bound is None:
+                    current = self.resolver.lookup(local)
+                    if current == qual:
+                        bound = local          # imported inside the function
+                    elif current is not None or local in self.module_bindings.names:
+                        continue   # the name is taken by something else: no safe fix here
+                    else:
+                        add_import = statement
+                names[repl.needs] = bound or local
             out[dialect] = FixEdit(repl.template.format(**names), add_import)
         return out
