@@ -129,7 +129,8 @@ class ReplayResult:
                                # compensation (by seq), as the replayed code registers them
 
 
-def replay(history: History, workflow: Any, *, strict_result: bool = True) -> ReplayResult:
+def replay(history: History, workflow: Any, *, strict_result: bool = True,
+           codec: Any = None) -> ReplayResult:
     """Re-run ``workflow``'s body against ``history``; raise NonDeterminismError on divergence.
 
     Nothing executes: recorded operations return their recorded results, and the replay stops
@@ -156,7 +157,8 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True) -> Re
     store = MemoryStore()
     store.create_run(history.run, [])
     rt = Runtime(store=store, clock=ManualClock(history.run.created_at), owner="replay",
-                 workflows={workflow.name: workflow}, codec=JsonCodec(), rng=random.Random(0))
+                 workflows={workflow.name: workflow}, codec=codec or JsonCodec(),
+                 rng=random.Random(0))
     act = Activation(rt, history.run, workflow, lease_owner=None, operations=ops,
                      replay_only=True)
     token = current_activation.set(act)

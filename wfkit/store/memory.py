@@ -173,7 +173,8 @@ class MemoryStore:
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._lock:
-            return [replace(e, data=copy.deepcopy(e.data)) for e in self._history.get(run_id, [])]
+            return [HistoryEntry(e.run_id, e.at, e.type, e.seq, e.name, _copy_json(e.data),
+                                 e.index) for e in self._history.get(run_id, [])]
 
     def close(self) -> None:
         pass

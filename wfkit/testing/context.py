@@ -266,7 +266,8 @@ class TestWorkflowContext:
         run = self._run_record()
         assert run is not None and self.workflow is not None
         if self.auto_replay:
-            self.replayed = replay(self.history, self.workflow)
+            self.replayed = replay(self.history, self.workflow,
+                                   codec=self._engine.rt.codec if self._engine else None)
         if self._history_dir is not None:
             self._history_dir.mkdir(parents=True, exist_ok=True)
             path = self._history_dir / f"{self.workflow.name}-{run.id}.json".replace("/", "_")
