@@ -97,9 +97,9 @@ class LintSession:
         cache = getattr(self.config, "cache", None)
         options = LintOptions(cache_dir=str(cache.mkdir("wfkit-lint")) if cache else None)
         try:
+            # One run, one config: the [tool.wfkit.lint] found above the first file applies.
             result = lint_paths(sorted(set(self.files)), options) if self.with_items \
                 else None
-
         except WfkitError as exc:
             self._findings, self._error = {}, f"wfkit lint: {exc.one_line()}"
             return
