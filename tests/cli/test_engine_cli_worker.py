@@ -178,3 +178,35 @@ def test_events_and_cancels_sent_from_other_processes_reach_a_worker(workdir: Pa
     assert "no approval COMPENSATING -> CANCELLED" in err
     result = json.loads(done(workdir, "show", "yes", "--format", "json"))["run"]["result"]
     assert result == {"ok": 1}
+
+
+def test_ctrl_c_in_run_hands_the_run_back_at_once(workdir: Path) -> None:
+    first = wfkit(workdir, "run", "flows.py:long", "--input", "5", "--id", "c1")
+    try:
+        wait_for(lambda: (workdir / "slow-started").exists(), "the slow step")
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert first.returncode == 1 and "left run c1 to a worker" in err
+    started = time.monotonic()
+    again = wfkit(workdir, "run", "flows.py:long", "--id", "c1")  # no 30 s lease to wait out
+    out, err = again.communicate(timeout=10)
+    assert again.returncode == 0 and json.loads(out) == 6, err
+    assert time.monotonic() - started < 8
+
+
+def test_run_says_when_another_process_is_running_the_run(workdir: Path) -> None:
+    done(workdir, "run", "flows.py:long", "--input", "5", "--id", "o1", "--no-wait")
+    worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
+    try:
+        wait_for(lambda: (workdir / "slow-started").exists(), "the slow step")
+        follower = wfkit(workdir, "run", "flows.py:long", "--id", "o1")
+        out, err = follower.communicate(timeout=10)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=10)
+    assert follower.returncode == 0 and json.loads(out) == 6
+    assert err.count("in another process") == 1

@@ -82,7 +82,15 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
             return
         if not existed:
             say(app, f"started run {handle.id} ({wf.name})")
-        _drive(app, engine, handle.id, timeout)
+        try:
+            _drive(app, engine, handle.id, timeout)
+        except KeyboardInterrupt:
+            # Hand the run back now rather than when the lease runs out; a step cut off here
+            # is re-run by whoever takes the run next (the same window as a crash).
+            engine.store.release(engine.owner, handle.id)
+            say(app, f"left run {handle.id} to a worker (wfkit worker "
+                     f"{target.rpartition(':')[0]})")
+            raise
         stored = engine.get_run(handle.id).result
         value = json.loads(stored) if stored is not None else None
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
@@ -94,7 +102,7 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
     from wfkit.status import RunStatus
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    told: RunStatus | None = None
+    told: RunStatus | str | None = None  # what was last said, so it is said once
     while True:
         left = None if deadline is None else deadline - time.monotonic()
         step = _POLL_SECONDS if left is None else max(0.0, min(_POLL_SECONDS, left))
@@ -109,15 +117,21 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
             status = RunStatus(waited.status)
             if left is not None and left <= step:
                 raise ResultTimeout(run_id, timeout or 0.0, status.value) from None
-        if status in (RunStatus.WAITING, RunStatus.SLEEPING) and status != told:
+        current = engine.get_run(run_id)
+        if current.lease_owner not in (None, engine.owner) and told != "leased":
+            told = "leased"
+            say(app, f"run {run_id} is {status.value} in another process "
+                     f"({current.lease_owner}); waiting for it to finish")
+        elif status in (RunStatus.WAITING, RunStatus.SLEEPING) and status != told:
             told = status
-            wake = engine.get_run(run_id).wake_at
+            wake = current.wake_at
             until = f" until {wake.strftime('%Y-%m-%d %H:%M:%S')} UTC" if wake else ""
             events = f"; send events with `wfkit send-event {run_id} NAME`" \
                 if status == RunStatus.WAITING else ""
             say(app, f"run {run_id} is {status.value}{until}; waiting here (Ctrl-C leaves it "
                      f"to `wfkit worker`{events})")
-        elif status not in (RunStatus.WAITING, RunStatus.SLEEPING):
+        elif status not in (RunStatus.WAITING, RunStatus.SLEEPING) \
+                and current.lease_owner in (None, engine.owner):
             told = None
 
 
