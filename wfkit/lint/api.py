@@ -200,6 +200,7 @@ def _pull_in_helpers(run: _Run) -> None:
     on disk that were not among the paths (so linting one changed file still follows its
     helpers into the rest of its package)."""
     roots = _package_roots(run)
+    on_disk: dict[str, str | None] = {}   # module -> file, memoized (names repeat every round)
     for _ in range(50):
         graph = CallGraph(run.summaries.values())
         graph.reach()
@@ -211,7 +212,9 @@ def _pull_in_helpers(run: _Run) -> None:
                 if module in run.skipped:
                     wanted[module] = run.skipped.pop(module)
                     break
-                path = _module_on_disk(module, roots)
+                if module not in on_disk:
+                    on_disk[module] = _module_on_disk(module, roots)
+                path = on_disk[module]
                 if path is not None and path not in run.texts and path not in wanted.values():
                     text, _, problem = read_source(path)
                     if text is not None and problem is None:
