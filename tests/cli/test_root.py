@@ -24,3 +24,25 @@ def test_python_dash_m_runs_the_same_cli():
     done = subprocess.run([sys.executable, "-m", "wfkit", "--version"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and __version__ in done.stdout
+
+
+def test_a_command_exit_code_survives_the_error_handling():
+    import click
+
+    from wfkit.cli.app import run_cli
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    @group.command()
+    @click.pass_context
+    def findings(ctx: click.Context) -> None:
+        ctx.exit(1)
+
+    @group.command()
+    def clean() -> None:
+        pass
+
+    assert run_cli(group, ["findings"]) == 1
+    assert run_cli(group, ["clean"]) == 0

@@ -60,7 +60,11 @@ class CliAbort(Exception):
 def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
     """Run the click group and turn every error into one line and a meaningful exit code."""
     try:
-        group.main(args=argv, prog_name="wfkit", standalone_mode=False)
+        # Without standalone mode, click returns the code of ``ctx.exit(n)`` (it does not
+        # raise): a command that exits 1 for findings must come back as 1.
+        returned = group.main(args=argv, prog_name="wfkit", standalone_mode=False)
+        if isinstance(returned, int) and not isinstance(returned, bool):
+            return returned
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.Abort:

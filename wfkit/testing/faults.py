@@ -195,6 +195,8 @@ class FaultPlan:
 
     def _crash_if(self, kinds: str | tuple[str, ...], seq: int, name: str, fn: Any = None,
                   label: str | None = None, *, compensation: bool = False) -> None:
+        if not self.crashes:  # the common case, on every operation: nothing to look for
+            return
         kinds = (kinds,) if isinstance(kinds, str) else kinds
         with self.lock:
             for point in self.crashes:
