@@ -1,7 +1,8 @@
 """Iterating an unordered collection in workflow code.
 
 What: `for` loops and list comprehensions over sets, frozensets, set comprehensions and set
-operations; turning one into a sequence with `list()`, `tuple()`, `enumerate()`, `str.join`,
+operations (dict key views combined with `-`, `&`, `|`, `^` included); turning one into a
+sequence with `list()`, `tuple()`, `enumerate()`, `str.join` (also over a generator),
 `next(iter(...))` or `.pop()`; and directory listings (`os.listdir`, `os.scandir`, `os.walk`,
 `glob.glob`, `Path.glob/rglob/iterdir`) not wrapped in `sorted(...)`.
 
@@ -120,6 +121,9 @@ def process(tags: list[str]) -> str:
 """, unsafe=True),
     ]
 
+    def __init__(self) -> None:
+        self.joined: set[int] = set()   # comprehensions already reported through a join
+
     def on_hit(self, hit: Hit, ctx) -> None:
         if ctx.condition_holds(hit) and hit.call is not None:
             code = ctx.code_for(hit.call)
@@ -135,7 +139,8 @@ def process(tags: list[str]) -> str:
             self._unordered(node.iter, ctx, "for over a set")
 
     def visit_ListComp(self, node: cst.ListComp, ctx) -> None:
-        if not ctx.is_ordered(node) and ctx.is_set_expr(node.for_in.iter):
+        if not ctx.is_ordered(node) and id(node) not in self.joined and \
+                ctx.is_set_expr(node.for_in.iter):
             self._unordered(node.for_in.iter, ctx, "comprehension over a set")
 
     def visit_Call(self, node: cst.Call, ctx) -> None:
@@ -150,8 +155,13 @@ def process(tags: list[str]) -> str:
             return
         first = node.args[0].value
         if isinstance(func, cst.Attribute):
-            if func.attr.value == "join" and len(node.args) == 1 and ctx.is_set_expr(first):
-                self._unordered(first, ctx, "join over a set")
+            if func.attr.value == "join" and len(node.args) == 1:
+                if ctx.is_set_expr(first):
+                    self._unordered(first, ctx, "join over a set")
+                elif isinstance(first, (cst.GeneratorExp, cst.ListComp)) and \
+                        ctx.is_set_expr(first.for_in.iter):
+                    self.joined.add(id(first))
+                    self._unordered(first.for_in.iter, ctx, "join over a set")
             return
         qual = ctx.resolve(func) if isinstance(func, cst.Name) else None
         if qual in _TO_SEQUENCE and ctx.is_set_expr(first):

@@ -101,7 +101,8 @@ class RuleServices:
             return self.resolver.is_set_name(expr.value)
         if isinstance(expr, cst.BinaryOperation) and isinstance(
                 expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)):
-            return self.is_set_expr(expr.left) or self.is_set_expr(expr.right)
+            return any(self.is_set_expr(side) or _is_key_view(side)
+                       for side in (expr.left, expr.right))
         if isinstance(expr, cst.Call):
             func = expr.func
             if isinstance(func, cst.Attribute) and func.attr.value in _SET_METHODS:
@@ -210,3 +211,9 @@ class RuleServices:
                 names[repl.needs] = bound or local
             out[dialect] = FixEdit(repl.template.format(**names), add_import)
         return out
+
+
+def _is_key_view(expr: cst.BaseExpression) -> bool:
+    """``d.keys()`` / ``d.items()``: set-like views whose operators return plain sets."""
+    return isinstance(expr, cst.Call) and not expr.args and isinstance(expr.func, cst.Attribute) \
+        and expr.func.attr.value in ("keys", "items")
