@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from wfkit.codec import signature_types
+from wfkit.binding import signature_types
 from wfkit.definitions import StepDef, WorkflowDef, check_compensation
 from wfkit.errors import DefinitionError
 from wfkit.retry import DEFAULT_STEP_RETRY, Retry

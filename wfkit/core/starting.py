@@ -22,7 +22,7 @@ def encode_input(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...],
 
 def decode_input(rt: Runtime, wf: WorkflowDef[Any], text: str) -> tuple[list[Any],
                                                                         dict[str, Any]]:
-    from wfkit.codec import bind_arguments
+    from wfkit.binding import bind_arguments
 
     data = json.loads(text)
     return bind_arguments(wf.fn, data.get("args", []), data.get("kwargs", {}),
