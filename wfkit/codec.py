@@ -655,11 +655,14 @@ def _reject_unknown(data: dict[str, Any], known: frozenset[str], name: str) -> N
 
 
 # Function inputs (binding JSON to a function's parameters) live in wfkit.binding; these names
-# stay importable from here for callers that think of them as part of the codec.
-from wfkit.binding import (  # noqa: E402  (after JsonCodec: wfkit.binding imports it)
-    ArgumentError,
-    arguments_from_json,
-    bind_arguments,
-    is_context_parameter,
-    signature_types,
-)
+# stay importable from here, loaded on first use (wfkit.binding imports this module).
+_BINDING_NAMES = frozenset({"ArgumentError", "arguments_from_json", "bind_arguments",
+                            "is_context_parameter", "signature_types"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BINDING_NAMES:
+        import wfkit.binding
+
+        return getattr(wfkit.binding, name)
+    raise AttributeError(f"module 'wfkit.codec' has no attribute {name!r}")
