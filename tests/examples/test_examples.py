@@ -113,7 +113,7 @@ def test_the_simulated_gateway_fails_about_30_percent_and_is_reproducible() -> N
 def test_orders_input_is_a_typed_dataclass() -> None:
     from decimal import Decimal
 
-    from wfkit.codec import arguments_from_json
+    from wfkit.binding import arguments_from_json
 
     wf = load_workflow("fixtures/examples/orders.py:process_order")
     args, _ = arguments_from_json(wf.fn, {"order_id": "A", "amount": "1.10", "email": "a@b"},

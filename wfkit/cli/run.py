@@ -46,7 +46,7 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
     Exit 0 when the run completes, 1 when it ends COMPENSATED, FAILED or CANCELLED (or
     --timeout passes), 2 for bad input.
     """
-    from wfkit.codec import arguments_from_json
+    from wfkit.binding import arguments_from_json
     from wfkit.loader import load_workflow
 
     if run_id is not None and not run_id.strip():
