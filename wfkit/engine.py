@@ -336,12 +336,19 @@ class Engine:
         self.store.add_event(run_id, name, text, self.clock.now())
 
     def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> None:
-        """Stop a run; with ``compensate`` its completed steps are undone first."""
+        """Stop a run; with ``compensate`` its completed steps are undone first.
+
+        Child workflows still running are cancelled first, innermost first, so their work is
+        undone before the parent's.
+        """
         run = self.get_run(run_id)
         if run.status.terminal:
             raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
                                   run_id=run_id, status=run.status.value,
                                   hint="only runs that have not finished can be cancelled")
+        for child in self.store.list_runs(parent_id=run_id):
+            if not child.status.terminal:
+                self.cancel(child.id, compensate=compensate, drive=drive)
         now = self.clock.now()
         self.store.commit(run_id, Checkpoint(
             run={"cancel_requested": True, "compensate_on_cancel": compensate, "wake_at": now,

@@ -142,3 +142,21 @@ def test_retry_and_skip_step_refuse_runs_that_did_not_fail(engine):
         engine.retry("o4")
     with pytest.raises(InvalidRunState):
         engine.skip_step("o4", "ship")
+
+
+@workflow
+def parent_of_waiter(ctx: Context, item: str) -> None:
+    ctx.step(reserve, f"outer-{item}")
+    ctx.child(waits_forever, item)
+
+
+def test_cancelling_a_parent_cancels_its_running_children_first(engine):
+    handle = engine.start(parent_of_waiter, "mug", workflow_id="p1")
+    engine.work_once(run_id="p1")
+    engine.work_once(run_id="p1/2")
+    assert engine.get_run("p1/2").status == RunStatus.WAITING
+    engine.cancel("p1")
+    assert engine.get_run("p1/2").status == RunStatus.CANCELLED
+    assert handle.status() == RunStatus.CANCELLED
+    assert ledger == ["reserve outer-mug", "reserve mug", "release res-mug",
+                      "release res-outer-mug"]
