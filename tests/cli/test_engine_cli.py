@@ -451,3 +451,33 @@ def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> N
     assert done.returncode == 0, done.stderr
     assert help_lists_engine_commands(done.stdout) == ["run", "worker", "list", "show",
                                                        "export", "replay"]
+
+
+# -- the worker's pieces (the process itself is tested in test_engine_cli_worker.py) ---------
+def test_the_worker_log_line_hides_a_store_password() -> None:
+    from wfkit.cli.worker import _without_password
+
+    assert _without_password("postgresql://ada:s3cret@db/wf") == "postgresql://ada:***@db/wf"
+    assert _without_password("sqlite:///wfkit.db?timeout=3") == "sqlite:///wfkit.db?timeout=3"
+
+
+def test_the_transition_log_says_each_status_change_once() -> None:
+    from types import SimpleNamespace
+
+    from wfkit.cli.worker import TransitionLog
+
+    lines: list[str] = []
+    log = TransitionLog(lines.append)
+    log.claimed(SimpleNamespace(id="r1", workflow="wf", status="PENDING", lease_owner=None))
+    log.committed("r1", {"status": "RUNNING"})
+    log.committed("r1", {"status": "RUNNING"})          # a step checkpoint: no change
+    log.committed("r1", {"updated_at": 1})               # no status at all
+    log.committed("r1", {"status": "COMPENSATING",
+                         "error": '{"type": "ValueError", "message": "bad\\nmore"}'})
+    log.committed("r1", {"status": "COMPENSATED"})
+    log.claimed(SimpleNamespace(id="r2", workflow="wf", status="RUNNING",
+                                lease_owner="host:1:dead"))
+    assert lines == ["r1 wf PENDING -> RUNNING",
+                     "r1 wf RUNNING -> COMPENSATING (ValueError: bad)",
+                     "r1 wf COMPENSATING -> COMPENSATED",
+                     "r2 wf taken over from host:1:dead (its lease expired)"]

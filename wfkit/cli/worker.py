@@ -53,7 +53,7 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     log.clock = engine.clock
     stop = threading.Event()
     try:
-        say(app, f"worker {engine.owner} on {store_url}: "
+        say(app, f"worker {engine.owner} on {_without_password(store_url)}: "
                  f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
                  "Ctrl-C or SIGTERM stops)")
         with _stop_on_signals(stop, lambda: say(
@@ -62,6 +62,17 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
         say(app, "worker stopped")
     finally:
         engine.close()
+
+
+def _without_password(url: str) -> str:
+    """The store URL for a log line: ``postgresql://user:***@host/db``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @contextmanager
