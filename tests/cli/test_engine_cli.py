@@ -194,6 +194,14 @@ def test_run_input_shapes_and_files(capsys, workdir) -> None:
     assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input", "@in.json")[1]) == 7
 
 
+def test_run_input_from_stdin(capsys, monkeypatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"a": 3, "b": 4}'))
+    code, out, _ = wfkit(capsys, "run", "flows.py:add", "--input", "@-")
+    assert code == 0 and json.loads(out) == 7
+
+
 def test_starting_an_id_again_returns_the_same_run(capsys, workdir) -> None:
     assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "same")[0] == 0
     code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "same")
