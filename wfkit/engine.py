@@ -389,7 +389,11 @@ class Engine:
                                   run_id=run_id, status=run.status.value,
                                   hint="skip-step only repairs FAILED runs")
         ops = self.store.operations(run_id)
-        failed = [op for op in ops if op.name == step and op.status == OpStatus.FAILED]
+        data = error_data(run.error)
+        # A failed step, or one skipped before with a value that turned out not to fit.
+        failed = [op for op in ops if op.name == step and (
+            op.status == OpStatus.FAILED
+            or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError"))]
         if not failed:
             names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
             raise InvalidRunState(
@@ -399,7 +403,6 @@ class Engine:
                 else "no step of this run failed; try `wfkit retry`")
         op = failed[-1]
         now = self.clock.now()
-        data = error_data(run.error)
         if op.kind == OpKind.COMPENSATION:
             skipped = _skipped(op, None, now)
             changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,

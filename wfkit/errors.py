@@ -92,6 +92,24 @@ class NonDeterminismError(WfkitError):
         return f"{self.message}\n{diff}" if diff else self.message
 
 
+class RecordedValueError(WfkitError):
+    """A recorded result no longer decodes to the step's return type.
+
+    Raised on replay (a hand-entered ``skip-step`` result of the wrong type, or a return
+    annotation changed under in-flight runs). The run is FAILED rather than compensated: the
+    completed work is fine, the record is not.
+    """
+
+    def __init__(self, step: str, position: int, detail: str) -> None:
+        super().__init__(
+            f"the recorded result of step {step!r} (operation #{position}) does not fit its "
+            f"return type: {detail}",
+            hint=f"record a value of the right type with `wfkit skip-step RUN {step} --result "
+                 "JSON`, or deploy code whose annotation matches the recorded runs")
+        self.step = step
+        self.position = position
+
+
 class StepFailed(WfkitError):
     """A step failed for good and its original exception type could not be rebuilt on replay."""
 

@@ -412,10 +412,6 @@ def test_skip_step_rolls_a_failed_step_forward(capsys, workdir) -> None:
     assert "SKIPPED" in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a recorded result that does not decode to the step's return type (here a "
-    "hand-typed skip-step result) starts compensation on resume, undoing completed work over "
-    "a typo; expected FAILED with the DecodingError, so skip-step can be repeated"))
 def test_a_skip_step_result_of_the_wrong_type_does_not_roll_the_run_back(capsys,
                                                                          workdir) -> None:
     failed_run("f4")

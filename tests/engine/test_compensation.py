@@ -160,3 +160,37 @@ def test_cancelling_a_parent_cancels_its_running_children_first(engine):
     assert handle.status() == RunStatus.CANCELLED
     assert ledger == ["reserve outer-mug", "reserve mug", "release res-mug",
                       "release res-outer-mug"]
+
+
+fragile_fails = {"on": True}
+
+
+@step(retry=Retry(attempts=1))
+def fragile(n: int) -> int:
+    if fragile_fails["on"]:
+        raise ConnectionError("down")
+    return n
+
+
+@workflow
+def uses_fragile(ctx: Context) -> int:
+    ctx.step(reserve, "pen")
+    return ctx.step(fragile, 2) + 1
+
+
+def test_a_skip_step_value_of_the_wrong_type_fails_the_run_and_can_be_skipped_again(
+        make_engine):
+    engine = make_engine(inline_wait=10_000)
+    broken.add("release")  # compensation fails, so the run stops FAILED for a person
+    handle = engine.start(uses_fragile, workflow_id="w1")
+    with pytest.raises(RunFailed):
+        handle.result(timeout=5)
+    broken.clear()
+    engine.skip_step("w1", "fragile", "not a number")
+    with pytest.raises(RunFailed) as wrong:
+        handle.result(timeout=5)
+    assert wrong.value.status == "FAILED"
+    assert wrong.value.error["type"] == "RecordedValueError"
+    assert "release res-pen" not in ledger  # nothing undone over a typo
+    engine.skip_step("w1", "fragile", 41)
+    assert handle.result(timeout=5) == 42

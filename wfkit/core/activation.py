@@ -31,6 +31,7 @@ from wfkit.core.spec import StepSpec
 from wfkit.definitions import WorkflowDef, current_activation
 from wfkit.errors import (
     NonDeterminismError,
+    RecordedValueError,
     SerializationError,
     StepInterrupted,
     StepTimeout,
@@ -227,7 +228,10 @@ class Activation:
             seq, rec = self.take(kind, spec.name)
         if rec is not None and rec.status in (OpStatus.COMPLETED, OpStatus.SKIPPED):
             self.advance(rec)
-            value = self.decode(rec.result, spec.returns, f"result of step {spec.name!r}")
+            try:
+                value = self.decode(rec.result, spec.returns, f"result of step {spec.name!r}")
+            except SerializationError as exc:  # the record, not the step, is wrong
+                raise RecordedValueError(spec.name, seq, str(exc)) from None
             if kind == OpKind.STEP and rec.status == OpStatus.COMPLETED:
                 self.remember(seq, spec, args, kwargs, value, rec.finished_at)
             return value

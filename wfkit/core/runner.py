@@ -22,7 +22,7 @@ from wfkit.core.spec import StepSpec
 from wfkit.core.starting import decode_input
 from wfkit.core.waits import CHILD_EVENT
 from wfkit.definitions import WorkflowDef, current_activation
-from wfkit.errors import NonDeterminismError, SerializationError
+from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
 from wfkit.retry import DEFAULT_COMPENSATION_RETRY
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
@@ -52,8 +52,8 @@ def _advance(act: Activation) -> None:
         _park(act, suspend)
     except (Cancelled, Frontier):
         _compensate(act, None)
-    except NonDeterminismError as exc:
-        _fail(act, exc)
+    except (NonDeterminismError, RecordedValueError) as exc:
+        _fail(act, exc)  # the code or the record is wrong: undoing good work would not help
     except Exception as exc:
         _compensate(act, None if act.replay_only else exc)
     else:
