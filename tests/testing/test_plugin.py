@@ -82,10 +82,10 @@ def test_the_factory_gives_every_hypothesis_example_a_fresh_context(pytester: py
         def test_each_example_runs_its_own_workflow(wf_context_factory, name):
             ctx = wf_context_factory(start="2026-03-01T00:00:00Z")
             assert ctx.run(greeting, name) == f"hello {name}"
-            SEEN.append(id(ctx))
+            SEEN.append(ctx)  # kept alive, so no two share an id()
 
         def test_contexts_were_fresh():
-            assert len(SEEN) == len(set(SEEN)) >= 10
+            assert len(SEEN) == len({id(ctx) for ctx in SEEN}) >= 10
     """)
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
 
