@@ -420,6 +420,9 @@ def test_a_skip_step_result_of_the_wrong_type_does_not_roll_the_run_back(capsys,
     with virtual_engine("repairable") as engine, pytest.raises(RunFailed) as done:
         engine.result("f4")
     assert done.value.status == "FAILED" and effects(workdir) == []
+    assert wfkit(capsys, "skip-step", "f4", "fragile", "--result", "5")[0] == 0  # again, right
+    with virtual_engine("repairable") as engine:
+        assert engine.result("f4") == 6
 
 
 def test_skip_step_can_skip_a_failed_compensation(capsys) -> None:
