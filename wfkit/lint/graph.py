@@ -1,0 +1,523 @@
+"""A workflow's durable operations as a small graph, read from source without importing it.
+
+``wfkit graph`` is for docs and code review, so it must work on code that cannot run here (no
+database, missing dependencies, side effects at import): everything comes from the libcst tree,
+with the linter's own resolver deciding what a name means (aliases like ``from temporalio import
+workflow as wf`` included). The walk is a control-flow builder: each statement takes the open
+ends of the graph so far (the *frontier*) and returns the new ones, so branches, loops, early
+returns and exception paths fall out of the same code for all three dialects. Only control flow
+that surrounds a durable operation (or leaves the workflow) is drawn: the builder is
+append-only, so a region that turns out to hold nothing durable is simply rolled back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from wfkit.errors import UsageError
+from wfkit.lint.graph_scope import ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.lint.resolver import BindingCollector, param_bindings
+
+__all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
+
+# Node kinds that are durable operations (rows of the table), in no particular order.
+OP_KINDS = frozenset({"step", "activity", "transaction", "child", "wait", "sleep", "patch",
+                      "send", "parallel"})
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+Pending = tuple[str, str]   # (node or group id, label of the edge leaving it)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One box: a durable operation, a decision, a loop header, a terminal or a compensation."""
+
+    id: str
+    kind: str
+    label: str
+    detail: str = ""
+    inside: tuple[str, ...] = ()
+    compensation: str = ""
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``style`` is ``solid``, ``back`` (a loop's next iteration) or ``dashed`` (exception
+    paths and compensations, which only run when something fails)."""
+
+    src: str
+    dst: str
+    label: str = ""
+    style: str = "solid"
+
+
+@dataclass(frozen=True)
+class Group:
+    """A box around nodes: a parallel group, a loop body, a try block or an inlined helper."""
+
+    id: str
+    kind: str
+    label: str
+    parent: str = ""
+
+
+@dataclass
+class Graph:
+    """What the renderers draw; node, edge and group lists are in source order."""
+
+    workflow: str
+    dialect: str
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def ops(self) -> list[Node]:
+        return [node for node in self.nodes if node.kind in OP_KINDS]
+
+    def members(self, group_id: str) -> list[Node]:
+        """Nodes inside a group, nested groups included."""
+        inner = {group_id}
+        for group in self.groups:
+            if group.parent in inner:
+                inner.add(group.id)
+        return [node for node in self.nodes if node.group in inner]
+
+
+def parse_source(source: str, path: str) -> cst.Module:
+    """Parse, turning a syntax error into the one-line usage error the CLI prints."""
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", error.message)
+        raise UsageError(f"{path}:{error.raw_line}:{error.raw_column + 1}: syntax error: "
+                         f"{message}", hint="fix the syntax, then draw the graph again") from None
+
+
+def build_graph(module: cst.Module, path: str, workflow: str, module_name: str,
+                is_package: bool = False, extra_workflow_decorators: frozenset[str] = frozenset(),
+                extra_step_decorators: frozenset[str] = frozenset()) -> Graph:
+    """The graph of ``workflow`` (attribute or registered name) defined in ``module``."""
+    index = index_module(module, module_name, is_package, extra_workflow_decorators,
+                         extra_step_decorators)
+    info = index.find(workflow)
+    if info is None:
+        listing = ", ".join(f"{path}:{name}" for name in sorted(index.workflows))
+        hint = f"use one of: {listing}" if listing else (
+            "it defines no workflow; decorate one with @workflow, @workflow.defn or "
+            "@DBOS.workflow()")
+        raise UsageError(f"{path} has no workflow {workflow!r}", hint=hint)
+    return _Walker(index, info).run()
+
+
+def list_workflows(module: cst.Module, module_name: str, is_package: bool = False,
+                   extra_workflow_decorators: frozenset[str] = frozenset(),
+                   extra_step_decorators: frozenset[str] = frozenset()) -> list[str]:
+    """The names ``build_graph`` accepts for this module (attribute names), sorted."""
+    return sorted(index_module(module, module_name, is_package, extra_workflow_decorators,
+                               extra_step_decorators).workflows)
+
+
+@dataclass
+class _Loop:
+    node: str
+    breaks: list[Pending] = field(default_factory=list)
+
+
+class _Walker:
+    """Builds one workflow's graph; see the module docstring for the frontier protocol."""
+
+    def __init__(self, index: ModuleIndex, info: WorkflowInfo) -> None:
+        self.ix = index
+        self.info = info
+        self.graph = Graph(info.name, info.dialect)
+        self.counter = 0
+        self.transfers = 0
+        self.fail_id = ""
+        self.groups: list[str] = []
+        self.inside: list[str] = []
+        self.loops: list[_Loop] = []
+        self.returns: list[list[Pending]] = []
+        self.ctx_names: list[frozenset[str]] = []
+        self.inlining: list[str] = []
+        self.parallel_depth = 0
+
+    # ------------------------------------------------------------------ graph building
+    def run(self) -> Graph:
+        func = self.info.func
+        start = self._add("start", self.info.name)
+        self._enter(func, self.info.ctx_names)
+        self.returns.append([])
+        frontier = self._block(_body(func.body), [(start, "")])
+        frontier += self.returns.pop()
+        self.ix.resolver.stack = []
+        end = self._add("end", "end")
+        self._connect(frontier, end)
+        return self.graph
+
+    def _add(self, kind: str, label: str, op: Op | None = None) -> str:
+        self.counter += 1
+        node_id = f"n{self.counter}"
+        self.graph.nodes.append(Node(
+            node_id, kind, label, op.detail if op else "", tuple(self.inside),
+            op.compensation if op else "", self.groups[-1] if self.groups else ""))
+        return node_id
+
+    def _connect(self, frontier: list[Pending], dst: str, style: str = "solid") -> None:
+        seen = {(e.src, e.dst, e.label) for e in self.graph.edges}
+        for src, label in frontier:
+            if (src, dst, label) not in seen:
+                seen.add((src, dst, label))
+                self.graph.edges.append(Edge(src, dst, label, style))
+
+    def _open(self, kind: str, label: str) -> str:
+        self.counter += 1
+        group_id = f"g{self.counter}"
+        self.graph.groups.append(Group(group_id, kind, label,
+                                       self.groups[-1] if self.groups else ""))
+        self.groups.append(group_id)
+        return group_id
+
+    def _mark(self) -> tuple[int, int, int, int, int, str]:
+        graph = self.graph
+        return (len(graph.nodes), len(graph.edges), len(graph.groups), self.counter,
+                self.transfers, self.fail_id)
+
+    def _ops_since(self, mark: tuple[int, int, int, int, int, str]) -> bool:
+        return any(node.kind in OP_KINDS for node in self.graph.nodes[mark[0]:])
+
+    def _rollback(self, mark: tuple[int, int, int, int, int, str]) -> None:
+        graph = self.graph
+        del graph.nodes[mark[0]:], graph.edges[mark[1]:], graph.groups[mark[2]:]
+        self.counter, self.transfers, self.fail_id = mark[3], mark[4], mark[5]
+
+    def _fail(self) -> str:
+        if not self.fail_id:
+            groups, inside = self.groups, self.inside
+            self.groups, self.inside = [], []
+            self.fail_id = self._add("fail", "failed")
+            self.groups, self.inside = groups, inside
+        return self.fail_id
+
+    # ------------------------------------------------------------------ statements
+    def _block(self, statements: tuple[cst.CSTNode, ...] | list[cst.CSTNode],
+               frontier: list[Pending]) -> list[Pending]:
+        for statement in statements:
+            if not frontier:
+                break   # unreachable after return/raise/break/continue
+            frontier = self._statement(statement, frontier)
+        return frontier
+
+    def _statement(self, node: cst.CSTNode, frontier: list[Pending]) -> list[Pending]:
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in node.body:
+                if not frontier:
+                    break
+                frontier = self._small(small, frontier)
+            return frontier
+        if isinstance(node, cst.If):
+            return self._if(node, frontier)
+        if isinstance(node, (cst.For, cst.While)):
+            return self._loop(node, frontier)
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            return self._try(node, frontier)
+        if isinstance(node, cst.With):
+            for item in node.items:
+                frontier = self._expr(item.item, frontier)
+            return self._block(_body(node.body), frontier)
+        if isinstance(node, cst.Match):
+            return self._match(node, frontier)
+        return frontier   # nested def/class: defining it runs nothing durable
+
+    def _small(self, node: cst.CSTNode, frontier: list[Pending]) -> list[Pending]:
+        if isinstance(node, cst.Return):
+            if node.value is not None:
+                frontier = self._expr(node.value, frontier)
+            self.transfers += 1
+            self.returns[-1].extend(frontier)
+            return []
+        if isinstance(node, cst.Raise):
+            if node.exc is not None:
+                frontier = self._expr(node.exc, frontier)
+            self.transfers += 1
+            exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+            label = "raise " + self.ix.text(exc, 30) if exc is not None else "raise"
+            self._connect([(src, label) for src, _ in frontier], self._fail(), "dashed")
+            return []
+        if isinstance(node, (cst.Break, cst.Continue)) and self.loops:
+            self.transfers += 1
+            if isinstance(node, cst.Break):
+                self.loops[-1].breaks.extend((src, "break") for src, _ in frontier)
+            else:
+                self._connect([(src, "continue") for src, _ in frontier], self.loops[-1].node,
+                              "back")
+            return []
+        return self._expr(node, frontier)
+
+    def _if(self, node: cst.If, frontier: list[Pending]) -> list[Pending]:
+        patch = self.ix.patch_test(node.test, self.ctx_names[-1])
+        if patch is None:
+            frontier = self._expr(node.test, frontier)
+        mark = self._mark()
+        if patch is not None:
+            patch_id, negated = patch
+            decision = self._add("patch", f"patched({patch_id})")
+            yes, no = ("old code", "new code") if negated else ("new code", "old code")
+        else:
+            decision = self._add("decision", self.ix.text(node.test))
+            yes, no = "yes", "no"
+        self._connect(frontier, decision)
+        self.inside.append(f"if {self.ix.text(node.test, 40)}: {yes}")
+        outs = self._block(_body(node.body), [(decision, yes)])
+        self.inside[-1] = f"if {self.ix.text(node.test, 40)}: {no}"
+        orelse = node.orelse
+        if isinstance(orelse, cst.If):
+            outs = outs + self._if(orelse, [(decision, no)])
+        elif isinstance(orelse, cst.Else):
+            outs = outs + self._block(_body(orelse.body), [(decision, no)])
+        else:
+            outs = outs + [(decision, no)]
+        self.inside.pop()
+        if patch is None and not self._ops_since(mark) and self.transfers == mark[4]:
+            self._rollback(mark)
+            return frontier
+        return outs
+
+    def _loop(self, node: cst.For | cst.While, frontier: list[Pending]) -> list[Pending]:
+        if isinstance(node, cst.For):
+            frontier = self._expr(node.iter, frontier)
+            header = f"for {self.ix.text(node.target)} in {self.ix.text(node.iter)}"
+            forever = False
+        else:
+            frontier = self._expr(node.test, frontier)
+            header = f"while {self.ix.text(node.test)}"
+            forever = isinstance(node.test, cst.Name) and node.test.value == "True"
+        mark = self._mark()
+        outs = self._loop_body(header, frontier, lambda entry: self._block(_body(node.body),
+                                                                            entry))
+        if forever:
+            outs = [p for p in outs if p[1] != "done"]
+        if node.orelse is not None:
+            done = [p for p in outs if p[1] == "done"]
+            outs = [p for p in outs if p[1] != "done"] + self._block(_body(node.orelse.body), done)
+        if not self._ops_since(mark) and self.transfers == mark[4]:
+            self._rollback(mark)
+            return frontier
+        return outs
+
+    def _loop_body(self, header: str, frontier: list[Pending], body) -> list[Pending]:
+        head = self._add("loop", header)
+        self._connect(frontier, head)
+        self._open("loop", header)
+        self.inside.append(f"loop: {header}")
+        loop = _Loop(head)
+        self.loops.append(loop)
+        ends = body([(head, "each")])
+        self._connect([(src, "next") for src, _ in ends], head, "back")
+        self.loops.pop()
+        self.inside.pop()
+        self.groups.pop()
+        return [(head, "done"), *loop.breaks]
+
+    def _try(self, node: cst.Try | cst.TryStar, frontier: list[Pending]) -> list[Pending]:
+        if not node.handlers:
+            outs = self._block(_body(node.body), frontier)
+            return self._block(_body(node.finalbody.body), outs) if node.finalbody else outs
+        mark = self._mark()
+        group = self._open("try", "try")
+        self.inside.append("try")
+        outs = self._block(_body(node.body), frontier)
+        self.inside.pop()
+        self.groups.pop()
+        has_body = bool(self.graph.members(group))
+        if node.orelse is not None:
+            outs = self._block(_body(node.orelse.body), outs)
+        for handler in node.handlers:
+            label = "except" + (f" {self.ix.text(handler.type, 40)}" if handler.type else "")
+            entry = self._add("except", label)
+            if has_body:
+                self.graph.edges.append(Edge(group, entry, "raises", "dashed"))
+            else:
+                self._connect(frontier, entry, "dashed")
+            self.inside.append(label)
+            outs = outs + self._block(_body(handler.body), [(entry, "")])
+            self.inside.pop()
+        if node.finalbody is not None:
+            outs = self._block(_body(node.finalbody.body), outs)
+        if not self._ops_since(mark) and self.transfers == mark[4]:
+            self._rollback(mark)
+            return frontier
+        if not has_body:   # an empty try box draws nothing useful
+            self.graph.groups[:] = [g for g in self.graph.groups if g.id != group]
+        return outs
+
+    def _match(self, node: cst.Match, frontier: list[Pending]) -> list[Pending]:
+        frontier = self._expr(node.subject, frontier)
+        mark = self._mark()
+        decision = self._add("decision", f"match {self.ix.text(node.subject)}")
+        self._connect(frontier, decision)
+        outs: list[Pending] = []
+        exhaustive = False
+        for case in node.cases:
+            label = f"case {self.ix.text(case.pattern, 30)}"
+            exhaustive = exhaustive or (isinstance(case.pattern, cst.MatchAs)
+                                        and case.pattern.pattern is None and case.guard is None)
+            self.inside.append(label)
+            outs += self._block(_body(case.body), [(decision, label)])
+            self.inside.pop()
+        if not exhaustive:
+            outs.append((decision, "no match"))
+        if not self._ops_since(mark) and self.transfers == mark[4]:
+            self._rollback(mark)
+            return frontier
+        return outs
+
+    # ------------------------------------------------------------------ expressions
+    def _expr(self, node: cst.CSTNode, frontier: list[Pending]) -> list[Pending]:
+        """Ops in an expression, in evaluation order (arguments before the call)."""
+        if isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            return frontier
+        if isinstance(node, cst.Call):
+            return self._call(node, frontier)
+        if isinstance(node, _COMPREHENSIONS):
+            return self._comprehension(node, frontier)
+        for child in node.children:
+            frontier = self._expr(child, frontier)
+        return frontier
+
+    def _call(self, node: cst.Call, frontier: list[Pending]) -> list[Pending]:
+        scope = self.ctx_names[-1]
+        op = self.ix.classify(node, scope, self.info, self.parallel_depth > 0)
+        if op is not None and op.kind == "parallel":
+            return self._parallel(node, frontier, op)
+        if op is None:
+            target = self.ix.helper(node, self.info, self.inlining)
+            if target is not None:
+                for arg in node.args:
+                    frontier = self._expr(arg.value, frontier)
+                return self._inline(target, node, frontier)
+            for child in node.children:
+                frontier = self._expr(child, frontier)
+            return frontier
+        for arg in node.args:
+            frontier = self._expr(arg.value, frontier)
+        return self._op(op, frontier)
+
+    def _op(self, op: Op, frontier: list[Pending]) -> list[Pending]:
+        node_id = self._add(op.kind, op.name, op)
+        self._connect(frontier, node_id)
+        if op.compensation:
+            undo = self._add("compensation", f"undo: {op.compensation}")
+            self.graph.edges.append(Edge(node_id, undo, "compensate", "dashed"))
+        return [(node_id, "")]
+
+    def _parallel(self, node: cst.Call, frontier: list[Pending], op: Op) -> list[Pending]:
+        mark = self._mark()
+        self._open("parallel", "parallel")
+        self.inside.append("parallel")
+        self.parallel_depth += 1
+        outs: list[Pending] = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                continue
+            branch = self._expr(arg.value, frontier)
+            if branch == frontier and op.name:   # ctx.parallel(*calls): members unknown here
+                member = Op(self.ix.default_kind(self.info), ("*" if arg.star else "")
+                            + self.ix.text(arg.value, 40))
+                branch = self._op(member, frontier)
+            outs.extend(p for p in branch if p not in outs)
+        self.parallel_depth -= 1
+        self.inside.pop()
+        self.groups.pop()
+        if not self._ops_since(mark):
+            self._rollback(mark)
+            for child in node.children:
+                frontier = self._expr(child, frontier)
+            return frontier
+        return outs
+
+    def _comprehension(self, node: cst.BaseComp, frontier: list[Pending]) -> list[Pending]:
+        clauses: list[cst.CompFor] = []
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            clauses.append(clause)
+            clause = clause.inner_for_in
+        frontier = self._expr(clauses[0].iter, frontier)
+        header = " ".join(f"for {self.ix.text(c.target)} in {self.ix.text(c.iter)}"
+                          for c in clauses)
+        mark = self._mark()
+        parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+
+        def body(entry: list[Pending]) -> list[Pending]:
+            for part in parts:
+                entry = self._expr(part, entry)
+            return entry
+
+        outs = self._loop_body(header, frontier, body)
+        if not self._ops_since(mark):
+            self._rollback(mark)
+            return frontier
+        return [p for p in outs if p[1] == "done"]
+
+    def _inline(self, target: tuple[str, cst.FunctionDef, bool], call: cst.Call,
+                frontier: list[Pending]) -> list[Pending]:
+        qual, func, method = target
+        mark = self._mark()
+        saved_stack, saved_loops = self.ix.resolver.stack, self.loops
+        self._enter(func, self._passed_ctx(func, call, method))
+        self._open("helper", f"{func.name.value}()")
+        self.inside.append(f"{func.name.value}()")
+        self.returns.append([])
+        self.loops = []
+        self.inlining.append(qual)
+        outs = self._block(_body(func.body), frontier)
+        outs = outs + self.returns.pop()
+        self.inlining.pop()
+        self.loops = saved_loops
+        self.inside.pop()
+        self.groups.pop()
+        self.ctx_names.pop()
+        self.ix.resolver.stack = saved_stack
+        if not self._ops_since(mark):
+            self._rollback(mark)
+            return frontier
+        return outs
+
+    # ------------------------------------------------------------------ scopes
+    def _enter(self, func: cst.FunctionDef, ctx_names: frozenset[str]) -> None:
+        """Make ``func``'s own names visible to the resolver (module scope below it)."""
+        bindings = BindingCollector(self.ix.module_name, self.ix.is_package,
+                                    f"{self.ix.module_name}.{func.name.value}"
+                                    ).statements(_body(func.body))
+        for name, _ in param_bindings(func.params):
+            bindings.names[name] = None
+            bindings.aliases.pop(name, None)
+        self.ix.resolver.stack = [bindings]
+        self.ctx_names.append(ctx_names)
+
+    def _passed_ctx(self, func: cst.FunctionDef, call: cst.Call, method: bool
+                    ) -> frozenset[str]:
+        """The helper's parameters that receive the workflow context at this call."""
+        params = [name for name, _ in param_bindings(func.params)]
+        if method and params:
+            params = params[1:]
+        names = set(self.ix.context_params(func))
+        outer = self.ctx_names[-1]
+        for index, arg in enumerate(call.args):
+            if not (isinstance(arg.value, cst.Name) and arg.value.value in outer):
+                continue
+            if arg.keyword is not None:
+                names.add(arg.keyword.value)
+            elif not arg.star and index < len(params):
+                names.add(params[index])
+        return frozenset(names)
+
+
+def _body(suite: cst.BaseSuite) -> tuple[cst.CSTNode, ...]:
+    return tuple(suite.body) if isinstance(suite, (cst.IndentedBlock,
+                                                    cst.SimpleStatementSuite)) else ()
+
+

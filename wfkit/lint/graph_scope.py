@@ -1,0 +1,368 @@
+"""What a module defines, for ``wfkit graph``: its workflows, steps, compensations, helpers.
+
+Kept apart from the walker in :mod:`wfkit.lint.graph` so each stays one job: this module answers
+"which durable operation does this call start, and what is it called?" for the three dialects,
+using the linter's resolver (imports and aliases) and knowledge tables; the walker turns the
+answers into control flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from wfkit.lint import knowledge as kn
+from wfkit.lint.resolver import BindingCollector, Resolver, dotted, param_bindings
+
+__all__ = ["ModuleIndex", "Op", "StepInfo", "WorkflowInfo", "index_module"]
+@dataclass(frozen=True)
+class Op:
+    """A recognised durable call: ``name`` is what the diagram shows (for a parallel call, an
+    empty name means its members must be recognisable ops, as for ``asyncio.gather``)."""
+
+    kind: str
+    name: str
+    detail: str = ""
+    compensation: str = ""
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """A function decorated as a step, activity or transaction, with its decorator options."""
+
+    kind: str
+    name: str
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class WorkflowInfo:
+    """A workflow found in the module; ``func`` is the body that runs (Temporal: ``@run``)."""
+
+    attr: str
+    name: str
+    dialect: str
+    func: cst.FunctionDef
+    ctx_names: frozenset[str] = frozenset()
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    signals: dict[str, str] = field(default_factory=dict)   # self attribute -> signal name
+
+
+_TEMPORAL = "temporalio.workflow."
+_CHILD_STARTS = frozenset({_TEMPORAL + "execute_child_workflow", _TEMPORAL + "start_child_workflow"})
+_SIGNAL_DECORATORS = frozenset({_TEMPORAL + "signal", _TEMPORAL + "update"})
+_TIMEOUT_KEYWORDS = ("timeout", "start_to_close_timeout", "schedule_to_close_timeout",
+                     "timeout_seconds")
+_RETRY_KEYWORDS = ("retry", "retry_policy", "retries_allowed", "max_attempts")
+
+
+def index_module(module: cst.Module, module_name: str, is_package: bool,
+                 extra_workflow: frozenset[str], extra_step: frozenset[str]) -> ModuleIndex:
+    """Collect the module's workflows, steps and compensations (top-level definitions)."""
+    return ModuleIndex(module, module_name, is_package, extra_workflow, extra_step)
+
+
+class ModuleIndex:
+    """Definitions of one module and the questions the walker asks about calls."""
+
+    def __init__(self, module: cst.Module, module_name: str, is_package: bool,
+                 extra_workflow: frozenset[str], extra_step: frozenset[str]) -> None:
+        self.module = module
+        self.module_name = module_name
+        self.is_package = is_package
+        self.extra_workflow = extra_workflow
+        self.extra_step = extra_step
+        self.resolver = Resolver(BindingCollector(module_name, is_package, module_name
+                                                  ).statements(module.body))
+        self.defs: dict[str, cst.FunctionDef] = {}
+        self.steps: dict[str, StepInfo] = {}
+        self.compensations: dict[str, str] = {}
+        self.workflows: dict[str, WorkflowInfo] = {}
+        for statement in module.body:
+            if isinstance(statement, cst.FunctionDef):
+                self._function(statement)
+            elif isinstance(statement, cst.ClassDef):
+                self._class(statement)
+
+    # ------------------------------------------------------------------ definitions
+    def _decorators(self, node: cst.FunctionDef | cst.ClassDef
+                    ) -> list[tuple[str, cst.BaseExpression, cst.Call | None]]:
+        out = []
+        for decorator in node.decorators:
+            expr = decorator.decorator
+            call = expr if isinstance(expr, cst.Call) else None
+            func = call.func if call is not None else expr
+            text = dotted(func) or ""
+            qual = self.resolver.resolve(func) or text
+            if text in self.extra_workflow or text in self.extra_step:
+                qual = text
+            out.append((qual, func, call))
+        return out
+
+    def _function(self, node: cst.FunctionDef) -> None:
+        name = node.name.value
+        self.defs[name] = node
+        for qual, func, call in self._decorators(node):
+            if isinstance(func, cst.Attribute) and func.attr.value == "compensation" and \
+                    isinstance(func.value, cst.Name):
+                self.compensations[func.value.value] = name
+            elif qual in kn.WORKFLOW_DECORATORS or qual in self.extra_workflow:
+                dialect = kn.WORKFLOW_DECORATORS.get(qual, kn.WFKIT)
+                params = [p for p, _ in param_bindings(node.params)]
+                ctx = set(self.context_params(node))
+                if dialect == kn.WFKIT and params:
+                    ctx.add(params[0])
+                self.workflows[name] = WorkflowInfo(name, _keyword(call, "name") or name,
+                                                    dialect, node, frozenset(ctx))
+            elif qual in kn.STEP_DECORATORS or qual in self.extra_step:
+                kind = {"temporalio.activity.defn": "activity",
+                        "dbos.DBOS.transaction": "transaction"}.get(qual, "step")
+                options = tuple((arg.keyword.value, self.text(arg.value, 30))
+                                for arg in (call.args if call else ()) if arg.keyword)
+                self.steps[name] = StepInfo(kind, _keyword(call, "name") or name, options)
+
+    def _class(self, node: cst.ClassDef) -> None:
+        decorators = self._decorators(node)
+        match = [call for qual, _, call in decorators if qual == kn.TEMPORAL_CLASS_DECORATOR]
+        if not match or not isinstance(node.body, cst.IndentedBlock):
+            return
+        run: cst.FunctionDef | None = None
+        methods: dict[str, cst.FunctionDef] = {}
+        signals: dict[str, str] = {}
+        for item in node.body.body:
+            if not isinstance(item, cst.FunctionDef):
+                continue
+            quals = self._decorators(item)
+            if any(q == _TEMPORAL + "run" for q, _, _ in quals):
+                run = item
+            elif handler := [c for q, _, c in quals if q in _SIGNAL_DECORATORS]:
+                for attr in _self_assignments(item):
+                    signals.setdefault(attr, _keyword(handler[0], "name") or item.name.value)
+            elif not quals or item.name.value.startswith("_"):
+                methods[item.name.value] = item
+        if run is not None:
+            name = node.name.value
+            self.workflows[name] = WorkflowInfo(name, _keyword(match[0], "name") or name,
+                                                kn.TEMPORAL, run, frozenset(), methods, signals)
+
+    def find(self, name: str) -> WorkflowInfo | None:
+        """By attribute (function or class name) first, then by registered name."""
+        if name in self.workflows:
+            return self.workflows[name]
+        found = [info for _, info in sorted(self.workflows.items()) if info.name == name]
+        return found[0] if found else None
+
+    def context_params(self, func: cst.FunctionDef) -> list[str]:
+        out = []
+        for name, param in param_bindings(func.params):
+            annotation = dotted(param.annotation.annotation) if param.annotation else None
+            if name == "ctx" or (annotation or "").endswith("Context"):
+                out.append(name)
+        return out
+
+    # ------------------------------------------------------------------ text
+    def text(self, node: cst.CSTNode, limit: int = 60) -> str:
+        """A node's source on one line, shortened for a label."""
+        code = " ".join(self.module.code_for_node(node).split())
+        return code if len(code) <= limit else code[: limit - 3] + "..."
+
+    def default_kind(self, info: WorkflowInfo) -> str:
+        return "activity" if info.dialect == kn.TEMPORAL else "step"
+
+    def _local(self, expr: cst.BaseExpression) -> str | None:
+        """The top-level name of this module that ``expr`` refers to, if any."""
+        qual = self.resolver.resolve(expr) if isinstance(expr, (cst.Name, cst.Attribute)) \
+            else None
+        prefix = self.module_name + "."
+        if qual and qual.startswith(prefix) and "." not in qual[len(prefix):]:
+            return qual[len(prefix):]
+        return None
+
+    def callable_name(self, expr: cst.BaseExpression | None) -> str:
+        """How the diagram names a step, activity or child passed as ``expr``."""
+        if expr is None:
+            return "?"
+        if isinstance(expr, cst.SimpleString):
+            value = expr.evaluated_value
+            return value if isinstance(value, str) else self.text(expr)
+        local = self._local(expr)
+        if local in self.steps:
+            return self.steps[local].name
+        if local in self.workflows:
+            return self.workflows[local].name
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "run":
+            owner = self._local(expr.value)
+            if owner in self.workflows:
+                return self.workflows[owner].name
+        return dotted(expr) or self.text(expr, 40)
+
+    # ------------------------------------------------------------------ calls
+    def classify(self, call: cst.Call, ctx_names: frozenset[str], info: WorkflowInfo,
+                 in_parallel: bool) -> Op | None:
+        """The durable operation ``call`` starts, or None."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value in ctx_names:
+            return self._context_call(func.attr.value, call, in_parallel)
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return None
+        qual = self.resolver.resolve(func)
+        if qual is None:
+            return None
+        first = _positional(call, 0)
+        if qual in kn.TEMPORAL_ACTIVITY_STARTS:
+            return Op("activity", self.callable_name(first), self._details(call))
+        if qual in _CHILD_STARTS or qual in ("dbos.DBOS.start_workflow",
+                                             "dbos.DBOS.start_workflow_async"):
+            return Op("child", self.callable_name(first))
+        if qual in (_TEMPORAL + "sleep", "dbos.DBOS.sleep", "dbos.DBOS.sleep_async") or (
+                qual == "asyncio.sleep" and info.dialect == kn.TEMPORAL):
+            return Op("sleep", self.text(first, 40) if first is not None else "sleep")
+        if qual == _TEMPORAL + "wait_condition":
+            return Op("wait", self._condition_name(first, info), self._details(call, first=1))
+        if qual == _TEMPORAL + "patched":
+            return Op("patch", f"patched({self.text(first, 40) if first else ''})")
+        if qual in ("dbos.DBOS.recv", "dbos.DBOS.recv_async"):
+            topic = first if first is not None else _keyword_node(call, "topic")
+            return Op("wait", self.callable_name(topic) if topic else "message",
+                      self._details(call))
+        if qual in ("dbos.DBOS.send", "dbos.DBOS.send_async"):
+            topic = _positional(call, 2) or _keyword_node(call, "topic")
+            return Op("send", self.callable_name(topic) if topic else "message")
+        if qual == "asyncio.gather":
+            return Op("parallel", "")
+        local = self._local(func)
+        step = self.steps.get(local or "")
+        if step is not None and step.kind != "activity":
+            return Op(step.kind, step.name, self._details(call, step),
+                      self.compensations.get(local or "", ""))
+        return None
+
+    def _context_call(self, method: str, call: cst.Call, in_parallel: bool) -> Op | None:
+        first = _positional(call, 0)
+        if method == "step" or (method == "call" and in_parallel):
+            local = self._local(first) if first is not None else None
+            step = self.steps.get(local or "")
+            name = _keyword(call, "name") or self.callable_name(first)
+            compensate = _keyword_node(call, "compensate")
+            undo = self.callable_name(compensate) if compensate is not None else \
+                self.compensations.get(local or "", "")
+            return Op("step", name, self._details(call, step), undo)
+        if method == "parallel":
+            return Op("parallel", "parallel")
+        if method == "wait_for_event":
+            return Op("wait", self.callable_name(first) if first else "event",
+                      self._details(call, first=1))
+        if method == "sleep":
+            return Op("sleep", self.text(first, 40) if first is not None else "sleep")
+        if method == "child":
+            return Op("child", self.callable_name(first))
+        if method == "patched":
+            return Op("patch", f"patched({self.text(first, 40) if first else ''})")
+        return None
+
+    def _details(self, call: cst.Call, step: StepInfo | None = None, first: int = -1) -> str:
+        """Retry, timeout and optional notes from the decorator, overridden at the call."""
+        options = dict(step.options) if step else {}
+        for index, arg in enumerate(call.args):
+            if arg.keyword is not None:
+                options[arg.keyword.value] = self.text(arg.value, 30)
+            elif index == first and not arg.star:
+                options["timeout"] = self.text(arg.value, 30)
+        notes = []
+        if any(options.get(k, "False") not in ("False", "None") for k in _RETRY_KEYWORDS):
+            notes.append("retry")
+        for key in _TIMEOUT_KEYWORDS:
+            if options.get(key, "None") != "None":
+                notes.append(f"timeout {options[key]}")
+                break
+        if options.get("optional", "False") not in ("False", "None"):
+            notes.append("optional")
+        return ", ".join(notes)
+
+    def _condition_name(self, condition: cst.BaseExpression | None, info: WorkflowInfo) -> str:
+        """``wait_condition(lambda: self.approved)`` waits for the signal that sets it."""
+        if not isinstance(condition, cst.Lambda):
+            return self.text(condition, 40) if condition is not None else "condition"
+        signals = sorted({info.signals[attr] for attr in _self_attributes(condition.body)
+                          if attr in info.signals})
+        return "signal " + ", ".join(signals) if signals else self.text(condition.body, 40)
+
+    def patch_test(self, test: cst.BaseExpression, ctx_names: frozenset[str]
+                   ) -> tuple[str, bool] | None:
+        """(patch id, negated) if an ``if`` tests ``ctx.patched(...)`` / ``workflow.patched``."""
+        negated = False
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, negated = test.expression, True
+        if not isinstance(test, cst.Call) or not test.args:
+            return None
+        func = test.func
+        is_ctx = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+            func.value.value in ctx_names and func.attr.value == "patched"
+        if is_ctx or (isinstance(func, (cst.Name, cst.Attribute))
+                      and self.resolver.resolve(func) == _TEMPORAL + "patched"):
+            return self.text(test.args[0].value, 40), negated
+        return None
+
+    def helper(self, call: cst.Call, info: WorkflowInfo, inlining: list[str]
+               ) -> tuple[str, cst.FunctionDef, bool] | None:
+        """A same-file helper this call runs (a function, or a method of the workflow class)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self" and func.attr.value in info.methods:
+            qual = f"{info.attr}.{func.attr.value}"
+            return None if qual in inlining else (qual, info.methods[func.attr.value], True)
+        local = self._local(func)
+        if local is None or local not in self.defs or local in self.steps or \
+                local in self.workflows or local in inlining:
+            return None
+        return local, self.defs[local], False
+
+
+def _positional(call: cst.Call, index: int) -> cst.BaseExpression | None:
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    return positional[index] if index < len(positional) else None
+
+
+def _keyword_node(call: cst.Call | None, name: str) -> cst.BaseExpression | None:
+    for arg in call.args if call is not None else ():
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def _keyword(call: cst.Call | None, name: str) -> str | None:
+    """A string literal keyword argument (``name="charge"``), else None."""
+    value = _keyword_node(call, name)
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        return text if isinstance(text, str) else None
+    return None
+
+
+def _self_attributes(node: cst.CSTNode) -> set[str]:
+    found, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Attribute) and isinstance(current.value, cst.Name) and \
+                current.value.value == "self":
+            found.add(current.attr.value)
+        stack.extend(current.children)
+    return found
+
+
+def _self_assignments(func: cst.FunctionDef) -> set[str]:
+    """``self.x`` attributes a signal handler assigns (what a wait_condition may wait for)."""
+    found, stack = set(), [func.body]
+    while stack:
+        current = stack.pop()
+        targets: list[cst.CSTNode] = []
+        if isinstance(current, cst.Assign):
+            targets = [t.target for t in current.targets]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign)):
+            targets = [current.target]
+        for target in targets:
+            found |= {a for a in _self_attributes(target)}
+        stack.extend(current.children)
+    return found
