@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -88,7 +89,7 @@ def parse_json_option(text: str | None, option: str) -> Any:
         source = "stdin" if path == "-" else path
         try:
             if path == "-":
-                text = click.get_text_stream("stdin").read()
+                text = sys.stdin.read()
             else:
                 with open(path, encoding="utf-8") as fh:
                     text = fh.read()
