@@ -12,6 +12,7 @@ append-only, so a region that turns out to hold nothing durable is simply rolled
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -88,13 +89,23 @@ class Graph:
 
 
 def parse_source(source: str, path: str) -> cst.Module:
-    """Parse, turning a syntax error into the one-line usage error the CLI prints."""
+    """Parse, turning a syntax error into the one-line usage error the CLI prints.
+
+    libcst reports where its parser gave up (often the next line); Python's own compiler,
+    asked only for a tree (nothing runs), names the offending line, so it words the error."""
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
+        line, column = error.raw_line, error.raw_column + 1
         message = re.sub(r"^(parser error: )?(error at \d+:\d+: )?", "", error.message)
-        raise UsageError(f"{path}:{error.raw_line}:{error.raw_column + 1}: syntax error: "
-                         f"{message}", hint="fix the syntax, then draw the graph again") from None
+    try:
+        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        line, column, message = error.lineno or line, error.offset or column, error.msg
+    except ValueError:   # null bytes: keep libcst's wording
+        pass
+    raise UsageError(f"{path}:{line}:{column}: syntax error: {message}",
+                     hint="fix the syntax, then draw the graph again")
 
 
 def build_graph(module: cst.Module, path: str, workflow: str, module_name: str,

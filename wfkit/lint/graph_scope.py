@@ -233,6 +233,8 @@ class ModuleIndex:
         if qual == "asyncio.gather":
             return Op("parallel", "")
         local = self._local(func)
+        if info.dialect == kn.DBOS and local in self.workflows:   # DBOS runs it as a child
+            return Op("child", self.workflows[local].name)
         step = self.steps.get(local or "")
         if step is not None and step.kind != "activity":
             return Op(step.kind, step.name, self._details(call, step),
