@@ -256,7 +256,8 @@ class _Walker:
             self.transfers += 1
             exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
             label = "raise " + self.ix.text(exc, 30) if exc is not None else "raise"
-            self._connect([(src, label) for src, _ in frontier], self._fail(), "dashed")
+            self._connect([(src, f"{why}: {label}" if why else label) for src, why in frontier],
+                          self._fail(), "dashed")
             return []
         if isinstance(node, (cst.Break, cst.Continue)) and self.loops:
             self.transfers += 1

@@ -121,7 +121,8 @@ def _dot_edge(graph: Graph, edge: Edge, groups: set[str]) -> str:
     attrs = []
     src = edge.src
     if src in groups:
-        members = graph.members(src)
+        members = [n for n in graph.members(src) if n.kind != "compensation"] or \
+            graph.members(src)
         src = members[-1].id if members else src
         attrs.append(f"ltail=cluster_{edge.src}")
     if edge.label:
