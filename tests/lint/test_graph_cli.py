@@ -121,3 +121,32 @@ def test_extra_workflow_decorators_from_config(capsys: pytest.CaptureFixture[str
     assert (code, err) == (0, "")
     assert [line.split()[:3] for line in out.splitlines()[3:]] == [
         ["1", "step", "pay"], ["2", "step", "pay"]]
+
+
+@pytest.mark.parametrize("target", ["fixtures/graph/shop/flows.py:fulfil",
+                                    "fixtures.graph.shop.flows:fulfil"])
+def test_helpers_and_steps_from_sibling_modules(capsys: pytest.CaptureFixture[str],
+                                                target: str) -> None:
+    code, out, err = run(capsys, target)
+    assert (code, err) == (0, "")
+    assert [line.split() for line in out.splitlines()[3:]] == [
+        ["1", "step", "reserve-sku", "reserve_all()", ">", "loop:", "for", "sku", "in", "skus",
+         "unreserve", "retry"],
+        ["2", "step", "confirm"]]
+    assert not any(name.startswith("fixtures") for name in sys.modules)
+
+
+def test_unparsable_sibling_is_not_followed(capsys: pytest.CaptureFixture[str],
+                                            tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "broken.py").write_text("def helper(ctx:\n")
+    (package / "flows.py").write_text(
+        "from wfkit import workflow\nfrom .broken import helper\n"
+        "@workflow\ndef flow(ctx):\n    helper(ctx)\n    ctx.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "pkg/flows.py:flow")
+    assert (code, err) == (0, "")
+    assert "1  sleep  1" in out

@@ -56,7 +56,8 @@ def graph(app: App, target: str, fmt: str) -> None:
         listing = ", ".join(f"{spec.module}:{n}" for n in names) or "none"
         abort(f"{target!r} does not say which workflow to draw",
               hint=f"write MODULE:WORKFLOW; workflows in {spec.module}: {listing}")
-    drawn = build_graph(module, spec.module, spec.attribute, name, is_package, *extra)
+    drawn = build_graph(module, spec.module, spec.attribute, name, is_package, *extra,
+                        file_path=path)
     click.echo(render(drawn, fmt), nl=False)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from wfkit.errors import UsageError
-from wfkit.lint.graph_scope import ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.lint.graph_scope import Helper, ModuleIndex, Op, WorkflowInfo, index_module
 from wfkit.lint.resolver import BindingCollector, param_bindings
 
 __all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
@@ -110,10 +110,14 @@ def parse_source(source: str, path: str) -> cst.Module:
 
 def build_graph(module: cst.Module, path: str, workflow: str, module_name: str,
                 is_package: bool = False, extra_workflow_decorators: frozenset[str] = frozenset(),
-                extra_step_decorators: frozenset[str] = frozenset()) -> Graph:
-    """The graph of ``workflow`` (attribute or registered name) defined in ``module``."""
+                extra_step_decorators: frozenset[str] = frozenset(), *,
+                file_path: str | None = None) -> Graph:
+    """The graph of ``workflow`` (attribute or registered name) defined in ``module``.
+
+    ``path`` is how errors name the module; ``file_path``, when given, is where it lives on
+    disk, so helpers imported from its package can be inlined (read, never imported)."""
     index = index_module(module, module_name, is_package, extra_workflow_decorators,
-                         extra_step_decorators)
+                         extra_step_decorators, file_path)
     info = index.find(workflow)
     if info is None:
         listing = ", ".join(f"{path}:{name}" for name in sorted(index.workflows))
@@ -474,12 +478,13 @@ class _Walker:
             return frontier
         return [p for p in outs if p[1] == "done"]
 
-    def _inline(self, target: tuple[str, cst.FunctionDef, bool], call: cst.Call,
-                frontier: list[Pending]) -> list[Pending]:
-        qual, func, method = target
+    def _inline(self, target: Helper, call: cst.Call, frontier: list[Pending]) -> list[Pending]:
+        qual, func = target.qual, target.func
         mark = self._mark()
+        passed = self._passed_ctx(func, call, target.method)
+        caller, self.ix = self.ix, target.index
         saved_stack, saved_loops = self.ix.resolver.stack, self.loops
-        self._enter(func, self._passed_ctx(func, call, method))
+        self._enter(func, passed)
         self._open("helper", f"{func.name.value}()")
         self.inside.append(f"{func.name.value}()")
         self.returns.append([])
@@ -493,6 +498,7 @@ class _Walker:
         self.groups.pop()
         self.ctx_names.pop()
         self.ix.resolver.stack = saved_stack
+        self.ix = caller
         if not self._ops_since(mark):
             self._rollback(mark)
             return frontier

@@ -8,6 +8,7 @@ answers into control flow.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -15,7 +16,7 @@ import libcst as cst
 from wfkit.lint import knowledge as kn
 from wfkit.lint.resolver import BindingCollector, Resolver, dotted, param_bindings
 
-__all__ = ["ModuleIndex", "Op", "StepInfo", "WorkflowInfo", "index_module"]
+__all__ = ["Helper", "ModuleIndex", "ModuleSet", "Op", "StepInfo", "WorkflowInfo", "index_module"]
 @dataclass(frozen=True)
 class Op:
     """A recognised durable call: ``name`` is what the diagram shows (for a parallel call, an
@@ -34,6 +35,16 @@ class StepInfo:
     kind: str
     name: str
     options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function the walker inlines, and the module whose names its body uses."""
+
+    qual: str
+    func: cst.FunctionDef
+    method: bool
+    index: ModuleIndex
 
 
 @dataclass
@@ -58,17 +69,83 @@ _RETRY_KEYWORDS = ("retry", "retry_policy", "retries_allowed", "max_attempts")
 
 
 def index_module(module: cst.Module, module_name: str, is_package: bool,
-                 extra_workflow: frozenset[str], extra_step: frozenset[str]) -> ModuleIndex:
-    """Collect the module's workflows, steps and compensations (top-level definitions)."""
-    return ModuleIndex(module, module_name, is_package, extra_workflow, extra_step)
+                 extra_workflow: frozenset[str], extra_step: frozenset[str],
+                 file_path: str | None = None) -> ModuleIndex:
+    """Collect the module's workflows, steps and compensations (top-level definitions); with
+    ``file_path``, helpers and steps imported from the same package are found on disk too."""
+    modules = ModuleSet.around(file_path, module_name, is_package, extra_workflow, extra_step) \
+        if file_path else None
+    index = ModuleIndex(module, module_name, is_package, extra_workflow, extra_step, modules)
+    if modules is not None:
+        modules.cache[module_name] = index
+    return index
+
+
+class ModuleSet:
+    """The drawn module's package on disk: sibling modules parsed on first use, never
+    imported, each once (a file that cannot be read or parsed is simply not followed)."""
+
+    def __init__(self, root: str, top: str, extra_workflow: frozenset[str],
+                 extra_step: frozenset[str]) -> None:
+        self.root = root
+        self.top = top     # the top-level package; "" for a loose file (same-directory siblings)
+        self.extra = (extra_workflow, extra_step)
+        self.cache: dict[str, ModuleIndex | None] = {}
+
+    @classmethod
+    def around(cls, file_path: str, module_name: str, is_package: bool,
+               extra_workflow: frozenset[str], extra_step: frozenset[str]) -> ModuleSet:
+        parts = module_name.split(".")
+        root = os.path.dirname(os.path.abspath(file_path))
+        for _ in range(len(parts) - (0 if is_package else 1)):
+            root = os.path.dirname(root)
+        top = parts[0] if len(parts) > 1 or is_package else ""
+        return cls(root, top, extra_workflow, extra_step)
+
+    def index(self, module: str) -> ModuleIndex | None:
+        if module in self.cache:
+            return self.cache[module]
+        self.cache[module] = None
+        inside = module == self.top or module.startswith(self.top + ".") if self.top \
+            else "." not in module
+        if not inside:
+            return None
+        base = os.path.join(self.root, *module.split("."))
+        for path, is_package in ((base + ".py", False), (os.path.join(base, "__init__.py"), True)):
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    tree = cst.parse_module(handle.read())
+            except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+                return None
+            index = ModuleIndex(tree, module, is_package, *self.extra, self)
+            self.cache[module] = index
+            return index
+        return None
+
+    def find(self, qual: str, depth: int = 0) -> tuple[ModuleIndex, str] | None:
+        """The module and top-level name ``qual`` is defined as (following re-exports)."""
+        module, _, name = qual.rpartition(".")
+        index = self.index(module) if module else None
+        if index is None:
+            return None
+        if name in index.defs or name in index.workflows:
+            return index, name
+        target = index.resolver.module.names.get(name)
+        if target and target != qual and depth < 5:
+            return self.find(target, depth + 1)
+        return None
 
 
 class ModuleIndex:
     """Definitions of one module and the questions the walker asks about calls."""
 
     def __init__(self, module: cst.Module, module_name: str, is_package: bool,
-                 extra_workflow: frozenset[str], extra_step: frozenset[str]) -> None:
+                 extra_workflow: frozenset[str], extra_step: frozenset[str],
+                 modules: ModuleSet | None = None) -> None:
         self.module = module
+        self.modules = modules
         self.module_name = module_name
         self.is_package = is_package
         self.extra_workflow = extra_workflow
@@ -179,6 +256,21 @@ class ModuleIndex:
             return qual[len(prefix):]
         return None
 
+    def target(self, expr: cst.BaseExpression | None) -> tuple[ModuleIndex, str]:
+        """(module index, top-level name) ``expr`` refers to: here, or in a sibling module;
+        (self, "") when unknown, so lookups in the index's tables simply miss."""
+        if expr is None:
+            return self, ""
+        local = self._local(expr)
+        if local is not None:
+            return self, local
+        if self.modules is not None and isinstance(expr, (cst.Name, cst.Attribute)):
+            qual = self.resolver.resolve(expr)
+            found = self.modules.find(qual) if qual else None
+            if found is not None:
+                return found
+        return self, ""
+
     def callable_name(self, expr: cst.BaseExpression | None) -> str:
         """How the diagram names a step, activity or child passed as ``expr``."""
         if expr is None:
@@ -186,15 +278,15 @@ class ModuleIndex:
         if isinstance(expr, cst.SimpleString):
             value = expr.evaluated_value
             return value if isinstance(value, str) else self.text(expr)
-        local = self._local(expr)
-        if local in self.steps:
-            return self.steps[local].name
-        if local in self.workflows:
-            return self.workflows[local].name
+        index, local = self.target(expr)
+        if local in index.steps:
+            return index.steps[local].name
+        if local in index.workflows:
+            return index.workflows[local].name
         if isinstance(expr, cst.Attribute) and expr.attr.value == "run":
-            owner = self._local(expr.value)
-            if owner in self.workflows:
-                return self.workflows[owner].name
+            index, owner = self.target(expr.value)
+            if owner in index.workflows:
+                return index.workflows[owner].name
         return dotted(expr) or self.text(expr, 40)
 
     # ------------------------------------------------------------------ calls
@@ -232,24 +324,24 @@ class ModuleIndex:
             return Op("send", self.callable_name(topic) if topic else "message")
         if qual == "asyncio.gather":
             return Op("parallel", "")
-        local = self._local(func)
-        if info.dialect == kn.DBOS and local in self.workflows:   # DBOS runs it as a child
-            return Op("child", self.workflows[local].name)
-        step = self.steps.get(local or "")
+        index, local = self.target(func)
+        if info.dialect == kn.DBOS and local in index.workflows:   # DBOS runs it as a child
+            return Op("child", index.workflows[local].name)
+        step = index.steps.get(local)
         if step is not None and step.kind != "activity":
             return Op(step.kind, step.name, self._details(call, step),
-                      self.compensations.get(local or "", ""))
+                      index.compensations.get(local, ""))
         return None
 
     def _context_call(self, method: str, call: cst.Call, in_parallel: bool) -> Op | None:
         first = _positional(call, 0)
         if method == "step" or (method == "call" and in_parallel):
-            local = self._local(first) if first is not None else None
-            step = self.steps.get(local or "")
+            index, local = self.target(first)
+            step = index.steps.get(local)
             name = _keyword(call, "name") or self.callable_name(first)
             compensate = _keyword_node(call, "compensate")
             undo = self.callable_name(compensate) if compensate is not None else \
-                self.compensations.get(local or "", "")
+                index.compensations.get(local, "")
             return Op("step", name, self._details(call, step), undo)
         if method == "parallel":
             return Op("parallel", "parallel")
@@ -308,18 +400,21 @@ class ModuleIndex:
         return None
 
     def helper(self, call: cst.Call, info: WorkflowInfo, inlining: list[str]
-               ) -> tuple[str, cst.FunctionDef, bool] | None:
-        """A same-file helper this call runs (a function, or a method of the workflow class)."""
+               ) -> Helper | None:
+        """A helper this call runs: a function of this module or of its package on disk, or a
+        method of the workflow class; None for anything else or a recursive call."""
         func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
                 func.value.value == "self" and func.attr.value in info.methods:
             qual = f"{info.attr}.{func.attr.value}"
-            return None if qual in inlining else (qual, info.methods[func.attr.value], True)
-        local = self._local(func)
-        if local is None or local not in self.defs or local in self.steps or \
-                local in self.workflows or local in inlining:
+            return None if qual in inlining else Helper(qual, info.methods[func.attr.value],
+                                                        True, self)
+        index, local = self.target(func)
+        qual = f"{index.module_name}.{local}"
+        if local not in index.defs or local in index.steps or local in index.workflows or \
+                qual in inlining:
             return None
-        return local, self.defs[local], False
+        return Helper(qual, index.defs[local], False, index)
 
 
 def _positional(call: cst.Call, index: int) -> cst.BaseExpression | None:
