@@ -11,6 +11,7 @@ import click
 from wfkit.errors import WfkitError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # the shell's convention for a process stopped by SIGINT
 
 
 @dataclass
@@ -67,9 +68,9 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
             return returned
     except click.exceptions.Exit as done:
         return int(done.exit_code)
-    except click.Abort:
-        click.echo("wfkit: aborted", err=True)
-        return EXIT_FAILURE
+    except click.Abort:  # click's form of Ctrl-C (KeyboardInterrupt) inside a command
+        click.echo("wfkit: interrupted", err=True)
+        return EXIT_INTERRUPTED
     except click.UsageError as exc:
         click.echo(f"wfkit: error: {exc.format_message()}"
                    + (f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""), err=True)
@@ -85,7 +86,7 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("wfkit: interrupted", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # an internal error: say so, keep the trace for bug reports
