@@ -167,3 +167,25 @@ def test_syntax_error_is_a_usage_error() -> None:
         parse_source("def f(:\n    pass\n", "bad.py")
     assert error.value.message.startswith("bad.py:1:")
     assert "\n" not in error.value.one_line()
+
+
+def _all_fixture_workflows() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted((ROOT / "fixtures").rglob("*.py")):
+        try:
+            module = parse_source(path.read_text(encoding="utf-8"), str(path))
+        except (UsageError, UnicodeDecodeError):
+            continue
+        out += [(str(path.relative_to(ROOT)), name) for name in list_workflows(module, "m")]
+    return out
+
+
+@pytest.mark.parametrize("relative,workflow", _all_fixture_workflows())
+def test_every_fixture_workflow_draws(relative: str, workflow: str) -> None:
+    """Robustness: every workflow in the repository's fixtures (lint, examples, graph)."""
+    path = ROOT / relative
+    module = parse_source(path.read_text(encoding="utf-8"), relative)
+    graph = build_graph(module, relative, workflow, path.stem, file_path=str(path))
+    check_mermaid(render(graph, "mermaid"))
+    check_dot(render(graph, "dot"))
+    assert render(graph, "table").count("\n") == len(graph.ops) + 3

@@ -232,3 +232,25 @@ def test_empty_workflow_still_renders() -> None:
     assert rows(graph) == []
     assert "0 durable operations" in render(graph, "table")
     assert "n1 --> n2" in render(graph, "mermaid")
+
+
+def test_dbos_class_workflow_methods() -> None:
+    graph = graph_of('''
+        from dbos import DBOS
+
+        @DBOS.dbos_class()
+        class Job:
+            @DBOS.step(name="load-files")
+            def load(self, pattern):
+                return []
+
+            @DBOS.workflow()
+            def run(self, pattern):
+                files = self.load(pattern)
+                self._finish(files)
+
+            def _finish(self, files):
+                DBOS.sleep(1)
+    ''', "Job.run")
+    assert graph.workflow == "Job.run"
+    assert rows(graph) == [("step", "load-files", ""), ("sleep", "1", "_finish()")]

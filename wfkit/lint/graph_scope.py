@@ -58,6 +58,7 @@ class WorkflowInfo:
     ctx_names: frozenset[str] = frozenset()
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     signals: dict[str, str] = field(default_factory=dict)   # self attribute -> signal name
+    method_steps: dict[str, StepInfo] = field(default_factory=dict)   # self.x() is a step
 
 
 _TEMPORAL = "temporalio.workflow."
@@ -180,29 +181,45 @@ class ModuleIndex:
     def _function(self, node: cst.FunctionDef) -> None:
         name = node.name.value
         self.defs[name] = node
+        found = self._definition(node)
+        if isinstance(found, WorkflowInfo):
+            self.workflows[name] = found
+        elif isinstance(found, StepInfo):
+            self.steps[name] = found
+        elif isinstance(found, str):
+            self.compensations[found] = name
+
+    def _definition(self, node: cst.FunctionDef, method: bool = False
+                    ) -> WorkflowInfo | StepInfo | str | None:
+        """What a decorated def is: a workflow, a step, or (a str) the compensation of a step."""
+        name = node.name.value
         for qual, func, call in self._decorators(node):
             if isinstance(func, cst.Attribute) and func.attr.value == "compensation" and \
                     isinstance(func.value, cst.Name):
-                self.compensations[func.value.value] = name
-            elif qual in kn.WORKFLOW_DECORATORS or qual in self.extra_workflow:
+                return func.value.value
+            if qual in kn.WORKFLOW_DECORATORS or qual in self.extra_workflow:
                 dialect = kn.WORKFLOW_DECORATORS.get(qual, kn.WFKIT)
-                params = [p for p, _ in param_bindings(node.params)]
+                params = [p for p, _ in param_bindings(node.params)][1 if method else 0:]
                 ctx = set(self.context_params(node))
                 if dialect == kn.WFKIT and params:
                     ctx.add(params[0])
-                self.workflows[name] = WorkflowInfo(name, _keyword(call, "name") or name,
-                                                    dialect, node, frozenset(ctx))
-            elif qual in kn.STEP_DECORATORS or qual in self.extra_step:
+                return WorkflowInfo(name, _keyword(call, "name") or name, dialect, node,
+                                    frozenset(ctx))
+            if qual in kn.STEP_DECORATORS or qual in self.extra_step:
                 kind = {"temporalio.activity.defn": "activity",
                         "dbos.DBOS.transaction": "transaction"}.get(qual, "step")
                 options = tuple((arg.keyword.value, self.text(arg.value, 30))
                                 for arg in (call.args if call else ()) if arg.keyword)
-                self.steps[name] = StepInfo(kind, _keyword(call, "name") or name, options)
+                return StepInfo(kind, _keyword(call, "name") or name, options)
+        return None
 
     def _class(self, node: cst.ClassDef) -> None:
         decorators = self._decorators(node)
         match = [call for qual, _, call in decorators if qual == kn.TEMPORAL_CLASS_DECORATOR]
-        if not match or not isinstance(node.body, cst.IndentedBlock):
+        if not isinstance(node.body, cst.IndentedBlock):
+            return
+        if not match:
+            self._plain_class(node, node.body)
             return
         run: cst.FunctionDef | None = None
         methods: dict[str, cst.FunctionDef] = {}
@@ -222,6 +239,27 @@ class ModuleIndex:
             name = node.name.value
             self.workflows[name] = WorkflowInfo(name, _keyword(match[0], "name") or name,
                                                 kn.TEMPORAL, run, frozenset(), methods, signals)
+
+    def _plain_class(self, node: cst.ClassDef, body: cst.IndentedBlock) -> None:
+        """Workflow methods of other classes (DBOS ``@DBOS.dbos_class()``), named
+        ``Class.method``; ``self.step_method()`` calls are their steps."""
+        methods: dict[str, cst.FunctionDef] = {}
+        steps: dict[str, StepInfo] = {}
+        found: list[WorkflowInfo] = []
+        for item in body.body:
+            if isinstance(item, cst.FunctionDef):
+                kind = self._definition(item, method=True)
+                if isinstance(kind, WorkflowInfo):
+                    found.append(kind)
+                elif isinstance(kind, StepInfo):
+                    steps[item.name.value] = kind
+                elif not item.decorators:
+                    methods[item.name.value] = item
+        for info in found:
+            attr = f"{node.name.value}.{info.attr}"
+            self.workflows[attr] = WorkflowInfo(
+                attr, info.name if info.name != info.attr else attr, info.dialect, info.func,
+                info.ctx_names, methods, method_steps=steps)
 
     def find(self, name: str) -> WorkflowInfo | None:
         """By attribute (function or class name) first, then by registered name."""
@@ -299,6 +337,10 @@ class ModuleIndex:
             return self._context_call(func.attr.value, call, in_parallel)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value == "self" and func.attr.value in info.method_steps:
+            step = info.method_steps[func.attr.value]
+            return Op(step.kind, step.name, self._details(call, step))
         qual = self.resolver.resolve(func)
         if qual is None:
             return None
