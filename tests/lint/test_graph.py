@@ -189,3 +189,10 @@ def test_every_fixture_workflow_draws(relative: str, workflow: str) -> None:
     check_mermaid(render(graph, "mermaid"))
     check_dot(render(graph, "dot"))
     assert render(graph, "table").count("\n") == len(graph.ops) + 3
+
+
+def test_docs_show_the_current_output() -> None:
+    """docs/graph.md embeds the orders goldens; regenerate both together."""
+    docs = (ROOT / "docs" / "graph.md").read_text()
+    for suffix in ("txt", "mmd"):
+        assert (GOLDEN / f"wfkit_orders.process_order.{suffix}").read_text() in docs
