@@ -69,14 +69,15 @@ def run_id_of(err: str) -> str:
 def test_the_readme_quick_start_command_works(capsys) -> None:
     readme = ROOT / "README.md"
     commands = [c for c in documented_commands(readme) if c[0] == "run"]
-    assert commands[0] == ["run", "fixtures/examples/orders.py:process_order", "--input",
-                           '{"order_id": "ORD-001", "amount": "42.50", '
+    assert commands[0] == ["run", "fixtures/examples/orders.py:process_order", "--id", "ORD-001",
+                           "--input", '{"order_id": "ORD-001", "amount": "42.50", '
                            '"email": "ada@example.com"}']
     code, out, err = wfkit(capsys, commands[0])
     assert code == 0, err
     assert json.loads(out) == {"order_id": "ORD-001", "txn_id": "txn-ORD-001-2",
                                "amount": "42.50", "tracking": "1Z5B75DAAB06",
                                "confirmation_sent": True}
+    assert show(capsys, "ORD-001")["run"]["status"] == "COMPLETED"  # the README's next line
 
 
 # -- orders -------------------------------------------------------------------------------------
