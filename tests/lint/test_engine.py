@@ -93,6 +93,26 @@ def test_process_pool_gives_the_same_result(tmp_path, monkeypatch):
     assert pooled.findings == serial.findings and len(serial.findings) == 27
 
 
+def test_process_pool_while_the_caller_runs_threads(tmp_path, monkeypatch):
+    import threading
+
+    root = _tree(tmp_path)
+    for index in range(6):
+        (root / "app" / f"flow_{index}.py").write_text(FLOW)
+    serial = lint_paths([root], LintOptions(use_cache=False, jobs=1))
+    monkeypatch.setattr(api, "POOL_THRESHOLD", 4)
+    stop = threading.Event()
+    ticker = threading.Thread(target=stop.wait)   # like a progress bar's refresh thread
+    ticker.start()
+    try:
+        assert api._pool_context().get_start_method() != "fork"
+        pooled = lint_paths([root], LintOptions(use_cache=False, jobs=2))
+    finally:
+        stop.set()
+        ticker.join()
+    assert pooled.findings == serial.findings
+
+
 def test_progress_is_reported(tmp_path):
     root = _tree(tmp_path)
     seen = []

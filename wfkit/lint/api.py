@@ -11,7 +11,10 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
+import multiprocessing
+import multiprocessing.context
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,7 +32,7 @@ from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
 
-POOL_THRESHOLD = 48     # below this many files to parse, a process pool costs more than it saves
+POOL_THRESHOLD = 96     # below this many files to parse, a process pool costs more than it saves
 
 
 @dataclass
@@ -167,7 +170,7 @@ def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
         jobs = os.cpu_count() or 1
     jobs = max(1, min(jobs, len(todo) // (POOL_THRESHOLD // 2) or 1))
     if jobs > 1 and len(todo) >= POOL_THRESHOLD:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
             results = pool.map(_summarize_job, [
                 (p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
                 chunksize=max(1, min(32, len(todo) // (jobs * 8))))
@@ -175,6 +178,16 @@ def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
     else:
         _collect(run, todo, (summarize(p, t, m, pkg, run.active, run.settings)
                              for p, t, m, pkg, _ in todo), progress)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Fork while the caller is single-threaded (fast, and works from scripts without a
+    ``__main__`` guard); once it runs threads (a progress bar), forking could deadlock, so
+    workers then start from a fork server (or are spawned where there is none)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _collect(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
