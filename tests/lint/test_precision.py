@@ -204,3 +204,36 @@ def flow() -> float:
     return a() + b() + time.time()
 """
     assert [(f.line, f.code) for f in lint_text(source).findings] == [(17, "WF101")]
+
+
+def test_container_attributes_of_a_workflow_class() -> None:
+    source = """\
+from datetime import timedelta
+from temporalio import workflow
+
+
+@workflow.defn
+class Batch:
+    seen: set[str]
+
+    def __init__(self) -> None:
+        self.pending: dict[str, int] = {}
+        self.seen = set()
+        self.names = ["a"]
+
+    @workflow.signal
+    def add(self, name: str) -> None:
+        self.pending[name] = 1
+
+    @workflow.run
+    async def run(self) -> None:
+        t = timedelta(seconds=5)
+        for name in self.pending:
+            await workflow.execute_activity("go", name, start_to_close_timeout=t)
+        for name in self.seen:
+            pass
+        for name in self.names:
+            await workflow.execute_activity("go", name, start_to_close_timeout=t)
+"""
+    found = [(f.line, f.code) for f in lint_text(source).findings]
+    assert found == [(21, "WF105"), (23, "WF104")]

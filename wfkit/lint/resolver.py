@@ -257,9 +257,14 @@ def param_bindings(params: cst.Parameters) -> list[tuple[str, cst.Param]]:
 
 def annotation_kind(param: cst.Param) -> str:
     """'dict', 'set', 'path' or '' from a parameter's annotation (the outer type only)."""
-    if param.annotation is None:
+    return annotation_container(param.annotation)
+
+
+def annotation_container(annotation: cst.Annotation | None) -> str:
+    """'dict', 'set', 'path' or '' for an annotation (the outer type only)."""
+    if annotation is None:
         return ""
-    name = dotted(_annotation_head(param.annotation.annotation)) or ""
+    name = dotted(_annotation_head(annotation.annotation)) or ""
     tail = name.rsplit(".", 1)[-1]
     if tail in DICT_ANNOTATIONS:
         return "dict"

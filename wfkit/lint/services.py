@@ -99,6 +99,8 @@ class RuleServices:
             return True
         if isinstance(expr, cst.Name):
             return self.resolver.is_set_name(expr.value)
+        if isinstance(expr, cst.Attribute):
+            return self._self_attribute_kind(expr) == "set"
         if isinstance(expr, cst.BinaryOperation) and isinstance(
                 expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)):
             return any(self.is_set_expr(side) or _is_key_view(side)
@@ -117,6 +119,8 @@ class RuleServices:
             return True
         if isinstance(expr, cst.Name):
             return self.resolver.is_dict_name(expr.value)
+        if isinstance(expr, cst.Attribute):
+            return self._self_attribute_kind(expr) == "dict"
         if isinstance(expr, cst.Call):
             func = expr.func
             if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values") \
@@ -125,6 +129,14 @@ class RuleServices:
             if isinstance(func, (cst.Name, cst.Attribute)):
                 return self.resolver.resolve(func) in _DICT_FACTORIES
         return False
+
+    def _self_attribute_kind(self, expr: cst.Attribute) -> str:
+        """'dict'/'set' for ``self.x`` when the method's class declares ``x`` as one."""
+        unit = self.unit
+        if unit is None or unit.owner is None or not isinstance(expr.value, cst.Name) or \
+                expr.value.value != "self":
+            return ""
+        return unit.owner.attr_kinds.get(expr.attr.value, "")
 
     def is_module_mutable(self, name: str) -> bool:
         """True if ``name`` here is a module-level list/dict/set (not shadowed locally)."""
