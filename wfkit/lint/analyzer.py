@@ -22,8 +22,8 @@ from wfkit.lint import knowledge as kn
 from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.positions import resolve_positions
-from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_container,
-                                 annotation_kind, dotted, param_bindings)
+from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
+                                 dotted, param_bindings)
 from wfkit.lint.rule import Hit, LintRule
 from wfkit.lint.services import RuleServices
 from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
@@ -262,7 +262,7 @@ class FileAnalyzer(RuleServices):
                        == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators)
         kind = "step" if (self.exempt_depth or (parent and parent.kind == "step")) else "class"
         self.frames.append(Frame(qual, kind, temporal_class=temporal,
-                                 attr_kinds=_attribute_kinds(node) if kind == "class" else {}))
+                                 attr_kinds=attribute_kinds(node) if kind == "class" else {}))
         self._refresh_unit()
 
     def _leave_class(self, node: cst.ClassDef) -> None:
@@ -413,59 +413,6 @@ class FileAnalyzer(RuleServices):
 
 def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
-
-
-def _attribute_kinds(node: cst.ClassDef) -> dict[str, str]:
-    """Container kind ('dict'/'set') of attributes a class declares or sets in ``__init__``:
-    ``x: dict[str, int]`` in the body, ``self.x = {}`` / ``self.x: set[str] = set()``."""
-    kinds: dict[str, str] = {}
-    body = _body_of(node.body)
-    for stmt in body:
-        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
-            for inner in _body_of(stmt.body):
-                _note_attribute(inner, kinds, self_only=True)
-        else:
-            _note_attribute(stmt, kinds, self_only=False)
-    return kinds
-
-
-def _note_attribute(stmt: cst.CSTNode, kinds: dict[str, str], self_only: bool) -> None:
-    if not isinstance(stmt, cst.SimpleStatementLine):
-        return
-    for small in stmt.body:
-        if isinstance(small, cst.AnnAssign):
-            target, kind = small.target, annotation_container(small.annotation)
-            if not kind and small.value is not None:
-                kind = _value_kind(small.value)
-        elif isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target, kind = small.targets[0].target, _value_kind(small.value)
-        else:
-            continue
-        if self_only:
-            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
-                    and target.value.value == "self"):
-                continue
-            name = target.attr.value
-        elif isinstance(target, cst.Name):
-            name = target.value
-        else:
-            continue
-        if kind in ("dict", "set"):
-            kinds[name] = kind
-
-
-def _value_kind(expr: cst.BaseExpression) -> str:
-    if isinstance(expr, (cst.Dict, cst.DictComp)):
-        return "dict"
-    if isinstance(expr, (cst.Set, cst.SetComp)):
-        return "set"
-    if isinstance(expr, cst.Call):
-        tail = (dotted(expr.func) or "").rsplit(".", 1)[-1]
-        if tail in ("dict", "defaultdict", "OrderedDict", "Counter"):
-            return "dict"
-        if tail in ("set", "frozenset"):
-            return "set"
-    return ""
 
 
 def _decorator_func(decorator: cst.Decorator) -> cst.BaseExpression:

@@ -356,3 +356,56 @@ class Resolver:
             if name in scope.names:
                 return False
         return name in self.module.names
+
+
+def attribute_kinds(node: cst.ClassDef) -> dict[str, str]:
+    """Container kind ('dict'/'set') of attributes a class declares or sets in ``__init__``:
+    ``x: dict[str, int]`` in the body, ``self.x = {}`` / ``self.x: set[str] = set()``."""
+    kinds: dict[str, str] = {}
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
+            for inner in (stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()):
+                _note_attribute(inner, kinds, self_only=True)
+        else:
+            _note_attribute(stmt, kinds, self_only=False)
+    return kinds
+
+
+def _note_attribute(stmt: cst.CSTNode, kinds: dict[str, str], self_only: bool) -> None:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return
+    for small in stmt.body:
+        if isinstance(small, cst.AnnAssign):
+            target, kind = small.target, annotation_container(small.annotation)
+            if not kind and small.value is not None:
+                kind = _value_kind(small.value)
+        elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, kind = small.targets[0].target, _value_kind(small.value)
+        else:
+            continue
+        if self_only:
+            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                    and target.value.value == "self"):
+                continue
+            name = target.attr.value
+        elif isinstance(target, cst.Name):
+            name = target.value
+        else:
+            continue
+        if kind in ("dict", "set"):
+            kinds[name] = kind
+
+
+def _value_kind(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, (cst.Dict, cst.DictComp)):
+        return "dict"
+    if isinstance(expr, (cst.Set, cst.SetComp)):
+        return "set"
+    if isinstance(expr, cst.Call):
+        tail = (dotted(expr.func) or "").rsplit(".", 1)[-1]
+        if tail in ("dict", "defaultdict", "OrderedDict", "Counter"):
+            return "dict"
+        if tail in ("set", "frozenset"):
+            return "set"
+    return ""
