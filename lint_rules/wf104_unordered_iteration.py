@@ -1,6 +1,6 @@
 """Iterating an unordered collection in workflow code.
 
-What: `for` loops and list comprehensions over sets, frozensets, set comprehensions and set
+What: `for` loops, list comprehensions and generators over sets, frozensets, set comprehensions and set
 operations (dict key views combined with `-`, `&`, `|`, `^` included); turning one into a
 sequence with `list()`, `tuple()`, `enumerate()`, `str.join` (also over a generator),
 `next(iter(...))` or `.pop()`; and directory listings (`os.listdir`, `os.scandir`, `os.walk`,
@@ -11,7 +11,8 @@ depends on the file system. A replay on another worker visits the elements in an
 so steps run in a different sequence than recorded.
 
 Use instead: wrap the collection in `sorted(...)` (an unsafe fix: the elements must be
-comparable). `len()`, `in`, `min()`, `max()`, `sum()` and `sorted()` of a set are fine.
+comparable). `len()`, `in`, `min()`, `max()`, `sum()`, `any()`, `all()` and `sorted()` of a
+set (or of a generator over one) are fine.
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ def process(tags: list[str]) -> str:
         if not ctx.is_ordered(node) and id(node) not in self.joined and \
                 ctx.is_set_expr(node.for_in.iter):
             self._unordered(node.for_in.iter, ctx, "comprehension over a set")
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp, ctx) -> None:
+        self.visit_ListComp(node, ctx)
 
     def visit_Call(self, node: cst.Call, ctx) -> None:
         func = node.func

@@ -47,6 +47,9 @@ class Frame:
 
 
 _CALLABLE_FIRST = frozenset({"step", "call"})
+# Consumers whose result does not depend on the order of their (first) argument.
+_ORDER_INSENSITIVE = frozenset(f"builtins.{n}" for n in (
+    "sorted", "sum", "any", "all", "min", "max", "set", "frozenset", "len"))
 
 
 class FileAnalyzer(RuleServices):
@@ -67,7 +70,7 @@ class FileAnalyzer(RuleServices):
         self._exempt_nodes: set[int] = set()
         self._guard_blocks: set[int] = set()
         self._handled: set[int] = set()
-        self._ordered: set[int] = set()          # direct arguments of sorted(...)
+        self._ordered: set[int] = set()          # first arguments of sorted(), sum(), set()...
         self._step_lambdas: set[int] = set()
         self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode]] = []
         self._stmt: cst.CSTNode = cst.Pass()
@@ -326,7 +329,7 @@ class FileAnalyzer(RuleServices):
             entry = self.knowledge.lookup(qual)
             if entry is not None:
                 self._dispatch(Hit(func, qual, entry, node))
-            elif qual == "builtins.sorted" and node.args:
+            elif qual in _ORDER_INSENSITIVE and node.args:
                 self._ordered.add(id(node.args[0].value))
             elif not qual.startswith("builtins."):
                 unit.summary.calls.append(qual)

@@ -53,7 +53,9 @@ class RuleServices:
         return self.cst_module.code_for_node(node)
 
     def is_ordered(self, node: cst.CSTNode) -> bool:
-        """True if ``node`` is the direct argument of ``sorted(...)``."""
+        """True if ``node`` is the first argument of an order-insensitive consumer
+        (``sorted``, ``sum``, ``any``, ``all``, ``min``, ``max``, ``set``, ``frozenset``,
+        ``len``): the order it produces things in cannot leak."""
         return id(node) in self._ordered
 
     def durable_kind(self, call: cst.Call) -> str:
