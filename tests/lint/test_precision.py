@@ -240,3 +240,23 @@ class Batch:
 """
     found = [(f.line, f.code) for f in lint_text(source).findings]
     assert found == [(21, "WF105"), (23, "WF104")]
+
+
+def test_handlers_in_a_base_class_are_workflow_code() -> None:
+    source = """\
+import time
+from temporalio import workflow
+
+
+class Base:
+    @workflow.signal
+    def ping(self) -> None:
+        time.sleep(1)
+
+
+@workflow.defn
+class Flow(Base):
+    @workflow.run
+    async def run(self) -> None: ...
+"""
+    assert [(f.line, f.code) for f in lint_text(source).findings] == [(8, "WF107")]

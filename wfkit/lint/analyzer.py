@@ -196,9 +196,9 @@ class FileAnalyzer(RuleServices):
             if qual in kn.STEP_DECORATORS or qual in settings.extra_step_decorators or \
                     text in settings.extra_step_decorators:
                 return "step", ""
-            if in_temporal_class and (qual in kn.TEMPORAL_HANDLER_DECORATORS or (
-                    isinstance(expr, cst.Attribute) and expr.attr.value == "validator")):
-                return "workflow", kn.TEMPORAL
+            if qual in kn.TEMPORAL_HANDLER_DECORATORS or (in_temporal_class and isinstance(
+                    expr, cst.Attribute) and expr.attr.value == "validator"):
+                return "workflow", kn.TEMPORAL   # also in a base class the defn class extends
         if in_temporal_class and node.name.value == "__init__":
             return "workflow", kn.TEMPORAL   # runs inside the workflow, on every replay
         return "helper", ""
