@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -324,7 +325,9 @@ class _Walker:
             return frontier
         return outs
 
-    def _loop_body(self, header: str, frontier: list[Pending], body) -> list[Pending]:
+    def _loop_body(self, header: str, frontier: list[Pending],
+                   body: Callable[[list[Pending]], list[Pending]]) -> list[Pending]:
+        """Header node, boxed body, back edge; returns the ``done`` exit and the breaks."""
         head = self._add("loop", header)
         self._connect(frontier, head)
         self._open("loop", header)
