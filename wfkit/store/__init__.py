@@ -37,13 +37,8 @@ def open_store(url: str) -> Store:
         from wfkit.store.sqlite import SqliteStore
         return SqliteStore(url)
     if scheme in ("postgresql", "postgres"):
-        try:
-            from wfkit.store.postgres import PostgresStore  # type: ignore[import-not-found]
-        except ImportError:
-            raise StoreError("the PostgreSQL store is not part of this wfkit release yet",
-                             hint="use sqlite:///path/to/wfkit.db (one file, safe across "
-                                  "processes on one machine)") from None
-        return PostgresStore(url)  # type: ignore[no-any-return]
+        from wfkit.store.postgres import PostgresStore  # says how to install a missing driver
+        return PostgresStore(url)
     if scheme == "memory":
         from wfkit.store.memory import MemoryStore
         return MemoryStore(url)

@@ -1,0 +1,435 @@
+"""The shared store: PostgreSQL, for many workers on many machines.
+
+``PostgresStore("postgresql://user:password@host:5432/dbname")`` — any libpq URL (query options
+such as ``?sslmode=require`` or ``?options=-csearch_path%3Dwfkit`` pass through to libpq).
+
+Every write is one transaction (most are a single statement). :meth:`PostgresStore.commit`
+folds the lease fence into the run's ``UPDATE ... RETURNING cancel_requested``: the row lock it
+takes also serialises the run's history appends, whose indexes are computed in the ``INSERT``.
+:meth:`PostgresStore.claim` is one ``SELECT ... FOR UPDATE SKIP LOCKED`` feeding an ``UPDATE``:
+concurrent workers on any number of machines skip each other's candidates instead of waiting
+on them, and never lease the same run twice.
+
+Threads draw connections from a small pool (a psycopg connection serialises its users, so one
+shared connection would make threads queue). Sessions run in UTC, so timestamps come back as
+aware UTC datetimes; the database's clock is never read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime, timezone
+from enum import Enum
+from types import TracebackType
+from typing import Any, Callable, Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+try:
+    import psycopg
+except ImportError:  # the optional extra; PostgresStore() says how to install it
+    psycopg = None  # type: ignore[assignment]
+
+from wfkit.errors import StoreError
+from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
+from wfkit.store import postgres_schema
+from wfkit.store.base import (
+    Checkpoint,
+    EventRecord,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+)
+
+_encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
+
+
+def _ts(value: datetime | None) -> datetime | None:
+    """Aware datetimes only: a naive one would silently be read in the session's time zone."""
+    if value is not None and value.utcoffset() is None:
+        raise TypeError(f"naive datetime {value!r}: the store needs aware (UTC) datetimes")
+    return value
+
+
+def _text(value: Any) -> Any:
+    """Enums as their value (psycopg would send a Python enum's *name*)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+_RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
+_RUN_SELECT = "SELECT " + ", ".join(_RUN_COLUMNS) + " FROM runs"
+_RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
+                            "finished_at"})
+_RUN_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    name: (_ts if name in _RUN_DATETIMES else str if name == "seed" else
+           bool if name in ("cancel_requested", "compensate_on_cancel") else _text)
+    for name in _RUN_COLUMNS if name != "id"
+}
+_OP_COLUMNS = ("run_id", "seq", "kind", "name", "status", "attempt", "started_at",
+               "finished_at", "result", "error", "wake_at", "source", "compensates")
+_OP_UPSERT = (
+    f"INSERT INTO operations ({', '.join(_OP_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_OP_COLUMNS))}) ON CONFLICT (run_id, seq) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _OP_COLUMNS[2:]))
+_OP_SELECT = f"SELECT {', '.join(_OP_COLUMNS)} FROM operations WHERE run_id = %s ORDER BY seq"
+# The run's row lock (taken by the fence) makes MAX(idx) + 1 safe against concurrent appends.
+_HISTORY_INSERT = (
+    "INSERT INTO history (run_id, idx, at, type, seq, name, data) SELECT %(run)s, "
+    "COALESCE(MAX(idx) + 1, 0), %(at)s, %(type)s, %(seq)s, %(name)s, %(data)s "
+    "FROM history WHERE run_id = %(run)s")
+_EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
+_ACTIVE = sorted(s.value for s in ACTIVE)
+_PARKED = sorted(s.value for s in PARKED)
+_LIVE = sorted(s.value for s in ACTIVE | PARKED)
+_CLAIM = (
+    "WITH picked AS ("
+    f"{_RUN_SELECT} WHERE ((status = ANY(%(active)s) AND (wake_at IS NULL OR wake_at <= %(now)s))"
+    " OR (status = ANY(%(parked)s) AND wake_at <= %(now)s))"
+    " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < %(now)s)"
+    " {only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT %(limit)s"
+    " FOR UPDATE SKIP LOCKED), "
+    "leased AS (UPDATE runs SET lease_owner = %(owner)s, lease_expires_at = %(until)s "
+    "FROM picked WHERE runs.id = picked.id) "
+    "SELECT * FROM picked")
+_WAKE_ON_EVENTS = (
+    "UPDATE runs SET wake_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM events "
+    "WHERE run_id = %s AND consumed_seq IS NULL AND name = ANY(%s))")
+_ADD_EVENT = (
+    "WITH event AS (INSERT INTO events (run_id, name, payload, sent_at) "
+    "VALUES (%(run)s, %(name)s, %(payload)s, %(at)s) RETURNING id), "
+    "woken AS (UPDATE runs SET wake_at = %(at)s WHERE id = %(run)s AND status = %(waiting)s) "
+    "SELECT id FROM event")
+
+
+class PostgresStore:
+    """The :class:`~wfkit.store.base.Store` protocol on PostgreSQL (see module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        if psycopg is None:
+            raise StoreError("the PostgreSQL store needs the psycopg driver, which is not "
+                             "installed", hint="pip install 'wfkit[postgres]'")
+        self.url = url
+        self._where = mask_password(url)
+        self._lock = threading.Lock()
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._closed = False
+        self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Callable[[Any], Any], ...]]] = {}
+        conn = self._connect()
+        try:
+            schema = postgres_schema.target_schema(conn, self._where)
+            version = postgres_schema.schema_version(conn, schema, self._where)
+            postgres_schema.check_not_newer(version, self._where)
+            if version < postgres_schema.LATEST_VERSION:
+                postgres_schema.migrate(conn, schema, self._where)
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._error(exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close every idle connection; connections in use close when they are handed back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._where!r})"
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+        row = _run_row(run)
+        entries = _history_rows(run.id, history)
+        sql = (f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
+               f"VALUES ({', '.join(['%s'] * len(_RUN_COLUMNS))}) "
+               "ON CONFLICT (id) DO NOTHING RETURNING " + ", ".join(_RUN_COLUMNS))
+        with self._transaction() as cur:
+            created = cur.execute(sql, row).fetchone()
+            if created is None:
+                existing = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run.id,)).fetchone()
+                return _run_from_row(existing), False
+            if entries:
+                cur.executemany(_HISTORY_INSERT, entries)
+            return _run_from_row(created), True
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._cursor() as cur:
+            row = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run_id,)).fetchone()
+        return None if row is None else _run_from_row(row)
+
+    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
+                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        where, params = [], []
+        for column, value in (("status", status), ("workflow", workflow),
+                              ("parent_id", parent_id)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(_text(value))
+        sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(max(limit, 0))
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [_run_from_row(row) for row in rows]
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        with self._cursor() as cur:
+            rows = cur.execute(_OP_SELECT, (run_id,)).fetchall()
+        return [OperationRecord(r[0], r[1], OpKind(r[2]), r[3], OpStatus(r[4]), r[5], r[6],
+                                r[7], r[8], r[9], r[10], r[11], r[12]) for r in rows]
+
+    def history(self, run_id: str) -> list[HistoryEntry]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT run_id, at, type, seq, name, data, idx FROM history WHERE run_id = %s "
+                "ORDER BY idx", (run_id,)).fetchall()
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
+                for r in rows]
+
+    # -- the one write path -----------------------------------------------------------------------
+    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
+               now: datetime | None = None) -> bool:
+        # Everything that can fail on bad input is prepared before the transaction begins.
+        sql, converters = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
+                                           lease_owner is not None, now is not None)
+        params: list[Any] = [convert(value) for convert, value
+                             in zip(converters, checkpoint.run.values())]
+        params.append(run_id)
+        if lease_owner is not None:
+            params.append(lease_owner)
+            if now is not None:
+                params.append(_ts(now))
+        ops = [_op_row(run_id, op) for op in checkpoint.operations]
+        entries = _history_rows(run_id, checkpoint.history)
+        consume = checkpoint.consume_event
+        discard = checkpoint.discard_operations
+        wake_names = sorted(set(checkpoint.wake_on_events))
+        wake_at = _ts(now) if wake_names else None
+        with self._transaction() as cur:
+            row = cur.execute(sql, params).fetchone()
+            if row is None:
+                missing = cur.execute("SELECT 1 FROM runs WHERE id = %s",
+                                      (run_id,)).fetchone() is None
+                if missing:
+                    raise KeyError(run_id)
+                raise LeaseLost(run_id, lease_owner)
+            if consume is not None:
+                cur.execute("UPDATE events SET consumed_seq = %s WHERE id = %s",
+                            (consume[1], consume[0]))
+            if discard:
+                cur.execute("DELETE FROM operations WHERE run_id = %s AND seq = ANY(%s)",
+                            (run_id, list(discard)))
+            if len(ops) == 1:
+                cur.execute(_OP_UPSERT, ops[0])
+            elif ops:
+                cur.executemany(_OP_UPSERT, ops)
+            if len(entries) == 1:
+                cur.execute(_HISTORY_INSERT, entries[0])
+            elif entries:
+                cur.executemany(_HISTORY_INSERT, entries)
+            if wake_names:
+                cur.execute(_WAKE_ON_EVENTS, (wake_at, run_id, run_id, wake_names))
+            return bool(row[0])
+
+    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
+                    expiry: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
+        """The fenced ``UPDATE runs ... RETURNING cancel_requested`` for this shape of
+        checkpoint, built once and cached. Column names come only from :class:`RunRecord`'s
+        fields, never from caller text. With nothing to change, ``SELECT ... FOR UPDATE``
+        does the same existence check and fence and takes the same row lock."""
+        cache_key = (keys, release, fenced, expiry)
+        cached = self._update_sql.get(cache_key)
+        if cached is not None:
+            return cached
+        unknown = [k for k in keys if k not in _RUN_CONVERTERS]
+        if unknown:
+            raise TypeError(f"Checkpoint.run has unknown RunRecord field(s): {unknown}")
+        sets = [f"{k} = %s" for k in keys]
+        if release:
+            sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
+        sql = (f"UPDATE runs SET {', '.join(sets)}" if sets
+               else "SELECT cancel_requested FROM runs") + " WHERE id = %s"
+        if fenced:
+            sql += " AND lease_owner = %s"
+            if expiry:
+                sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= %s)"
+        sql += " RETURNING cancel_requested" if sets else " FOR UPDATE"
+        built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
+        self._update_sql[cache_key] = built
+        return built
+
+    # -- events -----------------------------------------------------------------------------------
+    def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
+        params = {"run": run_id, "name": name, "payload": payload, "at": _ts(at),
+                  "waiting": RunStatus.WAITING.value}
+        with self._cursor() as cur:
+            (event_id,) = cur.execute(_ADD_EVENT, params).fetchone()
+        return EventRecord(event_id, run_id, name, payload, at.astimezone(timezone.utc))
+
+    def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = %s AND name = %s "
+                "AND consumed_seq IS NULL ORDER BY id", (run_id, name)).fetchall()
+        return [EventRecord(*row) for row in rows]
+
+    # -- leases -----------------------------------------------------------------------------------
+    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
+              run_id: str | None = None,
+              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"now": _ts(now), "limit": limit, "owner": owner,
+                                  "until": _ts(lease_until), "active": _ACTIVE,
+                                  "parked": _PARKED, "run_id": run_id,
+                                  "workflows": sorted(set(workflows or ()))}
+        only = "AND id = %(run_id)s" if run_id is not None else ""
+        if workflows is not None:
+            only += " AND workflow = ANY(%(workflows)s)"
+        with self._cursor() as cur:  # one statement: atomic without an explicit transaction
+            rows = cur.execute(_CLAIM.format(only=only), params).fetchall()
+        claimed = [_run_from_row(row) for row in rows]
+        # RETURNING order is unspecified: restore the claim order.
+        claimed.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
+        return claimed
+
+    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
+                  now: datetime) -> set[str]:
+        if not run_ids:
+            return set()
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "UPDATE runs SET lease_expires_at = %s WHERE id = ANY(%s) AND lease_owner = %s "
+                "AND lease_expires_at >= %s RETURNING id",
+                (_ts(lease_until), list(run_ids), owner, _ts(now))).fetchall()
+        return {row[0] for row in rows}
+
+    def release(self, owner: str, run_id: str) -> None:
+        with self._cursor() as cur:
+            cur.execute("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
+                        "WHERE id = %s AND lease_owner = %s", (run_id, owner))
+
+    def next_wake(self) -> datetime | None:
+        """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
+        with self._cursor() as cur:
+            row = cur.execute("SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)",
+                              (_LIVE,)).fetchone()
+        return row[0]  # type: ignore[no-any-return]
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as exc:
+            raise connection_error(self.url, exc) from exc
+        try:
+            conn.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._error(exc) from exc
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """Borrow a pooled connection; failures of the database map to :class:`StoreError`."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the store on {self._where} is closed", hint="open a new store")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        except psycopg.Error as exc:
+            raise (connection_error(self.url, exc) if conn.broken else self._error(exc)) from exc
+        finally:
+            with self._lock:
+                keep = (not self._closed and not conn.closed and not conn.broken
+                        and len(self._idle) < _POOL_IDLE)
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:
+        with self._connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        """One transaction; any exception (LeaseLost, KeyError, ...) rolls it back."""
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _error(self, exc: psycopg.Error) -> StoreError:
+        text = " ".join(str(exc).split())
+        return StoreError(f"PostgreSQL error on {self._where}: {text}",
+                          hint="check the database and the wfkit release that created it")
+
+
+def mask_password(url: str) -> str:
+    """The URL with its password (in the authority or a ``password=`` option) as ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if sep else netloc
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def connection_error(url: str, exc: psycopg.Error) -> StoreError:
+    """One line naming the server (password masked), what failed and how to fix it."""
+    text = " ".join(str(exc).split())
+    password = urlsplit(url).password
+    if password:
+        text = text.replace(password, "***")
+    return StoreError(f"cannot connect to PostgreSQL at {mask_password(url)}: {text}",
+                      hint="check that the server is running and that the URL's host, port, "
+                           "user, password and database name are right")
+
+
+# -- record <-> row -------------------------------------------------------------------------------
+def _run_row(run: RunRecord) -> tuple[Any, ...]:
+    return (run.id, run.workflow, run.version, _text(run.status), run.input, str(run.seed),
+            _ts(run.created_at), _ts(run.updated_at), run.result, run.error, run.parent_id,
+            run.parent_seq, _ts(run.wake_at), run.lease_owner, _ts(run.lease_expires_at),
+            run.recoveries, bool(run.cancel_requested), bool(run.compensate_on_cancel),
+            _ts(run.finished_at))
+
+
+def _run_from_row(r: Sequence[Any]) -> RunRecord:
+    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), r[6], r[7], r[8],
+                     r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17], r[18])
+
+
+def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
+    return (run_id, op.seq, _text(op.kind), op.name, _text(op.status), op.attempt,
+            _ts(op.started_at), _ts(op.finished_at), op.result, op.error, _ts(op.wake_at),
+            op.source, op.compensates)
+
+
+def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    return [{"run": run_id, "at": _ts(e.at), "type": e.type, "seq": e.seq, "name": e.name,
+             "data": _encode_json(e.data)} for e in entries]
