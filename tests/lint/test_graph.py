@@ -18,7 +18,7 @@ import pytest
 
 from wfkit.errors import UsageError
 from wfkit.lint.graph import Graph, build_graph, list_workflows, parse_source
-from wfkit.lint.graph_render import FORMATS, render
+from wfkit.lint.graph_render import GraphFormat, render
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "graph"
@@ -44,7 +44,7 @@ def rows(graph: Graph) -> list[tuple[str, str, str]]:
     return [(node.kind, node.label, " > ".join(node.inside)) for node in graph.ops]
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", [f.value for f in GraphFormat])
 @pytest.mark.parametrize("filename,workflow", CASES)
 def test_golden(filename: str, workflow: str, fmt: str) -> None:
     output = render(fixture_graph(filename, workflow), fmt)

@@ -150,3 +150,10 @@ def test_unparsable_sibling_is_not_followed(capsys: pytest.CaptureFixture[str],
     code, out, err = run(capsys, "pkg/flows.py:flow")
     assert (code, err) == (0, "")
     assert "1  sleep  1" in out
+
+
+def test_format_choices_are_the_renderers() -> None:
+    from wfkit.cli.graph import FORMAT_NAMES
+    from wfkit.lint.graph_render import GraphFormat
+
+    assert FORMAT_NAMES == tuple(f.value for f in GraphFormat)

@@ -15,6 +15,7 @@ import click
 
 from wfkit.cli.app import App, abort
 
+# The values of wfkit.lint.graph_render.GraphFormat, spelled out so `--help` needs no libcst.
 FORMAT_NAMES = ("table", "mermaid", "dot")
 
 

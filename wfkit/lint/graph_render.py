@@ -7,11 +7,12 @@ in source order, ids are the walker's counters, and every label is escaped for i
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 
 from wfkit.lint.graph import Edge, Graph, Group, Node
 
-__all__ = ["FORMATS", "render", "render_dot", "render_mermaid", "render_table"]
+__all__ = ["FORMATS", "GraphFormat", "render", "render_dot", "render_mermaid", "render_table"]
 
 # Mermaid shapes: (open, close) around the quoted label.
 _MERMAID_SHAPES: dict[str, tuple[str, str]] = {
@@ -155,10 +156,19 @@ def render_table(graph: Graph) -> str:
     return "\n".join(out) + "\n"
 
 
-FORMATS: dict[str, Callable[[Graph], str]] = {
-    "dot": render_dot, "mermaid": render_mermaid, "table": render_table}
+class GraphFormat(str, enum.Enum):
+    """The value of ``wfkit graph --format``."""
+
+    TABLE = "table"
+    MERMAID = "mermaid"
+    DOT = "dot"
 
 
-def render(graph: Graph, fmt: str) -> str:
-    """Render in format ``fmt`` (one of :data:`FORMATS`)."""
-    return FORMATS[fmt](graph)
+FORMATS: dict[GraphFormat, Callable[[Graph], str]] = {
+    GraphFormat.TABLE: render_table, GraphFormat.MERMAID: render_mermaid,
+    GraphFormat.DOT: render_dot}
+
+
+def render(graph: Graph, fmt: GraphFormat | str) -> str:
+    """Render in format ``fmt`` (a :class:`GraphFormat` or its value)."""
+    return FORMATS[GraphFormat(fmt)](graph)
