@@ -250,3 +250,35 @@ def test_linting_one_file_follows_its_helpers_into_the_package(tmp_path):
     # workflow and the helper file's unrelated suppression are not the caller's business
     assert codes(result) == [("helpers.py", 6, "WF101")]
     assert "process -> stamp -> time.time()" in result.findings[0].message
+
+
+def test_helper_methods_inherited_from_a_base_class(tmp_path):
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/base.py": """\
+            import random
+
+
+            class Base:
+                def _pick(self) -> float:
+                    return random.random()
+            """,
+        "pkg/flow.py": """\
+            from temporalio import workflow
+            from .base import Base
+
+
+            class Middle(Base):
+                pass
+
+
+            @workflow.defn
+            class Flow(Middle):
+                @workflow.run
+                async def run(self) -> float:
+                    return self._pick()
+            """,
+    }
+    result = lint_tree(tmp_path, files)
+    assert codes(result) == [("base.py", 6, "WF103")]
+    assert "Flow.run -> Base._pick -> random.random()" in result.findings[0].message

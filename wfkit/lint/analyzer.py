@@ -263,6 +263,10 @@ class FileAnalyzer(RuleServices):
         qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
         temporal = any((self.resolver.resolve(_decorator_func(d)) or "")
                        == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators)
+        bases = [b for b in (self.resolver.resolve(arg.value) for arg in node.bases
+                             if arg.keyword is None) if b]
+        if bases:
+            self.summary.bases[qual] = bases
         kind = "step" if (self.exempt_depth or (parent and parent.kind == "step")) else "class"
         self.frames.append(Frame(qual, kind, temporal_class=temporal,
                                  attr_kinds=attribute_kinds(node) if kind == "class" else {}))

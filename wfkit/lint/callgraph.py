@@ -36,10 +36,13 @@ class CallGraph:
         self.files: dict[str, FileSummary] = {}
         self.modules: dict[str, FileSummary] = {}
         self.by_qual: dict[str, Node] = {}
+        self.bases: dict[str, list[str]] = {}
         self.unresolved: set[str] = set()
         for summary in summaries:
             self.files[summary.path] = summary
             self.modules.setdefault(summary.module, summary)
+            for cls, bases in summary.bases.items():
+                self.bases.setdefault(cls, bases)
             for qual in summary.functions:
                 self.by_qual.setdefault(qual, (summary.path, qual))
         self.step_refs: set[Node] = set()
@@ -58,6 +61,9 @@ class CallGraph:
         None if it is not one of ours. The origin file's own definitions win."""
         if origin is not None and qualname in origin.functions:
             return origin.path, qualname
+        inherited = self._inherited(qualname)
+        if inherited is not None:
+            return inherited
         seen = set()
         while qualname not in self.by_qual:
             if qualname in seen:
@@ -79,6 +85,22 @@ class CallGraph:
                 self.unresolved.add(qualname)
                 return None
         return self.by_qual[qualname]
+
+    def _inherited(self, qualname: str, depth: int = 0) -> Node | None:
+        """``Cls.method`` defined in a base class of ``Cls`` (depth-first, like a simple MRO)."""
+        owner, _, method = qualname.rpartition(".")
+        if qualname in self.by_qual or owner not in self.bases or depth > 10:
+            return None
+        for base in self.bases[owner]:
+            candidate = f"{base}.{method}"
+            if candidate in self.by_qual:
+                return self.by_qual[candidate]
+            if base not in self.bases:
+                self.unresolved.add(candidate)   # a base class in a file not parsed (yet)
+            found = self._inherited(candidate, depth + 1)
+            if found is not None:
+                return found
+        return None
 
     def reach(self) -> dict[Node, list[tuple[str, list[str], str]]]:
         """function -> [(root dialect, chain of display names from the root, root's file)],

@@ -100,10 +100,11 @@ class FileSummary:
     step_refs: list[str] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     file_findings: list[Finding] = field(default_factory=list)
+    bases: dict[str, list[str]] = field(default_factory=dict)   # class -> its base classes
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "module": self.module, "is_package": self.is_package,
-                "parsed": self.parsed, "exports": self.exports,
+                "parsed": self.parsed, "exports": self.exports, "bases": self.bases,
                 "functions": [f.to_json() for f in self.functions.values()],
                 "step_refs": self.step_refs,
                 "suppressions": [asdict(s) for s in self.suppressions],
@@ -117,4 +118,5 @@ class FileSummary:
                    list(data["step_refs"]),
                    [Suppression(**{**s, "codes": tuple(s["codes"])})
                     for s in data["suppressions"]],
-                   [Finding(**f) for f in data["file_findings"]])
+                   [Finding(**f) for f in data["file_findings"]],
+                   {k: list(v) for k, v in data.get("bases", {}).items()})
