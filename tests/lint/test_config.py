@@ -133,3 +133,19 @@ def test_unknown_code_in_options(tmp_path):
     write_tree(tmp_path, BAD)
     with pytest.raises(UsageError):
         lint_paths([tmp_path], LintOptions(select=["WF777"]))
+
+
+def test_knowledge_overrides_match_prefixes():
+    from wfkit.lint.knowledge import Knowledge
+
+    default = Knowledge.build()
+    assert default.lookup("random.choice").code == "WF103"
+    assert default.lookup("threading.Timer").code == "WF107"     # longest prefix wins
+    assert default.lookup("threading.Thread").code == "WF110"
+    assert default.lookup("uuid.uuid5") is None
+    custom = Knowledge.build(deterministic=["random.*", "time.time"],
+                             nondeterministic=["acme.clock.now:WF101", "acme.net.*"])
+    assert custom.lookup("random.choice") is None and custom.lookup("time.time") is None
+    assert custom.lookup("time.monotonic").code == "WF101"
+    assert custom.lookup("acme.clock.now").code == "WF101"
+    assert custom.lookup("acme.net.fetch").code == "WF108"
