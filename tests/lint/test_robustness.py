@@ -115,3 +115,13 @@ def test_never_crashes_on_generated_programs(source: str) -> None:
     for variant in _variants(source):
         result = lint_text(variant, select=["ALL", "WF112"], fix=True, unsafe_fixes=True)
         assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
+
+
+def test_huge_file_is_reported_not_parsed(tmp_path, monkeypatch):
+    from wfkit.lint import api
+
+    write_tree(tmp_path, {"huge.py": GOOD + "# padding\n" * 100, "ok.py": GOOD})
+    monkeypatch.setattr(api, "MAX_FILE_BYTES", 500)
+    result = lint_paths([tmp_path], LintOptions(use_cache=False))
+    assert codes(result) == [("huge.py", 1, "WF000"), ("ok.py", 7, "WF101")]
+    assert "too large" in result.findings[0].message

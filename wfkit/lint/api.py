@@ -25,13 +25,14 @@ from wfkit.lint.cache import FileCache
 from wfkit.lint.callgraph import CallGraph, Reported
 from wfkit.lint.catalog import get_rule, known_codes
 from wfkit.lint.config import LintConfig, load_config, selected_codes
-from wfkit.lint.files import collect_files, decode, module_name, read_source
+from wfkit.lint.files import collect_files, decode, module_name, read_source, wf000
 from wfkit.lint.finding import Finding
 from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
 
+MAX_FILE_BYTES = 8_000_000   # generated monsters: parsing one would take minutes
 POOL_THRESHOLD = 96     # below this many files to parse, a process pool costs more than it saves
 
 
@@ -143,6 +144,10 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
         module, is_package = module_name(path)
         if not has_markers(text, run.settings):
             run.skipped.setdefault(module, path)
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(wf000(path, f"file too large to lint ({len(data) // 1_000_000} MB; "
+                                  f"the limit is {MAX_FILE_BYTES // 1_000_000} MB): exclude it"))
             continue
         key = run.cache.key(path, module, data) if run.cache is not None else None
         cached = run.cache.get(key) if run.cache is not None and key else None
