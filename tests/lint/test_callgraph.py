@@ -282,3 +282,27 @@ def test_helper_methods_inherited_from_a_base_class(tmp_path):
     result = lint_tree(tmp_path, files)
     assert codes(result) == [("base.py", 6, "WF103")]
     assert "Flow.run -> Base._pick -> random.random()" in result.findings[0].message
+
+
+def test_excluded_files_are_not_followed(tmp_path):
+    files = {
+        "pyproject.toml": '[tool.wfkit.lint]\nexclude = ["pkg/vendor"]\n',
+        "pkg/__init__.py": "",
+        "pkg/vendor/__init__.py": "",
+        "pkg/vendor/clock.py": "import time\n\n\ndef now() -> float:\n    return time.time()\n",
+        "pkg/flow.py": """\
+            from wfkit import Context, workflow
+            from .vendor.clock import now
+
+
+            @workflow
+            def process(ctx: Context) -> float:
+                return now()
+            """,
+    }
+    from lint_helpers import write_tree
+    from wfkit.lint.api import LintOptions, lint_paths
+
+    root = write_tree(tmp_path, files)
+    assert lint_paths([root / "pkg" / "flow.py"], LintOptions(use_cache=False)).findings == []
+    assert lint_paths([root], LintOptions(use_cache=False)).findings == []

@@ -25,7 +25,8 @@ from wfkit.lint.cache import FileCache
 from wfkit.lint.callgraph import CallGraph, Reported
 from wfkit.lint.catalog import get_rule, known_codes
 from wfkit.lint.config import LintConfig, load_config, selected_codes
-from wfkit.lint.files import collect_files, decode, module_name, read_source, wf000
+from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, read_source,
+                              wf000)
 from wfkit.lint.finding import Finding
 from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.settings import AnalyzerSettings, has_markers
@@ -231,7 +232,9 @@ def _pull_in_helpers(run: _Run) -> None:
                     wanted[module] = run.skipped.pop(module)
                     break
                 if module not in on_disk:
-                    on_disk[module] = _module_on_disk(module, roots)
+                    found = _module_on_disk(module, roots)
+                    on_disk[module] = None if found is not None and is_excluded(
+                        found, run.config.root, run.config.exclude) else found
                 path = on_disk[module]
                 if path is not None and path not in run.texts and path not in wanted.values():
                     text, _, problem = read_source(path)

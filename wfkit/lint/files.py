@@ -32,6 +32,18 @@ def wf000(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
     return Finding(path, line, column, line, column + 1, "WF000", message, False)
 
 
+def is_excluded(path: str, root: str, exclude: Sequence[str]) -> bool:
+    """True if ``path`` (or a directory above it, up to ``root``) matches an exclusion."""
+    patterns = (*DEFAULT_EXCLUDES, *exclude)
+    current = os.path.abspath(path)
+    top = os.path.abspath(root)
+    while current.startswith(top + os.sep):
+        if _excluded(current, top, patterns):
+            return True
+        current = os.path.dirname(current)
+    return False
+
+
 def _excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
     name = os.path.basename(path)
     rel = os.path.relpath(path, root).replace(os.sep, "/")
