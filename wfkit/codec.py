@@ -78,6 +78,8 @@ __all__ = [
 ENCODE_HINT = ("use a dataclass, an Enum or basic types (str, int, float, bool, None, list, dict; "
                "datetime, date, time, timedelta, UUID, Decimal, bytes, tuple and set also work)")
 _NONE_TYPE = type(None)
+_AS_IS = frozenset({int, str, bool, _NONE_TYPE})  # see JsonCodec.replays_as_is
+_encode_str = json.encoder.encode_basestring_ascii  # JsonCodec encodes with ensure_ascii
 _SEQUENCES = frozenset({list, abc.Sequence, abc.MutableSequence, abc.Collection, abc.Iterable})
 _SETS = frozenset({set, frozenset, abc.Set, abc.MutableSet})
 _MAPPINGS = frozenset({dict, abc.Mapping, abc.MutableMapping, collections.OrderedDict})
@@ -163,16 +165,44 @@ class JsonCodec:
                                       default=self._default)
         self._plain = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
         # ensure_ascii: every Python str (lone surrogates too) survives any store's text column.
+        # A subclass that changes decoding must not have the engine skip it (replays_as_is).
+        cls = type(self)
+        self._standard_decoding = cls.decode is JsonCodec.decode \
+            and cls.from_jsonable is JsonCodec.from_jsonable
 
     # ---- encoding
 
     def encode(self, value: object, *, where: str) -> str:
         """``value`` as compact, deterministic JSON text; :class:`EncodingError` if it cannot be."""
+        kind = type(value)
+        if kind is str:  # what JSONEncoder.encode does for a str, without the call layers
+            return _encode_str(value)  # type: ignore[arg-type]
+        if kind is int:  # the C encoder writes int.__repr__; too many digits falls through
+            try:
+                return int.__repr__(value)  # type: ignore[arg-type]
+            except ValueError:
+                pass
         try:
             return self._fast.encode(value)  # C encoder; _default handles the typed values
         except (TypeError, ValueError, RecursionError, ArithmeticError, _Unencodable):
             pass  # odd keys, a bad value somewhere: redo slowly to find the exact path
         return self._plain_text(self.to_jsonable(value, where), where)
+
+    def replays_as_is(self, value: object, annotation: object) -> bool:
+        """True when decoding ``encode(value)`` as ``annotation`` provably gives ``value`` back.
+
+        That holds for an exact ``int``, ``str``, ``bool`` or ``None`` whose annotation is its
+        own type or plain JSON (``Any``): JSON keeps them exactly and their decoders are type
+        checks. The engine then hands a fresh result to the workflow without the round trip,
+        and it is still what a replay will decode. Floats (``-0.0``, ``float`` annotations
+        taking ints), containers and subclasses always take the round trip.
+        """
+        kind = type(value)
+        if kind not in _AS_IS or not self._standard_decoding:
+            return False
+        return annotation is kind or annotation is Any or annotation is object \
+            or annotation is inspect.Parameter.empty \
+            or (value is None and annotation is None)
 
     def to_jsonable(self, value: object, where: str, *, root: str = "") -> Any:
         """``value`` as plain JSON data (dict, list, str, int, float, bool, None), for embedding

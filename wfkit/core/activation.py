@@ -179,8 +179,11 @@ class Activation:
 
     # -- checkpoints ---------------------------------------------------------------------------
     def commit(self, ops: Sequence[OperationRecord] = (), history: Sequence[HistoryEntry] = (),
-               run: dict[str, Any] | None = None, **extra: Any) -> datetime:
-        now = self.rt.clock.now()
+               run: dict[str, Any] | None = None, at: datetime | None = None,
+               **extra: Any) -> datetime:
+        """Write one checkpoint; ``at`` is the commit time when the caller just read the clock
+        (a step's finish time), so the hot path reads the clock once per step, not twice."""
+        now = self.rt.clock.now() if at is None else at
         changes: dict[str, Any] = {}
         if self._announced != self.phase:
             # The run row changes once per activation phase, not per step: a step checkpoint
@@ -286,10 +289,13 @@ class Activation:
             op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.COMPLETED,
                                  attempt=attempt, started_at=started, finished_at=finished,
                                  result=text, source=source, compensates=compensates)
-            self.commit([op], [he.op_entry("step_completed", op)])
+            self.commit([op], [he.op_entry("step_completed", op)], at=finished)
             self.checkpointed(kind, seq, spec.name)
             self.advance(op)
-            value = self.decode(text, spec.returns, f"result of step {spec.name!r}")
+            # The workflow sees what a replay will decode: the round trip is skipped only where
+            # the codec proves it gives the value back unchanged (an exact int, str, ...).
+            value = outcome if self.rt.codec.replays_as_is(outcome, spec.returns) \
+                else self.decode(text, spec.returns, f"result of step {spec.name!r}")
             if kind == OpKind.STEP:
                 self.remember(seq, spec, args, kwargs, value, finished)
             return value
@@ -339,23 +345,11 @@ class Activation:
     # -- attempts: how a step function actually runs -----------------------------------------
     def run_attempt(self, req: Attempt) -> Any:
         """Run one attempt synchronously (in the workflow's thread or a pool thread)."""
-        def call() -> Any:
-            token = current_activation.set(None)
-            try:
-                if req.spec.is_async:
-                    return asyncio.run(_with_timeout(req.spec.fn(*req.args, **req.kwargs),
-                                                     req.spec.timeout, req.spec.name))
-                if req.spec.timeout is None:
-                    return req.spec.fn(*req.args, **req.kwargs)
-                return _call_in_thread(req.spec.fn, req.args, req.kwargs, req.spec.timeout,
-                                       req.spec.name)
-            finally:
-                current_activation.reset(token)
-
         if self.rt.interceptor is not None:
             return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
-                                              req.args, req.kwargs, call)
-        return call()
+                                              req.args, req.kwargs,
+                                              functools.partial(_call_step, req))
+        return _call_step(req)
 
     async def run_attempt_async(self, req: Attempt) -> Any:
         if self.rt.interceptor is not None or not req.spec.is_async:
@@ -446,6 +440,21 @@ def settle(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
     if suspends:
         raise min(suspends, key=lambda s: (s.wake_at is None, s.wake_at or datetime.max))
     return [value for value, _ in outcomes]
+
+
+def _call_step(req: Attempt) -> Any:
+    """Call the step function once, outside the workflow body (no activation is current)."""
+    spec = req.spec
+    token = current_activation.set(None)
+    try:
+        if spec.is_async:
+            return asyncio.run(_with_timeout(spec.fn(*req.args, **req.kwargs), spec.timeout,
+                                             spec.name))
+        if spec.timeout is None:
+            return spec.fn(*req.args, **req.kwargs)
+        return _call_in_thread(spec.fn, req.args, req.kwargs, spec.timeout, spec.name)
+    finally:
+        current_activation.reset(token)
 
 
 async def _with_timeout(awaitable: Any, timeout: float | None, name: str) -> Any:

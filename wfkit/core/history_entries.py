@@ -26,17 +26,25 @@ def run_entry(run_id: str, at: datetime, type_: str, **data: Any) -> HistoryEntr
 
 
 def op_snapshot(op: OperationRecord) -> dict[str, Any]:
-    """The operation as JSON data; fields that are unset are left out (this is per step)."""
-    data: dict[str, Any] = {"kind": op.kind.value, "status": op.status.value,
+    """The operation as JSON data; fields that are unset are left out (this is per step).
+
+    Written out field by field (no getattr loop, the enums' ``_value_`` slot rather than the
+    ``value`` property): it runs once per checkpoint.
+    """
+    data: dict[str, Any] = {"kind": op.kind._value_, "status": op.status._value_,
                             "attempt": op.attempt}
     if op.started_at is not None:
         data["started_at"] = op.started_at.isoformat()
     if op.finished_at is not None:
         data["finished_at"] = op.finished_at.isoformat()
-    for key in ("result", "error", "source", "compensates"):
-        value = getattr(op, key)
-        if value is not None:
-            data[key] = value
+    if op.result is not None:
+        data["result"] = op.result
+    if op.error is not None:
+        data["error"] = op.error
+    if op.source is not None:
+        data["source"] = op.source
+    if op.compensates is not None:
+        data["compensates"] = op.compensates
     if op.wake_at is not None:
         data["wake_at"] = op.wake_at.isoformat()
     return data
