@@ -93,6 +93,9 @@ class FileAnalyzer(RuleServices):
             cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
             cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
         }
+        # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
+        hooked = set(self._rule_visit) | set(self._rule_leave)
+        self._walked_types = _NODE_TYPES - (_LEAVES - hooked)
         self._engine_leave = {
             cst.FunctionDef: self._leave_function, cst.ClassDef: self._leave_class,
             cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
@@ -134,7 +137,7 @@ class FileAnalyzer(RuleServices):
         if statement:
             saved, self._stmt = self._stmt, node
         if self.on_visit(node):
-            nodes = _NODE_TYPES
+            nodes = self._walked_types
             for name in _child_fields(node_type):
                 value = getattr(node, name)
                 value_type = type(value)
@@ -452,6 +455,8 @@ def _subclasses(base: type) -> set[type]:
 _NODE_TYPES = frozenset(t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None))
 _STATEMENTS = frozenset(t for t in _subclasses(cst.BaseSmallStatement) | _subclasses(
     cst.BaseCompoundStatement) if t in _NODE_TYPES)
+_LEAVES = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
+                     cst.Ellipsis, cst.Pass, cst.Break, cst.Continue})
 _FORMATTING_FIELDS = frozenset({
     "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators", "header",
     "footer", "trailing_whitespace", "newline", "colon", "equal", "lbracket", "rbracket",
