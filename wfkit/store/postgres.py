@@ -18,7 +18,6 @@ aware UTC datetimes; the database's clock is never read.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from contextlib import contextmanager
 from dataclasses import fields
@@ -26,7 +25,6 @@ from datetime import datetime, timezone
 from enum import Enum
 from types import TracebackType
 from typing import Any, Callable, Iterator, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 try:
     import psycopg
@@ -114,12 +112,12 @@ class PostgresStore:
             raise StoreError("the PostgreSQL store needs the psycopg driver, which is not "
                              "installed", hint="pip install 'wfkit[postgres]'")
         self.url = url
-        self._where = mask_password(url)
+        self._where = postgres_schema.mask_password(url)
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []
         self._closed = False
         self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Callable[[Any], Any], ...]]] = {}
-        conn = self._connect()
+        conn = postgres_schema.connect(self.url)
         try:
             schema = postgres_schema.target_schema(conn, self._where)
             version = postgres_schema.schema_version(conn, schema, self._where)
@@ -336,18 +334,6 @@ class PostgresStore:
         return row[0]  # type: ignore[no-any-return]
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _connect(self) -> psycopg.Connection[Any]:
-        try:
-            conn = psycopg.connect(self.url, autocommit=True)
-        except psycopg.Error as exc:
-            raise connection_error(self.url, exc) from exc
-        try:
-            conn.execute("SET TIME ZONE 'UTC'")
-        except psycopg.Error as exc:
-            conn.close()
-            raise self._error(exc) from exc
-        return conn
-
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         """Borrow a pooled connection; failures of the database map to :class:`StoreError`."""
@@ -356,11 +342,12 @@ class PostgresStore:
                 raise StoreError(f"the store on {self._where} is closed", hint="open a new store")
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = self._connect()
+            conn = postgres_schema.connect(self.url)
         try:
             yield conn
         except psycopg.Error as exc:
-            raise (connection_error(self.url, exc) if conn.broken else self._error(exc)) from exc
+            raise (postgres_schema.connection_error(self.url, exc) if conn.broken
+                   else self._error(exc)) from exc
         finally:
             with self._lock:
                 keep = (not self._closed and not conn.closed and not conn.broken
@@ -385,29 +372,6 @@ class PostgresStore:
         text = " ".join(str(exc).split())
         return StoreError(f"PostgreSQL error on {self._where}: {text}",
                           hint="check the database and the wfkit release that created it")
-
-
-def mask_password(url: str) -> str:
-    """The URL with its password (in the authority or a ``password=`` option) as ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, sep, _ = userinfo.partition(":")
-        netloc = f"{user}:***@{host}" if sep else netloc
-    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def connection_error(url: str, exc: psycopg.Error) -> StoreError:
-    """One line naming the server (password masked), what failed and how to fix it."""
-    text = " ".join(str(exc).split())
-    password = urlsplit(url).password
-    if password:
-        text = text.replace(password, "***")
-    return StoreError(f"cannot connect to PostgreSQL at {mask_password(url)}: {text}",
-                      hint="check that the server is running and that the URL's host, port, "
-                           "user, password and database name are right")
 
 
 # -- record <-> row -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The PostgreSQL store's schema: ordered migrations and the checks that guard a database.
+"""Opening a PostgreSQL store: connecting, ordered migrations, the checks that guard a database.
+
+A connection failure (server down, wrong password, unknown database) is one line naming the
+URL, its password masked, and the fix.
 
 Like the SQLite store, opening must never damage a database that is not ours: the target schema
 (the first one on the connection's ``search_path``, normally ``public``) is *inspected* before
@@ -16,7 +19,9 @@ the reference store, whatever the database's locale.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from wfkit.errors import StoreError
 
@@ -145,3 +150,43 @@ def migrate(conn: Any, schema: str, where: str) -> int:
                 conn.execute(statement)
             conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (%s)", (version,))
     return found
+
+
+def connect(url: str) -> Any:
+    """An autocommit connection whose session runs in UTC (timestamptz values come back as
+    aware UTC datetimes, whatever the server's or the role's time zone)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise connection_error(url, exc) from exc
+    try:
+        conn.execute("SET TIME ZONE 'UTC'")
+    except psycopg.Error as exc:
+        conn.close()
+        raise connection_error(url, exc) from exc
+    return conn
+
+
+def mask_password(url: str) -> str:
+    """The URL with its password (in the authority or a ``password=`` option) as ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if sep else netloc
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def connection_error(url: str, exc: Exception) -> StoreError:
+    """One line naming the server (password masked), what failed and how to fix it."""
+    text = " ".join(str(exc).split())
+    password = urlsplit(url).password
+    if password:
+        text = text.replace(password, "***")
+    return StoreError(f"cannot connect to PostgreSQL at {mask_password(url)}: {text}",
+                      hint="check that the server is running and that the URL's host, port, "
+                           "user, password and database name are right")

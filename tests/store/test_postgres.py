@@ -1,0 +1,316 @@
+"""What only the PostgreSQL store promises: its schema checks, its connection errors, and its
+behaviour between threads and processes (a real server, real subprocesses)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from store_records import at, entry, op, run
+
+from wfkit.errors import StoreError
+from wfkit.store import open_store
+from wfkit.store.base import Checkpoint
+from wfkit.store.postgres import PostgresStore
+from wfkit.store.postgres_schema import LATEST_VERSION, SCHEMA_TABLE, mask_password
+
+pytestmark = pytest.mark.postgres
+PostgresDatabase = Any  # conftest.PostgresDatabase: url, new_url(), execute(sql, params)
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def pg(postgres_database: PostgresDatabase) -> PostgresDatabase:
+    return postgres_database
+
+
+@pytest.fixture
+def url(pg: PostgresDatabase) -> str:
+    """A fresh, empty schema of the session's database."""
+    return pg.new_url()
+
+
+def schema_of(url: str) -> str:
+    return url.rsplit("%3D", 1)[1]
+
+
+def fingerprint(pg: PostgresDatabase, schema: str) -> list[Any]:
+    """Every table, column and row of the schema: what a rejected open must leave as it was."""
+    columns = pg.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = %s ORDER BY table_name, ordinal_position", (schema,))
+    rows = [pg.execute(f"SELECT * FROM {schema}.{table} ORDER BY 1")
+            for table in sorted({c[0] for c in columns})]
+    return [columns, rows]
+
+
+# -- schema ---------------------------------------------------------------------------------------
+def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url: str) -> None:
+    PostgresStore(url).close()
+    schema = schema_of(url)
+    tables = [r[0] for r in pg.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+        "ORDER BY table_name", (schema,))]
+    assert tables == ["events", "history", "operations", "runs", SCHEMA_TABLE]
+    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
+    PostgresStore(url).close()  # reopening migrates nothing
+    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
+
+
+def test_the_schema_never_asks_the_database_for_the_time(pg: PostgresDatabase, url: str) -> None:
+    PostgresStore(url).close()
+    defaults = pg.execute("SELECT column_default FROM information_schema.columns "
+                          "WHERE table_schema = %s AND column_default IS NOT NULL",
+                          (schema_of(url),))
+    assert not [d for (d,) in defaults if "now" in d.lower() or "current" in d.lower()]
+
+
+def test_json_text_is_kept_byte_for_byte(url: str) -> None:
+    text = '{"z":1,"a":{"é":[2,  1]},"m":null}'
+    with PostgresStore(url) as store:
+        store.create_run(run("r1", input=text), [])
+        assert store.get_run("r1").input == text
+
+
+def test_many_stores_opening_a_new_schema_at_once_all_work(url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            PostgresStore(url).close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_a_foreign_schema_is_rejected_untouched(pg: PostgresDatabase, url: str) -> None:
+    schema = schema_of(url)
+    pg.execute(f"CREATE TABLE {schema}.users (id SERIAL PRIMARY KEY, name TEXT)")
+    pg.execute(f"INSERT INTO {schema}.users (name) VALUES ('ada')")
+    before = fingerprint(pg, schema)
+    with pytest.raises(StoreError) as err:
+        PostgresStore(url)
+    assert "users" in err.value.message and "not a wfkit store" in err.value.message
+    assert "search_path" in err.value.hint
+    assert fingerprint(pg, schema) == before
+
+
+def test_a_schema_from_a_newer_wfkit_is_rejected_untouched(pg: PostgresDatabase,
+                                                           url: str) -> None:
+    schema = schema_of(url)
+    with PostgresStore(url) as store:
+        store.create_run(run("r1"), [entry("run_started")])
+    pg.execute(f"INSERT INTO {schema}.{SCHEMA_TABLE} (version) VALUES (%s)",
+               (LATEST_VERSION + 1,))
+    before = fingerprint(pg, schema)
+    with pytest.raises(StoreError) as err:
+        PostgresStore(url)
+    assert "newer wfkit" in err.value.message and "upgrade wfkit" in err.value.hint
+    assert fingerprint(pg, schema) == before
+
+
+def test_a_search_path_without_an_existing_schema_is_a_clear_error(pg: PostgresDatabase) -> None:
+    with pytest.raises(StoreError) as err:
+        PostgresStore(f"{pg.url}?options=-csearch_path%3Dnowhere")
+    assert "nowhere" in err.value.message and "CREATE SCHEMA" in err.value.hint
+
+
+def test_datetimes_come_back_in_utc(url: str) -> None:
+    with PostgresStore(url) as store:
+        store.create_run(run("r1", wake_at=at(1)), [entry("run_started", when=2)])
+        record = store.get_run("r1")
+        assert record.created_at.tzinfo is timezone.utc and record.wake_at == at(1)
+        assert store.history("r1")[0].at.tzinfo is timezone.utc
+        with pytest.raises(TypeError):
+            store.create_run(run("r2", created_at=at(0).replace(tzinfo=None)), [])
+        assert store.get_run("r2") is None
+
+
+# -- URLs and connections -------------------------------------------------------------------------
+def test_open_store_routes_both_schemes(pg: PostgresDatabase) -> None:
+    for scheme in ("postgresql", "postgres"):
+        store = open_store(scheme + ":" + pg.new_url().partition(":")[2])
+        assert isinstance(store, PostgresStore)
+        store.close()
+
+
+def test_a_missing_driver_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("wfkit.store.postgres.psycopg", None)
+    with pytest.raises(StoreError) as err:
+        open_store("postgresql://ada:s3cret@db.example/wf")
+    assert "psycopg" in err.value.message and err.value.hint == "pip install 'wfkit[postgres]'"
+
+
+def test_passwords_are_masked() -> None:
+    assert mask_password("postgresql://ada:s3cret@db:5432/wf") == "postgresql://ada:***@db:5432/wf"
+    assert mask_password("postgresql://ada@db/wf") == "postgresql://ada@db/wf"
+    assert mask_password("postgresql://db/wf?sslmode=require&password=s3cret") == \
+        "postgresql://db/wf?sslmode=require&password=***"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_server_that_is_down_is_a_clear_one_line_error() -> None:
+    url = f"postgresql://ada:s3cret@127.0.0.1:{_free_port()}/wf?connect_timeout=5"
+    with pytest.raises(StoreError) as err:
+        PostgresStore(url)
+    line = err.value.one_line()
+    assert "\n" not in line and "s3cret" not in line
+    assert "postgresql://ada:***@127.0.0.1:" in err.value.message
+    assert "server is running" in err.value.hint
+
+
+def test_an_unknown_database_is_a_clear_error(postgres_server: str) -> None:
+    with pytest.raises(StoreError) as err:
+        PostgresStore(with_database(postgres_server, "no_such_database"))
+    assert "no_such_database" in err.value.message and "\n" not in err.value.one_line()
+    assert "database name" in err.value.hint
+
+
+def test_a_wrong_password_is_a_clear_error_that_does_not_show_it(postgres_server: str) -> None:
+    parts = urlsplit(postgres_server)
+    if not parts.password:
+        pytest.skip("WFKIT_TEST_POSTGRES_URL has no password to get wrong")
+    wrong = urlunsplit(parts._replace(
+        netloc=f"{parts.username}:wrong-s3cret@{parts.hostname}:{parts.port}"))
+    with pytest.raises(StoreError) as err:
+        PostgresStore(wrong)
+    line = err.value.one_line()
+    assert "password authentication failed" in line and "\n" not in line
+    assert "wrong-s3cret" not in line and f"{parts.username}:***@" in line
+
+
+def test_close_and_context_manager(url: str) -> None:
+    with PostgresStore(url) as store:
+        store.create_run(run("r1"), [])
+    with pytest.raises(StoreError) as err:
+        store.get_run("r1")
+    assert "closed" in err.value.message
+
+
+# -- threads and processes ------------------------------------------------------------------------
+def test_threads_share_a_store(url: str) -> None:
+    """Workflow threads commit while a heartbeat thread runs: no error, no lost write."""
+    with PostgresStore(url) as store:
+        ids = [f"r{i}" for i in range(4)]
+        for run_id in ids:
+            store.create_run(run(run_id), [])
+        assert len(store.claim("w1", at(0), at(30), limit=4)) == 4
+        stop = threading.Event()
+        failures: list[BaseException] = []
+
+        def beat() -> None:
+            while not stop.is_set():
+                assert store.heartbeat("w1", ids, at(30), at(1)) == set(ids)
+
+        def work(run_id: str) -> None:
+            try:
+                for i in range(30):
+                    store.commit(run_id, Checkpoint(run={"updated_at": at(i)},
+                                                    operations=[op(i, run_id)],
+                                                    history=[entry("step", run_id, seq=i)]),
+                                 lease_owner="w1", now=at(1))
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+
+        heart = threading.Thread(target=beat)
+        heart.start()
+        workers = [threading.Thread(target=work, args=(run_id,)) for run_id in ids]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        stop.set()
+        heart.join()
+        assert failures == []
+        for run_id in ids:
+            assert [e.index for e in store.history(run_id)] == list(range(30))
+            assert len(store.operations(run_id)) == 30
+
+
+def test_concurrent_appends_to_one_run_keep_a_gapless_history(url: str) -> None:
+    """Unfenced commits to the same run from several connections: the run's row lock orders
+    them, so indexes never collide."""
+    with PostgresStore(url) as store:
+        store.create_run(run("r1"), [])
+        failures: list[BaseException] = []
+
+        def append(n: int) -> None:
+            try:
+                for i in range(20):
+                    store.commit("r1", Checkpoint(history=[entry(f"t{n}-{i}"), entry("x")]))
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+
+        threads = [threading.Thread(target=append, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+        assert [e.index for e in store.history("r1")] == list(range(160))
+
+
+CLAIMER = textwrap.dedent("""
+    import os, sys, time
+    from datetime import datetime, timedelta, timezone
+    from wfkit.store.postgres import PostgresStore
+    url, owner, go = sys.argv[1], sys.argv[2], sys.argv[3]
+    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    store = PostgresStore(url)
+    print("ready", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    claimed, empty = [], 0
+    while empty < 3:
+        got = [r.id for r in store.claim(owner, now, now + timedelta(minutes=5), limit=2)]
+        claimed += got
+        empty = 0 if got else empty + 1
+    store.close()
+    print(" ".join(claimed), flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str,
+                                                                 tmp_path: Path) -> None:
+    ids = [f"r{i:03}" for i in range(200)]
+    with PostgresStore(url) as store:
+        for i, run_id in enumerate(ids):
+            store.create_run(run(run_id, created=i), [])
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, f"w{n}", str(go)],
+                                stdout=subprocess.PIPE, text=True) for n in range(2)]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    go.touch()
+    results = [worker.communicate(timeout=60)[0].split() for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    first, second = results
+    assert first and second                  # both really claimed, side by side
+    assert not set(first) & set(second)
+    assert sorted(first + second) == ids
+    with PostgresStore(url) as store:
+        owners = {r.id: r.lease_owner for r in store.list_runs()}
+    assert owners == {**{i: "w0" for i in first}, **{i: "w1" for i in second}}
