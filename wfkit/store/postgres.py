@@ -34,6 +34,7 @@ except ImportError:  # the optional extra; PostgresStore() says how to install i
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import postgres_schema
+from wfkit.store.sql_shared import fenced_run_statement
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -258,19 +259,9 @@ class PostgresStore:
         cached = self._update_sql.get(cache_key)
         if cached is not None:
             return cached
-        unknown = [k for k in keys if k not in _RUN_CONVERTERS]
-        if unknown:
-            raise TypeError(f"Checkpoint.run has unknown RunRecord field(s): {unknown}")
-        sets = [f"{k} = %s" for k in keys]
-        if release:
-            sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
-        sql = (f"UPDATE runs SET {', '.join(sets)}" if sets
-               else "SELECT cancel_requested FROM runs") + " WHERE id = %s"
-        if fenced:
-            sql += " AND lease_owner = %s"
-            if expiry:
-                sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= %s)"
-        sql += " RETURNING cancel_requested" if sets else " FOR UPDATE"
+        sql, _ = fenced_run_statement(
+            keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
+            placeholder="%s", read_tail=" FOR UPDATE", write_tail=" RETURNING cancel_requested")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
         self._update_sql[cache_key] = built
         return built

@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from wfkit.errors import StoreError
+from wfkit.store.sql_shared import check_not_newer as shared_check_not_newer
+from wfkit.store.sql_shared import stored_schema_version
 
 SCHEMA_TABLE = "wfkit_schema"
 # Any constant works: it only has to be the same for every wfkit process ("wfkit" in ASCII).
@@ -117,22 +119,15 @@ def schema_version(conn: Any, schema: str, where: str) -> int:
     tables = [row[0] for row in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
         "ORDER BY table_name", (schema,))]
-    if SCHEMA_TABLE in tables:
-        row = conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()
-        return int(row[0] or 0)
-    if tables:
-        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-        raise StoreError(
-            f"schema {schema!r} of {where} holds tables of another application ({shown}), "
-            "not a wfkit store", hint=_FIX_TARGET)
-    return 0
+    return stored_schema_version(
+        tables, SCHEMA_TABLE,
+        lambda: int(conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] or 0),
+        lambda shown: StoreError(f"schema {schema!r} of {where} holds tables of another "
+                                 f"application ({shown}), not a wfkit store", hint=_FIX_TARGET))
 
 
 def check_not_newer(version: int, where: str) -> None:
-    if version > LATEST_VERSION:
-        raise StoreError(
-            f"{where} was created by a newer wfkit (schema version {version}; this wfkit knows "
-            f"up to {LATEST_VERSION})", hint="upgrade wfkit (pip install -U wfkit)")
+    shared_check_not_newer(version, LATEST_VERSION, where)
 
 
 def migrate(conn: Any, schema: str, where: str) -> int:

@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
+from wfkit.store.sql_shared import fenced_run_statement
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -297,21 +298,10 @@ class SqliteStore:
         cached = self._update_sql.get(cache_key)
         if cached is not None:
             return cached
-        unknown = [k for k in keys if k not in _RUN_CONVERTERS]
-        if unknown:
-            raise TypeError(f"Checkpoint.run has unknown RunRecord field(s): {unknown}")
-        sets = [f"{k} = ?" for k in keys]
-        if release:
-            sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
-        reads = not sets
-        sql = ("SELECT cancel_requested FROM runs" if reads
-               else f"UPDATE runs SET {', '.join(sets)}") + " WHERE id = ?"
-        if fenced:
-            sql += " AND lease_owner = ?"
-            if expiry:
-                sql += " AND (lease_expires_at IS NULL OR lease_expires_at >= ?)"
-        if not reads and _RETURNING:
-            sql += " RETURNING cancel_requested"
+        sql, reads = fenced_run_statement(
+            keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
+            placeholder="?", read_tail="",
+            write_tail=" RETURNING cancel_requested" if _RETURNING else "")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
         self._update_sql[cache_key] = built
         return built

@@ -19,6 +19,8 @@ import sqlite3
 import time
 
 from wfkit.errors import StoreError
+from wfkit.store.sql_shared import check_not_newer as shared_check_not_newer
+from wfkit.store.sql_shared import stored_schema_version
 
 SCHEMA_TABLE = "wfkit_schema"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -119,22 +121,15 @@ def schema_version(conn: sqlite3.Connection, path: str) -> int:
     tables = [row[0] for row in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
         "ORDER BY name")]
-    if SCHEMA_TABLE in tables:
-        row = conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()
-        return int(row[0] or 0)
-    if tables:
-        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-        raise StoreError(
-            f"{path} is an SQLite database of another application (tables: {shown}), "
-            "not a wfkit store", hint=_FIX_PATH)
-    return 0
+    return stored_schema_version(
+        tables, SCHEMA_TABLE,
+        lambda: int(conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] or 0),
+        lambda shown: StoreError(f"{path} is an SQLite database of another application "
+                                 f"(tables: {shown}), not a wfkit store", hint=_FIX_PATH))
 
 
 def check_not_newer(version: int, path: str) -> None:
-    if version > LATEST_VERSION:
-        raise StoreError(
-            f"{path} was created by a newer wfkit (schema version {version}; this wfkit knows "
-            f"up to {LATEST_VERSION})", hint="upgrade wfkit (pip install -U wfkit)")
+    shared_check_not_newer(version, LATEST_VERSION, path)
 
 
 def migrate(conn: sqlite3.Connection, path: str) -> int:

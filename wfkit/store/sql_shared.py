@@ -1,0 +1,54 @@
+"""SQL both database stores build the same way (SQLite and PostgreSQL differ in placeholders
+and locking clauses, not in what a checkpoint means).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Collection, Sequence
+
+from wfkit.errors import StoreError
+
+
+def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
+                         fenced: bool, expiry: bool, placeholder: str, read_tail: str,
+                         write_tail: str) -> tuple[str, bool]:
+    """The statement that applies a checkpoint's run changes, checks the lease and reads the
+    run's ``cancel_requested`` flag; returns (sql, whether it only reads).
+
+    Column names come only from RunRecord's fields (``known``), never from caller text; an
+    unknown one is refused before any SQL runs. With nothing to change a ``SELECT`` does the
+    same existence check and fence without writing the run's row.
+    """
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise TypeError(f"Checkpoint.run has unknown RunRecord field(s): {unknown}")
+    sets = [f"{k} = {placeholder}" for k in keys]
+    if release:
+        sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
+    reads = not sets
+    sql = ("SELECT cancel_requested FROM runs" if reads
+           else f"UPDATE runs SET {', '.join(sets)}") + f" WHERE id = {placeholder}"
+    if fenced:
+        sql += f" AND lease_owner = {placeholder}"
+        if expiry:
+            sql += f" AND (lease_expires_at IS NULL OR lease_expires_at >= {placeholder})"
+    return sql + (read_tail if reads else write_tail), reads
+
+
+def stored_schema_version(tables: Sequence[str], schema_table: str,
+                          read_version: Callable[[], int],
+                          foreign: Callable[[str], StoreError]) -> int:
+    """The wfkit schema version of a database from its table names: 0 when it is empty; a
+    database holding other tables and no wfkit schema table is another application's."""
+    if schema_table in tables:
+        return read_version()
+    if tables:
+        raise foreign(", ".join(tables[:5]) + (", ..." if len(tables) > 5 else ""))
+    return 0
+
+
+def check_not_newer(version: int, latest: int, where: str) -> None:
+    if version > latest:
+        raise StoreError(
+            f"{where} was created by a newer wfkit (schema version {version}; this wfkit knows "
+            f"up to {latest})", hint="upgrade wfkit (pip install -U wfkit)")
