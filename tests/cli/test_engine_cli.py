@@ -462,10 +462,10 @@ def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> N
 
 # -- the worker's pieces (the process itself is tested in test_engine_cli_worker.py) ---------
 def test_the_worker_log_line_hides_a_store_password() -> None:
-    from wfkit.cli.worker import _without_password
+    from wfkit.store import display_url
 
-    assert _without_password("postgresql://ada:s3cret@db/wf") == "postgresql://ada:***@db/wf"
-    assert _without_password("sqlite:///wfkit.db?timeout=3") == "sqlite:///wfkit.db?timeout=3"
+    assert display_url("postgresql://ada:s3cret@db/wf") == "postgresql://ada:***@db/wf"
+    assert display_url("sqlite:///wfkit.db?timeout=3") == "sqlite:///wfkit.db?timeout=3"
 
 
 def test_the_transition_log_says_each_status_change_once() -> None:

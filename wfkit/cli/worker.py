@@ -44,7 +44,7 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     """
     from wfkit.engine import Engine
     from wfkit.loader import load_modules
-    from wfkit.store import open_store
+    from wfkit.store import display_url, open_store
 
     workflows = load_modules(modules)
     log = TransitionLog(lambda line: say(app, line))
@@ -53,7 +53,7 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     log.clock = engine.clock
     stop = threading.Event()
     try:
-        say(app, f"worker {engine.owner} on {_without_password(store_url)}: "
+        say(app, f"worker {engine.owner} on {display_url(store_url)}: "
                  f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
                  "Ctrl-C or SIGTERM stops)")
         with _stop_on_signals(stop, lambda: say(
@@ -62,17 +62,6 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
         say(app, "worker stopped")
     finally:
         engine.close()
-
-
-def _without_password(url: str) -> str:
-    """The store URL for a log line: ``postgresql://user:***@host/db``."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @contextmanager

@@ -24,8 +24,15 @@ DEFAULT_STORE_URL = "sqlite:///wfkit.db"
 
 __all__ = [
     "DEFAULT_STORE_URL", "Checkpoint", "EventRecord", "HistoryEntry", "LeaseLost",
-    "OperationRecord", "RunRecord", "Store", "open_store",
+    "OperationRecord", "RunRecord", "Store", "display_url", "open_store",
 ]
+
+
+def display_url(url: str) -> str:
+    """The store URL as it is safe to print or log: any password shown as ``***``."""
+    from wfkit.store.postgres_schema import mask_password
+
+    return mask_password(url)
 
 
 def open_store(url: str) -> Store:
