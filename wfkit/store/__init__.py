@@ -30,8 +30,13 @@ __all__ = [
 
 def display_url(url: str) -> str:
     """The store URL as it is safe to print or log: any password shown as ``***``."""
+    from urllib.parse import urlsplit
+
     from wfkit.store.postgres_schema import mask_password
 
+    parts = urlsplit(url)
+    if parts.password is None and "password=" not in parts.query:
+        return url  # (re-joining would also turn sqlite:/// into sqlite:/)
     return mask_password(url)
 
 
