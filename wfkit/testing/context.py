@@ -152,7 +152,7 @@ class TestWorkflowContext:
         if self.faults.last_fired is not None:
             self.faults.last_fired.actual_delay = \
                 (self.clock.now() - self._crashed_at).total_seconds()
-        self.faults.note(f"resumed by a new process after {self._downtime_text()} down")
+        self.faults.note(f"resumed by a new process after {self._downtime_text()} down", 0)
         engine = self._new_process()
         with self._virtual_time():
             engine.wake_orphaned_parents()

@@ -126,7 +126,7 @@ class FaultPlan:
     fail_by_seq: dict[int, Failures] = field(default_factory=dict)
     clock: Any = None      # for timestamps in the timeline
     last_fired: CrashPoint | None = None
-    timeline: list[tuple[Any, str]] = field(default_factory=list)  # (virtual time, text)
+    timeline: list[tuple[Any, int | None, str]] = field(default_factory=list)  # (time, seq, text)
     call_log: list[Attempted] = field(default_factory=list)  # every attempt started
     executed: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) effects run
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -149,7 +149,7 @@ class FaultPlan:
                                                         or self.mocks.get(fn))
             injected = self._take_failure(seq, name if not is_comp else None, is_comp)
         if injected:
-            self.note(f"{label}: injected failure")
+            self.note(f"{label}: injected failure", seq)
             raise InjectedFailure(f"injected failure of {kind.value} {name!r} "
                                   f"(operation #{seq}, attempt {attempt})")
         try:
@@ -161,10 +161,10 @@ class FaultPlan:
             else:
                 value = mock(*args, **kwargs)
         except Exception as exc:
-            self.note(f"{label}: raised {type(exc).__name__}: {exc}")
+            self.note(f"{label}: raised {type(exc).__name__}: {exc}", seq)
             raise
         else:
-            self.note(f"{label}: ok" + (" (mocked)" if mock is not None else ""))
+            self.note(f"{label}: ok" + (" (mocked)" if mock is not None else ""), seq)
         finally:
             with self.lock:
                 self.executed.append((kind.value, name))
@@ -177,9 +177,12 @@ class FaultPlan:
             self._crash_if("after_checkpoint", seq, name, None, f"#{seq} {kind.value} {name}")
 
     # -- helpers ---------------------------------------------------------------------------------
-    def note(self, text: str) -> None:
+    def note(self, text: str, seq: int | None = None) -> None:
+        """A timeline line at the current virtual time; ``seq`` places it among the
+        operations of the same instant (``0``: before them all, ``None``: after them)."""
         with self.lock:
-            self.timeline.append((self.clock.now() if self.clock is not None else None, text))
+            self.timeline.append((self.clock.now() if self.clock is not None else None, seq,
+                                  text))
 
     def _take_failure(self, seq: int, name: str | None, compensation: bool = False) -> bool:
         for plan in (self.fail_by_seq.get(seq), self.fail_by_name.get(name or "")):
@@ -211,9 +214,9 @@ class FaultPlan:
         if point.pause:
             self.clock.advance(point.downtime)
             self.note(f"{label or f'#{seq} {name}'}: {point.downtime:g}s pass here (the "
-                      "crash-free twin of a crash)")
+                      "crash-free twin of a crash)", seq)
             return
-        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe()}")
+        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe()}", seq)
         raise SimulatedCrash(point.describe())
 
     def calls(self, name: str, kind: str = "step") -> list[tuple[Any, ...]]:

@@ -313,9 +313,11 @@ class Checker:
 def timeline(ctx: TestWorkflowContext) -> list[str]:
     """One line per attempt, fault, crash, resume and wait, in virtual time order."""
     start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
-    rows: list[tuple[datetime, int, str]] = []
-    for i, (at, text) in enumerate(ctx.faults.timeline):
-        rows.append((at or start, i, text))
+    # Ordered by virtual time, then by operation number within one instant (resumes first,
+    # run-level lines last), then in the order they were written.
+    rows: list[tuple[datetime, float, int, str]] = []
+    for i, (at, seq, text) in enumerate(ctx.faults.timeline):
+        rows.append((at or start, float("inf") if seq is None else seq, i, text))
     shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
              "wait_started": "waiting for event", "event_received": "event received",
              "event_timed_out": "wait timed out", "child_started": "child workflow started",
@@ -325,17 +327,23 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
              "run_completed": "run COMPLETED", "run_compensated": "run COMPENSATED",
              "run_failed": "run FAILED", "run_cancelled": "run CANCELLED"}
     if ctx.run_id is not None:
+        last_seq = 0.0
         for entry in ctx.store.history(ctx.run_id):
+            # A run-level line (compensation started, run ended) sits just after the operation
+            # the log recorded before it.
+            rank = last_seq + 0.5 if entry.seq is None else float(entry.seq)
+            if entry.seq is not None:
+                last_seq = max(last_seq, float(entry.seq))
             text = shown.get(entry.type)
             if text is None:
                 continue
             label = f"#{entry.seq} {entry.data.get('kind', '')} {entry.name}: " \
                 if entry.seq is not None else ""
-            rows.append((entry.at, 10_000 + entry.index,
+            rows.append((entry.at, rank, 10_000 + entry.index,
                          label + text.format(wake_at=entry.data.get("wake_at"))))
-    rows.sort(key=lambda row: (row[0], row[1]))
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
     return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
-            for at, _, text in rows]
+            for at, _, _, text in rows]
 
 
 def _body_ops(ctx: TestWorkflowContext) -> int:
