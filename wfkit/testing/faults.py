@@ -86,10 +86,12 @@ class CrashPoint:
             return self.target == seq
         return self.target == name or (fn is not None and self.target is fn)
 
-    def describe(self) -> str:
+    def describe(self, compensation: bool = False) -> str:
         what = f"#{self.target}" if self.by_seq or self.kind == "at" else \
             repr(self.target if isinstance(self.target, str)
                  else getattr(self.target, "__name__", repr(self.target)))
+        if compensation and self.kind in ("after", "compensation"):
+            return f"after the compensation {what} ran, before its checkpoint"
         return {"before": f"before the effect of step {what}",
                 "after": f"after the effect of step {what}, before its checkpoint",
                 "after_checkpoint": f"after step {what} was checkpointed",
@@ -216,8 +218,8 @@ class FaultPlan:
             self.note(f"{label or f'#{seq} {name}'}: {point.downtime:g}s pass here (the "
                       "crash-free twin of a crash)", seq)
             return
-        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe()}", seq)
-        raise SimulatedCrash(point.describe())
+        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe(compensation)}", seq)
+        raise SimulatedCrash(point.describe(compensation))
 
     def calls(self, name: str, kind: str = "step") -> list[tuple[Any, ...]]:
         with self.lock:
