@@ -8,7 +8,8 @@ in source order, ids are the walker's counters, and every label is escaped for i
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from wfkit.lint.graph import Edge, Graph, Group, Node
 
@@ -47,29 +48,41 @@ def _mermaid_text(text: str) -> str:
 def render_mermaid(graph: Graph) -> str:
     """A ``flowchart TD`` block; groups become (nested) subgraphs."""
     lines = ["flowchart TD"]
-    children: dict[str, list[Group]] = {}
-    for group in graph.groups:
-        children.setdefault(group.parent, []).append(group)
-
-    def emit(group_id: str, depth: int) -> None:
+    for kind, item, depth in _nested(graph):
         pad = "    " * depth
-        for node in graph.nodes:
-            if node.group == group_id:
-                first, second = _label(node)
-                text = _mermaid_text(first) + (f"<br/>{_mermaid_text(second)}" if second else "")
-                opening, closing = _MERMAID_SHAPES.get(node.kind, ("[", "]"))
-                lines.append(f'{pad}{node.id}{opening}"{text}"{closing}')
-        for group in children.get(group_id, []):
-            lines.append(f'{pad}subgraph {group.id} ["{_mermaid_text(_group_title(group))}"]')
-            emit(group.id, depth + 1)
+        if kind == "node":
+            first, second = _label(item)
+            text = _mermaid_text(first) + (f"<br/>{_mermaid_text(second)}" if second else "")
+            opening, closing = _MERMAID_SHAPES.get(item.kind, ("[", "]"))
+            lines.append(f'{pad}{item.id}{opening}"{text}"{closing}')
+        elif kind == "open":
+            lines.append(f'{pad}subgraph {item.id} ["{_mermaid_text(_group_title(item))}"]')
+        else:
             lines.append(f"{pad}end")
-
-    emit("", 1)
     for edge in graph.edges:
         arrow = "-.->" if edge.style == "dashed" else "-->"
         label = f'|"{_mermaid_text(edge.label)}"|' if edge.label else ""
         lines.append(f"    {edge.src} {arrow}{label} {edge.dst}")
     return "\n".join(lines) + "\n"
+
+
+def _nested(graph: Graph) -> Iterator[tuple[str, Any, int]]:
+    """The graph as a walk both diagram formats render: ("node", node, depth), then each
+    child group as ("open", group, depth), its contents one level deeper, ("close", ...)."""
+    children: dict[str, list[Group]] = {}
+    for group in graph.groups:
+        children.setdefault(group.parent, []).append(group)
+
+    def walk(group_id: str, depth: int) -> Iterator[tuple[str, Any, int]]:
+        for node in graph.nodes:
+            if node.group == group_id:
+                yield "node", node, depth
+        for group in children.get(group_id, []):
+            yield "open", group, depth
+            yield from walk(group.id, depth + 1)
+            yield "close", group, depth
+
+    return walk("", 1)
 
 
 def _group_title(group: Group) -> str:
@@ -90,27 +103,20 @@ def render_dot(graph: Graph) -> str:
              "    labelloc=t;", "    rankdir=TB;", "    compound=true;",
              '    node [fontname="Helvetica", fontsize=11];',
              '    edge [fontname="Helvetica", fontsize=10];']
-    children: dict[str, list[Group]] = {}
-    for group in graph.groups:
-        children.setdefault(group.parent, []).append(group)
-
-    def emit(group_id: str, depth: int) -> None:
+    for kind, item, depth in _nested(graph):
         pad = "    " * depth
-        for node in graph.nodes:
-            if node.group == group_id:
-                first, second = _label(node)
-                text = _dot_text(first) + (f"\\n{_dot_text(second)}" if second else "")
-                style = ', style=dashed' if node.kind == "compensation" else ""
-                lines.append(f'{pad}{node.id} [label="{text}", '
-                             f'shape={_DOT_SHAPES.get(node.kind, "box")}{style}];')
-        for group in children.get(group_id, []):
-            lines.append(f"{pad}subgraph cluster_{group.id} {{")
-            lines.append(f'{pad}    label="{_dot_text(_group_title(group))}";')
+        if kind == "node":
+            first, second = _label(item)
+            text = _dot_text(first) + (f"\\n{_dot_text(second)}" if second else "")
+            style = ', style=dashed' if item.kind == "compensation" else ""
+            lines.append(f'{pad}{item.id} [label="{text}", '
+                         f'shape={_DOT_SHAPES.get(item.kind, "box")}{style}];')
+        elif kind == "open":
+            lines.append(f"{pad}subgraph cluster_{item.id} {{")
+            lines.append(f'{pad}    label="{_dot_text(_group_title(item))}";')
             lines.append(f"{pad}    style=dashed;")
-            emit(group.id, depth + 1)
+        else:
             lines.append(f"{pad}}}")
-
-    emit("", 1)
     groups = {group.id for group in graph.groups}
     for edge in graph.edges:
         lines.append("    " + _dot_edge(graph, edge, groups))
