@@ -3,7 +3,6 @@ and the same value always gives the same text."""
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 import socket

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,17 +37,9 @@ FLOWS = """
 
 
 @pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+def isolated(user_code_dir: Path) -> Path:
     """Keep sys.path / sys.modules changes made by the loader inside the test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.chdir(tmp_path)
-    before = set(sys.modules)
-    yield tmp_path
-    for name in set(sys.modules) - before:  # the user modules loaded from this directory
-        module = sys.modules[name]
-        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
-        if any(str(place).startswith(str(tmp_path)) for place in places):
-            del sys.modules[name]
+    return user_code_dir
 
 
 def write(path: Path, text: str) -> Path:

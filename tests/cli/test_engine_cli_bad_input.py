@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -36,18 +35,10 @@ FLOWS = '''
 
 
 @pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("WFKIT_STORE", raising=False)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
-    before = set(sys.modules)
-    yield tmp_path
-    for name in set(sys.modules) - before:  # the user modules loaded from this directory
-        module = sys.modules[name]
-        places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
-        if any(str(place).startswith(str(tmp_path)) for place in places):
-            del sys.modules[name]
+def workdir(user_code_dir: Path) -> Path:
+    """A fresh directory with the test workflows, the default store, and clean imports."""
+    (user_code_dir / "flows.py").write_text(textwrap.dedent(FLOWS))
+    return user_code_dir
 
 
 def fingerprint(directory: Path) -> dict[str, tuple[bytes, int]]:
