@@ -4,9 +4,6 @@ behaviour between threads and processes (a real server, real subprocesses)."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import textwrap
 import threading
 from datetime import timezone
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
@@ -272,26 +270,6 @@ def test_concurrent_appends_to_one_run_keep_a_gapless_history(url: str) -> None:
         assert [e.index for e in store.history("r1")] == list(range(160))
 
 
-CLAIMER = textwrap.dedent("""
-    import os, sys, time
-    from datetime import datetime, timedelta, timezone
-    from wfkit.store.postgres import PostgresStore
-    url, owner, go = sys.argv[1], sys.argv[2], sys.argv[3]
-    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
-    store = PostgresStore(url)
-    print("ready", flush=True)
-    while not os.path.exists(go):
-        time.sleep(0.001)
-    claimed, empty = [], 0
-    while empty < 3:
-        got = [r.id for r in store.claim(owner, now, now + timedelta(minutes=5), limit=2)]
-        claimed += got
-        empty = 0 if got else empty + 1
-    store.close()
-    print(" ".join(claimed), flush=True)
-""")
-
-
 @pytest.mark.slow
 def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str,
                                                                  tmp_path: Path) -> None:
@@ -299,18 +277,4 @@ def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str,
     with PostgresStore(url) as store:
         for i, run_id in enumerate(ids):
             store.create_run(run(run_id, created=i), [])
-    go = tmp_path / "go"
-    workers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, f"w{n}", str(go)],
-                                stdout=subprocess.PIPE, text=True) for n in range(2)]
-    for worker in workers:
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    go.touch()
-    results = [worker.communicate(timeout=60)[0].split() for worker in workers]
-    assert all(worker.returncode == 0 for worker in workers)
-    first, second = results
-    assert first and second                  # both really claimed, side by side
-    assert not set(first) & set(second)
-    assert sorted(first + second) == ids
-    with PostgresStore(url) as store:
-        owners = {r.id: r.lease_owner for r in store.list_runs()}
-    assert owners == {**{i: "w0" for i in first}, **{i: "w1" for i in second}}
+    assert_two_processes_share_the_runs(url, ids, tmp_path)

@@ -14,6 +14,7 @@ from datetime import timezone
 from pathlib import Path
 
 import pytest
+from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
@@ -266,43 +267,10 @@ def test_a_write_lock_held_by_another_process_is_a_clear_error(db: Path) -> None
         assert store.get_run("r2") is None
 
 
-CLAIMER = textwrap.dedent("""
-    import os, sys, time
-    from datetime import datetime, timedelta, timezone
-    from wfkit.store.sqlite import SqliteStore
-    url, owner, go = sys.argv[1], sys.argv[2], sys.argv[3]
-    now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
-    store = SqliteStore(url)
-    print("ready", flush=True)
-    while not os.path.exists(go):
-        time.sleep(0.001)
-    claimed = []
-    for _ in range(50):
-        claimed += [r.id for r in store.claim(owner, now, now + timedelta(minutes=5))]
-        time.sleep(0.001)     # let the other process in between our claims: real interleaving
-    store.close()
-    print(" ".join(claimed), flush=True)
-""")
-
-
 @pytest.mark.slow
 def test_two_processes_claiming_at_once_never_claim_the_same_run(db: Path) -> None:
+    ids = [f"r{i:02}" for i in range(50)]
     with SqliteStore(url(db)) as store:
-        for i in range(50):
-            store.create_run(run(f"r{i:02}", created=i), [])
-    go = db.parent / "go"
-    workers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url(db, "?timeout=30"),
-                                 f"w{n}", str(go)], stdout=subprocess.PIPE, text=True)
-               for n in range(2)]
-    for worker in workers:
-        assert worker.stdout.readline().strip() == "ready"
-    go.touch()
-    results = [worker.communicate(timeout=60)[0].split() for worker in workers]
-    assert all(worker.returncode == 0 for worker in workers)
-    first, second = results
-    assert first and second                  # both really claimed, interleaved
-    assert not set(first) & set(second)
-    assert sorted(first + second) == [f"r{i:02}" for i in range(50)]
-    with SqliteStore(url(db)) as store:
-        owners = {r.id: r.lease_owner for r in store.list_runs()}
-    assert owners == {**{i: "w0" for i in first}, **{i: "w1" for i in second}}
+        for i, run_id in enumerate(ids):
+            store.create_run(run(run_id, created=i), [])
+    assert_two_processes_share_the_runs(url(db, "?timeout=30"), ids, db.parent)
