@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -23,3 +24,22 @@ def user_code_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         places = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
         if any(str(place).startswith(str(tmp_path)) for place in places):
             del sys.modules[name]
+
+
+@pytest.fixture
+def run_wfkit(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+              ) -> Callable[..., tuple[int, str, str]]:
+    """Run `wfkit ARGS...` in-process (optionally with stdin); (exit code, stdout, stderr)."""
+    from wfkit.cli.main import main
+
+    def invoke(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            code = main(list(argv))
+        except SystemExit as done:
+            code = done.code
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke

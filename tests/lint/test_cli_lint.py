@@ -8,7 +8,6 @@ tests in ``test_cli_lint_e2e.py`` run the real engine.
 from __future__ import annotations
 
 import difflib
-import io
 import json
 import os
 import sys
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 
 from wfkit.cli import lint as lint_cli
-from wfkit.cli.main import main
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
 
@@ -128,20 +126,9 @@ def engine(monkeypatch):
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
+def run(run_wfkit):
     """Run `wfkit ARGS...` in-process; returns (exit code, stdout, stderr)."""
-
-    def invoke(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        try:
-            code = main(list(argv))
-        except SystemExit as done:
-            code = done.code
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+    return run_wfkit
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from wfkit.cli.main import main
 from wfkit.lint.catalog import all_rules
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -36,18 +34,9 @@ FIXED_TAIL = "    token = ctx.uuid4()\n    return ctx.now().isoformat() + str(to
 
 
 @pytest.fixture
-def run(capsys, monkeypatch):
-    def invoke(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        try:
-            code = main(list(argv))
-        except SystemExit as done:
-            code = done.code
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+def run(run_wfkit):
+    """Run `wfkit ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    return run_wfkit
 
 
 @pytest.fixture
