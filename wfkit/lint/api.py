@@ -150,13 +150,7 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
             problems.append(wf000(path, f"file too large to lint ({len(data) // 1_000_000} MB; "
                                   f"the limit is {MAX_FILE_BYTES // 1_000_000} MB): exclude it"))
             continue
-        key = run.cache.key(path, module, data) if run.cache is not None else None
-        cached = run.cache.get(key) if run.cache is not None and key else None
-        if cached is not None:
-            run.summaries[path] = cached
-            run.hits += 1
-        else:
-            todo.append((path, text, module, is_package, key))
+        _from_cache_or_queue(run, todo, path, text, module, is_package, data)
     progress = run.options.progress
     ready = total - len(todo)   # read, skipped or cached: done already
     if progress is not None:
@@ -248,15 +242,22 @@ def _pull_in_helpers(run: _Run) -> None:
         for path in sorted(wanted.values()):
             text = run.texts[path]
             module, is_package = module_name(path)
-            data = text.encode("utf-8", "surrogatepass")
-            key = run.cache.key(path, module, data) if run.cache is not None else None
-            cached = run.cache.get(key) if run.cache is not None and key else None
-            if cached is not None:
-                run.summaries[path] = cached
-                run.hits += 1
-            else:
-                todo.append((path, text, module, is_package, key))
+            _from_cache_or_queue(run, todo, path, text, module, is_package,
+                                 text.encode("utf-8", "surrogatepass"))
         _compute(run, todo)
+
+
+def _from_cache_or_queue(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
+                         path: str, text: str, module: str,
+                         is_package: bool, data: bytes) -> None:
+    """Take the file's summary from the cache, or queue the file for analysis."""
+    key = run.cache.key(path, module, data) if run.cache is not None else None
+    cached = run.cache.get(key) if run.cache is not None and key else None
+    if cached is not None:
+        run.summaries[path] = cached
+        run.hits += 1
+    else:
+        todo.append((path, text, module, is_package, key))
 
 
 def _package_roots(run: _Run) -> list[str]:
