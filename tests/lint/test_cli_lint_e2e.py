@@ -164,6 +164,30 @@ def test_exit_codes_through_a_real_process(tree):
     assert status("lint", "--select", "WF999") == 2
 
 
+# What only some runs need: the process pool, the cache, diffs.
+NOT_FOR_ONE_EDITED_FILE = ("concurrent.futures", "difflib", "hashlib", "multiprocessing",
+                           "rich", "tempfile", "wfkit.lint.cache")
+
+
+@pytest.mark.slow
+def test_one_file_without_the_cache_imports_only_what_it_uses(tree):
+    """An editor's run on one edited file pays for every import in a fresh process."""
+    import subprocess
+
+    code = ("import gc, sys\n"
+            "before = set(sys.modules)   # the interpreter's start-up (site, .pth files)\n"
+            "from wfkit.cli.main import main\n"
+            "try:\n"
+            "    main(['lint', '--no-cache', 'flows.py'])\n"
+            "finally:\n"
+            "    print(sorted(m for m in set(sys.modules) - before if m in %r),"
+            " 'libcst' in sys.modules, gc.isenabled())\n" % (NOT_FOR_ONE_EDITED_FILE,))
+    done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 1, done.stderr   # flows.py has findings: it was parsed
+    assert done.stdout.splitlines()[-1] == "[] True True"
+
+
 def test_rule_renders_markdown_on_a_terminal(run):
     code, out, _ = run("--color", "rule", "WF101")  # --color makes stdout a rich terminal
     assert code == 0 and "\x1b[" in out and "NoWallClock" in out and "## " not in out

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
+import pytest
+
 from wfkit.lint import api
 from wfkit.lint.api import LintOptions, lint_paths
+from wfkit.lint.lazycst import gc_paused
 
 from lint_helpers import codes, lint_text, write_tree
 
@@ -81,6 +85,21 @@ def test_no_cache_writes_nothing(tmp_path):
     root = _tree(tmp_path)
     lint_paths([root], LintOptions(use_cache=False, cache_dir=str(tmp_path / "c")))
     assert not (tmp_path / "c").exists()
+
+
+def test_gc_paused_leaves_the_collector_as_it_found_it():
+    assert gc.isenabled()
+    with pytest.raises(KeyError), gc_paused():
+        assert not gc.isenabled()
+        raise KeyError("an import that fails")
+    assert gc.isenabled()
+    gc.disable()   # the caller's choice: stays off
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_process_pool_gives_the_same_result(tmp_path, monkeypatch):

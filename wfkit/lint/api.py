@@ -4,24 +4,24 @@ The run: load and validate config; collect files; read each once; skip files wit
 markers before parsing (but parse them later if the call graph reaches into them); take
 summaries from the cache or compute them (in a process pool above a threshold); combine them in
 the call graph; filter by selection, per-file ignores and suppressions; apply fixes.
+
+A single-file run (an editor, pre-commit) pays for every import of this module in a fresh
+process, so what only some runs need is imported where it is used: the process pool
+(multiprocessing, concurrent.futures: ~8 ms) above ``POOL_THRESHOLD`` files, the cache (hashlib,
+json) with the cache on, difflib for diffs, libcst only when a file is parsed.
 """
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-import hashlib
-import multiprocessing
-import multiprocessing.context
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from wfkit import __version__
-from wfkit.lint.cache import FileCache
 from wfkit.lint.callgraph import CallGraph, Reported
 from wfkit.lint.catalog import get_rule, known_codes
 from wfkit.lint.config import LintConfig, load_config, selected_codes
@@ -29,9 +29,15 @@ from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, r
                               wf000)
 from wfkit.lint.finding import Finding
 from wfkit.lint.knowledge import Knowledge
+from wfkit.lint.lazycst import gc_paused
 from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+
+    from wfkit.lint.cache import FileCache
 
 MAX_FILE_BYTES = 8_000_000   # generated monsters: parsing one would take minutes
 POOL_THRESHOLD = 96     # below this many files to parse, a process pool costs more than it saves
@@ -102,6 +108,8 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
         frozenset(config.extra_workflow_decorators), frozenset(config.extra_step_decorators))
     cache = None
     if options.use_cache and not stdin:
+        from wfkit.lint.cache import FileCache
+
         directory = options.cache_dir or os.path.join(config.root, ".wfkit_cache")
         salt = "|".join([__version__, engine_fingerprint(), config.fingerprint(),
                          ",".join(sorted(active))])
@@ -163,13 +171,16 @@ def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
     """Summarize ``todo`` serially, or in a process pool when there are enough files."""
     if not todo:
         return
-    from wfkit.lint.pipeline import summarize   # imports libcst: only when parsing
+    with gc_paused():
+        from wfkit.lint.pipeline import summarize   # imports libcst: only when parsing
 
     jobs = run.options.jobs
     if jobs is None:
         jobs = os.cpu_count() or 1
     jobs = max(1, min(jobs, len(todo) // (POOL_THRESHOLD // 2) or 1))
     if jobs > 1 and len(todo) >= POOL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
             results = pool.map(_summarize_job, [
                 (p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
@@ -184,6 +195,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     """Fork while the caller is single-threaded (fast, and works from scripts without a
     ``__main__`` guard); once it runs threads (a progress bar), forking could deadlock, so
     workers then start from a fork server (or are spawned where there is none)."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -327,9 +340,12 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
 
 def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult,
          stdin: bool) -> None:
-    import libcst as cst
+    import difflib
 
-    from wfkit.lint.fixes import apply_edits
+    with gc_paused():   # a run whose files all came from the cache has not loaded libcst yet
+        import libcst as cst
+
+        from wfkit.lint.fixes import apply_edits
 
     options = run.options
     by_path: dict[str, list[tuple[Finding, Reported]]] = {}
@@ -373,6 +389,8 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
 def engine_fingerprint() -> str:
     """A hash of the linter's own code and rules: a changed engine never reads old results,
     even between two development builds with the same version number."""
+    import hashlib
+
     import lint_rules
 
     digest = hashlib.sha256()

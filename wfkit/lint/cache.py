@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 
 from wfkit.lint.summary import FileSummary
 
@@ -47,6 +46,8 @@ class FileCache:
             return None
 
     def put(self, key: str, summary: FileSummary) -> None:
+        import tempfile   # ~5 ms of imports that a run answered from the cache never needs
+
         target = self._file(key)
         try:
             os.makedirs(os.path.dirname(target), exist_ok=True)

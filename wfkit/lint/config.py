@@ -6,19 +6,12 @@ raised before any file is linted, so a typo in the config never silently disable
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from wfkit.errors import UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 LIST_KEYS = ("select", "ignore", "extra-workflow-decorators", "extra-step-decorators",
              "exclude", "deterministic", "nondeterministic")
@@ -42,6 +35,9 @@ class LintConfig:
 
     def fingerprint(self) -> str:
         """A hash of every setting that changes per-file results (for the cache key)."""
+        import hashlib   # only runs that use the cache pay for hashlib and json
+        import json
+
         data = asdict(self)
         data.pop("root")
         data.pop("path")
@@ -80,6 +76,10 @@ def load_config(paths: Sequence[str], explicit: str | None = None) -> LintConfig
     if explicit and not os.path.isfile(explicit):
         raise UsageError(f"config file {explicit} does not exist",
                          hint="pass an existing pyproject.toml to --config")
+    if sys.version_info >= (3, 11):   # only when there is a file to read (~2 ms of imports)
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
