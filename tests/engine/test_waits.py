@@ -98,23 +98,29 @@ def test_a_failed_child_fails_the_parent_step(engine):
 
 
 order_seen: list[str] = []
+b_finished = threading.Event()
 
 
 @step
-def slow(label: str, pause: float) -> str:
-    threading.Event().wait(pause)
+def slow(label: str, after_b: bool) -> str:
+    """Finishes after "b" when ``after_b`` (an event, not a sleep: load cannot reorder it)."""
+    if after_b:
+        b_finished.wait(5)
     order_seen.append(label)
+    if label == "b":
+        b_finished.set()
     return label
 
 
 @workflow
 def fan_out(ctx: Context) -> list:
-    return ctx.parallel(ctx.call(slow, "a", 0.05), ctx.call(slow, "b", 0.0),
-                        ctx.call(slow, "c", 0.02))
+    return ctx.parallel(ctx.call(slow, "a", True), ctx.call(slow, "b", False),
+                        ctx.call(slow, "c", True))
 
 
 def test_parallel_records_in_call_order_whatever_finishes_first(engine):
     order_seen.clear()
+    b_finished.clear()
     assert engine.start(fan_out, workflow_id="f").result(timeout=5) == ["a", "b", "c"]
     assert [op.name for op in engine.operations("f")] == ["slow"] * 3
     assert order_seen[0] == "b"

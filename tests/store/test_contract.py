@@ -15,8 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_records import T0, at, entry, op, run
 
+from wfkit.core.history_entries import op_entry, op_from_snapshot
 from wfkit.status import ACTIVE, PARKED, TERMINAL, OpKind, OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, LeaseLost, OperationRecord, RunRecord, Store
+from wfkit.store.base import (
+    Checkpoint,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+    Store,
+    op_snapshot,
+)
 
 LEASE = 30  # seconds
 
@@ -147,6 +155,21 @@ def test_every_operation_field_round_trips(store: Store, record: OperationRecord
     assert type(got.kind) is OpKind and type(got.status) is OpStatus
     assert all(v is None or v.utcoffset() == timedelta(0)
                for v in (got.started_at, got.finished_at, got.wake_at))
+
+
+@pytest.mark.parametrize("record", [op(0, started_at=at(1)), FULL_OP],
+                         ids=["defaults", "every-field"])
+@pytest.mark.parametrize("with_record", [True, False], ids=["with-op", "history-only"])
+def test_an_operation_history_entry_reads_back_as_the_records_snapshot(
+        store: Store, record: OperationRecord, with_record: bool) -> None:
+    store.create_run(run("r1"), [entry("run_started")])
+    store.commit("r1", Checkpoint(operations=[record] if with_record else [],
+                                  history=[op_entry("step_completed", record)]))
+    (_, got) = store.history("r1")
+    assert (got.index, got.type, got.seq, got.name, got.at) == \
+        (1, "step_completed", record.seq, record.name, record.finished_at or record.started_at)
+    assert got.data == op_snapshot(record) and got.op is None
+    assert op_from_snapshot("r1", got.seq or 0, got.name or "", got.data) == record
 
 
 def test_every_kind_and_status_round_trips(store: Store) -> None:

@@ -1,7 +1,7 @@
 """Builders for history log entries, so every writer uses one shape.
 
-Operation entries carry a full snapshot of the operation record: replaying a history (``wfkit
-replay``, ``wfkit.testing.replay``) folds the latest snapshot per sequence number back into
+Operation entries carry the operation record, which stores persist as a full snapshot
+(``op_snapshot``): replaying a history (``wfkit replay``, ``wfkit.testing.replay``) folds the latest snapshot per sequence number back into
 operation records, with no database needed.
 """
 
@@ -11,43 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from wfkit.status import OpKind, OpStatus
-from wfkit.store.base import HistoryEntry, OperationRecord
+from wfkit.store.base import HistoryEntry, OperationRecord, op_snapshot
+
+__all__ = ["op_entry", "run_entry", "op_snapshot", "op_from_snapshot"]
 
 
 def op_entry(type_: str, op: OperationRecord) -> HistoryEntry:
     at = op.finished_at or op.started_at
     assert at is not None
-    return HistoryEntry(run_id=op.run_id, at=at, type=type_, seq=op.seq, name=op.name,
-                        data=op_snapshot(op))
+    return HistoryEntry(run_id=op.run_id, at=at, type=type_, seq=op.seq, name=op.name, op=op)
 
 
 def run_entry(run_id: str, at: datetime, type_: str, **data: Any) -> HistoryEntry:
     return HistoryEntry(run_id=run_id, at=at, type=type_, data=data)
-
-
-def op_snapshot(op: OperationRecord) -> dict[str, Any]:
-    """The operation as JSON data; fields that are unset are left out (this is per step).
-
-    Written out field by field (no getattr loop, the enums' ``_value_`` slot rather than the
-    ``value`` property): it runs once per checkpoint.
-    """
-    data: dict[str, Any] = {"kind": op.kind._value_, "status": op.status._value_,
-                            "attempt": op.attempt}
-    if op.started_at is not None:
-        data["started_at"] = op.started_at.isoformat()
-    if op.finished_at is not None:
-        data["finished_at"] = op.finished_at.isoformat()
-    if op.result is not None:
-        data["result"] = op.result
-    if op.error is not None:
-        data["error"] = op.error
-    if op.source is not None:
-        data["source"] = op.source
-    if op.compensates is not None:
-        data["compensates"] = op.compensates
-    if op.wake_at is not None:
-        data["wake_at"] = op.wake_at.isoformat()
-    return data
 
 
 def op_from_snapshot(run_id: str, seq: int, name: str, data: dict[str, Any]) -> OperationRecord:

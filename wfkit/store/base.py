@@ -79,6 +79,40 @@ class HistoryEntry:
     name: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     index: int = 0                   # position in the run's log; assigned by the store
+    # An operation entry on its way to a store may carry the record instead of its snapshot
+    # (``data`` then stays empty): the hot path builds no JSON-ready dict, and the SQLite
+    # store writes the record's columns. Stores read such entries through entry_data().
+    op: OperationRecord | None = field(default=None, repr=False, compare=False)
+
+
+def entry_data(entry: HistoryEntry) -> dict[str, Any]:
+    """The entry's data, with an operation entry's snapshot built from its record."""
+    return op_snapshot(entry.op) if entry.op is not None else entry.data
+
+
+def op_snapshot(op: OperationRecord) -> dict[str, Any]:
+    """The operation as JSON data; fields that are unset are left out.
+
+    Written out field by field (no getattr loop, the enums' ``_value_`` slot rather than the
+    ``value`` property): stores other than SQLite call it once per checkpoint.
+    """
+    data: dict[str, Any] = {"kind": op.kind._value_, "status": op.status._value_,
+                            "attempt": op.attempt}
+    if op.started_at is not None:
+        data["started_at"] = op.started_at.isoformat()
+    if op.finished_at is not None:
+        data["finished_at"] = op.finished_at.isoformat()
+    if op.result is not None:
+        data["result"] = op.result
+    if op.error is not None:
+        data["error"] = op.error
+    if op.source is not None:
+        data["source"] = op.source
+    if op.compensates is not None:
+        data["compensates"] = op.compensates
+    if op.wake_at is not None:
+        data["wake_at"] = op.wake_at.isoformat()
+    return data
 
 
 @dataclass

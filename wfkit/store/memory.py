@@ -20,6 +20,7 @@ from wfkit.store.base import (
     LeaseLost,
     OperationRecord,
     RunRecord,
+    op_snapshot,
 )
 
 
@@ -111,9 +112,9 @@ class MemoryStore:
     def _append_history(self, run_id: str, entries: Sequence[HistoryEntry]) -> None:
         log = self._history[run_id]
         for entry in entries:
+            data = op_snapshot(entry.op) if entry.op is not None else _copy_json(entry.data)
             log.append(HistoryEntry(run_id=run_id, at=entry.at, type=entry.type, seq=entry.seq,
-                                    name=entry.name, data=_copy_json(entry.data),
-                                    index=len(log)))
+                                    name=entry.name, data=data, index=len(log)))
 
     # -- events -------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:

@@ -42,6 +42,7 @@ from wfkit.store.base import (
     LeaseLost,
     OperationRecord,
     RunRecord,
+    entry_data,
 )
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -387,4 +388,4 @@ def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
 
 def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
     return [{"run": run_id, "at": _ts(e.at), "type": e.type, "seq": e.seq, "name": e.name,
-             "data": _encode_json(e.data)} for e in entries]
+             "data": _encode_json(entry_data(e))} for e in entries]

@@ -11,13 +11,14 @@ from wfkit.errors import StoreError
 
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
                          fenced: bool, expiry: bool, placeholder: str, read_tail: str,
-                         write_tail: str) -> tuple[str, bool]:
+                         write_tail: str, columns: str = "cancel_requested") -> tuple[str, bool]:
     """The statement that applies a checkpoint's run changes, checks the lease and reads the
     run's ``cancel_requested`` flag; returns (sql, whether it only reads).
 
     Column names come only from RunRecord's fields (``known``), never from caller text; an
     unknown one is refused before any SQL runs. With nothing to change a ``SELECT`` does the
-    same existence check and fence without writing the run's row.
+    same existence check and fence without writing the run's row; it reads ``columns``, which
+    ``write_tail`` should return as well.
     """
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -26,7 +27,7 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
     if release:
         sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
     reads = not sets
-    sql = ("SELECT cancel_requested FROM runs" if reads
+    sql = (f"SELECT {columns} FROM runs" if reads
            else f"UPDATE runs SET {', '.join(sets)}") + f" WHERE id = {placeholder}"
     if fenced:
         sql += f" AND lease_owner = {placeholder}"

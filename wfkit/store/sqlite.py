@@ -43,6 +43,7 @@ from wfkit.store.base import (
     LeaseLost,
     OperationRecord,
     RunRecord,
+    op_snapshot,
 )
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
@@ -78,16 +79,37 @@ _RUN_CONVERTERS: dict[str, Callable[[Any], Any] | None] = {
     name: (_us if name in _RUN_DATETIMES else str if name == "seed" else None)
     for name in _RUN_COLUMNS if name != "id"
 }
-_OP_COLUMNS = ("run_id", "seq", "kind", "name", "status", "attempt", "started_at",
-               "finished_at", "result", "error", "wake_at", "source", "compensates")
-_OP_UPSERT = (f"INSERT OR REPLACE INTO operations ({', '.join(_OP_COLUMNS)}) "
-              f"VALUES ({', '.join('?' * len(_OP_COLUMNS))})")
-_OP_SELECT = f"SELECT {', '.join(_OP_COLUMNS)} FROM operations WHERE run_id = ? ORDER BY seq"
-# The index is computed inside the INSERT (a primary-key seek), so appending history costs no
-# extra round trip and ``executemany`` numbers a batch consecutively.
+# Operations and history are keyed by one integer, run key * KEY_SPAN + n (see migration 2 in
+# sqlite_schema): a run's rows are one rowid range, and a live run appends at the right edge.
+_SPAN = sqlite_schema.KEY_SPAN
+_OP_COLUMNS = ("kind", "name", "status", "attempt", "started_at", "finished_at", "result",
+               "error", "wake_at", "source", "compensates")
+_OP_UPSERT = (f"INSERT OR REPLACE INTO operations (key, {', '.join(_OP_COLUMNS)}) "
+              f"VALUES ({', '.join('?' * (len(_OP_COLUMNS) + 1))})")
+# A run's range of keys, found from its id: one unique-index seek, then a rowid range scan.
+_RUN_RANGE = (f"FROM runs r JOIN {{table}} t ON t.key BETWEEN r.pk * {_SPAN} "
+              f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id = ? ORDER BY t.key")
+_OP_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, {', '.join('t.' + c for c in _OP_COLUMNS)} "
+              + _RUN_RANGE.format(table="operations"))
+# An operation's history line holds the record's columns (all but seq and name, which the line
+# has anyway); other lines hold JSON data.
+_HISTORY_OP_COLUMNS = ("kind", "status", "attempt", "started_at", "finished_at", "result",
+                       "error", "wake_at", "source", "compensates")
+_HISTORY_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, t.at, t.type, t.seq, t.name, t.data, "
+                   f"{', '.join('t.' + c for c in _HISTORY_OP_COLUMNS)} "
+                   + _RUN_RANGE.format(table="history"))
+_NO_OP_COLUMNS = (None,) * len(_HISTORY_OP_COLUMNS)
+# The next index is found inside the INSERT (a seek to the end of the run's range), so appending
+# history costs no extra round trip and ``executemany`` numbers a batch consecutively. A run
+# whose range is full inserts nothing, which the caller turns into a clear error.
 _HISTORY_INSERT = (
-    "INSERT INTO history (run_id, idx, at, type, seq, name, data) VALUES "
-    "(?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM history WHERE run_id = ?1), ?2, ?3, ?4, ?5, ?6)")
+    f"INSERT INTO history (key, at, type, seq, name, data, {', '.join(_HISTORY_OP_COLUMNS)}) "
+    f"SELECT next, {', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))} "
+    "FROM (SELECT COALESCE(MAX(key) + 1, ?1) AS next "
+    "FROM history WHERE key BETWEEN ?1 AND ?2) WHERE next <= ?2")
+# What the lease fence reads: the cancel flag for the engine, the run key for the rows.
+_FENCE_COLUMNS = "cancel_requested, pk"
+_FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
 _PARKED_SQL = ", ".join(f"'{s.value}'" for s in sorted(PARKED))
@@ -168,16 +190,22 @@ class SqliteStore:
     # -- runs -------------------------------------------------------------------------------------
     def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
         row = _run_row(run)
-        entries = _history_rows(run.id, history)
+        entries = _history_rows(history, (), [])
         sql = (f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(_RUN_COLUMNS))})")
 
         def write(c: sqlite3.Connection) -> tuple[RunRecord, bool]:
-            if c.execute(sql, row).rowcount == 0:
+            cursor = c.execute(sql, row)
+            if cursor.rowcount == 0:
                 existing = c.execute(f"{_RUN_SELECT} WHERE id = ?", (run.id,)).fetchone()
                 return _run_from_row(existing), False
+            key = cursor.lastrowid or 0
+            if key > sqlite_schema.MAX_RUN_KEY:
+                raise StoreError(f"{self._where} has run out of run keys "
+                                 f"({sqlite_schema.MAX_RUN_KEY} runs)",
+                                 hint="start a new store file")
             if entries:
-                c.executemany(_HISTORY_INSERT, entries)
+                self._append_history(c, run.id, key, entries)
             return _run_from_row(row), True
 
         return self._write(write)
@@ -208,15 +236,19 @@ class SqliteStore:
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
             rows = self._read(lambda c: c.execute(_OP_SELECT, (run_id,)).fetchall())
-        return [OperationRecord(r[0], r[1], OpKind(r[2]), r[3], OpStatus(r[4]), r[5], _dt(r[6]),
-                                _dt(r[7]), r[8], r[9], _dt(r[10]), r[11], r[12]) for r in rows]
+        return [OperationRecord(run_id, r[0], OpKind(r[1]), r[2], OpStatus(r[3]), r[4],
+                                _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9]), r[10], r[11])
+                for r in rows]
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._lock:
-            rows = self._read(lambda c: c.execute(
-                "SELECT run_id, at, type, seq, name, data, idx FROM history WHERE run_id = ? "
-                "ORDER BY idx", (run_id,)).fetchall())
-        return [HistoryEntry(r[0], _at(r[1]), r[2], r[3], r[4], json.loads(r[5]), r[6])
+            rows = self._read(lambda c: c.execute(_HISTORY_SELECT, (run_id,)).fetchall())
+        return [HistoryEntry(run_id, _at(r[1]), r[2], r[3], r[4],
+                             json.loads(r[5]) if r[5] is not None else op_snapshot(
+                                 OperationRecord(run_id, r[3], OpKind(r[6]), r[4],
+                                                 OpStatus(r[7]), r[8], _dt(r[9]), _dt(r[10]),
+                                                 r[11], r[12], _dt(r[13]), r[14], r[15])),
+                             r[0])
                 for r in rows]
 
     # -- the one write path -----------------------------------------------------------------------
@@ -232,8 +264,8 @@ class SqliteStore:
             params.append(lease_owner)
             if now is not None:
                 params.append(_us(now))
-        ops = [_op_row(run_id, op) for op in checkpoint.operations]
-        entries = _history_rows(run_id, checkpoint.history)
+        ops = [_op_row(op) for op in checkpoint.operations]
+        entries = _history_rows(checkpoint.history, checkpoint.operations, ops)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
@@ -244,36 +276,36 @@ class SqliteStore:
                 cur.execute("BEGIN IMMEDIATE")
                 try:
                     cur.execute(sql, params)
-                    row = cur.fetchone() if reads or _RETURNING else None
-                    if (row is None) if reads or _RETURNING else cur.rowcount != 1:
+                    if reads or _RETURNING:
+                        row = cur.fetchone()
+                    else:  # an old SQLite without RETURNING: read what it would return
+                        row = cur.execute(_FENCE_READ, (run_id,)).fetchone() \
+                            if cur.rowcount == 1 else None
+                    if row is None:
                         missing = cur.execute("SELECT 1 FROM runs WHERE id = ?",
                                               (run_id,)).fetchone() is None
                         cur.execute("ROLLBACK")
                         if missing:
                             raise KeyError(run_id)
                         raise LeaseLost(run_id, lease_owner)
+                    base = row[1] * _SPAN
                     if consume is not None:
                         cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
                                     (consume[1], consume[0]))
                     if discard:
-                        cur.executemany("DELETE FROM operations WHERE run_id = ? AND seq = ?",
-                                        [(run_id, seq) for seq in discard])
+                        cur.executemany("DELETE FROM operations WHERE key = ?",
+                                        [(base + seq,) for seq in discard])
                     # The common step checkpoint has one of each: execute() is cheaper then.
                     if len(ops) == 1:
-                        cur.execute(_OP_UPSERT, ops[0])
+                        cur.execute(_OP_UPSERT, (base + ops[0][0], *ops[0][1:]))
                     elif ops:
-                        cur.executemany(_OP_UPSERT, ops)
-                    if len(entries) == 1:
-                        cur.execute(_HISTORY_INSERT, entries[0])
-                    elif entries:
-                        cur.executemany(_HISTORY_INSERT, entries)
+                        cur.executemany(_OP_UPSERT, [(base + op[0], *op[1:]) for op in ops])
+                    if entries:
+                        self._append_history(cur, run_id, row[1], entries)
                     if wake_names:
                         cur.execute(
                             _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
                             (_us(now), run_id, run_id, *wake_names))
-                    if row is None:  # an old SQLite without RETURNING: read the flag
-                        row = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
-                                          (run_id,)).fetchone()
                     cur.execute("COMMIT")
                     return bool(row[0])
                 except BaseException:
@@ -300,11 +332,24 @@ class SqliteStore:
             return cached
         sql, reads = fenced_run_statement(
             keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
-            placeholder="?", read_tail="",
-            write_tail=" RETURNING cancel_requested" if _RETURNING else "")
+            placeholder="?", read_tail="", columns=_FENCE_COLUMNS,
+            write_tail=f" RETURNING {_FENCE_COLUMNS}" if _RETURNING else "")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
         self._update_sql[cache_key] = built
         return built
+
+    def _append_history(self, cur: sqlite3.Cursor | sqlite3.Connection, run_id: str,
+                        run_key: int, entries: list[tuple[Any, ...]]) -> None:
+        """Append entries at the end of the run's history range (in the caller's transaction)."""
+        low = run_key * _SPAN
+        rows = [(low, low + _SPAN - 1, *entry) for entry in entries]
+        if len(rows) == 1:
+            written = cur.execute(_HISTORY_INSERT, rows[0]).rowcount
+        else:
+            written = cur.executemany(_HISTORY_INSERT, rows).rowcount
+        if written != len(rows):
+            raise StoreError(f"run {run_id!r} has reached the limit of {_SPAN} history entries",
+                             hint="split the work into child workflows")
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
@@ -468,11 +513,24 @@ def _run_from_row(r: Sequence[Any]) -> RunRecord:
                      bool(r[16]), bool(r[17]), _dt(r[18]))
 
 
-def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
-    return (run_id, op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
+def _op_row(op: OperationRecord) -> tuple[Any, ...]:
+    """The row without its run's key offset (added inside the transaction)."""
+    if not 0 <= op.seq < _SPAN:
+        raise ValueError(f"operation sequence number {op.seq} is outside 0..{_SPAN - 1}")
+    return (op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
             _us(op.finished_at), op.result, op.error, _us(op.wake_at), op.source, op.compensates)
 
 
-def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[tuple[Any, ...]]:
-    return [(run_id, _us(e.at), e.type, e.seq, e.name,
-             _encode_json(e.data)) for e in entries]
+def _history_rows(entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord],
+                  op_rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """History rows; an operation entry reuses its record's row when the checkpoint has it."""
+    rows = []
+    for e in entries:
+        if e.op is None:
+            rows.append((_us(e.at), e.type, e.seq, e.name, _encode_json(e.data),
+                         *_NO_OP_COLUMNS))
+            continue
+        op = e.op
+        row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
+        rows.append((_us(e.at), e.type, e.seq, e.name, None, row[1], *row[3:]))
+    return rows
