@@ -112,8 +112,20 @@ def _usage(fn: Callable[..., Any], parameters: list[inspect.Parameter],
             '{"args": [...], "kwargs": {...}}')
 
 
-def _input_parameters(fn: Callable[..., Any], skip_context: bool) -> list[inspect.Parameter]:
-    parameters = list(inspect.signature(inspect.unwrap(fn)).parameters.values())
+def _input_parameters(fn: Callable[..., Any],
+                      skip_context: bool) -> tuple[inspect.Parameter, ...]:
+    """The parameters a caller's input binds to; a workflow's are resolved once (every run
+    decodes its input when it starts and again in each activation)."""
+    try:
+        return _cached_input_parameters(fn, skip_context)
+    except TypeError:  # an unhashable callable: resolve it each time
+        return _cached_input_parameters.__wrapped__(fn, skip_context)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_input_parameters(fn: Callable[..., Any],
+                             skip_context: bool) -> tuple[inspect.Parameter, ...]:
+    parameters = tuple(inspect.signature(inspect.unwrap(fn)).parameters.values())
     if skip_context and parameters and is_context_parameter(parameters[0]):
         parameters = parameters[1:]
     return parameters

@@ -265,6 +265,34 @@ def test_a_write_lock_held_by_another_process_is_a_clear_error(db: Path) -> None
         store.commit("r1", Checkpoint(run={"updated_at": at(1)}))  # free again: works
         assert store.get_run("r1").updated_at == at(1)
         assert store.get_run("r2") is None
+        assert store.pragmas()["synchronous"] == "FULL"  # the failed claim restored it
+
+
+def test_lease_writes_skip_the_fsync_and_checkpoints_keep_it(db: Path) -> None:
+    """At FULL a claim, heartbeat or release commits at NORMAL (a lost lease only returns the
+    run to the pool); a checkpoint or a new run is always fsynced."""
+    with SqliteStore(url(db)) as store:
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        store.create_run(run("r1"), [])
+        assert not any("synchronous" in s for s in statements)
+        for write in (lambda: store.claim("w1", at(0), at(30)),
+                      lambda: store.heartbeat("w1", ["r1"], at(60), at(1)),
+                      lambda: store.release("w1", "r1")):
+            statements.clear()
+            write()
+            assert statements[0] == "PRAGMA synchronous=NORMAL"
+            assert statements[1] == "BEGIN IMMEDIATE" and statements[-2] == "COMMIT"
+            assert statements[-1] == "PRAGMA synchronous=FULL"
+        statements.clear()
+        store.commit("r1", Checkpoint(operations=[op(1)], history=[entry("step", seq=1)]))
+        assert not any("synchronous" in s for s in statements)
+        assert store.pragmas()["synchronous"] == "FULL"
+    with SqliteStore(url(db, "?synchronous=NORMAL")) as store:
+        statements = []
+        store._conn.set_trace_callback(statements.append)
+        store.claim("w1", at(0), at(30))
+        assert not any("synchronous" in s for s in statements)
 
 
 @pytest.mark.slow

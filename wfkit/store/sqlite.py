@@ -13,7 +13,8 @@ front, so a transaction never fails half-way on a lock upgrade and claims are at
 processes. :meth:`SqliteStore.commit` is the engine's hot path (one call per successful step):
 the lease fence is folded into the run's ``UPDATE`` (its row count says whether the lease is
 still held), statements are reused from sqlite3's statement cache, and rows go in with
-``executemany`` — no reads beyond the fence.
+``executemany`` — no reads beyond the fence. Lease-only writes (claim, heartbeat, release) are
+not fsynced even at FULL: a lost lease only sends a run back to the pool (see ``_write``).
 
 Threads share one connection behind a lock. SQLite serialises writers anyway; a Python lock
 hands the connection over at once where per-thread connections would wait in SQLite's
@@ -393,7 +394,7 @@ class SqliteStore:
                               "WHERE id = ?", [(owner, until, row[0]) for row in rows])
             return [_run_from_row(row) for row in rows]
 
-        return self._write(write)
+        return self._write(write, lease_only=True)
 
     def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
                   now: datetime) -> set[str]:
@@ -404,12 +405,12 @@ class SqliteStore:
                 "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? "
                 "AND lease_expires_at >= ?", (until, run_id, owner, at)).rowcount}
 
-        return self._write(write) if run_ids else set()
+        return self._write(write, lease_only=True) if run_ids else set()
 
     def release(self, owner: str, run_id: str) -> None:
         self._write(lambda c: c.execute(
             "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
-            "WHERE id = ? AND lease_owner = ?", (run_id, owner)))
+            "WHERE id = ? AND lease_owner = ?", (run_id, owner)), lease_only=True)
 
     def next_wake(self) -> datetime | None:
         """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
@@ -426,19 +427,33 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    def _write(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception."""
+    def _write(self, body: Callable[[sqlite3.Connection], Any], *,
+               lease_only: bool = False) -> Any:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception.
+
+        ``lease_only`` writes (claims, heartbeats, releases) skip the fsync at FULL: losing
+        one to a power cut only returns a run to the pool, where it is claimed again, just as
+        when a worker dies. Nothing a lease covers is durable before the run's next durable
+        commit, which fsyncs the WAL and with it every earlier frame.
+        """
+        relaxed = lease_only and self.synchronous == "FULL"
         with self._lock:
             conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if relaxed:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    result = body(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = body(conn)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
+                finally:
+                    if relaxed:
+                        conn.execute("PRAGMA synchronous=FULL")
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
             return result
