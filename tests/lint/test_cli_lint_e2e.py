@@ -164,28 +164,38 @@ def test_exit_codes_through_a_real_process(tree):
     assert status("lint", "--select", "WF999") == 2
 
 
-# What only some runs need: the process pool, the cache, diffs.
-NOT_FOR_ONE_EDITED_FILE = ("concurrent.futures", "difflib", "hashlib", "multiprocessing",
-                           "rich", "tempfile", "wfkit.lint.cache")
-
-
-@pytest.mark.slow
-def test_one_file_without_the_cache_imports_only_what_it_uses(tree):
-    """An editor's run on one edited file pays for every import in a fresh process."""
+def _imports_of_a_fresh_run(tree: Path, *args: str) -> tuple[int, list[str], bool]:
+    """(exit code, modules of WATCHED the run imported, collector on afterwards) of
+    `wfkit lint ARGS` in a fresh interpreter: what an editor's run pays for."""
     import subprocess
 
-    code = ("import gc, sys\n"
+    code = ("import gc, json, sys\n"
             "before = set(sys.modules)   # the interpreter's start-up (site, .pth files)\n"
             "from wfkit.cli.main import main\n"
             "try:\n"
-            "    main(['lint', '--no-cache', 'flows.py'])\n"
+            f"    main(['lint', *{args!r}])\n"
             "finally:\n"
-            "    print(sorted(m for m in set(sys.modules) - before if m in %r),"
-            " 'libcst' in sys.modules, gc.isenabled())\n" % (NOT_FOR_ONE_EDITED_FILE,))
+            f"    print(json.dumps([sorted((set(sys.modules) - before) & {set(WATCHED)!r}),"
+            " gc.isenabled()]))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
                           text=True, check=False)
-    assert done.returncode == 1, done.stderr   # flows.py has findings: it was parsed
-    assert done.stdout.splitlines()[-1] == "[] True True"
+    assert done.stdout, done.stderr
+    imported, enabled = json.loads(done.stdout.splitlines()[-1])
+    return done.returncode, imported, enabled
+
+
+# The parser, and what only some runs need: the process pool, the cache, diffs, rich.
+WATCHED = ("concurrent.futures", "difflib", "hashlib", "libcst", "multiprocessing", "rich",
+           "tempfile", "wfkit.lint.cache")
+
+
+@pytest.mark.slow
+def test_a_fresh_run_on_one_file_imports_only_what_it_uses(tree):
+    assert _imports_of_a_fresh_run(tree, "--no-cache", "flows.py") == (1, ["libcst"], True)
+    _imports_of_a_fresh_run(tree, "flows.py")   # fills the cache
+    code, imported, collecting = _imports_of_a_fresh_run(tree, "flows.py")
+    assert (code, collecting) == (1, True)
+    assert "wfkit.lint.cache" in imported and "libcst" not in imported   # a hit: no parse
 
 
 def test_rule_renders_markdown_on_a_terminal(run):

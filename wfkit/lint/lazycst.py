@@ -37,4 +37,6 @@ def gc_paused() -> Iterator[None]:
 
 
 def __getattr__(name: str) -> Any:
+    if name.startswith("__"):   # the import system probes ``__path__`` on ``from ... import``
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module("libcst"), name)
