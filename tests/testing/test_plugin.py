@@ -121,16 +121,18 @@ def test_the_report_header_is_one_line_with_version_and_profile(pytester: pytest
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("ini", "env", "args", "profile"), [
-    ("wfkit_ci_profile = true", {"CI": "1"}, [], "wfkit-ci"),
+@pytest.mark.parametrize(("ini", "env", "args", "profile", "header"), [
+    ("wfkit_ci_profile = true", {"CI": "1"}, [], "wfkit-ci", "wfkit-ci"),
     ("wfkit_ci_profile = true", {"CI": "1"}, ["--hypothesis-profile=wfkit-thorough"],
-     "wfkit-thorough"),
-    ("wfkit_ci_profile = true", {}, [], "default"),
-    ("", {"CI": "1"}, [], "ci"),          # opt-in: Hypothesis's own CI profile stays
-], ids=["ci", "asked-for-wins", "not-ci", "not-opted-in"])
+     "wfkit-thorough", "wfkit-thorough"),
+    # Hypothesis is not loaded at header time: the profile is chosen when the test imports it
+    ("wfkit_ci_profile = true", {}, [], "default", None),
+    ("", {"CI": "1"}, [], "ci", None),    # opt-in: Hypothesis's own CI profile stays
+    ("", {}, ["-v"], "default", "default"),
+], ids=["ci", "asked-for-wins", "not-ci", "not-opted-in", "verbose"])
 def test_the_ci_profile_is_opt_in_and_never_overrides_a_chosen_one(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ini: str,
-        env: dict[str, str], args: list[str], profile: str):
+        env: dict[str, str], args: list[str], profile: str, header: str | None):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("HYPOTHESIS_PROFILE", raising=False)
     for key, value in env.items():
@@ -144,7 +146,21 @@ def test_the_ci_profile_is_opt_in_and_never_overrides_a_chosen_one(
     """)
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"wfkit 0.1.0: hypothesis profile {profile}"])
+    expected = "wfkit 0.1.0" if header is None else f"wfkit 0.1.0: hypothesis profile {header}"
+    assert [line for line in result.outlines if line.startswith("wfkit ")] == [expected]
+
+
+def test_importing_hypothesis_registers_the_wfkit_profiles():
+    """Through Hypothesis's entry point, with no pytest and no wfkit import in sight."""
+    code = textwrap.dedent("""
+        import sys
+        from hypothesis import settings
+        ci, thorough = settings.get_profile("wfkit-ci"), settings.get_profile("wfkit-thorough")
+        print(ci.max_examples, ci.derandomize, thorough.max_examples, "wfkit.engine" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.split() == ["25", "True", "2000", "False"]
 
 
 def test_the_entry_module_imports_nothing_heavy():
@@ -152,7 +168,7 @@ def test_the_entry_module_imports_nothing_heavy():
         import sys
         import wfkit.testing.pytest_plugin
         heavy = ["libcst", "rich", "wfkit.engine", "wfkit.lint.api", "wfkit.testing.context",
-                 "wfkit.testing.collect", "freezegun"]
+                 "wfkit.testing.collect", "freezegun", "hypothesis"]
         print(",".join(name for name in heavy if name in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

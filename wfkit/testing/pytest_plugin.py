@@ -2,8 +2,9 @@
 :mod:`wfkit.testing.fixtures`, the lint and replay items in :mod:`wfkit.testing.collect`.
 
 Kept light on purpose: pytest loads it in every project that has wfkit installed, so it imports
-nothing heavy (no libcst, no rich, no engine) until a wfkit feature is actually used. It does
-import Hypothesis, to register the ``wfkit-*`` profiles before any conftest can load them.
+nothing heavy (no Hypothesis, libcst, rich or engine) until a wfkit feature is actually used.
+The ``wfkit-*`` Hypothesis profiles are registered by Hypothesis itself when it is imported
+(see :mod:`wfkit.testing.profiles`).
 
 Options (see docs/testing.md):
 
@@ -22,31 +23,16 @@ Options (see docs/testing.md):
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from wfkit.testing.fixtures import wf_context, wf_context_factory, wf_engine, wf_ledger
+from wfkit.testing.profiles import CI_PROFILE, register_profiles
 
-__all__ = ["register_profiles", "wf_context", "wf_context_factory", "wf_engine", "wf_ledger"]
-
-CI_PROFILE = "wfkit-ci"
-
-
-def register_profiles() -> None:
-    """Small and derandomized for CI (same examples every run, nothing flaky); large on demand
-    with ``--hypothesis-profile=wfkit-thorough``."""
-    settings.register_profile(
-        CI_PROFILE, max_examples=25, derandomize=True, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow])
-    settings.register_profile(
-        "wfkit-thorough", max_examples=2000, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow])
-
-
-register_profiles()
+__all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,6 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "workflow: a test that runs a durable workflow through wfkit")
     if config.getini("wfkit_ci_profile") and os.environ.get("CI") \
             and not config.getoption("hypothesis_profile", None):
+        from hypothesis import settings
+
+        register_profiles()  # also when HYPOTHESIS_NO_PLUGINS skipped the entry point
         settings.load_profile(CI_PROFILE)
     for directory in config.getoption("wfkit_histories"):
         if not Path(directory).is_dir():
@@ -86,7 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    """The version, and the Hypothesis profile once Hypothesis is loaded (by ``-v``, a
+    Hypothesis option or wfkit_ci_profile; otherwise it is chosen when a test imports it)."""
     from wfkit import __version__
+
+    if "hypothesis" not in sys.modules and config.option.verbose < 1:
+        return f"wfkit {__version__}"
+    from hypothesis import settings
 
     return f"wfkit {__version__}: hypothesis profile {settings.get_current_profile_name()}"
 
