@@ -121,9 +121,10 @@ class Engine:
         run_id = workflow_id or str(uuid.uuid4())
         if not isinstance(run_id, str) or not run_id.strip():
             raise UsageError(f"workflow_id must be a non-empty string, got {run_id!r}")
-        existing = self.store.get_run(run_id)
-        if existing is not None:
-            return self._same_run(existing, workflow)
+        if workflow_id is not None:  # a generated id is new: no need to look it up
+            existing = self.store.get_run(run_id)
+            if existing is not None:  # the same run: its input is not needed again
+                return self._same_run(existing, workflow)
         now = self.clock.now()
         run, _ = new_run(self.rt, workflow, args, kwargs, run_id, now,
                          seed=self._seed_source.getrandbits(63))

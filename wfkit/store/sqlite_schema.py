@@ -106,7 +106,8 @@ MIGRATIONS: tuple[str, ...] = (
     # run's INTEGER PRIMARY KEY, handed out in creation order), a run's rows are one rowid
     # range and a live run's new rows append at the right edge of both trees. An operation's
     # history line holds the record's columns (data NULL) instead of a JSON snapshot: a third
-    # of the bytes, and no JSON to build per step. Version 1 lines keep their JSON.
+    # of the bytes, and no JSON to build per step. Version 1 lines keep their JSON. Only child
+    # runs are indexed by parent (a top-level run's start writes one B-tree less).
     f"""
     CREATE TABLE runs_v2 (
         pk                   INTEGER PRIMARY KEY,
@@ -179,7 +180,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE history_v2 RENAME TO history;
     CREATE INDEX runs_claim ON runs (status, wake_at, lease_expires_at);
     CREATE INDEX runs_created ON runs (created_at, id);
-    CREATE INDEX runs_parent ON runs (parent_id)
+    CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL
     """,
 )
 LATEST_VERSION = len(MIGRATIONS)
