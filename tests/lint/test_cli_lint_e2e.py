@@ -164,24 +164,27 @@ def test_exit_codes_through_a_real_process(tree):
     assert status("lint", "--select", "WF999") == 2
 
 
-def _imports_of_a_fresh_run(tree: Path, *args: str) -> tuple[int, list[str], bool]:
-    """(exit code, modules of WATCHED the run imported, collector on afterwards) of
-    `wfkit lint ARGS` in a fresh interpreter: what an editor's run pays for."""
+def _fresh_run(tree: Path, *args: str) -> tuple[int, list[str], bool, bool]:
+    """`wfkit lint ARGS` in a fresh interpreter, what an editor's run pays for: (exit code,
+    modules of WATCHED it imported, collector on afterwards, objects frozen at exit)."""
     import subprocess
 
-    code = ("import gc, json, sys\n"
+    code = ("import atexit, gc, json, sys\n"
             "before = set(sys.modules)   # the interpreter's start-up (site, .pth files)\n"
             "from wfkit.cli.main import main\n"
+            "enabled = []\n"
+            "atexit.register(lambda: print(json.dumps([   # runs after the command's handlers\n"
+            f"    sorted((set(sys.modules) - before) & {set(WATCHED)!r}), enabled[0],"
+            " gc.get_freeze_count() > 0])))\n"
             "try:\n"
             f"    main(['lint', *{args!r}])\n"
             "finally:\n"
-            f"    print(json.dumps([sorted((set(sys.modules) - before) & {set(WATCHED)!r}),"
-            " gc.isenabled()]))\n")
+            "    enabled.append(gc.isenabled())\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True,
                           text=True, check=False)
     assert done.stdout, done.stderr
-    imported, enabled = json.loads(done.stdout.splitlines()[-1])
-    return done.returncode, imported, enabled
+    imported, enabled, frozen = json.loads(done.stdout.splitlines()[-1])
+    return done.returncode, imported, enabled, frozen
 
 
 # The parser, and what only some runs need: the process pool, the cache, diffs, rich.
@@ -191,10 +194,10 @@ WATCHED = ("concurrent.futures", "difflib", "hashlib", "libcst", "multiprocessin
 
 @pytest.mark.slow
 def test_a_fresh_run_on_one_file_imports_only_what_it_uses(tree):
-    assert _imports_of_a_fresh_run(tree, "--no-cache", "flows.py") == (1, ["libcst"], True)
-    _imports_of_a_fresh_run(tree, "flows.py")   # fills the cache
-    code, imported, collecting = _imports_of_a_fresh_run(tree, "flows.py")
-    assert (code, collecting) == (1, True)
+    assert _fresh_run(tree, "--no-cache", "flows.py") == (1, ["libcst"], True, True)
+    _fresh_run(tree, "flows.py")   # fills the cache
+    code, imported, collecting, frozen = _fresh_run(tree, "flows.py")
+    assert (code, collecting, frozen) == (1, True, True)
     assert "wfkit.lint.cache" in imported and "libcst" not in imported   # a hit: no parse
 
 

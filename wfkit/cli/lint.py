@@ -8,6 +8,8 @@ input error, 3 internal error. The engine, libcst and rich load only when a comm
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -73,6 +75,7 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
          baseline_path: str | None, write_baseline_path: str | None,
          output_path: str | None) -> None:
     """Find non-determinism in workflow code (PATHS default to the current directory)."""
+    _skip_the_final_collection_at_exit()
     _check_flag_combinations(paths, output_format, diff, statistics, stdin_filename,
                              baseline_path, write_baseline_path, output_path)
     rules = load_rules()
@@ -118,6 +121,19 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
           output_path=output_path)
     failed = bool(report.findings) or (diff and bool(result.diffs))
     _exit(EXIT_FAILURE if failed and not exit_zero else EXIT_OK)
+
+
+def _skip_the_final_collection_at_exit() -> None:
+    """Leave the objects alive at exit to the operating system instead of a last GC pass.
+
+    A `wfkit lint` process ends with CPython's final garbage collection, which walks every
+    object libcst made at import (~15 ms of a 0.2 s single-file run) to free memory the
+    operating system takes back anyway. ``gc.freeze()`` in an exit handler (exit handlers run
+    before that collection) moves them out of its reach. By then the command has closed every
+    file it wrote and flushed its output, and nothing the linter keeps needs a finalizer.
+    """
+    atexit.unregister(gc.freeze)   # once per process, however many commands ran in it
+    atexit.register(gc.freeze)
 
 
 def parse_codes(values: Iterable[str], known: Sequence[str], flag: str) -> list[str] | None:
