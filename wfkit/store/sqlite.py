@@ -101,13 +101,12 @@ _HISTORY_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, t.at, t.type, t.seq, t.name,
                    + _RUN_RANGE.format(table="history"))
 _NO_OP_COLUMNS = (None,) * len(_HISTORY_OP_COLUMNS)
 # The next index is found inside the INSERT (a seek to the end of the run's range), so appending
-# history costs no extra round trip and ``executemany`` numbers a batch consecutively. A run
-# whose range is full inserts nothing, which the caller turns into a clear error.
+# history costs no extra round trip. The caller checks the key it got (``lastrowid``) against
+# the end of the range: a full run is a clear error, never a line in the next run's range.
 _HISTORY_INSERT = (
     f"INSERT INTO history (key, at, type, seq, name, data, {', '.join(_HISTORY_OP_COLUMNS)}) "
-    f"SELECT next, {', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))} "
-    "FROM (SELECT COALESCE(MAX(key) + 1, ?1) AS next "
-    "FROM history WHERE key BETWEEN ?1 AND ?2) WHERE next <= ?2")
+    "VALUES ((SELECT COALESCE(MAX(key) + 1, ?1) FROM history WHERE key BETWEEN ?1 AND ?2), "
+    f"{', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))})")
 # What the lease fence reads: the cancel flag for the engine, the run key for the rows.
 _FENCE_COLUMNS = "cancel_requested, pk"
 _FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
@@ -343,14 +342,15 @@ class SqliteStore:
                         run_key: int, entries: list[tuple[Any, ...]]) -> None:
         """Append entries at the end of the run's history range (in the caller's transaction)."""
         low = run_key * _SPAN
-        rows = [(low, low + _SPAN - 1, *entry) for entry in entries]
-        if len(rows) == 1:
-            written = cur.execute(_HISTORY_INSERT, rows[0]).rowcount
-        else:
-            written = cur.executemany(_HISTORY_INSERT, rows).rowcount
-        if written != len(rows):
-            raise StoreError(f"run {run_id!r} has reached the limit of {_SPAN} history entries",
-                             hint="split the work into child workflows")
+        high = low + _SPAN - 1
+        for entry in entries:
+            try:
+                key = cur.execute(_HISTORY_INSERT, (low, high, *entry)).lastrowid
+            except sqlite3.IntegrityError:  # the key after a full range is the next run's
+                key = None
+            if key is None or key > high:
+                raise StoreError(f"run {run_id!r} has reached the limit of {_SPAN} history "
+                                 "entries", hint="split the work into child workflows")
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:

@@ -1,5 +1,6 @@
-"""Opening a version 1 file (written by the first wfkit) migrates it without losing anything:
-runs, operations and history read back as they were written, and the run carries on."""
+"""Schema version 2's key ranges, and opening a version 1 file (written by the first wfkit):
+it migrates without losing anything, runs, operations and history read back as they were
+written, and the run carries on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_records import at, op, run
+from store_records import at, entry, op, run
 
 from wfkit.core.history_entries import op_entry
 
@@ -102,3 +103,28 @@ def test_an_operation_number_outside_the_key_range_is_refused_before_writing(
         with pytest.raises(ValueError, match="sequence number"):
             store.commit("r1", Checkpoint(operations=[op(KEY_SPAN)]))
         assert store.operations("r1") == []
+
+
+@pytest.mark.parametrize("next_run", [False, True], ids=["last-run", "another-run-after"])
+def test_a_run_whose_history_range_is_full_fails_clearly_and_writes_nothing(
+        tmp_path: Path, next_run: bool) -> None:
+    path = tmp_path / "wfkit.db"
+    with SqliteStore(f"sqlite:///{path}") as store:
+        store.create_run(run("r1"), [entry("run_started")])
+        if next_run:  # its first line sits right after r1's range
+            store.create_run(run("r2"), [entry("run_started", "r2")])
+        conn = sqlite3.connect(path, isolation_level=None)
+        (key,) = conn.execute("SELECT pk FROM runs WHERE id = 'r1'").fetchone()
+        conn.execute("INSERT INTO history (key, at, type, data) VALUES (?, 0, 'filler', '{}')",
+                     (key * KEY_SPAN + KEY_SPAN - 1,))
+        conn.close()
+        before = [e.type for e in store.history("r1")]
+        with pytest.raises(StoreError) as err:
+            store.commit("r1", Checkpoint(run={"updated_at": at(5)}, operations=[op(1)],
+                                          history=[entry("step_completed", seq=1)]))
+        assert "r1" in err.value.message and str(KEY_SPAN) in err.value.message
+        assert err.value.hint
+        assert [e.type for e in store.history("r1")] == before == ["run_started", "filler"]
+        assert store.operations("r1") == [] and store.get_run("r1").updated_at == at(0)
+        if next_run:
+            assert [e.type for e in store.history("r2")] == ["run_started"]
