@@ -30,18 +30,9 @@ _V1_RUN_COLUMNS = (
     "parent_id, parent_seq, wake_at, lease_owner, lease_expires_at, recoveries, "
     "cancel_requested, compensate_on_cancel, finished_at")
 
-# Migration N (1-based) brings a database from version N-1 to N. Statements are separated by
-# ";" and must not contain one themselves (no triggers): they run one by one inside the
-# migration transaction, because ``executescript`` would commit it half-way.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the initial schema.
-    f"""
-    CREATE TABLE {SCHEMA_TABLE} (
-        version INTEGER PRIMARY KEY
-    );
-    CREATE TABLE runs (
-        id                   TEXT PRIMARY KEY,
-        workflow             TEXT NOT NULL,
+# The run's columns after its key, as migrations 1 and 2 both create them. Frozen like the
+# migrations themselves: a later change to runs is a new migration, not an edit here.
+_RUN_FIELDS = """workflow             TEXT NOT NULL,
         version              INTEGER NOT NULL,
         status               TEXT NOT NULL,
         input                TEXT NOT NULL,
@@ -58,7 +49,20 @@ MIGRATIONS: tuple[str, ...] = (
         recoveries           INTEGER NOT NULL DEFAULT 0,
         cancel_requested     INTEGER NOT NULL DEFAULT 0,
         compensate_on_cancel INTEGER NOT NULL DEFAULT 1,
-        finished_at          INTEGER
+        finished_at          INTEGER"""
+
+# Migration N (1-based) brings a database from version N-1 to N. Statements are separated by
+# ";" and must not contain one themselves (no triggers): they run one by one inside the
+# migration transaction, because ``executescript`` would commit it half-way.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema.
+    f"""
+    CREATE TABLE {SCHEMA_TABLE} (
+        version INTEGER PRIMARY KEY
+    );
+    CREATE TABLE runs (
+        id                   TEXT PRIMARY KEY,
+        {_RUN_FIELDS}
     );
     CREATE INDEX runs_claim ON runs (status, wake_at, lease_expires_at);
     CREATE INDEX runs_created ON runs (created_at, id);
@@ -112,24 +116,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE runs_v2 (
         pk                   INTEGER PRIMARY KEY,
         id                   TEXT NOT NULL UNIQUE,
-        workflow             TEXT NOT NULL,
-        version              INTEGER NOT NULL,
-        status               TEXT NOT NULL,
-        input                TEXT NOT NULL,
-        seed                 TEXT NOT NULL,
-        created_at           INTEGER NOT NULL,
-        updated_at           INTEGER NOT NULL,
-        result               TEXT,
-        error                TEXT,
-        parent_id            TEXT,
-        parent_seq           INTEGER,
-        wake_at              INTEGER,
-        lease_owner          TEXT,
-        lease_expires_at     INTEGER,
-        recoveries           INTEGER NOT NULL DEFAULT 0,
-        cancel_requested     INTEGER NOT NULL DEFAULT 0,
-        compensate_on_cancel INTEGER NOT NULL DEFAULT 1,
-        finished_at          INTEGER
+        {_RUN_FIELDS}
     );
     INSERT INTO runs_v2 (pk, {_V1_RUN_COLUMNS})
         SELECT rowid, {_V1_RUN_COLUMNS} FROM runs ORDER BY created_at, id;
