@@ -21,6 +21,7 @@ class FileCache:
     def __init__(self, directory: str, salt: str) -> None:
         self.directory = directory
         self.salt = salt
+        self._made: set[str] = set()   # entry directories this instance created or found
 
     def key(self, path: str, module: str, data: bytes) -> str:
         """Content hash + run salt (version, config, rules) + path and module name (a new
@@ -49,15 +50,20 @@ class FileCache:
         import tempfile   # ~5 ms of imports that a run answered from the cache never needs
 
         target = self._file(key)
+        # dumps, not dump: only dumps uses the C encoder (~5x faster; the same text).
+        text = json.dumps({"schema": SCHEMA, "summary": summary.to_json()})
+        folder = os.path.dirname(target)
         try:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            gitignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(gitignore):
-                with open(gitignore, "w", encoding="utf-8") as handle:
-                    handle.write("*\n")
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+            if folder not in self._made:
+                os.makedirs(folder, exist_ok=True)
+                gitignore = os.path.join(self.directory, ".gitignore")
+                if not os.path.exists(gitignore):
+                    with open(gitignore, "w", encoding="utf-8") as handle:
+                        handle.write("*\n")
+                self._made.add(folder)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"schema": SCHEMA, "summary": summary.to_json()}, handle)
+                handle.write(text)
             os.replace(tmp, target)
         except OSError:
-            pass
+            self._made.discard(folder)   # removed under us? the next entry makes it again

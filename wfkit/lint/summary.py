@@ -22,6 +22,10 @@ class FixEdit:
     add_import: str = ""
 
 
+def _edit_json(edit: FixEdit) -> dict[str, Any]:
+    return {"text": edit.text, "add_import": edit.add_import}
+
+
 @dataclass
 class RawFinding:
     """A finding inside one function, reported only if that function is workflow code.
@@ -43,7 +47,14 @@ class RawFinding:
     unsafe_fix: FixEdit | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``asdict`` gives, built directly: the cache writes one per finding, and
+        ``asdict`` (a recursive deep copy) was most of a cold run's work in the main process."""
+        return {"code": self.code, "message": self.message, "subject": self.subject,
+                "uses": dict(self.uses), "line": self.line, "column": self.column,
+                "end_line": self.end_line, "end_column": self.end_column,
+                "dialects": list(self.dialects),
+                "fixes": {k: _edit_json(v) for k, v in self.fixes.items()},
+                "unsafe_fix": None if self.unsafe_fix is None else _edit_json(self.unsafe_fix)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RawFinding:
