@@ -546,6 +546,13 @@ def _history_rows(entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord
                          *_NO_OP_COLUMNS))
             continue
         op = e.op
-        row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
-        rows.append((_us(e.at), e.type, e.seq, e.name, None, row[1], *row[3:]))
+        # The common checkpoint: one operation and its own entry (no search, no new row).
+        if len(ops) == 1 and ops[0] is op:
+            row = op_rows[0]
+        else:
+            row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
+        # An entry's time is its operation's finish (or start): already converted in the row.
+        at = row[6] if e.at is op.finished_at else row[5] if e.at is op.started_at \
+            else _us(e.at)
+        rows.append((at, e.type, e.seq, e.name, None, row[1], *row[3:]))
     return rows
