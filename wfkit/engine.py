@@ -151,11 +151,13 @@ class Engine:
         """Wait for a run to end, running it (and its children) here while ``drive`` is on."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            # Claim first: a run that is runnable is advanced before its state is read, so
+            # the common start-then-result reads the run once, after it has finished.
+            worked = drive and self.work_once(run_id=run_id)
             run = self.get_run(run_id)
             if run.status.terminal:
                 return self._outcome(run)
-            worked = drive and (self.work_once(run_id=run_id) or self.work_once())
-            if worked:
+            if worked or (drive and self.work_once()):
                 continue
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
