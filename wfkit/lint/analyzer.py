@@ -72,8 +72,10 @@ class FileAnalyzer(RuleServices):
         self._handled: set[int] = set()
         self._ordered: set[int] = set()          # first arguments of sorted(), sum(), set()...
         self._step_lambdas: set[int] = set()
-        self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode]] = []
+        self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode, str]] = []
         self._stmt: cst.CSTNode = cst.Pass()
+        self._indents: list[str] = []            # blocks' and match cases' indents (positions)
+        self._match_indents: list[str] = []
         self.source_text = ""
         self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
         self._rule_visit: dict[type, list] = {}
@@ -89,9 +91,10 @@ class FileAnalyzer(RuleServices):
         self._engine_visit = {
             cst.FunctionDef: self._visit_function, cst.ClassDef: self._visit_class,
             cst.Lambda: self._visit_lambda, cst.With: self._visit_with, cst.If: self._visit_if,
-            cst.IndentedBlock: self._visit_block, cst.SimpleStatementSuite: self._visit_block,
+            cst.IndentedBlock: self._visit_indented, cst.SimpleStatementSuite: self._visit_block,
             cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
             cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
+            cst.Match: self._visit_match, cst.MatchCase: self._visit_case,
         }
         # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
         hooked = set(self._rule_visit) | set(self._rule_leave)
@@ -99,7 +102,8 @@ class FileAnalyzer(RuleServices):
         self._engine_leave = {
             cst.FunctionDef: self._leave_function, cst.ClassDef: self._leave_class,
             cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
-            cst.IndentedBlock: self._leave_block, cst.SimpleStatementSuite: self._leave_block,
+            cst.IndentedBlock: self._leave_indented, cst.SimpleStatementSuite: self._leave_block,
+            cst.Match: self._leave_match, cst.MatchCase: self._leave_case,
         }
 
     # ----------------------------------------------------------------- driving
@@ -118,8 +122,9 @@ class FileAnalyzer(RuleServices):
             self._walk(statement)
         if self._pending:
             positions = resolve_positions(module, self.source_text,
-                                          [(node, stmt) for _, node, stmt in self._pending])
-            for raw, node, _ in self._pending:
+                                          [(node, stmt, indent)
+                                           for _, node, stmt, indent in self._pending])
+            for raw, node, _, _ in self._pending:
                 where = positions[node]
                 raw.line, raw.column = where.start.line, where.start.column + 1
                 raw.end_line, raw.end_column = where.end.line, where.end.column + 1
@@ -311,6 +316,29 @@ class FileAnalyzer(RuleServices):
     def _visit_if(self, node: cst.If) -> None:
         if self.unit is not None and _mentions(node.test, kn.REPLAY_GUARD_ATTRS):
             self._guard_blocks.add(id(node.body))
+
+    def _visit_indented(self, node: cst.IndentedBlock) -> None:
+        indent = node.indent
+        self._indents.append(self.cst_module.default_indent if indent is None else indent)
+        self._visit_block(node)
+
+    def _leave_indented(self, node: cst.IndentedBlock) -> None:
+        self._indents.pop()
+        self._leave_block(node)
+
+    # A match statement indents its cases (but not its subject) by its own ``indent``.
+    def _visit_match(self, node: cst.Match) -> None:
+        indent = node.indent
+        self._match_indents.append(self.cst_module.default_indent if indent is None else indent)
+
+    def _leave_match(self, node: cst.Match) -> None:
+        self._match_indents.pop()
+
+    def _visit_case(self, node: cst.MatchCase) -> None:
+        self._indents.append(self._match_indents[-1])
+
+    def _leave_case(self, node: cst.MatchCase) -> None:
+        self._indents.pop()
 
     def _visit_block(self, node: cst.CSTNode) -> None:
         if id(node) in self._guard_blocks:

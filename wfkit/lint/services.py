@@ -44,6 +44,7 @@ class RuleServices:
     _ordered: set[int]
     _pending: list
     _stmt: cst.CSTNode
+    _indents: list[str]
 
     # ----------------------------------------------------------------- services for rules
     def resolve(self, expr: cst.BaseExpression) -> str | None:
@@ -185,7 +186,7 @@ class RuleServices:
         raw = RawFinding(rule.CODE, rule.MESSAGE, subject, uses or {},
                          dialects=list(dialects), fixes=fixes or {}, unsafe_fix=unsafe_fix)
         unit.summary.findings.append(raw)
-        self._pending.append((raw, node, self._stmt))
+        self._pending.append((raw, node, self._stmt, "".join(self._indents)))
 
     def args_text(self, call: cst.Call) -> str:
         parts = []
