@@ -11,6 +11,7 @@ import libcst as cst
 from wfkit.lint.analyzer import FileAnalyzer
 from wfkit.lint.catalog import all_rules
 from wfkit.lint.files import wf000
+from wfkit.lint.lazycst import gc_paused
 from wfkit.lint.suppressions import parse_suppressions
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary
@@ -20,7 +21,20 @@ HOOK_FREE = frozenset({"WF000", "WF900"})
 
 def summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
               settings: AnalyzerSettings) -> FileSummary:
-    """Parse ``text`` (the file at ``path``) and analyze it; a parse failure becomes WF000."""
+    """Parse ``text`` (the file at ``path``) and analyze it; a parse failure becomes WF000.
+
+    The cyclic garbage collector is paused for the file: a parse makes thousands of nodes that
+    all live until the file is done, so each of the collector's runs (one per 700 allocations)
+    scans them, moves them into older generations (whose runs scan everything the process
+    holds) and frees nothing, ~15% of a file's time. A tree holds no cycles; the few the
+    analyzer makes are collected after the file.
+    """
+    with gc_paused():
+        return _summarize(path, text, module, is_package, active, settings)
+
+
+def _summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
+               settings: AnalyzerSettings) -> FileSummary:
     summary = FileSummary(path, module, is_package)
     summary.suppressions = parse_suppressions(text)
     try:
