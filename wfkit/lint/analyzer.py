@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import dataclasses
-from functools import lru_cache
-
 import libcst as cst
 
 from wfkit.lint import knowledge as kn
 from wfkit.lint.knowledge import Knowledge
+from wfkit.lint.nodes import child_fields, semantic_children
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.positions import resolve_positions
 from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
@@ -143,7 +141,7 @@ class FileAnalyzer(RuleServices):
             saved, self._stmt = self._stmt, node
         if self.on_visit(node):
             nodes = self._walked_types
-            for name in _child_fields(node_type):
+            for name in child_fields(node_type):
                 value = getattr(node, name)
                 value_type = type(value)
                 if value_type in nodes:
@@ -464,7 +462,7 @@ def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
         current = stack.pop()
         if isinstance(current, cst.Name) and current.value in names:
             return True
-        stack.extend(current.children)
+        stack.extend(semantic_children(current))
     return False
 
 
@@ -485,15 +483,3 @@ _STATEMENTS = frozenset(t for t in _subclasses(cst.BaseSmallStatement) | _subcla
     cst.BaseCompoundStatement) if t in _NODE_TYPES)
 _LEAVES = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
                      cst.Ellipsis, cst.Pass, cst.Break, cst.Continue})
-_FORMATTING_FIELDS = frozenset({
-    "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators", "header",
-    "footer", "trailing_whitespace", "newline", "colon", "equal", "lbracket", "rbracket",
-    "lbrace", "rbrace", "dot", "asynchronous", "operator", "arrow", "star_tok", "relative",
-    "first_line"})
-
-
-@lru_cache(maxsize=None)
-def _child_fields(node_type: type) -> tuple[str, ...]:
-    """Fields of a node type that can hold semantic child nodes, in declaration order."""
-    return tuple(f.name for f in dataclasses.fields(node_type)
-                 if f.name not in _FORMATTING_FIELDS and not f.name.startswith("whitespace"))

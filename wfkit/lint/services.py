@@ -15,6 +15,7 @@ import libcst as cst
 
 from wfkit.lint import knowledge as kn
 from wfkit.lint.knowledge import Knowledge, short_name
+from wfkit.lint.nodes import semantic_children
 from wfkit.lint.resolver import Bindings, Resolver
 from wfkit.lint.rule import Hit, LintRule
 from wfkit.lint.summary import FixEdit, RawFinding
@@ -92,7 +93,7 @@ class RuleServices:
                 return True
             if isinstance(current, (cst.Lambda, cst.FunctionDef)):
                 continue
-            stack.extend(current.children)
+            stack.extend(semantic_children(current))
         return False
 
     def is_set_expr(self, expr: cst.BaseExpression) -> bool:
