@@ -51,6 +51,19 @@ _RUN_FIELDS = """workflow             TEXT NOT NULL,
         compensate_on_cancel INTEGER NOT NULL DEFAULT 1,
         finished_at          INTEGER"""
 
+# An operation's columns after its key, as migrations 1 and 2 both create them (frozen too).
+_OP_FIELDS = """kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        started_at  INTEGER,
+        finished_at INTEGER,
+        result      TEXT,
+        error       TEXT,
+        wake_at     INTEGER,
+        source      TEXT,
+        compensates INTEGER"""
+
 # Migration N (1-based) brings a database from version N-1 to N. Statements are separated by
 # ";" and must not contain one themselves (no triggers): they run one by one inside the
 # migration transaction, because ``executescript`` would commit it half-way.
@@ -70,17 +83,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE operations (
         run_id      TEXT NOT NULL,
         seq         INTEGER NOT NULL,
-        kind        TEXT NOT NULL,
-        name        TEXT NOT NULL,
-        status      TEXT NOT NULL,
-        attempt     INTEGER NOT NULL,
-        started_at  INTEGER,
-        finished_at INTEGER,
-        result      TEXT,
-        error       TEXT,
-        wake_at     INTEGER,
-        source      TEXT,
-        compensates INTEGER,
+        {_OP_FIELDS},
         PRIMARY KEY (run_id, seq)
     ) WITHOUT ROWID;
     CREATE TABLE events (
@@ -122,17 +125,7 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT rowid, {_V1_RUN_COLUMNS} FROM runs ORDER BY created_at, id;
     CREATE TABLE operations_v2 (
         key         INTEGER PRIMARY KEY,
-        kind        TEXT NOT NULL,
-        name        TEXT NOT NULL,
-        status      TEXT NOT NULL,
-        attempt     INTEGER NOT NULL,
-        started_at  INTEGER,
-        finished_at INTEGER,
-        result      TEXT,
-        error       TEXT,
-        wake_at     INTEGER,
-        source      TEXT,
-        compensates INTEGER
+        {_OP_FIELDS}
     );
     INSERT INTO operations_v2
         SELECT r.pk * {1 << 24} + o.seq, o.kind, o.name, o.status, o.attempt, o.started_at,
