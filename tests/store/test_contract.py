@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import timedelta, timezone
 from typing import Callable
 
+import threading
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -512,3 +514,48 @@ def test_next_wake_is_the_earliest_wake_of_a_live_run(store: Store) -> None:
     store.create_run(run("retrying", status=RunStatus.RUNNING, wake_at=at(30)), [])
     assert store.next_wake() == at(30)
     assert store.next_wake().utcoffset() == timedelta(0)
+
+
+# -- threads ------------------------------------------------------------------------------------
+def test_threads_share_a_store(store: Store) -> None:
+    """Workflow threads commit while a heartbeat thread runs: no error, no lost write (a
+    failure inside any thread fails the test)."""
+    ids = [f"r{i}" for i in range(4)]
+    for run_id in ids:
+        store.create_run(run(run_id), [])
+    assert len(store.claim("w1", at(0), at(30), limit=4)) == 4
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def guarded(body: Callable[[], None]) -> Callable[[], None]:
+        def run_body() -> None:
+            try:
+                body()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+        return run_body
+
+    def beat() -> None:
+        while not stop.is_set():
+            assert store.heartbeat("w1", ids, at(30), at(1)) == set(ids)
+
+    def work(run_id: str) -> None:
+        for i in range(30):
+            store.commit(run_id, Checkpoint(run={"updated_at": at(i)},
+                                            operations=[op(i, run_id)],
+                                            history=[entry("step", run_id, seq=i)]),
+                         lease_owner="w1", now=at(1))
+
+    heart = threading.Thread(target=guarded(beat))
+    heart.start()
+    workers = [threading.Thread(target=guarded(lambda r=run_id: work(r))) for run_id in ids]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    stop.set()
+    heart.join()
+    assert failures == []
+    for run_id in ids:
+        assert [e.index for e in store.history(run_id)] == list(range(30))
+        assert len(store.operations(run_id)) == 30

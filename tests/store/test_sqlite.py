@@ -194,40 +194,6 @@ def test_close_and_context_manager(db: Path) -> None:
 
 
 # -- threads and processes -------------------------------------------------------------------
-def test_threads_share_a_store(db: Path) -> None:
-    """Workflow threads commit while a heartbeat thread runs: no error, no lost write."""
-    with SqliteStore(url(db, "?synchronous=NORMAL")) as store:
-        ids = [f"r{i}" for i in range(4)]
-        for run_id in ids:
-            store.create_run(run(run_id), [])
-        assert len(store.claim("w1", at(0), at(30), limit=4)) == 4
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.is_set():
-                assert store.heartbeat("w1", ids, at(30), at(1)) == set(ids)
-
-        def work(run_id: str) -> None:
-            for i in range(50):
-                store.commit(run_id, Checkpoint(run={"updated_at": at(i)},
-                                                operations=[op(i, run_id)],
-                                                history=[entry("step", run_id, seq=i)]),
-                             lease_owner="w1", now=at(1))
-
-        heart = threading.Thread(target=beat)
-        heart.start()
-        workers = [threading.Thread(target=work, args=(run_id,)) for run_id in ids]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join()
-        stop.set()
-        heart.join()
-        for run_id in ids:
-            assert [e.index for e in store.history(run_id)] == list(range(50))
-            assert len(store.operations(run_id)) == 50
-
-
 HOLD_LOCK = textwrap.dedent("""
     import sqlite3, sys
     conn = sqlite3.connect(sys.argv[1], isolation_level=None)
