@@ -121,13 +121,17 @@ class Engine:
         run_id = workflow_id or str(uuid.uuid4())
         if not isinstance(run_id, str) or not run_id.strip():
             raise UsageError(f"workflow_id must be a non-empty string, got {run_id!r}")
-        if workflow_id is not None:  # a generated id is new: no need to look it up
-            existing = self.store.get_run(run_id)
-            if existing is not None:  # the same run: its input is not needed again
-                return self._same_run(existing, workflow)
         now = self.clock.now()
-        run, _ = new_run(self.rt, workflow, args, kwargs, run_id, now,
-                         seed=self._seed_source.getrandbits(63))
+        try:
+            run, _ = new_run(self.rt, workflow, args, kwargs, run_id, now,
+                             seed=self._seed_source.getrandbits(63))
+        except Exception:
+            # Starting an existing run again needs no input (`wfkit run --id ID` resumes it):
+            # looked up only here, so the common start costs one statement less.
+            existing = None if workflow_id is None else self.store.get_run(run_id)
+            if existing is None:
+                raise
+            return self._same_run(existing, workflow)
         stored, created = self.store.create_run(run, [he.run_entry(
             run_id, now, "run_started", workflow=workflow.name, version=workflow.version,
             input=json.loads(run.input), seed=run.seed)])

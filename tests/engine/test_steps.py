@@ -202,3 +202,14 @@ def test_an_unknown_failure_type_comes_back_as_step_failed():
 
     exc = rebuild_error('{"type": "Gone", "module": "not.imported", "message": "x"}', "s")
     assert isinstance(exc, StepFailed) and exc.error_type == "Gone"
+
+
+def test_starting_an_existing_run_needs_no_valid_input(engine):
+    """`wfkit run --id ID` resumes a run without its input: a second start returns the run
+    even with arguments that would not start a new one; a new id with them still fails."""
+    engine.start(pay, "1", workflow_id="again").result(timeout=5)
+    assert engine.start(pay, NotJson(), workflow_id="again").id == "again"
+    assert engine.start(pay, workflow_id="again").id == "again"
+    with pytest.raises(SerializationError):
+        engine.start(pay, NotJson(), workflow_id="fresh")
+    assert [r.id for r in engine.list_runs()] == ["again"]
