@@ -19,6 +19,7 @@ _EXPORTS = {
     "Context": "wfkit.context", "Retry": "wfkit.retry",
     "Engine": "wfkit.engine", "WorkflowHandle": "wfkit.engine",
     "RunStatus": "wfkit.status",
+    "step_info": "wfkit.running_step", "StepInfo": "wfkit.running_step",
     "WfkitError": "wfkit.errors", "NonDeterminismError": "wfkit.errors",
     "StepFailed": "wfkit.errors", "StepInterrupted": "wfkit.errors",
     "StepTimeout": "wfkit.errors", "RunFailed": "wfkit.errors",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     )
     from wfkit.retry import Retry
     from wfkit.status import RunStatus
+    from wfkit.running_step import StepInfo, step_info
 
 
 __getattr__, __dir__ = lazy_exports('wfkit', _EXPORTS, globals())

@@ -93,6 +93,24 @@ def test_orders_retries_the_charge_without_rerunning_completed_steps(capsys) -> 
     assert orders.gateway.attempts("ORD-001") == 2
 
 
+def test_a_charge_repeated_after_a_crash_is_not_charged_twice() -> None:
+    """The process dies after the gateway charged ORD-006 and before the checkpoint: the
+    step runs again on resume, with the same idempotency key, and gets the first charge back."""
+    from decimal import Decimal
+
+    from wfkit.testing import SimulatedCrash, TestWorkflowContext
+
+    orders = import_module_spec("fixtures/examples/orders.py")
+    ctx = TestWorkflowContext()
+    ctx.crash_after(orders.charge_payment)
+    with pytest.raises(SimulatedCrash):
+        ctx.run(orders.process_order, orders.Order("ORD-006", Decimal("9.99"), "a@example.com"))
+    receipt = ctx.resume(downtime=timedelta(seconds=30))
+    assert ctx.executions(orders.charge_payment) == 2
+    assert orders.gateway.attempts("ORD-006") == 2
+    assert [p.txn_id for p in orders.gateway.charges()] == [receipt.txn_id] == ["txn-ORD-006-1"]
+
+
 def test_orders_declined_for_good_is_rolled_back(capsys) -> None:
     commands = documented_commands(EXAMPLES / "orders.py")
     code, out, err = wfkit(capsys, commands[1])

@@ -15,6 +15,7 @@ in threads, the async driver awaits them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import random
 import sys
@@ -38,6 +39,7 @@ from wfkit.errors import (
     WfkitError,
 )
 from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.running_step import running_attempt
 from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
 
 
@@ -345,11 +347,15 @@ class Activation:
     # -- attempts: how a step function actually runs -----------------------------------------
     def run_attempt(self, req: Attempt) -> Any:
         """Run one attempt synchronously (in the workflow's thread or a pool thread)."""
-        if self.rt.interceptor is not None:
-            return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
-                                              req.args, req.kwargs,
-                                              functools.partial(_call_step, req))
-        return _call_step(req)
+        token = running_attempt.set((self, req))  # what wfkit.step_info() reports
+        try:
+            if self.rt.interceptor is not None:
+                return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
+                                                  req.args, req.kwargs,
+                                                  functools.partial(_call_step, req))
+            return _call_step(req)
+        finally:
+            running_attempt.reset(token)
 
     async def run_attempt_async(self, req: Attempt) -> Any:
         if self.rt.interceptor is not None or not req.spec.is_async:
@@ -360,10 +366,12 @@ class Activation:
                 return await _with_timeout(coro, req.spec.timeout, req.spec.name)
             return await coro
         token = current_activation.set(None)
+        attempt = running_attempt.set((self, req))
         try:
             return await _with_timeout(req.spec.fn(*req.args, **req.kwargs), req.spec.timeout,
                                        req.spec.name)
         finally:
+            running_attempt.reset(attempt)
             current_activation.reset(token)
 
     # -- drivers ----------------------------------------------------------------------------
@@ -477,7 +485,9 @@ def _call_in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         except BaseException as exc:
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name=f"wfkit-step-{name}", daemon=True)
+    # The step's context (wfkit.step_info(), no current workflow) goes with it to the thread.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
+                              name=f"wfkit-step-{name}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():

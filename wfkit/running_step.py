@@ -1,0 +1,72 @@
+"""What a running step may know about itself: its run, its place in the run, its attempt.
+
+Steps are at-least-once: a crash between a step's side effect and its checkpoint runs the step
+again, and so does a retry. A service that accepts an idempotency key (payment providers,
+email and messaging APIs) turns that into exactly-once *effects* if every attempt of the step
+sends the same key. :attr:`StepInfo.idempotency_key` is that key: the run id and the step's
+sequence number, which replay makes the same on every attempt, after every crash and on any
+worker. Temporal users know this as workflow id + activity id; DBOS's ``step_status``.
+
+``step_info()`` costs nothing until it is called: while a step runs, the engine keeps only a
+reference to the running attempt in a context variable (each thread and asyncio task sees its
+own), and the record is built on request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wfkit.core.activation import Activation, Attempt
+
+__all__ = ["StepInfo", "step_info"]
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """The running step as the engine sees it (see :func:`step_info`)."""
+
+    run_id: str
+    workflow: str        # the workflow's name
+    seq: int             # the step's sequence number in its run (stable across replays)
+    name: str            # the step's name (``name=`` or the function's name)
+    kind: str            # "step", or "compensation" while a step is being undone
+    attempt: int         # 1 for the first try; never reset by a crash or a worker change
+    attempts: int        # the retry policy's limit, every try included
+
+    @property
+    def idempotency_key(self) -> str:
+        """``"<run id>:<seq>"``: the same for every attempt of this step in this run.
+
+        ``wfkit retry`` of a failed run keeps it too; a service that caches failed requests
+        under a key would then answer the retry with the old failure, so add ``attempt`` to
+        the key where a fresh try is wanted.
+        """
+        return f"{self.run_id}:{self.seq}"
+
+    @property
+    def last_attempt(self) -> bool:
+        """True when a failure now is final (no retry follows)."""
+        return self.attempt >= self.attempts
+
+
+# The attempt running in this thread or task, with the activation that runs it.
+running_attempt: contextvars.ContextVar[tuple[Activation, Attempt] | None] = \
+    contextvars.ContextVar("wfkit_running_attempt", default=None)
+
+
+def step_info() -> StepInfo | None:
+    """The step running in this thread or task, or None anywhere else.
+
+    None in a workflow body, in a plain call of a ``@step`` function outside a workflow (a
+    unit test, a script) and in code a step calls in threads it starts itself: a step that
+    must also run on its own can fall back, e.g. ``info.idempotency_key if info else key``.
+    """
+    running = running_attempt.get()
+    if running is None:
+        return None
+    act, req = running
+    return StepInfo(run_id=act.run.id, workflow=act.wf.name, seq=req.seq, name=req.spec.name,
+                    kind=req.kind.value, attempt=req.number, attempts=req.spec.retry.attempts)
