@@ -239,6 +239,22 @@ def test_the_store_comes_from_the_option_or_the_environment(capsys, workdir, mon
     assert [r["id"] for r in json.loads(out)["runs"]] == ["s1"]
 
 
+def test_the_store_may_be_given_before_the_command(capsys, workdir, monkeypatch) -> None:
+    """`wfkit --store URL COMMAND`: the command's own --store wins, then the root's, then
+    WFKIT_STORE, then the default."""
+    ours, env, own = (f"sqlite:///{workdir / name}" for name in ("ours.db", "env.db", "own.db"))
+    monkeypatch.setenv("WFKIT_STORE", env)
+    assert wfkit(capsys, "--store", ours, "run", "flows.py:add", "--input", '{"a": 1}',
+                 "--id", "r1")[0] == 0
+    assert wfkit(capsys, "--store", ours, "run", "flows.py:add", "--input", '{"a": 2}',
+                 "--id", "r2", "--store", own)[0] == 0
+    assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 3}', "--id", "r3")[0] == 0
+    for url, ids in ((ours, ["r1"]), (own, ["r2"]), (env, ["r3"])):
+        code, out, _ = wfkit(capsys, "--store", url, "list", "--format", "json")
+        assert code == 0 and [r["id"] for r in json.loads(out)["runs"]] == ids
+    assert not (workdir / "wfkit.db").exists()
+
+
 def test_a_compensated_run_exits_1_with_one_line(capsys, workdir) -> None:
     code, out, err = wfkit(capsys, "run", "flows.py:doomed", "--input", '"cup"', "--id", "d1")
     assert code == 1 and out == ""

@@ -19,6 +19,7 @@ class App:
     verbosity: int = 0
     color: bool | None = None
     config: str | None = None
+    store_url: str | None = None  # `wfkit --store URL COMMAND`: the engine commands' default
     _consoles: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -28,12 +28,27 @@ DEFAULT_STORE_URL = "sqlite:///wfkit.db"  # the same as wfkit.store.DEFAULT_STOR
 
 
 def store_option(fn: F) -> F:
-    """``--store URL`` (env ``WFKIT_STORE``), on every command that touches runs."""
+    """``--store URL`` (env ``WFKIT_STORE``), on every command that touches runs.
+
+    ``wfkit --store URL COMMAND`` works too: the command's own ``--store`` wins, then the
+    root's, then ``WFKIT_STORE``, then the default.
+    """
     return click.option(
-        "--store", "store_url", envvar="WFKIT_STORE", default=DEFAULT_STORE_URL,
-        show_default=True, metavar="URL",
+        "--store", "store_url", cls=_StoreOption, envvar="WFKIT_STORE",
+        default=DEFAULT_STORE_URL, show_default=True, metavar="URL",
         help="Where runs are kept: sqlite:///path.db or postgresql://host/db "
-             "(env WFKIT_STORE).")(fn)
+             "(env WFKIT_STORE; also `wfkit --store URL COMMAND`).")(fn)
+
+
+class _StoreOption(click.Option):
+    """Falls back to the root group's ``--store`` before the environment and the default."""
+
+    def consume_value(self, ctx: click.Context, opts: Any) -> tuple[Any, Any]:
+        value, source = super().consume_value(ctx, opts)
+        given = getattr(ctx.find_root().obj, "store_url", None)
+        if given is not None and source is not click.core.ParameterSource.COMMANDLINE:
+            return given, source
+        return value, source
 
 
 def format_option(formats: type[Enum]) -> Callable[[F], F]:
