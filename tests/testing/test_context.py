@@ -9,7 +9,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wfkit import Context, NonDeterminismError, Retry, step, workflow
-from wfkit.testing import SimulatedCrash, TestWorkflowContext, WorkflowFailed, WorkflowStuck
+from wfkit.testing import (
+    SimulatedCrash,
+    TestWorkflowContext,
+    UnusedFault,
+    WorkflowFailed,
+    WorkflowStuck,
+)
 
 
 @dataclass
@@ -234,3 +240,57 @@ def test_a_context_runs_one_workflow():
 
     with pytest.raises(UsageError):
         ctx.run(process_order, ORDER)
+
+
+# -- faults that name a step by its function, and faults that never happen ----------------------
+@step
+def reserve_seat(flight: str) -> str:
+    ledger.append(f"reserve {flight}")
+    return f"seat-{flight}"
+
+
+@workflow
+def booking(ctx: Context, flight: str) -> str:
+    return ctx.step(reserve_seat, flight, name="reserve")  # the call renames the step
+
+
+@pytest.mark.parametrize("fault", ["crash_before", "crash_after", "crash_after_checkpoint"])
+def test_a_crash_point_given_the_step_itself_fires_under_the_name_the_workflow_gives_it(
+        fault: str) -> None:
+    ledger.clear()
+    ctx = TestWorkflowContext()
+    getattr(ctx, fault)(reserve_seat)
+    with pytest.raises(SimulatedCrash):
+        ctx.run(booking, "LH400")
+    assert ctx.resume() == "seat-LH400"
+
+
+def test_mocks_and_failures_given_the_step_itself_apply_to_a_renamed_call() -> None:
+    ledger.clear()
+    ctx = TestWorkflowContext()
+    ctx.mock(reserve_seat, returns="seat-mocked")
+    assert ctx.run(booking, "LH400") == "seat-mocked" and ledger == []
+    ctx = TestWorkflowContext()
+    ctx.fail(reserve_seat, times=1)
+    assert ctx.run(booking, "LH400") == "seat-LH400"
+    assert [a.attempt for a in ctx.faults.call_log] == [1, 2]
+
+
+def test_a_crash_that_never_happens_fails_the_test_and_says_what_ran() -> None:
+    ctx = TestWorkflowContext()
+    ctx.crash_after("reserve_seat")  # the workflow calls it "reserve"
+    with pytest.raises(UnusedFault) as unused:
+        ctx.run(booking, "LH400")
+    message = str(unused.value)
+    assert "the crash after the effect of step 'reserve_seat'" in message
+    assert "steps that ran: reserve" in message and "name=" in unused.value.hint
+
+
+def test_an_injected_failure_for_a_step_never_reached_fails_the_test() -> None:
+    ctx = TestWorkflowContext()
+    ctx.fail("charge_card")
+    ctx.crash_at(9)
+    with pytest.raises(UnusedFault) as unused:
+        ctx.run(booking, "LH400")
+    assert unused.value.missed == ["the crash as durable operation #9 was about to run",
+                                   "fail('charge_card') (no attempt failed)"]

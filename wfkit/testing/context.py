@@ -25,7 +25,7 @@ from wfkit.history import History, ReplayResult, replay
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
-from wfkit.testing.errors import WorkflowFailed, WorkflowStuck
+from wfkit.testing.errors import UnusedFault, WorkflowFailed, WorkflowStuck
 from wfkit.testing.faults import (
     _MISSING,
     CrashPoint,
@@ -73,7 +73,11 @@ class TestWorkflowContext:
              side_effect: Any = None) -> None:
         """Replace a step's effect: ``returns`` a value, ``raises`` on every attempt, or a
         ``side_effect`` list with one outcome per attempt (the last repeats) or a callable."""
-        self.faults.mocks[step_key(step)] = build_mock(returns, raises, side_effect)
+        mock = build_mock(returns, raises, side_effect)
+        self.faults.mocks[step_key(step)] = mock
+        fn = _step_fn(step)
+        if fn is not None:  # a call that renames the step (ctx.step(fn, name=...)) is mocked too
+            self.faults.mocks[fn] = mock
 
     def send_event(self, name: str, payload: Any = None, *,
                    after: timedelta | float | None = None) -> None:
@@ -92,19 +96,24 @@ class TestWorkflowContext:
         if times is not None and (isinstance(times, bool) or not isinstance(times, int)
                                   or times < 1):
             raise DefinitionError(f"fail(times=...) needs a count >= 1 or None, got {times!r}")
-        self.faults.fail_by_name[_step_name(step)] = Failures(times)
+        plan = Failures(times, label=f"fail({_describe_step(step)})")
+        self.faults.fail_by_name[_step_name(step)] = plan
+        fn = _step_fn(step)
+        if fn is not None:
+            self.faults.fail_by_fn[fn] = plan
 
     def crash_before(self, step: Any) -> None:
         """The process dies as the step's attempt starts, before its effect."""
-        self.faults.crashes.append(CrashPoint("before", _step_name(step)))
+        self.faults.crashes.append(CrashPoint("before", _step_name(step), _step_fn(step)))
 
     def crash_after(self, step: Any) -> None:
         """The process dies after the step's effect, before its checkpoint is written."""
-        self.faults.crashes.append(CrashPoint("after", _step_name(step)))
+        self.faults.crashes.append(CrashPoint("after", _step_name(step), _step_fn(step)))
 
     def crash_after_checkpoint(self, step: Any) -> None:
         """The process dies right after the step's result was committed."""
-        self.faults.crashes.append(CrashPoint("after_checkpoint", _step_name(step)))
+        self.faults.crashes.append(CrashPoint("after_checkpoint", _step_name(step),
+                                              _step_fn(step)))
 
     def crash_during_compensation(self, step: Any) -> None:
         """The process dies after the compensation of ``step`` ran, before its checkpoint."""
@@ -248,6 +257,18 @@ class TestWorkflowContext:
             if run is not None and not run.status.terminal:
                 self._engine.send_event(self.run_id, name, payload)
 
+    def _check_faults_used(self) -> None:
+        """A crash or failure the test set up that never happened means the test did not test
+        what it says (most often: the workflow renames the step with ``name=``, or the step is
+        never reached): that fails the test, naming what did run."""
+        missed = [f"the crash {p.describe()}" for p in self.faults.crashes
+                  if not (p.fired or p.by_seq or p.pause)]
+        missed += [f"{plan.label} (no attempt failed)"
+                   for plan in self.faults.fail_by_name.values() if not plan.used]
+        if missed:
+            ran = list(dict.fromkeys(a.name for a in self.faults.call_log if a.kind == "step"))
+            raise UnusedFault(self.run_id or "?", missed, ran)
+
     def _describe_wait(self, run: RunRecord) -> str:
         for op in reversed(self.store.operations(run.id)):
             if op.status != OpStatus.STARTED:
@@ -265,6 +286,7 @@ class TestWorkflowContext:
     def _finish(self) -> Any:
         run = self._run_record()
         assert run is not None and self.workflow is not None
+        self._check_faults_used()
         if self.auto_replay:
             self.replayed = replay(self.history, self.workflow,
                                    codec=self._engine.rt.codec if self._engine else None)
@@ -318,6 +340,17 @@ class TestWorkflowContext:
 
     def __repr__(self) -> str:
         return f"<TestWorkflowContext {self.run_id or 'not started'} at {self.now()}>"
+
+
+def _step_fn(step: Any) -> Any:
+    """The function behind a step given as a ``@step`` or a callable (None for a name)."""
+    if isinstance(step, StepDef):
+        return step.fn
+    return None if isinstance(step, str) else step
+
+
+def _describe_step(step: Any) -> str:
+    return repr(step) if isinstance(step, str) else _step_name(step)
 
 
 def _step_name(step: Any) -> str:

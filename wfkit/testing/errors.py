@@ -38,3 +38,17 @@ class WorkflowStuck(WfkitError, AssertionError):
                               "or give the wait a timeout")
         self.run_id = run_id
         self.waiting_for = waiting_for
+
+
+class UnusedFault(WfkitError, AssertionError):
+    """A crash point or injected failure that never came to pass before the run ended."""
+
+    def __init__(self, run_id: str, missed: list[str], ran: list[str]) -> None:
+        steps = ", ".join(ran) if ran else "none"
+        super().__init__(f"workflow run {run_id!r} ended, but {'; '.join(missed)} never "
+                         f"happened (steps that ran: {steps})",
+                         hint="name the step as the workflow does (ctx.step(fn, name=...) "
+                              "renames it), pass the @step itself, or drop the fault")
+        self.run_id = run_id
+        self.missed = missed
+        self.ran = ran

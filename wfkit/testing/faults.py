@@ -75,6 +75,7 @@ class InjectedFailure(Exception):
 class CrashPoint:
     kind: str          # "before" | "after" | "after_checkpoint" | "compensation" | "at"
     target: Any        # step name / compensation fn / seq (with by_seq)
+    fn: Any = None     # the step's function when one was given: matches under any name=
     by_seq: bool = False
     fired: bool = False
     downtime: float = 0.0   # how long the process stays down (used by verify's plans)
@@ -84,7 +85,7 @@ class CrashPoint:
     def matches(self, seq: int, name: str, fn: Any = None) -> bool:
         if self.by_seq or self.kind == "at":
             return self.target == seq
-        return self.target == name or (fn is not None and self.target is fn)
+        return self.target == name or (fn is not None and (self.target is fn or self.fn is fn))
 
     def describe(self, compensation: bool = False) -> str:
         what = f"#{self.target}" if self.by_seq or self.kind == "at" else \
@@ -105,6 +106,7 @@ class Failures:
 
     times: int | None
     used: int = 0
+    label: str = ""    # how the test named it, for "never injected"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class FaultPlan:
     crashes: list[CrashPoint] = field(default_factory=list)
     fail_by_name: dict[str, Failures] = field(default_factory=dict)
     fail_by_seq: dict[int, Failures] = field(default_factory=dict)
+    fail_by_fn: dict[Any, Failures] = field(default_factory=dict)  # the same plans, by function
+    fn_by_seq: dict[int, Any] = field(default_factory=dict)  # for crashes after a checkpoint
     clock: Any = None      # for timestamps in the timeline
     last_fired: CrashPoint | None = None
     timeline: list[tuple[Any, int | None, str]] = field(default_factory=list)  # (time, seq, text)
@@ -149,7 +153,9 @@ class FaultPlan:
                                            spec.idempotent))
             mock = self.mocks.get(fn) if is_comp else (self.mocks.get(name)
                                                         or self.mocks.get(fn))
-            injected = self._take_failure(seq, name if not is_comp else None, is_comp)
+            self.fn_by_seq[seq] = fn
+            injected = self._take_failure(seq, name if not is_comp else None, is_comp,
+                                          None if is_comp else fn)
         if injected:
             self.note(f"{label}: injected failure", seq)
             raise InjectedFailure(f"injected failure of {kind.value} {name!r} "
@@ -176,7 +182,9 @@ class FaultPlan:
 
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
         if kind != OpKind.COMPENSATION:
-            self._crash_if("after_checkpoint", seq, name, None, f"#{seq} {kind.value} {name}")
+            with self.lock:
+                fn = self.fn_by_seq.get(seq)
+            self._crash_if("after_checkpoint", seq, name, fn, f"#{seq} {kind.value} {name}")
 
     # -- helpers ---------------------------------------------------------------------------------
     def note(self, text: str, seq: int | None = None) -> None:
@@ -186,8 +194,10 @@ class FaultPlan:
             self.timeline.append((self.clock.now() if self.clock is not None else None, seq,
                                   text))
 
-    def _take_failure(self, seq: int, name: str | None, compensation: bool = False) -> bool:
-        for plan in (self.fail_by_seq.get(seq), self.fail_by_name.get(name or "")):
+    def _take_failure(self, seq: int, name: str | None, compensation: bool = False,
+                      fn: Any = None) -> bool:
+        for plan in (self.fail_by_seq.get(seq), self.fail_by_name.get(name or ""),
+                     self.fail_by_fn.get(fn) if fn is not None else None):
             times = plan.times if plan is not None else None
             if compensation and times is None:
                 # Compensations are retried; one that can never succeed needs a person (the
