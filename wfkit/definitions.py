@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
 from wfkit.errors import DefinitionError
 from wfkit.retry import Retry
+from wfkit.run_ids import IdSource, RunIdTemplate
 
 if TYPE_CHECKING:
     from wfkit.core.activation import Activation
@@ -73,7 +74,8 @@ class StepDef(Generic[R]):
 class WorkflowDef(Generic[R]):
     """A workflow: a deterministic function of its inputs and its durable operations' results."""
 
-    def __init__(self, fn: Callable[..., R], *, name: str | None, version: int) -> None:
+    def __init__(self, fn: Callable[..., R], *, name: str | None, version: int,
+                 workflow_id: IdSource | None = None) -> None:
         if not callable(fn):
             raise DefinitionError(f"@workflow needs a function, got {type(fn).__name__}")
         if isinstance(fn, (StepDef, WorkflowDef)):
@@ -92,6 +94,9 @@ class WorkflowDef(Generic[R]):
             raise DefinitionError(
                 f"@workflow {self.name!r} must take the workflow context as its first parameter",
                 hint=f"def {fn.__name__}(ctx: Context, ...)")
+        # How a run started without an explicit id is named (None: a new UUID each time).
+        self.run_id_template = None if workflow_id is None \
+            else RunIdTemplate(workflow_id, fn, self.name)
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -123,13 +128,16 @@ def step(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
 @overload
 def workflow(fn: Callable[..., R], /) -> WorkflowDef[R]: ...
 @overload
-def workflow(*, name: str | None = None, version: int = 1
+def workflow(*, name: str | None = None, version: int = 1,
+             workflow_id: IdSource | None = None
              ) -> Callable[[Callable[..., R]], WorkflowDef[R]]: ...
 def workflow(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
-             version: int = 1) -> Any:
-    """Declare a workflow. ``name`` is what runs are stored under (default: the function name)."""
+             version: int = 1, workflow_id: IdSource | None = None) -> Any:
+    """Declare a workflow. ``name`` is what runs are stored under (default: the function name);
+    ``workflow_id`` names a run started without an explicit id from its input, e.g.
+    ``"order-{order.order_id}"`` (see :mod:`wfkit.run_ids`)."""
     def wrap(f: Callable[..., Any]) -> WorkflowDef[Any]:
-        return WorkflowDef(f, name=name, version=version)
+        return WorkflowDef(f, name=name, version=version, workflow_id=workflow_id)
     return wrap(fn) if fn is not None else wrap
 
 

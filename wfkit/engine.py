@@ -51,9 +51,10 @@ from wfkit.worker import Heartbeat
 class WorkflowHandle:
     """A started run: wait for its result, look at its status, send it events, cancel it."""
 
-    def __init__(self, engine: Engine, run_id: str) -> None:
+    def __init__(self, engine: Engine, run_id: str, *, created: bool = False) -> None:
         self.engine = engine
         self.id = run_id
+        self.created = created  # True when the start() that returned it made the run
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the run to end; return its result or raise :class:`RunFailed`."""
@@ -118,26 +119,27 @@ class Engine:
               **kwargs: Any) -> WorkflowHandle:
         """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
         self.register(workflow)
-        run_id = workflow_id or str(uuid.uuid4())
-        if not isinstance(run_id, str) or not run_id.strip():
-            raise UsageError(f"workflow_id must be a non-empty string, got {run_id!r}")
+        if workflow_id is not None and (not isinstance(workflow_id, str)
+                                        or not workflow_id.strip()):
+            raise UsageError(f"workflow_id must be a non-empty string, got {workflow_id!r}")
         now = self.clock.now()
         try:
-            run, _ = new_run(self.rt, workflow, args, kwargs, run_id, now,
+            # Without workflow_id, the workflow's own workflow_id template or a UUID names it.
+            run, _ = new_run(self.rt, workflow, args, kwargs, workflow_id, now,
                              seed=self._seed_source.getrandbits(63))
         except Exception:
             # Starting an existing run again needs no input (`wfkit run --id ID` resumes it):
             # looked up only here, so the common start costs one statement less.
-            existing = None if workflow_id is None else self.store.get_run(run_id)
+            existing = None if workflow_id is None else self.store.get_run(workflow_id)
             if existing is None:
                 raise
             return self._same_run(existing, workflow)
         stored, created = self.store.create_run(run, [he.run_entry(
-            run_id, now, "run_started", workflow=workflow.name, version=workflow.version,
+            run.id, now, "run_started", workflow=workflow.name, version=workflow.version,
             input=json.loads(run.input), seed=run.seed)])
         if not created:
             return self._same_run(stored, workflow)
-        return WorkflowHandle(self, run_id)
+        return WorkflowHandle(self, run.id, created=True)
 
     def _same_run(self, existing: RunRecord, workflow: WorkflowDef[Any]) -> WorkflowHandle:
         if existing.workflow != workflow.name:

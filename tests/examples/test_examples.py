@@ -69,15 +69,20 @@ def run_id_of(err: str) -> str:
 def test_the_readme_quick_start_command_works(capsys) -> None:
     readme = ROOT / "README.md"
     commands = [c for c in documented_commands(readme) if c[0] == "run"]
-    assert commands[0] == ["run", "fixtures/examples/orders.py:process_order", "--id", "ORD-001",
+    assert commands[0] == ["run", "fixtures/examples/orders.py:process_order",
                            "--input", '{"order_id": "ORD-001", "amount": "42.50", '
                            '"email": "ada@example.com"}']
     code, out, err = wfkit(capsys, commands[0])
     assert code == 0, err
-    assert json.loads(out) == {"order_id": "ORD-001", "txn_id": "txn-ORD-001-2",
-                               "amount": "42.50", "tracking": "1Z5B75DAAB06",
-                               "confirmation_sent": True}
+    receipt = {"order_id": "ORD-001", "txn_id": "txn-ORD-001-2", "amount": "42.50",
+               "tracking": "1Z5B75DAAB06", "confirmation_sent": True}
+    assert json.loads(out) == receipt and "started run ORD-001" in err
     assert show(capsys, "ORD-001")["run"]["status"] == "COMPLETED"  # the README's next line
+    # The run is named after the order: the same command again shows it, charging nothing.
+    code, out, err = wfkit(capsys, commands[0])
+    assert code == 0 and json.loads(out) == receipt
+    assert "run ORD-001 already exists" in err
+    assert import_module_spec("fixtures/examples/orders.py").gateway.attempts("ORD-001") == 2
 
 
 # -- orders -------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ _POLL_SECONDS = 0.5
                    "itself for a one-parameter workflow, or {\"args\": [...], \"kwargs\": "
                    "{...}}. @file.json reads a file, @- stdin.")
 @click.option("--id", "run_id", metavar="ID",
-              help="The run's id (default: a new UUID). Starting an id again returns that run.")
+              help="The run's id (default: from the workflow's workflow_id template, else a new "
+                   "UUID). Starting an id again returns that run.")
 @click.option("--no-wait", is_flag=True,
               help="Only start the run (print its id); a `wfkit worker` runs it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -68,10 +69,11 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         args, kwargs = [], {}
     with open_engine(store_url, workflows=[wf], existing=missing is not None,
                      missing=missing) as engine:
-        existed = run_id is not None and engine.store.get_run(run_id) is not None
-        if missing is not None and not existed:
+        if missing is not None and engine.store.get_run(run_id or "") is None:
             raise missing
+        # Without --id the workflow's workflow_id template (or a new UUID) names the run.
         handle = engine.start(wf, *args, workflow_id=run_id, **kwargs)
+        existed = not handle.created
         if existed:
             say(app, f"run {handle.id} already exists; showing that run")
         if no_wait:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -30,10 +31,17 @@ def decode_input(rt: Runtime, wf: WorkflowDef[Any], text: str) -> tuple[list[Any
 
 
 def new_run(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-            run_id: str, now: datetime, *, seed: int,
+            run_id: str | None, now: datetime, *, seed: int,
             parent: tuple[str, int] | None = None) -> tuple[RunRecord, str]:
+    """The record of a new run. Without ``run_id`` the workflow's ``workflow_id`` template
+    names it from the decoded input (what the body will see), else a new UUID does."""
     text = encode_input(rt, wf, args, kwargs)
-    decode_input(rt, wf, text)  # an input that will not decode fails now, not in a worker
+    # An input that will not decode fails now, not in a worker.
+    decoded_args, decoded_kwargs = decode_input(rt, wf, text)
+    if run_id is None:
+        template = wf.run_id_template
+        run_id = template.render(decoded_args, decoded_kwargs) if template is not None \
+            else str(uuid.uuid4())
     run = RunRecord(id=run_id, workflow=wf.name, version=wf.version, status=RunStatus.PENDING,
                     input=text, seed=seed, created_at=now, updated_at=now,
                     parent_id=parent[0] if parent else None,
