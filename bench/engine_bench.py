@@ -217,12 +217,12 @@ def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
             f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
 
 
-def measure_level(level: str, options: argparse.Namespace, tmp: str) -> None:
+def measure_level(level: str, options: argparse.Namespace, tmp: str,
+                  dbos: DbosLoop | None) -> None:
     raw = RawLoop(os.path.join(tmp, f"raw-{level}.db"), level)
     two = RawLoop(os.path.join(tmp, f"two-{level}.db"), level, tables=2)
     one = WorkflowLoop(os.path.join(tmp, f"one-{level}.db"), level, one_step)
     ten = WorkflowLoop(os.path.join(tmp, f"ten-{level}.db"), level, ten_steps)
-    dbos = options.dbos if level == "FULL" else None
     rounds = Rounds()
     for _ in range(options.rounds):
         totals: dict[str, list[float]] = {}
@@ -288,16 +288,18 @@ def main() -> None:
     if min(options.rounds, options.runs, options.block) < 1:
         parser.error("--rounds, --runs and --block must be at least 1")
     levels = [s.strip().upper() for s in options.synchronous.split(",")]
-    options.dbos = dbos_loop() if "FULL" in levels else None
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
           f"{options.rounds} rounds of {options.runs} sequential runs per workflow\n")
     with tempfile.TemporaryDirectory() as tmp:
         for level in levels:
-            measure_level(level, options, tmp)
-    if options.dbos is None and "FULL" in levels:
-        print("dbos not installed: skipped the DBOS comparison (pip install dbos)")
-    elif options.dbos is not None:
-        options.dbos.close()
+            dbos = dbos_loop() if level == "FULL" else None  # compared at the durable level
+            try:
+                measure_level(level, options, tmp, dbos)
+            finally:
+                if dbos is not None:
+                    dbos.close()
+            if dbos is None and level == "FULL":
+                print("dbos not installed: skipped the DBOS comparison (pip install dbos)\n")
 
 
 if __name__ == "__main__":
