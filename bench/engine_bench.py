@@ -260,7 +260,7 @@ def measure_level(level: str, options: argparse.Namespace, tmp: str,
           f"[{med(rounds.series('step', True)) * us:.1f} µs]; {per_step:.2f} commits per step")
     print(f"  per step / raw commit       {spread(rounds.ratio('step', 'raw'), 1, 2)}x  "
           f"[CPU {med(rounds.ratio('step', 'raw', True)):.2f}x]")
-    print(f"  steps/s                     {1 / med(step):.0f}  "
+    print(f"  steps/s                     {1 / med(step):.0f}, best round {1 / min(step):.0f}  "
           f"[{1 / med(rounds.series('step', True)):.0f} on CPU time]\n")
     if dbos is not None:
         ratios = rounds.ratio("dbos", "ten")
