@@ -260,3 +260,53 @@ class Flow(Base):
     async def run(self) -> None: ...
 """
     assert [(f.line, f.code) for f in lint_text(source).findings] == [(8, "WF107")]
+
+
+def test_decorators_run_where_the_function_is_defined() -> None:
+    """A workflow's decorator runs at import time (a wfkit workflow_id function when a run is
+    started), never in a replayed body: not workflow code, in any dialect. A decorator on a
+    function nested in a workflow body runs in that body and is checked."""
+    at_import = '''
+        import os
+        from datetime import datetime
+        from dbos import DBOS
+        from temporalio import workflow as tw
+        from wfkit import Context, workflow
+
+
+        @workflow(name=os.environ.get("FLOW", "flow"),
+                  workflow_id=lambda customer: f"{customer}-{datetime.now():%Y}")
+        def flow(ctx: Context, customer: str) -> str:
+            return customer
+
+
+        @DBOS.workflow(name=os.environ["DBOS_FLOW"])
+        def dbos_flow() -> None:
+            pass
+
+
+        @tw.defn(name=os.environ["TEMPORAL_FLOW"])
+        class Flow:
+            @tw.run
+            async def run(self) -> None:
+                pass
+
+            @tw.signal(name=os.environ["SIGNAL"])
+            def ping(self) -> None:
+                pass
+    '''
+    assert _found(at_import) == []
+    in_body = '''
+        import functools
+        from datetime import datetime
+        from wfkit import Context, workflow
+
+
+        @workflow
+        def flow(ctx: Context) -> int:
+            @functools.lru_cache(maxsize=datetime.now().second)
+            def helper() -> int:
+                return 1
+            return helper()
+    '''
+    assert _found(in_body) == ["WF101"]

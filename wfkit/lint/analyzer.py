@@ -93,6 +93,7 @@ class FileAnalyzer(RuleServices):
             cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
             cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
             cst.Match: self._visit_match, cst.MatchCase: self._visit_case,
+            cst.Decorator: self._visit_decorator,
         }
         # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
         hooked = set(self._rule_visit) | set(self._rule_leave)
@@ -102,6 +103,7 @@ class FileAnalyzer(RuleServices):
             cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
             cst.IndentedBlock: self._leave_indented, cst.SimpleStatementSuite: self._leave_block,
             cst.Match: self._leave_match, cst.MatchCase: self._leave_case,
+            cst.Decorator: self._leave_exemptable,
         }
 
     # ----------------------------------------------------------------- driving
@@ -299,6 +301,15 @@ class FileAnalyzer(RuleServices):
                     self.resolver.resolve(item.item.func) == kn.SANDBOX_EXEMPT:
                 self._enter_exempt(node)
                 return
+
+    def _visit_decorator(self, node: cst.Decorator) -> None:
+        """A decorator runs where its function is defined, not in the function's body: on a
+        module-level function or a method (``@workflow(workflow_id=lambda ...)``,
+        ``@workflow.signal(name=...)``) that is import time, never replayed, so not workflow
+        code. On a function nested in a workflow body it runs in that body and stays checked."""
+        parent = self.frames[-2] if len(self.frames) >= 2 else None
+        if parent is None or parent.kind == "class":
+            self._enter_exempt(node)
 
     def _enter_exempt(self, node: cst.CSTNode) -> None:
         self._exempt_nodes.add(id(node))
