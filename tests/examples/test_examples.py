@@ -210,7 +210,8 @@ def test_etl_fans_out_and_records_in_call_order(capsys) -> None:
     assert report["sources"] == ["billing", "crm", "web"]
     assert report["rows"] == sum(s["rows"] for s in report["per_source"])
     assert report["amount"] == sum(s["amount"] for s in report["per_source"])
-    names = [o["name"] for o in show(capsys, run_id_of(err))["operations"]]
+    assert run_id_of(err) == "etl-2026-03-01"
+    names = [o["name"] for o in show(capsys, "etl-2026-03-01")["operations"]]
     assert names == ["extract:billing", "extract:crm", "extract:web", "transform:billing",
                      "transform:crm", "transform:web", "load"]
 
