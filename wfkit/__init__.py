@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         WfkitError,
     )
     from wfkit.retry import Retry
-    from wfkit.status import RunStatus
     from wfkit.running_step import StepInfo, step_info
+    from wfkit.status import RunStatus
 
 
 __getattr__, __dir__ = lazy_exports('wfkit', _EXPORTS, globals())

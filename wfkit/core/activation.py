@@ -38,8 +38,8 @@ from wfkit.errors import (
     StepTimeout,
     WfkitError,
 )
-from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.running_step import running_attempt
+from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
 
 
