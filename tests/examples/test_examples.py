@@ -94,6 +94,14 @@ def test_orders_retries_the_charge_without_rerunning_completed_steps(capsys) -> 
     assert [(o["name"], o["attempt"], o["status"]) for o in ops] == [
         ("validate_order", 1, "COMPLETED"), ("charge_payment", 2, "COMPLETED"),
         ("ship", 1, "COMPLETED"), ("send_confirmation", 1, "COMPLETED")]
+    [first] = ops[1]["retried_attempts"]  # the failure before the retry is still shown
+    assert first["attempt"] == 1 and first["error"]["type"] == "GatewayUnavailable"
+    assert first["retry_at"] > first["started_at"]
+    assert all(o["retried_attempts"] == [] for o in ops if o["name"] != "charge_payment")
+    code, text, _ = wfkit(capsys, ["show", "ORD-001"])
+    assert code == 0
+    assert re.search(r"↳ retried\s+1\s+FAILED.*GatewayUnavailable: gateway error on attempt 1",
+                     text)
     orders = import_module_spec("fixtures/examples/orders.py")
     assert orders.gateway.attempts("ORD-001") == 2
 

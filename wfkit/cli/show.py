@@ -2,7 +2,9 @@
 
 The timeline is the operations table (the latest state of each operation, in sequence
 order): what a person repairing a run needs to see — which step failed, after how many
-attempts, with what error, and which compensations ran.
+attempts, with what error, and which compensations ran. Under an operation that was retried,
+its earlier attempts and their errors (from the run's history), so a step that failed twice
+before it succeeded does not look as if nothing had happened.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class RunView:
     run: RunRecord
     operations: list[OperationRecord]
     children: dict[int, str]
+    retried: dict[int, list[OperationRecord]]  # seq -> its failed attempts that were retried
 
 
 @click.command("show")
@@ -58,7 +61,8 @@ def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
         view = RunView(engine.get_run(run_id), engine.operations(run_id),
                        {child.parent_seq: child.id
                         for child in engine.store.list_runs(parent_id=run_id)
-                        if child.parent_seq is not None})
+                        if child.parent_seq is not None},
+                       _retried(run_id, engine.history(run_id)))
     _SHOW_FORMATS[fmt]().render(app, view)
 
 
@@ -67,7 +71,7 @@ class RunJson:
 
     def render(self, app: App, view: RunView) -> None:
         click.echo(to_json({"version": JSON_VERSION, "run": _run_data(view.run),
-                            "operations": [_op_data(op, view.children)
+                            "operations": [_op_data(op, view.children, view.retried)
                                            for op in view.operations]}))
 
 
@@ -75,7 +79,7 @@ class RunText:
     """A header and a timeline table, for people."""
 
     def render(self, app: App, view: RunView) -> None:
-        _print_text(app, view.run, view.operations, view.children)
+        _print_text(app, view.run, view.operations, view.children, view.retried)
 
 
 _SHOW_FORMATS: dict[ShowFormat, type[RunJson] | type[RunText]] = {
@@ -92,13 +96,29 @@ def _run_data(run: Any) -> dict[str, Any]:
             "cancel_requested": run.cancel_requested}
 
 
-def _op_data(op: Any, children: dict[int, str]) -> dict[str, Any]:
+def _op_data(op: Any, children: dict[int, str],
+             retried: dict[int, list[Any]]) -> dict[str, Any]:
     return {"child_id": children.get(op.seq), "seq": op.seq, "kind": op.kind.value,
             "name": op.name, "status": op.status.value,
             "attempt": op.attempt, "started_at": iso(op.started_at),
             "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
             "result": _json(op.result), "error": _json(op.error), "source": op.source,
-            "compensates": op.compensates}
+            "compensates": op.compensates,
+            "retried_attempts": [{"attempt": a.attempt, "started_at": iso(a.started_at),
+                                  "retry_at": iso(a.wake_at), "error": _json(a.error)}
+                                 for a in retried.get(op.seq, [])]}
+
+
+def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
+    """Each operation's attempts that failed and were retried, oldest first."""
+    from wfkit.core.history_entries import op_from_snapshot
+
+    retried: dict[int, list[Any]] = {}
+    for entry in history:
+        if entry.type.endswith("_retrying") and entry.seq is not None:
+            retried.setdefault(entry.seq, []).append(
+                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data))
+    return retried
 
 
 def _json(text: str | None) -> Any:
@@ -110,7 +130,8 @@ def _json(text: str | None) -> Any:
         return text
 
 
-def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str]) -> None:
+def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
+                retried: dict[int, list[Any]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -159,6 +180,13 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str]) ->
                       status_text(op.status.value), when(op.started_at),
                       duration(op.started_at, op.finished_at),
                       Text(error_line(op.error) if op.error else "", style="red"))
+        for earlier in retried.get(op.seq, []):
+            if earlier.attempt >= op.attempt:
+                continue  # the row above is this attempt (a run parked for its retry)
+            table.add_row("", "", Text("  ↳ retried", style="dim"), str(earlier.attempt),
+                          status_text("FAILED"), when(earlier.started_at), "",
+                          Text(error_line(earlier.error) if earlier.error else "",
+                               style="red"))
     out.print()
     print_table(app, table)
 
