@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 from wfkit.clock import Clock, SystemClock
 from wfkit.codec import JsonCodec
@@ -44,8 +44,12 @@ from wfkit.store.base import (
     OperationRecord,
     RunRecord,
     Store,
+    finished_statuses,
 )
 from wfkit.worker import Heartbeat
+
+# What `prune` deletes unless told otherwise: FAILED runs wait for a person (retry, skip-step).
+PRUNED_BY_DEFAULT = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED})
 
 
 class WorkflowHandle:
@@ -436,6 +440,39 @@ class Engine:
             history=[he.op_entry("step_skipped", skipped),
                      he.run_entry(run_id, now, "run_repaired", step=step,
                                   discarded=list(discard))]))
+
+    # -- retention ---------------------------------------------------------------------------
+    def prune(self, older_than: timedelta | float, *,
+              statuses: Collection[RunStatus | str] = PRUNED_BY_DEFAULT,
+              dry_run: bool = False, batch: int = 500) -> list[str]:
+        """Delete runs that finished more than ``older_than`` ago (seconds or a timedelta),
+        with their operations, history and events; return their ids, oldest finish first.
+
+        Only finished runs, and by default not FAILED ones (they wait for a person: pass
+        ``statuses`` to include them). A run whose parent or child is still live is kept.
+        ``dry_run`` returns what would be deleted. Deletes go ``batch`` runs per
+        transaction, so workers are never held up for long.
+        """
+        from wfkit.core.waits import to_seconds
+
+        seconds = to_seconds(older_than, "older_than")
+        if seconds < 0:
+            raise UsageError(f"older_than must not be negative, got {older_than!r}",
+                             hint="pass how long ago runs must have finished, e.g. 30 days")
+        try:
+            wanted = finished_statuses(statuses)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="use COMPLETED, COMPENSATED, CANCELLED or FAILED") \
+                from None
+        cutoff = self.clock.now() - timedelta(seconds=seconds)
+        candidates = self.store.prunable_runs(cutoff, wanted)
+        if dry_run:
+            return candidates
+        deleted: list[str] = []
+        for start in range(0, len(candidates), max(batch, 1)):
+            deleted += self.store.delete_runs(candidates[start:start + max(batch, 1)], cutoff,
+                                              wanted)
+        return deleted
 
     def close(self) -> None:
         self._heartbeat.stop()

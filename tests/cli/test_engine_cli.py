@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -495,3 +495,41 @@ def test_the_transition_log_says_each_status_change_once() -> None:
                      "r1 wf RUNNING -> COMPENSATING (ValueError: bad)",
                      "r1 wf COMPENSATING -> COMPENSATED",
                      "r2 wf taken over from host:1:dead (its lease expired)"]
+
+
+# -- prune --------------------------------------------------------------------------------------
+def test_prune_deletes_old_finished_runs_and_keeps_the_rest(capsys, workdir) -> None:
+    """Runs that finished 40 days ago go (FAILED ones only when named); a recent run, a waiting
+    one and its family stay; --dry-run deletes nothing."""
+    old = ManualClock(datetime.now(timezone.utc) - timedelta(days=40))
+    with Engine(DB, workflows=[load_workflow(f"flows.py:{n}")
+                               for n in ("add", "doomed", "waits")], clock=old) as engine:
+        engine.start(load_workflow("flows.py:add"), 1, workflow_id="old-ok").result(timeout=5)
+        with pytest.raises(RunFailed):
+            engine.start(load_workflow("flows.py:doomed"), "cup",
+                         workflow_id="old-undone").result(timeout=5)
+        engine.start(load_workflow("flows.py:waits"), workflow_id="old-waiting")
+        engine.work_once()
+    assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2}', "--id", "new-ok")[0] == 0
+
+    code, out, err = wfkit(capsys, "prune", "--older-than", "30d", "--dry-run")
+    assert (code, out.split()) == (0, ["old-ok", "old-undone"])
+    assert "would delete 2 runs (CANCELLED, COMPENSATED, COMPLETED) that finished before" in err
+    code, out, err = wfkit(capsys, "prune", "--older-than", "4w")
+    assert (code, out.split()) == (0, ["old-ok", "old-undone"]) and "deleted 2 runs" in err
+    code, out, _ = wfkit(capsys, "list", "--format", "json")
+    assert sorted(r["id"] for r in json.loads(out)["runs"]) == ["new-ok", "old-waiting"]
+    assert wfkit(capsys, "show", "old-ok")[0] == 2
+    assert wfkit(capsys, "prune", "--older-than", "1d12h", "--status", "failed")[:2] == (0, "")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--older-than", "30x"], "invalid duration '30x' for --older-than"),
+    (["--older-than", "30d", "--status", "RUNNING"], "Invalid value for '--status'"),
+    ([], "Missing option '--older-than'"),
+])
+def test_prune_bad_input_is_one_line_and_exit_2(capsys, args, message) -> None:
+    assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}')[0] == 0
+    code, out, err = wfkit(capsys, "prune", *args)
+    assert code == 2 and out == "" and message in one_error_line(err)
+    assert len(json.loads(wfkit(capsys, "list", "--format", "json")[1])["runs"]) == 1

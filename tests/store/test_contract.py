@@ -559,3 +559,67 @@ def test_threads_share_a_store(store: Store) -> None:
     for run_id in ids:
         assert [e.index for e in store.history(run_id)] == list(range(30))
         assert len(store.operations(run_id)) == 30
+
+
+# -- retention: prunable_runs / delete_runs -----------------------------------------------------
+FINISHED = {RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED}
+
+
+def finished(store: Store, run_id: str, status: RunStatus, at_second: float,
+             parent: str | None = None) -> None:
+    """A run with an operation, history and an event, ended ``status`` at ``at_second``."""
+    store.create_run(run(run_id, parent_id=parent, parent_seq=1 if parent else None),
+                     [entry("run_started", run_id)])
+    store.add_event(run_id, "ping", "{}", at(at_second))
+    store.commit(run_id, Checkpoint(
+        run={"status": status, "finished_at": at(at_second) if status.terminal else None},
+        operations=[op(1, run_id)], history=[entry("run_ended", run_id, when=at_second)]))
+
+
+def test_old_finished_runs_are_prunable_oldest_first_and_live_families_are_kept(
+        store: Store) -> None:
+    finished(store, "done-late", RunStatus.COMPLETED, 50)
+    finished(store, "done-early", RunStatus.COMPENSATED, 10)
+    finished(store, "cancelled", RunStatus.CANCELLED, 20)
+    finished(store, "failed", RunStatus.FAILED, 10)        # needs a person: not asked for
+    finished(store, "too-new", RunStatus.COMPLETED, 200)
+    finished(store, "running", RunStatus.RUNNING, 10)
+    finished(store, "parent-live", RunStatus.WAITING, 10)
+    finished(store, "child-of-live", RunStatus.COMPLETED, 10, parent="parent-live")
+    finished(store, "parent-done", RunStatus.COMPLETED, 10)
+    finished(store, "child-live", RunStatus.RUNNING, 10, parent="parent-done")
+    assert store.prunable_runs(at(100), FINISHED) == ["done-early", "cancelled", "done-late"]
+    assert store.prunable_runs(at(100), {RunStatus.FAILED}) == ["failed"]
+
+
+def test_delete_runs_removes_everything_of_a_run_and_nothing_else(store: Store) -> None:
+    finished(store, "old", RunStatus.COMPLETED, 10)
+    finished(store, "keep", RunStatus.COMPLETED, 10)
+    kept = snapshot(store, "keep")
+    assert store.delete_runs(["old", "missing", "old"], at(100), FINISHED) == ["old"]
+    assert store.get_run("old") is None
+    assert store.operations("old") == [] and store.history("old") == []
+    assert store.pending_events("old", "ping") == []
+    assert snapshot(store, "keep") == kept
+    assert [e.run_id for e in store.pending_events("keep", "ping")] == ["keep"]
+    # The id can be used again, for a run with nothing of the old one's.
+    store.create_run(run("old"), [entry("run_started", "old")])
+    assert store.operations("old") == [] and [e.type for e in store.history("old")] == [
+        "run_started"]
+    event = store.add_event("old", "ping", "{}", at(5))
+    assert event.id not in {e.id for e in store.pending_events("keep", "ping")}
+
+
+def test_delete_runs_checks_again_and_keeps_a_run_that_is_live_again(store: Store) -> None:
+    finished(store, "f", RunStatus.FAILED, 10)
+    [listed] = store.prunable_runs(at(100), {RunStatus.FAILED})
+    store.commit("f", Checkpoint(run={"status": RunStatus.PENDING, "finished_at": None}))
+    assert store.delete_runs([listed], at(100), {RunStatus.FAILED}) == []
+    assert store.get_run("f") is not None and len(store.operations("f")) == 1
+
+
+def test_only_finished_statuses_can_be_pruned(store: Store) -> None:
+    with pytest.raises(ValueError, match="only finished runs"):
+        store.prunable_runs(at(100), {RunStatus.RUNNING})
+    with pytest.raises(ValueError, match="WAITING"):
+        store.delete_runs(["r1"], at(100), {RunStatus.COMPLETED, RunStatus.WAITING})

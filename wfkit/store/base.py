@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, Sequence
+from typing import Any, Collection, Protocol, Sequence
 
 from wfkit.status import OpKind, OpStatus, RunStatus
 
@@ -206,4 +206,25 @@ class Store(Protocol):
 
     def history(self, run_id: str) -> list[HistoryEntry]: ...
 
+    def prunable_runs(self, finished_before: datetime,
+                      statuses: Collection[RunStatus]) -> list[str]:
+        """Ids of runs ``delete_runs`` may delete, oldest finish first: status in ``statuses``
+        (terminal ones), finished before ``finished_before``, no live parent, no live child."""
+
+    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
+                    statuses: Collection[RunStatus]) -> list[str]:
+        """Delete those of ``run_ids`` that are still prunable (checked again in the same
+        transaction), with their operations, history and events; return the ids deleted."""
+
     def close(self) -> None: ...
+
+
+def finished_statuses(statuses: Collection[RunStatus | str]) -> frozenset[RunStatus]:
+    """``statuses`` as RunStatus members, all terminal: a live run is never pruned."""
+    from wfkit.status import TERMINAL
+
+    members = frozenset(RunStatus(s) for s in statuses)
+    live = sorted(s.value for s in members - TERMINAL)
+    if live:
+        raise ValueError(f"only finished runs can be deleted, not {', '.join(live)}")
+    return members

@@ -10,7 +10,7 @@ import copy
 import threading
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from wfkit.status import ACTIVE, PARKED, RunStatus
 from wfkit.store.base import (
@@ -20,6 +20,7 @@ from wfkit.store.base import (
     LeaseLost,
     OperationRecord,
     RunRecord,
+    finished_statuses,
     op_snapshot,
 )
 
@@ -31,6 +32,7 @@ class MemoryStore:
         self._runs: dict[str, RunRecord] = {}
         self._ops: dict[str, dict[int, OperationRecord]] = {}
         self._events: list[EventRecord] = []
+        self._event_ids = 0  # ids are never reused, even after runs are deleted
         self._history: dict[str, list[HistoryEntry]] = {}
 
     # -- runs ---------------------------------------------------------------------------------
@@ -119,7 +121,8 @@ class MemoryStore:
     # -- events -------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
         with self._lock:
-            event = EventRecord(id=len(self._events) + 1, run_id=run_id, name=name,
+            self._event_ids += 1
+            event = EventRecord(id=self._event_ids, run_id=run_id, name=name,
                                 payload=payload, sent_at=at)
             self._events.append(event)
             run = self._runs.get(run_id)
@@ -131,6 +134,40 @@ class MemoryStore:
         with self._lock:
             return [copy.copy(e) for e in self._events
                     if e.run_id == run_id and e.name == name and e.consumed_seq is None]
+
+    # -- retention ----------------------------------------------------------------------------
+    def prunable_runs(self, finished_before: datetime,
+                      statuses: Collection[RunStatus]) -> list[str]:
+        wanted = finished_statuses(statuses)
+        with self._lock:
+            runs = [r for r in self._runs.values() if self._prunable(r, finished_before, wanted)]
+        runs.sort(key=lambda r: (r.finished_at, r.id))
+        return [r.id for r in runs]
+
+    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
+                    statuses: Collection[RunStatus]) -> list[str]:
+        wanted = finished_statuses(statuses)
+        with self._lock:
+            doomed = [self._runs[i] for i in dict.fromkeys(run_ids)
+                      if i in self._runs and self._prunable(self._runs[i], finished_before,
+                                                             wanted)]
+            doomed.sort(key=lambda r: (r.finished_at, r.id))
+            gone = {r.id for r in doomed}
+            for run_id in gone:
+                del self._runs[run_id], self._ops[run_id], self._history[run_id]
+            self._events = [e for e in self._events if e.run_id not in gone]
+            return [r.id for r in doomed]
+
+    def _prunable(self, run: RunRecord, finished_before: datetime,
+                  wanted: frozenset[RunStatus]) -> bool:
+        if run.status not in wanted or run.finished_at is None \
+                or not run.finished_at < finished_before:
+            return False
+        parent = self._runs.get(run.parent_id) if run.parent_id else None
+        if parent is not None and not parent.status.terminal:
+            return False
+        return not any(c.parent_id == run.id and not c.status.terminal
+                       for c in self._runs.values())
 
     # -- leases -------------------------------------------------------------------------------
     def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,

@@ -24,7 +24,7 @@ from dataclasses import fields
 from datetime import datetime, timezone
 from enum import Enum
 from types import TracebackType
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterator, Sequence
 
 try:
     import psycopg
@@ -34,7 +34,7 @@ except ImportError:  # the optional extra; PostgresStore() says how to install i
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import postgres_schema
-from wfkit.store.sql_shared import fenced_run_statement
+from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -324,6 +324,31 @@ class PostgresStore:
             row = cur.execute("SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)",
                               (_LIVE,)).fetchone()
         return row[0]  # type: ignore[no-any-return]
+
+    # -- retention --------------------------------------------------------------------------------
+    def prunable_runs(self, finished_before: datetime,
+                      statuses: Collection[RunStatus]) -> list[str]:
+        sql = (f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '%s')} "
+               "ORDER BY r.finished_at, r.id")
+        with self._cursor() as cur:
+            rows = cur.execute(sql, (_ts(finished_before),)).fetchall()
+        return [row[0] for row in rows]
+
+    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
+                    statuses: Collection[RunStatus]) -> list[str]:
+        # The DELETE checks the conditions again: a run retried since it was listed is live
+        # again and stays.
+        sql = (f"DELETE FROM runs r WHERE r.id = ANY(%s) AND {prunable_where(statuses, '%s')} "
+               "RETURNING r.id, r.finished_at")
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return []
+        with self._transaction() as cur:
+            rows = cur.execute(sql, (ids, _ts(finished_before))).fetchall()
+            gone = [run_id for run_id, _ in sorted(rows, key=lambda row: (row[1], row[0]))]
+            for table in ("operations", "history", "events"):
+                cur.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (gone,))
+        return gone
 
     # -- plumbing ---------------------------------------------------------------------------------
     @contextmanager

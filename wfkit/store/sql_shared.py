@@ -4,7 +4,7 @@ and locking clauses, not in what a checkpoint means).
 
 from __future__ import annotations
 
-from typing import Callable, Collection, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from wfkit.errors import StoreError
 
@@ -53,3 +53,23 @@ def check_not_newer(version: int, latest: int, where: str) -> None:
         raise StoreError(
             f"{where} was created by a newer wfkit (schema version {version}; this wfkit knows "
             f"up to {latest})", hint="upgrade wfkit (pip install -U wfkit)")
+
+
+def prunable_where(statuses: Collection[Any], cutoff: str) -> str:
+    """Which runs ``prune`` may delete (alias ``r``), for both database stores.
+
+    A run with one of ``statuses`` (all must be terminal: ValueError otherwise) that finished
+    before ``cutoff`` (a placeholder); not while its parent is still live (the parent reads
+    the child's result when it resumes) nor while a child of its own is (that child reports
+    to it when it ends). The values come from RunStatus members, never from caller text.
+    """
+    from wfkit.status import TERMINAL
+    from wfkit.store.base import finished_statuses
+
+    wanted = ", ".join(f"'{s.value}'" for s in sorted(finished_statuses(statuses)))
+    live = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
+    return (f"r.status IN ({wanted}) AND r.finished_at < {cutoff} "
+            f"AND (r.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs p "
+            f"WHERE p.id = r.parent_id AND p.status NOT IN ({live}))) "
+            f"AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent_id = r.id "
+            f"AND c.status NOT IN ({live}))")

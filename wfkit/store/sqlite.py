@@ -30,13 +30,13 @@ import threading
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 from urllib.parse import parse_qsl
 
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
-from wfkit.store.sql_shared import fenced_run_statement
+from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -418,6 +418,37 @@ class SqliteStore:
             row = self._read(lambda c: c.execute(
                 f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})").fetchone())
         return _dt(row[0])
+
+    # -- retention --------------------------------------------------------------------------------
+    def prunable_runs(self, finished_before: datetime,
+                      statuses: Collection[RunStatus]) -> list[str]:
+        sql = (f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '?')} "
+               "ORDER BY r.finished_at, r.id")
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql, (_us(finished_before),)).fetchall())
+        return [row[0] for row in rows]
+
+    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
+                    statuses: Collection[RunStatus]) -> list[str]:
+        # The conditions are checked again under the write lock: a run retried since it was
+        # listed is live again and stays.
+        where = prunable_where(statuses, "?")
+        ids = list(dict.fromkeys(run_ids))
+        if not ids:
+            return []
+        sql = (f"SELECT r.id, r.pk FROM runs r WHERE r.id IN ({', '.join('?' * len(ids))}) "
+               f"AND {where} ORDER BY r.finished_at, r.id")
+
+        def write(c: sqlite3.Connection) -> list[str]:
+            rows = c.execute(sql, (*ids, _us(finished_before))).fetchall()
+            ranges = [(pk * _SPAN, pk * _SPAN + _SPAN - 1) for _, pk in rows]
+            c.executemany("DELETE FROM operations WHERE key BETWEEN ? AND ?", ranges)
+            c.executemany("DELETE FROM history WHERE key BETWEEN ? AND ?", ranges)
+            c.executemany("DELETE FROM events WHERE run_id = ?", [(rid,) for rid, _ in rows])
+            c.executemany("DELETE FROM runs WHERE pk = ?", [(pk,) for _, pk in rows])
+            return [rid for rid, _ in rows]
+
+        return self._write(write)
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _read(self, query: Callable[[sqlite3.Connection], Any]) -> Any:
