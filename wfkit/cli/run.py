@@ -69,7 +69,7 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         args, kwargs = [], {}
     with open_engine(store_url, workflows=[wf], existing=missing is not None,
                      missing=missing) as engine:
-        if missing is not None and engine.store.get_run(run_id or "") is None:
+        if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.
         handle = engine.start(wf, *args, workflow_id=run_id, **kwargs)

@@ -138,36 +138,32 @@ class MemoryStore:
     # -- retention ----------------------------------------------------------------------------
     def prunable_runs(self, finished_before: datetime,
                       statuses: Collection[RunStatus]) -> list[str]:
-        wanted = finished_statuses(statuses)
         with self._lock:
-            runs = [r for r in self._runs.values() if self._prunable(r, finished_before, wanted)]
-        runs.sort(key=lambda r: (r.finished_at, r.id))
-        return [r.id for r in runs]
+            return [r.id for r in self._prunable(finished_before, finished_statuses(statuses))]
 
     def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
                     statuses: Collection[RunStatus]) -> list[str]:
         wanted = finished_statuses(statuses)
+        asked = set(run_ids)
         with self._lock:
-            doomed = [self._runs[i] for i in dict.fromkeys(run_ids)
-                      if i in self._runs and self._prunable(self._runs[i], finished_before,
-                                                             wanted)]
-            doomed.sort(key=lambda r: (r.finished_at, r.id))
-            gone = {r.id for r in doomed}
+            gone = [r.id for r in self._prunable(finished_before, wanted) if r.id in asked]
             for run_id in gone:
                 del self._runs[run_id], self._ops[run_id], self._history[run_id]
-            self._events = [e for e in self._events if e.run_id not in gone]
-            return [r.id for r in doomed]
+            doomed = set(gone)
+            self._events = [e for e in self._events if e.run_id not in doomed]
+            return gone
 
-    def _prunable(self, run: RunRecord, finished_before: datetime,
-                  wanted: frozenset[RunStatus]) -> bool:
-        if run.status not in wanted or run.finished_at is None \
-                or not run.finished_at < finished_before:
-            return False
-        parent = self._runs.get(run.parent_id) if run.parent_id else None
-        if parent is not None and not parent.status.terminal:
-            return False
-        return not any(c.parent_id == run.id and not c.status.terminal
-                       for c in self._runs.values())
+    def _prunable(self, finished_before: datetime,
+                  wanted: frozenset[RunStatus]) -> list[RunRecord]:
+        """Runs prune may delete, oldest finish first (the caller holds the lock)."""
+        live = {r.id for r in self._runs.values() if not r.status.terminal}
+        has_live_child = {r.parent_id for r in self._runs.values()
+                          if r.parent_id and not r.status.terminal}
+        runs = [r for r in self._runs.values()
+                if r.status in wanted and r.finished_at is not None
+                and r.finished_at < finished_before and r.parent_id not in live
+                and r.id not in has_live_child]
+        return sorted(runs, key=lambda r: (r.finished_at, r.id))
 
     # -- leases -------------------------------------------------------------------------------
     def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Collection, Sequence
 
 from wfkit.errors import StoreError
+from wfkit.status import TERMINAL
+from wfkit.store.base import finished_statuses
 
 
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
@@ -63,9 +65,6 @@ def prunable_where(statuses: Collection[Any], cutoff: str) -> str:
     the child's result when it resumes) nor while a child of its own is (that child reports
     to it when it ends). The values come from RunStatus members, never from caller text.
     """
-    from wfkit.status import TERMINAL
-    from wfkit.store.base import finished_statuses
-
     wanted = ", ".join(f"'{s.value}'" for s in sorted(finished_statuses(statuses)))
     live = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
     return (f"r.status IN ({wanted}) AND r.finished_at < {cutoff} "
