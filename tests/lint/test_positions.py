@@ -141,43 +141,36 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-@pytest.mark.parametrize("name", sorted(SOURCES))
-def test_positions_match_position_provider(name: str, monkeypatch) -> None:
-    source = SOURCES[name]
+def _assert_placed_like_libcst(source: str, place, kinds=(cst.Call, cst.Attribute)) -> None:
+    """``place(module, source, wanted)`` puts every node of ``kinds`` where libcst's
+    PositionProvider does."""
     module = cst.parse_module(source)
-    wanted = _expressions(module)
+    wanted = _expressions(module, kinds)
     assert wanted
     expected = _expected(module)
-    monkeypatch.setattr(positions, "MetadataWrapper", None)  # the fallback must not be needed
-    got = resolve_positions(module, source, wanted)
+    got = place(module, source, wanted)
     for node, _, _ in wanted:
         assert got[node] == expected[node], _code(node)
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_positions_match_position_provider(name: str, monkeypatch) -> None:
+    monkeypatch.setattr(positions, "MetadataWrapper", None)  # the fallback must not be needed
+    _assert_placed_like_libcst(SOURCES[name], resolve_positions)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_statement_path_matches_position_provider(name: str, monkeypatch) -> None:
     """The path for what the text path cannot place, on its own."""
-    source = SOURCES[name]
-    module = cst.parse_module(source)
-    wanted = _expressions(module)
-    expected = _expected(module)
     monkeypatch.setattr(positions, "MetadataWrapper", None)
-    got = positions._by_statement(module, source, wanted)
-    for node, _, _ in wanted:
-        assert got[node] == expected[node], _code(node)
+    _assert_placed_like_libcst(SOURCES[name], positions._by_statement)
 
 
 @pytest.mark.parametrize("name", sorted(BY_TEXT))
 def test_text_path_places_tricky_code(name: str, monkeypatch) -> None:
-    source = BY_TEXT[name]
-    module = cst.parse_module(source)
-    wanted = _expressions(module, (cst.Call, cst.Attribute, cst.Await))
-    assert wanted
-    expected = _expected(module)
-    monkeypatch.setattr(positions, "_by_statement", None)   # no second parse
-    got = resolve_positions(module, source, wanted)
-    for node, _, _ in wanted:
-        assert got[node] == expected[node], _code(node)
+    monkeypatch.setattr(positions, "_by_statement", None)  # no second parse
+    _assert_placed_like_libcst(BY_TEXT[name], resolve_positions,
+                               (cst.Call, cst.Attribute, cst.Await))
 
 
 def test_multiline_node_is_placed_with_its_block_indent() -> None:
