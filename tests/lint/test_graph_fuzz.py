@@ -9,7 +9,8 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.lint.test_graph import check_dot, check_mermaid
+from graph_checks import check_dot, check_mermaid
+
 from wfkit.lint.graph import Graph, build_graph, parse_source
 from wfkit.lint.graph_render import render
 
