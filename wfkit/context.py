@@ -107,7 +107,7 @@ class Context:
         flows = []
         for c in calls:
             spec = resolve(c.target, c.site)
-            seq, rec = act.take(OpKind.STEP, spec.name)
+            seq, rec = act.take(OpKind.STEP, spec.name, frontier=False)
             flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec))
         if self._async:
             return act.drive_parallel_async(flows)

@@ -9,6 +9,7 @@ worker's runs are taken over once its lease expires.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import socket
@@ -22,10 +23,11 @@ from wfkit.clock import Clock, SystemClock
 from wfkit.codec import JsonCodec
 from wfkit.core import history_entries as he
 from wfkit.core.failures import error_data
-from wfkit.core.runner import execute
+from wfkit.core.runner import execute, parent_note
 from wfkit.core.runtime import Interceptor, Runtime
 from wfkit.core.spec import _returns
 from wfkit.core.starting import new_run
+from wfkit.core.store_faults import StoreUnavailable, persist
 from wfkit.definitions import WorkflowDef
 from wfkit.errors import (
     DefinitionError,
@@ -33,6 +35,7 @@ from wfkit.errors import (
     ResultTimeout,
     RunFailed,
     RunNotFound,
+    StoreError,
     UsageError,
 )
 from wfkit.status import OpKind, OpStatus, RunStatus
@@ -47,6 +50,9 @@ from wfkit.store.base import (
     finished_statuses,
 )
 from wfkit.worker import Heartbeat
+
+_log = logging.getLogger("wfkit.engine")
+_WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
 
 # What `prune` deletes unless told otherwise: FAILED runs wait for a person (retry, skip-step).
 PRUNED_BY_DEFAULT = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED})
@@ -163,16 +169,25 @@ class Engine:
         while True:
             # Claim first: a run that is runnable is advanced before its state is read, so
             # the common start-then-result reads the run once, after it has finished.
-            worked = drive and self.work_once(run_id=run_id)
-            run = self.get_run(run_id)
+            worked = drive and self._through_outage(lambda: self.work_once(run_id=run_id))
+            run = self._through_outage(lambda: self.get_run(run_id))
             if run.status.terminal:
                 return self._outcome(run)
-            if worked or (drive and self.work_once()):
+            if worked or (drive and self._through_outage(self.work_once)):
                 continue
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise ResultTimeout(run_id, timeout or 0.0, run.status.value)
             self._nap(left)
+
+    def _through_outage(self, call: Callable[[], Any]) -> Any:
+        """``call()``, waiting out a store fault (a lock, a restart) for up to a lease."""
+        try:
+            return persist(lambda _fault: call(), self.clock, self.rt.lease_seconds,
+                           "waiting for the run", retry_on=(StoreError,))
+        except StoreUnavailable as outage:
+            raise StoreError(str(outage), hint="check the store; the run resumes from its "
+                             "last checkpoint when it is back") from outage.error
 
     def _outcome(self, run: RunRecord) -> Any:
         if run.status != RunStatus.COMPLETED:
@@ -259,24 +274,44 @@ class Engine:
             execute(self.rt, run, wf, lease_owner=self.owner)
         except LeaseLost:
             pass  # another worker owns the run now; it will carry on from the checkpoints
+        except StoreUnavailable as outage:
+            self._release_after_outage(run, outage)
         except Exception:
             self.store.release(self.owner, run.id)
             raise
         finally:
             self._heartbeat.discard(run.id)
 
+    def _release_after_outage(self, run: RunRecord, outage: StoreUnavailable) -> None:
+        """Hand the run back after the store failed under it, so it is resumed from its last
+        checkpoint (the step whose checkpoint was lost runs again, as at-least-once allows).
+
+        It counts as a recovery, like a crash: a store that fails the same run every time
+        ends it FAILED (``max_recoveries``) instead of looping. If the store is still down,
+        nothing is written and the lease expires instead, with the same effect.
+        """
+        _log.warning("run %s released: %s", run.id, outage)
+        now = self.clock.now()
+        try:
+            if run.recoveries + 1 > self.rt.max_recoveries:
+                self._fail_recovery_loop(run, run.recoveries + 1,
+                                         f"the store failed {run.recoveries + 1} times while "
+                                         f"running this workflow; last: {outage}")
+                return
+            self.store.commit(run.id, Checkpoint(
+                run={"recoveries": run.recoveries + 1, "updated_at": now},
+                history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
+                                      during=outage.what)],
+                release_lease=True), lease_owner=self.owner, now=now)
+        except Exception:  # still down, or the lease is gone: expiry hands the run on
+            pass
+
     def _recovered(self, claimed: RunRecord) -> RunRecord | None:
         now = self.clock.now()
         recoveries = claimed.recoveries + 1
         if recoveries > self.rt.max_recoveries:
-            error = {"type": "CrashLoop", "module": "wfkit",
-                     "message": f"workers crashed {recoveries - 1} times while running this "
-                                f"workflow (limit {self.rt.max_recoveries})"}
-            self.store.commit(claimed.id, Checkpoint(
-                run={"status": RunStatus.FAILED, "error": json.dumps(error),
-                     "finished_at": now, "updated_at": now, "recoveries": recoveries},
-                history=[he.run_entry(claimed.id, now, "run_failed", error=error)],
-                release_lease=True), lease_owner=self.owner, now=now)
+            self._fail_recovery_loop(claimed, recoveries, f"workers crashed {recoveries - 1} "
+                                     "times while running this workflow")
             return None
         self.store.commit(claimed.id, Checkpoint(
             run={"recoveries": recoveries, "updated_at": now},
@@ -286,21 +321,51 @@ class Engine:
         claimed.recoveries = recoveries
         return claimed
 
+    def _fail_recovery_loop(self, run: RunRecord, recoveries: int, message: str) -> None:
+        """End a run that keeps losing its worker (crashes, store outages): FAILED, for a
+        person to look at and `wfkit retry`, rather than taken over forever."""
+        now = self.clock.now()
+        error = {"type": "CrashLoop", "module": "wfkit",
+                 "message": f"{message} (limit {self.rt.max_recoveries})"}
+        self.store.commit(run.id, Checkpoint(
+            run={"status": RunStatus.FAILED, "error": json.dumps(error), "finished_at": now,
+                 "updated_at": now, "recoveries": recoveries},
+            history=[he.run_entry(run.id, now, "run_failed", error=error)],
+            release_lease=True, send_events=parent_note(run)), lease_owner=self.owner, now=now)
+
     def run_worker(self, *, stop: threading.Event | None = None, concurrency: int = 1,
                    idle_interval: float = 0.5,
-                   on_idle: Callable[[], None] | None = None) -> None:
-        """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this)."""
+                   on_idle: Callable[[], None] | None = None,
+                   on_store_error: Callable[[StoreError, float], None] | None = None) -> None:
+        """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
+
+        A store that fails (a database restarting, a lock held too long) does not stop the
+        worker: it waits with backoff (up to a minute) and goes on, telling ``on_store_error``
+        each time (the error, the seconds until the next try).
+        """
         stop = stop or threading.Event()
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
 
         def loop() -> None:
+            backoff = 0.0
             while not stop.is_set():
-                if self.work_once():
-                    continue
-                if on_idle is not None:
-                    on_idle()
-                self.clock.wait(stop, self._pause(idle_interval))
+                try:
+                    if self.work_once():
+                        backoff = 0.0
+                        continue
+                    if on_idle is not None:
+                        on_idle()
+                    pause = self._pause(idle_interval)
+                    backoff = 0.0
+                except StoreError as exc:
+                    backoff = min(max(backoff * 2, 0.5), _WORKER_BACKOFF_MAX)
+                    pause = backoff
+                    if on_store_error is not None:
+                        on_store_error(exc, pause)
+                    else:
+                        _log.warning("store error: %s; trying again in %.1fs", exc, pause)
+                self.clock.wait(stop, pause)
 
         threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
                    for i in range(concurrency - 1)]

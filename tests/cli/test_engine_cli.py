@@ -320,15 +320,17 @@ def test_show_prints_header_and_timeline_with_compensations(capsys) -> None:
     assert code == 0
     assert "doomed v1" in out and "COMPENSATED" in out
     assert "ValueError: boom" in out and "second line" not in out  # first line only
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    rows = [line.split() for line in out.splitlines()
+            if line.strip()[:1].isdigit() or line.strip().startswith("c1 ")]
+    # compensations are numbered apart from the body's operations: c1 is the first
     assert [r[:3] for r in rows] == [["1", "step", "reserve"], ["2", "step", "explode"],
-                                     ["3", "↩", "compensation"]]
+                                     ["c1", "↩", "compensation"]]
     assert "undoes #1" in out
     data = json.loads(wfkit(capsys, "show", "d1", "--format", "json")[1])
     assert data["version"] == 1 and data["run"]["status"] == "COMPENSATED"
     assert [(o["seq"], o["kind"], o["status"], o["compensates"]) for o in data["operations"]] \
         == [(1, "step", "COMPLETED", None), (2, "step", "FAILED", None),
-            (3, "compensation", "COMPLETED", 1)]
+            (10_000_001, "compensation", "COMPLETED", 1)]
     assert data["run"]["input"] == {"args": ["cup"], "kwargs": {}}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from wfkit.core.numbering import COMPENSATION_SEQ_BASE
 from wfkit import Context, Engine, Retry, RunStatus, StepInfo, step, step_info, workflow
 from wfkit.clock import ManualClock
 from wfkit.testing import SimulatedCrash, TestWorkflowContext
@@ -155,7 +156,8 @@ def test_a_compensation_knows_it_is_one(engine: Engine) -> None:
     # A compensation's operation carries the name of the step it undoes.
     assert (info.kind, info.name, info.attempt, info.run_id) == ("compensation", "reserve", 1,
                                                                  "c")
-    assert info.seq == 3  # compensations get their own numbers, after the failed step
+    # compensations are numbered apart from the body, which can never reach their numbers
+    assert info.seq == COMPENSATION_SEQ_BASE + 1
 
 
 def test_a_crash_in_the_middle_reruns_the_attempt_with_the_same_key() -> None:

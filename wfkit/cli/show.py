@@ -28,6 +28,7 @@ from wfkit.cli.engine_options import (
     to_json,
     when,
 )
+from wfkit.core.numbering import seq_label
 
 if TYPE_CHECKING:
     from wfkit.store.base import OperationRecord, RunRecord
@@ -174,9 +175,9 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
         if op.compensates is not None:
             undone = by_seq.get(op.compensates)
             kind = "↩ compensation"
-            name = f"{op.name} (undoes #{op.compensates})" if undone is None or \
-                undone.name == op.name else f"{op.name} (undoes #{op.compensates} {undone.name})"
-        table.add_row(str(op.seq), kind, Text(name), str(op.attempt) if op.attempt else "",
+            name = f"{op.name} (undoes {seq_label(op.compensates)})" if undone is None or \
+                undone.name == op.name else f"{op.name} (undoes {seq_label(op.compensates)} {undone.name})"
+        table.add_row(seq_label(op.seq)[1:], kind, Text(name), str(op.attempt) if op.attempt else "",
                       status_text(op.status.value), when(op.started_at),
                       duration(op.started_at, op.finished_at),
                       Text(error_line(op.error) if op.error else "", style="red"))

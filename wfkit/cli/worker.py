@@ -162,9 +162,12 @@ class ObservedStore:
             self._log.claimed(run)
         return runs
 
-    def commit(self, run_id: str, checkpoint: Any, **kwargs: Any) -> None:
-        self._inner.commit(run_id, checkpoint, **kwargs)
+    def commit(self, run_id: str, checkpoint: Any, **kwargs: Any) -> bool:
+        # The flag returned is the run's cancel request, read in the commit's transaction:
+        # the engine stops at the next checkpoint on it, so it must pass through unchanged.
+        cancel_requested: bool = self._inner.commit(run_id, checkpoint, **kwargs)
         self._log.committed(run_id, dict(checkpoint.run))
+        return cancel_requested
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -27,8 +27,10 @@ from typing import Any, Callable, Generator, Sequence
 
 from wfkit.core import history_entries as he
 from wfkit.core.failures import encode_error, rebuild_error
+from wfkit.core.numbering import COMPENSATION_SEQ_BASE, seq_label
 from wfkit.core.runtime import Runtime
 from wfkit.core.spec import StepSpec
+from wfkit.core.store_faults import StoreFault, persist
 from wfkit.definitions import WorkflowDef, current_activation
 from wfkit.errors import (
     NonDeterminismError,
@@ -40,7 +42,13 @@ from wfkit.errors import (
 )
 from wfkit.running_step import running_attempt
 from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
+from wfkit.store.base import (
+    Checkpoint,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+)
 
 
 class Suspend(BaseException):
@@ -113,7 +121,8 @@ class Activation:
         self.wf = wf
         self.lease_owner = lease_owner
         self.replay_only = replay_only
-        ops = rt.store.operations(run.id) if operations is None else operations
+        ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
+                      "reading the run's operations") if operations is None else operations
         self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}
         self.seq = 0
         self.anchor: datetime = run.created_at
@@ -143,18 +152,31 @@ class Activation:
         return self.anchor
 
     # -- sequence numbers and the determinism check ------------------------------------------
-    def take(self, kind: OpKind, name: str) -> tuple[int, OperationRecord | None]:
+    def take(self, kind: OpKind, name: str, *,
+             frontier: bool = True) -> tuple[int, OperationRecord | None]:
+        """The next sequence number and its record. ``frontier=False`` lets a replay-only
+        activation reserve an unrecorded number without stopping (a parallel group reserves
+        all its numbers first, so that its later calls that did complete are replayed too)."""
         with self._lock:
             self.seq += 1
             seq = self.seq
+        if seq >= COMPENSATION_SEQ_BASE:
+            raise WfkitError(f"run {self.run.id!r} has recorded {COMPENSATION_SEQ_BASE - 1:,} "
+                             "operations, the most one run may have",
+                             hint="split the work into child workflows")
         rec = self.ops.get(seq)
+        if rec is not None and rec.kind == OpKind.COMPENSATION:
+            # Only stores written before compensations had their own numbers hold one here:
+            # it was numbered into the slot of a step that was in flight, so for the body the
+            # slot is unrecorded.
+            rec = None
         if rec is not None and (rec.kind != kind or rec.name != name):
             raise NonDeterminismError(
                 position=seq, recorded=f"{rec.kind} {rec.name!r}"
                 + (f" (at {rec.source})" if rec.source else ""),
                 current=f"{kind} {name!r}", source=caller_source(), run_id=self.run.id,
                 diff=self.divergence(seq, f"{kind} {name!r}"))
-        if rec is None and self.replay_only:
+        if rec is None and self.replay_only and frontier:
             raise Frontier(seq)
         return seq, rec
 
@@ -195,12 +217,39 @@ class Activation:
         if run:
             changes.update(run)
             changes.setdefault("updated_at", now)
-        self._cancel_seen = self.rt.store.commit(
-            self.run.id, Checkpoint(run=changes, operations=ops, history=history, **extra),
-            lease_owner=self.lease_owner, now=now)
+        checkpoint = Checkpoint(run=changes, operations=ops, history=history, **extra)
+        try:
+            self._cancel_seen = self.rt.store.commit(self.run.id, checkpoint,
+                                                     lease_owner=self.lease_owner, now=now)
+        except LeaseLost:
+            raise
+        except Exception:
+            self._cancel_seen = self._commit_through_fault(checkpoint, now, ops)
         for op in ops:
             self.ops[op.seq] = op
         return now
+
+    def _commit_through_fault(self, checkpoint: Checkpoint, now: datetime,
+                              ops: Sequence[OperationRecord]) -> bool:
+        """Retry a checkpoint the store failed to write; the write that succeeds also records
+        the fault in the run's history, so `wfkit show` and `export` tell of it."""
+        what = f"checkpointing {ops[0].kind} {ops[0].name!r} ({seq_label(ops[0].seq)})" if ops \
+            else "checkpointing the run"
+
+        def write(fault: StoreFault | None) -> bool:
+            history = checkpoint.history
+            if fault is not None:
+                at = self.rt.clock.now()
+                history = [*history, he.run_entry(self.run.id, at, "store_fault", during=what,
+                                                  **fault.describe(at))]
+            return self.rt.store.commit(self.run.id, replace(checkpoint, history=history),
+                                        lease_owner=self.lease_owner, now=now)
+
+        return persist(write, self.rt.clock, self.rt.lease_seconds, what)
+
+    def read_store(self, call: Callable[[], Any], what: str) -> Any:
+        """A store read the activation needs, retried through a fault like a checkpoint."""
+        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what)
 
     def check_cancel(self) -> None:
         """Stop at this operation boundary if a cancel was requested.
@@ -228,7 +277,8 @@ class Activation:
     # -- steps (and compensations) -----------------------------------------------------------
     def step_flow(self, spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
                   kind: OpKind = OpKind.STEP, seq: int | None = None,
-                  rec: OperationRecord | None = None, compensates: int | None = None) -> Flow:
+                  rec: OperationRecord | None = None, compensates: int | None = None,
+                  source: str | None = None) -> Flow:
         if seq is None:
             seq, rec = self.take(kind, spec.name)
         if rec is not None and rec.status in (OpStatus.COMPLETED, OpStatus.SKIPPED):
@@ -247,7 +297,10 @@ class Activation:
             raise rebuild_error(rec.error, spec.name)
         if self.replay_only:
             raise Frontier(seq)  # recorded as in flight: replay goes no further
-        source = caller_source() if rec is None else rec.source
+        if rec is not None:
+            source = rec.source
+        elif source is None:
+            source = caller_source()
         attempt = rec.attempt if rec is not None else 0
         if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:
             return self._fail_step(seq, spec, kind, attempt, rec.started_at,

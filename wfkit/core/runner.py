@@ -15,8 +15,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from wfkit.core import history_entries as he
-from wfkit.core.activation import Activation, Cancelled, Frontier, Registered, Suspend
+from wfkit.core.activation import (
+    Activation,
+    Cancelled,
+    Frontier,
+    Registered,
+    Suspend,
+)
 from wfkit.core.failures import encode_error, error_data
+from wfkit.core.numbering import next_compensation_seq
 from wfkit.core.runtime import Runtime
 from wfkit.core.spec import StepSpec
 from wfkit.core.starting import decode_input
@@ -130,13 +137,17 @@ def _complete(act: Activation, result: Any) -> None:
     now = act.rt.clock.now()
     act.commit(history=[he.run_entry(act.run.id, now, "run_completed", result=text)],
                run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
-                    "wake_at": None}, release_lease=True)
+                    "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
+               at=now)
     act.outcome = RunStatus.COMPLETED
-    _notify_parent(act)
 
 
 def _fail(act: Activation, exc: BaseException, during: str | None = None) -> None:
     now = act.rt.clock.now()
+    if during is None and act.phase == RunStatus.COMPENSATING:
+        # The body's replay failed while the run was being undone (the code changed under
+        # it, say): `wfkit retry` must go back to compensating, not run the body forward.
+        during = "compensation (replaying the workflow body)"
     data = error_data(encode_error(exc))
     if during:
         data["during"] = during
@@ -146,10 +157,10 @@ def _fail(act: Activation, exc: BaseException, during: str | None = None) -> Non
     text = json.dumps(data)
     act.commit(history=[he.run_entry(act.run.id, now, "run_failed", error=data)],
                run={"status": RunStatus.FAILED, "error": text, "finished_at": now,
-                    "wake_at": None}, release_lease=True)
+                    "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
+               at=now)
     act.run.error = text
     act.outcome = RunStatus.FAILED
-    _notify_parent(act)
 
 
 def _compensate(act: Activation, error: BaseException | None) -> None:
@@ -179,11 +190,14 @@ def _compensate(act: Activation, error: BaseException | None) -> None:
             _fail(act, _CompensationFailed(reg.name, existing.error),
                   during=f"compensation of step {reg.name!r}")
             return
-        seq = existing.seq if existing is not None else max(act.ops, default=0) + 1
+        seq = existing.seq if existing is not None else next_compensation_seq(
+            op.kind for op in act.ops.values())
+        undone = act.ops.get(reg.seq)
         try:
             act.drive(act.step_flow(_compensation_spec(reg), (*reg.args, reg.result),
                                     reg.kwargs, kind=OpKind.COMPENSATION, seq=seq,
-                                    rec=existing, compensates=reg.seq))
+                                    rec=existing, compensates=reg.seq,
+                                    source=undone.source if undone is not None else None))
         except Suspend as suspend:
             _park(act, Suspend(RunStatus.COMPENSATING, suspend.wake_at, suspend.reason))
             return
@@ -197,9 +211,8 @@ def _finish_compensation(act: Activation, status: RunStatus) -> None:
     now = act.rt.clock.now()
     act.commit(history=[he.run_entry(act.run.id, now, "run_" + status.value.lower())],
                run={"status": status, "finished_at": now, "wake_at": None},
-               release_lease=True)
+               release_lease=True, send_events=parent_note(act.run), at=now)
     act.outcome = status
-    _notify_parent(act)
 
 
 def _compensation_spec(reg: Registered) -> StepSpec:
@@ -215,8 +228,9 @@ class _CompensationFailed(Exception):
                          f"{data.get('type', 'Error')}: {data.get('message', '')}")
 
 
-def _notify_parent(act: Activation) -> None:
-    if act.run.parent_id is None or act.run.parent_seq is None:
-        return
-    act.rt.store.add_event(act.run.parent_id, CHILD_EVENT.format(seq=act.run.parent_seq),
-                           "null", act.rt.clock.now())
+def parent_note(run: RunRecord) -> tuple[tuple[str, str, str], ...]:
+    """The wake-up note a finished child leaves its parent, written with the child's last
+    checkpoint (one transaction): no crash can come between the two."""
+    if run.parent_id is None or run.parent_seq is None:
+        return ()
+    return ((run.parent_id, CHILD_EVENT.format(seq=run.parent_seq), "null"),)

@@ -97,7 +97,8 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
         new = [rec]
     else:
         new = []
-    pending = act.rt.store.pending_events(act.run.id, name)
+    pending = act.read_store(lambda: act.rt.store.pending_events(act.run.id, name),
+                             f"reading the inbox for event {name!r}")
     if pending:
         event = pending[0]
         done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=now, result=event.payload)
@@ -145,15 +146,19 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
         child_id = workflow_id or f"{act.run.id}/{seq}"
         run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
                          seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
-        store.create_run(run, [he.run_entry(child_id, now, "run_started", workflow=wf.name,
-                                            version=wf.version, input=json.loads(run.input),
-                                            seed=run.seed, parent_id=act.run.id)])
+        started = [he.run_entry(child_id, now, "run_started", workflow=wf.name,
+                                version=wf.version, input=json.loads(run.input), seed=run.seed,
+                                parent_id=act.run.id)]
+        # create_run inserts only if absent: a retry after a lost answer makes no second child
+        act.read_store(lambda: store.create_run(run, started),
+                       f"starting child workflow {child_id!r}")
         rec = OperationRecord(act.run.id, seq, OpKind.CHILD, wf.name, OpStatus.STARTED,
                               started_at=now, result=json.dumps(child_id),
                               source=caller_source())
         new.append(rec)
     child_id = json.loads(rec.result or "null")
-    child = store.get_run(child_id)
+    child = act.read_store(lambda: store.get_run(child_id),
+                           f"reading child workflow {child_id!r}")
     if child is not None and child.status.terminal:
         return _finish_child(act, seq, rec, child, where, wf)
     raise Suspend(RunStatus.WAITING, None, f"waiting for child workflow {child_id!r}",

@@ -134,6 +134,10 @@ class Checkpoint:
     # still running: if the inbox holds an unconsumed event with one of these names when the
     # commit applies, the store sets wake_at to the commit's ``now`` instead (no lost wakeup).
     wake_on_events: Sequence[str] = ()
+    # Events for other runs' inboxes, (run id, name, payload JSON), added in this transaction as
+    # add_event would add them at ``now``: a child's last commit and its parent's wake-up note
+    # are one write, so no crash between them can leave the parent waiting.
+    send_events: Sequence[tuple[str, str, str]] = ()
 
 
 class LeaseLost(Exception):
@@ -170,7 +174,7 @@ class Store(Protocol):
         (or expired before ``now``), nothing is written and :class:`LeaseLost` is raised.
         A lease with no expiry time never expires here. An unknown run raises ``KeyError``;
         a ``Checkpoint.run`` key that is not a RunRecord field raises ``TypeError``; both
-        before anything is written. ``wake_on_events`` needs ``now``.
+        before anything is written. ``wake_on_events`` and ``send_events`` need ``now``.
         History entries get consecutive indexes after the run's last one. The returned flag
         is read in the same transaction, so the engine learns of a cancel request at every
         checkpoint without an extra read.

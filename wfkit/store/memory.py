@@ -109,7 +109,10 @@ class MemoryStore:
                     setattr(run, key, value)
                 self._runs[run_id] = run
             self._append_history(run_id, checkpoint.history)
-            return run.cancel_requested
+            for target, name, payload in checkpoint.send_events:
+                assert now is not None, "send_events needs now"
+                self._add_event(target, name, payload, now)
+            return self._runs[run_id].cancel_requested
 
     def _append_history(self, run_id: str, entries: Sequence[HistoryEntry]) -> None:
         log = self._history[run_id]
@@ -121,14 +124,18 @@ class MemoryStore:
     # -- events -------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
         with self._lock:
-            self._event_ids += 1
-            event = EventRecord(id=self._event_ids, run_id=run_id, name=name,
-                                payload=payload, sent_at=at)
-            self._events.append(event)
-            run = self._runs.get(run_id)
-            if run is not None and run.status == RunStatus.WAITING:
-                self._runs[run_id] = replace(run, wake_at=at)
-            return copy.copy(event)
+            return copy.copy(self._add_event(run_id, name, payload, at))
+
+    def _add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
+        """Append to the inbox and wake a WAITING run (the caller holds the lock)."""
+        self._event_ids += 1
+        event = EventRecord(id=self._event_ids, run_id=run_id, name=name, payload=payload,
+                            sent_at=at)
+        self._events.append(event)
+        run = self._runs.get(run_id)
+        if run is not None and run.status == RunStatus.WAITING:
+            self._runs[run_id] = replace(run, wake_at=at)
+        return event
 
     def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
         with self._lock:

@@ -34,7 +34,6 @@ except ImportError:  # the optional extra; PostgresStore() says how to install i
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import postgres_schema
-from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -44,6 +43,7 @@ from wfkit.store.base import (
     RunRecord,
     entry_data,
 )
+from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
@@ -224,6 +224,9 @@ class PostgresStore:
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events))
         wake_at = _ts(now) if wake_names else None
+        sent = checkpoint.send_events
+        if sent and now is None:
+            raise TypeError("Checkpoint.send_events needs now")
         with self._transaction() as cur:
             row = cur.execute(sql, params).fetchone()
             if row is None:
@@ -248,6 +251,9 @@ class PostgresStore:
                 cur.executemany(_HISTORY_INSERT, entries)
             if wake_names:
                 cur.execute(_WAKE_ON_EVENTS, (wake_at, run_id, run_id, wake_names))
+            for target, name, payload in sent:
+                cur.execute(_ADD_EVENT, {"run": target, "name": name, "payload": payload,
+                                         "at": _ts(now), "waiting": RunStatus.WAITING.value})
             return bool(row[0])
 
     def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,

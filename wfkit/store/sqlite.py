@@ -36,7 +36,6 @@ from urllib.parse import parse_qsl
 from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
-from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -46,6 +45,7 @@ from wfkit.store.base import (
     RunRecord,
     op_snapshot,
 )
+from wfkit.store.sql_shared import fenced_run_statement, prunable_where
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -270,6 +270,9 @@ class SqliteStore:
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
             else ()
+        sent = checkpoint.send_events
+        if sent and now is None:
+            raise TypeError("Checkpoint.send_events needs now")
         with self._lock:
             cur = self._cursor  # one reused cursor: no cursor object per statement
             try:
@@ -306,6 +309,8 @@ class SqliteStore:
                         cur.execute(
                             _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
                             (_us(now), run_id, run_id, *wake_names))
+                    for target, name, payload in sent:
+                        _insert_event(cur, target, name, payload, _us(now))
                     cur.execute("COMMIT")
                     return bool(row[0])
                 except BaseException:
@@ -357,11 +362,8 @@ class SqliteStore:
         when = _us(at)
 
         def write(c: sqlite3.Connection) -> EventRecord:
-            cursor = c.execute("INSERT INTO events (run_id, name, payload, sent_at) "
-                               "VALUES (?, ?, ?, ?)", (run_id, name, payload, when))
-            c.execute("UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
-                      (when, run_id, RunStatus.WAITING.value))
-            return EventRecord(cursor.lastrowid or 0, run_id, name, payload, _at(when))
+            event_id = _insert_event(c.cursor(), run_id, name, payload, when)
+            return EventRecord(event_id, run_id, name, payload, _at(when))
 
         return self._write(write)
 
@@ -504,6 +506,17 @@ class SqliteStore:
                               hint="point the store URL at a wfkit database or at a new file")
         return StoreError(f"SQLite error on {self._where}: {text}",
                           hint="check the file, its directory and their permissions")
+
+
+def _insert_event(cur: sqlite3.Cursor, run_id: str, name: str, payload: str,
+                  when: int | None) -> int:
+    """Append to a run's inbox and wake it if it waits (inside the caller's transaction)."""
+    cur.execute("INSERT INTO events (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)",
+                (run_id, name, payload, when))
+    event_id = cur.lastrowid or 0
+    cur.execute("UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
+                (when, run_id, RunStatus.WAITING.value))
+    return event_id
 
 
 def parse_url(url: str) -> tuple[str, str, float]:

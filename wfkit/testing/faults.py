@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from wfkit.core.numbering import seq_label
 from wfkit.core.spec import StepSpec
 from wfkit.definitions import StepDef
 from wfkit.errors import DefinitionError
@@ -145,7 +146,7 @@ class FaultPlan:
                args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
         name, fn = spec.name, spec.fn
         is_comp = kind == OpKind.COMPENSATION
-        label = f"#{seq} {kind.value} {name} attempt {attempt}"
+        label = f"{seq_label(seq)} {kind.value} {name} attempt {attempt}"
         if not is_comp:
             self._crash_if("before", seq, name, fn, label)
         with self.lock:
@@ -159,7 +160,7 @@ class FaultPlan:
         if injected:
             self.note(f"{label}: injected failure", seq)
             raise InjectedFailure(f"injected failure of {kind.value} {name!r} "
-                                  f"(operation #{seq}, attempt {attempt})")
+                                  f"(operation {seq_label(seq)}, attempt {attempt})")
         try:
             if mock is None:
                 value = call()
@@ -184,7 +185,7 @@ class FaultPlan:
         if kind != OpKind.COMPENSATION:
             with self.lock:
                 fn = self.fn_by_seq.get(seq)
-            self._crash_if("after_checkpoint", seq, name, fn, f"#{seq} {kind.value} {name}")
+            self._crash_if("after_checkpoint", seq, name, fn, f"{seq_label(seq)} {kind.value} {name}")
 
     # -- helpers ---------------------------------------------------------------------------------
     def note(self, text: str, seq: int | None = None) -> None:
@@ -225,10 +226,10 @@ class FaultPlan:
                 return
         if point.pause:
             self.clock.advance(point.downtime)
-            self.note(f"{label or f'#{seq} {name}'}: {point.downtime:g}s pass here (the "
+            self.note(f"{label or f'{seq_label(seq)} {name}'}: {point.downtime:g}s pass here (the "
                       "crash-free twin of a crash)", seq)
             return
-        self.note(f"{label or f'#{seq} {name}'}: CRASH {point.describe(compensation)}", seq)
+        self.note(f"{label or f'{seq_label(seq)} {name}'}: CRASH {point.describe(compensation)}", seq)
         raise SimulatedCrash(point.describe(compensation))
 
     def calls(self, name: str, kind: str = "step") -> list[tuple[Any, ...]]:

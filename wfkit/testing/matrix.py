@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
+from wfkit.core.numbering import seq_label
 from wfkit.definitions import WorkflowDef
 from wfkit.errors import DefinitionError
 from wfkit.status import OpKind
@@ -50,7 +51,7 @@ class CrashMatrix:
         header = f"{'op':>4}  {'kind':<12} {'name':<24} {'crash point':<18} {'outcome':<28} check"
         lines = [f"crash matrix of {self.workflow}", header, "-" * len(header)]
         for c in self.cells:
-            lines.append(f"#{c.seq:<3}  {c.kind:<12} {c.name[:24]:<24} {c.point:<18} "
+            lines.append(f"{seq_label(c.seq):<4}  {c.kind:<12} {c.name[:24]:<24} {c.point:<18} "
                          f"{c.outcome[:28]:<28} {'ok' if c.ok else 'FAIL: ' + c.problems[0]}")
         return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from wfkit.core.numbering import seq_label
 from wfkit.testing.faults import CrashPoint, Failures
 
 CRASH_POINTS = ("before", "after", "after_checkpoint")
@@ -73,11 +74,11 @@ class Plan:
         for f in self.failures:
             how = "every attempt" if f.times is None else \
                 f"the first {f.times} attempt{'s' if f.times != 1 else ''}"
-            lines.append(f"operation #{f.seq} fails on {how}")
+            lines.append(f"operation {seq_label(f.seq)} fails on {how}")
         for c in self.crashes:
             where = {"before": "as it starts", "after": "after its effect, before its "
                      "checkpoint", "after_checkpoint": "after its checkpoint"}[c.point]
-            lines.append(f"the process crashes at operation #{c.seq} {where}; "
+            lines.append(f"the process crashes at operation {seq_label(c.seq)} {where}; "
                          f"down for {_fmt(c.downtime)}")
         for e in self.events:
             lines.append(f"event {e.name!r} = {e.payload!r} arrives at +{_fmt(e.after)}")

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
 from wfkit.core.failures import error_data
+from wfkit.core.numbering import seq_label
 from wfkit.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.history import replay
@@ -79,15 +80,15 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
             checker.check(plan)
             return
         happy = checker.check(Plan())
-        # Operations of the happy path, plus room for compensations on failure paths.
-        max_seq = max(happy.ops_seen + happy.compensable_seen, 1) + 1
+        # Operations of the happy path (and one more), and the compensations failure paths run.
+        max_seq = max(happy.ops_seen, 1) + 1
 
         @hypothesis_settings(max_examples=max_examples, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow,
                                                     HealthCheck.function_scoped_fixture],
                              **settings)
         @given(plans(max_seq, events=events, max_failures=max_failures,
-                     max_crashes=max_crashes))
+                     max_crashes=max_crashes, compensations=happy.compensable_seen))
         def explore(plan: Plan) -> None:
             checker.check(plan)
 
@@ -210,7 +211,7 @@ class Checker:
         for c in comps:
             step = by_seq.get(c.compensates or -1)
             if step is None or step.status != OpStatus.COMPLETED:
-                done.problems.append(f"compensation {c.name!r} (#{c.seq}) ran for a step that "
+                done.problems.append(f"compensation {c.name!r} ({seq_label(c.seq)}) ran for a step that "
                                      "did not complete")
         finished = [by_seq[s].finished_at for s in undone if s in by_seq]
         if any(a is not None and b is not None and a < b
@@ -337,7 +338,7 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
             text = shown.get(entry.type)
             if text is None:
                 continue
-            label = f"#{entry.seq} {entry.data.get('kind', '')} {entry.name}: " \
+            label = f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: " \
                 if entry.seq is not None else ""
             rows.append((entry.at, rank, 10_000 + entry.index,
                          label + text.format(wake_at=entry.data.get("wake_at"))))
@@ -354,7 +355,8 @@ def _body_ops(ctx: TestWorkflowContext) -> int:
 
 
 def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
-    return ", ".join(f"{by_seq[s].name} (#{s})" if s in by_seq else f"#{s}" for s in seqs) \
+    return ", ".join(f"{by_seq[s].name} ({seq_label(s)})" if s in by_seq
+                     else seq_label(s) if s is not None else "#?" for s in seqs) \
         or "nothing"
 
 

@@ -1,0 +1,87 @@
+"""A failing store is never the workflow's failure.
+
+An activation talks to the store at every checkpoint. When a write fails (a lock held past the
+busy timeout, a full disk, a database restarting) the workflow did nothing wrong: treating the
+error as the body's exception would compensate a healthy run, and the step whose checkpoint
+failed would have run without being recorded or undone. So store calls made by an activation
+are retried with backoff for a bounded time (the lease: past it another worker may own the run
+anyway), and then the activation stops with :class:`StoreUnavailable`, which unwinds the body
+like a crash. The run stays as its last checkpoint left it and is resumed later, here or by
+another worker once the lease expires; the step whose checkpoint was lost runs again, as the
+at-least-once contract allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, TypeVar
+
+from wfkit.clock import Clock
+from wfkit.store.base import LeaseLost
+
+T = TypeVar("T")
+
+_FIRST_PAUSE = 0.05
+_LONGEST_PAUSE = 2.0
+
+
+class StoreUnavailable(BaseException):
+    """The store failed for longer than the activation may wait: stop, resume later.
+
+    A ``BaseException``, like a crash: workflow code that catches ``Exception`` must not turn
+    an outage of the infrastructure into a handled failure of its own.
+    """
+
+    def __init__(self, what: str, error: BaseException, *, attempts: int,
+                 waited: float) -> None:
+        super().__init__(f"the store failed while {what}: {error} "
+                         f"({attempts} attempts over {waited:.1f}s)")
+        self.what = what
+        self.error = error
+        self.attempts = attempts
+        self.waited = waited
+
+
+class StoreFault:
+    """What went wrong and for how long, for the history entry that records a recovered fault."""
+
+    def __init__(self, first: datetime, error: BaseException) -> None:
+        self.first = first
+        self.error = error
+        self.attempts = 1
+
+    def describe(self, now: datetime) -> dict[str, object]:
+        return {"error": f"{type(self.error).__name__}: {self.error}",
+                "attempts": self.attempts,
+                "waited_seconds": round((now - self.first).total_seconds(), 3)}
+
+
+def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: float,
+            what: str, retry_on: tuple[type[Exception], ...] = (Exception,)) -> T:
+    """``call(fault)``, retried while it fails for up to ``patience`` seconds of ``clock`` time.
+
+    ``fault`` is None on the first try and describes the failures so far on a retry, so a write
+    can record the fault it recovered from in the same transaction. :class:`LeaseLost` is an
+    answer, not a fault: it passes straight through, as does any error not in ``retry_on``.
+    """
+    try:
+        return call(None)
+    except LeaseLost:
+        raise
+    except retry_on as exc:
+        fault = StoreFault(clock.now(), exc)
+    pause = _FIRST_PAUSE
+    while True:
+        waited = (clock.now() - fault.first).total_seconds()
+        if waited >= patience:
+            raise StoreUnavailable(what, fault.error, attempts=fault.attempts,
+                                   waited=waited) from fault.error
+        clock.sleep(min(pause, patience - waited))
+        pause = min(pause * 2, _LONGEST_PAUSE)
+        try:
+            return call(fault)
+        except LeaseLost:
+            raise
+        except retry_on as exc:
+            fault.error = exc
+            fault.attempts += 1
