@@ -298,8 +298,10 @@ class Engine:
                                          f"the store failed {run.recoveries + 1} times while "
                                          f"running this workflow; last: {outage}")
                 return
+            # Not claimed again at once: the store gets a lease's time to come back.
             self.store.commit(run.id, Checkpoint(
-                run={"recoveries": run.recoveries + 1, "updated_at": now},
+                run={"recoveries": run.recoveries + 1, "updated_at": now,
+                     "wake_at": now + timedelta(seconds=self.rt.lease_seconds)},
                 history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
                                       during=outage.what)],
                 release_lease=True), lease_owner=self.owner, now=now)

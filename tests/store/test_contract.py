@@ -406,6 +406,30 @@ def test_an_event_consumed_by_the_parking_commit_does_not_wake_it(store: Store) 
     assert store.get_run("r1").wake_at == at(99)
 
 
+def test_send_events_are_written_with_the_checkpoint_and_wake_a_waiting_run(
+        store: Store) -> None:
+    store.create_run(run("parent", status=RunStatus.WAITING), [])
+    claimed(store, "child")
+    store.commit("child", Checkpoint(run={"status": RunStatus.COMPLETED}, release_lease=True,
+                                     send_events=[("parent", "wfkit.child:3", "null")]),
+                 lease_owner="w1", now=at(5))
+    assert store.get_run("child").status == RunStatus.COMPLETED
+    [note] = store.pending_events("parent", "wfkit.child:3")
+    assert (note.run_id, note.payload, note.sent_at) == ("parent", "null", at(5))
+    assert store.get_run("parent").wake_at == at(5)
+
+
+def test_send_events_are_not_written_when_the_checkpoint_is_refused(store: Store) -> None:
+    store.create_run(run("parent", status=RunStatus.WAITING), [])
+    claimed(store, "child")
+    with pytest.raises(LeaseLost):
+        store.commit("child", Checkpoint(run={"status": RunStatus.COMPLETED},
+                                         send_events=[("parent", "wfkit.child:3", "null")]),
+                     lease_owner="someone-else", now=at(5))
+    assert store.pending_events("parent", "wfkit.child:3") == []
+    assert store.get_run("parent").wake_at is None
+
+
 # -- claim -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("status", sorted(RunStatus, key=str))
 def test_claim_takes_active_runs_and_due_parked_runs(store: Store, status: RunStatus) -> None:

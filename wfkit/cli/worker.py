@@ -58,7 +58,10 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
                  "Ctrl-C or SIGTERM stops)")
         with _stop_on_signals(stop, lambda: say(
                 app, "stopping: finishing the current activation (signal again to quit now)")):
-            engine.run_worker(stop=stop, concurrency=concurrency, idle_interval=idle_interval)
+            engine.run_worker(
+                stop=stop, concurrency=concurrency, idle_interval=idle_interval,
+                on_store_error=lambda error, pause: say(
+                    app, f"store unavailable: {error.message}; trying again in {pause:g}s"))
         say(app, "worker stopped")
     finally:
         engine.close()

@@ -223,14 +223,14 @@ class Activation:
                                                      lease_owner=self.lease_owner, now=now)
         except LeaseLost:
             raise
-        except Exception:
-            self._cancel_seen = self._commit_through_fault(checkpoint, now, ops)
+        except Exception as exc:
+            self._cancel_seen = self._commit_through_fault(checkpoint, now, ops, exc)
         for op in ops:
             self.ops[op.seq] = op
         return now
 
     def _commit_through_fault(self, checkpoint: Checkpoint, now: datetime,
-                              ops: Sequence[OperationRecord]) -> bool:
+                              ops: Sequence[OperationRecord], failed: Exception) -> bool:
         """Retry a checkpoint the store failed to write; the write that succeeds also records
         the fault in the run's history, so `wfkit show` and `export` tell of it."""
         what = f"checkpointing {ops[0].kind} {ops[0].name!r} ({seq_label(ops[0].seq)})" if ops \
@@ -245,7 +245,7 @@ class Activation:
             return self.rt.store.commit(self.run.id, replace(checkpoint, history=history),
                                         lease_owner=self.lease_owner, now=now)
 
-        return persist(write, self.rt.clock, self.rt.lease_seconds, what)
+        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed)
 
     def read_store(self, call: Callable[[], Any], what: str) -> Any:
         """A store read the activation needs, retried through a fault like a checkpoint."""

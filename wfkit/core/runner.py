@@ -144,9 +144,10 @@ def _complete(act: Activation, result: Any) -> None:
 
 def _fail(act: Activation, exc: BaseException, during: str | None = None) -> None:
     now = act.rt.clock.now()
-    if during is None and act.phase == RunStatus.COMPENSATING:
-        # The body's replay failed while the run was being undone (the code changed under
-        # it, say): `wfkit retry` must go back to compensating, not run the body forward.
+    if during is None and (act.phase == RunStatus.COMPENSATING or act.run.cancel_requested):
+        # The body's replay failed while the run was being undone or cancelled (the code
+        # changed under it, say): `wfkit retry` must go back to compensating, not run the
+        # body forward.
         during = "compensation (replaying the workflow body)"
     data = error_data(encode_error(exc))
     if during:

@@ -57,19 +57,24 @@ class StoreFault:
 
 
 def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: float,
-            what: str, retry_on: tuple[type[Exception], ...] = (Exception,)) -> T:
+            what: str, retry_on: tuple[type[Exception], ...] = (Exception,),
+            failed: Exception | None = None) -> T:
     """``call(fault)``, retried while it fails for up to ``patience`` seconds of ``clock`` time.
 
     ``fault`` is None on the first try and describes the failures so far on a retry, so a write
     can record the fault it recovered from in the same transaction. :class:`LeaseLost` is an
     answer, not a fault: it passes straight through, as does any error not in ``retry_on``.
+    ``failed`` is the error of a first try the caller already made (its hot path calls the
+    store directly): the retries start from it.
     """
-    try:
-        return call(None)
-    except LeaseLost:
-        raise
-    except retry_on as exc:
-        fault = StoreFault(clock.now(), exc)
+    if failed is None:
+        try:
+            return call(None)
+        except LeaseLost:
+            raise
+        except retry_on as exc:
+            failed = exc
+    fault = StoreFault(clock.now(), failed)
     pause = _FIRST_PAUSE
     while True:
         waited = (clock.now() - fault.first).total_seconds()
