@@ -57,6 +57,8 @@ class FakeOptions:
     stdin_filename: str | None = None
     stdin_text: str | None = None
     progress: Any = None
+    max_file_size: int | None = None
+    max_nesting: int | None = None
 
 
 @dataclass

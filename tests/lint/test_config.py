@@ -6,6 +6,7 @@ import pytest
 
 from wfkit.errors import UsageError
 from wfkit.lint.api import LintOptions, lint_paths
+from wfkit.lint.config import load_config
 
 from lint_helpers import codes, lint_tree, write_tree
 
@@ -149,3 +150,11 @@ def test_knowledge_overrides_match_prefixes():
     assert custom.lookup("time.monotonic").code == "WF101"
     assert custom.lookup("acme.clock.now").code == "WF101"
     assert custom.lookup("acme.net.fetch").code == "WF108"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "true", '"1MB"', "1.5"])
+def test_parse_limits_must_be_positive_integers(tmp_path, value):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.wfkit.lint]\nmax-nesting = {value}\n")
+    with pytest.raises(UsageError) as error:
+        load_config([str(tmp_path)])
+    assert "max-nesting" in error.value.message and "pyproject.toml" in error.value.message

@@ -126,11 +126,8 @@ def test_never_crashes_on_generated_programs(source: str) -> None:
         assert all(f.line >= 1 and f.column >= 1 for f in result.findings)
 
 
-def test_huge_file_is_reported_not_parsed(tmp_path, monkeypatch):
-    from wfkit.lint import api
-
+def test_huge_file_is_reported_not_parsed(tmp_path):
     write_tree(tmp_path, {"huge.py": GOOD + "# padding\n" * 100, "ok.py": GOOD})
-    monkeypatch.setattr(api, "MAX_FILE_BYTES", 500)
-    result = lint_paths([tmp_path], LintOptions(use_cache=False))
+    result = lint_paths([tmp_path], LintOptions(use_cache=False, max_file_size=500))
     assert codes(result) == [("huge.py", 1, "WF000"), ("ok.py", 7, "WF101")]
     assert "too large" in result.findings[0].message

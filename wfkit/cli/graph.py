@@ -36,6 +36,7 @@ def graph(app: App, target: str, fmt: str) -> None:
     from wfkit.lint.files import module_name, read_source
     from wfkit.lint.graph import build_graph, list_workflows, parse_source
     from wfkit.lint.graph_render import render
+    from wfkit.lint.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
     from wfkit.loader import parse_spec
 
     spec = parse_spec(target)
@@ -51,14 +52,16 @@ def graph(app: App, target: str, fmt: str) -> None:
     config = load_config([path], app.config)
     extra = (frozenset(config.extra_workflow_decorators),
              frozenset(config.extra_step_decorators))
-    module = parse_source(text, path)
+    limits = ParseLimits(config.max_file_size or DEFAULT_MAX_FILE_SIZE,
+                         config.max_nesting or DEFAULT_MAX_NESTING)
+    module = parse_source(text, path, limits)
     if spec.attribute is None:
         names = list_workflows(module, name, is_package, *extra)
         listing = ", ".join(f"{spec.module}:{n}" for n in names) or "none"
         abort(f"{target!r} does not say which workflow to draw",
               hint=f"write MODULE:WORKFLOW; workflows in {spec.module}: {listing}")
     drawn = build_graph(module, spec.module, spec.attribute, name, is_package, *extra,
-                        file_path=path)
+                        file_path=path, limits=limits)
     click.echo(render(drawn, fmt), nl=False)
 
 

@@ -68,12 +68,18 @@ def load_rules() -> list[Any]:
               help="Record the current findings in FILE (for --baseline) and exit 0.")
 @click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False), default=None,
               metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="Report larger files as WF000 instead of parsing them (default 1000000; "
+                   "config: max-file-size).")
+@click.option("--max-nesting", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Report files whose syntax nests deeper as WF000 instead of parsing them "
+                   "(default 1000; config: max-nesting).")
 @click.pass_obj
 def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str, ...],
          ignore: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, jobs: int | None,
          no_cache: bool, exit_zero: bool, statistics: bool, stdin_filename: str | None,
          baseline_path: str | None, write_baseline_path: str | None,
-         output_path: str | None) -> None:
+         output_path: str | None, max_file_size: int | None, max_nesting: int | None) -> None:
     """Find non-determinism in workflow code (PATHS default to the current directory)."""
     _skip_the_final_collection_at_exit()
     _check_flag_combinations(paths, output_format, diff, statistics, stdin_filename,
@@ -98,7 +104,8 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
     options = options_type(
         select=selected, ignore=ignored, fix=fix or unsafe_fixes or diff,
         unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
-        config_path=app.config, stdin_filename=stdin_filename, stdin_text=stdin_text)
+        config_path=app.config, stdin_filename=stdin_filename, stdin_text=stdin_text,
+        max_file_size=max_file_size, max_nesting=max_nesting)
     targets = [stdin_filename] if stdin_filename is not None else list(paths or (".",))
     with ProgressBar(app) as progress:
         options.progress = progress.update

@@ -30,6 +30,7 @@ from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, r
 from wfkit.lint.finding import Finding
 from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.lazycst import gc_paused
+from wfkit.lint.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
 from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
     from wfkit.lint.cache import FileCache
 
-MAX_FILE_BYTES = 8_000_000   # generated monsters: parsing one would take minutes
 POOL_THRESHOLD = 96     # below this many files to parse, a process pool costs more than it saves
 
 
@@ -57,6 +57,8 @@ class LintOptions:
     stdin_filename: str | None = None       # with stdin_text: lint this text as that path
     stdin_text: str | None = None
     progress: Callable[[int, int], None] | None = None   # (done, total) for a progress bar
+    max_file_size: int | None = None        # parse limits; None = config/defaults
+    max_nesting: int | None = None
 
 
 @dataclass
@@ -103,16 +105,20 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     select = [c.upper() for c in options.select] if options.select is not None else config.select
     ignore = [c.upper() for c in options.ignore] if options.ignore is not None else config.ignore
     active = selected_codes(known_codes(), select, ignore)
+    limits = ParseLimits(
+        options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
+        options.max_nesting or config.max_nesting or DEFAULT_MAX_NESTING)
     settings = AnalyzerSettings(
         Knowledge.build(config.deterministic, config.nondeterministic),
-        frozenset(config.extra_workflow_decorators), frozenset(config.extra_step_decorators))
+        frozenset(config.extra_workflow_decorators), frozenset(config.extra_step_decorators),
+        limits)
     cache = None
     if options.use_cache and not stdin:
         from wfkit.lint.cache import FileCache
 
         directory = options.cache_dir or os.path.join(config.root, ".wfkit_cache")
         salt = "|".join([__version__, engine_fingerprint(), config.fingerprint(),
-                         ",".join(sorted(active))])
+                         ",".join(sorted(active)), f"{limits.max_file_size},{limits.max_nesting}"])
         cache = FileCache(directory, salt)
     run = _Run(config, active, settings, options, cache)
 
@@ -153,10 +159,6 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
         module, is_package = module_name(path)
         if not has_markers(text, run.settings):
             run.skipped.setdefault(module, path)
-            continue
-        if len(data) > MAX_FILE_BYTES:
-            problems.append(wf000(path, f"file too large to lint ({len(data) // 1_000_000} MB; "
-                                  f"the limit is {MAX_FILE_BYTES // 1_000_000} MB): exclude it"))
             continue
         _from_cache_or_queue(run, todo, path, text, module, is_package, data)
     progress = run.options.progress

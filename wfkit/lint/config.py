@@ -15,7 +15,8 @@ from wfkit.errors import UsageError
 
 LIST_KEYS = ("select", "ignore", "extra-workflow-decorators", "extra-step-decorators",
              "exclude", "deterministic", "nondeterministic")
-KNOWN_KEYS = frozenset(LIST_KEYS) | {"per-file-ignores"}
+INT_KEYS = ("max-file-size", "max-nesting")   # parse limits, see wfkit.lint.parse_guard
+KNOWN_KEYS = frozenset(LIST_KEYS) | frozenset(INT_KEYS) | {"per-file-ignores"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class LintConfig:
     exclude: tuple[str, ...] = ()
     deterministic: tuple[str, ...] = ()
     nondeterministic: tuple[str, ...] = ()
+    max_file_size: int | None = None   # None: the default of wfkit.lint.parse_guard
+    max_nesting: int | None = None
 
     def fingerprint(self) -> str:
         """A hash of every setting that changes per-file results (for the cache key)."""
@@ -109,6 +112,13 @@ def parse_table(table: object, path: str) -> LintConfig:
                                  "table of glob = [codes]",
                                  hint='e.g. per-file-ignores = { "tests/*" = ["WF101"] }')
             values["per_file_ignores"] = {k: tuple(_codes(v, path, key)) for k, v in value.items()}
+            continue
+        if key in INT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] must be a positive "
+                                 f"integer, not {value!r}", hint=f"e.g. {key} = "
+                                 f"{2_000_000 if key == 'max-file-size' else 2000}")
+            values[key.replace("-", "_")] = value
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] must be a list of strings",

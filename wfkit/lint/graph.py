@@ -21,6 +21,7 @@ import libcst as cst
 
 from wfkit.errors import UsageError
 from wfkit.lint.graph_scope import Helper, ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.lint.parse_guard import ParseLimits, check_source
 from wfkit.lint.resolver import BindingCollector, param_bindings
 
 __all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
@@ -89,11 +90,18 @@ class Graph:
         return [node for node in self.nodes if node.group in inner]
 
 
-def parse_source(source: str, path: str) -> cst.Module:
+def parse_source(source: str, path: str, limits: ParseLimits = ParseLimits()) -> cst.Module:
     """Parse, turning a syntax error into the one-line usage error the CLI prints.
 
+    The parse guard comes first: a file over ``limits`` (or nested deeper than CPython allows)
+    could crash or stall libcst's native parser, so it is a usage error naming the limit.
     libcst reports where its parser gave up (often the next line); Python's own compiler,
     asked only for a tree (nothing runs), names the offending line, so it words the error."""
+    rejection = check_source(source, limits)
+    if rejection is not None:
+        raise UsageError(f"{path}:{rejection.line}:{rejection.column}: {rejection.message}",
+                         hint="set max-file-size / max-nesting in [tool.wfkit.lint] to change "
+                              "the limits")
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -112,13 +120,13 @@ def parse_source(source: str, path: str) -> cst.Module:
 def build_graph(module: cst.Module, path: str, workflow: str, module_name: str,
                 is_package: bool = False, extra_workflow_decorators: frozenset[str] = frozenset(),
                 extra_step_decorators: frozenset[str] = frozenset(), *,
-                file_path: str | None = None) -> Graph:
+                file_path: str | None = None, limits: ParseLimits = ParseLimits()) -> Graph:
     """The graph of ``workflow`` (attribute or registered name) defined in ``module``.
 
     ``path`` is how errors name the module; ``file_path``, when given, is where it lives on
     disk, so helpers imported from its package can be inlined (read, never imported)."""
     index = index_module(module, module_name, is_package, extra_workflow_decorators,
-                         extra_step_decorators, file_path)
+                         extra_step_decorators, file_path, limits)
     info = index.find(workflow)
     if info is None:
         listing = ", ".join(f"{path}:{name}" for name in sorted(index.workflows))

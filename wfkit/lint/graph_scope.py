@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from wfkit.lint import knowledge as kn
+from wfkit.lint.parse_guard import ParseLimits, check_source
 from wfkit.lint.resolver import BindingCollector, Resolver, dotted, param_bindings
 
 __all__ = ["Helper", "ModuleIndex", "ModuleSet", "Op", "StepInfo", "WorkflowInfo", "index_module"]
@@ -71,11 +72,12 @@ _RETRY_KEYWORDS = ("retry", "retry_policy", "retries_allowed", "max_attempts")
 
 def index_module(module: cst.Module, module_name: str, is_package: bool,
                  extra_workflow: frozenset[str], extra_step: frozenset[str],
-                 file_path: str | None = None) -> ModuleIndex:
+                 file_path: str | None = None, limits: ParseLimits = ParseLimits()) -> ModuleIndex:
     """Collect the module's workflows, steps and compensations (top-level definitions); with
-    ``file_path``, helpers and steps imported from the same package are found on disk too."""
-    modules = ModuleSet.around(file_path, module_name, is_package, extra_workflow, extra_step) \
-        if file_path else None
+    ``file_path``, helpers and steps imported from the same package are found on disk too
+    (each through the parse guard, within ``limits``)."""
+    modules = ModuleSet.around(file_path, module_name, is_package, extra_workflow, extra_step,
+                               limits) if file_path else None
     index = ModuleIndex(module, module_name, is_package, extra_workflow, extra_step, modules)
     if modules is not None:
         modules.cache[module_name] = index
@@ -87,21 +89,23 @@ class ModuleSet:
     imported, each once (a file that cannot be read or parsed is simply not followed)."""
 
     def __init__(self, root: str, top: str, extra_workflow: frozenset[str],
-                 extra_step: frozenset[str]) -> None:
+                 extra_step: frozenset[str], limits: ParseLimits = ParseLimits()) -> None:
         self.root = root
+        self.limits = limits
         self.top = top     # the top-level package; "" for a loose file (same-directory siblings)
         self.extra = (extra_workflow, extra_step)
         self.cache: dict[str, ModuleIndex | None] = {}
 
     @classmethod
     def around(cls, file_path: str, module_name: str, is_package: bool,
-               extra_workflow: frozenset[str], extra_step: frozenset[str]) -> ModuleSet:
+               extra_workflow: frozenset[str], extra_step: frozenset[str],
+               limits: ParseLimits = ParseLimits()) -> ModuleSet:
         parts = module_name.split(".")
         root = os.path.dirname(os.path.abspath(file_path))
         for _ in range(len(parts) - (0 if is_package else 1)):
             root = os.path.dirname(root)
         top = parts[0] if len(parts) > 1 or is_package else ""
-        return cls(root, top, extra_workflow, extra_step)
+        return cls(root, top, extra_workflow, extra_step, limits)
 
     def index(self, module: str) -> ModuleIndex | None:
         if module in self.cache:
@@ -117,7 +121,10 @@ class ModuleSet:
                 continue
             try:
                 with open(path, encoding="utf-8") as handle:
-                    tree = cst.parse_module(handle.read())
+                    text = handle.read()
+                if check_source(text, self.limits) is not None:
+                    return None   # too large or deep to parse safely: not followed
+                tree = cst.parse_module(text)
             except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
                 return None
             index = ModuleIndex(tree, module, is_package, *self.extra, self)

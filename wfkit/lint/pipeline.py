@@ -12,6 +12,7 @@ from wfkit.lint.analyzer import FileAnalyzer
 from wfkit.lint.catalog import all_rules
 from wfkit.lint.files import wf000
 from wfkit.lint.lazycst import gc_paused
+from wfkit.lint.parse_guard import check_source
 from wfkit.lint.suppressions import parse_suppressions
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary
@@ -22,6 +23,10 @@ HOOK_FREE = frozenset({"WF000", "WF900"})
 def summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
               settings: AnalyzerSettings) -> FileSummary:
     """Parse ``text`` (the file at ``path``) and analyze it; a parse failure becomes WF000.
+
+    This is the one place the linter parses a file (the CLI, the pytest plugin's
+    ``--wfkit-lint`` and cache misses all come here), so the parse guard sits here: a file
+    over ``settings.limits`` is a WF000 finding and never reaches libcst.
 
     The cyclic garbage collector is paused for the file: a parse makes thousands of nodes that
     all live until the file is done, so each of the collector's runs (one per 700 allocations)
@@ -37,6 +42,11 @@ def _summarize(path: str, text: str, module: str, is_package: bool, active: froz
                settings: AnalyzerSettings) -> FileSummary:
     summary = FileSummary(path, module, is_package)
     summary.suppressions = parse_suppressions(text)
+    rejection = check_source(text, settings.limits)   # before libcst: it can crash the process
+    if rejection is not None:
+        summary.file_findings.append(wf000(path, rejection.message, rejection.line,
+                                           rejection.column))
+        return summary
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as error:

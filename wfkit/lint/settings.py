@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wfkit.lint.knowledge import MARKERS, Knowledge
+from wfkit.lint.parse_guard import ParseLimits
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class AnalyzerSettings:
     knowledge: Knowledge
     extra_workflow_decorators: frozenset[str] = frozenset()
     extra_step_decorators: frozenset[str] = frozenset()
+    limits: ParseLimits = ParseLimits()   # what the parser is trusted with (parse_guard)
 
 
 def has_markers(text: str, settings: AnalyzerSettings) -> bool:
