@@ -70,8 +70,9 @@ class WorkflowHandle:
     def send_event(self, name: str, payload: Any = None) -> None:
         self.engine.send_event(self.id, name, payload)
 
-    def cancel(self, *, compensate: bool = True) -> None:
-        self.engine.cancel(self.id, compensate=compensate)
+    def cancel(self, *, compensate: bool = True) -> bool:
+        """Request cancellation; False when it had been requested already (see Engine.cancel)."""
+        return self.engine.cancel(self.id, compensate=compensate)
 
     def __repr__(self) -> str:
         return f"<WorkflowHandle {self.id}>"
@@ -348,27 +349,33 @@ class Engine:
         text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
         self.store.add_event(run_id, name, text, self.clock.now())
 
-    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> None:
+    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> bool:
         """Stop a run; with ``compensate`` its completed steps are undone first.
 
         Child workflows still running are cancelled first, innermost first, so their work is
-        undone before the parent's.
+        undone before the parent's. Returns True when this call requested the cancellation and
+        False when it had been requested already: then nothing is written (a second request
+        would only add a line to the history) and the first request's ``compensate`` stands,
+        so repeating a cancel, e.g. from a retried script, is harmless.
         """
         run = self.get_run(run_id)
         if run.status.terminal:
             raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
                                   run_id=run_id, status=run.status.value,
                                   hint="only runs that have not finished can be cancelled")
-        for child in self.store.list_runs(parent_id=run_id):
-            if not child.status.terminal:
-                self.cancel(child.id, compensate=compensate, drive=drive)
-        now = self.clock.now()
-        self.store.commit(run_id, Checkpoint(
-            run={"cancel_requested": True, "compensate_on_cancel": compensate, "wake_at": now,
-                 "updated_at": now},
-            history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
+        requested = not run.cancel_requested
+        if requested:
+            for child in self.store.list_runs(parent_id=run_id):
+                if not child.status.terminal:
+                    self.cancel(child.id, compensate=compensate, drive=drive)
+            now = self.clock.now()
+            self.store.commit(run_id, Checkpoint(
+                run={"cancel_requested": True, "compensate_on_cancel": compensate,
+                     "wake_at": now, "updated_at": now},
+                history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
+        return requested
 
     def retry(self, run_id: str) -> None:
         """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""

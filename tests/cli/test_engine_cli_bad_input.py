@@ -255,6 +255,21 @@ def test_cancel_and_retry_of_runs_in_the_wrong_state(capsys, workdir, store) -> 
     assert "is PENDING, not FAILED" in fails_cleanly(capsys, workdir, "retry", "waiting")
 
 
+def test_a_second_cancel_says_it_was_already_requested_and_writes_nothing(capsys, workdir,
+                                                                          store) -> None:
+    assert main(["cancel", "waiting"]) == 0
+    assert "cancel requested for run waiting" in capsys.readouterr().err
+    before = fingerprint(workdir)
+    assert main(["cancel", "waiting", "--no-compensate"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "cancel was already requested for run waiting; nothing changed" in err
+    assert "compensate its completed steps" in err  # the first request's choice stands
+    assert fingerprint(workdir) == before
+    assert main(["export", "waiting"]) == 0
+    assert capsys.readouterr().out.count('"cancel_requested"') == 1
+
+
 # -- history files ------------------------------------------------------------------------------
 @pytest.mark.parametrize("content, expected", [
     ("{", "h.json is not JSON"),

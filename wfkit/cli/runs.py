@@ -138,9 +138,15 @@ def send_event(app: App, run_id: str, name: str, data: str | None, store_url: st
 def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
     """Cancel run ID; its completed steps are compensated unless --no-compensate."""
     with open_engine(store_url, existing=True) as engine:
-        engine.cancel(run_id, compensate=not no_compensate, drive=False)
-    what = "stop without compensating" if no_compensate else "compensate its completed steps"
-    say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it CANCELLED")
+        requested = engine.cancel(run_id, compensate=not no_compensate, drive=False)
+        compensate = engine.get_run(run_id).compensate_on_cancel
+    what = "compensate its completed steps" if compensate else "stop without compensating"
+    if requested:
+        say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it "
+                 "CANCELLED")
+    else:
+        say(app, f"cancel was already requested for run {run_id}; nothing changed (a worker "
+                 f"will {what}, then mark it CANCELLED)")
 
 
 @click.command("retry")
