@@ -13,7 +13,8 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
 from wfkit.binding import is_context_parameter
-from wfkit.errors import DefinitionError
+from wfkit.errors import DefinitionError, InvalidId
+from wfkit.ids import check_id
 from wfkit.retry import Retry
 from wfkit.run_ids import IdSource, RunIdTemplate
 
@@ -204,6 +205,10 @@ def _check_name(name: str | None, fn: Callable[..., Any], decorator: str) -> str
                                   hint=f"{decorator}(name='my-name')")
     if not isinstance(name, str) or not name.strip():
         raise DefinitionError(f"{decorator} name must be a non-empty string, got {name!r}")
+    try:
+        check_id(name, f"{decorator} name")  # shown in `wfkit list` and `show`, one per line
+    except InvalidId as bad:
+        raise DefinitionError(bad.message, hint=bad.hint) from None
     return name
 
 

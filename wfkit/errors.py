@@ -52,6 +52,21 @@ class StoreError(UsageError):
     """The store cannot be opened or used: unknown URL scheme, foreign or newer database, lock."""
 
 
+class InvalidId(UsageError):
+    """A run id or event name that cannot be stored or shown on one line (see wfkit.ids)."""
+
+    def __init__(self, what: str, value: object, *, reason: str,
+                 hint: str | None = None) -> None:
+        from wfkit.ids import MAX_ID_LENGTH, shown
+
+        super().__init__(f"invalid {what}: {shown(value)} {reason}",
+                         hint=hint or f"use at most {MAX_ID_LENGTH} printable characters, "
+                                      "without tabs, newlines or other control characters")
+        self.what = what
+        self.value = value
+        self.reason = reason
+
+
 class RunNotFound(UsageError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no workflow run with id {run_id!r}",

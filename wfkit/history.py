@@ -30,8 +30,9 @@ class History:
     @classmethod
     def from_store(cls, store: Store, run_id: str) -> History:
         from wfkit.errors import RunNotFound
+        from wfkit.ids import check_id
 
-        run = store.get_run(run_id)
+        run = store.get_run(check_id(run_id))
         if run is None:
             raise RunNotFound(run_id)
         return cls(run=run, entries=store.history(run_id))

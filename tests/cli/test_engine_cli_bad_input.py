@@ -147,6 +147,48 @@ def test_an_unknown_run_id(capsys, workdir, store, args) -> None:
     assert "no workflow run with id 'ghost'" in err and "wfkit list" in err
 
 
+@pytest.mark.parametrize("bad, reason", [
+    ("a\tb", "U+0009 (tab)"), ("\x1b[2Jwiped", "U+001B (escape)"), ("x" * 201, "201 characters"),
+    ("\udcff\udcfe", "not valid UTF-8"),
+])
+def test_an_id_with_control_characters_undecodable_bytes_or_too_long(capsys, workdir, store,
+                                                                      bad, reason) -> None:
+    for args in (["run", "flows.py:add", "--input", '{"a": 1}', "--id", bad], ["show", bad],
+                 ["cancel", bad], ["export", bad], ["send-event", bad, "go"]):
+        err = fails_cleanly(capsys, workdir, *args)
+        assert "invalid " in err and reason in err and "printable characters" in err
+
+
+def test_an_event_name_with_a_newline(capsys, workdir, store) -> None:
+    err = fails_cleanly(capsys, workdir, "send-event", "waiting", "go\nnow")
+    assert "invalid event name: 'go\\nnow' contains the control character U+000A" in err
+
+
+def test_undecodable_bytes_in_id_from_a_real_shell(workdir) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-m", "wfkit", "run", "flows.py:add", "--input",
+                           '{"a": 1}', "--id", b"\xff\xfe"], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "invalid --id" in done.stderr and "not valid UTF-8" in done.stderr
+    assert not (workdir / "wfkit.db").exists()
+
+
+@pytest.mark.parametrize("duration", ["99999999999999d", "9" * 400 + "d"])
+def test_prune_further_back_than_wfkit_can_count(capsys, workdir, store, duration) -> None:
+    err = fails_cleanly(capsys, workdir, "prune", "--older-than", duration)
+    assert "is longer than wfkit can count back" in err and "use at most" in err
+
+
+@pytest.mark.parametrize("lease, expected", [("0.001", "0.001 is too short: the heartbeat"),
+                                             ("0", "is too short"), ("-5", "is too short"),
+                                             ("nan", "not a number of seconds")])
+def test_a_worker_lease_too_short_for_its_heartbeat(capsys, workdir, lease, expected) -> None:
+    err = fails_cleanly(capsys, workdir, "worker", "flows.py", "--lease-seconds", lease)
+    assert "--lease-seconds" in err and expected in err
+
+
 @pytest.mark.parametrize("command", ["list", "show", "export", "cancel", "retry"])
 def test_a_missing_database_file_is_not_created(capsys, workdir, command) -> None:
     args = [command] if command == "list" else [command, "r1"]

@@ -52,6 +52,10 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
 
     if run_id is not None and not run_id.strip():
         abort("--id must not be empty", hint="pass a non-empty id or leave --id out")
+    if run_id is not None:
+        from wfkit.ids import check_id
+
+        check_id(run_id, "--id")
     wf = load_workflow(target)
     data = parse_json_option(input_text, "--input")
     missing: UsageError | None = None
