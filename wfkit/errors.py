@@ -67,6 +67,18 @@ class InvalidId(UsageError):
         self.reason = reason
 
 
+class NoStore(StoreError):
+    """A command that only looks at or repairs runs found no wfkit store where it was pointed
+    (a missing or empty file, an empty database): it creates none."""
+
+    def __init__(self, where: str, detail: str = "") -> None:
+        super().__init__(f"no wfkit store at {where}" + (f" ({detail})" if detail else ""),
+                         hint="run a workflow first (`wfkit run` or `wfkit worker` create the "
+                              "store), or point --store / WFKIT_STORE at the store that holds "
+                              "your runs")
+        self.where = where
+
+
 class RunNotFound(UsageError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no workflow run with id {run_id!r}",

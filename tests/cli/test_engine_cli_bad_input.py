@@ -189,12 +189,51 @@ def test_a_worker_lease_too_short_for_its_heartbeat(capsys, workdir, lease, expe
     assert "--lease-seconds" in err and expected in err
 
 
-@pytest.mark.parametrize("command", ["list", "show", "export", "cancel", "retry"])
-def test_a_missing_database_file_is_not_created(capsys, workdir, command) -> None:
-    args = [command] if command == "list" else [command, "r1"]
+LOOKING_AND_REPAIRING = [["list"], ["show", "r1"], ["export", "r1"], ["cancel", "r1"],
+                         ["retry", "r1"], ["send-event", "r1", "go"],
+                         ["skip-step", "r1", "add_step"], ["prune", "--older-than", "1d"],
+                         ["prune", "--older-than", "1d", "--dry-run"]]
+
+
+@pytest.mark.parametrize("args", LOOKING_AND_REPAIRING)
+def test_a_missing_database_file_is_not_created(capsys, workdir, args) -> None:
     err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///missing.db")
-    assert "no wfkit database at" in err and "missing.db" in err
+    assert "no wfkit store at" in err and "missing.db (the file does not exist)" in err
     assert not (workdir / "missing.db").exists()
+
+
+@pytest.mark.parametrize("args", LOOKING_AND_REPAIRING)
+def test_an_empty_file_or_database_is_not_given_a_schema(capsys, workdir, args) -> None:
+    (workdir / "empty.db").write_bytes(b"")
+    err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///empty.db")
+    assert "no wfkit store at" in err and "empty.db (the file is empty)" in err
+    assert "`wfkit run` or `wfkit worker` create the store" in err
+    conn = sqlite3.connect(workdir / "blank.db")  # a database, but not a wfkit one (yet)
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///blank.db")
+    assert "blank.db (it holds no wfkit tables)" in err
+
+
+def test_a_store_in_memory_has_nothing_to_look_at(capsys, workdir) -> None:
+    for url in ("memory://", "sqlite:///:memory:"):
+        assert "no wfkit store at" in fails_cleanly(capsys, workdir, "list", "--store", url)
+
+
+def test_reading_an_older_store_does_not_upgrade_it(capsys, workdir) -> None:
+    from wfkit.store.sqlite_schema import MIGRATIONS, SCHEMA_TABLE
+
+    conn = sqlite3.connect(workdir / "old.db", isolation_level=None)
+    for statement in MIGRATIONS[0].split(";"):
+        conn.execute(statement)
+    conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (1)")
+    conn.close()
+    for args in (["list"], ["show", "r1"], ["export", "r1"]):
+        err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///old.db")
+        assert "written by an older wfkit (schema version 1" in err and "only reads" in err
+    assert main(["cancel", "r1", "--store", "sqlite:///old.db"]) == 2  # repairing upgrades
+    assert "no workflow run with id 'r1'" in capsys.readouterr().err
+    assert main(["list", "--store", "sqlite:///old.db"]) == 0
 
 
 # -- stores -------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ to list it, and must stay instant.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from contextlib import contextmanager
 from datetime import datetime
@@ -61,37 +60,34 @@ def format_option(formats: type[Enum]) -> Callable[[F], F]:
 
 @contextmanager
 def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
-                existing: bool = False, missing: UsageError | None = None,
+                access: str = "create", missing: UsageError | None = None,
                 **options: Any) -> Iterator[Engine]:
     """An engine on ``store_url``, closed on exit.
 
-    ``existing=True`` is for commands that only look at or repair runs: a SQLite file that
-    does not exist is then an input error (a mistyped path or the wrong directory) rather than
-    a new, empty database left behind; ``missing`` is the error to raise then instead.
+    ``access`` is what opening may do to the store (``wfkit.store.open_store``): commands that
+    only look at runs use ``read`` and those that repair them ``existing``, so a mistyped path
+    or an empty file is an input error rather than a new database left behind, and looking
+    never upgrades a store; ``missing`` is the error to raise then instead of the store's.
     """
     from wfkit.engine import Engine
+    from wfkit.errors import NoStore
+    from wfkit.store import open_store
 
-    if existing:
-        _require_existing_sqlite(store_url, missing)
-    engine = Engine(store_url, workflows=workflows, **options)
+    try:
+        store = open_store(store_url, access=access)
+    except NoStore:
+        if missing is not None:
+            raise missing from None
+        raise
+    try:
+        engine = Engine(store, workflows=workflows, **options)
+    except BaseException:
+        store.close()
+        raise
     try:
         yield engine
     finally:
         engine.close()
-
-
-def _require_existing_sqlite(store_url: str, missing: UsageError | None) -> None:
-    if not store_url.startswith("sqlite:"):
-        return
-    from wfkit.store.sqlite import parse_url
-
-    path, _, _ = parse_url(store_url)
-    if path != ":memory:" and not os.path.exists(path):
-        if missing is not None:
-            raise missing
-        raise UsageError(f"no wfkit database at {path}",
-                         hint="run a workflow first, or point --store / WFKIT_STORE at the "
-                              "database that holds your runs")
 
 
 def parse_json_option(text: str | None, option: str) -> Any:

@@ -64,7 +64,7 @@ def prune(app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool,
 
     seconds = parse_duration(older_than)
     wanted = sorted({s.upper() for s in statuses}) or sorted(s.value for s in PRUNED_BY_DEFAULT)
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="read" if dry_run else "existing") as engine:
         before = engine.clock.now() - timedelta(seconds=seconds)
         ids = engine.prune(seconds, statuses=wanted, dry_run=dry_run)
     for run_id in ids:

@@ -71,7 +71,8 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if run_id is None:
             raise missing from None
         args, kwargs = [], {}
-    with open_engine(store_url, workflows=[wf], existing=missing is not None,
+    with open_engine(store_url, workflows=[wf],
+                     access="create" if missing is None else "existing",
                      missing=missing) as engine:
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing

@@ -33,10 +33,15 @@ from types import TracebackType
 from typing import Any, Callable, Collection, Sequence
 from urllib.parse import parse_qsl
 
-from wfkit.errors import StoreError
+from wfkit.errors import NoStore, StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
-from wfkit.store.sql_shared import fenced_run_statement, prunable_where
+from wfkit.store.sql_shared import (
+    check_access,
+    check_access_mode,
+    fenced_run_statement,
+    prunable_where,
+)
 from wfkit.store.base import (
     Checkpoint,
     EventRecord,
@@ -129,7 +134,10 @@ _WAKE_ON_EVENTS = (
 class SqliteStore:
     """The :class:`~wfkit.store.base.Store` protocol on one SQLite file (see module docstring)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, access: str = "create") -> None:
+        """``access``: ``create`` makes or upgrades the file; ``existing`` upgrades an older
+        wfkit file but refuses a missing or empty one; ``read`` changes nothing at all."""
+        check_access_mode(access)
         self.url = url
         self.path, self.synchronous, self.timeout = parse_url(url)
         self._lock = threading.Lock()
@@ -139,6 +147,10 @@ class SqliteStore:
         self._where = where
         if not memory:
             sqlite_schema.check_file_header(self.path)
+            if access != "create" and not os.path.exists(self.path):
+                raise NoStore(self.path, "the file does not exist")
+            if access != "create" and os.path.getsize(self.path) == 0:
+                raise NoStore(self.path, "the file is empty")
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False, cached_statements=256)
@@ -147,7 +159,7 @@ class SqliteStore:
                              hint="check that the directory exists and is writable") from exc
         try:
             version = sqlite_schema.schema_version(conn, where)
-            sqlite_schema.check_not_newer(version, where)
+            check_access(version, sqlite_schema.LATEST_VERSION, where, access)
             if not memory:
                 sqlite_schema.enable_wal(conn, self.timeout)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
