@@ -79,6 +79,18 @@ class NoStore(StoreError):
         self.where = where
 
 
+class DamagedHistory(UsageError):
+    """An exported history whose log is not whole or contradicts its run (see
+    wfkit.history_checks): replaying it would report on a run that never happened."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: damaged history: {problem}",
+                         hint="export it again with `wfkit export ID`, or restore the file "
+                              "from version control")
+        self.source = source
+        self.problem = problem
+
+
 class RunNotFound(UsageError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no workflow run with id {run_id!r}",

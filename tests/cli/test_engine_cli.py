@@ -367,7 +367,7 @@ def test_replay_of_an_in_flight_run_is_ok(capsys, workdir) -> None:
     wfkit(capsys, "run", "flows.py:waits", "--id", "w1", "--timeout", "0.2")
     (workdir / "w1.json").write_text(wfkit(capsys, "export", "w1")[1])
     code, out, _ = wfkit(capsys, "replay", "w1.json", "--workflow", "flows.py:waits")
-    assert code == 0 and out.startswith("w1.json: ok (in flight")
+    assert code == 0 and out == "w1.json: ok (in flight: replayed 1 operation)\n"
 
 
 # -- events, cancel, retry, skip-step ----------------------------------------------------------

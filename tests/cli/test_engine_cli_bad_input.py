@@ -356,7 +356,7 @@ def test_a_second_cancel_says_it_was_already_requested_and_writes_nothing(capsys
     ("{", "h.json is not JSON"),
     ('{"format": "something-else"}', "h.json is not a wfkit history document"),
     ('{"format": "wfkit-history", "version": 99}', "history format version 99"),
-    ('{"format": "wfkit-history", "version": 1, "run": {}}', "damaged wfkit history"),
+    ('{"format": "wfkit-history", "version": 1, "run": {}}', "h.json: damaged history"),
 ])
 def test_a_malformed_history_file(capsys, workdir, content, expected) -> None:
     (workdir / "h.json").write_text(content)
@@ -367,6 +367,88 @@ def test_a_malformed_history_file(capsys, workdir, content, expected) -> None:
 def test_a_missing_history_file(capsys, workdir) -> None:
     assert "cannot read history file nope.json" in fails_cleanly(
         capsys, workdir, "replay", "nope.json", "--workflow", "flows.py:add")
+
+
+def exported(capsys, run_id: str) -> dict:
+    import json
+
+    assert main(["export", run_id]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def renumbered(doc: dict) -> dict:
+    for index, line in enumerate(doc["events"]):
+        line["index"] = index
+    return doc
+
+
+def damage_cases(doc: dict) -> list[tuple[str, dict, str]]:
+    """(name, damaged copy, what the error says) from the history of the finished run."""
+    import copy
+
+    def edited(change) -> dict:
+        copied = copy.deepcopy(doc)
+        change(copied)
+        return copied
+
+    step_line = next(i for i, e in enumerate(doc["events"]) if e["type"] == "step_completed")
+    return [
+        ("deleted", edited(lambda d: d["events"].pop(step_line)),
+         f"line {step_line} of its log has index {step_line + 1} (lines missing"),
+        ("numbered-with-a-gap", edited(lambda d: d["events"][step_line].update(seq=2)),
+         "the run is COMPLETED but its log has no operation #1 (the next one is #2)"),
+        ("reversed", edited(lambda d: d["events"].reverse()), "line 0 of its log has index"),
+        ("reversed-renumbered", edited(lambda d: d["events"].reverse() or renumbered(d)),
+         "its log starts with run_completed, not run_started"),
+        ("string-seq", edited(lambda d: d["events"][step_line].update(seq="one")),
+         "has operation number 'one', not an integer >= 1"),
+        ("float-index", edited(lambda d: d["events"][0].update(index=0.5)),
+         "line 0 of its log has index 0.5, not an integer"),
+        ("no-ending", edited(lambda d: d["events"].pop()),
+         "the run is COMPLETED but its log never ends it"),
+        ("status-contradicts-log", edited(lambda d: d["run"].update(status="CANCELLED")),
+         "the run is CANCELLED but its log ends with run_completed"),
+        ("no-result", edited(lambda d: d["run"].update(has_result=False)),
+         "the run is COMPLETED but has no result"),
+    ]
+
+
+def test_a_damaged_history_is_refused_before_anything_is_replayed(capsys, workdir,
+                                                                  store) -> None:
+    import json
+
+    for name, doc, expected in damage_cases(exported(capsys, "done")):
+        (workdir / f"{name}.json").write_text(json.dumps(doc))
+        err = fails_cleanly(capsys, workdir, "replay", f"{name}.json", "--workflow",
+                            "flows.py:add")
+        assert f"{name}.json: damaged history: " in err and expected in err, (name, err)
+        assert "export it again" in err
+
+
+def test_a_completed_history_missing_its_last_operation_is_not_in_flight(capsys, workdir,
+                                                                        store) -> None:
+    import json
+
+    doc = exported(capsys, "done")
+    doc["events"] = [e for e in doc["events"] if e["type"] != "step_completed"]
+    (workdir / "h.json").write_text(json.dumps(renumbered(doc)))
+    assert main(["replay", "h.json", "--workflow", "flows.py:add"]) == 1
+    out, _ = capsys.readouterr()
+    assert "DIVERGED" in out and "the completed run never did" in out and "in flight" not in out
+
+
+def test_a_wrong_typed_recorded_result_is_not_blamed_on_determinism(capsys, workdir,
+                                                                   store) -> None:
+    import json
+
+    doc = exported(capsys, "done")
+    step = next(e for e in doc["events"] if e["type"] == "step_completed")
+    step["data"]["result"] = '"one"'
+    (workdir / "h.json").write_text(json.dumps(doc))
+    assert main(["replay", "h.json", "--workflow", "flows.py:add"]) == 1
+    out, _ = capsys.readouterr()
+    assert "does not fit its return type" in out and "expected int" in out
+    assert "deterministic" not in out and "edited or damaged" in out
 
 
 def test_a_history_of_another_workflow(capsys, workdir, store) -> None:
