@@ -73,9 +73,9 @@ class NoStore(StoreError):
 
     def __init__(self, where: str, detail: str = "") -> None:
         super().__init__(f"no wfkit store at {where}" + (f" ({detail})" if detail else ""),
-                         hint="run a workflow first (`wfkit run` or `wfkit worker` create the "
-                              "store), or point --store / WFKIT_STORE at the store that holds "
-                              "your runs")
+                         hint="run a workflow first with `wfkit run` or `wfkit worker`, which "
+                              "create the store, or point --store / WFKIT_STORE at the store "
+                              "that holds your runs")
         self.where = where
 
 

@@ -277,7 +277,8 @@ def test_timeout_gives_up_waiting_with_exit_1(capsys) -> None:
     assert code == 1 and out == ""
     assert "did not finish within 0.8s (status WAITING)" in one_error_line(err.splitlines(
         keepends=True)[-1])
-    assert err.count("is WAITING until ") == 1  # said once while waiting
+    assert err.count("is WAITING for event 'go' until ") == 1  # said once while waiting
+    assert "send it with `wfkit send-event t1 go`" in err  # the event it waits for, by name
 
 
 def test_run_waits_out_a_durable_timer_and_says_so(capsys) -> None:

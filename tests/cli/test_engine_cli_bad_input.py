@@ -4,6 +4,7 @@ and the fix, and the store is left exactly as it was (or not created at all)."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -207,7 +208,7 @@ def test_an_empty_file_or_database_is_not_given_a_schema(capsys, workdir, args) 
     (workdir / "empty.db").write_bytes(b"")
     err = fails_cleanly(capsys, workdir, *args, "--store", "sqlite:///empty.db")
     assert "no wfkit store at" in err and "empty.db (the file is empty)" in err
-    assert "`wfkit run` or `wfkit worker` create the store" in err
+    assert "`wfkit run` or `wfkit worker`, which create the store" in err
     conn = sqlite3.connect(workdir / "blank.db")  # a database, but not a wfkit one (yet)
     conn.execute("PRAGMA user_version = 7")
     conn.close()
@@ -250,6 +251,19 @@ def test_an_unknown_store_url(capsys, workdir, url, expected) -> None:
 def test_an_unknown_scheme_from_the_environment(capsys, workdir, monkeypatch) -> None:
     monkeypatch.setenv("WFKIT_STORE", "redis://localhost")
     assert "unknown store URL scheme 'redis'" in fails_cleanly(capsys, workdir, "list")
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("redis://localhost", "WFKIT_STORE: unknown store URL scheme 'redis'"),
+    ("sqlite:///nope.db", "WFKIT_STORE: no wfkit store at "),
+])
+def test_a_bad_store_from_the_environment_says_so(capsys, workdir, monkeypatch, url,
+                                                  expected) -> None:
+    monkeypatch.setenv("WFKIT_STORE", url)
+    err = fails_cleanly(capsys, workdir, "list")
+    assert expected in err and "fix or unset WFKIT_STORE, or pass --store URL" in err
+    monkeypatch.delenv("WFKIT_STORE")
+    assert "error: WFKIT_STORE:" not in fails_cleanly(capsys, workdir, "list", "--store", url)
 
 
 def test_a_sqlite_file_of_another_application(capsys, workdir) -> None:
@@ -313,6 +327,72 @@ def test_a_locked_database(capsys, workdir, store) -> None:
         holder.stdout.close()
     assert main(["show", "waiting", "--format", "json"]) == 0  # nothing was changed
     assert '"cancel_requested": false' in capsys.readouterr().out
+
+
+def test_a_damaged_database_is_not_a_permissions_problem(capsys, workdir, store) -> None:
+    conn = sqlite3.connect(workdir / "wfkit.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    size = (workdir / "wfkit.db").stat().st_size
+    with open(workdir / "wfkit.db", "r+b") as db:  # every page after the first: garbage
+        db.seek(4096)
+        db.write(b"\xab" * (size - 4096))
+    for args in (["list"], ["show", "done"]):
+        err = fails_cleanly(capsys, workdir, *args)
+        assert "is a damaged database (database disk image is malformed)" in err
+        assert "restore it from a backup" in err and "permission" not in err
+
+
+def test_a_full_disk_says_disk_full(tmp_path) -> None:
+    from wfkit import Context, Engine, workflow
+    from wfkit.errors import StoreError
+    from wfkit.store.sqlite import SqliteStore
+
+    @workflow(name="echo")
+    def echo(ctx: Context, text: str) -> str:
+        return text
+
+    store = SqliteStore(f"sqlite:///{tmp_path / 'full.db'}")
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL, as on a full disk
+    engine = Engine(store)
+    with pytest.raises(StoreError) as err:
+        for n in range(50):
+            engine.start(echo, "x" * 5000, workflow_id=f"r{n}")
+    assert err.value.message.startswith("disk full: cannot write to ")
+    assert "free space" in (err.value.hint or "") and "permission" not in err.value.one_line()
+    engine.close()
+
+
+def test_a_store_in_a_directory_that_does_not_exist(capsys, workdir) -> None:
+    err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", '{"a": 1}',
+                        "--store", "sqlite:///no/such/dir/wfkit.db")
+    assert "cannot write or open" in err and "unable to open database file" in err
+
+
+def test_a_nul_byte_in_a_workflow_module_is_blamed_on_the_file(capsys, workdir) -> None:
+    (workdir / "nul.py").write_bytes(b"x = 1\x00\n")
+    err = fails_cleanly(capsys, workdir, "run", "nul.py:x")
+    assert "importing nul.py raised SyntaxError: source code string cannot contain null " \
+           "bytes (at nul.py)" in err
+    assert "loader.py" not in err
+
+
+def test_articles_and_plurals(capsys, workdir, store) -> None:
+    (workdir / "values.py").write_text("limit = 5\n")
+    assert "values.py:limit is an int value, not a @workflow" in fails_cleanly(
+        capsys, workdir, "run", "values.py:limit")
+    assert main(["list", "--limit", "1"]) == 0
+    assert "showing the newest 1 run; --limit N shows more" in capsys.readouterr().err
+
+
+def test_no_line_of_list_or_show_ends_in_spaces(capsys, workdir, store) -> None:
+    for args in (["list"], ["show", "done"], ["--color", "show", "done"]):
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert out.strip() and not [line for line in out.splitlines()
+                                    if re.sub(r"\x1b\[[0-9;]*m", "", line).endswith(" ")], out
 
 
 # -- states -------------------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def list_runs(app: App, status: str | None, workflow: str | None, limit: int,
                 for run in engine.list_runs(status=status, workflow=workflow, limit=limit)]
     _LIST_FORMATS[fmt]().render(app, rows)
     if rows and len(rows) == limit:
-        say(app, f"showing the newest {limit} runs; --limit N shows more")
+        say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows "
+                 "more")
     elif not rows:
         say(app, "no runs" + (" match" if status or workflow else " yet; start one with "
                               "`wfkit run MODULE:WORKFLOW --input JSON`"))

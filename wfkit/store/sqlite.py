@@ -155,8 +155,7 @@ class SqliteStore:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False, cached_statements=256)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {where}: {exc}",
-                             hint="check that the directory exists and is writable") from exc
+            raise self._error(exc) from exc
         try:
             version = sqlite_schema.schema_version(conn, where)
             check_access(version, sqlite_schema.LATEST_VERSION, where, access)
@@ -511,11 +510,34 @@ class SqliteStore:
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:
             return StoreError(f"the store on {self._where} is closed",
                               hint="open a new store")
-        if "not a database" in text:
+        code = _primary_code(exc)
+        if code == _SQLITE_NOTADB or "not a database" in text:
             return StoreError(f"{self._where} is not an SQLite database (not a wfkit store)",
                               hint="point the store URL at a wfkit database or at a new file")
+        if code == _SQLITE_CORRUPT or "malformed" in text:
+            return StoreError(f"{self._where} is a damaged database ({text})",
+                              hint="restore it from a backup; `sqlite3 FILE .recover` may "
+                                   "save what is left")
+        if code == _SQLITE_FULL or "disk is full" in text:
+            return StoreError(f"disk full: cannot write to {self._where} ({text})",
+                              hint="free space on its disk, then retry; nothing was half-written")
+        if code in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_AUTH):
+            return StoreError(f"cannot write or open {self._where}: {text}",
+                              hint="check that the file and its directory exist and that this "
+                                   "user may write to them")
         return StoreError(f"SQLite error on {self._where}: {text}",
-                          hint="check the file, its directory and their permissions")
+                          hint="check the file, its directory and the disk")
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html), to tell failures apart.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_FULL = 3, 8, 11, 13
+_SQLITE_CANTOPEN, _SQLITE_AUTH, _SQLITE_NOTADB = 14, 23, 26
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    """The error's primary result code (Python 3.11+ exposes it; before, None)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def parse_url(url: str) -> tuple[str, str, float]:
