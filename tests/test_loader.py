@@ -122,7 +122,7 @@ def one_line(err: pytest.ExceptionInfo[UsageError]) -> str:
     ("app/flows.py:nope", "has no workflow 'nope'"),
     ("app/flows.py:hello", "is a @step, not a @workflow"),
     ("app/flows.py:plain", "is a plain function, not a @workflow"),
-    ("app/flows.py:NUMBER", "is a int value, not a @workflow"),
+    ("app/flows.py:NUMBER", "is an int value, not a @workflow"),
     ("app/flows.py", "does not say which workflow"),
     ("app", "is a directory"),
     ("not-a module:wf", "neither a Python file nor a dotted module"),

@@ -12,7 +12,9 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
 
-from wfkit.errors import DefinitionError
+from wfkit.binding import is_context_parameter
+from wfkit.errors import DefinitionError, InvalidId
+from wfkit.ids import check_id
 from wfkit.retry import Retry
 from wfkit.run_ids import IdSource, RunIdTemplate
 
@@ -88,12 +90,7 @@ class WorkflowDef(Generic[R]):
                                   f"got {version!r}")
         self.version = version
         self.is_async = inspect.iscoroutinefunction(fn)
-        params = list(inspect.signature(fn).parameters.values())
-        if not params or params[0].kind not in (inspect.Parameter.POSITIONAL_ONLY,
-                                                inspect.Parameter.POSITIONAL_OR_KEYWORD):
-            raise DefinitionError(
-                f"@workflow {self.name!r} must take the workflow context as its first parameter",
-                hint=f"def {fn.__name__}(ctx: Context, ...)")
+        _check_context_parameter(fn, self.name)
         # How a run started without an explicit id is named (None: a new UUID each time).
         self.run_id_template = None if workflow_id is None \
             else RunIdTemplate(workflow_id, fn, self.name)
@@ -174,6 +171,32 @@ def _positional_count(fn: Callable[..., Any]) -> int | None:
                and p.default is inspect.Parameter.empty)
 
 
+def _check_context_parameter(fn: Callable[..., Any], name: str) -> None:
+    """The first parameter must be the context: named ``ctx`` or annotated ``Context``.
+
+    The same rule decides which parameters the input binds to (``wfkit.binding``), so a
+    workflow ``def g(order)`` would otherwise pass ``order`` the context and fail at run time,
+    stored as a compensated run with a ``TypeError``, instead of here, at import.
+    """
+    params = list(inspect.signature(fn).parameters.values())
+    first = params[0] if params else None
+    if first is not None and first.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                            inspect.Parameter.POSITIONAL_OR_KEYWORD) \
+            and is_context_parameter(first):
+        return
+    rest = ", ".join(str(p) for p in params if not is_context_parameter(p))
+    if first is None:
+        found = "it takes no parameters"
+    elif is_context_parameter(first):
+        found = f"its parameter {first.name!r} is not positional"
+    else:
+        found = f"its first parameter is {first.name!r}"
+    raise DefinitionError(
+        f"@workflow {name!r} must take the workflow context as its first parameter "
+        f"(named ctx or annotated Context); {found}",
+        hint=f"def {fn.__name__}(ctx: Context{', ' + rest if rest else ''})")
+
+
 def _check_name(name: str | None, fn: Callable[..., Any], decorator: str) -> str:
     if name is None:
         name = getattr(fn, "__name__", None)
@@ -182,6 +205,10 @@ def _check_name(name: str | None, fn: Callable[..., Any], decorator: str) -> str
                                   hint=f"{decorator}(name='my-name')")
     if not isinstance(name, str) or not name.strip():
         raise DefinitionError(f"{decorator} name must be a non-empty string, got {name!r}")
+    try:
+        check_id(name, f"{decorator} name")  # shown in `wfkit list` and `show`, one per line
+    except InvalidId as bad:
+        raise DefinitionError(bad.message, hint=bad.hint) from None
     return name
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import socket
@@ -38,6 +39,7 @@ from wfkit.errors import (
     StoreError,
     UsageError,
 )
+from wfkit.ids import MAX_ID_LENGTH, check_id
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store import DEFAULT_STORE_URL, open_store
 from wfkit.store.base import (
@@ -53,6 +55,10 @@ from wfkit.worker import Heartbeat
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
+# The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
+# every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
+# shorter lease would be lost between renewals and every run would keep changing hands.
+MIN_LEASE_SECONDS = 1.0
 
 # What `prune` deletes unless told otherwise: FAILED runs wait for a person (retry, skip-step).
 PRUNED_BY_DEFAULT = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED})
@@ -76,21 +82,25 @@ class WorkflowHandle:
     def send_event(self, name: str, payload: Any = None) -> None:
         self.engine.send_event(self.id, name, payload)
 
-    def cancel(self, *, compensate: bool = True) -> None:
-        self.engine.cancel(self.id, compensate=compensate)
+    def cancel(self, *, compensate: bool = True) -> bool:
+        """Request cancellation; False when it had been requested already (see Engine.cancel)."""
+        return self.engine.cancel(self.id, compensate=compensate)
 
     def __repr__(self) -> str:
         return f"<WorkflowHandle {self.id}>"
 
 
 class Engine:
-    def __init__(self, store: str | Store = DEFAULT_STORE_URL, *,
+    def __init__(self, store: str | os.PathLike[str] | Store = DEFAULT_STORE_URL, *,
                  workflows: Iterable[WorkflowDef[Any]] = (), clock: Clock | None = None,
                  lease_seconds: float = 30.0, inline_wait: float = 5.0,
                  max_recoveries: int = 5, poll_interval: float = 0.05,
                  owner: str | None = None, interceptor: Interceptor | None = None,
                  rng: random.Random | None = None, child_poll: float = 300.0) -> None:
-        self.store: Store = open_store(store) if isinstance(store, str) else store
+        _check_options(lease_seconds=lease_seconds, inline_wait=inline_wait,
+                       max_recoveries=max_recoveries, poll_interval=poll_interval,
+                       child_poll=child_poll)
+        self.store: Store = _open(store)
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.poll_interval = poll_interval
@@ -129,14 +139,18 @@ class Engine:
               **kwargs: Any) -> WorkflowHandle:
         """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
         self.register(workflow)
-        if workflow_id is not None and (not isinstance(workflow_id, str)
-                                        or not workflow_id.strip()):
-            raise UsageError(f"workflow_id must be a non-empty string, got {workflow_id!r}")
+        if workflow_id is not None:
+            check_id(workflow_id, "workflow_id")
         now = self.clock.now()
         try:
             # Without workflow_id, the workflow's own workflow_id template or a UUID names it.
             run, _ = new_run(self.rt, workflow, args, kwargs, workflow_id, now,
                              seed=self._seed_source.getrandbits(63))
+            if workflow_id is None and workflow.run_id_template is not None:
+                check_id(run.id, f"run id made by the workflow_id of workflow {workflow.name!r}",
+                         hint="make the workflow_id give at most "
+                              f"{MAX_ID_LENGTH} printable characters for this input, or pass "
+                              "an explicit id (workflow_id=... / wfkit run --id)")
         except Exception:
             # Starting an existing run again needs no input (`wfkit run --id ID` resumes it):
             # looked up only here, so the common start costs one statement less.
@@ -382,7 +396,7 @@ class Engine:
 
     # -- talking to runs -----------------------------------------------------------------------
     def get_run(self, run_id: str) -> RunRecord:
-        run = self.store.get_run(run_id)
+        run = self.store.get_run(check_id(run_id))
         if run is None:
             raise RunNotFound(run_id)
         return run
@@ -404,7 +418,8 @@ class Engine:
     def send_event(self, run_id: str, name: str, payload: Any = None) -> None:
         """Deliver an event; it is buffered until the run waits for ``name``."""
         run = self.get_run(run_id)
-        if not isinstance(name, str) or not name or name.startswith("wfkit."):
+        check_id(name, "event name")
+        if name.startswith("wfkit."):
             raise UsageError(f"invalid event name {name!r}",
                              hint="use a non-empty name that does not start with 'wfkit.'")
         if run.status.terminal:
@@ -415,27 +430,33 @@ class Engine:
         text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
         self.store.add_event(run_id, name, text, self.clock.now())
 
-    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> None:
+    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> bool:
         """Stop a run; with ``compensate`` its completed steps are undone first.
 
         Child workflows still running are cancelled first, innermost first, so their work is
-        undone before the parent's.
+        undone before the parent's. Returns True when this call requested the cancellation and
+        False when it had been requested already: then nothing is written (a second request
+        would only add a line to the history) and the first request's ``compensate`` stands,
+        so repeating a cancel, e.g. from a retried script, is harmless.
         """
         run = self.get_run(run_id)
         if run.status.terminal:
             raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
                                   run_id=run_id, status=run.status.value,
                                   hint="only runs that have not finished can be cancelled")
-        for child in self.store.list_runs(parent_id=run_id):
-            if not child.status.terminal:
-                self.cancel(child.id, compensate=compensate, drive=drive)
-        now = self.clock.now()
-        self.store.commit(run_id, Checkpoint(
-            run={"cancel_requested": True, "compensate_on_cancel": compensate, "wake_at": now,
-                 "updated_at": now},
-            history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
+        requested = not run.cancel_requested
+        if requested:
+            for child in self.store.list_runs(parent_id=run_id):
+                if not child.status.terminal:
+                    self.cancel(child.id, compensate=compensate, drive=drive)
+            now = self.clock.now()
+            self.store.commit(run_id, Checkpoint(
+                run={"cancel_requested": True, "compensate_on_cancel": compensate,
+                     "wake_at": now, "updated_at": now},
+                history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
+        return requested
 
     def retry(self, run_id: str) -> None:
         """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
@@ -531,7 +552,7 @@ class Engine:
         except ValueError as exc:
             raise UsageError(str(exc), hint="use COMPLETED, COMPENSATED, CANCELLED or FAILED") \
                 from None
-        cutoff = self.clock.now() - timedelta(seconds=seconds)
+        cutoff = prune_cutoff(self.clock.now(), seconds, older_than)
         candidates = self.store.prunable_runs(cutoff, wanted)
         if dry_run:
             return candidates
@@ -550,6 +571,60 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def prune_cutoff(now: datetime, seconds: float, shown: Any) -> datetime:
+    """``now - seconds``, or a UsageError when that is before the year 1 (an OverflowError)."""
+    try:
+        return now - timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise UsageError(f"older_than {shown!r} reaches back before the year 1",
+                         hint="pass how long ago runs must have finished, e.g. 30 days") \
+            from None
+
+
+def _open(store: Any) -> Store:
+    """A store URL, a path (an SQLite file) or a store object; anything else is a UsageError
+    now rather than an AttributeError at the first run."""
+    if isinstance(store, str):
+        return open_store(store)
+    if isinstance(store, os.PathLike):
+        path = os.path.abspath(os.fspath(store))
+        if "?" in path:  # the URL would read the rest as options
+            raise UsageError(f"cannot use {path!r} as an SQLite store: '?' in a path",
+                             hint="rename the file, or pass a sqlite:/// URL")
+        return open_store(f"sqlite:///{path}")
+    if all(callable(getattr(store, name, None)) for name in ("commit", "claim", "get_run")):
+        return store  # type: ignore[no-any-return]
+    raise UsageError(f"Engine needs a store URL, a path or a Store, got {store!r}",
+                     hint='e.g. Engine("sqlite:///wfkit.db") or '
+                          'Engine("postgresql://host/db")')
+
+
+def _check_options(*, lease_seconds: Any, inline_wait: Any, max_recoveries: Any,
+                   poll_interval: Any, child_poll: Any) -> None:
+    """Engine settings are checked when the engine is made: a negative lease used to be
+    accepted and fail later as a lost lease in the middle of a run."""
+    def seconds(name: str, value: Any, low: float, *, inclusive: bool, why: str = "") -> None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) and (value >= low if inclusive else value > low)
+        if not ok:
+            bound = f"at least {low:g}" if inclusive else f"more than {low:g}"
+            raise UsageError(f"{name} must be {bound} second{'' if low == 1 else 's'}{why}, "
+                             f"got {value!r}", hint=f"pass e.g. {name}={_DEFAULTS[name]}")
+
+    seconds("lease_seconds", lease_seconds, MIN_LEASE_SECONDS, inclusive=True,
+            why=" (the heartbeat renews a lease every third of it)")
+    seconds("inline_wait", inline_wait, 0, inclusive=True)
+    seconds("poll_interval", poll_interval, 0, inclusive=False)
+    seconds("child_poll", child_poll, 0, inclusive=False)
+    if not isinstance(max_recoveries, int) or isinstance(max_recoveries, bool) \
+            or max_recoveries < 0:
+        raise UsageError(f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
+                         hint="pass e.g. max_recoveries=5")
+
+
+_DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}
 
 
 def _skipped(op: OperationRecord, result: str | None, now: datetime) -> OperationRecord:

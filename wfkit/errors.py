@@ -52,6 +52,45 @@ class StoreError(UsageError):
     """The store cannot be opened or used: unknown URL scheme, foreign or newer database, lock."""
 
 
+class InvalidId(UsageError):
+    """A run id or event name that cannot be stored or shown on one line (see wfkit.ids)."""
+
+    def __init__(self, what: str, value: object, *, reason: str,
+                 hint: str | None = None) -> None:
+        from wfkit.ids import MAX_ID_LENGTH, shown
+
+        super().__init__(f"invalid {what}: {shown(value)} {reason}",
+                         hint=hint or f"use at most {MAX_ID_LENGTH} printable characters, "
+                                      "without tabs, newlines or other control characters")
+        self.what = what
+        self.value = value
+        self.reason = reason
+
+
+class NoStore(StoreError):
+    """A command that only looks at or repairs runs found no wfkit store where it was pointed
+    (a missing or empty file, an empty database): it creates none."""
+
+    def __init__(self, where: str, detail: str = "") -> None:
+        super().__init__(f"no wfkit store at {where}" + (f" ({detail})" if detail else ""),
+                         hint="run a workflow first with `wfkit run` or `wfkit worker`, which "
+                              "create the store, or point --store / WFKIT_STORE at the store "
+                              "that holds your runs")
+        self.where = where
+
+
+class DamagedHistory(UsageError):
+    """An exported history whose log is not whole or contradicts its run (see
+    wfkit.history_checks): replaying it would report on a run that never happened."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: damaged history: {problem}",
+                         hint="export it again with `wfkit export ID`, or restore the file "
+                              "from version control")
+        self.source = source
+        self.problem = problem
+
+
 class RunNotFound(UsageError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no workflow run with id {run_id!r}",

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from wfkit.core.history_entries import op_from_snapshot
-from wfkit.errors import UsageError
+from wfkit.errors import DamagedHistory, UsageError
+from wfkit.history_checks import check_history, check_raw_entry
 from wfkit.status import RunStatus
 from wfkit.store.base import HistoryEntry, OperationRecord, RunRecord, Store
 
@@ -30,8 +31,9 @@ class History:
     @classmethod
     def from_store(cls, store: Store, run_id: str) -> History:
         from wfkit.errors import RunNotFound
+        from wfkit.ids import check_id
 
-        run = store.get_run(run_id)
+        run = store.get_run(check_id(run_id))
         if run is None:
             raise RunNotFound(run_id)
         return cls(run=run, entries=store.history(run_id))
@@ -77,6 +79,10 @@ class History:
                              hint="export it again with this wfkit, or upgrade wfkit")
         try:
             r = doc["run"]
+            if not isinstance(doc["events"], list):
+                raise TypeError("events is not a list")
+            for position, raw in enumerate(doc["events"]):
+                check_raw_entry(position, raw, source)
             run = RunRecord(
                 id=r["id"], workflow=r["workflow"], version=int(r.get("workflow_version", 1)),
                 status=RunStatus(r["status"]), input=json.dumps(r["input"]),
@@ -88,12 +94,13 @@ class History:
                 parent_id=r.get("parent_id"), parent_seq=r.get("parent_seq"))
             entries = [HistoryEntry(run_id=run.id, at=datetime.fromisoformat(e["at"]),
                                     type=e["type"], seq=e.get("seq"), name=e.get("name"),
-                                    data=dict(e.get("data") or {}), index=int(e["index"]))
+                                    data=dict(e.get("data") or {}), index=e["index"])
                        for e in doc["events"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{source} is a damaged wfkit history ({type(exc).__name__}: "
-                             f"{exc})", hint="export it again with `wfkit export`") from None
-        return cls(run=run, entries=entries)
+            raise DamagedHistory(source, f"{type(exc).__name__}: {exc}") from None
+        history = cls(run=run, entries=entries)
+        check_history(history, source)
+        return history
 
     # -- folding --------------------------------------------------------------------------------
     def operations(self) -> list[OperationRecord]:
@@ -134,7 +141,10 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
     """Re-run ``workflow``'s body against ``history``; raise NonDeterminismError on divergence.
 
     Nothing executes: recorded operations return their recorded results, and the replay stops
-    at the first operation the history does not have (a run that was still in flight).
+    at the first operation the history does not have (a run that was still in flight). A
+    document read with :meth:`History.from_json` has been checked whole already
+    (:mod:`wfkit.history_checks`); a COMPLETED run whose code now asks for an operation it did
+    not record diverged, it is not "in flight".
     """
     import random
 
@@ -145,7 +155,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
     from wfkit.core.runtime import Runtime
     from wfkit.core.starting import decode_input
     from wfkit.definitions import WorkflowDef, current_activation
-    from wfkit.errors import DefinitionError, NonDeterminismError
+    from wfkit.errors import DefinitionError, NonDeterminismError, RecordedValueError
     from wfkit.store.memory import MemoryStore
 
     if not isinstance(workflow, WorkflowDef):
@@ -167,9 +177,21 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
         args, kwargs = decode_input(rt, workflow, history.run.input)
         try:
             result = call_body(act, args, kwargs)
-        except (Frontier, Suspend):
+        except (Frontier, Suspend) as stopped:
             reached_end = False
+            if history.run.status == RunStatus.COMPLETED and strict_result:
+                position = stopped.seq if isinstance(stopped, Frontier) else act.seq
+                raise NonDeterminismError(
+                    position=position, recorded="the workflow completing",
+                    current=f"operation #{position}, which the completed run never did "
+                            "(or the history lost it)", run_id=history.run.id) from None
         except NonDeterminismError:
+            raise
+        except RecordedValueError as exc:
+            # Not the body's fault: the value in the file does not decode to today's type.
+            exc.hint = ("the history was edited or damaged: export it again; or the step's "
+                        "return annotation changed under recorded runs: keep it able to "
+                        "decode what they recorded")
             raise
         except Exception as exc:
             if history.run.status == RunStatus.COMPLETED and strict_result:
@@ -189,7 +211,9 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
                 _check_result(act, history, result)
     finally:
         current_activation.reset(token)
-    return ReplayResult(history.run.id, workflow.name, act.seq, reached_end,
+    # Stopped at the frontier, the last number taken is the operation the history lacks.
+    replayed = act.seq if reached_end else max(act.seq - 1, 0)
+    return ReplayResult(history.run.id, workflow.name, replayed, reached_end,
                         sorted(r.seq for r in act.registered))
 
 

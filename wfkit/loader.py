@@ -223,12 +223,17 @@ def _describe(value: object) -> str:
         return "a class"
     if inspect.ismodule(value):
         return "a module"
-    return f"a {type(value).__name__} value"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} value"
 
 
 def _import_failed(module: str, exc: BaseException) -> UsageError:
-    """One line for an exception the user's module raised while being imported."""
-    where = _raised_at(exc)
+    """One line for an exception the user's module raised while being imported.
+
+    The place named is in the user's code: when no frame of the traceback is (a NUL byte or
+    an encoding error is reported by the import machinery, from this loader), the file is.
+    """
+    where = _raised_at(exc) or module
     at = f" (at {where})" if where else ""
     if isinstance(exc, SystemExit):
         what = f"called sys.exit({exc.code!r})"
@@ -244,7 +249,7 @@ def _raised_at(exc: BaseException) -> str | None:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{_short(exc.filename)}:{exc.lineno}" if exc.lineno else _short(exc.filename)
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<frozen ")]
+              if not f.filename.startswith("<frozen ") and f.filename != __file__]
     if not frames:
         return None
     last = frames[-1]

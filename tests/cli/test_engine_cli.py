@@ -277,7 +277,8 @@ def test_timeout_gives_up_waiting_with_exit_1(capsys) -> None:
     assert code == 1 and out == ""
     assert "did not finish within 0.8s (status WAITING)" in one_error_line(err.splitlines(
         keepends=True)[-1])
-    assert err.count("is WAITING until ") == 1  # said once while waiting
+    assert err.count("is WAITING for event 'go' until ") == 1  # said once while waiting
+    assert "send it with `wfkit send-event t1 go`" in err  # the event it waits for, by name
 
 
 def test_run_waits_out_a_durable_timer_and_says_so(capsys) -> None:
@@ -369,7 +370,7 @@ def test_replay_of_an_in_flight_run_is_ok(capsys, workdir) -> None:
     wfkit(capsys, "run", "flows.py:waits", "--id", "w1", "--timeout", "0.2")
     (workdir / "w1.json").write_text(wfkit(capsys, "export", "w1")[1])
     code, out, _ = wfkit(capsys, "replay", "w1.json", "--workflow", "flows.py:waits")
-    assert code == 0 and out.startswith("w1.json: ok (in flight")
+    assert code == 0 and out == "w1.json: ok (in flight: replayed 1 operation)\n"
 
 
 # -- events, cancel, retry, skip-step ----------------------------------------------------------

@@ -20,6 +20,14 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert err.count("\n") == 1 and "no-such-command" in err and "--help" in err
 
 
+def test_no_arguments_prints_the_help_and_nothing_else(capsys):
+    assert main([]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("Usage: wfkit [OPTIONS] COMMAND [ARGS]...")
+    assert main(["--help"]) == 0
+    assert capsys.readouterr().out == out  # the same help as `wfkit --help`
+
+
 def test_python_dash_m_runs_the_same_cli():
     done = subprocess.run([sys.executable, "-m", "wfkit", "--version"],
                           capture_output=True, text=True, check=False)

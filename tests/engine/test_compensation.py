@@ -126,6 +126,19 @@ def test_cancel_compensates_then_ends_cancelled(engine):
         engine.cancel("c1")
 
 
+def test_a_second_cancel_writes_nothing_and_says_so(engine):
+    handle = engine.start(waits_forever, "ink", workflow_id="c3")
+    engine.work_once()
+    assert engine.cancel("c3", drive=False) is True
+    history = engine.history("c3")
+    assert engine.cancel("c3", compensate=False, drive=False) is False
+    assert engine.history("c3") == history  # no second cancel_requested line
+    assert engine.get_run("c3").compensate_on_cancel  # the first request stands
+    engine.work_once(run_id="c3")
+    assert handle.status() == RunStatus.CANCELLED
+    assert ledger == ["reserve ink", "release res-ink"]
+
+
 def test_cancel_without_compensation(engine):
     handle = engine.start(waits_forever, "cup", workflow_id="c2")
     engine.work_once()

@@ -147,6 +147,21 @@ def test_a_diverged_history_fails_with_the_nondeterminism_message(
         "(make the workflow body deterministic, or gate the change with ctx.patched())"])
 
 
+def test_a_damaged_history_fails_as_damaged_not_as_in_flight(pytester: pytest.Pytester,
+                                                             histories: str):
+    import json
+
+    path = pytester.path / histories / "greet-ada.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["events"] = [e for e in doc["events"] if e["type"] != "step_completed"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    pytester.makepyfile(flows=V1)
+    result = pytester.runpytest("--wfkit-histories", histories, "--wfkit-workflows", "flows")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["histories/greet-ada.json: damaged history: line * of its log "
+                                 "has index * (lines missing, added or out of order)*"])
+
+
 def test_an_unknown_workflow_names_the_option(pytester: pytest.Pytester, histories: str):
     pytester.makepyfile(flows=CLEAN)
     result = pytester.runpytest("--wfkit-histories", histories, "--wfkit-workflows", "flows")

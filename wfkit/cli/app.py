@@ -73,6 +73,10 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
         click.echo("wfkit: interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            # `wfkit` alone asks what wfkit can do: the help, as `wfkit --help` prints it.
+            click.echo(exc.ctx.get_help())
+            return EXIT_OK
         click.echo(f"wfkit: error: {exc.format_message()}"
                    + (f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""), err=True)
         return EXIT_USAGE

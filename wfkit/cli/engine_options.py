@@ -7,7 +7,7 @@ to list it, and must stay instant.
 from __future__ import annotations
 
 import json
-import os
+import re
 import sys
 from contextlib import contextmanager
 from datetime import datetime
@@ -48,7 +48,12 @@ class _StoreOption(click.Option):
         given = getattr(ctx.find_root().obj, "store_url", None)
         if given is not None and source is not click.core.ParameterSource.COMMANDLINE:
             return given, source
+        # A bad URL nobody typed is a puzzle unless the error says where it came from.
+        ctx.meta[_FROM_ENVIRONMENT] = source is click.core.ParameterSource.ENVIRONMENT
         return value, source
+
+
+_FROM_ENVIRONMENT = "wfkit.store_from_environment"
 
 
 def format_option(formats: type[Enum]) -> Callable[[F], F]:
@@ -61,37 +66,50 @@ def format_option(formats: type[Enum]) -> Callable[[F], F]:
 
 @contextmanager
 def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
-                existing: bool = False, missing: UsageError | None = None,
+                access: str = "create", missing: UsageError | None = None,
                 **options: Any) -> Iterator[Engine]:
     """An engine on ``store_url``, closed on exit.
 
-    ``existing=True`` is for commands that only look at or repair runs: a SQLite file that
-    does not exist is then an input error (a mistyped path or the wrong directory) rather than
-    a new, empty database left behind; ``missing`` is the error to raise then instead.
+    ``access`` is what opening may do to the store (``wfkit.store.open_store``): commands that
+    only look at runs use ``read`` and those that repair them ``existing``, so a mistyped path
+    or an empty file is an input error rather than a new database left behind, and looking
+    never upgrades a store; ``missing`` is the error to raise then instead of the store's.
     """
     from wfkit.engine import Engine
+    from wfkit.errors import NoStore, StoreError
+    from wfkit.store import open_store
 
-    if existing:
-        _require_existing_sqlite(store_url, missing)
-    engine = Engine(store_url, workflows=workflows, **options)
+    try:
+        store = open_store(store_url, access=access)
+    except NoStore:
+        if missing is not None:
+            raise missing from None
+        _name_the_environment()
+        raise
+    except StoreError:
+        _name_the_environment()
+        raise
+    try:
+        engine = Engine(store, workflows=workflows, **options)
+    except BaseException:
+        store.close()
+        raise
     try:
         yield engine
     finally:
         engine.close()
 
 
-def _require_existing_sqlite(store_url: str, missing: UsageError | None) -> None:
-    if not store_url.startswith("sqlite:"):
+def _name_the_environment() -> None:
+    """Add to the store error being handled that its URL came from ``WFKIT_STORE``."""
+    exc = sys.exc_info()[1]
+    ctx = click.get_current_context(silent=True)
+    if not isinstance(exc, UsageError) or ctx is None or not ctx.meta.get(_FROM_ENVIRONMENT):
         return
-    from wfkit.store.sqlite import parse_url
-
-    path, _, _ = parse_url(store_url)
-    if path != ":memory:" and not os.path.exists(path):
-        if missing is not None:
-            raise missing
-        raise UsageError(f"no wfkit database at {path}",
-                         hint="run a workflow first, or point --store / WFKIT_STORE at the "
-                              "database that holds your runs")
+    exc.message = f"WFKIT_STORE: {exc.message}"
+    exc.hint = (f"{exc.hint}; or " if exc.hint else "") + \
+        "fix or unset WFKIT_STORE, or pass --store URL"
+    exc.args = (exc.message,)
 
 
 def parse_json_option(text: str | None, option: str) -> Any:
@@ -173,17 +191,29 @@ def status_text(value: str) -> Any:
 
 
 def print_table(app: Any, table: Any) -> None:
-    """Print a rich table to stdout; off a terminal, as wide as it needs (never truncated)."""
-    console = app.out
-    if console.is_terminal:
-        console.print(table)
-        return
-    from rich.measure import Measurement
+    """Print a rich table to stdout; off a terminal, as wide as it needs (never truncated).
 
-    width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    Rich pads every cell to its column's width, the last one too: each line is rendered, then
+    written without its trailing spaces (which would otherwise end every `list` and `show`
+    line, and every diff of their output).
+    """
+    console = app.out
     before = console.width
-    console.width = max(before, width)  # print() never goes wider than the console
+    if not console.is_terminal:
+        from rich.measure import Measurement
+
+        width = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        console.width = max(before, width)  # print() never goes wider than the console
     try:
-        console.print(table)
+        with console.capture() as captured:
+            console.print(table)
     finally:
         console.width = before
+    text = _TRAILING.sub(lambda end: "".join(_CODE.findall(end.group())), captured.get())
+    console.file.write(text)
+    console.file.flush()
+
+
+# The end of a line made of spaces and colour codes: the codes are kept, the spaces dropped.
+_CODE = re.compile(r"\x1b\[[0-9;]*m")
+_TRAILING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)+$", re.MULTILINE)

@@ -17,6 +17,8 @@ from wfkit.cli.engine_options import open_engine, say, store_option, when
 
 _FINISHED = ("COMPLETED", "COMPENSATED", "CANCELLED", "FAILED")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# Timestamps go back to the year 1; a cutoff before it cannot be computed (nor can match).
+_LONGEST = 9000 * 365 * _UNITS["d"]
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([wdhms]))+")
 
 
@@ -26,8 +28,13 @@ def parse_duration(text: str) -> float:
     if not compact or _DURATION.fullmatch(compact) is None:
         abort(f"invalid duration {text!r} for --older-than",
               hint="use a number and a unit: 30d, 12h, 1d12h, 90m, 45s or 2w")
-    return sum(float(number) * _UNITS[unit]
-               for number, unit in re.findall(r"(\d+(?:\.\d+)?)([wdhms])", compact))
+    seconds = sum(float(number) * _UNITS[unit]
+                  for number, unit in re.findall(r"(\d+(?:\.\d+)?)([wdhms])", compact))
+    if not seconds <= _LONGEST:
+        abort(f"--older-than {text if len(text) <= 24 else text[:21] + '...'} is longer than "
+              "wfkit can count back",
+              hint=f"use at most {_LONGEST // _UNITS['d']:.0f}d (about 9,000 years)")
+    return seconds
 
 
 @click.command("prune")
@@ -57,7 +64,7 @@ def prune(app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool,
 
     seconds = parse_duration(older_than)
     wanted = sorted({s.upper() for s in statuses}) or sorted(s.value for s in PRUNED_BY_DEFAULT)
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="read" if dry_run else "existing") as engine:
         before = engine.clock.now() - timedelta(seconds=seconds)
         ids = engine.prune(seconds, statuses=wanted, dry_run=dry_run)
     for run_id in ids:

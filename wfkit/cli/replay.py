@@ -45,8 +45,9 @@ def replay(app: App, histories: tuple[str, ...], target: str) -> None:
             diverged += 1
             click.echo(f"{path}: DIVERGED: {exc.one_line()}")
             continue
+        count = outcome.operations_replayed
         note = "" if outcome.reached_end else \
-            f" (in flight: replayed {outcome.operations_replayed} operations)"
+            f" (in flight: replayed {count} operation{'' if count == 1 else 's'})"
         click.echo(f"{path}: ok{note}")
     if diverged:
         abort(f"{diverged} of {len(loaded)} histories diverged from the current code",

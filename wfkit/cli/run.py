@@ -52,6 +52,10 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
 
     if run_id is not None and not run_id.strip():
         abort("--id must not be empty", hint="pass a non-empty id or leave --id out")
+    if run_id is not None:
+        from wfkit.ids import check_id
+
+        check_id(run_id, "--id")
     wf = load_workflow(target)
     data = parse_json_option(input_text, "--input")
     missing: UsageError | None = None
@@ -67,7 +71,8 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if run_id is None:
             raise missing from None
         args, kwargs = [], {}
-    with open_engine(store_url, workflows=[wf], existing=missing is not None,
+    with open_engine(store_url, workflows=[wf],
+                     access="create" if missing is None else "existing",
                      missing=missing) as engine:
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
@@ -128,13 +133,26 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
             told = status
             wake = current.wake_at
             until = f" until {wake.strftime('%Y-%m-%d %H:%M:%S')} UTC" if wake else ""
-            events = f"; send events with `wfkit send-event {run_id} NAME`" \
-                if status == RunStatus.WAITING else ""
-            say(app, f"run {run_id} is {status.value}{until}; waiting here (Ctrl-C leaves it "
-                     f"to `wfkit worker`{events})")
+            event = _awaited_event(engine, run_id) if status == RunStatus.WAITING else None
+            awaited = f" for event {event!r}" if event else ""
+            events = "" if status != RunStatus.WAITING else \
+                f"; send it with `wfkit send-event {run_id} {event}`" if event else \
+                f"; send events with `wfkit send-event {run_id} NAME`"
+            say(app, f"run {run_id} is {status.value}{awaited}{until}; waiting here (Ctrl-C "
+                     f"leaves it to `wfkit worker`{events})")
         elif status not in (RunStatus.WAITING, RunStatus.SLEEPING) \
                 and current.lease_owner in (None, engine.owner):
             told = None
+
+
+def _awaited_event(engine: Any, run_id: str) -> str | None:
+    """The event a WAITING run waits for (its newest wait still open), so the hint can say
+    exactly what to send; None when it waits for something else (a child run)."""
+    from wfkit.status import OpKind, OpStatus
+
+    waits = [op for op in engine.operations(run_id)
+             if op.kind == OpKind.EVENT and op.status == OpStatus.STARTED]
+    return waits[-1].name if waits else None
 
 
 def _first_line(error: dict[str, Any]) -> str:

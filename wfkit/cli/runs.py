@@ -64,14 +64,15 @@ def list_runs(app: App, status: str | None, workflow: str | None, limit: int,
     """List runs, newest first: id, workflow, status, started, steps done."""
     from wfkit.status import OpKind, OpStatus
 
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="read") as engine:
         rows = [RunRow(run, sum(1 for op in engine.store.operations(run.id)
                                 if op.kind == OpKind.STEP
                                 and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)))
                 for run in engine.list_runs(status=status, workflow=workflow, limit=limit)]
     _LIST_FORMATS[fmt]().render(app, rows)
     if rows and len(rows) == limit:
-        say(app, f"showing the newest {limit} runs; --limit N shows more")
+        say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows "
+                 "more")
     elif not rows:
         say(app, "no runs" + (" match" if status or workflow else " yet; start one with "
                               "`wfkit run MODULE:WORKFLOW --input JSON`"))
@@ -123,7 +124,7 @@ _LIST_FORMATS: dict[ListFormat, type[RunsJson] | type[RunsTable]] = {
 def send_event(app: App, run_id: str, name: str, data: str | None, store_url: str) -> None:
     """Send event NAME to run ID (buffered until the run waits for it)."""
     payload = parse_json_option(data, "--data")
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="existing") as engine:
         engine.send_event(run_id, name, payload)
         status = engine.get_run(run_id).status.value
     say(app, f"sent event {name!r} to run {run_id} ({status}); a worker delivers it")
@@ -137,10 +138,16 @@ def send_event(app: App, run_id: str, name: str, data: str | None, store_url: st
 @click.pass_obj
 def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
     """Cancel run ID; its completed steps are compensated unless --no-compensate."""
-    with open_engine(store_url, existing=True) as engine:
-        engine.cancel(run_id, compensate=not no_compensate, drive=False)
-    what = "stop without compensating" if no_compensate else "compensate its completed steps"
-    say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it CANCELLED")
+    with open_engine(store_url, access="existing") as engine:
+        requested = engine.cancel(run_id, compensate=not no_compensate, drive=False)
+        compensate = engine.get_run(run_id).compensate_on_cancel
+    what = "compensate its completed steps" if compensate else "stop without compensating"
+    if requested:
+        say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it "
+                 "CANCELLED")
+    else:
+        say(app, f"cancel was already requested for run {run_id}; nothing changed (a worker "
+                 f"will {what}, then mark it CANCELLED)")
 
 
 @click.command("retry")
@@ -149,7 +156,7 @@ def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
 @click.pass_obj
 def retry(app: App, run_id: str, store_url: str) -> None:
     """Resume FAILED run ID from its checkpoints (completed steps do not run again)."""
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="existing") as engine:
         engine.retry(run_id)
         status = engine.get_run(run_id).status.value
     say(app, f"run {run_id} is {status} again; a worker resumes it from its checkpoints")
@@ -167,7 +174,7 @@ def skip_step(app: App, run_id: str, step: str, result_text: str | None,
               store_url: str) -> None:
     """Record a result by hand for STEP, the failed step of FAILED run ID, and resume it."""
     result = parse_json_option(result_text, "--result")
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="existing") as engine:
         engine.skip_step(run_id, step, result)
         status = engine.get_run(run_id).status.value
     say(app, f"recorded a result for step {step!r}; run {run_id} is {status} and a worker "
@@ -181,6 +188,6 @@ def export(run_id: str, store_url: str) -> None:
     """Print run ID's history as JSON (the input of `wfkit replay`)."""
     from wfkit.history import History
 
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="read") as engine:
         text = History.from_store(engine.store, run_id).to_json()
     click.echo(text)

@@ -58,7 +58,7 @@ class RunView:
 @click.pass_obj
 def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
     """Show run ID: workflow, status, times, error, and a timeline of its operations."""
-    with open_engine(store_url, existing=True) as engine:
+    with open_engine(store_url, access="read") as engine:
         view = RunView(engine.get_run(run_id), engine.operations(run_id),
                        {child.parent_seq: child.id
                         for child in engine.store.list_runs(parent_id=run_id)

@@ -21,6 +21,20 @@ from wfkit.cli.app import App
 from wfkit.cli.engine_options import say, store_option
 
 
+def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """At least the engine's minimum: the heartbeat renews a lease every third of it, so a
+    shorter one is lost between renewals and runs keep changing hands."""
+    from wfkit.engine import MIN_LEASE_SECONDS
+
+    if not value >= MIN_LEASE_SECONDS or value == float("inf"):
+        raise click.BadParameter(
+            f"{value:g} is too short: the heartbeat renews the lease every third of it "
+            f"(use at least {MIN_LEASE_SECONDS:g} second; the default is 30)"
+            if value < MIN_LEASE_SECONDS else f"{value:g} is not a number of seconds "
+            "(the default is 30)")
+    return value
+
+
 @click.command("worker")
 @click.argument("modules", nargs=-1, required=True, metavar="MODULE...")
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
@@ -28,7 +42,7 @@ from wfkit.cli.engine_options import say, store_option
 @click.option("--idle-interval", type=click.FloatRange(min=0, min_open=True), default=0.5,
               show_default=True, metavar="SECONDS",
               help="How long to wait between looks at the store when nothing is runnable.")
-@click.option("--lease-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0,
+@click.option("--lease-seconds", type=float, default=30.0, callback=_check_lease,
               show_default=True, metavar="SECONDS",
               help="How long a run stays this worker's without a heartbeat; a crashed "
                    "worker's runs are taken over after this.")

@@ -40,19 +40,23 @@ def display_url(url: str) -> str:
     return mask_password(url)
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, access: str = "create") -> Store:
+    """The store a URL names. ``access`` says what opening may do to it: ``create`` (make or
+    upgrade it: running workflows), ``existing`` (upgrade, never make: repairing runs) or
+    ``read`` (change nothing: listing, showing, exporting); a store that is not there is a
+    :class:`~wfkit.errors.NoStore` error for the last two."""
     scheme, sep, _ = url.partition("://")
     if not sep:
         raise StoreError(f"store URL {url!r} has no scheme",
                          hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")
     if scheme == "sqlite":
         from wfkit.store.sqlite import SqliteStore
-        return SqliteStore(url)
+        return SqliteStore(url, access=access)
     if scheme in ("postgresql", "postgres"):
         from wfkit.store.postgres import PostgresStore  # says how to install a missing driver
-        return PostgresStore(url)
+        return PostgresStore(url, access=access)
     if scheme == "memory":
         from wfkit.store.memory import MemoryStore
-        return MemoryStore(url)
+        return MemoryStore(url, access=access)
     raise StoreError(f"unknown store URL scheme {scheme!r} in {url!r}",
                      hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")

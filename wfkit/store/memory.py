@@ -23,10 +23,14 @@ from wfkit.store.base import (
     finished_statuses,
     op_snapshot,
 )
+from wfkit.store.sql_shared import check_access
 
 
 class MemoryStore:
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self, url: str = "memory://", *, access: str = "create") -> None:
+        """A memory store always starts empty, so only ``access="create"`` finds one: a
+        command that reads or repairs an existing store has nothing to look at here."""
+        check_access(0, 1, url, access)
         self.url = url
         self._lock = threading.RLock()
         self._runs: dict[str, RunRecord] = {}

@@ -43,7 +43,7 @@ from wfkit.store.base import (
     RunRecord,
     entry_data,
 )
-from wfkit.store.sql_shared import fenced_run_statement, prunable_where
+from wfkit.store.sql_shared import check_access, fenced_run_statement, prunable_where
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
@@ -109,7 +109,9 @@ _ADD_EVENT = (
 class PostgresStore:
     """The :class:`~wfkit.store.base.Store` protocol on PostgreSQL (see module docstring)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, access: str = "create") -> None:
+        """``access``: ``create`` sets up or upgrades the schema; ``existing`` upgrades but
+        refuses an empty schema; ``read`` changes nothing (see sql_shared.check_access)."""
         if psycopg is None:
             raise StoreError("the PostgreSQL store needs the psycopg driver, which is not "
                              "installed", hint="pip install 'wfkit[postgres]'")
@@ -123,7 +125,7 @@ class PostgresStore:
         try:
             schema = postgres_schema.target_schema(conn, self._where)
             version = postgres_schema.schema_version(conn, schema, self._where)
-            postgres_schema.check_not_newer(version, self._where)
+            check_access(version, postgres_schema.LATEST_VERSION, self._where, access)
             if version < postgres_schema.LATEST_VERSION:
                 postgres_schema.migrate(conn, schema, self._where)
         except psycopg.Error as exc:

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Collection, Sequence
 
-from wfkit.errors import StoreError
+from wfkit.errors import NoStore, StoreError
 from wfkit.status import TERMINAL
 from wfkit.store.base import finished_statuses
+
+
+# How a store may treat the database it opens (see check_access).
+ACCESS_MODES = ("create", "existing", "read")
 
 
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
@@ -55,6 +59,30 @@ def check_not_newer(version: int, latest: int, where: str) -> None:
         raise StoreError(
             f"{where} was created by a newer wfkit (schema version {version}; this wfkit knows "
             f"up to {latest})", hint="upgrade wfkit (pip install -U wfkit)")
+
+
+def check_access_mode(access: str) -> None:
+    if access not in ACCESS_MODES:
+        raise ValueError(f"access must be one of {', '.join(ACCESS_MODES)}, got {access!r}")
+
+
+def check_access(version: int, latest: int, where: str, access: str) -> None:
+    """Whether a store opened with ``access`` may use a database at schema ``version``.
+
+    ``create`` (running workflows) sets up an empty database and upgrades an older one;
+    ``existing`` (repairing runs) upgrades but never creates; ``read`` (listing, showing,
+    exporting) does neither, so looking never changes a database.
+    """
+    check_access_mode(access)
+    check_not_newer(version, latest, where)
+    if version == 0 and access != "create":
+        raise NoStore(where, "it holds no wfkit tables")
+    if version < latest and access == "read":
+        raise StoreError(
+            f"{where} was written by an older wfkit (schema version {version}; this wfkit "
+            f"uses {latest}), and this command only reads",
+            hint="upgrade it once with a command that writes (`wfkit worker`, `wfkit run`); "
+                 "keep a copy first if an older wfkit must still read it")
 
 
 def prunable_where(statuses: Collection[Any], cutoff: str) -> str:

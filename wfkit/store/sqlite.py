@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any, Callable, Collection, Sequence
 from urllib.parse import parse_qsl
 
-from wfkit.errors import StoreError
+from wfkit.errors import NoStore, StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
 from wfkit.store.base import (
@@ -45,7 +45,12 @@ from wfkit.store.base import (
     RunRecord,
     op_snapshot,
 )
-from wfkit.store.sql_shared import fenced_run_statement, prunable_where
+from wfkit.store.sql_shared import (
+    check_access,
+    check_access_mode,
+    fenced_run_statement,
+    prunable_where,
+)
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -129,7 +134,10 @@ _WAKE_ON_EVENTS = (
 class SqliteStore:
     """The :class:`~wfkit.store.base.Store` protocol on one SQLite file (see module docstring)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, access: str = "create") -> None:
+        """``access``: ``create`` makes or upgrades the file; ``existing`` upgrades an older
+        wfkit file but refuses a missing or empty one; ``read`` changes nothing at all."""
+        check_access_mode(access)
         self.url = url
         self.path, self.synchronous, self.timeout = parse_url(url)
         self._lock = threading.Lock()
@@ -139,15 +147,18 @@ class SqliteStore:
         self._where = where
         if not memory:
             sqlite_schema.check_file_header(self.path)
+            if access != "create" and not os.path.exists(self.path):
+                raise NoStore(self.path, "the file does not exist")
+            if access != "create" and os.path.getsize(self.path) == 0:
+                raise NoStore(self.path, "the file is empty")
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
                                    check_same_thread=False, cached_statements=256)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {where}: {exc}",
-                             hint="check that the directory exists and is writable") from exc
+            raise self._error(exc) from exc
         try:
             version = sqlite_schema.schema_version(conn, where)
-            sqlite_schema.check_not_newer(version, where)
+            check_access(version, sqlite_schema.LATEST_VERSION, where, access)
             if not memory:
                 sqlite_schema.enable_wal(conn, self.timeout)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
@@ -501,11 +512,34 @@ class SqliteStore:
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:
             return StoreError(f"the store on {self._where} is closed",
                               hint="open a new store")
-        if "not a database" in text:
+        code = _primary_code(exc)
+        if code == _SQLITE_NOTADB or "not a database" in text:
             return StoreError(f"{self._where} is not an SQLite database (not a wfkit store)",
                               hint="point the store URL at a wfkit database or at a new file")
+        if code == _SQLITE_CORRUPT or "malformed" in text:
+            return StoreError(f"{self._where} is a damaged database ({text})",
+                              hint="restore it from a backup; `sqlite3 FILE .recover` may "
+                                   "save what is left")
+        if code == _SQLITE_FULL or "disk is full" in text:
+            return StoreError(f"disk full: cannot write to {self._where} ({text})",
+                              hint="free space on its disk, then retry; nothing was half-written")
+        if code in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_AUTH):
+            return StoreError(f"cannot write or open {self._where}: {text}",
+                              hint="check that the file and its directory exist and that this "
+                                   "user may write to them")
         return StoreError(f"SQLite error on {self._where}: {text}",
-                          hint="check the file, its directory and their permissions")
+                          hint="check the file, its directory and the disk")
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html), to tell failures apart.
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_FULL = 3, 8, 11, 13
+_SQLITE_CANTOPEN, _SQLITE_AUTH, _SQLITE_NOTADB = 14, 23, 26
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    """The error's primary result code (Python 3.11+ exposes it; before, None)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def _insert_event(cur: sqlite3.Cursor, run_id: str, name: str, payload: str,
