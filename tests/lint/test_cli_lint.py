@@ -98,7 +98,7 @@ class FakeEngine:
             and not any("WF101".startswith(c) for c in options.ignore or [])
         for path, text in sorted(sources.items()):
             hits = [Finding(path, n, line.index(NEEDLE) + 1, n, line.index(NEEDLE) + 15,
-                            "WF101", "datetime.now() in workflow code", True)
+                            "WF101", "datetime.now() in workflow code", "safe")
                     for n, line in enumerate(text.splitlines(), 1) if NEEDLE in line] if wanted else []
             if options.fix and hits:
                 new = text.replace(NEEDLE, "ctx.now()")
@@ -179,9 +179,9 @@ def test_color_flag_colours_text(run, engine, tree):
 def test_json_format(run, engine, tree):
     code, out, err = run("lint", "--format", "json", "pkg")
     document = json.loads(out)
-    assert code == 1 and document["version"] == 1 and err == ""
+    assert code == 1 and document["version"] == 2 and err == ""
     assert document["findings"] == [{"code": "WF101", "column": 9, "end_column": 23,
-                                     "end_line": 2, "fix": True, "line": 2,
+                                     "end_line": 2, "fix": "safe", "line": 2,
                                      "message": "datetime.now() in workflow code",
                                      "path": "pkg/flows.py"}]
 

@@ -11,7 +11,9 @@ from typing import Protocol
 from wfkit import __version__
 from wfkit.lint.finding import Finding
 
-JSON_VERSION = 1  # bump when a key of the JSON or statistics document changes meaning
+# Bump when a key of the JSON or statistics document changes meaning. 2: a finding's "fix" is
+# "safe", "unsafe" or null (was a boolean that was false for unsafe fixes).
+JSON_VERSION = 2
 
 
 class RuleMeta(Protocol):
@@ -90,24 +92,15 @@ class Report:
                    fixed=dict(fixed or {}), rules=dict(rules or {}),
                    sources=sources if sources is not None else SourceLines())
 
-    def unsafe_fix_only(self, finding: Finding) -> bool:
-        """True when the finding's only fix needs ``--unsafe-fixes``.
-
-        ``Finding.fix`` says a fix exists, not which kind; a rule the catalog does not call
-        fixable (it has no safe fix) can only have an unsafe one, e.g. ``sorted(...)``.
-        """
-        rule = self.rules.get(finding.code)
-        return finding.fix and rule is not None and not rule.fixable
-
     @property
     def fixable(self) -> int:
         """Findings ``--fix`` repairs."""
-        return sum(1 for f in self.findings if f.fix and not self.unsafe_fix_only(f))
+        return sum(1 for f in self.findings if f.fix == "safe")
 
     @property
     def unsafe_fixable(self) -> int:
         """Findings only ``--unsafe-fixes`` repairs."""
-        return sum(1 for f in self.findings if self.unsafe_fix_only(f))
+        return sum(1 for f in self.findings if f.fix == "unsafe")
 
     @property
     def files_with_findings(self) -> int:
