@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from wfkit.cli.app import CliAbort
+
 from wfkit.cli import lint as lint_cli
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
@@ -385,7 +387,8 @@ def test_help_lists_every_flag(run):
 def test_parse_codes():
     known = [r.code for r in RULES]
     assert lint_cli.parse_codes([], known, "--select") is None
-    assert lint_cli.parse_codes([" , "], known, "--select") is None
+    with pytest.raises(CliAbort):
+        lint_cli.parse_codes([" , "], known, "--select")   # an empty list is not "no flag"
     assert lint_cli.parse_codes(["wf1,WF101", "all"], known, "--select") == ["ALL", "WF1", "WF101"]
     assert lint_cli.parse_codes(["WF"], known, "--select") == ["WF"]
 

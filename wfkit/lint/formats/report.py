@@ -32,7 +32,8 @@ class SourceLines:
     """Reads the lines of linted files on demand, once per file, for code frames and baselines.
 
     Files are decoded the way Python decodes source (PEP 263 cookie, else UTF-8) with
-    replacement characters, so an undecodable file still gets a frame instead of an error.
+    undecodable bytes as escapes, so an undecodable file still gets a frame instead of an
+    error.
     ``overrides`` holds text that did not come from disk (``--stdin-filename``).
     """
 
@@ -60,10 +61,12 @@ def _read_lines(path: str) -> list[str] | None:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError:
         encoding = "utf-8"
+    # Undecodable bytes are shown as escapes (\\xff), never raw (a frame must not write
+    # arbitrary bytes to a terminal) nor as an anonymous replacement character.
     try:
-        text = data.decode(encoding, errors="replace")
+        text = data.decode(encoding, errors="backslashreplace")
     except LookupError:
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="backslashreplace")
     return text.splitlines()
 
 
