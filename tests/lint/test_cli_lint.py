@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from wfkit.cli.app import CliAbort
+
 from wfkit.cli import lint as lint_cli
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
@@ -98,7 +100,7 @@ class FakeEngine:
             and not any("WF101".startswith(c) for c in options.ignore or [])
         for path, text in sorted(sources.items()):
             hits = [Finding(path, n, line.index(NEEDLE) + 1, n, line.index(NEEDLE) + 15,
-                            "WF101", "datetime.now() in workflow code", True)
+                            "WF101", "datetime.now() in workflow code", "safe")
                     for n, line in enumerate(text.splitlines(), 1) if NEEDLE in line] if wanted else []
             if options.fix and hits:
                 new = text.replace(NEEDLE, "ctx.now()")
@@ -179,9 +181,9 @@ def test_color_flag_colours_text(run, engine, tree):
 def test_json_format(run, engine, tree):
     code, out, err = run("lint", "--format", "json", "pkg")
     document = json.loads(out)
-    assert code == 1 and document["version"] == 1 and err == ""
+    assert code == 1 and document["version"] == 2 and err == ""
     assert document["findings"] == [{"code": "WF101", "column": 9, "end_column": 23,
-                                     "end_line": 2, "fix": True, "line": 2,
+                                     "end_line": 2, "fix": "safe", "line": 2,
                                      "message": "datetime.now() in workflow code",
                                      "path": "pkg/flows.py"}]
 
@@ -385,7 +387,8 @@ def test_help_lists_every_flag(run):
 def test_parse_codes():
     known = [r.code for r in RULES]
     assert lint_cli.parse_codes([], known, "--select") is None
-    assert lint_cli.parse_codes([" , "], known, "--select") is None
+    with pytest.raises(CliAbort):
+        lint_cli.parse_codes([" , "], known, "--select")   # an empty list is not "no flag"
     assert lint_cli.parse_codes(["wf1,WF101", "all"], known, "--select") == ["ALL", "WF1", "WF101"]
     assert lint_cli.parse_codes(["WF"], known, "--select") == ["WF"]
 

@@ -62,8 +62,8 @@ def test_json_sarif_and_github(run, tree):
     _, out, _ = run("lint", "--no-cache", "--format", "json")
     findings = json.loads(out)["findings"]
     assert [(f["path"], f["line"], f["column"], f["end_column"], f["code"], f["fix"])
-            for f in findings] == [("flows.py", 15, 13, 25, "WF102", True),
-                                   ("flows.py", 16, 12, 26, "WF101", True)]
+            for f in findings] == [("flows.py", 15, 13, 25, "WF102", "safe"),
+                                   ("flows.py", 16, 12, 26, "WF101", "safe")]
     _, out, _ = run("lint", "--no-cache", "--format", "sarif")
     document = json.loads(out)
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(document)
@@ -204,3 +204,35 @@ def test_a_fresh_run_on_one_file_imports_only_what_it_uses(tree):
 def test_rule_renders_markdown_on_a_terminal(run):
     code, out, _ = run("--color", "rule", "WF101")  # --color makes stdout a rich terminal
     assert code == 0 and "\x1b[" in out and "NoWallClock" in out and "## " not in out
+
+
+UNORDERED = '''\
+from wfkit import Context, workflow
+
+
+@workflow
+def fan_out(ctx: Context, names: list[str]) -> None:
+    for name in set(names):
+        ctx.step(print, name)
+'''
+
+
+def test_unsafe_fixes_are_counted_and_hinted(run, tree):
+    """Set iteration is fixed only by --unsafe-fixes (sorted(...)): the summary says so and the
+    JSON marks the finding "unsafe" (before: fix false, no hint, unsafe_fixable always 0)."""
+    (tree / "fan.py").write_text(UNORDERED)
+    code, out, err = run("lint", "--no-cache", "fan.py", "flows.py")
+    assert code == 1
+    assert err == ("Found 3 findings in 2 files (2 fixable with --fix, 1 more with "
+                   "--unsafe-fixes); 2 files checked.\n")
+    code, out, _ = run("lint", "--no-cache", "--format", "json", "fan.py", "flows.py")
+    document = json.loads(out)
+    assert document["version"] == 2
+    assert [(f["code"], f["fix"]) for f in document["findings"]] == [
+        ("WF104", "unsafe"), ("WF102", "safe"), ("WF101", "safe")]
+    assert (document["summary"]["fixable"], document["summary"]["unsafe_fixable"]) == (2, 1)
+    code, out, _ = run("lint", "--no-cache", "--format", "sarif", "fan.py")
+    properties = [r["properties"] for r in json.loads(out)["runs"][0]["results"]]
+    assert properties == [{"fix": "unsafe", "fixable": True}]
+    code, out, _ = run("lint", "--no-cache", "--statistics", "fan.py")
+    assert out == "1  WF104  UnorderedIteration  (1 fixable with --unsafe-fixes)\n"

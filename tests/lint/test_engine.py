@@ -188,7 +188,7 @@ def test_findings_are_sorted_and_carry_end_positions(tmp_path):
     assert result.findings == sorted(result.findings)
     first = result.findings[0]
     assert (first.line, first.column, first.end_line, first.end_column) == (8, 5, 8, 18)
-    assert first.fix is True
+    assert first.fix == "safe"
 
 
 def test_no_await_fix_inside_a_lambda():
@@ -208,7 +208,7 @@ class Flow:
     result = lint_text(source, fix=True)
     assert "await workflow.sleep(1)" in result.fixed_text
     assert "lambda: time.sleep(2)" in result.fixed_text
-    assert [(f.line, f.code, f.fix) for f in result.findings] == [(10, "WF107", False)]
+    assert [(f.line, f.code, f.fix) for f in result.findings] == [(10, "WF107", None)]
 
 
 def test_no_fix_when_the_replacement_name_is_taken():
@@ -230,4 +230,4 @@ class Flow:
         .replace("@wf.defn", "@temporalio.workflow.defn").replace("@wf.run", "@temporalio.workflow.run")
     result = lint_text(taken, fix=True)
     assert result.fixed_text == taken
-    assert [(f.code, f.fix) for f in result.findings] == [("WF102", False)]
+    assert [(f.code, f.fix) for f in result.findings] == [("WF102", None)]

@@ -33,7 +33,7 @@ SOURCE = "def flow(ctx):\n    stamp = datetime.now()\n\tx = uuid4()\n"
 
 
 def finding(path="flows.py", line=2, column=13, end_line=2, end_column=27, code="WF101",
-            message="datetime.now() in workflow code", fix=True):
+            message="datetime.now() in workflow code", fix="safe"):
     return Finding(path, line, column, end_line, end_column, code, message, fix)
 
 
@@ -98,7 +98,7 @@ def test_text_does_not_interpret_rich_markup():
 def test_json_is_sorted_versioned_and_keeps_the_design_list_shape():
     text = formatter_for("json").render(report([finding(line=3), finding()], files_checked=4))
     document = json.loads(text)
-    assert document["version"] == 1 and document["wfkit"] == __version__
+    assert document["version"] == 2 and document["wfkit"] == __version__
     assert [f["line"] for f in document["findings"]] == [2, 3]
     assert set(document["findings"][0]) == {"path", "line", "column", "end_line",
                                             "end_column", "code", "message", "fix"}
@@ -132,7 +132,7 @@ def test_github_one_line_per_finding():
 
 def test_summary_line():
     assert summary_line(report([], files_checked=1)) == "All checks passed (1 file checked)."
-    two = report([finding(), finding(path="b.py", fix=False, code="WF102")], files_checked=5)
+    two = report([finding(), finding(path="b.py", fix=None, code="WF102")], files_checked=5)
     assert summary_line(two) == ("Found 2 findings in 2 files (1 fixable with --fix); "
                                  "5 files checked.")
     fixed = report([], files_checked=2, fixed={"a.py": 3})
@@ -140,27 +140,26 @@ def test_summary_line():
 
 
 def test_statistics_counts_per_code_with_rule_name():
-    many = report([finding(), finding(line=3), finding(code="WF102", fix=False),
-                   finding(code="WF999", fix=False)])
+    many = report([finding(), finding(line=3), finding(code="WF102", fix=None),
+                   finding(code="WF999", fix=None)])
     rows = code_counts(many)
     assert [(r.code, r.name, r.count, r.fixable) for r in rows] == [
         ("WF101", "NoWallClock", 2, 2), ("WF102", "NoRandomIds", 1, 0), ("WF999", "", 1, 0)]
     assert render_statistics_text(many).splitlines() == [
         "2  WF101  NoWallClock  (2 fixable)", "1  WF102  NoRandomIds", "1  WF999"]
     document = json.loads(render_statistics_json(many))
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert document["statistics"][0] == {"code": "WF101", "count": 2, "fixable": 2,
                                          "name": "NoWallClock", "unsafe": False}
     assert render_statistics_text(report([])) == ""
 
 
 def test_fixes_of_rules_without_a_safe_fix_need_unsafe_fixes():
-    """WF102 is not fixable in the catalog, so a WF102 finding's fix can only be unsafe."""
-    mixed = report([finding(), finding(code="WF102", line=3, fix=True)], files_checked=1)
+    mixed = report([finding(), finding(code="WF102", line=3, fix="unsafe")], files_checked=1)
     assert (mixed.fixable, mixed.unsafe_fixable) == (1, 1)
     assert summary_line(mixed).startswith(
         "Found 2 findings in 1 file (1 fixable with --fix, 1 more with --unsafe-fixes);")
-    only_unsafe = report([finding(code="WF102", fix=True)], files_checked=1)
+    only_unsafe = report([finding(code="WF102", fix="unsafe")], files_checked=1)
     assert "(1 fixable with --unsafe-fixes)" in summary_line(only_unsafe)
     assert render_statistics_text(only_unsafe) == "1  WF102  NoRandomIds  (1 fixable with --unsafe-fixes)\n"
     assert json.loads(formatter_for("json").render(mixed))["summary"]["unsafe_fixable"] == 1

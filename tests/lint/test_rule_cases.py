@@ -32,11 +32,12 @@ def test_case(code: str, kind: str, source: str, fixed: str | None, unsafe: bool
         assert code not in codes, _lint(source).findings
         return
     assert code in codes
-    fixable = any(f.fix for f in _lint(source).findings if f.code == code)
-    if unsafe:   # not fixed by --fix alone, so not marked fixable
-        assert not fixable
+    kinds = {f.fix for f in _lint(source).findings if f.code == code}
+    if unsafe:   # fixed by --unsafe-fixes only, and marked so
+        assert "unsafe" in kinds and "safe" not in kinds
     else:
-        assert fixable == (fixed is not None), "a case with an autofix carries its fixed source"
+        assert ("safe" in kinds) == (fixed is not None), \
+            "a case with an autofix carries its fixed source"
     unsafe_text = _lint(source, [code], fix=True, unsafe_fixes=True).fixed_text
     assert (unsafe_text != source) == (fixed is not None), "fixes come with their fixed source"
     if fixed is None:

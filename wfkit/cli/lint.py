@@ -150,10 +150,14 @@ def parse_codes(values: Iterable[str], known: Sequence[str], flag: str) -> list[
     rules only run when named exactly) or ``ALL``. Anything else is a usage error here, before
     the engine starts.
     """
+    values = list(values)
+    if not values:
+        return None
     items = [item.strip().upper() for value in values for item in value.split(",")]
     items = [item for item in items if item]
-    if not items:
-        return None
+    if not items:   # `--select ''` would otherwise mean "the default rules", silently
+        abort(f"{flag} got no rule code", hint=f"name codes, e.g. {flag} WF101,WF2, or drop "
+              f"{flag}")
     for item in items:
         if item != "ALL" and not (len(item) >= 2 and any(code.startswith(item) for code in known)):
             abort(f"unknown rule code {item!r} in {flag}", hint="list the codes with `wfkit rule`")

@@ -14,7 +14,7 @@ import os
 
 from wfkit.lint.summary import FileSummary
 
-SCHEMA = 1
+SCHEMA = 2   # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean)
 
 
 class FileCache:

@@ -161,7 +161,7 @@ def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]
     unsafe = False
     if fix is None and raw.unsafe_fix is not None:
         fix, unsafe = raw.unsafe_fix, True
-    # Finding.fix means "fixed by --fix": unsafe fixes need --unsafe-fixes and do not count
+    # Finding.fix says which flag applies the fix: "safe" (--fix) or "unsafe" (--unsafe-fixes)
     finding = Finding(path, raw.line, raw.column, raw.end_line, raw.end_column, raw.code,
-                      message, fix is not None and not unsafe)
+                      message, None if fix is None else "unsafe" if unsafe else "safe")
     return Reported(finding, fix, unsafe, root_path)

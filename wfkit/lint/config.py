@@ -89,6 +89,11 @@ def load_config(paths: Sequence[str], explicit: str | None = None) -> LintConfig
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"{path}: cannot read config: {error}",
                          hint="fix the TOML syntax of the file") from error
+    except UnicodeDecodeError as error:   # a binary or non-UTF-8 file: TOML is UTF-8
+        raise UsageError(f"{path}: cannot read config: not UTF-8 text (byte "
+                         f"{error.object[error.start]:#04x} at offset {error.start})",
+                         hint="save it as UTF-8 TOML, or pass another file with --config"
+                         ) from error
     table = data.get("tool", {}).get("wfkit", {}).get("lint", {})
     return parse_table(table, path)
 
@@ -111,6 +116,7 @@ def parse_table(table: object, path: str) -> LintConfig:
                 raise UsageError(f"{path}: key 'per-file-ignores' in [tool.wfkit.lint] must be a "
                                  "table of glob = [codes]",
                                  hint='e.g. per-file-ignores = { "tests/*" = ["WF101"] }')
+            _globs(list(value), path, key)
             values["per_file_ignores"] = {k: tuple(_codes(v, path, key)) for k, v in value.items()}
             continue
         if key in INT_KEYS:
@@ -127,6 +133,11 @@ def parse_table(table: object, path: str) -> LintConfig:
             value = _codes(value, path, key)
         elif key == "nondeterministic":   # "qualified.name" or "qualified.name:WF101"
             _codes([v.partition(":")[2] for v in value if ":" in v], path, key)
+            _dotted_names([v.partition(":")[0] for v in value], path, key)
+        elif key == "exclude":
+            _globs(value, path, key)
+        else:   # decorators and deterministic names
+            _dotted_names(value, path, key)
         values[key.replace("-", "_")] = tuple(value)
     return LintConfig(root=root, path=path, **values)  # type: ignore[arg-type]
 
@@ -138,12 +149,51 @@ def _codes(codes: list[str], path: str, key: str) -> list[str]:
     out = []
     for code in codes:
         upper = code.strip().upper()
-        if upper != "ALL" and not any(k.startswith(upper) for k in known):
+        if upper != "ALL" and (len(upper) < 2 or not any(k.startswith(upper) for k in known)):
             raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] names unknown rule "
-                             f"code {code!r}", hint="list the codes with `wfkit rule --list` "
+                             f"code {code!r}", hint="list the codes with `wfkit rule` "
                              "or see docs/rules")
         out.append(upper)
     return out
+
+
+def _dotted_names(names: list[str], path: str, key: str) -> None:
+    """Qualified names (``myco.durable.flow``): an empty or malformed one would match every
+    file's text in the marker check, or nothing, silently."""
+    for name in names:
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] has {name!r}, which is "
+                             "not a qualified name", hint=f'write a dotted name, e.g. {key} = '
+                             '["myco.durable.flow"], or remove the entry')
+
+
+def _globs(patterns: list[str], path: str, key: str) -> None:
+    """fnmatch treats an unclosed ``[`` as a literal character, so ``"[unclosed"`` would
+    silently match nothing; an empty pattern matches nothing either."""
+    for pattern in patterns:
+        problem = "is empty" if not pattern.strip() else _unclosed_bracket(pattern)
+        if problem:
+            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] has pattern "
+                             f"{pattern!r}, which {problem}",
+                             hint="write a glob such as \"build/\" or \"migrations/*.py\"; "
+                                  "a literal [ is written [[]")
+
+
+def _unclosed_bracket(pattern: str) -> str | None:
+    index = 0
+    while index < len(pattern):
+        if pattern[index] == "[":
+            close = index + 1
+            if close < len(pattern) and pattern[close] == "!":
+                close += 1
+            if close < len(pattern) and pattern[close] == "]":
+                close += 1   # a leading ] is a literal member of the set
+            end = pattern.find("]", close)
+            if end < 0:
+                return f"has an unclosed '[' at position {index + 1}"
+            index = end
+        index += 1
+    return None
 
 
 def selected_codes(known: dict[str, bool], select: Sequence[str] | None,

@@ -29,7 +29,7 @@ class FileSet:
 
 
 def wf000(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
-    return Finding(path, line, column, line, column + 1, "WF000", message, False)
+    return Finding(path, line, column, line, column + 1, "WF000", message)
 
 
 def is_excluded(path: str, root: str, exclude: Sequence[str]) -> bool:

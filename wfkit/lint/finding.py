@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FixKind = Literal["safe", "unsafe"]
 
 
 @dataclass(frozen=True, order=True)
@@ -17,7 +19,9 @@ class Finding:
     end_column: int
     code: str
     message: str
-    fix: bool = False  # an autofix is available for it
+    # The autofix available: "safe" (applied by --fix), "unsafe" (only with --unsafe-fixes) or
+    # None. Not part of identity or order: it follows from the rest of the finding.
+    fix: FixKind | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,17 +1,18 @@
 """The machine format: one sorted, versioned JSON document on stdout.
 
-Shape (``version`` 1)::
+Shape (``version`` 2)::
 
     {"findings": [{"code", "column", "end_column", "end_line", "fix", "line", "message",
                    "path"}, ...],
      "summary": {"files_checked", "files_with_findings", "findings", "fixable",
                  "fixed", "unsafe_fixable"},
-     "version": 1, "wfkit": "0.1.0"}
+     "version": 2, "wfkit": "0.1.0"}
 
 ``findings`` is exactly the list DESIGN.md promises (1-based lines and columns, ``end_column``
 exclusive); keys are sorted and findings come in path/line/column order, so two runs over the
-same tree print the same bytes. A finding's ``fix`` is true when any autofix exists; the summary
-splits them into ``fixable`` (``--fix``) and ``unsafe_fixable`` (only ``--unsafe-fixes``).
+same tree print the same bytes. A finding's ``fix`` is ``"safe"`` (``--fix`` repairs it),
+``"unsafe"`` (only ``--unsafe-fixes`` does) or null; the summary counts them as ``fixable`` and
+``unsafe_fixable``. Version 1 had a boolean ``fix`` that was false for unsafe fixes.
 """
 
 from __future__ import annotations

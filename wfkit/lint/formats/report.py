@@ -11,7 +11,9 @@ from typing import Protocol
 from wfkit import __version__
 from wfkit.lint.finding import Finding
 
-JSON_VERSION = 1  # bump when a key of the JSON or statistics document changes meaning
+# Bump when a key of the JSON or statistics document changes meaning. 2: a finding's "fix" is
+# "safe", "unsafe" or null (was a boolean that was false for unsafe fixes).
+JSON_VERSION = 2
 
 
 class RuleMeta(Protocol):
@@ -30,7 +32,8 @@ class SourceLines:
     """Reads the lines of linted files on demand, once per file, for code frames and baselines.
 
     Files are decoded the way Python decodes source (PEP 263 cookie, else UTF-8) with
-    replacement characters, so an undecodable file still gets a frame instead of an error.
+    undecodable bytes as escapes, so an undecodable file still gets a frame instead of an
+    error.
     ``overrides`` holds text that did not come from disk (``--stdin-filename``).
     """
 
@@ -58,10 +61,12 @@ def _read_lines(path: str) -> list[str] | None:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError:
         encoding = "utf-8"
+    # Undecodable bytes are shown as escapes (\\xff), never raw (a frame must not write
+    # arbitrary bytes to a terminal) nor as an anonymous replacement character.
     try:
-        text = data.decode(encoding, errors="replace")
+        text = data.decode(encoding, errors="backslashreplace")
     except LookupError:
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="backslashreplace")
     return text.splitlines()
 
 
@@ -90,24 +95,15 @@ class Report:
                    fixed=dict(fixed or {}), rules=dict(rules or {}),
                    sources=sources if sources is not None else SourceLines())
 
-    def unsafe_fix_only(self, finding: Finding) -> bool:
-        """True when the finding's only fix needs ``--unsafe-fixes``.
-
-        ``Finding.fix`` says a fix exists, not which kind; a rule the catalog does not call
-        fixable (it has no safe fix) can only have an unsafe one, e.g. ``sorted(...)``.
-        """
-        rule = self.rules.get(finding.code)
-        return finding.fix and rule is not None and not rule.fixable
-
     @property
     def fixable(self) -> int:
         """Findings ``--fix`` repairs."""
-        return sum(1 for f in self.findings if f.fix and not self.unsafe_fix_only(f))
+        return sum(1 for f in self.findings if f.fix == "safe")
 
     @property
     def unsafe_fixable(self) -> int:
         """Findings only ``--unsafe-fixes`` repairs."""
-        return sum(1 for f in self.findings if self.unsafe_fix_only(f))
+        return sum(1 for f in self.findings if f.fix == "unsafe")
 
     @property
     def files_with_findings(self) -> int:

@@ -82,7 +82,8 @@ def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
             "artifactLocation": artifact_location(finding.path),
             "region": region,
         }}],
-        "properties": {"fixable": finding.fix},
+        # "fix": "safe" (wfkit lint --fix), "unsafe" (--unsafe-fixes) or null: no autofix
+        "properties": {"fix": finding.fix, "fixable": finding.fix is not None},
     }
     if finding.code in index:
         entry["ruleIndex"] = index[finding.code]

@@ -15,18 +15,18 @@ class CodeCount:
     name: str
     count: int
     fixable: int
-    unsafe: bool  # the fixes of this code need --unsafe-fixes
+    unsafe: bool  # every fix of this code's findings needs --unsafe-fixes
 
 
 def code_counts(report: Report) -> list[CodeCount]:
     """One row per code that has findings, in code order."""
     totals = Counter(finding.code for finding in report.findings)
     fixable = Counter(finding.code for finding in report.findings if finding.fix)
+    safe = Counter(finding.code for finding in report.findings if finding.fix == "safe")
     rows = []
     for code in sorted(totals):
-        rule = report.rules.get(code)
         rows.append(CodeCount(code, report.rule_name(code), totals[code], fixable[code],
-                              rule is not None and not rule.fixable))
+                              fixable[code] > 0 and safe[code] == 0))
     return rows
 
 

@@ -11,6 +11,7 @@ _LOCATION = "bold"
 _CODE = "bold red"
 _GUTTER = "blue"
 _CARET = "red"
+_FRAME_WIDTH = 160   # longer lines (generated code) are shown as a window around the span
 
 Segment = tuple[str, str]  # (text, rich style); a line is a list of segments
 
@@ -55,13 +56,52 @@ def _frame(report: Report, finding: Finding) -> list[list[Segment]]:
     source = report.sources.line(finding.path, finding.line)
     if source is None or not source.strip():
         return []
-    source = source.replace("\t", " ")
     start = max(finding.column - 1, 0)
     if finding.end_line == finding.line and finding.end_column > finding.column:
         end = finding.end_column - 1
     else:  # a span over several lines: underline to the end of the first one
         end = len(source.rstrip())
     end = min(max(end, start + 1), max(len(source), start + 1))
+    source, start, end = _window(*_printable(source, start, end))
     gutter = " " * len(str(finding.line))
     return [[(f"  {finding.line} | ", _GUTTER), (source, "")],
             [(f"  {gutter} | ", _GUTTER), (" " * start + "^" * (end - start), _CARET)]]
+
+
+def _printable(source: str, start: int, end: int) -> tuple[str, int, int]:
+    """The line with control characters, stray surrogates and other unprintable characters
+    escaped (``\\x1b``, ``\\u200b``), so a binary or hostile file cannot drive the terminal;
+    ``start``/``end`` (0-based, end exclusive) are moved to the same characters. Tabs become
+    one space, as before."""
+    if source.isprintable():
+        return source, start, end
+    out: list[str] = []
+    moved = [0] * (len(source) + 1)
+    width = 0
+    for index, char in enumerate(source):
+        moved[index] = width
+        if char == "\t":
+            piece = " "
+        elif char.isprintable():
+            piece = char
+        else:
+            code = ord(char)
+            piece = (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                     else f"\\U{code:08x}")
+        out.append(piece)
+        width += len(piece)
+    moved[len(source)] = width
+    last = len(source)
+    return "".join(out), moved[min(start, last)], max(moved[min(end, last)],
+                                                      moved[min(start, last)] + 1)
+
+
+def _window(source: str, start: int, end: int) -> tuple[str, int, int]:
+    """At most ``_FRAME_WIDTH`` characters around the span, marked with ``...`` where cut."""
+    if len(source) <= _FRAME_WIDTH:
+        return source, start, end
+    left = max(0, min(start - 20, len(source) - _FRAME_WIDTH))
+    right = left + _FRAME_WIDTH
+    text = ("..." if left else "") + source[left:right] + ("..." if right < len(source) else "")
+    shift = (3 if left else 0) - left
+    return text, start + shift, min(end, right) + shift
