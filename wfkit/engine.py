@@ -35,6 +35,7 @@ from wfkit.errors import (
     RunNotFound,
     UsageError,
 )
+from wfkit.progress import Observer, guarded
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store import DEFAULT_STORE_URL, open_store
 from wfkit.store.base import (
@@ -83,7 +84,10 @@ class Engine:
                  lease_seconds: float = 30.0, inline_wait: float = 5.0,
                  max_recoveries: int = 5, poll_interval: float = 0.05,
                  owner: str | None = None, interceptor: Interceptor | None = None,
-                 rng: random.Random | None = None, child_poll: float = 300.0) -> None:
+                 rng: random.Random | None = None, child_poll: float = 300.0,
+                 observer: Observer | None = None) -> None:
+        """``observer`` receives progress events (:mod:`wfkit.progress`) as runs advance:
+        the engine never prints, so a CLI or an application shows them its own way."""
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -94,7 +98,8 @@ class Engine:
                           workflows=self._workflows, codec=JsonCodec(),
                           rng=rng or random.Random(), lease_seconds=lease_seconds,
                           inline_wait=inline_wait, max_recoveries=max_recoveries,
-                          interceptor=interceptor, child_poll=child_poll)
+                          interceptor=interceptor, child_poll=child_poll,
+                          observer=guarded(observer))
         self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds)
         self.register(*workflows)
 

@@ -2,7 +2,8 @@
 
 Everything that can be wrong with the command line (the workflow reference, the JSON, its fit
 to the workflow's signature) is checked before the store is opened, so a typo never leaves a
-run, or a database file, behind.
+run, or a database file, behind. While the run is driven here, its progress (steps, retries,
+compensations, waits) goes to stderr: see :mod:`wfkit.cli.progress`.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if run_id is None:
             raise missing from None
         args, kwargs = [], {}
-    with open_engine(store_url, workflows=[wf], existing=missing is not None,
-                     missing=missing) as engine:
+    with _progress(app, no_wait) as observer, open_engine(
+            store_url, workflows=[wf], existing=missing is not None, missing=missing,
+            observer=observer) as engine:
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.
@@ -96,6 +98,15 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         stored = engine.get_run(handle.id).result
         value = json.loads(stored) if stored is not None else None
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _progress(app: App, no_wait: bool) -> Any:
+    """Where the run's progress goes (stderr; nothing with -q or when not waiting)."""
+    from contextlib import nullcontext
+
+    from wfkit.cli.progress import progress_for
+
+    return nullcontext(None) if no_wait else progress_for(app)
 
 
 def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:

@@ -38,6 +38,7 @@ from wfkit.errors import (
     StepTimeout,
     WfkitError,
 )
+from wfkit.progress import AttemptStarted, StepCompleted, StepGaveUp, StepRetrying, error_line
 from wfkit.running_step import running_attempt
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
@@ -260,6 +261,9 @@ class Activation:
             attempt += 1
             self.check_cancel()
             started = self.rt.clock.now()
+            if self.rt.observer is not None:
+                self.rt.observer.notify(AttemptStarted(self.run.id, seq, kind, spec.name, attempt,
+                                                       spec.retry.attempts, started))
             if spec.at_most_once:
                 op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.STARTED,
                                      attempt=attempt, started_at=started, source=source,
@@ -283,6 +287,10 @@ class Activation:
                                          error=encode_error(error), wake_at=wake,
                                          source=source, compensates=compensates)
                     self.commit([op], [he.op_entry("step_retrying", op)])
+                    if self.rt.observer is not None:
+                        self.rt.observer.notify(StepRetrying(self.run.id, seq, kind, spec.name,
+                                                             attempt, spec.retry.attempts,
+                                                             error_line(error), wake))
                     yield from self.wait_until(wake, self._park_status(),
                                                f"retry of step {spec.name!r}")
                     continue
@@ -292,6 +300,9 @@ class Activation:
                                  attempt=attempt, started_at=started, finished_at=finished,
                                  result=text, source=source, compensates=compensates)
             self.commit([op], [he.op_entry("step_completed", op)], at=finished)
+            if self.rt.observer is not None:
+                self.rt.observer.notify(StepCompleted(self.run.id, seq, kind, spec.name, attempt,
+                                                     (finished - started).total_seconds()))
             self.checkpointed(kind, seq, spec.name)
             self.advance(op)
             # The workflow sees what a replay will decode: the round trip is skipped only where
@@ -310,6 +321,9 @@ class Activation:
                              attempt=attempt, started_at=started, finished_at=finished,
                              error=encode_error(error), source=source, compensates=compensates)
         self.commit([op], [he.op_entry("step_failed", op)])
+        if self.rt.observer is not None:
+            self.rt.observer.notify(StepGaveUp(self.run.id, seq, kind, spec.name, attempt,
+                                               error_line(error)))
         self.checkpointed(kind, seq, spec.name)
         self.advance(op)
         if spec.optional and kind == OpKind.STEP:

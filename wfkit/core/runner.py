@@ -23,6 +23,7 @@ from wfkit.core.starting import decode_input
 from wfkit.core.waits import CHILD_EVENT
 from wfkit.definitions import WorkflowDef, current_activation
 from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
+from wfkit.progress import CompensationStarted, RunParked, error_line
 from wfkit.retry import DEFAULT_COMPENSATION_RETRY
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
@@ -117,6 +118,8 @@ def _park(act: Activation, suspend: Suspend) -> None:
                run={"status": suspend.status, "wake_at": wake},
                release_lease=True, wake_on_events=suspend.wake_on_events)
     act.outcome = suspend.status
+    if act.rt.observer is not None:
+        act.rt.observer.notify(RunParked(act.run.id, suspend.status, wake, suspend.reason))
     for op in suspend.ops:
         act.checkpointed(op.kind, op.seq, op.name)
 
@@ -166,6 +169,9 @@ def _compensate(act: Activation, error: BaseException | None) -> None:
             data["error"] = error_data(changes["error"])
         act.commit(history=[he.run_entry(act.run.id, now, "compensation_started", **data)],
                    run=changes)
+        if act.rt.observer is not None:
+            act.rt.observer.notify(CompensationStarted(act.run.id, len(act.registered), cancelled,
+                                                       error_line(error) if error else None))
     if cancelled and not act.run.compensate_on_cancel:
         _finish_compensation(act, RunStatus.CANCELLED)
         return
