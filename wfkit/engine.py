@@ -143,9 +143,10 @@ class Engine:
             if existing is None:
                 raise
             return self._same_run(existing, workflow)
+        # The input is stored once, in the run; its history line does not repeat it.
         stored, created = self.store.create_run(run, [he.run_entry(
             run.id, now, "run_started", workflow=workflow.name, version=workflow.version,
-            input=json.loads(run.input), seed=run.seed)])
+            seed=run.seed)])
         if not created:
             return self._same_run(stored, workflow)
         return WorkflowHandle(self, run.id, created=True)

@@ -131,7 +131,7 @@ def _complete(act: Activation, result: Any) -> None:
         _compensate(act, exc)
         return
     now = act.rt.clock.now()
-    act.commit(history=[he.run_entry(act.run.id, now, "run_completed", result=text)],
+    act.commit(history=[he.run_entry(act.run.id, now, "run_completed")],  # result: in the run
                run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
                     "wake_at": None}, release_lease=True)
     act.outcome = RunStatus.COMPLETED

@@ -146,8 +146,8 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
         run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
                          seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
         store.create_run(run, [he.run_entry(child_id, now, "run_started", workflow=wf.name,
-                                            version=wf.version, input=json.loads(run.input),
-                                            seed=run.seed, parent_id=act.run.id)])
+                                            version=wf.version, seed=run.seed,
+                                            parent_id=act.run.id)])
         rec = OperationRecord(act.run.id, seq, OpKind.CHILD, wf.name, OpStatus.STARTED,
                               started_at=now, result=json.dumps(child_id),
                               source=caller_source())
