@@ -20,6 +20,7 @@ from typing import Any, Callable, Collection, Iterable, Sequence
 
 from wfkit.clock import Clock, SystemClock
 from wfkit.codec import JsonCodec
+from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
 from wfkit.core import history_entries as he
 from wfkit.core.failures import error_data
 from wfkit.core.runner import execute
@@ -85,9 +86,17 @@ class Engine:
                  max_recoveries: int = 5, poll_interval: float = 0.05,
                  owner: str | None = None, interceptor: Interceptor | None = None,
                  rng: random.Random | None = None, child_poll: float = 300.0,
-                 observer: Observer | None = None) -> None:
+                 observer: Observer | None = None,
+                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         """``observer`` receives progress events (:mod:`wfkit.progress`) as runs advance:
-        the engine never prints, so a CLI or an application shows them its own way."""
+        the engine never prints, so a CLI or an application shows them its own way.
+        ``max_payload_bytes`` bounds each stored input, step result and event payload (every
+        replay reads them again; see :mod:`wfkit.codec_checks`); None lifts the limit."""
+        if max_payload_bytes is not None and (isinstance(max_payload_bytes, bool) or not
+                                              isinstance(max_payload_bytes, int)
+                                              or max_payload_bytes < 1):
+            raise UsageError(f"max_payload_bytes must be a positive int or None, got "
+                             f"{max_payload_bytes!r}", hint="e.g. 4 * 1024 * 1024 (4 MiB)")
         self.store: Store = open_store(store) if isinstance(store, str) else store
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -95,7 +104,8 @@ class Engine:
         self._workflows: dict[str, WorkflowDef[Any]] = {}
         self._seed_source = rng or random.Random()
         self.rt = Runtime(store=self.store, clock=self.clock, owner=self.owner,
-                          workflows=self._workflows, codec=JsonCodec(),
+                          workflows=self._workflows,
+                          codec=JsonCodec(max_payload_bytes=max_payload_bytes),
                           rng=rng or random.Random(), lease_seconds=lease_seconds,
                           inline_wait=inline_wait, max_recoveries=max_recoveries,
                           interceptor=interceptor, child_poll=child_poll,

@@ -16,6 +16,7 @@ import click
 
 from wfkit.cli.app import EXIT_FAILURE, App, abort
 from wfkit.cli.engine_options import open_engine, parse_json_option, say, store_option
+from wfkit.cli.payload_option import engine_limit, max_payload_option
 from wfkit.errors import UsageError
 
 # How often the in-process driver looks up from the run to report that it is parked.
@@ -35,10 +36,11 @@ _POLL_SECONDS = 0.5
               help="Only start the run (print its id); a `wfkit worker` runs it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Give up waiting after this long (exit 1; the run carries on later).")
+@max_payload_option
 @store_option
 @click.pass_obj
 def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wait: bool,
-        timeout: float | None, store_url: str) -> None:
+        timeout: float | None, max_payload: int | None, store_url: str) -> None:
     """Start a workflow run and print its result as JSON.
 
     \b
@@ -70,7 +72,7 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         args, kwargs = [], {}
     with _progress(app, no_wait) as observer, open_engine(
             store_url, workflows=[wf], existing=missing is not None, missing=missing,
-            observer=observer) as engine:
+            observer=observer, **engine_limit(max_payload)) as engine:
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.

@@ -21,6 +21,7 @@ import click
 
 from wfkit.cli.app import App
 from wfkit.cli.engine_options import say, store_option
+from wfkit.cli.payload_option import engine_limit, max_payload_option
 
 
 @click.command("worker")
@@ -34,10 +35,11 @@ from wfkit.cli.engine_options import say, store_option
               show_default=True, metavar="SECONDS",
               help="How long a run stays this worker's without a heartbeat; a crashed "
                    "worker's runs are taken over after this.")
+@max_payload_option
 @store_option
 @click.pass_obj
 def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: float,
-           lease_seconds: float, store_url: str) -> None:
+           lease_seconds: float, max_payload: int | None, store_url: str) -> None:
     """Run the workflows defined in MODULE... (files or dotted names) until SIGTERM/Ctrl-C.
 
     \b
@@ -54,7 +56,8 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     store = ObservedStore(open_store(store_url), log)
     # -v adds each step, retry, compensation and wait, as `wfkit run` shows them.
     observer = PlainProgress(log.note) if app.verbosity >= 1 else None
-    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds, observer=observer)
+    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds, observer=observer,
+                    **engine_limit(max_payload))
     log.clock = engine.clock
     stop = threading.Event()
     try:

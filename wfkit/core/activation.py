@@ -270,10 +270,14 @@ class Activation:
                                      compensates=compensates)
                 self.commit([op], [he.op_entry("step_started", op)])
             outcome, error = yield Attempt(spec, kind, seq, attempt, args, kwargs)
-            text = None
+            text = value = None
             if error is None:
                 try:
                     text = self.rt.codec.encode(outcome, where=f"result of step {spec.name!r}")
+                    # The workflow sees what a replay will decode, and that must be what the
+                    # step returned: checked before the checkpoint, so a misfit fails the step.
+                    value = self.rt.codec.settle(outcome, text, spec.returns,
+                                                 where=f"result of step {spec.name!r}")
                 except SerializationError as exc:
                     error = exc
             finished = self.rt.clock.now()
@@ -305,10 +309,6 @@ class Activation:
                                                      (finished - started).total_seconds()))
             self.checkpointed(kind, seq, spec.name)
             self.advance(op)
-            # The workflow sees what a replay will decode: the round trip is skipped only where
-            # the codec proves it gives the value back unchanged (an exact int, str, ...).
-            value = outcome if self.rt.codec.replays_as_is(outcome, spec.returns) \
-                else self.decode(text, spec.returns, f"result of step {spec.name!r}")
             if kind == OpKind.STEP:
                 self.remember(seq, spec, args, kwargs, value, finished)
             return value

@@ -18,7 +18,7 @@ from wfkit.core import history_entries as he
 from wfkit.core.activation import Activation, Cancelled, Frontier, Registered, Suspend
 from wfkit.core.failures import encode_error, error_data
 from wfkit.core.runtime import Runtime
-from wfkit.core.spec import StepSpec
+from wfkit.core.spec import StepSpec, _returns
 from wfkit.core.starting import decode_input
 from wfkit.core.waits import CHILD_EVENT
 from wfkit.definitions import WorkflowDef, current_activation
@@ -127,6 +127,8 @@ def _park(act: Activation, suspend: Suspend) -> None:
 def _complete(act: Activation, result: Any) -> None:
     try:
         text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
+        act.rt.codec.settle(result, text, _returns(act.wf.fn),  # it must come back as itself
+                            where=f"result of workflow {act.wf.name!r}")
     except SerializationError as exc:
         _compensate(act, exc)
         return
