@@ -68,6 +68,7 @@ from wfkit.codec_forms import (
     _set_order,
     _tuple_of,
 )
+from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, RoundTripError, check_size, difference
 from wfkit.errors import DefinitionError, SerializationError
 
 __all__ = [
@@ -154,8 +155,10 @@ class JsonCodec:
     costs its field walk only, not the type introspection, after the first time.
     """
 
-    def __init__(self, *, ignore_unknown_fields: bool = False) -> None:
+    def __init__(self, *, ignore_unknown_fields: bool = False,
+                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         self.ignore_unknown_fields = ignore_unknown_fields
+        self.max_payload_bytes = max_payload_bytes  # see wfkit.codec_checks; None: no limit
         self._decoders: dict[tuple[Any, bool], Decoder] = {}
         self._pending: dict[tuple[Any, bool], Decoder] = {}
         self._depth = 0
@@ -173,7 +176,32 @@ class JsonCodec:
     # ---- encoding
 
     def encode(self, value: object, *, where: str) -> str:
-        """``value`` as compact, deterministic JSON text; :class:`EncodingError` if it cannot be."""
+        """``value`` as compact, deterministic JSON text; :class:`EncodingError` if it cannot be,
+        :class:`~wfkit.codec_checks.PayloadTooLarge` if it is over ``max_payload_bytes``."""
+        text = self._encode(value, where)
+        check_size(text, self.max_payload_bytes, where)
+        return text
+
+    def check_size(self, text: str, *, where: str) -> None:
+        """Refuse JSON ``text`` encoded elsewhere (a workflow's input) that is over the limit."""
+        check_size(text, self.max_payload_bytes, where)
+
+    def settle(self, value: object, text: str, annotation: object, *, where: str) -> Any:
+        """What the workflow gets for a returned ``value`` (encoded as ``text``): what a replay
+        will decode, which must be ``value`` itself (:class:`RoundTripError` otherwise: see
+        :mod:`wfkit.codec_checks`). Exact ints, strs, ... skip the round trip."""
+        if self.replays_as_is(value, annotation):
+            return value
+        back = self.decode(text, annotation, where=where)
+        found = difference(value, back)
+        if found is not None:
+            path, returned, comes_back = found
+            raise RoundTripError(where=where, path=path, returned=returned.__qualname__,
+                                 comes_back=comes_back.__qualname__,
+                                 annotation=annotation_name(annotation))
+        return back
+
+    def _encode(self, value: object, where: str) -> str:
         kind = type(value)
         if kind is str:  # what JSONEncoder.encode does for a str, without the call layers
             return _encode_str(value)  # type: ignore[arg-type]

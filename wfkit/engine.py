@@ -22,6 +22,7 @@ from typing import Any, Callable, Collection, Iterable, Sequence
 
 from wfkit.clock import Clock, SystemClock
 from wfkit.codec import JsonCodec
+from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
 from wfkit.core import history_entries as he
 from wfkit.core.failures import error_data
 from wfkit.core.runner import execute, parent_note
@@ -40,6 +41,7 @@ from wfkit.errors import (
     UsageError,
 )
 from wfkit.ids import MAX_ID_LENGTH, check_id
+from wfkit.progress import Observer, guarded
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store import DEFAULT_STORE_URL, open_store
 from wfkit.store.base import (
@@ -96,10 +98,21 @@ class Engine:
                  lease_seconds: float = 30.0, inline_wait: float = 5.0,
                  max_recoveries: int = 5, poll_interval: float = 0.05,
                  owner: str | None = None, interceptor: Interceptor | None = None,
-                 rng: random.Random | None = None, child_poll: float = 300.0) -> None:
+                 rng: random.Random | None = None, child_poll: float = 300.0,
+                 observer: Observer | None = None,
+                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """``observer`` receives progress events (:mod:`wfkit.progress`) as runs advance:
+        the engine never prints, so a CLI or an application shows them its own way.
+        ``max_payload_bytes`` bounds each stored input, step result and event payload (every
+        replay reads them again; see :mod:`wfkit.codec_checks`); None lifts the limit."""
         _check_options(lease_seconds=lease_seconds, inline_wait=inline_wait,
                        max_recoveries=max_recoveries, poll_interval=poll_interval,
                        child_poll=child_poll)
+        if max_payload_bytes is not None and (isinstance(max_payload_bytes, bool) or not
+                                              isinstance(max_payload_bytes, int)
+                                              or max_payload_bytes < 1):
+            raise UsageError(f"max_payload_bytes must be a positive int or None, got "
+                             f"{max_payload_bytes!r}", hint="e.g. 4 * 1024 * 1024 (4 MiB)")
         self.store: Store = _open(store)
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -107,10 +120,12 @@ class Engine:
         self._workflows: dict[str, WorkflowDef[Any]] = {}
         self._seed_source = rng or random.Random()
         self.rt = Runtime(store=self.store, clock=self.clock, owner=self.owner,
-                          workflows=self._workflows, codec=JsonCodec(),
+                          workflows=self._workflows,
+                          codec=JsonCodec(max_payload_bytes=max_payload_bytes),
                           rng=rng or random.Random(), lease_seconds=lease_seconds,
                           inline_wait=inline_wait, max_recoveries=max_recoveries,
-                          interceptor=interceptor, child_poll=child_poll)
+                          interceptor=interceptor, child_poll=child_poll,
+                          observer=guarded(observer))
         self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds)
         self.register(*workflows)
 
@@ -158,9 +173,10 @@ class Engine:
             if existing is None:
                 raise
             return self._same_run(existing, workflow)
+        # The input is stored once, in the run; its history line does not repeat it.
         stored, created = self.store.create_run(run, [he.run_entry(
             run.id, now, "run_started", workflow=workflow.name, version=workflow.version,
-            input=json.loads(run.input), seed=run.seed)])
+            seed=run.seed)])
         if not created:
             return self._same_run(stored, workflow)
         return WorkflowHandle(self, run.id, created=True)

@@ -63,11 +63,6 @@ def float_from_int() -> float:
 
 
 @step
-def any_tuple() -> Any:
-    return (1, "a")  # JSON has no tuple: a list both times
-
-
-@step
 def negative_zero() -> float:
     return -0.0
 
@@ -75,11 +70,6 @@ def negative_zero() -> float:
 @step
 def enum_value() -> Colour:
     return Colour.RED
-
-
-@step
-def str_subclass() -> Any:
-    return Label("x")  # a subclass of str decodes as a plain str
 
 
 @step
@@ -93,22 +83,22 @@ seen: list[list[tuple[str, str]]] = []
 @workflow
 def observer(ctx: Context) -> int:
     values = [ctx.step(fn) for fn in (an_int, a_str, a_bool, nothing, untyped, any_int,
-                                      float_from_int, any_tuple, negative_zero, enum_value,
-                                      str_subclass, big_int)]
+                                      float_from_int, negative_zero, enum_value, big_int)]
     seen.append([(type(v).__name__, repr(v)) for v in values])
     return len(values)
 
 
 def test_a_fresh_result_is_exactly_what_replay_decodes(engine):
     seen.clear()
-    assert engine.start(observer, workflow_id="o").result(timeout=5) == 12
+    assert engine.start(observer, workflow_id="o").result(timeout=5) == 10
     act = execute(engine.rt, engine.get_run("o"), observer, lease_owner=None,
                   operations=engine.operations("o"))
     assert act.outcome is None or act.outcome == RunStatus.COMPLETED
     first, replayed = seen
     assert first == replayed
-    assert first[6] == ("float", "3.0") and first[7] == ("list", "[1, 'a']")
-    assert first[10] == ("str", "'x'")
+    assert first[6] == ("float", "3.0")
+    # A tuple or a str subclass under Any would come back as something else: refused
+    # (wfkit.codec_checks; tests/engine/test_result_types.py).
 
 
 @pytest.mark.parametrize(("value", "annotation", "as_is"), [

@@ -61,9 +61,10 @@ def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url:
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
         "ORDER BY table_name", (schema,))]
     assert tables == ["events", "history", "operations", "runs", SCHEMA_TABLE]
-    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
+    every = [(version,) for version in range(1, LATEST_VERSION + 1)]  # one row per migration
+    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE} ORDER BY 1") == every
     PostgresStore(url).close()  # reopening migrates nothing
-    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
+    assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE} ORDER BY 1") == every
 
 
 def test_the_schema_never_asks_the_database_for_the_time(pg: PostgresDatabase, url: str) -> None:
@@ -239,3 +240,75 @@ def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str,
         for i, run_id in enumerate(ids):
             store.create_run(run(run_id, created=i), [])
     assert_two_processes_share_the_runs(url, ids, tmp_path)
+
+
+# -- payloads stored once (schema version 2) ------------------------------------------------------
+def test_an_input_and_a_step_result_are_each_stored_once(pg: PostgresDatabase, url: str) -> None:
+    """The input only in its run, a step's result only in the history line that recorded it
+    (not also in the operation, nor escaped inside the line's JSON)."""
+    from payload_flows import carry, payload
+
+    from wfkit.engine import Engine
+
+    size = 200_000
+    blob = payload(size, seed=3)
+    with Engine(url) as engine:
+        assert engine.start(carry, blob, size, workflow_id="big").result() == size
+        [step] = engine.operations("big")
+        history = engine.history("big")
+    assert step.result is not None and len(step.result) == size + 2
+    assert [e.data.get("result") for e in history if e.seq == 1] == [step.result]
+    assert list(history[-2].data) == ["kind", "status", "attempt", "started_at", "finished_at",
+                                      "result", "source"]  # the snapshot's own key order
+    schema = schema_of(url)
+    for marker in (blob[:64], step.result[1:65]):
+        found = 0
+        for table, column in (("runs", "input"), ("runs", "result"), ("operations", "result"),
+                              ("history", "data"), ("history", "result"), ("events", "payload")):
+            found += pg.execute(f"SELECT COUNT(*) FROM {schema}.{table} "
+                                f"WHERE strpos({column}, %s) > 0", (marker,))[0][0]
+        assert found == 1, marker
+
+
+def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, url: str) -> None:
+    from wfkit.status import OpStatus
+    from wfkit.store.postgres_schema import MIGRATIONS
+
+    schema = schema_of(url)
+    pg.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for statement in MIGRATIONS[0]:
+        pg.execute(statement.replace("CREATE TABLE ", f"CREATE TABLE {schema}.")
+                   .replace(" ON runs", f" ON {schema}.runs")
+                   .replace(" ON events", f" ON {schema}.events"))
+    pg.execute(f"INSERT INTO {schema}.{SCHEMA_TABLE} (version) VALUES (1)")
+    pg.execute(f"INSERT INTO {schema}.runs (id, workflow, version, status, input, seed, "
+               "created_at, updated_at) VALUES ('r1', 'orders', 1, 'RUNNING', "
+               "'{\"args\": [1]}', '7', %s, %s)", (at(1), at(1)))
+    pg.execute(f"INSERT INTO {schema}.operations (run_id, seq, kind, name, status, attempt, "
+               "started_at, finished_at, result) VALUES ('r1', 1, 'step', 'charge', "
+               "'COMPLETED', 1, %s, %s, '\"txn\"')", (at(2), at(3)))
+    pg.execute(f"INSERT INTO {schema}.history (run_id, idx, at, type, seq, name, data) VALUES "
+               "('r1', 0, %s, 'run_started', NULL, NULL, '{\"input\": {\"args\": [1]}}'), "
+               "('r1', 1, %s, 'step_completed', 1, 'charge', "
+               "'{\"kind\": \"step\", \"status\": \"COMPLETED\", \"result\": \"\\\"txn\\\"\"}')",
+               (at(1), at(3)))
+    with PostgresStore(url) as store:
+        stored = store.get_run("r1")
+        assert stored is not None and stored.input == '{"args": [1]}'
+        [charge] = store.operations("r1")
+        assert (charge.status, charge.result) == (OpStatus.COMPLETED, '"txn"')
+        assert [e.data for e in store.history("r1")] == [
+            {"input": {"args": [1]}},
+            {"kind": "step", "status": "COMPLETED", "result": '"txn"'}]
+        # The run carries on: a new step's result is kept once, after the old lines.
+        from wfkit.core.history_entries import op_entry
+
+        ship = op(2, "r1", name="ship", started_at=at(4), finished_at=at(5))
+        ship.result = '"parcel"'
+        store.commit("r1", Checkpoint(operations=[ship], history=[op_entry("step_completed",
+                                                                          ship)]))
+        assert [o.result for o in store.operations("r1")] == ['"txn"', '"parcel"']
+        assert store.history("r1")[2].data["result"] == '"parcel"'
+    assert pg.execute(f"SELECT MAX(version) FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
+    assert pg.execute(f"SELECT result, result_idx FROM {schema}.operations WHERE seq = 2") == \
+        [(None, 2)]

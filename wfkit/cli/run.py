@@ -2,7 +2,8 @@
 
 Everything that can be wrong with the command line (the workflow reference, the JSON, its fit
 to the workflow's signature) is checked before the store is opened, so a typo never leaves a
-run, or a database file, behind.
+run, or a database file, behind. While the run is driven here, its progress (steps, retries,
+compensations, waits) goes to stderr: see :mod:`wfkit.cli.progress`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 
 from wfkit.cli.app import EXIT_FAILURE, App, abort
 from wfkit.cli.engine_options import open_engine, parse_json_option, say, store_option
+from wfkit.cli.payload_option import engine_limit, max_payload_option
 from wfkit.errors import UsageError
 
 # How often the in-process driver looks up from the run to report that it is parked.
@@ -34,10 +36,11 @@ _POLL_SECONDS = 0.5
               help="Only start the run (print its id); a `wfkit worker` runs it.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Give up waiting after this long (exit 1; the run carries on later).")
+@max_payload_option
 @store_option
 @click.pass_obj
 def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wait: bool,
-        timeout: float | None, store_url: str) -> None:
+        timeout: float | None, max_payload: int | None, store_url: str) -> None:
     """Start a workflow run and print its result as JSON.
 
     \b
@@ -71,9 +74,9 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if run_id is None:
             raise missing from None
         args, kwargs = [], {}
-    with open_engine(store_url, workflows=[wf],
-                     access="create" if missing is None else "existing",
-                     missing=missing) as engine:
+    with _progress(app, no_wait) as observer, open_engine(
+            store_url, workflows=[wf], access="create" if missing is None else "existing",
+            missing=missing, observer=observer, **engine_limit(max_payload)) as engine:
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.
@@ -101,6 +104,15 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         stored = engine.get_run(handle.id).result
         value = json.loads(stored) if stored is not None else None
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _progress(app: App, no_wait: bool) -> Any:
+    """Where the run's progress goes (stderr; nothing with -q or when not waiting)."""
+    from contextlib import nullcontext
+
+    from wfkit.cli.progress import progress_for
+
+    return nullcontext(None) if no_wait else progress_for(app)
 
 
 def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:

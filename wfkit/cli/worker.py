@@ -5,6 +5,8 @@ finishes (its next checkpoint is written) and the loop ends; a second signal sto
 (the run is taken over by another worker when its lease expires). Run transitions are logged
 one line each to stderr, read from the checkpoints the engine writes (see
 :class:`TransitionLog`), so the log shows what is durable, not what was merely attempted.
+With ``-v`` the engine's progress events (each step, retry, compensation and wait) are logged
+too, in the same plain form as ``wfkit run`` prints them off a terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import click
 
 from wfkit.cli.app import App
 from wfkit.cli.engine_options import say, store_option
+from wfkit.cli.payload_option import engine_limit, max_payload_option
 
 
 def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -46,16 +49,18 @@ def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> fl
               show_default=True, metavar="SECONDS",
               help="How long a run stays this worker's without a heartbeat; a crashed "
                    "worker's runs are taken over after this.")
+@max_payload_option
 @store_option
 @click.pass_obj
 def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: float,
-           lease_seconds: float, store_url: str) -> None:
+           lease_seconds: float, max_payload: int | None, store_url: str) -> None:
     """Run the workflows defined in MODULE... (files or dotted names) until SIGTERM/Ctrl-C.
 
     \b
     wfkit worker fixtures/examples/orders.py fixtures/examples/approval.py
     wfkit worker myapp.flows --concurrency 4
     """
+    from wfkit.cli.progress import PlainProgress
     from wfkit.engine import Engine
     from wfkit.loader import load_modules
     from wfkit.store import display_url, open_store
@@ -63,7 +68,10 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     workflows = load_modules(modules)
     log = TransitionLog(lambda line: say(app, line))
     store = ObservedStore(open_store(store_url), log)
-    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds)
+    # -v adds each step, retry, compensation and wait, as `wfkit run` shows them.
+    observer = PlainProgress(log.note) if app.verbosity >= 1 else None
+    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds, observer=observer,
+                    **engine_limit(max_payload))
     log.clock = engine.clock
     stop = threading.Event()
     try:
@@ -141,6 +149,10 @@ class TransitionLog:
             detail = " " + _error_text(error)
         arrow = f"{before} -> {status}" if before else status
         self._line(run_id, workflow, arrow + detail)
+
+    def note(self, text: str) -> None:
+        """A progress line (``-v``), stamped like the transitions so the log reads in order."""
+        self._line("", None, text)
 
     def _line(self, run_id: str, workflow: str | None, text: str) -> None:
         when = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ") if self.clock else ""

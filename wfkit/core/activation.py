@@ -40,6 +40,7 @@ from wfkit.errors import (
     StepTimeout,
     WfkitError,
 )
+from wfkit.progress import AttemptStarted, StepCompleted, StepGaveUp, StepRetrying, error_line
 from wfkit.running_step import running_attempt
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import (
@@ -313,16 +314,23 @@ class Activation:
             attempt += 1
             self.check_cancel()
             started = self.rt.clock.now()
+            if self.rt.observer is not None:
+                self.rt.observer.notify(AttemptStarted(self.run.id, seq, kind, spec.name, attempt,
+                                                       spec.retry.attempts, started))
             if spec.at_most_once:
                 op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.STARTED,
                                      attempt=attempt, started_at=started, source=source,
                                      compensates=compensates)
                 self.commit([op], [he.op_entry("step_started", op)])
             outcome, error = yield Attempt(spec, kind, seq, attempt, args, kwargs)
-            text = None
+            text = value = None
             if error is None:
                 try:
                     text = self.rt.codec.encode(outcome, where=f"result of step {spec.name!r}")
+                    # The workflow sees what a replay will decode, and that must be what the
+                    # step returned: checked before the checkpoint, so a misfit fails the step.
+                    value = self.rt.codec.settle(outcome, text, spec.returns,
+                                                 where=f"result of step {spec.name!r}")
                 except SerializationError as exc:
                     error = exc
             finished = self.rt.clock.now()
@@ -336,6 +344,10 @@ class Activation:
                                          error=encode_error(error), wake_at=wake,
                                          source=source, compensates=compensates)
                     self.commit([op], [he.op_entry("step_retrying", op)])
+                    if self.rt.observer is not None:
+                        self.rt.observer.notify(StepRetrying(self.run.id, seq, kind, spec.name,
+                                                             attempt, spec.retry.attempts,
+                                                             error_line(error), wake))
                     yield from self.wait_until(wake, self._park_status(),
                                                f"retry of step {spec.name!r}")
                     continue
@@ -345,12 +357,11 @@ class Activation:
                                  attempt=attempt, started_at=started, finished_at=finished,
                                  result=text, source=source, compensates=compensates)
             self.commit([op], [he.op_entry("step_completed", op)], at=finished)
+            if self.rt.observer is not None:
+                self.rt.observer.notify(StepCompleted(self.run.id, seq, kind, spec.name, attempt,
+                                                     (finished - started).total_seconds()))
             self.checkpointed(kind, seq, spec.name)
             self.advance(op)
-            # The workflow sees what a replay will decode: the round trip is skipped only where
-            # the codec proves it gives the value back unchanged (an exact int, str, ...).
-            value = outcome if self.rt.codec.replays_as_is(outcome, spec.returns) \
-                else self.decode(text, spec.returns, f"result of step {spec.name!r}")
             if kind == OpKind.STEP:
                 self.remember(seq, spec, args, kwargs, value, finished)
             return value
@@ -363,6 +374,9 @@ class Activation:
                              attempt=attempt, started_at=started, finished_at=finished,
                              error=encode_error(error), source=source, compensates=compensates)
         self.commit([op], [he.op_entry("step_failed", op)])
+        if self.rt.observer is not None:
+            self.rt.observer.notify(StepGaveUp(self.run.id, seq, kind, spec.name, attempt,
+                                               error_line(error)))
         self.checkpointed(kind, seq, spec.name)
         self.advance(op)
         if spec.optional and kind == OpKind.STEP:

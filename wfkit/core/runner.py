@@ -25,11 +25,12 @@ from wfkit.core.activation import (
 from wfkit.core.failures import encode_error, error_data
 from wfkit.core.numbering import next_compensation_seq
 from wfkit.core.runtime import Runtime
-from wfkit.core.spec import StepSpec
+from wfkit.core.spec import StepSpec, _returns
 from wfkit.core.starting import decode_input
 from wfkit.core.waits import CHILD_EVENT
 from wfkit.definitions import WorkflowDef, current_activation
 from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
+from wfkit.progress import CompensationStarted, RunParked, error_line
 from wfkit.retry import DEFAULT_COMPENSATION_RETRY
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
@@ -124,6 +125,8 @@ def _park(act: Activation, suspend: Suspend) -> None:
                run={"status": suspend.status, "wake_at": wake},
                release_lease=True, wake_on_events=suspend.wake_on_events)
     act.outcome = suspend.status
+    if act.rt.observer is not None:
+        act.rt.observer.notify(RunParked(act.run.id, suspend.status, wake, suspend.reason))
     for op in suspend.ops:
         act.checkpointed(op.kind, op.seq, op.name)
 
@@ -131,11 +134,13 @@ def _park(act: Activation, suspend: Suspend) -> None:
 def _complete(act: Activation, result: Any) -> None:
     try:
         text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
+        act.rt.codec.settle(result, text, _returns(act.wf.fn),  # it must come back as itself
+                            where=f"result of workflow {act.wf.name!r}")
     except SerializationError as exc:
         _compensate(act, exc)
         return
     now = act.rt.clock.now()
-    act.commit(history=[he.run_entry(act.run.id, now, "run_completed", result=text)],
+    act.commit(history=[he.run_entry(act.run.id, now, "run_completed")],  # result: in the run
                run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
                     "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
                at=now)
@@ -178,6 +183,9 @@ def _compensate(act: Activation, error: BaseException | None) -> None:
             data["error"] = error_data(changes["error"])
         act.commit(history=[he.run_entry(act.run.id, now, "compensation_started", **data)],
                    run=changes)
+        if act.rt.observer is not None:
+            act.rt.observer.notify(CompensationStarted(act.run.id, len(act.registered), cancelled,
+                                                       error_line(error) if error else None))
     if cancelled and not act.run.compensate_on_cancel:
         _finish_compensation(act, RunStatus.CANCELLED)
         return

@@ -15,6 +15,7 @@ from wfkit.clock import Clock
 from wfkit.codec import JsonCodec
 from wfkit.core.spec import StepSpec
 from wfkit.definitions import WorkflowDef
+from wfkit.progress import Observer
 from wfkit.status import OpKind
 from wfkit.store.base import Store
 
@@ -47,3 +48,4 @@ class Runtime:
     max_recoveries: int = 5        # crashed activations before a run is FAILED
     child_poll: float = 300.0      # a parent re-checks a child at least this often (seconds)
     interceptor: Interceptor | None = None
+    observer: Observer | None = None  # progress events (wfkit.progress); None: not built

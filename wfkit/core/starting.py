@@ -16,9 +16,11 @@ from wfkit.store.base import RunRecord
 def encode_input(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> str:
     where = f"input of workflow {wf.name!r}"
-    return json.dumps({"args": [rt.codec.to_jsonable(a, where=where) for a in args],
+    text = json.dumps({"args": [rt.codec.to_jsonable(a, where=where) for a in args],
                        "kwargs": {k: rt.codec.to_jsonable(v, where=where)
                                   for k, v in kwargs.items()}})
+    rt.codec.check_size(text, where=where)  # over the limit: refused before anything is stored
+    return text
 
 
 def decode_input(rt: Runtime, wf: WorkflowDef[Any], text: str) -> tuple[list[Any],

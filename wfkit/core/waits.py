@@ -147,7 +147,7 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
         run, _ = new_run(act.rt, wf, args, kwargs, child_id, now,
                          seed=act.rng.getrandbits(63), parent=(act.run.id, seq))
         started = [he.run_entry(child_id, now, "run_started", workflow=wf.name,
-                                version=wf.version, input=json.loads(run.input), seed=run.seed,
+                                version=wf.version, seed=run.seed,
                                 parent_id=act.run.id)]
         # create_run inserts only if absent: a retry after a lost answer makes no second child
         act.read_store(lambda: store.create_run(run, started),

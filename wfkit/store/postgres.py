@@ -72,16 +72,25 @@ _RUN_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 _OP_COLUMNS = ("run_id", "seq", "kind", "name", "status", "attempt", "started_at",
                "finished_at", "result", "error", "wake_at", "source", "compensates")
+_RESULT_AT = _OP_COLUMNS.index("result")
+# An operation's result is kept once, by the history line that recorded it: the row holds
+# result NULL and that line's index (result_idx); a row with no such line keeps it inline.
 _OP_UPSERT = (
-    f"INSERT INTO operations ({', '.join(_OP_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_OP_COLUMNS))}) ON CONFLICT (run_id, seq) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _OP_COLUMNS[2:]))
-_OP_SELECT = f"SELECT {', '.join(_OP_COLUMNS)} FROM operations WHERE run_id = %s ORDER BY seq"
+    f"INSERT INTO operations ({', '.join(_OP_COLUMNS)}, result_idx) "
+    f"VALUES ({', '.join(['%s'] * (len(_OP_COLUMNS) + 1))}) "
+    "ON CONFLICT (run_id, seq) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_OP_COLUMNS[2:], "result_idx")))
+_OP_SELECT = (
+    "SELECT " + ", ".join("COALESCE(o.result, h.result)" if c == "result" else f"o.{c}"
+                          for c in _OP_COLUMNS)
+    + " FROM operations o LEFT JOIN history h ON h.run_id = o.run_id AND h.idx = o.result_idx"
+    " WHERE o.run_id = %s ORDER BY o.seq")
 # The run's row lock (taken by the fence) makes MAX(idx) + 1 safe against concurrent appends.
+# An operation's line keeps its result in the result column, not inside the JSON data.
 _HISTORY_INSERT = (
-    "INSERT INTO history (run_id, idx, at, type, seq, name, data) SELECT %(run)s, "
-    "COALESCE(MAX(idx) + 1, 0), %(at)s, %(type)s, %(seq)s, %(name)s, %(data)s "
-    "FROM history WHERE run_id = %(run)s")
+    "INSERT INTO history (run_id, idx, at, type, seq, name, data, result) SELECT %(run)s, "
+    "COALESCE(MAX(idx) + 1, 0), %(at)s, %(type)s, %(seq)s, %(name)s, %(data)s, %(result)s "
+    "FROM history WHERE run_id = %(run)s RETURNING idx")
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
@@ -167,8 +176,8 @@ class PostgresStore:
             if created is None:
                 existing = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run.id,)).fetchone()
                 return _run_from_row(existing), False
-            if entries:
-                cur.executemany(_HISTORY_INSERT, entries)
+            for entry in entries:
+                cur.execute(_HISTORY_INSERT, entry)
             return _run_from_row(created), True
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -202,10 +211,10 @@ class PostgresStore:
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT run_id, at, type, seq, name, data, idx FROM history WHERE run_id = %s "
-                "ORDER BY idx", (run_id,)).fetchall()
-        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
-                for r in rows]
+                "SELECT run_id, at, type, seq, name, data, idx, result FROM history "
+                "WHERE run_id = %s ORDER BY idx", (run_id,)).fetchall()
+        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], _with_result(json.loads(r[5]), r[7]),
+                             r[6]) for r in rows]
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
@@ -222,6 +231,7 @@ class PostgresStore:
                 params.append(_ts(now))
         ops = [_op_row(run_id, op) for op in checkpoint.operations]
         entries = _history_rows(run_id, checkpoint.history)
+        owners = _result_lines(checkpoint.operations, checkpoint.history)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events))
@@ -243,14 +253,13 @@ class PostgresStore:
             if discard:
                 cur.execute("DELETE FROM operations WHERE run_id = %s AND seq = ANY(%s)",
                             (run_id, list(discard)))
-            if len(ops) == 1:
-                cur.execute(_OP_UPSERT, ops[0])
-            elif ops:
-                cur.executemany(_OP_UPSERT, ops)
-            if len(entries) == 1:
-                cur.execute(_HISTORY_INSERT, entries[0])
-            elif entries:
-                cur.executemany(_HISTORY_INSERT, entries)
+            # History first: an operation's row refers to the line holding its result.
+            indexes = [cur.execute(_HISTORY_INSERT, entry).fetchone()[0] for entry in entries]
+            rows = [_op_upsert_row(op, owner, indexes) for op, owner in zip(ops, owners)]
+            if len(rows) == 1:
+                cur.execute(_OP_UPSERT, rows[0])
+            elif rows:
+                cur.executemany(_OP_UPSERT, rows)
             if wake_names:
                 cur.execute(_WAKE_ON_EVENTS, (wake_at, run_id, run_id, wake_names))
             for target, name, payload in sent:
@@ -420,5 +429,49 @@ def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
 
 
 def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-    return [{"run": run_id, "at": _ts(e.at), "type": e.type, "seq": e.seq, "name": e.name,
-             "data": _encode_json(entry_data(e))} for e in entries]
+    rows = []
+    for e in entries:
+        data = entry_data(e)
+        result = data.pop("result", None) if e.op is not None else None
+        rows.append({"run": run_id, "at": _ts(e.at), "type": e.type, "seq": e.seq,
+                     "name": e.name, "data": _encode_json(data), "result": result})
+    return rows
+
+
+def _with_result(data: dict[str, Any], result: str | None) -> dict[str, Any]:
+    """An operation line's data with its result back in the snapshot's place (after the
+    finish time, where :func:`~wfkit.store.base.op_snapshot` puts it)."""
+    if result is None:
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _AFTER_RESULT and "result" not in out:
+            out["result"] = result
+        out[key] = value
+    out.setdefault("result", result)
+    return out
+
+
+_AFTER_RESULT = frozenset({"error", "source", "compensates", "wake_at"})
+
+
+def _result_lines(ops: Sequence[OperationRecord],
+                  entries: Sequence[HistoryEntry]) -> list[int | None]:
+    """For each operation with a result, the index of the history entry recording it (which
+    then holds the result alone), else None (the operation's row keeps its result inline)."""
+    owners: list[int | None] = []
+    for op in ops:
+        found = None
+        if op.result is not None:
+            for index, entry in enumerate(entries):
+                if entry.op is op:
+                    found = index
+        owners.append(found)
+    return owners
+
+
+def _op_upsert_row(row: tuple[Any, ...], owner: int | None,
+                   indexes: list[int]) -> tuple[Any, ...]:
+    if owner is None:
+        return (*row, None)
+    return (*row[:_RESULT_AT], None, *row[_RESULT_AT + 1:], indexes[owner])

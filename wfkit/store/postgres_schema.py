@@ -97,6 +97,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, idx)
         )""",
     ),
+    # 2: every payload stored once. An operation's history line keeps its result in a column
+    # of its own (not inside the JSON data, where it was escaped into a second, longer copy),
+    # and the operation's row names that line (result_idx) instead of holding the result too.
+    # A run's input stays in its row: PostgreSQL keeps a large value out of line (TOAST) and
+    # an UPDATE that does not change it does not copy it. Rows written before keep their
+    # inline values, which are still read.
+    (
+        "ALTER TABLE history ADD COLUMN result TEXT",
+        "ALTER TABLE operations ADD COLUMN result_idx INTEGER",
+    ),
 )
 LATEST_VERSION = len(MIGRATIONS)
 

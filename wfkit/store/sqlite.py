@@ -77,7 +77,13 @@ def _at(value: int) -> datetime:
 
 
 _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
-_RUN_SELECT = "SELECT " + ", ".join(_RUN_COLUMNS) + " FROM runs"
+# A run's input lives in run_inputs (migration 3): its row in runs is rewritten by every
+# status change, claim and heartbeat, and must stay small whatever the input's size.
+_INPUT_AT = _RUN_COLUMNS.index("input")
+_RUN_TABLE_COLUMNS = tuple(c for c in _RUN_COLUMNS if c != "input")
+_RUN_SELECT = ("SELECT " + ", ".join("i.input" if c == "input" else f"r.{c}"
+                                     for c in _RUN_COLUMNS)
+               + " FROM runs r JOIN run_inputs i ON i.pk = r.pk")
 _RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
                             "finished_at"})
 # Values a checkpoint's ``run`` dict may change, each with its conversion to a column value.
@@ -90,13 +96,19 @@ _RUN_CONVERTERS: dict[str, Callable[[Any], Any] | None] = {
 _SPAN = sqlite_schema.KEY_SPAN
 _OP_COLUMNS = ("kind", "name", "status", "attempt", "started_at", "finished_at", "result",
                "error", "wake_at", "source", "compensates")
-_OP_UPSERT = (f"INSERT OR REPLACE INTO operations (key, {', '.join(_OP_COLUMNS)}) "
-              f"VALUES ({', '.join('?' * (len(_OP_COLUMNS) + 1))})")
+# An operation's result is kept once, by the history line that recorded it: the row holds
+# result NULL and that line's key (result_key); a row with no such line keeps it inline.
+_OP_UPSERT = (f"INSERT OR REPLACE INTO operations (key, {', '.join(_OP_COLUMNS)}, result_key) "
+              f"VALUES ({', '.join('?' * (len(_OP_COLUMNS) + 2))})")
 # A run's range of keys, found from its id: one unique-index seek, then a rowid range scan.
 _RUN_RANGE = (f"FROM runs r JOIN {{table}} t ON t.key BETWEEN r.pk * {_SPAN} "
               f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id = ? ORDER BY t.key")
-_OP_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, {', '.join('t.' + c for c in _OP_COLUMNS)} "
-              + _RUN_RANGE.format(table="operations"))
+_OP_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, "
+              + ", ".join("COALESCE(t.result, h.result)" if c == "result" else "t." + c
+                          for c in _OP_COLUMNS)
+              + f" FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
+              f"AND r.pk * {_SPAN} + {_SPAN - 1} LEFT JOIN history h ON h.key = t.result_key "
+              "WHERE r.id = ? ORDER BY t.key")
 # An operation's history line holds the record's columns (all but seq and name, which the line
 # has anyway); other lines hold JSON data.
 _HISTORY_OP_COLUMNS = ("kind", "status", "attempt", "started_at", "finished_at", "result",
@@ -201,12 +213,13 @@ class SqliteStore:
     # -- runs -------------------------------------------------------------------------------------
     def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
         row = _run_row(run)
+        table_row = row[:_INPUT_AT] + row[_INPUT_AT + 1:]
         entries = _history_rows(history, (), [])
-        sql = (f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(_RUN_COLUMNS))})")
+        sql = (f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_TABLE_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(_RUN_TABLE_COLUMNS))})")
 
         def write(c: sqlite3.Connection) -> tuple[RunRecord, bool]:
-            cursor = c.execute(sql, row)
+            cursor = c.execute(sql, table_row)
             if cursor.rowcount == 0:
                 existing = c.execute(f"{_RUN_SELECT} WHERE id = ?", (run.id,)).fetchone()
                 return _run_from_row(existing), False
@@ -215,6 +228,7 @@ class SqliteStore:
                 raise StoreError(f"{self._where} has run out of run keys "
                                  f"({sqlite_schema.MAX_RUN_KEY} runs)",
                                  hint="start a new store file")
+            c.execute("INSERT INTO run_inputs (pk, input) VALUES (?, ?)", (key, run.input))
             if entries:
                 self._append_history(c, run.id, key, entries)
             return _run_from_row(row), True
@@ -266,10 +280,15 @@ class SqliteStore:
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
                now: datetime | None = None) -> bool:
         # Everything that can fail on bad input is prepared before the transaction begins.
-        sql, converters, reads = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
-                                           lease_owner is not None, now is not None)
+        changes = checkpoint.run
+        new_input = None
+        if "input" in changes:  # kept in run_inputs, not in the run's row
+            changes = dict(changes)
+            new_input = changes.pop("input")
+        sql, converters, reads = self._run_update(tuple(changes), checkpoint.release_lease,
+                                                  lease_owner is not None, now is not None)
         params = [value if convert is None else convert(value)
-                  for convert, value in zip(converters, checkpoint.run.values())]
+                  for convert, value in zip(converters, changes.values())]
         params.append(run_id)
         if lease_owner is not None:
             params.append(lease_owner)
@@ -277,6 +296,7 @@ class SqliteStore:
                 params.append(_us(now))
         ops = [_op_row(op) for op in checkpoint.operations]
         entries = _history_rows(checkpoint.history, checkpoint.operations, ops)
+        owners = _result_lines(checkpoint.operations, checkpoint.history)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
@@ -303,19 +323,24 @@ class SqliteStore:
                             raise KeyError(run_id)
                         raise LeaseLost(run_id, lease_owner)
                     base = row[1] * _SPAN
+                    if new_input is not None:
+                        cur.execute("UPDATE run_inputs SET input = ? WHERE pk = ?",
+                                    (new_input, row[1]))
                     if consume is not None:
                         cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
                                     (consume[1], consume[0]))
                     if discard:
                         cur.executemany("DELETE FROM operations WHERE key = ?",
                                         [(base + seq,) for seq in discard])
+                    # History first: an operation's row refers to the line holding its result.
+                    keys = self._append_history(cur, run_id, row[1], entries) if entries \
+                        else []
                     # The common step checkpoint has one of each: execute() is cheaper then.
                     if len(ops) == 1:
-                        cur.execute(_OP_UPSERT, (base + ops[0][0], *ops[0][1:]))
+                        cur.execute(_OP_UPSERT, _op_upsert_row(base, ops[0], owners[0], keys))
                     elif ops:
-                        cur.executemany(_OP_UPSERT, [(base + op[0], *op[1:]) for op in ops])
-                    if entries:
-                        self._append_history(cur, run_id, row[1], entries)
+                        cur.executemany(_OP_UPSERT, [_op_upsert_row(base, op, owner, keys)
+                                                     for op, owner in zip(ops, owners)])
                     if wake_names:
                         cur.execute(
                             _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
@@ -355,10 +380,12 @@ class SqliteStore:
         return built
 
     def _append_history(self, cur: sqlite3.Cursor | sqlite3.Connection, run_id: str,
-                        run_key: int, entries: list[tuple[Any, ...]]) -> None:
-        """Append entries at the end of the run's history range (in the caller's transaction)."""
+                        run_key: int, entries: list[tuple[Any, ...]]) -> list[int]:
+        """Append entries at the end of the run's history range (in the caller's transaction);
+        return their keys."""
         low = run_key * _SPAN
         high = low + _SPAN - 1
+        keys = []
         for entry in entries:
             try:
                 key = cur.execute(_HISTORY_INSERT, (low, high, *entry)).lastrowid
@@ -367,6 +394,8 @@ class SqliteStore:
             if key is None or key > high:
                 raise StoreError(f"run {run_id!r} has reached the limit of {_SPAN} history "
                                  "entries", hint="split the work into child workflows")
+            keys.append(key)
+        return keys
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
@@ -458,6 +487,7 @@ class SqliteStore:
             c.executemany("DELETE FROM operations WHERE key BETWEEN ? AND ?", ranges)
             c.executemany("DELETE FROM history WHERE key BETWEEN ? AND ?", ranges)
             c.executemany("DELETE FROM events WHERE run_id = ?", [(rid,) for rid, _ in rows])
+            c.executemany("DELETE FROM run_inputs WHERE pk = ?", [(pk,) for _, pk in rows])
             c.executemany("DELETE FROM runs WHERE pk = ?", [(pk,) for _, pk in rows])
             return [rid for rid, _ in rows]
 
@@ -612,6 +642,32 @@ def _op_row(op: OperationRecord) -> tuple[Any, ...]:
         raise ValueError(f"operation sequence number {op.seq} is outside 0..{_SPAN - 1}")
     return (op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
             _us(op.finished_at), op.result, op.error, _us(op.wake_at), op.source, op.compensates)
+
+
+def _result_lines(ops: Sequence[OperationRecord],
+                  entries: Sequence[HistoryEntry]) -> list[int | None]:
+    """For each operation with a result, the index of the history entry recording it (which
+    then holds the result alone), else None (the operation's row keeps its result inline)."""
+    if len(ops) == 1 and len(entries) == 1:  # the common step checkpoint
+        return [0 if ops[0].result is not None and entries[0].op is ops[0] else None]
+    owners: list[int | None] = []
+    for op in ops:
+        found = None
+        if op.result is not None:
+            for index, entry in enumerate(entries):
+                if entry.op is op:
+                    found = index
+        owners.append(found)
+    return owners
+
+
+def _op_upsert_row(base: int, row: tuple[Any, ...], owner: int | None,
+                   keys: list[int]) -> tuple[Any, ...]:
+    """The operation's row with its run's key offset; a result some history line holds is
+    replaced by that line's key."""
+    if owner is None:
+        return (base + row[0], *row[1:], None)
+    return (base + row[0], *row[1:7], None, *row[8:], keys[owner])
 
 
 def _history_rows(entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord],

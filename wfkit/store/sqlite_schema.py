@@ -30,6 +30,9 @@ _V1_RUN_COLUMNS = (
     "parent_id, parent_seq, wake_at, lease_owner, lease_expires_at, recoveries, "
     "cancel_requested, compensate_on_cancel, finished_at")
 
+# A run's columns other than its input, as migration 3 copies them (frozen too).
+_V3_RUN_COLUMNS = _V1_RUN_COLUMNS.replace(" input,", "")
+
 # The run's columns after its key, as migrations 1 and 2 both create them. Frozen like the
 # migrations themselves: a later change to runs is a new migration, not an edit here.
 _RUN_FIELDS = """workflow             TEXT NOT NULL,
@@ -161,6 +164,32 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_claim ON runs (status, wake_at, lease_expires_at);
     CREATE INDEX runs_created ON runs (created_at, id);
     CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL
+    """,
+    # 3: every payload stored once. A run's input moves out of its row into run_inputs: SQLite
+    # rewrites a whole row (overflow pages included) on every UPDATE, so a 10 MB input was
+    # copied again by each status change, claim and heartbeat, and the freed pages grew the
+    # file by another copy. An operation's result is kept by the history line that recorded
+    # it (result_key names that line; result stays NULL), instead of a second copy in the
+    # operation row. Rows written before keep their inline values, which are still read.
+    f"""
+    CREATE TABLE run_inputs (
+        pk    INTEGER PRIMARY KEY,
+        input TEXT NOT NULL
+    );
+    INSERT INTO run_inputs (pk, input) SELECT pk, input FROM runs;
+    CREATE TABLE runs_v3 (
+        pk                   INTEGER PRIMARY KEY,
+        id                   TEXT NOT NULL UNIQUE,
+        {_RUN_FIELDS.replace("input                TEXT NOT NULL,", "")}
+    );
+    INSERT INTO runs_v3 (pk, {_V3_RUN_COLUMNS})
+        SELECT pk, {_V3_RUN_COLUMNS} FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v3 RENAME TO runs;
+    CREATE INDEX runs_claim ON runs (status, wake_at, lease_expires_at);
+    CREATE INDEX runs_created ON runs (created_at, id);
+    CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;
+    ALTER TABLE operations ADD COLUMN result_key INTEGER
     """,
 )
 LATEST_VERSION = len(MIGRATIONS)
