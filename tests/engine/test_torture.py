@@ -153,5 +153,7 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
     report = f"{about}\n{verdict.render()}"
     (tmp_path / "verdict.txt").write_text(report + "\n")
     print(report)
-    assert killer.error is None, f"{about}: the killer failed: {killer.error!r}"
-    assert verdict.ok, f"{report}\n\n{workers.logs()}"
+    if killer.error is not None:
+        pytest.fail(f"{about}: the killer failed: {killer.error!r}", pytrace=False)
+    if not verdict.ok:
+        pytest.fail(f"{report}\n\n{workers.logs()}", pytrace=False)
