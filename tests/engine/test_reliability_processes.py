@@ -108,7 +108,10 @@ def test_a_worker_killed_during_a_cancel_s_compensation_is_taken_over(
             cancel(directory, url, run_id)
             (directory / f"go-{tag}").touch()
         holding = directory / "holding-undo-base"
-        wait_for(holding.exists, "the compensation of step base to start")
+        wait_for(lambda: holding.exists() or status_of(url, run_id) in TERMINAL,
+                 "the compensation of step base to start")
+        assert holding.exists(), f"the run ended {status_of(url, run_id)} before its " \
+            "last compensation started"
         assert int(holding.read_text()) == workers.procs[0].pid
         workers.kill(0)  # and a new worker starts: it takes the run over after the lease
         status = wait_terminal(url, run_id, timeout=30)
