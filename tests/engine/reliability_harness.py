@@ -476,15 +476,24 @@ class Killer(threading.Thread):
         try:
             while len(self.workers.kills) < self.count and not self.done():
                 time.sleep(self.rng.uniform(*self.pause))
-                self._read_tail()
-                pids = [p.pid for p in self.workers.procs]
-                busy = [i for i, pid in enumerate(pids) if self._open.get(pid, 0) > 0]
-                pick = self.rng.random()
-                index = self.rng.choice(busy) if busy and pick < 0.75 else \
-                    self.rng.randrange(len(pids))
-                self.workers.kill(index)
+                busy = self._busy(wait=3.0) if self.rng.random() < 0.75 else []
+                index = self.rng.choice(busy) if busy else \
+                    self.rng.randrange(len(self.workers.procs))
+                if not self.done():
+                    self.workers.kill(index)
         except BaseException as exc:  # reported by the test
             self.error = exc
+
+    def _busy(self, wait: float) -> list[int]:
+        """Indexes of the workers inside a step now, waiting up to ``wait`` s for one."""
+        deadline = time.monotonic() + wait
+        while True:
+            self._read_tail()
+            busy = [i for i, proc in enumerate(self.workers.procs)
+                    if self._open.get(proc.pid, 0) > 0]
+            if busy or time.monotonic() >= deadline or self.done():
+                return busy
+            time.sleep(0.005)
 
     def _read_tail(self) -> None:
         try:
