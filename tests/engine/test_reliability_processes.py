@@ -22,6 +22,7 @@ from reliability_harness import SPEC, Ledger, Workers, cli, load_flows, snapshot
 from reliability_harness import wait_for, write_flows
 from torture_invariants import Verdict, check, read_ledger
 
+from wfkit.core.waits import CHILD_EVENT
 from wfkit.engine import Engine
 
 pytestmark = pytest.mark.slow
@@ -156,45 +157,50 @@ def test_a_cancel_after_a_crash_undoes_a_completed_parallel_group(
     assert found.ok, found.render()
 
 
-class ChildNoteLost(BaseException):
-    """The process 'dies' right after the child's final commit, before it tells the parent."""
+class ProcessDied(BaseException):
+    """The process 'dies' right after the child's final commit returns."""
 
 
-class LosesChildNotes:
-    """A store whose add_event to one run (the parent) never happens: the crash between a
-    child's final commit and its wake-up note to the parent."""
+class DiesAfterChildsLastCommit:
+    """A store whose process dies just after the commit that ends one run (the child): the
+    crash between a child's final checkpoint and anything the worker would do next. The wake-up
+    note to the parent rides in that same commit (Checkpoint.send_events), so it cannot be lost
+    on its own; this is the proof."""
 
-    def __init__(self, inner: Any, parent_id: str) -> None:
+    def __init__(self, inner: Any, child_id: str) -> None:
         self._inner = inner
-        self._parent_id = parent_id
+        self._child_id = child_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def add_event(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
-        if run_id == self._parent_id:
-            raise ChildNoteLost(run_id)
-        return self._inner.add_event(run_id, *args, **kwargs)
+    def commit(self, run_id: str, checkpoint: Any, **kwargs: Any) -> Any:
+        answer = self._inner.commit(run_id, checkpoint, **kwargs)
+        if run_id == self._child_id and checkpoint.send_events:
+            raise ProcessDied(run_id)
+        return answer
 
 
-def test_a_parent_whose_child_s_wake_up_note_was_lost_resumes_soon(
+def test_a_child_that_ends_as_its_worker_dies_still_wakes_its_parent_soon(
         here: tuple[Path, str, Any]) -> None:
     """Here the test process plays the worker that dies: it runs the parent until it waits,
-    then the child to its final commit, and 'dies' before the note to the parent (a store
-    that refuses that one write). A worker must then resume the parent within a few leases,
-    not after the 300 s safety poll."""
+    then the child to its final commit, and dies there. The child's end and the parent's
+    wake-up are one write, so the parent has its note at once and a worker resumes it within a
+    few leases, not after the 300 s safety poll."""
     from wfkit.store import open_store
 
     directory, url, flows = here
     inner = open_store(url)
-    with Engine(LosesChildNotes(inner, "parent-d"), lease_seconds=1) as engine:
+    with Engine(DiesAfterChildsLastCommit(inner, "parent-d/1"), lease_seconds=1) as engine:
         engine.start(flows.parent_of_kid, "d", workflow_id="parent-d")
         assert engine.work_once(run_id="parent-d")
         assert engine.get_run("parent-d").status.value == "WAITING"
-        with pytest.raises(ChildNoteLost):
+        with pytest.raises(ProcessDied):
             engine.work_once(run_id="parent-d/1")
         assert engine.get_run("parent-d/1").status.value == "COMPLETED"
         assert engine.get_run("parent-d").status.value == "WAITING"
+        assert inner.pending_events("parent-d", CHILD_EVENT.format(seq=1)), \
+            "the child's end did not reach its parent"
     began = time.monotonic()
     with Workers(directory, url, lease_seconds=1).start(1) as workers:
         status = wait_terminal(url, "parent-d", timeout=20)
