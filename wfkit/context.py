@@ -31,6 +31,9 @@ class Call:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     site: CallSite
+    # file:line of the ctx.call(...) in the workflow: parallel calls run on other threads,
+    # where the workflow's frame is out of sight, so it is taken where the call is written.
+    source: str | None = None
 
 
 class Context:
@@ -93,9 +96,11 @@ class Context:
              idempotent: bool | None = None, at_most_once: bool | None = None,
              **kwargs: Any) -> Call:
         """Describe a step call for :meth:`parallel` (nothing runs yet)."""
+        from wfkit.core.activation import caller_source
+
         return Call(fn, args, kwargs, CallSite(
             name=name, retry=retry, timeout=timeout, compensate=compensate, optional=optional,
-            idempotent=idempotent, at_most_once=at_most_once))
+            idempotent=idempotent, at_most_once=at_most_once), caller_source())
 
     def parallel(self, *calls: Call) -> Any:
         """Run calls concurrently; results come back (and are recorded) in call order."""
@@ -108,7 +113,8 @@ class Context:
         for c in calls:
             spec = resolve(c.target, c.site)
             seq, rec = act.take(OpKind.STEP, spec.name, frontier=False)
-            flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec))
+            flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec,
+                                       source=c.source))
         if self._async:
             return act.drive_parallel_async(flows)
         return act.drive_parallel(flows)

@@ -45,6 +45,7 @@ from wfkit.progress import Observer, guarded
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store import DEFAULT_STORE_URL, open_store
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     HistoryEntry,
     LeaseLost,
@@ -466,10 +467,15 @@ class Engine:
                 if not child.status.terminal:
                     self.cancel(child.id, compensate=compensate, drive=drive)
             now = self.clock.now()
-            self.store.commit(run_id, Checkpoint(
-                run={"cancel_requested": True, "compensate_on_cancel": compensate,
-                     "wake_at": now, "updated_at": now},
-                history=[he.run_entry(run_id, now, "cancel_requested", compensate=compensate)]))
+            try:  # two cancels at the same moment: only the first one writes
+                self.store.commit(run_id, Checkpoint(
+                    run={"cancel_requested": True, "compensate_on_cancel": compensate,
+                         "wake_at": now, "updated_at": now},
+                    history=[he.run_entry(run_id, now, "cancel_requested",
+                                          compensate=compensate)],
+                    unless_cancelled=True))
+            except CancelRequested:
+                requested = False
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
         return requested

@@ -422,6 +422,23 @@ def test_skip_step_rolls_a_failed_step_forward(capsys, workdir) -> None:
     assert "SKIPPED" in out
 
 
+def test_an_event_or_a_hand_recorded_result_over_the_payload_limit_is_exit_2(
+        capsys, workdir) -> None:
+    (workdir / "big.json").write_text(json.dumps("x" * 3000))
+    wfkit(capsys, "run", "flows.py:waits", "--id", "p1", "--timeout", "0.2")
+    code, out, err = wfkit(capsys, "send-event", "p1", "go", "--data", "@big.json",
+                           "--max-payload", "2KB")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "over the payload limit of 2.0 KiB" in err
+    failed_run("p2")
+    code, out, err = wfkit(capsys, "skip-step", "p2", "fragile", "--result", "@big.json",
+                           "--max-payload", "2KB")
+    assert (code, out) == (2, "") and "over the payload limit of 2.0 KiB" in err
+    with virtual_engine("repairable") as engine:
+        assert engine.store.pending_events("p1", "go") == []
+        assert engine.get_run("p2").status.value == "FAILED"
+
+
 def test_a_skip_step_result_of_the_wrong_type_does_not_roll_the_run_back(capsys,
                                                                          workdir) -> None:
     failed_run("f4")

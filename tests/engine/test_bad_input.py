@@ -111,6 +111,33 @@ def test_an_event_name_with_control_characters_is_refused(name) -> None:
     assert engine.store.pending_events("w", str(name)) == []
 
 
+@workflow
+def waits_for(ctx: Context, name: str) -> object:
+    return ctx.wait_for_event(name, timeout=3600)
+
+
+@workflow
+def parent_naming(ctx: Context, child_id: str) -> int:
+    return ctx.child(twice, 2, workflow_id=child_id)
+
+
+@pytest.mark.parametrize("flow, what", [(waits_for, "event name"),
+                                        (parent_naming, "child workflow_id")])
+@pytest.mark.parametrize("bad", ["a\tb", "n" * (MAX_ID_LENGTH + 1)])
+def test_a_name_the_workflow_body_makes_is_checked_before_anything_is_recorded(
+        flow, what, bad) -> None:
+    """A body that waits for, or starts a child under, a name no command could type back
+    ends the run with the reason, and records no operation under that name."""
+    engine = Engine(MemoryStore())
+    handle = engine.start(flow, bad, workflow_id="w")
+    with pytest.raises(Exception):
+        handle.result(timeout=5)
+    run = engine.get_run("w")
+    assert run.status.terminal and f"invalid {what}: " in (run.error or "")
+    assert engine.store.operations("w") == []
+    assert [r.id for r in engine.list_runs()] == ["w"]
+
+
 def test_a_workflow_name_with_a_newline_is_refused_when_decorated() -> None:
     from wfkit.errors import DefinitionError
 

@@ -179,6 +179,107 @@ def test_completed_calls_of_a_parallel_group_are_compensated_after_a_crash(make_
         [(2, OpStatus.COMPLETED)]
 
 
+def test_parallel_calls_record_where_each_was_written_and_their_undoing_says_so(make_engine):
+    engine = make_engine()
+    engine.start(two_at_once, workflow_id="p2")
+    assert engine.result("p2", timeout=5) == ["F-lima", "H-lima"]
+    line = two_at_once.fn.__code__.co_firstlineno + 2   # the ctx.parallel(ctx.call(...)) line
+    assert [op.source for op in engine.operations("p2")] == [f"{__file__}:{line}"] * 2
+
+
+# -- a cancel that arrives late still wins over completing ---------------------------------------
+CANCEL: dict[str, Any] = {}
+
+
+@step
+def last_step(order_id: str) -> str:
+    _effect(f"last {order_id}")
+    if order_id in CANCEL:       # someone cancels the run while its last step runs
+        CANCEL.pop(order_id)()
+    return f"L-{order_id}"
+
+
+@last_step.compensation
+def undo_last(order_id: str, result: str) -> None:
+    _effect(f"undo {result}")
+
+
+@workflow
+def one_more(ctx: Context, order_id: str) -> str:
+    ctx.step(book_hotel, order_id)
+    return ctx.step(last_step, order_id)
+
+
+@pytest.mark.parametrize("compensate", [True, False])
+def test_a_cancel_during_the_last_step_is_obeyed_with_its_own_compensate(make_engine,
+                                                                         compensate):
+    engine = make_engine()
+    engine.start(one_more, "bonn", workflow_id="l1")
+    CANCEL["bonn"] = lambda: engine.cancel("l1", compensate=compensate, drive=False)
+    with pytest.raises(Exception):
+        engine.result("l1", timeout=5)
+    assert engine.get_run("l1").status == RunStatus.CANCELLED
+    undone = ["undo L-bonn", "cancel H-bonn"] if compensate else []
+    assert effects == ["hotel bonn", "last bonn", *undone]
+
+
+class CancelsBeforeCompleting:
+    """A store on which a cancel request lands just before the run's completing commit: after
+    the last step's checkpoint read the flag, before the run's own last write."""
+
+    def __init__(self, inner: Any, cancel: Any) -> None:
+        self._inner, self._cancel = inner, cancel
+        self.url = inner.url
+
+    def commit(self, run_id: str, checkpoint: Checkpoint, **kwargs: Any) -> bool:
+        if checkpoint.run.get("status") == RunStatus.COMPLETED and self._cancel is not None:
+            cancel, self._cancel = self._cancel, None
+            cancel()
+        return self._inner.commit(run_id, checkpoint, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_cancel_that_lands_before_the_completing_write_wins(kind, tmp_path):
+    inner = MemoryStore() if kind == "memory" else SqliteStore(f"sqlite:///{tmp_path}/c.db")
+    other = Engine(inner)                 # another process's `wfkit cancel`
+    store = CancelsBeforeCompleting(inner, lambda: other.cancel("c1", drive=False))
+    engine = Engine(store)
+    engine.start(trip, "riga", workflow_id="c1")
+    with pytest.raises(Exception):
+        engine.result("c1", timeout=5)
+    assert engine.get_run("c1").status == RunStatus.CANCELLED
+    assert effects == ["hotel riga", "flight riga", "cancel F-riga", "cancel H-riga"]
+    types = [e.type for e in engine.history("c1")]
+    assert "run_completed" not in types and types[-1] == "run_cancelled"
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_two_cancels_at_the_same_moment_write_one_request(kind, tmp_path):
+    inner = MemoryStore() if kind == "memory" else SqliteStore(f"sqlite:///{tmp_path}/c.db")
+    first, second = Engine(inner), Engine(inner)
+    first.start(trip, "kiel", workflow_id="c2")
+
+    class Interleaved:              # both read "not requested", then the first one writes
+        url = inner.url
+
+        def commit(self, run_id: str, checkpoint: Checkpoint, **kwargs: Any) -> bool:
+            assert first.cancel("c2", compensate=False, drive=False) is True
+            return inner.commit(run_id, checkpoint, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(inner, name)
+
+    late = Engine(Interleaved())
+    assert late.cancel("c2", compensate=True, drive=False) is False
+    types = [e.type for e in first.history("c2")]
+    assert types.count("cancel_requested") == 1
+    assert first.get_run("c2").compensate_on_cancel is False     # the first request stands
+    second.close()
+
+
 # -- store faults are not the workflow's failure ------------------------------------------------
 class FlakyStore:
     """A real store whose writes fail while ``down`` is set (as a lock timeout or a restart

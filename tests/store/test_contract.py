@@ -20,6 +20,7 @@ from store_records import T0, at, entry, op, run
 from wfkit.core.history_entries import op_entry, op_from_snapshot
 from wfkit.status import ACTIVE, PARKED, TERMINAL, OpKind, OpStatus, RunStatus
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     LeaseLost,
     OperationRecord,
@@ -428,6 +429,35 @@ def test_send_events_are_not_written_when_the_checkpoint_is_refused(store: Store
                      lease_owner="someone-else", now=at(5))
     assert store.pending_events("parent", "wfkit.child:3") == []
     assert store.get_run("parent").wake_at is None
+
+
+def test_a_commit_unless_cancelled_writes_nothing_once_the_cancel_is_requested(
+        store: Store) -> None:
+    claimed(store)
+    store.commit("r1", Checkpoint(run={"cancel_requested": True}))
+    with pytest.raises(CancelRequested):
+        store.commit("r1", Checkpoint(run={"status": RunStatus.COMPLETED}, release_lease=True,
+                                      history=[entry("run_completed")],
+                                      unless_cancelled=True),
+                     lease_owner="w1", now=at(1))
+    stored = store.get_run("r1")
+    assert stored.status != RunStatus.COMPLETED and stored.lease_owner == "w1"
+    assert [e.type for e in store.history("r1")] == []
+
+
+def test_a_commit_unless_cancelled_writes_when_no_cancel_was_requested(store: Store) -> None:
+    claimed(store)
+    assert store.commit("r1", Checkpoint(run={"status": RunStatus.COMPLETED},
+                                         unless_cancelled=True),
+                        lease_owner="w1", now=at(1)) is False
+    assert store.get_run("r1").status == RunStatus.COMPLETED
+
+
+def test_a_lost_lease_is_still_a_lost_lease_unless_cancelled(store: Store) -> None:
+    claimed(store)
+    with pytest.raises(LeaseLost):
+        store.commit("r1", Checkpoint(run={"status": RunStatus.COMPLETED},
+                                      unless_cancelled=True), lease_owner="w2", now=at(1))
 
 
 # -- claim -------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from wfkit.cli.engine_options import (
     to_json,
     when,
 )
+from wfkit.cli.payload_option import engine_limit, max_payload_option
 
 if TYPE_CHECKING:
     from wfkit.store.base import RunRecord
@@ -119,12 +120,14 @@ _LIST_FORMATS: dict[ListFormat, type[RunsJson] | type[RunsTable]] = {
 @click.argument("name")
 @click.option("--data", metavar="JSON", help="The event's payload as JSON (default null); "
               "@file.json reads a file.")
+@max_payload_option
 @store_option
 @click.pass_obj
-def send_event(app: App, run_id: str, name: str, data: str | None, store_url: str) -> None:
+def send_event(app: App, run_id: str, name: str, data: str | None, max_payload: int | None,
+               store_url: str) -> None:
     """Send event NAME to run ID (buffered until the run waits for it)."""
     payload = parse_json_option(data, "--data")
-    with open_engine(store_url, access="existing") as engine:
+    with open_engine(store_url, access="existing", **engine_limit(max_payload)) as engine:
         engine.send_event(run_id, name, payload)
         status = engine.get_run(run_id).status.value
     say(app, f"sent event {name!r} to run {run_id} ({status}); a worker delivers it")
@@ -168,13 +171,14 @@ def retry(app: App, run_id: str, store_url: str) -> None:
 @click.option("--result", "result_text", metavar="JSON",
               help="The result to record for the failed step, as JSON (default null; "
                    "ignored for a failed compensation). @file.json reads a file.")
+@max_payload_option
 @store_option
 @click.pass_obj
 def skip_step(app: App, run_id: str, step: str, result_text: str | None,
-              store_url: str) -> None:
+              max_payload: int | None, store_url: str) -> None:
     """Record a result by hand for STEP, the failed step of FAILED run ID, and resume it."""
     result = parse_json_option(result_text, "--result")
-    with open_engine(store_url, access="existing") as engine:
+    with open_engine(store_url, access="existing", **engine_limit(max_payload)) as engine:
         engine.skip_step(run_id, step, result)
         status = engine.get_run(run_id).status.value
     say(app, f"recorded a result for step {step!r}; run {run_id} is {status} and a worker "

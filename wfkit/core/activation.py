@@ -44,6 +44,7 @@ from wfkit.progress import AttemptStarted, StepCompleted, StepGaveUp, StepRetryi
 from wfkit.running_step import running_attempt
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     HistoryEntry,
     LeaseLost,
@@ -222,7 +223,7 @@ class Activation:
         try:
             self._cancel_seen = self.rt.store.commit(self.run.id, checkpoint,
                                                      lease_owner=self.lease_owner, now=now)
-        except LeaseLost:
+        except (LeaseLost, CancelRequested):
             raise
         except Exception as exc:
             self._cancel_seen = self._commit_through_fault(checkpoint, now, ops, exc)
@@ -262,8 +263,19 @@ class Activation:
         if self.replay_only or self.phase == RunStatus.COMPENSATING:
             return
         if self._cancel_seen:
-            self.run.cancel_requested = True
+            self.learn_cancel()
             raise Cancelled()
+
+    def learn_cancel(self) -> None:
+        """Take in a cancel requested while this activation ran: the request's ``compensate``
+        (``wfkit cancel --no-compensate``) is read from the store, not assumed."""
+        if self.run.cancel_requested:
+            return
+        stored = self.read_store(lambda: self.rt.store.get_run(self.run.id),
+                                 "reading the cancel request")
+        self.run.cancel_requested = True
+        if stored is not None:
+            self.run.compensate_on_cancel = stored.compensate_on_cancel
 
     def wait_until(self, wake: datetime, status: RunStatus, reason: str) -> Flow:
         """Wait inline when short, else park the run until ``wake``."""
@@ -300,7 +312,8 @@ class Activation:
             raise Frontier(seq)  # recorded as in flight: replay goes no further
         if rec is not None:
             source = rec.source
-        elif source is None:
+        elif source is None and kind != OpKind.COMPENSATION:
+            # (a compensation is given the undone step's source; it has no call of its own)
             source = caller_source()
         attempt = rec.attempt if rec is not None else 0
         if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:

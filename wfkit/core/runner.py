@@ -33,7 +33,7 @@ from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationE
 from wfkit.progress import CompensationStarted, RunParked, error_line
 from wfkit.retry import DEFAULT_COMPENSATION_RETRY
 from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.store.base import CancelRequested, OperationRecord, RunRecord
 
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -74,6 +74,11 @@ def _advance(act: Activation) -> None:
                 position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
                 current="the workflow returning", source=leftover.source, run_id=act.run.id,
                 diff=act.divergence(leftover.seq, "(the workflow returned)")))
+            return
+        try:
+            act.check_cancel()  # a cancel seen at the last step's checkpoint comes first
+        except Cancelled:
+            _compensate(act, None)
             return
         _complete(act, result)
 
@@ -140,10 +145,15 @@ def _complete(act: Activation, result: Any) -> None:
         _compensate(act, exc)
         return
     now = act.rt.clock.now()
-    act.commit(history=[he.run_entry(act.run.id, now, "run_completed")],  # result: in the run
-               run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
-                    "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
-               at=now)
+    try:  # a cancel requested after the last checkpoint read the flag still wins
+        act.commit(history=[he.run_entry(act.run.id, now, "run_completed")],  # result: run row
+                   run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
+                        "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
+                   unless_cancelled=True, at=now)
+    except CancelRequested:
+        act.learn_cancel()
+        _compensate(act, None)
+        return
     act.outcome = RunStatus.COMPLETED
 
 

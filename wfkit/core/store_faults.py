@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from wfkit.clock import Clock
-from wfkit.store.base import LeaseLost
+from wfkit.store.base import CancelRequested, LeaseLost
 
 T = TypeVar("T")
 
@@ -62,7 +62,8 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
     """``call(fault)``, retried while it fails for up to ``patience`` seconds of ``clock`` time.
 
     ``fault`` is None on the first try and describes the failures so far on a retry, so a write
-    can record the fault it recovered from in the same transaction. :class:`LeaseLost` is an
+    can record the fault it recovered from in the same transaction. :class:`LeaseLost` (and
+    :class:`CancelRequested`) is an
     answer, not a fault: it passes straight through, as does any error not in ``retry_on``.
     ``failed`` is the error of a first try the caller already made (its hot path calls the
     store directly): the retries start from it.
@@ -70,7 +71,7 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
     if failed is None:
         try:
             return call(None)
-        except LeaseLost:
+        except (LeaseLost, CancelRequested):
             raise
         except retry_on as exc:
             failed = exc
@@ -85,7 +86,7 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
         pause = min(pause * 2, _LONGEST_PAUSE)
         try:
             return call(fault)
-        except LeaseLost:
+        except (LeaseLost, CancelRequested):
             raise
         except retry_on as exc:
             fault.error = exc

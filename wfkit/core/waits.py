@@ -16,6 +16,7 @@ from wfkit.core.activation import Activation, Flow, Frontier, Suspend, caller_so
 from wfkit.core.failures import rebuild_error
 from wfkit.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, WfkitError
+from wfkit.ids import check_id
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
 
@@ -86,6 +87,8 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
     if act.replay_only:
         raise Frontier(seq)
     if rec is None:
+        # checked when first waited for, not on replay: a run recorded before the check replays
+        check_id(name, "event name")
         act.check_cancel()
         act.starting(OpKind.EVENT, seq, name)
     now = act.rt.clock.now()
@@ -138,6 +141,8 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
         raise Frontier(seq)
     store = act.rt.store
     if rec is None:
+        if workflow_id is not None:
+            check_id(workflow_id, "child workflow_id")
         act.check_cancel()
         act.starting(OpKind.CHILD, seq, wf.name)
     now = act.rt.clock.now()

@@ -138,6 +138,18 @@ class Checkpoint:
     # add_event would add them at ``now``: a child's last commit and its parent's wake-up note
     # are one write, so no crash between them can leave the parent waiting.
     send_events: Sequence[tuple[str, str, str]] = ()
+    # Write nothing (and raise CancelRequested) if the run's cancel has been requested: the
+    # run's last commit and a cancel request, or two cancel requests, cannot both win.
+    unless_cancelled: bool = False
+
+
+class CancelRequested(Exception):
+    """A ``Checkpoint(unless_cancelled=True)`` found the run's cancel requested: nothing was
+    written, so the run is not completed over a cancel that arrived first."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"cancellation of run {run_id!r} has been requested")
+        self.run_id = run_id
 
 
 class LeaseLost(Exception):
@@ -175,6 +187,8 @@ class Store(Protocol):
         A lease with no expiry time never expires here. An unknown run raises ``KeyError``;
         a ``Checkpoint.run`` key that is not a RunRecord field raises ``TypeError``; both
         before anything is written. ``wake_on_events`` and ``send_events`` need ``now``.
+        With ``unless_cancelled``, a run whose cancel was requested is left as it is and
+        :class:`CancelRequested` is raised (after the existence check, before the fence's).
         History entries get consecutive indexes after the run's last one. The returned flag
         is read in the same transaction, so the engine learns of a cancel request at every
         checkpoint without an extra read.

@@ -14,6 +14,7 @@ from typing import Any, Collection, Sequence
 
 from wfkit.status import ACTIVE, PARKED, RunStatus
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     EventRecord,
     HistoryEntry,
@@ -78,6 +79,8 @@ class MemoryStore:
             run = self._runs.get(run_id)
             if run is None:
                 raise KeyError(run_id)
+            if checkpoint.unless_cancelled and run.cancel_requested:
+                raise CancelRequested(run_id)
             if lease_owner is not None:
                 expired = (now is not None and run.lease_expires_at is not None
                            and run.lease_expires_at < now)

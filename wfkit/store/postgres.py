@@ -35,6 +35,7 @@ from wfkit.errors import StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import postgres_schema
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     EventRecord,
     HistoryEntry,
@@ -221,7 +222,8 @@ class PostgresStore:
                now: datetime | None = None) -> bool:
         # Everything that can fail on bad input is prepared before the transaction begins.
         sql, converters = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
-                                           lease_owner is not None, now is not None)
+                                           lease_owner is not None, now is not None,
+                                           checkpoint.unless_cancelled)
         params: list[Any] = [convert(value) for convert, value
                              in zip(converters, checkpoint.run.values())]
         params.append(run_id)
@@ -242,10 +244,12 @@ class PostgresStore:
         with self._transaction() as cur:
             row = cur.execute(sql, params).fetchone()
             if row is None:
-                missing = cur.execute("SELECT 1 FROM runs WHERE id = %s",
-                                      (run_id,)).fetchone() is None
-                if missing:
+                found = cur.execute("SELECT cancel_requested FROM runs WHERE id = %s",
+                                    (run_id,)).fetchone()
+                if found is None:
                     raise KeyError(run_id)
+                if checkpoint.unless_cancelled and found[0]:
+                    raise CancelRequested(run_id)
                 raise LeaseLost(run_id, lease_owner)
             if consume is not None:
                 cur.execute("UPDATE events SET consumed_seq = %s WHERE id = %s",
@@ -267,18 +271,19 @@ class PostgresStore:
                                          "at": _ts(now), "waiting": RunStatus.WAITING.value})
             return bool(row[0])
 
-    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
-                    expiry: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
+    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool, expiry: bool,
+                    unless_cancelled: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
         """The fenced ``UPDATE runs ... RETURNING cancel_requested`` for this shape of
         checkpoint, built once and cached. Column names come only from :class:`RunRecord`'s
         fields, never from caller text. With nothing to change, ``SELECT ... FOR UPDATE``
         does the same existence check and fence and takes the same row lock."""
-        cache_key = (keys, release, fenced, expiry)
+        cache_key = (keys, release, fenced, expiry, unless_cancelled)
         cached = self._update_sql.get(cache_key)
         if cached is not None:
             return cached
         sql, _ = fenced_run_statement(
             keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
+            unless_cancelled=unless_cancelled,
             placeholder="%s", read_tail=" FOR UPDATE", write_tail=" RETURNING cancel_requested")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
         self._update_sql[cache_key] = built

@@ -17,14 +17,16 @@ ACCESS_MODES = ("create", "existing", "read")
 
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
                          fenced: bool, expiry: bool, placeholder: str, read_tail: str,
-                         write_tail: str, columns: str = "cancel_requested") -> tuple[str, bool]:
+                         write_tail: str, columns: str = "cancel_requested",
+                         unless_cancelled: bool = False) -> tuple[str, bool]:
     """The statement that applies a checkpoint's run changes, checks the lease and reads the
     run's ``cancel_requested`` flag; returns (sql, whether it only reads).
 
     Column names come only from RunRecord's fields (``known``), never from caller text; an
     unknown one is refused before any SQL runs. With nothing to change a ``SELECT`` does the
     same existence check and fence without writing the run's row; it reads ``columns``, which
-    ``write_tail`` should return as well.
+    ``write_tail`` should return as well. ``unless_cancelled`` matches no row once the run's
+    cancel is requested (the caller tells that apart from a lost lease).
     """
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -39,6 +41,8 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
         sql += f" AND lease_owner = {placeholder}"
         if expiry:
             sql += f" AND (lease_expires_at IS NULL OR lease_expires_at >= {placeholder})"
+    if unless_cancelled:
+        sql += " AND NOT cancel_requested"
     return sql + (read_tail if reads else write_tail), reads
 
 

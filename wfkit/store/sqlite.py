@@ -37,6 +37,7 @@ from wfkit.errors import NoStore, StoreError
 from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.store import sqlite_schema
 from wfkit.store.base import (
+    CancelRequested,
     Checkpoint,
     EventRecord,
     HistoryEntry,
@@ -286,7 +287,8 @@ class SqliteStore:
             changes = dict(changes)
             new_input = changes.pop("input")
         sql, converters, reads = self._run_update(tuple(changes), checkpoint.release_lease,
-                                                  lease_owner is not None, now is not None)
+                                                  lease_owner is not None, now is not None,
+                                                  checkpoint.unless_cancelled)
         params = [value if convert is None else convert(value)
                   for convert, value in zip(converters, changes.values())]
         params.append(run_id)
@@ -316,11 +318,13 @@ class SqliteStore:
                         row = cur.execute(_FENCE_READ, (run_id,)).fetchone() \
                             if cur.rowcount == 1 else None
                     if row is None:
-                        missing = cur.execute("SELECT 1 FROM runs WHERE id = ?",
-                                              (run_id,)).fetchone() is None
+                        found = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
+                                            (run_id,)).fetchone()
                         cur.execute("ROLLBACK")
-                        if missing:
+                        if found is None:
                             raise KeyError(run_id)
+                        if checkpoint.unless_cancelled and found[0]:
+                            raise CancelRequested(run_id)
                         raise LeaseLost(run_id, lease_owner)
                     base = row[1] * _SPAN
                     if new_input is not None:
@@ -357,7 +361,7 @@ class SqliteStore:
                 raise self._error(exc) from exc
 
     def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
-                    expiry: bool) -> tuple[str, tuple[Any, ...], bool]:
+                    expiry: bool, unless_cancelled: bool) -> tuple[str, tuple[Any, ...], bool]:
         """The fenced ``UPDATE runs`` for this shape of checkpoint, built once and cached.
 
         Column names come only from :class:`RunRecord`'s fields, so the SQL is never built
@@ -367,12 +371,13 @@ class SqliteStore:
         ``BEGIN IMMEDIATE`` already holds the write lock when it runs. Returns (sql,
         converters, whether the statement is a read).
         """
-        cache_key = (keys, release, fenced, expiry)
+        cache_key = (keys, release, fenced, expiry, unless_cancelled)
         cached = self._update_sql.get(cache_key)
         if cached is not None:
             return cached
         sql, reads = fenced_run_statement(
             keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
+            unless_cancelled=unless_cancelled,
             placeholder="?", read_tail="", columns=_FENCE_COLUMNS,
             write_tail=f" RETURNING {_FENCE_COLUMNS}" if _RETURNING else "")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
