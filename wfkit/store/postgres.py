@@ -44,7 +44,12 @@ from wfkit.store.base import (
     RunRecord,
     entry_data,
 )
-from wfkit.store.sql_shared import check_access, fenced_run_statement, prunable_where
+from wfkit.store.sql_shared import (
+    check_access,
+    fenced_run_statement,
+    prunable_where,
+    result_lines,
+)
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
@@ -233,7 +238,7 @@ class PostgresStore:
                 params.append(_ts(now))
         ops = [_op_row(run_id, op) for op in checkpoint.operations]
         entries = _history_rows(run_id, checkpoint.history)
-        owners = _result_lines(checkpoint.operations, checkpoint.history)
+        owners = result_lines(checkpoint.operations, checkpoint.history)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events))
@@ -458,21 +463,6 @@ def _with_result(data: dict[str, Any], result: str | None) -> dict[str, Any]:
 
 
 _AFTER_RESULT = frozenset({"error", "source", "compensates", "wake_at"})
-
-
-def _result_lines(ops: Sequence[OperationRecord],
-                  entries: Sequence[HistoryEntry]) -> list[int | None]:
-    """For each operation with a result, the index of the history entry recording it (which
-    then holds the result alone), else None (the operation's row keeps its result inline)."""
-    owners: list[int | None] = []
-    for op in ops:
-        found = None
-        if op.result is not None:
-            for index, entry in enumerate(entries):
-                if entry.op is op:
-                    found = index
-        owners.append(found)
-    return owners
 
 
 def _op_upsert_row(row: tuple[Any, ...], owner: int | None,

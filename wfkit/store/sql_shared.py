@@ -8,8 +8,7 @@ from typing import Any, Callable, Collection, Sequence
 
 from wfkit.errors import NoStore, StoreError
 from wfkit.status import TERMINAL
-from wfkit.store.base import finished_statuses
-
+from wfkit.store.base import HistoryEntry, OperationRecord, finished_statuses
 
 # How a store may treat the database it opens (see check_access).
 ACCESS_MODES = ("create", "existing", "read")
@@ -104,3 +103,21 @@ def prunable_where(statuses: Collection[Any], cutoff: str) -> str:
             f"WHERE p.id = r.parent_id AND p.status NOT IN ({live}))) "
             f"AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent_id = r.id "
             f"AND c.status NOT IN ({live}))")
+
+
+def result_lines(ops: Sequence[OperationRecord],
+                 entries: Sequence[HistoryEntry]) -> list[int | None]:
+    """For each operation with a result, the index of the history entry recording it (which
+    then holds the result alone, so the payload is stored once), else None (the operation's
+    row keeps its result inline)."""
+    if len(ops) == 1 and len(entries) == 1:  # the common step checkpoint
+        return [0 if ops[0].result is not None and entries[0].op is ops[0] else None]
+    owners: list[int | None] = []
+    for op in ops:
+        found = None
+        if op.result is not None:
+            for index, entry in enumerate(entries):
+                if entry.op is op:
+                    found = index
+        owners.append(found)
+    return owners

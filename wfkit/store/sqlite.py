@@ -51,6 +51,7 @@ from wfkit.store.sql_shared import (
     check_access_mode,
     fenced_run_statement,
     prunable_where,
+    result_lines,
 )
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
@@ -298,7 +299,7 @@ class SqliteStore:
                 params.append(_us(now))
         ops = [_op_row(op) for op in checkpoint.operations]
         entries = _history_rows(checkpoint.history, checkpoint.operations, ops)
-        owners = _result_lines(checkpoint.operations, checkpoint.history)
+        owners = result_lines(checkpoint.operations, checkpoint.history)
         consume = checkpoint.consume_event
         discard = checkpoint.discard_operations
         wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
@@ -647,23 +648,6 @@ def _op_row(op: OperationRecord) -> tuple[Any, ...]:
         raise ValueError(f"operation sequence number {op.seq} is outside 0..{_SPAN - 1}")
     return (op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
             _us(op.finished_at), op.result, op.error, _us(op.wake_at), op.source, op.compensates)
-
-
-def _result_lines(ops: Sequence[OperationRecord],
-                  entries: Sequence[HistoryEntry]) -> list[int | None]:
-    """For each operation with a result, the index of the history entry recording it (which
-    then holds the result alone), else None (the operation's row keeps its result inline)."""
-    if len(ops) == 1 and len(entries) == 1:  # the common step checkpoint
-        return [0 if ops[0].result is not None and entries[0].op is ops[0] else None]
-    owners: list[int | None] = []
-    for op in ops:
-        found = None
-        if op.result is not None:
-            for index, entry in enumerate(entries):
-                if entry.op is op:
-                    found = index
-        owners.append(found)
-    return owners
 
 
 def _op_upsert_row(base: int, row: tuple[Any, ...], owner: int | None,
