@@ -13,6 +13,7 @@ json) with the cache on, difflib for diffs, libcst only when a file is parsed.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import os
 import threading
@@ -85,6 +86,7 @@ class _Run:
     requested: set[str] = field(default_factory=set)   # files the caller asked to lint
     parsed: int = 0
     hits: int = 0
+    unreadable: int = 0                  # files that could not be read or decoded
 
 
 def lint_paths(paths: Sequence[str | os.PathLike[str]],
@@ -134,7 +136,8 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     _pull_in_helpers(run)
 
     reported = _combine(run, problems)
-    result = LintResult(sorted(f for f, _ in reported), len(run.texts), run.parsed, {}, [],
+    result = LintResult(sorted(f for f, _ in reported), len(run.texts) + run.unreadable,
+                        run.parsed, {}, [],
                         cache_hits=run.hits)
     if options.fix:
         _fix(run, reported, result, stdin)
@@ -154,10 +157,11 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
         if problem is not None or text is None or data is None:
             if problem is not None:
                 problems.append(problem)
+                run.unreadable += 1
             continue
         run.texts[path] = text
         module, is_package = module_name(path)
-        if not has_markers(text, run.settings):
+        if not has_markers(text, run.settings) and _python_parses(run, path, module, text, data):
             run.skipped.setdefault(module, path)
             continue
         _from_cache_or_queue(run, todo, path, text, module, is_package, data)
@@ -262,6 +266,22 @@ def _pull_in_helpers(run: _Run) -> None:
         _compute(run, todo)
 
 
+def _python_parses(run: _Run, path: str, module: str, text: str, data: bytes) -> bool:
+    """Whether Python's own parser takes a file the marker check would skip: a file that
+    defines no workflow is still checked for syntax (a broken file must never pass), at about a
+    fifteenth of libcst's parse, once per content (the cache remembers files that parse)."""
+    key = run.cache.key(path, module, data) if run.cache is not None else None
+    if key is not None and run.cache is not None and run.cache.parses(key):
+        return True
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False   # the full pipeline reports it (WF000), in libcst's words where it can
+    if key is not None and run.cache is not None:
+        run.cache.mark_parses(key)
+    return True
+
+
 def _from_cache_or_queue(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
                          path: str, text: str, module: str,
                          is_package: bool, data: bytes) -> None:
@@ -342,12 +362,10 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
 
 def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult,
          stdin: bool) -> None:
-    import difflib
-
     with gc_paused():   # a run whose files all came from the cache has not loaded libcst yet
         import libcst as cst
 
-        from wfkit.lint.fixes import apply_edits
+        from wfkit.lint.fixes import apply_edits, unified_diff
 
     options = run.options
     by_path: dict[str, list[tuple[Finding, Reported]]] = {}
@@ -375,9 +393,7 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
         if stdin:
             result.fixed_text = new_text
         if options.diff:
-            result.diffs.append("".join(difflib.unified_diff(
-                text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-                fromfile=path, tofile=path)))
+            result.diffs.append(unified_diff(text, new_text, path))
         elif not stdin:
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(new_text)

@@ -46,12 +46,22 @@ class FileCache:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def parses(self, key: str) -> bool:
+        """Whether a file without workflow markers was seen to parse (see ``mark_parses``)."""
+        return os.path.exists(self._file(key)[:-5] + ".ok")
+
+    def mark_parses(self, key: str) -> None:
+        """Remember that this content parses: an empty entry, so a warm run over a large tree
+        with no workflows does not parse it again only to check its syntax."""
+        self._write(self._file(key)[:-5] + ".ok", "")
+
     def put(self, key: str, summary: FileSummary) -> None:
+        # dumps, not dump: only dumps uses the C encoder (~5x faster; the same text).
+        self._write(self._file(key), json.dumps({"schema": SCHEMA, "summary": summary.to_json()}))
+
+    def _write(self, target: str, text: str) -> None:
         import tempfile   # ~5 ms of imports that a run answered from the cache never needs
 
-        target = self._file(key)
-        # dumps, not dump: only dumps uses the C encoder (~5x faster; the same text).
-        text = json.dumps({"schema": SCHEMA, "summary": summary.to_json()})
         folder = os.path.dirname(target)
         try:
             if folder not in self._made:

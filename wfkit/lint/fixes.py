@@ -70,3 +70,39 @@ def add_imports(text: str, statements: list[str]) -> str:
             break
     body[insert_at:insert_at] = new
     return module.with_changes(body=body).code
+
+
+def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
+    """``--diff``'s text: difflib's unified format, without difflib's "autojunk" heuristic.
+
+    ``difflib.unified_diff`` treats a line that occurs in more than 1% of a file over 200 lines
+    (a blank line, a lone ``)``) as junk, and then shows an unchanged line removed and added
+    again; a fix's diff must show exactly the lines it changes.
+    """
+    import difflib
+
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    out: list[str] = []
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        if not out:
+            out += [f"--- {path}\n", f"+++ {path}\n"]
+        first, last = group[0], group[-1]
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [" " + line for line in a[i1:i2]]
+                continue
+            out += ["-" + line for line in a[i1:i2]]
+            out += ["+" + line for line in b[j1:j2]]
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in out)
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's line range as the unified format writes it (1-based; an empty one names the
+    line before it)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"

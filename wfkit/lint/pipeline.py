@@ -50,9 +50,7 @@ def _summarize(path: str, text: str, module: str, is_package: bool, active: froz
     try:
         tree = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        summary.file_findings.append(wf000(
-            path, f"syntax error: {error.message.split(': expected')[0]}", max(error.raw_line, 1),
-            max(error.raw_column, 0) + 1))
+        summary.file_findings.append(wf000(path, *_syntax_error(path, text, error)))
         return summary
     except (RecursionError, MemoryError, ValueError, SyntaxError) as error:
         summary.file_findings.append(wf000(path, f"cannot parse file: {type(error).__name__}: "
@@ -66,3 +64,20 @@ def _summarize(path: str, text: str, module: str, is_package: bool, active: froz
         summary.functions.clear()
         summary.file_findings.append(wf000(path, "file too deeply nested to analyze"))
     return summary
+
+
+def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> tuple[str, int, int]:
+    """(message, line, column) of a syntax error. libcst reports where its parser gave up
+    (often the next line, as "parser error: error at 2:4"); Python's own parser, asked only for
+    a tree (nothing runs), names the offending line and says what is wrong, so it words it."""
+    import ast
+
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as python:
+        if python.lineno:
+            return f"syntax error: {python.msg}", python.lineno, max(python.offset or 1, 1)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return (f"syntax error: {error.message.split(': expected')[0]}", max(error.raw_line, 1),
+            max(error.raw_column, 0) + 1)
