@@ -41,6 +41,10 @@ FLOWS = '''
     def slow(x: int) -> int:
         (HERE / "slow-started").touch()
         time.sleep(1.0)
+        for _ in range(200):    # held while a test needs the run in flight (at most 20 s)
+            if not (HERE / "hold").exists():
+                break
+            time.sleep(0.1)
         (HERE / "slow-finished").touch()
         return x
 
@@ -200,13 +204,17 @@ def test_ctrl_c_in_run_hands_the_run_back_at_once(workdir: Path) -> None:
 
 def test_run_says_when_another_process_is_running_the_run(workdir: Path) -> None:
     done(workdir, "run", "flows.py:long", "--input", "5", "--id", "o1", "--no-wait")
+    (workdir / "hold").touch()       # the slow step stays in flight until the follower has looked
     worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
     try:
         wait_for(lambda: (workdir / "slow-started").exists(), "the slow step")
         follower = wfkit(workdir, "run", "flows.py:long", "--id", "o1")
-        out, err = follower.communicate(timeout=10)
+        assert follower.stderr is not None
+        said = [follower.stderr.readline() for _ in range(2)]
+        (workdir / "hold").unlink()
+        out, err = follower.communicate(timeout=20)
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=10)
+        worker.communicate(timeout=20)
     assert follower.returncode == 0 and json.loads(out) == 6
-    assert err.count("in another process") == 1
+    assert "".join(said + [err]).count("in another process") == 1, said

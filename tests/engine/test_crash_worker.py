@@ -156,7 +156,9 @@ def start_and_kill_in_the_middle(directory: Path, workflow: str = "multi",
     assert started.communicate(timeout=10)[0].strip() == "crash-1"
     first = worker(directory)
     try:
-        wait_for(lambda: (directory / "in-the-middle").exists(), "the step in the middle")
+        # (created, then written: wait for the pid, not only the file)
+        wait_for(lambda: (directory / "in-the-middle").exists()
+                 and (directory / "in-the-middle").read_text() != "", "the step in the middle")
         assert int((directory / "in-the-middle").read_text()) == first.pid
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
