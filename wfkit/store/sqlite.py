@@ -27,7 +27,7 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any, Callable, Collection, Sequence
@@ -46,6 +46,7 @@ from wfkit.store.base import (
     RunRecord,
     op_snapshot,
 )
+from wfkit.store.group_commit import GroupCommit
 from wfkit.store.sql_shared import (
     check_access,
     check_access_mode,
@@ -145,6 +146,23 @@ _WAKE_ON_EVENTS = (
     "WHERE run_id = ? AND consumed_seq IS NULL AND name IN ({names}))")
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A checkpoint turned into rows and parameters, ready to be written by any transaction."""
+
+    run_id: str
+    checkpoint: Checkpoint
+    lease_owner: str | None
+    now: datetime | None
+    sql: str
+    params: list[Any]
+    reads: bool
+    new_input: str | None
+    ops: list[tuple[Any, ...]]
+    entries: list[tuple[Any, ...]]
+    owners: list[int | None]
+
+
 class SqliteStore:
     """The :class:`~wfkit.store.base.Store` protocol on one SQLite file (see module docstring)."""
 
@@ -153,8 +171,10 @@ class SqliteStore:
         wfkit file but refuses a missing or empty one; ``read`` changes nothing at all."""
         check_access_mode(access)
         self.url = url
-        self.path, self.synchronous, self.timeout = parse_url(url)
+        self.path, self.synchronous, self.timeout, grouped = parse_url(url)
         self._lock = threading.Lock()
+        self._group: GroupCommit[_Prepared] | None = \
+            GroupCommit(self._commit_batch) if grouped else None
         self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], bool]] = {}
         memory = self.path == ":memory:"
         where = "the in-memory database" if memory else self.path
@@ -281,7 +301,66 @@ class SqliteStore:
     # -- the one write path -----------------------------------------------------------------------
     def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
                now: datetime | None = None) -> bool:
-        # Everything that can fail on bad input is prepared before the transaction begins.
+        prepared = self._prepare(run_id, checkpoint, lease_owner, now)
+        if self._group is not None:
+            return bool(self._group.submit(prepared))
+        return self._commit_one(prepared)
+
+    def _commit_batch(self, batch: Sequence[_Prepared]) -> list[tuple[bool, Any]]:
+        """Several runs' checkpoints in one transaction (see :mod:`group_commit`). A
+        checkpoint refused by its fence (or its own error) is undone to its savepoint and
+        raises alone; the others are written. An error of the transaction fails them all."""
+        if len(batch) == 1:    # one run in flight: exactly the single-checkpoint path
+            try:
+                return [(True, self._commit_one(batch[0]))]
+            except Exception as error:
+                return [(False, error)]
+        outcomes: list[tuple[bool, Any]] = []
+        with self._lock:
+            cur = self._cursor
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    for prepared in batch:
+                        cur.execute("SAVEPOINT checkpoint")
+                        try:
+                            outcomes.append((True, self._apply(cur, prepared)))
+                        except (KeyError, LeaseLost, CancelRequested, StoreError,
+                                sqlite3.IntegrityError) as refused:
+                            cur.execute("ROLLBACK TO checkpoint")
+                            if isinstance(refused, sqlite3.Error):
+                                refused = self._error(refused)
+                            outcomes.append((False, refused))
+                        cur.execute("RELEASE checkpoint")
+                    cur.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        cur.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                error = self._error(exc)
+                return [(False, error)] * len(batch)
+        return outcomes
+
+    def _commit_one(self, prepared: _Prepared) -> bool:
+        with self._lock:
+            cur = self._cursor  # one reused cursor: no cursor object per statement
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    flag = self._apply(cur, prepared)
+                    cur.execute("COMMIT")
+                    return flag
+                except BaseException:
+                    if self._conn.in_transaction:
+                        cur.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+
+    def _prepare(self, run_id: str, checkpoint: Checkpoint, lease_owner: str | None,
+                 now: datetime | None) -> _Prepared:
+        """Everything that can fail on bad input, done before any transaction begins."""
         changes = checkpoint.run
         new_input = None
         if "input" in changes:  # kept in run_inputs, not in the run's row
@@ -298,68 +377,55 @@ class SqliteStore:
             if now is not None:
                 params.append(_us(now))
         ops = [_op_row(op) for op in checkpoint.operations]
-        entries = _history_rows(checkpoint.history, checkpoint.operations, ops)
-        owners = result_lines(checkpoint.operations, checkpoint.history)
-        consume = checkpoint.consume_event
-        discard = checkpoint.discard_operations
-        wake_names = sorted(set(checkpoint.wake_on_events)) if checkpoint.wake_on_events \
-            else ()
-        sent = checkpoint.send_events
-        if sent and now is None:
+        if checkpoint.send_events and now is None:
             raise TypeError("Checkpoint.send_events needs now")
-        with self._lock:
-            cur = self._cursor  # one reused cursor: no cursor object per statement
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-                try:
-                    cur.execute(sql, params)
-                    if reads or _RETURNING:
-                        row = cur.fetchone()
-                    else:  # an old SQLite without RETURNING: read what it would return
-                        row = cur.execute(_FENCE_READ, (run_id,)).fetchone() \
-                            if cur.rowcount == 1 else None
-                    if row is None:
-                        found = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
-                                            (run_id,)).fetchone()
-                        cur.execute("ROLLBACK")
-                        if found is None:
-                            raise KeyError(run_id)
-                        if checkpoint.unless_cancelled and found[0]:
-                            raise CancelRequested(run_id)
-                        raise LeaseLost(run_id, lease_owner)
-                    base = row[1] * _SPAN
-                    if new_input is not None:
-                        cur.execute("UPDATE run_inputs SET input = ? WHERE pk = ?",
-                                    (new_input, row[1]))
-                    if consume is not None:
-                        cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
-                                    (consume[1], consume[0]))
-                    if discard:
-                        cur.executemany("DELETE FROM operations WHERE key = ?",
-                                        [(base + seq,) for seq in discard])
-                    # History first: an operation's row refers to the line holding its result.
-                    keys = self._append_history(cur, run_id, row[1], entries) if entries \
-                        else []
-                    # The common step checkpoint has one of each: execute() is cheaper then.
-                    if len(ops) == 1:
-                        cur.execute(_OP_UPSERT, _op_upsert_row(base, ops[0], owners[0], keys))
-                    elif ops:
-                        cur.executemany(_OP_UPSERT, [_op_upsert_row(base, op, owner, keys)
-                                                     for op, owner in zip(ops, owners)])
-                    if wake_names:
-                        cur.execute(
-                            _WAKE_ON_EVENTS.format(names=", ".join("?" * len(wake_names))),
-                            (_us(now), run_id, run_id, *wake_names))
-                    for target, name, payload in sent:
-                        _insert_event(cur, target, name, payload, _us(now))
-                    cur.execute("COMMIT")
-                    return bool(row[0])
-                except BaseException:
-                    if self._conn.in_transaction:
-                        cur.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
+        return _Prepared(run_id, checkpoint, lease_owner, now, sql, params, reads, new_input,
+                         ops, _history_rows(checkpoint.history, checkpoint.operations, ops),
+                         result_lines(checkpoint.operations, checkpoint.history))
+
+    def _apply(self, cur: sqlite3.Cursor, p: _Prepared) -> bool:
+        """Write one prepared checkpoint inside the caller's transaction; the run's cancel
+        flag. A refused fence raises before anything of this checkpoint is written."""
+        run_id, checkpoint = p.run_id, p.checkpoint
+        cur.execute(p.sql, p.params)
+        if p.reads or _RETURNING:
+            row = cur.fetchone()
+        else:  # an old SQLite without RETURNING: read what it would return
+            row = cur.execute(_FENCE_READ, (run_id,)).fetchone() if cur.rowcount == 1 else None
+        if row is None:
+            found = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
+                                (run_id,)).fetchone()
+            if found is None:
+                raise KeyError(run_id)
+            if checkpoint.unless_cancelled and found[0]:
+                raise CancelRequested(run_id)
+            raise LeaseLost(run_id, p.lease_owner)
+        base = row[1] * _SPAN
+        if p.new_input is not None:
+            cur.execute("UPDATE run_inputs SET input = ? WHERE pk = ?", (p.new_input, row[1]))
+        consume = checkpoint.consume_event
+        if consume is not None:
+            cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
+                        (consume[1], consume[0]))
+        if checkpoint.discard_operations:
+            cur.executemany("DELETE FROM operations WHERE key = ?",
+                            [(base + seq,) for seq in checkpoint.discard_operations])
+        # History first: an operation's row refers to the line holding its result.
+        keys = self._append_history(cur, run_id, row[1], p.entries) if p.entries else []
+        ops, owners = p.ops, p.owners
+        # The common step checkpoint has one of each: execute() is cheaper then.
+        if len(ops) == 1:
+            cur.execute(_OP_UPSERT, _op_upsert_row(base, ops[0], owners[0], keys))
+        elif ops:
+            cur.executemany(_OP_UPSERT, [_op_upsert_row(base, op, owner, keys)
+                                         for op, owner in zip(ops, owners)])
+        if checkpoint.wake_on_events:
+            names = sorted(set(checkpoint.wake_on_events))
+            cur.execute(_WAKE_ON_EVENTS.format(names=", ".join("?" * len(names))),
+                        (_us(p.now), run_id, run_id, *names))
+        for target, name, payload in checkpoint.send_events:
+            _insert_event(cur, target, name, payload, _us(p.now))
+        return bool(row[0])
 
     def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
                     expiry: bool, unless_cancelled: bool) -> tuple[str, tuple[Any, ...], bool]:
@@ -589,9 +655,10 @@ def _insert_event(cur: sqlite3.Cursor, run_id: str, name: str, payload: str,
     return event_id
 
 
-def parse_url(url: str) -> tuple[str, str, float]:
+def parse_url(url: str) -> tuple[str, str, float, bool]:
     """``sqlite:///rel.db``, ``sqlite:////abs.db``, ``sqlite:///:memory:`` -> (path,
-    synchronous, timeout); anything else is a StoreError naming the accepted forms."""
+    synchronous, timeout, group commit); anything else is a StoreError naming the accepted
+    forms."""
     prefix = "sqlite://"
     if not url.startswith(prefix) or not url[len(prefix):].startswith("/"):
         raise StoreError(f"invalid SQLite store URL {url!r}",
@@ -600,7 +667,7 @@ def parse_url(url: str) -> tuple[str, str, float]:
     if not location:
         raise StoreError(f"SQLite store URL {url!r} names no file",
                          hint="use sqlite:///wfkit.db")
-    synchronous, timeout = "FULL", _DEFAULT_TIMEOUT
+    synchronous, timeout, grouped = "FULL", _DEFAULT_TIMEOUT, True
     try:
         options = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError as exc:
@@ -620,11 +687,17 @@ def parse_url(url: str) -> tuple[str, str, float]:
         elif key == "synchronous":
             raise StoreError(f"invalid synchronous={value!r} in store URL {url!r}",
                              hint="use ?synchronous=FULL (durable, default) or NORMAL (faster)")
+        elif key == "group_commit" and value.lower() in ("on", "off"):
+            grouped = value.lower() == "on"
+        elif key == "group_commit":
+            raise StoreError(f"invalid group_commit={value!r} in store URL {url!r}",
+                             hint="use ?group_commit=on (default) or off")
         else:
             raise StoreError(f"unknown option {key!r} in store URL {url!r}",
-                             hint="supported options: synchronous=FULL|NORMAL, timeout=SECONDS")
+                             hint="supported options: synchronous=FULL|NORMAL, timeout=SECONDS, "
+                                  "group_commit=on|off")
     path = location if location == ":memory:" else os.path.abspath(location)
-    return path, synchronous, timeout
+    return path, synchronous, timeout, grouped
 
 
 # -- record <-> row -------------------------------------------------------------------------------

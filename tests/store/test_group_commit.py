@@ -1,0 +1,151 @@
+"""Group commit: checkpoints of concurrently executing runs share one transaction (one fsync),
+each caller returning only once its batch is durable, with its own answer; a checkpoint
+refused by its lease fence does not sink the batch; a failed transaction fails every
+checkpoint in it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_records import at, entry, op, run
+
+from wfkit.errors import StoreError
+from wfkit.store.base import Checkpoint, LeaseLost
+from wfkit.store.group_commit import GroupCommit
+from wfkit.store.sqlite import SqliteStore
+
+
+# -- the batcher alone ---------------------------------------------------------------------------
+def test_callers_that_arrive_while_a_batch_is_written_share_the_next_one() -> None:
+    gate = threading.Event()
+    batches: list[list[int]] = []
+
+    def write(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            gate.wait(5)          # the first batch is slow: the others queue up meanwhile
+        return [(True, item * 10) for item in items]
+
+    group: GroupCommit[int] = GroupCommit(write)
+    results: dict[int, int] = {}
+
+    def call(n: int) -> None:
+        results[n] = group.submit(n)
+
+    first = threading.Thread(target=call, args=(0,))
+    first.start()
+    while not batches:
+        time.sleep(0.001)
+    others = [threading.Thread(target=call, args=(n,)) for n in range(1, 9)]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while len(group._queue) < 8 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    gate.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert results == {n: n * 10 for n in range(9)}
+    assert batches[0] == [0] and sorted(batches[1]) == list(range(1, 9)) and len(batches) == 2
+
+
+def test_each_caller_gets_its_own_outcome_and_a_failed_write_fails_its_batch() -> None:
+    def write(items):
+        if "boom" in items:
+            raise OSError("disk gone")
+        return [(False, ValueError(item)) if item == "bad" else (True, item) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write)
+    assert group.submit("ok") == "ok"
+    with pytest.raises(ValueError):
+        group.submit("bad")
+    with pytest.raises(OSError):
+        group.submit("boom")
+    assert group.submit("again") == "again"     # the writer is free again
+
+
+# -- on SQLite -------------------------------------------------------------------------------------
+def _claimed(store: SqliteStore, run_id: str) -> None:
+    store.create_run(run(run_id), [])
+    store.claim("w1", at(0), at(30), run_id=run_id)
+
+
+def _step(store: SqliteStore, run_id: str, seq: int = 1) -> Any:
+    return store._prepare(run_id, Checkpoint(operations=[op(seq, run_id)],
+                                             history=[entry("step_completed", run_id)]),
+                          "w1", at(1))
+
+
+def test_a_fenced_checkpoint_does_not_sink_the_others_in_its_batch(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
+    for run_id in ("a", "b", "c"):
+        _claimed(store, run_id)
+    store.claim("w2", at(100), at(130), run_id="b")       # b's lease expired and was taken
+    outcomes = store._commit_batch([_step(store, "a"), _step(store, "b"), _step(store, "c")])
+    assert [ok for ok, _ in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1][1], LeaseLost)
+    assert [len(store.operations(r)) for r in ("a", "b", "c")] == [1, 0, 1]
+    assert [len(store.history(r)) for r in ("a", "b", "c")] == [1, 0, 1]
+
+
+def test_a_transaction_that_fails_fails_every_checkpoint_in_it(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
+    for run_id in ("a", "b"):
+        _claimed(store, run_id)
+    blocker = sqlite3.connect(str(tmp_path / "g.db"), isolation_level=None, timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")      # another process holds the write lock
+    store._conn.execute("PRAGMA busy_timeout=0")
+    try:
+        outcomes = store._commit_batch([_step(store, "a"), _step(store, "b")])
+    finally:
+        blocker.execute("ROLLBACK")
+    assert [ok for ok, _ in outcomes] == [False, False]
+    assert all(isinstance(error, StoreError) for _, error in outcomes)
+    assert store.operations("a") == [] and store.operations("b") == []
+
+
+def test_many_threads_commit_through_shared_transactions(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
+    runs = [f"r{n}" for n in range(16)]
+    for run_id in runs:
+        _claimed(store, run_id)
+    sizes: list[int] = []
+    original = store._commit_batch
+
+    def counting(batch):
+        sizes.append(len(batch))
+        return original(batch)
+
+    store._group = GroupCommit(counting)
+    errors: list[BaseException] = []
+
+    def steps(run_id: str) -> None:
+        try:
+            for seq in range(1, 21):
+                store.commit(run_id, Checkpoint(operations=[op(seq, run_id)],
+                                                history=[entry("step_completed", run_id)]),
+                             lease_owner="w1", now=at(1))
+        except BaseException as error:   # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=steps, args=(r,)) for r in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert all(len(store.operations(r)) == 20 for r in runs)
+    assert sum(sizes) == 16 * 20 and len(sizes) <= 16 * 20
+
+
+def test_group_commit_can_be_turned_off(tmp_path: Path) -> None:
+    assert SqliteStore(f"sqlite:///{tmp_path}/a.db")._group is not None
+    assert SqliteStore(f"sqlite:///{tmp_path}/b.db?group_commit=off")._group is None
+    with pytest.raises(StoreError) as error:
+        SqliteStore(f"sqlite:///{tmp_path}/c.db?group_commit=maybe")
+    assert "group_commit=on (default) or off" in (error.value.hint or "")
