@@ -16,6 +16,7 @@ _EXPORTS = {
     "SimulatedCrash": "wfkit.testing.errors",
     "WorkflowFailed": "wfkit.testing.errors",
     "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
+    "UnknownStep": "wfkit.testing.errors",
     "History": "wfkit.history",
     "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
     from wfkit.errors import NonDeterminismError
     from wfkit.history import History, replay
     from wfkit.testing.context import TestWorkflowContext
-    from wfkit.testing.errors import SimulatedCrash, UnusedFault, WorkflowFailed, WorkflowStuck
+    from wfkit.testing.errors import (
+        SimulatedCrash,
+        UnknownStep,
+        UnusedFault,
+        WorkflowFailed,
+        WorkflowStuck,
+    )
     from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import CrashMatrix, crash_matrix
     from wfkit.testing.plan import Arrival, Crash, Failure, Plan

@@ -25,7 +25,7 @@ from wfkit.history import History, ReplayResult, replay
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
-from wfkit.testing.errors import UnusedFault, WorkflowFailed, WorkflowStuck
+from wfkit.testing.errors import UnknownStep, UnusedFault, WorkflowFailed, WorkflowStuck
 from wfkit.testing.faults import (
     _MISSING,
     CrashPoint,
@@ -33,7 +33,9 @@ from wfkit.testing.faults import (
     FaultPlan,
     build_mock,
     step_key,
+    target_matches,
 )
+from wfkit.testing.lookups import known_steps
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
 _MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a livelock
@@ -74,10 +76,10 @@ class TestWorkflowContext:
         """Replace a step's effect: ``returns`` a value, ``raises`` on every attempt, or a
         ``side_effect`` list with one outcome per attempt (the last repeats) or a callable."""
         mock = build_mock(returns, raises, side_effect)
-        self.faults.mocks[step_key(step)] = mock
-        fn = _step_fn(step)
-        if fn is not None:  # a call that renames the step (ctx.step(fn, name=...)) is mocked too
-            self.faults.mocks[fn] = mock
+        key = step_key(step)
+        # A @step is mocked by its function, so the mock applies under any name= the workflow
+        # gives the call; a mock by name is looked up first, so it overrides that one call.
+        self.faults.mocks[step.fn if isinstance(step, StepDef) else key] = mock
 
     def send_event(self, name: str, payload: Any = None, *,
                    after: timedelta | float | None = None) -> None:
@@ -97,10 +99,11 @@ class TestWorkflowContext:
                                   or times < 1):
             raise DefinitionError(f"fail(times=...) needs a count >= 1 or None, got {times!r}")
         plan = Failures(times, label=f"fail({_describe_step(step)})")
-        self.faults.fail_by_name[_step_name(step)] = plan
         fn = _step_fn(step)
         if fn is not None:
             self.faults.fail_by_fn[fn] = plan
+        else:
+            self.faults.fail_by_name[_step_name(step)] = plan
 
     def crash_before(self, step: Any) -> None:
         """The process dies as the step's attempt starts, before its effect."""
@@ -117,8 +120,10 @@ class TestWorkflowContext:
 
     def crash_during_compensation(self, step: Any) -> None:
         """The process dies after the compensation of ``step`` ran, before its checkpoint."""
-        key = step.name if isinstance(step, StepDef) else step
-        self.faults.crashes.append(CrashPoint("compensation", key))
+        if isinstance(step, StepDef):   # its compensation, under any name= of the call
+            self.faults.crashes.append(CrashPoint("compensation", step.name, step.compensate))
+        else:
+            self.faults.crashes.append(CrashPoint("compensation", step))
 
     def crash_at(self, n: int) -> None:
         """The process dies as durable operation number ``n`` (1-based) is about to execute."""
@@ -202,21 +207,42 @@ class TestWorkflowContext:
         return [op.name for op in self._ops() if op.kind == OpKind.COMPENSATION
                 and op.status == OpStatus.COMPLETED]
 
+    # Lookups name a step the way mock() and the crash points do (faults.target_matches): a
+    # @step or function matches its calls under any name=, a string the name the workflow
+    # gives the call. A target no step of the workflow can match raises UnknownStep.
     def calls(self, step: Any) -> list[tuple[Any, ...]]:
         """The arguments of every attempt of the step, crashed and retried ones included."""
-        return self.faults.calls(_step_name(step))
+        return self._looked_up(step, self.faults.calls(_lookup_key(step)))
 
     def executions(self, step: Any) -> int:
         """How many times the step's effect ran (a crash window makes this exceed one)."""
-        return self.faults.executions(_step_name(step))
+        return self._looked_up(step, self.faults.executions(_lookup_key(step)))
 
     def step_completed(self, step: Any) -> bool:
-        name = _step_name(step)
-        return any(op.kind == OpKind.STEP and op.name == name
-                   and op.status == OpStatus.COMPLETED for op in self._ops())
+        key = _lookup_key(step)
+        fns = self.faults.fn_by_seq
+        return self._looked_up(step, any(
+            op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED
+            and target_matches(key, op.name, fns.get(op.seq)) for op in self._ops()))
 
     def compensation_ran(self, step: Any) -> bool:
-        return _step_name(step) in self.compensations
+        """Whether the step's compensation completed (the step by @step, function or name)."""
+        key = _lookup_key(step)
+        fns = self.faults.fn_by_seq
+        return self._looked_up(step, any(
+            op.kind == OpKind.COMPENSATION and op.status == OpStatus.COMPLETED
+            and target_matches(key, op.name, fns.get(op.compensates or -1))
+            for op in self._ops()))
+
+    def _looked_up(self, step: Any, answer: Any) -> Any:
+        if answer or self.run_id is None:
+            return answer
+        workflows = [w.fn for w in (self._engine.workflows.values() if self._engine else ())]
+        ran = [(a.name, a.fn) for a in self.faults.call_log]
+        known = known_steps(workflows, ran)
+        if not known.could_match(_lookup_key(step)):
+            raise UnknownStep(self.run_id, _describe_target(step), sorted(known.names))
+        return answer
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -264,7 +290,8 @@ class TestWorkflowContext:
         missed = [f"the crash {p.describe()}" for p in self.faults.crashes
                   if not (p.fired or p.by_seq or p.pause)]
         missed += [f"{plan.label} (no attempt failed)"
-                   for plan in self.faults.fail_by_name.values() if not plan.used]
+                   for plan in [*self.faults.fail_by_name.values(),
+                                *self.faults.fail_by_fn.values()] if not plan.used]
         if missed:
             ran = list(dict.fromkeys(a.name for a in self.faults.call_log if a.kind == "step"))
             raise UnusedFault(self.run_id or "?", missed, ran)
@@ -347,6 +374,19 @@ def _step_fn(step: Any) -> Any:
     if isinstance(step, StepDef):
         return step.fn
     return None if isinstance(step, str) else step
+
+
+def _lookup_key(step: Any) -> Any:
+    """A lookup target as target_matches takes it (a plain function stays a function)."""
+    if isinstance(step, (str, StepDef)) or callable(step):
+        return step
+    raise DefinitionError(f"expected a step or a step name, got {step!r}")
+
+
+def _describe_target(step: Any) -> str:
+    if isinstance(step, str):
+        return f"the name {step!r}"
+    return f"the step {_step_name(step)!r}"
 
 
 def _describe_step(step: Any) -> str:

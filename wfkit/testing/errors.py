@@ -52,3 +52,19 @@ class UnusedFault(WfkitError, AssertionError):
         self.run_id = run_id
         self.missed = missed
         self.ran = ran
+
+
+class UnknownStep(WfkitError, AssertionError):
+    """A lookup (``calls``, ``executions``, ``step_completed``, ``compensation_ran``) names a
+    step that the workflow never calls, so its answer (``[]``, ``0``, ``False``) would test
+    nothing."""
+
+    def __init__(self, run_id: str, target: str, known: list[str]) -> None:
+        steps = ", ".join(known) if known else "none"
+        super().__init__(f"workflow run {run_id!r}: no step of the workflow matches {target}, "
+                         f"so looking it up can never find anything (its steps: {steps})",
+                         hint="pass the @step itself (it matches the call under any name=) or "
+                              "the name the workflow gives the call")
+        self.run_id = run_id
+        self.target = target
+        self.known = known
