@@ -23,6 +23,7 @@ _EXPORTS = {
     "NonDeterminismError": "wfkit.errors",
     "verify": "wfkit.testing.verification",
     "VerificationError": "wfkit.testing.verification",
+    "VerifySummary": "wfkit.testing.outcomes",
     "crash_matrix": "wfkit.testing.matrix",
     "CrashMatrix": "wfkit.testing.matrix",
     "Plan": "wfkit.testing.plan",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import CrashMatrix, crash_matrix
     from wfkit.testing.plan import Arrival, Crash, Failure, Plan
+    from wfkit.testing.outcomes import VerifySummary
     from wfkit.testing.verification import VerificationError, verify
 
 

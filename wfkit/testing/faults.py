@@ -137,6 +137,15 @@ class Attempted:
     fn: Any = None
 
 
+@dataclass(frozen=True)
+class Raised:
+    """An exception a step attempt raised, and where (``file:line`` of the raising code)."""
+
+    name: str
+    error: str
+    where: str | None
+
+
 @dataclass
 class FaultPlan:
     """Implements :class:`wfkit.core.runtime.Interceptor` for one test."""
@@ -151,6 +160,7 @@ class FaultPlan:
     last_fired: CrashPoint | None = None
     timeline: list[tuple[Any, int | None, str]] = field(default_factory=list)  # (time, seq, text)
     call_log: list[Attempted] = field(default_factory=list)  # every attempt started
+    raised: list[Raised] = field(default_factory=list)   # every attempt that raised
     executed: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, name, fn) run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -186,7 +196,13 @@ class FaultPlan:
             else:
                 value = mock(*args, **kwargs)
         except Exception as exc:
-            self.note(f"{label}: raised {type(exc).__name__}: {exc}", seq)
+            from wfkit.testing.outcomes import origin
+
+            where = origin(exc.__traceback__)
+            with self.lock:
+                self.raised.append(Raised(name, type(exc).__name__, where))
+            self.note(f"{label}: raised {type(exc).__name__}: {exc}"
+                      + (f" at {where}" if where else ""), seq)
             raise
         else:
             self.note(f"{label}: ok" + (" (mocked)" if mock is not None else ""), seq)

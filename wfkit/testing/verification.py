@@ -22,7 +22,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 
 from wfkit.core.failures import error_data
@@ -34,15 +34,14 @@ from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.testing.context import TestWorkflowContext, format_duration
 from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
 from wfkit.testing.faults import CrashPoint
+from wfkit.testing.outcomes import PROGRAMMING_ERRORS, VerifySummary, ending_of
+from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.plan import Plan, PlanRun
 from wfkit.testing.strategies import plans
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
 _MAX_RESUMES = 20
-# Errors that mean the workflow's own code is wrong on some path, not that the world said no.
-PROGRAMMING_ERRORS = frozenset({"TypeError", "AttributeError", "NameError", "KeyError",
-                                "IndexError", "ZeroDivisionError", "UnboundLocalError",
-                                "RecursionError"})
+__all__ = ["PROGRAMMING_ERRORS", "VerificationError", "VerifySummary", "timeline", "verify"]
 
 
 class VerificationError(AssertionError):
@@ -60,39 +59,63 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
            invariant: Callable[[TestWorkflowContext], Any] | None = None,
            events: Mapping[str, Sequence[Any]] | None = None,
            start: str | datetime | None = None, require_idempotent: bool = False,
-           max_examples: int = 100, plan: Plan | None = None, max_failures: int = 3,
+           max_examples: int | None = None, plan: Plan | None = None, max_failures: int = 3,
            max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
-           **settings: Any) -> None:
+           allow_uniform_failure: bool = False, **settings: Any) -> VerifySummary:
     """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
 
     ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
     it. ``setup()`` runs before every plan (reset fake services). ``events`` maps event names
     to example payloads. ``plan=`` checks one given plan instead of exploring (regressions).
     Extra keyword arguments are Hypothesis settings (``deadline``, ``derandomize``, ...).
+    ``max_examples`` defaults to the current Hypothesis profile's (``wfkit-ci``: 25,
+    ``wfkit-thorough``: 2,000); given, it wins.
+
+    Returns how the examples ended (:class:`VerifySummary`; the pytest plugin prints its line).
+    When every example ended the same way by a programming error raised in a step (most often
+    a bug in the test's own fake), nothing else was tested: that fails too, unless
+    ``allow_uniform_failure=True``.
     """
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
     checker = Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
                        start, require_idempotent)
+    if max_examples is not None:
+        settings["max_examples"] = max_examples
     with FrozenTime(parse_start(start)) as frozen:
         checker.frozen = frozen
         if plan is not None:
             checker.check(plan)
-            return
+            return checker.summary
         happy = checker.check(Plan())
         # Operations of the happy path (and one more), and the compensations failure paths run.
         max_seq = max(happy.ops_seen, 1) + 1
 
-        @hypothesis_settings(max_examples=max_examples, deadline=None,
+        # Unset settings come from the current profile (hypothesis_settings() reads it now).
+        @hypothesis_settings(deadline=None,
                              suppress_health_check=[HealthCheck.too_slow,
                                                     HealthCheck.function_scoped_fixture],
                              **settings)
         @given(plans(max_seq, events=events, max_failures=max_failures,
                      max_crashes=max_crashes, compensations=happy.compensable_seen))
         def explore(plan: Plan) -> None:
-            checker.check(plan)
+            checker.check(plan, explored=True)
 
         explore()
+    summary = checker.summary
+    report_summary(summary)
+    uniform = summary.uniform_programming_error()
+    if uniform is not None and not allow_uniform_failure:
+        problem = (f"every example that no injected failure ended ({summary.endings[uniform]} "
+                   f"of {summary.examples}) ended {uniform.status} by "
+                   f"{uniform.error}: {uniform.message} raised in step {uniform.step!r}"
+                   + (f" at {uniform.where}" if uniform.where else "")
+                   + ", so no plan tested anything else (a bug in a fake or a mock? pass "
+                   "allow_uniform_failure=True if this is what the step always does)")
+        raise VerificationError(workflow.name, Plan(), [problem],
+                                f"verify({workflow.name}) tested nothing but one failure:\n"
+                                f"  - {problem}\n{summary.line()}")
+    return summary
 
 
 class Checker:
@@ -112,12 +135,19 @@ class Checker:
         self.frozen: FrozenTime | None = None
         self.ops_seen = 0
         self.compensable_seen = 0
+        self.summary = VerifySummary(workflow.name)
 
-    def check(self, plan: Plan) -> Checker:
+    def check(self, plan: Plan, explored: bool = False) -> Checker:
         first, problems = self.evaluate(plan)
         if problems:
             raise VerificationError(self.workflow.name, plan, problems,
                                     self.report(plan, first, problems))
+        ending = ending_of(first.ctx)
+        self.summary.add(ending, first.crashes)
+        if explored:   # hypothesis --hypothesis-show-statistics lists these
+            event(f"ended {ending.status}")
+            if first.crashes:
+                event("crashed and resumed")
         return self
 
     def evaluate(self, plan: Plan) -> tuple[PlanRun, list[str]]:
