@@ -12,6 +12,7 @@ from wfkit import Context, NonDeterminismError, Retry, step, workflow
 from wfkit.testing import (
     SimulatedCrash,
     TestWorkflowContext,
+    UnusedEvent,
     UnusedFault,
     WorkflowFailed,
     WorkflowStuck,
@@ -294,3 +295,32 @@ def test_an_injected_failure_for_a_step_never_reached_fails_the_test() -> None:
         ctx.run(booking, "LH400")
     assert unused.value.missed == ["the crash as durable operation #9 was about to run",
                                    "fail('charge_card') (no attempt failed)"]
+
+
+# -- events nobody waits for --------------------------------------------------------------------
+@workflow
+def approval_misspelt(ctx: Context) -> str:
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the planted typo
+    return "expired" if decision is None else "decided"
+
+
+def test_an_event_no_wait_was_for_fails_the_test_naming_what_the_workflow_waited_for():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, after=timedelta(hours=1))
+    with pytest.raises(UnusedEvent) as unused:
+        ctx.run(approval_misspelt)
+    assert unused.value.unused == ["approval"] and unused.value.waited == ["aproval"]
+    assert "allow_unused=True" in unused.value.hint
+
+
+def test_an_event_too_late_for_its_wait_is_no_unused_event():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, after=timedelta(days=8))
+    assert ctx.run(approval) == "expired"
+    assert ctx.waited_events() == ["approval"]
+
+
+def test_an_unused_event_can_be_allowed():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, allow_unused=True)
+    assert ctx.run(approval_misspelt) == "expired"

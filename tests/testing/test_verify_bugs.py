@@ -14,7 +14,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import NonDeterminismError
-from wfkit.testing import TestWorkflowContext, VerificationError, replay, verify
+from wfkit.testing import TestWorkflowContext, UnusedEvent, VerificationError, replay, verify
 
 EXAMPLES = 60
 
@@ -344,6 +344,25 @@ def test_a_crash_on_the_timeout_path_is_caught():
 
 
 def test_handling_the_timeout_fixes_it():
+    verify(approval_fixed, events=APPROVALS, max_examples=EXAMPLES)
+
+
+# -- 7b. an event name misspelt on the wait: the test's events are never consumed -----------
+@workflow
+def approval_misspelt(ctx: Context) -> str:
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the typo
+    if decision is None:
+        return "expired"
+    return "approved" if decision["approved"] else "rejected"
+
+
+def test_a_misspelt_event_name_is_caught():
+    with pytest.raises(UnusedEvent) as unused:
+        verify(approval_misspelt, events=APPROVALS, max_examples=EXAMPLES)
+    assert unused.value.unused == ["approval"] and unused.value.waited == ["aproval"]
+
+
+def test_the_right_event_name_fixes_it():
     verify(approval_fixed, events=APPROVALS, max_examples=EXAMPLES)
 
 

@@ -16,7 +16,7 @@ _EXPORTS = {
     "SimulatedCrash": "wfkit.testing.errors",
     "WorkflowFailed": "wfkit.testing.errors",
     "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
-    "UnknownStep": "wfkit.testing.errors",
+    "UnknownStep": "wfkit.testing.errors", "UnusedEvent": "wfkit.testing.errors",
     "History": "wfkit.history",
     "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from wfkit.testing.errors import (
         SimulatedCrash,
         UnknownStep,
+        UnusedEvent,
         UnusedFault,
         WorkflowFailed,
         WorkflowStuck,

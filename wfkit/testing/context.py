@@ -25,7 +25,13 @@ from wfkit.history import History, ReplayResult, replay
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
-from wfkit.testing.errors import UnknownStep, UnusedFault, WorkflowFailed, WorkflowStuck
+from wfkit.testing.errors import (
+    UnknownStep,
+    UnusedEvent,
+    UnusedFault,
+    WorkflowFailed,
+    WorkflowStuck,
+)
 from wfkit.testing.faults import (
     _MISSING,
     CrashPoint,
@@ -62,6 +68,7 @@ class TestWorkflowContext:
         self._seed = seed
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
+        self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
         self._processes = 0
         self._engine: Engine | None = None
         self.workflow: WorkflowDef[Any] | None = None
@@ -82,10 +89,16 @@ class TestWorkflowContext:
         self.faults.mocks[step.fn if isinstance(step, StepDef) else key] = mock
 
     def send_event(self, name: str, payload: Any = None, *,
-                   after: timedelta | float | None = None) -> None:
-        """Deliver event ``name`` at virtual time ``start + after`` (default: right away)."""
+                   after: timedelta | float | None = None, allow_unused: bool = False) -> None:
+        """Deliver event ``name`` at virtual time ``start + after`` (default: right away).
+
+        When the run ends, an event whose name no wait of the run was for raises
+        :class:`UnusedEvent` (a misspelt name tests the timeout path only), unless
+        ``allow_unused``."""
         from wfkit.core.waits import to_seconds
 
+        if not allow_unused:
+            self._sent_events.append(name)
         seconds = 0.0 if after is None else to_seconds(after, "send_event after")
         at = self.clock.now() + timedelta(seconds=seconds) if self.run_id is not None \
             else self._start_time() + timedelta(seconds=seconds)
@@ -296,6 +309,16 @@ class TestWorkflowContext:
             ran = list(dict.fromkeys(a.name for a in self.faults.call_log if a.kind == "step"))
             raise UnusedFault(self.run_id or "?", missed, ran)
 
+    def waited_events(self) -> list[str]:
+        """The names of the events the run waited for (received or timed out), sorted."""
+        return sorted({op.name for op in self._ops() if op.kind == OpKind.EVENT})
+
+    def _check_events_used(self) -> None:
+        waited = self.waited_events()
+        unused = sorted(set(self._sent_events) - set(waited))
+        if unused:
+            raise UnusedEvent(self.run_id or "?", unused, waited)
+
     def _describe_wait(self, run: RunRecord) -> str:
         for op in reversed(self.store.operations(run.id)):
             if op.status != OpStatus.STARTED:
@@ -314,6 +337,7 @@ class TestWorkflowContext:
         run = self._run_record()
         assert run is not None and self.workflow is not None
         self._check_faults_used()
+        self._check_events_used()
         if self.auto_replay:
             self.replayed = replay(self.history, self.workflow,
                                    codec=self._engine.rt.codec if self._engine else None)

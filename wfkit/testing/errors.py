@@ -68,3 +68,23 @@ class UnknownStep(WfkitError, AssertionError):
         self.run_id = run_id
         self.target = target
         self.known = known
+
+
+class UnusedEvent(WfkitError, AssertionError):
+    """An event the test sends that no wait of the run ever waited for: most often a name
+    misspelt on one side, which leaves the test exercising the timeout path only."""
+
+    def __init__(self, run_id: str, unused: list[str], waited: list[str], *,
+                 runs: str | None = None) -> None:
+        names = ", ".join(repr(n) for n in unused)
+        awaited = ", ".join(repr(n) for n in waited) if waited else "none"
+        which = runs or f"workflow run {run_id!r}"
+        super().__init__(f"the test sends the event{'s' if len(unused) != 1 else ''} {names}, "
+                         f"but no wait of {which} was for {'them' if len(unused) != 1 else 'it'}"
+                         f" (events the workflow waited for: {awaited})",
+                         hint="use the event name the workflow waits for, or pass "
+                              "allow_unused=True (verify: allow_unused_events=True) if the "
+                              "run rightly never waits for it")
+        self.run_id = run_id
+        self.unused = unused
+        self.waited = waited

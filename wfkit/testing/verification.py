@@ -32,7 +32,7 @@ from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.history import replay
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.testing.context import TestWorkflowContext, format_duration
-from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
+from wfkit.testing.errors import SimulatedCrash, UnusedEvent, WorkflowFailed, WorkflowStuck
 from wfkit.testing.faults import CrashPoint
 from wfkit.testing.outcomes import PROGRAMMING_ERRORS, VerifySummary, ending_of
 from wfkit.testing.outcomes import report as report_summary
@@ -61,7 +61,8 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
            start: str | datetime | None = None, require_idempotent: bool = False,
            max_examples: int | None = None, plan: Plan | None = None, max_failures: int = 3,
            max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
-           allow_uniform_failure: bool = False, **settings: Any) -> VerifySummary:
+           allow_uniform_failure: bool = False, allow_unused_events: bool = False,
+           **settings: Any) -> VerifySummary:
     """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
 
     ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
@@ -74,7 +75,8 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     Returns how the examples ended (:class:`VerifySummary`; the pytest plugin prints its line).
     When every example ended the same way by a programming error raised in a step (most often
     a bug in the test's own fake), nothing else was tested: that fails too, unless
-    ``allow_uniform_failure=True``.
+    ``allow_uniform_failure=True``. So does a name in ``events`` that no run waited for
+    (:class:`UnusedEvent`), unless ``allow_unused_events=True``.
     """
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
@@ -104,6 +106,11 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
         explore()
     summary = checker.summary
     report_summary(summary)
+    unused = sorted(name for name, payloads in (events or {}).items()
+                    if list(payloads) and name not in checker.waited)
+    if unused and not allow_unused_events:
+        raise UnusedEvent("?", unused, sorted(checker.waited),
+                          runs=f"the {summary.examples} runs verify({workflow.name}) explored")
     uniform = summary.uniform_programming_error()
     if uniform is not None and not allow_uniform_failure:
         problem = (f"every example that no injected failure ended ({summary.endings[uniform]} "
@@ -136,12 +143,14 @@ class Checker:
         self.ops_seen = 0
         self.compensable_seen = 0
         self.summary = VerifySummary(workflow.name)
+        self.waited: set[str] = set()    # event names some run waited for
 
     def check(self, plan: Plan, explored: bool = False) -> Checker:
         first, problems = self.evaluate(plan)
         if problems:
             raise VerificationError(self.workflow.name, plan, problems,
                                     self.report(plan, first, problems))
+        self.waited.update(first.ctx.waited_events())
         ending = ending_of(first.ctx)
         self.summary.add(ending, first.crashes)
         if explored:   # hypothesis --hypothesis-show-statistics lists these
