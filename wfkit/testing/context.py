@@ -68,6 +68,7 @@ class TestWorkflowContext:
         self._seed = seed
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
+        self.history_marks: list[int] = []   # history entries written before each resume
         self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
         self._processes = 0
         self._engine: Engine | None = None
@@ -179,6 +180,9 @@ class TestWorkflowContext:
         if self.faults.last_fired is not None:
             self.faults.last_fired.actual_delay = \
                 (self.clock.now() - self._crashed_at).total_seconds()
+        # Lines the new process writes come after the dead one's, even in the same instant.
+        self.faults.process += 1
+        self.history_marks.append(len(self.store.history(self.run_id)))
         self.faults.note(f"resumed by a new process after {self._downtime_text()} down", 0)
         engine = self._new_process()
         with self._virtual_time():

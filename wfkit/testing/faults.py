@@ -158,7 +158,10 @@ class FaultPlan:
     fn_by_seq: dict[int, Any] = field(default_factory=dict)  # for crashes after a checkpoint
     clock: Any = None      # for timestamps in the timeline
     last_fired: CrashPoint | None = None
-    timeline: list[tuple[Any, int | None, str]] = field(default_factory=list)  # (time, seq, text)
+    # (time, seq, text, process): lines by virtual time; ``process`` (1, 2, ... one per resume)
+    # orders the lines of one instant across a crash, whatever their operation numbers.
+    timeline: list[tuple[Any, int | None, str, int]] = field(default_factory=list)
+    process: int = 1
     call_log: list[Attempted] = field(default_factory=list)  # every attempt started
     raised: list[Raised] = field(default_factory=list)   # every attempt that raised
     executed: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, name, fn) run
@@ -225,7 +228,7 @@ class FaultPlan:
         operations of the same instant (``0``: before them all, ``None``: after them)."""
         with self.lock:
             self.timeline.append((self.clock.now() if self.clock is not None else None, seq,
-                                  text))
+                                  text, self.process))
 
     def _take_failure(self, seq: int, name: str | None, compensation: bool = False,
                       fn: Any = None) -> bool:

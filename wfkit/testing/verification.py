@@ -353,11 +353,12 @@ class Checker:
 def timeline(ctx: TestWorkflowContext) -> list[str]:
     """One line per attempt, fault, crash, resume and wait, in virtual time order."""
     start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
-    # Ordered by virtual time, then by operation number within one instant (resumes first,
-    # run-level lines last), then in the order they were written.
-    rows: list[tuple[datetime, float, int, str]] = []
-    for i, (at, seq, text) in enumerate(ctx.faults.timeline):
-        rows.append((at or start, float("inf") if seq is None else seq, i, text))
+    # Ordered by virtual time, then by process (all a crashed process wrote comes before what
+    # the process resuming it writes), then by operation number within one instant (resumes
+    # first, run-level lines last), then in the order they were written.
+    rows: list[tuple[datetime, int, float, int, str]] = []
+    for i, (at, seq, text, process) in enumerate(ctx.faults.timeline):
+        rows.append((at or start, process, float("inf") if seq is None else seq, i, text))
     shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
              "wait_started": "waiting for event", "event_received": "event received",
              "event_timed_out": "wait timed out", "child_started": "child workflow started",
@@ -379,11 +380,12 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
                 continue
             label = f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: " \
                 if entry.seq is not None else ""
-            rows.append((entry.at, rank, 10_000 + entry.index,
+            process = 1 + sum(1 for mark in ctx.history_marks if entry.index >= mark)
+            rows.append((entry.at, process, rank, 10_000 + entry.index,
                          label + text.format(wake_at=entry.data.get("wake_at"))))
-    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    rows.sort(key=lambda row: row[:4])
     return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
-            for at, _, _, text in rows]
+            for at, _, _, _, text in rows]
 
 
 def _body_ops(ctx: TestWorkflowContext) -> int:
