@@ -324,3 +324,36 @@ def test_an_unused_event_can_be_allowed():
     ctx = TestWorkflowContext()
     ctx.send_event("approval", {"approved": True}, allow_unused=True)
     assert ctx.run(approval_misspelt) == "expired"
+
+
+# -- run ids and history files ------------------------------------------------------------------
+@workflow(workflow_id="order-{order.id}")
+def keyed_order(ctx: Context, order: Order) -> str:
+    return ctx.step(ship, order)
+
+
+def test_the_run_id_follows_the_workflows_workflow_id_template():
+    ctx = TestWorkflowContext()
+    ctx.run(keyed_order, ORDER)
+    assert ctx.run_id == f"order-{ORDER.id}"
+    ctx = TestWorkflowContext()
+    ctx.run(keyed_order, ORDER, workflow_id="mine")
+    assert ctx.run_id == "mine"
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True})
+    ctx.run(approval)
+    assert ctx.run_id == "test-run"   # no template: a fixed, readable id
+
+
+def test_two_runs_into_one_history_dir_keep_both_files(tmp_path):
+    for outcome in ({"approved": True}, {"approved": False}):
+        ctx = TestWorkflowContext(history_dir=tmp_path)
+        ctx.send_event("approval", outcome)
+        ctx.run(approval)
+    ctx = TestWorkflowContext(history_dir=tmp_path)
+    ctx.run(keyed_order, ORDER)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["approval-test-run-2.json", "approval-test-run.json",
+                     f"keyed_order-order-{ORDER.id}.json"]
+    texts = [p.read_text() for p in sorted(tmp_path.glob("approval-*.json"))]
+    assert "rejected" in texts[0] and "approved" in texts[1]   # -2 is the second run

@@ -44,6 +44,8 @@ from wfkit.testing.faults import (
 from wfkit.testing.lookups import known_steps
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
+DEFAULT_RUN_ID = "test-run"   # for a workflow without a workflow_id= template
+_WRITTEN: set[Path] = set()   # history files this process wrote (history_dir=)
 _MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a livelock
 # Virtual time jumps (retry delays, pauses) must never expire a live process's lease: only
 # resume() ends leases, for the process that crashed.
@@ -68,6 +70,7 @@ class TestWorkflowContext:
         self._seed = seed
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
+        self._history_path: Path | None = None
         self.history_marks: list[int] = []   # history entries written before each resume
         self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
         self._processes = 0
@@ -157,8 +160,9 @@ class TestWorkflowContext:
         self.workflow = workflow
         engine = self._new_process()
         with self._virtual_time():
-            handle = engine.start(workflow, *args, workflow_id=workflow_id or "test-run",
-                                  **kwargs)
+            if workflow_id is None and workflow.run_id_template is None:
+                workflow_id = DEFAULT_RUN_ID   # else the workflow's workflow_id= names it
+            handle = engine.start(workflow, *args, workflow_id=workflow_id, **kwargs)
             self.run_id = handle.id
             self._drive()
             return self._finish()
@@ -346,13 +350,26 @@ class TestWorkflowContext:
             self.replayed = replay(self.history, self.workflow,
                                    codec=self._engine.rt.codec if self._engine else None)
         if self._history_dir is not None:
-            self._history_dir.mkdir(parents=True, exist_ok=True)
-            path = self._history_dir / f"{self.workflow.name}-{run.id}.json".replace("/", "_")
-            path.write_text(self.history.to_json(), encoding="utf-8")
+            self._write_history(self._history_dir, f"{self.workflow.name}-{run.id}")
         if run.status == RunStatus.COMPLETED:
             return self.result
         raise WorkflowFailed(run.id, run.status.value, self.error,
                              error_data(run.error) or None)
+
+    def _write_history(self, directory: Path, stem: str) -> None:
+        """``<workflow>-<run id>.json``, made unique among the files this process writes (two
+        contexts running the same workflow under the same id each keep theirs); a file left by
+        an earlier session is overwritten, so re-running the tests does not pile them up."""
+        if self._history_path is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+            path, n = directory / f"{stem}.json", 1
+            while path.resolve() in _WRITTEN:
+                n += 1
+                path = directory / f"{stem}-{n}.json"
+            _WRITTEN.add(path.resolve())
+            self._history_path = path
+        self._history_path.write_text(self.history.to_json(), encoding="utf-8")
 
     # -- plumbing --------------------------------------------------------------------------------
     def _new_process(self) -> Engine:
