@@ -103,12 +103,16 @@ class Context:
             if not isinstance(c, Call):
                 raise TypeError("ctx.parallel takes ctx.call(...) descriptions, got "
                                 f"{type(c).__name__}")
+        from wfkit.core.activation import caller_source
+
         act = self._act
         flows = []
+        # The flows run later, from the engine's frames: record where the workflow asked.
+        source = caller_source()
         for c in calls:
             spec = resolve(c.target, c.site)
             seq, rec = act.take(OpKind.STEP, spec.name, frontier=False)
-            flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec))
+            flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec, source=source))
         if self._async:
             return act.drive_parallel_async(flows)
         return act.drive_parallel(flows)

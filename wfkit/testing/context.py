@@ -20,12 +20,13 @@ from typing import Any, Iterator
 from wfkit.core.failures import error_data, rebuild_error
 from wfkit.definitions import StepDef, WorkflowDef
 from wfkit.engine import Engine
-from wfkit.errors import DefinitionError, UsageError
+from wfkit.errors import DefinitionError, NonDeterminismError, UsageError
 from wfkit.history import History, ReplayResult, replay
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
 from wfkit.testing.errors import (
+    SimulatedCrash,
     UnknownStep,
     UnusedEvent,
     UnusedFault,
@@ -152,6 +153,7 @@ class TestWorkflowContext:
     def run(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
             **kwargs: Any) -> Any:
         """Run the workflow to its end; return its result or raise :class:`WorkflowFailed`."""
+        __tracebackhide__ = True
         if not isinstance(workflow, WorkflowDef):
             raise DefinitionError(f"run() needs a @workflow, got {type(workflow).__name__}")
         if self.run_id is not None:
@@ -164,11 +166,12 @@ class TestWorkflowContext:
                 workflow_id = DEFAULT_RUN_ID   # else the workflow's workflow_id= names it
             handle = engine.start(workflow, *args, workflow_id=workflow_id, **kwargs)
             self.run_id = handle.id
-            self._drive()
+            self._drive_to_end()
             return self._finish()
 
     def resume(self, downtime: timedelta | float = 0.0) -> Any:
         """A new process takes over after ``downtime`` and replays the checkpoints."""
+        __tracebackhide__ = True
         from wfkit.core.waits import to_seconds
 
         if self.run_id is None:
@@ -191,7 +194,7 @@ class TestWorkflowContext:
         engine = self._new_process()
         with self._virtual_time():
             engine.wake_orphaned_parents()
-            self._drive()
+            self._drive_to_end()
             return self._finish()
 
     # -- looking ---------------------------------------------------------------------------------
@@ -233,13 +236,16 @@ class TestWorkflowContext:
     # gives the call. A target no step of the workflow can match raises UnknownStep.
     def calls(self, step: Any) -> list[tuple[Any, ...]]:
         """The arguments of every attempt of the step, crashed and retried ones included."""
+        __tracebackhide__ = True
         return self._looked_up(step, self.faults.calls(_lookup_key(step)))
 
     def executions(self, step: Any) -> int:
         """How many times the step's effect ran (a crash window makes this exceed one)."""
+        __tracebackhide__ = True
         return self._looked_up(step, self.faults.executions(_lookup_key(step)))
 
     def step_completed(self, step: Any) -> bool:
+        __tracebackhide__ = True
         key = _lookup_key(step)
         fns = self.faults.fn_by_seq
         return self._looked_up(step, any(
@@ -248,6 +254,7 @@ class TestWorkflowContext:
 
     def compensation_ran(self, step: Any) -> bool:
         """Whether the step's compensation completed (the step by @step, function or name)."""
+        __tracebackhide__ = True
         key = _lookup_key(step)
         fns = self.faults.fn_by_seq
         return self._looked_up(step, any(
@@ -256,6 +263,7 @@ class TestWorkflowContext:
             for op in self._ops()))
 
     def _looked_up(self, step: Any, answer: Any) -> Any:
+        __tracebackhide__ = True
         if answer or self.run_id is None:
             return answer
         workflows = [w.fn for w in (self._engine.workflows.values() if self._engine else ())]
@@ -269,6 +277,15 @@ class TestWorkflowContext:
         return self.clock.now()
 
     # -- the loop --------------------------------------------------------------------------------
+    def _drive_to_end(self) -> None:
+        """Drive the run; a simulated crash surfaces without the engine's frames under it
+        (where it fired is in its message and in the timeline, not in wfkit's stack)."""
+        __tracebackhide__ = True
+        try:
+            self._drive()
+        except SimulatedCrash as crash:
+            raise crash.with_traceback(None) from None
+
     def _drive(self) -> None:
         assert self._engine is not None and self.run_id is not None
         idle = 0
@@ -308,6 +325,7 @@ class TestWorkflowContext:
         """A crash or failure the test set up that never happened means the test did not test
         what it says (most often: the workflow renames the step with ``name=``, or the step is
         never reached): that fails the test, naming what did run."""
+        __tracebackhide__ = True
         missed = [f"the crash {p.describe()}" for p in self.faults.crashes
                   if not (p.fired or p.by_seq or p.pause)]
         missed += [f"{plan.label} (no attempt failed)"
@@ -322,6 +340,7 @@ class TestWorkflowContext:
         return sorted({op.name for op in self._ops() if op.kind == OpKind.EVENT})
 
     def _check_events_used(self) -> None:
+        __tracebackhide__ = True
         waited = self.waited_events()
         unused = sorted(set(self._sent_events) - set(waited))
         if unused:
@@ -342,19 +361,38 @@ class TestWorkflowContext:
         return f"in status {run.status.value} with nothing scheduled to move it"
 
     def _finish(self) -> Any:
+        __tracebackhide__ = True
         run = self._run_record()
         assert run is not None and self.workflow is not None
         self._check_faults_used()
         self._check_events_used()
         if self.auto_replay:
-            self.replayed = replay(self.history, self.workflow,
-                                   codec=self._engine.rt.codec if self._engine else None)
+            try:
+                self.replayed = replay(self.history, self.workflow,
+                                       codec=self._engine.rt.codec if self._engine else None)
+            except NonDeterminismError as diverged:   # its message says where; wfkit's
+                raise diverged.with_traceback(None) from None   # frames would not
+
         if self._history_dir is not None:
             self._write_history(self._history_dir, f"{self.workflow.name}-{run.id}")
         if run.status == RunStatus.COMPLETED:
             return self.result
         raise WorkflowFailed(run.id, run.status.value, self.error,
-                             error_data(run.error) or None)
+                             error_data(run.error) or None, where=self._raised_where(run))
+
+    def _raised_where(self, run: RunRecord) -> str | None:
+        """file:line of the code whose exception ended the run, when the harness saw it."""
+        data = error_data(run.error)
+        data = data.get("original", data) if data.get("during") else data
+        step = data.get("from_step")
+        if step is None:
+            raised = self.faults.body_errors.get(run.id)
+            return raised.where if raised is not None and raised.error == data.get("type") \
+                else None
+        for raised in reversed(self.faults.raised):
+            if raised.name == step and raised.error == data.get("type"):
+                return raised.where
+        return None
 
     def _write_history(self, directory: Path, stem: str) -> None:
         """``<workflow>-<run id>.json``, made unique among the files this process writes (two

@@ -20,13 +20,23 @@ class WorkflowFailed(WfkitError, AssertionError):
     """``TestWorkflowContext.run`` on a run that ended without a result."""
 
     def __init__(self, run_id: str, status: str, cause: BaseException | None,
-                 error: dict[str, Any] | None) -> None:
+                 error: dict[str, Any] | None, *, where: str | None = None) -> None:
+        data = (error or {}).get("original", error or {}) if (error or {}).get("during") \
+            else (error or {})
+        step = data.get("from_step") if isinstance(data.get("from_step"), str) else None
         detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+        if step is not None and cause is not None:
+            detail = f": step {step!r} failed with {type(cause).__name__}: {cause}"
+        during = (error or {}).get("during")
+        detail += f" (during {during})" if during else ""
+        detail += f" (raised at {where})" if where else ""
         super().__init__(f"workflow run {run_id!r} ended {status}{detail}")
         self.run_id = run_id
         self.status = status
         self.cause = cause
         self.error = error
+        self.step = step     # the step whose failure ended the run (None: the workflow code)
+        self.where = where   # file:line of the code that raised, when the harness saw it
 
 
 class WorkflowStuck(WfkitError, AssertionError):

@@ -164,6 +164,7 @@ class FaultPlan:
     process: int = 1
     call_log: list[Attempted] = field(default_factory=list)  # every attempt started
     raised: list[Raised] = field(default_factory=list)   # every attempt that raised
+    body_errors: dict[str, Raised] = field(default_factory=dict)  # run id -> its body's error
     executed: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, name, fn) run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -221,6 +222,16 @@ class FaultPlan:
             with self.lock:
                 fn = self.fn_by_seq.get(seq)
             self._crash_if("after_checkpoint", seq, name, fn, f"{seq_label(seq)} {kind.value} {name}")
+
+    def body_raised(self, run_id: str, exc: BaseException) -> None:
+        """The workflow body raised ``exc``: keep where, for "the workflow code raised ...".
+        A step's failure rethrown into the body carries ``wfkit_step`` and is not the body's."""
+        if getattr(exc, "wfkit_step", None) is not None:
+            return
+        from wfkit.testing.outcomes import origin
+
+        with self.lock:
+            self.body_errors[run_id] = Raised("", type(exc).__name__, origin(exc.__traceback__))
 
     # -- helpers ---------------------------------------------------------------------------------
     def note(self, text: str, seq: int | None = None) -> None:

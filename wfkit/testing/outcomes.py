@@ -78,13 +78,8 @@ def ending_of(ctx: Any) -> Ending:
     if run.status == RunStatus.COMPLETED or not data:
         return Ending(run.status.value)
     step = data.get("from_step")
-    where = None
-    for raised in reversed(ctx.faults.raised):
-        if raised.name == step and raised.error == data.get("type"):
-            where = raised.where
-            break
     return Ending(run.status.value, str(data.get("type")), str(data.get("message", "")),
-                  step if isinstance(step, str) else None, where)
+                  step if isinstance(step, str) else None, ctx._raised_where(run))
 
 
 @dataclass

@@ -31,12 +31,18 @@ from wfkit.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.history import replay
 from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.testing.context import TestWorkflowContext, format_duration
-from wfkit.testing.errors import SimulatedCrash, UnusedEvent, WorkflowFailed, WorkflowStuck
+from wfkit.testing.context import TestWorkflowContext
+from wfkit.testing.errors import (
+    SimulatedCrash,
+    UnusedEvent,
+    WorkflowFailed,
+    WorkflowStuck,
+)
 from wfkit.testing.faults import CrashPoint
 from wfkit.testing.outcomes import PROGRAMMING_ERRORS, VerifySummary, ending_of
 from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.plan import Plan, PlanRun
+from wfkit.testing.report import regression_snippet, timeline
 from wfkit.testing.strategies import plans
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
@@ -78,6 +84,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     ``allow_uniform_failure=True``. So does a name in ``events`` that no run waited for
     (:class:`UnusedEvent`), unless ``allow_unused_events=True``.
     """
+    __tracebackhide__ = True
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
     checker = Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
@@ -101,6 +108,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
         @given(plans(max_seq, events=events, max_failures=max_failures,
                      max_crashes=max_crashes, compensations=happy.compensable_seen))
         def explore(plan: Plan) -> None:
+            __tracebackhide__ = True
             checker.check(plan, explored=True)
 
         explore()
@@ -146,6 +154,7 @@ class Checker:
         self.waited: set[str] = set()    # event names some run waited for
 
     def check(self, plan: Plan, explored: bool = False) -> Checker:
+        __tracebackhide__ = True
         first, problems = self.evaluate(plan)
         if problems:
             raise VerificationError(self.workflow.name, plan, problems,
@@ -305,8 +314,11 @@ class Checker:
         data = data.get("original", data) if data.get("during") else data
         if data.get("type") in PROGRAMMING_ERRORS and not data.get("from_step") \
                 and data.get("module") == "builtins":
+            raised = ctx.faults.body_errors.get(ctx.run_id or "")
+            where = f" at {raised.where}" if raised is not None and raised.where \
+                and raised.error == data["type"] else ""
             done.problems.append(f"the workflow code raised {data['type']}: "
-                                 f"{data.get('message')} (a bug on this path)")
+                                 f"{data.get('message')}{where} (a bug on this path)")
 
     def _check_idempotency(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         if not self.require_idempotent:
@@ -343,49 +355,9 @@ class Checker:
         lines.append("Problems:")
         lines += [f"  - {p}" for p in problems]
         lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
-        lines += ["", "    from wfkit.testing import Arrival, Crash, Failure, Plan, verify", "",
-                  f"    def test_{_identifier(self.workflow.name)}_regression():",
-                  f"        verify({self.workflow.fn.__name__}{_call_args(self.args, self.kwargs)}"
-                  f", plan={plan!r})"]
+        lines += [""] + [f"    {line}" if line else "" for line in
+                         regression_snippet(self.workflow, self.args, self.kwargs, plan)]
         return "\n".join(lines)
-
-
-def timeline(ctx: TestWorkflowContext) -> list[str]:
-    """One line per attempt, fault, crash, resume and wait, in virtual time order."""
-    start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
-    # Ordered by virtual time, then by process (all a crashed process wrote comes before what
-    # the process resuming it writes), then by operation number within one instant (resumes
-    # first, run-level lines last), then in the order they were written.
-    rows: list[tuple[datetime, int, float, int, str]] = []
-    for i, (at, seq, text, process) in enumerate(ctx.faults.timeline):
-        rows.append((at or start, process, float("inf") if seq is None else seq, i, text))
-    shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
-             "wait_started": "waiting for event", "event_received": "event received",
-             "event_timed_out": "wait timed out", "child_started": "child workflow started",
-             "child_completed": "child workflow completed",
-             "child_failed": "child workflow failed", "patch_marked": "patch marked",
-             "compensation_started": "compensation started", "step_failed": "failed for good",
-             "run_completed": "run COMPLETED", "run_compensated": "run COMPENSATED",
-             "run_failed": "run FAILED", "run_cancelled": "run CANCELLED"}
-    if ctx.run_id is not None:
-        last_seq = 0.0
-        for entry in ctx.store.history(ctx.run_id):
-            # A run-level line (compensation started, run ended) sits just after the operation
-            # the log recorded before it.
-            rank = last_seq + 0.5 if entry.seq is None else float(entry.seq)
-            if entry.seq is not None:
-                last_seq = max(last_seq, float(entry.seq))
-            text = shown.get(entry.type)
-            if text is None:
-                continue
-            label = f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: " \
-                if entry.seq is not None else ""
-            process = 1 + sum(1 for mark in ctx.history_marks if entry.index >= mark)
-            rows.append((entry.at, process, rank, 10_000 + entry.index,
-                         label + text.format(wake_at=entry.data.get("wake_at"))))
-    rows.sort(key=lambda row: row[:4])
-    return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
-            for at, _, _, _, text in rows]
 
 
 def _body_ops(ctx: TestWorkflowContext) -> int:
@@ -404,12 +376,3 @@ def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
 def _outcome(outcome: tuple[str, Any]) -> str:
     status, detail = outcome
     return f"{status} ({detail})" if detail is not None else status
-
-
-def _identifier(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower() or "workflow"
-
-
-def _call_args(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return "".join(f", {p}" for p in parts)
