@@ -366,6 +366,38 @@ def test_the_right_event_name_fixes_it():
     verify(approval_fixed, events=APPROVALS, max_examples=EXAMPLES)
 
 
+# -- 7c. steps ordered by iterating a set: another process replays them in another order ----
+CHANNELS = ["email", "sms", "push", "slack", "webhook", "pager"]
+
+
+@step
+def notify(channel: str) -> str:
+    return f"sent {channel}"
+
+
+@workflow
+def notify_buggy(ctx: Context, channels: list[str]) -> list[str]:
+    return [ctx.step(notify, c) for c in set(channels)]   # dedupe: order follows the hashes
+
+
+@workflow
+def notify_fixed(ctx: Context, channels: list[str]) -> list[str]:
+    return [ctx.step(notify, c) for c in sorted(set(channels))]
+
+
+@pytest.mark.slow   # two fresh interpreters
+def test_steps_in_set_order_are_caught():
+    with pytest.raises(VerificationError) as found:
+        verify(notify_buggy, CHANNELS, max_examples=10, hash_seeds=(1, 2))
+    assert "PYTHONHASHSEED=" in str(found.value) and "sorted(" in str(found.value)
+
+
+@pytest.mark.slow
+def test_sorting_the_set_fixes_it():
+    summary = verify(notify_fixed, CHANNELS, max_examples=10, hash_seeds=(1, 2))
+    assert "replayed under PYTHONHASHSEED=1,2" in summary.line()
+
+
 # -- 8. a v2 that inserts a step without ctx.patched() breaks in-flight v1 runs -------------
 @workflow(name="onboard")
 def onboard_v1(ctx: Context, user: str) -> str:

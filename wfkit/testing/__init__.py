@@ -17,6 +17,7 @@ _EXPORTS = {
     "WorkflowFailed": "wfkit.testing.errors",
     "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
     "UnknownStep": "wfkit.testing.errors", "UnusedEvent": "wfkit.testing.errors",
+    "HashOrderError": "wfkit.testing.errors",
     "History": "wfkit.history",
     "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from wfkit.history import History, replay
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.errors import (
+        HashOrderError,
         SimulatedCrash,
         UnknownStep,
         UnusedEvent,

@@ -15,7 +15,7 @@ import json
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from wfkit.core.failures import error_data, rebuild_error
 from wfkit.definitions import StepDef, WorkflowDef
@@ -26,6 +26,7 @@ from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import Checkpoint, RunRecord
 from wfkit.store.memory import MemoryStore
 from wfkit.testing.errors import (
+    HashOrderError,
     SimulatedCrash,
     UnknownStep,
     UnusedEvent,
@@ -275,6 +276,21 @@ class TestWorkflowContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def check_hash_order(self, seeds: Sequence[int] | None = None) -> None:
+        """Replay this run's history in fresh interpreters under other ``PYTHONHASHSEED``
+        values (default: 1 and 2); raise :class:`HashOrderError` if it diverges, which means
+        the workflow orders its operations by iterating a set. About one interpreter start
+        per seed (see docs/testing.md)."""
+        __tracebackhide__ = True
+        from wfkit.testing.hashseed import DEFAULT_SEEDS, replay_under_seeds, step_calls
+
+        if self.run_id is None or self.workflow is None:
+            raise UsageError("check_hash_order() before run()", hint="call run() first")
+        for found in replay_under_seeds(self.workflow, [self.history.to_json()],
+                                        DEFAULT_SEEDS if seeds is None else seeds,
+                                        [step_calls(self)]):
+            raise HashOrderError(self.run_id, found.seed, found.message)
 
     # -- the loop --------------------------------------------------------------------------------
     def _drive_to_end(self) -> None:

@@ -98,3 +98,18 @@ class UnusedEvent(WfkitError, AssertionError):
         self.run_id = run_id
         self.unused = unused
         self.waited = waited
+
+
+class HashOrderError(WfkitError, AssertionError):
+    """A run's history replays differently in a fresh interpreter with another
+    ``PYTHONHASHSEED``: the workflow orders operations by iterating a set (or a dict built
+    from one) of strings, so a crash or a deploy would break its in-flight runs."""
+
+    def __init__(self, run_id: str, seed: int, message: str) -> None:
+        super().__init__(f"workflow run {run_id!r} replays differently under "
+                         f"PYTHONHASHSEED={seed}: {message}",
+                         hint="iterate sorted(...) instead of a set, or keep the order in a "
+                              "list")
+        self.run_id = run_id
+        self.seed = seed
+        self.divergence = message

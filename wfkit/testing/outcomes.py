@@ -91,6 +91,7 @@ class VerifySummary:
     outcomes: Counter[str] = field(default_factory=Counter)   # status -> examples
     crashed: int = 0                                          # examples that crashed & resumed
     endings: Counter[Ending] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)   # e.g. the hash-seed replay's
 
     def add(self, ending: Ending, crashes: int) -> None:
         self.examples += 1
@@ -104,9 +105,10 @@ class VerifySummary:
         shown = [s for s in STATUSES if s in self.outcomes or s != "CANCELLED"]
         shown += sorted(s for s in self.outcomes if s not in STATUSES)
         counts = ", ".join(f"{self.outcomes[s]} {s}" for s in shown)
+        notes = "".join(f"; {note}" for note in self.notes)
         return (f"verify({self.workflow}): {self.examples} example"
                 f"{'s' if self.examples != 1 else ''}: {counts}; {self.crashed} crashed and "
-                "resumed")
+                f"resumed{notes}")
 
     def uniform_programming_error(self) -> Ending | None:
         """The one way every example ended that a plan's own injected failure did not end,

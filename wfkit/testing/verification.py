@@ -18,9 +18,10 @@ found, as a timeline, with a ``plan=`` literal to paste into a regression test.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
@@ -39,14 +40,22 @@ from wfkit.testing.errors import (
     WorkflowStuck,
 )
 from wfkit.testing.faults import CrashPoint
+from wfkit.testing.hashseed import (
+    DEFAULT_SEEDS,
+    importable,
+    replay_under_seeds,
+    step_calls,
+)
 from wfkit.testing.outcomes import PROGRAMMING_ERRORS, VerifySummary, ending_of
 from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.plan import Plan, PlanRun
+from wfkit.testing.profiles import CI_PROFILE, THOROUGH_PROFILE
 from wfkit.testing.report import regression_snippet, timeline
 from wfkit.testing.strategies import plans
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
 _MAX_RESUMES = 20
+_MAX_HASH_PATHS = 50   # distinct paths replayed under other hash seeds
 __all__ = ["PROGRAMMING_ERRORS", "VerificationError", "VerifySummary", "timeline", "verify"]
 
 
@@ -68,7 +77,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
            max_examples: int | None = None, plan: Plan | None = None, max_failures: int = 3,
            max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
            allow_uniform_failure: bool = False, allow_unused_events: bool = False,
-           **settings: Any) -> VerifySummary:
+           hash_seeds: Sequence[int] | None = None, **settings: Any) -> VerifySummary:
     """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
 
     ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
@@ -83,6 +92,11 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     a bug in the test's own fake), nothing else was tested: that fails too, unless
     ``allow_uniform_failure=True``. So does a name in ``events`` that no run waited for
     (:class:`UnusedEvent`), unless ``allow_unused_events=True``.
+
+    ``hash_seeds``: replay the histories the examples produced (one per distinct path) in
+    fresh interpreters under these ``PYTHONHASHSEED`` values, which exposes steps ordered by
+    iterating a set. Default: seeds 1 and 2 under the ``wfkit-ci`` and ``wfkit-thorough``
+    profiles, none otherwise; ``()`` turns it off.
     """
     __tracebackhide__ = True
     if not isinstance(workflow, WorkflowDef):
@@ -113,6 +127,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
 
         explore()
     summary = checker.summary
+    checker.check_hash_order(hash_seeds)
     report_summary(summary)
     unused = sorted(name for name, payloads in (events or {}).items()
                     if list(payloads) and name not in checker.waited)
@@ -152,6 +167,8 @@ class Checker:
         self.compensable_seen = 0
         self.summary = VerifySummary(workflow.name)
         self.waited: set[str] = set()    # event names some run waited for
+        # One history per distinct path (operations and step calls), for the hash-seed replay.
+        self.paths: dict[tuple[Any, ...], tuple[Plan, str, list[list[Any]]]] = {}
 
     def check(self, plan: Plan, explored: bool = False) -> Checker:
         __tracebackhide__ = True
@@ -160,6 +177,7 @@ class Checker:
             raise VerificationError(self.workflow.name, plan, problems,
                                     self.report(plan, first, problems))
         self.waited.update(first.ctx.waited_events())
+        self.keep_history(plan, first)
         ending = ending_of(first.ctx)
         self.summary.add(ending, first.crashes)
         if explored:   # hypothesis --hypothesis-show-statistics lists these
@@ -167,6 +185,56 @@ class Checker:
             if first.crashes:
                 event("crashed and resumed")
         return self
+
+    def keep_history(self, plan: Plan, done: PlanRun) -> None:
+        ctx = done.ctx
+        if ctx.run_id is None or len(self.paths) >= _MAX_HASH_PATHS:
+            return
+        calls = step_calls(ctx)
+        key = (tuple((op.kind.value, op.name, op.status.value)
+                     for op in ctx.store.operations(ctx.run_id)),
+               tuple(tuple(c[1:]) for c in calls))
+        if key not in self.paths:
+            self.paths[key] = (plan, ctx.history.to_json(), calls)
+
+    def check_hash_order(self, seeds: Sequence[int] | None) -> None:
+        """Replay the kept histories under other hash seeds (see :mod:`.hashseed`)."""
+        __tracebackhide__ = True
+        explicit = seeds is not None
+        if seeds is None:
+            from hypothesis import settings as current
+
+            seeds = DEFAULT_SEEDS if current.get_current_profile_name() in (
+                CI_PROFILE, THOROUGH_PROFILE) else ()
+        if not seeds or not self.paths:
+            return
+        why_not = importable(self.workflow)
+        if why_not is not None:
+            if explicit:
+                raise DefinitionError(f"verify(hash_seeds=...): {why_not}")
+            self.summary.notes.append(f"hash order not checked: {why_not}")
+            return
+        kept = list(self.paths.values())
+        found = replay_under_seeds(self.workflow, [h for _, h, _ in kept], seeds,
+                                   [c for _, _, c in kept])
+        self.summary.notes.append(f"{len(kept)} histories replayed under PYTHONHASHSEED="
+                                  + ",".join(str(s) for s in seeds))
+        if found:
+            plan = kept[found[0].history][0]
+            problems = [f"replaying this run's history in a fresh interpreter under "
+                        f"PYTHONHASHSEED={found[0].seed} diverged: {found[0].message} (the "
+                        "workflow orders its steps by iterating a set or another hash-ordered "
+                        "collection: iterate sorted(...) instead)"]
+            with self.frozen_at_start():
+                first = self.run(plan)
+            raise VerificationError(self.workflow.name, plan, problems,
+                                    self.report(plan, first, problems))
+
+    @contextlib.contextmanager
+    def frozen_at_start(self) -> Iterator[None]:
+        with FrozenTime(parse_start(self.start)) as frozen:
+            self.frozen = frozen
+            yield
 
     def evaluate(self, plan: Plan) -> tuple[PlanRun, list[str]]:
         """Run ``plan`` (and its crash-free twin); the problems found, if any."""
