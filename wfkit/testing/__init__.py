@@ -28,6 +28,7 @@ _EXPORTS = {
     "crash_matrix": "wfkit.testing.matrix",
     "CrashMatrix": "wfkit.testing.matrix",
     "Plan": "wfkit.testing.plan",
+    "RunState": "wfkit.testing.interactive",
     "Failure": "wfkit.testing.plan",
     "Crash": "wfkit.testing.plan",
     "Arrival": "wfkit.testing.plan",
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         WorkflowFailed,
         WorkflowStuck,
     )
+    from wfkit.testing.interactive import RunState
     from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import CrashMatrix, crash_matrix
     from wfkit.testing.plan import Arrival, Crash, Failure, Plan

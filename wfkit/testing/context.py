@@ -43,6 +43,7 @@ from wfkit.testing.faults import (
     step_key,
     target_matches,
 )
+from wfkit.testing.interactive import Interactive
 from wfkit.testing.lookups import known_steps
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
@@ -54,7 +55,7 @@ _MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a 
 _NO_EXPIRY = 10.0 ** 9
 
 
-class TestWorkflowContext:
+class TestWorkflowContext(Interactive):
     """One workflow run under test (see docs/testing.md)."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -73,6 +74,7 @@ class TestWorkflowContext:
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
         self._history_path: Path | None = None
+        self._checked = False   # the end-of-run checks ran
         self.history_marks: list[int] = []   # history entries written before each resume
         self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
         self._processes = 0
@@ -155,6 +157,12 @@ class TestWorkflowContext:
             **kwargs: Any) -> Any:
         """Run the workflow to its end; return its result or raise :class:`WorkflowFailed`."""
         __tracebackhide__ = True
+        self._begin(workflow, args, kwargs, workflow_id)
+        return self.finish()
+
+    def _begin(self, workflow: WorkflowDef[Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any], workflow_id: str | None) -> None:
+        """Create the run (run() and start())."""
         if not isinstance(workflow, WorkflowDef):
             raise DefinitionError(f"run() needs a @workflow, got {type(workflow).__name__}")
         if self.run_id is not None:
@@ -167,8 +175,6 @@ class TestWorkflowContext:
                 workflow_id = DEFAULT_RUN_ID   # else the workflow's workflow_id= names it
             handle = engine.start(workflow, *args, workflow_id=workflow_id, **kwargs)
             self.run_id = handle.id
-            self._drive_to_end()
-            return self._finish()
 
     def resume(self, downtime: timedelta | float = 0.0) -> Any:
         """A new process takes over after ``downtime`` and replays the checkpoints."""
@@ -303,13 +309,18 @@ class TestWorkflowContext:
             raise crash.with_traceback(None) from None
 
     def _drive(self) -> None:
+        self._drive_until(None)
+
+    def _drive_until(self, until: datetime | None) -> bool:
+        """Drive the run, moving virtual time to each next wake-up, up to ``until`` (None: to
+        the end); True when the run ended."""
         assert self._engine is not None and self.run_id is not None
         idle = 0
         while True:
             run = self._run_record()
             assert run is not None
             if run.status.terminal:
-                return
+                return True
             self._deliver_due()
             if self._engine.work_once():
                 idle += 1
@@ -318,6 +329,12 @@ class TestWorkflowContext:
                                         "let virtual time move (a livelock)")
                 continue
             wake = self._next_wake()
+            if until is not None and (wake is None or wake > until):
+                if until > self.clock.now():
+                    self.clock.set(until)
+                    self._deliver_due()
+                    continue   # events due exactly now may move the run
+                return False
             if wake is None:
                 raise WorkflowStuck(self.run_id, self._describe_wait(run))
             idle = 0
@@ -378,8 +395,20 @@ class TestWorkflowContext:
 
     def _finish(self) -> Any:
         __tracebackhide__ = True
+        run = self._end_checks()
+        if run.status == RunStatus.COMPLETED:
+            return self.result
+        raise WorkflowFailed(run.id, run.status.value, self.error,
+                             error_data(run.error) or None, where=self._raised_where(run))
+
+    def _end_checks(self) -> RunRecord:
+        """Once per run that ended: unused faults and events, auto-replay, history file."""
+        __tracebackhide__ = True
         run = self._run_record()
         assert run is not None and self.workflow is not None
+        if self._checked:
+            return run
+        self._checked = True
         self._check_faults_used()
         self._check_events_used()
         if self.auto_replay:
@@ -391,10 +420,7 @@ class TestWorkflowContext:
 
         if self._history_dir is not None:
             self._write_history(self._history_dir, f"{self.workflow.name}-{run.id}")
-        if run.status == RunStatus.COMPLETED:
-            return self.result
-        raise WorkflowFailed(run.id, run.status.value, self.error,
-                             error_data(run.error) or None, where=self._raised_where(run))
+        return run
 
     def _raised_where(self, run: RunRecord) -> str | None:
         """file:line of the code whose exception ended the run, when the harness saw it."""
