@@ -42,7 +42,7 @@ def test_the_tutorial_runs_and_passes(pytester: pytest.Pytester):
         pytester.path.joinpath(name).write_text(text, encoding="utf-8")
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider",
                                 "--hypothesis-seed=0")
-    result.assert_outcomes(passed=11)
+    result.assert_outcomes(passed=12)
 
 
 def test_a_result_with_ctx_now_after_a_wait_is_no_false_alarm():

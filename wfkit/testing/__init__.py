@@ -29,6 +29,7 @@ _EXPORTS = {
     "CrashMatrix": "wfkit.testing.matrix",
     "Plan": "wfkit.testing.plan",
     "RunState": "wfkit.testing.interactive",
+    "step_context": "wfkit.testing.steps",
     "Failure": "wfkit.testing.plan",
     "Crash": "wfkit.testing.plan",
     "Arrival": "wfkit.testing.plan",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from wfkit.testing.matrix import CrashMatrix, crash_matrix
     from wfkit.testing.plan import Arrival, Crash, Failure, Plan
     from wfkit.testing.outcomes import VerifySummary
+    from wfkit.testing.steps import step_context
     from wfkit.testing.verification import VerificationError, verify
 
 
