@@ -75,6 +75,7 @@ class TestWorkflowContext(Interactive):
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
         self._history_path: Path | None = None
         self._checked = False   # the end-of-run checks ran
+        self._child_mocks: dict[str, WorkflowDef[Any]] = {}   # child name -> stand-in
         self.history_marks: list[int] = []   # history entries written before each resume
         self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
         self._processes = 0
@@ -91,6 +92,13 @@ class TestWorkflowContext(Interactive):
         """Replace a step's effect: ``returns`` a value, ``raises`` on every attempt, or a
         ``side_effect`` list with one outcome per attempt (the last repeats) or a callable."""
         mock = build_mock(returns, raises, side_effect)
+        if isinstance(step, WorkflowDef):   # a child workflow: a stand-in body answers
+            from wfkit.testing.children import child_stand_in
+
+            self._child_mocks[step.name] = child_stand_in(step, mock, self.faults)
+            if self._engine is not None:
+                self._engine.register(self._child_mocks[step.name])
+            return
         key = step_key(step)
         # A @step is mocked by its function, so the mock applies under any name= the workflow
         # gives the call; a mock by name is looked up first, so it overrides that one call.
@@ -242,8 +250,12 @@ class TestWorkflowContext(Interactive):
     # @step or function matches its calls under any name=, a string the name the workflow
     # gives the call. A target no step of the workflow can match raises UnknownStep.
     def calls(self, step: Any) -> list[tuple[Any, ...]]:
-        """The arguments of every attempt of the step, crashed and retried ones included."""
+        """The arguments of every attempt of the step, crashed and retried ones included
+        (of a mocked child workflow: of every start)."""
         __tracebackhide__ = True
+        if isinstance(step, WorkflowDef):
+            return [a.args for a in self.faults.call_log
+                    if a.kind == "child" and a.name == step.name]
         return self._looked_up(step, self.faults.calls(_lookup_key(step)))
 
     def executions(self, step: Any) -> int:
@@ -457,6 +469,8 @@ class TestWorkflowContext(Interactive):
         engine = Engine(self.store, clock=self.clock, owner=f"test-process-{self._processes}",
                         interceptor=self.faults, rng=random.Random(self._seed),
                         lease_seconds=_NO_EXPIRY, child_poll=_NO_EXPIRY)
+        if self._child_mocks:   # before anything registers the real children
+            engine.register(*self._child_mocks.values())
         if self.workflow is not None:
             engine.register(self.workflow)
         if self._engine is not None:
