@@ -105,6 +105,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
                        start, require_idempotent)
     if max_examples is not None:
         settings["max_examples"] = max_examples
+    checker.hash_seeds, checker.hash_seeds_given = resolve_seeds(hash_seeds)
     with FrozenTime(parse_start(start)) as frozen:
         checker.frozen = frozen
         if plan is not None:
@@ -127,7 +128,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
 
         explore()
     summary = checker.summary
-    checker.check_hash_order(hash_seeds)
+    checker.check_hash_order()
     report_summary(summary)
     unused = sorted(name for name, payloads in (events or {}).items()
                     if list(payloads) and name not in checker.waited)
@@ -146,6 +147,17 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
                                 f"verify({workflow.name}) tested nothing but one failure:\n"
                                 f"  - {problem}\n{summary.line()}")
     return summary
+
+
+def resolve_seeds(seeds: Sequence[int] | None) -> tuple[tuple[int, ...], bool]:
+    """``(seeds, given)``: the caller's, or 1 and 2 under the wfkit-ci and wfkit-thorough
+    profiles (none under any other)."""
+    if seeds is not None:
+        return tuple(seeds), True
+    from hypothesis import settings as current
+
+    profile = current.get_current_profile_name()
+    return (DEFAULT_SEEDS if profile in (CI_PROFILE, THOROUGH_PROFILE) else ()), False
 
 
 class Checker:
@@ -169,6 +181,8 @@ class Checker:
         self.waited: set[str] = set()    # event names some run waited for
         # One history per distinct path (operations and step calls), for the hash-seed replay.
         self.paths: dict[tuple[Any, ...], tuple[Plan, str, list[list[Any]]]] = {}
+        self.hash_seeds: tuple[int, ...] = ()
+        self.hash_seeds_given = False
 
     def check(self, plan: Plan, explored: bool = False) -> Checker:
         __tracebackhide__ = True
@@ -188,7 +202,7 @@ class Checker:
 
     def keep_history(self, plan: Plan, done: PlanRun) -> None:
         ctx = done.ctx
-        if ctx.run_id is None or len(self.paths) >= _MAX_HASH_PATHS:
+        if not self.hash_seeds or ctx.run_id is None or len(self.paths) >= _MAX_HASH_PATHS:
             return
         calls = step_calls(ctx)
         key = (tuple((op.kind.value, op.name, op.status.value)
@@ -197,20 +211,15 @@ class Checker:
         if key not in self.paths:
             self.paths[key] = (plan, ctx.history.to_json(), calls)
 
-    def check_hash_order(self, seeds: Sequence[int] | None) -> None:
+    def check_hash_order(self) -> None:
         """Replay the kept histories under other hash seeds (see :mod:`.hashseed`)."""
         __tracebackhide__ = True
-        explicit = seeds is not None
-        if seeds is None:
-            from hypothesis import settings as current
-
-            seeds = DEFAULT_SEEDS if current.get_current_profile_name() in (
-                CI_PROFILE, THOROUGH_PROFILE) else ()
+        seeds = self.hash_seeds
         if not seeds or not self.paths:
             return
         why_not = importable(self.workflow)
         if why_not is not None:
-            if explicit:
+            if self.hash_seeds_given:
                 raise DefinitionError(f"verify(hash_seeds=...): {why_not}")
             self.summary.notes.append(f"hash order not checked: {why_not}")
             return
