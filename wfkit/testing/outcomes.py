@@ -130,5 +130,8 @@ reported: list[tuple[str, str]] = []
 
 
 def report(summary: VerifySummary) -> None:
+    """Keep the line for the pytest plugin's report (only under pytest: a script calling
+    ``verify`` in a loop keeps nothing)."""
     test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-    reported.append((test, summary.line()))
+    if test:
+        reported.append((test, summary.line()))

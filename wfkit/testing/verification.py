@@ -12,6 +12,10 @@ must hold:
 5. with ``require_idempotent=True``, every step re-executed in a crash window is idempotent;
 6. a plan with crashes ends exactly like the same plan without crashes.
 
+Over all the examples: not every one ended by the same programming error raised in a step
+(:mod:`.outcomes`), every name in ``events`` was waited for by some run (``UnusedEvent``), and,
+with hash seeds, the histories replay alike in fresh interpreters (:mod:`.hashseed`).
+
 A violation raises :class:`VerificationError` describing the smallest failing plan Hypothesis
 found, as a timeline, with a ``plan=`` literal to paste into a regression test.
 """
