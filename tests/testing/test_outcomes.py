@@ -84,7 +84,8 @@ def test_a_uniform_failure_can_be_allowed() -> None:
 
 def test_verify_returns_how_the_examples_ended() -> None:
     summary = verify(order_with_good_fake, "o-1", setup=BOOKS.clear, invariant=books_balance,
-                     max_examples=30, derandomize=True, database=None)
+                     max_examples=30, derandomize=True, database=None,
+                     hash_seeds=())   # the same line under any profile
     assert isinstance(summary, VerifySummary) and summary.examples == 31
     assert summary.outcomes["COMPLETED"] + summary.outcomes["COMPENSATED"] == 31
     assert summary.outcomes["COMPLETED"] and summary.outcomes["COMPENSATED"]
