@@ -390,6 +390,10 @@ def test_steps_in_set_order_are_caught():
     with pytest.raises(VerificationError) as found:
         verify(notify_buggy, CHANNELS, max_examples=10, hash_seeds=(1, 2))
     assert "PYTHONHASHSEED=" in str(found.value) and "sorted(" in str(found.value)
+    seed = 1 if "PYTHONHASHSEED=1" in str(found.value) else 2
+    assert f", hash_seeds=({seed},))" in str(found.value)   # the regression reproduces it
+    with pytest.raises(VerificationError):
+        verify(notify_buggy, CHANNELS, plan=found.value.plan, hash_seeds=(seed,))
 
 
 @pytest.mark.slow

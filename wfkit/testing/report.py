@@ -55,9 +55,10 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
 
 
 def regression_snippet(workflow: WorkflowDef[Any], args: Sequence[Any],
-                       kwargs: Mapping[str, Any], plan: Plan) -> list[str]:
+                       kwargs: Mapping[str, Any], plan: Plan, extra: str = "") -> list[str]:
     """A test module's lines: imports (wfkit's, the workflow's, those the arguments' reprs
-    need), then a test calling ``verify(..., plan=...)`` with exactly that plan."""
+    need), then a test calling ``verify(..., plan=...)`` with exactly that plan (and
+    ``extra`` arguments, e.g. the hash seed that exposed the bug)."""
     imports = {("wfkit.testing", "Arrival, Crash, Failure, Plan, verify")}
     imports.add(_import_of(workflow.fn.__module__, workflow.fn.__name__))
     for value in [*args, *kwargs.values(), *(e.payload for e in plan.events)]:
@@ -66,7 +67,8 @@ def regression_snippet(workflow: WorkflowDef[Any], args: Sequence[Any],
                    for module, name in imports if module != "builtins")
     return [*lines, "", "",
             f"def test_{_identifier(workflow.name)}_regression():",
-            f"    verify({workflow.fn.__name__}{_call_args(args, kwargs)}, plan={plan!r})"]
+            f"    verify({workflow.fn.__name__}{_call_args(args, kwargs)}, plan={plan!r}"
+            + (f", {extra}" if extra else "") + ")"]
 
 
 def _import_of(module: str, name: str | None) -> tuple[str, str | None]:

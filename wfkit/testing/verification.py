@@ -114,6 +114,7 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
         checker.frozen = frozen
         if plan is not None:
             checker.check(plan)
+            checker.check_hash_order()   # a regression of a hash-order bug checks it too
             return checker.summary
         happy = checker.check(Plan())
         # Operations of the happy path (and one more), and the compensations failure paths run.
@@ -235,13 +236,14 @@ class Checker:
         if found:
             plan = kept[found[0].history][0]
             problems = [f"replaying this run's history in a fresh interpreter under "
-                        f"PYTHONHASHSEED={found[0].seed} diverged: {found[0].message} (the "
-                        "workflow orders its steps by iterating a set or another hash-ordered "
-                        "collection: iterate sorted(...) instead)"]
+                        f"PYTHONHASHSEED={found[0].seed} diverged (the workflow orders its "
+                        "steps by iterating a set or another hash-ordered collection: iterate "
+                        f"sorted(...) instead): {found[0].message}"]
             with self.frozen_at_start():
                 first = self.run(plan)
             raise VerificationError(self.workflow.name, plan, problems,
-                                    self.report(plan, first, problems))
+                                    self.report(plan, first, problems,
+                                                extra=f"hash_seeds=({found[0].seed},)"))
 
     @contextlib.contextmanager
     def frozen_at_start(self) -> Iterator[None]:
@@ -427,7 +429,8 @@ class Checker:
             done.problems.append("the invariant returned False")
 
     # -- the report -------------------------------------------------------------------------------
-    def report(self, plan: Plan, first: PlanRun, problems: list[str]) -> str:
+    def report(self, plan: Plan, first: PlanRun, problems: list[str],
+               extra: str = "") -> str:
         ctx = first.ctx
         lines = [f"verify({self.workflow.name}) found a problem. The smallest plan:"]
         lines += [f"  - {line}" for line in plan.describe()]
@@ -437,7 +440,8 @@ class Checker:
         lines += [f"  - {p}" for p in problems]
         lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
         lines += [""] + [f"    {line}" if line else "" for line in
-                         regression_snippet(self.workflow, self.args, self.kwargs, plan)]
+                         regression_snippet(self.workflow, self.args, self.kwargs, plan,
+                                            extra)]
         return "\n".join(lines)
 
 
