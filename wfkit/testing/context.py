@@ -28,7 +28,6 @@ from wfkit.store.memory import MemoryStore
 from wfkit.testing.errors import (
     HashOrderError,
     SimulatedCrash,
-    UnknownStep,
     UnusedEvent,
     UnusedFault,
     WorkflowFailed,
@@ -41,10 +40,9 @@ from wfkit.testing.faults import (
     FaultPlan,
     build_mock,
     step_key,
-    target_matches,
 )
 from wfkit.testing.interactive import Interactive
-from wfkit.testing.lookups import known_steps
+from wfkit.testing.lookups import Lookups
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
 DEFAULT_RUN_ID = "test-run"   # for a workflow without a workflow_id= template
@@ -55,7 +53,7 @@ _MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a 
 _NO_EXPIRY = 10.0 ** 9
 
 
-class TestWorkflowContext(Interactive):
+class TestWorkflowContext(Lookups, Interactive):
     """One workflow run under test (see docs/testing.md)."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -245,52 +243,6 @@ class TestWorkflowContext(Interactive):
         """Steps whose compensation completed, in the order they ran (newest step first)."""
         return [op.name for op in self._ops() if op.kind == OpKind.COMPENSATION
                 and op.status == OpStatus.COMPLETED]
-
-    # Lookups name a step the way mock() and the crash points do (faults.target_matches): a
-    # @step or function matches its calls under any name=, a string the name the workflow
-    # gives the call. A target no step of the workflow can match raises UnknownStep.
-    def calls(self, step: Any) -> list[tuple[Any, ...]]:
-        """The arguments of every attempt of the step, crashed and retried ones included
-        (of a mocked child workflow: of every start)."""
-        __tracebackhide__ = True
-        if isinstance(step, WorkflowDef):
-            return [a.args for a in self.faults.call_log
-                    if a.kind == "child" and a.name == step.name]
-        return self._looked_up(step, self.faults.calls(_lookup_key(step)))
-
-    def executions(self, step: Any) -> int:
-        """How many times the step's effect ran (a crash window makes this exceed one)."""
-        __tracebackhide__ = True
-        return self._looked_up(step, self.faults.executions(_lookup_key(step)))
-
-    def step_completed(self, step: Any) -> bool:
-        __tracebackhide__ = True
-        key = _lookup_key(step)
-        fns = self.faults.fn_by_seq
-        return self._looked_up(step, any(
-            op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED
-            and target_matches(key, op.name, fns.get(op.seq)) for op in self._ops()))
-
-    def compensation_ran(self, step: Any) -> bool:
-        """Whether the step's compensation completed (the step by @step, function or name)."""
-        __tracebackhide__ = True
-        key = _lookup_key(step)
-        fns = self.faults.fn_by_seq
-        return self._looked_up(step, any(
-            op.kind == OpKind.COMPENSATION and op.status == OpStatus.COMPLETED
-            and target_matches(key, op.name, fns.get(op.compensates or -1))
-            for op in self._ops()))
-
-    def _looked_up(self, step: Any, answer: Any) -> Any:
-        __tracebackhide__ = True
-        if answer or self.run_id is None:
-            return answer
-        workflows = [w.fn for w in (self._engine.workflows.values() if self._engine else ())]
-        ran = [(a.name, a.fn) for a in self.faults.call_log]
-        known = known_steps(workflows, ran)
-        if not known.could_match(_lookup_key(step)):
-            raise UnknownStep(self.run_id, _describe_target(step), sorted(known.names))
-        return answer
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -513,19 +465,6 @@ def _step_fn(step: Any) -> Any:
     if isinstance(step, StepDef):
         return step.fn
     return None if isinstance(step, str) else step
-
-
-def _lookup_key(step: Any) -> Any:
-    """A lookup target as target_matches takes it (a plain function stays a function)."""
-    if isinstance(step, (str, StepDef)) or callable(step):
-        return step
-    raise DefinitionError(f"expected a step or a step name, got {step!r}")
-
-
-def _describe_target(step: Any) -> str:
-    if isinstance(step, str):
-        return f"the name {step!r}"
-    return f"the step {_step_name(step)!r}"
 
 
 def _describe_step(step: Any) -> str:

@@ -31,14 +31,19 @@ class RunState:
 
 
 class Interactive:
-    """``start``, ``state``, ``advance``, ``cancel``, ``finish`` (mixed into the context)."""
+    """``start``, ``state``, ``advance``, ``cancel``, ``finish`` (mixed into
+    :class:`~wfkit.testing.TestWorkflowContext`, which provides these)."""
+
+    clock: Any
+    run_id: str | None
+    _engine: Any
 
     def start(self, workflow: Any, *args: Any, workflow_id: str | None = None,
               **kwargs: Any) -> RunState:
         """Start the workflow and run it until it parks (waits, sleeps) or ends, without
         moving virtual time; then look with :meth:`state` and act."""
         __tracebackhide__ = True
-        self._begin(workflow, args, kwargs, workflow_id)  # type: ignore[attr-defined]
+        self._begin(workflow, args, kwargs, workflow_id)
         return self.advance(timedelta(0))
 
     def advance(self, by: timedelta | float) -> RunState:
@@ -50,11 +55,11 @@ class Interactive:
         from wfkit.core.waits import to_seconds
 
         self._require_started("advance()")
-        until = self.clock.now() + timedelta(seconds=to_seconds(by, "advance by"))  # type: ignore[attr-defined]
-        with self._virtual_time():  # type: ignore[attr-defined]
-            ended = self._drive_until(until)  # type: ignore[attr-defined]
+        until = self.clock.now() + timedelta(seconds=to_seconds(by, "advance by"))
+        with self._virtual_time():
+            ended = self._drive_until(until)
         if ended:
-            self._end_checks()  # type: ignore[attr-defined]
+            self._end_checks()
         return self.state()
 
     def cancel(self, *, compensate: bool = True) -> RunState:
@@ -62,8 +67,8 @@ class Interactive:
         ``compensate=False``) and let it move as far as that goes without moving time."""
         __tracebackhide__ = True
         self._require_started("cancel()")
-        with self._virtual_time():  # type: ignore[attr-defined]
-            self._engine.cancel(self.run_id, compensate=compensate, drive=False)  # type: ignore[attr-defined]
+        with self._virtual_time():
+            self._engine.cancel(self.run_id, compensate=compensate, drive=False)
         return self.advance(timedelta(0))
 
     def finish(self) -> Any:
@@ -71,17 +76,17 @@ class Interactive:
         :class:`WorkflowFailed`."""
         __tracebackhide__ = True
         self._require_started("finish()")
-        with self._virtual_time():  # type: ignore[attr-defined]
-            self._drive_to_end()  # type: ignore[attr-defined]
-            return self._finish()  # type: ignore[attr-defined]
+        with self._virtual_time():
+            self._drive_to_end()
+            return self._finish()
 
     def state(self) -> RunState:
         """What the run has done and what it waits for, now."""
         self._require_started("state()")
-        run = self._run_record()  # type: ignore[attr-defined]
+        run = self._run_record()
         results: dict[str, list[Any]] = {}
         parked = None
-        for op in sorted(self._ops(), key=lambda o: (o.finished_at or o.started_at, o.seq)):  # type: ignore[attr-defined]
+        for op in sorted(self._ops(), key=lambda o: (o.finished_at or o.started_at, o.seq)):
             if op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED:
                 results.setdefault(op.name, []).append(
                     json.loads(op.result) if op.result else None)
@@ -89,7 +94,7 @@ class Interactive:
                 parked = op
         active = not run.status.terminal
         return RunState(
-            status=run.status.value, now=self.clock.now(), results=results,  # type: ignore[attr-defined]
+            status=run.status.value, now=self.clock.now(), results=results,
             waiting_for=parked.name if active and parked is not None
             and parked.kind == OpKind.EVENT else None,
             wake_at=run.wake_at if active else None,
@@ -97,5 +102,5 @@ class Interactive:
             else None)
 
     def _require_started(self, what: str) -> None:
-        if self.run_id is None:  # type: ignore[attr-defined]
+        if self.run_id is None:
             raise UsageError(f"{what} before start()", hint="call ctx.start(workflow, ...) first")

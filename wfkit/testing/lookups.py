@@ -1,4 +1,5 @@
-"""Which steps a workflow can call: the guard that makes a lookup that can never match fail.
+"""Lookups by step (``ctx.calls`` and friends), and which steps a workflow can call: the guard
+that makes a lookup that can never match fail.
 
 ``ctx.calls(charge)`` answering ``[]`` is a fine assertion when ``charge`` is one of the
 workflow's steps that this run did not reach, and a silent no-op when the test names something
@@ -14,7 +15,11 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from wfkit.definitions import StepDef
+from wfkit.definitions import StepDef, WorkflowDef
+from wfkit.errors import DefinitionError
+from wfkit.status import OpKind, OpStatus
+from wfkit.testing.errors import UnknownStep
+from wfkit.testing.faults import FaultPlan, target_matches
 
 _MAX_DEPTH = 4   # helper functions followed from the workflow body
 
@@ -101,3 +106,77 @@ def _string_constants(code: types.CodeType) -> Iterable[str]:
             yield const
         elif isinstance(const, types.CodeType):
             yield from _string_constants(const)
+
+
+class Lookups:
+    """``calls``, ``executions``, ``step_completed``, ``compensation_ran`` (mixed into
+    :class:`~wfkit.testing.TestWorkflowContext`, which provides these)."""
+
+    faults: FaultPlan
+    run_id: str | None
+    _engine: Any
+
+    # Lookups name a step the way mock() and the crash points do (faults.target_matches): a
+    # @step or function matches its calls under any name=, a string the name the workflow
+    # gives the call. A target no step of the workflow can match raises UnknownStep.
+    def calls(self, step: Any) -> list[tuple[Any, ...]]:
+        """The arguments of every attempt of the step, crashed and retried ones included
+        (of a mocked child workflow: of every start)."""
+        __tracebackhide__ = True
+        if isinstance(step, WorkflowDef):
+            return [a.args for a in self.faults.call_log
+                    if a.kind == "child" and a.name == step.name]
+        return self._looked_up(step, self.faults.calls(_lookup_key(step)))
+
+    def executions(self, step: Any) -> int:
+        """How many times the step's effect ran (a crash window makes this exceed one)."""
+        __tracebackhide__ = True
+        return self._looked_up(step, self.faults.executions(_lookup_key(step)))
+
+    def step_completed(self, step: Any) -> bool:
+        __tracebackhide__ = True
+        key = _lookup_key(step)
+        fns = self.faults.fn_by_seq
+        return self._looked_up(step, any(
+            op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED
+            and target_matches(key, op.name, fns.get(op.seq)) for op in self._ops()))
+
+    def compensation_ran(self, step: Any) -> bool:
+        """Whether the step's compensation completed (the step by @step, function or name)."""
+        __tracebackhide__ = True
+        key = _lookup_key(step)
+        fns = self.faults.fn_by_seq
+        return self._looked_up(step, any(
+            op.kind == OpKind.COMPENSATION and op.status == OpStatus.COMPLETED
+            and target_matches(key, op.name, fns.get(op.compensates or -1))
+            for op in self._ops()))
+
+    def _looked_up(self, step: Any, answer: Any) -> Any:
+        __tracebackhide__ = True
+        if answer or self.run_id is None:
+            return answer
+        workflows = [w.fn for w in (self._engine.workflows.values() if self._engine else ())]
+        ran = [(a.name, a.fn) for a in self.faults.call_log]
+        known = known_steps(workflows, ran)
+        if not known.could_match(_lookup_key(step)):
+            raise UnknownStep(self.run_id, _describe_target(step), sorted(known.names))
+        return answer
+
+
+def _lookup_key(step: Any) -> Any:
+    """A lookup target as target_matches takes it (a plain function stays a function)."""
+    if isinstance(step, (str, StepDef)) or callable(step):
+        return step
+    raise DefinitionError(f"expected a step or a step name, got {step!r}")
+
+
+def _describe_target(step: Any) -> str:
+    if isinstance(step, str):
+        return f"the name {step!r}"
+    return f"the step {_step_name(step)!r}"
+
+
+def _step_name(step: Any) -> str:
+    if isinstance(step, StepDef):
+        return step.name
+    return str(getattr(step, "__name__", step))

@@ -72,8 +72,8 @@ def step_context(step: Any, *, attempt: int = 1, run_id: str = "test-run",
 
         spec = replace(spec, name=name)
     kind = OpKind.COMPENSATION if compensation else OpKind.STEP
-    token = running_attempt.set((_Activation(_Run(run_id), _Workflow(workflow)),  # type: ignore[arg-type]
-                                 _Attempt(spec, kind, seq, attempt)))
+    running = (_Activation(_Run(run_id), _Workflow(workflow)), _Attempt(spec, kind, seq, attempt))
+    token = running_attempt.set(running)  # type: ignore[arg-type]
     try:
         info = step_info()
         assert info is not None
