@@ -108,13 +108,18 @@ class Context:
             if not isinstance(c, Call):
                 raise TypeError("ctx.parallel takes ctx.call(...) descriptions, got "
                                 f"{type(c).__name__}")
+        from wfkit.core.activation import caller_source
+
         act = self._act
         flows = []
+        # The flows run later, from the engine's frames: each call records the line of its
+        # ctx.call(...), or else the line of this ctx.parallel(...).
+        source = caller_source()
         for c in calls:
             spec = resolve(c.target, c.site)
             seq, rec = act.take(OpKind.STEP, spec.name, frontier=False)
             flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec,
-                                       source=c.source))
+                                       source=c.source or source))
         if self._async:
             return act.drive_parallel_async(flows)
         return act.drive_parallel(flows)

@@ -171,6 +171,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
                  rng=random.Random(0))
     act = Activation(rt, history.run, workflow, lease_owner=None, operations=ops,
                      replay_only=True)
+    act.history_replay = True   # compare what the live engine keeps (parked durations)
     token = current_activation.set(act)
     reached_end = True
     try:

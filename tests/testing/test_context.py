@@ -12,6 +12,7 @@ from wfkit import Context, NonDeterminismError, Retry, step, workflow
 from wfkit.testing import (
     SimulatedCrash,
     TestWorkflowContext,
+    UnusedEvent,
     UnusedFault,
     WorkflowFailed,
     WorkflowStuck,
@@ -294,3 +295,65 @@ def test_an_injected_failure_for_a_step_never_reached_fails_the_test() -> None:
         ctx.run(booking, "LH400")
     assert unused.value.missed == ["the crash as durable operation #9 was about to run",
                                    "fail('charge_card') (no attempt failed)"]
+
+
+# -- events nobody waits for --------------------------------------------------------------------
+@workflow
+def approval_misspelt(ctx: Context) -> str:
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the planted typo
+    return "expired" if decision is None else "decided"
+
+
+def test_an_event_no_wait_was_for_fails_the_test_naming_what_the_workflow_waited_for():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, after=timedelta(hours=1))
+    with pytest.raises(UnusedEvent) as unused:
+        ctx.run(approval_misspelt)
+    assert unused.value.unused == ["approval"] and unused.value.waited == ["aproval"]
+    assert "allow_unused=True" in unused.value.hint
+
+
+def test_an_event_too_late_for_its_wait_is_no_unused_event():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, after=timedelta(days=8))
+    assert ctx.run(approval) == "expired"
+    assert ctx.waited_events() == ["approval"]
+
+
+def test_an_unused_event_can_be_allowed():
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True}, allow_unused=True)
+    assert ctx.run(approval_misspelt) == "expired"
+
+
+# -- run ids and history files ------------------------------------------------------------------
+@workflow(workflow_id="order-{order.id}")
+def keyed_order(ctx: Context, order: Order) -> str:
+    return ctx.step(ship, order)
+
+
+def test_the_run_id_follows_the_workflows_workflow_id_template():
+    ctx = TestWorkflowContext()
+    ctx.run(keyed_order, ORDER)
+    assert ctx.run_id == f"order-{ORDER.id}"
+    ctx = TestWorkflowContext()
+    ctx.run(keyed_order, ORDER, workflow_id="mine")
+    assert ctx.run_id == "mine"
+    ctx = TestWorkflowContext()
+    ctx.send_event("approval", {"approved": True})
+    ctx.run(approval)
+    assert ctx.run_id == "test-run"   # no template: a fixed, readable id
+
+
+def test_two_runs_into_one_history_dir_keep_both_files(tmp_path):
+    for outcome in ({"approved": True}, {"approved": False}):
+        ctx = TestWorkflowContext(history_dir=tmp_path)
+        ctx.send_event("approval", outcome)
+        ctx.run(approval)
+    ctx = TestWorkflowContext(history_dir=tmp_path)
+    ctx.run(keyed_order, ORDER)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["approval-test-run-2.json", "approval-test-run.json",
+                     f"keyed_order-order-{ORDER.id}.json"]
+    texts = [p.read_text() for p in sorted(tmp_path.glob("approval-*.json"))]
+    assert "rejected" in texts[0] and "approved" in texts[1]   # -2 is the second run

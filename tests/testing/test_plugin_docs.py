@@ -14,6 +14,7 @@ import pytest
 # pytester's in-process runs unload the modules they import; load what the tutorial uses first.
 import wfkit.engine  # noqa: F401
 import wfkit.testing.context  # noqa: F401
+import wfkit.testing.verification  # noqa: F401  (and Hypothesis: else a run reloads it)
 
 pytest_plugins = ["pytester"]
 
@@ -42,7 +43,7 @@ def test_the_tutorial_runs_and_passes(pytester: pytest.Pytester):
         pytester.path.joinpath(name).write_text(text, encoding="utf-8")
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider",
                                 "--hypothesis-seed=0")
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=12)
 
 
 def test_a_result_with_ctx_now_after_a_wait_is_no_false_alarm():

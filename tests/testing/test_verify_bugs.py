@@ -14,7 +14,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import NonDeterminismError
-from wfkit.testing import TestWorkflowContext, VerificationError, replay, verify
+from wfkit.testing import TestWorkflowContext, UnusedEvent, VerificationError, replay, verify
 
 EXAMPLES = 60
 
@@ -345,6 +345,61 @@ def test_a_crash_on_the_timeout_path_is_caught():
 
 def test_handling_the_timeout_fixes_it():
     verify(approval_fixed, events=APPROVALS, max_examples=EXAMPLES)
+
+
+# -- 7b. an event name misspelt on the wait: the test's events are never consumed -----------
+@workflow
+def approval_misspelt(ctx: Context) -> str:
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the typo
+    if decision is None:
+        return "expired"
+    return "approved" if decision["approved"] else "rejected"
+
+
+def test_a_misspelt_event_name_is_caught():
+    with pytest.raises(UnusedEvent) as unused:
+        verify(approval_misspelt, events=APPROVALS, max_examples=EXAMPLES)
+    assert unused.value.unused == ["approval"] and unused.value.waited == ["aproval"]
+
+
+def test_the_right_event_name_fixes_it():
+    verify(approval_fixed, events=APPROVALS, max_examples=EXAMPLES)
+
+
+# -- 7c. steps ordered by iterating a set: another process replays them in another order ----
+CHANNELS = ["email", "sms", "push", "slack", "webhook", "pager"]
+
+
+@step
+def notify(channel: str) -> str:
+    return f"sent {channel}"
+
+
+@workflow
+def notify_buggy(ctx: Context, channels: list[str]) -> list[str]:
+    return [ctx.step(notify, c) for c in set(channels)]   # dedupe: order follows the hashes
+
+
+@workflow
+def notify_fixed(ctx: Context, channels: list[str]) -> list[str]:
+    return [ctx.step(notify, c) for c in sorted(set(channels))]
+
+
+@pytest.mark.slow   # two fresh interpreters
+def test_steps_in_set_order_are_caught():
+    with pytest.raises(VerificationError) as found:
+        verify(notify_buggy, CHANNELS, max_examples=10, hash_seeds=(1, 2))
+    assert "PYTHONHASHSEED=" in str(found.value) and "sorted(" in str(found.value)
+    seed = 1 if "PYTHONHASHSEED=1" in str(found.value) else 2
+    assert f", hash_seeds=({seed},))" in str(found.value)   # the regression reproduces it
+    with pytest.raises(VerificationError):
+        verify(notify_buggy, CHANNELS, plan=found.value.plan, hash_seeds=(seed,))
+
+
+@pytest.mark.slow
+def test_sorting_the_set_fixes_it():
+    summary = verify(notify_fixed, CHANNELS, max_examples=10, hash_seeds=(1, 2))
+    assert "replayed under PYTHONHASHSEED=1,2" in summary.line()
 
 
 # -- 8. a v2 that inserts a step without ctx.patched() breaks in-flight v1 runs -------------

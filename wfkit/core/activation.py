@@ -123,6 +123,9 @@ class Activation:
         self.wf = wf
         self.lease_owner = lease_owner
         self.replay_only = replay_only
+        # Set by wfkit.history.replay: a history check, where a parked timer's or wait's
+        # changed duration is a divergence (a live engine keeps the recorded wake time).
+        self.history_replay = False
         ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
                       "reading the run's operations") if operations is None else operations
         self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}

@@ -33,6 +33,9 @@ class Interceptor(Protocol):
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
         """Called right after the operation's result was committed."""
 
+    # Optional: ``body_raised(run_id, exc)``, called when the workflow body raised ``exc``
+    # (a step's rebuilt failure or the body's own error) and the run is about to be undone.
+
 
 @dataclass
 class Runtime:

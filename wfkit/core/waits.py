@@ -15,7 +15,7 @@ from wfkit.core import history_entries as he
 from wfkit.core.activation import Activation, Flow, Frontier, Suspend, caller_source
 from wfkit.core.failures import rebuild_error
 from wfkit.definitions import WorkflowDef
-from wfkit.errors import DefinitionError, WfkitError
+from wfkit.errors import DefinitionError, NonDeterminismError, WfkitError
 from wfkit.ids import check_id
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
@@ -44,6 +44,31 @@ def to_seconds(duration: timedelta | float | int, what: str) -> float:
     return float(duration)
 
 
+def check_parked_duration(act: Activation, seq: int, rec: OperationRecord | None, what: str,
+                          seconds: float | None) -> None:
+    """Replay (``wfkit replay``, the harness) of a run parked on a timer or a wait: the code
+    must still ask for the recorded duration (None: no timeout), or the parked run wakes at a
+    time the new code never asked for. A timer that already fired is history: its duration is
+    not compared, nor are a step's arguments (docs/testing.md, "What replay compares")."""
+    if not act.history_replay or rec is None or rec.status != OpStatus.STARTED \
+            or rec.started_at is None:
+        return   # a live engine re-parks on the recorded time (it replays to compensate, too)
+    recorded = None if rec.wake_at is None else \
+        max(0.0, (rec.wake_at - rec.started_at).total_seconds())
+    current = None if seconds is None else max(0.0, seconds)
+    if (recorded is None) != (current is None) or (
+            recorded is not None and current is not None and abs(recorded - current) > 1e-6):
+        raise NonDeterminismError(
+            position=seq, recorded=f"{what} {_duration(recorded)} (the run is parked on it)"
+            + (f" (at {rec.source})" if rec.source else ""),
+            current=f"{what} {_duration(current)}", source=caller_source(), run_id=act.run.id,
+            diff=act.divergence(seq, f"{what} {_duration(current)}"))
+
+
+def _duration(seconds: float | None) -> str:
+    return "with no timeout" if seconds is None else f"for {seconds:g}s"
+
+
 def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
     seconds = to_seconds(duration, "ctx.sleep duration")
     seq, rec = act.take(OpKind.SLEEP, name)
@@ -51,6 +76,7 @@ def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
         act.advance(rec)
         return None
     if act.replay_only:
+        check_parked_duration(act, seq, rec, f"sleep {name!r}", seconds)
         raise Frontier(seq)
     if rec is None:
         act.check_cancel()
@@ -85,6 +111,7 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
         act.advance(rec)
         return act.decode(rec.result, annotation, where)
     if act.replay_only:
+        check_parked_duration(act, seq, rec, f"wait for event {name!r}", seconds)
         raise Frontier(seq)
     if rec is None:
         # checked when first waited for, not on replay: a run recorded before the check replays

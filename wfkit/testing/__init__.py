@@ -16,15 +16,20 @@ _EXPORTS = {
     "SimulatedCrash": "wfkit.testing.errors",
     "WorkflowFailed": "wfkit.testing.errors",
     "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
+    "UnknownStep": "wfkit.testing.errors", "UnusedEvent": "wfkit.testing.errors",
+    "HashOrderError": "wfkit.testing.errors",
     "History": "wfkit.history",
     "Ledger": "wfkit.testing.ledger",
     "replay": "wfkit.history",
     "NonDeterminismError": "wfkit.errors",
     "verify": "wfkit.testing.verification",
     "VerificationError": "wfkit.testing.verification",
+    "VerifySummary": "wfkit.testing.outcomes",
     "crash_matrix": "wfkit.testing.matrix",
     "CrashMatrix": "wfkit.testing.matrix",
     "Plan": "wfkit.testing.plan",
+    "RunState": "wfkit.testing.interactive",
+    "step_context": "wfkit.testing.steps",
     "Failure": "wfkit.testing.plan",
     "Crash": "wfkit.testing.plan",
     "Arrival": "wfkit.testing.plan",
@@ -36,10 +41,21 @@ if TYPE_CHECKING:
     from wfkit.errors import NonDeterminismError
     from wfkit.history import History, replay
     from wfkit.testing.context import TestWorkflowContext
-    from wfkit.testing.errors import SimulatedCrash, UnusedFault, WorkflowFailed, WorkflowStuck
+    from wfkit.testing.errors import (
+        HashOrderError,
+        SimulatedCrash,
+        UnknownStep,
+        UnusedEvent,
+        UnusedFault,
+        WorkflowFailed,
+        WorkflowStuck,
+    )
+    from wfkit.testing.interactive import RunState
     from wfkit.testing.ledger import Ledger
     from wfkit.testing.matrix import CrashMatrix, crash_matrix
     from wfkit.testing.plan import Arrival, Crash, Failure, Plan
+    from wfkit.testing.outcomes import VerifySummary
+    from wfkit.testing.steps import step_context
     from wfkit.testing.verification import VerificationError, verify
 
 

@@ -68,6 +68,19 @@ def step_key(target: Any) -> str | Callable[..., Any]:
     raise DefinitionError(f"expected a step, a step name or a function, got {target!r}")
 
 
+def target_matches(target: Any, name: str, fn: Any) -> bool:
+    """The one rule by which a test names a step, for mocks, faults and lookups alike.
+
+    A string is the name the workflow gives the call (``name=``, by default the function's
+    name); a ``@step`` or a function matches every call of that function, under any name.
+    """
+    if isinstance(target, str):
+        return name == target
+    if isinstance(target, StepDef):
+        return fn is target.fn
+    return fn is not None and fn is target
+
+
 class InjectedFailure(Exception):
     """A failure that a test plan injected into a step attempt (instead of its effect)."""
 
@@ -86,7 +99,9 @@ class CrashPoint:
     def matches(self, seq: int, name: str, fn: Any = None) -> bool:
         if self.by_seq or self.kind == "at":
             return self.target == seq
-        return self.target == name or (fn is not None and (self.target is fn or self.fn is fn))
+        if self.fn is not None:   # given a @step or a function: any call of it, any name
+            return fn is self.fn
+        return target_matches(self.target, name, fn)
 
     def describe(self, compensation: bool = False) -> str:
         what = f"#{self.target}" if self.by_seq or self.kind == "at" else \
@@ -119,6 +134,16 @@ class Attempted:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     idempotent: bool
+    fn: Any = None
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An exception a step attempt raised, and where (``file:line`` of the raising code)."""
+
+    name: str
+    error: str
+    where: str | None
 
 
 @dataclass
@@ -133,9 +158,14 @@ class FaultPlan:
     fn_by_seq: dict[int, Any] = field(default_factory=dict)  # for crashes after a checkpoint
     clock: Any = None      # for timestamps in the timeline
     last_fired: CrashPoint | None = None
-    timeline: list[tuple[Any, int | None, str]] = field(default_factory=list)  # (time, seq, text)
+    # (time, seq, text, process): lines by virtual time; ``process`` (1, 2, ... one per resume)
+    # orders the lines of one instant across a crash, whatever their operation numbers.
+    timeline: list[tuple[Any, int | None, str, int]] = field(default_factory=list)
+    process: int = 1
     call_log: list[Attempted] = field(default_factory=list)  # every attempt started
-    executed: list[tuple[str, str]] = field(default_factory=list)  # (kind, name) effects run
+    raised: list[Raised] = field(default_factory=list)   # every attempt that raised
+    body_errors: dict[str, Raised] = field(default_factory=dict)  # run id -> its body's error
+    executed: list[tuple[str, str, Any]] = field(default_factory=list)  # (kind, name, fn) run
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- the interceptor protocol ----------------------------------------------------------------
@@ -151,7 +181,7 @@ class FaultPlan:
             self._crash_if("before", seq, name, fn, label)
         with self.lock:
             self.call_log.append(Attempted(kind.value, seq, name, attempt, args, kwargs,
-                                           spec.idempotent))
+                                           spec.idempotent, fn))
             mock = self.mocks.get(fn) if is_comp else (self.mocks.get(name)
                                                         or self.mocks.get(fn))
             self.fn_by_seq[seq] = fn
@@ -170,13 +200,19 @@ class FaultPlan:
             else:
                 value = mock(*args, **kwargs)
         except Exception as exc:
-            self.note(f"{label}: raised {type(exc).__name__}: {exc}", seq)
+            from wfkit.testing.outcomes import origin
+
+            where = origin(exc.__traceback__)
+            with self.lock:
+                self.raised.append(Raised(name, type(exc).__name__, where))
+            self.note(f"{label}: raised {type(exc).__name__}: {exc}"
+                      + (f" at {where}" if where else ""), seq)
             raise
         else:
             self.note(f"{label}: ok" + (" (mocked)" if mock is not None else ""), seq)
         finally:
             with self.lock:
-                self.executed.append((kind.value, name))
+                self.executed.append((kind.value, name, fn))
             self._crash_if(("compensation", "after") if is_comp else ("after",), seq, name,
                            fn, label, compensation=is_comp)
         return value
@@ -187,13 +223,23 @@ class FaultPlan:
                 fn = self.fn_by_seq.get(seq)
             self._crash_if("after_checkpoint", seq, name, fn, f"{seq_label(seq)} {kind.value} {name}")
 
+    def body_raised(self, run_id: str, exc: BaseException) -> None:
+        """The workflow body raised ``exc``: keep where, for "the workflow code raised ...".
+        A step's failure rethrown into the body carries ``wfkit_step`` and is not the body's."""
+        if getattr(exc, "wfkit_step", None) is not None:
+            return
+        from wfkit.testing.outcomes import origin
+
+        with self.lock:
+            self.body_errors[run_id] = Raised("", type(exc).__name__, origin(exc.__traceback__))
+
     # -- helpers ---------------------------------------------------------------------------------
     def note(self, text: str, seq: int | None = None) -> None:
         """A timeline line at the current virtual time; ``seq`` places it among the
         operations of the same instant (``0``: before them all, ``None``: after them)."""
         with self.lock:
             self.timeline.append((self.clock.now() if self.clock is not None else None, seq,
-                                  text))
+                                  text, self.process))
 
     def _take_failure(self, seq: int, name: str | None, compensation: bool = False,
                       fn: Any = None) -> bool:
@@ -232,10 +278,12 @@ class FaultPlan:
         self.note(f"{label or f'{seq_label(seq)} {name}'}: CRASH {point.describe(compensation)}", seq)
         raise SimulatedCrash(point.describe(compensation))
 
-    def calls(self, name: str, kind: str = "step") -> list[tuple[Any, ...]]:
+    def calls(self, target: Any, kind: str = "step") -> list[tuple[Any, ...]]:
         with self.lock:
-            return [a.args for a in self.call_log if a.kind == kind and a.name == name]
+            return [a.args for a in self.call_log
+                    if a.kind == kind and target_matches(target, a.name, a.fn)]
 
-    def executions(self, name: str, kind: str = "step") -> int:
+    def executions(self, target: Any, kind: str = "step") -> int:
         with self.lock:
-            return sum(1 for k, n in self.executed if k == kind and n == name)
+            return sum(1 for k, n, fn in self.executed
+                       if k == kind and target_matches(target, n, fn))

@@ -86,6 +86,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"wfkit {__version__}: hypothesis profile {settings.get_current_profile_name()}"
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per ``verify`` call: how many examples, how they ended, how many crashed (a
+    ``verify`` whose examples all end one way tested less than it seems)."""
+    outcomes = sys.modules.get("wfkit.testing.outcomes")
+    if outcomes is None or not outcomes.reported:
+        return
+    terminalreporter.section("wfkit verify")
+    for test, line in outcomes.reported:
+        terminalreporter.line(f"{test}: {line}" if test else line)
+    outcomes.reported.clear()
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     if file_path.suffix != ".py" or not parent.config.getoption("wfkit_lint"):
         return None

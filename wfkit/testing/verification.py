@@ -12,17 +12,22 @@ must hold:
 5. with ``require_idempotent=True``, every step re-executed in a crash window is idempotent;
 6. a plan with crashes ends exactly like the same plan without crashes.
 
+Over all the examples: not every one ended by the same programming error raised in a step
+(:mod:`.outcomes`), every name in ``events`` was waited for by some run (``UnusedEvent``), and,
+with hash seeds, the histories replay alike in fresh interpreters (:mod:`.hashseed`).
+
 A violation raises :class:`VerificationError` describing the smallest failing plan Hypothesis
 found, as a timeline, with a ``plan=`` literal to paste into a regression test.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 
 from wfkit.core.failures import error_data
@@ -31,18 +36,31 @@ from wfkit.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.history import replay
 from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.testing.context import TestWorkflowContext, format_duration
-from wfkit.testing.errors import SimulatedCrash, WorkflowFailed, WorkflowStuck
+from wfkit.testing.context import TestWorkflowContext
+from wfkit.testing.errors import (
+    SimulatedCrash,
+    UnusedEvent,
+    WorkflowFailed,
+    WorkflowStuck,
+)
 from wfkit.testing.faults import CrashPoint
+from wfkit.testing.hashseed import (
+    DEFAULT_SEEDS,
+    importable,
+    replay_under_seeds,
+    step_calls,
+)
+from wfkit.testing.outcomes import PROGRAMMING_ERRORS, VerifySummary, ending_of
+from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.plan import Plan, PlanRun
+from wfkit.testing.profiles import CI_PROFILE, THOROUGH_PROFILE
+from wfkit.testing.report import regression_snippet, timeline
 from wfkit.testing.strategies import plans
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
 _MAX_RESUMES = 20
-# Errors that mean the workflow's own code is wrong on some path, not that the world said no.
-PROGRAMMING_ERRORS = frozenset({"TypeError", "AttributeError", "NameError", "KeyError",
-                                "IndexError", "ZeroDivisionError", "UnboundLocalError",
-                                "RecursionError"})
+_MAX_HASH_PATHS = 50   # distinct paths replayed under other hash seeds
+__all__ = ["PROGRAMMING_ERRORS", "VerificationError", "VerifySummary", "timeline", "verify"]
 
 
 class VerificationError(AssertionError):
@@ -60,39 +78,91 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
            invariant: Callable[[TestWorkflowContext], Any] | None = None,
            events: Mapping[str, Sequence[Any]] | None = None,
            start: str | datetime | None = None, require_idempotent: bool = False,
-           max_examples: int = 100, plan: Plan | None = None, max_failures: int = 3,
+           max_examples: int | None = None, plan: Plan | None = None, max_failures: int = 3,
            max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
-           **settings: Any) -> None:
+           allow_uniform_failure: bool = False, allow_unused_events: bool = False,
+           hash_seeds: Sequence[int] | None = None, **settings: Any) -> VerifySummary:
     """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
 
     ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
     it. ``setup()`` runs before every plan (reset fake services). ``events`` maps event names
     to example payloads. ``plan=`` checks one given plan instead of exploring (regressions).
     Extra keyword arguments are Hypothesis settings (``deadline``, ``derandomize``, ...).
+    ``max_examples`` defaults to the current Hypothesis profile's (``wfkit-ci``: 25,
+    ``wfkit-thorough``: 2,000); given, it wins.
+
+    Returns how the examples ended (:class:`VerifySummary`; the pytest plugin prints its line).
+    When every example ended the same way by a programming error raised in a step (most often
+    a bug in the test's own fake), nothing else was tested: that fails too, unless
+    ``allow_uniform_failure=True``. So does a name in ``events`` that no run waited for
+    (:class:`UnusedEvent`), unless ``allow_unused_events=True``.
+
+    ``hash_seeds``: replay the histories the examples produced (one per distinct path) in
+    fresh interpreters under these ``PYTHONHASHSEED`` values, which exposes steps ordered by
+    iterating a set. Default: seeds 1 and 2 under the ``wfkit-ci`` and ``wfkit-thorough``
+    profiles, none otherwise; ``()`` turns it off.
     """
+    __tracebackhide__ = True
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
     checker = Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
                        start, require_idempotent)
+    if max_examples is not None:
+        settings["max_examples"] = max_examples
+    checker.hash_seeds, checker.hash_seeds_given = resolve_seeds(hash_seeds)
     with FrozenTime(parse_start(start)) as frozen:
         checker.frozen = frozen
         if plan is not None:
             checker.check(plan)
-            return
+            checker.check_hash_order()   # a regression of a hash-order bug checks it too
+            return checker.summary
         happy = checker.check(Plan())
         # Operations of the happy path (and one more), and the compensations failure paths run.
         max_seq = max(happy.ops_seen, 1) + 1
 
-        @hypothesis_settings(max_examples=max_examples, deadline=None,
+        # Unset settings come from the current profile (hypothesis_settings() reads it now).
+        @hypothesis_settings(deadline=None,
                              suppress_health_check=[HealthCheck.too_slow,
                                                     HealthCheck.function_scoped_fixture],
                              **settings)
         @given(plans(max_seq, events=events, max_failures=max_failures,
                      max_crashes=max_crashes, compensations=happy.compensable_seen))
         def explore(plan: Plan) -> None:
-            checker.check(plan)
+            __tracebackhide__ = True
+            checker.check(plan, explored=True)
 
         explore()
+    summary = checker.summary
+    checker.check_hash_order()
+    report_summary(summary)
+    unused = sorted(name for name, payloads in (events or {}).items()
+                    if list(payloads) and name not in checker.waited)
+    if unused and not allow_unused_events:
+        raise UnusedEvent("?", unused, sorted(checker.waited),
+                          runs=f"the {summary.examples} runs verify({workflow.name}) explored")
+    uniform = summary.uniform_programming_error()
+    if uniform is not None and not allow_uniform_failure:
+        problem = (f"every example that no injected failure ended ({summary.endings[uniform]} "
+                   f"of {summary.examples}) ended {uniform.status} by "
+                   f"{uniform.error}: {uniform.message} raised in step {uniform.step!r}"
+                   + (f" at {uniform.where}" if uniform.where else "")
+                   + ", so no plan tested anything else (a bug in a fake or a mock? pass "
+                   "allow_uniform_failure=True if this is what the step always does)")
+        raise VerificationError(workflow.name, Plan(), [problem],
+                                f"verify({workflow.name}) tested nothing but one failure:\n"
+                                f"  - {problem}\n{summary.line()}")
+    return summary
+
+
+def resolve_seeds(seeds: Sequence[int] | None) -> tuple[tuple[int, ...], bool]:
+    """``(seeds, given)``: the caller's, or 1 and 2 under the wfkit-ci and wfkit-thorough
+    profiles (none under any other)."""
+    if seeds is not None:
+        return tuple(seeds), True
+    from hypothesis import settings as current
+
+    profile = current.get_current_profile_name()
+    return (DEFAULT_SEEDS if profile in (CI_PROFILE, THOROUGH_PROFILE) else ()), False
 
 
 class Checker:
@@ -112,13 +182,74 @@ class Checker:
         self.frozen: FrozenTime | None = None
         self.ops_seen = 0
         self.compensable_seen = 0
+        self.summary = VerifySummary(workflow.name)
+        self.waited: set[str] = set()    # event names some run waited for
+        # One history per distinct path (operations and step calls), for the hash-seed replay.
+        self.paths: dict[tuple[Any, ...], tuple[Plan, str, list[list[Any]]]] = {}
+        self.hash_seeds: tuple[int, ...] = ()
+        self.hash_seeds_given = False
 
-    def check(self, plan: Plan) -> Checker:
+    def check(self, plan: Plan, explored: bool = False) -> Checker:
+        __tracebackhide__ = True
         first, problems = self.evaluate(plan)
         if problems:
             raise VerificationError(self.workflow.name, plan, problems,
                                     self.report(plan, first, problems))
+        self.waited.update(first.ctx.waited_events())
+        self.keep_history(plan, first)
+        ending = ending_of(first.ctx)
+        self.summary.add(ending, first.crashes)
+        if explored:   # hypothesis --hypothesis-show-statistics lists these
+            event(f"ended {ending.status}")
+            if first.crashes:
+                event("crashed and resumed")
         return self
+
+    def keep_history(self, plan: Plan, done: PlanRun) -> None:
+        ctx = done.ctx
+        if not self.hash_seeds or ctx.run_id is None or len(self.paths) >= _MAX_HASH_PATHS:
+            return
+        calls = step_calls(ctx)
+        key = (tuple((op.kind.value, op.name, op.status.value)
+                     for op in ctx.store.operations(ctx.run_id)),
+               tuple(tuple(c[1:]) for c in calls))
+        if key not in self.paths:
+            self.paths[key] = (plan, ctx.history.to_json(), calls)
+
+    def check_hash_order(self) -> None:
+        """Replay the kept histories under other hash seeds (see :mod:`.hashseed`)."""
+        __tracebackhide__ = True
+        seeds = self.hash_seeds
+        if not seeds or not self.paths:
+            return
+        why_not = importable(self.workflow)
+        if why_not is not None:
+            if self.hash_seeds_given:
+                raise DefinitionError(f"verify(hash_seeds=...): {why_not}")
+            self.summary.notes.append(f"hash order not checked: {why_not}")
+            return
+        kept = list(self.paths.values())
+        found = replay_under_seeds(self.workflow, [h for _, h, _ in kept], seeds,
+                                   [c for _, _, c in kept])
+        self.summary.notes.append(f"{len(kept)} histories replayed under PYTHONHASHSEED="
+                                  + ",".join(str(s) for s in seeds))
+        if found:
+            plan = kept[found[0].history][0]
+            problems = [f"replaying this run's history in a fresh interpreter under "
+                        f"PYTHONHASHSEED={found[0].seed} diverged (the workflow orders its "
+                        "steps by iterating a set or another hash-ordered collection: iterate "
+                        f"sorted(...) instead): {found[0].message}"]
+            with self.frozen_at_start():
+                first = self.run(plan)
+            raise VerificationError(self.workflow.name, plan, problems,
+                                    self.report(plan, first, problems,
+                                                extra=f"hash_seeds=({found[0].seed},)"))
+
+    @contextlib.contextmanager
+    def frozen_at_start(self) -> Iterator[None]:
+        with FrozenTime(parse_start(self.start)) as frozen:
+            self.frozen = frozen
+            yield
 
     def evaluate(self, plan: Plan) -> tuple[PlanRun, list[str]]:
         """Run ``plan`` (and its crash-free twin); the problems found, if any."""
@@ -266,8 +397,11 @@ class Checker:
         data = data.get("original", data) if data.get("during") else data
         if data.get("type") in PROGRAMMING_ERRORS and not data.get("from_step") \
                 and data.get("module") == "builtins":
+            raised = ctx.faults.body_errors.get(ctx.run_id or "")
+            where = f" at {raised.where}" if raised is not None and raised.where \
+                and raised.error == data["type"] else ""
             done.problems.append(f"the workflow code raised {data['type']}: "
-                                 f"{data.get('message')} (a bug on this path)")
+                                 f"{data.get('message')}{where} (a bug on this path)")
 
     def _check_idempotency(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         if not self.require_idempotent:
@@ -295,7 +429,8 @@ class Checker:
             done.problems.append("the invariant returned False")
 
     # -- the report -------------------------------------------------------------------------------
-    def report(self, plan: Plan, first: PlanRun, problems: list[str]) -> str:
+    def report(self, plan: Plan, first: PlanRun, problems: list[str],
+               extra: str = "") -> str:
         ctx = first.ctx
         lines = [f"verify({self.workflow.name}) found a problem. The smallest plan:"]
         lines += [f"  - {line}" for line in plan.describe()]
@@ -304,47 +439,10 @@ class Checker:
         lines.append("Problems:")
         lines += [f"  - {p}" for p in problems]
         lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
-        lines += ["", "    from wfkit.testing import Arrival, Crash, Failure, Plan, verify", "",
-                  f"    def test_{_identifier(self.workflow.name)}_regression():",
-                  f"        verify({self.workflow.fn.__name__}{_call_args(self.args, self.kwargs)}"
-                  f", plan={plan!r})"]
+        lines += [""] + [f"    {line}" if line else "" for line in
+                         regression_snippet(self.workflow, self.args, self.kwargs, plan,
+                                            extra)]
         return "\n".join(lines)
-
-
-def timeline(ctx: TestWorkflowContext) -> list[str]:
-    """One line per attempt, fault, crash, resume and wait, in virtual time order."""
-    start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
-    # Ordered by virtual time, then by operation number within one instant (resumes first,
-    # run-level lines last), then in the order they were written.
-    rows: list[tuple[datetime, float, int, str]] = []
-    for i, (at, seq, text) in enumerate(ctx.faults.timeline):
-        rows.append((at or start, float("inf") if seq is None else seq, i, text))
-    shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
-             "wait_started": "waiting for event", "event_received": "event received",
-             "event_timed_out": "wait timed out", "child_started": "child workflow started",
-             "child_completed": "child workflow completed",
-             "child_failed": "child workflow failed", "patch_marked": "patch marked",
-             "compensation_started": "compensation started", "step_failed": "failed for good",
-             "run_completed": "run COMPLETED", "run_compensated": "run COMPENSATED",
-             "run_failed": "run FAILED", "run_cancelled": "run CANCELLED"}
-    if ctx.run_id is not None:
-        last_seq = 0.0
-        for entry in ctx.store.history(ctx.run_id):
-            # A run-level line (compensation started, run ended) sits just after the operation
-            # the log recorded before it.
-            rank = last_seq + 0.5 if entry.seq is None else float(entry.seq)
-            if entry.seq is not None:
-                last_seq = max(last_seq, float(entry.seq))
-            text = shown.get(entry.type)
-            if text is None:
-                continue
-            label = f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: " \
-                if entry.seq is not None else ""
-            rows.append((entry.at, rank, 10_000 + entry.index,
-                         label + text.format(wake_at=entry.data.get("wake_at"))))
-    rows.sort(key=lambda row: (row[0], row[1], row[2]))
-    return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
-            for at, _, _, text in rows]
 
 
 def _body_ops(ctx: TestWorkflowContext) -> int:
@@ -363,12 +461,3 @@ def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
 def _outcome(outcome: tuple[str, Any]) -> str:
     status, detail = outcome
     return f"{status} ({detail})" if detail is not None else status
-
-
-def _identifier(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_").lower() or "workflow"
-
-
-def _call_args(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return "".join(f", {p}" for p in parts)
