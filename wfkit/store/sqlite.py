@@ -243,13 +243,18 @@ class SqliteStore:
         return None if row is None else _run_from_row(row)
 
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        where, params = [], []
+                  parent_id: str | None = None, limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("status", status), ("workflow", workflow),
                               ("parent_id", parent_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if before is not None:  # a keyset cursor: the runs_created index seeks to it
+            where.append(f"(created_at, id) < (?, ?)")
+            params.extend((_us(before[0]), before[1]))
         sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY created_at DESC, id DESC"
         if limit is not None:
@@ -258,6 +263,16 @@ class SqliteStore:
         with self._lock:
             rows = self._read(lambda c: c.execute(sql, params).fetchall())
         return [_run_from_row(row) for row in rows]
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        sql = "SELECT status, count(*) FROM runs"
+        params: list[Any] = []
+        if workflow is not None:
+            sql += " WHERE workflow = ?"
+            params.append(workflow)
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql + " GROUP BY status", params).fetchall())
+        return {RunStatus(status): count for status, count in rows}
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
