@@ -295,3 +295,25 @@ def test_workers_run_runs_started_through_the_api(serve: Any, engine: Engine) ->
         assert time.monotonic() < deadline, c.get("/api/runs/w1").json()
         time.sleep(0.05)
     assert c.get("/api/runs/w1").json()["run"]["result"] == 42
+
+
+def test_a_locked_store_is_503_and_nothing_is_written(flows: list[Any], tmp_path: Any) -> None:
+    import sqlite3
+
+    from wfkit.web.app import create_app
+
+    with Engine(f"sqlite:///{tmp_path / 'locked.db'}?timeout=0.1", workflows=flows) as eng, \
+            TestClient(create_app(eng, flows)) as c:
+        c.post("/api/workflows/approval/runs", json="L1")
+        holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for answer in (c.post("/api/workflows/adder/runs?id=L2", json=[1, 2]),
+                           c.post("/api/runs/L1/cancel")):
+                assert "database is locked" in error(answer, 503)
+                assert answer.headers["retry-after"] == "1"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert [r.id for r in eng.list_runs()] == ["L1"]
+        assert not eng.get_run("L1").cancel_requested

@@ -93,7 +93,8 @@ async def _wfkit_error(request: Request, exc: Exception) -> Response:
         _log.error("%s %s: %s", request.method, request.url.path, exc.one_line())
     if _wants_html(request):
         return pages.error_page(request, status, exc.message, exc.hint)
-    return _json(status, exc.message, exc.hint)
+    # A store that is busy or down is worth asking again; nothing was written.
+    return _json(status, exc.message, exc.hint, {"Retry-After": "1"} if status == 503 else None)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
