@@ -134,6 +134,7 @@ def test_cancel_a_waiting_run_with_the_button(page: Any, site: str, tmp_path: Pa
     wait_for_status(site, "EXP-42", "WAITING")
     page.goto(f"{site}/runs/EXP-42")
     expect(page.locator("#run-status")).to_have_text("WAITING")
+    expect(page.locator("#awaited")).to_contain_text("event decision")
     expect(page.locator('g.node[data-label="decision"]')).to_have_attribute("data-state",
                                                                             "running")
     asked: list[str] = []

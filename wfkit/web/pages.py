@@ -134,6 +134,7 @@ async def run_page(request: Request) -> Response:
         request, "run.html", title=f"Run {run.id}", run=run, rows=timeline.rows(detail),
         svg=svg, graph=graph, known=wf is not None, error=timeline.error_line(run.error),
         failed_steps=timeline.failed_steps(detail.operations), when=timeline.when,
+        awaited=timeline.awaited_event(run, detail.operations),
         took=timeline.duration(run.created_at, run.finished_at),
         notice=request.query_params.get("done"),
         refresh_ms=None if run.status.terminal else REFRESH_MS["run"])

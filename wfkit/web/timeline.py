@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wfkit.core.numbering import seq_label
-from wfkit.status import OpKind
-from wfkit.store.base import OperationRecord
+from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store.base import OperationRecord, RunRecord
 from wfkit.web.service import RunDetail
 
 
@@ -94,4 +94,12 @@ def error_line(error: str | None) -> str:
 
 def failed_steps(operations: list[OperationRecord]) -> list[str]:
     """Names skip-step accepts for this run (its failed steps and compensations)."""
-    return sorted({op.name for op in operations if op.status.value == "FAILED"})
+    return sorted({op.name for op in operations if op.status == OpStatus.FAILED})
+
+
+def awaited_event(run: RunRecord, operations: list[OperationRecord]) -> str | None:
+    """The event a WAITING run waits for (its newest open wait), for the page to name."""
+    if run.status != RunStatus.WAITING:
+        return None
+    waits = [op for op in operations if op.kind == OpKind.EVENT and op.status == OpStatus.STARTED]
+    return waits[-1].name if waits else None
