@@ -419,10 +419,18 @@ class Engine:
         return run
 
     def list_runs(self, *, status: RunStatus | str | None = None, workflow: str | None = None,
-                  limit: int | None = None) -> list[RunRecord]:
+                  limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        """Runs newest first; ``before`` is the (created_at, id) of the previous page's last
+        run (a keyset cursor)."""
         if isinstance(status, str):
             status = _parse_status(status)
-        return self.store.list_runs(status=status, workflow=workflow, limit=limit)
+        return self.store.list_runs(status=status, workflow=workflow, limit=limit,
+                                    before=before)
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        """How many runs there are of each status (statuses with none left out)."""
+        return self.store.count_runs(workflow=workflow)
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         self.get_run(run_id)

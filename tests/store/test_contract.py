@@ -117,6 +117,39 @@ def test_list_runs_filters(store: Store) -> None:
     assert ids(workflow="nope") == []
 
 
+def test_list_runs_pages_by_keyset_cursor(store: Store) -> None:
+    for run_id, created in [("a", 1), ("b", 3), ("c", 2), ("d", 3), ("e", 2)]:
+        store.create_run(run(run_id, created=created,
+                             status=RunStatus.COMPLETED if run_id in "bc" else RunStatus.PENDING),
+                         [])
+    pages, cursor = [], None
+    while True:
+        page = store.list_runs(limit=2, before=cursor)
+        if not page:
+            break
+        pages.append([r.id for r in page])
+        cursor = (page[-1].created_at, page[-1].id)
+    assert pages == [["d", "b"], ["e", "c"], ["a"]]
+    # The cursor is a position, not a run: it works after that run is gone, with filters too.
+    assert [r.id for r in store.list_runs(before=(at(3), "c"))] == ["b", "e", "c", "a"]
+    assert [r.id for r in store.list_runs(status=RunStatus.PENDING, before=(at(3), "d"))] == \
+        ["e", "a"]
+    assert store.list_runs(before=(at(0), "z")) == []
+
+
+def test_count_runs_by_status(store: Store) -> None:
+    assert store.count_runs() == {}
+    for run_id, status, workflow in [("a", RunStatus.PENDING, "orders"),
+                                     ("b", RunStatus.COMPLETED, "orders"),
+                                     ("c", RunStatus.COMPLETED, "etl"),
+                                     ("d", RunStatus.FAILED, "orders")]:
+        store.create_run(run(run_id, status=status, workflow=workflow), [])
+    assert store.count_runs() == {RunStatus.PENDING: 1, RunStatus.COMPLETED: 2,
+                                  RunStatus.FAILED: 1}
+    assert store.count_runs(workflow="etl") == {RunStatus.COMPLETED: 1}
+    assert store.count_runs(workflow="nope") == {}
+
+
 def test_returned_records_are_copies(store: Store) -> None:
     record = run("r1")
     store.create_run(record, [])

@@ -268,3 +268,27 @@ def test_two_processes_claiming_at_once_never_claim_the_same_run(db: Path) -> No
         for i, run_id in enumerate(ids):
             store.create_run(run(run_id, created=i), [])
     assert_two_processes_share_the_runs(url(db, "?timeout=30"), ids, db.parent)
+
+
+def test_listing_by_a_common_or_a_rare_status_gives_the_same_order(tmp_path: Path) -> None:
+    """list_runs(status=...) walks runs_created newest first for a status with many runs and
+    fetches a rare one by status (wfkit.store.sqlite._COMMON_STATUS): both pages are right."""
+    from wfkit.status import RunStatus
+    from wfkit.store import sqlite as sqlite_store
+
+    store = SqliteStore(f"sqlite:///{tmp_path / 'w.db'}?synchronous=NORMAL")
+    many = sqlite_store._COMMON_STATUS + 10
+    expected: dict[RunStatus, list[str]] = {RunStatus.COMPLETED: [], RunStatus.FAILED: []}
+    for i in range(many + 30):
+        status = RunStatus.FAILED if i % 70 == 0 else RunStatus.COMPLETED
+        run_id = f"r{i:05d}"
+        store.create_run(run(run_id, created=i // 2, status=status), [])
+        expected[status].append(run_id)
+    for status, ids in expected.items():
+        newest = sorted(ids, key=lambda r: (int(r[1:]) // 2, r), reverse=True)
+        page = store.list_runs(status=status, limit=25)
+        assert [r.id for r in page] == newest[:25]
+        cursor = (page[-1].created_at, page[-1].id)
+        assert [r.id for r in store.list_runs(status=status, limit=25, before=cursor)] == \
+            newest[25:50]
+    store.close()

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "rule": "wfkit.cli.lint:rule",
     "run": "wfkit.cli.run:run",
     "send-event": "wfkit.cli.runs:send_event",
+    "serve": "wfkit.cli.serve:serve",
     "show": "wfkit.cli.show:show",
     "skip-step": "wfkit.cli.runs:skip_step",
     "worker": "wfkit.cli.worker:worker",

@@ -27,7 +27,9 @@ def parse_size(text: str) -> int | None:
     return size if size >= 1 else None
 
 
-class _Size(click.ParamType):
+class SizeType(click.ParamType):
+    """A size option's type: `4MiB`, `10MB`, `512KB` or a number of bytes."""
+
     name = "size"
 
     def convert(self, value: Any, param: click.Parameter | None,
@@ -43,7 +45,7 @@ class _Size(click.ParamType):
 
 def max_payload_option(fn: F) -> F:
     return click.option(
-        "--max-payload", "max_payload", type=_Size(), envvar="WFKIT_MAX_PAYLOAD",
+        "--max-payload", "max_payload", type=SizeType(), envvar="WFKIT_MAX_PAYLOAD",
         default=None, metavar="SIZE",
         help="Largest input, step result or event payload stored, e.g. 10MiB "
              "(env WFKIT_MAX_PAYLOAD; default 4MiB).")(fn)

@@ -172,8 +172,17 @@ class Store(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs newest first (created_at, then id descending)."""
+                  parent_id: str | None = None, limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        """Runs newest first (created_at, then id descending).
+
+        ``before`` is a keyset cursor, the (created_at, id) of the last run of the previous
+        page: only runs after it in this order are listed, so a page costs the same however
+        deep it is and runs created meanwhile do not shift the pages.
+        """
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        """How many runs there are of each status (statuses with none left out)."""
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         """The run's operations ordered by seq."""

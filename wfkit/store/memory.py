@@ -58,14 +58,24 @@ class MemoryStore:
             return copy.copy(run) if run else None
 
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+                  parent_id: str | None = None, limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
         with self._lock:
             runs = [r for r in self._runs.values()
                     if (status is None or r.status == status)
                     and (workflow is None or r.workflow == workflow)
-                    and (parent_id is None or r.parent_id == parent_id)]
+                    and (parent_id is None or r.parent_id == parent_id)
+                    and (before is None or (r.created_at, r.id) < before)]
             runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
             return [copy.copy(r) for r in (runs if limit is None else runs[:max(limit, 0)])]
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        with self._lock:
+            counts: dict[RunStatus, int] = {}
+            for r in self._runs.values():
+                if workflow is None or r.workflow == workflow:
+                    counts[r.status] = counts.get(r.status, 0) + 1
+            return counts
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:

@@ -192,13 +192,18 @@ class PostgresStore:
         return None if row is None else _run_from_row(row)
 
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        where, params = [], []
+                  parent_id: str | None = None, limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("status", status), ("workflow", workflow),
                               ("parent_id", parent_id)):
             if value is not None:
                 where.append(f"{column} = %s")
                 params.append(_text(value))
+        if before is not None:  # a keyset cursor: the runs_created index seeks to it
+            where.append("(created_at, id) < (%s, %s)")
+            params.extend(before)
         sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY created_at DESC, id DESC"
         if limit is not None:
@@ -207,6 +212,16 @@ class PostgresStore:
         with self._cursor() as cur:
             rows = cur.execute(sql, params).fetchall()
         return [_run_from_row(row) for row in rows]
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        sql = "SELECT status, count(*) FROM runs"
+        params: list[Any] = []
+        if workflow is not None:
+            sql += " WHERE workflow = %s"
+            params.append(workflow)
+        with self._cursor() as cur:
+            rows = cur.execute(sql + " GROUP BY status", params).fetchall()
+        return {RunStatus(status): count for status, count in rows}
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._cursor() as cur:

@@ -87,6 +87,10 @@ _RUN_TABLE_COLUMNS = tuple(c for c in _RUN_COLUMNS if c != "input")
 _RUN_SELECT = ("SELECT " + ", ".join("i.input" if c == "input" else f"r.{c}"
                                      for c in _RUN_COLUMNS)
                + " FROM runs r JOIN run_inputs i ON i.pk = r.pk")
+_RUN_SELECT_NEWEST = _RUN_SELECT.replace("FROM runs r", "FROM runs r INDEXED BY runs_created")
+# list_runs by status: a status with at least this many runs is looked for newest first.
+_COMMON_STATUS = 2000
+_STATUS_SAMPLE = "SELECT count(*) FROM (SELECT 1 FROM runs WHERE status = ? LIMIT ?)"
 _RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
                             "finished_at"})
 # Values a checkpoint's ``run`` dict may change, each with its conversion to a column value.
@@ -264,21 +268,52 @@ class SqliteStore:
         return None if row is None else _run_from_row(row)
 
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        where, params = [], []
+                  parent_id: str | None = None, limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("status", status), ("workflow", workflow),
                               ("parent_id", parent_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY created_at DESC, id DESC"
+        if before is not None:  # a keyset cursor: the runs_created index seeks to it
+            where.append("(created_at, id) < (?, ?)")
+            params.extend((_us(before[0]), before[1]))
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        order = " ORDER BY created_at DESC, id DESC"
         if limit is not None:
-            sql += " LIMIT ?"
+            order += " LIMIT ?"
             params.append(max(limit, 0))
+
+        def read(c: sqlite3.Connection) -> list[Any]:
+            sql = _RUN_SELECT + condition + order
+            if status is not None and parent_id is None and limit is not None:
+                # Without table statistics SQLite fetches every run of the status through
+                # runs_claim and sorts them all: 250 ms for 94,000 COMPLETED runs of 100,000.
+                # A common status is found sooner walking runs_created newest first; a rare
+                # one is still fetched by status, sorting only (created_at, id) keys.
+                common = c.execute(_STATUS_SAMPLE, (status, _COMMON_STATUS)).fetchone()[0]
+                if common >= _COMMON_STATUS:
+                    sql = _RUN_SELECT_NEWEST + condition + order
+                else:
+                    sql = (_RUN_SELECT + " WHERE r.pk IN (SELECT pk FROM runs" + condition
+                           + order + ") ORDER BY r.created_at DESC, r.id DESC")
+            return c.execute(sql, params).fetchall()
+
         with self._lock:
-            rows = self._read(lambda c: c.execute(sql, params).fetchall())
+            rows = self._read(read)
         return [_run_from_row(row) for row in rows]
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        sql = "SELECT status, count(*) FROM runs"
+        params: list[Any] = []
+        if workflow is not None:
+            sql += " WHERE workflow = ?"
+            params.append(workflow)
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql + " GROUP BY status", params).fetchall())
+        return {RunStatus(status): count for status, count in rows}
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
