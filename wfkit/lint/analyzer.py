@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from wfkit.lint import knowledge as kn
-from wfkit.lint.knowledge import Knowledge
-from wfkit.lint.nodes import child_fields, semantic_children
+from wfkit.static import knowledge as kn
+from wfkit.static.knowledge import Knowledge
+from wfkit.static.nodes import child_fields, semantic_children
 from wfkit.lint.settings import AnalyzerSettings
-from wfkit.lint.positions import resolve_positions
-from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
+from wfkit.static.positions import resolve_positions
+from wfkit.static.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
                                  dotted, param_bindings)
 from wfkit.lint.rule import Hit, LintRule
 from wfkit.lint.services import RuleServices

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from wfkit.lint.knowledge import Entry
+from wfkit.static.knowledge import Entry
 
 if TYPE_CHECKING:
     import libcst as cst

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from wfkit.lint import knowledge as kn
-from wfkit.lint.knowledge import Knowledge, short_name
-from wfkit.lint.nodes import semantic_children
-from wfkit.lint.resolver import Bindings, Resolver
+from wfkit.static import knowledge as kn
+from wfkit.static.knowledge import Knowledge, short_name
+from wfkit.static.nodes import semantic_children
+from wfkit.static.resolver import Bindings, Resolver
 from wfkit.lint.rule import Hit, LintRule
 from wfkit.lint.summary import FixEdit, RawFinding
 

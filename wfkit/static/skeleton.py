@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from wfkit.errors import UsageError
-from wfkit.lint.graph_scope import Helper, ModuleIndex, Op, WorkflowInfo, index_module
-from wfkit.lint.parse_guard import ParseLimits, check_source
-from wfkit.lint.resolver import BindingCollector, param_bindings
+from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.static.parse_guard import ParseLimits, check_source
+from wfkit.static.resolver import BindingCollector, param_bindings
 
 __all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from wfkit.lint import positions
-from wfkit.lint.positions import resolve_positions
+from wfkit.static import positions
+from wfkit.static.positions import resolve_positions
 
 SOURCES = {
     "decorated": '''\

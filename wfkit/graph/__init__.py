@@ -1,0 +1,1 @@
+"""``wfkit graph``: drawing a workflow's durable-operation skeleton (see :mod:`wfkit.static`)."""

@@ -1,0 +1,1 @@
+"""The static model of workflow code (see the module docstring written in the next step)."""
