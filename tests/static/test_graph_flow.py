@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from wfkit.static.skeleton import Graph, build_graph, parse_source
 from wfkit.graph.render import render
+from wfkit.static.skeleton import Graph, build_graph, parse_source
 
 
 def graph_of(code: str, workflow: str = "wf") -> Graph:

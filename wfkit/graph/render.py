@@ -1,4 +1,4 @@
-"""Drawing a :class:`~wfkit.static.skeleton.Graph`: Mermaid, Graphviz dot, or a plain ASCII table.
+"""Drawing a :class:`~wfkit.static.skeleton.Graph`: Mermaid, Graphviz dot or a plain table.
 
 Renderers are pure functions of the graph (no libcst, no I/O), chosen by name, so the output
 is byte-stable for golden tests and for diffs in code review: nodes, edges and groups come out

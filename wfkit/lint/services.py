@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from wfkit.lint.rule import Hit, LintRule
+from wfkit.lint.summary import FixEdit, RawFinding
 from wfkit.static import knowledge as kn
 from wfkit.static.knowledge import Knowledge, short_name
 from wfkit.static.nodes import semantic_children
 from wfkit.static.resolver import Bindings, Resolver
-from wfkit.lint.rule import Hit, LintRule
-from wfkit.lint.summary import FixEdit, RawFinding
 
 if TYPE_CHECKING:
     from wfkit.lint.analyzer import Frame

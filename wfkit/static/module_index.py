@@ -1,9 +1,9 @@
-"""What a module defines, for ``wfkit graph``: its workflows, steps, compensations, helpers.
+"""What a module defines, for the skeleton: its workflows, steps, compensations, helpers.
 
-Kept apart from the walker in :mod:`wfkit.static.skeleton` so each stays one job: this module answers
-"which durable operation does this call start, and what is it called?" for the three dialects,
-using the linter's resolver (imports and aliases) and knowledge tables; the walker turns the
-answers into control flow.
+Kept apart from the walker in :mod:`wfkit.static.skeleton` so each stays one job: this module
+answers "which durable operation does this call start, and what is it called?" for the three
+dialects, using the model's resolver (imports and aliases) and knowledge tables; the walker
+turns the answers into control flow.
 """
 
 from __future__ import annotations
