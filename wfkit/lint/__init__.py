@@ -21,5 +21,6 @@ package (one job per module):
 - ``formats``     output formats (text, JSON, SARIF, GitHub annotations, statistics).
 - ``catalog``     the rules discovered in ``lint_rules/`` with their documentation.
 - ``rule``        the ``LintRule`` base class and case types for rule authors.
+- ``hit``         ``Hit``: a use of a name the knowledge table knows (``on_hit``'s argument).
 - ``lazycst``     libcst loaded on first use, for rule modules.
 """

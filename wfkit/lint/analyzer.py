@@ -11,12 +11,12 @@ which functions really are.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
 
-from wfkit.lint.rule import Hit, LintRule
-from wfkit.lint.services import RuleServices
+from wfkit.lint.hit import Hit
+from wfkit.lint.rule import LintRule
+from wfkit.lint.services import Frame, RuleServices
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
 from wfkit.static import knowledge as kn
@@ -26,23 +26,6 @@ from wfkit.static.nodes import child_fields, semantic_children
 from wfkit.static.positions import resolve_positions
 from wfkit.static.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
                                    param_bindings)
-
-
-@dataclass
-class Frame:
-    """A function or class being visited."""
-
-    qualname: str
-    kind: str                      # workflow | step | helper | class
-    dialect: str = ""
-    is_async: bool = False
-    ctx_names: list[str] = field(default_factory=list)
-    summary: FunctionSummary | None = None
-    temporal_class: bool = False
-    class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
-    pushed_scope: bool = False
-    owner: Frame | None = None     # for methods: the enclosing class frame
-    attr_kinds: dict[str, str] = field(default_factory=dict)   # class: self.x -> dict/set
 
 
 _CALLABLE_FIRST = frozenset({"step", "call"})
