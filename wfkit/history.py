@@ -150,6 +150,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
 
     from wfkit.clock import ManualClock
     from wfkit.codec import JsonCodec
+    from wfkit.context import Context
     from wfkit.core.activation import Activation, Frontier, Suspend
     from wfkit.core.runner import _leftover, call_body
     from wfkit.core.runtime import Runtime
@@ -169,8 +170,8 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
     rt = Runtime(store=store, clock=ManualClock(history.run.created_at), owner="replay",
                  workflows={workflow.name: workflow}, codec=codec or JsonCodec(),
                  rng=random.Random(0))
-    act = Activation(rt, history.run, workflow, lease_owner=None, operations=ops,
-                     replay_only=True)
+    act = Activation(rt, history.run, workflow, lease_owner=None, make_context=Context,
+                     operations=ops, replay_only=True)
     token = current_activation.set(act)
     reached_end = True
     try:
