@@ -152,7 +152,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
     from wfkit.codec import JsonCodec
     from wfkit.context import Context
     from wfkit.core.activation import Activation, Frontier, Suspend
-    from wfkit.core.runner import _leftover, call_body
+    from wfkit.core.runner import call_body, leftover_operation
     from wfkit.core.runtime import Runtime
     from wfkit.core.starting import decode_input
     from wfkit.definitions import WorkflowDef, current_activation
@@ -201,7 +201,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
                     current=f"the workflow raising {type(exc).__name__}: {exc}",
                     run_id=history.run.id) from exc
         else:
-            leftover = _leftover(act)
+            leftover = leftover_operation(act)
             if leftover is not None:
                 raise NonDeterminismError(
                     position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",

@@ -70,7 +70,7 @@ def _advance(act: Activation) -> None:
         if act.replay_only:
             _compensate(act, None)
             return
-        leftover = _leftover(act)
+        leftover = leftover_operation(act)
         if leftover is not None:
             _fail(act, NonDeterminismError(
                 position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
@@ -109,7 +109,9 @@ def _run_in_fresh_thread(coro: Any) -> Any:
     return box.get("value")
 
 
-def _leftover(act: Activation) -> OperationRecord | None:
+def leftover_operation(act: Activation) -> OperationRecord | None:
+    """The first recorded operation the body did not reach this time (a divergence if the
+    body returned), compensations aside."""
     later = [op for seq, op in act.ops.items()
              if seq > act.seq and op.kind != OpKind.COMPENSATION]
     return min(later, key=lambda op: op.seq) if later else None

@@ -51,4 +51,7 @@ Where a node is
     ``positions.resolve_positions(module, text, [(node, statement, indent), ...])`` -> code
     ranges, for the few nodes that are reported; ``nodes.semantic_children(node)`` -> the
     children that can hold code, for fast walks.
+
+libcst's private API is used in one module only, :mod:`wfkit.static.libcst_private`, which
+names the libcst versions it is known to work with.
 """
