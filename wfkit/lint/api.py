@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from wfkit import __version__
-from wfkit.lint.catalog import get_rule, known_codes
+from wfkit.lint.catalog import get_rule, known_codes, rules_package
 from wfkit.lint.config import LintConfig, load_config, selected_codes
 from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, read_source,
                               wf000)
@@ -395,12 +395,10 @@ def engine_fingerprint() -> str:
     number."""
     import hashlib
 
-    import lint_rules
-
     from wfkit import static
 
     digest = hashlib.sha256()
-    for directory in (os.path.dirname(__file__), *static.__path__, *lint_rules.__path__):
+    for directory in (os.path.dirname(__file__), *static.__path__, *rules_package().__path__):
         if not os.path.isdir(directory):   # e.g. an editable install's path hook entry
             continue
         for name in sorted(os.listdir(directory)):
