@@ -215,6 +215,39 @@ def test_the_engine_imports_no_toolkit_package():
     assert offenders == [], "the engine sits below lint, static, graph, testing and the CLI"
 
 
+# The layers of docs/architecture.md, top first; a module imports only from layers below its
+# own (or its own package). "engine" is every wfkit module in none of the named packages; the
+# package facade ``wfkit`` (lazy re-exports of the engine's public names) is below them all.
+LAYERS = (("wfkit.cli",), ("wfkit.testing",), ("wfkit.lint", "wfkit.graph"),
+          ("wfkit.static", "engine"), ("wfkit",), ("wfkit.errors",))
+
+
+def layer_of(name: str) -> tuple[int, str]:
+    """(rank, package) of a module: lower rank = higher layer."""
+    if name == "wfkit.__main__":   # ``python -m wfkit``: the CLI's entry point
+        name = "wfkit.cli"
+    for rank, packages in enumerate(LAYERS):
+        for package in packages:
+            if package != "engine" and (name == package or (
+                    package != "wfkit" and name.startswith(package + "."))):
+                return rank, package
+    return LAYERS.index(("wfkit.static", "engine")), "engine"
+
+
+def test_every_import_points_down_the_layers():
+    offenders = []
+    for name, imports in GRAPH.items():
+        if name == "wfkit":
+            continue   # the facade re-exports the engine (under TYPE_CHECKING, and lazily)
+        rank, package = layer_of(name)
+        for i in imports:
+            target_rank, target_package = layer_of(i.module)
+            if target_package != package and target_rank <= rank:
+                offenders.append(f"{i.path.relative_to(ROOT)}:{i.line}: {package} -> "
+                                 f"{target_package} ({i.module})")
+    assert offenders == [], "see the layers in docs/architecture.md"
+
+
 @pytest.mark.parametrize("folder", ["wfkit", "lint_rules"])
 def test_libcst_private_api_is_used_in_one_module_only(folder: str):
     offenders = []
