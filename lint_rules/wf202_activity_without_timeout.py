@@ -12,9 +12,9 @@ Use instead: pass `start_to_close_timeout=timedelta(...)` (or `schedule_to_close
 
 from __future__ import annotations
 
-from wfkit.lint.knowledge import TEMPORAL_ACTIVITY_STARTS, TEMPORAL_TIMEOUT_KEYWORDS
 from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import LintRule
+from wfkit.static.knowledge import TEMPORAL_ACTIVITY_STARTS, TEMPORAL_TIMEOUT_KEYWORDS
 
 
 class ActivityWithoutTimeout(LintRule):

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wfkit.codec import (ArgumentError, DecodingError, EncodingError, JsonCodec,
-                         arguments_from_json, bind_arguments, signature_types)
+from wfkit.binding import ArgumentError, arguments_from_json, bind_arguments, signature_types
+from wfkit.codec import DecodingError, EncodingError, JsonCodec
 from wfkit.errors import DefinitionError, SerializationError, UsageError
 
 if TYPE_CHECKING:

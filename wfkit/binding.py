@@ -62,6 +62,29 @@ def signature_types(fn: Callable[..., Any]) -> tuple[dict[str, Any], Any]:
         return _signature_types.__wrapped__(fn)
 
 
+def return_annotation(fn: Callable[..., Any]) -> Any:
+    """The annotation ``fn``'s result decodes to: its return annotation, or ``Any`` for a
+    builtin or an annotation that cannot be resolved (the result is then decoded as JSON)."""
+    try:
+        return signature_types(fn)[1]
+    except Exception:  # a builtin or an annotation that cannot be resolved: decode as JSON
+        return Any
+
+
+def positional_count(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` requires; None if it takes ``*args`` or has no
+    signature (a compensation is then not checked against it)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    return sum(1 for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                               inspect.Parameter.POSITIONAL_OR_KEYWORD)
+               and p.default is inspect.Parameter.empty)
+
+
 @functools.lru_cache(maxsize=1024)
 def _signature_types(fn: Callable[..., Any]) -> tuple[dict[str, Any], Any]:
     target = inspect.unwrap(fn)

@@ -71,10 +71,7 @@ from wfkit.codec_forms import (
 from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, RoundTripError, check_size, difference
 from wfkit.errors import DefinitionError, SerializationError
 
-__all__ = [
-    "ArgumentError", "DecodingError", "EncodingError", "JsonCodec", "annotation_name",
-    "bind_arguments", "arguments_from_json", "is_context_parameter", "signature_types",
-]
+__all__ = ["DecodingError", "EncodingError", "JsonCodec", "annotation_name"]
 
 ENCODE_HINT = ("use a dataclass, an Enum or basic types (str, int, float, bool, None, list, dict; "
                "datetime, date, time, timedelta, UUID, Decimal, bytes, tuple and set also work)")
@@ -710,17 +707,3 @@ def _reject_unknown(data: dict[str, Any], known: frozenset[str], name: str) -> N
     if unknown:
         raise _Mismatch(name, data, f"unknown field {unknown[0]!r}; {name} has "
                                     f"{', '.join(sorted(known)) or 'no fields'}")
-
-
-# Function inputs (binding JSON to a function's parameters) live in wfkit.binding; these names
-# stay importable from here, loaded on first use (wfkit.binding imports this module).
-_BINDING_NAMES = frozenset({"ArgumentError", "arguments_from_json", "bind_arguments",
-                            "is_context_parameter", "signature_types"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _BINDING_NAMES:
-        import wfkit.binding
-
-        return getattr(wfkit.binding, name)
-    raise AttributeError(f"module 'wfkit.codec' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 from wfkit.core.spec import CallSite, base_spec, resolve
+from wfkit.core.waits import child_flow, event_flow, patched, sleep_flow
 from wfkit.retry import Retry
 from wfkit.status import OpKind
 
@@ -127,8 +128,6 @@ class Context:
     # -- waiting -------------------------------------------------------------------------------
     def sleep(self, duration: timedelta | float, *, name: str = "sleep") -> Any:
         """A durable timer: the run parks and the worker is free until it fires."""
-        from wfkit.core.waits import sleep_flow
-
         return self._run(sleep_flow(self._act, duration, name))
 
     def wait_for_event(self, name: str, timeout: timedelta | float | None = None, *,
@@ -138,22 +137,16 @@ class Context:
         Events sent before the wait are buffered and delivered in the order sent. ``type``
         is the annotation the payload is decoded to.
         """
-        from wfkit.core.waits import event_flow
-
         return self._run(event_flow(self._act, name, timeout, type))
 
     def child(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
               **kwargs: Any) -> Any:
         """Start a child workflow (its own run and id) and wait for its result."""
-        from wfkit.core.waits import child_flow
-
         return self._run(child_flow(self._act, workflow, args, kwargs, workflow_id))
 
     # -- versioning and deterministic helpers ----------------------------------------------------
     def patched(self, patch_id: str) -> bool:
         """Gate a code change: True for runs that reach here on new code, False for older ones."""
-        from wfkit.core.waits import patched
-
         return patched(self._act, patch_id)
 
     def now(self) -> datetime:

@@ -10,25 +10,42 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, overload
+from typing import Any, Callable, Generic, Protocol, TypeVar, overload
 
-from wfkit.binding import is_context_parameter
+from wfkit.binding import is_context_parameter, positional_count
 from wfkit.errors import DefinitionError, InvalidId
 from wfkit.ids import check_id
 from wfkit.retry import Retry
 from wfkit.run_ids import IdSource, RunIdTemplate
 
-if TYPE_CHECKING:
-    from wfkit.core.activation import Activation
-
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
+
+
+class WorkflowContext(Protocol):
+    """Where a decorated function called inside a running workflow body is routed: the
+    workflow's :class:`wfkit.Context`."""
+
+    def step(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+
+    def child(self, workflow: WorkflowDef[Any], *args: Any, **kwargs: Any) -> Any: ...
+
+
+class RunningWorkflow(Protocol):
+    """What this module needs of the engine's activation (``wfkit.core.activation``): a
+    protocol, so the authoring API does not import the engine core that imports it."""
+
+    @property
+    def context(self) -> WorkflowContext: ...
+
+    def in_workflow_body(self) -> bool: ...
+
 
 # The activation whose workflow body runs in this thread/task. A context variable, not a
 # global: each thread and asyncio task sees its own, so a @step called directly from a running
 # workflow body is routed through the durable path, while the same call anywhere else (a test,
 # another step) is a plain function call.
-current_activation: contextvars.ContextVar[Activation | None] = contextvars.ContextVar(
+current_activation: contextvars.ContextVar[RunningWorkflow | None] = contextvars.ContextVar(
     "wfkit_current_activation", default=None)
 
 
@@ -53,7 +70,7 @@ class StepDef(Generic[R]):
         self.at_most_once = bool(at_most_once)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.compensate: Callable[..., Any] | None = None
-        self._positional = _positional_count(fn)
+        self._positional = positional_count(fn)
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     def compensation(self, fn: F) -> F:
@@ -157,18 +174,6 @@ def check_compensation(fn: Callable[..., Any], step_name: str, positional: int |
             f"{positional} argument(s) plus its result",
             hint=f"define it as def {getattr(fn, '__name__', 'undo')}(<step args>, result)",
         ) from None
-
-
-def _positional_count(fn: Callable[..., Any]) -> int | None:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
-        return None
-    return sum(1 for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                               inspect.Parameter.POSITIONAL_OR_KEYWORD)
-               and p.default is inspect.Parameter.empty)
 
 
 def _check_context_parameter(fn: Callable[..., Any], name: str) -> None:

@@ -20,6 +20,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable, Collection, Iterable, Sequence
 
+from wfkit.binding import return_annotation
 from wfkit.clock import Clock, SystemClock
 from wfkit.codec import JsonCodec
 from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
@@ -27,7 +28,6 @@ from wfkit.core import history_entries as he
 from wfkit.core.failures import error_data
 from wfkit.core.runner import execute, parent_note
 from wfkit.core.runtime import Interceptor, Runtime
-from wfkit.core.spec import _returns
 from wfkit.core.starting import new_run
 from wfkit.core.store_faults import StoreUnavailable, persist
 from wfkit.definitions import WorkflowDef
@@ -224,7 +224,7 @@ class Engine:
         if run.status != RunStatus.COMPLETED:
             raise RunFailed(run.id, run.status.value, error_data(run.error) or None)
         wf = self._workflows.get(run.workflow)
-        annotation = _returns(wf.fn) if wf is not None else Any
+        annotation = return_annotation(wf.fn) if wf is not None else Any
         return self.rt.codec.decode(run.result or "null", annotation,
                                     where=f"result of workflow {run.workflow!r}")
 

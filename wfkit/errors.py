@@ -57,11 +57,9 @@ class InvalidId(UsageError):
 
     def __init__(self, what: str, value: object, *, reason: str,
                  hint: str | None = None) -> None:
-        from wfkit.ids import MAX_ID_LENGTH, shown
-
         super().__init__(f"invalid {what}: {shown(value)} {reason}",
-                         hint=hint or f"use at most {MAX_ID_LENGTH} printable characters, "
-                                      "without tabs, newlines or other control characters")
+                         hint=hint or "use printable characters, without tabs, newlines or "
+                                      "other control characters")
         self.what = what
         self.value = value
         self.reason = reason
@@ -211,3 +209,9 @@ class ResultTimeout(WfkitError, TimeoutError):
         self.run_id = run_id
         self.timeout = timeout
         self.status = status
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value as it is safe to put in a one-line message: escaped, and cut when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

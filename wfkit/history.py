@@ -150,8 +150,9 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
 
     from wfkit.clock import ManualClock
     from wfkit.codec import JsonCodec
+    from wfkit.context import Context
     from wfkit.core.activation import Activation, Frontier, Suspend
-    from wfkit.core.runner import _leftover, call_body
+    from wfkit.core.runner import call_body, leftover_operation
     from wfkit.core.runtime import Runtime
     from wfkit.core.starting import decode_input
     from wfkit.definitions import WorkflowDef, current_activation
@@ -169,8 +170,8 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
     rt = Runtime(store=store, clock=ManualClock(history.run.created_at), owner="replay",
                  workflows={workflow.name: workflow}, codec=codec or JsonCodec(),
                  rng=random.Random(0))
-    act = Activation(rt, history.run, workflow, lease_owner=None, operations=ops,
-                     replay_only=True)
+    act = Activation(rt, history.run, workflow, lease_owner=None, make_context=Context,
+                     operations=ops, replay_only=True)
     act.history_replay = True   # compare what the live engine keeps (parked durations)
     token = current_activation.set(act)
     reached_end = True
@@ -201,7 +202,7 @@ def replay(history: History, workflow: Any, *, strict_result: bool = True,
                     current=f"the workflow raising {type(exc).__name__}: {exc}",
                     run_id=history.run.id) from exc
         else:
-            leftover = _leftover(act)
+            leftover = leftover_operation(act)
             if leftover is not None:
                 raise NonDeterminismError(
                     position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",

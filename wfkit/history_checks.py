@@ -12,13 +12,25 @@ and its operations are numbered 1..N with none missing or unfinished). Anything 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wfkit.errors import DamagedHistory
 from wfkit.status import OpKind, OpStatus, RunStatus
 
 if TYPE_CHECKING:
-    from wfkit.history import History
+    from wfkit.store.base import HistoryEntry, OperationRecord, RunRecord
+
+
+class HistoryDocument(Protocol):
+    """What the checks read of a history (:class:`wfkit.history.History` is one): kept a
+    protocol so this module and the one it checks for do not import each other."""
+
+    @property
+    def run(self) -> RunRecord: ...
+    @property
+    def entries(self) -> Sequence[HistoryEntry]: ...
+    def operations(self) -> list[OperationRecord]: ...
 
 # Run-level lines that end a run, and the status each one leaves it in.
 _ENDINGS = {"run_completed": RunStatus.COMPLETED, "run_failed": RunStatus.FAILED,
@@ -44,7 +56,7 @@ def check_raw_entry(position: int, raw: Any, source: str) -> None:
         raise DamagedHistory(source, f"line {position} of its log has no type")
 
 
-def check_history(history: History, source: str) -> None:
+def check_history(history: HistoryDocument, source: str) -> None:
     """Raise DamagedHistory unless the log is whole and agrees with the run's status."""
     entries = history.entries
     for position, entry in enumerate(entries):
@@ -65,7 +77,7 @@ def check_history(history: History, source: str) -> None:
         _check_completed(history, ops, source)
 
 
-def _check_endings(history: History, source: str) -> None:
+def _check_endings(history: HistoryDocument, source: str) -> None:
     """The last line that ended (or reopened) the run must agree with the run's status."""
     status = history.run.status
     ended: str | None = None
@@ -88,7 +100,7 @@ def _check_endings(history: History, source: str) -> None:
                                      f"{ended}")
 
 
-def _check_completed(history: History, ops: list[Any], source: str) -> None:
+def _check_completed(history: HistoryDocument, ops: list[Any], source: str) -> None:
     if history.run.result is None:
         raise DamagedHistory(source, "the run is COMPLETED but has no result")
     body = [op for op in ops if op.kind != OpKind.COMPENSATION]

@@ -17,6 +17,8 @@ from typing import Any
 from wfkit.errors import InvalidId
 
 MAX_ID_LENGTH = 200
+_HINT = (f"use at most {MAX_ID_LENGTH} printable characters, without tabs, newlines or other "
+         "control characters")
 
 # Categories that are not shown as themselves: controls (tab, newline, ESC, DEL, C1), format
 # characters (zero-width, bidi overrides), surrogates (undecodable bytes), line/paragraph
@@ -29,6 +31,7 @@ _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 def check_id(value: Any, what: str = "run id", *, hint: str | None = None) -> str:
     """Return ``value`` if it is a usable id; raise :class:`InvalidId` naming the problem
     (``what`` names the id in the message, ``hint`` replaces the default fix)."""
+    hint = hint or _HINT
     if not isinstance(value, str):
         raise InvalidId(what, value, hint=hint,
                         reason=f"is not a string (it is of type {type(value).__name__})")
@@ -49,12 +52,6 @@ def check_id(value: Any, what: str = "run id", *, hint: str | None = None) -> st
                             reason=f"contains the control character U+{ord(char):04X} "
                                    f"({_char_name(char)})")
     return value
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """A value as it is safe to put in a one-line message: escaped, and cut when long."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _char_name(char: str) -> str:

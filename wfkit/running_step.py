@@ -8,18 +8,15 @@ sequence number, which replay makes the same on every attempt, after every crash
 worker. Temporal users know this as workflow id + activity id; DBOS's ``step_status``.
 
 ``step_info()`` costs nothing until it is called: while a step runs, the engine keeps only a
-reference to the running attempt in a context variable (each thread and asyncio task sees its
-own), and the record is built on request.
+function that describes the running attempt in a context variable (each thread and asyncio task
+sees its own), and the record is built on request.
 """
 
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from wfkit.core.activation import Activation, Attempt
 
 __all__ = ["StepInfo", "step_info"]
 
@@ -52,9 +49,10 @@ class StepInfo:
         return self.attempt >= self.attempts
 
 
-# The attempt running in this thread or task, with the activation that runs it.
-running_attempt: contextvars.ContextVar[tuple[Activation, Attempt] | None] = \
-    contextvars.ContextVar("wfkit_running_attempt", default=None)
+# What describes the step attempt running in this thread or task: set by the engine around each
+# attempt (wfkit.core.activation), so this module needs nothing of the engine.
+running_step: contextvars.ContextVar[Callable[[], StepInfo] | None] = \
+    contextvars.ContextVar("wfkit_running_step", default=None)
 
 
 def step_info() -> StepInfo | None:
@@ -64,9 +62,5 @@ def step_info() -> StepInfo | None:
     unit test, a script) and in code a step calls in threads it starts itself: a step that
     must also run on its own can fall back, e.g. ``info.idempotency_key if info else key``.
     """
-    running = running_attempt.get()
-    if running is None:
-        return None
-    act, req = running
-    return StepInfo(run_id=act.run.id, workflow=act.wf.name, seq=req.seq, name=req.spec.name,
-                    kind=req.kind.value, attempt=req.number, attempts=req.spec.retry.attempts)
+    describe = running_step.get()
+    return None if describe is None else describe()

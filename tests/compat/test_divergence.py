@@ -9,7 +9,7 @@ import pytest
 
 from wfkit.compat.divergence import diverge
 from wfkit.compat.paths import Recorded, Shape, paths
-from wfkit.lint.graph import build_graph, parse_source
+from wfkit.static.skeleton import build_graph, parse_source
 
 WFKIT = """\
 from wfkit import Context, step, workflow

@@ -137,7 +137,7 @@ def test_unknown_code_in_options(tmp_path):
 
 
 def test_knowledge_overrides_match_prefixes():
-    from wfkit.lint.knowledge import Knowledge
+    from wfkit.static.knowledge import Knowledge
 
     default = Knowledge.build()
     assert default.lookup("random.choice").code == "WF103"

@@ -8,8 +8,8 @@ import libcst as cst
 
 from wfkit.lint import pipeline
 from wfkit.lint.catalog import known_codes
-from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.settings import AnalyzerSettings
+from wfkit.static.knowledge import Knowledge
 
 SETTINGS = AnalyzerSettings(Knowledge.build([], []), frozenset(), frozenset())
 FLOW = """\

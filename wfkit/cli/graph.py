@@ -15,7 +15,7 @@ import click
 
 from wfkit.cli.app import App, abort
 
-# The values of wfkit.lint.graph_render.GraphFormat, spelled out so `--help` needs no libcst.
+# The values of wfkit.graph.render.GraphFormat, spelled out so `--help` needs no libcst.
 FORMAT_NAMES = ("table", "mermaid", "dot")
 
 
@@ -34,9 +34,9 @@ def graph(app: App, target: str, fmt: str) -> None:
     """
     from wfkit.lint.config import load_config
     from wfkit.lint.files import module_name, read_source
-    from wfkit.lint.graph import build_graph, list_workflows, parse_source
-    from wfkit.lint.graph_render import render
-    from wfkit.lint.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
+    from wfkit.static.skeleton import build_graph, list_workflows, parse_source
+    from wfkit.graph.render import render
+    from wfkit.static.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
     from wfkit.loader import parse_spec
 
     spec = parse_spec(target)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Union
 
-from wfkit.lint.graph import OP_KINDS, Graph, Node
+from wfkit.static.skeleton import OP_KINDS, Graph, Node
 
 MAX_ITERATIONS = 2
 MAX_PATHS = 4096

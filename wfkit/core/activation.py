@@ -31,7 +31,7 @@ from wfkit.core.numbering import COMPENSATION_SEQ_BASE, seq_label
 from wfkit.core.runtime import Runtime
 from wfkit.core.spec import StepSpec
 from wfkit.core.store_faults import StoreFault, persist
-from wfkit.definitions import WorkflowDef, current_activation
+from wfkit.definitions import WorkflowContext, WorkflowDef, current_activation
 from wfkit.errors import (
     NonDeterminismError,
     RecordedValueError,
@@ -41,7 +41,7 @@ from wfkit.errors import (
     WfkitError,
 )
 from wfkit.progress import AttemptStarted, StepCompleted, StepGaveUp, StepRetrying, error_line
-from wfkit.running_step import running_attempt
+from wfkit.running_step import StepInfo, running_step
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import (
     CancelRequested,
@@ -113,11 +113,16 @@ Flow = Generator[Any, Any, Any]
 
 
 class Activation:
-    def __init__(self, rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *,
-                 lease_owner: str | None, operations: Sequence[OperationRecord] | None = None,
-                 replay_only: bool = False) -> None:
-        from wfkit.context import Context
+    """One pass of a run's workflow body: its recorded operations, the numbering, the drivers.
 
+    ``make_context`` builds the handle the body receives (:class:`wfkit.Context`): passed in
+    by the runner, so this module does not import the authoring API that is built on it.
+    """
+
+    def __init__(self, rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *,
+                 lease_owner: str | None, make_context: Callable[[Activation], WorkflowContext],
+                 operations: Sequence[OperationRecord] | None = None,
+                 replay_only: bool = False) -> None:
         self.rt = rt
         self.run = run
         self.wf = wf
@@ -134,7 +139,7 @@ class Activation:
         self.rng = random.Random(run.seed)
         self.registered: list[Registered] = []
         self.executed: list[int] = []           # seqs whose effect ran in this activation
-        self.context = Context(self)
+        self.context = make_context(self)
         self.phase = RunStatus.COMPENSATING if run.status == RunStatus.COMPENSATING \
             else RunStatus.RUNNING
         self._lock = threading.Lock()
@@ -428,9 +433,15 @@ class Activation:
         return self.rt.codec.decode(text, annotation, where=where)
 
     # -- attempts: how a step function actually runs -----------------------------------------
+    def step_info(self, req: Attempt) -> StepInfo:
+        """The attempt as :func:`wfkit.step_info` shows it to the step's code."""
+        return StepInfo(run_id=self.run.id, workflow=self.wf.name, seq=req.seq,
+                        name=req.spec.name, kind=req.kind.value, attempt=req.number,
+                        attempts=req.spec.retry.attempts)
+
     def run_attempt(self, req: Attempt) -> Any:
         """Run one attempt synchronously (in the workflow's thread or a pool thread)."""
-        token = running_attempt.set((self, req))  # what wfkit.step_info() reports
+        token = running_step.set(functools.partial(self.step_info, req))  # wfkit.step_info()
         try:
             if self.rt.interceptor is not None:
                 return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
@@ -438,7 +449,7 @@ class Activation:
                                                   functools.partial(_call_step, req))
             return _call_step(req)
         finally:
-            running_attempt.reset(token)
+            running_step.reset(token)
 
     async def run_attempt_async(self, req: Attempt) -> Any:
         if self.rt.interceptor is not None or not req.spec.is_async:
@@ -449,12 +460,12 @@ class Activation:
                 return await _with_timeout(coro, req.spec.timeout, req.spec.name)
             return await coro
         token = current_activation.set(None)
-        attempt = running_attempt.set((self, req))
+        attempt = running_step.set(functools.partial(self.step_info, req))
         try:
             return await _with_timeout(req.spec.fn(*req.args, **req.kwargs), req.spec.timeout,
                                        req.spec.name)
         finally:
-            running_attempt.reset(attempt)
+            running_step.reset(attempt)
             current_activation.reset(token)
 
     # -- drivers ----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from wfkit.binding import return_annotation
+from wfkit.context import Context
 from wfkit.core import history_entries as he
 from wfkit.core.activation import (
     Activation,
@@ -25,7 +27,7 @@ from wfkit.core.activation import (
 from wfkit.core.failures import encode_error, error_data
 from wfkit.core.numbering import next_compensation_seq
 from wfkit.core.runtime import Runtime
-from wfkit.core.spec import StepSpec, _returns
+from wfkit.core.spec import StepSpec
 from wfkit.core.starting import decode_input
 from wfkit.core.waits import CHILD_EVENT
 from wfkit.definitions import WorkflowDef, current_activation
@@ -42,8 +44,8 @@ def execute(rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *, lease_owner: s
             operations: Sequence[OperationRecord] | None = None) -> Activation:
     """Advance ``run`` as far as it can go now; the returned activation tells what happened."""
     winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
-    act = Activation(rt, run, wf, lease_owner=lease_owner, operations=operations,
-                     replay_only=winding_down)
+    act = Activation(rt, run, wf, lease_owner=lease_owner, make_context=Context,
+                     operations=operations, replay_only=winding_down)
     token = current_activation.set(act)
     try:
         _advance(act)
@@ -71,7 +73,7 @@ def _advance(act: Activation) -> None:
         if act.replay_only:
             _compensate(act, None)
             return
-        leftover = _leftover(act)
+        leftover = leftover_operation(act)
         if leftover is not None:
             _fail(act, NonDeterminismError(
                 position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
@@ -115,7 +117,9 @@ def _run_in_fresh_thread(coro: Any) -> Any:
     return box.get("value")
 
 
-def _leftover(act: Activation) -> OperationRecord | None:
+def leftover_operation(act: Activation) -> OperationRecord | None:
+    """The first recorded operation the body did not reach this time (a divergence if the
+    body returned), compensations aside."""
     later = [op for seq, op in act.ops.items()
              if seq > act.seq and op.kind != OpKind.COMPENSATION]
     return min(later, key=lambda op: op.seq) if later else None
@@ -142,7 +146,7 @@ def _park(act: Activation, suspend: Suspend) -> None:
 def _complete(act: Activation, result: Any) -> None:
     try:
         text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
-        act.rt.codec.settle(result, text, _returns(act.wf.fn),  # it must come back as itself
+        act.rt.codec.settle(result, text, return_annotation(act.wf.fn),  # it must come back as itself
                             where=f"result of workflow {act.wf.name!r}")
     except SerializationError as exc:
         _compensate(act, exc)

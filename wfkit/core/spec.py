@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from wfkit.binding import signature_types
+from wfkit.binding import positional_count, return_annotation
 from wfkit.definitions import StepDef, WorkflowDef, check_compensation
 from wfkit.errors import DefinitionError
 from wfkit.retry import DEFAULT_STEP_RETRY, Retry
@@ -65,7 +65,7 @@ def base_spec(target: Callable[..., Any]) -> StepSpec:
                         retry=target.retry or DEFAULT_STEP_RETRY, timeout=target.timeout,
                         compensate=target.compensate, optional=False,
                         idempotent=target.idempotent, at_most_once=target.at_most_once,
-                        returns=_returns(fn))
+                        returns=return_annotation(fn))
         # A later @fn.compensation must show up: cache only once a compensation is known or
         # the definition is complete (compensation is registered at import, before any run).
         target._wfkit_spec = spec  # type: ignore[attr-defined]
@@ -78,7 +78,7 @@ def base_spec(target: Callable[..., Any]) -> StepSpec:
                               hint="ctx.step(lambda: ..., name='my-step')")
     return StepSpec(name=name, fn=target, is_async=inspect.iscoroutinefunction(target),
                     retry=DEFAULT_STEP_RETRY, timeout=None, compensate=None, optional=False,
-                    idempotent=False, at_most_once=False, returns=_returns(target))
+                    idempotent=False, at_most_once=False, returns=return_annotation(target))
 
 
 def resolve(target: Callable[..., Any], site: CallSite) -> StepSpec:
@@ -104,7 +104,7 @@ def resolve(target: Callable[..., Any], site: CallSite) -> StepSpec:
                               f"of seconds, got {site.timeout!r}")
     if "compensate" in changes:
         check_compensation(site.compensate, changes.get("name", base.name),  # type: ignore[arg-type]
-                           _positional(base.fn))
+                           positional_count(base.fn))
     return replace(base, **changes)
 
 
@@ -114,17 +114,4 @@ def _named(target: Callable[..., Any], name: str) -> StepSpec:
                               hint="start it as a child workflow with ctx.child(...)")
     return StepSpec(name=name, fn=target, is_async=inspect.iscoroutinefunction(target),
                     retry=DEFAULT_STEP_RETRY, timeout=None, compensate=None, optional=False,
-                    idempotent=False, at_most_once=False, returns=_returns(target))
-
-
-def _returns(fn: Callable[..., Any]) -> Any:
-    try:
-        return signature_types(fn)[1]
-    except Exception:  # a builtin or an annotation that cannot be resolved: decode as JSON
-        return Any
-
-
-def _positional(fn: Callable[..., Any]) -> int | None:
-    from wfkit.definitions import _positional_count
-
-    return _positional_count(fn)
+                    idempotent=False, at_most_once=False, returns=return_annotation(target))

@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from wfkit.binding import return_annotation
 from wfkit.core import history_entries as he
 from wfkit.core.activation import Activation, Flow, Frontier, Suspend, caller_source
 from wfkit.core.failures import rebuild_error
@@ -160,7 +161,7 @@ def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
     where = f"result of child workflow {wf.name!r}"
     if rec is not None and rec.status == OpStatus.COMPLETED:
         act.advance(rec)
-        return act.decode(rec.result, _returns(wf), where)
+        return act.decode(rec.result, return_annotation(wf.fn), where)
     if rec is not None and rec.status == OpStatus.FAILED:
         act.advance(rec)
         raise rebuild_error(rec.error, wf.name)
@@ -207,7 +208,7 @@ def _finish_child(act: Activation, seq: int, rec: OperationRecord, child: RunRec
         act.commit([done], [he.op_entry("child_completed", done)])
         act.checkpointed(OpKind.CHILD, seq, wf.name)
         act.advance(done)
-        return act.decode(child.result, _returns(wf), where)
+        return act.decode(child.result, return_annotation(wf.fn), where)
     from wfkit.core.failures import encode_error, error_data
 
     detail = error_data(child.error)
@@ -250,9 +251,3 @@ def replace_op(op: OperationRecord, **changes: Any) -> OperationRecord:
     from dataclasses import replace
 
     return replace(op, **changes)
-
-
-def _returns(wf: WorkflowDef[Any]) -> Any:
-    from wfkit.core.spec import _returns as returns_of
-
-    return returns_of(wf.fn)

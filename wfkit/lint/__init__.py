@@ -1,6 +1,8 @@
 """The determinism linter: parse once, resolve names once, run every rule in one pass.
 
-Map of the package (one job per module):
+It reads code through the static model in :mod:`wfkit.static` (resolver, dialect knowledge,
+workflow/step discovery, call graph, positions) and adds what makes it a linter. Map of the
+package (one job per module):
 
 - ``api``         ``lint_paths(paths, LintOptions) -> LintResult``: the whole run; never prints.
 - ``config``      ``[tool.wfkit.lint]``: found by walking up, validated on load.
@@ -9,15 +11,16 @@ Map of the package (one job per module):
 - ``analyzer``    the single pass: own tree walk, function/class frames, exempt regions,
                   knowledge hits, rule hook dispatch.
 - ``services``    what rules may ask (durable calls, set/dict expressions) and ``report``.
-- ``resolver``    import/alias/shadowing resolution without libcst metadata.
-- ``knowledge``   the data table: non-deterministic names, their rule, advice and fixes per
-                  dialect (wfkit, Temporal, DBOS), and the dialects' decorators.
+- ``settings``    what one file's analysis depends on besides its text.
 - ``summary``     per-file results (functions, calls, raw findings): cache and call-graph unit.
-- ``callgraph``   combines summaries: which functions are workflow code, through which chain.
-- ``positions``   line/column for reported nodes only.
+- ``reporting``   which raw findings stand, once the call graph says what is workflow code.
 - ``suppressions`` ``# wfkit: ignore[...]`` / ``# noqa: WF...`` and WF900.
 - ``fixes``       applying fixes as text edits plus needed imports.
 - ``cache``       per-file summaries keyed by content, config, rules and engine.
+- ``baseline``    findings recorded once and then ignored.
+- ``formats``     output formats (text, JSON, SARIF, GitHub annotations, statistics).
 - ``catalog``     the rules discovered in ``lint_rules/`` with their documentation.
 - ``rule``        the ``LintRule`` base class and case types for rule authors.
+- ``hit``         ``Hit``: a use of a name the knowledge table knows (``on_hit``'s argument).
+- ``lazycst``     libcst loaded on first use, for rule modules.
 """

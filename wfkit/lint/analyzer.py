@@ -11,37 +11,21 @@ which functions really are.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
 
-from wfkit.lint import knowledge as kn
-from wfkit.lint.knowledge import Knowledge
-from wfkit.lint.nodes import child_fields, semantic_children
+from wfkit.lint.hit import Hit
+from wfkit.lint.rule import LintRule
+from wfkit.lint.services import Frame, RuleServices
 from wfkit.lint.settings import AnalyzerSettings
-from wfkit.lint.positions import resolve_positions
-from wfkit.lint.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
-                                 dotted, param_bindings)
-from wfkit.lint.rule import Hit, LintRule
-from wfkit.lint.services import RuleServices
 from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
-
-
-@dataclass
-class Frame:
-    """A function or class being visited."""
-
-    qualname: str
-    kind: str                      # workflow | step | helper | class
-    dialect: str = ""
-    is_async: bool = False
-    ctx_names: list[str] = field(default_factory=list)
-    summary: FunctionSummary | None = None
-    temporal_class: bool = False
-    class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
-    pushed_scope: bool = False
-    owner: Frame | None = None     # for methods: the enclosing class frame
-    attr_kinds: dict[str, str] = field(default_factory=dict)   # class: self.x -> dict/set
+from wfkit.static import knowledge as kn
+from wfkit.static.discovery import function_kind, is_temporal_workflow_class
+from wfkit.static.knowledge import Knowledge
+from wfkit.static.nodes import child_fields, semantic_children
+from wfkit.static.positions import resolve_positions
+from wfkit.static.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
+                                   param_bindings)
 
 
 _CALLABLE_FIRST = frozenset({"step", "call"})
@@ -188,28 +172,8 @@ class FileAnalyzer(RuleServices):
 
     def _decorator_kind(self, node: cst.FunctionDef, in_temporal_class: bool) -> tuple[str, str]:
         settings = self.settings
-        for decorator in node.decorators:
-            expr = decorator.decorator
-            if isinstance(expr, cst.Call):
-                expr = expr.func
-            if isinstance(expr, cst.Attribute) and expr.attr.value == "compensation":
-                return "step", ""
-            text = dotted(expr)
-            qual = self.resolver.resolve(expr) or text
-            if qual in kn.WORKFLOW_DECORATORS:
-                return "workflow", kn.WORKFLOW_DECORATORS[qual]
-            if qual in settings.extra_workflow_decorators or \
-                    text in settings.extra_workflow_decorators:
-                return "workflow", kn.WFKIT
-            if qual in kn.STEP_DECORATORS or qual in settings.extra_step_decorators or \
-                    text in settings.extra_step_decorators:
-                return "step", ""
-            if qual in kn.TEMPORAL_HANDLER_DECORATORS or (in_temporal_class and isinstance(
-                    expr, cst.Attribute) and expr.attr.value == "validator"):
-                return "workflow", kn.TEMPORAL   # also in a base class the defn class extends
-        if in_temporal_class and node.name.value == "__init__":
-            return "workflow", kn.TEMPORAL   # runs inside the workflow, on every replay
-        return "helper", ""
+        return function_kind(node, self.resolver.resolve, in_temporal_class,
+                             settings.extra_workflow_decorators, settings.extra_step_decorators)
 
     def _enclosing(self) -> Frame | None:
         return self.frames[-1] if self.frames else None
@@ -269,8 +233,7 @@ class FileAnalyzer(RuleServices):
     def _visit_class(self, node: cst.ClassDef) -> None:
         parent = self._enclosing()
         qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
-        temporal = any((self.resolver.resolve(_decorator_func(d)) or "")
-                       == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators)
+        temporal = is_temporal_workflow_class(node, self.resolver.resolve)
         bases = [b for b in (self.resolver.resolve(arg.value) for arg in node.bases
                              if arg.keyword is None) if b]
         if bases:
@@ -460,11 +423,6 @@ class FileAnalyzer(RuleServices):
 
 def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
-
-
-def _decorator_func(decorator: cst.Decorator) -> cst.BaseExpression:
-    expr = decorator.decorator
-    return expr.func if isinstance(expr, cst.Call) else expr
 
 
 def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:

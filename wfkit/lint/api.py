@@ -23,18 +23,19 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from wfkit import __version__
-from wfkit.lint.callgraph import CallGraph, Reported
-from wfkit.lint.catalog import get_rule, known_codes
+from wfkit.lint.catalog import get_rule, known_codes, rules_package
 from wfkit.lint.config import LintConfig, load_config, selected_codes
 from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, read_source,
                               wf000)
 from wfkit.lint.finding import Finding
-from wfkit.lint.knowledge import Knowledge
 from wfkit.lint.lazycst import gc_paused
-from wfkit.lint.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
+from wfkit.lint.reporting import Reported, workflow_findings
 from wfkit.lint.settings import AnalyzerSettings, has_markers
 from wfkit.lint.summary import FileSummary
 from wfkit.lint.suppressions import apply_suppressions
+from wfkit.static.callgraph import CallGraph
+from wfkit.static.knowledge import Knowledge
+from wfkit.static.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -338,7 +339,7 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
         if summary.path in run.requested:
             for finding in summary.file_findings:
                 per_file.setdefault(summary.path, []).append((finding, None))
-    for summary, reported in graph.findings():
+    for summary, reported in workflow_findings(graph):
         if summary.path in run.requested or reported.root_path in run.requested:
             per_file.setdefault(summary.path, []).append((reported.finding, reported))
     unused_message = get_rule("WF900").message
@@ -405,14 +406,15 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
 
 @lru_cache(maxsize=1)
 def engine_fingerprint() -> str:
-    """A hash of the linter's own code and rules: a changed engine never reads old results,
-    even between two development builds with the same version number."""
+    """A hash of the linter's own code, the static model it reads and the rules: a changed
+    engine never reads old results, even between two development builds with the same version
+    number."""
     import hashlib
 
-    import lint_rules
+    from wfkit import static
 
     digest = hashlib.sha256()
-    for directory in (os.path.dirname(__file__), *lint_rules.__path__):
+    for directory in (os.path.dirname(__file__), *static.__path__, *rules_package().__path__):
         if not os.path.isdir(directory):   # e.g. an editable install's path hook entry
             continue
         for name in sorted(os.listdir(directory)):

@@ -3,20 +3,32 @@
 Rules are content, not registrations: dropping a module with a :class:`LintRule` subclass into
 ``lint_rules/`` makes it part of the linter, the docs and the test suite. Discovery imports the
 package once per process (cached; the result is immutable).
+
+The folder sits at the top of the repository, but it is installed as ``wfkit.lint_rules``
+(``package-dir`` in pyproject.toml), never as a top-level ``lint_rules`` that could collide with
+another project's. :func:`rules_package` finds it both ways: installed, and in a source checkout
+used without installing (``PYTHONPATH=.``) or installed in editable mode, where the rules are
+always the ones beside the ``wfkit`` package in use.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import pkgutil
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from types import ModuleType
 
+import wfkit
 from wfkit.errors import UsageError
 from wfkit.lint.rule import Invalid, LintRule, case_source
 
-RULES_PACKAGE = "lint_rules"
+RULES_PACKAGE = "wfkit.lint_rules"
+RULES_FOLDER = "lint_rules"   # in a source checkout: beside the wfkit package
 _SECTION = re.compile(r"^(What|Why|Use instead):\s*", re.M)
 
 
@@ -37,10 +49,39 @@ class RuleInfo:
     invalid_cases: tuple[Invalid, ...] = ()
 
 
+def rules_package() -> ModuleType:
+    """The rules package, imported as ``wfkit.lint_rules``.
+
+    Installed, it is a subpackage of wfkit. In a source checkout (the ``wfkit`` package has no
+    ``lint_rules`` inside, and the checkout's ``lint_rules/`` folder sits beside it) the folder
+    is loaded under that name, so the rules come from the same checkout as the linter even
+    when another checkout is installed in editable mode."""
+    loaded = sys.modules.get(RULES_PACKAGE)
+    if loaded is not None:
+        return loaded
+    here = os.path.dirname(os.path.abspath(wfkit.__file__))
+    checkout = os.path.join(os.path.dirname(here), RULES_FOLDER)
+    init = os.path.join(checkout, "__init__.py")
+    if os.path.isdir(os.path.join(here, "lint_rules")) or not os.path.isfile(init):
+        return importlib.import_module(RULES_PACKAGE)
+    spec = importlib.util.spec_from_file_location(RULES_PACKAGE, init,
+                                                  submodule_search_locations=[checkout])
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[RULES_PACKAGE] = package
+    try:
+        spec.loader.exec_module(package)
+    except BaseException:
+        del sys.modules[RULES_PACKAGE]
+        raise
+    wfkit.lint_rules = package   # type: ignore[attr-defined] # as the import system would
+    return package
+
+
 @lru_cache(maxsize=1)
 def rule_classes() -> tuple[tuple[type[LintRule], str], ...]:
     """(rule class, module docstring) for every rule module, sorted by code."""
-    package = importlib.import_module(RULES_PACKAGE)
+    package = rules_package()
     found = []
     for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if module_info.name.startswith("_"):

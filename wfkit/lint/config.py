@@ -15,7 +15,7 @@ from wfkit.errors import UsageError
 
 LIST_KEYS = ("select", "ignore", "extra-workflow-decorators", "extra-step-decorators",
              "exclude", "deterministic", "nondeterministic")
-INT_KEYS = ("max-file-size", "max-nesting")   # parse limits, see wfkit.lint.parse_guard
+INT_KEYS = ("max-file-size", "max-nesting")   # parse limits, see wfkit.static.parse_guard
 KNOWN_KEYS = frozenset(LIST_KEYS) | frozenset(INT_KEYS) | {"per-file-ignores"}
 
 
@@ -33,7 +33,7 @@ class LintConfig:
     exclude: tuple[str, ...] = ()
     deterministic: tuple[str, ...] = ()
     nondeterministic: tuple[str, ...] = ()
-    max_file_size: int | None = None   # None: the default of wfkit.lint.parse_guard
+    max_file_size: int | None = None   # None: the default of wfkit.static.parse_guard
     max_nesting: int | None = None
 
     def fingerprint(self) -> str:

@@ -38,13 +38,15 @@ def is_excluded(path: str, root: str, exclude: Sequence[str]) -> bool:
     current = os.path.abspath(path)
     top = os.path.abspath(root)
     while current.startswith(top + os.sep):
-        if _excluded(current, top, patterns):
+        if matches_exclusion(current, top, patterns):
             return True
         current = os.path.dirname(current)
     return False
 
 
-def _excluded(path: str, root: str, patterns: Sequence[str]) -> bool:
+def matches_exclusion(path: str, root: str, patterns: Sequence[str]) -> bool:
+    """True if ``path`` itself (not a directory above it) matches one of ``patterns``, by name
+    or by its path relative to ``root``."""
     name = os.path.basename(path)
     rel = os.path.relpath(path, root).replace(os.sep, "/")
     for pattern in patterns:
@@ -102,7 +104,7 @@ def _walk(top: str, root: str, patterns: tuple[str, ...], out: FileSet, seen: se
         subdirs = []
         for entry in entries:
             full = os.path.join(directory, entry.name)
-            if _excluded(full, root, patterns):
+            if matches_exclusion(full, root, patterns):
                 continue
             try:
                 is_dir = entry.is_dir()

@@ -12,10 +12,10 @@ from wfkit.lint.analyzer import FileAnalyzer
 from wfkit.lint.catalog import all_rules
 from wfkit.lint.files import wf000
 from wfkit.lint.lazycst import gc_paused
-from wfkit.lint.parse_guard import check_source
-from wfkit.lint.suppressions import parse_suppressions
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary
+from wfkit.lint.suppressions import parse_suppressions
+from wfkit.static.parse_guard import check_source
 
 HOOK_FREE = frozenset({"WF000", "WF900"})
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from wfkit.lint.knowledge import Entry
+from wfkit.lint.hit import Hit
 
 if TYPE_CHECKING:
-    import libcst as cst
+    from wfkit.lint.services import RuleServices
 
-    from wfkit.lint.analyzer import FileAnalyzer
+__all__ = ["Case", "Hit", "Invalid", "LintRule", "case_source"]
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,6 @@ class Invalid:
 Case = "str | Invalid"
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A use of a name the knowledge table knows: ``call`` is set when the name is called."""
-
-    node: cst.BaseExpression
-    qualname: str
-    entry: Entry
-    call: cst.Call | None
-
-
 class LintRule:
     """Base of every rule. Subclasses set the class attributes and define hooks."""
 
@@ -57,7 +47,7 @@ class LintRule:
     OPT_IN: ClassVar[bool] = False
     FIXABLE: ClassVar[bool] = False
 
-    def on_hit(self, hit: Hit, ctx: FileAnalyzer) -> None:
+    def on_hit(self, hit: Hit, ctx: RuleServices) -> None:
         """Default for knowledge rules: report unless the entry's condition clears the use."""
         if ctx.condition_holds(hit):
             ctx.report_hit(self, hit)

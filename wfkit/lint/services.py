@@ -9,25 +9,48 @@ has one job.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
 
 import libcst as cst
 
-from wfkit.lint import knowledge as kn
-from wfkit.lint.knowledge import Knowledge, short_name
-from wfkit.lint.nodes import semantic_children
-from wfkit.lint.resolver import Bindings, Resolver
-from wfkit.lint.rule import Hit, LintRule
-from wfkit.lint.summary import FixEdit, RawFinding
-
-if TYPE_CHECKING:
-    from wfkit.lint.analyzer import Frame
+from wfkit.lint.hit import Hit
+from wfkit.lint.summary import FixEdit, FunctionSummary, RawFinding
+from wfkit.static import knowledge as kn
+from wfkit.static.knowledge import Knowledge, short_name
+from wfkit.static.nodes import semantic_children
+from wfkit.static.resolver import Bindings, Resolver
 
 _FIX_IMPORTS = {"wf": ("temporalio.workflow", "workflow", "from temporalio import workflow"),
                 "dbos": ("dbos.DBOS", "DBOS", "from dbos import DBOS")}
 _SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference"})
 _DICT_FACTORIES = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
                              "collections.Counter"})
+
+
+@dataclass
+class Frame:
+    """A function or class being visited: the analyzer keeps a stack of them, and rules read
+    the innermost function's (``ctx.unit``: its kind, dialect, context parameter names)."""
+
+    qualname: str
+    kind: str                      # workflow | step | helper | class
+    dialect: str = ""
+    is_async: bool = False
+    ctx_names: list[str] = field(default_factory=list)
+    summary: FunctionSummary | None = None
+    temporal_class: bool = False
+    class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
+    pushed_scope: bool = False
+    owner: Frame | None = None     # for methods: the enclosing class frame
+    attr_kinds: dict[str, str] = field(default_factory=dict)   # class: self.x -> dict/set
+
+
+class ReportingRule(Protocol):
+    """What reporting needs of a rule (a :class:`~wfkit.lint.rule.LintRule` is one)."""
+
+    CODE: ClassVar[str]
+    MESSAGE: ClassVar[str]
 
 
 class RuleServices:
@@ -169,7 +192,7 @@ class RuleServices:
             return not self.is_ordered(call if call is not None else hit.node)
         return True
 
-    def report_hit(self, rule: LintRule, hit: Hit) -> None:
+    def report_hit(self, rule: ReportingRule, hit: Hit) -> None:
         """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
         node: cst.CSTNode = hit.call if hit.call is not None else hit.node
         subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
@@ -178,7 +201,7 @@ class RuleServices:
         fixes = self._fixes(hit) if hit.call is not None else {}
         self.report(rule, node, subject, dict(hit.entry.use), dialects, fixes)
 
-    def report(self, rule: LintRule, node: cst.CSTNode, subject: str,
+    def report(self, rule: ReportingRule, node: cst.CSTNode, subject: str,
                uses: dict[str, str] | None = None, dialects: Sequence[str] = (),
                fixes: dict[str, FixEdit] | None = None, unsafe_fix: FixEdit | None = None) -> None:
         unit = self.unit

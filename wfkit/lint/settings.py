@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wfkit.lint.knowledge import MARKERS, Knowledge
-from wfkit.lint.parse_guard import ParseLimits
+from wfkit.static.knowledge import MARKERS, Knowledge
+from wfkit.static.parse_guard import ParseLimits
 
 
 @dataclass(frozen=True)

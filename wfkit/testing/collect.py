@@ -138,7 +138,7 @@ class _DirSettings:
     def excluded(self, path: Path) -> bool:
         """``exclude`` as ``wfkit lint`` applies it to a directory walk (the lint API lints
         explicitly named files regardless, and the plugin names every file)."""
-        from wfkit.lint.files import _excluded
+        from wfkit.lint.files import matches_exclusion
 
         rel = Path(os.path.relpath(path, self.root))
         if rel.parts and rel.parts[0] == "..":
@@ -146,7 +146,7 @@ class _DirSettings:
         current = Path(self.root)
         for part in rel.parts:
             current = current / part
-            if _excluded(str(current), self.root, self.exclude):
+            if matches_exclusion(str(current), self.root, self.exclude):
                 return True
         return False
 

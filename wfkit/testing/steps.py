@@ -16,41 +16,12 @@ operations, so a step never needs a cancelled state to be tested in.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 from wfkit.core.spec import base_spec
 from wfkit.errors import DefinitionError
-from wfkit.running_step import StepInfo, running_attempt, step_info
+from wfkit.running_step import StepInfo, running_step, step_info
 from wfkit.status import OpKind
-
-
-@dataclass(frozen=True)
-class _Run:
-    id: str
-
-
-@dataclass(frozen=True)
-class _Workflow:
-    name: str
-
-
-@dataclass(frozen=True)
-class _Activation:
-    """What ``step_info()`` reads of a running activation."""
-
-    run: _Run
-    wf: _Workflow
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    """What ``step_info()`` reads of a running attempt."""
-
-    spec: Any
-    kind: OpKind
-    seq: int
-    number: int
 
 
 @contextlib.contextmanager
@@ -72,11 +43,12 @@ def step_context(step: Any, *, attempt: int = 1, run_id: str = "test-run",
 
         spec = replace(spec, name=name)
     kind = OpKind.COMPENSATION if compensation else OpKind.STEP
-    running = (_Activation(_Run(run_id), _Workflow(workflow)), _Attempt(spec, kind, seq, attempt))
-    token = running_attempt.set(running)  # type: ignore[arg-type]
+    described = StepInfo(run_id=run_id, workflow=workflow, seq=seq, name=spec.name,
+                         kind=kind.value, attempt=attempt, attempts=spec.retry.attempts)
+    token = running_step.set(lambda: described)
     try:
         info = step_info()
         assert info is not None
         yield info
     finally:
-        running_attempt.reset(token)
+        running_step.reset(token)

@@ -70,8 +70,8 @@ def graph_of(workflow: WorkflowDef[Any]) -> WorkflowGraph:
 
 
 def _draw(workflow: WorkflowDef[Any]) -> WorkflowGraph:
-    from wfkit.lint.graph import build_graph, parse_source
-    from wfkit.lint.graph_render import render_mermaid
+    from wfkit.graph.render import render_mermaid
+    from wfkit.static.skeleton import build_graph, parse_source
 
     fn = inspect.unwrap(workflow.fn)
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from wfkit.lint.graph import Graph, build_graph, parse_source
-from wfkit.lint.graph_render import render
+from wfkit.graph.render import render
+from wfkit.static.skeleton import Graph, build_graph, parse_source
 
 
 def graph_of(code: str, workflow: str = "wf") -> Graph:

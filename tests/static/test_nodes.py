@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from wfkit.lint.nodes import semantic_children
+from wfkit.static.nodes import semantic_children
 
 KINDS = (cst.Name, cst.Call, cst.Attribute, cst.Lambda, cst.FunctionDef, cst.BaseExpression)
 FIXTURES = sorted((Path(__file__).parents[2] / "fixtures" / "lint").rglob("*.py"))

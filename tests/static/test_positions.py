@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from wfkit.lint import positions
-from wfkit.lint.positions import resolve_positions
+from wfkit.static import positions
+from wfkit.static.positions import resolve_positions
 
 SOURCES = {
     "decorated": '''\
@@ -298,11 +298,11 @@ WORKFLOW = (
 def test_findings_end_where_position_provider_ends_their_nodes(newline: str) -> None:
     """Through the analyzer: multi-line calls in tab-indented blocks and match cases (placed by
     their text) and a repeated call (placed by its statement) end where libcst says."""
-    from lint_helpers import lint_text
+    from wfkit.lint.api import LintOptions, lint_paths
 
     source = WORKFLOW.replace("\n", newline)
-    found = [(f.line, f.column, f.end_line, f.end_column)
-             for f in lint_text(source).findings]
+    result = lint_paths([], LintOptions(stdin_text=source, stdin_filename="snippet.py"))
+    found = [(f.line, f.column, f.end_line, f.end_column) for f in result.findings]
     assert found == [(9, 3, 10, 6), (13, 12, 14, 9), (16, 4, 16, 17), (16, 19, 16, 32),
                      (17, 9, 18, 3)]
     module = cst.parse_module(source)

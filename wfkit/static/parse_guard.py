@@ -49,7 +49,7 @@ _CPYTHON_LIMITS = ("too many nested parentheses", "too many levels of indentatio
 
 @dataclass(frozen=True)
 class ParseLimits:
-    """What the linter agrees to parse (``[tool.wfkit.lint]`` max-file-size / max-nesting)."""
+    """What the parser is trusted with (``[tool.wfkit.lint]`` max-file-size / max-nesting)."""
 
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     max_nesting: int = DEFAULT_MAX_NESTING

@@ -17,8 +17,8 @@ import pytest
 
 from graph_checks import check_dot, check_mermaid
 from wfkit.errors import UsageError
-from wfkit.lint.graph import Graph, build_graph, list_workflows, parse_source
-from wfkit.lint.graph_render import GraphFormat, render
+from wfkit.graph.render import GraphFormat, render
+from wfkit.static.skeleton import Graph, build_graph, list_workflows, parse_source
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "graph"

@@ -1,42 +1,69 @@
 """The cross-file pass: which functions are workflow code, and through which chain.
 
-It only combines per-file summaries: workflows are the roots; a breadth-first walk over the
-calls each function makes (resolved through imports and package ``__init__`` re-exports) marks
+It only combines per-file facts: workflows are the roots; a breadth-first walk over the calls
+each function makes (resolved through imports and package ``__init__`` re-exports) marks
 helpers as workflow code with the shortest chain that reaches them. Steps, functions passed as
 step callables and other workflows stop the walk; a visited set makes recursion terminate.
-A helper's findings are reported once, under the first root (in name order) whose dialect
-the finding applies to.
+
+The graph reads any per-file record shaped like :class:`ModuleFacts` (the linter's cached
+``FileSummary`` is one); what a reached function's findings mean is the linter's business
+(:mod:`wfkit.lint.reporting`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-from wfkit.lint.finding import Finding
-from wfkit.lint.summary import FileSummary, FixEdit, FunctionSummary, RawFinding
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
 
 
-@dataclass(frozen=True)
-class Reported:
-    """A finding that stands, with the edit that fixes it (if any)."""
+class FunctionFacts(Protocol):
+    """One function (or method): kind is ``workflow``, ``step`` or ``helper``; ``calls`` are
+    the qualified names it calls, as written in its module (resolved by the graph)."""
 
-    finding: Finding
-    fix: FixEdit | None
-    unsafe: bool
-    root_path: str = ""   # the file of the workflow whose chain the message names
+    @property
+    def qualname(self) -> str: ...
+    @property
+    def display(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def calls(self) -> Sequence[str]: ...
+
+
+class ModuleFacts(Protocol):
+    """What the call graph needs to know about one file, read without other files."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def exports(self) -> Mapping[str, str]: ...
+    @property
+    def functions(self) -> Mapping[str, FunctionFacts]: ...
+    @property
+    def step_refs(self) -> Sequence[str]: ...
+    @property
+    def bases(self) -> Mapping[str, Sequence[str]]: ...
+
+
+M = TypeVar("M", bound=ModuleFacts)
 
 
 Node = tuple[str, str]   # (path, qualified name): two files may share a module name
 
 
-class CallGraph:
-    def __init__(self, summaries: Iterable[FileSummary]) -> None:
-        self.files: dict[str, FileSummary] = {}
-        self.modules: dict[str, FileSummary] = {}
+class CallGraph(Generic[M]):
+    """Functions of many files, keyed by (path, qualified name), and the calls between them."""
+
+    def __init__(self, summaries: Iterable[M]) -> None:
+        self.files: dict[str, M] = {}
+        self.modules: dict[str, M] = {}
         self.by_qual: dict[str, Node] = {}
-        self.bases: dict[str, list[str]] = {}
+        self.bases: dict[str, Sequence[str]] = {}
         self.unresolved: set[str] = set()
         for summary in summaries:
             self.files[summary.path] = summary
@@ -53,10 +80,10 @@ class CallGraph:
                     self.step_refs.add(node)
         self.unresolved.clear()
 
-    def function(self, node: Node) -> FunctionSummary:
+    def function(self, node: Node) -> FunctionFacts:
         return self.files[node[0]].functions[node[1]]
 
-    def resolve(self, qualname: str, origin: FileSummary | None = None) -> Node | None:
+    def resolve(self, qualname: str, origin: M | None = None) -> Node | None:
         """The function ``qualname`` (as written in ``origin``) names, following re-exports;
         None if it is not one of ours. The origin file's own definitions win."""
         if origin is not None and qualname in origin.functions:
@@ -131,37 +158,3 @@ class CallGraph:
                     parents[target] = current
                     queue.append(target)
         return out
-
-    def findings(self) -> list[tuple[FileSummary, Reported]]:
-        """Every raw finding in workflow code, as a reportable finding."""
-        reached = self.reach()
-        out = []
-        for node in sorted(reached):
-            if node in self.step_refs:
-                continue
-            summary = self.files[node[0]]
-            for raw in summary.functions[node[1]].findings:
-                reported = _report(summary.path, raw, reached[node])
-                if reported is not None:
-                    out.append((summary, reported))
-        return out
-
-
-def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]]
-            ) -> Reported | None:
-    applicable = [(d, c, r) for d, c, r in reaches if not raw.dialects or d in raw.dialects]
-    if not applicable:
-        return None
-    dialect, chain, root_path = applicable[0]
-    use = raw.uses.get(dialect) or raw.uses.get("*", "")
-    text = " -> ".join([*chain, raw.subject])
-    message = f"{raw.message} ({text})" + (f"; use {use}" if use else "")
-    fixes = {raw.fixes.get(d) or raw.fixes.get("*") for d, _, _ in applicable}
-    fix = fixes.pop() if len(fixes) == 1 else None
-    unsafe = False
-    if fix is None and raw.unsafe_fix is not None:
-        fix, unsafe = raw.unsafe_fix, True
-    # Finding.fix says which flag applies the fix: "safe" (--fix) or "unsafe" (--unsafe-fixes)
-    finding = Finding(path, raw.line, raw.column, raw.end_line, raw.end_column, raw.code,
-                      message, None if fix is None else "unsafe" if unsafe else "safe")
-    return Reported(finding, fix, unsafe, root_path)

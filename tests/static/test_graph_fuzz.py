@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from graph_checks import check_dot, check_mermaid
 
-from wfkit.lint.graph import Graph, build_graph, parse_source
-from wfkit.lint.graph_render import render
+from wfkit.graph.render import render
+from wfkit.static.skeleton import Graph, build_graph, parse_source
 
 LEAVES = ["ctx.step(a)", "x = 1", "return x", "raise ValueError()", "break", "continue",
           "ctx.sleep(5)", "ctx.wait_for_event('go', timeout=3)", "helper(ctx)",

@@ -2,7 +2,7 @@
 
 ``wfkit graph`` is for docs and code review, so it must work on code that cannot run here (no
 database, missing dependencies, side effects at import): everything comes from the libcst tree,
-with the linter's own resolver deciding what a name means (aliases like ``from temporalio import
+with the model's own resolver deciding what a name means (aliases like ``from temporalio import
 workflow as wf`` included). The walk is a control-flow builder: each statement takes the open
 ends of the graph so far (the *frontier*) and returns the new ones, so branches, loops, early
 returns and exception paths fall out of the same code for all three dialects. Only control flow
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from wfkit.errors import UsageError
-from wfkit.lint.graph_scope import Helper, ModuleIndex, Op, WorkflowInfo, index_module
-from wfkit.lint.parse_guard import ParseLimits, check_source
-from wfkit.lint.resolver import BindingCollector, param_bindings
+from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.static.parse_guard import ParseLimits, check_source
+from wfkit.static.resolver import BindingCollector, param_bindings
 
 __all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from wfkit.lint.parse_guard import ParseLimits, check_source
+from wfkit.static.parse_guard import ParseLimits, check_source
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "from wfkit import Context, workflow\n\n\n@workflow\ndef deep(ctx: Context):\n    x = "

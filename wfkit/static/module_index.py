@@ -1,9 +1,9 @@
-"""What a module defines, for ``wfkit graph``: its workflows, steps, compensations, helpers.
+"""What a module defines, for the skeleton: its workflows, steps, compensations, helpers.
 
-Kept apart from the walker in :mod:`wfkit.lint.graph` so each stays one job: this module answers
-"which durable operation does this call start, and what is it called?" for the three dialects,
-using the linter's resolver (imports and aliases) and knowledge tables; the walker turns the
-answers into control flow.
+Kept apart from the walker in :mod:`wfkit.static.skeleton` so each stays one job: this module
+answers "which durable operation does this call start, and what is it called?" for the three
+dialects, using the model's resolver (imports and aliases) and knowledge tables; the walker
+turns the answers into control flow.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from wfkit.lint import knowledge as kn
-from wfkit.lint.parse_guard import ParseLimits, check_source
-from wfkit.lint.resolver import BindingCollector, Resolver, dotted, param_bindings
+from wfkit.static import knowledge as kn
+from wfkit.static.parse_guard import ParseLimits, check_source
+from wfkit.static.resolver import BindingCollector, Resolver, dotted, param_bindings
 
 __all__ = ["Helper", "ModuleIndex", "ModuleSet", "Op", "StepInfo", "WorkflowInfo", "index_module"]
 @dataclass(frozen=True)

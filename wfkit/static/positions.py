@@ -24,9 +24,9 @@ import warnings
 from collections.abc import Sequence
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState   # what Module.code_for_node uses
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+from wfkit.static.libcst_private import node_code, statement_positions
 
 # What PositionProvider counts as a line break (libcst.metadata.position_provider.NEWLINE_RE).
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -130,12 +130,7 @@ def resolve_positions(module: cst.Module, source: str,
 def _code(module: cst.Module, node: cst.CSTNode, indent: str) -> str:
     """``node``'s code as the module's code generation writes it inside a block at ``indent``
     (continuation lines of bracketed code repeat the block's indentation)."""
-    state = CodegenState(default_indent=module.default_indent,
-                         default_newline=module.default_newline)
-    if indent:
-        state.indent_tokens = [indent]
-    node._codegen(state)
-    return "".join(state.tokens)
+    return node_code(module, node, [indent] if indent else [])
 
 
 def _unique(source: str, text: str, start: int, end: int) -> int | None:
@@ -203,25 +198,20 @@ def _by_statement(module: cst.Module, source: str,
         peer = pairs.get(id(statement))
         if peer is None:
             return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
-        provider = PositionProvider()
-        state = PositionProvidingCodegenState(default_indent=module.default_indent,
-                                              default_newline=module.default_newline,
-                                              provider=provider)
         # Continuation lines inside brackets repeat the block's indentation (small statements'
         # too: without it, the end of a multi-line call came out short). A compound statement
         # starts a line, so its column is as long as that indentation.
         column = _char_column(lines, peer.lineno, peer.col_offset)
-        options = {}
         if isinstance(statement, cst.BaseSmallStatement):
-            state.line, state.column = peer.lineno, column
-            state.indent_tokens = [indent] if indent else []
+            computed.update(statement_positions(
+                module, statement, line=peer.lineno, column=column,
+                indent_tokens=[indent] if indent else []))
         else:
             first = min([peer.lineno, *(d.lineno for d in getattr(peer, "decorator_list", ()))])
-            state.line = first - len(statement.leading_lines)
-            state.indent_tokens = [" " * column] if column else []
-            if isinstance(statement, cst.If) and lines[peer.lineno - 1].lstrip().startswith(
-                    "elif"):
-                options["is_elif"] = True   # as its parent If writes it ("if" is 2 shorter)
-        statement._codegen(state, **options)
-        computed.update(provider._computed)
+            # An elif is written as its parent If writes it ("if" is 2 shorter).
+            is_elif = isinstance(statement, cst.If) and \
+                lines[peer.lineno - 1].lstrip().startswith("elif")
+            computed.update(statement_positions(
+                module, statement, line=first - len(statement.leading_lines), column=None,
+                indent_tokens=[" " * column] if column else [], is_elif=is_elif))
     return computed

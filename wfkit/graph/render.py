@@ -1,4 +1,4 @@
-"""Drawing a :class:`~wfkit.lint.graph.Graph`: Mermaid, Graphviz dot, or a plain ASCII table.
+"""Drawing a :class:`~wfkit.static.skeleton.Graph`: Mermaid, Graphviz dot or a plain table.
 
 Renderers are pure functions of the graph (no libcst, no I/O), chosen by name, so the output
 is byte-stable for golden tests and for diffs in code review: nodes, edges and groups come out
@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from wfkit.lint.graph import Edge, Graph, Group, Node
+from wfkit.static.skeleton import Edge, Graph, Group, Node
 
 __all__ = ["FORMATS", "GraphFormat", "render", "render_dot", "render_mermaid", "render_table"]
 

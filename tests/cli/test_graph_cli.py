@@ -154,6 +154,6 @@ def test_unparsable_sibling_is_not_followed(capsys: pytest.CaptureFixture[str],
 
 def test_format_choices_are_the_renderers() -> None:
     from wfkit.cli.graph import FORMAT_NAMES
-    from wfkit.lint.graph_render import GraphFormat
+    from wfkit.graph.render import GraphFormat
 
     assert FORMAT_NAMES == tuple(f.value for f in GraphFormat)
