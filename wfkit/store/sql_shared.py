@@ -17,14 +17,16 @@ ACCESS_MODES = ("create", "existing", "read")
 
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
                          fenced: bool, expiry: bool, placeholder: str, read_tail: str,
-                         write_tail: str, columns: str = "cancel_requested") -> tuple[str, bool]:
+                         write_tail: str, columns: str = "cancel_requested",
+                         lease_now: str | None = None) -> tuple[str, bool]:
     """The statement that applies a checkpoint's run changes, checks the lease and reads the
     run's ``cancel_requested`` flag; returns (sql, whether it only reads).
 
     Column names come only from RunRecord's fields (``known``), never from caller text; an
     unknown one is refused before any SQL runs. With nothing to change a ``SELECT`` does the
     same existence check and fence without writing the run's row; it reads ``columns``, which
-    ``write_tail`` should return as well.
+    ``write_tail`` should return as well. ``lease_now`` is the SQL the lease's expiry is
+    compared with (the server's clock) instead of the caller's ``now`` placeholder.
     """
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -38,7 +40,8 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
     if fenced:
         sql += f" AND lease_owner = {placeholder}"
         if expiry:
-            sql += f" AND (lease_expires_at IS NULL OR lease_expires_at >= {placeholder})"
+            sql += (" AND (lease_expires_at IS NULL OR lease_expires_at >= "
+                    f"{lease_now or placeholder})")
     return sql + (read_tail if reads else write_tail), reads
 
 
