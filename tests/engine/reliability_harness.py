@@ -307,6 +307,32 @@ FLOWS = '''
         return ctx.step(three, tag)
 
 
+    @step
+    def patient(tag: str) -> str:
+        """Works in small chunks until the test's go, polling lease_lost() between chunks: a
+        worker that lost the run stops early (and says so in a marker file) instead of doing
+        the rest of the work its successor is doing again."""
+        record("start")
+        info = step_info()
+        chunks = 0
+        try:
+            deadline = time.monotonic() + 60
+            while not (HERE / f"go-{tag}").exists() and time.monotonic() < deadline:
+                if info.lease_lost():
+                    (HERE / f"noticed-{os.getpid()}").write_text(str(chunks))
+                    return f"abandoned by {os.getpid()}"   # never recorded: fencing
+                chunks += 1
+                time.sleep(0.02)
+        finally:
+            record("end")
+        return f"done by {os.getpid()}"
+
+
+    @workflow
+    def lease_watch(ctx: Context, tag: str) -> str:
+        return ctx.step(patient, tag)
+
+
     @workflow
     def kid(ctx: Context, tag: str) -> str:
         return ctx.step(one, tag)

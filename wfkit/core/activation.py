@@ -123,7 +123,8 @@ class Activation:
         self.lease_owner = lease_owner
         self.replay_only = replay_only
         ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
-                      "reading the run's operations") if operations is None else operations
+                      "reading the run's operations", health=rt.health) \
+            if operations is None else operations
         self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}
         self.seq = 0
         self.anchor: datetime = run.created_at
@@ -219,6 +220,11 @@ class Activation:
             changes.update(run)
             changes.setdefault("updated_at", now)
         checkpoint = Checkpoint(run=changes, operations=ops, history=history, **extra)
+        leases = self.rt.leases
+        if leases is not None and self.lease_owner is not None and \
+                leases.given_up(self.run.id):
+            # A step was told its lease was lost: nothing it returned or raised since counts.
+            raise LeaseLost(self.run.id, self.lease_owner)
         try:
             self._cancel_seen = self.rt.store.commit(self.run.id, checkpoint,
                                                      lease_owner=self.lease_owner, now=now)
@@ -246,11 +252,13 @@ class Activation:
             return self.rt.store.commit(self.run.id, replace(checkpoint, history=history),
                                         lease_owner=self.lease_owner, now=now)
 
-        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed)
+        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed,
+                       health=self.rt.health)
 
     def read_store(self, call: Callable[[], Any], what: str) -> Any:
         """A store read the activation needs, retried through a fault like a checkpoint."""
-        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what)
+        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what,
+                       health=self.rt.health)
 
     def check_cancel(self) -> None:
         """Stop at this operation boundary if a cancel was requested.
