@@ -11,8 +11,10 @@ concurrent workers on any number of machines skip each other's candidates instea
 on them, and never lease the same run twice.
 
 Threads draw connections from a small pool (a psycopg connection serialises its users, so one
-shared connection would make threads queue). Sessions run in UTC, so timestamps come back as
-aware UTC datetimes; the database's clock is never read.
+shared connection would make threads queue); when one turns out broken (the server restarted)
+every idle one is dropped, so the next call reconnects. Sessions run in UTC, so timestamps
+come back as aware UTC datetimes. The server's clock is read for one thing only: leases (see
+:class:`PostgresStore`), so workers on machines whose clocks disagree share one lease clock.
 """
 
 from __future__ import annotations

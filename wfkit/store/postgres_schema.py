@@ -10,8 +10,9 @@ is rejected untouched. Only an empty schema or an older wfkit schema is migrated
 transaction under a transaction-level advisory lock, so many workers starting against a new
 database at once create the tables exactly once.
 
-Timestamps are ``timestamptz`` (microsecond precision, like the records), always supplied by
-the caller's clock: no ``now()``, ``CURRENT_TIMESTAMP`` or column defaults that read time.
+Timestamps are ``timestamptz`` (microsecond precision, like the records), supplied by the
+caller's clock: no ``now()``, ``CURRENT_TIMESTAMP`` or column defaults that read time (the
+store's lease statements are the one place that reads the server's clock, on purpose).
 User values are JSON *text* (``TEXT``, not ``JSONB``), so they come back byte for byte, key
 order included. Run ids use the ``"C"`` collation, so ties are broken in code-point order like
 the reference store, whatever the database's locale.
