@@ -23,10 +23,10 @@ from wfkit.engine import Engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-RUNS = 8
+RUNS = 6
 PACE_MS = 40
 LEASE = 15.0  # longer than the outage: the runs ride it out instead of being handed back
-OUTAGE = 3.0  # seconds the server stays down
+OUTAGE = 2.0  # seconds the server stays down
 
 
 @pytest.fixture
@@ -84,3 +84,18 @@ def test_workers_outlive_a_postgres_restart(server: PostgresServer, tmp_path: Pa
     assert all(run.status == "COMPLETED" for run in runs), report
     told = [pid for pid, text in logs.items() if "store unavailable" in text]
     assert told, f"no worker said the store was unavailable\n{report}"
+    assert all("store available again" in logs[pid] for pid in told), report
+
+
+def test_a_worker_started_while_the_server_is_down_fails_at_once(server: PostgresServer,
+                                                                  tmp_path: Path) -> None:
+    """Only a worker that was running waits a restart out: one that cannot open its store at
+    start says so in one line and exits 2 (a mistyped URL must not retry forever), and a
+    supervisor restarts it."""
+    write_flows(tmp_path)
+    server.stop("fast")  # the URL is right; only the server is missing
+    done = cli(tmp_path, server.url, "worker", "flows.py", timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect to PostgreSQL at postgresql://wfkit:***@" \
+        in lines[0], done.stderr
