@@ -259,6 +259,7 @@ class Engine:
         until = now + timedelta(seconds=self.rt.lease_seconds)
         claimed = self.store.claim(self.owner, now, until, limit=1, run_id=run_id,
                                    workflows=sorted(self._workflows))
+        self.rt.health.answered(now)
         if not claimed:
             return False
         self._process(claimed[0], now)
@@ -335,7 +336,7 @@ class Engine:
                 run={"recoveries": run.recoveries + 1, "updated_at": now,
                      "wake_at": now + timedelta(seconds=self.rt.lease_seconds)},
                 history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
-                                      during=outage.what)],
+                                      during=outage.what, previous_owner=self.owner)],
                 release_lease=True), lease_owner=self.owner, now=now)
         except Exception:  # still down, or the lease is gone: expiry hands the run on
             pass
@@ -392,14 +393,14 @@ class Engine:
             backoff = 0.0
             while not stop.is_set():
                 try:
+                    # work_once tells the store's health its claim's answer: the run it
+                    # advanced may have met (and been released by) an outage since.
                     if self.work_once():
-                        health.answered(self.clock.now())
                         backoff = 0.0
                         continue
                     if on_idle is not None:
                         on_idle()
                     pause = self._pause(idle_interval)
-                    health.answered(self.clock.now())
                     backoff = 0.0
                 except StoreError as exc:
                     backoff = min(max(backoff * 2, 0.5), _WORKER_BACKOFF_MAX)

@@ -420,3 +420,30 @@ def test_a_worker_says_when_a_running_activation_meets_an_outage_and_when_it_end
     assert [what for what, _ in told] == ["database is locked by another process (simulated)",
                                           "back"]
     assert told[1][1] >= 7
+
+
+def test_a_run_released_in_an_outage_is_not_taken_for_the_store_being_back(flaky):
+    """The activation gives up after a lease and hands the run back while the store is still
+    down: the worker must not say the store is back until a call really succeeds."""
+    from wfkit.clock import ManualClock
+
+    engine = Engine(flaky, clock=ManualClock(), lease_seconds=5, workflows=[order])
+    engine.start(order, "o-6", workflow_id="o-6")
+    told: list[str] = []
+    stop = threading.Event()
+
+    def on_store_error(error: StoreError, pause: float) -> None:
+        told.append("error")
+        if told.count("error") == 3:  # the activation's fault, then two failed claims
+            flaky.down = False
+
+    def on_idle() -> None:
+        if engine.get_run("o-6").status.terminal:
+            stop.set()
+
+    engine.run_worker(stop=stop, on_idle=on_idle, on_store_error=on_store_error,
+                      on_store_back=lambda seconds: told.append("back"))
+    assert engine.get_run("o-6").status == RunStatus.COMPLETED
+    assert told == ["error", "error", "error", "back"]
+    assert "run_released" in [e.type for e in engine.history("o-6")] or \
+        engine.get_run("o-6").recoveries == 1
