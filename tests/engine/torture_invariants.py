@@ -91,7 +91,8 @@ class Run:
     error_type: str | None = None
     compensate_on_cancel: bool = True
     ops: tuple[Op, ...] = ()
-    taken_from: tuple[int, ...] = ()  # pids whose lease on the run was taken over
+    taken_from: tuple[int, ...] = ()  # pids whose lease on the run was taken over, or
+    # that handed the run back after a store outage (run_recovered / run_released)
     history: tuple[str, ...] = ()     # the types of its history entries, in order
 
 
