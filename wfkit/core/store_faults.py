@@ -74,10 +74,6 @@ class StoreHealth:
         self.on_error: Callable[[StoreError, float], None] | None = None
         self.on_back: Callable[[float], None] | None = None
 
-    @property
-    def down(self) -> bool:
-        return self._down_since is not None
-
     def failed(self, error: BaseException, retry_in: float, now: datetime, *,
                always: bool = False) -> None:
         """A store call failed and is tried again in ``retry_in`` seconds; told to
