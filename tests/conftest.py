@@ -3,15 +3,10 @@ tests/store/conftest.py for how the store tests use it)."""
 
 from __future__ import annotations
 
-import glob
 import io
 import itertools
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -77,9 +72,11 @@ class PostgresDatabase:
         return with_query(self.url, f"options=-csearch_path%3D{schema}")
 
     def new_store(self, tmp: Path | None = None) -> Store:
+        """A store on the caller's lease clock, like the other backends: the shared store
+        contract moves time by hand (test_postgres.py tests the server's lease clock)."""
         from wfkit.store.postgres import PostgresStore
 
-        return PostgresStore(self.new_url())
+        return PostgresStore(self.new_url(), lease_clock="caller")
 
     def close(self) -> None:
         self._conn.close()
@@ -123,66 +120,16 @@ def postgres_database(postgres_server: str) -> Iterator[PostgresDatabase]:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: [int(x) for x in p.split("/")[4].split(".") if x.isdigit()])
-    return candidates[-1] if candidates else None
-
-
 def _throwaway_server() -> Iterator[str]:
-    """initdb + pg_ctl start in a temporary directory on 127.0.0.1 and a free port; stopped and
-    deleted at the end of the session. As root it runs as the ``postgres`` OS user, because
-    PostgreSQL refuses to run as root."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.fail("PostgreSQL tests need WFKIT_TEST_POSTGRES_URL or the PostgreSQL server "
-                    "binaries (initdb, pg_ctl) on PATH; install them (apt-get install "
-                    "postgresql) or deselect with -m 'not postgres'", pytrace=False)
-    as_user: list[str] = []
-    owner = None
-    if os.geteuid() == 0:
-        import pwd
+    """A server of the session's own (tests/postgres_server.py), stopped and deleted at the
+    end of the session."""
+    from postgres_server import PostgresServer, ServerUnavailable
 
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail("running as root: PostgreSQL needs an unprivileged OS user "
-                        "'postgres' (useradd --system postgres)", pytrace=False)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    base = tempfile.mkdtemp(prefix="wfkit-pg-")
-    if owner is not None:
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-    data = os.path.join(base, "data")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True,  # noqa: E731
-                                      text=True, timeout=120, cwd=base)
-    # Passwords are checked over TCP (scram), so the tests meet real authentication failures.
-    password = uuid.uuid4().hex
-    pwfile = os.path.join(base, "pwfile")
-    Path(pwfile).write_text(password + "\n")
-    if owner is not None:
-        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
     try:
-        run(initdb, "-D", data, "--auth-local=trust", "--auth-host=scram-sha-256",
-            f"--pwfile={pwfile}", "-U", "wfkit", "-E", "UTF8", "--no-locale", "--no-sync")
-        run(pg_ctl, "-D", data, "-l", os.path.join(base, "log"), "-w", "-t", "60", "-o",
-            f"-h 127.0.0.1 -p {port} -k {base} -F -c full_page_writes=off "
-            "-c synchronous_commit=off -c max_connections=200", "start")
-    except subprocess.CalledProcessError as exc:
-        log = Path(base, "log")
-        detail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or \
-            (log.read_text().strip().splitlines()[-1:] if log.exists() else [])
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.fail(f"could not start a throwaway PostgreSQL server: {' '.join(detail)}",
-                    pytrace=False)
+        server = PostgresServer()
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
     try:
-        yield f"postgresql://wfkit:{password}@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run([*as_user, pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60, cwd=base)
-        shutil.rmtree(base, ignore_errors=True)
+        server.close()

@@ -38,6 +38,26 @@ class SystemClock:
         return event.wait(max(0.0, seconds))
 
 
+class OffsetClock:
+    """Real time shifted by ``offset_seconds``: a machine whose clock is off (ahead when
+    positive). Waits are real. For testing what clock skew between workers does."""
+
+    def __init__(self, offset_seconds: float, base: Clock | None = None) -> None:
+        from datetime import timedelta
+
+        self.offset = timedelta(seconds=offset_seconds)
+        self._base = base or SystemClock()
+
+    def now(self) -> datetime:
+        return self._base.now() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self._base.sleep(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return self._base.wait(event, seconds)
+
+
 def utc(value: datetime) -> datetime:
     """Normalise a datetime to aware UTC (naive values are taken to be UTC)."""
     if value.tzinfo is None:

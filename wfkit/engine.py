@@ -127,7 +127,9 @@ class Engine:
                           inline_wait=inline_wait, max_recoveries=max_recoveries,
                           interceptor=interceptor, child_poll=child_poll,
                           observer=guarded(observer))
-        self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds)
+        self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds,
+                                    health=self.rt.health)
+        self.rt.leases = self._heartbeat
         self.register(*workflows)
 
     # -- definitions ---------------------------------------------------------------------------
@@ -258,9 +260,10 @@ class Engine:
         until = now + timedelta(seconds=self.rt.lease_seconds)
         claimed = self.store.claim(self.owner, now, until, limit=1, run_id=run_id,
                                    workflows=sorted(self._workflows))
+        self.rt.health.answered(now)
         if not claimed:
             return False
-        self._process(claimed[0])
+        self._process(claimed[0], now)
         return True
 
     def wake_orphaned_parents(self) -> list[str]:
@@ -290,17 +293,17 @@ class Engine:
                                        workflows=sorted(self._workflows))
             if not claimed:
                 return done
-            self._process(claimed[0])
+            self._process(claimed[0], now)
             done.append(claimed[0].id)
 
-    def _process(self, claimed: RunRecord) -> None:
+    def _process(self, claimed: RunRecord, claimed_at: datetime) -> None:
         wf = self._workflows[claimed.workflow]
         run = claimed
         if claimed.lease_owner is not None:  # the last worker died holding this run
             run = self._recovered(claimed)
             if run is None:
                 return
-        self._heartbeat.add(run.id)
+        self._heartbeat.add(run.id, claimed_at)
         try:
             execute(self.rt, run, wf, lease_owner=self.owner)
         except LeaseLost:
@@ -334,7 +337,7 @@ class Engine:
                 run={"recoveries": run.recoveries + 1, "updated_at": now,
                      "wake_at": now + timedelta(seconds=self.rt.lease_seconds)},
                 history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
-                                      during=outage.what)],
+                                      during=outage.what, previous_owner=self.owner)],
                 release_lease=True), lease_owner=self.owner, now=now)
         except Exception:  # still down, or the lease is gone: expiry hands the run on
             pass
@@ -369,21 +372,30 @@ class Engine:
     def run_worker(self, *, stop: threading.Event | None = None, concurrency: int = 1,
                    idle_interval: float = 0.5,
                    on_idle: Callable[[], None] | None = None,
-                   on_store_error: Callable[[StoreError, float], None] | None = None) -> None:
+                   on_store_error: Callable[[StoreError, float], None] | None = None,
+                   on_store_back: Callable[[float], None] | None = None) -> None:
         """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
 
         A store that fails (a database restarting, a lock held too long) does not stop the
-        worker: it waits with backoff (up to a minute) and goes on, telling ``on_store_error``
-        each time (the error, the seconds until the next try).
+        worker: it waits with backoff (up to a minute) and goes on, reconnecting when the
+        store is back. ``on_store_error`` hears of each failed look for work (the error, the
+        seconds until the next try) and of the first failure an activation or the heartbeat
+        meets (those retry on their own, see :mod:`wfkit.core.store_faults`), so an outage
+        that only running runs saw is told too; ``on_store_back`` hears how many seconds the
+        store was down once it answers again. Without them, both go to the ``wfkit.engine``
+        logger.
         """
         stop = stop or threading.Event()
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+        health = self.rt.health
 
         def loop() -> None:
             backoff = 0.0
             while not stop.is_set():
                 try:
+                    # work_once tells the store's health its claim's answer: the run it
+                    # advanced may have met (and been released by) an outage since.
                     if self.work_once():
                         backoff = 0.0
                         continue
@@ -394,12 +406,11 @@ class Engine:
                 except StoreError as exc:
                     backoff = min(max(backoff * 2, 0.5), _WORKER_BACKOFF_MAX)
                     pause = backoff
-                    if on_store_error is not None:
-                        on_store_error(exc, pause)
-                    else:
-                        _log.warning("store error: %s; trying again in %.1fs", exc, pause)
+                    health.failed(exc, pause, self.clock.now(), always=True)
                 self.clock.wait(stop, pause)
 
+        health.on_error = on_store_error or _log_store_error
+        health.on_back = on_store_back or _log_store_back
         threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
                    for i in range(concurrency - 1)]
         for t in threads:
@@ -410,6 +421,7 @@ class Engine:
             stop.set()
             for t in threads:
                 t.join()
+            health.on_error = health.on_back = None
 
     # -- talking to runs -----------------------------------------------------------------------
     def get_run(self, run_id: str) -> RunRecord:
@@ -601,6 +613,14 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _log_store_error(error: StoreError, pause: float) -> None:
+    _log.warning("store error: %s; trying again in %.1fs", error, pause)
+
+
+def _log_store_back(seconds: float) -> None:
+    _log.warning("store available again after %.1fs", seconds)
 
 
 def prune_cutoff(now: datetime, seconds: float, shown: Any) -> datetime:

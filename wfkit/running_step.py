@@ -10,6 +10,13 @@ worker. Temporal users know this as workflow id + activity id; DBOS's ``step_sta
 ``step_info()`` costs nothing until it is called: while a step runs, the engine keeps only a
 function that describes the running attempt in a context variable (each thread and asyncio task
 sees its own), and the record is built on request.
+
+A step also learns whether its worker still holds the run (:meth:`StepInfo.lease_lost`): a
+worker paused past its lease (a long GC pause, SIGSTOP, a VM migration) finds, when it
+resumes, that another worker took the run over and is running the same step again. Fencing
+refuses the paused worker's checkpoint, but its step body keeps going until it returns; a long
+step that polls ``lease_lost()`` stops early instead of doubling the work (Temporal's activity
+heartbeat cancellation, in wfkit's terms).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = ["StepInfo", "step_info"]
 
@@ -32,6 +40,19 @@ class StepInfo:
     kind: str            # "step", or "compensation" while a step is being undone
     attempt: int         # 1 for the first try; never reset by a crash or a worker change
     attempts: int        # the retry policy's limit, every try included
+    # Not a field: a StepInfo is plain data (a step may return it); set by step_info().
+    _lease_check: ClassVar[Callable[[], bool]] = staticmethod(lambda: False)
+
+    def lease_lost(self) -> bool:
+        """True once this worker's lease on the run is gone or may be: its heartbeat found
+        the run taken over, or could not renew the lease before it expired (the worker was
+        paused, the store did not answer). Then another worker may be running this very step,
+        and nothing this attempt returns or raises will be recorded: a long step should poll
+        it between chunks of work and stop (return or raise anything). Once True, it stays
+        True. Always False where there are no leases (the test harness) and costs one clock
+        read, so it is cheap to call often.
+        """
+        return self._lease_check()
 
     @property
     def idempotency_key(self) -> str:

@@ -41,10 +41,9 @@ FLOWS = '''
     def slow(x: int) -> int:
         (HERE / "slow-started").touch()
         time.sleep(1.0)
-        for _ in range(200):    # held while a test needs the run in flight (at most 20 s)
-            if not (HERE / "hold").exists():
-                break
-            time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while (HERE / "hold").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)  # a test holds the step until it has seen what it waits for
         (HERE / "slow-finished").touch()
         return x
 
@@ -204,17 +203,24 @@ def test_ctrl_c_in_run_hands_the_run_back_at_once(workdir: Path) -> None:
 
 def test_run_says_when_another_process_is_running_the_run(workdir: Path) -> None:
     done(workdir, "run", "flows.py:long", "--input", "5", "--id", "o1", "--no-wait")
-    (workdir / "hold").touch()       # the slow step stays in flight until the follower has looked
+    (workdir / "hold").touch()  # the worker's step waits until the follower has spoken
     worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
     try:
         wait_for(lambda: (workdir / "slow-started").exists(), "the slow step")
-        follower = wfkit(workdir, "run", "flows.py:long", "--id", "o1")
-        assert follower.stderr is not None
-        said = [follower.stderr.readline() for _ in range(2)]
-        (workdir / "hold").unlink()
-        out, err = follower.communicate(timeout=20)
+        with open(workdir / "follower.err", "w") as err_file:
+            follower = subprocess.Popen(
+                [sys.executable, "-m", "wfkit", "run", "flows.py:long", "--id", "o1"],
+                cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=err_file,
+                env={**os.environ, "WFKIT_STORE": f"sqlite:///{workdir / 'wf.db'}"})
+        try:
+            wait_for(lambda: "in another process" in (workdir / "follower.err").read_text(),
+                     "the follower to say another process runs the run", timeout=30)
+        finally:
+            (workdir / "hold").unlink()
+        out, _ = follower.communicate(timeout=30)
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=20)
+        worker.communicate(timeout=10)
+    err = (workdir / "follower.err").read_text()
     assert follower.returncode == 0 and json.loads(out) == 6
-    assert "".join(said + [err]).count("in another process") == 1, said
+    assert err.count("in another process") == 1

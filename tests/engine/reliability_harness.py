@@ -66,10 +66,14 @@ FLOWS = '''
 
 
     def hold_once(tag: str) -> None:
-        """The first execution announces itself in a marker file and waits to be killed."""
+        """The first execution announces itself in a marker file and waits to be killed. The
+        marker appears whole (written aside, then renamed): a test that sees it reads the pid
+        at once, and an empty file would fail it."""
         marker = HERE / f"holding-{tag}"
         if not marker.exists():
-            marker.write_text(str(os.getpid()))
+            aside = HERE / f".holding-{tag}.{os.getpid()}"
+            aside.write_text(str(os.getpid()))
+            os.replace(aside, marker)
             time.sleep(120)
 
 
@@ -305,6 +309,32 @@ FLOWS = '''
         ctx.parallel(ctx.call(pa, 1, 20), ctx.call(pb, 1, 20), ctx.call(pd, 1, 20))
         ctx.step(stall, tag)
         return ctx.step(three, tag)
+
+
+    @step
+    def patient(tag: str) -> str:
+        """Works in small chunks until the test's go, polling lease_lost() between chunks: a
+        worker that lost the run stops early (and says so in a marker file) instead of doing
+        the rest of the work its successor is doing again."""
+        record("start")
+        info = step_info()
+        chunks = 0
+        try:
+            deadline = time.monotonic() + 60
+            while not (HERE / f"go-{tag}").exists() and time.monotonic() < deadline:
+                if info.lease_lost():
+                    (HERE / f"noticed-{os.getpid()}").write_text(str(chunks))
+                    return f"abandoned by {os.getpid()}"   # never recorded: fencing
+                chunks += 1
+                time.sleep(0.02)
+        finally:
+            record("end")
+        return f"done by {os.getpid()}"
+
+
+    @workflow
+    def lease_watch(ctx: Context, tag: str) -> str:
+        return ctx.step(patient, tag)
 
 
     @workflow
@@ -557,7 +587,9 @@ def snapshot(engine: Any, run_ids: Iterable[str]) -> tuple[list[Run], dict[str, 
         for entry in history:
             if entry.type in ("step_completed", "step_skipped") and entry.seq is not None:
                 checkpointed.setdefault(entry.seq, entry.at.timestamp())
-            if entry.type == "run_recovered":
+            # A takeover, or a worker handing the run back after a store outage: either way
+            # that worker's step may run again elsewhere (at-least-once).
+            if entry.type in ("run_recovered", "run_released"):
                 pid = _owner_pid(entry.data.get("previous_owner"))
                 if pid is not None:
                     taken.append(pid)

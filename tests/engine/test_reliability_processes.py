@@ -1,8 +1,9 @@
 """Real `wfkit worker` processes in the situations of issue 10 that the torture test meets
 only by chance: a cancel while a worker executes the run, a kill in the middle of a cancel's
 compensation, a cancel after a crash that followed a parallel group, a child whose wake-up
-note to its parent was lost, and another process holding the SQLite write lock for longer
-than the store's busy timeout.
+note to its parent was lost, another process holding the SQLite write lock for longer
+than the store's busy timeout, and a worker paused (SIGSTOP) past its lease whose step must
+notice, when it resumes, that its run was taken over.
 
 Each run's steps write the same external ledger as the torture test's (reliability_harness),
 and each test ends with the same invariant checker, so a failure names what went wrong (run,
@@ -11,6 +12,7 @@ operation, what) beside the status the run ended in.
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import sys
 import time
@@ -236,3 +238,49 @@ def test_runs_survive_another_process_holding_the_sqlite_write_lock(
         dead = workers.dead()
     found = verdict(url, directory, workers, {run_id: "COMPLETED" for run_id in ids})
     assert found.ok, f"{found.render()}\nworkers that exited: {dead}\n{workers.logs()}"
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_paused_worker_s_step_notices_it_lost_the_lease(
+        here: tuple[Path, str, Any], store: str, request: pytest.FixtureRequest) -> None:
+    """Worker A runs a long step (chunks, polling ``step_info().lease_lost()``) and is paused
+    past its 1 s lease; worker B takes the run over and runs the step again. When A resumes,
+    its step sees lease_lost() True and stops early; what it returned is never recorded
+    (fencing), A lives on, and the run ends with B's result."""
+    directory, url, flows = here
+    if store == "postgres":
+        url = request.getfixturevalue("postgres_database").new_url()
+    ledger = Ledger(directory / "ledger.log")
+    run_id = start(url, flows.lease_watch, "fenced", "fenced")
+    with Workers(directory, url, lease_seconds=1).start(1) as workers:
+        first = workers.procs[0]
+        wait_for(lambda: [line for line in ledger.ran(run_id, "patient") if line.pid ==
+                          first.pid], "worker A to start the step")
+        first.send_signal(signal.SIGSTOP)
+        try:
+            workers.start(1)
+            second = workers.procs[1]
+            wait_for(lambda: [line for line in ledger.ran(run_id, "patient")
+                              if line.pid == second.pid], "worker B to take the run over")
+        finally:
+            first.send_signal(signal.SIGCONT)
+        noticed = directory / f"noticed-{first.pid}"
+        wait_for(noticed.exists, "worker A's step to notice it lost the lease")
+        wait_for(lambda: [line for line in ledger.ran(run_id, "patient")
+                          if line.pid == first.pid and line.event == "end"],
+                 "worker A's step to stop")
+        (directory / "go-fenced").touch()
+        status = wait_terminal(url, run_id, timeout=30)
+        alive = first.poll() is None
+        with Engine(url) as engine:
+            result = engine.result(run_id, drive=False)
+            history = engine.history(run_id)
+    found = verdict(url, directory, workers, {run_id: "COMPLETED"})
+    assert status == "COMPLETED", found.render()
+    assert result == f"done by {second.pid}"       # A's early return was refused
+    assert alive, f"worker A exited\n{workers.logs()}"
+    taken = [e.data.get("previous_owner", "") for e in history if e.type == "run_recovered"]
+    assert len(taken) == 1 and f":{first.pid}:" in taken[0]
+    completed = [e for e in history if e.type == "step_completed"]
+    assert len(completed) == 1
+    assert found.ok, found.render()

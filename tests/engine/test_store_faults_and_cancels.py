@@ -496,3 +496,55 @@ def test_a_worker_waits_out_a_failing_store_and_goes_on(flaky):
     engine.run_worker(stop=stop, on_store_error=on_store_error, on_idle=on_idle)
     assert told == [0.5, 1.0, 2.0, 4.0]     # backoff, told each time
     assert engine.get_run("o-4").status == RunStatus.COMPLETED
+
+
+def test_a_worker_says_when_a_running_activation_meets_an_outage_and_when_it_ends(flaky):
+    """The outage is met inside an activation (its checkpoint is retried there), never by the
+    claim loop: the worker still says, once, that the store failed, and once that it is back."""
+    from wfkit.clock import ManualClock
+
+    engine = Engine(flaky, clock=ManualClock(), lease_seconds=30, workflows=[order])
+    Healer(engine, flaky, after=7)
+    engine.start(order, "o-5", workflow_id="o-5")
+    told: list[tuple[str, float]] = []
+    stop = threading.Event()
+
+    def on_idle() -> None:
+        if engine.get_run("o-5").status.terminal:
+            stop.set()
+
+    engine.run_worker(stop=stop, on_idle=on_idle,
+                      on_store_error=lambda error, pause: told.append((error.message, pause)),
+                      on_store_back=lambda seconds: told.append(("back", seconds)))
+    assert engine.get_run("o-5").status == RunStatus.COMPLETED
+    assert flaky.failures >= 3                       # retried, but told once
+    assert [what for what, _ in told] == ["database is locked by another process (simulated)",
+                                          "back"]
+    assert told[1][1] >= 7
+
+
+def test_a_run_released_in_an_outage_is_not_taken_for_the_store_being_back(flaky):
+    """The activation gives up after a lease and hands the run back while the store is still
+    down: the worker must not say the store is back until a call really succeeds."""
+    from wfkit.clock import ManualClock
+
+    engine = Engine(flaky, clock=ManualClock(), lease_seconds=5, workflows=[order])
+    engine.start(order, "o-6", workflow_id="o-6")
+    told: list[str] = []
+    stop = threading.Event()
+
+    def on_store_error(error: StoreError, pause: float) -> None:
+        told.append("error")
+        if told.count("error") == 3:  # the activation's fault, then two failed claims
+            flaky.down = False
+
+    def on_idle() -> None:
+        if engine.get_run("o-6").status.terminal:
+            stop.set()
+
+    engine.run_worker(stop=stop, on_idle=on_idle, on_store_error=on_store_error,
+                      on_store_back=lambda seconds: told.append("back"))
+    assert engine.get_run("o-6").status == RunStatus.COMPLETED
+    assert told == ["error", "error", "error", "back"]
+    assert "run_released" in [e.type for e in engine.history("o-6")] or \
+        engine.get_run("o-6").recoveries == 1

@@ -88,6 +88,27 @@ def test_an_unexpected_status_is_reported_and_kill_explained_ones_are_not() -> N
     assert kinds(judge(lines, [looping], [Kill(10, 2.5)])) == [("status", "r1", "")]
 
 
+def test_a_parent_compensated_for_a_child_that_kills_drove_into_a_crash_loop_is_explained(
+        ) -> None:
+    """A child whose workers were all killed ends FAILED (CrashLoop); its parent's ctx.child
+    raises ChildWorkflowFailed and the parent compensates: explained only when the child's
+    crash loop is."""
+    parent = completed_run("p", status="COMPENSATED", error_type="ChildWorkflowFailed",
+                           ops=(step(1, "a", 1.1), undo(3, "a", 1, 5.1)))
+    child = Run("p/2", "FAILED", parent="p", error_type="CrashLoop", taken_from=(10, 11),
+                ops=(step(1, "b", 2.1),))
+    lines = ran("p", "a", 9, 1.0, 1.05) + ran("p/2", "b", 10, 2.0, 2.05) + \
+        ran("p/2", "c", 10, 3.0) + ran("p/2", "c", 11, 4.0) + ran("p", "undo:a", 9, 5.0, 5.05)
+    expected = {"p": COMPLETED, "p/2": COMPLETED}
+    verdict = judge(lines, [parent, child], [Kill(10, 3.5), Kill(11, 4.5)], expected)
+    assert verdict.ok, verdict.render()
+    assert verdict.stats["compensated_for_a_crash_looped_child"] == 1
+    # A child taken from a process nobody killed explains neither its end nor its parent's.
+    verdict = judge(lines, [parent, child], [Kill(10, 3.5)], expected)
+    assert kinds(verdict) == [("status", "p", ""), ("status", "p/2", ""),
+                              ("vanished", "p/2", "c")], verdict.render()
+
+
 def test_a_duplicate_is_explained_only_by_a_kill_while_it_was_in_flight() -> None:
     lines = clean_lines() + ran("r1", "b", 11, 1.5)  # an earlier execution of b in pid 11
     verdict = judge(lines, [completed_run()], [Kill(11, 1.6)])

@@ -91,7 +91,8 @@ class Run:
     error_type: str | None = None
     compensate_on_cancel: bool = True
     ops: tuple[Op, ...] = ()
-    taken_from: tuple[int, ...] = ()  # pids whose lease on the run was taken over
+    taken_from: tuple[int, ...] = ()  # pids whose lease on the run was taken over, or
+    # that handed the run back after a store outage (run_recovered / run_released)
     history: tuple[str, ...] = ()     # the types of its history entries, in order
 
 
@@ -223,7 +224,8 @@ def check(lines: Iterable[Line], kills: Iterable[Kill], runs: Iterable[Run],
     for run_id in sorted(expected):
         run = stored.get(run_id) or Run(run_id, None)
         mine = by_run.get(run_id, [])
-        violations += _status(run, mine, expected[run_id], killed, stats)
+        children = [r for r in stored.values() if r.parent == run_id]
+        violations += _status(run, mine, expected[run_id], killed, stats, children)
         violations += _duplicates(run, mine, spec, stats)
         violations += _overlaps(run, mine, stats)
         violations += _reruns(run, mine)
@@ -238,7 +240,8 @@ def check(lines: Iterable[Line], kills: Iterable[Kill], runs: Iterable[Run],
 
 
 def _status(run: Run, mine: list[Execution], allowed: frozenset[str],
-            killed: frozenset[int], stats: Counter[str]) -> list[Violation]:
+            killed: frozenset[int], stats: Counter[str],
+            children: list[Run] = ()) -> list[Violation]:  # type: ignore[assignment]
     if run.status is None:
         return [Violation("lost", run.id, "", "the store has no such run")]
     stats[f"status_{run.status}"] += 1
@@ -247,7 +250,7 @@ def _status(run: Run, mine: list[Execution], allowed: frozenset[str],
             return [Violation("lost", run.id, "", f"never picked up: still {run.status}")]
         return [Violation("stuck", run.id, "", f"still {run.status} at the end "
                           f"(last execution: {max(mine, key=lambda e: e.start).op})")]
-    if run.status in allowed or _explained_outcome(run, mine, killed, stats):
+    if run.status in allowed or _explained_outcome(run, mine, killed, stats, children):
         return []
     return [Violation("status", run.id, "", f"ended {run.status}"
                       + (f" ({run.error_type})" if run.error_type else "")
@@ -255,20 +258,31 @@ def _status(run: Run, mine: list[Execution], allowed: frozenset[str],
 
 
 def _explained_outcome(run: Run, mine: list[Execution], killed: frozenset[int],
-                       stats: Counter[str]) -> bool:
+                       stats: Counter[str], children: list[Run] = ()  # type: ignore[assignment]
+                       ) -> bool:
     """Outcomes kills explain: an interrupted at_most_once step (COMPENSATED with
-    StepInterrupted) or a run whose workers kept dying (FAILED with CrashLoop, every
-    takeover of it from a killed process)."""
+    StepInterrupted), a run whose workers kept dying (FAILED with CrashLoop, every
+    takeover of it from a killed process), and a parent that compensated because such a
+    child ended without a result (ChildWorkflowFailed: a child that does not complete fails
+    its parent's ``ctx.child`` call, as documented)."""
     if run.status == "COMPENSATED" and run.error_type == "StepInterrupted":
         interrupted = {op.label for op in run.ops if op.error_type == "StepInterrupted"}
         if any(e.op in interrupted and e.killed_at is not None for e in mine):
             stats["interrupted_at_most_once"] += 1
             return True
-    if run.status == "FAILED" and run.error_type == "CrashLoop" and run.taken_from and \
-            set(run.taken_from) <= killed:
+    if _killed_into_a_crash_loop(run, killed):
         stats["crash_loops"] += 1
         return True
+    if run.status == "COMPENSATED" and run.error_type == "ChildWorkflowFailed" and \
+            any(_killed_into_a_crash_loop(child, killed) for child in children):
+        stats["compensated_for_a_crash_looped_child"] += 1
+        return True
     return False
+
+
+def _killed_into_a_crash_loop(run: Run, killed: frozenset[int]) -> bool:
+    return run.status == "FAILED" and run.error_type == "CrashLoop" and \
+        bool(run.taken_from) and set(run.taken_from) <= killed
 
 
 def _duplicates(run: Run, mine: list[Execution], spec: Spec,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from datetime import timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +17,7 @@ from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
 from wfkit.store import open_store
-from wfkit.store.base import Checkpoint
+from wfkit.store.base import Checkpoint, LeaseLost
 from wfkit.store.postgres import PostgresStore
 from wfkit.store.postgres_schema import LATEST_VERSION, SCHEMA_TABLE, mask_password
 
@@ -312,3 +313,54 @@ def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, 
     assert pg.execute(f"SELECT MAX(version) FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
     assert pg.execute(f"SELECT result, result_idx FROM {schema}.operations WHERE seq = 2") == \
         [(None, 2)]
+
+
+# -- leases on the server's clock (issue 10, item 7) ----------------------------------------------
+def server_now(pg: PostgresDatabase) -> datetime:
+    return pg.execute("SELECT now()")[0][0]
+
+
+def test_a_lease_lasts_its_length_on_the_servers_clock(pg: PostgresDatabase, url: str) -> None:
+    """The caller's times give only the lease's length: a worker an hour ahead (or behind)
+    leases for 30 s of the server's time, cannot claim a live lease, and can still renew and
+    write under its own."""
+    with PostgresStore(url) as store:
+        store.create_run(run("r1"), [])
+        before = server_now(pg)
+        (got,) = store.claim("w1", at(3600), at(3630))   # the caller thinks it is T0 + 1 h
+        after = server_now(pg)
+        expiry = store.get_run("r1").lease_expires_at
+        assert got.lease_owner is None
+        assert before + timedelta(seconds=30) <= expiry <= after + timedelta(seconds=30)
+        assert store.claim("w2", at(7200), at(7230)) == []    # live, whatever w2's clock says
+        store.commit("r1", Checkpoint(run={"updated_at": at(9999)}), lease_owner="w1",
+                     now=at(9999))                             # the fence reads the server too
+        assert store.heartbeat("w1", ["r1"], at(-100), at(-160)) == {"r1"}
+        # 60 s from the server's now, which is past the claim's: at least 30 s past its expiry
+        assert store.get_run("r1").lease_expires_at >= expiry + timedelta(seconds=30)
+
+
+def test_a_lease_expires_on_the_servers_clock_whatever_the_callers_say(
+        pg: PostgresDatabase, url: str) -> None:
+    with PostgresStore(url) as store:
+        store.create_run(run("r1"), [])
+        store.claim("w1", at(0), at(0.2))                      # a 0.2 s lease
+        expiry = store.get_run("r1").lease_expires_at
+        deadline = time.monotonic() + 30
+        while server_now(pg) <= expiry:                        # the server's clock passes it
+            assert time.monotonic() < deadline, "the server's clock did not move"
+            time.sleep(0.05)
+        # Callers whose clocks say the lease is still young are not believed.
+        (got,) = store.claim("w2", at(-3600), at(-3570))
+        assert got.lease_owner == "w1" and store.get_run("r1").lease_owner == "w2"
+        with pytest.raises(LeaseLost):
+            store.commit("r1", Checkpoint(run={"updated_at": at(0)}), lease_owner="w1",
+                         now=at(-3600))
+        assert store.heartbeat("w1", ["r1"], at(30), at(-3600)) == set()
+
+
+def test_the_lease_clock_is_server_or_caller(url: str) -> None:
+    with pytest.raises(ValueError, match="lease_clock"):
+        PostgresStore(url, lease_clock="worker")
+    with PostgresStore(url) as store:
+        assert store.lease_clock == "server"

@@ -8,16 +8,18 @@ a fresh schema, as separate machines would.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.clock import ManualClock
+from wfkit.clock import ManualClock, OffsetClock
 from wfkit.engine import Engine
 from wfkit.errors import RunFailed
 from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres
 
@@ -35,14 +37,16 @@ def _reset() -> None:
 
 @pytest.fixture
 def make_engine(postgres_database: Any) -> Iterator[Callable[..., Engine]]:
-    """Engines on one fresh schema: each call is another worker on the same database."""
+    """Engines on one fresh schema: each call is another worker on the same database. Their
+    virtual clocks measure the leases too (``lease_clock="caller"``): the server's clock
+    would not move when a test advances time."""
     url = postgres_database.new_url()
     engines: list[Engine] = []
 
     def make(**options: Any) -> Engine:
         options.setdefault("clock", ManualClock())
         options.setdefault("rng", random.Random(7))
-        engine = Engine(url, **options)
+        engine = Engine(PostgresStore(url, lease_clock="caller"), **options)
         engines.append(engine)
         return engine
 
@@ -170,3 +174,61 @@ def test_a_second_engine_takes_over_a_crashed_workers_run(
     run = survivor.get_run("t1")
     assert run.recoveries == 1 and run.status == RunStatus.COMPLETED
     assert [e.type for e in survivor.history("t1")].count("run_recovered") == 1
+
+
+# -- one clock for leases (issue 10, item 7) ------------------------------------------------------
+held = threading.Event()     # the first execution of `hold` is inside its body
+let_go = threading.Event()   # ... until the test lets it go
+
+
+@step
+def hold(name: str) -> str:
+    ledger.append(name)
+    if len(ledger) == 1:
+        held.set()
+        assert let_go.wait(30), "the test never let the step go"
+    return name
+
+
+@workflow
+def holder(ctx: Context) -> str:
+    return ctx.step(hold, "held")
+
+
+@pytest.mark.parametrize("lease_clock", ["server", "caller"])
+def test_a_worker_whose_clock_runs_a_minute_ahead_cannot_take_a_live_run(
+        postgres_database: Any, lease_clock: str) -> None:
+    """A normal worker holds a run (its 30 s lease is renewed as usual) while a worker whose
+    clock is 60 s ahead looks for work. On the server's clock (the default) the lease is live
+    for both. On the caller's clock the skewed worker sees it expired and takes the run over
+    while its owner is still executing it: the failure the server's clock prevents."""
+    held.clear()
+    let_go.clear()
+    url = postgres_database.new_url()
+    owner = Engine(PostgresStore(url, lease_clock=lease_clock), workflows=[holder],
+                   owner="on-time")
+    ahead = Engine(PostgresStore(url, lease_clock=lease_clock), workflows=[holder],
+                   clock=OffsetClock(60), owner="ahead")
+    try:
+        owner.start(holder, workflow_id="h1")
+        running = threading.Thread(target=owner.work_once, args=("h1",))
+        running.start()
+        try:
+            assert held.wait(10), "the owner never started the step"
+            taken = ahead.work_once()
+        finally:
+            let_go.set()
+            running.join(30)
+        run = owner.get_run("h1")
+        recovered = [e.data.get("previous_owner") for e in owner.history("h1")
+                     if e.type == "run_recovered"]
+        if lease_clock == "server":
+            assert taken is False and ahead.recover() == []
+            assert recovered == [] and run.recoveries == 0
+            assert run.status == RunStatus.COMPLETED and ledger == ["held"]
+        else:
+            assert taken is True and recovered == ["on-time"]
+            assert ledger == ["held", "held"]  # executed twice, once in each worker
+    finally:
+        owner.close()
+        ahead.close()

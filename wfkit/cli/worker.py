@@ -5,6 +5,11 @@ finishes (its next checkpoint is written) and the loop ends; a second signal sto
 (the run is taken over by another worker when its lease expires). Run transitions are logged
 one line each to stderr, read from the checkpoints the engine writes (see
 :class:`TransitionLog`), so the log shows what is durable, not what was merely attempted.
+A store that stops answering (a database restart, a lock held too long) is waited out:
+the worker says ``store unavailable: ...; trying again in Ns`` when it first meets the fault
+(in its claim loop, in a running activation or in the heartbeat), retries with backoff, and
+says ``store available again`` once it answers; only a store it cannot open at start is an
+error (exit 2), so a mistyped URL fails at once instead of retrying forever.
 With ``-v`` the engine's progress events (each step, retry, compensation and wait) are logged
 too, in the same plain form as ``wfkit run`` prints them off a terminal.
 """
@@ -83,7 +88,9 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
             engine.run_worker(
                 stop=stop, concurrency=concurrency, idle_interval=idle_interval,
                 on_store_error=lambda error, pause: say(
-                    app, f"store unavailable: {error.message}; trying again in {pause:g}s"))
+                    app, f"store unavailable: {error.message}; trying again in {pause:g}s"),
+                on_store_back=lambda seconds: say(
+                    app, f"store available again (unavailable for {seconds:.1f}s)"))
         say(app, "worker stopped")
     finally:
         engine.close()

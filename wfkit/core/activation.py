@@ -132,7 +132,8 @@ class Activation:
         # changed duration is a divergence (a live engine keeps the recorded wake time).
         self.history_replay = False
         ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
-                      "reading the run's operations") if operations is None else operations
+                      "reading the run's operations", health=rt.health) \
+            if operations is None else operations
         self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}
         self.seq = 0
         self.anchor: datetime = run.created_at
@@ -228,6 +229,11 @@ class Activation:
             changes.update(run)
             changes.setdefault("updated_at", now)
         checkpoint = Checkpoint(run=changes, operations=ops, history=history, **extra)
+        leases = self.rt.leases
+        if leases is not None and self.lease_owner is not None and \
+                leases.given_up(self.run.id):
+            # A step was told its lease was lost: nothing it returned or raised since counts.
+            raise LeaseLost(self.run.id, self.lease_owner)
         try:
             self._cancel_seen = self.rt.store.commit(self.run.id, checkpoint,
                                                      lease_owner=self.lease_owner, now=now)
@@ -255,11 +261,13 @@ class Activation:
             return self.rt.store.commit(self.run.id, replace(checkpoint, history=history),
                                         lease_owner=self.lease_owner, now=now)
 
-        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed)
+        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed,
+                       health=self.rt.health)
 
     def read_store(self, call: Callable[[], Any], what: str) -> Any:
         """A store read the activation needs, retried through a fault like a checkpoint."""
-        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what)
+        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what,
+                       health=self.rt.health)
 
     def check_cancel(self) -> None:
         """Stop at this operation boundary if a cancel was requested.
@@ -434,10 +442,15 @@ class Activation:
 
     # -- attempts: how a step function actually runs -----------------------------------------
     def step_info(self, req: Attempt) -> StepInfo:
-        """The attempt as :func:`wfkit.step_info` shows it to the step's code."""
-        return StepInfo(run_id=self.run.id, workflow=self.wf.name, seq=req.seq,
+        """The attempt as :func:`wfkit.step_info` shows it to the step's code; under a lease,
+        its ``lease_lost()`` asks the worker's heartbeat."""
+        info = StepInfo(run_id=self.run.id, workflow=self.wf.name, seq=req.seq,
                         name=req.spec.name, kind=req.kind.value, attempt=req.number,
                         attempts=req.spec.retry.attempts)
+        leases = self.rt.leases
+        if leases is not None and self.lease_owner is not None:
+            object.__setattr__(info, "_lease_check", functools.partial(leases.lost, self.run.id))
+        return info
 
     def run_attempt(self, req: Attempt) -> Any:
         """Run one attempt synchronously (in the workflow's thread or a pool thread)."""

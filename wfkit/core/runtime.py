@@ -14,6 +14,7 @@ from typing import Any, Callable, MutableMapping, Protocol
 from wfkit.clock import Clock
 from wfkit.codec import JsonCodec
 from wfkit.core.spec import StepSpec
+from wfkit.core.store_faults import StoreHealth
 from wfkit.definitions import WorkflowDef
 from wfkit.progress import Observer
 from wfkit.status import OpKind
@@ -37,6 +38,16 @@ class Interceptor(Protocol):
     # (a step's rebuilt failure or the body's own error) and the run is about to be undone.
 
 
+class Leases(Protocol):
+    """What a running activation may ask about its run's lease (the engine's heartbeat)."""
+
+    def lost(self, run_id: str) -> bool:
+        """Whether this process's lease on the run is (or may be) gone; once True, stays so."""
+
+    def given_up(self, run_id: str) -> bool:
+        """Whether ``lost`` has said True: the activation must write nothing more."""
+
+
 @dataclass
 class Runtime:
     store: Store
@@ -52,3 +63,5 @@ class Runtime:
     child_poll: float = 300.0      # a parent re-checks a child at least this often (seconds)
     interceptor: Interceptor | None = None
     observer: Observer | None = None  # progress events (wfkit.progress); None: not built
+    health: StoreHealth = field(default_factory=StoreHealth)  # outages, for a worker's log
+    leases: Leases | None = None   # None (the harness): no leases, so none is ever lost

@@ -13,10 +13,12 @@ at-least-once contract allows.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Callable, TypeVar
 
 from wfkit.clock import Clock
+from wfkit.errors import StoreError
 from wfkit.store.base import CancelRequested, LeaseLost
 
 T = TypeVar("T")
@@ -56,9 +58,49 @@ class StoreFault:
                 "waited_seconds": round((now - self.first).total_seconds(), 3)}
 
 
+class StoreHealth:
+    """Whether the store answered the engine's last call, shared by the engine's threads.
+
+    A worker's log should say once that the store stopped answering and once that it is
+    back, however many threads (activations, the claim loop, the heartbeat) met the outage;
+    and a worker that rides out a database restart inside its activations must still say so,
+    or the outage is invisible. Listeners are set by whoever shows it (``run_worker``):
+    ``on_error(error, retry_in)`` and ``on_back(seconds down)``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: datetime | None = None
+        self.on_error: Callable[[StoreError, float], None] | None = None
+        self.on_back: Callable[[float], None] | None = None
+
+    def failed(self, error: BaseException, retry_in: float, now: datetime, *,
+               always: bool = False) -> None:
+        """A store call failed and is tried again in ``retry_in`` seconds; told to
+        ``on_error`` when it is the first failure of an outage (or ``always``)."""
+        with self._lock:
+            first = self._down_since is None
+            if first:
+                self._down_since = now
+        listener = self.on_error
+        if listener is not None and (first or always):
+            listener(error if isinstance(error, StoreError) else
+                     StoreError(f"{type(error).__name__}: {error}"), retry_in)
+
+    def answered(self, now: datetime) -> None:
+        """A store call succeeded: the end of an outage is told to ``on_back``."""
+        if self._down_since is None:  # the common case: one attribute test
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+        listener = self.on_back
+        if since is not None and listener is not None:
+            listener(max(0.0, (now - since).total_seconds()))
+
+
 def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: float,
             what: str, retry_on: tuple[type[Exception], ...] = (Exception,),
-            failed: Exception | None = None) -> T:
+            failed: Exception | None = None, health: StoreHealth | None = None) -> T:
     """``call(fault)``, retried while it fails for up to ``patience`` seconds of ``clock`` time.
 
     ``fault`` is None on the first try and describes the failures so far on a retry, so a write
@@ -66,7 +108,8 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
     :class:`CancelRequested`) is an
     answer, not a fault: it passes straight through, as does any error not in ``retry_on``.
     ``failed`` is the error of a first try the caller already made (its hot path calls the
-    store directly): the retries start from it.
+    store directly): the retries start from it. ``health`` hears of the first failure and of
+    the answer that ends the outage.
     """
     if failed is None:
         try:
@@ -82,12 +125,20 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
         if waited >= patience:
             raise StoreUnavailable(what, fault.error, attempts=fault.attempts,
                                    waited=waited) from fault.error
+        if health is not None:
+            health.failed(fault.error, min(pause, patience - waited), clock.now())
         clock.sleep(min(pause, patience - waited))
         pause = min(pause * 2, _LONGEST_PAUSE)
         try:
-            return call(fault)
+            answer = call(fault)
         except (LeaseLost, CancelRequested):
+            if health is not None:
+                health.answered(clock.now())
             raise
         except retry_on as exc:
             fault.error = exc
             fault.attempts += 1
+        else:
+            if health is not None:
+                health.answered(clock.now())
+            return answer

@@ -3,7 +3,11 @@
 The core knows nothing about SQL. It reads runs, operations, events and history through this
 narrow protocol and writes every state change through :meth:`Store.commit`, one transaction per
 checkpoint, fenced by the worker's lease. Timestamps always come from the caller (the engine's
-injected clock), never from the database, so tests control all of time.
+injected clock), never from the database, so tests control all of time, with one exception:
+a store shared by many machines measures *leases* with one clock of its own, or workers whose
+clocks disagree would take live runs from each other. PostgreSQL uses the server's clock
+(unless opened with ``lease_clock="caller"``); the caller's ``now`` and ``lease_until`` then
+give only the lease's length. SQLite (one machine) and the memory store use the caller's.
 
 Records hold JSON *text* for user values (inputs, results, payloads): the codec owns encoding,
 the store only persists strings.
@@ -192,7 +196,8 @@ class Store(Protocol):
         """Apply ``checkpoint`` atomically; return the run's ``cancel_requested`` flag.
 
         With ``lease_owner`` the write is fenced: if the run's lease is not held by that owner
-        (or expired before ``now``), nothing is written and :class:`LeaseLost` is raised.
+        (or expired before ``now``, on the store's lease clock: see the module docstring),
+        nothing is written and :class:`LeaseLost` is raised.
         A lease with no expiry time never expires here. An unknown run raises ``KeyError``;
         a ``Checkpoint.run`` key that is not a RunRecord field raises ``TypeError``; both
         before anything is written. ``wake_on_events`` and ``send_events`` need ``now``.
@@ -218,12 +223,14 @@ class Store(Protocol):
         Claimed in order of wake_at (created_at when there is none), then created_at, then
         id. Runnable: status in ACTIVE with wake_at NULL or <= now (an active run may wait out a
         retry delay), or in PARKED with wake_at <= now; and no lease, or an expired one. Returned records show the state *before* the claim, so the caller can see
-        a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING).
+        a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING). The lease
+        lasts ``lease_until - now`` on the store's lease clock (the module docstring).
         """
 
     def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
                   now: datetime) -> set[str]:
-        """Extend the leases ``owner`` still holds; return the ids it still holds."""
+        """Extend the leases ``owner`` still holds (live on the store's lease clock) by
+        ``lease_until - now``; return the ids it still holds."""
 
     def release(self, owner: str, run_id: str) -> None:
         """Drop ``owner``'s lease on the run, if it holds it."""

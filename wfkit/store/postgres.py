@@ -11,8 +11,10 @@ concurrent workers on any number of machines skip each other's candidates instea
 on them, and never lease the same run twice.
 
 Threads draw connections from a small pool (a psycopg connection serialises its users, so one
-shared connection would make threads queue). Sessions run in UTC, so timestamps come back as
-aware UTC datetimes; the database's clock is never read.
+shared connection would make threads queue); when one turns out broken (the server restarted)
+every idle one is dropped, so the next call reconnects. Sessions run in UTC, so timestamps
+come back as aware UTC datetimes. The server's clock is read for one thing only: leases (see
+:class:`PostgresStore`), so workers on machines whose clocks disagree share one lease clock.
 """
 
 from __future__ import annotations
@@ -101,16 +103,24 @@ _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
+# Lease expiry on the server's clock: "now()" below, and an expiry of now() plus the lease's
+# length (the caller's until - now). Timers (wake_at) stay on the caller's clock.
+_SERVER_NOW = "now()"
+_SERVER_UNTIL = "now() + (%(until)s::timestamptz - %(now)s::timestamptz)"
 _CLAIM = (
     "WITH picked AS ("
     f"{_RUN_SELECT} WHERE ((status = ANY(%(active)s) AND (wake_at IS NULL OR wake_at <= %(now)s))"
     " OR (status = ANY(%(parked)s) AND wake_at <= %(now)s))"
-    " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < %(now)s)"
+    " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < {lease_now})"
     " {only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT %(limit)s"
     " FOR UPDATE SKIP LOCKED), "
-    "leased AS (UPDATE runs SET lease_owner = %(owner)s, lease_expires_at = %(until)s "
+    "leased AS (UPDATE runs SET lease_owner = %(owner)s, lease_expires_at = {lease_until} "
     "FROM picked WHERE runs.id = picked.id) "
     "SELECT * FROM picked")
+_HEARTBEAT = (
+    "UPDATE runs SET lease_expires_at = {lease_until} WHERE id = ANY(%(ids)s) "
+    "AND lease_owner = %(owner)s AND lease_expires_at >= {lease_now} RETURNING id")
+LEASE_CLOCKS = ("server", "caller")
 _WAKE_ON_EVENTS = (
     "UPDATE runs SET wake_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM events "
     "WHERE run_id = %s AND consumed_seq IS NULL AND name = ANY(%s))")
@@ -124,13 +134,33 @@ _ADD_EVENT = (
 class PostgresStore:
     """The :class:`~wfkit.store.base.Store` protocol on PostgreSQL (see module docstring)."""
 
-    def __init__(self, url: str, *, access: str = "create") -> None:
+    def __init__(self, url: str, *, access: str = "create",
+                 lease_clock: str = "server") -> None:
         """``access``: ``create`` sets up or upgrades the schema; ``existing`` upgrades but
-        refuses an empty schema; ``read`` changes nothing (see sql_shared.check_access)."""
+        refuses an empty schema; ``read`` changes nothing (see sql_shared.check_access).
+
+        ``lease_clock``: ``server`` (the default) measures leases with the server's clock,
+        one clock for every machine, so a worker whose clock runs ahead cannot take over
+        live runs: a claim or heartbeat sets the expiry to the server's ``now()`` plus the
+        lease's length (the caller's ``lease_until - now``), and claims and fenced commits
+        compare it with the server's ``now()``. ``caller`` uses the times the engine passes,
+        as the SQLite and memory stores do: for tests that drive time with a virtual clock.
+        """
         if psycopg is None:
             raise StoreError("the PostgreSQL store needs the psycopg driver, which is not "
                              "installed", hint="pip install 'wfkit[postgres]'")
+        if lease_clock not in LEASE_CLOCKS:
+            raise ValueError(f"lease_clock must be one of {', '.join(LEASE_CLOCKS)}, "
+                             f"got {lease_clock!r}")
         self.url = url
+        self.lease_clock = lease_clock
+        server = lease_clock == "server"
+        self._lease_now = _SERVER_NOW if server else None
+        lease_sql = {"lease_now": _SERVER_NOW if server else "%(now)s",
+                     "lease_until": _SERVER_UNTIL if server else "%(until)s"}
+        self._claim_sql = _CLAIM.replace("{lease_now}", lease_sql["lease_now"]).replace(
+            "{lease_until}", lease_sql["lease_until"])
+        self._heartbeat_sql = _HEARTBEAT.format(**lease_sql)
         self._where = postgres_schema.mask_password(url)
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []
@@ -156,9 +186,7 @@ class PostgresStore:
         """Close every idle connection; connections in use close when they are handed back."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._drop_idle()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -249,7 +277,7 @@ class PostgresStore:
         params.append(run_id)
         if lease_owner is not None:
             params.append(lease_owner)
-            if now is not None:
+            if now is not None and self._lease_now is None:
                 params.append(_ts(now))
         ops = [_op_row(run_id, op) for op in checkpoint.operations]
         entries = _history_rows(run_id, checkpoint.history)
@@ -303,7 +331,7 @@ class PostgresStore:
             return cached
         sql, _ = fenced_run_statement(
             keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
-            unless_cancelled=unless_cancelled,
+            unless_cancelled=unless_cancelled, lease_now=self._lease_now,
             placeholder="%s", read_tail=" FOR UPDATE", write_tail=" RETURNING cancel_requested")
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
         self._update_sql[cache_key] = built
@@ -338,7 +366,7 @@ class PostgresStore:
         if workflows is not None:
             only += " AND workflow = ANY(%(workflows)s)"
         with self._cursor() as cur:  # one statement: atomic without an explicit transaction
-            rows = cur.execute(_CLAIM.format(only=only), params).fetchall()
+            rows = cur.execute(self._claim_sql.replace("{only}", only), params).fetchall()
         claimed = [_run_from_row(row) for row in rows]
         # RETURNING order is unspecified: restore the claim order.
         claimed.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
@@ -349,10 +377,9 @@ class PostgresStore:
         if not run_ids:
             return set()
         with self._cursor() as cur:
-            rows = cur.execute(
-                "UPDATE runs SET lease_expires_at = %s WHERE id = ANY(%s) AND lease_owner = %s "
-                "AND lease_expires_at >= %s RETURNING id",
-                (_ts(lease_until), list(run_ids), owner, _ts(now))).fetchall()
+            rows = cur.execute(self._heartbeat_sql, {
+                "until": _ts(lease_until), "ids": list(run_ids), "owner": owner,
+                "now": _ts(now)}).fetchall()
         return {row[0] for row in rows}
 
     def release(self, owner: str, run_id: str) -> None:
@@ -405,8 +432,13 @@ class PostgresStore:
         try:
             yield conn
         except psycopg.Error as exc:
-            raise (postgres_schema.connection_error(self.url, exc) if conn.broken
-                   else self._error(exc)) from exc
+            if conn.broken:
+                # The server went away (a restart, a failover): the idle connections went
+                # with it, so drop them all now rather than fail once per pooled connection
+                # when the server is back.
+                self._drop_idle()
+                raise postgres_schema.connection_error(self.url, exc, lost=True) from exc
+            raise self._error(exc) from exc
         finally:
             with self._lock:
                 keep = (not self._closed and not conn.closed and not conn.broken
@@ -415,6 +447,12 @@ class PostgresStore:
                     self._idle.append(conn)
             if not keep:
                 conn.close()
+
+    def _drop_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     @contextmanager
     def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:

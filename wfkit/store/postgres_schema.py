@@ -10,8 +10,9 @@ is rejected untouched. Only an empty schema or an older wfkit schema is migrated
 transaction under a transaction-level advisory lock, so many workers starting against a new
 database at once create the tables exactly once.
 
-Timestamps are ``timestamptz`` (microsecond precision, like the records), always supplied by
-the caller's clock: no ``now()``, ``CURRENT_TIMESTAMP`` or column defaults that read time.
+Timestamps are ``timestamptz`` (microsecond precision, like the records), supplied by the
+caller's clock: no ``now()``, ``CURRENT_TIMESTAMP`` or column defaults that read time (the
+store's lease statements are the one place that reads the server's clock, on purpose).
 User values are JSON *text* (``TEXT``, not ``JSONB``), so they come back byte for byte, key
 order included. Run ids use the ``"C"`` collation, so ties are broken in code-point order like
 the reference store, whatever the database's locale.
@@ -157,13 +158,26 @@ def migrate(conn: Any, schema: str, where: str) -> int:
     return found
 
 
+# Seconds a connection attempt may take unless the URL says (``?connect_timeout=``): libpq
+# waits forever by default, so a mistyped address that swallows packets would hang a worker's
+# start instead of failing it, and a reconnect after a restart would hang instead of retrying.
+CONNECT_TIMEOUT = 10
+
+
 def connect(url: str) -> Any:
     """An autocommit connection whose session runs in UTC (timestamptz values come back as
     aware UTC datetimes, whatever the server's or the role's time zone)."""
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
+    options: dict[str, Any] = {}
     try:
-        conn = psycopg.connect(url, autocommit=True)
+        if "connect_timeout" not in conninfo_to_dict(url):
+            options["connect_timeout"] = CONNECT_TIMEOUT
+    except psycopg.Error as exc:  # a malformed URL: said by connect() below
+        raise connection_error(url, exc) from exc
+    try:
+        conn = psycopg.connect(url, autocommit=True, **options)
     except psycopg.Error as exc:
         raise connection_error(url, exc) from exc
     try:
@@ -186,12 +200,14 @@ def mask_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
-def connection_error(url: str, exc: Exception) -> StoreError:
-    """One line naming the server (password masked), what failed and how to fix it."""
+def connection_error(url: str, exc: Exception, *, lost: bool = False) -> StoreError:
+    """One line naming the server (password masked), what failed and how to fix it;
+    ``lost``: an open connection broke (a restart), rather than a new one failing."""
     text = " ".join(str(exc).split())
     password = urlsplit(url).password
-    if password:
-        text = text.replace(password, "***")
-    return StoreError(f"cannot connect to PostgreSQL at {mask_password(url)}: {text}",
+    if password:  # as a whole word: a short one must not garble every word it is part of
+        text = re.sub(rf"(?<![\w]){re.escape(password)}(?![\w])", "***", text)
+    doing = "lost the connection to" if lost else "cannot connect to"
+    return StoreError(f"{doing} PostgreSQL at {mask_password(url)}: {text}",
                       hint="check that the server is running and that the URL's host, port, "
                            "user, password and database name are right")

@@ -17,7 +17,8 @@ ACCESS_MODES = ("create", "existing", "read")
 def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
                          fenced: bool, expiry: bool, placeholder: str, read_tail: str,
                          write_tail: str, columns: str = "cancel_requested",
-                         unless_cancelled: bool = False) -> tuple[str, bool]:
+                         unless_cancelled: bool = False, lease_now: str | None = None
+                         ) -> tuple[str, bool]:
     """The statement that applies a checkpoint's run changes, checks the lease and reads the
     run's ``cancel_requested`` flag; returns (sql, whether it only reads).
 
@@ -25,7 +26,9 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
     unknown one is refused before any SQL runs. With nothing to change a ``SELECT`` does the
     same existence check and fence without writing the run's row; it reads ``columns``, which
     ``write_tail`` should return as well. ``unless_cancelled`` matches no row once the run's
-    cancel is requested (the caller tells that apart from a lost lease).
+    cancel is requested (the caller tells that apart from a lost lease). ``lease_now`` is the
+    SQL the lease's expiry is compared with (the server's clock) instead of the caller's
+    ``now`` placeholder.
     """
     unknown = [k for k in keys if k not in known]
     if unknown:
@@ -39,7 +42,8 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
     if fenced:
         sql += f" AND lease_owner = {placeholder}"
         if expiry:
-            sql += f" AND (lease_expires_at IS NULL OR lease_expires_at >= {placeholder})"
+            sql += (" AND (lease_expires_at IS NULL OR lease_expires_at >= "
+                    f"{lease_now or placeholder})")
     if unless_cancelled:
         sql += " AND NOT cancel_requested"
     return sql + (read_tail if reads else write_tail), reads

@@ -15,6 +15,8 @@ the lease fence is folded into the run's ``UPDATE`` (its row count says whether 
 still held), statements are reused from sqlite3's statement cache, and rows go in with
 ``executemany`` — no reads beyond the fence. Lease-only writes (claim, heartbeat, release) are
 not fsynced even at FULL: a lost lease only sends a run back to the pool (see ``_write``).
+Leases are measured with the times the engine passes (its clock): every process on the one
+machine that can open the file reads the same system clock.
 
 Threads share one connection behind a lock. SQLite serialises writers anyway; a Python lock
 hands the connection over at once where per-thread connections would wait in SQLite's
