@@ -10,6 +10,12 @@ history.
 
 Use instead: `ctx.now()` in wfkit, `workflow.now()` in Temporal (both return the time recorded
 in the history); in DBOS read the clock inside a `@DBOS.step()`.
+
+Fix: `time.time()` becomes `ctx.now().timestamp()` (the same epoch seconds; a safe fix).
+`datetime.now()`, `utcnow()` and `today()` become `ctx.now()` / `workflow.now()` only with
+`--unsafe-fixes`: the workflow clock's datetime is timezone-aware (UTC) and theirs is naive, so
+code that compares or subtracts it with naive datetimes would raise `TypeError`; check that
+first. `date.today()` becomes the date in UTC (unsafe too: it was the local date).
 """
 
 from __future__ import annotations
@@ -64,6 +70,23 @@ def process(ctx: Context, ts: float) -> str:
     ]
     INVALID = [
         Invalid("""\
+import time
+from wfkit import Context, workflow
+
+
+@workflow
+def process(ctx: Context) -> float:
+    return time.time()
+""", fixed="""\
+import time
+from wfkit import Context, workflow
+
+
+@workflow
+def process(ctx: Context) -> float:
+    return ctx.now().timestamp()
+"""),
+        Invalid("""\
 from datetime import datetime
 from wfkit import Context, workflow
 
@@ -79,7 +102,7 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> str:
     return ctx.now().isoformat()
-"""),
+""", unsafe=True),
         Invalid("""\
 # alias: the module imported under another name, in a Temporal workflow
 import datetime as dt
@@ -102,7 +125,7 @@ class Order:
     @workflow.run
     async def run(self) -> str:
         return workflow.now().isoformat()
-"""),
+""", unsafe=True),
         """\
 # alias: a function imported under another name, through a helper
 from time import time as now

@@ -7,7 +7,13 @@ Why: a plain sleep is not recorded: a replay sleeps again (or a crash loses the 
 blocking sleep holds a worker thread for its whole duration.
 
 Use instead: `ctx.sleep()` in wfkit, `workflow.sleep()` / `asyncio.sleep()` in Temporal,
-`DBOS.sleep()` in DBOS.
+`DBOS.sleep()` in DBOS (`await DBOS.sleep_async()` in an `async def` workflow, where
+`DBOS.sleep()` raises).
+
+Fix: only with `--unsafe-fixes`. A durable sleep is a durable operation: runs already in flight
+were recorded without it and stop replaying at that point (`NonDeterminismError`). Gate the new
+timer (`if ctx.patched("durable-sleep"):` / `workflow.patched(...)`), or deploy the fix when no
+run of the workflow is in flight (`wfkit compat` tells).
 """
 
 from __future__ import annotations
@@ -45,6 +51,25 @@ def wait_a_bit() -> None:
     ]
     INVALID = [
         Invalid("""\
+# an async DBOS workflow: DBOS.sleep() raises there, the fix awaits DBOS.sleep_async()
+import time
+from dbos import DBOS
+
+
+@DBOS.workflow()
+async def process() -> None:
+    time.sleep(30)
+""", fixed="""\
+# an async DBOS workflow: DBOS.sleep() raises there, the fix awaits DBOS.sleep_async()
+import time
+from dbos import DBOS
+
+
+@DBOS.workflow()
+async def process() -> None:
+    await DBOS.sleep_async(30)
+""", unsafe=True),
+        Invalid("""\
 import time
 from wfkit import Context, workflow
 
@@ -60,7 +85,7 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> None:
     ctx.sleep(5)
-"""),
+""", unsafe=True),
         Invalid("""\
 # alias: sleep imported under another name, in a DBOS workflow
 from time import sleep as pause
@@ -79,7 +104,7 @@ from dbos import DBOS
 @DBOS.workflow()
 def process() -> None:
     DBOS.sleep(30)
-"""),
+""", unsafe=True),
         Invalid("""\
 import asyncio
 from wfkit import Context, workflow
@@ -96,5 +121,5 @@ from wfkit import Context, workflow
 @workflow
 async def process(ctx: Context) -> None:
     await ctx.sleep(1)
-"""),
+""", unsafe=True),
     ]

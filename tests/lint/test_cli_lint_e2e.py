@@ -13,7 +13,7 @@ from wfkit.lint.catalog import all_rules
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 FLOWS = '''\
-import uuid
+import time, uuid
 from datetime import datetime
 
 from wfkit import Context, step, workflow
@@ -28,9 +28,9 @@ def fetch(order_id: str) -> str:
 def stamp(ctx: Context, order_id: str) -> str:
     ctx.step(fetch, order_id)
     token = uuid.uuid4()
-    return datetime.now().isoformat() + str(token)
+    return str(time.time()) + str(token)
 '''
-FIXED_TAIL = "    token = ctx.uuid4()\n    return ctx.now().isoformat() + str(token)\n"
+FIXED_TAIL = "    token = ctx.uuid4()\n    return str(ctx.now().timestamp()) + str(token)\n"
 
 
 @pytest.fixture
@@ -52,9 +52,9 @@ def test_text_reports_workflow_code_only(run, tree):
     assert code == 1
     heads = [line for line in out.splitlines() if not line.startswith(" ")]
     assert [h.split(" ")[0:2] for h in heads] == [["flows.py:15:13:", "WF102"],
-                                                  ["flows.py:16:12:", "WF101"]]
-    assert "stamp -> datetime.now()" in heads[1]  # the chain is named
-    assert "  16 |     return datetime.now().isoformat() + str(token)" in out
+                                                  ["flows.py:16:16:", "WF101"]]
+    assert "stamp -> time.time()" in heads[1]  # the chain is named
+    assert "  16 |     return str(time.time()) + str(token)" in out
     assert err == "Found 2 findings in 1 file (2 fixable with --fix); 2 files checked.\n"
 
 
@@ -63,7 +63,7 @@ def test_json_sarif_and_github(run, tree):
     findings = json.loads(out)["findings"]
     assert [(f["path"], f["line"], f["column"], f["end_column"], f["code"], f["fix"])
             for f in findings] == [("flows.py", 15, 13, 25, "WF102", "safe"),
-                                   ("flows.py", 16, 12, 26, "WF101", "safe")]
+                                   ("flows.py", 16, 16, 27, "WF101", "safe")]
     _, out, _ = run("lint", "--no-cache", "--format", "sarif")
     document = json.loads(out)
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(document)
@@ -72,7 +72,7 @@ def test_json_sarif_and_github(run, tree):
     assert all(r["help"]["text"] and r["fullDescription"]["text"] for r in rules)
     _, out, _ = run("lint", "--no-cache", "--format", "github")
     assert out.splitlines()[1].startswith(
-        "::error file=flows.py,line=16,col=12,endLine=16,endColumn=26,title=WF101::")
+        "::error file=flows.py,line=16,col=16,endLine=16,endColumn=27,title=WF101::")
 
 
 def test_fix_then_clean(run, tree):
@@ -110,9 +110,9 @@ def test_baseline_adoption(run, tree):
     assert run("lint", "--baseline", "baseline.json") == (0, "", "All checks passed "
                                                           "(2 files checked).\n")
     moved = "# a comment moves everything down\n\n" + FLOWS + "    stamp2 = datetime.now()\n"
-    (tree / "flows.py").write_text(moved.replace("    return datetime.now().isoformat() + "
+    (tree / "flows.py").write_text(moved.replace("    return str(time.time()) + "
                                                  "str(token)\n", "") +
-                                   "    return datetime.now().isoformat() + str(token)\n")
+                                   "    return str(time.time()) + str(token)\n")
     code, out, _ = run("lint", "--baseline", "baseline.json", "--format", "json")
     assert code == 1 and [(f["line"], f["code"]) for f in json.loads(out)["findings"]] == [
         (18, "WF101")]

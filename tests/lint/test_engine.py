@@ -141,7 +141,7 @@ def test_progress_is_reported(tmp_path):
 
 def test_fix_writes_files_and_counts(tmp_path):
     root = _tree(tmp_path)
-    result = lint_paths([root], LintOptions(use_cache=False, fix=True))
+    result = lint_paths([root], LintOptions(use_cache=False, fix=True, unsafe_fixes=True))
     flow = (root / "app" / "flow.py").read_text()
     assert "ctx.sleep(1)" in flow and "ctx.now().isoformat()" in flow
     assert result.fixed == {os.path.normpath(str(root / "app" / "flow.py")): 2}
@@ -153,7 +153,8 @@ def test_fix_writes_files_and_counts(tmp_path):
 
 def test_diff_does_not_write(tmp_path):
     root = _tree(tmp_path)
-    result = lint_paths([root], LintOptions(use_cache=False, fix=True, diff=True))
+    result = lint_paths([root], LintOptions(use_cache=False, fix=True, diff=True,
+                                            unsafe_fixes=True))
     assert (root / "app" / "flow.py").read_text() == FLOW
     [diff] = result.diffs
     assert "-    time.sleep(1)" in diff and "+    ctx.sleep(1)" in diff
@@ -175,7 +176,7 @@ def test_temporal_fix_adds_the_import_a_helper_needs(tmp_path):
 
 
 def test_stdin_text_is_linted_as_the_given_path(tmp_path):
-    result = lint_text(FLOW, fix=True)
+    result = lint_text(FLOW, fix=True, unsafe_fixes=True)
     assert result.fixed_text is not None and "ctx.now()" in result.fixed_text
     assert result.findings == [] and result.fixed == {"snippet.py": 2}
     plain = lint_text(FLOW)
@@ -188,7 +189,7 @@ def test_findings_are_sorted_and_carry_end_positions(tmp_path):
     assert result.findings == sorted(result.findings)
     first = result.findings[0]
     assert (first.line, first.column, first.end_line, first.end_column) == (8, 5, 8, 18)
-    assert first.fix == "safe"
+    assert first.fix == "unsafe"      # a durable timer changes what in-flight runs replay
 
 
 def test_no_await_fix_inside_a_lambda():
@@ -205,7 +206,7 @@ class Flow:
         later = lambda: time.sleep(2)
         later()
 """
-    result = lint_text(source, fix=True)
+    result = lint_text(source, fix=True, unsafe_fixes=True)
     assert "await workflow.sleep(1)" in result.fixed_text
     assert "lambda: time.sleep(2)" in result.fixed_text
     assert [(f.line, f.code, f.fix) for f in result.findings] == [(10, "WF107", None)]

@@ -14,7 +14,7 @@ import os
 
 from wfkit.lint.summary import FileSummary
 
-SCHEMA = 2   # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean)
+SCHEMA = 3   # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean); 3: FixEdit.unsafe
 
 
 class FileCache:

@@ -51,7 +51,7 @@ def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]
     message = f"{raw.message} ({text})" + (f"; use {use}" if use else "")
     fixes = {raw.fixes.get(d) or raw.fixes.get("*") for d, _, _ in applicable}
     fix = fixes.pop() if len(fixes) == 1 else None
-    unsafe = False
+    unsafe = fix is not None and bool(fix.unsafe)
     if fix is None and raw.unsafe_fix is not None:
         fix, unsafe = raw.unsafe_fix, True
     # Finding.fix says which flag applies the fix: "safe" (--fix) or "unsafe" (--unsafe-fixes)

@@ -199,7 +199,11 @@ class RuleServices:
         dialects = [kn.WFKIT, kn.DBOS] if hit.entry.condition in (
             "not_temporal", "over_durable_not_temporal") else []
         fixes = self._fixes(hit) if hit.call is not None else {}
-        self.report(rule, node, subject, dict(hit.entry.use), dialects, fixes)
+        uses = dict(hit.entry.use)
+        unit = self.unit
+        if unit is not None and unit.is_async and not self.lambda_depth:
+            uses.update(hit.entry.use_async)
+        self.report(rule, node, subject, uses, dialects, fixes)
 
     def report(self, rule: ReportingRule, node: cst.CSTNode, subject: str,
                uses: dict[str, str] | None = None, dialects: Sequence[str] = (),
@@ -248,7 +252,12 @@ class RuleServices:
                     else:
                         add_import = statement
                 names[repl.needs] = bound or local
-            out[dialect] = FixEdit(repl.template.format(**names), add_import)
+            template = repl.template
+            if repl.async_template and unit.is_async:
+                if self.lambda_depth:
+                    continue   # no await inside a lambda
+                template = repl.async_template
+            out[dialect] = FixEdit(template.format(**names), add_import, repl.unsafe)
         return out
 
 

@@ -20,10 +20,11 @@ class FixEdit:
 
     text: str
     add_import: str = ""
+    unsafe: str = ""     # why the edit may change behaviour; non-empty: --unsafe-fixes only
 
 
 def _edit_json(edit: FixEdit) -> dict[str, Any]:
-    return {"text": edit.text, "add_import": edit.add_import}
+    return {"text": edit.text, "add_import": edit.add_import, "unsafe": edit.unsafe}
 
 
 @dataclass

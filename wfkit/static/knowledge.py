@@ -31,6 +31,12 @@ class Replacement:
     template: str
     needs: str = ""  # "ctx", "wf" or "dbos": which name the template needs bound
     async_only: bool = False
+    # Used instead of ``template`` inside ``async def`` (DBOS.sleep raises in an async workflow:
+    # there it is ``await DBOS.sleep_async(...)``).
+    async_template: str = ""
+    # Why the rewrite may change what the program does (empty: it does not). Such a fix is
+    # applied only with --unsafe-fixes, and the reason is documented on the rule's page.
+    unsafe: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Entry:
     condition: str = ""
     use: Mapping[str, str] = field(default_factory=dict)   # dialect -> advice text
     fix: Mapping[str, Replacement] = field(default_factory=dict)
+    use_async: Mapping[str, str] = field(default_factory=dict)   # advice inside async def
 
 
 _CLOCK_USE = {WFKIT: "ctx.now()", TEMPORAL: "workflow.now()", DBOS: "a @DBOS.step() that reads the clock"}
@@ -48,28 +55,46 @@ _UUID_USE = {WFKIT: "ctx.uuid4()", TEMPORAL: "workflow.uuid4()", DBOS: "a @DBOS.
 _RANDOM_USE = {WFKIT: "ctx.random()", TEMPORAL: "workflow.random()", DBOS: "a @DBOS.step() that draws it"}
 _SLEEP_USE = {WFKIT: "ctx.sleep()", TEMPORAL: "workflow.sleep() / asyncio.sleep()", DBOS: "DBOS.sleep()"}
 _STEP_USE = {WFKIT: "a @step", TEMPORAL: "an activity", DBOS: "a @DBOS.step()"}
-_INPUT_USE = {d: "a workflow input or a value read in a step" for d in DIALECTS}
+_INPUT_USE = {WFKIT: "a workflow input or a value read in a @step",
+              TEMPORAL: "a workflow input or a value read in an activity",
+              DBOS: "a workflow input or a value read in a @DBOS.step()"}
 _CONC_USE = {WFKIT: "ctx.parallel()", TEMPORAL: "workflow.wait() / asyncio.gather()",
              DBOS: "DBOS.start_workflow() handles"}
 _SORT_USE = {d: "sorted(...)" for d in DIALECTS}
 _HASH_USE = {d: "a stable key (e.g. hashlib of a canonical encoding)" for d in DIALECTS}
 _LOG_USE = {WFKIT: "ctx.logger", TEMPORAL: "workflow.logger", DBOS: "DBOS.logger"}
 
-_NOW_FIX = {WFKIT: Replacement("{ctx}.now()", "ctx"), TEMPORAL: Replacement("{wf}.now()", "wf")}
-_TODAY_FIX = {WFKIT: Replacement("{ctx}.now().date()", "ctx"),
-              TEMPORAL: Replacement("{wf}.now().date()", "wf")}
+# The workflow clock is timezone-aware (UTC); datetime.now() / utcnow() / today() are naive, so
+# code that compares or subtracts the result with other naive datetimes would raise TypeError.
+_AWARE = ("the workflow clock's datetime is timezone-aware (UTC), this one is naive: comparing "
+          "it with naive datetimes raises TypeError")
+_UTC_DATE = "the workflow clock's date is the date in UTC, date.today() the local one"
+# A fix that adds a durable operation changes what runs record from here on: a run recorded
+# before the fix has no operation at that place and stops replaying (NonDeterminismError).
+ADDS_OPERATION = ("it adds a durable timer: runs in flight, recorded without it, stop replaying "
+                  "at this point; gate it (ctx.patched() / workflow.patched()) or deploy it "
+                  "only when no run of this workflow is in flight")
+_NOW_FIX = {WFKIT: Replacement("{ctx}.now()", "ctx", unsafe=_AWARE),
+            TEMPORAL: Replacement("{wf}.now()", "wf", unsafe=_AWARE)}
+_TODAY_FIX = {WFKIT: Replacement("{ctx}.now().date()", "ctx", unsafe=_UTC_DATE),
+              TEMPORAL: Replacement("{wf}.now().date()", "wf", unsafe=_UTC_DATE)}
 _TS_FIX = {WFKIT: Replacement("{ctx}.now().timestamp()", "ctx"),
            TEMPORAL: Replacement("{wf}.now().timestamp()", "wf")}
-_SLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx"),
-              TEMPORAL: Replacement("await {wf}.sleep({args})", "wf", async_only=True),
-              DBOS: Replacement("{dbos}.sleep({args})", "dbos")}
-_ASLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx"),
-               DBOS: Replacement("{dbos}.sleep_async({args})", "dbos")}
+_SLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
+              TEMPORAL: Replacement("await {wf}.sleep({args})", "wf", async_only=True,
+                                    unsafe=ADDS_OPERATION),
+              DBOS: Replacement("{dbos}.sleep({args})", "dbos",
+                                async_template="await {dbos}.sleep_async({args})",
+                                unsafe=ADDS_OPERATION)}
+_ASLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
+               DBOS: Replacement("{dbos}.sleep_async({args})", "dbos", unsafe=ADDS_OPERATION)}
+_SLEEP_USE_ASYNC = {DBOS: "await DBOS.sleep_async()"}
 
 
 def _e(code: str, use: Mapping[str, str], condition: str = "",
-       fix: Mapping[str, Replacement] | None = None) -> Entry:
-    return Entry(code, condition, use, fix or {})
+       fix: Mapping[str, Replacement] | None = None,
+       use_async: Mapping[str, str] | None = None) -> Entry:
+    return Entry(code, condition, use, fix or {}, use_async or {})
 
 
 BUILTIN: dict[str, Entry] = {
@@ -115,9 +140,10 @@ BUILTIN: dict[str, Entry] = {
     "builtins.hash": _e("WF106", _HASH_USE),
     "builtins.id": _e("WF106", _HASH_USE),
     # WF107 sleeping
-    "time.sleep": _e("WF107", _SLEEP_USE, fix=_SLEEP_FIX),
+    "time.sleep": _e("WF107", _SLEEP_USE, fix=_SLEEP_FIX, use_async=_SLEEP_USE_ASYNC),
     "threading.Timer": _e("WF107", _SLEEP_USE),
-    "asyncio.sleep": _e("WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX),
+    "asyncio.sleep": _e("WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX,
+                        use_async=_SLEEP_USE_ASYNC),
     # WF108 I/O
     **{n: _e("WF108", _STEP_USE) for n in (
         "builtins.open", "io.open", "os.system", "os.popen", "os.remove", "os.unlink",
@@ -136,6 +162,9 @@ BUILTIN: dict[str, Entry] = {
         "socket.gethostname", "socket.getfqdn", "getpass.getuser")},
     "os.environ.*": _e("WF109", _INPUT_USE),
     "platform.*": _e("WF109", _INPUT_USE),
+    # which thread runs the body is per process, like the environment (not concurrency)
+    **{f"threading.{n}": _e("WF109", _INPUT_USE) for n in (
+        "current_thread", "get_ident", "get_native_id", "main_thread", "active_count")},
     # WF110 threads and racing concurrency
     "threading.*": _e("WF110", _CONC_USE),
     "concurrent.futures.*": _e("WF110", _CONC_USE),
