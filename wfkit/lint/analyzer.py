@@ -338,7 +338,7 @@ class FileAnalyzer(RuleServices):
                 self._dispatch(Hit(func, qual, entry, node))
             elif qual in _ORDER_INSENSITIVE and node.args:
                 self._ordered.add(id(node.args[0].value))
-            elif not qual.startswith("builtins."):
+            elif not qual.startswith("builtins.") and not kn.is_framework_api(qual):
                 unit.summary.calls.append(qual)
         elif isinstance(func, cst.Attribute):
             self._method_call(node, func, unit)

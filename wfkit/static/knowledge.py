@@ -225,6 +225,17 @@ STEP_DECORATORS = frozenset({"wfkit.step", "temporalio.activity.defn", "dbos.DBO
 SANDBOX_EXEMPT = "temporalio.workflow.unsafe.sandbox_unrestricted"
 REPLAY_GUARD_ATTRS = frozenset({"is_replaying"})
 
+# The frameworks' own packages: a call into them (DBOS.sleep, workflow.execute_activity) is the
+# framework's API — a durable operation or a deterministic helper — never workflow code to
+# follow, even where the framework's source is in the linted tree (vendored, or linting the
+# framework's own repository).
+FRAMEWORK_PACKAGES = ("dbos", "temporalio", "wfkit")
+
+
+def is_framework_api(qualname: str) -> bool:
+    return qualname.partition(".")[0] in FRAMEWORK_PACKAGES
+
+
 # Cheap text markers: a file containing none of these defines no workflow (checked before parsing).
 MARKERS = ("workflow", "DBOS")
 
