@@ -1,7 +1,10 @@
-"""Writes to module-level state from workflow code.
+"""Writes to state outside the workflow from workflow code.
 
-What: assigning a name declared `global`, and mutating a module-level list, dict or set
-(`.append()`, `.update()`, `x[k] = v`, `del x[k]`...) inside workflow code.
+What: assigning a name declared `global`, mutating a module-level list, dict or set
+(`.append()`, `.update()`, `x[k] = v`, `del x[k]`...) inside workflow code, and assigning a
+`nonlocal` that belongs to a function *around* the workflow (a counter in the function that
+defines it). A `nonlocal` of the workflow's own scope (a closure inside the workflow updating
+the workflow's local) is rebuilt on every replay and is fine.
 
 Why: module state lives in the worker process, not in the workflow's history. A replay on
 another worker (or after a restart) starts from different state, and one process's workflows
@@ -24,8 +27,25 @@ _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "
 class NoModuleState(LintRule):
     CODE = "WF111"
     NAME = "NoModuleState"
-    MESSAGE = "module-level state written from workflow code"
+    MESSAGE = "state outside the workflow written from workflow code"
     VALID = [
+        """\
+# near miss: a closure inside the workflow updates the workflow's own local (nonlocal)
+from wfkit import Context, workflow
+
+
+@workflow
+def tally(ctx: Context, items: list[str]) -> int:
+    count = 0
+
+    def bump() -> None:
+        nonlocal count
+        count += 1
+
+    for _ in items:
+        bump()
+    return count
+""",
         """\
 # near miss: a local list with the same name shadows the module one
 from wfkit import Context, workflow
@@ -51,6 +71,22 @@ def process(ctx: Context, region: str) -> int:
 """,
     ]
     INVALID = [
+        """\
+# a nonlocal of the function around the workflow: it outlives every run
+from dbos import DBOS
+
+
+def register():
+    runs = 0
+
+    @DBOS.workflow()
+    def counted() -> int:
+        nonlocal runs
+        runs += 1
+        return runs
+
+    return counted
+""",
         """\
 from wfkit import Context, workflow
 
@@ -91,6 +127,10 @@ def process(key: str) -> None:
     def _check_target(self, target: cst.BaseExpression, ctx) -> None:
         if isinstance(target, cst.Name) and target.value in ctx.current_globals():
             ctx.report(self, target, f"global {target.value}")
+        elif isinstance(target, cst.Name) and target.value in ctx.current_nonlocals():
+            owner = ctx.nonlocal_owner(target.value)
+            if owner is not None and not owner[1]:
+                ctx.report(self, target, f"nonlocal {target.value} of {owner[0]}")
         elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
                 ctx.is_module_mutable(target.value.value):
             ctx.report(self, target, f"{target.value.value}[...]")

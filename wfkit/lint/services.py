@@ -57,6 +57,7 @@ class RuleServices:
     """The rule-facing half of the analyzer (state is set up by FileAnalyzer)."""
 
     unit: Frame | None
+    frames: list[Frame]
     resolver: Resolver
     knowledge: Knowledge
     module_name: str
@@ -168,6 +169,26 @@ class RuleServices:
     def is_module_mutable(self, name: str) -> bool:
         """True if ``name`` here is a module-level list/dict/set (not shadowed locally)."""
         return name in self.module_bindings.mutable and self.resolver.is_module_level(name)
+
+    def current_nonlocals(self) -> set[str]:
+        """Names the current function declared ``nonlocal``."""
+        return self.resolver.stack[-1].nonlocal_names if self.resolver.stack else set()
+
+    def nonlocal_owner(self, name: str) -> tuple[str, bool] | None:
+        """(display name, inside workflow code?) of the enclosing function whose binding a
+        ``nonlocal name`` of the current function writes; None if none is found. A binding of
+        the workflow itself (or of a function inside it) is rebuilt on every replay; one of a
+        function around the workflow outlives the run, like module state."""
+        scoped = [f for f in self.frames if f.pushed_scope]
+        scopes = self.resolver.stack[-len(scoped):] if scoped else []
+        for index in range(len(scoped) - 2, -1, -1):
+            bindings = scopes[index]
+            if name in bindings.nonlocal_names:
+                continue
+            if name in bindings.names:
+                inside = any(f.kind == "workflow" for f in scoped[: index + 1])
+                return scoped[index].qualname[len(self.module_name) + 1:] + "()", inside
+        return None
 
     def current_globals(self) -> set[str]:
         """Names the current function declared ``global``."""

@@ -101,6 +101,7 @@ class Bindings:
     loggers: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
     global_names: set[str] = field(default_factory=set)
+    nonlocal_names: set[str] = field(default_factory=set)   # bound in an enclosing function
 
 
 _MUTABLE_CALLS = frozenset({"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
@@ -175,9 +176,12 @@ class BindingCollector:
         elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
             for local, qual in import_bindings(stmt, self.module, self.is_package):
                 self._bind(local, qual)
-        elif isinstance(stmt, (cst.Global, cst.Nonlocal)):
+        elif isinstance(stmt, cst.Global):
             for item in stmt.names:
                 out.global_names.add(item.name.value)
+        elif isinstance(stmt, cst.Nonlocal):
+            for item in stmt.names:
+                out.nonlocal_names.add(item.name.value)
         elif isinstance(stmt, cst.FunctionDef):
             self._bind(stmt.name.value, f"{self.qual_prefix}.{stmt.name.value}")
         elif isinstance(stmt, cst.ClassDef):
@@ -293,6 +297,8 @@ class Resolver:
         for scope in reversed(self.stack):
             if name in scope.global_names:
                 break
+            if name in scope.nonlocal_names:
+                continue          # the enclosing function's binding
             if name in scope.names:
                 alias = scope.aliases.get(name)
                 if alias is not None and _depth < 8:
@@ -353,6 +359,8 @@ class Resolver:
         for scope in reversed(self.stack):
             if name in scope.global_names:
                 return True
+            if name in scope.nonlocal_names:
+                continue
             if name in scope.names:
                 return False
         return name in self.module.names
