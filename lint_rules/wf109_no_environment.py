@@ -20,6 +20,20 @@ class NoEnvironment(LintRule):
     MESSAGE = "process environment read in workflow code"
     VALID = [
         """\
+# near miss: a decorator runs where its function is defined: here in register(), a plain
+# function, not in the workflow's body (the same at module level is import time)
+import os
+from dbos import DBOS
+
+
+def register():
+    @DBOS.workflow(name=os.environ["FLOW"])
+    def flow() -> None:
+        pass
+
+    return flow
+""",
+        """\
 # near miss: configuration read at import time, outside the workflow
 import os
 from wfkit import Context, workflow

@@ -47,6 +47,7 @@ class FileAnalyzer(RuleServices):
         self.frames: list[Frame] = []
         self.unit: Frame | None = None          # innermost function frame when active
         self.exempt_depth = 0
+        self._decorating: list[Frame] = []   # the function a decorator being visited runs in
         self.guard_depth = 0
         self.lambda_depth = 0
         self._exempt_nodes: set[int] = set()
@@ -87,7 +88,7 @@ class FileAnalyzer(RuleServices):
             cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
             cst.IndentedBlock: self._leave_indented, cst.SimpleStatementSuite: self._leave_block,
             cst.Match: self._leave_match, cst.MatchCase: self._leave_case,
-            cst.Decorator: self._leave_exemptable,
+            cst.Decorator: self._leave_decorator,
         }
 
     # ----------------------------------------------------------------- driving
@@ -180,6 +181,8 @@ class FileAnalyzer(RuleServices):
 
     def _refresh_unit(self) -> None:
         top = self.frames[-1] if self.frames else None
+        if self._decorating:          # a decorator's code belongs to where it runs
+            top = self._decorating[-1]
         self.unit = top if (top is not None and top.kind != "class" and top.kind != "step"
                             and self.exempt_depth == 0) else None
 
@@ -269,10 +272,21 @@ class FileAnalyzer(RuleServices):
         """A decorator runs where its function is defined, not in the function's body: on a
         module-level function or a method (``@workflow(workflow_id=lambda ...)``,
         ``@workflow.signal(name=...)``) that is import time, never replayed, so not workflow
-        code. On a function nested in a workflow body it runs in that body and stays checked."""
+        code. On a function nested in another function it runs in that function, each time it
+        runs: its findings are that function's (workflow code only if that function is)."""
         parent = self.frames[-2] if len(self.frames) >= 2 else None
         if parent is None or parent.kind == "class":
             self._enter_exempt(node)
+            return
+        self._decorating.append(parent)
+        self._refresh_unit()
+
+    def _leave_decorator(self, node: cst.Decorator) -> None:
+        if id(node) in self._exempt_nodes:
+            self._leave_exemptable(node)
+            return
+        self._decorating.pop()
+        self._refresh_unit()
 
     def _enter_exempt(self, node: cst.CSTNode) -> None:
         self._exempt_nodes.add(id(node))
