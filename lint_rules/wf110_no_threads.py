@@ -3,7 +3,10 @@
 What: `threading`, `concurrent.futures`, `multiprocessing`, `asyncio.to_thread`,
 `run_in_executor`, `asyncio.wait` and `asyncio.as_completed` (completion order); in wfkit and
 DBOS workflows also `asyncio.gather` / `create_task` / `ensure_future` over durable calls.
-Temporal's deterministic event loop makes `gather` and `create_task` safe there.
+Temporal's deterministic event loop makes `gather` and `create_task` safe there. In an async
+DBOS workflow, `await asyncio.to_thread(step, ...)` awaited at once is how DBOS itself runs a
+sync step: one call at a time races nothing, so it is not reported (a `to_thread` task started
+and awaited later is).
 
 Why: the order in which threads or tasks finish depends on scheduling, so the order in which
 durable operations are recorded differs between the first run and a replay.

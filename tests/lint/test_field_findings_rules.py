@@ -73,3 +73,35 @@ class Audit:
     assert [f.code for f in findings] == ["WF109", "WF109"]
     assert all("value read in an activity" in f.message for f in findings)
     assert "asyncio.gather" not in findings[1].message
+
+
+def test_an_awaited_to_thread_in_an_async_dbos_workflow_races_nothing() -> None:
+    source = """\
+import asyncio
+from dbos import DBOS
+
+
+@DBOS.step()
+def charge(x: int) -> int:
+    return x
+
+
+@DBOS.workflow()
+async def pay(x: int) -> int:
+    one = await asyncio.to_thread(charge, x)
+    task = asyncio.to_thread(charge, x)
+    return one + await task
+"""
+    assert [(f.line, f.code) for f in lint_text(source).findings] == [(13, "WF110")]
+    temporal = """\
+import asyncio
+from temporalio import workflow
+
+
+@workflow.defn
+class Pay:
+    @workflow.run
+    async def run(self) -> None:
+        await asyncio.to_thread(print, 1)
+"""
+    assert [f.code for f in lint_text(temporal).findings] == ["WF110"]

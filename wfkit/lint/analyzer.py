@@ -54,6 +54,7 @@ class FileAnalyzer(RuleServices):
         self._guard_blocks: set[int] = set()
         self._handled: set[int] = set()
         self._ordered: set[int] = set()          # first arguments of sorted(), sum(), set()...
+        self._awaited: set[int] = set()          # expressions under a direct ``await``
         self._step_lambdas: set[int] = set()
         self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode, str]] = []
         self._stmt: cst.CSTNode = cst.Pass()
@@ -78,7 +79,7 @@ class FileAnalyzer(RuleServices):
             cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
             cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
             cst.Match: self._visit_match, cst.MatchCase: self._visit_case,
-            cst.Decorator: self._visit_decorator,
+            cst.Decorator: self._visit_decorator, cst.Await: self._visit_await,
         }
         # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
         hooked = set(self._rule_visit) | set(self._rule_leave)
@@ -267,6 +268,9 @@ class FileAnalyzer(RuleServices):
                     self.resolver.resolve(item.item.func) == kn.SANDBOX_EXEMPT:
                 self._enter_exempt(node)
                 return
+
+    def _visit_await(self, node: cst.Await) -> None:
+        self._awaited.add(id(node.expression))
 
     def _visit_decorator(self, node: cst.Decorator) -> None:
         """A decorator runs where its function is defined, not in the function's body: on a

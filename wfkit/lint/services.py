@@ -67,6 +67,7 @@ class RuleServices:
     lambda_depth: int
     guard_depth: int
     _ordered: set[int]
+    _awaited: set[int]      # expressions awaited directly (``await x(...)``)
     _pending: list
     _stmt: cst.CSTNode
     _indents: list[str]
@@ -219,6 +220,9 @@ class RuleServices:
         subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
         dialects = [kn.WFKIT, kn.DBOS] if hit.entry.condition in (
             "not_temporal", "over_durable_not_temporal") else []
+        if hit.entry.condition == "awaited_not_dbos" and hit.call is not None and \
+                id(hit.call) in self._awaited:
+            dialects = [kn.WFKIT, kn.TEMPORAL]
         fixes = self._fixes(hit) if hit.call is not None else {}
         uses = dict(hit.entry.use)
         unit = self.unit

@@ -169,7 +169,8 @@ BUILTIN: dict[str, Entry] = {
     "threading.*": _e("WF110", _CONC_USE),
     "concurrent.futures.*": _e("WF110", _CONC_USE),
     "multiprocessing.*": _e("WF110", _CONC_USE),
-    "asyncio.to_thread": _e("WF110", _CONC_USE),
+    # DBOS runs a sync step from an async workflow this way: awaited at once, it races nothing
+    "asyncio.to_thread": _e("WF110", _CONC_USE, "awaited_not_dbos"),
     "asyncio.wait": _e("WF110", _CONC_USE),
     "asyncio.AbstractEventLoop.run_in_executor": _e("WF110", _CONC_USE),
     "asyncio.as_completed": _e("WF110", _CONC_USE),
