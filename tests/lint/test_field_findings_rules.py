@@ -105,3 +105,39 @@ class Pay:
         await asyncio.to_thread(print, 1)
 """
     assert [f.code for f in lint_text(temporal).findings] == ["WF110"]
+
+
+def test_every_definition_of_a_workflow_defined_twice_is_checked() -> None:
+    source = """\
+import time
+import uuid
+from temporalio import workflow
+from wfkit import Context
+from wfkit import workflow as wf
+
+
+@wf
+def flow(ctx: Context) -> float:
+    return time.time()
+
+
+@wf
+def flow(ctx: Context) -> float:
+    return ctx.now().timestamp()
+
+
+@workflow.defn
+class Order:
+    @workflow.run
+    async def run(self) -> str:
+        return str(uuid.uuid4())
+
+
+@workflow.defn
+class Order:
+    @workflow.run
+    async def run(self) -> str:
+        return str(workflow.uuid4())
+"""
+    assert [(f.line, f.code) for f in lint_text(source).findings] == [(10, "WF101"),
+                                                                      (22, "WF102")]

@@ -191,6 +191,13 @@ class FileAnalyzer(RuleServices):
         parent = self._enclosing()
         qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
         display = qual[len(self.module_name) + 1:]
+        if qual in self.summary.functions:
+            # Defined again under the same name: the earlier definition keeps its own entry
+            # (a workflow registered twice, an overload stub): every definition is checked.
+            earlier = self.summary.functions.pop(qual)
+            copies = sum(1 for q in self.summary.functions if q.startswith(qual + "#"))
+            earlier.qualname = f"{qual}#{copies + 1}"
+            self.summary.functions[earlier.qualname] = earlier
         in_temporal = parent is not None and parent.temporal_class
         if self.exempt_depth or (parent is not None and parent.kind == "step"):
             kind, dialect = "step", ""
