@@ -131,3 +131,26 @@ class _Guarded:
 def guarded(observer: Observer | None) -> Observer | None:
     """``observer`` wrapped so that its failures never reach the engine (None stays None)."""
     return None if observer is None else _Guarded(observer)
+
+
+# -- times as people read them (wfkit show, the run's live lines, the dashboard) ------------
+def when(value: datetime | None) -> str:
+    """A timestamp for a table: UTC, to the second (the JSON format keeps microseconds)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def duration(started: datetime | None, finished: datetime | None) -> str:
+    if started is None or finished is None:
+        return ""
+    seconds = (finished - started).total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours // 24}d{hours % 24:02d}h"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 import click
 
 from wfkit.errors import UsageError
+from wfkit.progress import duration, when  # noqa: F401 - the commands' table texts
 
 if TYPE_CHECKING:
     from wfkit.definitions import WorkflowDef
@@ -155,28 +156,6 @@ def to_json(value: Any) -> str:
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def when(value: datetime | None) -> str:
-    """A timestamp for a table: UTC, to the second (the JSON format keeps microseconds)."""
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
-
-
-def duration(started: datetime | None, finished: datetime | None) -> str:
-    if started is None or finished is None:
-        return ""
-    seconds = (finished - started).total_seconds()
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m"
-    return f"{hours // 24}d{hours % 24:02d}h"
 
 
 _STATUS_STYLES = {"COMPLETED": "green", "FAILED": "red", "COMPENSATED": "yellow",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from wfkit.core.numbering import seq_label
+from wfkit.progress import duration, when
 from wfkit.status import OpKind, OpStatus, RunStatus
 from wfkit.store.base import OperationRecord, RunRecord
 from wfkit.web.service import RunDetail
@@ -55,25 +55,6 @@ def rows(detail: RunDetail) -> list[Row]:
             retried=[Attempt(a.attempt, when(a.started_at), error_line(a.error))
                      for a in detail.retried.get(op.seq, []) if a.attempt < op.attempt]))
     return out
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
-
-
-def duration(started: datetime | None, finished: datetime | None) -> str:
-    if started is None or finished is None:
-        return ""
-    seconds = (finished - started).total_seconds()
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{rest}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m"
 
 
 def error_line(error: str | None) -> str:
