@@ -141,3 +141,24 @@ class Order:
 """
     assert [(f.line, f.code) for f in lint_text(source).findings] == [(10, "WF101"),
                                                                       (22, "WF102")]
+
+
+def test_a_nested_function_in_a_workflow_is_workflow_code_even_if_never_called_there() -> None:
+    source = """\
+import time
+from wfkit import Context, workflow
+
+
+@workflow
+def flow(ctx: Context) -> None:
+    def on_done() -> float:
+        return time.time()
+
+    ctx.logger.info("registered %s", on_done)
+
+
+def plain() -> None:
+    def helper() -> float:
+        return time.time()
+"""
+    assert [(f.line, f.code) for f in lint_text(source).findings] == [(8, "WF101")]

@@ -205,6 +205,12 @@ class FileAnalyzer(RuleServices):
             kind, dialect = self._decorator_kind(node, in_temporal)
         summary = FunctionSummary(qual, display, kind, dialect)
         self.summary.functions[qual] = summary
+        if parent is not None and parent.kind != "class" and parent.summary is not None and \
+                kind == "helper":
+            # A function defined in a function can run whenever its parent runs (called,
+            # passed on, registered as a callback), like a lambda there: its code counts as
+            # its parent's, workflow code when the parent is.
+            parent.summary.calls.append(qual)
         in_class = parent is not None and parent.kind == "class"
         frame = Frame(qual, kind, dialect, node.asynchronous is not None, summary=summary,
                       class_qual=parent.qualname if in_class else "",
