@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from wfkit.core.numbering import seq_label
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web.service import RunDetail
 
 

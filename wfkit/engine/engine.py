@@ -1,0 +1,691 @@
+"""The engine: start, drive, inspect and repair durable workflow runs.
+
+``Engine("sqlite:///wfkit.db")`` is all a single process needs: ``handle.result()`` runs the
+workflow in the calling thread (children too) until it finishes. ``wfkit worker`` processes run
+:meth:`Engine.run_worker` to share the work; leases keep two workers off one run, and a crashed
+worker's runs are taken over once its lease expires.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable, Collection, Iterable, Sequence
+
+from wfkit.engine.binding import return_annotation
+from wfkit.engine.clock import Clock, SystemClock
+from wfkit.engine.codec import JsonCodec
+from wfkit.engine.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
+from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.failures import error_data
+from wfkit.engine.core.runner import execute, parent_note
+from wfkit.engine.core.runtime import Interceptor, Runtime
+from wfkit.engine.core.starting import new_run
+from wfkit.engine.core.store_faults import StoreUnavailable, persist
+from wfkit.engine.definitions import WorkflowDef
+from wfkit.errors import (
+    DefinitionError,
+    InvalidRunState,
+    ResultTimeout,
+    RunFailed,
+    RunNotFound,
+    StoreError,
+    UsageError,
+)
+from wfkit.engine.ids import MAX_ID_LENGTH, check_id
+from wfkit.engine.progress import Observer, guarded
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store import DEFAULT_STORE_URL, open_store
+from wfkit.engine.store.base import (
+    CancelRequested,
+    Checkpoint,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    RunRecord,
+    Store,
+    finished_statuses,
+)
+from wfkit.engine.worker import Heartbeat
+
+_log = logging.getLogger("wfkit.engine")
+_WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
+# The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
+# every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
+# shorter lease would be lost between renewals and every run would keep changing hands.
+MIN_LEASE_SECONDS = 1.0
+
+# What `prune` deletes unless told otherwise: FAILED runs wait for a person (retry, skip-step).
+PRUNED_BY_DEFAULT = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED})
+
+
+class WorkflowHandle:
+    """A started run: wait for its result, look at its status, send it events, cancel it."""
+
+    def __init__(self, engine: Engine, run_id: str, *, created: bool = False) -> None:
+        self.engine = engine
+        self.id = run_id
+        self.created = created  # True when the start() that returned it made the run
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run to end; return its result or raise :class:`RunFailed`."""
+        return self.engine.result(self.id, timeout=timeout)
+
+    def status(self) -> RunStatus:
+        return self.engine.get_run(self.id).status
+
+    def send_event(self, name: str, payload: Any = None) -> None:
+        self.engine.send_event(self.id, name, payload)
+
+    def cancel(self, *, compensate: bool = True) -> bool:
+        """Request cancellation; False when it had been requested already (see Engine.cancel)."""
+        return self.engine.cancel(self.id, compensate=compensate)
+
+    def __repr__(self) -> str:
+        return f"<WorkflowHandle {self.id}>"
+
+
+class Engine:
+    def __init__(self, store: str | os.PathLike[str] | Store = DEFAULT_STORE_URL, *,
+                 workflows: Iterable[WorkflowDef[Any]] = (), clock: Clock | None = None,
+                 lease_seconds: float = 30.0, inline_wait: float = 5.0,
+                 max_recoveries: int = 5, poll_interval: float = 0.05,
+                 owner: str | None = None, interceptor: Interceptor | None = None,
+                 rng: random.Random | None = None, child_poll: float = 300.0,
+                 observer: Observer | None = None,
+                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+        """``observer`` receives progress events (:mod:`wfkit.engine.progress`) as runs advance:
+        the engine never prints, so a CLI or an application shows them its own way.
+        ``max_payload_bytes`` bounds each stored input, step result and event payload (every
+        replay reads them again; see :mod:`wfkit.engine.codec_checks`); None lifts the limit."""
+        _check_options(lease_seconds=lease_seconds, inline_wait=inline_wait,
+                       max_recoveries=max_recoveries, poll_interval=poll_interval,
+                       child_poll=child_poll)
+        if max_payload_bytes is not None and (isinstance(max_payload_bytes, bool) or not
+                                              isinstance(max_payload_bytes, int)
+                                              or max_payload_bytes < 1):
+            raise UsageError(f"max_payload_bytes must be a positive int or None, got "
+                             f"{max_payload_bytes!r}", hint="e.g. 4 * 1024 * 1024 (4 MiB)")
+        self.store: Store = _open(store)
+        self.clock: Clock = clock or SystemClock()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.poll_interval = poll_interval
+        self._workflows: dict[str, WorkflowDef[Any]] = {}
+        self._seed_source = rng or random.Random()
+        self.rt = Runtime(store=self.store, clock=self.clock, owner=self.owner,
+                          workflows=self._workflows,
+                          codec=JsonCodec(max_payload_bytes=max_payload_bytes),
+                          rng=rng or random.Random(), lease_seconds=lease_seconds,
+                          inline_wait=inline_wait, max_recoveries=max_recoveries,
+                          interceptor=interceptor, child_poll=child_poll,
+                          observer=guarded(observer))
+        self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds,
+                                    health=self.rt.health)
+        self.rt.leases = self._heartbeat
+        self.register(*workflows)
+
+    # -- definitions ---------------------------------------------------------------------------
+    def register(self, *workflows: WorkflowDef[Any]) -> None:
+        """Make workflows runnable by this engine (``start`` registers its workflow too)."""
+        for wf in workflows:
+            if not isinstance(wf, WorkflowDef):
+                raise DefinitionError(f"expected a @workflow, got {type(wf).__name__}",
+                                      hint="decorate the function with @wfkit.workflow")
+            known = self._workflows.get(wf.name)
+            if known is not None and known.fn is not wf.fn:
+                raise DefinitionError(
+                    f"two different workflows are named {wf.name!r} "
+                    f"({known.fn.__module__}.{known.fn.__qualname__} and "
+                    f"{wf.fn.__module__}.{wf.fn.__qualname__})",
+                    hint="give one of them @workflow(name=...)")
+            self._workflows[wf.name] = wf
+
+    @property
+    def workflows(self) -> dict[str, WorkflowDef[Any]]:
+        return dict(self._workflows)
+
+    # -- starting and waiting ------------------------------------------------------------------
+    def start(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
+              **kwargs: Any) -> WorkflowHandle:
+        """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
+        self.register(workflow)
+        if workflow_id is not None:
+            check_id(workflow_id, "workflow_id")
+        now = self.clock.now()
+        try:
+            # Without workflow_id, the workflow's own workflow_id template or a UUID names it.
+            run, _ = new_run(self.rt, workflow, args, kwargs, workflow_id, now,
+                             seed=self._seed_source.getrandbits(63))
+            if workflow_id is None and workflow.run_id_template is not None:
+                check_id(run.id, f"run id made by the workflow_id of workflow {workflow.name!r}",
+                         hint="make the workflow_id give at most "
+                              f"{MAX_ID_LENGTH} printable characters for this input, or pass "
+                              "an explicit id (workflow_id=... / wfkit run --id)")
+        except Exception:
+            # Starting an existing run again needs no input (`wfkit run --id ID` resumes it):
+            # looked up only here, so the common start costs one statement less.
+            existing = None if workflow_id is None else self.store.get_run(workflow_id)
+            if existing is None:
+                raise
+            return self._same_run(existing, workflow)
+        # The input is stored once, in the run; its history line does not repeat it.
+        stored, created = self.store.create_run(run, [he.run_entry(
+            run.id, now, "run_started", workflow=workflow.name, version=workflow.version,
+            seed=run.seed)])
+        if not created:
+            return self._same_run(stored, workflow)
+        return WorkflowHandle(self, run.id, created=True)
+
+    def _same_run(self, existing: RunRecord, workflow: WorkflowDef[Any]) -> WorkflowHandle:
+        if existing.workflow != workflow.name:
+            raise UsageError(f"workflow id {existing.id!r} is already used by a "
+                             f"{existing.workflow!r} run",
+                             hint="choose another workflow_id")
+        return WorkflowHandle(self, existing.id)
+
+    def handle(self, run_id: str) -> WorkflowHandle:
+        self.get_run(run_id)
+        return WorkflowHandle(self, run_id)
+
+    def result(self, run_id: str, *, timeout: float | None = None,
+               drive: bool = True) -> Any:
+        """Wait for a run to end, running it (and its children) here while ``drive`` is on."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            # Claim first: a run that is runnable is advanced before its state is read, so
+            # the common start-then-result reads the run once, after it has finished.
+            worked = drive and self._through_outage(lambda: self.work_once(run_id=run_id))
+            run = self._through_outage(lambda: self.get_run(run_id))
+            if run.status.terminal:
+                return self._outcome(run)
+            if worked or (drive and self._through_outage(self.work_once)):
+                continue
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise ResultTimeout(run_id, timeout or 0.0, run.status.value)
+            self._nap(left)
+
+    def _through_outage(self, call: Callable[[], Any]) -> Any:
+        """``call()``, waiting out a store fault (a lock, a restart) for up to a lease."""
+        try:
+            return persist(lambda _fault: call(), self.clock, self.rt.lease_seconds,
+                           "waiting for the run", retry_on=(StoreError,))
+        except StoreUnavailable as outage:
+            raise StoreError(str(outage), hint="check the store; the run resumes from its "
+                             "last checkpoint when it is back") from outage.error
+
+    def _outcome(self, run: RunRecord) -> Any:
+        if run.status != RunStatus.COMPLETED:
+            raise RunFailed(run.id, run.status.value, error_data(run.error) or None)
+        wf = self._workflows.get(run.workflow)
+        annotation = return_annotation(wf.fn) if wf is not None else Any
+        return self.rt.codec.decode(run.result or "null", annotation,
+                                    where=f"result of workflow {run.workflow!r}")
+
+    def _nap(self, left: float | None) -> None:
+        pause = self._pause(self.poll_interval)
+        if getattr(self.clock, "virtual", False):
+            wake = self.store.next_wake()
+            if wake is not None and wake > self.clock.now():  # jump straight to the timer
+                pause = (wake - self.clock.now()).total_seconds()
+        elif left is not None:
+            pause = min(pause, left)  # ``left`` is real time: it bounds only real waits
+        self.clock.sleep(pause)
+
+    def _pause(self, interval: float) -> float:
+        """How long an idle loop may sleep: until the next timer, at most ``interval``.
+
+        A wake time already past belongs to a run this engine could not claim (another
+        worker holds it, or this engine does not know its workflow): it is no reason to
+        wake early, or an idle worker would spin while another one works.
+        """
+        wake = self.store.next_wake()
+        if wake is None:
+            return interval
+        until_wake = (wake - self.clock.now()).total_seconds()
+        return interval if until_wake <= 0 else min(interval, until_wake)
+
+    # -- executing -----------------------------------------------------------------------------
+    def work_once(self, run_id: str | None = None) -> bool:
+        """Claim one runnable run and advance it; False when nothing was runnable."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.rt.lease_seconds)
+        claimed = self.store.claim(self.owner, now, until, limit=1, run_id=run_id,
+                                   workflows=sorted(self._workflows))
+        self.rt.health.answered(now)
+        if not claimed:
+            return False
+        self._process(claimed[0], now)
+        return True
+
+    def wake_orphaned_parents(self) -> list[str]:
+        """Wake parents whose child finished while its wake-up note was lost in a crash."""
+        from wfkit.engine.core.waits import CHILD_EVENT
+
+        woken = []
+        for parent in self.store.list_runs(status=RunStatus.WAITING):
+            for op in self.store.operations(parent.id):
+                if op.kind != OpKind.CHILD or op.status != OpStatus.STARTED:
+                    continue
+                child = self.store.get_run(json.loads(op.result or "null"))
+                if child is not None and child.status.terminal:
+                    self.store.add_event(parent.id, CHILD_EVENT.format(seq=op.seq), "null",
+                                         self.clock.now())
+                    woken.append(parent.id)
+        return sorted(set(woken))
+
+    def recover(self) -> list[str]:
+        """Advance every runnable run now, taking over runs whose worker's lease expired."""
+        self.wake_orphaned_parents()
+        done: list[str] = []
+        while True:
+            now = self.clock.now()
+            claimed = self.store.claim(self.owner, now,
+                                       now + timedelta(seconds=self.rt.lease_seconds),
+                                       workflows=sorted(self._workflows))
+            if not claimed:
+                return done
+            self._process(claimed[0], now)
+            done.append(claimed[0].id)
+
+    def _process(self, claimed: RunRecord, claimed_at: datetime) -> None:
+        wf = self._workflows[claimed.workflow]
+        run = claimed
+        if claimed.lease_owner is not None:  # the last worker died holding this run
+            run = self._recovered(claimed)
+            if run is None:
+                return
+        self._heartbeat.add(run.id, claimed_at)
+        try:
+            execute(self.rt, run, wf, lease_owner=self.owner)
+        except LeaseLost:
+            pass  # another worker owns the run now; it will carry on from the checkpoints
+        except StoreUnavailable as outage:
+            self._release_after_outage(run, outage)
+        except Exception:
+            self.store.release(self.owner, run.id)
+            raise
+        finally:
+            self._heartbeat.discard(run.id)
+
+    def _release_after_outage(self, run: RunRecord, outage: StoreUnavailable) -> None:
+        """Hand the run back after the store failed under it, so it is resumed from its last
+        checkpoint (the step whose checkpoint was lost runs again, as at-least-once allows).
+
+        It counts as a recovery, like a crash: a store that fails the same run every time
+        ends it FAILED (``max_recoveries``) instead of looping. If the store is still down,
+        nothing is written and the lease expires instead, with the same effect.
+        """
+        _log.warning("run %s released: %s", run.id, outage)
+        now = self.clock.now()
+        try:
+            if run.recoveries + 1 > self.rt.max_recoveries:
+                self._fail_recovery_loop(run, run.recoveries + 1,
+                                         f"the store failed {run.recoveries + 1} times while "
+                                         f"running this workflow; last: {outage}")
+                return
+            # Not claimed again at once: the store gets a lease's time to come back.
+            self.store.commit(run.id, Checkpoint(
+                run={"recoveries": run.recoveries + 1, "updated_at": now,
+                     "wake_at": now + timedelta(seconds=self.rt.lease_seconds)},
+                history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
+                                      during=outage.what, previous_owner=self.owner)],
+                release_lease=True), lease_owner=self.owner, now=now)
+        except Exception:  # still down, or the lease is gone: expiry hands the run on
+            pass
+
+    def _recovered(self, claimed: RunRecord) -> RunRecord | None:
+        now = self.clock.now()
+        recoveries = claimed.recoveries + 1
+        if recoveries > self.rt.max_recoveries:
+            self._fail_recovery_loop(claimed, recoveries, f"workers crashed {recoveries - 1} "
+                                     "times while running this workflow")
+            return None
+        self.store.commit(claimed.id, Checkpoint(
+            run={"recoveries": recoveries, "updated_at": now},
+            history=[he.run_entry(claimed.id, now, "run_recovered",
+                                  previous_owner=claimed.lease_owner, recoveries=recoveries)]),
+            lease_owner=self.owner, now=now)
+        claimed.recoveries = recoveries
+        return claimed
+
+    def _fail_recovery_loop(self, run: RunRecord, recoveries: int, message: str) -> None:
+        """End a run that keeps losing its worker (crashes, store outages): FAILED, for a
+        person to look at and `wfkit retry`, rather than taken over forever."""
+        now = self.clock.now()
+        error = {"type": "CrashLoop", "module": "wfkit",
+                 "message": f"{message} (limit {self.rt.max_recoveries})"}
+        self.store.commit(run.id, Checkpoint(
+            run={"status": RunStatus.FAILED, "error": json.dumps(error), "finished_at": now,
+                 "updated_at": now, "recoveries": recoveries},
+            history=[he.run_entry(run.id, now, "run_failed", error=error)],
+            release_lease=True, send_events=parent_note(run)), lease_owner=self.owner, now=now)
+
+    def run_worker(self, *, stop: threading.Event | None = None, concurrency: int = 1,
+                   idle_interval: float = 0.5,
+                   on_idle: Callable[[], None] | None = None,
+                   on_store_error: Callable[[StoreError, float], None] | None = None,
+                   on_store_back: Callable[[float], None] | None = None) -> None:
+        """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
+
+        A store that fails (a database restarting, a lock held too long) does not stop the
+        worker: it waits with backoff (up to a minute) and goes on, reconnecting when the
+        store is back. ``on_store_error`` hears of each failed look for work (the error, the
+        seconds until the next try) and of the first failure an activation or the heartbeat
+        meets (those retry on their own, see :mod:`wfkit.engine.core.store_faults`), so an outage
+        that only running runs saw is told too; ``on_store_back`` hears how many seconds the
+        store was down once it answers again. Without them, both go to the ``wfkit.engine``
+        logger.
+        """
+        stop = stop or threading.Event()
+        if concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+        health = self.rt.health
+
+        def loop() -> None:
+            backoff = 0.0
+            while not stop.is_set():
+                try:
+                    # work_once tells the store's health its claim's answer: the run it
+                    # advanced may have met (and been released by) an outage since.
+                    if self.work_once():
+                        backoff = 0.0
+                        continue
+                    if on_idle is not None:
+                        on_idle()
+                    pause = self._pause(idle_interval)
+                    backoff = 0.0
+                except StoreError as exc:
+                    backoff = min(max(backoff * 2, 0.5), _WORKER_BACKOFF_MAX)
+                    pause = backoff
+                    health.failed(exc, pause, self.clock.now(), always=True)
+                self.clock.wait(stop, pause)
+
+        health.on_error = on_store_error or _log_store_error
+        health.on_back = on_store_back or _log_store_back
+        threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
+                   for i in range(concurrency - 1)]
+        for t in threads:
+            t.start()
+        try:
+            loop()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            health.on_error = health.on_back = None
+
+    # -- talking to runs -----------------------------------------------------------------------
+    def get_run(self, run_id: str) -> RunRecord:
+        run = self.store.get_run(check_id(run_id))
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
+    def list_runs(self, *, status: RunStatus | str | None = None, workflow: str | None = None,
+                  limit: int | None = None,
+                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+        """Runs newest first; ``before`` is the (created_at, id) of the previous page's last
+        run (a keyset cursor)."""
+        if isinstance(status, str):
+            status = _parse_status(status)
+        return self.store.list_runs(status=status, workflow=workflow, limit=limit,
+                                    before=before)
+
+    def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
+        """How many runs there are of each status (statuses with none left out)."""
+        return self.store.count_runs(workflow=workflow)
+
+    def operations(self, run_id: str) -> list[OperationRecord]:
+        self.get_run(run_id)
+        return self.store.operations(run_id)
+
+    def history(self, run_id: str) -> list[HistoryEntry]:
+        self.get_run(run_id)
+        return self.store.history(run_id)
+
+    def send_event(self, run_id: str, name: str, payload: Any = None) -> None:
+        """Deliver an event; it is buffered until the run waits for ``name``."""
+        run = self.get_run(run_id)
+        check_id(name, "event name")
+        if name.startswith("wfkit."):
+            raise UsageError(f"invalid event name {name!r}",
+                             hint="use a non-empty name that does not start with 'wfkit.'")
+        if run.status.terminal:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}; events are only "
+                                  "delivered to runs that have not finished",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="start a new run, or check the id with `wfkit list`")
+        text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
+        self.store.add_event(run_id, name, text, self.clock.now())
+
+    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> bool:
+        """Stop a run; with ``compensate`` its completed steps are undone first.
+
+        Child workflows still running are cancelled first, innermost first, so their work is
+        undone before the parent's. Returns True when this call requested the cancellation and
+        False when it had been requested already: then nothing is written (a second request
+        would only add a line to the history) and the first request's ``compensate`` stands,
+        so repeating a cancel, e.g. from a retried script, is harmless.
+        """
+        run = self.get_run(run_id)
+        if run.status.terminal:
+            raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="only runs that have not finished can be cancelled")
+        requested = not run.cancel_requested
+        if requested:
+            for child in self.store.list_runs(parent_id=run_id):
+                if not child.status.terminal:
+                    self.cancel(child.id, compensate=compensate, drive=drive)
+            now = self.clock.now()
+            try:  # two cancels at the same moment: only the first one writes
+                self.store.commit(run_id, Checkpoint(
+                    run={"cancel_requested": True, "compensate_on_cancel": compensate,
+                         "wake_at": now, "updated_at": now},
+                    history=[he.run_entry(run_id, now, "cancel_requested",
+                                          compensate=compensate)],
+                    unless_cancelled=True))
+            except CancelRequested:
+                requested = False
+        if drive and run.workflow in self._workflows:
+            self.work_once(run_id=run_id)
+        return requested
+
+    def retry(self, run_id: str) -> None:
+        """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
+        run = self.get_run(run_id)
+        if run.status != RunStatus.FAILED:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="only FAILED runs can be retried")
+        data = error_data(run.error)
+        ops = self.store.operations(run_id)
+        now = self.clock.now()
+        if str(data.get("during", "")).startswith("compensation"):
+            failed = [op.seq for op in ops if op.kind == OpKind.COMPENSATION
+                      and op.status == OpStatus.FAILED]
+            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
+                                       "error": json.dumps(data.get("original")) if
+                                       data.get("original") else run.error}
+        else:
+            failed = []
+            changes = {"status": RunStatus.PENDING, "error": None, "recoveries": 0}
+        changes.update(finished_at=None, wake_at=None, updated_at=now)
+        self.store.commit(run_id, Checkpoint(
+            run=changes, discard_operations=failed,
+            history=[he.run_entry(run_id, now, "run_retried", discarded=failed)]))
+
+    def skip_step(self, run_id: str, step: str, result: Any = None) -> None:
+        """Record a result by hand for a failed step (or compensation) of a FAILED run."""
+        run = self.get_run(run_id)
+        if run.status != RunStatus.FAILED:
+            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
+                                  run_id=run_id, status=run.status.value,
+                                  hint="skip-step only repairs FAILED runs")
+        ops = self.store.operations(run_id)
+        data = error_data(run.error)
+        # A failed step, or one skipped before with a value that turned out not to fit.
+        failed = [op for op in ops if op.name == step and (
+            op.status == OpStatus.FAILED
+            or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError"))]
+        if not failed:
+            names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
+            raise InvalidRunState(
+                f"step {step!r} did not fail in run {run_id!r}", run_id=run_id,
+                status=run.status.value,
+                hint=f"failed steps: {', '.join(names)}" if names
+                else "no step of this run failed; try `wfkit retry`")
+        op = failed[-1]
+        now = self.clock.now()
+        if op.kind == OpKind.COMPENSATION:
+            skipped = _skipped(op, None, now)
+            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
+                                       "error": json.dumps(data["original"])
+                                       if data.get("original") else run.error}
+            discard: Sequence[int] = ()
+        else:
+            undone = [c.name for c in ops if c.kind == OpKind.COMPENSATION
+                      and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)]
+            if undone:
+                raise InvalidRunState(
+                    f"compensations already ran for {', '.join(undone)} in run {run_id!r}, so "
+                    f"step {step!r} cannot be rolled forward", run_id=run_id,
+                    status=run.status.value, hint="skip the failed compensation instead")
+            text = self.rt.codec.encode(result, where=f"result given for step {step!r}")
+            skipped = _skipped(op, text, now)
+            changes = {"status": RunStatus.PENDING, "error": None}
+            discard = [c.seq for c in ops if c.kind == OpKind.COMPENSATION]
+        changes.update(finished_at=None, wake_at=None, updated_at=now)
+        self.store.commit(run_id, Checkpoint(
+            run=changes, operations=[skipped], discard_operations=discard,
+            history=[he.op_entry("step_skipped", skipped),
+                     he.run_entry(run_id, now, "run_repaired", step=step,
+                                  discarded=list(discard))]))
+
+    # -- retention ---------------------------------------------------------------------------
+    def prune(self, older_than: timedelta | float, *,
+              statuses: Collection[RunStatus | str] = PRUNED_BY_DEFAULT,
+              dry_run: bool = False, batch: int = 500) -> list[str]:
+        """Delete runs that finished more than ``older_than`` ago (seconds or a timedelta),
+        with their operations, history and events; return their ids, oldest finish first.
+
+        Only finished runs, and by default not FAILED ones (they wait for a person: pass
+        ``statuses`` to include them). A run whose parent or child is still live is kept.
+        ``dry_run`` returns what would be deleted. Deletes go ``batch`` runs per
+        transaction, so workers are never held up for long.
+        """
+        from wfkit.engine.core.waits import to_seconds
+
+        seconds = to_seconds(older_than, "older_than")
+        if seconds < 0:
+            raise UsageError(f"older_than must not be negative, got {older_than!r}",
+                             hint="pass how long ago runs must have finished, e.g. 30 days")
+        try:
+            wanted = finished_statuses(statuses)
+        except ValueError as exc:
+            raise UsageError(str(exc), hint="use COMPLETED, COMPENSATED, CANCELLED or FAILED") \
+                from None
+        cutoff = prune_cutoff(self.clock.now(), seconds, older_than)
+        candidates = self.store.prunable_runs(cutoff, wanted)
+        if dry_run:
+            return candidates
+        deleted: list[str] = []
+        for start in range(0, len(candidates), max(batch, 1)):
+            deleted += self.store.delete_runs(candidates[start:start + max(batch, 1)], cutoff,
+                                              wanted)
+        return deleted
+
+    def close(self) -> None:
+        self._heartbeat.stop()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _log_store_error(error: StoreError, pause: float) -> None:
+    _log.warning("store error: %s; trying again in %.1fs", error, pause)
+
+
+def _log_store_back(seconds: float) -> None:
+    _log.warning("store available again after %.1fs", seconds)
+
+
+def prune_cutoff(now: datetime, seconds: float, shown: Any) -> datetime:
+    """``now - seconds``, or a UsageError when that is before the year 1 (an OverflowError)."""
+    try:
+        return now - timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        raise UsageError(f"older_than {shown!r} reaches back before the year 1",
+                         hint="pass how long ago runs must have finished, e.g. 30 days") \
+            from None
+
+
+def _open(store: Any) -> Store:
+    """A store URL, a path (an SQLite file) or a store object; anything else is a UsageError
+    now rather than an AttributeError at the first run."""
+    if isinstance(store, str):
+        return open_store(store)
+    if isinstance(store, os.PathLike):
+        path = os.path.abspath(os.fspath(store))
+        if "?" in path:  # the URL would read the rest as options
+            raise UsageError(f"cannot use {path!r} as an SQLite store: '?' in a path",
+                             hint="rename the file, or pass a sqlite:/// URL")
+        return open_store(f"sqlite:///{path}")
+    if all(callable(getattr(store, name, None)) for name in ("commit", "claim", "get_run")):
+        return store  # type: ignore[no-any-return]
+    raise UsageError(f"Engine needs a store URL, a path or a Store, got {store!r}",
+                     hint='e.g. Engine("sqlite:///wfkit.db") or '
+                          'Engine("postgresql://host/db")')
+
+
+def _check_options(*, lease_seconds: Any, inline_wait: Any, max_recoveries: Any,
+                   poll_interval: Any, child_poll: Any) -> None:
+    """Engine settings are checked when the engine is made: a negative lease used to be
+    accepted and fail later as a lost lease in the middle of a run."""
+    def seconds(name: str, value: Any, low: float, *, inclusive: bool, why: str = "") -> None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value) and (value >= low if inclusive else value > low)
+        if not ok:
+            bound = f"at least {low:g}" if inclusive else f"more than {low:g}"
+            raise UsageError(f"{name} must be {bound} second{'' if low == 1 else 's'}{why}, "
+                             f"got {value!r}", hint=f"pass e.g. {name}={_DEFAULTS[name]}")
+
+    seconds("lease_seconds", lease_seconds, MIN_LEASE_SECONDS, inclusive=True,
+            why=" (the heartbeat renews a lease every third of it)")
+    seconds("inline_wait", inline_wait, 0, inclusive=True)
+    seconds("poll_interval", poll_interval, 0, inclusive=False)
+    seconds("child_poll", child_poll, 0, inclusive=False)
+    if not isinstance(max_recoveries, int) or isinstance(max_recoveries, bool) \
+            or max_recoveries < 0:
+        raise UsageError(f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
+                         hint="pass e.g. max_recoveries=5")
+
+
+_DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}
+
+
+def _skipped(op: OperationRecord, result: str | None, now: datetime) -> OperationRecord:
+    from dataclasses import replace
+
+    return replace(op, status=OpStatus.SKIPPED, result=result, finished_at=now)
+
+
+def _parse_status(value: str) -> RunStatus:
+    try:
+        return RunStatus(value.upper())
+    except ValueError:
+        raise UsageError(f"unknown status {value!r}", hint="one of " + ", ".join(
+            s.value for s in RunStatus)) from None
