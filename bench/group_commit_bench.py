@@ -29,8 +29,8 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from wfkit import Context, Engine, step, workflow  # noqa: E402
-from wfkit.status import RunStatus  # noqa: E402
-from wfkit.store.sqlite import SqliteStore  # noqa: E402
+from wfkit.engine.status import RunStatus  # noqa: E402
+from wfkit.engine.store.sqlite import SqliteStore  # noqa: E402
 
 
 @step

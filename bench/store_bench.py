@@ -22,9 +22,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
-from wfkit.store.sqlite import SqliteStore
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import Checkpoint, HistoryEntry, OperationRecord, RunRecord
+from wfkit.engine.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RESULT = '{"transaction_id":"txn-000123","amount":"10.00","currency":"EUR"}'

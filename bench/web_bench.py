@@ -26,10 +26,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from wfkit.engine import Engine
-from wfkit.status import RunStatus
-from wfkit.store.base import HistoryEntry, RunRecord
-from wfkit.store.sqlite import SqliteStore
+from wfkit.engine.engine import Engine
+from wfkit.engine.status import RunStatus
+from wfkit.engine.store.base import HistoryEntry, RunRecord
+from wfkit.engine.store.sqlite import SqliteStore
 from wfkit.web.app import create_app
 from wfkit.web.loading import load_paths
 

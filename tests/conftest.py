@@ -74,7 +74,7 @@ class PostgresDatabase:
     def new_store(self, tmp: Path | None = None) -> Store:
         """A store on the caller's lease clock, like the other backends: the shared store
         contract moves time by hand (test_postgres.py tests the server's lease clock)."""
-        from wfkit.store.postgres import PostgresStore
+        from wfkit.engine.store.postgres import PostgresStore
 
         return PostgresStore(self.new_url(), lease_clock="caller")
 

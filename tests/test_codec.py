@@ -20,12 +20,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wfkit.binding import ArgumentError, arguments_from_json, bind_arguments, signature_types
-from wfkit.codec import DecodingError, EncodingError, JsonCodec
+from wfkit.engine.binding import ArgumentError, arguments_from_json, bind_arguments, signature_types
+from wfkit.engine.codec import DecodingError, EncodingError, JsonCodec
 from wfkit.errors import DefinitionError, SerializationError, UsageError
 
 if TYPE_CHECKING:
-    from wfkit.context import Context  # never imported at run time: the codec must cope
+    from wfkit.engine.context import Context  # never imported at run time: the codec must cope
 
 WHERE = "result of step 'charge_payment'"
 

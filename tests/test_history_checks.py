@@ -10,7 +10,7 @@ import pytest
 
 from wfkit import Context, step, workflow
 from wfkit.errors import DamagedHistory
-from wfkit.history import History
+from wfkit.engine.history import History
 from wfkit.testing import TestWorkflowContext, replay
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
-from wfkit.loader import load_modules, load_workflow, parse_spec
+from wfkit.engine.loader import load_modules, load_workflow, parse_spec
 
 FLOWS = """
     from wfkit import Context, step, workflow

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wfkit.errors import DefinitionError, StepTimeout
-from wfkit.retry import DEFAULT_COMPENSATION_RETRY, DEFAULT_STEP_RETRY, Retry
+from wfkit.engine.retry import DEFAULT_COMPENSATION_RETRY, DEFAULT_STEP_RETRY, Retry
 
 
 class PaymentDeclined(Exception):

@@ -15,24 +15,24 @@ from wfkit._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "workflow": "wfkit.definitions", "step": "wfkit.definitions",
-    "Context": "wfkit.context", "Retry": "wfkit.retry",
-    "Engine": "wfkit.engine", "WorkflowHandle": "wfkit.engine",
-    "RunStatus": "wfkit.status",
-    "step_info": "wfkit.running_step", "StepInfo": "wfkit.running_step",
+    "workflow": "wfkit.engine.definitions", "step": "wfkit.engine.definitions",
+    "Context": "wfkit.engine.context", "Retry": "wfkit.engine.retry",
+    "Engine": "wfkit.engine.engine", "WorkflowHandle": "wfkit.engine.engine",
+    "RunStatus": "wfkit.engine.status",
+    "step_info": "wfkit.engine.running_step", "StepInfo": "wfkit.engine.running_step",
     "WfkitError": "wfkit.errors", "NonDeterminismError": "wfkit.errors",
     "StepFailed": "wfkit.errors", "StepInterrupted": "wfkit.errors",
     "StepTimeout": "wfkit.errors", "RunFailed": "wfkit.errors",
-    "ChildWorkflowFailed": "wfkit.core.waits",
+    "ChildWorkflowFailed": "wfkit.engine.core.waits",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
-    from wfkit.context import Context
-    from wfkit.core.waits import ChildWorkflowFailed
-    from wfkit.definitions import step, workflow
-    from wfkit.engine import Engine, WorkflowHandle
+    from wfkit.engine.context import Context
+    from wfkit.engine.core.waits import ChildWorkflowFailed
+    from wfkit.engine.definitions import step, workflow
+    from wfkit.engine.engine import Engine, WorkflowHandle
     from wfkit.errors import (
         NonDeterminismError,
         RunFailed,
@@ -41,9 +41,9 @@ if TYPE_CHECKING:
         StepTimeout,
         WfkitError,
     )
-    from wfkit.retry import Retry
-    from wfkit.running_step import StepInfo, step_info
-    from wfkit.status import RunStatus
+    from wfkit.engine.retry import Retry
+    from wfkit.engine.running_step import StepInfo, step_info
+    from wfkit.engine.status import RunStatus
 
 
 __getattr__, __dir__ = lazy_exports('wfkit', _EXPORTS, globals())

@@ -53,7 +53,7 @@ class StoreError(UsageError):
 
 
 class InvalidId(UsageError):
-    """A run id or event name that cannot be stored or shown on one line (see wfkit.ids)."""
+    """A run id or event name that cannot be stored or shown on one line (see wfkit.engine.ids)."""
 
     def __init__(self, what: str, value: object, *, reason: str,
                  hint: str | None = None) -> None:
@@ -79,7 +79,7 @@ class NoStore(StoreError):
 
 class DamagedHistory(UsageError):
     """An exported history whose log is not whole or contradicts its run (see
-    wfkit.history_checks): replaying it would report on a run that never happened."""
+    wfkit.engine.history_checks): replaying it would report on a run that never happened."""
 
     def __init__(self, source: str, problem: str) -> None:
         super().__init__(f"{source}: damaged history: {problem}",

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from wfkit.cli.main import main
-from wfkit.clock import ManualClock
-from wfkit.engine import Engine
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.engine import Engine
 from wfkit.errors import RunFailed
-from wfkit.loader import load_workflow
+from wfkit.engine.loader import load_workflow
 
 FLOWS = '''
     from __future__ import annotations
@@ -478,8 +478,8 @@ def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> N
     import subprocess
 
     code = ("import sys; from wfkit.cli.main import main; rc = main(['--help']); "
-            "assert 'wfkit.engine' not in sys.modules, 'engine imported'; "
-            "assert 'wfkit.store.sqlite' not in sys.modules; sys.exit(rc)")
+            "assert 'wfkit.engine.engine' not in sys.modules, 'engine imported'; "
+            "assert 'wfkit.engine.store.sqlite' not in sys.modules; sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
@@ -489,7 +489,7 @@ def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> N
 
 # -- the worker's pieces (the process itself is tested in test_engine_cli_worker.py) ---------
 def test_the_worker_log_line_hides_a_store_password() -> None:
-    from wfkit.store import display_url
+    from wfkit.engine.store import display_url
 
     assert display_url("postgresql://ada:s3cret@db/wf") == "postgresql://ada:***@db/wf"
     assert display_url("sqlite:///wfkit.db?timeout=3") == "sqlite:///wfkit.db?timeout=3"

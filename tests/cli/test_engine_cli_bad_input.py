@@ -222,7 +222,7 @@ def test_a_store_in_memory_has_nothing_to_look_at(capsys, workdir) -> None:
 
 
 def test_reading_an_older_store_does_not_upgrade_it(capsys, workdir) -> None:
-    from wfkit.store.sqlite_schema import MIGRATIONS, SCHEMA_TABLE
+    from wfkit.engine.store.sqlite_schema import MIGRATIONS, SCHEMA_TABLE
 
     conn = sqlite3.connect(workdir / "old.db", isolation_level=None)
     for statement in MIGRATIONS[0].split(";"):
@@ -283,7 +283,7 @@ def test_a_file_that_is_not_a_database(capsys, workdir) -> None:
 
 
 def test_a_database_from_a_newer_wfkit(capsys, workdir, store) -> None:
-    from wfkit.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
+    from wfkit.engine.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
 
     conn = sqlite3.connect(workdir / "wfkit.db", isolation_level=None)
     conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)", (LATEST_VERSION + 1,))
@@ -347,7 +347,7 @@ def test_a_damaged_database_is_not_a_permissions_problem(capsys, workdir, store)
 def test_a_full_disk_says_disk_full(tmp_path) -> None:
     from wfkit import Context, Engine, workflow
     from wfkit.errors import StoreError
-    from wfkit.store.sqlite import SqliteStore
+    from wfkit.engine.store.sqlite import SqliteStore
 
     @workflow(name="echo")
     def echo(ctx: Context, text: str) -> str:

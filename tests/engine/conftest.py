@@ -7,9 +7,9 @@ from typing import Callable
 
 import pytest
 
-from wfkit.clock import ManualClock
-from wfkit.engine import Engine
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.engine import Engine
+from wfkit.engine.store.memory import MemoryStore
 
 
 @pytest.fixture(params=["memory", "sqlite"])

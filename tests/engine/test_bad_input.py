@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from wfkit import Context, Engine, step, workflow
-from wfkit.engine import MIN_LEASE_SECONDS
+from wfkit.engine.engine import MIN_LEASE_SECONDS
 from wfkit.errors import InvalidId, UsageError
-from wfkit.ids import MAX_ID_LENGTH
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.ids import MAX_ID_LENGTH
+from wfkit.engine.store.memory import MemoryStore
 
 
 @step

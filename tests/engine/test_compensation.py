@@ -6,7 +6,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import InvalidRunState, RunFailed
-from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
 
 ledger: list[str] = []
 broken: set[str] = set()

@@ -8,9 +8,9 @@ import random
 from typing import Any
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.clock import ManualClock
-from wfkit.engine import Engine
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.engine import Engine
+from wfkit.engine.store.memory import MemoryStore
 
 attempts: dict[str, int] = {}
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from wfkit import Context, step, workflow
-from wfkit.codec import JsonCodec
-from wfkit.core.runner import execute
-from wfkit.status import RunStatus
+from wfkit.engine.codec import JsonCodec
+from wfkit.engine.core.runner import execute
+from wfkit.engine.status import RunStatus
 
 
 class Colour(str, enum.Enum):
@@ -98,7 +98,7 @@ def test_a_fresh_result_is_exactly_what_replay_decodes(engine):
     assert first == replayed
     assert first[6] == ("float", "3.0")
     # A tuple or a str subclass under Any would come back as something else: refused
-    # (wfkit.codec_checks; tests/engine/test_result_types.py).
+    # (wfkit.engine.codec_checks; tests/engine/test_result_types.py).
 
 
 @pytest.mark.parametrize(("value", "annotation", "as_is"), [

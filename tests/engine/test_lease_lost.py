@@ -9,10 +9,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from wfkit import Context, Engine, step, step_info, workflow
-from wfkit.clock import ManualClock
-from wfkit.status import OpStatus
-from wfkit.store.memory import MemoryStore
-from wfkit.worker import Heartbeat
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.status import OpStatus
+from wfkit.engine.store.memory import MemoryStore
+from wfkit.engine.worker import Heartbeat
 
 observed: list[bool] = []
 inside = threading.Event()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, PayloadTooLarge
+from wfkit.engine.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, PayloadTooLarge
 from wfkit.errors import RunFailed, UsageError
-from wfkit.status import OpStatus, RunStatus
+from wfkit.engine.status import OpStatus, RunStatus
 
 LIMIT = 1000
 

@@ -19,7 +19,7 @@ from reliability_harness import SPEC, Ledger, Workers, cli, load_flows, snapshot
 from reliability_harness import wait_for, write_flows
 from torture_invariants import check, read_ledger
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -9,7 +9,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import RunFailed
-from wfkit.progress import (
+from wfkit.engine.progress import (
     AttemptStarted,
     CompensationStarted,
     ProgressEvent,
@@ -18,7 +18,7 @@ from wfkit.progress import (
     StepGaveUp,
     StepRetrying,
 )
-from wfkit.status import OpKind, RunStatus
+from wfkit.engine.status import OpKind, RunStatus
 
 FLAKY_CALLS: list[int] = []
 

@@ -10,8 +10,8 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import RunFailed, StepInterrupted
-from wfkit.status import OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, LeaseLost
+from wfkit.engine.status import OpStatus, RunStatus
+from wfkit.engine.store.base import Checkpoint, LeaseLost
 
 effects: list[str] = []
 

@@ -24,8 +24,8 @@ from reliability_harness import SPEC, Ledger, Workers, cli, load_flows, snapshot
 from reliability_harness import wait_for, write_flows
 from torture_invariants import Verdict, check, read_ledger
 
-from wfkit.core.waits import CHILD_EVENT
-from wfkit.engine import Engine
+from wfkit.engine.core.waits import CHILD_EVENT
+from wfkit.engine.engine import Engine
 
 pytestmark = pytest.mark.slow
 
@@ -189,7 +189,7 @@ def test_a_child_that_ends_as_its_worker_dies_still_wakes_its_parent_soon(
     then the child to its final commit, and dies there. The child's end and the parent's
     wake-up are one write, so the parent has its note at once and a worker resumes it within a
     few leases, not after the 300 s safety poll."""
-    from wfkit.store import open_store
+    from wfkit.engine.store import open_store
 
     directory, url, flows = here
     inner = open_store(url)

@@ -13,7 +13,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import RunFailed
-from wfkit.status import OpStatus
+from wfkit.engine.status import OpStatus
 
 MOMENT = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -98,8 +98,8 @@ def test_a_value_that_would_come_back_as_something_else_fails_its_step(
 
 
 def test_the_hint_names_the_fix(make_engine) -> None:
-    from wfkit.codec import JsonCodec
-    from wfkit.codec_checks import RoundTripError
+    from wfkit.engine.codec import JsonCodec
+    from wfkit.engine.codec_checks import RoundTripError
 
     codec = JsonCodec()
     with pytest.raises(RoundTripError) as untyped:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wfkit.core.numbering import COMPENSATION_SEQ_BASE
+from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
 from wfkit import Context, Engine, Retry, RunStatus, StepInfo, step, step_info, workflow
-from wfkit.clock import ManualClock
+from wfkit.engine.clock import ManualClock
 from wfkit.testing import SimulatedCrash, TestWorkflowContext
 
 seen: list[StepInfo | None] = []

@@ -10,7 +10,7 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.errors import RunFailed, SerializationError, StepFailed
-from wfkit.status import OpStatus, RunStatus
+from wfkit.engine.status import OpStatus, RunStatus
 
 
 @dataclass
@@ -198,7 +198,7 @@ def test_plain_callables_and_lambdas_with_a_name_are_steps(engine):
 
 
 def test_an_unknown_failure_type_comes_back_as_step_failed():
-    from wfkit.core.failures import rebuild_error
+    from wfkit.engine.core.failures import rebuild_error
 
     exc = rebuild_error('{"type": "Gone", "module": "not.imported", "message": "x"}', "s")
     assert isinstance(exc, StepFailed) and exc.error_type == "Gone"

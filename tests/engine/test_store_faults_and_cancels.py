@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from wfkit import Context, Engine, Retry, step, workflow
-from wfkit.core.numbering import COMPENSATION_SEQ_BASE
+from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
 from wfkit.errors import StoreError
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, OperationRecord
-from wfkit.store.memory import MemoryStore
-from wfkit.store.sqlite import SqliteStore
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import Checkpoint, OperationRecord
+from wfkit.engine.store.memory import MemoryStore
+from wfkit.engine.store.sqlite import SqliteStore
 
 effects: list[str] = []
 die_in: set[str] = set()
@@ -364,7 +364,7 @@ class Healer:
 
 
 def test_a_checkpoint_that_fails_for_a_while_is_retried_and_the_run_completes(flaky):
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=30)
     Healer(engine, flaky, after=7)
@@ -378,7 +378,7 @@ def test_a_checkpoint_that_fails_for_a_while_is_retried_and_the_run_completes(fl
 
 
 def test_a_store_down_longer_than_the_lease_releases_the_run_which_resumes_later(flaky):
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=5)
     Healer(engine, flaky, after=8)   # past the lease: the activation gives up at 5 s
@@ -411,7 +411,7 @@ def scanned_order(ctx: Context, order_id: str) -> str:
 
 
 def test_a_full_disk_stops_the_run_without_compensating_and_it_resumes(tmp_path):
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(f"sqlite:///{tmp_path}/full.db", clock=ManualClock(), lease_seconds=5,
                     max_recoveries=2)
@@ -475,7 +475,7 @@ def test_a_real_sqlite_lock_held_past_the_busy_timeout_does_not_fail_healthy_run
 
 # -- workers outlive store outages ----------------------------------------------------------------
 def test_a_worker_waits_out_a_failing_store_and_goes_on(flaky):
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=30, workflows=[order])
     engine.start(order, "o-4", workflow_id="o-4")
@@ -501,7 +501,7 @@ def test_a_worker_waits_out_a_failing_store_and_goes_on(flaky):
 def test_a_worker_says_when_a_running_activation_meets_an_outage_and_when_it_ends(flaky):
     """The outage is met inside an activation (its checkpoint is retried there), never by the
     claim loop: the worker still says, once, that the store failed, and once that it is back."""
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=30, workflows=[order])
     Healer(engine, flaky, after=7)
@@ -526,7 +526,7 @@ def test_a_worker_says_when_a_running_activation_meets_an_outage_and_when_it_end
 def test_a_run_released_in_an_outage_is_not_taken_for_the_store_being_back(flaky):
     """The activation gives up after a lease and hands the run back while the store is still
     down: the worker must not say the store is back until a call really succeeds."""
-    from wfkit.clock import ManualClock
+    from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=5, workflows=[order])
     engine.start(order, "o-6", workflow_id="o-6")

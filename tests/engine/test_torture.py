@@ -48,7 +48,7 @@ from reliability_harness import SPEC, Killer, Workers, load_flows, snapshot, ter
 from reliability_harness import write_flows
 from torture_invariants import Run, Violation, check, read_ledger
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.errors import InvalidRunState
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 
 from wfkit import ChildWorkflowFailed, Context, step, workflow
 from wfkit.errors import InvalidRunState, NonDeterminismError, RunFailed
-from wfkit.status import OpKind, RunStatus
+from wfkit.engine.status import OpKind, RunStatus
 
 
 @step
@@ -212,7 +212,7 @@ def helpers(ctx: Context) -> list:
 def test_deterministic_helpers_repeat_on_replay(engine):
     handle = engine.start(helpers, workflow_id="h")
     first = handle.result(timeout=5)
-    from wfkit.core.runner import execute
+    from wfkit.engine.core.runner import execute
 
     run = engine.get_run("h")
     act = execute(engine.rt, run, helpers, lease_owner=None,

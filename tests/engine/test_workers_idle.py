@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from wfkit import Context, workflow
-from wfkit.engine import Engine
-from wfkit.store import open_store
+from wfkit.engine.engine import Engine
+from wfkit.engine.store import open_store
 
 IDLE = 0.1
 WATCH = 0.6

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from wfkit.engine import Engine
-from wfkit.loader import load_workflow
+from wfkit.engine.engine import Engine
+from wfkit.engine.loader import load_workflow
 
 pytestmark = pytest.mark.slow
 

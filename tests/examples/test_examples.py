@@ -14,9 +14,9 @@ from typing import Any, Iterator
 import pytest
 
 from wfkit.cli.main import main
-from wfkit.clock import ManualClock
-from wfkit.engine import Engine
-from wfkit.loader import import_module_spec, load_workflow
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.engine import Engine
+from wfkit.engine.loader import import_module_spec, load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "fixtures" / "examples"
@@ -145,7 +145,7 @@ def test_the_simulated_gateway_fails_about_30_percent_and_is_reproducible() -> N
 def test_orders_input_is_a_typed_dataclass() -> None:
     from decimal import Decimal
 
-    from wfkit.binding import arguments_from_json
+    from wfkit.engine.binding import arguments_from_json
 
     wf = load_workflow("fixtures/examples/orders.py:process_order")
     args, _ = arguments_from_json(wf.fn, {"order_id": "A", "amount": "1.10", "email": "a@b"},

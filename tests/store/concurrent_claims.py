@@ -10,12 +10,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-from wfkit.store import open_store
+from wfkit.engine.store import open_store
 
 CLAIMER = textwrap.dedent("""
     import os, sys, time
     from datetime import datetime, timedelta, timezone
-    from wfkit.store import open_store
+    from wfkit.engine.store import open_store
     url, owner, go = sys.argv[1], sys.argv[2], sys.argv[3]
     now = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
     store = open_store(url)

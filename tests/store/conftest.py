@@ -23,9 +23,9 @@ from typing import Callable, Iterator
 
 import pytest
 
-from wfkit.store.base import Store
-from wfkit.store.memory import MemoryStore
-from wfkit.store.sqlite import SqliteStore
+from wfkit.engine.store.base import Store
+from wfkit.engine.store.memory import MemoryStore
+from wfkit.engine.store.sqlite import SqliteStore
 
 
 def _memory(tmp: Path) -> Store:

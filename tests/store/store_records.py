@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import HistoryEntry, OperationRecord, RunRecord
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -9,8 +9,8 @@ from typing import Any, Callable
 import pytest
 
 from wfkit.errors import NoStore
-from wfkit.store import open_store
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.store import open_store
+from wfkit.engine.store.memory import MemoryStore
 
 
 def _sqlite_target(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Callable[[], Any]]:

@@ -1,4 +1,5 @@
-"""The store contract: what the engine relies on from every backend (see wfkit/store/base.py).
+"""The store contract: what the engine relies on from every backend
+(see wfkit/engine/store/base.py).
 
 Each test runs against every factory in conftest.STORE_FACTORIES, so a new backend is correct
 when this file passes on it. Time always comes from the test clock (``at(seconds)``).
@@ -17,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_records import T0, at, entry, op, run
 
-from wfkit.core.history_entries import op_entry, op_from_snapshot
-from wfkit.status import ACTIVE, PARKED, TERMINAL, OpKind, OpStatus, RunStatus
-from wfkit.store.base import (
+from wfkit.engine.core.history_entries import op_entry, op_from_snapshot
+from wfkit.engine.status import ACTIVE, PARKED, TERMINAL, OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     LeaseLost,

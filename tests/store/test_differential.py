@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_records import at, entry, op, run
 
-from wfkit.status import OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, LeaseLost, Store
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.status import OpStatus, RunStatus
+from wfkit.engine.store.base import Checkpoint, LeaseLost, Store
+from wfkit.engine.store.memory import MemoryStore
 
 IDS = ["a", "b", "c"]
 OWNERS = ["w1", "w2"]

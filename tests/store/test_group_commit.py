@@ -15,9 +15,9 @@ import pytest
 from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
-from wfkit.store.base import Checkpoint, LeaseLost
-from wfkit.store.group_commit import GroupCommit
-from wfkit.store.sqlite import SqliteStore
+from wfkit.engine.store.base import Checkpoint, LeaseLost
+from wfkit.engine.store.group_commit import GroupCommit
+from wfkit.engine.store.sqlite import SqliteStore
 
 
 # -- the batcher alone ---------------------------------------------------------------------------

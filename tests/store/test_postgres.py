@@ -16,10 +16,10 @@ from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
-from wfkit.store import open_store
-from wfkit.store.base import Checkpoint, LeaseLost
-from wfkit.store.postgres import PostgresStore
-from wfkit.store.postgres_schema import LATEST_VERSION, SCHEMA_TABLE, mask_password
+from wfkit.engine.store import open_store
+from wfkit.engine.store.base import Checkpoint, LeaseLost
+from wfkit.engine.store.postgres import PostgresStore
+from wfkit.engine.store.postgres_schema import LATEST_VERSION, SCHEMA_TABLE, mask_password
 
 pytestmark = pytest.mark.postgres
 PostgresDatabase = Any  # conftest.PostgresDatabase: url, new_url(), execute(sql, params)
@@ -152,7 +152,7 @@ def test_open_store_routes_both_schemes(pg: PostgresDatabase) -> None:
 
 
 def test_a_missing_driver_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wfkit.store.postgres.psycopg", None)
+    monkeypatch.setattr("wfkit.engine.store.postgres.psycopg", None)
     with pytest.raises(StoreError) as err:
         open_store("postgresql://ada:s3cret@db.example/wf")
     assert "psycopg" in err.value.message and err.value.hint == "pip install 'wfkit[postgres]'"
@@ -249,7 +249,7 @@ def test_an_input_and_a_step_result_are_each_stored_once(pg: PostgresDatabase, u
     (not also in the operation, nor escaped inside the line's JSON)."""
     from payload_flows import carry, payload
 
-    from wfkit.engine import Engine
+    from wfkit.engine.engine import Engine
 
     size = 200_000
     blob = payload(size, seed=3)
@@ -272,8 +272,8 @@ def test_an_input_and_a_step_result_are_each_stored_once(pg: PostgresDatabase, u
 
 
 def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, url: str) -> None:
-    from wfkit.status import OpStatus
-    from wfkit.store.postgres_schema import MIGRATIONS
+    from wfkit.engine.status import OpStatus
+    from wfkit.engine.store.postgres_schema import MIGRATIONS
 
     schema = schema_of(url)
     pg.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -302,7 +302,7 @@ def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, 
             {"input": {"args": [1]}},
             {"kind": "step", "status": "COMPLETED", "result": '"txn"'}]
         # The run carries on: a new step's result is kept once, after the old lines.
-        from wfkit.core.history_entries import op_entry
+        from wfkit.engine.core.history_entries import op_entry
 
         ship = op(2, "r1", name="ship", started_at=at(4), finished_at=at(5))
         ship.result = '"parcel"'

@@ -15,11 +15,11 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.clock import ManualClock, OffsetClock
-from wfkit.engine import Engine
+from wfkit.engine.clock import ManualClock, OffsetClock
+from wfkit.engine.engine import Engine
 from wfkit.errors import RunFailed
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.postgres import PostgresStore
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres
 

@@ -18,10 +18,10 @@ from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
 from wfkit.errors import StoreError
-from wfkit.store import open_store
-from wfkit.store.base import Checkpoint
-from wfkit.store.sqlite import SqliteStore
-from wfkit.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
+from wfkit.engine.store import open_store
+from wfkit.engine.store.base import Checkpoint
+from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.engine.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
 
 
 @pytest.fixture
@@ -272,9 +272,10 @@ def test_two_processes_claiming_at_once_never_claim_the_same_run(db: Path) -> No
 
 def test_listing_by_a_common_or_a_rare_status_gives_the_same_order(tmp_path: Path) -> None:
     """list_runs(status=...) walks runs_created newest first for a status with many runs and
-    fetches a rare one by status (wfkit.store.sqlite._COMMON_STATUS): both pages are right."""
-    from wfkit.status import RunStatus
-    from wfkit.store import sqlite as sqlite_store
+    fetches a rare one by status (wfkit.engine.store.sqlite._COMMON_STATUS): both pages are
+    right."""
+    from wfkit.engine.status import RunStatus
+    from wfkit.engine.store import sqlite as sqlite_store
 
     store = SqliteStore(f"sqlite:///{tmp_path / 'w.db'}?synchronous=NORMAL")
     many = sqlite_store._COMMON_STATUS + 10

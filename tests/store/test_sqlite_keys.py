@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from store_records import at, entry, op, run
 
-from wfkit.core.history_entries import op_entry
+from wfkit.engine.core.history_entries import op_entry
 
 from wfkit.errors import StoreError
-from wfkit.status import OpStatus
-from wfkit.store.base import Checkpoint
-from wfkit.store.sqlite import SqliteStore
-from wfkit.store.sqlite_schema import KEY_SPAN, LATEST_VERSION, MIGRATIONS, SCHEMA_TABLE
+from wfkit.engine.status import OpStatus
+from wfkit.engine.store.base import Checkpoint
+from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.engine.store.sqlite_schema import KEY_SPAN, LATEST_VERSION, MIGRATIONS, SCHEMA_TABLE
 
 
 def us(seconds: int) -> int:

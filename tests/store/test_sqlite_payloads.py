@@ -12,10 +12,10 @@ from pathlib import Path
 from payload_flows import carry, payload
 from store_records import at
 
-from wfkit.engine import Engine
-from wfkit.status import OpStatus
-from wfkit.store.sqlite import SqliteStore
-from wfkit.store.sqlite_schema import KEY_SPAN, LATEST_VERSION, MIGRATIONS, SCHEMA_TABLE
+from wfkit.engine.engine import Engine
+from wfkit.engine.status import OpStatus
+from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.engine.store.sqlite_schema import KEY_SPAN, LATEST_VERSION, MIGRATIONS, SCHEMA_TABLE
 
 SIZE = 1_000_000
 
@@ -120,8 +120,8 @@ def test_a_migrated_run_carries_on_and_is_pruned_with_its_input(tmp_path: Path) 
     path = tmp_path / "old.db"
     version_2_file(path)
     with SqliteStore(f"sqlite:///{path}") as store:
-        from wfkit.status import RunStatus
-        from wfkit.store.base import Checkpoint
+        from wfkit.engine.status import RunStatus
+        from wfkit.engine.store.base import Checkpoint
 
         store.commit("order-1", Checkpoint(run={"status": RunStatus.COMPLETED,
                                                 "finished_at": at(30), "result": "1"}))

@@ -16,7 +16,7 @@ from hypothesis import settings
 
 # pytester's in-process runs unload the modules they import; the engine and the harness are
 # loaded here first so that the workflows a run defines and the harness it uses agree.
-import wfkit.engine  # noqa: F401
+import wfkit.engine.engine  # noqa: F401
 import wfkit.testing.context  # noqa: F401
 
 pytest_plugins = ["pytester"]
@@ -156,7 +156,8 @@ def test_importing_hypothesis_registers_the_wfkit_profiles():
         import sys
         from hypothesis import settings
         ci, thorough = settings.get_profile("wfkit-ci"), settings.get_profile("wfkit-thorough")
-        print(ci.max_examples, ci.derandomize, thorough.max_examples, "wfkit.engine" in sys.modules)
+        print(ci.max_examples, ci.derandomize, thorough.max_examples,
+              "wfkit.engine.engine" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
@@ -167,7 +168,7 @@ def test_the_entry_module_imports_nothing_heavy():
     code = textwrap.dedent("""
         import sys
         import wfkit.testing.pytest_plugin
-        heavy = ["libcst", "rich", "wfkit.engine", "wfkit.lint.api", "wfkit.testing.context",
+        heavy = ["libcst", "rich", "wfkit.engine.engine", "wfkit.lint.api", "wfkit.testing.context",
                  "wfkit.testing.collect", "freezegun", "hypothesis"]
         print(",".join(name for name in heavy if name in sys.modules))
     """)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 # pytester's in-process runs unload the modules they import; load what the tutorial uses first.
-import wfkit.engine  # noqa: F401
+import wfkit.engine.engine  # noqa: F401
 import wfkit.testing.context  # noqa: F401
 import wfkit.testing.verification  # noqa: F401  (and Hypothesis: else a run reloads it)
 

@@ -8,9 +8,9 @@ import textwrap
 import pytest
 
 # pytester's in-process runs unload the modules they import; load what the items use first.
-import wfkit.engine  # noqa: F401
+import wfkit.engine.engine  # noqa: F401
 import wfkit.lint.api  # noqa: F401
-import wfkit.loader  # noqa: F401
+import wfkit.engine.loader  # noqa: F401
 import wfkit.testing.collect  # noqa: F401
 import wfkit.testing.context  # noqa: F401
 from wfkit import Context, step, workflow

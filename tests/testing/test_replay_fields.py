@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from wfkit import Context, step, workflow
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.errors import NonDeterminismError
-from wfkit.history import History
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.history import History
+from wfkit.engine.store.memory import MemoryStore
 from wfkit.testing import TestWorkflowContext, replay
 
 

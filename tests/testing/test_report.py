@@ -153,7 +153,7 @@ def test_tracebacks_hide_the_harness_internals(pytester: pytest.Pytester):
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
     assert "SimulatedCrash: simulated crash after the effect of step 'charge'" in output
-    assert "wfkit/core" not in output and "wfkit/testing" not in output, output
+    assert "wfkit/engine/core" not in output and "wfkit/testing" not in output, output
 
 
 def test_a_parallel_call_records_where_the_workflow_made_it():

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from wfkit.clock import ManualClock
-from wfkit.engine import Engine
+from wfkit.engine.clock import ManualClock
+from wfkit.engine.engine import Engine
 from wfkit.web.app import create_app
 from wfkit.web.loading import load_paths
 from wfkit.web.security import Guard

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 
 
 def snapshot(engine: Engine) -> list[Any]:
@@ -153,7 +153,7 @@ def test_get_run_has_operations_with_retried_attempts(client: TestClient, drive:
 
 
 def test_history_is_the_export_format(client: TestClient, engine: Engine, drive: Any) -> None:
-    from wfkit.history import History
+    from wfkit.engine.history import History
 
     client.post("/api/workflows/adder/runs?id=h1", json=[1, 1])
     drive("h1")

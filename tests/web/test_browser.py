@@ -14,7 +14,7 @@ import httpx
 import pytest
 from live_server import live_server
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from live_server import live_server
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.web.app import create_app
 
 CLIENTS = 50

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.web.security import CSRF_COOKIE
 
 

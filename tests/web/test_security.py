@@ -18,7 +18,7 @@ import pytest
 from live_server import free_port
 from starlette.testclient import TestClient
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 from wfkit.web.security import CSRF_COOKIE, LOOPBACK_HOSTS, Guard
 
 ROOT = Path(__file__).resolve().parents[2]

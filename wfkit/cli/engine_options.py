@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 import click
 
 from wfkit.errors import UsageError
-from wfkit.progress import duration, when  # noqa: F401 - the commands' table texts
+from wfkit.engine.progress import duration, when  # noqa: F401 - the commands' table texts
 
 if TYPE_CHECKING:
-    from wfkit.definitions import WorkflowDef
-    from wfkit.engine import Engine
+    from wfkit.engine.definitions import WorkflowDef
+    from wfkit.engine.engine import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_STORE_URL = "sqlite:///wfkit.db"  # the same as wfkit.store.DEFAULT_STORE_URL
+DEFAULT_STORE_URL = "sqlite:///wfkit.db"  # the same as wfkit.engine.store.DEFAULT_STORE_URL
 
 
 def store_option(fn: F) -> F:
@@ -71,14 +71,14 @@ def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
                 **options: Any) -> Iterator[Engine]:
     """An engine on ``store_url``, closed on exit.
 
-    ``access`` is what opening may do to the store (``wfkit.store.open_store``): commands that
-    only look at runs use ``read`` and those that repair them ``existing``, so a mistyped path
+    ``access`` is what opening may do to the store (``wfkit.engine.store.open_store``): commands
+    that only look at runs use ``read`` and those that repair them ``existing``, so a mistyped path
     or an empty file is an input error rather than a new database left behind, and looking
     never upgrades a store; ``missing`` is the error to raise then instead of the store's.
     """
-    from wfkit.engine import Engine
+    from wfkit.engine.engine import Engine
     from wfkit.errors import NoStore, StoreError
-    from wfkit.store import open_store
+    from wfkit.engine.store import open_store
 
     try:
         store = open_store(store_url, access=access)

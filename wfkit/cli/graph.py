@@ -37,7 +37,7 @@ def graph(app: App, target: str, fmt: str) -> None:
     from wfkit.static.skeleton import build_graph, list_workflows, parse_source
     from wfkit.graph.render import render
     from wfkit.static.parse_guard import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_NESTING, ParseLimits
-    from wfkit.loader import parse_spec
+    from wfkit.engine.loader import parse_spec
 
     spec = parse_spec(target)
     path, dotted_name = locate(spec.module)

@@ -1,7 +1,7 @@
 """``--max-payload SIZE`` (env ``WFKIT_MAX_PAYLOAD``): the engine's payload limit, for the
 commands that store payloads (``run``, ``worker``, ``send-event``, ``skip-step``). Sizes read like people write them:
 ``4MiB``, ``10MB``, ``512KB``, ``1000000``. Left out, the engine's default applies
-(:data:`wfkit.codec_checks.DEFAULT_MAX_PAYLOAD_BYTES`).
+(:data:`wfkit.engine.codec_checks.DEFAULT_MAX_PAYLOAD_BYTES`).
 """
 
 from __future__ import annotations

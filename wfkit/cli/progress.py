@@ -1,10 +1,10 @@
 """Showing a run's progress on stderr: a live status line on a terminal, plain lines elsewhere.
 
-The engine reports what it does as :mod:`wfkit.progress` events (it never prints); this module
-only renders them. On a terminal, finished steps, retries and failures scroll by as lines and a
-spinner below them says what is happening now (the attempt running, the next retry's time, the
-event being waited for); in a pipe or a log file, the same events are plain lines, one each, so
-``wfkit run ... 2> run.log`` stays readable. ``-q`` shows nothing: no observer is given to the
+The engine reports what it does as :mod:`wfkit.engine.progress` events (it never prints); this
+module only renders them. On a terminal, finished steps, retries and failures scroll by as lines
+and a spinner below them says what is happening now (the attempt running, the next retry's time,
+the event being waited for); in a pipe or a log file, the same events are plain lines, one each,
+so ``wfkit run ... 2> run.log`` stays readable. ``-q`` shows nothing: no observer is given to the
 engine at all.
 """
 
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-from wfkit.progress import (
+from wfkit.engine.progress import (
     AttemptStarted,
     CompensationStarted,
     ProgressEvent,
@@ -24,7 +24,7 @@ from wfkit.progress import (
     StepGaveUp,
     StepRetrying,
 )
-from wfkit.status import OpKind
+from wfkit.engine.status import OpKind
 
 
 def describe(event: ProgressEvent, now: datetime | None = None) -> str:

@@ -60,7 +60,7 @@ def prune(app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool,
     parent or child is still live is kept. SQLite reuses the freed space for new runs; the
     file itself shrinks only with VACUUM (sqlite3 wfkit.db VACUUM, with no worker running).
     """
-    from wfkit.engine import PRUNED_BY_DEFAULT
+    from wfkit.engine.engine import PRUNED_BY_DEFAULT
 
     seconds = parse_duration(older_than)
     wanted = sorted({s.upper() for s in statuses}) or sorted(s.value for s in PRUNED_BY_DEFAULT)

@@ -26,9 +26,9 @@ def replay(app: App, histories: tuple[str, ...], target: str) -> None:
     Prints `FILE: ok` or `FILE: DIVERGED: <what differs>` per file; exit 1 if any diverged.
     """
     from wfkit.errors import WfkitError
-    from wfkit.history import load_histories
-    from wfkit.history import replay as replay_history
-    from wfkit.loader import load_workflow
+    from wfkit.engine.history import load_histories
+    from wfkit.engine.history import replay as replay_history
+    from wfkit.engine.loader import load_workflow
 
     wf = load_workflow(target)
     loaded = load_histories(list(histories))

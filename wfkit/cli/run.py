@@ -50,13 +50,13 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
     Exit 0 when the run completes, 1 when it ends COMPENSATED, FAILED or CANCELLED (or
     --timeout passes), 2 for bad input.
     """
-    from wfkit.binding import arguments_from_json
-    from wfkit.loader import load_workflow
+    from wfkit.engine.binding import arguments_from_json
+    from wfkit.engine.loader import load_workflow
 
     if run_id is not None and not run_id.strip():
         abort("--id must not be empty", hint="pass a non-empty id or leave --id out")
     if run_id is not None:
-        from wfkit.ids import check_id
+        from wfkit.engine.ids import check_id
 
         check_id(run_id, "--id")
     wf = load_workflow(target)
@@ -118,7 +118,7 @@ def _progress(app: App, no_wait: bool) -> Any:
 def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
     """Run the workflow here until it ends, saying once each time it parks (and why)."""
     from wfkit.errors import ResultTimeout, RunFailed
-    from wfkit.status import RunStatus
+    from wfkit.engine.status import RunStatus
 
     deadline = None if timeout is None else time.monotonic() + timeout
     told: RunStatus | str | None = None  # what was last said, so it is said once
@@ -160,7 +160,7 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
 def _awaited_event(engine: Any, run_id: str) -> str | None:
     """The event a WAITING run waits for (its newest wait still open), so the hint can say
     exactly what to send; None when it waits for something else (a child run)."""
-    from wfkit.status import OpKind, OpStatus
+    from wfkit.engine.status import OpKind, OpStatus
 
     waits = [op for op in engine.operations(run_id)
              if op.kind == OpKind.EVENT and op.status == OpStatus.STARTED]

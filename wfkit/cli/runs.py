@@ -31,7 +31,7 @@ from wfkit.cli.engine_options import (
 from wfkit.cli.payload_option import engine_limit, max_payload_option
 
 if TYPE_CHECKING:
-    from wfkit.store.base import RunRecord
+    from wfkit.engine.store.base import RunRecord
 
 JSON_VERSION = 1
 _STATUSES = ("PENDING", "RUNNING", "SLEEPING", "WAITING", "COMPLETED", "COMPENSATING",
@@ -63,7 +63,7 @@ class RunRow:
 def list_runs(app: App, status: str | None, workflow: str | None, limit: int,
               fmt: ListFormat, store_url: str) -> None:
     """List runs, newest first: id, workflow, status, started, steps done."""
-    from wfkit.status import OpKind, OpStatus
+    from wfkit.engine.status import OpKind, OpStatus
 
     with open_engine(store_url, access="read") as engine:
         rows = [RunRow(run, sum(1 for op in engine.store.operations(run.id)
@@ -190,7 +190,7 @@ def skip_step(app: App, run_id: str, step: str, result_text: str | None,
 @store_option
 def export(run_id: str, store_url: str) -> None:
     """Print run ID's history as JSON (the input of `wfkit replay`)."""
-    from wfkit.history import History
+    from wfkit.engine.history import History
 
     with open_engine(store_url, access="read") as engine:
         text = History.from_store(engine.store, run_id).to_json()

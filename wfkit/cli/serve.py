@@ -55,8 +55,8 @@ def serve(app: App, paths: Sequence[str], host: str, port: int, token: str | Non
     if host not in LOOPBACK and not token:
         abort(f"refusing to serve on {host} without a token",
               hint="pass --token TOKEN or set WFKIT_TOKEN; or bind 127.0.0.1")
-    from wfkit.engine import Engine
-    from wfkit.store import display_url, open_store
+    from wfkit.engine.engine import Engine
+    from wfkit.engine.store import display_url, open_store
     from wfkit.web.app import create_app
     from wfkit.web.loading import load_paths
     from wfkit.web.security import LOOPBACK_HOSTS, Guard

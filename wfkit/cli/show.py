@@ -28,10 +28,10 @@ from wfkit.cli.engine_options import (
     to_json,
     when,
 )
-from wfkit.core.numbering import seq_label
+from wfkit.engine.core.numbering import seq_label
 
 if TYPE_CHECKING:
-    from wfkit.store.base import OperationRecord, RunRecord
+    from wfkit.engine.store.base import OperationRecord, RunRecord
 
 JSON_VERSION = 1
 
@@ -112,7 +112,7 @@ def _op_data(op: Any, children: dict[int, str],
 
 def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
     """Each operation's attempts that failed and were retried, oldest first."""
-    from wfkit.core.history_entries import op_from_snapshot
+    from wfkit.engine.core.history_entries import op_from_snapshot
 
     retried: dict[int, list[Any]] = {}
     for entry in history:

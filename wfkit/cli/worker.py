@@ -32,7 +32,7 @@ from wfkit.cli.payload_option import engine_limit, max_payload_option
 def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """At least the engine's minimum: the heartbeat renews a lease every third of it, so a
     shorter one is lost between renewals and runs keep changing hands."""
-    from wfkit.engine import MIN_LEASE_SECONDS
+    from wfkit.engine.engine import MIN_LEASE_SECONDS
 
     if not value >= MIN_LEASE_SECONDS or value == float("inf"):
         raise click.BadParameter(
@@ -66,9 +66,9 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     wfkit worker myapp.flows --concurrency 4
     """
     from wfkit.cli.progress import PlainProgress
-    from wfkit.engine import Engine
-    from wfkit.loader import load_modules
-    from wfkit.store import display_url, open_store
+    from wfkit.engine.engine import Engine
+    from wfkit.engine.loader import load_modules
+    from wfkit.engine.store import display_url, open_store
 
     workflows = load_modules(modules)
     log = TransitionLog(lambda line: say(app, line))

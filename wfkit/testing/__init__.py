@@ -18,9 +18,9 @@ _EXPORTS = {
     "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
     "UnknownStep": "wfkit.testing.errors", "UnusedEvent": "wfkit.testing.errors",
     "HashOrderError": "wfkit.testing.errors",
-    "History": "wfkit.history",
+    "History": "wfkit.engine.history",
     "Ledger": "wfkit.testing.ledger",
-    "replay": "wfkit.history",
+    "replay": "wfkit.engine.history",
     "NonDeterminismError": "wfkit.errors",
     "verify": "wfkit.testing.verification",
     "VerificationError": "wfkit.testing.verification",
@@ -39,7 +39,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from wfkit.errors import NonDeterminismError
-    from wfkit.history import History, replay
+    from wfkit.engine.history import History, replay
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.errors import (
         HashOrderError,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.testing.faults import Attempted, FaultPlan, Mock
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from wfkit.definitions import WorkflowDef
+    from wfkit.engine.definitions import WorkflowDef
     from wfkit.lint.finding import Finding
 
 LINT_ITEM = "wfkit-lint"
@@ -210,7 +210,7 @@ class WorkflowIndex:
 
     def _load(self) -> None:
         from wfkit.errors import WfkitError
-        from wfkit.loader import load_modules
+        from wfkit.engine.loader import load_modules
 
         try:
             workflows = load_modules(self.modules)
@@ -235,7 +235,7 @@ class HistoryItem(_Item):
 
     def runtest(self) -> None:
         from wfkit.errors import NonDeterminismError, WfkitError
-        from wfkit.history import History, replay
+        from wfkit.engine.history import History, replay
 
         shown = self.nodeid.rsplit("::", 1)[0]
         try:

@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from wfkit.core.failures import error_data, rebuild_error
-from wfkit.definitions import StepDef, WorkflowDef
-from wfkit.engine import Engine
+from wfkit.engine.core.failures import error_data, rebuild_error
+from wfkit.engine.definitions import StepDef, WorkflowDef
+from wfkit.engine.engine import Engine
 from wfkit.errors import DefinitionError, NonDeterminismError, UsageError
-from wfkit.history import History, ReplayResult, replay
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import Checkpoint, RunRecord
-from wfkit.store.memory import MemoryStore
+from wfkit.engine.history import History, ReplayResult, replay
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import Checkpoint, RunRecord
+from wfkit.engine.store.memory import MemoryStore
 from wfkit.testing.errors import (
     HashOrderError,
     SimulatedCrash,
@@ -109,7 +109,7 @@ class TestWorkflowContext(Lookups, Interactive):
         When the run ends, an event whose name no wait of the run was for raises
         :class:`UnusedEvent` (a misspelt name tests the timeout path only), unless
         ``allow_unused``."""
-        from wfkit.core.waits import to_seconds
+        from wfkit.engine.core.waits import to_seconds
 
         if not allow_unused:
             self._sent_events.append(name)
@@ -185,7 +185,7 @@ class TestWorkflowContext(Lookups, Interactive):
     def resume(self, downtime: timedelta | float = 0.0) -> Any:
         """A new process takes over after ``downtime`` and replays the checkpoints."""
         __tracebackhide__ = True
-        from wfkit.core.waits import to_seconds
+        from wfkit.engine.core.waits import to_seconds
 
         if self.run_id is None:
             raise UsageError("resume() before run()", hint="call run() first")

@@ -11,11 +11,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from wfkit.core.numbering import seq_label
-from wfkit.core.spec import StepSpec
-from wfkit.definitions import StepDef
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.core.spec import StepSpec
+from wfkit.engine.definitions import StepDef
 from wfkit.errors import DefinitionError
-from wfkit.status import OpKind
+from wfkit.engine.status import OpKind
 from wfkit.testing.errors import SimulatedCrash
 
 _MISSING = object()
@@ -148,7 +148,7 @@ class Raised:
 
 @dataclass
 class FaultPlan:
-    """Implements :class:`wfkit.core.runtime.Interceptor` for one test."""
+    """Implements :class:`wfkit.engine.core.runtime.Interceptor` for one test."""
 
     mocks: dict[Any, Mock | Callable[..., Any]] = field(default_factory=dict)
     crashes: list[CrashPoint] = field(default_factory=list)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from wfkit.engine import Engine
+    from wfkit.engine.engine import Engine
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.ledger import Ledger
 
@@ -66,7 +66,7 @@ def wf_context(wf_context_factory: Callable[..., TestWorkflowContext]) -> TestWo
 @pytest.fixture
 def wf_engine(tmp_path: Path) -> Iterator[Engine]:
     """A real ``Engine`` on a fresh SQLite file in ``tmp_path``, closed after the test."""
-    from wfkit.engine import Engine
+    from wfkit.engine.engine import Engine
 
     engine = Engine(f"sqlite:///{tmp_path / 'wfkit.db'}")
     try:

@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
 
 DEFAULT_SEEDS: tuple[int, ...] = (1, 2)
@@ -58,7 +58,7 @@ def importable(workflow: WorkflowDef[Any]) -> str | None:
 def step_calls(ctx: Any) -> list[list[Any]]:
     """``[seq, step name, encoded arguments or None]`` of each step the run of ``ctx`` called
     (its first attempt), in operation order: what the replays compare with."""
-    from wfkit.codec import JsonCodec
+    from wfkit.engine.codec import JsonCodec
 
     codec = JsonCodec()
     first: dict[int, list[Any]] = {}
@@ -112,7 +112,7 @@ def _main() -> int:
     divergence on stdout."""
     import importlib
 
-    from wfkit.history import History, replay
+    from wfkit.engine.history import History, replay
 
     request = json.loads(sys.stdin.read())
     module = importlib.import_module(request["module"])
@@ -144,9 +144,9 @@ def _main() -> int:
 def _record_step_calls() -> list[tuple[str, str | None]]:
     """In the child only: note the step and encoded arguments of every step call the body
     makes (``Activation.step_flow`` is where each one starts, parallel ones included)."""
-    from wfkit.codec import JsonCodec
-    from wfkit.core.activation import Activation
-    from wfkit.status import OpKind
+    from wfkit.engine.codec import JsonCodec
+    from wfkit.engine.core.activation import Activation
+    from wfkit.engine.status import OpKind
 
     codec = JsonCodec()
     asked: list[tuple[str, str | None]] = []

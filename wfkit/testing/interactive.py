@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wfkit.errors import UsageError
-from wfkit.status import OpKind, OpStatus
+from wfkit.engine.status import OpKind, OpStatus
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Interactive:
         run (unused faults and events, auto-replay); a failed run does not raise here — look
         at ``status`` and ``error``, or call :meth:`finish`."""
         __tracebackhide__ = True
-        from wfkit.core.waits import to_seconds
+        from wfkit.engine.core.waits import to_seconds
 
         self._require_started("advance()")
         until = self.clock.now() + timedelta(seconds=to_seconds(by, "advance by"))

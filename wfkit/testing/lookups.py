@@ -15,9 +15,9 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from wfkit.definitions import StepDef, WorkflowDef
+from wfkit.engine.definitions import StepDef, WorkflowDef
 from wfkit.errors import DefinitionError
-from wfkit.status import OpKind, OpStatus
+from wfkit.engine.status import OpKind, OpStatus
 from wfkit.testing.errors import UnknownStep
 from wfkit.testing.faults import FaultPlan, target_matches
 

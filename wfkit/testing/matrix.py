@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
-from wfkit.core.numbering import seq_label
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import DefinitionError
-from wfkit.status import OpKind
+from wfkit.engine.status import OpKind
 from wfkit.testing.context import TestWorkflowContext
 from wfkit.testing.plan import CRASH_POINTS, Crash, Failure, Plan
 from wfkit.testing.verification import Checker, VerificationError, _outcome

@@ -19,8 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wfkit.core.failures import error_data
-from wfkit.status import RunStatus
+from wfkit.engine.core.failures import error_data
+from wfkit.engine.status import RunStatus
 
 # Errors that mean code is wrong on some path, not that the world said no.
 PROGRAMMING_ERRORS = frozenset({"TypeError", "AttributeError", "NameError", "KeyError",

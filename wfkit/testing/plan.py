@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from wfkit.core.numbering import seq_label
+from wfkit.engine.core.numbering import seq_label
 from wfkit.testing.faults import CrashPoint, Failures
 
 CRASH_POINTS = ("before", "after", "after_checkpoint")

@@ -7,8 +7,8 @@ import dataclasses
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from wfkit.core.numbering import seq_label
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.testing.context import TestWorkflowContext, format_duration
 from wfkit.testing.plan import Plan
 from wfkit.testing.virtual_time import parse_start

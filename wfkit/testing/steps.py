@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from wfkit.core.spec import base_spec
+from wfkit.engine.core.spec import base_spec
 from wfkit.errors import DefinitionError
-from wfkit.running_step import StepInfo, running_step, step_info
-from wfkit.status import OpKind
+from wfkit.engine.running_step import StepInfo, running_step, step_info
+from wfkit.engine.status import OpKind
 
 
 @contextlib.contextmanager

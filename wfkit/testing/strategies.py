@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from hypothesis import strategies as st
 
-from wfkit.core.numbering import COMPENSATION_SEQ_BASE
+from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
 from wfkit.testing.plan import CRASH_POINTS, Arrival, Crash, Failure, Plan
 
 # Seconds to days: a restart, a deploy, a long outage, past most timeouts.
@@ -23,7 +23,8 @@ ARRIVALS: tuple[float, ...] = (0.0, 1.0, 3600.0, 86400.0, 3 * 86400.0, 8 * 86400
 
 def operation_numbers(max_seq: int, compensations: int = 0) -> st.SearchStrategy[int]:
     """The workflow body's operations 1..max_seq, and the numbers of the first
-    ``compensations`` compensations (numbered apart from the body: see wfkit.core.numbering)."""
+    ``compensations`` compensations (numbered apart from the body: see
+    wfkit.engine.core.numbering)."""
     numbers = st.integers(1, max(max_seq, 1))
     if compensations > 0:
         numbers = numbers | st.integers(COMPENSATION_SEQ_BASE + 1,

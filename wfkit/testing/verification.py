@@ -30,12 +30,12 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 
-from wfkit.core.failures import error_data
-from wfkit.core.numbering import seq_label
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.core.failures import error_data
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, NonDeterminismError
-from wfkit.history import replay
-from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.history import replay
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.testing.context import TestWorkflowContext
 from wfkit.testing.errors import (
     SimulatedCrash,

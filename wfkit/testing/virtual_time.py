@@ -1,6 +1,6 @@
 """Virtual time for tests: one clock for the engine and, through freezegun, for user code.
 
-The harness's own timers run on :class:`~wfkit.clock.ManualClock`; freezegun only makes
+The harness's own timers run on :class:`~wfkit.engine.clock.ManualClock`; freezegun only makes
 ``datetime.now()`` / ``time.time()`` in steps and workflow bodies agree with it. asyncio keeps
 real monotonic time (``real_asyncio=True``) so an event loop can never freeze into a hang.
 Starting freezegun costs milliseconds (it scans loaded modules), so ``verify`` starts it once and
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from wfkit.clock import ManualClock
+from wfkit.engine.clock import ManualClock
 
 
 class FrozenTime:

@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from wfkit.definitions import WorkflowDef
-from wfkit.engine import Engine
+from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.engine import Engine
 from wfkit.errors import WfkitError
 from wfkit.web import api, pages
 from wfkit.web.problems import HttpProblem, body_of, status_of

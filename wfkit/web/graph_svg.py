@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web.graphs import GraphEdge, GraphNode, WorkflowGraph
 
 STATES = ("done", "running", "failed", "compensated", "not-reached")

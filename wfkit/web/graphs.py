@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import WfkitError
 
 

@@ -1,5 +1,5 @@
 """Which workflows a server runs: ``wfkit serve PATHS...`` loads modules the way
-``wfkit worker`` does (:func:`wfkit.loader.load_modules`), and a directory stands for the
+``wfkit worker`` does (:func:`wfkit.engine.loader.load_modules`), and a directory stands for the
 Python files directly in it that define a workflow (sorted, so the result is stable)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
-from wfkit.loader import import_module_spec, load_modules, workflows_in
+from wfkit.engine.loader import import_module_spec, load_modules, workflows_in
 
 
 def load_paths(paths: Sequence[str]) -> list[WorkflowDef[Any]]:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from wfkit.status import RunStatus
+from wfkit.engine.status import RunStatus
 from wfkit.web import timeline
 from wfkit.web.graph_svg import STATES, render_svg
 from wfkit.web.graphs import graph_of
@@ -168,7 +168,7 @@ def _parameters(wf: Any) -> str:
     """The workflow's parameters after the context, as the start form's hint."""
     import inspect
 
-    from wfkit.binding import is_context_parameter
+    from wfkit.engine.binding import is_context_parameter
 
     try:
         params = list(inspect.signature(wf.fn).parameters.values())

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfkit.binding import ArgumentError
-from wfkit.codec_checks import PayloadTooLarge
+from wfkit.engine.binding import ArgumentError
+from wfkit.engine.codec_checks import PayloadTooLarge
 from wfkit.errors import (
     InvalidId,
     InvalidRunState,

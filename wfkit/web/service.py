@@ -10,12 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfkit.binding import arguments_from_json
-from wfkit.definitions import WorkflowDef
-from wfkit.engine import Engine
-from wfkit.history import History
-from wfkit.status import RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.engine.binding import arguments_from_json
+from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.engine import Engine
+from wfkit.engine.history import History
+from wfkit.engine.status import RunStatus
+from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web import views
 from wfkit.web.problems import HttpProblem
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from wfkit.core.numbering import seq_label
-from wfkit.progress import duration, when
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.progress import duration, when
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web.service import RunDetail
 
 

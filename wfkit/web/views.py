@@ -13,8 +13,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wfkit.core.history_entries import op_from_snapshot
-from wfkit.store.base import HistoryEntry, OperationRecord, RunRecord
+from wfkit.engine.core.history_entries import op_from_snapshot
+from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
 
 API_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

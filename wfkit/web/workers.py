@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from wfkit.engine import Engine
+from wfkit.engine.engine import Engine
 
 _log = logging.getLogger("wfkit.web")
 

@@ -71,7 +71,7 @@ class StepInfo:
 
 
 # What describes the step attempt running in this thread or task: set by the engine around each
-# attempt (wfkit.core.activation), so this module needs nothing of the engine.
+# attempt (wfkit.engine.core.activation), so this module needs nothing of the engine.
 running_step: contextvars.ContextVar[Callable[[], StepInfo] | None] = \
     contextvars.ContextVar("wfkit_running_step", default=None)
 

@@ -14,28 +14,28 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from wfkit.binding import return_annotation
-from wfkit.context import Context
-from wfkit.core import history_entries as he
-from wfkit.core.activation import (
+from wfkit.engine.binding import return_annotation
+from wfkit.engine.context import Context
+from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.activation import (
     Activation,
     Cancelled,
     Frontier,
     Registered,
     Suspend,
 )
-from wfkit.core.failures import encode_error, error_data
-from wfkit.core.numbering import next_compensation_seq
-from wfkit.core.runtime import Runtime
-from wfkit.core.spec import StepSpec
-from wfkit.core.starting import decode_input
-from wfkit.core.waits import CHILD_EVENT
-from wfkit.definitions import WorkflowDef, current_activation
+from wfkit.engine.core.failures import encode_error, error_data
+from wfkit.engine.core.numbering import next_compensation_seq
+from wfkit.engine.core.runtime import Runtime
+from wfkit.engine.core.spec import StepSpec
+from wfkit.engine.core.starting import decode_input
+from wfkit.engine.core.waits import CHILD_EVENT
+from wfkit.engine.definitions import WorkflowDef, current_activation
 from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
-from wfkit.progress import CompensationStarted, RunParked, error_line
-from wfkit.retry import DEFAULT_COMPENSATION_RETRY
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import CancelRequested, OperationRecord, RunRecord
+from wfkit.engine.progress import CompensationStarted, RunParked, error_line
+from wfkit.engine.retry import DEFAULT_COMPENSATION_RETRY
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import CancelRequested, OperationRecord, RunRecord
 
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 

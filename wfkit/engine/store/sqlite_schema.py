@@ -19,8 +19,8 @@ import sqlite3
 import time
 
 from wfkit.errors import StoreError
-from wfkit.store.sql_shared import check_not_newer as shared_check_not_newer
-from wfkit.store.sql_shared import stored_schema_version
+from wfkit.engine.store.sql_shared import check_not_newer as shared_check_not_newer
+from wfkit.engine.store.sql_shared import stored_schema_version
 
 SCHEMA_TABLE = "wfkit_schema"
 SQLITE_HEADER = b"SQLite format 3\x00"

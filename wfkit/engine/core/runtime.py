@@ -11,14 +11,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, MutableMapping, Protocol
 
-from wfkit.clock import Clock
-from wfkit.codec import JsonCodec
-from wfkit.core.spec import StepSpec
-from wfkit.core.store_faults import StoreHealth
-from wfkit.definitions import WorkflowDef
-from wfkit.progress import Observer
-from wfkit.status import OpKind
-from wfkit.store.base import Store
+from wfkit.engine.clock import Clock
+from wfkit.engine.codec import JsonCodec
+from wfkit.engine.core.spec import StepSpec
+from wfkit.engine.core.store_faults import StoreHealth
+from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.progress import Observer
+from wfkit.engine.status import OpKind
+from wfkit.engine.store.base import Store
 
 
 class Interceptor(Protocol):
@@ -62,6 +62,6 @@ class Runtime:
     max_recoveries: int = 5        # crashed activations before a run is FAILED
     child_poll: float = 300.0      # a parent re-checks a child at least this often (seconds)
     interceptor: Interceptor | None = None
-    observer: Observer | None = None  # progress events (wfkit.progress); None: not built
+    observer: Observer | None = None  # progress events (wfkit.engine.progress); None: not built
     health: StoreHealth = field(default_factory=StoreHealth)  # outages, for a worker's log
     leases: Leases | None = None   # None (the harness): no leases, so none is ever lost

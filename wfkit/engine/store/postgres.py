@@ -34,9 +34,9 @@ except ImportError:  # the optional extra; PostgresStore() says how to install i
     psycopg = None  # type: ignore[assignment]
 
 from wfkit.errors import StoreError
-from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
-from wfkit.store import postgres_schema
-from wfkit.store.base import (
+from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
+from wfkit.engine.store import postgres_schema
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     EventRecord,
@@ -46,7 +46,7 @@ from wfkit.store.base import (
     RunRecord,
     entry_data,
 )
-from wfkit.store.sql_shared import (
+from wfkit.engine.store.sql_shared import (
     check_access,
     fenced_run_statement,
     prunable_where,
@@ -132,7 +132,7 @@ _ADD_EVENT = (
 
 
 class PostgresStore:
-    """The :class:`~wfkit.store.base.Store` protocol on PostgreSQL (see module docstring)."""
+    """The :class:`~wfkit.engine.store.base.Store` protocol on PostgreSQL (see module docstring)."""
 
     def __init__(self, url: str, *, access: str = "create",
                  lease_clock: str = "server") -> None:
@@ -503,7 +503,7 @@ def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str
 
 def _with_result(data: dict[str, Any], result: str | None) -> dict[str, Any]:
     """An operation line's data with its result back in the snapshot's place (after the
-    finish time, where :func:`~wfkit.store.base.op_snapshot` puts it)."""
+    finish time, where :func:`~wfkit.engine.store.base.op_snapshot` puts it)."""
     if result is None:
         return data
     out: dict[str, Any] = {}

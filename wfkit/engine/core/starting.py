@@ -7,10 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from wfkit.core.runtime import Runtime
-from wfkit.definitions import WorkflowDef
-from wfkit.status import RunStatus
-from wfkit.store.base import RunRecord
+from wfkit.engine.core.runtime import Runtime
+from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.status import RunStatus
+from wfkit.engine.store.base import RunRecord
 
 
 def encode_input(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...],
@@ -25,7 +25,7 @@ def encode_input(rt: Runtime, wf: WorkflowDef[Any], args: tuple[Any, ...],
 
 def decode_input(rt: Runtime, wf: WorkflowDef[Any], text: str) -> tuple[list[Any],
                                                                         dict[str, Any]]:
-    from wfkit.binding import bind_arguments
+    from wfkit.engine.binding import bind_arguments
 
     data = json.loads(text)
     return bind_arguments(wf.fn, data.get("args", []), data.get("kwargs", {}),

@@ -36,9 +36,9 @@ from typing import Any, Callable, Collection, Sequence
 from urllib.parse import parse_qsl
 
 from wfkit.errors import NoStore, StoreError
-from wfkit.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
-from wfkit.store import sqlite_schema
-from wfkit.store.base import (
+from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
+from wfkit.engine.store import sqlite_schema
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     EventRecord,
@@ -48,8 +48,8 @@ from wfkit.store.base import (
     RunRecord,
     op_snapshot,
 )
-from wfkit.store.group_commit import GroupCommit
-from wfkit.store.sql_shared import (
+from wfkit.engine.store.group_commit import GroupCommit
+from wfkit.engine.store.sql_shared import (
     check_access,
     check_access_mode,
     fenced_run_statement,
@@ -170,7 +170,8 @@ class _Prepared:
 
 
 class SqliteStore:
-    """The :class:`~wfkit.store.base.Store` protocol on one SQLite file (see module docstring)."""
+    """The :class:`~wfkit.engine.store.base.Store` protocol on one SQLite file (see module
+    docstring)."""
 
     def __init__(self, url: str, *, access: str = "create") -> None:
         """``access``: ``create`` makes or upgrades the file; ``existing`` upgrades an older

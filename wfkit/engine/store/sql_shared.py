@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Collection, Sequence
 
 from wfkit.errors import NoStore, StoreError
-from wfkit.status import TERMINAL
-from wfkit.store.base import HistoryEntry, OperationRecord, finished_statuses
+from wfkit.engine.status import TERMINAL
+from wfkit.engine.store.base import HistoryEntry, OperationRecord, finished_statuses
 
 # How a store may treat the database it opens (see check_access).
 ACCESS_MODES = ("create", "existing", "read")

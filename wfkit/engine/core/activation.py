@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generator, Sequence
 
-from wfkit.core import history_entries as he
-from wfkit.core.failures import encode_error, rebuild_error
-from wfkit.core.numbering import COMPENSATION_SEQ_BASE, seq_label
-from wfkit.core.runtime import Runtime
-from wfkit.core.spec import StepSpec
-from wfkit.core.store_faults import StoreFault, persist
-from wfkit.definitions import WorkflowContext, WorkflowDef, current_activation
+from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.failures import encode_error, rebuild_error
+from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE, seq_label
+from wfkit.engine.core.runtime import Runtime
+from wfkit.engine.core.spec import StepSpec
+from wfkit.engine.core.store_faults import StoreFault, persist
+from wfkit.engine.definitions import WorkflowContext, WorkflowDef, current_activation
 from wfkit.errors import (
     NonDeterminismError,
     RecordedValueError,
@@ -40,10 +40,16 @@ from wfkit.errors import (
     StepTimeout,
     WfkitError,
 )
-from wfkit.progress import AttemptStarted, StepCompleted, StepGaveUp, StepRetrying, error_line
-from wfkit.running_step import StepInfo, running_step
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import (
+from wfkit.engine.progress import (
+    AttemptStarted,
+    StepCompleted,
+    StepGaveUp,
+    StepRetrying,
+    error_line,
+)
+from wfkit.engine.running_step import StepInfo, running_step
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     HistoryEntry,
@@ -128,7 +134,7 @@ class Activation:
         self.wf = wf
         self.lease_owner = lease_owner
         self.replay_only = replay_only
-        # Set by wfkit.history.replay: a history check, where a parked timer's or wait's
+        # Set by wfkit.engine.history.replay: a history check, where a parked timer's or wait's
         # changed duration is a divergence (a live engine keeps the recorded wake time).
         self.history_replay = False
         ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
@@ -622,4 +628,4 @@ def _is_wfkit_file(filename: str) -> bool:
         or filename.endswith("threading.py")
 
 
-_WFKIT_DIR = __file__.rsplit("/core/", 1)[0] + "/"
+_WFKIT_DIR = __file__.rsplit("/engine/core/", 1)[0] + "/"

@@ -20,17 +20,17 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable, Collection, Iterable, Sequence
 
-from wfkit.binding import return_annotation
-from wfkit.clock import Clock, SystemClock
-from wfkit.codec import JsonCodec
-from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
-from wfkit.core import history_entries as he
-from wfkit.core.failures import error_data
-from wfkit.core.runner import execute, parent_note
-from wfkit.core.runtime import Interceptor, Runtime
-from wfkit.core.starting import new_run
-from wfkit.core.store_faults import StoreUnavailable, persist
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.binding import return_annotation
+from wfkit.engine.clock import Clock, SystemClock
+from wfkit.engine.codec import JsonCodec
+from wfkit.engine.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
+from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.failures import error_data
+from wfkit.engine.core.runner import execute, parent_note
+from wfkit.engine.core.runtime import Interceptor, Runtime
+from wfkit.engine.core.starting import new_run
+from wfkit.engine.core.store_faults import StoreUnavailable, persist
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import (
     DefinitionError,
     InvalidRunState,
@@ -40,11 +40,11 @@ from wfkit.errors import (
     StoreError,
     UsageError,
 )
-from wfkit.ids import MAX_ID_LENGTH, check_id
-from wfkit.progress import Observer, guarded
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store import DEFAULT_STORE_URL, open_store
-from wfkit.store.base import (
+from wfkit.engine.ids import MAX_ID_LENGTH, check_id
+from wfkit.engine.progress import Observer, guarded
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store import DEFAULT_STORE_URL, open_store
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     HistoryEntry,
@@ -54,7 +54,7 @@ from wfkit.store.base import (
     Store,
     finished_statuses,
 )
-from wfkit.worker import Heartbeat
+from wfkit.engine.worker import Heartbeat
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
@@ -102,10 +102,10 @@ class Engine:
                  rng: random.Random | None = None, child_poll: float = 300.0,
                  observer: Observer | None = None,
                  max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
-        """``observer`` receives progress events (:mod:`wfkit.progress`) as runs advance:
+        """``observer`` receives progress events (:mod:`wfkit.engine.progress`) as runs advance:
         the engine never prints, so a CLI or an application shows them its own way.
         ``max_payload_bytes`` bounds each stored input, step result and event payload (every
-        replay reads them again; see :mod:`wfkit.codec_checks`); None lifts the limit."""
+        replay reads them again; see :mod:`wfkit.engine.codec_checks`); None lifts the limit."""
         _check_options(lease_seconds=lease_seconds, inline_wait=inline_wait,
                        max_recoveries=max_recoveries, poll_interval=poll_interval,
                        child_poll=child_poll)
@@ -268,7 +268,7 @@ class Engine:
 
     def wake_orphaned_parents(self) -> list[str]:
         """Wake parents whose child finished while its wake-up note was lost in a crash."""
-        from wfkit.core.waits import CHILD_EVENT
+        from wfkit.engine.core.waits import CHILD_EVENT
 
         woken = []
         for parent in self.store.list_runs(status=RunStatus.WAITING):
@@ -380,7 +380,7 @@ class Engine:
         worker: it waits with backoff (up to a minute) and goes on, reconnecting when the
         store is back. ``on_store_error`` hears of each failed look for work (the error, the
         seconds until the next try) and of the first failure an activation or the heartbeat
-        meets (those retry on their own, see :mod:`wfkit.core.store_faults`), so an outage
+        meets (those retry on their own, see :mod:`wfkit.engine.core.store_faults`), so an outage
         that only running runs saw is told too; ``on_store_back`` hears how many seconds the
         store was down once it answers again. Without them, both go to the ``wfkit.engine``
         logger.
@@ -583,7 +583,7 @@ class Engine:
         ``dry_run`` returns what would be deleted. Deletes go ``batch`` runs per
         transaction, so workers are never held up for long.
         """
-        from wfkit.core.waits import to_seconds
+        from wfkit.engine.core.waits import to_seconds
 
         seconds = to_seconds(older_than, "older_than")
         if seconds < 0:

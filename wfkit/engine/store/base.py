@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Collection, Protocol, Sequence
 
-from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
 
 
 @dataclass
@@ -255,7 +255,7 @@ class Store(Protocol):
 
 def finished_statuses(statuses: Collection[RunStatus | str]) -> frozenset[RunStatus]:
     """``statuses`` as RunStatus members, all terminal: a live run is never pruned."""
-    from wfkit.status import TERMINAL
+    from wfkit.engine.status import TERMINAL
 
     members = frozenset(RunStatus(s) for s in statuses)
     live = sorted(s.value for s in members - TERMINAL)

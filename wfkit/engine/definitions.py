@@ -12,11 +12,11 @@ import functools
 import inspect
 from typing import Any, Callable, Generic, Protocol, TypeVar, overload
 
-from wfkit.binding import is_context_parameter, positional_count
+from wfkit.engine.binding import is_context_parameter, positional_count
 from wfkit.errors import DefinitionError, InvalidId
-from wfkit.ids import check_id
-from wfkit.retry import Retry
-from wfkit.run_ids import IdSource, RunIdTemplate
+from wfkit.engine.ids import check_id
+from wfkit.engine.retry import Retry
+from wfkit.engine.run_ids import IdSource, RunIdTemplate
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -32,7 +32,7 @@ class WorkflowContext(Protocol):
 
 
 class RunningWorkflow(Protocol):
-    """What this module needs of the engine's activation (``wfkit.core.activation``): a
+    """What this module needs of the engine's activation (``wfkit.engine.core.activation``): a
     protocol, so the authoring API does not import the engine core that imports it."""
 
     @property
@@ -149,7 +149,7 @@ def workflow(fn: Callable[..., Any] | None = None, /, *, name: str | None = None
              version: int = 1, workflow_id: IdSource | None = None) -> Any:
     """Declare a workflow. ``name`` is what runs are stored under (default: the function name);
     ``workflow_id`` names a run started without an explicit id from its input, e.g.
-    ``"order-{order.order_id}"`` (see :mod:`wfkit.run_ids`)."""
+    ``"order-{order.order_id}"`` (see :mod:`wfkit.engine.run_ids`)."""
     def wrap(f: Callable[..., Any]) -> WorkflowDef[Any]:
         return WorkflowDef(f, name=name, version=version, workflow_id=workflow_id)
     return wrap(fn) if fn is not None else wrap
@@ -179,7 +179,7 @@ def check_compensation(fn: Callable[..., Any], step_name: str, positional: int |
 def _check_context_parameter(fn: Callable[..., Any], name: str) -> None:
     """The first parameter must be the context: named ``ctx`` or annotated ``Context``.
 
-    The same rule decides which parameters the input binds to (``wfkit.binding``), so a
+    The same rule decides which parameters the input binds to (``wfkit.engine.binding``), so a
     workflow ``def g(order)`` would otherwise pass ``order`` the context and fail at run time,
     stored as a compensated run with a ``TypeError``, instead of here, at import.
     """

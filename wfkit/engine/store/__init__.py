@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from wfkit.errors import StoreError
-from wfkit.store.base import (
+from wfkit.engine.store.base import (
     Checkpoint,
     EventRecord,
     HistoryEntry,
@@ -32,7 +32,7 @@ def display_url(url: str) -> str:
     """The store URL as it is safe to print or log: any password shown as ``***``."""
     from urllib.parse import urlsplit
 
-    from wfkit.store.postgres_schema import mask_password
+    from wfkit.engine.store.postgres_schema import mask_password
 
     parts = urlsplit(url)
     if parts.password is None and "password=" not in parts.query:
@@ -50,13 +50,14 @@ def open_store(url: str, *, access: str = "create") -> Store:
         raise StoreError(f"store URL {url!r} has no scheme",
                          hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")
     if scheme == "sqlite":
-        from wfkit.store.sqlite import SqliteStore
+        from wfkit.engine.store.sqlite import SqliteStore
         return SqliteStore(url, access=access)
     if scheme in ("postgresql", "postgres"):
-        from wfkit.store.postgres import PostgresStore  # says how to install a missing driver
+        # (the import says how to install a missing driver)
+        from wfkit.engine.store.postgres import PostgresStore
         return PostgresStore(url, access=access)
     if scheme == "memory":
-        from wfkit.store.memory import MemoryStore
+        from wfkit.engine.store.memory import MemoryStore
         return MemoryStore(url, access=access)
     raise StoreError(f"unknown store URL scheme {scheme!r} in {url!r}",
                      hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")

@@ -11,10 +11,10 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from wfkit.binding import positional_count, return_annotation
-from wfkit.definitions import StepDef, WorkflowDef, check_compensation
+from wfkit.engine.binding import positional_count, return_annotation
+from wfkit.engine.definitions import StepDef, WorkflowDef, check_compensation
 from wfkit.errors import DefinitionError
-from wfkit.retry import DEFAULT_STEP_RETRY, Retry
+from wfkit.engine.retry import DEFAULT_STEP_RETRY, Retry
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wfkit.errors import DamagedHistory
-from wfkit.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
 
 if TYPE_CHECKING:
-    from wfkit.store.base import HistoryEntry, OperationRecord, RunRecord
+    from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
 
 
 class HistoryDocument(Protocol):
-    """What the checks read of a history (:class:`wfkit.history.History` is one): kept a
+    """What the checks read of a history (:class:`wfkit.engine.history.History` is one): kept a
     protocol so this module and the one it checks for do not import each other."""
 
     @property

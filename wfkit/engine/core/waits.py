@@ -1,8 +1,8 @@
 """Durable operations that wait: timers, events, child workflows, and version markers.
 
-Each is a generator flow run by an activation driver (see :mod:`wfkit.core.activation`). A wait
-that cannot finish now raises :class:`Suspend`, carrying the operation record to write with the
-park, so starting a timer and releasing the worker is one transaction.
+Each is a generator flow run by an activation driver (see :mod:`wfkit.engine.core.activation`).
+A wait that cannot finish now raises :class:`Suspend`, carrying the operation record to write
+with the park, so starting a timer and releasing the worker is one transaction.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from wfkit.binding import return_annotation
-from wfkit.core import history_entries as he
-from wfkit.core.activation import Activation, Flow, Frontier, Suspend, caller_source
-from wfkit.core.failures import rebuild_error
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.binding import return_annotation
+from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.activation import Activation, Flow, Frontier, Suspend, caller_source
+from wfkit.engine.core.failures import rebuild_error
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import DefinitionError, NonDeterminismError, WfkitError
-from wfkit.ids import check_id
-from wfkit.status import OpKind, OpStatus, RunStatus
-from wfkit.store.base import OperationRecord, RunRecord
+from wfkit.engine.ids import check_id
+from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.engine.store.base import OperationRecord, RunRecord
 
 CHILD_EVENT = "wfkit.child:{seq}"   # inbox name that wakes a parent when its child finishes
 
@@ -152,7 +152,7 @@ def event_flow(act: Activation, name: str, timeout: timedelta | float | None,
 
 def child_flow(act: Activation, wf: WorkflowDef[Any], args: tuple[Any, ...],
                kwargs: dict[str, Any], workflow_id: str | None) -> Flow:
-    from wfkit.core.starting import new_run
+    from wfkit.engine.core.starting import new_run
 
     if not isinstance(wf, WorkflowDef):
         raise DefinitionError(f"ctx.child needs a @workflow, got {type(wf).__name__}")
@@ -209,7 +209,7 @@ def _finish_child(act: Activation, seq: int, rec: OperationRecord, child: RunRec
         act.checkpointed(OpKind.CHILD, seq, wf.name)
         act.advance(done)
         return act.decode(child.result, return_annotation(wf.fn), where)
-    from wfkit.core.failures import encode_error, error_data
+    from wfkit.engine.core.failures import encode_error, error_data
 
     detail = error_data(child.error)
     exc = ChildWorkflowFailed(child.id, wf.name, child.status.value,

@@ -12,8 +12,8 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any, Collection, Sequence
 
-from wfkit.status import ACTIVE, PARKED, RunStatus
-from wfkit.store.base import (
+from wfkit.engine.status import ACTIVE, PARKED, RunStatus
+from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     EventRecord,
@@ -24,7 +24,7 @@ from wfkit.store.base import (
     finished_statuses,
     op_snapshot,
 )
-from wfkit.store.sql_shared import check_access
+from wfkit.engine.store.sql_shared import check_access
 
 
 class MemoryStore:

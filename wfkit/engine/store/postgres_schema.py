@@ -25,8 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from wfkit.errors import StoreError
-from wfkit.store.sql_shared import check_not_newer as shared_check_not_newer
-from wfkit.store.sql_shared import stored_schema_version
+from wfkit.engine.store.sql_shared import check_not_newer as shared_check_not_newer
+from wfkit.engine.store.sql_shared import stored_schema_version
 
 SCHEMA_TABLE = "wfkit_schema"
 # Any constant works: it only has to be the same for every wfkit process ("wfkit" in ASCII).

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from wfkit.status import OpKind, OpStatus
-from wfkit.store.base import HistoryEntry, OperationRecord, op_snapshot
+from wfkit.engine.status import OpKind, OpStatus
+from wfkit.engine.store.base import HistoryEntry, OperationRecord, op_snapshot
 
 __all__ = ["op_entry", "run_entry", "op_snapshot", "op_from_snapshot"]
 

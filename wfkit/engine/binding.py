@@ -14,8 +14,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from wfkit.codec import JsonCodec, annotation_name
-from wfkit.codec_forms import _describe
+from wfkit.engine.codec import JsonCodec, annotation_name
+from wfkit.engine.codec_forms import _describe
 from wfkit.errors import DefinitionError, UsageError
 
 

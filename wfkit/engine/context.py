@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from wfkit.core.spec import CallSite, base_spec, resolve
-from wfkit.core.waits import child_flow, event_flow, patched, sleep_flow
-from wfkit.retry import Retry
-from wfkit.status import OpKind
+from wfkit.engine.core.spec import CallSite, base_spec, resolve
+from wfkit.engine.core.waits import child_flow, event_flow, patched, sleep_flow
+from wfkit.engine.retry import Retry
+from wfkit.engine.status import OpKind
 
 if TYPE_CHECKING:
-    from wfkit.core.activation import Activation
-    from wfkit.definitions import WorkflowDef
+    from wfkit.engine.core.activation import Activation
+    from wfkit.engine.definitions import WorkflowDef
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Context:
              idempotent: bool | None = None, at_most_once: bool | None = None,
              **kwargs: Any) -> Call:
         """Describe a step call for :meth:`parallel` (nothing runs yet)."""
-        from wfkit.core.activation import caller_source
+        from wfkit.engine.core.activation import caller_source
 
         return Call(fn, args, kwargs, CallSite(
             name=name, retry=retry, timeout=timeout, compensate=compensate, optional=optional,
@@ -109,7 +109,7 @@ class Context:
             if not isinstance(c, Call):
                 raise TypeError("ctx.parallel takes ctx.call(...) descriptions, got "
                                 f"{type(c).__name__}")
-        from wfkit.core.activation import caller_source
+        from wfkit.engine.core.activation import caller_source
 
         act = self._act
         flows = []

@@ -1,6 +1,6 @@
 """JSON forms of scalar values, and the small decoders the codec composes.
 
-Split from :mod:`wfkit.codec` so that module holds the type-directed machinery: here are the
+Split from :mod:`wfkit.engine.codec` so that module holds the type-directed machinery: here are the
 leaves (how a datetime, a duration or a Decimal looks in JSON; how one JSON value is checked
 against one scalar type) and the mismatch error they raise.
 """

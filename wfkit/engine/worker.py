@@ -21,9 +21,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from wfkit.clock import Clock
-from wfkit.core.store_faults import StoreHealth
-from wfkit.store.base import Store
+from wfkit.engine.clock import Clock
+from wfkit.engine.core.store_faults import StoreHealth
+from wfkit.engine.store.base import Store
 
 
 class Heartbeat:

@@ -53,7 +53,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Union, get_args, get_origin
 
-from wfkit.codec_forms import (
+from wfkit.engine.codec_forms import (
     _SCALARS,
     Decoder,
     _dict_of,
@@ -68,7 +68,12 @@ from wfkit.codec_forms import (
     _set_order,
     _tuple_of,
 )
-from wfkit.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, RoundTripError, check_size, difference
+from wfkit.engine.codec_checks import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    RoundTripError,
+    check_size,
+    difference,
+)
 from wfkit.errors import DefinitionError, SerializationError
 
 __all__ = ["DecodingError", "EncodingError", "JsonCodec", "annotation_name"]
@@ -155,7 +160,7 @@ class JsonCodec:
     def __init__(self, *, ignore_unknown_fields: bool = False,
                  max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         self.ignore_unknown_fields = ignore_unknown_fields
-        self.max_payload_bytes = max_payload_bytes  # see wfkit.codec_checks; None: no limit
+        self.max_payload_bytes = max_payload_bytes  # see wfkit.engine.codec_checks; None: no limit
         self._decoders: dict[tuple[Any, bool], Decoder] = {}
         self._pending: dict[tuple[Any, bool], Decoder] = {}
         self._depth = 0
@@ -174,7 +179,7 @@ class JsonCodec:
 
     def encode(self, value: object, *, where: str) -> str:
         """``value`` as compact, deterministic JSON text; :class:`EncodingError` if it cannot be,
-        :class:`~wfkit.codec_checks.PayloadTooLarge` if it is over ``max_payload_bytes``."""
+        :class:`~wfkit.engine.codec_checks.PayloadTooLarge` if it is over ``max_payload_bytes``."""
         text = self._encode(value, where)
         check_size(text, self.max_payload_bytes, where)
         return text
@@ -186,7 +191,7 @@ class JsonCodec:
     def settle(self, value: object, text: str, annotation: object, *, where: str) -> Any:
         """What the workflow gets for a returned ``value`` (encoded as ``text``): what a replay
         will decode, which must be ``value`` itself (:class:`RoundTripError` otherwise: see
-        :mod:`wfkit.codec_checks`). Exact ints, strs, ... skip the round trip."""
+        :mod:`wfkit.engine.codec_checks`). Exact ints, strs, ... skip the round trip."""
         if self.replays_as_is(value, annotation):
             return value
         back = self.decode(text, annotation, where=where)

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from wfkit.definitions import WorkflowDef
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
 
 __all__ = ["WorkflowSpec", "load_modules", "load_workflow", "parse_spec", "import_module_spec",
@@ -213,7 +213,7 @@ def _import_dotted(dotted: str, *, shown: str) -> ModuleType:
 
 
 def _describe(value: object) -> str:
-    from wfkit.definitions import StepDef
+    from wfkit.engine.definitions import StepDef
 
     if isinstance(value, StepDef):
         return "a @step"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from wfkit.status import OpKind
+from wfkit.engine.status import OpKind
 
 COMPENSATION_SEQ_BASE = 10_000_000
 

@@ -17,9 +17,9 @@ import threading
 from datetime import datetime
 from typing import Callable, TypeVar
 
-from wfkit.clock import Clock
+from wfkit.engine.clock import Clock
 from wfkit.errors import StoreError
-from wfkit.store.base import CancelRequested, LeaseLost
+from wfkit.engine.store.base import CancelRequested, LeaseLost
 
 T = TypeVar("T")
 
