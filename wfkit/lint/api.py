@@ -147,6 +147,7 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
 
 def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None:
     todo: list[tuple[str, str, str, bool, str | None]] = []   # path, text, module, pkg, key
+    unchecked: list[tuple[str, str, str, bool, bytes, str | None]] = []   # marker-less files
     total = len(files)
     for path in files:
         if path in run.texts:
@@ -162,10 +163,22 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
             continue
         run.texts[path] = text
         module, is_package = module_name(path)
-        if not has_markers(text, run.settings) and _python_parses(run, path, module, text, data):
-            run.skipped.setdefault(module, path)
+        if not has_markers(text, run.settings):
+            key = run.cache.key(path, module, data) if run.cache is not None else None
+            if key is not None and run.cache is not None and run.cache.parses(key):
+                run.skipped.setdefault(module, path)
+            else:
+                unchecked.append((path, text, module, is_package, data, key))
             continue
         _from_cache_or_queue(run, todo, path, text, module, is_package, data)
+    for (path, text, module, is_package, data, key), parses in zip(
+            unchecked, _syntax_checks(run, [(p, t) for p, t, *_ in unchecked])):
+        if parses:
+            run.skipped.setdefault(module, path)
+            if key is not None and run.cache is not None:
+                run.cache.mark_parses(key)
+        else:   # the full pipeline reports it (WF000), in Python's words
+            _from_cache_or_queue(run, todo, path, text, module, is_package, data)
     progress = run.options.progress
     ready = total - len(todo)   # read, skipped or cached: done already
     if progress is not None:
@@ -267,19 +280,26 @@ def _pull_in_helpers(run: _Run) -> None:
         _compute(run, todo)
 
 
-def _python_parses(run: _Run, path: str, module: str, text: str, data: bytes) -> bool:
-    """Whether Python's own parser takes a file the marker check would skip: a file that
-    defines no workflow is still checked for syntax (a broken file must never pass), at about a
-    fifteenth of libcst's parse, once per content (the cache remembers files that parse)."""
-    key = run.cache.key(path, module, data) if run.cache is not None else None
-    if key is not None and run.cache is not None and run.cache.parses(key):
-        return True
+def _syntax_checks(run: _Run, files: list[tuple[str, str]]) -> list[bool]:
+    """Whether Python's own parser takes each file the marker check would skip: a file that
+    defines no workflow is still checked for syntax (a broken file must never pass). That is
+    about a sixth of libcst's parse, so many files are checked in the process pool, and the
+    cache remembers the files that parse (a warm run checks nothing again)."""
+    jobs = run.options.jobs if run.options.jobs is not None else (os.cpu_count() or 1)
+    if jobs > 1 and len(files) >= POOL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
+            return list(pool.map(_parses, files, chunksize=max(1, len(files) // (jobs * 4))))
+    return [_parses(item) for item in files]
+
+
+def _parses(item: tuple[str, str]) -> bool:
+    path, text = item
     try:
         compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False   # the full pipeline reports it (WF000), in libcst's words where it can
-    if key is not None and run.cache is not None:
-        run.cache.mark_parses(key)
+        return False
     return True
 
 
