@@ -9,7 +9,6 @@ before it succeeded does not look as if nothing had happened.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from wfkit.cli.engine_options import (
     to_json,
     when,
 )
+from wfkit.engine.core.history_entries import parsed
 from wfkit.engine.core.numbering import seq_label
 
 if TYPE_CHECKING:
@@ -91,8 +91,8 @@ def _run_data(run: Any) -> dict[str, Any]:
     return {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
             "status": run.status.value, "created_at": iso(run.created_at),
             "updated_at": iso(run.updated_at), "finished_at": iso(run.finished_at),
-            "wake_at": iso(run.wake_at), "input": _json(run.input),
-            "result": _json(run.result), "error": _json(run.error),
+            "wake_at": iso(run.wake_at), "input": parsed(run.input),
+            "result": parsed(run.result), "error": parsed(run.error),
             "parent_id": run.parent_id, "recoveries": run.recoveries,
             "cancel_requested": run.cancel_requested}
 
@@ -103,10 +103,10 @@ def _op_data(op: Any, children: dict[int, str],
             "name": op.name, "status": op.status.value,
             "attempt": op.attempt, "started_at": iso(op.started_at),
             "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
-            "result": _json(op.result), "error": _json(op.error), "source": op.source,
+            "result": parsed(op.result), "error": parsed(op.error), "source": op.source,
             "compensates": op.compensates,
             "retried_attempts": [{"attempt": a.attempt, "started_at": iso(a.started_at),
-                                  "retry_at": iso(a.wake_at), "error": _json(a.error)}
+                                  "retry_at": iso(a.wake_at), "error": parsed(a.error)}
                                  for a in retried.get(op.seq, [])]}
 
 
@@ -120,15 +120,6 @@ def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
             retried.setdefault(entry.seq, []).append(
                 op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data))
     return retried
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
@@ -194,7 +185,7 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
 
 def error_line(error: str) -> str:
     """``Type: first line of the message`` from a stored error."""
-    data = _json(error)
+    data = parsed(error)
     if not isinstance(data, dict):
         return str(data).splitlines()[0] if str(data).strip() else ""
     lines = str(data.get("message", "")).strip().splitlines()

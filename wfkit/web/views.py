@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wfkit.engine.core.history_entries import op_from_snapshot
+from wfkit.engine.core.history_entries import op_from_snapshot, parsed
 from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
 
 API_VERSION = 1
@@ -23,16 +23,6 @@ _MICRO = timedelta(microseconds=1)
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def parsed(text: str | None) -> Any:
-    """Stored JSON text as a value (text that is not JSON comes back as it is)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def run_summary(run: RunRecord) -> dict[str, Any]:

@@ -7,6 +7,7 @@ operation records, with no database needed.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -41,3 +42,13 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def parsed(text: str | None) -> Any:
+    """A stored payload (input, result, error) as a value for a report (text that is not JSON comes back as it is)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -51,6 +51,7 @@ from wfkit.engine.store.sql_shared import (
     fenced_run_statement,
     prunable_where,
     result_lines,
+    run_filters,
 )
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -222,18 +223,9 @@ class PostgresStore:
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
                   parent_id: str | None = None, limit: int | None = None,
                   before: tuple[datetime, str] | None = None) -> list[RunRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("status", status), ("workflow", workflow),
-                              ("parent_id", parent_id)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(_text(value))
-        if before is not None:  # a keyset cursor: the runs_created index seeks to it
-            where.append("(created_at, id) < (%s, %s)")
-            params.extend(before)
-        sql = _RUN_SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY created_at DESC, id DESC"
+        condition, params = run_filters("%s", None if status is None else _text(status),
+                                        workflow, parent_id, before)
+        sql = _RUN_SELECT + condition + " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT %s"
             params.append(max(limit, 0))

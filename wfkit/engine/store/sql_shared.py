@@ -125,3 +125,21 @@ def result_lines(ops: Sequence[OperationRecord],
                     found = index
         owners.append(found)
     return owners
+
+
+def run_filters(placeholder: str, status: Any, workflow: str | None, parent_id: str | None,
+                before: tuple[Any, str] | None) -> tuple[str, list[Any]]:
+    """The ``WHERE`` of ``list_runs`` (empty when nothing filters) and its parameters; the
+    caller converts ``before``'s time to its column type first. A keyset cursor compares
+    (created_at, id), which the runs_created index seeks to."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("workflow", workflow),
+                          ("parent_id", parent_id)):
+        if value is not None:
+            where.append(f"{column} = {placeholder}")
+            params.append(value)
+    if before is not None:
+        where.append(f"(created_at, id) < ({placeholder}, {placeholder})")
+        params.extend(before)
+    return (" WHERE " + " AND ".join(where) if where else ""), params

@@ -55,6 +55,7 @@ from wfkit.engine.store.sql_shared import (
     fenced_run_statement,
     prunable_where,
     result_lines,
+    run_filters,
 )
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
@@ -273,17 +274,9 @@ class SqliteStore:
     def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
                   parent_id: str | None = None, limit: int | None = None,
                   before: tuple[datetime, str] | None = None) -> list[RunRecord]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("status", status), ("workflow", workflow),
-                              ("parent_id", parent_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if before is not None:  # a keyset cursor: the runs_created index seeks to it
-            where.append("(created_at, id) < (?, ?)")
-            params.extend((_us(before[0]), before[1]))
-        condition = " WHERE " + " AND ".join(where) if where else ""
+        condition, params = run_filters(
+            "?", status, workflow, parent_id,
+            None if before is None else (_us(before[0]), before[1]))
         order = " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             order += " LIMIT ?"
