@@ -92,10 +92,10 @@ class RawLoop:
         self.conn.execute(f"PRAGMA synchronous={synchronous}")
         names = [f"t{k}" for k in range(tables)]
         for name in names:
-            self.conn.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, run TEXT, "
-                              "seq INT, body TEXT)")
-        self.inserts = [f"INSERT INTO {name} (run, seq, body) VALUES (?, ?, ?)"
-                        for name in names]
+            self.conn.execute(
+                f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, run TEXT, seq INT, body TEXT)"
+            )
+        self.inserts = [f"INSERT INTO {name} (run, seq, body) VALUES (?, ?, ?)" for name in names]
 
     def __call__(self, n: int) -> tuple[float, float]:
         conn, inserts, body = self.conn, self.inserts, '{"result": 1}'
@@ -165,9 +165,13 @@ class DbosLoop:  # pragma: no cover - optional comparison
     what is being measured. Commands go over a pipe, so its turns interleave with ours."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", DBOS_WORKER], text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", DBOS_WORKER],
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         assert self.proc.stdout is not None
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("the DBOS benchmark process did not start")
@@ -213,12 +217,13 @@ def med(values: list[float]) -> float:
 
 
 def spread(values: list[float], scale: float = 1.0, digits: int = 1) -> str:
-    return (f"{med(values) * scale:.{digits}f} "
-            f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})")
+    return (
+        f"{med(values) * scale:.{digits}f} "
+        f"({min(values) * scale:.{digits}f}-{max(values) * scale:.{digits}f})"
+    )
 
 
-def measure_level(level: str, options: argparse.Namespace, tmp: str,
-                  dbos: DbosLoop | None) -> None:
+def measure_level(level: str, options: argparse.Namespace, tmp: str, dbos: DbosLoop | None) -> None:
     raw = RawLoop(os.path.join(tmp, f"raw-{level}.db"), level)
     two = RawLoop(os.path.join(tmp, f"two-{level}.db"), level, tables=2)
     one = WorkflowLoop(os.path.join(tmp, f"one-{level}.db"), level, one_step)
@@ -227,9 +232,13 @@ def measure_level(level: str, options: argparse.Namespace, tmp: str,
     for _ in range(options.rounds):
         totals: dict[str, list[float]] = {}
         block = options.block
-        for i in range(0, options.runs, block):
-            batch = [("ten", ten, block), ("raw", raw, 10 * block), ("one", one, block),
-                     ("two", two, 10 * block)]
+        for _start in range(0, options.runs, block):
+            batch = [
+                ("ten", ten, block),
+                ("raw", raw, 10 * block),
+                ("one", one, block),
+                ("two", two, 10 * block),
+            ]
             if dbos is not None:
                 batch.append(("dbos", dbos, max(block // 5, 1)))
             for name, loop, n in batch:
@@ -244,52 +253,80 @@ def measure_level(level: str, options: argparse.Namespace, tmp: str,
         rounds.add("step", ((t10[0] - t1[0]) / 9, (t10[1] - t1[1]) / 9))
     per_step = (ten.commits_per_run - one.commits_per_run) / 9
     us = 1e6
-    print(f"synchronous={level}: median of {options.rounds} rounds (min-max); wall time, "
-          "CPU time of this process in brackets")
-    print(f"  raw WAL INSERT+COMMIT       {spread(rounds.series('raw'), us)} µs  "
-          f"[{med(rounds.series('raw', True)) * us:.1f} µs]")
-    print(f"  raw, two tables per commit  {spread(rounds.ratio('two', 'raw'), 1, 2)}x the raw "
-          "commit: a step's two rows, nothing else")
+    print(
+        f"synchronous={level}: median of {options.rounds} rounds (min-max); wall time, "
+        "CPU time of this process in brackets"
+    )
+    print(
+        f"  raw WAL INSERT+COMMIT       {spread(rounds.series('raw'), us)} µs  "
+        f"[{med(rounds.series('raw', True)) * us:.1f} µs]"
+    )
+    print(
+        f"  raw, two tables per commit  {spread(rounds.ratio('two', 'raw'), 1, 2)}x the raw "
+        "commit: a step's two rows, nothing else"
+    )
     for name, label, loop in (("one", "1-step", one), ("ten", "10-step", ten)):
         wall = rounds.series(name)
-        print(f"  {label} workflow{' ' * (13 - len(label))}{spread(wall, us)} µs/run  "
-              f"[{med(rounds.series(name, True)) * us:.1f} µs]; {1 / med(wall):.0f} "
-              f"workflows/s; {loop.commits_per_run:.0f} durable commits")
+        print(
+            f"  {label} workflow{' ' * (13 - len(label))}{spread(wall, us)} µs/run  "
+            f"[{med(rounds.series(name, True)) * us:.1f} µs]; {1 / med(wall):.0f} "
+            f"workflows/s; {loop.commits_per_run:.0f} durable commits"
+        )
     step = rounds.series("step")
-    print(f"  per step                    {spread(step, us)} µs  "
-          f"[{med(rounds.series('step', True)) * us:.1f} µs]; {per_step:.2f} commits per step")
-    print(f"  per step / raw commit       {spread(rounds.ratio('step', 'raw'), 1, 2)}x  "
-          f"[CPU {med(rounds.ratio('step', 'raw', True)):.2f}x]")
-    print(f"  steps/s                     {1 / med(step):.0f}, best round {1 / min(step):.0f}  "
-          f"[{1 / med(rounds.series('step', True)):.0f} on CPU time]\n")
+    print(
+        f"  per step                    {spread(step, us)} µs  "
+        f"[{med(rounds.series('step', True)) * us:.1f} µs]; {per_step:.2f} commits per step"
+    )
+    print(
+        f"  per step / raw commit       {spread(rounds.ratio('step', 'raw'), 1, 2)}x  "
+        f"[CPU {med(rounds.ratio('step', 'raw', True)):.2f}x]"
+    )
+    print(
+        f"  steps/s                     {1 / med(step):.0f}, best round {1 / min(step):.0f}  "
+        f"[{1 / med(rounds.series('step', True)):.0f} on CPU time]\n"
+    )
     if dbos is not None:
         ratios = rounds.ratio("dbos", "ten")
-        floor = [d / (ten.commits_per_run * r) for d, r in
-                 zip(rounds.series("dbos"), rounds.series("raw"))]
-        print(f"DBOS 10-step workflow {spread(rounds.series('dbos'), 1e3, 2)} ms/run: wfkit "
-              f"is {spread(ratios, 1, 1)}x faster")
-        print(f"  (at FULL a 10-step run needs {ten.commits_per_run:.0f} fsynced commits: "
-              f"DBOS over that many raw commits is {spread(floor, 1, 1)}x, the most any "
-              "engine could show on this disk)\n")
+        floor = [
+            d / (ten.commits_per_run * r)
+            for d, r in zip(rounds.series("dbos"), rounds.series("raw"))
+        ]
+        print(
+            f"DBOS 10-step workflow {spread(rounds.series('dbos'), 1e3, 2)} ms/run: wfkit "
+            f"is {spread(ratios, 1, 1)}x faster"
+        )
+        print(
+            f"  (at FULL a 10-step run needs {ten.commits_per_run:.0f} fsynced commits: "
+            f"DBOS over that many raw commits is {spread(floor, 1, 1)}x, the most any "
+            "engine could show on this disk)\n"
+        )
     for loop in (one, ten):
         loop.engine.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=9,
-                        help="report the median (and range) of this many rounds")
-    parser.add_argument("--runs", type=int, default=60,
-                        help="runs of each workflow per round (raw commits: ten per run)")
-    parser.add_argument("--block", type=int, default=10,
-                        help="runs of one workflow before the next one's turn")
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="report the median (and range) of this many rounds"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=60,
+        help="runs of each workflow per round (raw commits: ten per run)",
+    )
+    parser.add_argument(
+        "--block", type=int, default=10, help="runs of one workflow before the next one's turn"
+    )
     parser.add_argument("--synchronous", default="FULL,NORMAL")
     options = parser.parse_args()
     if min(options.rounds, options.runs, options.block) < 1:
         parser.error("--rounds, --runs and --block must be at least 1")
     levels = [s.strip().upper() for s in options.synchronous.split(",")]
-    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
-          f"{options.rounds} rounds of {options.runs} sequential runs per workflow\n")
+    print(
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
+        f"{options.rounds} rounds of {options.runs} sequential runs per workflow\n"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for level in levels:
             dbos = dbos_loop() if level == "FULL" else None  # compared at the durable level

@@ -41,7 +41,7 @@ def trivial(i: int) -> int:
 @workflow(name="bench-ten")
 def ten_steps(ctx: Context) -> int:
     total = 0
-    for i in range(10):
+    for _ in range(10):
         total = ctx.step(trivial, total)
     return total
 
@@ -106,7 +106,7 @@ def raw_commits(tmp: str, n: int = 300) -> float:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
     began = time.perf_counter()
-    for i in range(n):
+    for _ in range(n):
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 40,))
         conn.execute("COMMIT")
@@ -122,10 +122,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     options = parser.parse_args()
     levels = [int(n) for n in options.inflight.split(",")]
-    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
-          f"{os.cpu_count()} cores, synchronous=FULL")
-    print("| runs in flight | steps/s grouped | steps/s ungrouped | grouped / ungrouped | "
-          "p99 commit ms grouped | p99 ungrouped | raw commits/s |")
+    print(
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} cores, synchronous=FULL"
+    )
+    print(
+        "| runs in flight | steps/s grouped | steps/s ungrouped | grouped / ungrouped | "
+        "p99 commit ms grouped | p99 ungrouped | raw commits/s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for inflight in levels:
@@ -138,10 +142,12 @@ def main() -> None:
             g = statistics.median(r[0][0] for r in rows)
             p = statistics.median(r[1][0] for r in rows)
             ratio = statistics.median(r[0][0] / r[1][0] for r in rows)
-            print(f"| {inflight} | {g:,.0f} | {p:,.0f} | {ratio:.2f}x | "
-                  f"{statistics.median(r[0][1] for r in rows):.2f} | "
-                  f"{statistics.median(r[1][1] for r in rows):.2f} | "
-                  f"{statistics.median(r[2] for r in rows):,.0f} |")
+            print(
+                f"| {inflight} | {g:,.0f} | {p:,.0f} | {ratio:.2f}x | "
+                f"{statistics.median(r[0][1] for r in rows):.2f} | "
+                f"{statistics.median(r[1][1] for r in rows):.2f} | "
+                f"{statistics.median(r[2] for r in rows):,.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -22,15 +22,18 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from wfkit import Context, step, workflow  # noqa: E402
 from wfkit.testing import TestWorkflowContext, WorkflowFailed  # noqa: E402
 
-_REAL_CLOCKS: tuple[Callable[[], float], Callable[[], float]] = \
-    (time.perf_counter, time.process_time)
+_REAL_CLOCKS: tuple[Callable[[], float], Callable[[], float]] = (
+    time.perf_counter,
+    time.process_time,
+)
 
 
 def _now() -> float:
@@ -61,7 +64,7 @@ def throughput(steps: int, repeat: int, **options: Any) -> tuple[float, float]:
     whatever else the machine was doing."""
     cpu_rates, wall_rates = [], []
     ctx = TestWorkflowContext(**options)
-    ctx.run(many_steps, 50)   # warm-up: imports, first freezegun start
+    ctx.run(many_steps, 50)  # warm-up: imports, first freezegun start
     for _ in range(repeat):
         ctx = TestWorkflowContext(**options)
         wall, cpu = _now(), _cpu()
@@ -116,8 +119,14 @@ def bench_verify(examples: int, repeat: int) -> tuple[float, float, int] | str:
             return run.status in ("COMPLETED", "COMPENSATED", "FAILED")
 
         wall, cpu = _now(), _cpu()
-        verify(ten_with_compensations, "o-1", invariant=invariant, max_examples=examples,
-               derandomize=True, database=None)
+        verify(
+            ten_with_compensations,
+            "o-1",
+            invariant=invariant,
+            max_examples=examples,
+            derandomize=True,
+            database=None,
+        )
         took = (_cpu() - cpu, _now() - wall, checked)
         best = took if best is None or took[1] < best[1] else best
     assert best is not None
@@ -132,28 +141,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verify-repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
-    print(f"Python {sys.version.split()[0]}, {args.steps} trivial steps per run, best of "
-          f"{args.repeat} runs (CPU time = one core; wall time includes machine load)")
-    configs = [("defaults (freezegun + auto-replay)", {}),
-               ("freeze_time=False", {"freeze_time": False}),
-               ("auto_replay=False", {"auto_replay": False}),
-               ("both off", {"freeze_time": False, "auto_replay": False})]
+    print(
+        f"Python {sys.version.split()[0]}, {args.steps} trivial steps per run, best of "
+        f"{args.repeat} runs (CPU time = one core; wall time includes machine load)"
+    )
+    configs = [
+        ("defaults (freezegun + auto-replay)", {}),
+        ("freeze_time=False", {"freeze_time": False}),
+        ("auto_replay=False", {"auto_replay": False}),
+        ("both off", {"freeze_time": False, "auto_replay": False}),
+    ]
     for label, options in configs:
         cpu, wall = throughput(args.steps, args.repeat, **options)
         print(f"  {label:<36} {cpu:>9,.0f} ops/s CPU   {wall:>9,.0f} ops/s wall")
 
     try:
         outcome = bench_verify(args.examples, args.verify_repeat)
-    except (AssertionError, WorkflowFailed) as exc:   # a verify bug, not a bench result
+    except (AssertionError, WorkflowFailed) as exc:  # a verify bug, not a bench result
         print(f"verify: FAILED on a correct workflow: {exc}")
         return 1
     if isinstance(outcome, str):
         print(f"verify: {outcome}")
     else:
         cpu_s, wall_s, checked = outcome
-        print(f"verify, 10 steps with compensations, max_examples={args.examples}, best of "
-              f"{args.verify_repeat}: {cpu_s:.2f} s CPU, {wall_s:.2f} s wall ({checked} runs "
-              "checked by the invariant)")
+        print(
+            f"verify, 10 steps with compensations, max_examples={args.examples}, best of "
+            f"{args.verify_repeat}: {cpu_s:.2f} s CPU, {wall_s:.2f} s wall ({checked} runs "
+            "checked by the invariant)"
+        )
     return 0
 
 

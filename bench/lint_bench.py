@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NO_WORKFLOW_PACKAGES = ("rich", "hypothesis", "click", "libcst")
-SINGLE_REPEATS = 5   # fresh-process runs per single-file figure
+SINGLE_REPEATS = 5  # fresh-process runs per single-file figure
 
 # (code, statement) planted in workflow bodies; {i} is the module number.
 PLANTS: tuple[tuple[str, str], ...] = (
@@ -129,15 +129,15 @@ async def reserve_stock_{i}(order: Order{i}) -> str:
     w.add()
     w.add()
     start = w.add("@activity.defn")
-    w.block(f'''
+    w.block(f"""
 def charge_card_{i}(order: Order{i}) -> dict[str, object]:
     started = time.time()
     with open(os.devnull, "w") as sink:
         sink.write(str(order.amount))
     return {{"order": order.order_id, "took": time.time() - started}}
-''')
+""")
     activities.append((start, len(w.lines)))
-    w.block(f'''
+    w.block(f"""
 
 
 def _line_total_{i}(order: Order{i}) -> int:
@@ -153,7 +153,7 @@ def _receipt_{i}(order: Order{i}, token: str) -> str:
         parts.append(f"{{key}}={{value}}")
     parts.append(f"total {{_line_total_{i}(order)}}")
     return "\\n".join(parts)
-''')
+""")
     plants: list[tuple[int, str]] = []
     helper_plant = i % 5 == 0
     if helper_plant:  # a violation in a helper, reached only through the workflow
@@ -200,14 +200,14 @@ class OrderWorkflow{i}:
         plants.append((w.add(f"        {statement}"), code))
     if helper_plant:
         w.add(f"        self.history.append(_stamp_{i}())")
-    w.block(f'''
+    w.block(f"""
         await workflow.wait_condition(lambda: self.approved)
         elapsed = workflow.now() - started
         self.history.append(str(elapsed))
         if len(charges) < RETRY_LIMIT:
             await asyncio.sleep(5)
         return _receipt_{i}(order, token)
-''')
+""")
     return "\n".join(w.lines) + "\n", plants, activities
 
 
@@ -283,8 +283,9 @@ def user_env() -> dict[str, str]:
     return env
 
 
-def single_file_seconds(python: str, path: Path, *, cached: bool,
-                        repeats: int = SINGLE_REPEATS) -> tuple[float, float]:
+def single_file_seconds(
+    python: str, path: Path, *, cached: bool, repeats: int = SINGLE_REPEATS
+) -> tuple[float, float]:
     """(best, median) of a few `wfkit lint FILE` runs in a fresh interpreter (what an editor
     pays), after one warm-up run that also writes any missing bytecode.
 
@@ -318,8 +319,14 @@ def fresh_process_seconds(python: str, code: str, repeats: int = SINGLE_REPEATS)
 def wfkit_location(python: str) -> str:
     """Where ``python`` imports wfkit from (it should be this checkout)."""
     code = "import os, wfkit; print(os.path.dirname(wfkit.__file__))"
-    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False,
-                          env=user_env(), cwd=tempfile.gettempdir())
+    done = subprocess.run(
+        [python, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=user_env(),
+        cwd=tempfile.gettempdir(),
+    )
     return done.stdout.strip() or f"wfkit not importable: {done.stderr.strip()[-200:]}"
 
 
@@ -346,14 +353,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modules", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="generate the synthetic tree here and keep it")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="take the best of this many runs of each measurement")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="generate the synthetic tree here and keep it"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="take the best of this many runs of each measurement"
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
-    parser.add_argument("--python", default=sys.executable, metavar="PATH",
-                        help="interpreter for the fresh-process single-file runs (default: this "
-                             "one); measure from a venv with wfkit installed, as users run it")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        metavar="PATH",
+        help="interpreter for the fresh-process single-file runs (default: this "
+        "one); measure from a venv with wfkit installed, as users run it",
+    )
     args = parser.parse_args(argv)
     jobs = args.jobs
 
@@ -372,20 +385,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         plain_lines = count_lines(plain_files)
 
         import libcst  # noqa: F401 - import cost is not part of any measurement
+
         import wfkit.lint.api  # noqa: F401
         from wfkit.lint.catalog import all_rules
 
         all_rules()  # rule discovery happens once per process; not part of a tree's time
 
-        def measure(name: str, files: list[Path], lines: int,
-                    paths: list[Path]) -> tuple[tuple[str, int, int, float, float, float], object]:
+        def measure(
+            name: str, files: list[Path], lines: int, paths: list[Path]
+        ) -> tuple[tuple[str, int, int, float, float, float], object]:
             """Best of ``--repeat`` for each figure: a shared machine only ever adds time."""
             parse = min(libcst_parse_seconds(files, jobs) for _ in range(args.repeat))
-            colds = [lint_seconds(paths, jobs, work / f"cache-{name}-{n}")
-                     for n in range(args.repeat)]
+            colds = [
+                lint_seconds(paths, jobs, work / f"cache-{name}-{n}") for n in range(args.repeat)
+            ]
             cold, result = min(colds, key=lambda pair: pair[0])
-            warm = min(lint_seconds(paths, jobs, work / f"cache-{name}-0")[0]
-                       for _ in range(args.repeat))
+            warm = min(
+                lint_seconds(paths, jobs, work / f"cache-{name}-0")[0] for _ in range(args.repeat)
+            )
             return (name, len(files), lines, parse, cold, warm), result
 
         wf_row, wf_result = measure("workflow tree", wf_files, wf_lines, [tree])
@@ -400,26 +417,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"wfkit lint benchmark: {platform.python_implementation()} "
-          f"{platform.python_version()}, {os.cpu_count()} cores, jobs={jobs}, "
-          f"best of {args.repeat}")
-    header = (f"{'tree':<17}{'files':>7}{'lines':>9}{'parse s':>9}{'cold s':>9}{'warm s':>9}"
-              f"{'cold/parse':>12}{'warm/cold':>11}{'klines/s':>10}")
+    print(
+        f"wfkit lint benchmark: {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} cores, jobs={jobs}, "
+        f"best of {args.repeat}"
+    )
+    header = (
+        f"{'tree':<17}{'files':>7}{'lines':>9}{'parse s':>9}{'cold s':>9}{'warm s':>9}"
+        f"{'cold/parse':>12}{'warm/cold':>11}{'klines/s':>10}"
+    )
     print(header)
     for name, files, lines, parse, cold, warm in rows:
-        print(f"{name:<17}{files:>7}{lines:>9}{parse:>9.2f}{cold:>9.2f}{warm:>9.2f}"
-              f"{cold / parse:>12.2f}{warm / cold:>11.3f}{lines / cold / 1000:>10.1f}")
-    print(f"single file (`{args.python} -m wfkit lint FILE` in a fresh process, bytecode "
-          f"cached, best of {SINGLE_REPEATS}; wfkit from {location}):")
-    print(f"  {single:.3f} s edited (--no-cache; median {single_median:.3f} s), "
-          f"{single_warm:.3f} s unchanged (cached); interpreter start alone {interpreter:.3f} s, "
-          f"`import libcst` alone {libcst_import:.3f} s")
+        print(
+            f"{name:<17}{files:>7}{lines:>9}{parse:>9.2f}{cold:>9.2f}{warm:>9.2f}"
+            f"{cold / parse:>12.2f}{warm / cold:>11.3f}{lines / cold / 1000:>10.1f}"
+        )
+    print(
+        f"single file (`{args.python} -m wfkit lint FILE` in a fresh process, bytecode "
+        f"cached, best of {SINGLE_REPEATS}; wfkit from {location}):"
+    )
+    print(
+        f"  {single:.3f} s edited (--no-cache; median {single_median:.3f} s), "
+        f"{single_warm:.3f} s unchanged (cached); interpreter start alone {interpreter:.3f} s, "
+        f"`import libcst` alone {libcst_import:.3f} s"
+    )
     checkout = str(Path(__file__).resolve().parents[1] / "wfkit")
     if location != checkout:
         print(f"  note: {args.python} imports wfkit from {location}, not from {checkout}")
-    print(f"planted violations found: {checks['found']}/{checks['planted']}; findings inside "
-          f"activities: {checks['in_activities']}; other findings: {checks['extra']}; "
-          f"no-workflow tree findings: {len(plain_result.findings)}")  # type: ignore[attr-defined]
+    print(
+        f"planted violations found: {checks['found']}/{checks['planted']}; findings inside "
+        f"activities: {checks['in_activities']}; other findings: {checks['extra']}; "
+        f"no-workflow tree findings: {len(plain_result.findings)}"
+    )  # type: ignore[attr-defined]
 
     (_, _, _, wf_p, wf_c, wf_w), (_, _, _, pl_p, pl_c, _) = rows
     targets = [
@@ -436,12 +465,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")
     if args.markdown:
         print()
-        print("| tree | files | lines | libcst parse-only | wfkit cold | wfkit warm | "
-              "cold / parse | warm / cold |")
+        print(
+            "| tree | files | lines | libcst parse-only | wfkit cold | wfkit warm | "
+            "cold / parse | warm / cold |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, files, lines, parse, cold, warm in rows:
-            print(f"| {name} | {files} | {lines:,} | {parse:.2f} s | {cold:.2f} s | "
-                  f"{warm:.2f} s | {cold / parse:.2f}x | {warm / cold:.3f}x |")
+            print(
+                f"| {name} | {files} | {lines:,} | {parse:.2f} s | {cold:.2f} s | "
+                f"{warm:.2f} s | {cold / parse:.2f}x | {warm / cold:.3f}x |"
+            )
     return 0 if all(ok for _, ok in targets) else 1
 
 

@@ -35,14 +35,15 @@ def raw_commits(path: Path, sync: str, n: int) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={sync}")
-    conn.execute("CREATE TABLE IF NOT EXISTS t (run_id TEXT, seq INTEGER, result TEXT, "
-                 "PRIMARY KEY (run_id, seq))")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS t (run_id TEXT, seq INTEGER, result TEXT, "
+        "PRIMARY KEY (run_id, seq))"
+    )
     start_seq = conn.execute("SELECT COUNT(*) FROM t").fetchone()[0]
     started = time.perf_counter()
     for seq in range(start_seq, start_seq + n):
         conn.execute("BEGIN")
-        conn.execute("INSERT INTO t (run_id, seq, result) VALUES (?, ?, ?)",
-                     ("run-1", seq, RESULT))
+        conn.execute("INSERT INTO t (run_id, seq, result) VALUES (?, ?, ?)", ("run-1", seq, RESULT))
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
@@ -55,15 +56,35 @@ def step_checkpoints(run_id: str, first_seq: int, n: int) -> list[Checkpoint]:
     checkpoints = []
     for seq in range(first_seq, first_seq + n):
         now = T0 + timedelta(milliseconds=seq)
-        checkpoints.append(Checkpoint(
-            run={"updated_at": now},
-            operations=[OperationRecord(run_id, seq, OpKind.STEP, "charge_payment",
-                                        OpStatus.COMPLETED, attempt=1, started_at=now,
-                                        finished_at=now, result=RESULT,
-                                        source="orders.py:42")],
-            history=[HistoryEntry(run_id, now, "step_completed", seq=seq,
-                                  name="charge_payment", data={"attempt": 1})],
-        ))
+        checkpoints.append(
+            Checkpoint(
+                run={"updated_at": now},
+                operations=[
+                    OperationRecord(
+                        run_id,
+                        seq,
+                        OpKind.STEP,
+                        "charge_payment",
+                        OpStatus.COMPLETED,
+                        attempt=1,
+                        started_at=now,
+                        finished_at=now,
+                        result=RESULT,
+                        source="orders.py:42",
+                    )
+                ],
+                history=[
+                    HistoryEntry(
+                        run_id,
+                        now,
+                        "step_completed",
+                        seq=seq,
+                        name="charge_payment",
+                        data={"attempt": 1},
+                    )
+                ],
+            )
+        )
     return checkpoints
 
 
@@ -82,7 +103,7 @@ def bench(sync: str, n: int, rounds: int, directory: Path) -> tuple[float, float
     store.create_run(RunRecord("run-1", "bench", 1, RunStatus.PENDING, "{}", 1, T0, T0), [])
     store.claim("worker-1", T0, T0 + timedelta(days=365))
     raw_path = directory / f"raw-{sync}.db"
-    raw_commits(raw_path, sync, min(n, 200))            # warm up both
+    raw_commits(raw_path, sync, min(n, 200))  # warm up both
     seq = 0
     store_commits(store, "run-1", seq, min(n, 200))
     seq += min(n, 200)
@@ -100,18 +121,25 @@ def main() -> None:
     parser.add_argument("--sync", default="FULL,NORMAL", help="comma-separated levels")
     parser.add_argument("-n", type=int, default=2000, help="commits per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where the files go (default: a temporary directory)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where the files go (default: a temporary directory)"
+    )
     args = parser.parse_args()
-    print(f"SQLite {sqlite3.sqlite_version}, WAL, {args.n} commits x {args.rounds} rounds "
-          "(median round)")
-    print(f"{'synchronous':<12}{'raw µs/commit':>15}{'store µs/commit':>17}{'ratio':>8}"
-          f"{'overhead µs':>13}")
+    print(
+        f"SQLite {sqlite3.sqlite_version}, WAL, {args.n} commits x {args.rounds} rounds "
+        "(median round)"
+    )
+    print(
+        f"{'synchronous':<12}{'raw µs/commit':>15}{'store µs/commit':>17}{'ratio':>8}"
+        f"{'overhead µs':>13}"
+    )
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for sync in args.sync.upper().split(","):
             raw, store = bench(sync, args.n, args.rounds, Path(tmp))
-            print(f"{sync:<12}{raw * 1e6:>15.1f}{store * 1e6:>17.1f}{store / raw:>8.2f}"
-                  f"{(store - raw) * 1e6:>13.1f}")
+            print(
+                f"{sync:<12}{raw * 1e6:>15.1f}{store * 1e6:>17.1f}{store / raw:>8.2f}"
+                f"{(store - raw) * 1e6:>13.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -44,16 +44,33 @@ def fill(url: str, runs: int) -> None:
     step = timedelta(days=100) / runs
     for i in range(runs):
         roll = rng.random()
-        status = RunStatus.FAILED if roll < 0.01 else RunStatus.WAITING if roll < 0.03 \
-            else RunStatus.COMPENSATED if roll < 0.06 else RunStatus.COMPLETED
+        status = (
+            RunStatus.FAILED
+            if roll < 0.01
+            else RunStatus.WAITING
+            if roll < 0.03
+            else RunStatus.COMPENSATED
+            if roll < 0.06
+            else RunStatus.COMPLETED
+        )
         created = T0 + step * i
         finished = None if status == RunStatus.WAITING else created + timedelta(seconds=2)
-        record = RunRecord(id=f"run-{i:06d}", workflow=WORKFLOWS[i % 4], version=1,
-                           status=status, input='{"args":[1,2],"kwargs":{}}', seed=i,
-                           created_at=created, updated_at=finished or created,
-                           finished_at=finished, result="3" if finished else None)
-        store.create_run(record, [HistoryEntry(record.id, created, "run_started",
-                                               data={"workflow": record.workflow})])
+        record = RunRecord(
+            id=f"run-{i:06d}",
+            workflow=WORKFLOWS[i % 4],
+            version=1,
+            status=status,
+            input='{"args":[1,2],"kwargs":{}}',
+            seed=i,
+            created_at=created,
+            updated_at=finished or created,
+            finished_at=finished,
+            result="3" if finished else None,
+        )
+        store.create_run(
+            record,
+            [HistoryEntry(record.id, created, "run_started", data={"workflow": record.workflow})],
+        )
     store.close()
 
 
@@ -87,8 +104,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--db", type=Path, default=None,
-                        help="reuse (or create) this SQLite file instead of a temporary one")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="reuse (or create) this SQLite file instead of a temporary one",
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="wfkit-web-bench-")
     db = args.db or Path(folder) / "web.db"
@@ -103,12 +124,20 @@ def main() -> None:
         timed = Timed(create_app(engine, flows))
         with TestClient(timed) as client:
             deep = client.get("/api/runs?limit=500").json()["next_cursor"]
-            for _ in range(20):   # the cursor 10,000 runs down
+            for _ in range(20):  # the cursor 10,000 runs down
                 deep = client.get(f"/api/runs?limit=500&cursor={deep}").json()["next_cursor"]
-            urls = ["/api/runs", "/api/runs?status=COMPLETED", "/api/runs?status=FAILED",
-                    "/api/runs?workflow=checkout",
-                    f"/api/runs?cursor={deep}", "/api/runs?limit=500", "/api/counts",
-                    "/runs", "/runs?status=WAITING&workflow=approval", "/runs/run-050000"]
+            urls = [
+                "/api/runs",
+                "/api/runs?status=COMPLETED",
+                "/api/runs?status=FAILED",
+                "/api/runs?workflow=checkout",
+                f"/api/runs?cursor={deep}",
+                "/api/runs?limit=500",
+                "/api/counts",
+                "/runs",
+                "/runs?status=WAITING&workflow=approval",
+                "/runs/run-050000",
+            ]
             print(f"{total:,} runs; {args.requests} requests per URL; ms inside the server")
             print(f"{'URL':<46} {'p50':>7} {'p95':>7} {'max':>7}")
             for path in urls:
@@ -116,8 +145,10 @@ def main() -> None:
                 for _ in range(args.requests):
                     assert client.get(path).status_code == 200, path
                 shown = path if len(path) < 46 else path[:43] + "..."
-                print(f"{shown:<46} {statistics.median(timed.samples):7.2f} "
-                      f"{percentile(timed.samples, 0.95):7.2f} {max(timed.samples):7.2f}")
+                print(
+                    f"{shown:<46} {statistics.median(timed.samples):7.2f} "
+                    f"{percentile(timed.samples, 0.95):7.2f} {max(timed.samples):7.2f}"
+                )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,8 @@ def process(ctx: Context, ts: float) -> str:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 import time
 from wfkit import Context, workflow
 
@@ -77,7 +78,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> float:
     return time.time()
-""", fixed="""\
+""",
+            fixed="""\
 import time
 from wfkit import Context, workflow
 
@@ -85,8 +87,10 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> float:
     return ctx.now().timestamp()
-"""),
-        Invalid("""\
+""",
+        ),
+        Invalid(
+            """\
 from datetime import datetime
 from wfkit import Context, workflow
 
@@ -94,7 +98,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> str:
     return datetime.now().isoformat()
-""", fixed="""\
+""",
+            fixed="""\
 from datetime import datetime
 from wfkit import Context, workflow
 
@@ -102,8 +107,11 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> str:
     return ctx.now().isoformat()
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 # alias: the module imported under another name, in a Temporal workflow
 import datetime as dt
 from temporalio import workflow
@@ -114,7 +122,8 @@ class Order:
     @workflow.run
     async def run(self) -> str:
         return dt.datetime.utcnow().isoformat()
-""", fixed="""\
+""",
+            fixed="""\
 # alias: the module imported under another name, in a Temporal workflow
 import datetime as dt
 from temporalio import workflow
@@ -125,7 +134,9 @@ class Order:
     @workflow.run
     async def run(self) -> str:
         return workflow.now().isoformat()
-""", unsafe=True),
+""",
+            unsafe=True,
+        ),
         """\
 # alias: a function imported under another name, through a helper
 from time import time as now

@@ -42,7 +42,8 @@ async def make_id() -> str:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 import uuid
 from wfkit import Context, workflow
 
@@ -50,7 +51,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> str:
     return str(uuid.uuid4())
-""", fixed="""\
+""",
+            fixed="""\
 import uuid
 from wfkit import Context, workflow
 
@@ -58,7 +60,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> str:
     return str(ctx.uuid4())
-"""),
+""",
+        ),
         """\
 # alias: secrets imported under another name
 import secrets as s

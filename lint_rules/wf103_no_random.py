@@ -45,7 +45,8 @@ def process(ctx: Context, items: list[str]) -> str:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 import random
 from wfkit import Context, workflow
 
@@ -53,7 +54,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> float:
     return random.random() * 2
-""", fixed="""\
+""",
+            fixed="""\
 import random
 from wfkit import Context, workflow
 
@@ -61,7 +63,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> float:
     return ctx.random() * 2
-"""),
+""",
+        ),
         """\
 # alias: numpy imported as np
 import numpy as np

@@ -57,7 +57,8 @@ def process(ctx: Context, skus: set[str]) -> int:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 from wfkit import Context, workflow
 
 
@@ -68,7 +69,8 @@ def process(ctx: Context, skus: list[str]) -> None:
 
 
 def reserve(sku: str) -> None: ...
-""", fixed="""\
+""",
+            fixed="""\
 from wfkit import Context, workflow
 
 
@@ -79,8 +81,11 @@ def process(ctx: Context, skus: list[str]) -> None:
 
 
 def reserve(sku: str) -> None: ...
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 # alias: os imported under another name
 import os as operating_system
 from temporalio import workflow
@@ -91,7 +96,8 @@ class Sweep:
     @workflow.run
     async def run(self, path: str) -> list[str]:
         return operating_system.listdir(path)
-""", fixed="""\
+""",
+            fixed="""\
 # alias: os imported under another name
 import os as operating_system
 from temporalio import workflow
@@ -102,8 +108,11 @@ class Sweep:
     @workflow.run
     async def run(self, path: str) -> list[str]:
         return sorted(operating_system.listdir(path))
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 from dbos import DBOS
 
 
@@ -111,7 +120,8 @@ from dbos import DBOS
 def process(tags: list[str]) -> str:
     unique = {t.lower() for t in tags}
     return ",".join(list(unique))
-""", fixed="""\
+""",
+            fixed="""\
 from dbos import DBOS
 
 
@@ -119,29 +129,44 @@ from dbos import DBOS
 def process(tags: list[str]) -> str:
     unique = {t.lower() for t in tags}
     return ",".join(sorted(unique))
-""", unsafe=True),
+""",
+            unsafe=True,
+        ),
     ]
 
     def __init__(self) -> None:
-        self.joined: set[int] = set()   # comprehensions already reported through a join
+        self.joined: set[int] = set()  # comprehensions already reported through a join
 
     def on_hit(self, hit: Hit, ctx) -> None:
         if ctx.condition_holds(hit) and hit.call is not None:
             code = ctx.code_for(hit.call)
-            ctx.report(self, hit.call, f"{hit.qualname.rsplit('.', 1)[-1]}()",
-                       {"*": "sorted(...)"}, unsafe_fix=FixEdit(f"sorted({code})"))
+            ctx.report(
+                self,
+                hit.call,
+                f"{hit.qualname.rsplit('.', 1)[-1]}()",
+                {"*": "sorted(...)"},
+                unsafe_fix=FixEdit(f"sorted({code})"),
+            )
 
     def _unordered(self, node: cst.BaseExpression, ctx, what: str) -> None:
-        ctx.report(self, node, what, {"*": "sorted(...)"},
-                   unsafe_fix=FixEdit(f"sorted({ctx.code_for(node)})"))
+        ctx.report(
+            self,
+            node,
+            what,
+            {"*": "sorted(...)"},
+            unsafe_fix=FixEdit(f"sorted({ctx.code_for(node)})"),
+        )
 
     def visit_For(self, node: cst.For, ctx) -> None:
         if ctx.is_set_expr(node.iter):
             self._unordered(node.iter, ctx, "for over a set")
 
     def visit_ListComp(self, node: cst.ListComp, ctx) -> None:
-        if not ctx.is_ordered(node) and id(node) not in self.joined and \
-                ctx.is_set_expr(node.for_in.iter):
+        if (
+            not ctx.is_ordered(node)
+            and id(node) not in self.joined
+            and ctx.is_set_expr(node.for_in.iter)
+        ):
             self._unordered(node.for_in.iter, ctx, "comprehension over a set")
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp, ctx) -> None:
@@ -162,18 +187,28 @@ def process(tags: list[str]) -> str:
             if func.attr.value == "join" and len(node.args) == 1:
                 if ctx.is_set_expr(first):
                     self._unordered(first, ctx, "join over a set")
-                elif isinstance(first, (cst.GeneratorExp, cst.ListComp)) and \
-                        ctx.is_set_expr(first.for_in.iter):
+                elif isinstance(first, (cst.GeneratorExp, cst.ListComp)) and ctx.is_set_expr(
+                    first.for_in.iter
+                ):
                     self.joined.add(id(first))
                     self._unordered(first.for_in.iter, ctx, "join over a set")
             return
         qual = ctx.resolve(func) if isinstance(func, cst.Name) else None
         if qual in _TO_SEQUENCE and ctx.is_set_expr(first):
             code = ctx.code_for(first)
-            text = f"sorted({code})" if qual == "builtins.list" else \
-                f"{func.value}(sorted({code}))"
-            ctx.report(self, node, f"{func.value}() of a set", {"*": "sorted(...)"},
-                       unsafe_fix=FixEdit(text))
-        elif qual == "builtins.next" and isinstance(first, cst.Call) and first.args and \
-                ctx.resolve(first.func) == "builtins.iter" and ctx.is_set_expr(first.args[0].value):
+            text = f"sorted({code})" if qual == "builtins.list" else f"{func.value}(sorted({code}))"
+            ctx.report(
+                self,
+                node,
+                f"{func.value}() of a set",
+                {"*": "sorted(...)"},
+                unsafe_fix=FixEdit(text),
+            )
+        elif (
+            qual == "builtins.next"
+            and isinstance(first, cst.Call)
+            and first.args
+            and ctx.resolve(first.func) == "builtins.iter"
+            and ctx.is_set_expr(first.args[0].value)
+        ):
             ctx.report(self, node, "next(iter(set))", {"*": "min(...)"})

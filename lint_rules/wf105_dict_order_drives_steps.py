@@ -50,7 +50,8 @@ def charge(sku: str, price: float) -> None: ...
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 from wfkit import Context, workflow
 
 
@@ -61,7 +62,8 @@ def process(ctx: Context, prices: dict[str, float]) -> None:
 
 
 def charge(sku: str, price: float) -> None: ...
-""", fixed="""\
+""",
+            fixed="""\
 from wfkit import Context, workflow
 
 
@@ -72,8 +74,11 @@ def process(ctx: Context, prices: dict[str, float]) -> None:
 
 
 def charge(sku: str, price: float) -> None: ...
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 # alias: Temporal's workflow module imported as wf
 from datetime import timedelta
 from temporalio import workflow as wf
@@ -85,7 +90,8 @@ class Fanout:
     async def run(self, jobs: dict[str, str]) -> None:
         for name in jobs:
             await wf.execute_activity("run_job", name, start_to_close_timeout=timedelta(seconds=9))
-""", fixed="""\
+""",
+            fixed="""\
 # alias: Temporal's workflow module imported as wf
 from datetime import timedelta
 from temporalio import workflow as wf
@@ -97,8 +103,11 @@ class Fanout:
     async def run(self, jobs: dict[str, str]) -> None:
         for name in sorted(jobs):
             await wf.execute_activity("run_job", name, start_to_close_timeout=timedelta(seconds=9))
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 from wfkit import Context, workflow
 
 
@@ -108,7 +117,8 @@ def process(ctx: Context, urls: dict[str, str]) -> list[str]:
 
 
 def fetch(url: str) -> str: ...
-""", fixed="""\
+""",
+            fixed="""\
 from wfkit import Context, workflow
 
 
@@ -118,7 +128,9 @@ def process(ctx: Context, urls: dict[str, str]) -> list[str]:
 
 
 def fetch(url: str) -> str: ...
-""", unsafe=True),
+""",
+            unsafe=True,
+        ),
     ]
 
     def __init__(self) -> None:
@@ -128,17 +140,24 @@ def fetch(url: str) -> str: ...
         self.loops.append([node, ctx.is_dict_expr(node.iter), False])
 
     def visit_Call(self, node: cst.Call, ctx) -> None:
-        if self.loops and any(loop[1] and not loop[2] for loop in self.loops) and \
-                ctx.durable_kind(node):
+        if (
+            self.loops
+            and any(loop[1] and not loop[2] for loop in self.loops)
+            and ctx.durable_kind(node)
+        ):
             for loop in self.loops:
                 loop[2] = loop[1] or loop[2]
 
     def _comprehension(self, node: cst.ListComp | cst.GeneratorExp, ctx) -> None:
         if ctx.is_dict_expr(node.for_in.iter) and ctx.contains_durable(node.elt):
             code = ctx.code_for(node.for_in.iter)
-            ctx.report(self, node.for_in.iter, "comprehension over a dict starting durable "
-                       "operations", {"*": "sorted(d.items())"},
-                       unsafe_fix=FixEdit(f"sorted({code})"))
+            ctx.report(
+                self,
+                node.for_in.iter,
+                "comprehension over a dict starting durable operations",
+                {"*": "sorted(d.items())"},
+                unsafe_fix=FixEdit(f"sorted({code})"),
+            )
 
     def visit_ListComp(self, node: cst.ListComp, ctx) -> None:
         self._comprehension(node, ctx)
@@ -152,5 +171,10 @@ def fetch(url: str) -> str: ...
         _, is_dict, drives = self.loops.pop()
         if is_dict and drives:
             code = ctx.code_for(node.iter)
-            ctx.report(self, node.iter, "for over a dict starting durable operations",
-                       {"*": "sorted(d.items())"}, unsafe_fix=FixEdit(f"sorted({code})"))
+            ctx.report(
+                self,
+                node.iter,
+                "for over a dict starting durable operations",
+                {"*": "sorted(d.items())"},
+                unsafe_fix=FixEdit(f"sorted({code})"),
+            )

@@ -50,7 +50,8 @@ def wait_a_bit() -> None:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 # an async DBOS workflow: DBOS.sleep() raises there, the fix awaits DBOS.sleep_async()
 import time
 from dbos import DBOS
@@ -59,7 +60,8 @@ from dbos import DBOS
 @DBOS.workflow()
 async def process() -> None:
     time.sleep(30)
-""", fixed="""\
+""",
+            fixed="""\
 # an async DBOS workflow: DBOS.sleep() raises there, the fix awaits DBOS.sleep_async()
 import time
 from dbos import DBOS
@@ -68,8 +70,11 @@ from dbos import DBOS
 @DBOS.workflow()
 async def process() -> None:
     await DBOS.sleep_async(30)
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 import time
 from wfkit import Context, workflow
 
@@ -77,7 +82,8 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> None:
     time.sleep(5)
-""", fixed="""\
+""",
+            fixed="""\
 import time
 from wfkit import Context, workflow
 
@@ -85,8 +91,11 @@ from wfkit import Context, workflow
 @workflow
 def process(ctx: Context) -> None:
     ctx.sleep(5)
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 # alias: sleep imported under another name, in a DBOS workflow
 from time import sleep as pause
 from dbos import DBOS
@@ -95,7 +104,8 @@ from dbos import DBOS
 @DBOS.workflow()
 def process() -> None:
     pause(30)
-""", fixed="""\
+""",
+            fixed="""\
 # alias: sleep imported under another name, in a DBOS workflow
 from time import sleep as pause
 from dbos import DBOS
@@ -104,8 +114,11 @@ from dbos import DBOS
 @DBOS.workflow()
 def process() -> None:
     DBOS.sleep(30)
-""", unsafe=True),
-        Invalid("""\
+""",
+            unsafe=True,
+        ),
+        Invalid(
+            """\
 import asyncio
 from wfkit import Context, workflow
 
@@ -113,7 +126,8 @@ from wfkit import Context, workflow
 @workflow
 async def process(ctx: Context) -> None:
     await asyncio.sleep(1)
-""", fixed="""\
+""",
+            fixed="""\
 import asyncio
 from wfkit import Context, workflow
 
@@ -121,5 +135,7 @@ from wfkit import Context, workflow
 @workflow
 async def process(ctx: Context) -> None:
     await ctx.sleep(1)
-""", unsafe=True),
+""",
+            unsafe=True,
+        ),
     ]

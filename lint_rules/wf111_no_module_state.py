@@ -18,10 +18,28 @@ from __future__ import annotations
 from wfkit.lint import lazycst as cst
 from wfkit.lint.rule import LintRule
 
-_MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "add", "discard",
-                       "update", "setdefault", "popitem", "appendleft", "extendleft", "sort",
-                       "reverse", "difference_update", "intersection_update",
-                       "symmetric_difference_update"})
+_MUTATORS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "clear",
+        "add",
+        "discard",
+        "update",
+        "setdefault",
+        "popitem",
+        "appendleft",
+        "extendleft",
+        "sort",
+        "reverse",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+    }
+)
 
 
 class NoModuleState(LintRule):
@@ -131,8 +149,11 @@ def process(key: str) -> None:
             owner = ctx.nonlocal_owner(target.value)
             if owner is not None and not owner[1]:
                 ctx.report(self, target, f"nonlocal {target.value} of {owner[0]}")
-        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and \
-                ctx.is_module_mutable(target.value.value):
+        elif (
+            isinstance(target, cst.Subscript)
+            and isinstance(target.value, cst.Name)
+            and ctx.is_module_mutable(target.value.value)
+        ):
             ctx.report(self, target, f"{target.value.value}[...]")
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
@@ -154,6 +175,10 @@ def process(key: str) -> None:
 
     def visit_Call(self, node: cst.Call, ctx) -> None:
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS and \
-                isinstance(func.value, cst.Name) and ctx.is_module_mutable(func.value.value):
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in _MUTATORS
+            and isinstance(func.value, cst.Name)
+            and ctx.is_module_mutable(func.value.value)
+        ):
             ctx.report(self, node, f"{func.value.value}.{func.attr.value}()")

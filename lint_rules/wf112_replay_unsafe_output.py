@@ -70,7 +70,10 @@ def process() -> None:
     ]
 
     def on_hit(self, hit: Hit, ctx) -> None:
-        if hit.call is None or ctx.guard_depth or hit.qualname.endswith(
-                ("getLogger", "basicConfig")):
+        if (
+            hit.call is None
+            or ctx.guard_depth
+            or hit.qualname.endswith(("getLogger", "basicConfig"))
+        ):
             return
         ctx.report_hit(self, hit)

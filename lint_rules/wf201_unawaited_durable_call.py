@@ -52,7 +52,8 @@ class Order:
 """,
     ]
     INVALID = [
-        Invalid("""\
+        Invalid(
+            """\
 from wfkit import Context, workflow
 
 
@@ -62,7 +63,8 @@ async def process(ctx: Context) -> None:
 
 
 async def notify() -> None: ...
-""", fixed="""\
+""",
+            fixed="""\
 from wfkit import Context, workflow
 
 
@@ -72,8 +74,10 @@ async def process(ctx: Context) -> None:
 
 
 async def notify() -> None: ...
-"""),
-        Invalid("""\
+""",
+        ),
+        Invalid(
+            """\
 # alias: Temporal's workflow module imported as wf
 from datetime import timedelta
 from temporalio import workflow as wf
@@ -84,7 +88,8 @@ class Order:
     @wf.run
     async def run(self) -> None:
         wf.sleep(timedelta(minutes=5))
-""", fixed="""\
+""",
+            fixed="""\
 # alias: Temporal's workflow module imported as wf
 from datetime import timedelta
 from temporalio import workflow as wf
@@ -95,7 +100,8 @@ class Order:
     @wf.run
     async def run(self) -> None:
         await wf.sleep(timedelta(minutes=5))
-"""),
+""",
+        ),
     ]
 
     def visit_Expr(self, node: cst.Expr, ctx) -> None:
@@ -103,5 +109,10 @@ class Order:
         if not isinstance(call, cst.Call) or ctx.unit is None or not ctx.unit.is_async:
             return
         if ctx.durable_kind(call) in _AWAITABLE:
-            ctx.report(self, call, ctx.code_for(call.func) + "()", {"*": "await"},
-                       fixes={"*": FixEdit("await " + ctx.code_for(call))})
+            ctx.report(
+                self,
+                call,
+                ctx.code_for(call.func) + "()",
+                {"*": "await"},
+                fixes={"*": FixEdit("await " + ctx.code_for(call))},
+            )

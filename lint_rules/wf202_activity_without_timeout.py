@@ -81,7 +81,8 @@ class Order:
         if ctx.resolve(func) not in TEMPORAL_ACTIVITY_STARTS:
             return
         for arg in node.args:
-            if arg.star == "**" or (arg.keyword is not None and
-                                    arg.keyword.value in TEMPORAL_TIMEOUT_KEYWORDS):
+            if arg.star == "**" or (
+                arg.keyword is not None and arg.keyword.value in TEMPORAL_TIMEOUT_KEYWORDS
+            ):
                 return
         ctx.report(self, node, ctx.code_for(func) + "()", {"*": "start_to_close_timeout="})

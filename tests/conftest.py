@@ -8,11 +8,15 @@ import itertools
 import os
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from wfkit.engine.store.base import Store
 
 
 @pytest.fixture
@@ -32,8 +36,9 @@ def user_code_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 @pytest.fixture
-def run_wfkit(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-              ) -> Callable[..., tuple[int, str, str]]:
+def run_wfkit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str, str]]:
     """Run `wfkit ARGS...` in-process (optionally with stdin); (exit code, stdout, stderr)."""
     from wfkit.cli.main import main
 
@@ -106,8 +111,10 @@ def postgres_database(postgres_server: str) -> Iterator[PostgresDatabase]:
     try:
         import psycopg
     except ImportError:
-        pytest.fail("PostgreSQL tests need the psycopg driver: pip install -e '.[test,postgres]'",
-                    pytrace=False)
+        pytest.fail(
+            "PostgreSQL tests need the psycopg driver: pip install -e '.[test,postgres]'",
+            pytrace=False,
+        )
     name = f"wfkit_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")

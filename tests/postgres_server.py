@@ -28,8 +28,10 @@ def pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                        key=lambda p: [int(x) for x in p.split("/")[4].split(".") if x.isdigit()])
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: [int(x) for x in p.split("/")[4].split(".") if x.isdigit()],
+    )
     return candidates[-1] if candidates else None
 
 
@@ -44,7 +46,8 @@ class PostgresServer:
             raise ServerUnavailable(
                 "PostgreSQL tests need WFKIT_TEST_POSTGRES_URL or the PostgreSQL server "
                 "binaries (initdb, pg_ctl) on PATH; install them (apt-get install postgresql) "
-                "or deselect with -m 'not postgres'")
+                "or deselect with -m 'not postgres'"
+            )
         self._as_user: list[str] = []
         owner = None
         if os.geteuid() == 0:
@@ -53,8 +56,10 @@ class PostgresServer:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise ServerUnavailable("running as root: PostgreSQL needs an unprivileged OS "
-                                        "user 'postgres' (useradd --system postgres)") from None
+                raise ServerUnavailable(
+                    "running as root: PostgreSQL needs an unprivileged OS "
+                    "user 'postgres' (useradd --system postgres)"
+                ) from None
             self._as_user = ["runuser", "-u", "postgres", "--"]
         self.base = tempfile.mkdtemp(prefix="wfkit-pg-")
         if owner is not None:
@@ -71,20 +76,43 @@ class PostgresServer:
             os.chown(pwfile, owner.pw_uid, owner.pw_gid)
         self.url = f"postgresql://wfkit:{password}@127.0.0.1:{self.port}/postgres"
         try:
-            self._run(initdb, "-D", self.data, "--auth-local=trust",
-                      "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-U", "wfkit", "-E",
-                      "UTF8", "--no-locale", "--no-sync")
+            self._run(
+                initdb,
+                "-D",
+                self.data,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-U",
+                "wfkit",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            )
             self.start()
         except ServerUnavailable as exc:
             shutil.rmtree(self.base, ignore_errors=True)
-            raise ServerUnavailable(f"could not start a throwaway PostgreSQL server: {exc}") \
-                from None
+            raise ServerUnavailable(
+                f"could not start a throwaway PostgreSQL server: {exc}"
+            ) from None
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        self._run(self._pg_ctl, "-D", self.data, "-l", str(self.log), "-w", "-t", "60", "-o",
-                  f"-h 127.0.0.1 -p {self.port} -k {self.base} -F -c full_page_writes=off "
-                  "-c synchronous_commit=off -c max_connections=200", "start")
+        self._run(
+            self._pg_ctl,
+            "-D",
+            self.data,
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k {self.base} -F -c full_page_writes=off "
+            "-c synchronous_commit=off -c max_connections=200",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """``pg_ctl stop -m MODE`` and wait until it is down: ``fast`` ends every session
@@ -92,17 +120,29 @@ class PostgresServer:
         self._run(self._pg_ctl, "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")
 
     def close(self) -> None:
-        subprocess.run([*self._as_user, str(self._pg_ctl), "-D", self.data, "-m", "immediate",
-                        "-w", "stop"], check=False, capture_output=True, timeout=60,
-                       cwd=self.base)
+        subprocess.run(
+            [*self._as_user, str(self._pg_ctl), "-D", self.data, "-m", "immediate", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+            cwd=self.base,
+        )
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _run(self, *cmd: str | None) -> None:
         try:
-            subprocess.run([*self._as_user, *(str(c) for c in cmd)], check=True,
-                           capture_output=True, text=True, timeout=120, cwd=self.base)
+            subprocess.run(
+                [*self._as_user, *(str(c) for c in cmd)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=self.base,
+            )
         except subprocess.CalledProcessError as exc:
-            detail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or \
-                (self.log.read_text().strip().splitlines()[-1:] if self.log.exists() else [])
-            raise ServerUnavailable(f"{Path(str(cmd[0])).name} {cmd[-1]} failed: "
-                                    f"{' '.join(detail)}") from None
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or (
+                self.log.read_text().strip().splitlines()[-1:] if self.log.exists() else []
+            )
+            raise ServerUnavailable(
+                f"{Path(str(cmd[0])).name} {cmd[-1]} failed: {' '.join(detail)}"
+            ) from None

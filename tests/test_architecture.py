@@ -22,8 +22,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The engine is one package; the toolkit is the packages above it (and the static model).
 ENGINE = "wfkit.engine"
-TOOLKIT = ("wfkit.static", "wfkit.graph", "wfkit.lint", "wfkit.compat", "wfkit.testing",
-           "wfkit.web", "wfkit.cli")
+TOOLKIT = (
+    "wfkit.static",
+    "wfkit.graph",
+    "wfkit.lint",
+    "wfkit.compat",
+    "wfkit.testing",
+    "wfkit.web",
+    "wfkit.cli",
+)
 # The facade: the package itself (lazy re-exports of the engine's public names) and the two
 # engine modules the docs import from their old paths, kept as thin aliases.
 FACADE = ("wfkit", "wfkit.progress", "wfkit.history")
@@ -68,7 +75,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> list[Import]:
             base = node.module or ""
             if node.level:
                 package = name.split(".") if is_package else name.split(".")[:-1]
-                package = package[:len(package) - (node.level - 1)]
+                package = package[: len(package) - (node.level - 1)]
                 base = ".".join([*package, *([base] if base else [])])
             plain = []
             for alias in node.names:
@@ -83,9 +90,10 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> list[Import]:
 
 def import_graph(known: dict[str, Path]) -> dict[str, list[Import]]:
     """Module -> its imports of other modules in ``known``."""
-    return {name: [i for i in imports_of(name, path, known)
-                   if i.module in known and i.module != name]
-            for name, path in known.items()}
+    return {
+        name: [i for i in imports_of(name, path, known) if i.module in known and i.module != name]
+        for name, path in known.items()
+    }
 
 
 def cycles(graph: dict[str, list[Import]]) -> list[list[str]]:
@@ -97,7 +105,7 @@ def cycles(graph: dict[str, list[Import]]) -> list[list[str]]:
     on_stack: set[str] = set()
     components: list[list[str]] = []
 
-    def visit(start: str) -> None:   # Tarjan's algorithm, iterative (no recursion limit)
+    def visit(start: str) -> None:  # Tarjan's algorithm, iterative (no recursion limit)
         work = [(start, iter(sorted({i.module for i in graph[start]})))]
         index[start] = low[start] = len(index)
         stack.append(start)
@@ -156,7 +164,7 @@ def _cycle_through(start: str, members: set[str], graph: dict[str, list[Import]]
                     parents[target] = node
                     following.append(target)
         frontier = following
-    raise AssertionError(f"{start} is in no cycle")   # pragma: no cover - not an SCC then
+    raise AssertionError(f"{start} is in no cycle")  # pragma: no cover - not an SCC then
 
 
 def describe(cycle: list[str], graph: dict[str, list[Import]]) -> str:
@@ -183,52 +191,74 @@ GRAPH = import_graph(WFKIT)
 # ------------------------------------------------------------------------------ wfkit itself
 def test_wfkit_has_no_import_cycles():
     found = [describe(c, GRAPH) for c in cycles(GRAPH)]
-    assert found == [], "import cycles (break them; see docs/architecture.md):\n" + \
-        "\n".join(found)
+    assert found == [], "import cycles (break them; see docs/architecture.md):\n" + "\n".join(found)
 
 
 def test_no_module_imports_a_private_name_from_another_package():
     offenders = [
         f"{i.path.relative_to(ROOT)}:{i.line}: {name} from {i.module}"
-        for imports in GRAPH.values() for i in imports for name in i.names
-        if name.startswith("_") and not name.startswith("__")
-        and package_of(i.module, WFKIT) != package_of(i.importer, WFKIT)]
+        for imports in GRAPH.values()
+        for i in imports
+        for name in i.names
+        if name.startswith("_")
+        and not name.startswith("__")
+        and package_of(i.module, WFKIT) != package_of(i.importer, WFKIT)
+    ]
     assert offenders == [], "make the name public, or move it to the package that uses it"
 
 
 def test_the_static_model_imports_nothing_above_it():
-    offenders = [f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
-                 for name, imports in GRAPH.items() if inside(name, ("wfkit.static",))
-                 for i in imports if not inside(i.module, STATIC_MAY_IMPORT)]
-    assert offenders == [], "wfkit.static is read by lint, graph and compat; it imports none " \
-                            "of them, nor the engine"
+    offenders = [
+        f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
+        for name, imports in GRAPH.items()
+        if inside(name, ("wfkit.static",))
+        for i in imports
+        if not inside(i.module, STATIC_MAY_IMPORT)
+    ]
+    assert offenders == [], (
+        "wfkit.static is read by lint, graph and compat; it imports none of them, nor the engine"
+    )
 
 
 def test_the_graph_renderer_reads_only_the_model():
-    offenders = [f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
-                 for name, imports in GRAPH.items() if inside(name, ("wfkit.graph",))
-                 for i in imports if not inside(i.module, ("wfkit.graph", *STATIC_MAY_IMPORT))]
+    offenders = [
+        f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
+        for name, imports in GRAPH.items()
+        if inside(name, ("wfkit.graph",))
+        for i in imports
+        if not inside(i.module, ("wfkit.graph", *STATIC_MAY_IMPORT))
+    ]
     assert offenders == []
 
 
 def test_the_engine_imports_no_toolkit_package():
-    offenders = [f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
-                 for name, imports in GRAPH.items() if inside(name, (ENGINE,))
-                 for i in imports if inside(i.module, TOOLKIT)]
+    offenders = [
+        f"{i.path.relative_to(ROOT)}:{i.line}: {i.module}"
+        for name, imports in GRAPH.items()
+        if inside(name, (ENGINE,))
+        for i in imports
+        if inside(i.module, TOOLKIT)
+    ]
     assert offenders == [], "the engine sits below lint, static, graph, testing and the CLI"
 
 
 # The layers of docs/architecture.md, top first; a module imports only from layers below its
 # own (or its own package). The facade (``wfkit`` and its two alias modules) is below the
 # engine it re-exports; ``_lazy`` (the facades' lazy exports) is shared, like the errors.
-LAYERS = (("wfkit.cli",), ("wfkit.testing", "wfkit.web"), ("wfkit.compat",),
-          ("wfkit.lint", "wfkit.graph"), ("wfkit.static", ENGINE), ("wfkit",),
-          ("wfkit.errors", "wfkit._lazy"))
+LAYERS = (
+    ("wfkit.cli",),
+    ("wfkit.testing", "wfkit.web"),
+    ("wfkit.compat",),
+    ("wfkit.lint", "wfkit.graph"),
+    ("wfkit.static", ENGINE),
+    ("wfkit",),
+    ("wfkit.errors", "wfkit._lazy"),
+)
 
 
 def layer_of(name: str) -> tuple[int, str]:
     """(rank, package) of a module: lower rank = higher layer."""
-    if name == "wfkit.__main__":   # ``python -m wfkit``: the CLI's entry point
+    if name == "wfkit.__main__":  # ``python -m wfkit``: the CLI's entry point
         name = "wfkit.cli"
     if name in FACADE:
         name = "wfkit"
@@ -254,13 +284,15 @@ def test_every_import_points_down_the_layers():
     offenders = []
     for name, imports in GRAPH.items():
         if name in FACADE:
-            continue   # the facade re-exports the engine (under TYPE_CHECKING, and lazily)
+            continue  # the facade re-exports the engine (under TYPE_CHECKING, and lazily)
         rank, package = layer_of(name)
         for i in imports:
             target_rank, target_package = layer_of(i.module)
             if target_package != package and target_rank <= rank:
-                offenders.append(f"{i.path.relative_to(ROOT)}:{i.line}: {package} -> "
-                                 f"{target_package} ({i.module})")
+                offenders.append(
+                    f"{i.path.relative_to(ROOT)}:{i.line}: {package} -> "
+                    f"{target_package} ({i.module})"
+                )
     assert offenders == [], "see the layers in docs/architecture.md"
 
 
@@ -271,12 +303,17 @@ def test_libcst_private_api_is_used_in_one_module_only(folder: str):
         if name == LIBCST_PRIVATE_MODULE:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level \
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
                 else []
+            )
             for module in modules:
-                if module.split(".")[0] == "libcst" and \
-                        any(part.startswith("_") for part in module.split(".")):
+                if module.split(".")[0] == "libcst" and any(
+                    part.startswith("_") for part in module.split(".")
+                ):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {module}")
             if isinstance(node, ast.Attribute) and node.attr in LIBCST_PRIVATE_ATTRIBUTES:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.attr}")
@@ -294,21 +331,35 @@ def _package(tmp_path: Path, files: dict[str, str]) -> dict[str, list[Import]]:
 
 @pytest.mark.parametrize("where", ["module level", "TYPE_CHECKING", "function"])
 def test_the_checker_finds_a_cycle_wherever_its_imports_stand(tmp_path: Path, where: str):
-    back = {"module level": "from pkg.a import A\n",
-            "TYPE_CHECKING": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                             "    from pkg.a import A\n",
-            "function": "def f():\n    from pkg import a\n    return a\n"}[where]
-    graph = _package(tmp_path, {"pkg/__init__.py": "", "pkg/a.py": "from pkg.b import B\nA = 1\n",
-                                "pkg/b.py": back + "B = 2\n", "pkg/c.py": "import pkg.a\n"})
+    back = {
+        "module level": "from pkg.a import A\n",
+        "TYPE_CHECKING": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from pkg.a import A\n",
+        "function": "def f():\n    from pkg import a\n    return a\n",
+    }[where]
+    graph = _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg.b import B\nA = 1\n",
+            "pkg/b.py": back + "B = 2\n",
+            "pkg/c.py": "import pkg.a\n",
+        },
+    )
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.a"]]
     assert describe(cycles(graph)[0], graph).startswith("pkg.a -> pkg.b (pkg.a:1) -> pkg.a")
 
 
 def test_the_checker_resolves_relative_imports_and_ignores_parent_packages(tmp_path: Path):
-    graph = _package(tmp_path, {"pkg/__init__.py": "from pkg.sub import x\n",
-                                "pkg/sub/__init__.py": "from . import x\n",
-                                "pkg/sub/x.py": "from .. import sub\nfrom ..sub.x import _y\n"})
+    graph = _package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from pkg.sub import x\n",
+            "pkg/sub/__init__.py": "from . import x\n",
+            "pkg/sub/x.py": "from .. import sub\nfrom ..sub.x import _y\n",
+        },
+    )
     assert {i.module for i in graph["pkg"]} == {"pkg.sub.x"}
     assert {i.module for i in graph["pkg.sub"]} == {"pkg.sub.x"}
-    assert [(i.module, i.names) for i in graph["pkg.sub.x"]] == [("pkg.sub", ())]   # not itself
+    assert [(i.module, i.names) for i in graph["pkg.sub.x"]] == [("pkg.sub", ())]  # not itself
     assert cycles(graph) == [["pkg.sub", "pkg.sub.x", "pkg.sub"]]

@@ -12,8 +12,19 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import (TYPE_CHECKING, Annotated, Any, Generic, Literal, NamedTuple, NewType,
-                    Optional, TypedDict, TypeVar, Union)
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Generic,
+    Literal,
+    NamedTuple,
+    NewType,
+    Optional,
+    TypedDict,
+    TypeVar,
+    Union,
+)
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -202,7 +213,7 @@ ROUND_TRIPS = [
     (frozenset({"b", "a"}), frozenset[str]),
     ({(1, 2), (0, 5)}, set[tuple[int, int]]),
     ({Color.RED}, set[Color]),
-    ([Color.RED, None], list[Optional[Color]]),
+    ([Color.RED, None], list[Color | None]),
     (None, Optional[int]),
     (5, int | None),
     (1, float | int),
@@ -220,8 +231,11 @@ ROUND_TRIPS = [
 ]
 
 
-@pytest.mark.parametrize(("value", "annotation"), ROUND_TRIPS,
-                         ids=[f"{i}-{type(v).__name__}" for i, (v, _) in enumerate(ROUND_TRIPS)])
+@pytest.mark.parametrize(
+    ("value", "annotation"),
+    ROUND_TRIPS,
+    ids=[f"{i}-{type(v).__name__}" for i, (v, _) in enumerate(ROUND_TRIPS)],
+)
 def test_every_supported_type_round_trips_to_its_annotation(codec, value, annotation):
     decoded = round_trip(codec, value, annotation)
     assert decoded == value
@@ -231,15 +245,15 @@ def test_every_supported_type_round_trips_to_its_annotation(codec, value, annota
 def test_aware_datetimes_keep_their_zone_and_naive_ones_stay_naive(codec):
     zoned = round_trip(codec, datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=PARIS), datetime)
     assert zoned.tzinfo is PARIS and zoned.fold == 1 and zoned.utcoffset() == timedelta(hours=1)
-    offset = round_trip(codec, datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=3))),
-                        datetime)
+    offset = round_trip(codec, datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=3))), datetime)
     assert offset.utcoffset() == timedelta(hours=3)
     assert round_trip(codec, datetime(2026, 1, 1), datetime).tzinfo is None
 
 
 def test_hand_written_inputs_are_accepted_where_unambiguous(codec):
     assert codec.decode('"2026-01-01T00:00:00Z"', datetime, where=WHERE) == datetime(
-        2026, 1, 1, tzinfo=timezone.utc)
+        2026, 1, 1, tzinfo=timezone.utc
+    )
     assert codec.decode("1", float, where=WHERE) == 1.0
     assert codec.decode("9.99", Decimal, where=WHERE) == Decimal("9.99")
     assert codec.decode("90", timedelta, where=WHERE) == timedelta(seconds=90)
@@ -249,13 +263,23 @@ def test_hand_written_inputs_are_accepted_where_unambiguous(codec):
 
 
 def test_typed_values_come_back_as_their_json_form_without_an_annotation(codec):
-    value = {"order": Order(uuid.UUID(int=1), [Item("a", Decimal("2.50"))], tags={"b", "a"}),
-             "at": datetime(2026, 1, 1, 9, 30), "color": Color.RED, "span": timedelta(hours=2)}
+    value = {
+        "order": Order(uuid.UUID(int=1), [Item("a", Decimal("2.50"))], tags={"b", "a"}),
+        "at": datetime(2026, 1, 1, 9, 30),
+        "color": Color.RED,
+        "span": timedelta(hours=2),
+    }
     assert codec.decode(codec.encode(value, where=WHERE), where=WHERE) == {
-        "order": {"id": "00000000-0000-0000-0000-000000000001",
-                  "items": [{"sku": "a", "price": "2.50", "quantity": 1}],
-                  "email": None, "tags": ["a", "b"]},
-        "at": "2026-01-01T09:30:00", "color": "red", "span": "PT2H"}
+        "order": {
+            "id": "00000000-0000-0000-0000-000000000001",
+            "items": [{"sku": "a", "price": "2.50", "quantity": 1}],
+            "email": None,
+            "tags": ["a", "b"],
+        },
+        "at": "2026-01-01T09:30:00",
+        "color": "red",
+        "span": "PT2H",
+    }
 
 
 def test_dict_key_order_round_trips_exactly(codec):
@@ -268,15 +292,24 @@ def test_dict_key_order_round_trips_exactly(codec):
 
 
 def test_encoding_is_deterministic_and_sets_are_sorted(codec):
-    value = {"s": {"b", "c", "a"}, "n": frozenset({10, 2, 33}), "mixed": {1, "1", None},
-             "colors": {Color.RED, Color.BLUE}}
+    value = {
+        "s": {"b", "c", "a"},
+        "n": frozenset({10, 2, 33}),
+        "mixed": {1, "1", None},
+        "colors": {Color.RED, Color.BLUE},
+    }
     first = codec.encode(value, where=WHERE)
     assert first == codec.encode(value, where=WHERE)
-    rebuilt = {"s": set(reversed(["a", "b", "c"])), "n": frozenset([33, 2, 10]),
-               "mixed": {None, "1", 1}, "colors": {Color.BLUE, Color.RED}}
+    rebuilt = {
+        "s": set(reversed(["a", "b", "c"])),
+        "n": frozenset([33, 2, 10]),
+        "mixed": {None, "1", 1},
+        "colors": {Color.BLUE, Color.RED},
+    }
     assert codec.encode(rebuilt, where=WHERE) == first
-    assert first == ('{"s":["a","b","c"],"n":[2,10,33],"mixed":["1",1,null],'
-                     '"colors":["blue","red"]}')
+    assert first == (
+        '{"s":["a","b","c"],"n":[2,10,33],"mixed":["1",1,null],"colors":["blue","red"]}'
+    )
     # mixed types sort by JSON text: '"1"' < '1' < 'null'
 
 
@@ -296,8 +329,9 @@ class Cart:
     lines: list[Any]
 
 
-@pytest.mark.parametrize("bad", [Unserializable(), lambda: 1, object()],
-                         ids=["custom-class", "lambda", "object"])
+@pytest.mark.parametrize(
+    "bad", [Unserializable(), lambda: 1, object()], ids=["custom-class", "lambda", "object"]
+)
 def test_unserializable_value_names_where_path_and_type(codec, bad):
     value = {"order": Cart("ann", [1, 2, {"price": bad}])}
     with pytest.raises(EncodingError) as caught:
@@ -332,8 +366,12 @@ def test_bad_values_in_keys_sets_and_cycles_are_reported(codec):
 
 
 def test_decoding_errors_name_where_path_expected_and_found(codec):
-    text = json.dumps({"id": str(uuid.UUID(int=1)),
-                       "items": [{"sku": "a", "price": "1"}, {"sku": "b", "price": [1]}]})
+    text = json.dumps(
+        {
+            "id": str(uuid.UUID(int=1)),
+            "items": [{"sku": "a", "price": "1"}, {"sku": "b", "price": [1]}],
+        }
+    )
     with pytest.raises(DecodingError) as caught:
         codec.decode(text, Order, where="input of workflow 'process-order'")
     error = caught.value
@@ -343,26 +381,32 @@ def test_decoding_errors_name_where_path_expected_and_found(codec):
     assert error.found == "array of 1 item"
 
 
-@pytest.mark.parametrize(("text", "annotation", "path", "expected"), [
-    ('{"id": "nope", "items": []}', Order, "id", "UUID"),
-    ('{"items": []}', Order, "", "Order"),  # missing required field
-    ('{"id": "00000000-0000-0000-0000-000000000001", "items": [], "extra": 1}', Order, "",
-     "Order"),
-    ("true", int, "", "int"),
-    ("1.5", int, "", "int"),
-    ('"purple"', Color, "", "Color"),
-    ("[1, 2, 3]", tuple[int, int], "", "tuple[int, int]"),
-    ('{"1": "a", "x": "b"}', dict[int, str], "x", "int"),
-    ('{"n": 0}', Positive, "", "Positive"),
-    ('{"kind": "cow", "name": "x"}', Cat | Dog, "", "Cat | Dog"),
-    ('"2026-13-01"', date, "", "date"),
-    ('"P1Y"', timedelta, "", "timedelta"),
-    ('"not base64!"', bytes, "", "bytes"),
-    ("[[1], [1]]", set[list[int]], "", "set[list[int]]"),
-    ('{"year": 1999}', Film, "", "Film"),
-])
-def test_json_that_does_not_fit_the_annotation_is_rejected(codec, text, annotation, path,
-                                                            expected):
+@pytest.mark.parametrize(
+    ("text", "annotation", "path", "expected"),
+    [
+        ('{"id": "nope", "items": []}', Order, "id", "UUID"),
+        ('{"items": []}', Order, "", "Order"),  # missing required field
+        (
+            '{"id": "00000000-0000-0000-0000-000000000001", "items": [], "extra": 1}',
+            Order,
+            "",
+            "Order",
+        ),
+        ("true", int, "", "int"),
+        ("1.5", int, "", "int"),
+        ('"purple"', Color, "", "Color"),
+        ("[1, 2, 3]", tuple[int, int], "", "tuple[int, int]"),
+        ('{"1": "a", "x": "b"}', dict[int, str], "x", "int"),
+        ('{"n": 0}', Positive, "", "Positive"),
+        ('{"kind": "cow", "name": "x"}', Cat | Dog, "", "Cat | Dog"),
+        ('"2026-13-01"', date, "", "date"),
+        ('"P1Y"', timedelta, "", "timedelta"),
+        ('"not base64!"', bytes, "", "bytes"),
+        ("[[1], [1]]", set[list[int]], "", "set[list[int]]"),
+        ('{"year": 1999}', Film, "", "Film"),
+    ],
+)
+def test_json_that_does_not_fit_the_annotation_is_rejected(codec, text, annotation, path, expected):
     with pytest.raises(DecodingError) as caught:
         codec.decode(text, annotation, where=WHERE)
     assert (caught.value.path, caught.value.expected) == (path, expected)
@@ -400,7 +444,8 @@ def test_union_members_are_tried_in_order_exact_match_first(codec):
     assert type(codec.decode("1", float | int, where=WHERE)) is int
     assert type(codec.decode("1", float | str, where=WHERE)) is float  # coerced as a fallback
     assert codec.decode('{"kind": "cat", "name": "tom"}', Dog | Cat, where=WHERE) == Cat(
-        "cat", "tom")
+        "cat", "tom"
+    )
     assert codec.decode('"2026-01-01"', date | str, where=WHERE) == date(2026, 1, 1)
     assert codec.decode('"2026-01-01"', str | date, where=WHERE) == "2026-01-01"
 
@@ -416,6 +461,7 @@ def test_to_and_from_jsonable_embed_values_in_larger_documents(codec):
 
 
 # ---------------------------------------------------------------------- property tests
+
 
 @dataclass
 class Leaf:
@@ -460,16 +506,25 @@ class Simple:
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 leaves = st.builds(
-    Leaf, ratio=finite,
+    Leaf,
+    ratio=finite,
     when=st.datetimes(timezones=st.none() | st.timezones() | st.just(timezone.utc)),
-    amount=st.decimals(allow_nan=False, allow_infinity=False))
-trees = st.deferred(lambda: st.builds(
-    Tree, leaves=st.lists(leaves, max_size=2), children=st.lists(trees, max_size=2),
-    by_color=st.dictionaries(st.sampled_from(Color), st.lists(st.integers())),
-    point=st.none() | st.builds(Point)))
+    amount=st.decimals(allow_nan=False, allow_infinity=False),
+)
+trees = st.deferred(
+    lambda: st.builds(
+        Tree,
+        leaves=st.lists(leaves, max_size=2),
+        children=st.lists(trees, max_size=2),
+        by_color=st.dictionaries(st.sampled_from(Color), st.lists(st.integers())),
+        point=st.none() | st.builds(Point),
+    )
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | finite | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20)
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
 
 
 @given(trees)
@@ -508,8 +563,10 @@ def test_int_keyed_dicts_keep_their_order(value):
 
 # ---------------------------------------------------------------------- function inputs
 
-def process_order(ctx: Context, order: Order, priority: int = 0, *,
-                  note: str | None = None) -> Point:
+
+def process_order(
+    ctx: Context, order: Order, priority: int = 0, *, note: str | None = None
+) -> Point:
     raise NotImplementedError
 
 
@@ -560,18 +617,22 @@ def test_bind_arguments_decodes_against_the_signature_and_skips_the_context():
     args, kwargs = bind_arguments(process_order, [ORDER_JSON], {"note": "hi"}, "input")
     assert args == [ORDER] and kwargs == {"note": "hi"}
     assert bind_arguments(unnamed_context, [3], {}, "input") == ([3], {})
-    assert bind_arguments(variadic, [1, 2], {"a": "red"}, "input") == ([1, 2],
-                                                                       {"a": Color.RED})
+    assert bind_arguments(variadic, [1, 2], {"a": "red"}, "input") == ([1, 2], {"a": Color.RED})
     assert bind_arguments(step_with_ctx_argument, ["x"], {}, "input", skip_context=False) == (
-        ["x"], {})
+        ["x"],
+        {},
+    )
 
 
-@pytest.mark.parametrize(("args", "kwargs", "parameter", "fragment"), [
-    ([], {}, "order", "missing argument 'order'"),
-    ([ORDER_JSON], {"colour": 1}, "colour", "unknown argument 'colour'"),
-    ([ORDER_JSON], {"order": ORDER_JSON}, "order", "given twice"),
-    ([ORDER_JSON, 1, 2], {}, None, "too many positional arguments"),
-])
+@pytest.mark.parametrize(
+    ("args", "kwargs", "parameter", "fragment"),
+    [
+        ([], {}, "order", "missing argument 'order'"),
+        ([ORDER_JSON], {"colour": 1}, "colour", "unknown argument 'colour'"),
+        ([ORDER_JSON], {"order": ORDER_JSON}, "order", "given twice"),
+        ([ORDER_JSON, 1, 2], {}, None, "too many positional arguments"),
+    ],
+)
 def test_bind_arguments_rejects_input_that_does_not_fit(args, kwargs, parameter, fragment):
     with pytest.raises(ArgumentError) as caught:
         bind_arguments(process_order, args, kwargs, "input of workflow 'process-order'")
@@ -590,16 +651,27 @@ def test_bind_arguments_reports_a_wrong_type_with_the_parameter_path():
     assert isinstance(caught.value, UsageError)
 
 
-@pytest.mark.parametrize(("fn", "data", "expected"), [
-    (process_order, {"args": [ORDER_JSON], "kwargs": {"priority": 2}}, ([ORDER], {"priority": 2})),
-    (process_order, {"order": ORDER_JSON, "priority": 1}, ([], {"order": ORDER, "priority": 1})),
-    (process_order, [ORDER_JSON, 3], ([ORDER, 3], {})),
-    (one_item, {"sku": "x", "price": "2"}, ([Item("x", Decimal("2"))], {})),
-    (one_item, {"item": {"sku": "x", "price": "2"}}, ([], {"item": Item("x", Decimal("2"))})),
-    (unnamed_context, 4, ([4], {})),
-    (no_inputs, None, ([], {})),
-    (no_inputs, {}, ([], {})),
-])
+@pytest.mark.parametrize(
+    ("fn", "data", "expected"),
+    [
+        (
+            process_order,
+            {"args": [ORDER_JSON], "kwargs": {"priority": 2}},
+            ([ORDER], {"priority": 2}),
+        ),
+        (
+            process_order,
+            {"order": ORDER_JSON, "priority": 1},
+            ([], {"order": ORDER, "priority": 1}),
+        ),
+        (process_order, [ORDER_JSON, 3], ([ORDER, 3], {})),
+        (one_item, {"sku": "x", "price": "2"}, ([Item("x", Decimal("2"))], {})),
+        (one_item, {"item": {"sku": "x", "price": "2"}}, ([], {"item": Item("x", Decimal("2"))})),
+        (unnamed_context, 4, ([4], {})),
+        (no_inputs, None, ([], {})),
+        (no_inputs, {}, ([], {})),
+    ],
+)
 def test_arguments_from_json_shapes(fn, data, expected):
     assert arguments_from_json(fn, data, "input") == expected
 
@@ -608,4 +680,3 @@ def test_arguments_from_json_rejects_a_scalar_for_many_parameters():
     with pytest.raises(ArgumentError) as caught:
         arguments_from_json(process_order, 5, "input")
     assert "number 5" in caught.value.message
-

@@ -27,19 +27,25 @@ def _keyword_only_context(*, ctx: Context) -> None:
     return None
 
 
-@pytest.mark.parametrize("fn, found", [
-    (_no_context, "its first parameter is 'x'"),
-    (_unannotated_other_name, "its first parameter is 'order'"),
-    (_no_parameters, "it takes no parameters"),
-    (_keyword_only_context, "its parameter 'ctx' is not positional"),
-])
-def test_a_workflow_without_a_context_parameter_is_refused_when_decorated(fn: Any,
-                                                                         found: str) -> None:
+@pytest.mark.parametrize(
+    "fn, found",
+    [
+        (_no_context, "its first parameter is 'x'"),
+        (_unannotated_other_name, "its first parameter is 'order'"),
+        (_no_parameters, "it takes no parameters"),
+        (_keyword_only_context, "its parameter 'ctx' is not positional"),
+    ],
+)
+def test_a_workflow_without_a_context_parameter_is_refused_when_decorated(
+    fn: Any, found: str
+) -> None:
     with pytest.raises(DefinitionError) as err:
         workflow(fn)
     assert "must take the workflow context as its first parameter" in err.value.message
     assert found in err.value.message
-    assert err.value.hint is not None and err.value.hint.startswith(f"def {fn.__name__}(ctx: Context")
+    assert err.value.hint is not None and err.value.hint.startswith(
+        f"def {fn.__name__}(ctx: Context"
+    )
 
 
 def test_the_hint_keeps_the_other_parameters() -> None:

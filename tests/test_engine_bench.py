@@ -15,9 +15,23 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "engine_bench.py"
 
 
 def test_the_engine_bench_runs_and_counts_one_durable_commit_per_step() -> None:
-    done = subprocess.run([sys.executable, str(BENCH), "--rounds", "1", "--runs", "2",
-                           "--block", "1", "--synchronous", "NORMAL"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--rounds",
+            "1",
+            "--runs",
+            "2",
+            "--block",
+            "1",
+            "--synchronous",
+            "NORMAL",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "synchronous=NORMAL" in out and "per step / raw commit" in out
@@ -27,6 +41,7 @@ def test_the_engine_bench_runs_and_counts_one_durable_commit_per_step() -> None:
 
 
 def test_the_engine_bench_refuses_nonsense_counts() -> None:
-    done = subprocess.run([sys.executable, str(BENCH), "--rounds", "0"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--rounds", "0"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2 and "at least 1" in done.stderr

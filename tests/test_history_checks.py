@@ -9,8 +9,8 @@ import json
 import pytest
 
 from wfkit import Context, step, workflow
-from wfkit.errors import DamagedHistory
 from wfkit.engine.history import History
+from wfkit.errors import DamagedHistory
 from wfkit.testing import TestWorkflowContext, replay
 
 
@@ -46,8 +46,10 @@ def test_a_middle_operation_deleted_and_renumbered_is_a_gap(doc) -> None:
     with pytest.raises(DamagedHistory) as err:
         History.from_json(json.dumps(renumbered(doc)), source="h.json")
     assert err.value.source == "h.json"
-    assert err.value.problem == "the run is COMPLETED but its log has no operation #2 " \
-                                "(the next one is #3)"
+    assert (
+        err.value.problem == "the run is COMPLETED but its log has no operation #2 "
+        "(the next one is #3)"
+    )
 
 
 def test_an_operation_line_after_the_run_ended(doc) -> None:

@@ -25,10 +25,18 @@ def test_each_module_imports_alone_in_a_fresh_interpreter():
     assert "wfkit.engine.binding" in modules and "wfkit.engine" in modules
     failed = []
     for start in range(0, len(modules), 8):  # a few interpreters at a time
-        batch = [(name, subprocess.Popen([sys.executable, "-c", f"import {name}"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                         text=True))
-                 for name in modules[start:start + 8]]
+        batch = [
+            (
+                name,
+                subprocess.Popen(
+                    [sys.executable, "-c", f"import {name}"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+            for name in modules[start : start + 8]
+        ]
         for name, proc in batch:
             _, err = proc.communicate(timeout=60)
             if proc.returncode:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from wfkit.engine.definitions import WorkflowDef
-from wfkit.errors import UsageError
 from wfkit.engine.loader import load_modules, load_workflow, parse_spec
+from wfkit.errors import UsageError
 
 FLOWS = """
     from wfkit import Context, step, workflow
@@ -65,10 +65,14 @@ def test_loading_a_file_twice_gives_the_same_workflow_object(flows: Path) -> Non
 
 
 def test_two_files_with_one_name_do_not_clash(isolated: Path) -> None:
-    write(isolated / "a" / "flows.py", "from wfkit import workflow\n"
-          "@workflow\ndef one(ctx):\n    return 'a'\n")
-    write(isolated / "b" / "flows.py", "from wfkit import workflow\n"
-          "@workflow\ndef one(ctx):\n    return 'b'\n")
+    write(
+        isolated / "a" / "flows.py",
+        "from wfkit import workflow\n@workflow\ndef one(ctx):\n    return 'a'\n",
+    )
+    write(
+        isolated / "b" / "flows.py",
+        "from wfkit import workflow\n@workflow\ndef one(ctx):\n    return 'b'\n",
+    )
     a, b = load_workflow("a/flows.py:one"), load_workflow("b/flows.py:one")
     assert a.fn(None) == "a" and b.fn(None) == "b"
 
@@ -87,8 +91,11 @@ def test_a_dotted_module_loads_from_the_current_directory(flows: Path) -> None:
 def test_a_file_inside_a_package_keeps_its_relative_imports(isolated: Path) -> None:
     write(isolated / "pkg" / "__init__.py", "")
     write(isolated / "pkg" / "util.py", "VALUE = 42\n")
-    write(isolated / "pkg" / "flows.py", "from wfkit import workflow\nfrom .util import VALUE\n"
-          "@workflow\ndef answer(ctx):\n    return VALUE\n")
+    write(
+        isolated / "pkg" / "flows.py",
+        "from wfkit import workflow\nfrom .util import VALUE\n"
+        "@workflow\ndef answer(ctx):\n    return VALUE\n",
+    )
     wf = load_workflow("pkg/flows.py:answer")
     assert wf.fn(None) == 42 and wf.fn.__module__ == "pkg.flows"
 
@@ -115,20 +122,22 @@ def one_line(err: pytest.ExceptionInfo[UsageError]) -> str:
     return line
 
 
-@pytest.mark.parametrize("spec, expected", [
-    ("app/missing.py:greet", "no such file: app/missing.py"),
-    ("nosuch:greet", "no module named 'nosuch'"),
-    ("no_such_module.flows:greet", "no module named 'no_such_module'"),
-    ("app/flows.py:nope", "has no workflow 'nope'"),
-    ("app/flows.py:hello", "is a @step, not a @workflow"),
-    ("app/flows.py:plain", "is a plain function, not a @workflow"),
-    ("app/flows.py:NUMBER", "is an int value, not a @workflow"),
-    ("app/flows.py", "does not say which workflow"),
-    ("app", "is a directory"),
-    ("not-a module:wf", "neither a Python file nor a dotted module"),
-])
-def test_user_mistakes_are_one_line_usage_errors(flows: Path, spec: str,
-                                                 expected: str) -> None:
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("app/missing.py:greet", "no such file: app/missing.py"),
+        ("nosuch:greet", "no module named 'nosuch'"),
+        ("no_such_module.flows:greet", "no module named 'no_such_module'"),
+        ("app/flows.py:nope", "has no workflow 'nope'"),
+        ("app/flows.py:hello", "is a @step, not a @workflow"),
+        ("app/flows.py:plain", "is a plain function, not a @workflow"),
+        ("app/flows.py:NUMBER", "is an int value, not a @workflow"),
+        ("app/flows.py", "does not say which workflow"),
+        ("app", "is a directory"),
+        ("not-a module:wf", "neither a Python file nor a dotted module"),
+    ],
+)
+def test_user_mistakes_are_one_line_usage_errors(flows: Path, spec: str, expected: str) -> None:
     with pytest.raises(UsageError) as err:
         load_workflow(spec if spec != "app" else "app/:wf")
     assert expected in one_line(err)
@@ -150,17 +159,25 @@ def test_a_module_without_workflows_says_so(isolated: Path) -> None:
     assert "defines no @workflow" in err.value.hint
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("x = 1\nraise ValueError('bad config')\n", "raised ValueError: bad config (at boom.py:2)"),
-    ("import no_such_dependency_xyz\n",
-     "raised ModuleNotFoundError: No module named 'no_such_dependency_xyz' (at boom.py:1)"),
-    ("def f(:\n    pass\n", "raised SyntaxError: invalid syntax (at boom.py:1)"),
-    ("import sys\nsys.exit(3)\n", "called sys.exit(3) (at boom.py:2)"),
-    ("from wfkit import workflow\n@workflow\ndef wf():\n    pass\n",
-     "raised DefinitionError: @workflow 'wf' must take the workflow context"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("x = 1\nraise ValueError('bad config')\n", "raised ValueError: bad config (at boom.py:2)"),
+        (
+            "import no_such_dependency_xyz\n",
+            "raised ModuleNotFoundError: No module named 'no_such_dependency_xyz' (at boom.py:1)",
+        ),
+        ("def f(:\n    pass\n", "raised SyntaxError: invalid syntax (at boom.py:1)"),
+        ("import sys\nsys.exit(3)\n", "called sys.exit(3) (at boom.py:2)"),
+        (
+            "from wfkit import workflow\n@workflow\ndef wf():\n    pass\n",
+            "raised DefinitionError: @workflow 'wf' must take the workflow context",
+        ),
+    ],
+)
 def test_an_exception_raised_on_import_is_one_line_with_its_location(
-        isolated: Path, body: str, expected: str) -> None:
+    isolated: Path, body: str, expected: str
+) -> None:
     write(isolated / "boom.py", body)
     with pytest.raises(UsageError) as err:
         load_workflow("boom.py:wf")

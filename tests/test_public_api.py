@@ -21,21 +21,55 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 
 WFKIT_NAMES = [
-    "ChildWorkflowFailed", "Context", "Engine", "NonDeterminismError", "Retry", "RunFailed",
-    "RunStatus", "StepFailed", "StepInfo", "StepInterrupted", "StepTimeout", "WfkitError",
-    "WorkflowHandle", "__version__", "step", "step_info", "workflow",
+    "ChildWorkflowFailed",
+    "Context",
+    "Engine",
+    "NonDeterminismError",
+    "Retry",
+    "RunFailed",
+    "RunStatus",
+    "StepFailed",
+    "StepInfo",
+    "StepInterrupted",
+    "StepTimeout",
+    "WfkitError",
+    "WorkflowHandle",
+    "__version__",
+    "step",
+    "step_info",
+    "workflow",
 ]
 TESTING_NAMES = [
-    "Arrival", "Crash", "CrashMatrix", "Failure", "HashOrderError", "History", "Ledger",
-    "NonDeterminismError", "Plan", "RunState", "SimulatedCrash", "TestWorkflowContext",
-    "UnknownStep", "UnusedEvent", "UnusedFault", "VerificationError", "VerifySummary",
-    "WorkflowFailed", "WorkflowStuck", "crash_matrix", "replay", "step_context", "verify",
+    "Arrival",
+    "Crash",
+    "CrashMatrix",
+    "Failure",
+    "HashOrderError",
+    "History",
+    "Ledger",
+    "NonDeterminismError",
+    "Plan",
+    "RunState",
+    "SimulatedCrash",
+    "TestWorkflowContext",
+    "UnknownStep",
+    "UnusedEvent",
+    "UnusedFault",
+    "VerificationError",
+    "VerifySummary",
+    "WorkflowFailed",
+    "WorkflowStuck",
+    "crash_matrix",
+    "replay",
+    "step_context",
+    "verify",
 ]
 # Names the docs' prose spells out as dotted paths (not in an import line).
 DOCUMENTED_PATHS = [
-    ("wfkit.history", "replay"), ("wfkit.history", "History"),   # docs/engine.md, replay in CI
-    ("wfkit.progress", "ProgressEvent"),                          # docs/engine.md, progress
-    ("wfkit.engine", "Engine"),                                   # wfkit.engine as a module
+    ("wfkit.history", "replay"),
+    ("wfkit.history", "History"),  # docs/engine.md, replay in CI
+    ("wfkit.progress", "ProgressEvent"),  # docs/engine.md, progress
+    ("wfkit.engine", "Engine"),  # wfkit.engine as a module
 ]
 
 _IMPORT = re.compile(r"(from wfkit(\.\w+)* import |import wfkit(\.\w+)*\b)")
@@ -64,10 +98,13 @@ def documented_imports() -> list[tuple[str, str]]:
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
 
 
 def test_the_docs_show_imports_to_check():
@@ -77,15 +114,17 @@ def test_the_docs_show_imports_to_check():
     assert "from wfkit.progress import ProgressEvent, StepRetrying" in statements
 
 
-@pytest.mark.parametrize(("statement", "where"), documented_imports(),
-                         ids=[where for _, where in documented_imports()])
+@pytest.mark.parametrize(
+    ("statement", "where"), documented_imports(), ids=[where for _, where in documented_imports()]
+)
 def test_every_import_the_docs_show_works(statement: str, where: str):
     done = run_python(statement)
     assert done.returncode == 0, f"{where}: {statement}\n{done.stderr[-2000:]}"
 
 
-@pytest.mark.parametrize(("module", "names"), [("wfkit", WFKIT_NAMES),
-                                               ("wfkit.testing", TESTING_NAMES)])
+@pytest.mark.parametrize(
+    ("module", "names"), [("wfkit", WFKIT_NAMES), ("wfkit.testing", TESTING_NAMES)]
+)
 def test_the_facades_export_exactly_the_pinned_names(module: str, names: list[str]):
     code = textwrap.dedent(f"""
         import importlib
@@ -101,14 +140,16 @@ def test_the_facades_export_exactly_the_pinned_names(module: str, names: list[st
 def test_the_dotted_paths_the_docs_name_resolve():
     code = "import importlib\n" + "".join(
         f"assert getattr(importlib.import_module({module!r}), {name!r}) is not None\n"
-        for module, name in DOCUMENTED_PATHS)
+        for module, name in DOCUMENTED_PATHS
+    )
     done = run_python(code)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_aliases_are_the_engine_modules_names():
     """The documented old paths re-export the engine's objects, not copies."""
-    done = run_python(textwrap.dedent("""
+    done = run_python(
+        textwrap.dedent("""
         import wfkit, wfkit.history, wfkit.progress, wfkit.engine
         import wfkit.engine.engine, wfkit.engine.history, wfkit.engine.progress
         assert wfkit.Engine is wfkit.engine.Engine is wfkit.engine.engine.Engine
@@ -116,5 +157,6 @@ def test_the_aliases_are_the_engine_modules_names():
         assert all(getattr(wfkit.progress, n) is getattr(wfkit.engine.progress, n)
                    for n in wfkit.progress.__all__)
         assert sorted(wfkit.progress.__all__) == sorted(wfkit.engine.progress.__all__)
-    """))
+    """)
+    )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wfkit.errors import DefinitionError, StepTimeout
 from wfkit.engine.retry import DEFAULT_COMPENSATION_RETRY, DEFAULT_STEP_RETRY, Retry
+from wfkit.errors import DefinitionError, StepTimeout
 
 
 class PaymentDeclined(Exception):
@@ -28,15 +28,18 @@ def delays(policy: Retry, count: int, seed: int = 0) -> list[float]:
     return [policy.delay(n, rng) for n in range(1, count + 1)]
 
 
-@pytest.mark.parametrize(("policy", "expected"), [
-    (Retry(backoff="fixed", initial=2.0), [2.0, 2.0, 2.0, 2.0]),
-    (Retry(backoff="linear", initial=1.5), [1.5, 3.0, 4.5, 6.0]),
-    (Retry(backoff="exponential", initial=1.0), [1.0, 2.0, 4.0, 8.0]),
-    (Retry(backoff="exponential", initial=0.5, max_delay=3.0), [0.5, 1.0, 2.0, 3.0]),
-    (Retry(backoff="linear", initial=10, max_delay=25), [10.0, 20.0, 25.0, 25.0]),
-    (Retry(backoff=lambda n: n * n, max_delay=10), [1.0, 4.0, 9.0, 10.0]),
-    (Retry(backoff="exponential", initial=0.0, max_delay=0.0), [0.0, 0.0, 0.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (Retry(backoff="fixed", initial=2.0), [2.0, 2.0, 2.0, 2.0]),
+        (Retry(backoff="linear", initial=1.5), [1.5, 3.0, 4.5, 6.0]),
+        (Retry(backoff="exponential", initial=1.0), [1.0, 2.0, 4.0, 8.0]),
+        (Retry(backoff="exponential", initial=0.5, max_delay=3.0), [0.5, 1.0, 2.0, 3.0]),
+        (Retry(backoff="linear", initial=10, max_delay=25), [10.0, 20.0, 25.0, 25.0]),
+        (Retry(backoff=lambda n: n * n, max_delay=10), [1.0, 4.0, 9.0, 10.0]),
+        (Retry(backoff="exponential", initial=0.0, max_delay=0.0), [0.0, 0.0, 0.0, 0.0]),
+    ],
+)
 def test_backoff_math_and_cap(policy, expected):
     assert delays(policy, 4) == expected
     assert all(type(d) is float for d in delays(policy, 4))
@@ -48,11 +51,16 @@ def test_exponential_backoff_never_overflows():
     assert Retry(initial=0.0).delay(4999, random.Random(1)) == 0.0
 
 
-@given(backoff=st.sampled_from(["fixed", "linear", "exponential"]),
-       initial=st.floats(0, 1000), extra=st.floats(0, 10_000),
-       attempt=st.integers(1, 2000), seed=st.integers(0, 2**32))
-def test_equal_jitter_stays_between_half_the_wait_and_the_wait(backoff, initial, extra, attempt,
-                                                               seed):
+@given(
+    backoff=st.sampled_from(["fixed", "linear", "exponential"]),
+    initial=st.floats(0, 1000),
+    extra=st.floats(0, 10_000),
+    attempt=st.integers(1, 2000),
+    seed=st.integers(0, 2**32),
+)
+def test_equal_jitter_stays_between_half_the_wait_and_the_wait(
+    backoff, initial, extra, attempt, seed
+):
     plain = Retry(backoff=backoff, initial=initial, max_delay=initial + extra)
     jittered = Retry(backoff=backoff, initial=initial, max_delay=initial + extra, jitter=True)
     wait = plain.delay(attempt, random.Random(seed))
@@ -81,20 +89,23 @@ def test_a_backoff_callable_must_return_seconds(returned):
         Retry(backoff=lambda n: returned).delay(1, random.Random())
 
 
-@pytest.mark.parametrize(("policy", "error", "attempt", "expected"), [
-    (Retry(attempts=3), ValueError("x"), 1, True),
-    (Retry(attempts=3), ValueError("x"), 2, True),
-    (Retry(attempts=3), ValueError("x"), 3, False),  # the last attempt failed: no more
-    (Retry.none(), ValueError("x"), 1, False),
-    (Retry(retry_on=TimeoutError), StepTimeout("s", 1.0), 1, True),  # a subclass matches
-    (Retry(retry_on=TimeoutError), ValueError("x"), 1, False),
-    (Retry(retry_on=(TimeoutError, ConnectionError)), ConnectionResetError(), 1, True),
-    (Retry(no_retry_on=PaymentDeclined), CardExpired(), 1, False),  # no_retry_on wins
-    (Retry(retry_on=CardExpired, no_retry_on=PaymentDeclined), CardExpired(), 1, False),
-    (Retry(retry_on=PaymentDeclined, no_retry_on=CardExpired), PaymentDeclined(), 1, True),
-    (Retry(), KeyboardInterrupt(), 1, False),
-    (Retry(), asyncio.CancelledError(), 1, False),
-])
+@pytest.mark.parametrize(
+    ("policy", "error", "attempt", "expected"),
+    [
+        (Retry(attempts=3), ValueError("x"), 1, True),
+        (Retry(attempts=3), ValueError("x"), 2, True),
+        (Retry(attempts=3), ValueError("x"), 3, False),  # the last attempt failed: no more
+        (Retry.none(), ValueError("x"), 1, False),
+        (Retry(retry_on=TimeoutError), StepTimeout("s", 1.0), 1, True),  # a subclass matches
+        (Retry(retry_on=TimeoutError), ValueError("x"), 1, False),
+        (Retry(retry_on=(TimeoutError, ConnectionError)), ConnectionResetError(), 1, True),
+        (Retry(no_retry_on=PaymentDeclined), CardExpired(), 1, False),  # no_retry_on wins
+        (Retry(retry_on=CardExpired, no_retry_on=PaymentDeclined), CardExpired(), 1, False),
+        (Retry(retry_on=PaymentDeclined, no_retry_on=CardExpired), PaymentDeclined(), 1, True),
+        (Retry(), KeyboardInterrupt(), 1, False),
+        (Retry(), asyncio.CancelledError(), 1, False),
+    ],
+)
 def test_should_retry(policy, error, attempt, expected):
     assert policy.should_retry(error, attempt) is expected
 
@@ -107,26 +118,29 @@ def test_single_exception_classes_and_lists_are_normalised_to_tuples():
     hash(policy)  # frozen and hashable, so it can be shared and compared
 
 
-@pytest.mark.parametrize(("kwargs", "fragment"), [
-    ({"attempts": 0}, "attempts must be at least 1"),
-    ({"attempts": -3}, "attempts must be at least 1"),
-    ({"attempts": 2.5}, "attempts must be an int"),
-    ({"attempts": True}, "attempts must be an int"),
-    ({"initial": -1}, "initial must be a finite number"),
-    ({"initial": math.nan}, "initial must be a finite number"),
-    ({"initial": "1s"}, "initial must be a finite number"),
-    ({"max_delay": math.inf}, "max_delay must be a finite number"),
-    ({"initial": 10, "max_delay": 5}, "max_delay (5) is below initial (10)"),
-    ({"backoff": "expo"}, "unknown backoff 'expo'"),
-    ({"backoff": 3}, "backoff must be a name or a callable"),
-    ({"jitter": "yes"}, "jitter must be True or False"),
-    ({"retry_on": ValueError("x")}, "an instance of ValueError (pass the class)"),
-    ({"retry_on": (TimeoutError, "oops")}, "retry_on must hold exception classes"),
-    ({"retry_on": int}, "retry_on must hold exception classes"),
-    ({"retry_on": BaseException}, "not an Exception subclass"),
-    ({"retry_on": KeyboardInterrupt}, "not an Exception subclass"),
-    ({"no_retry_on": [str]}, "no_retry_on must hold exception classes"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"attempts": 0}, "attempts must be at least 1"),
+        ({"attempts": -3}, "attempts must be at least 1"),
+        ({"attempts": 2.5}, "attempts must be an int"),
+        ({"attempts": True}, "attempts must be an int"),
+        ({"initial": -1}, "initial must be a finite number"),
+        ({"initial": math.nan}, "initial must be a finite number"),
+        ({"initial": "1s"}, "initial must be a finite number"),
+        ({"max_delay": math.inf}, "max_delay must be a finite number"),
+        ({"initial": 10, "max_delay": 5}, "max_delay (5) is below initial (10)"),
+        ({"backoff": "expo"}, "unknown backoff 'expo'"),
+        ({"backoff": 3}, "backoff must be a name or a callable"),
+        ({"jitter": "yes"}, "jitter must be True or False"),
+        ({"retry_on": ValueError("x")}, "an instance of ValueError (pass the class)"),
+        ({"retry_on": (TimeoutError, "oops")}, "retry_on must hold exception classes"),
+        ({"retry_on": int}, "retry_on must hold exception classes"),
+        ({"retry_on": BaseException}, "not an Exception subclass"),
+        ({"retry_on": KeyboardInterrupt}, "not an Exception subclass"),
+        ({"no_retry_on": [str]}, "no_retry_on must hold exception classes"),
+    ],
+)
 def test_invalid_policies_fail_when_built(kwargs, fragment):
     with pytest.raises(DefinitionError) as caught:
         Retry(**kwargs)

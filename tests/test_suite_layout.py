@@ -31,8 +31,15 @@ def test_no_test_imports_the_tests_folder_as_a_package():
 def test_plain_pytest_collects_the_whole_suite():
     script = Path(sys.executable).with_name("pytest")
     if not script.exists():
-        pytest.fail(f"no pytest script beside {sys.executable}: install with pip install -e '.[test]'")
-    done = subprocess.run([str(script), "--collect-only", "-q", "-p", "no:cacheprovider"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+        pytest.fail(
+            f"no pytest script beside {sys.executable}: install with pip install -e '.[test]'"
+        )
+    done = subprocess.run(
+        [str(script), "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert re.search(r"^\d+ tests collected", done.stdout, re.MULTILINE), done.stdout[-500:]

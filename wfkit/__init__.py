@@ -15,35 +15,43 @@ from wfkit._lazy import lazy_exports
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "workflow": "wfkit.engine.definitions", "step": "wfkit.engine.definitions",
-    "Context": "wfkit.engine.context", "Retry": "wfkit.engine.retry",
-    "Engine": "wfkit.engine.engine", "WorkflowHandle": "wfkit.engine.engine",
+    "workflow": "wfkit.engine.definitions",
+    "step": "wfkit.engine.definitions",
+    "Context": "wfkit.engine.context",
+    "Retry": "wfkit.engine.retry",
+    "Engine": "wfkit.engine.engine",
+    "WorkflowHandle": "wfkit.engine.engine",
     "RunStatus": "wfkit.engine.status",
-    "step_info": "wfkit.engine.running_step", "StepInfo": "wfkit.engine.running_step",
-    "WfkitError": "wfkit.errors", "NonDeterminismError": "wfkit.errors",
-    "StepFailed": "wfkit.errors", "StepInterrupted": "wfkit.errors",
-    "StepTimeout": "wfkit.errors", "RunFailed": "wfkit.errors",
+    "step_info": "wfkit.engine.running_step",
+    "StepInfo": "wfkit.engine.running_step",
+    "WfkitError": "wfkit.errors",
+    "NonDeterminismError": "wfkit.errors",
+    "StepFailed": "wfkit.errors",
+    "StepInterrupted": "wfkit.errors",
+    "StepTimeout": "wfkit.errors",
+    "RunFailed": "wfkit.errors",
     "ChildWorkflowFailed": "wfkit.engine.core.waits",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:
-    from wfkit.engine.context import Context
-    from wfkit.engine.core.waits import ChildWorkflowFailed
-    from wfkit.engine.definitions import step, workflow
-    from wfkit.engine.engine import Engine, WorkflowHandle
-    from wfkit.errors import (
-        NonDeterminismError,
-        RunFailed,
-        StepFailed,
-        StepInterrupted,
-        StepTimeout,
-        WfkitError,
-    )
-    from wfkit.engine.retry import Retry
-    from wfkit.engine.running_step import StepInfo, step_info
-    from wfkit.engine.status import RunStatus
+    from wfkit.engine.context import Context as Context
+    from wfkit.engine.core.waits import ChildWorkflowFailed as ChildWorkflowFailed
+    from wfkit.engine.definitions import step as step
+    from wfkit.engine.definitions import workflow as workflow
+    from wfkit.engine.engine import Engine as Engine
+    from wfkit.engine.engine import WorkflowHandle as WorkflowHandle
+    from wfkit.engine.retry import Retry as Retry
+    from wfkit.engine.running_step import StepInfo as StepInfo
+    from wfkit.engine.running_step import step_info as step_info
+    from wfkit.engine.status import RunStatus as RunStatus
+    from wfkit.errors import NonDeterminismError as NonDeterminismError
+    from wfkit.errors import RunFailed as RunFailed
+    from wfkit.errors import StepFailed as StepFailed
+    from wfkit.errors import StepInterrupted as StepInterrupted
+    from wfkit.errors import StepTimeout as StepTimeout
+    from wfkit.errors import WfkitError as WfkitError
 
 
-__getattr__, __dir__ = lazy_exports('wfkit', _EXPORTS, globals())
+__getattr__, __dir__ = lazy_exports("wfkit", _EXPORTS, globals())

@@ -41,8 +41,14 @@ class DefinitionError(UsageError):
 class SerializationError(UsageError):
     """A value cannot be encoded to or decoded from JSON."""
 
-    def __init__(self, message: str, *, where: str | None = None, type_name: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        type_name: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.where = where
         self.type_name = type_name
@@ -55,11 +61,12 @@ class StoreError(UsageError):
 class InvalidId(UsageError):
     """A run id or event name that cannot be stored or shown on one line (see wfkit.engine.ids)."""
 
-    def __init__(self, what: str, value: object, *, reason: str,
-                 hint: str | None = None) -> None:
-        super().__init__(f"invalid {what}: {shown(value)} {reason}",
-                         hint=hint or "use printable characters, without tabs, newlines or "
-                                      "other control characters")
+    def __init__(self, what: str, value: object, *, reason: str, hint: str | None = None) -> None:
+        super().__init__(
+            f"invalid {what}: {shown(value)} {reason}",
+            hint=hint
+            or "use printable characters, without tabs, newlines or other control characters",
+        )
         self.what = what
         self.value = value
         self.reason = reason
@@ -70,10 +77,12 @@ class NoStore(StoreError):
     (a missing or empty file, an empty database): it creates none."""
 
     def __init__(self, where: str, detail: str = "") -> None:
-        super().__init__(f"no wfkit store at {where}" + (f" ({detail})" if detail else ""),
-                         hint="run a workflow first with `wfkit run` or `wfkit worker`, which "
-                              "create the store, or point --store / WFKIT_STORE at the store "
-                              "that holds your runs")
+        super().__init__(
+            f"no wfkit store at {where}" + (f" ({detail})" if detail else ""),
+            hint="run a workflow first with `wfkit run` or `wfkit worker`, which "
+            "create the store, or point --store / WFKIT_STORE at the store "
+            "that holds your runs",
+        )
         self.where = where
 
 
@@ -82,17 +91,17 @@ class DamagedHistory(UsageError):
     wfkit.engine.history_checks): replaying it would report on a run that never happened."""
 
     def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"{source}: damaged history: {problem}",
-                         hint="export it again with `wfkit export ID`, or restore the file "
-                              "from version control")
+        super().__init__(
+            f"{source}: damaged history: {problem}",
+            hint="export it again with `wfkit export ID`, or restore the file from version control",
+        )
         self.source = source
         self.problem = problem
 
 
 class RunNotFound(UsageError):
     def __init__(self, run_id: str) -> None:
-        super().__init__(f"no workflow run with id {run_id!r}",
-                         hint="list runs with `wfkit list`")
+        super().__init__(f"no workflow run with id {run_id!r}", hint="list runs with `wfkit list`")
         self.run_id = run_id
 
 
@@ -108,9 +117,16 @@ class InvalidRunState(UsageError):
 class NonDeterminismError(WfkitError):
     """Replay met an operation different from the one recorded at the same position."""
 
-    def __init__(self, *, position: int, recorded: str, current: str,
-                 source: str | None = None, run_id: str | None = None,
-                 diff: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        position: int,
+        recorded: str,
+        current: str,
+        source: str | None = None,
+        run_id: str | None = None,
+        diff: str | None = None,
+    ) -> None:
         where = f" at {source}" if source else ""
         super().__init__(
             f"non-deterministic workflow: operation #{position} was recorded as {recorded} "
@@ -142,7 +158,8 @@ class RecordedValueError(WfkitError):
             f"the recorded result of step {step!r} (operation #{position}) does not fit its "
             f"return type: {detail}",
             hint=f"record a value of the right type with `wfkit skip-step RUN {step} --result "
-                 "JSON`, or deploy code whose annotation matches the recorded runs")
+            "JSON`, or deploy code whose annotation matches the recorded runs",
+        )
         self.step = step
         self.position = position
 
@@ -174,7 +191,7 @@ class StepInterrupted(WfkitError):
             f"step {step!r} (attempt {attempt}) was interrupted by a crash and is at_most_once, "
             "so it was not run again",
             hint="check the outside system for the step's effect, then handle this error or "
-                 "let compensation run",
+            "let compensation run",
         )
         self.step = step
         self.attempt = attempt
@@ -194,8 +211,10 @@ class RunFailed(WfkitError):
     def __init__(self, run_id: str, status: str, error: dict[str, Any] | None) -> None:
         message = str(error.get("message", "")).strip().splitlines() if error else []
         detail = f": {error.get('type')}: {message[0] if message else ''}" if error else ""
-        super().__init__(f"workflow run {run_id!r} ended {status}{detail}",
-                         hint=f"inspect it with `wfkit show {run_id}`")
+        super().__init__(
+            f"workflow run {run_id!r} ended {status}{detail}",
+            hint=f"inspect it with `wfkit show {run_id}`",
+        )
         self.run_id = run_id
         self.status = status
         self.error = error
@@ -203,9 +222,10 @@ class RunFailed(WfkitError):
 
 class ResultTimeout(WfkitError, TimeoutError):
     def __init__(self, run_id: str, timeout: float, status: str) -> None:
-        super().__init__(f"workflow run {run_id!r} did not finish within {timeout:g}s "
-                         f"(status {status})",
-                         hint="start a worker with `wfkit worker MODULE` or wait longer")
+        super().__init__(
+            f"workflow run {run_id!r} did not finish within {timeout:g}s (status {status})",
+            hint="start a worker with `wfkit worker MODULE` or wait longer",
+        )
         self.run_id = run_id
         self.timeout = timeout
         self.status = status
@@ -214,4 +234,4 @@ class ResultTimeout(WfkitError, TimeoutError):
 def shown(value: object, limit: int = 60) -> str:
     """A value as it is safe to put in a one-line message: escaped, and cut when long."""
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

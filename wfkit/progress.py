@@ -17,5 +17,14 @@ from wfkit.engine.progress import (
     guarded,
 )
 
-__all__ = ["AttemptStarted", "CompensationStarted", "Observer", "ProgressEvent", "RunParked",
-           "StepCompleted", "StepGaveUp", "StepRetrying", "guarded"]
+__all__ = [
+    "AttemptStarted",
+    "CompensationStarted",
+    "Observer",
+    "ProgressEvent",
+    "RunParked",
+    "StepCompleted",
+    "StepGaveUp",
+    "StepRetrying",
+    "guarded",
+]

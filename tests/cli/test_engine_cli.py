@@ -20,10 +20,10 @@ import pytest
 from wfkit.cli.main import main
 from wfkit.engine.clock import ManualClock
 from wfkit.engine.engine import Engine
-from wfkit.errors import RunFailed
 from wfkit.engine.loader import load_workflow
+from wfkit.errors import RunFailed
 
-FLOWS = '''
+FLOWS = """
     from __future__ import annotations
 
     from dataclasses import dataclass
@@ -131,7 +131,7 @@ FLOWS = '''
     def repairable(ctx: Context, n: int) -> int:
         held = ctx.step(hold, n)
         return ctx.step(fragile, held) + 1
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -162,25 +162,36 @@ def one_error_line(err: str) -> str:
 
 def virtual_engine(*names: str) -> Engine:
     """An engine on the test store whose retry delays cost nothing (a virtual clock)."""
-    return Engine(DB, workflows=[load_workflow(f"flows.py:{n}") for n in names],
-                  clock=ManualClock(datetime.now(timezone.utc)))
+    return Engine(
+        DB,
+        workflows=[load_workflow(f"flows.py:{n}") for n in names],
+        clock=ManualClock(datetime.now(timezone.utc)),
+    )
 
 
 # -- run ---------------------------------------------------------------------------------------
 def test_run_prints_the_result_as_json(capsys, workdir) -> None:
-    code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2, "b": 40}',
-                           "--id", "r1")
+    code, out, err = wfkit(
+        capsys, "run", "flows.py:add", "--input", '{"a": 2, "b": 40}', "--id", "r1"
+    )
     assert code == 0 and json.loads(out) == 42
     assert "started run r1" in err
     assert effects(workdir) == ["add 2 40"]
 
 
 def test_run_input_shapes_and_files(capsys, workdir) -> None:
-    assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input",
-                            '{"args": [1], "kwargs": {"b": 2}}')[1]) == 3
+    assert (
+        json.loads(
+            wfkit(capsys, "run", "flows.py:add", "--input", '{"args": [1], "kwargs": {"b": 2}}')[1]
+        )
+        == 3
+    )
     assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input", "[5, 6]")[1]) == 11
-    assert json.loads(wfkit(capsys, "run", "flows.py:norm", "--input",
-                            '{"x": 3, "y": -4}')[1]) == {"x": 3, "y": -4, "l1": 7}
+    assert json.loads(wfkit(capsys, "run", "flows.py:norm", "--input", '{"x": 3, "y": -4}')[1]) == {
+        "x": 3,
+        "y": -4,
+        "l1": 7,
+    }
     (workdir / "in.json").write_text('{"a": 7}')
     assert json.loads(wfkit(capsys, "run", "flows.py:add", "--input", "@in.json")[1]) == 7
 
@@ -201,8 +212,9 @@ def test_starting_an_id_again_returns_the_same_run(capsys, workdir) -> None:
 
 
 def test_run_with_the_id_of_an_existing_run_needs_no_input(capsys) -> None:
-    code, out, _ = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 4}', "--id", "n1",
-                         "--no-wait")
+    code, out, _ = wfkit(
+        capsys, "run", "flows.py:add", "--input", '{"a": 4}', "--id", "n1", "--no-wait"
+    )
     assert (code, out) == (0, "n1\n")
     code, out, err = wfkit(capsys, "run", "flows.py:add", "--id", "n1")  # drives it here
     assert code == 0 and json.loads(out) == 4 and "already exists" in err
@@ -225,8 +237,9 @@ def test_run_quiet_prints_only_the_result(capsys) -> None:
 
 
 @pytest.mark.parametrize("store_from", ["option", "env"])
-def test_the_store_comes_from_the_option_or_the_environment(capsys, workdir, monkeypatch,
-                                                            store_from) -> None:
+def test_the_store_comes_from_the_option_or_the_environment(
+    capsys, workdir, monkeypatch, store_from
+) -> None:
     url = f"sqlite:///{workdir / 'elsewhere.db'}"
     args = ["run", "flows.py:add", "--input", '{"a": 1}', "--id", "s1"]
     if store_from == "env":
@@ -244,10 +257,28 @@ def test_the_store_may_be_given_before_the_command(capsys, workdir, monkeypatch)
     WFKIT_STORE, then the default."""
     ours, env, own = (f"sqlite:///{workdir / name}" for name in ("ours.db", "env.db", "own.db"))
     monkeypatch.setenv("WFKIT_STORE", env)
-    assert wfkit(capsys, "--store", ours, "run", "flows.py:add", "--input", '{"a": 1}',
-                 "--id", "r1")[0] == 0
-    assert wfkit(capsys, "--store", ours, "run", "flows.py:add", "--input", '{"a": 2}',
-                 "--id", "r2", "--store", own)[0] == 0
+    assert (
+        wfkit(capsys, "--store", ours, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "r1")[
+            0
+        ]
+        == 0
+    )
+    assert (
+        wfkit(
+            capsys,
+            "--store",
+            ours,
+            "run",
+            "flows.py:add",
+            "--input",
+            '{"a": 2}',
+            "--id",
+            "r2",
+            "--store",
+            own,
+        )[0]
+        == 0
+    )
     assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 3}', "--id", "r3")[0] == 0
     for url, ids in ((ours, ["r1"]), (own, ["r2"]), (env, ["r3"])):
         code, out, _ = wfkit(capsys, "--store", url, "list", "--format", "json")
@@ -265,8 +296,9 @@ def test_a_compensated_run_exits_1_with_one_line(capsys, workdir) -> None:
 
 
 def test_no_wait_prints_the_id_and_leaves_the_run_pending(capsys) -> None:
-    code, out, err = wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "nw",
-                           "--no-wait")
+    code, out, err = wfkit(
+        capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "nw", "--no-wait"
+    )
     assert (code, out) == (0, "nw\n") and "wfkit worker flows.py" in err
     code, out, _ = wfkit(capsys, "show", "nw", "--format", "json")
     assert json.loads(out)["run"]["status"] == "PENDING"
@@ -275,8 +307,9 @@ def test_no_wait_prints_the_id_and_leaves_the_run_pending(capsys) -> None:
 def test_timeout_gives_up_waiting_with_exit_1(capsys) -> None:
     code, out, err = wfkit(capsys, "run", "flows.py:waits", "--id", "t1", "--timeout", "0.8")
     assert code == 1 and out == ""
-    assert "did not finish within 0.8s (status WAITING)" in one_error_line(err.splitlines(
-        keepends=True)[-1])
+    assert "did not finish within 0.8s (status WAITING)" in one_error_line(
+        err.splitlines(keepends=True)[-1]
+    )
     assert err.count("is WAITING for event 'go' until ") == 1  # said once while waiting
     assert "send it with `wfkit send-event t1 go`" in err  # the event it waits for, by name
 
@@ -294,18 +327,24 @@ def test_list_shows_runs_newest_first_with_filters(capsys) -> None:
     wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2}', "--id", "third")
     code, out, _ = wfkit(capsys, "list")
     lines = out.splitlines()
-    assert code == 0 and lines[0].split() == ["ID", "WORKFLOW", "STATUS", "STARTED", "STEPS",
-                                              "DONE"]
+    assert code == 0 and lines[0].split() == [
+        "ID",
+        "WORKFLOW",
+        "STATUS",
+        "STARTED",
+        "STEPS",
+        "DONE",
+    ]
     assert [line.split()[0] for line in lines[1:]] == ["third", "second", "first"]
     assert lines[2].split()[1:3] == ["doomed", "COMPENSATED"] and lines[2].split()[-1] == "1"
     data = json.loads(wfkit(capsys, "list", "--format", "json")[1])
-    assert data["version"] == 1 and [r["id"] for r in data["runs"]] == ["third", "second",
-                                                                        "first"]
+    assert data["version"] == 1 and [r["id"] for r in data["runs"]] == ["third", "second", "first"]
     assert data["runs"][0]["steps_done"] == 1 and data["runs"][0]["status"] == "COMPLETED"
     only = json.loads(wfkit(capsys, "list", "--format", "json", "--status", "compensated")[1])
     assert [r["id"] for r in only["runs"]] == ["second"]
-    only = json.loads(wfkit(capsys, "list", "--format", "json", "--workflow", "add",
-                            "--limit", "1")[1])
+    only = json.loads(
+        wfkit(capsys, "list", "--format", "json", "--workflow", "add", "--limit", "1")[1]
+    )
     assert [r["id"] for r in only["runs"]] == ["third"]
 
 
@@ -321,17 +360,25 @@ def test_show_prints_header_and_timeline_with_compensations(capsys) -> None:
     assert code == 0
     assert "doomed v1" in out and "COMPENSATED" in out
     assert "ValueError: boom" in out and "second line" not in out  # first line only
-    rows = [line.split() for line in out.splitlines()
-            if line.strip()[:1].isdigit() or line.strip().startswith("c1 ")]
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if line.strip()[:1].isdigit() or line.strip().startswith("c1 ")
+    ]
     # compensations are numbered apart from the body's operations: c1 is the first
-    assert [r[:3] for r in rows] == [["1", "step", "reserve"], ["2", "step", "explode"],
-                                     ["c1", "↩", "compensation"]]
+    assert [r[:3] for r in rows] == [
+        ["1", "step", "reserve"],
+        ["2", "step", "explode"],
+        ["c1", "↩", "compensation"],
+    ]
     assert "undoes #1" in out
     data = json.loads(wfkit(capsys, "show", "d1", "--format", "json")[1])
     assert data["version"] == 1 and data["run"]["status"] == "COMPENSATED"
-    assert [(o["seq"], o["kind"], o["status"], o["compensates"]) for o in data["operations"]] \
-        == [(1, "step", "COMPLETED", None), (2, "step", "FAILED", None),
-            (10_000_001, "compensation", "COMPLETED", 1)]
+    assert [(o["seq"], o["kind"], o["status"], o["compensates"]) for o in data["operations"]] == [
+        (1, "step", "COMPLETED", None),
+        (2, "step", "FAILED", None),
+        (10_000_001, "compensation", "COMPLETED", 1),
+    ]
     assert data["run"]["input"] == {"args": ["cup"], "kwargs": {}}
 
 
@@ -343,8 +390,10 @@ def test_child_workflows_run_in_process_and_show_links_them(capsys) -> None:
     ops = json.loads(wfkit(capsys, "show", "p1", "--format", "json")[1])["operations"]
     assert [(o["kind"], o["child_id"]) for o in ops] == [("child", "p1/1"), ("child", "p1/2")]
     kids = json.loads(wfkit(capsys, "list", "--workflow", "kid", "--format", "json")[1])
-    assert sorted((r["id"], r["parent_id"]) for r in kids["runs"]) == [("p1/1", "p1"),
-                                                                      ("p1/2", "p1")]
+    assert sorted((r["id"], r["parent_id"]) for r in kids["runs"]) == [
+        ("p1/1", "p1"),
+        ("p1/2", "p1"),
+    ]
 
 
 # -- export and replay -------------------------------------------------------------------------
@@ -355,14 +404,17 @@ def test_export_then_replay_is_ok_and_a_changed_workflow_diverges(capsys, workdi
     (workdir / "d1.json").write_text(out)
     code, out, err = wfkit(capsys, "replay", "d1.json", "--workflow", "flows.py:doomed")
     assert (code, out, err) == (0, "d1.json: ok\n", "")
-    changed = (workdir / "flows.py").read_text().replace(
-        'ctx.step(explode, "boom', 'ctx.step(explode, name="blow-up", message="boom')
+    changed = (
+        (workdir / "flows.py")
+        .read_text()
+        .replace('ctx.step(explode, "boom', 'ctx.step(explode, name="blow-up", message="boom')
+    )
     (workdir / "flows2.py").write_text(changed)
-    code, out, err = wfkit(capsys, "replay", "d1.json", "d1.json", "--workflow",
-                           "flows2.py:doomed")
+    code, out, err = wfkit(capsys, "replay", "d1.json", "d1.json", "--workflow", "flows2.py:doomed")
     assert code == 1
-    assert out.splitlines()[0].startswith("d1.json: DIVERGED: non-deterministic workflow: "
-                                          "operation #2 was recorded as step 'explode'")
+    assert out.splitlines()[0].startswith(
+        "d1.json: DIVERGED: non-deterministic workflow: operation #2 was recorded as step 'explode'"
+    )
     assert len(out.splitlines()) == 2 and "2 of 2 histories diverged" in one_error_line(err)
 
 
@@ -382,8 +434,9 @@ def test_send_event_wakes_a_waiting_run(capsys) -> None:
     assert code == 0 and json.loads(out) == {"got": {"ok": True}}
 
 
-@pytest.mark.parametrize("flag, expected", [([], ["reserve w", "release res-w"]),
-                                            (["--no-compensate"], ["reserve w"])])
+@pytest.mark.parametrize(
+    "flag, expected", [([], ["reserve w", "release res-w"]), (["--no-compensate"], ["reserve w"])]
+)
 def test_cancel_compensates_unless_told_not_to(capsys, workdir, flag, expected) -> None:
     wfkit(capsys, "run", "flows.py:waits", "--id", "c1", "--timeout", "0.2")
     code, _, err = wfkit(capsys, "cancel", "c1", *flag)
@@ -423,24 +476,26 @@ def test_skip_step_rolls_a_failed_step_forward(capsys, workdir) -> None:
 
 
 def test_an_event_or_a_hand_recorded_result_over_the_payload_limit_is_exit_2(
-        capsys, workdir) -> None:
+    capsys, workdir
+) -> None:
     (workdir / "big.json").write_text(json.dumps("x" * 3000))
     wfkit(capsys, "run", "flows.py:waits", "--id", "p1", "--timeout", "0.2")
-    code, out, err = wfkit(capsys, "send-event", "p1", "go", "--data", "@big.json",
-                           "--max-payload", "2KB")
+    code, out, err = wfkit(
+        capsys, "send-event", "p1", "go", "--data", "@big.json", "--max-payload", "2KB"
+    )
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert "over the payload limit of 2.0 KiB" in err
     failed_run("p2")
-    code, out, err = wfkit(capsys, "skip-step", "p2", "fragile", "--result", "@big.json",
-                           "--max-payload", "2KB")
+    code, out, err = wfkit(
+        capsys, "skip-step", "p2", "fragile", "--result", "@big.json", "--max-payload", "2KB"
+    )
     assert (code, out) == (2, "") and "over the payload limit of 2.0 KiB" in err
     with virtual_engine("repairable") as engine:
         assert engine.store.pending_events("p1", "go") == []
         assert engine.get_run("p2").status.value == "FAILED"
 
 
-def test_a_skip_step_result_of_the_wrong_type_does_not_roll_the_run_back(capsys,
-                                                                         workdir) -> None:
+def test_a_skip_step_result_of_the_wrong_type_does_not_roll_the_run_back(capsys, workdir) -> None:
     failed_run("f4")
     (workdir / "repaired.flag").touch()  # compensation would succeed now
     assert wfkit(capsys, "skip-step", "f4", "fragile", "--result", '"abc"')[0] == 0
@@ -461,8 +516,21 @@ def test_skip_step_can_skip_a_failed_compensation(capsys) -> None:
 
 
 # -- help --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["run", "worker", "list", "show", "send-event", "cancel",
-                                     "retry", "skip-step", "export", "replay"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "run",
+        "worker",
+        "list",
+        "show",
+        "send-event",
+        "cancel",
+        "retry",
+        "skip-step",
+        "export",
+        "replay",
+    ],
+)
 def test_every_engine_command_has_help(capsys, command) -> None:
     code, out, _ = wfkit(capsys, command, "--help")
     assert code == 0 and "Usage: wfkit " + command in out
@@ -477,14 +545,21 @@ def help_lists_engine_commands(out: str) -> Any:
 def test_root_help_lists_the_engine_commands_without_importing_the_engine() -> None:
     import subprocess
 
-    code = ("import sys; from wfkit.cli.main import main; rc = main(['--help']); "
-            "assert 'wfkit.engine.engine' not in sys.modules, 'engine imported'; "
-            "assert 'wfkit.engine.store.sqlite' not in sys.modules; sys.exit(rc)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+    code = (
+        "import sys; from wfkit.cli.main import main; rc = main(['--help']); "
+        "assert 'wfkit.engine.engine' not in sys.modules, 'engine imported'; "
+        "assert 'wfkit.engine.store.sqlite' not in sys.modules; sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert help_lists_engine_commands(done.stdout) == ["run", "worker", "list", "show",
-                                                       "export", "replay"]
+    assert help_lists_engine_commands(done.stdout) == [
+        "run",
+        "worker",
+        "list",
+        "show",
+        "export",
+        "replay",
+    ]
 
 
 # -- the worker's pieces (the process itself is tested in test_engine_cli_worker.py) ---------
@@ -504,17 +579,21 @@ def test_the_transition_log_says_each_status_change_once() -> None:
     log = TransitionLog(lines.append)
     log.claimed(SimpleNamespace(id="r1", workflow="wf", status="PENDING", lease_owner=None))
     log.committed("r1", {"status": "RUNNING"})
-    log.committed("r1", {"status": "RUNNING"})          # a step checkpoint: no change
-    log.committed("r1", {"updated_at": 1})               # no status at all
-    log.committed("r1", {"status": "COMPENSATING",
-                         "error": '{"type": "ValueError", "message": "bad\\nmore"}'})
+    log.committed("r1", {"status": "RUNNING"})  # a step checkpoint: no change
+    log.committed("r1", {"updated_at": 1})  # no status at all
+    log.committed(
+        "r1", {"status": "COMPENSATING", "error": '{"type": "ValueError", "message": "bad\\nmore"}'}
+    )
     log.committed("r1", {"status": "COMPENSATED"})
-    log.claimed(SimpleNamespace(id="r2", workflow="wf", status="RUNNING",
-                                lease_owner="host:1:dead"))
-    assert lines == ["r1 wf PENDING -> RUNNING",
-                     "r1 wf RUNNING -> COMPENSATING (ValueError: bad)",
-                     "r1 wf COMPENSATING -> COMPENSATED",
-                     "r2 wf taken over from host:1:dead (its lease expired)"]
+    log.claimed(
+        SimpleNamespace(id="r2", workflow="wf", status="RUNNING", lease_owner="host:1:dead")
+    )
+    assert lines == [
+        "r1 wf PENDING -> RUNNING",
+        "r1 wf RUNNING -> COMPENSATING (ValueError: bad)",
+        "r1 wf COMPENSATING -> COMPENSATED",
+        "r2 wf taken over from host:1:dead (its lease expired)",
+    ]
 
 
 # -- prune --------------------------------------------------------------------------------------
@@ -522,12 +601,16 @@ def test_prune_deletes_old_finished_runs_and_keeps_the_rest(capsys, workdir) -> 
     """Runs that finished 40 days ago go (FAILED ones only when named); a recent run, a waiting
     one and its family stay; --dry-run deletes nothing."""
     old = ManualClock(datetime.now(timezone.utc) - timedelta(days=40))
-    with Engine(DB, workflows=[load_workflow(f"flows.py:{n}")
-                               for n in ("add", "doomed", "waits")], clock=old) as engine:
+    with Engine(
+        DB,
+        workflows=[load_workflow(f"flows.py:{n}") for n in ("add", "doomed", "waits")],
+        clock=old,
+    ) as engine:
         engine.start(load_workflow("flows.py:add"), 1, workflow_id="old-ok").result(timeout=5)
         with pytest.raises(RunFailed):
-            engine.start(load_workflow("flows.py:doomed"), "cup",
-                         workflow_id="old-undone").result(timeout=5)
+            engine.start(load_workflow("flows.py:doomed"), "cup", workflow_id="old-undone").result(
+                timeout=5
+            )
         engine.start(load_workflow("flows.py:waits"), workflow_id="old-waiting")
         engine.work_once()
     assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 2}', "--id", "new-ok")[0] == 0
@@ -543,11 +626,14 @@ def test_prune_deletes_old_finished_runs_and_keeps_the_rest(capsys, workdir) -> 
     assert wfkit(capsys, "prune", "--older-than", "1d12h", "--status", "failed")[:2] == (0, "")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--older-than", "30x"], "invalid duration '30x' for --older-than"),
-    (["--older-than", "30d", "--status", "RUNNING"], "Invalid value for '--status'"),
-    ([], "Missing option '--older-than'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--older-than", "30x"], "invalid duration '30x' for --older-than"),
+        (["--older-than", "30d", "--status", "RUNNING"], "Invalid value for '--status'"),
+        ([], "Missing option '--older-than'"),
+    ],
+)
 def test_prune_bad_input_is_one_line_and_exit_2(capsys, args, message) -> None:
     assert wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}')[0] == 0
     code, out, err = wfkit(capsys, "prune", *args)

@@ -15,7 +15,7 @@ import pytest
 
 from wfkit.cli.main import main
 
-FLOWS = '''
+FLOWS = """
     from wfkit import Context, step, workflow
 
 
@@ -32,7 +32,7 @@ FLOWS = '''
     @workflow
     def waits(ctx: Context) -> object:
         return ctx.wait_for_event("go", timeout=3600)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +44,16 @@ def workdir(user_code_dir: Path) -> Path:
 
 def fingerprint(directory: Path) -> dict[str, tuple[bytes, int]]:
     """Every file's bytes and mtime: what a rejected command must leave as it was."""
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(directory.iterdir()) if p.is_file()}
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    }
 
 
-def fails_cleanly(capsys: pytest.CaptureFixture[str], workdir: Path, *args: str,
-                  code: int = 2) -> str:
+def fails_cleanly(
+    capsys: pytest.CaptureFixture[str], workdir: Path, *args: str, code: int = 2
+) -> str:
     """Run a command that must fail: exit ``code``, one line, nothing on stdout, no change."""
     before = fingerprint(workdir)
     got = main(list(args))
@@ -72,32 +76,39 @@ def store(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 # -- the workflow reference and its input (checked before any store is opened) ---------------
-@pytest.mark.parametrize("args, expected", [
-    (["run", "nope.py:add"], "no such file: nope.py"),
-    (["run", "flows.py:nope"], "flows.py has no workflow 'nope' (use one of: flows.py:add"),
-    (["run", "flows.py:add_step"], "flows.py:add_step is a @step, not a @workflow"),
-    (["run", "flows.py"], "does not say which workflow"),
-    (["run", "no_such_pkg.flows:add"], "no module named 'no_such_pkg'"),
-    (["worker", "nope.py"], "no such file: nope.py"),
-    (["replay", "h.json", "--workflow", "flows.py:nope"], "has no workflow 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["run", "nope.py:add"], "no such file: nope.py"),
+        (["run", "flows.py:nope"], "flows.py has no workflow 'nope' (use one of: flows.py:add"),
+        (["run", "flows.py:add_step"], "flows.py:add_step is a @step, not a @workflow"),
+        (["run", "flows.py"], "does not say which workflow"),
+        (["run", "no_such_pkg.flows:add"], "no module named 'no_such_pkg'"),
+        (["worker", "nope.py"], "no such file: nope.py"),
+        (["replay", "h.json", "--workflow", "flows.py:nope"], "has no workflow 'nope'"),
+    ],
+)
 def test_an_unknown_workflow_reference(capsys, workdir, args, expected) -> None:
     (workdir / "h.json").write_text("{}")
     assert expected in fails_cleanly(capsys, workdir, *args)
     assert not (workdir / "wfkit.db").exists()
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("{not json", "--input is not valid JSON"),
-    ("", "--input is not valid JSON"),
-    ('{"b": 2}', "missing argument 'a'"),
-    ('{"a": 1, "c": 3}', "unknown argument 'c'"),
-    ('{"a": "one"}', "cannot decode input of workflow 'add'"),
-    ("[1, 2, 3]", "too many positional arguments"),
-    ("@missing.json", "cannot read --input file missing.json"),
-])
-def test_input_that_is_not_json_or_does_not_fit_the_signature(capsys, workdir, given,
-                                                              expected) -> None:
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("{not json", "--input is not valid JSON"),
+        ("", "--input is not valid JSON"),
+        ('{"b": 2}', "missing argument 'a'"),
+        ('{"a": 1, "c": 3}', "unknown argument 'c'"),
+        ('{"a": "one"}', "cannot decode input of workflow 'add'"),
+        ("[1, 2, 3]", "too many positional arguments"),
+        ("@missing.json", "cannot read --input file missing.json"),
+    ],
+)
+def test_input_that_is_not_json_or_does_not_fit_the_signature(
+    capsys, workdir, given, expected
+) -> None:
     err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", given)
     assert expected in err
     if "argument" in expected:
@@ -105,10 +116,13 @@ def test_input_that_is_not_json_or_does_not_fit_the_signature(capsys, workdir, g
     assert not (workdir / "wfkit.db").exists()
 
 
-@pytest.mark.parametrize("args, expected", [
-    ([], "workflow 'add' needs --input: "),
-    (["--id", "ghost"], "workflow 'add' needs --input, and there is no run 'ghost' to resume"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], "workflow 'add' needs --input: "),
+        (["--id", "ghost"], "workflow 'add' needs --input, and there is no run 'ghost' to resume"),
+    ],
+)
 def test_no_input_for_a_workflow_that_needs_one(capsys, workdir, args, expected) -> None:
     err = fails_cleanly(capsys, workdir, "run", "flows.py:add", *args)
     assert expected in err and "add takes (a: int, b: int = 0)" in err
@@ -116,8 +130,9 @@ def test_no_input_for_a_workflow_that_needs_one(capsys, workdir, args, expected)
 
 
 def test_no_input_and_an_unknown_id_in_an_existing_store(capsys, workdir, store) -> None:
-    assert "no run 'ghost' to resume" in fails_cleanly(capsys, workdir, "run", "flows.py:add",
-                                                       "--id", "ghost")
+    assert "no run 'ghost' to resume" in fails_cleanly(
+        capsys, workdir, "run", "flows.py:add", "--id", "ghost"
+    )
 
 
 def test_a_wrong_type_names_the_parameter_and_the_expected_type(capsys, workdir) -> None:
@@ -128,34 +143,56 @@ def test_a_wrong_type_names_the_parameter_and_the_expected_type(capsys, workdir)
 def test_an_input_file_that_is_not_json(capsys, workdir) -> None:
     (workdir / "in.json").write_text("a: 1\n")
     assert "--input file in.json is not valid JSON" in fails_cleanly(
-        capsys, workdir, "run", "flows.py:add", "--input", "@in.json")
+        capsys, workdir, "run", "flows.py:add", "--input", "@in.json"
+    )
 
 
 def test_bad_json_in_data_and_result_options(capsys, workdir, store) -> None:
     assert "--data is not valid JSON" in fails_cleanly(
-        capsys, workdir, "send-event", "waiting", "go", "--data", "{x")
+        capsys, workdir, "send-event", "waiting", "go", "--data", "{x"
+    )
     assert "--result is not valid JSON" in fails_cleanly(
-        capsys, workdir, "skip-step", "done", "add_step", "--result", "nope")
+        capsys, workdir, "skip-step", "done", "add_step", "--result", "nope"
+    )
 
 
 # -- run ids ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("args", [["show", "ghost"], ["show", "ghost", "--format", "json"],
-                                  ["export", "ghost"], ["send-event", "ghost", "go"],
-                                  ["cancel", "ghost"], ["retry", "ghost"],
-                                  ["skip-step", "ghost", "add_step", "--result", "1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "ghost"],
+        ["show", "ghost", "--format", "json"],
+        ["export", "ghost"],
+        ["send-event", "ghost", "go"],
+        ["cancel", "ghost"],
+        ["retry", "ghost"],
+        ["skip-step", "ghost", "add_step", "--result", "1"],
+    ],
+)
 def test_an_unknown_run_id(capsys, workdir, store, args) -> None:
     err = fails_cleanly(capsys, workdir, *args)
     assert "no workflow run with id 'ghost'" in err and "wfkit list" in err
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("a\tb", "U+0009 (tab)"), ("\x1b[2Jwiped", "U+001B (escape)"), ("x" * 201, "201 characters"),
-    ("\udcff\udcfe", "not valid UTF-8"),
-])
-def test_an_id_with_control_characters_undecodable_bytes_or_too_long(capsys, workdir, store,
-                                                                      bad, reason) -> None:
-    for args in (["run", "flows.py:add", "--input", '{"a": 1}', "--id", bad], ["show", bad],
-                 ["cancel", bad], ["export", bad], ["send-event", bad, "go"]):
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("a\tb", "U+0009 (tab)"),
+        ("\x1b[2Jwiped", "U+001B (escape)"),
+        ("x" * 201, "201 characters"),
+        ("\udcff\udcfe", "not valid UTF-8"),
+    ],
+)
+def test_an_id_with_control_characters_undecodable_bytes_or_too_long(
+    capsys, workdir, store, bad, reason
+) -> None:
+    for args in (
+        ["run", "flows.py:add", "--input", '{"a": 1}', "--id", bad],
+        ["show", bad],
+        ["cancel", bad],
+        ["export", bad],
+        ["send-event", bad, "go"],
+    ):
         err = fails_cleanly(capsys, workdir, *args)
         assert "invalid " in err and reason in err and "printable characters" in err
 
@@ -167,9 +204,24 @@ def test_an_event_name_with_a_newline(capsys, workdir, store) -> None:
 
 def test_undecodable_bytes_in_id_from_a_real_shell(workdir) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, "-m", "wfkit", "run", "flows.py:add", "--input",
-                           '{"a": 1}', "--id", b"\xff\xfe"], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wfkit",
+            "run",
+            "flows.py:add",
+            "--input",
+            '{"a": 1}',
+            "--id",
+            b"\xff\xfe",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "invalid --id" in done.stderr and "not valid UTF-8" in done.stderr
@@ -182,18 +234,31 @@ def test_prune_further_back_than_wfkit_can_count(capsys, workdir, store, duratio
     assert "is longer than wfkit can count back" in err and "use at most" in err
 
 
-@pytest.mark.parametrize("lease, expected", [("0.001", "0.001 is too short: the heartbeat"),
-                                             ("0", "is too short"), ("-5", "is too short"),
-                                             ("nan", "not a number of seconds")])
+@pytest.mark.parametrize(
+    "lease, expected",
+    [
+        ("0.001", "0.001 is too short: the heartbeat"),
+        ("0", "is too short"),
+        ("-5", "is too short"),
+        ("nan", "not a number of seconds"),
+    ],
+)
 def test_a_worker_lease_too_short_for_its_heartbeat(capsys, workdir, lease, expected) -> None:
     err = fails_cleanly(capsys, workdir, "worker", "flows.py", "--lease-seconds", lease)
     assert "--lease-seconds" in err and expected in err
 
 
-LOOKING_AND_REPAIRING = [["list"], ["show", "r1"], ["export", "r1"], ["cancel", "r1"],
-                         ["retry", "r1"], ["send-event", "r1", "go"],
-                         ["skip-step", "r1", "add_step"], ["prune", "--older-than", "1d"],
-                         ["prune", "--older-than", "1d", "--dry-run"]]
+LOOKING_AND_REPAIRING = [
+    ["list"],
+    ["show", "r1"],
+    ["export", "r1"],
+    ["cancel", "r1"],
+    ["retry", "r1"],
+    ["send-event", "r1", "go"],
+    ["skip-step", "r1", "add_step"],
+    ["prune", "--older-than", "1d"],
+    ["prune", "--older-than", "1d", "--dry-run"],
+]
 
 
 @pytest.mark.parametrize("args", LOOKING_AND_REPAIRING)
@@ -238,11 +303,14 @@ def test_reading_an_older_store_does_not_upgrade_it(capsys, workdir) -> None:
 
 
 # -- stores -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("url, expected", [
-    ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
-    ("wfkit.db", "has no scheme"),
-    ("sqlite:///wfkit.db?journal=off", "unknown option 'journal'"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
+        ("wfkit.db", "has no scheme"),
+        ("sqlite:///wfkit.db?journal=off", "unknown option 'journal'"),
+    ],
+)
 def test_an_unknown_store_url(capsys, workdir, url, expected) -> None:
     for args in (["list"], ["run", "flows.py:add", "--input", '{"a": 1}'], ["show", "x"]):
         assert expected in fails_cleanly(capsys, workdir, *args, "--store", url)
@@ -253,12 +321,16 @@ def test_an_unknown_scheme_from_the_environment(capsys, workdir, monkeypatch) ->
     assert "unknown store URL scheme 'redis'" in fails_cleanly(capsys, workdir, "list")
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("redis://localhost", "WFKIT_STORE: unknown store URL scheme 'redis'"),
-    ("sqlite:///nope.db", "WFKIT_STORE: no wfkit store at "),
-])
-def test_a_bad_store_from_the_environment_says_so(capsys, workdir, monkeypatch, url,
-                                                  expected) -> None:
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("redis://localhost", "WFKIT_STORE: unknown store URL scheme 'redis'"),
+        ("sqlite:///nope.db", "WFKIT_STORE: no wfkit store at "),
+    ],
+)
+def test_a_bad_store_from_the_environment_says_so(
+    capsys, workdir, monkeypatch, url, expected
+) -> None:
     monkeypatch.setenv("WFKIT_STORE", url)
     err = fails_cleanly(capsys, workdir, "list")
     assert expected in err and "fix or unset WFKIT_STORE, or pass --store URL" in err
@@ -306,14 +378,21 @@ HOLD_LOCK = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_a_locked_database(capsys, workdir, store) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(workdir / "wfkit.db")],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(workdir / "wfkit.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         url = "sqlite:///wfkit.db?timeout=0.2"
         before = {k: v for k, v in fingerprint(workdir).items() if k == "wfkit.db"}
-        for args in (["send-event", "waiting", "go"], ["cancel", "waiting"],
-                     ["run", "flows.py:add", "--input", '{"a": 1}']):
+        for args in (
+            ["send-event", "waiting", "go"],
+            ["cancel", "waiting"],
+            ["run", "flows.py:add", "--input", '{"a": 1}'],
+        ):
             assert main([*args, "--store", url]) == 2
             out, err = capsys.readouterr()
             assert out == "" and err.count("\n") == 1
@@ -346,8 +425,8 @@ def test_a_damaged_database_is_not_a_permissions_problem(capsys, workdir, store)
 
 def test_a_full_disk_says_disk_full(tmp_path) -> None:
     from wfkit import Context, Engine, workflow
-    from wfkit.errors import StoreError
     from wfkit.engine.store.sqlite import SqliteStore
+    from wfkit.errors import StoreError
 
     @workflow(name="echo")
     def echo(ctx: Context, text: str) -> str:
@@ -366,23 +445,34 @@ def test_a_full_disk_says_disk_full(tmp_path) -> None:
 
 
 def test_a_store_in_a_directory_that_does_not_exist(capsys, workdir) -> None:
-    err = fails_cleanly(capsys, workdir, "run", "flows.py:add", "--input", '{"a": 1}',
-                        "--store", "sqlite:///no/such/dir/wfkit.db")
+    err = fails_cleanly(
+        capsys,
+        workdir,
+        "run",
+        "flows.py:add",
+        "--input",
+        '{"a": 1}',
+        "--store",
+        "sqlite:///no/such/dir/wfkit.db",
+    )
     assert "cannot write or open" in err and "unable to open database file" in err
 
 
 def test_a_nul_byte_in_a_workflow_module_is_blamed_on_the_file(capsys, workdir) -> None:
     (workdir / "nul.py").write_bytes(b"x = 1\x00\n")
     err = fails_cleanly(capsys, workdir, "run", "nul.py:x")
-    assert "importing nul.py raised SyntaxError: source code string cannot contain null " \
-           "bytes (at nul.py)" in err
+    assert (
+        "importing nul.py raised SyntaxError: source code string cannot contain null "
+        "bytes (at nul.py)" in err
+    )
     assert "loader.py" not in err
 
 
 def test_articles_and_plurals(capsys, workdir, store) -> None:
     (workdir / "values.py").write_text("limit = 5\n")
     assert "values.py:limit is an int value, not a @workflow" in fails_cleanly(
-        capsys, workdir, "run", "values.py:limit")
+        capsys, workdir, "run", "values.py:limit"
+    )
     assert main(["list", "--limit", "1"]) == 0
     assert "showing the newest 1 run; --limit N shows more" in capsys.readouterr().err
 
@@ -391,8 +481,9 @@ def test_no_line_of_list_or_show_ends_in_spaces(capsys, workdir, store) -> None:
     for args in (["list"], ["show", "done"], ["--color", "show", "done"]):
         assert main(args) == 0
         out = capsys.readouterr().out
-        assert out.strip() and not [line for line in out.splitlines()
-                                    if re.sub(r"\x1b\[[0-9;]*m", "", line).endswith(" ")], out
+        assert out.strip() and not [
+            line for line in out.splitlines() if re.sub(r"\x1b\[[0-9;]*m", "", line).endswith(" ")
+        ], out
 
 
 # -- states -------------------------------------------------------------------------------------
@@ -402,8 +493,9 @@ def test_events_for_a_finished_run(capsys, workdir, store) -> None:
 
 
 def test_an_invalid_event_name(capsys, workdir, store) -> None:
-    assert "invalid event name" in fails_cleanly(capsys, workdir, "send-event", "waiting",
-                                                 "wfkit.internal")
+    assert "invalid event name" in fails_cleanly(
+        capsys, workdir, "send-event", "waiting", "wfkit.internal"
+    )
 
 
 def test_skip_step_on_a_run_or_step_that_did_not_fail(capsys, workdir, store) -> None:
@@ -416,8 +508,9 @@ def test_cancel_and_retry_of_runs_in_the_wrong_state(capsys, workdir, store) -> 
     assert "is PENDING, not FAILED" in fails_cleanly(capsys, workdir, "retry", "waiting")
 
 
-def test_a_second_cancel_says_it_was_already_requested_and_writes_nothing(capsys, workdir,
-                                                                          store) -> None:
+def test_a_second_cancel_says_it_was_already_requested_and_writes_nothing(
+    capsys, workdir, store
+) -> None:
     assert main(["cancel", "waiting"]) == 0
     assert "cancel requested for run waiting" in capsys.readouterr().err
     before = fingerprint(workdir)
@@ -432,21 +525,26 @@ def test_a_second_cancel_says_it_was_already_requested_and_writes_nothing(capsys
 
 
 # -- history files ------------------------------------------------------------------------------
-@pytest.mark.parametrize("content, expected", [
-    ("{", "h.json is not JSON"),
-    ('{"format": "something-else"}', "h.json is not a wfkit history document"),
-    ('{"format": "wfkit-history", "version": 99}', "history format version 99"),
-    ('{"format": "wfkit-history", "version": 1, "run": {}}', "h.json: damaged history"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{", "h.json is not JSON"),
+        ('{"format": "something-else"}', "h.json is not a wfkit history document"),
+        ('{"format": "wfkit-history", "version": 99}', "history format version 99"),
+        ('{"format": "wfkit-history", "version": 1, "run": {}}', "h.json: damaged history"),
+    ],
+)
 def test_a_malformed_history_file(capsys, workdir, content, expected) -> None:
     (workdir / "h.json").write_text(content)
-    assert expected in fails_cleanly(capsys, workdir, "replay", "h.json", "--workflow",
-                                     "flows.py:add")
+    assert expected in fails_cleanly(
+        capsys, workdir, "replay", "h.json", "--workflow", "flows.py:add"
+    )
 
 
 def test_a_missing_history_file(capsys, workdir) -> None:
     assert "cannot read history file nope.json" in fails_cleanly(
-        capsys, workdir, "replay", "nope.json", "--workflow", "flows.py:add")
+        capsys, workdir, "replay", "nope.json", "--workflow", "flows.py:add"
+    )
 
 
 def exported(capsys, run_id: str) -> dict:
@@ -473,40 +571,63 @@ def damage_cases(doc: dict) -> list[tuple[str, dict, str]]:
 
     step_line = next(i for i, e in enumerate(doc["events"]) if e["type"] == "step_completed")
     return [
-        ("deleted", edited(lambda d: d["events"].pop(step_line)),
-         f"line {step_line} of its log has index {step_line + 1} (lines missing"),
-        ("numbered-with-a-gap", edited(lambda d: d["events"][step_line].update(seq=2)),
-         "the run is COMPLETED but its log has no operation #1 (the next one is #2)"),
+        (
+            "deleted",
+            edited(lambda d: d["events"].pop(step_line)),
+            f"line {step_line} of its log has index {step_line + 1} (lines missing",
+        ),
+        (
+            "numbered-with-a-gap",
+            edited(lambda d: d["events"][step_line].update(seq=2)),
+            "the run is COMPLETED but its log has no operation #1 (the next one is #2)",
+        ),
         ("reversed", edited(lambda d: d["events"].reverse()), "line 0 of its log has index"),
-        ("reversed-renumbered", edited(lambda d: d["events"].reverse() or renumbered(d)),
-         "its log starts with run_completed, not run_started"),
-        ("string-seq", edited(lambda d: d["events"][step_line].update(seq="one")),
-         "has operation number 'one', not an integer >= 1"),
-        ("float-index", edited(lambda d: d["events"][0].update(index=0.5)),
-         "line 0 of its log has index 0.5, not an integer"),
-        ("no-ending", edited(lambda d: d["events"].pop()),
-         "the run is COMPLETED but its log never ends it"),
-        ("status-contradicts-log", edited(lambda d: d["run"].update(status="CANCELLED")),
-         "the run is CANCELLED but its log ends with run_completed"),
-        ("no-result", edited(lambda d: d["run"].update(has_result=False)),
-         "the run is COMPLETED but has no result"),
+        (
+            "reversed-renumbered",
+            edited(lambda d: d["events"].reverse() or renumbered(d)),
+            "its log starts with run_completed, not run_started",
+        ),
+        (
+            "string-seq",
+            edited(lambda d: d["events"][step_line].update(seq="one")),
+            "has operation number 'one', not an integer >= 1",
+        ),
+        (
+            "float-index",
+            edited(lambda d: d["events"][0].update(index=0.5)),
+            "line 0 of its log has index 0.5, not an integer",
+        ),
+        (
+            "no-ending",
+            edited(lambda d: d["events"].pop()),
+            "the run is COMPLETED but its log never ends it",
+        ),
+        (
+            "status-contradicts-log",
+            edited(lambda d: d["run"].update(status="CANCELLED")),
+            "the run is CANCELLED but its log ends with run_completed",
+        ),
+        (
+            "no-result",
+            edited(lambda d: d["run"].update(has_result=False)),
+            "the run is COMPLETED but has no result",
+        ),
     ]
 
 
-def test_a_damaged_history_is_refused_before_anything_is_replayed(capsys, workdir,
-                                                                  store) -> None:
+def test_a_damaged_history_is_refused_before_anything_is_replayed(capsys, workdir, store) -> None:
     import json
 
     for name, doc, expected in damage_cases(exported(capsys, "done")):
         (workdir / f"{name}.json").write_text(json.dumps(doc))
-        err = fails_cleanly(capsys, workdir, "replay", f"{name}.json", "--workflow",
-                            "flows.py:add")
+        err = fails_cleanly(capsys, workdir, "replay", f"{name}.json", "--workflow", "flows.py:add")
         assert f"{name}.json: damaged history: " in err and expected in err, (name, err)
         assert "export it again" in err
 
 
-def test_a_completed_history_missing_its_last_operation_is_not_in_flight(capsys, workdir,
-                                                                        store) -> None:
+def test_a_completed_history_missing_its_last_operation_is_not_in_flight(
+    capsys, workdir, store
+) -> None:
     import json
 
     doc = exported(capsys, "done")
@@ -517,8 +638,7 @@ def test_a_completed_history_missing_its_last_operation_is_not_in_flight(capsys,
     assert "DIVERGED" in out and "the completed run never did" in out and "in flight" not in out
 
 
-def test_a_wrong_typed_recorded_result_is_not_blamed_on_determinism(capsys, workdir,
-                                                                   store) -> None:
+def test_a_wrong_typed_recorded_result_is_not_blamed_on_determinism(capsys, workdir, store) -> None:
     import json
 
     doc = exported(capsys, "done")

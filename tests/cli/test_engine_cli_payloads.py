@@ -12,14 +12,14 @@ import pytest
 from wfkit.cli.main import main
 from wfkit.cli.payload_option import parse_size
 
-FLOWS = '''
+FLOWS = """
     from wfkit import Context, workflow
 
 
     @workflow
     def echo(ctx: Context, text: str) -> int:
         return len(text)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +36,16 @@ def wfkit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 
 def test_an_input_over_the_limit_is_exit_2_and_stores_no_run(capsys) -> None:
-    code, out, err = wfkit(capsys, "run", "flows.py:echo", "--input", "@big.json",
-                           "--max-payload", "2KB", "--id", "b1")
+    code, out, err = wfkit(
+        capsys, "run", "flows.py:echo", "--input", "@big.json", "--max-payload", "2KB", "--id", "b1"
+    )
     assert (code, out) == (2, "") and err.count("\n") == 1
-    assert err.startswith("wfkit: error: input of workflow 'echo' is 3.0 KiB, over the payload "
-                          "limit of 2.0 KiB (") and "--max-payload" in err
+    assert (
+        err.startswith(
+            "wfkit: error: input of workflow 'echo' is 3.0 KiB, over the payload limit of 2.0 KiB ("
+        )
+        and "--max-payload" in err
+    )
     code, out, _ = wfkit(capsys, "list", "--format", "json")
     assert code == 0 and json.loads(out)["runs"] == []
 
@@ -54,14 +59,23 @@ def test_the_limit_comes_from_the_environment_too(capsys, monkeypatch) -> None:
 
 
 def test_a_bad_size_is_a_usage_error(capsys) -> None:
-    code, _, err = wfkit(capsys, "run", "flows.py:echo", "--input", '"x"',
-                         "--max-payload", "lots")
+    code, _, err = wfkit(capsys, "run", "flows.py:echo", "--input", '"x"', "--max-payload", "lots")
     assert code == 2 and "'lots' is not a size" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize(("text", "size"), [("1000", 1000), ("4MiB", 4 * 1024**2),
-                                            ("10MB", 10_000_000), ("512 kb", 512_000),
-                                            ("1.5KiB", 1536), ("0", None), ("-1", None),
-                                            ("4XB", None), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("1000", 1000),
+        ("4MiB", 4 * 1024**2),
+        ("10MB", 10_000_000),
+        ("512 kb", 512_000),
+        ("1.5KiB", 1536),
+        ("0", None),
+        ("-1", None),
+        ("4XB", None),
+        ("", None),
+    ],
+)
 def test_sizes_read_like_people_write_them(text, size) -> None:
     assert parse_size(text) == size

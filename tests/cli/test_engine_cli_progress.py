@@ -17,7 +17,7 @@ import pytest
 
 from wfkit.cli.main import main
 
-FLOWS = '''
+FLOWS = """
     from pathlib import Path
 
     from wfkit import Context, Retry, step, workflow
@@ -54,7 +54,7 @@ FLOWS = '''
     def doomed(ctx: Context, n: int) -> int:
         ctx.step(charge, n)
         return ctx.step(ship, n)
-'''
+"""
 
 ORDER_LINES = [
     "started run o1 (order)",
@@ -79,7 +79,8 @@ def wfkit(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 def starts(lines: list[str], prefixes: list[str]) -> bool:
     return len(lines) == len(prefixes) and all(
-        line.startswith(prefix) for line, prefix in zip(lines, prefixes))
+        line.startswith(prefix) for line, prefix in zip(lines, prefixes)
+    )
 
 
 def test_off_a_terminal_progress_is_plain_lines_in_order(capsys) -> None:
@@ -92,14 +93,17 @@ def test_off_a_terminal_progress_is_plain_lines_in_order(capsys) -> None:
 def test_a_failed_run_shows_giving_up_and_each_compensation(capsys) -> None:
     code, _, err = wfkit(capsys, "run", "flows.py:doomed", "--input", "3", "--id", "d1")
     assert code == 1
-    assert starts(err.splitlines()[5:], [
-        "d1: step 'ship' started",
-        "d1: step 'ship' failed after 1 attempt: ValueError: no trucks for 3",
-        "d1: compensating 1 completed step (ValueError: no trucks for 3)",
-        "d1: compensation of 'charge' started",
-        "d1: compensation of 'charge' done (",
-        "wfkit: error: workflow run 'd1' ended COMPENSATED",
-    ]), err
+    assert starts(
+        err.splitlines()[5:],
+        [
+            "d1: step 'ship' started",
+            "d1: step 'ship' failed after 1 attempt: ValueError: no trucks for 3",
+            "d1: compensating 1 completed step (ValueError: no trucks for 3)",
+            "d1: compensation of 'charge' started",
+            "d1: compensation of 'charge' done (",
+            "wfkit: error: workflow run 'd1' ended COMPENSATED",
+        ],
+    ), err
 
 
 def test_quiet_shows_no_progress(capsys) -> None:
@@ -108,8 +112,7 @@ def test_quiet_shows_no_progress(capsys) -> None:
 
 
 def test_a_forced_terminal_gets_the_live_display_and_it_ends_cleanly(capsys) -> None:
-    code, out, err = wfkit(capsys, "--color", "run", "flows.py:order", "--input", "7",
-                           "--id", "o1")
+    code, out, err = wfkit(capsys, "--color", "run", "flows.py:order", "--input", "7", "--id", "o1")
     assert (code, json.loads(out)) == (0, 7)
     assert err.startswith("\x1b[?25l")  # the live display hides the cursor, shows it again
     assert err.count("\x1b[?25h") == 1 and err.rindex("\x1b[?25h") > err.rindex("done (")
@@ -125,7 +128,12 @@ def test_a_real_terminal_gets_the_live_display_and_it_ends_cleanly(workdir: Path
     env.pop("NO_COLOR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "wfkit", "run", "flows.py:order", "--input", "7", "--id", "t1"],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=secondary, text=True)
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        text=True,
+    )
     os.close(secondary)
     chunks = []
     try:
@@ -159,8 +167,14 @@ def test_a_worker_at_verbose_logs_the_progress_lines(workdir: Path) -> None:
     env = {**os.environ, "WFKIT_STORE": f"sqlite:///{workdir / 'wf.db'}", "NO_COLOR": "1"}
 
     def wfkit_proc(*args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "wfkit", *args], cwd=workdir, env=env,
-                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-m", "wfkit", *args],
+            cwd=workdir,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
 
     def done(*args: str) -> None:
         proc = wfkit_proc(*args)
@@ -170,8 +184,9 @@ def test_a_worker_at_verbose_logs_the_progress_lines(workdir: Path) -> None:
     done("run", "flows.py:order", "--input", "7", "--id", "w1", "--no-wait")
     quiet, verbose = [], []
     for flag, sink in (("", quiet), ("-v", verbose)):
-        worker = wfkit_proc(*([flag] if flag else []), "worker", "flows.py",
-                            "--idle-interval", "0.05")
+        worker = wfkit_proc(
+            *([flag] if flag else []), "worker", "flows.py", "--idle-interval", "0.05"
+        )
         try:
             deadline = 200
             while not (workdir / "tries").exists() and deadline:

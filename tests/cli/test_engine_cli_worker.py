@@ -11,14 +11,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
-FLOWS = '''
+FLOWS = """
     import time
     from pathlib import Path
 
@@ -68,7 +69,7 @@ FLOWS = '''
     @workflow
     def long(ctx: Context, x: int) -> int:
         return ctx.step(quick, ctx.step(slow, x))
-'''
+"""
 
 
 @pytest.fixture
@@ -79,8 +80,14 @@ def workdir(tmp_path: Path) -> Path:
 
 def wfkit(directory: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "WFKIT_STORE": f"sqlite:///{directory / 'wf.db'}", "NO_COLOR": "1"}
-    return subprocess.Popen([sys.executable, "-m", "wfkit", *args], cwd=directory, env=env,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wfkit", *args],
+        cwd=directory,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def done(directory: Path, *args: str) -> str:
@@ -109,8 +116,10 @@ def test_a_worker_runs_pending_runs_and_logs_each_transition(workdir: Path) -> N
     done(workdir, "run", "flows.py:bad", "--input", "2", "--id", "boom", "--no-wait")
     worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
     try:
-        wait_for(lambda: statuses(workdir) == {"good": "COMPLETED", "boom": "COMPENSATED"},
-                 "both runs to finish")
+        wait_for(
+            lambda: statuses(workdir) == {"good": "COMPLETED", "boom": "COMPENSATED"},
+            "both runs to finish",
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=10)
@@ -166,12 +175,15 @@ def test_events_and_cancels_sent_from_other_processes_reach_a_worker(workdir: Pa
     done(workdir, "run", "flows.py:approval", "--id", "no", "--no-wait")
     worker = wfkit(workdir, "worker", "flows.py", "--idle-interval", "0.05")
     try:
-        wait_for(lambda: statuses(workdir) == {"yes": "WAITING", "no": "WAITING"},
-                 "both runs to wait")
+        wait_for(
+            lambda: statuses(workdir) == {"yes": "WAITING", "no": "WAITING"}, "both runs to wait"
+        )
         done(workdir, "send-event", "yes", "approval", "--data", '{"ok": 1}')
         done(workdir, "cancel", "no")
-        wait_for(lambda: statuses(workdir) == {"yes": "COMPLETED", "no": "CANCELLED"},
-                 "the event and the cancel to be handled")
+        wait_for(
+            lambda: statuses(workdir) == {"yes": "COMPLETED", "no": "CANCELLED"},
+            "the event and the cancel to be handled",
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=10)
@@ -210,11 +222,18 @@ def test_run_says_when_another_process_is_running_the_run(workdir: Path) -> None
         with open(workdir / "follower.err", "w") as err_file:
             follower = subprocess.Popen(
                 [sys.executable, "-m", "wfkit", "run", "flows.py:long", "--id", "o1"],
-                cwd=workdir, text=True, stdout=subprocess.PIPE, stderr=err_file,
-                env={**os.environ, "WFKIT_STORE": f"sqlite:///{workdir / 'wf.db'}"})
+                cwd=workdir,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                env={**os.environ, "WFKIT_STORE": f"sqlite:///{workdir / 'wf.db'}"},
+            )
         try:
-            wait_for(lambda: "in another process" in (workdir / "follower.err").read_text(),
-                     "the follower to say another process runs the run", timeout=30)
+            wait_for(
+                lambda: "in another process" in (workdir / "follower.err").read_text(),
+                "the follower to say another process runs the run",
+                timeout=30,
+            )
         finally:
             (workdir / "hold").unlink()
         out, _ = follower.communicate(timeout=30)

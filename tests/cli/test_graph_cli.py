@@ -26,19 +26,16 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("mermaid", "mmd"), ("dot", "dot")])
-def test_formats_match_goldens(capsys: pytest.CaptureFixture[str], fmt: str,
-                               suffix: str) -> None:
+def test_formats_match_goldens(capsys: pytest.CaptureFixture[str], fmt: str, suffix: str) -> None:
     code, out, err = run(capsys, f"{ORDERS}:process_order", "--format", fmt)
     assert (code, err) == (0, "")
-    assert out == (ROOT / f"fixtures/graph/golden/wfkit_orders.process_order.{suffix}"
-                   ).read_text()
+    assert out == (ROOT / f"fixtures/graph/golden/wfkit_orders.process_order.{suffix}").read_text()
 
 
 def test_table_is_the_default(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "fixtures/graph/dbos_orders.py:checkout")
     assert code == 0
-    assert out.splitlines()[1].split() == ["#", "kind", "name", "inside", "compensation",
-                                           "notes"]
+    assert out.splitlines()[1].split() == ["#", "kind", "name", "inside", "compensation", "notes"]
 
 
 def test_dotted_module_and_registered_name(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,23 +43,34 @@ def test_dotted_module_and_registered_name(capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and out.startswith("process-order (wfkit): 10 durable operations")
 
 
-@pytest.mark.parametrize("args,needle", [
-    ([ORDERS], ("does not say which workflow to draw (write MODULE:WORKFLOW; workflows in "
-               f"{ORDERS}: {ORDERS}:invoice, {ORDERS}:process_order)")),
-    ([f"{ORDERS}:nope"], f"{ORDERS} has no workflow 'nope' (use one of: {ORDERS}:invoice"),
-    (["fixtures/graph/missing.py:wf"], "no such file: fixtures/graph/missing.py"),
-    (["fixtures/graph:wf"], "fixtures/graph is a directory"),
-    (["no.such.module:wf"], "module no.such.module not found"),
-    (["not a module!:wf"], "neither a Python file nor a dotted module name"),
-    ([":wf"], "names no module"),
-    ([f"{ORDERS}:"], "names no workflow after ':'"),
-    (["fixtures/lint/wfkit_app/broken.py:broken"],
-     "fixtures/lint/wfkit_app/broken.py:5:11: syntax error: '(' was never closed"),
-    (["fixtures/lint/shop/ids.py:x"], "it defines no workflow"),
-    ([f"{ORDERS}:process_order", "--format", "svg"], "Invalid value for '--format'"),
-])
-def test_bad_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], args: list[str],
-                                      needle: str) -> None:
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (
+            [ORDERS],
+            (
+                "does not say which workflow to draw (write MODULE:WORKFLOW; workflows in "
+                f"{ORDERS}: {ORDERS}:invoice, {ORDERS}:process_order)"
+            ),
+        ),
+        ([f"{ORDERS}:nope"], f"{ORDERS} has no workflow 'nope' (use one of: {ORDERS}:invoice"),
+        (["fixtures/graph/missing.py:wf"], "no such file: fixtures/graph/missing.py"),
+        (["fixtures/graph:wf"], "fixtures/graph is a directory"),
+        (["no.such.module:wf"], "module no.such.module not found"),
+        (["not a module!:wf"], "neither a Python file nor a dotted module name"),
+        ([":wf"], "names no module"),
+        ([f"{ORDERS}:"], "names no workflow after ':'"),
+        (
+            ["fixtures/lint/wfkit_app/broken.py:broken"],
+            "fixtures/lint/wfkit_app/broken.py:5:11: syntax error: '(' was never closed",
+        ),
+        (["fixtures/lint/shop/ids.py:x"], "it defines no workflow"),
+        ([f"{ORDERS}:process_order", "--format", "svg"], "Invalid value for '--format'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
     code, out, err = run(capsys, *args)
     assert code == 2
     assert out == ""
@@ -80,8 +88,11 @@ def test_undecodable_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 
 def test_target_is_never_imported(capsys: pytest.CaptureFixture[str]) -> None:
     before = set(sys.modules)
-    for target in (f"{ORDERS}:process_order", "fixtures.graph.wfkit_orders:invoice",
-                   "fixtures/graph/temporal_orders.py:OrderWorkflow"):
+    for target in (
+        f"{ORDERS}:process_order",
+        "fixtures.graph.wfkit_orders:invoice",
+        "fixtures/graph/temporal_orders.py:OrderWorkflow",
+    ):
         code, out, err = run(capsys, target)
         assert code == 0, err
         assert "side effect" not in out + err
@@ -89,63 +100,84 @@ def test_target_is_never_imported(capsys: pytest.CaptureFixture[str]) -> None:
     assert not {m for m in imported if "orders" in m or m.startswith("fixtures")}
 
 
-def test_dotted_name_does_not_import_parent_packages(capsys: pytest.CaptureFixture[str],
-                                                      tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dotted_name_does_not_import_parent_packages(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "sidefx_pkg"
     package.mkdir()
     (package / "__init__.py").write_text("raise SystemExit('imported the package')\n")
     (package / "flows.py").write_text(
         "from wfkit import workflow\n"
         "import os\nos._exit(3)\n"
-        "@workflow\ndef flow(ctx):\n    ctx.sleep(5)\n")
+        "@workflow\ndef flow(ctx):\n    ctx.sleep(5)\n"
+    )
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "sidefx_pkg.flows:flow", "--format", "mermaid")
     assert (code, err) == (0, "")
-    assert 'sleep: 5' in out
+    assert "sleep: 5" in out
     assert "sidefx_pkg" not in sys.modules and "sidefx_pkg.flows" not in sys.modules
 
 
-def test_extra_workflow_decorators_from_config(capsys: pytest.CaptureFixture[str],
-                                               tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extra_workflow_decorators_from_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.wfkit.lint]\nextra-workflow-decorators = ["myco.durable"]\n'
-        'extra-step-decorators = ["myco.task"]\n')
+        'extra-step-decorators = ["myco.task"]\n'
+    )
     (tmp_path / "flows.py").write_text(
         "from myco import durable, task\n"
         "@task(name='pay')\ndef pay(x):\n    return x\n"
-        "@durable\ndef flow(ctx, x):\n    pay(x)\n    ctx.step(pay, x)\n")
+        "@durable\ndef flow(ctx, x):\n    pay(x)\n    ctx.step(pay, x)\n"
+    )
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "flows.py:flow")
     assert (code, err) == (0, "")
     assert [line.split()[:3] for line in out.splitlines()[3:]] == [
-        ["1", "step", "pay"], ["2", "step", "pay"]]
+        ["1", "step", "pay"],
+        ["2", "step", "pay"],
+    ]
 
 
-@pytest.mark.parametrize("target", ["fixtures/graph/shop/flows.py:fulfil",
-                                    "fixtures.graph.shop.flows:fulfil"])
-def test_helpers_and_steps_from_sibling_modules(capsys: pytest.CaptureFixture[str],
-                                                target: str) -> None:
+@pytest.mark.parametrize(
+    "target", ["fixtures/graph/shop/flows.py:fulfil", "fixtures.graph.shop.flows:fulfil"]
+)
+def test_helpers_and_steps_from_sibling_modules(
+    capsys: pytest.CaptureFixture[str], target: str
+) -> None:
     code, out, err = run(capsys, target)
     assert (code, err) == (0, "")
     assert [line.split() for line in out.splitlines()[3:]] == [
-        ["1", "step", "reserve-sku", "reserve_all()", ">", "loop:", "for", "sku", "in", "skus",
-         "unreserve", "retry"],
-        ["2", "step", "confirm"]]
+        [
+            "1",
+            "step",
+            "reserve-sku",
+            "reserve_all()",
+            ">",
+            "loop:",
+            "for",
+            "sku",
+            "in",
+            "skus",
+            "unreserve",
+            "retry",
+        ],
+        ["2", "step", "confirm"],
+    ]
     assert not any(name.startswith("fixtures") for name in sys.modules)
 
 
-def test_unparsable_sibling_is_not_followed(capsys: pytest.CaptureFixture[str],
-                                            tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unparsable_sibling_is_not_followed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "broken.py").write_text("def helper(ctx:\n")
     (package / "flows.py").write_text(
         "from wfkit import workflow\nfrom .broken import helper\n"
-        "@workflow\ndef flow(ctx):\n    helper(ctx)\n    ctx.sleep(1)\n")
+        "@workflow\ndef flow(ctx):\n    helper(ctx)\n    ctx.sleep(1)\n"
+    )
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "pkg/flows.py:flow")
     assert (code, err) == (0, "")

@@ -29,8 +29,9 @@ def test_no_arguments_prints_the_help_and_nothing_else(capsys):
 
 
 def test_python_dash_m_runs_the_same_cli():
-    done = subprocess.run([sys.executable, "-m", "wfkit", "--version"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "wfkit", "--version"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0 and __version__ in done.stdout
 
 

@@ -76,8 +76,9 @@ def _graph(head: str, body: str, name: str):
     return build_graph(parse_source(source, "flows.py"), "flows.py", name, "flows")
 
 
-def places(old_body: str, new_body: str, head: str = WFKIT, name: str = "flow"
-           ) -> set[tuple[tuple[str, ...], str]]:
+def places(
+    old_body: str, new_body: str, head: str = WFKIT, name: str = "flow"
+) -> set[tuple[tuple[str, ...], str]]:
     """(recorded names up to the divergence, what the new code meets there) for each place."""
     old, new = _graph(head, old_body, name), Shape.of(_graph(head, new_body, name))
     found = set()
@@ -93,27 +94,44 @@ def places(old_body: str, new_body: str, head: str = WFKIT, name: str = "flow"
 
 
 SAFE = [
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nctx.step(b, x)\nctx.step(c, x)\n", id="appended"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "y = x * 2\nctx.step(a, y)\nctx.step(b, x + 1)\n", id="arguments-changed"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nif ctx.patched('add-c'):\n    ctx.step(c, x)\nctx.step(b, x)\n",
-                 id="gated-insert"),
-    pytest.param("ctx.sleep(60)\nctx.step(a, x)\n", "ctx.sleep(3600)\nctx.step(a, x)\n",
-                 id="timer-duration"),
-    pytest.param("for i in x:\n    ctx.step(a, i)\nctx.step(b, x)\n",
-                 "for item in x:\n    ctx.step(a, item)\nctx.step(b, x)\nctx.step(c, x)\n",
-                 id="loop-then-append"),
-    pytest.param("if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n",
-                 "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n    ctx.step(c, x)\n",
-                 id="branch-appended"),
-    pytest.param("ctx.parallel(ctx.call(a, x), ctx.call(b, x))\n",
-                 "ctx.parallel(ctx.call(a, x), ctx.call(b, x))\nctx.step(c, x)\n",
-                 id="parallel-then-append"),
-    pytest.param("if x > 1:\n    ctx.step(a, x)\nctx.step(b, x)\n",
-                 "limit = x\nif limit > 1:\n    ctx.step(a, x)\nctx.step(b, x)\n",
-                 id="renamed-local-in-a-condition"),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nctx.step(b, x)\nctx.step(c, x)\n",
+        id="appended",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "y = x * 2\nctx.step(a, y)\nctx.step(b, x + 1)\n",
+        id="arguments-changed",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nif ctx.patched('add-c'):\n    ctx.step(c, x)\nctx.step(b, x)\n",
+        id="gated-insert",
+    ),
+    pytest.param(
+        "ctx.sleep(60)\nctx.step(a, x)\n", "ctx.sleep(3600)\nctx.step(a, x)\n", id="timer-duration"
+    ),
+    pytest.param(
+        "for i in x:\n    ctx.step(a, i)\nctx.step(b, x)\n",
+        "for item in x:\n    ctx.step(a, item)\nctx.step(b, x)\nctx.step(c, x)\n",
+        id="loop-then-append",
+    ),
+    pytest.param(
+        "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n",
+        "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n    ctx.step(c, x)\n",
+        id="branch-appended",
+    ),
+    pytest.param(
+        "ctx.parallel(ctx.call(a, x), ctx.call(b, x))\n",
+        "ctx.parallel(ctx.call(a, x), ctx.call(b, x))\nctx.step(c, x)\n",
+        id="parallel-then-append",
+    ),
+    pytest.param(
+        "if x > 1:\n    ctx.step(a, x)\nctx.step(b, x)\n",
+        "limit = x\nif limit > 1:\n    ctx.step(a, x)\nctx.step(b, x)\n",
+        id="renamed-local-in-a-condition",
+    ),
 ]
 
 
@@ -123,54 +141,97 @@ def test_changes_that_replay(old: str, new: str) -> None:
 
 
 UNSAFE = [
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nctx.step(c, x)\nctx.step(b, x)\n",
-                 {(("a", "b"), "c")}, id="inserted"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n", "ctx.step(a, x)\n",
-                 {(("a", "b"), "end")}, id="removed"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n", "ctx.step(b, x)\nctx.step(a, x)\n",
-                 {(("a",), "b")}, id="reordered"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n", "ctx.step(a, x)\nctx.step(b2, x)\n",
-                 {(("a", "b"), "renamed-b")}, id="renamed-by-name="),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nctx.step(b, x, name='other')\n",
-                 {(("a", "b"), "other")}, id="renamed-at-the-call"),
-    pytest.param("ctx.step(a, x)\nctx.sleep(5)\n", "ctx.step(a, x)\nctx.wait_for_event('go')\n",
-                 {(("a", "sleep"), "go")}, id="other-kind"),
-    pytest.param("if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n",
-                 "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(c, x)\n",
-                 {(("b",), "c")}, id="changed-in-a-branch"),
-    pytest.param("for i in x:\n    ctx.step(a, i)\nctx.step(b, x)\n",
-                 "for i in x:\n    ctx.step(a, i)\n    ctx.step(c, i)\nctx.step(b, x)\n",
-                 {(("a", "a"), "c"), (("a", "b"), "c")}, id="added-in-a-loop"),
-    pytest.param("ctx.step(a, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nif x:\n    ctx.step(c, x)\nctx.step(b, x)\n",
-                 {(("a", "b"), "c")}, id="new-ungated-branch"),
-    pytest.param("ctx.parallel(ctx.call(a, x), ctx.call(b, x))\n",
-                 "ctx.parallel(ctx.call(b, x), ctx.call(a, x))\n",
-                 {(("a",), "b")}, id="parallel-reordered"),
-    pytest.param("ctx.step(a, x)\nif ctx.patched('add-c'):\n    ctx.step(c, x)\nctx.step(b, x)\n",
-                 "ctx.step(a, x)\nctx.step(c, x)\nctx.step(b, x)\n",
-                 {(("a", "add-c"), "c"), (("a", "b"), "c")}, id="gate-dropped-with-old-path"),
-    pytest.param("try:\n    ctx.step(a, x)\nexcept Declined:\n    ctx.step(b, x)\n",
-                 "ctx.step(a, x)\n",
-                 {(("a", "b"), "no handler except Declined")}, id="handler-removed"),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nctx.step(c, x)\nctx.step(b, x)\n",
+        {(("a", "b"), "c")},
+        id="inserted",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n", "ctx.step(a, x)\n", {(("a", "b"), "end")}, id="removed"
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(b, x)\nctx.step(a, x)\n",
+        {(("a",), "b")},
+        id="reordered",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nctx.step(b2, x)\n",
+        {(("a", "b"), "renamed-b")},
+        id="renamed-by-name=",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nctx.step(b, x, name='other')\n",
+        {(("a", "b"), "other")},
+        id="renamed-at-the-call",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.sleep(5)\n",
+        "ctx.step(a, x)\nctx.wait_for_event('go')\n",
+        {(("a", "sleep"), "go")},
+        id="other-kind",
+    ),
+    pytest.param(
+        "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(b, x)\n",
+        "if x:\n    ctx.step(a, x)\nelse:\n    ctx.step(c, x)\n",
+        {(("b",), "c")},
+        id="changed-in-a-branch",
+    ),
+    pytest.param(
+        "for i in x:\n    ctx.step(a, i)\nctx.step(b, x)\n",
+        "for i in x:\n    ctx.step(a, i)\n    ctx.step(c, i)\nctx.step(b, x)\n",
+        {(("a", "a"), "c"), (("a", "b"), "c")},
+        id="added-in-a-loop",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nif x:\n    ctx.step(c, x)\nctx.step(b, x)\n",
+        {(("a", "b"), "c")},
+        id="new-ungated-branch",
+    ),
+    pytest.param(
+        "ctx.parallel(ctx.call(a, x), ctx.call(b, x))\n",
+        "ctx.parallel(ctx.call(b, x), ctx.call(a, x))\n",
+        {(("a",), "b")},
+        id="parallel-reordered",
+    ),
+    pytest.param(
+        "ctx.step(a, x)\nif ctx.patched('add-c'):\n    ctx.step(c, x)\nctx.step(b, x)\n",
+        "ctx.step(a, x)\nctx.step(c, x)\nctx.step(b, x)\n",
+        {(("a", "add-c"), "c"), (("a", "b"), "c")},
+        id="gate-dropped-with-old-path",
+    ),
+    pytest.param(
+        "try:\n    ctx.step(a, x)\nexcept Declined:\n    ctx.step(b, x)\n",
+        "ctx.step(a, x)\n",
+        {(("a", "b"), "no handler except Declined")},
+        id="handler-removed",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), UNSAFE)
 def test_changes_that_do_not_replay(old: str, new: str, expected: set) -> None:
-    found = {(tuple(n.replace('patched("add-c")', "add-c") for n in names), met)
-             for names, met in places(old, new)}
+    found = {
+        (tuple(n.replace('patched("add-c")', "add-c") for n in names), met)
+        for names, met in places(old, new)
+    }
     assert found == expected
 
 
 def test_temporal_activities_compare_by_activity_name() -> None:
-    old = "await workflow.execute_activity(a, x, start_to_close_timeout=T)\n" \
-          "await workflow.execute_activity(b, x, start_to_close_timeout=T)\n"
+    old = (
+        "await workflow.execute_activity(a, x, start_to_close_timeout=T)\n"
+        "await workflow.execute_activity(b, x, start_to_close_timeout=T)\n"
+    )
     timeout_only = old.replace("start_to_close_timeout=T", "start_to_close_timeout=T * 2")
-    swapped = "await workflow.execute_activity(b, x, start_to_close_timeout=T)\n" \
-              "await workflow.execute_activity(a, x, start_to_close_timeout=T)\n"
+    swapped = (
+        "await workflow.execute_activity(b, x, start_to_close_timeout=T)\n"
+        "await workflow.execute_activity(a, x, start_to_close_timeout=T)\n"
+    )
     assert places(old, timeout_only, TEMPORAL, "Flow") == set()
     assert places(old, swapped, TEMPORAL, "Flow") == {(("a",), "b")}
 
@@ -183,8 +244,9 @@ def test_dbos_steps_compare_by_function() -> None:
 
 def test_a_path_records_the_operations_a_run_meets_in_order() -> None:
     graph = _graph(WFKIT, "ctx.step(a, x)\nif x:\n    ctx.step(b, x)\nctx.step(c, x)\n", "flow")
-    recorded = sorted(tuple(e.key[1] for e in path if isinstance(e, Recorded))
-                      for path in paths(graph).paths)
+    recorded = sorted(
+        tuple(e.key[1] for e in path if isinstance(e, Recorded)) for path in paths(graph).paths
+    )
     assert recorded == [("a", "b", "c"), ("a", "c")]
 
 

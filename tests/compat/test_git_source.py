@@ -13,8 +13,9 @@ from wfkit.errors import UsageError
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.fixture
@@ -35,16 +36,17 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_changed_python_files_with_their_old_and_new_text(repo: Path) -> None:
-    (repo / "flows" / "orders.py").write_text("A = 2\n")          # unstaged
+    (repo / "flows" / "orders.py").write_text("A = 2\n")  # unstaged
     (repo / "flows" / "gone.py").unlink()
     (repo / "flows" / "new.py").write_text("N = 1\n")
-    git(repo, "add", "flows/new.py")                                # staged
+    git(repo, "add", "flows/new.py")  # staged
     (repo / "README.md").write_text("more docs\n")
     changes = GitBase("v1", str(repo)).changes()
     assert [(c.path, c.old, c.new) for c in changes] == [
         ("flows/gone.py", "G = 1\n", None),
         ("flows/new.py", None, "N = 1\n"),
-        ("flows/orders.py", "A = 1\n", "A = 2\n")]
+        ("flows/orders.py", "A = 1\n", "A = 2\n"),
+    ]
 
 
 def test_only_the_named_paths_and_from_a_subdirectory(repo: Path) -> None:
@@ -60,11 +62,14 @@ def test_nothing_changed(repo: Path) -> None:
     assert GitBase("HEAD", str(repo)).changes() == []
 
 
-@pytest.mark.parametrize(("base", "words"), [
-    ("no-such-branch", ["git cannot resolve --base 'no-such-branch'", "git fetch"]),
-    ("", ["is not a revision"]),
-    ("--output=x", ["is not a revision"]),
-])
+@pytest.mark.parametrize(
+    ("base", "words"),
+    [
+        ("no-such-branch", ["git cannot resolve --base 'no-such-branch'", "git fetch"]),
+        ("", ["is not a revision"]),
+        ("--output=x", ["is not a revision"]),
+    ],
+)
 def test_a_base_git_cannot_resolve(repo: Path, base: str, words: list[str]) -> None:
     with pytest.raises(UsageError) as error:
         GitBase(base, str(repo))

@@ -21,11 +21,12 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from torture_invariants import UNDO, Kill, Line, Op, Run, Spec, read_ledger
 
@@ -350,9 +351,12 @@ FLOWS = '''
 '''
 
 #: What FLOWS promises the checker.
-SPEC = Spec(compensated=frozenset({"reserve", "pa", "pb", "pc", "charge", "c1", "one", "base",
-                                   "two", "gated", "three"}),
-            at_most_once=frozenset({"notify"}))
+SPEC = Spec(
+    compensated=frozenset(
+        {"reserve", "pa", "pb", "pc", "charge", "c1", "one", "base", "two", "gated", "three"}
+    ),
+    at_most_once=frozenset({"notify"}),
+)
 
 
 def write_flows(directory: Path) -> Path:
@@ -372,8 +376,9 @@ def load_flows(path: Path) -> ModuleType:
     return module
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0,
-             interval: float = 0.05) -> Any:
+def wait_for(
+    condition: Callable[[], Any], what: str, timeout: float = 30.0, interval: float = 0.05
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -389,15 +394,25 @@ class Workers:
     """``wfkit worker`` processes on one store; each one's stderr goes to a file of its own
     (a pipe nobody reads would fill up and stall a chatty worker)."""
 
-    def __init__(self, directory: Path, store_url: str, *, lease_seconds: float = 1.0,
-                 idle_interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        store_url: str,
+        *,
+        lease_seconds: float = 1.0,
+        idle_interval: float = 0.05,
+    ) -> None:
         self.directory = directory
         self.store_url = store_url
-        self.args = ["--lease-seconds", f"{lease_seconds:g}", "--idle-interval",
-                     f"{idle_interval:g}"]
+        self.args = [
+            "--lease-seconds",
+            f"{lease_seconds:g}",
+            "--idle-interval",
+            f"{idle_interval:g}",
+        ]
         self.procs: list[subprocess.Popen[bytes]] = []
         self.kills: list[Kill] = []
-        self.exits: list[tuple[int, int]] = []   # (pid, return code) of workers that ended
+        self.exits: list[tuple[int, int]] = []  # (pid, return code) of workers that ended
         self._started = 0
         self.log_of: dict[int, Path] = {}
 
@@ -408,9 +423,13 @@ class Workers:
         self._started += 1
         path = self.directory / f"worker-{self._started}.log"
         with open(path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "wfkit", "worker", "flows.py",
-                                     *self.args], cwd=self.directory, env=self.env(),
-                                    stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "wfkit", "worker", "flows.py", *self.args],
+                cwd=self.directory,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.log_of[proc.pid] = path
         return proc
 
@@ -438,7 +457,8 @@ class Workers:
         each one gets a few seconds to finish starting first)."""
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not all(
-                self.serving(p.pid) or p.poll() is not None for p in self.procs):
+            self.serving(p.pid) or p.poll() is not None for p in self.procs
+        ):
             time.sleep(0.05)
         time.sleep(0.1)  # from its banner to its signal handlers
         for proc in self.procs:
@@ -461,8 +481,9 @@ class Workers:
 
     def logs(self, tail: int = 15) -> str:
         parts = []
-        for path in sorted(self.directory.glob("worker-*.log"),
-                           key=lambda p: int(p.stem.split("-")[1])):
+        for path in sorted(
+            self.directory.glob("worker-*.log"), key=lambda p: int(p.stem.split("-")[1])
+        ):
             lines = path.read_text(errors="replace").splitlines()
             parts.append(f"--- {path.name} (last {tail} lines)\n" + "\n".join(lines[-tail:]))
         return "\n".join(parts)
@@ -474,11 +495,17 @@ class Workers:
         self.stop()
 
 
-def cli(directory: Path, store_url: str, *args: str, timeout: float = 60.0
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wfkit", *args], cwd=directory,
-                          env={**os.environ, "WFKIT_STORE": store_url}, text=True,
-                          capture_output=True, timeout=timeout)
+def cli(
+    directory: Path, store_url: str, *args: str, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wfkit", *args],
+        cwd=directory,
+        env={**os.environ, "WFKIT_STORE": store_url},
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 class Killer(threading.Thread):
@@ -489,8 +516,15 @@ class Killer(threading.Thread):
     checkpoint. The rest hit any worker, wherever it is (claiming, committing, idle).
     """
 
-    def __init__(self, workers: Workers, ledger: Path, count: int, seed: int,
-                 done: Callable[[], bool], pause: tuple[float, float] = (0.1, 0.5)) -> None:
+    def __init__(
+        self,
+        workers: Workers,
+        ledger: Path,
+        count: int,
+        seed: int,
+        done: Callable[[], bool],
+        pause: tuple[float, float] = (0.1, 0.5),
+    ) -> None:
         super().__init__(name="torture-killer", daemon=True)
         self.workers = workers
         self.ledger = ledger
@@ -507,8 +541,9 @@ class Killer(threading.Thread):
             while len(self.workers.kills) < self.count and not self.done():
                 time.sleep(self.rng.uniform(*self.pause))
                 busy = self._busy(wait=3.0) if self.rng.random() < 0.75 else []
-                index = self.rng.choice(busy) if busy else \
-                    self.rng.randrange(len(self.workers.procs))
+                index = (
+                    self.rng.choice(busy) if busy else self.rng.randrange(len(self.workers.procs))
+                )
                 if not self.done():
                     self.workers.kill(index)
         except BaseException as exc:  # reported by the test
@@ -519,8 +554,9 @@ class Killer(threading.Thread):
         deadline = time.monotonic() + wait
         while True:
             self._read_tail()
-            busy = [i for i, proc in enumerate(self.workers.procs)
-                    if self._open.get(proc.pid, 0) > 0]
+            busy = [
+                i for i, proc in enumerate(self.workers.procs) if self._open.get(proc.pid, 0) > 0
+            ]
             if busy or time.monotonic() >= deadline or self.done():
                 return busy
             time.sleep(0.005)
@@ -597,18 +633,33 @@ def snapshot(engine: Any, run_ids: Iterable[str]) -> tuple[list[Run], dict[str, 
         for op in engine.store.operations(run_id):
             kind = getattr(op.kind, "value", op.kind)
             status = getattr(op.status, "value", op.status)
-            ops.append(Op(seq=op.seq, kind=kind, name=op.name, status=status,
-                          finished_at=_seconds(op.finished_at),
-                          checkpointed_at=checkpointed.get(op.seq),
-                          compensates=op.compensates, error_type=_error_type(op.error)))
+            ops.append(
+                Op(
+                    seq=op.seq,
+                    kind=kind,
+                    name=op.name,
+                    status=status,
+                    finished_at=_seconds(op.finished_at),
+                    checkpointed_at=checkpointed.get(op.seq),
+                    compensates=op.compensates,
+                    error_type=_error_type(op.error),
+                )
+            )
         for child in engine.store.list_runs(parent_id=run_id):
             children[child.id] = run_id
             todo.append(child.id)
-        runs.append(Run(run_id, getattr(record.status, "value", record.status),
-                        parent=record.parent_id, error_type=_error_type(record.error),
-                        compensate_on_cancel=record.compensate_on_cancel, ops=tuple(ops),
-                        taken_from=tuple(taken),
-                        history=tuple(entry.type for entry in history)))
+        runs.append(
+            Run(
+                run_id,
+                getattr(record.status, "value", record.status),
+                parent=record.parent_id,
+                error_type=_error_type(record.error),
+                compensate_on_cancel=record.compensate_on_cancel,
+                ops=tuple(ops),
+                taken_from=tuple(taken),
+                history=tuple(entry.type for entry in history),
+            )
+        )
     return runs, children
 
 
@@ -617,7 +668,8 @@ def terminal(engine: Any, run_ids: Sequence[str]) -> bool:
     statuses = {run.id: run.status.value for run in engine.store.list_runs()}
     return all(run_id in statuses for run_id in run_ids) and all(
         status in ("COMPLETED", "COMPENSATED", "FAILED", "CANCELLED")
-        for status in statuses.values())
+        for status in statuses.values()
+    )
 
 
 @dataclass
@@ -640,7 +692,7 @@ class Ledger:
         order: list[str] = []
         for line in self.read():
             if line.run == run and line.op.startswith(UNDO) and line.event == "start":
-                name = line.op[len(UNDO):]
+                name = line.op[len(UNDO) :]
                 if name not in order:
                     order.append(name)
         return order

@@ -11,9 +11,9 @@ import pytest
 
 from wfkit import Context, Engine, step, workflow
 from wfkit.engine.engine import MIN_LEASE_SECONDS
-from wfkit.errors import InvalidId, UsageError
 from wfkit.engine.ids import MAX_ID_LENGTH
 from wfkit.engine.store.memory import MemoryStore
+from wfkit.errors import InvalidId, RunFailed, UsageError
 
 
 @step
@@ -50,27 +50,36 @@ def test_a_path_is_an_sqlite_file(tmp_path: Path) -> None:
         assert again.get_run("p").status.value == "COMPLETED"
 
 
-@pytest.mark.parametrize("options, name", [
-    ({"lease_seconds": -1}, "lease_seconds"),
-    ({"lease_seconds": 0}, "lease_seconds"),
-    ({"lease_seconds": MIN_LEASE_SECONDS / 10}, "lease_seconds"),
-    ({"lease_seconds": float("nan")}, "lease_seconds"),
-    ({"lease_seconds": "30"}, "lease_seconds"),
-    ({"poll_interval": 0}, "poll_interval"),
-    ({"inline_wait": -1}, "inline_wait"),
-    ({"child_poll": float("inf")}, "child_poll"),
-    ({"max_recoveries": -1}, "max_recoveries"),
-    ({"max_recoveries": 1.5}, "max_recoveries"),
-])
+@pytest.mark.parametrize(
+    "options, name",
+    [
+        ({"lease_seconds": -1}, "lease_seconds"),
+        ({"lease_seconds": 0}, "lease_seconds"),
+        ({"lease_seconds": MIN_LEASE_SECONDS / 10}, "lease_seconds"),
+        ({"lease_seconds": float("nan")}, "lease_seconds"),
+        ({"lease_seconds": "30"}, "lease_seconds"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"inline_wait": -1}, "inline_wait"),
+        ({"child_poll": float("inf")}, "child_poll"),
+        ({"max_recoveries": -1}, "max_recoveries"),
+        ({"max_recoveries": 1.5}, "max_recoveries"),
+    ],
+)
 def test_engine_settings_are_checked_when_it_is_made(options, name) -> None:
     with pytest.raises(UsageError) as err:
         Engine(MemoryStore(), **options)
     assert err.value.message.startswith(f"{name} must be")
 
 
-BAD_IDS = [("a\tb", "U+0009 (tab)"), ("line\nbreak", "U+000A (newline)"),
-           ("\x1b[31mred", "U+001B (escape)"), ("x" * (MAX_ID_LENGTH + 1), "characters long"),
-           ("\udcff", "not valid UTF-8"), ("", "is empty"), ("a\u202eb", "U+202E")]
+BAD_IDS = [
+    ("a\tb", "U+0009 (tab)"),
+    ("line\nbreak", "U+000A (newline)"),
+    ("\x1b[31mred", "U+001B (escape)"),
+    ("x" * (MAX_ID_LENGTH + 1), "characters long"),
+    ("\udcff", "not valid UTF-8"),
+    ("", "is empty"),
+    ("a\u202eb", "U+202E"),
+]
 
 
 @pytest.mark.parametrize("bad, reason", BAD_IDS)
@@ -121,16 +130,18 @@ def parent_naming(ctx: Context, child_id: str) -> int:
     return ctx.child(twice, 2, workflow_id=child_id)
 
 
-@pytest.mark.parametrize("flow, what", [(waits_for, "event name"),
-                                        (parent_naming, "child workflow_id")])
+@pytest.mark.parametrize(
+    "flow, what", [(waits_for, "event name"), (parent_naming, "child workflow_id")]
+)
 @pytest.mark.parametrize("bad", ["a\tb", "n" * (MAX_ID_LENGTH + 1)])
 def test_a_name_the_workflow_body_makes_is_checked_before_anything_is_recorded(
-        flow, what, bad) -> None:
+    flow, what, bad
+) -> None:
     """A body that waits for, or starts a child under, a name no command could type back
     ends the run with the reason, and records no operation under that name."""
     engine = Engine(MemoryStore())
     handle = engine.start(flow, bad, workflow_id="w")
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         handle.result(timeout=5)
     run = engine.get_run("w")
     assert run.status.terminal and f"invalid {what}: " in (run.error or "")
@@ -146,7 +157,7 @@ def test_a_workflow_name_with_a_newline_is_refused_when_decorated() -> None:
     assert "U+000A (newline)" in err.value.message
 
 
-@pytest.mark.parametrize("older_than", [timedelta(days=10**9 - 1), 10.0 ** 300])
+@pytest.mark.parametrize("older_than", [timedelta(days=10**9 - 1), 10.0**300])
 def test_prune_further_back_than_the_year_1_is_a_usage_error(older_than) -> None:
     with pytest.raises(UsageError) as err:
         Engine(MemoryStore()).prune(older_than)

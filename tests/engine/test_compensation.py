@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.errors import InvalidRunState, RunFailed
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.errors import InvalidRunState, RunFailed
 
 ledger: list[str] = []
 broken: set[str] = set()
@@ -67,15 +67,21 @@ def test_failure_compensates_completed_steps_in_reverse_order(engine):
         handle.result(timeout=5)
     assert failed.value.status == "COMPENSATED"
     assert failed.value.error["type"] == "ConnectionError"
-    assert ledger == ["reserve book", "charge 30", "no compensation for me",
-                      "refund txn-9 30", "release res-book"]
+    assert ledger == [
+        "reserve book",
+        "charge 30",
+        "no compensation for me",
+        "refund txn-9 30",
+        "release res-book",
+    ]
     comps = [op for op in engine.operations("o1") if op.kind == OpKind.COMPENSATION]
     assert [(c.name, c.compensates, c.status) for c in comps] == [
-        ("charge", 2, OpStatus.COMPLETED), ("reserve", 1, OpStatus.COMPLETED)]
+        ("charge", 2, OpStatus.COMPLETED),
+        ("reserve", 1, OpStatus.COMPLETED),
+    ]
 
 
-def test_a_compensation_that_keeps_failing_leaves_the_run_failed_then_retry_finishes(
-        make_engine):
+def test_a_compensation_that_keeps_failing_leaves_the_run_failed_then_retry_finishes(make_engine):
     engine = make_engine(inline_wait=10_000)
     broken.add("release")
     handle = engine.start(order, "lamp", 5, workflow_id="o2")
@@ -171,8 +177,12 @@ def test_cancelling_a_parent_cancels_its_running_children_first(engine):
     engine.cancel("p1")
     assert engine.get_run("p1/2").status == RunStatus.CANCELLED
     assert handle.status() == RunStatus.CANCELLED
-    assert ledger == ["reserve outer-mug", "reserve mug", "release res-mug",
-                      "release res-outer-mug"]
+    assert ledger == [
+        "reserve outer-mug",
+        "reserve mug",
+        "release res-mug",
+        "release res-outer-mug",
+    ]
 
 
 fragile_fails = {"on": True}
@@ -191,8 +201,7 @@ def uses_fragile(ctx: Context) -> int:
     return ctx.step(fragile, 2) + 1
 
 
-def test_a_skip_step_value_of_the_wrong_type_fails_the_run_and_can_be_skipped_again(
-        make_engine):
+def test_a_skip_step_value_of_the_wrong_type_fails_the_run_and_can_be_skipped_again(make_engine):
     engine = make_engine(inline_wait=10_000)
     broken.add("release")  # compensation fails, so the run stops FAILED for a person
     handle = engine.start(uses_fragile, workflow_id="w1")

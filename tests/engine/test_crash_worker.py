@@ -17,14 +17,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
-FLOWS = '''
+FLOWS = """
     import os
     import time
     from pathlib import Path
@@ -101,7 +102,7 @@ FLOWS = '''
         x = ctx.step(second, x)
         x = ctx.step(middle, x, at_most_once=AT_MOST_ONCE)
         return ctx.step(last, x)
-'''
+"""
 
 
 def write_flows(directory: Path, *, at_most_once: bool) -> None:
@@ -111,14 +112,19 @@ def write_flows(directory: Path, *, at_most_once: bool) -> None:
 
 def wfkit(directory: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
     env = {**os.environ, "WFKIT_STORE": f"sqlite:///{directory / 'wf.db'}"}
-    return subprocess.Popen([sys.executable, "-m", "wfkit", *args], cwd=directory, env=env,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            **popen)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wfkit", *args],
+        cwd=directory,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
 
 
 def worker(directory: Path) -> subprocess.Popen[str]:
-    return wfkit(directory, "worker", "flows.py", "--lease-seconds", "1",
-                 "--idle-interval", "0.1")
+    return wfkit(directory, "worker", "flows.py", "--lease-seconds", "1", "--idle-interval", "0.1")
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 8.0) -> Any:
@@ -149,16 +155,22 @@ def effects(directory: Path) -> list[str]:
     return (directory / "effects.log").read_text().splitlines()
 
 
-def start_and_kill_in_the_middle(directory: Path, workflow: str = "multi",
-                                 status: str = "RUNNING") -> list[str]:
+def start_and_kill_in_the_middle(
+    directory: Path, workflow: str = "multi", status: str = "RUNNING"
+) -> list[str]:
     """Start the run, kill its worker at the marker; return the steps committed by then."""
     started = wfkit(directory, "run", f"flows.py:{workflow}", "--id", "crash-1", "--no-wait")
     assert started.communicate(timeout=10)[0].strip() == "crash-1"
     first = worker(directory)
     try:
         # (created, then written: wait for the pid, not only the file)
-        wait_for(lambda: (directory / "in-the-middle").exists()
-                 and (directory / "in-the-middle").read_text() != "", "the step in the middle")
+        wait_for(
+            lambda: (
+                (directory / "in-the-middle").exists()
+                and (directory / "in-the-middle").read_text() != ""
+            ),
+            "the step in the middle",
+        )
         assert int((directory / "in-the-middle").read_text()) == first.pid
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
@@ -169,8 +181,9 @@ def start_and_kill_in_the_middle(directory: Path, workflow: str = "multi",
     assert first.returncode == -signal.SIGKILL
     data = run_json(directory, "crash-1")
     assert data["run"]["status"] == status
-    return [f'{op["kind"]}:{op["name"]}' for op in data["operations"]
-            if op["status"] == "COMPLETED"]
+    return [
+        f"{op['kind']}:{op['name']}" for op in data["operations"] if op["status"] == "COMPLETED"
+    ]
 
 
 def test_a_killed_worker_s_run_is_completed_by_the_next_worker(tmp_path: Path) -> None:
@@ -181,8 +194,14 @@ def test_a_killed_worker_s_run_is_completed_by_the_next_worker(tmp_path: Path) -
 
     second = worker(tmp_path)
     try:
-        data = wait_for(lambda: (d := run_json(tmp_path, "crash-1"))["run"]["status"]
-                        in ("COMPLETED", "FAILED", "COMPENSATED") and d, "the takeover")
+        data = wait_for(
+            lambda: (
+                (d := run_json(tmp_path, "crash-1"))["run"]["status"]
+                in ("COMPLETED", "FAILED", "COMPENSATED")
+                and d
+            ),
+            "the takeover",
+        )
     finally:
         log = stop(second)
     assert data["run"]["status"] == "COMPLETED" and data["run"]["result"] == 30
@@ -190,7 +209,11 @@ def test_a_killed_worker_s_run_is_completed_by_the_next_worker(tmp_path: Path) -
     # Committed steps never ran again; only the in-flight one did (at-least-once).
     assert effects(tmp_path) == ["first", "second", "middle", "middle", "last"]
     assert [(op["name"], op["attempt"]) for op in data["operations"]] == [
-        ("first", 1), ("second", 1), ("middle", 1), ("last", 1)]
+        ("first", 1),
+        ("second", 1),
+        ("middle", 1),
+        ("last", 1),
+    ]
     assert "taken over from" in log and "COMPLETED" in log
     assert second.returncode == 0
 
@@ -202,8 +225,14 @@ def test_an_interrupted_at_most_once_step_is_failed_not_rerun(tmp_path: Path) ->
 
     second = worker(tmp_path)
     try:
-        data = wait_for(lambda: (d := run_json(tmp_path, "crash-1"))["run"]["status"]
-                        in ("COMPLETED", "FAILED", "COMPENSATED") and d, "the takeover")
+        data = wait_for(
+            lambda: (
+                (d := run_json(tmp_path, "crash-1"))["run"]["status"]
+                in ("COMPLETED", "FAILED", "COMPENSATED")
+                and d
+            ),
+            "the takeover",
+        )
     finally:
         stop(second)
     assert data["run"]["status"] == "COMPENSATED"
@@ -220,13 +249,21 @@ def test_a_worker_killed_during_compensation_is_taken_over(tmp_path: Path) -> No
 
     second = worker(tmp_path)
     try:
-        data = wait_for(lambda: (d := run_json(tmp_path, "crash-1"))["run"]["status"]
-                        in ("COMPLETED", "FAILED", "COMPENSATED") and d, "the takeover")
+        data = wait_for(
+            lambda: (
+                (d := run_json(tmp_path, "crash-1"))["run"]["status"]
+                in ("COMPLETED", "FAILED", "COMPENSATED")
+                and d
+            ),
+            "the takeover",
+        )
     finally:
         stop(second)
     assert data["run"]["status"] == "COMPENSATED" and data["run"]["recoveries"] == 1
     # The failed step is not run again; the interrupted compensation is (at-least-once).
     assert effects(tmp_path) == ["reserve", "explode", "release", "release"]
     assert [(op["kind"], op["name"], op["status"]) for op in data["operations"]] == [
-        ("step", "reserve", "COMPLETED"), ("step", "explode", "FAILED"),
-        ("compensation", "reserve", "COMPLETED")]
+        ("step", "reserve", "COMPLETED"),
+        ("step", "explode", "FAILED"),
+        ("compensation", "reserve", "COMPLETED"),
+    ]

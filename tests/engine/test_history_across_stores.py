@@ -52,16 +52,16 @@ def lines(store: Any, tmp_path: Any) -> list[tuple[Any, ...]]:
     attempts.clear()
     engine = Engine(store, clock=ManualClock(), rng=random.Random(3), workflows=[checkout])
     try:
-        assert engine.start(checkout, "A-1", workflow_id="o-1").result(timeout=5) == \
-            "shipped A-1"
+        assert engine.start(checkout, "A-1", workflow_id="o-1").result(timeout=5) == "shipped A-1"
         history = engine.history("o-1")
         operations = engine.operations("o-1")
     finally:
         engine.close()
     assert [e.index for e in history] == list(range(len(history)))
-    return [(e.type, e.seq, e.name, e.data) for e in history] + \
-        [("op", op.seq, op.kind, op.status, op.attempt, op.result, op.error is None)
-         for op in operations]
+    return [(e.type, e.seq, e.name, e.data) for e in history] + [
+        ("op", op.seq, op.kind, op.status, op.attempt, op.result, op.error is None)
+        for op in operations
+    ]
 
 
 def test_sqlite_and_memory_stores_keep_the_same_history(tmp_path) -> None:

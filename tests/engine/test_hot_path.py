@@ -82,8 +82,21 @@ seen: list[list[tuple[str, str]]] = []
 
 @workflow
 def observer(ctx: Context) -> int:
-    values = [ctx.step(fn) for fn in (an_int, a_str, a_bool, nothing, untyped, any_int,
-                                      float_from_int, negative_zero, enum_value, big_int)]
+    values = [
+        ctx.step(fn)
+        for fn in (
+            an_int,
+            a_str,
+            a_bool,
+            nothing,
+            untyped,
+            any_int,
+            float_from_int,
+            negative_zero,
+            enum_value,
+            big_int,
+        )
+    ]
     seen.append([(type(v).__name__, repr(v)) for v in values])
     return len(values)
 
@@ -91,8 +104,13 @@ def observer(ctx: Context) -> int:
 def test_a_fresh_result_is_exactly_what_replay_decodes(engine):
     seen.clear()
     assert engine.start(observer, workflow_id="o").result(timeout=5) == 10
-    act = execute(engine.rt, engine.get_run("o"), observer, lease_owner=None,
-                  operations=engine.operations("o"))
+    act = execute(
+        engine.rt,
+        engine.get_run("o"),
+        observer,
+        lease_owner=None,
+        operations=engine.operations("o"),
+    )
     assert act.outcome is None or act.outcome == RunStatus.COMPLETED
     first, replayed = seen
     assert first == replayed
@@ -101,14 +119,31 @@ def test_a_fresh_result_is_exactly_what_replay_decodes(engine):
     # (wfkit.engine.codec_checks; tests/engine/test_result_types.py).
 
 
-@pytest.mark.parametrize(("value", "annotation", "as_is"), [
-    (1, int, True), (1, Any, True), ("s", str, True), ("s", object, True), (True, bool, True),
-    (None, None, True), (None, type(None), True), (None, Any, True),
-    (1, inspect.Parameter.empty, True),
-    (True, int, False), (1, float, False), (1, bool, False), (1.0, float, False),
-    (1.0, Any, False), ([1], Any, False), ((1,), Any, False), (Label("x"), Any, False),
-    (Colour.RED, Any, False), (1, int | None, False), ("s", int, False),
-])
+@pytest.mark.parametrize(
+    ("value", "annotation", "as_is"),
+    [
+        (1, int, True),
+        (1, Any, True),
+        ("s", str, True),
+        ("s", object, True),
+        (True, bool, True),
+        (None, None, True),
+        (None, type(None), True),
+        (None, Any, True),
+        (1, inspect.Parameter.empty, True),
+        (True, int, False),
+        (1, float, False),
+        (1, bool, False),
+        (1.0, float, False),
+        (1.0, Any, False),
+        ([1], Any, False),
+        ((1,), Any, False),
+        (Label("x"), Any, False),
+        (Colour.RED, Any, False),
+        (1, int | None, False),
+        ("s", int, False),
+    ],
+)
 def test_replays_as_is_only_for_exact_json_scalars(value, annotation, as_is):
     assert JsonCodec().replays_as_is(value, annotation) is as_is
 
@@ -122,7 +157,7 @@ def test_a_codec_subclass_that_decodes_differently_takes_the_round_trip():
     assert not Shouting().replays_as_is("s", str)
 
 
-@pytest.mark.parametrize("value", [0, -1, 2**70, "", "a\"b\\c\n\u00e9\ud800", True, False, None])
+@pytest.mark.parametrize("value", [0, -1, 2**70, "", 'a"b\\c\n\u00e9\ud800', True, False, None])
 def test_encode_shortcuts_match_the_json_encoder(value):
     codec = JsonCodec()
     assert codec.encode(value, where="x") == codec._plain.encode(value)

@@ -28,7 +28,7 @@ def chunks(n: int) -> str:
     while time.monotonic() < deadline:
         if info.lease_lost():
             observed.append(True)
-            return "partial"          # must never be recorded
+            return "partial"  # must never be recorded
         if n == 0:
             observed.append(False)
             return "all done"
@@ -62,8 +62,7 @@ def test_a_step_learns_its_run_was_taken_over_and_its_result_is_never_recorded()
         # Another worker whose clock says the lease expired takes the run (as a worker does
         # after this one was paused past its lease).
         later = datetime.now(timezone.utc) + timedelta(seconds=5)
-        assert [r.id for r in store.claim("thief", later, later + timedelta(seconds=60))] \
-            == ["j1"]
+        assert [r.id for r in store.claim("thief", later, later + timedelta(seconds=60))] == ["j1"]
         worker.join(20)
         assert not worker.is_alive()
     finally:
@@ -91,10 +90,10 @@ def test_a_lease_not_renewed_for_a_whole_lease_is_lost_for_good() -> None:
     beat.add("r1", clock.at)
     assert not beat.lost("r1") and not beat.given_up("r1")
     clock.at += timedelta(seconds=30)
-    assert not beat.lost("r1")                 # valid up to and including its expiry
+    assert not beat.lost("r1")  # valid up to and including its expiry
     clock.at += timedelta(seconds=1)
     assert beat.lost("r1") and beat.given_up("r1")
-    clock.at -= timedelta(seconds=10)          # the verdict stands, whatever the clock does
+    clock.at -= timedelta(seconds=10)  # the verdict stands, whatever the clock does
     assert beat.lost("r1")
     beat.discard("r1")
     assert not beat.lost("r1") and not beat.given_up("r1")
@@ -105,6 +104,6 @@ def test_under_a_virtual_clock_only_the_store_says_a_lease_is_lost() -> None:
     clock = ManualClock()
     beat = Heartbeat(MemoryStore(), clock, "w1", 30)
     beat.add("r1", clock.now())
-    clock.advance(3600)                         # virtual time jumps; the thread beats in real time
+    clock.advance(3600)  # virtual time jumps; the thread beats in real time
     assert not beat.lost("r1")
     beat.stop()

@@ -8,8 +8,8 @@ import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.engine.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES, PayloadTooLarge
-from wfkit.errors import RunFailed, UsageError
 from wfkit.engine.status import OpStatus, RunStatus
+from wfkit.errors import RunFailed, UsageError
 
 LIMIT = 1000
 
@@ -50,8 +50,10 @@ def test_an_input_over_the_limit_is_refused_at_start_and_nothing_is_stored(make_
     with pytest.raises(PayloadTooLarge) as refused:
         engine.start(echo, "y" * LIMIT, workflow_id="big")
     assert isinstance(refused.value, UsageError)  # the CLI's exit 2
-    assert (refused.value.size, refused.value.limit) == (LIMIT + 2 + len('{"args": [], '
-                                                                         '"kwargs": {}}'), LIMIT)
+    assert (refused.value.size, refused.value.limit) == (
+        LIMIT + 2 + len('{"args": [], "kwargs": {}}'),
+        LIMIT,
+    )
     assert "input of workflow 'limit-echo'" in refused.value.message and refused.value.hint
     assert engine.list_runs() == []
     assert engine.start(echo, "y" * 100, workflow_id="small").result() == 100

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from postgres_server import PostgresServer, ServerUnavailable
-from reliability_harness import SPEC, Ledger, Workers, cli, load_flows, snapshot, terminal
-from reliability_harness import wait_for, write_flows
+from reliability_harness import (
+    SPEC,
+    Ledger,
+    Workers,
+    cli,
+    load_flows,
+    snapshot,
+    terminal,
+    wait_for,
+    write_flows,
+)
 from torture_invariants import check, read_ledger
 
 from wfkit.engine.engine import Engine
@@ -46,27 +56,33 @@ def flows(tmp_path: Path) -> Iterator[Any]:
     sys.modules.pop(module.__name__, None)
 
 
-@pytest.mark.parametrize(("lease", "outage"), [
-    pytest.param(15.0, 2.0, id="within-a-lease"),    # the runs ride it out: nothing re-runs
-    pytest.param(2.0, 6.0, id="longer-than-a-lease"),  # runs are handed back or taken over
-])
-def test_workers_outlive_a_postgres_restart(server: PostgresServer, tmp_path: Path,
-                                            flows: Any, lease: float, outage: float) -> None:
+@pytest.mark.parametrize(
+    ("lease", "outage"),
+    [
+        pytest.param(15.0, 2.0, id="within-a-lease"),  # the runs ride it out: nothing re-runs
+        pytest.param(2.0, 6.0, id="longer-than-a-lease"),  # runs are handed back or taken over
+    ],
+)
+def test_workers_outlive_a_postgres_restart(
+    server: PostgresServer, tmp_path: Path, flows: Any, lease: float, outage: float
+) -> None:
     """Within a lease no step may run twice; past it, a step whose checkpoint was lost runs
     again (at-least-once), and the checker accepts that only from a worker the history says
     lost or handed back the run."""
     url = server.url
     ledger = Ledger(tmp_path / "ledger.log")
     with Engine(url) as engine:
-        ids = [engine.start(flows.torture, n, PACE_MS, False, workflow_id=f"r{n:02d}").id
-               for n in range(RUNS)]
+        ids = [
+            engine.start(flows.torture, n, PACE_MS, False, workflow_id=f"r{n:02d}").id
+            for n in range(RUNS)
+        ]
     with Workers(tmp_path, url, lease_seconds=lease).start(2) as workers:
         # Both workers serve (a worker that cannot open its store at start exits 2, by
         # design) and runs are under way when the server goes down.
-        wait_for(lambda: all(workers.serving(p.pid) for p in workers.procs),
-                 "both workers to start")
-        wait_for(lambda: len({line.run for line in ledger.read()}) >= 2,
-                 "two runs to be under way")
+        wait_for(
+            lambda: all(workers.serving(p.pid) for p in workers.procs), "both workers to start"
+        )
+        wait_for(lambda: len({line.run for line in ledger.read()}) >= 2, "two runs to be under way")
         server.stop("fast")
         stopped = time.monotonic()
         time.sleep(outage)
@@ -94,8 +110,9 @@ def test_workers_outlive_a_postgres_restart(server: PostgresServer, tmp_path: Pa
     assert all("store available again" in logs[pid] for pid in told), report
 
 
-def test_a_worker_started_while_the_server_is_down_fails_at_once(server: PostgresServer,
-                                                                  tmp_path: Path) -> None:
+def test_a_worker_started_while_the_server_is_down_fails_at_once(
+    server: PostgresServer, tmp_path: Path
+) -> None:
     """Only a worker that was running waits a restart out: one that cannot open its store at
     start says so in one line and exits 2 (a mistyped URL must not retry forever), and a
     supervisor restarts it."""
@@ -104,5 +121,6 @@ def test_a_worker_started_while_the_server_is_down_fails_at_once(server: Postgre
     done = cli(tmp_path, server.url, "worker", "flows.py", timeout=60)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot connect to PostgreSQL at postgresql://wfkit:***@" \
-        in lines[0], done.stderr
+    assert (
+        len(lines) == 1 and "cannot connect to PostgreSQL at postgresql://wfkit:***@" in lines[0]
+    ), done.stderr

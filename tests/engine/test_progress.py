@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.errors import RunFailed
 from wfkit.engine.progress import (
     AttemptStarted,
     CompensationStarted,
@@ -19,6 +18,7 @@ from wfkit.engine.progress import (
     StepRetrying,
 )
 from wfkit.engine.status import OpKind, RunStatus
+from wfkit.errors import RunFailed
 
 FLAKY_CALLS: list[int] = []
 
@@ -91,14 +91,18 @@ def test_a_failure_reports_giving_up_then_each_compensation(make_engine) -> None
     engine.start(doomed, 1, workflow_id="d1")
     with pytest.raises(RunFailed):
         engine.result("d1")
-    kinds = [(type(e).__name__, getattr(e, "name", None), getattr(e, "kind", None))
-             for e in seen.events]
+    kinds = [
+        (type(e).__name__, getattr(e, "name", None), getattr(e, "kind", None)) for e in seen.events
+    ]
     assert kinds == [
-        ("AttemptStarted", "book", OpKind.STEP), ("StepCompleted", "book", OpKind.STEP),
-        ("AttemptStarted", "broken", OpKind.STEP), ("StepGaveUp", "broken", OpKind.STEP),
+        ("AttemptStarted", "book", OpKind.STEP),
+        ("StepCompleted", "book", OpKind.STEP),
+        ("AttemptStarted", "broken", OpKind.STEP),
+        ("StepGaveUp", "broken", OpKind.STEP),
         ("CompensationStarted", None, None),
         ("AttemptStarted", "book", OpKind.COMPENSATION),
-        ("StepCompleted", "book", OpKind.COMPENSATION)]
+        ("StepCompleted", "book", OpKind.COMPENSATION),
+    ]
     gave_up = seen.events[3]
     assert isinstance(gave_up, StepGaveUp) and gave_up.error == "ValueError: bad 1"
     compensating = seen.events[4]

@@ -64,10 +64,13 @@ def test_prune_keeps_recent_runs_and_failed_ones_unless_asked(engine: Engine) ->
     assert [r.id for r in engine.list_runs()] == ["recent"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"older_than": -1}, "must not be negative"),
-    ({"older_than": 60, "statuses": ["RUNNING"]}, "only finished runs can be deleted"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"older_than": -1}, "must not be negative"),
+        ({"older_than": 60, "statuses": ["RUNNING"]}, "only finished runs can be deleted"),
+    ],
+)
 def test_prune_refuses_what_it_must_not_do(engine: Engine, kwargs: dict, message: str) -> None:
     engine.start(fine, workflow_id="a").result(timeout=5)
     with pytest.raises(UsageError) as refused:

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.errors import RunFailed, StepInterrupted
 from wfkit.engine.status import OpStatus, RunStatus
 from wfkit.engine.store.base import Checkpoint, LeaseLost
+from wfkit.errors import RunFailed, StepInterrupted
 
 effects: list[str] = []
 
@@ -116,14 +116,14 @@ def test_a_stale_worker_cannot_write_after_its_lease_was_taken(make_engine):
     engine = make_engine(lease_seconds=5)
     engine.start(chatty, workflow_id="fenced")
     now = engine.clock.now()
-    (claimed,) = engine.store.claim("old-worker", now, now + timedelta(seconds=5),
-                                    run_id="fenced")
+    (claimed,) = engine.store.claim("old-worker", now, now + timedelta(seconds=5), run_id="fenced")
     engine.clock.advance(6)
     now = engine.clock.now()
     assert engine.store.claim("new-worker", now, now + timedelta(seconds=5), run_id="fenced")
     with pytest.raises(LeaseLost):
-        engine.store.commit("fenced", Checkpoint(run={"updated_at": now}),
-                            lease_owner="old-worker", now=now)
+        engine.store.commit(
+            "fenced", Checkpoint(run={"updated_at": now}), lease_owner="old-worker", now=now
+        )
 
 
 @step(timeout=0.05, retry=Retry(attempts=1))

@@ -16,12 +16,22 @@ import signal
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from reliability_harness import SPEC, Ledger, Workers, cli, load_flows, snapshot, terminal
-from reliability_harness import wait_for, write_flows
+from reliability_harness import (
+    SPEC,
+    Ledger,
+    Workers,
+    cli,
+    load_flows,
+    snapshot,
+    terminal,
+    wait_for,
+    write_flows,
+)
 from torture_invariants import Verdict, check, read_ledger
 
 from wfkit.engine.core.waits import CHILD_EVENT
@@ -49,8 +59,7 @@ def verdict(url: str, directory: Path, workers: Workers, expected: dict[str, str
     with Engine(url) as engine:
         runs, children = snapshot(engine, list(expected))
     allowed = {run_id: frozenset({status}) for run_id, status in expected.items()}
-    allowed.update({child: frozenset({"COMPLETED"}) for child in children
-                    if child not in allowed})
+    allowed.update({child: frozenset({"COMPLETED"}) for child in children if child not in allowed})
     return check(read_ledger(directory / "ledger.log"), workers.kills, runs, allowed, SPEC)
 
 
@@ -65,8 +74,11 @@ def cancel(directory: Path, url: str, run_id: str) -> None:
 
 
 def wait_terminal(url: str, run_id: str, timeout: float) -> str:
-    return wait_for(lambda: (s := status_of(url, run_id)) in TERMINAL and s,
-                    f"run {run_id} to end", timeout=timeout)
+    return wait_for(
+        lambda: (s := status_of(url, run_id)) in TERMINAL and s,
+        f"run {run_id} to end",
+        timeout=timeout,
+    )
 
 
 def test_a_cancel_reaches_the_run_a_worker_is_executing(here: tuple[Path, str, Any]) -> None:
@@ -88,7 +100,8 @@ def test_a_cancel_reaches_the_run_a_worker_is_executing(here: tuple[Path, str, A
 
 @pytest.mark.parametrize("cancelled", ["while-executing", "after-a-crash", "while-asleep"])
 def test_a_worker_killed_during_a_cancel_s_compensation_is_taken_over(
-        here: tuple[Path, str, Any], cancelled: str) -> None:
+    here: tuple[Path, str, Any], cancelled: str
+) -> None:
     """The cancel reaches the run while a worker executes its step ``gated`` (seen at the
     next operation boundary), or after that worker was killed in it, or while the run sleeps
     on a timer; the run's last compensation (of ``base``) then waits to be killed, and the
@@ -111,10 +124,13 @@ def test_a_worker_killed_during_a_cancel_s_compensation_is_taken_over(
             cancel(directory, url, run_id)
             (directory / f"go-{tag}").touch()
         holding = directory / "holding-undo-base"
-        wait_for(lambda: holding.exists() or status_of(url, run_id) in TERMINAL,
-                 "the compensation of step base to start")
-        assert holding.exists(), f"the run ended {status_of(url, run_id)} before its " \
-            "last compensation started"
+        wait_for(
+            lambda: holding.exists() or status_of(url, run_id) in TERMINAL,
+            "the compensation of step base to start",
+        )
+        assert holding.exists(), (
+            f"the run ended {status_of(url, run_id)} before its last compensation started"
+        )
         assert int(holding.read_text()) == workers.procs[0].pid
         workers.kill(0)  # and a new worker starts: it takes the run over after the lease
         status = wait_terminal(url, run_id, timeout=30)
@@ -129,7 +145,8 @@ def test_a_worker_killed_during_a_cancel_s_compensation_is_taken_over(
 
 @pytest.mark.parametrize("cancelled", ["while-no-worker-runs", "while-the-step-re-runs"])
 def test_a_cancel_after_a_crash_undoes_a_completed_parallel_group(
-        here: tuple[Path, str, Any], cancelled: str) -> None:
+    here: tuple[Path, str, Any], cancelled: str
+) -> None:
     """A parallel group completes, the worker is killed in the step after it; the cancel
     comes while no worker runs, or while the next worker re-runs that step."""
     directory, url, flows = here
@@ -145,8 +162,13 @@ def test_a_cancel_after_a_crash_undoes_a_completed_parallel_group(
             workers.start(1)
         else:
             workers.start(1)
-            wait_for(lambda: len([line for line in ledger.ran(run_id, "stall")
-                                  if line.event == "start"]) == 2, "the step to re-run")
+            wait_for(
+                lambda: (
+                    len([line for line in ledger.ran(run_id, "stall") if line.event == "start"])
+                    == 2
+                ),
+                "the step to re-run",
+            )
             cancel(directory, url, run_id)
         (directory / "go-c").touch()
         status = wait_terminal(url, run_id, timeout=30)
@@ -184,7 +206,8 @@ class DiesAfterChildsLastCommit:
 
 
 def test_a_child_that_ends_as_its_worker_dies_still_wakes_its_parent_soon(
-        here: tuple[Path, str, Any]) -> None:
+    here: tuple[Path, str, Any],
+) -> None:
     """Here the test process plays the worker that dies: it runs the parent until it waits,
     then the child to its final commit, and dies there. The child's end and the parent's
     wake-up are one write, so the parent has its note at once and a worker resumes it within a
@@ -201,8 +224,9 @@ def test_a_child_that_ends_as_its_worker_dies_still_wakes_its_parent_soon(
             engine.work_once(run_id="parent-d/1")
         assert engine.get_run("parent-d/1").status.value == "COMPLETED"
         assert engine.get_run("parent-d").status.value == "WAITING"
-        assert inner.pending_events("parent-d", CHILD_EVENT.format(seq=1)), \
+        assert inner.pending_events("parent-d", CHILD_EVENT.format(seq=1)), (
             "the child's end did not reach its parent"
+        )
     began = time.monotonic()
     with Workers(directory, url, lease_seconds=1).start(1) as workers:
         status = wait_terminal(url, "parent-d", timeout=20)
@@ -213,7 +237,8 @@ def test_a_child_that_ends_as_its_worker_dies_still_wakes_its_parent_soon(
 
 
 def test_runs_survive_another_process_holding_the_sqlite_write_lock(
-        here: tuple[Path, str, Any]) -> None:
+    here: tuple[Path, str, Any],
+) -> None:
     """A backup tool or a migration holds the write lock for 7 s, over the store's 5 s busy
     timeout, while healthy runs execute: the store's hiccup must not become the workflows'
     failure (no run compensates; every run completes)."""
@@ -221,8 +246,9 @@ def test_runs_survive_another_process_holding_the_sqlite_write_lock(
     ledger = Ledger(directory / "ledger.log")
     ids = [start(url, flows.torture, f"lock-{n:02d}", n, 60, False) for n in range(12)]
     with Workers(directory, url, lease_seconds=10).start(3) as workers:
-        wait_for(lambda: len({line.run for line in ledger.read()}) >= 3,
-                 "three runs to be under way")
+        wait_for(
+            lambda: len({line.run for line in ledger.read()}) >= 3, "three runs to be under way"
+        )
         holder = sqlite3.connect(str(directory / "wf.db"), isolation_level=None, timeout=30)
         try:
             holder.execute("BEGIN IMMEDIATE")
@@ -242,7 +268,8 @@ def test_runs_survive_another_process_holding_the_sqlite_write_lock(
 
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_paused_worker_s_step_notices_it_lost_the_lease(
-        here: tuple[Path, str, Any], store: str, request: pytest.FixtureRequest) -> None:
+    here: tuple[Path, str, Any], store: str, request: pytest.FixtureRequest
+) -> None:
     """Worker A runs a long step (chunks, polling ``step_info().lease_lost()``) and is paused
     past its 1 s lease; worker B takes the run over and runs the step again. When A resumes,
     its step sees lease_lost() True and stops early; what it returned is never recorded
@@ -254,21 +281,30 @@ def test_a_paused_worker_s_step_notices_it_lost_the_lease(
     run_id = start(url, flows.lease_watch, "fenced", "fenced")
     with Workers(directory, url, lease_seconds=1).start(1) as workers:
         first = workers.procs[0]
-        wait_for(lambda: [line for line in ledger.ran(run_id, "patient") if line.pid ==
-                          first.pid], "worker A to start the step")
+        wait_for(
+            lambda: [line for line in ledger.ran(run_id, "patient") if line.pid == first.pid],
+            "worker A to start the step",
+        )
         first.send_signal(signal.SIGSTOP)
         try:
             workers.start(1)
             second = workers.procs[1]
-            wait_for(lambda: [line for line in ledger.ran(run_id, "patient")
-                              if line.pid == second.pid], "worker B to take the run over")
+            wait_for(
+                lambda: [line for line in ledger.ran(run_id, "patient") if line.pid == second.pid],
+                "worker B to take the run over",
+            )
         finally:
             first.send_signal(signal.SIGCONT)
         noticed = directory / f"noticed-{first.pid}"
         wait_for(noticed.exists, "worker A's step to notice it lost the lease")
-        wait_for(lambda: [line for line in ledger.ran(run_id, "patient")
-                          if line.pid == first.pid and line.event == "end"],
-                 "worker A's step to stop")
+        wait_for(
+            lambda: [
+                line
+                for line in ledger.ran(run_id, "patient")
+                if line.pid == first.pid and line.event == "end"
+            ],
+            "worker A's step to stop",
+        )
         (directory / "go-fenced").touch()
         status = wait_terminal(url, run_id, timeout=30)
         alive = first.poll() is None
@@ -277,7 +313,7 @@ def test_a_paused_worker_s_step_notices_it_lost_the_lease(
             history = engine.history(run_id)
     found = verdict(url, directory, workers, {run_id: "COMPLETED"})
     assert status == "COMPLETED", found.render()
-    assert result == f"done by {second.pid}"       # A's early return was refused
+    assert result == f"done by {second.pid}"  # A's early return was refused
     assert alive, f"worker A exited\n{workers.logs()}"
     taken = [e.data.get("previous_owner", "") for e in history if e.type == "run_recovered"]
     assert len(taken) == 1 and f":{first.pid}:" in taken[0]

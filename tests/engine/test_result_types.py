@@ -5,15 +5,16 @@ nothing checkpointed as completed) instead of the workflow silently getting a st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.errors import RunFailed
 from wfkit.engine.status import OpStatus
+from wfkit.errors import RunFailed
 
 MOMENT = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -61,8 +62,11 @@ def a_str_subclass_as_any() -> Any:
 
 
 REFUSED = [
-    (a_datetime_as_str, "RoundTripError", "is datetime, but the annotation str gives it back "
-                                          "as str"),
+    (
+        a_datetime_as_str,
+        "RoundTripError",
+        "is datetime, but the annotation str gives it back as str",
+    ),
     (an_int_as_str, "DecodingError", "expected str, found number 5"),
     (untyped_bytes, "RoundTripError", "is bytes, but the annotation Any gives it back as str"),
     (a_tuple_as_any, "RoundTripError", "is tuple, but the annotation Any gives it back as list"),
@@ -84,10 +88,12 @@ def run_one(make_engine: Callable[..., Any], fn: Callable[[], Any], name: str) -
     return engine, flow
 
 
-@pytest.mark.parametrize(("fn", "error_type", "text"), REFUSED,
-                         ids=[fn.__name__ for fn, _, _ in REFUSED])
+@pytest.mark.parametrize(
+    ("fn", "error_type", "text"), REFUSED, ids=[fn.__name__ for fn, _, _ in REFUSED]
+)
 def test_a_value_that_would_come_back_as_something_else_fails_its_step(
-        make_engine, fn, error_type, text) -> None:
+    make_engine, fn, error_type, text
+) -> None:
     engine, _ = run_one(make_engine, fn, f"types-{fn.__name__}")
     with pytest.raises(RunFailed) as failed:
         engine.result(f"types-{fn.__name__}")
@@ -126,8 +132,12 @@ def a_datetime() -> datetime:
     return MOMENT
 
 
-ACCEPTED = [(typed_bytes, b"\x00\x01"), (int_as_float, 3.0), (a_box, Box("x", "2026-03-01")),
-            (a_datetime, MOMENT)]
+ACCEPTED = [
+    (typed_bytes, b"\x00\x01"),
+    (int_as_float, 3.0),
+    (a_box, Box("x", "2026-03-01")),
+    (a_datetime, MOMENT),
+]
 
 
 @pytest.mark.parametrize(("fn", "expected"), ACCEPTED, ids=[fn.__name__ for fn, _ in ACCEPTED])

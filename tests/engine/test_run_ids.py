@@ -33,7 +33,8 @@ def monthly(ctx: Context, customer: str, month: date) -> str:
 
 
 def test_a_run_is_named_from_its_input_and_starting_it_again_is_the_same_run(
-        engine: Engine) -> None:
+    engine: Engine,
+) -> None:
     first = engine.start(process, Order("A-1", 500))
     assert (first.id, first.created) == ("order-A-1", True)
     assert first.result(timeout=5) == 500
@@ -54,19 +55,24 @@ def test_a_function_names_the_run_from_the_arguments(engine: Engine) -> None:
     assert engine.start(monthly, "acme", date(2026, 11, 1)).id == "acme/2026-11"
 
 
-@pytest.mark.parametrize("template, message", [
-    ("order-{order_id}", "has no parameter 'order_id'"),
-    ("order-{0}", "positional field"),
-    ("order-{}", "positional field"),
-    ("order", "names no parameter"),
-    ("order-{order", "is not a valid template"),
-    (42, "must be a template string or a function"),
-])
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("order-{order_id}", "has no parameter 'order_id'"),
+        ("order-{0}", "positional field"),
+        ("order-{}", "positional field"),
+        ("order", "names no parameter"),
+        ("order-{order", "is not a valid template"),
+        (42, "must be a template string or a function"),
+    ],
+)
 def test_a_bad_template_fails_when_decorated(template: object, message: str) -> None:
     with pytest.raises(DefinitionError) as bad:
+
         @workflow(workflow_id=template)  # type: ignore[arg-type]
         def wf(ctx: Context, order: Order) -> None:
             pass
+
     assert message in bad.value.message and bad.value.hint
 
 
@@ -80,12 +86,16 @@ def empty_id(ctx: Context, order: Order) -> None:
     pass
 
 
-@pytest.mark.parametrize("wf, message", [
-    (missing_attribute, "AttributeError"),
-    (empty_id, "not a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "wf, message",
+    [
+        (missing_attribute, "AttributeError"),
+        (empty_id, "not a non-empty string"),
+    ],
+)
 def test_an_id_that_cannot_be_made_is_a_clear_error_and_stores_nothing(
-        engine: Engine, wf: object, message: str) -> None:
+    engine: Engine, wf: object, message: str
+) -> None:
     with pytest.raises(UsageError) as bad:
         engine.start(wf, Order("C-3", 1))  # type: ignore[arg-type]
     assert message in bad.value.message and "--id" in bad.value.hint

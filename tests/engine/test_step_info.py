@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
-from wfkit import Context, Engine, Retry, RunStatus, StepInfo, step, step_info, workflow
+from wfkit import (
+    Context,
+    Engine,
+    Retry,
+    RunFailed,
+    RunStatus,
+    StepInfo,
+    step,
+    step_info,
+    workflow,
+)
 from wfkit.engine.clock import ManualClock
+from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
 from wfkit.testing import SimulatedCrash, TestWorkflowContext
 
 seen: list[StepInfo | None] = []
@@ -39,12 +49,12 @@ def checkout(ctx: Context, order_id: str) -> str:
 
 
 def test_each_attempt_sees_its_number_and_the_same_key(engine: Engine) -> None:
-    assert engine.start(checkout, "o-1", workflow_id="run-1").result(timeout=5) \
-        == "txn for run-1:1"
+    assert engine.start(checkout, "o-1", workflow_id="run-1").result(timeout=5) == "txn for run-1:1"
     infos = [i for i in seen if i is not None]
     assert [i.attempt for i in infos] == [1, 2, 3]
-    assert {(i.run_id, i.workflow, i.seq, i.name, i.kind, i.attempts, i.idempotency_key)
-            for i in infos} == {("run-1", "checkout", 1, "charge", "step", 3, "run-1:1")}
+    assert {
+        (i.run_id, i.workflow, i.seq, i.name, i.kind, i.attempts, i.idempotency_key) for i in infos
+    } == {("run-1", "checkout", 1, "charge", "step", 3, "run-1:1")}
     assert [i.last_attempt for i in infos] == [False, False, True]
     assert seen[0] is None  # from the body
     assert step_info() is None  # and outside any run
@@ -117,8 +127,11 @@ async def shapes(ctx: Context) -> list[int]:
 def test_async_timed_and_parallel_steps_see_their_own_step(engine: Engine) -> None:
     assert engine.start(shapes, workflow_id="p").result(timeout=5) == [1, 2, 3, 4]
     assert [(i.name, i.attempt) for i in seen if i] == [
-        ("async_step", 1), ("step_with_timeout", 1), ("parallel_part", 1),
-        ("parallel_part", 1)]
+        ("async_step", 1),
+        ("step_with_timeout", 1),
+        ("parallel_part", 1),
+        ("parallel_part", 1),
+    ]
 
 
 undone: list[StepInfo | None] = []
@@ -148,14 +161,13 @@ def reserve_then_fail(ctx: Context) -> None:
 def test_a_compensation_knows_it_is_one(engine: Engine) -> None:
     undone.clear()
     handle = engine.start(reserve_then_fail, workflow_id="c")
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         handle.result(timeout=5)
     assert handle.status() == RunStatus.COMPENSATED
     [info] = undone
     assert info is not None
     # A compensation's operation carries the name of the step it undoes.
-    assert (info.kind, info.name, info.attempt, info.run_id) == ("compensation", "reserve", 1,
-                                                                 "c")
+    assert (info.kind, info.name, info.attempt, info.run_id) == ("compensation", "reserve", 1, "c")
     # compensations are numbered apart from the body, which can never reach their numbers
     assert info.seq == COMPENSATION_SEQ_BASE + 1
 

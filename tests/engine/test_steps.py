@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from wfkit import Context, Retry, step, workflow
-from wfkit.errors import RunFailed, SerializationError, StepFailed
 from wfkit.engine.status import OpStatus, RunStatus
+from wfkit.errors import RunFailed, SerializationError, StepFailed
 
 
 @dataclass
@@ -56,7 +56,9 @@ def test_a_workflow_runs_its_steps_and_returns_the_result(engine):
     assert handle.status() == RunStatus.COMPLETED
     ops = engine.operations("order-1")
     assert [(op.seq, op.name, op.status) for op in ops] == [
-        (1, "charge", OpStatus.COMPLETED), (2, "double", OpStatus.COMPLETED)]
+        (1, "charge", OpStatus.COMPLETED),
+        (2, "double", OpStatus.COMPLETED),
+    ]
     assert calls == {"charge": 1, "double": 1}
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from wfkit import Context, Engine, Retry, step, workflow
+from wfkit import Context, Engine, step, workflow
 from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE
-from wfkit.errors import StoreError
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import Checkpoint, OperationRecord
 from wfkit.engine.store.memory import MemoryStore
 from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.errors import RunFailed, StoreError
 
 effects: list[str] = []
 die_in: set[str] = set()
@@ -99,13 +99,17 @@ def test_a_crash_while_a_cancel_compensates_does_not_meet_the_in_flight_step(mak
     engine.cancel("t1", drive=False)
     engine.clock.advance(11)
     fail_once.add("cancel H-rome")
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("t1", timeout=5)
     assert engine.get_run("t1").status == RunStatus.CANCELLED
     assert effects == ["hotel rome", "flight rome", "cancel H-rome", "cancel H-rome"]
     [undo] = _comps(engine, "t1")
-    assert (undo.seq, undo.compensates, undo.status, undo.attempt) == \
-        (COMPENSATION_SEQ_BASE + 1, 1, OpStatus.COMPLETED, 2)
+    assert (undo.seq, undo.compensates, undo.status, undo.attempt) == (
+        COMPENSATION_SEQ_BASE + 1,
+        1,
+        OpStatus.COMPLETED,
+        2,
+    )
     # its source is the workflow line that booked the hotel, not the engine's caller
     assert undo.source is not None and undo.source.startswith(__file__)
     assert undo.source == engine.operations("t1")[0].source
@@ -120,13 +124,26 @@ def test_a_compensation_stored_in_a_body_slot_by_an_older_release_replays(make_e
     _crash(engine, "old")
     [hotel] = engine.operations("old")
     now = engine.clock.now()
-    legacy = OperationRecord("old", 2, OpKind.COMPENSATION, "book_hotel", OpStatus.RETRYING,
-                             attempt=1, started_at=now, error='{"type": "ConnectionError"}',
-                             wake_at=now, compensates=1)
-    engine.store.commit("old", Checkpoint(
-        run={"status": RunStatus.COMPENSATING, "cancel_requested": True}, operations=[legacy]))
+    legacy = OperationRecord(
+        "old",
+        2,
+        OpKind.COMPENSATION,
+        "book_hotel",
+        OpStatus.RETRYING,
+        attempt=1,
+        started_at=now,
+        error='{"type": "ConnectionError"}',
+        wake_at=now,
+        compensates=1,
+    )
+    engine.store.commit(
+        "old",
+        Checkpoint(
+            run={"status": RunStatus.COMPENSATING, "cancel_requested": True}, operations=[legacy]
+        ),
+    )
     engine.clock.advance(11)
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("old", timeout=5)
     assert engine.get_run("old").status == RunStatus.CANCELLED
     assert effects == ["hotel oslo", "flight oslo", "cancel H-oslo"]
@@ -150,7 +167,7 @@ def test_retry_of_a_run_whose_compensation_replay_failed_goes_back_to_compensati
     assert run.status == RunStatus.FAILED and "NonDeterminism" in (run.error or "")
     engine.retry("r1")
     assert engine.get_run("r1").status == RunStatus.COMPENSATING
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("r1", timeout=5)
     assert engine.get_run("r1").status == RunStatus.CANCELLED
     assert effects == ["hotel kyiv", "flight kyiv", "cancel H-kyiv"]
@@ -165,25 +182,23 @@ def two_at_once(ctx: Context) -> list[str]:
 def test_completed_calls_of_a_parallel_group_are_compensated_after_a_crash(make_engine):
     engine = make_engine(lease_seconds=10)
     engine.start(two_at_once, workflow_id="p1")
-    die_in.add("flight lima")        # the first call dies in flight; the second completes
+    die_in.add("flight lima")  # the first call dies in flight; the second completes
     _crash(engine, "p1")
-    assert [(op.seq, op.status) for op in engine.operations("p1")] == \
-        [(2, OpStatus.COMPLETED)]
+    assert [(op.seq, op.status) for op in engine.operations("p1")] == [(2, OpStatus.COMPLETED)]
     engine.cancel("p1", drive=False)
     engine.clock.advance(11)
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("p1", timeout=5)
     assert engine.get_run("p1").status == RunStatus.CANCELLED
     assert sorted(effects) == ["cancel H-lima", "flight lima", "hotel lima"]
-    assert [(c.compensates, c.status) for c in _comps(engine, "p1")] == \
-        [(2, OpStatus.COMPLETED)]
+    assert [(c.compensates, c.status) for c in _comps(engine, "p1")] == [(2, OpStatus.COMPLETED)]
 
 
 def test_parallel_calls_record_where_each_was_written_and_their_undoing_says_so(make_engine):
     engine = make_engine()
     engine.start(two_at_once, workflow_id="p2")
     assert engine.result("p2", timeout=5) == ["F-lima", "H-lima"]
-    line = two_at_once.fn.__code__.co_firstlineno + 2   # the ctx.parallel(ctx.call(...)) line
+    line = two_at_once.fn.__code__.co_firstlineno + 2  # the ctx.parallel(ctx.call(...)) line
     assert [op.source for op in engine.operations("p2")] == [f"{__file__}:{line}"] * 2
 
 
@@ -194,7 +209,7 @@ CANCEL: dict[str, Any] = {}
 @step
 def last_step(order_id: str) -> str:
     _effect(f"last {order_id}")
-    if order_id in CANCEL:       # someone cancels the run while its last step runs
+    if order_id in CANCEL:  # someone cancels the run while its last step runs
         CANCEL.pop(order_id)()
     return f"L-{order_id}"
 
@@ -211,12 +226,11 @@ def one_more(ctx: Context, order_id: str) -> str:
 
 
 @pytest.mark.parametrize("compensate", [True, False])
-def test_a_cancel_during_the_last_step_is_obeyed_with_its_own_compensate(make_engine,
-                                                                         compensate):
+def test_a_cancel_during_the_last_step_is_obeyed_with_its_own_compensate(make_engine, compensate):
     engine = make_engine()
     engine.start(one_more, "bonn", workflow_id="l1")
     CANCEL["bonn"] = lambda: engine.cancel("l1", compensate=compensate, drive=False)
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("l1", timeout=5)
     assert engine.get_run("l1").status == RunStatus.CANCELLED
     undone = ["undo L-bonn", "cancel H-bonn"] if compensate else []
@@ -244,11 +258,11 @@ class CancelsBeforeCompleting:
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_a_cancel_that_lands_before_the_completing_write_wins(kind, tmp_path):
     inner = MemoryStore() if kind == "memory" else SqliteStore(f"sqlite:///{tmp_path}/c.db")
-    other = Engine(inner)                 # another process's `wfkit cancel`
+    other = Engine(inner)  # another process's `wfkit cancel`
     store = CancelsBeforeCompleting(inner, lambda: other.cancel("c1", drive=False))
     engine = Engine(store)
     engine.start(trip, "riga", workflow_id="c1")
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("c1", timeout=5)
     assert engine.get_run("c1").status == RunStatus.CANCELLED
     assert effects == ["hotel riga", "flight riga", "cancel F-riga", "cancel H-riga"]
@@ -262,7 +276,7 @@ def test_two_cancels_at_the_same_moment_write_one_request(kind, tmp_path):
     first, second = Engine(inner), Engine(inner)
     first.start(trip, "kiel", workflow_id="c2")
 
-    class Interleaved:              # both read "not requested", then the first one writes
+    class Interleaved:  # both read "not requested", then the first one writes
         url = inner.url
 
         def commit(self, run_id: str, checkpoint: Checkpoint, **kwargs: Any) -> bool:
@@ -276,7 +290,7 @@ def test_two_cancels_at_the_same_moment_write_one_request(kind, tmp_path):
     assert late.cancel("c2", compensate=True, drive=False) is False
     types = [e.type for e in first.history("c2")]
     assert types.count("cancel_requested") == 1
-    assert first.get_run("c2").compensate_on_cancel is False     # the first request stands
+    assert first.get_run("c2").compensate_on_cancel is False  # the first request stands
     second.close()
 
 
@@ -312,7 +326,7 @@ class FlakyStore:
 def flaky_charge(order: str) -> str:
     _effect(f"charge {order}")
     if FLAKY.get("store") is not None and FLAKY["store"].failures == 0:
-        FLAKY["store"].down = True   # the store fails right after the step's effect
+        FLAKY["store"].down = True  # the store fails right after the step's effect
     return f"T-{order}"
 
 
@@ -338,8 +352,11 @@ FLAKY: dict[str, FlakyStore] = {}
 
 @pytest.fixture(params=["memory", "sqlite"])
 def flaky(request: pytest.FixtureRequest, tmp_path):
-    store = FlakyStore(MemoryStore() if request.param == "memory"
-                       else SqliteStore(f"sqlite:///{tmp_path}/flaky.db"))
+    store = FlakyStore(
+        MemoryStore()
+        if request.param == "memory"
+        else SqliteStore(f"sqlite:///{tmp_path}/flaky.db")
+    )
     FLAKY["store"] = store
     yield store
     FLAKY.clear()
@@ -369,7 +386,7 @@ def test_a_checkpoint_that_fails_for_a_while_is_retried_and_the_run_completes(fl
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=30)
     Healer(engine, flaky, after=7)
     assert engine.start(order, "o-1", workflow_id="o-1").result(timeout=5) == "shipped"
-    assert effects == ["charge o-1", "ship o-1"]      # nothing ran twice, nothing undone
+    assert effects == ["charge o-1", "ship o-1"]  # nothing ran twice, nothing undone
     assert flaky.failures >= 3
     [fault] = [e for e in engine.history("o-1") if e.type == "store_fault"]
     assert fault.data["during"] == "checkpointing step 'flaky_charge' (#1)"
@@ -381,7 +398,7 @@ def test_a_store_down_longer_than_the_lease_releases_the_run_which_resumes_later
     from wfkit.engine.clock import ManualClock
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=5)
-    Healer(engine, flaky, after=8)   # past the lease: the activation gives up at 5 s
+    Healer(engine, flaky, after=8)  # past the lease: the activation gives up at 5 s
     assert engine.start(order, "o-2", workflow_id="o-2").result(timeout=5) == "shipped"
     # the charge's checkpoint was lost, so it ran again (at least once); nothing was undone
     assert effects == ["charge o-2", "charge o-2", "ship o-2"]
@@ -401,7 +418,7 @@ def slow_order(ctx: Context, order_id: str) -> str:
 @step
 def scan(order_id: str) -> str:
     _effect(f"scan {order_id}")
-    return "x" * 200_000          # a result that needs new pages in the database
+    return "x" * 200_000  # a result that needs new pages in the database
 
 
 @workflow
@@ -413,11 +430,12 @@ def scanned_order(ctx: Context, order_id: str) -> str:
 def test_a_full_disk_stops_the_run_without_compensating_and_it_resumes(tmp_path):
     from wfkit.engine.clock import ManualClock
 
-    engine = Engine(f"sqlite:///{tmp_path}/full.db", clock=ManualClock(), lease_seconds=5,
-                    max_recoveries=2)
+    engine = Engine(
+        f"sqlite:///{tmp_path}/full.db", clock=ManualClock(), lease_seconds=5, max_recoveries=2
+    )
     engine.start(scanned_order, "o-3", workflow_id="o-3")
     engine.start(scanned_order, "o-4", workflow_id="o-4")
-    conn = engine.store._conn     # SQLite's own limit: writes that grow the file fail (FULL)
+    conn = engine.store._conn  # SQLite's own limit: writes that grow the file fail (FULL)
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count={pages}")
     assert engine.work_once(run_id="o-3")
@@ -425,22 +443,22 @@ def test_a_full_disk_stops_the_run_without_compensating_and_it_resumes(tmp_path)
     assert run.status == RunStatus.PENDING and run.lease_owner is None and run.recoveries == 1
     [released] = [e for e in engine.history("o-3") if e.type == "run_released"]
     assert "disk is full" in released.data["reason"]
-    conn.execute("PRAGMA max_page_count=1073741823")       # space is back
+    conn.execute("PRAGMA max_page_count=1073741823")  # space is back
     engine.clock.advance(6)
     assert engine.result("o-3", timeout=5) == "shipped"
     # the scan's checkpoint never made it, so it ran again; nothing was undone
     assert effects == ["scan o-3", "scan o-3", "ship o-3"]
 
-    effects.clear()                 # a disk that stays full: the run ends FAILED, not undone
+    effects.clear()  # a disk that stays full: the run ends FAILED, not undone
     # (room for a few small writes, so the engine can record why; never for the scan's result)
     conn.execute(f"PRAGMA max_page_count={conn.execute('PRAGMA page_count').fetchone()[0] + 8}")
-    with pytest.raises(Exception):
+    with pytest.raises(RunFailed):
         engine.result("o-4", timeout=5)
     run = engine.get_run("o-4")
     assert run.status == RunStatus.FAILED and "the store failed 3 times" in (run.error or "")
     assert effects == ["scan o-4"] * 3
     conn.execute("PRAGMA max_page_count=1073741823")
-    engine.retry("o-4")               # a person frees space and retries: it completes
+    engine.retry("o-4")  # a person frees space and retries: it completes
     assert engine.result("o-4", timeout=5) == "shipped"
 
 
@@ -454,7 +472,7 @@ def test_a_real_sqlite_lock_held_past_the_busy_timeout_does_not_fail_healthy_run
         other = sqlite3.connect(f"{tmp_path}/locked.db", isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         held.set()
-        time.sleep(1.5)                 # far past the store's 0.2 s busy timeout
+        time.sleep(1.5)  # far past the store's 0.2 s busy timeout
         other.execute("COMMIT")
         other.close()
 
@@ -479,7 +497,7 @@ def test_a_worker_waits_out_a_failing_store_and_goes_on(flaky):
 
     engine = Engine(flaky, clock=ManualClock(), lease_seconds=30, workflows=[order])
     engine.start(order, "o-4", workflow_id="o-4")
-    FLAKY.clear()              # no fault from inside the step: the store fails at claims
+    FLAKY.clear()  # no fault from inside the step: the store fails at claims
     flaky.down = True
     told: list[float] = []
     stop = threading.Event()
@@ -494,7 +512,7 @@ def test_a_worker_waits_out_a_failing_store_and_goes_on(flaky):
             stop.set()
 
     engine.run_worker(stop=stop, on_store_error=on_store_error, on_idle=on_idle)
-    assert told == [0.5, 1.0, 2.0, 4.0]     # backoff, told each time
+    assert told == [0.5, 1.0, 2.0, 4.0]  # backoff, told each time
     assert engine.get_run("o-4").status == RunStatus.COMPLETED
 
 
@@ -513,13 +531,18 @@ def test_a_worker_says_when_a_running_activation_meets_an_outage_and_when_it_end
         if engine.get_run("o-5").status.terminal:
             stop.set()
 
-    engine.run_worker(stop=stop, on_idle=on_idle,
-                      on_store_error=lambda error, pause: told.append((error.message, pause)),
-                      on_store_back=lambda seconds: told.append(("back", seconds)))
+    engine.run_worker(
+        stop=stop,
+        on_idle=on_idle,
+        on_store_error=lambda error, pause: told.append((error.message, pause)),
+        on_store_back=lambda seconds: told.append(("back", seconds)),
+    )
     assert engine.get_run("o-5").status == RunStatus.COMPLETED
-    assert flaky.failures >= 3                       # retried, but told once
-    assert [what for what, _ in told] == ["database is locked by another process (simulated)",
-                                          "back"]
+    assert flaky.failures >= 3  # retried, but told once
+    assert [what for what, _ in told] == [
+        "database is locked by another process (simulated)",
+        "back",
+    ]
     assert told[1][1] >= 7
 
 
@@ -542,9 +565,15 @@ def test_a_run_released_in_an_outage_is_not_taken_for_the_store_being_back(flaky
         if engine.get_run("o-6").status.terminal:
             stop.set()
 
-    engine.run_worker(stop=stop, on_idle=on_idle, on_store_error=on_store_error,
-                      on_store_back=lambda seconds: told.append("back"))
+    engine.run_worker(
+        stop=stop,
+        on_idle=on_idle,
+        on_store_error=on_store_error,
+        on_store_back=lambda seconds: told.append("back"),
+    )
     assert engine.get_run("o-6").status == RunStatus.COMPLETED
     assert told == ["error", "error", "error", "back"]
-    assert "run_released" in [e.type for e in engine.history("o-6")] or \
-        engine.get_run("o-6").recoveries == 1
+    assert (
+        "run_released" in [e.type for e in engine.history("o-6")]
+        or engine.get_run("o-6").recoveries == 1
+    )

@@ -40,12 +40,11 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from reliability_harness import SPEC, Killer, Workers, load_flows, snapshot, terminal
-from reliability_harness import write_flows
+from reliability_harness import SPEC, Killer, Workers, load_flows, snapshot, terminal, write_flows
 from torture_invariants import Run, Violation, check, read_ledger
 
 from wfkit.engine.engine import Engine
@@ -74,9 +73,11 @@ def allowed(run: Run, normal: frozenset[str]) -> frozenset[str]:
     if "cancel_requested" not in run.history:
         return normal
     cancel = run.history.index("cancel_requested")
-    ends = [run.history.index(t) for t in ("compensation_started", "run_completed",
-                                           "run_compensated", "run_failed")
-            if t in run.history]
+    ends = [
+        run.history.index(t)
+        for t in ("compensation_started", "run_completed", "run_compensated", "run_failed")
+        if t in run.history
+    ]
     if not ends or cancel < min(ends):
         return frozenset({"CANCELLED"})
     return normal | {"CANCELLED"}  # too late to stop it, or it was compensating already
@@ -96,16 +97,25 @@ def flows(tmp_path: Path) -> Iterator[object]:
     sys.modules.pop(module.__name__, None)
 
 
-def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows: object
-                                           ) -> None:
+def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows: object) -> None:
     seed = int(SEED) if SEED else random.randrange(1 << 32)
-    about = (f"seed {seed} (WFKIT_TORTURE_SEED={seed} WFKIT_TORTURE_RUNS={RUNS} "
-             f"WFKIT_TORTURE_KILLS={KILLS}), store {store_url.split(':')[0]}, {tmp_path}")
+    about = (
+        f"seed {seed} (WFKIT_TORTURE_SEED={seed} WFKIT_TORTURE_RUNS={RUNS} "
+        f"WFKIT_TORTURE_KILLS={KILLS}), store {store_url.split(':')[0]}, {tmp_path}"
+    )
     began = time.monotonic()
     engine = Engine(store_url)
     try:
-        ids = [engine.start(flows.torture, n, PACE_MS, doomed(n),  # type: ignore[attr-defined]
-                            workflow_id=f"t{n:04d}").id for n in range(RUNS)]
+        ids = [
+            engine.start(
+                flows.torture,
+                n,
+                PACE_MS,
+                doomed(n),  # type: ignore[attr-defined]
+                workflow_id=f"t{n:04d}",
+            ).id
+            for n in range(RUNS)
+        ]
         finished = threading.Event()
         self_exits: list[tuple[int, int | None]] = []
         with Workers(tmp_path, store_url, lease_seconds=LEASE) as workers:
@@ -115,8 +125,11 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
             now = time.monotonic()
             deadline = now + 60 + 1.5 * RUNS
             rng = random.Random(seed)
-            cancels = sorted((now + rng.uniform(0.2, 0.3 * RUNS), run_id) for run_id in ids
-                             if cancelled(int(run_id[1:])))
+            cancels = sorted(
+                (now + rng.uniform(0.2, 0.3 * RUNS), run_id)
+                for run_id in ids
+                if cancelled(int(run_id[1:]))
+            )
             while time.monotonic() < deadline and not terminal(engine, ids):
                 time.sleep(0.2)
                 while cancels and cancels[0][0] <= time.monotonic():
@@ -138,18 +151,24 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
         engine.close()
     elapsed = time.monotonic() - began
 
-    normal = {run_id: frozenset({"COMPENSATED" if doomed(int(run_id[1:])) else "COMPLETED"})
-              for run_id in ids}
+    normal = {
+        run_id: frozenset({"COMPENSATED" if doomed(int(run_id[1:])) else "COMPLETED"})
+        for run_id in ids
+    }
     normal.update({child: frozenset({"COMPLETED"}) for child in children})
     expected = {run.id: allowed(run, normal[run.id]) for run in runs}
     verdict = check(read_ledger(tmp_path / "ledger.log"), workers.kills, runs, expected, SPEC)
     verdict.stats["workers"] = WORKERS
     verdict.stats["seconds"] = round(elapsed)
-    verdict.violations += [Violation("worker", "-", "", f"worker pid {pid} exited on its own "
-                                     f"with code {code}") for pid, code in self_exits]
-    verdict.violations += [Violation("worker", "-", "", f"worker pid {pid} ended with code "
-                                     f"{code} after SIGTERM") for pid, code in codes
-                           if code != 0]
+    verdict.violations += [
+        Violation("worker", "-", "", f"worker pid {pid} exited on its own with code {code}")
+        for pid, code in self_exits
+    ]
+    verdict.violations += [
+        Violation("worker", "-", "", f"worker pid {pid} ended with code {code} after SIGTERM")
+        for pid, code in codes
+        if code != 0
+    ]
     report = f"{about}\n{verdict.render()}"
     (tmp_path / "verdict.txt").write_text(report + "\n")
     print(report)

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from wfkit import ChildWorkflowFailed, Context, step, workflow
-from wfkit.errors import InvalidRunState, NonDeterminismError, RunFailed
 from wfkit.engine.status import OpKind, RunStatus
+from wfkit.errors import InvalidRunState, NonDeterminismError, RunFailed
 
 
 @step
@@ -114,8 +114,9 @@ def slow(label: str, after_b: bool) -> str:
 
 @workflow
 def fan_out(ctx: Context) -> list:
-    return ctx.parallel(ctx.call(slow, "a", True), ctx.call(slow, "b", False),
-                        ctx.call(slow, "c", True))
+    return ctx.parallel(
+        ctx.call(slow, "a", True), ctx.call(slow, "b", False), ctx.call(slow, "c", True)
+    )
 
 
 def test_parallel_records_in_call_order_whatever_finishes_first(engine):
@@ -144,7 +145,11 @@ async def async_flow(ctx: Context, x: int) -> list:
 
 def test_async_workflows_and_steps(engine):
     assert engine.start(async_flow, 3, workflow_id="as").result(timeout=5) == [
-        6, 12, "sync-in-async", [2, 4]]
+        6,
+        12,
+        "sync-in-async",
+        [2, 4],
+    ]
 
 
 versions = {"current": 1}
@@ -181,7 +186,11 @@ def test_patched_keeps_old_runs_on_the_old_path(engine):
     assert old.result(timeout=5) == new.result(timeout=5) == "done"
     assert [op.kind for op in engine.operations("v-old")] == [OpKind.STEP, OpKind.EVENT]
     assert [op.kind for op in engine.operations("v-new")] == [
-        OpKind.STEP, OpKind.PATCH, OpKind.STEP, OpKind.EVENT]
+        OpKind.STEP,
+        OpKind.PATCH,
+        OpKind.STEP,
+        OpKind.EVENT,
+    ]
     versions["current"] = 1
 
 
@@ -215,7 +224,6 @@ def test_deterministic_helpers_repeat_on_replay(engine):
     from wfkit.engine.core.runner import execute
 
     run = engine.get_run("h")
-    act = execute(engine.rt, run, helpers, lease_owner=None,
-                  operations=engine.operations("h"))
+    act = execute(engine.rt, run, helpers, lease_owner=None, operations=engine.operations("h"))
     assert act.outcome is None or act.outcome == RunStatus.COMPLETED
     assert first[0].count("-") == 4 and 0 <= first[1] < 1

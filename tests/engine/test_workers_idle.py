@@ -59,14 +59,14 @@ def a_woken_run_leased_elsewhere(url: str) -> None:
         assert other.get_run("w1").status.value == "WAITING"
         other.send_event("w1", "go", 1)
         now = other.clock.now()
-        assert other.store.claim("someone-else", now, now + timedelta(seconds=60),
-                                 run_id="w1")
+        assert other.store.claim("someone-else", now, now + timedelta(seconds=60), run_id="w1")
 
 
 def claims_while_idle(engine: Engine, store: CountingStore) -> int:
     stop = threading.Event()
-    thread = threading.Thread(target=engine.run_worker,
-                              kwargs={"stop": stop, "idle_interval": IDLE}, daemon=True)
+    thread = threading.Thread(
+        target=engine.run_worker, kwargs={"stop": stop, "idle_interval": IDLE}, daemon=True
+    )
     before = store.claims
     thread.start()
     time.sleep(WATCH)
@@ -93,8 +93,7 @@ def test_an_idle_worker_does_not_spin_on_a_run_leased_by_another(tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_waiting_for_a_result_does_not_spin_while_another_worker_runs_it(
-        tmp_path: Path) -> None:
+def test_waiting_for_a_result_does_not_spin_while_another_worker_runs_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     a_woken_run_leased_elsewhere(url)
     store = CountingStore(open_store(url))

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 RUNS = 40
 STEPS = 3
 
-FLOWS = '''
+FLOWS = """
     import os
     import time
     from pathlib import Path
@@ -56,11 +56,10 @@ FLOWS = '''
     @workflow
     def chain(ctx: Context, run_id: str, steps: int) -> int:
         return sum(ctx.step(work, run_id, n, name=f"s{n}") for n in range(steps))
-'''
+"""
 
 
-def test_two_workers_complete_every_run_and_never_overlap(tmp_path: Path,
-                                                          monkeypatch) -> None:
+def test_two_workers_complete_every_run_and_never_overlap(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
     url = f"sqlite:///{tmp_path / 'wf.db'}"
     monkeypatch.setattr(sys, "path", list(sys.path))
@@ -72,11 +71,27 @@ def test_two_workers_complete_every_run_and_never_overlap(tmp_path: Path,
         pass  # create the database before two processes race to
 
     env = {**os.environ, "WFKIT_STORE": url}
-    workers = [subprocess.Popen([sys.executable, "-m", "wfkit", "worker", "flows.py",
-                                 "--idle-interval", "0.05", "--concurrency", str(n)],
-                                cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-               for n in (2, 1)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wfkit",
+                "worker",
+                "flows.py",
+                "--idle-interval",
+                "0.05",
+                "--concurrency",
+                str(n),
+            ],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in (2, 1)
+    ]
     try:
         for proc in workers:  # both are polling before the first run exists
             assert proc.stderr is not None and "worker" in proc.stderr.readline()

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 TERMINAL = frozenset({"COMPLETED", "COMPENSATED", "FAILED", "CANCELLED"})
 UNDO = "undo:"  # ledger name of a compensation: "undo:<step it undoes>"
@@ -50,18 +50,18 @@ class Line:
     """One ledger line, written by a step or compensation while it runs."""
 
     run: str
-    op: str          # the step's name, or "undo:<step>" for its compensation
-    event: str       # "start" or "end"
+    op: str  # the step's name, or "undo:<step>" for its compensation
+    event: str  # "start" or "end"
     pid: int
-    mono: float      # time.monotonic(): one clock for every process of the machine
-    wall: float      # time.time(): comparable with the store's timestamps
+    mono: float  # time.monotonic(): one clock for every process of the machine
+    wall: float  # time.time(): comparable with the store's timestamps
     attempt: int = 1
 
 
 @dataclass(frozen=True)
 class Kill:
     pid: int
-    mono: float      # taken after the process was reaped: it wrote nothing later
+    mono: float  # taken after the process was reaped: it wrote nothing later
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class Op:
     """An operation as the store has it (steps, compensations, timers, children...)."""
 
     seq: int
-    kind: str                        # "step", "compensation", "sleep", "child", ...
-    name: str                        # for a compensation: the step it undoes
+    kind: str  # "step", "compensation", "sleep", "child", ...
+    name: str  # for a compensation: the step it undoes
     status: str
     finished_at: float | None = None  # wall seconds
     checkpointed_at: float | None = None  # wall seconds of its first COMPLETED checkpoint
@@ -86,14 +86,14 @@ class Op:
 @dataclass(frozen=True)
 class Run:
     id: str
-    status: str | None               # None: the store does not know the run
+    status: str | None  # None: the store does not know the run
     parent: str | None = None
     error_type: str | None = None
     compensate_on_cancel: bool = True
     ops: tuple[Op, ...] = ()
     taken_from: tuple[int, ...] = ()  # pids whose lease on the run was taken over, or
     # that handed the run back after a store outage (run_recovered / run_released)
-    history: tuple[str, ...] = ()     # the types of its history entries, in order
+    history: tuple[str, ...] = ()  # the types of its history entries, in order
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,11 @@ class Violation:
     what: str
 
     def __str__(self) -> str:
-        return f"[{self.kind}] run {self.run}" + (f" op {self.op}" if self.op else "") + \
-            f": {self.what}"
+        return (
+            f"[{self.kind}] run {self.run}"
+            + (f" op {self.op}" if self.op else "")
+            + f": {self.what}"
+        )
 
 
 @dataclass
@@ -149,7 +152,7 @@ class Execution:
     start: float
     start_wall: float
     end: float | None = None
-    killed_at: float | None = None   # the process was killed after this execution started
+    killed_at: float | None = None  # the process was killed after this execution started
 
     @property
     def until(self) -> float | None:
@@ -167,20 +170,29 @@ def read_ledger(path: Path) -> list[Line]:
             data = json.loads(text)
         except ValueError:
             continue
-        lines.append(Line(run=data["run"], op=data["op"], event=data["event"],
-                          pid=data["pid"], mono=data["mono"], wall=data["wall"],
-                          attempt=data.get("attempt", 1)))
+        lines.append(
+            Line(
+                run=data["run"],
+                op=data["op"],
+                event=data["event"],
+                pid=data["pid"],
+                mono=data["mono"],
+                wall=data["wall"],
+                attempt=data.get("attempt", 1),
+            )
+        )
     return lines
 
 
-def executions(lines: Iterable[Line], kills: Iterable[Kill]
-               ) -> tuple[list[Execution], list[Violation]]:
+def executions(
+    lines: Iterable[Line], kills: Iterable[Kill]
+) -> tuple[list[Execution], list[Violation]]:
     """Pair each ``start`` with the next ``end`` of the same run, op and process."""
     killed = {k.pid: k.mono for k in kills}
     open_: dict[tuple[str, str, int], list[Execution]] = defaultdict(list)
     done: list[Execution] = []
     problems: list[Violation] = []
-    for line in sorted(lines, key=lambda l: l.mono):
+    for line in sorted(lines, key=lambda entry: entry.mono):
         key = (line.run, line.op, line.pid)
         if line.event == "start":
             open_[key].append(Execution(line.run, line.op, line.pid, line.mono, line.wall))
@@ -189,8 +201,11 @@ def executions(lines: Iterable[Line], kills: Iterable[Kill]
             execution.end = line.mono
             done.append(execution)
         else:
-            problems.append(Violation("vanished", line.run, line.op,
-                                      f"an end in pid {line.pid} without a start"))
+            problems.append(
+                Violation(
+                    "vanished", line.run, line.op, f"an end in pid {line.pid} without a start"
+                )
+            )
     for pending in open_.values():
         done.extend(pending)
     for execution in done:
@@ -198,16 +213,26 @@ def executions(lines: Iterable[Line], kills: Iterable[Kill]
         if kill is not None and kill >= execution.start:
             execution.killed_at = kill
         elif execution.end is None:
-            problems.append(Violation(
-                "vanished", execution.run, execution.op,
-                f"started in pid {execution.pid} and never ended, and that process "
-                "was not killed"))
+            problems.append(
+                Violation(
+                    "vanished",
+                    execution.run,
+                    execution.op,
+                    f"started in pid {execution.pid} and never ended, and that process "
+                    "was not killed",
+                )
+            )
     done.sort(key=lambda e: (e.run, e.op, e.start))
     return done, problems
 
 
-def check(lines: Iterable[Line], kills: Iterable[Kill], runs: Iterable[Run],
-          expected: Mapping[str, frozenset[str]], spec: Spec) -> Verdict:
+def check(
+    lines: Iterable[Line],
+    kills: Iterable[Kill],
+    runs: Iterable[Run],
+    expected: Mapping[str, frozenset[str]],
+    spec: Spec,
+) -> Verdict:
     """Every violation of the invariants above; ``expected`` maps each run the test started
     (children included) to the statuses its input allows."""
     kills = list(kills)
@@ -217,8 +242,7 @@ def check(lines: Iterable[Line], kills: Iterable[Kill], runs: Iterable[Run],
         by_run[execution.run].append(execution)
     stored = {run.id: run for run in runs}
     killed = frozenset(k.pid for k in kills)
-    stats: Counter[str] = Counter(runs=len(expected), kills=len(kills),
-                                  executions=len(execs))
+    stats: Counter[str] = Counter(runs=len(expected), kills=len(kills), executions=len(execs))
     stats["kills_in_flight"] = len({e.pid for e in execs if e.killed_at is not None})
 
     for run_id in sorted(expected):
@@ -233,33 +257,63 @@ def check(lines: Iterable[Line], kills: Iterable[Kill], runs: Iterable[Run],
         violations += _compensations(run, mine, spec)
         violations += _children(run, stored)
     strays = sorted({e.run for e in execs} - set(expected))
-    violations += [Violation("lost", run_id, "", "executed, but the test never started it "
-                             "and no started run names it as a child") for run_id in strays]
+    violations += [
+        Violation(
+            "lost",
+            run_id,
+            "",
+            "executed, but the test never started it and no started run names it as a child",
+        )
+        for run_id in strays
+    ]
     violations.sort(key=lambda v: (v.kind, v.run, v.op, v.what))
     return Verdict(violations, dict(sorted(stats.items())))
 
 
-def _status(run: Run, mine: list[Execution], allowed: frozenset[str],
-            killed: frozenset[int], stats: Counter[str],
-            children: list[Run] = ()) -> list[Violation]:  # type: ignore[assignment]
+def _status(
+    run: Run,
+    mine: list[Execution],
+    allowed: frozenset[str],
+    killed: frozenset[int],
+    stats: Counter[str],
+    children: list[Run] = (),
+) -> list[Violation]:  # type: ignore[assignment]
     if run.status is None:
         return [Violation("lost", run.id, "", "the store has no such run")]
     stats[f"status_{run.status}"] += 1
     if run.status not in TERMINAL:
         if not mine:
             return [Violation("lost", run.id, "", f"never picked up: still {run.status}")]
-        return [Violation("stuck", run.id, "", f"still {run.status} at the end "
-                          f"(last execution: {max(mine, key=lambda e: e.start).op})")]
+        return [
+            Violation(
+                "stuck",
+                run.id,
+                "",
+                f"still {run.status} at the end "
+                f"(last execution: {max(mine, key=lambda e: e.start).op})",
+            )
+        ]
     if run.status in allowed or _explained_outcome(run, mine, killed, stats, children):
         return []
-    return [Violation("status", run.id, "", f"ended {run.status}"
-                      + (f" ({run.error_type})" if run.error_type else "")
-                      + f", expected {' or '.join(sorted(allowed))}")]
+    return [
+        Violation(
+            "status",
+            run.id,
+            "",
+            f"ended {run.status}"
+            + (f" ({run.error_type})" if run.error_type else "")
+            + f", expected {' or '.join(sorted(allowed))}",
+        )
+    ]
 
 
-def _explained_outcome(run: Run, mine: list[Execution], killed: frozenset[int],
-                       stats: Counter[str], children: list[Run] = ()  # type: ignore[assignment]
-                       ) -> bool:
+def _explained_outcome(
+    run: Run,
+    mine: list[Execution],
+    killed: frozenset[int],
+    stats: Counter[str],
+    children: list[Run] = (),  # type: ignore[assignment]
+) -> bool:
     """Outcomes kills explain: an interrupted at_most_once step (COMPENSATED with
     StepInterrupted), a run whose workers kept dying (FAILED with CrashLoop, every
     takeover of it from a killed process), and a parent that compensated because such a
@@ -273,20 +327,28 @@ def _explained_outcome(run: Run, mine: list[Execution], killed: frozenset[int],
     if _killed_into_a_crash_loop(run, killed):
         stats["crash_loops"] += 1
         return True
-    if run.status == "COMPENSATED" and run.error_type == "ChildWorkflowFailed" and \
-            any(_killed_into_a_crash_loop(child, killed) for child in children):
+    if (
+        run.status == "COMPENSATED"
+        and run.error_type == "ChildWorkflowFailed"
+        and any(_killed_into_a_crash_loop(child, killed) for child in children)
+    ):
         stats["compensated_for_a_crash_looped_child"] += 1
         return True
     return False
 
 
 def _killed_into_a_crash_loop(run: Run, killed: frozenset[int]) -> bool:
-    return run.status == "FAILED" and run.error_type == "CrashLoop" and \
-        bool(run.taken_from) and set(run.taken_from) <= killed
+    return (
+        run.status == "FAILED"
+        and run.error_type == "CrashLoop"
+        and bool(run.taken_from)
+        and set(run.taken_from) <= killed
+    )
 
 
-def _duplicates(run: Run, mine: list[Execution], spec: Spec,
-                stats: Counter[str]) -> list[Violation]:
+def _duplicates(
+    run: Run, mine: list[Execution], spec: Spec, stats: Counter[str]
+) -> list[Violation]:
     found = []
     per_op: dict[str, list[Execution]] = defaultdict(list)
     for execution in mine:
@@ -296,9 +358,14 @@ def _duplicates(run: Run, mine: list[Execution], spec: Spec,
             continue
         pids = ", ".join(str(e.pid) for e in runs)
         if op in spec.at_most_once:
-            found.append(Violation("at-most-once", run.id, op,
-                                   f"an at_most_once step executed {len(runs)} times "
-                                   f"(pids {pids})"))
+            found.append(
+                Violation(
+                    "at-most-once",
+                    run.id,
+                    op,
+                    f"an at_most_once step executed {len(runs)} times (pids {pids})",
+                )
+            )
             continue
         for earlier, later in zip(runs, runs[1:]):
             if earlier.killed_at is not None and later.start >= earlier.killed_at:
@@ -306,12 +373,20 @@ def _duplicates(run: Run, mine: list[Execution], spec: Spec,
             elif earlier.pid in run.taken_from:  # its lease expired while it worked
                 stats["duplicates_after_lease_loss"] += 1
             else:
-                why = "was not killed" if earlier.killed_at is None else \
-                    "was killed only after the re-run started"
-                found.append(Violation(
-                    "duplicate", run.id, op,
-                    f"executed {len(runs)} times (pids {pids}); the execution in pid "
-                    f"{earlier.pid} {why}"))
+                why = (
+                    "was not killed"
+                    if earlier.killed_at is None
+                    else "was killed only after the re-run started"
+                )
+                found.append(
+                    Violation(
+                        "duplicate",
+                        run.id,
+                        op,
+                        f"executed {len(runs)} times (pids {pids}); the execution in pid "
+                        f"{earlier.pid} {why}",
+                    )
+                )
     return found
 
 
@@ -320,7 +395,7 @@ def _overlaps(run: Run, mine: list[Execution], stats: Counter[str]) -> list[Viol
     ordered = sorted(mine, key=lambda e: e.start)
     for i, first in enumerate(ordered):
         until = first.until if first.until is not None else float("inf")
-        for second in ordered[i + 1:]:
+        for second in ordered[i + 1 :]:
             if second.start >= until:
                 break
             if second.pid == first.pid:
@@ -328,79 +403,122 @@ def _overlaps(run: Run, mine: list[Execution], stats: Counter[str]) -> list[Viol
             if first.pid in run.taken_from:
                 stats["overlaps_in_fencing_window"] += 1
                 continue
-            found.append(Violation(
-                "overlap", run.id, second.op,
-                f"started in pid {second.pid} while pid {first.pid} was still executing "
-                f"{first.op} (for {until - second.start:.3f}s more)"))
+            found.append(
+                Violation(
+                    "overlap",
+                    run.id,
+                    second.op,
+                    f"started in pid {second.pid} while pid {first.pid} was still executing "
+                    f"{first.op} (for {until - second.start:.3f}s more)",
+                )
+            )
     return found
 
 
 def _reruns(run: Run, mine: list[Execution]) -> list[Violation]:
     found = []
-    checkpoints = {op.label: op.checkpointed_at for op in run.ops
-                   if op.checkpointed_at is not None}
+    checkpoints = {op.label: op.checkpointed_at for op in run.ops if op.checkpointed_at is not None}
     for execution in mine:
         at = checkpoints.get(execution.op)
         if at is not None and execution.start_wall > at:
-            found.append(Violation(
-                "rerun", run.id, execution.op,
-                f"started in pid {execution.pid} {execution.start_wall - at:.3f}s after its "
-                "COMPLETED checkpoint was written"))
+            found.append(
+                Violation(
+                    "rerun",
+                    run.id,
+                    execution.op,
+                    f"started in pid {execution.pid} {execution.start_wall - at:.3f}s after its "
+                    "COMPLETED checkpoint was written",
+                )
+            )
     return found
 
 
 def _phantoms(run: Run, mine: list[Execution]) -> list[Violation]:
     ended = {e.op for e in mine if e.end is not None}
-    return [Violation("phantom", run.id, op.label,
-                      "checkpointed COMPLETED, but no execution of it ever finished")
-            for op in run.ops if op.kind in ("step", "compensation")
-            and op.status == "COMPLETED" and op.label not in ended]
+    return [
+        Violation(
+            "phantom",
+            run.id,
+            op.label,
+            "checkpointed COMPLETED, but no execution of it ever finished",
+        )
+        for op in run.ops
+        if op.kind in ("step", "compensation")
+        and op.status == "COMPLETED"
+        and op.label not in ended
+    ]
 
 
 def _compensations(run: Run, mine: list[Execution], spec: Spec) -> list[Violation]:
     undone_first: dict[str, float] = {}
     for execution in sorted(mine, key=lambda e: e.start):
         if execution.op.startswith(UNDO):
-            undone_first.setdefault(execution.op[len(UNDO):], execution.start)
+            undone_first.setdefault(execution.op[len(UNDO) :], execution.start)
     completed = [op for op in run.ops if op.kind == "step" and op.status == "COMPLETED"]
     found = []
-    compensating = run.status == "COMPENSATED" or \
-        (run.status == "CANCELLED" and run.compensate_on_cancel)
+    compensating = run.status == "COMPENSATED" or (
+        run.status == "CANCELLED" and run.compensate_on_cancel
+    )
     if not compensating:
         if undone_first and run.status in ("COMPLETED", "CANCELLED"):
-            found += [Violation("compensation", run.id, UNDO + name,
-                                f"undone although the run ended {run.status}")
-                      for name in sorted(undone_first)]
+            found += [
+                Violation(
+                    "compensation",
+                    run.id,
+                    UNDO + name,
+                    f"undone although the run ended {run.status}",
+                )
+                for name in sorted(undone_first)
+            ]
         return found
     done_names = {op.name for op in completed}
-    found += [Violation("compensation", run.id, UNDO + name,
-                        "undone, but the step never completed") for name in
-              sorted(set(undone_first) - done_names)]
+    found += [
+        Violation("compensation", run.id, UNDO + name, "undone, but the step never completed")
+        for name in sorted(set(undone_first) - done_names)
+    ]
     owed = [op for op in completed if op.name in spec.compensated]
-    stored_undos = {op.compensates for op in run.ops
-                    if op.kind == "compensation" and op.status in ("COMPLETED", "SKIPPED")}
+    stored_undos = {
+        op.compensates
+        for op in run.ops
+        if op.kind == "compensation" and op.status in ("COMPLETED", "SKIPPED")
+    }
     for op in owed:
         if op.name not in undone_first:
-            found.append(Violation("compensation", run.id, UNDO + op.name,
-                                   f"step {op.name} completed but was never undone"))
+            found.append(
+                Violation(
+                    "compensation",
+                    run.id,
+                    UNDO + op.name,
+                    f"step {op.name} completed but was never undone",
+                )
+            )
         elif op.seq not in stored_undos:
-            found.append(Violation("compensation", run.id, UNDO + op.name,
-                                   f"ran, but the store has no completed compensation of "
-                                   f"step #{op.seq}"))
+            found.append(
+                Violation(
+                    "compensation",
+                    run.id,
+                    UNDO + op.name,
+                    f"ran, but the store has no completed compensation of step #{op.seq}",
+                )
+            )
     found += _leaked(run, mine, spec, done_names)
-    want = [op.name for op in sorted(owed, key=lambda o: (o.finished_at or 0.0, o.seq),
-                                     reverse=True)]
-    got = [name for name in sorted(undone_first, key=undone_first.__getitem__)
-           if name in set(want)]
+    want = [
+        op.name for op in sorted(owed, key=lambda o: (o.finished_at or 0.0, o.seq), reverse=True)
+    ]
+    got = [name for name in sorted(undone_first, key=undone_first.__getitem__) if name in set(want)]
     if [n for n in want if n in undone_first] != got:
-        found.append(Violation("compensation", run.id, "",
-                               f"undone in the order {got}, reverse completion order is "
-                               f"{want}"))
+        found.append(
+            Violation(
+                "compensation",
+                run.id,
+                "",
+                f"undone in the order {got}, reverse completion order is {want}",
+            )
+        )
     return found
 
 
-def _leaked(run: Run, mine: list[Execution], spec: Spec, done_names: set[str]
-            ) -> list[Violation]:
+def _leaked(run: Run, mine: list[Execution], spec: Spec, done_names: set[str]) -> list[Violation]:
     """Steps with a compensation that ran to their end but were neither checkpointed nor
     undone; only a kill between the side effect and its checkpoint explains one."""
     found = []
@@ -408,10 +526,15 @@ def _leaked(run: Run, mine: list[Execution], spec: Spec, done_names: set[str]
         ended = [e for e in mine if e.op == name and e.end is not None]
         unexplained = [e for e in ended if e.killed_at is None]
         if unexplained:
-            found.append(Violation(
-                "compensation", run.id, name,
-                f"executed to its end in pid {unexplained[0].pid} but never checkpointed, so "
-                f"never undone, and that process was not killed"))
+            found.append(
+                Violation(
+                    "compensation",
+                    run.id,
+                    name,
+                    f"executed to its end in pid {unexplained[0].pid} but never checkpointed, so "
+                    f"never undone, and that process was not killed",
+                )
+            )
     return found
 
 
@@ -420,9 +543,18 @@ def _children(run: Run, stored: Mapping[str, Run]) -> list[Violation]:
     if parent is None or parent.status not in TERMINAL:
         return []
     if run.status not in TERMINAL:
-        return [Violation("child", run.id, "", f"still {run.status} although its parent "
-                          f"{parent.id} ended {parent.status}")]
+        return [
+            Violation(
+                "child",
+                run.id,
+                "",
+                f"still {run.status} although its parent {parent.id} ended {parent.status}",
+            )
+        ]
     if parent.status == "COMPLETED" and run.status != "COMPLETED":
-        return [Violation("child", run.id, "", f"ended {run.status} although its parent "
-                          f"{parent.id} COMPLETED")]
+        return [
+            Violation(
+                "child", run.id, "", f"ended {run.status} although its parent {parent.id} COMPLETED"
+            )
+        ]
     return []

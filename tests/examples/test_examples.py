@@ -7,9 +7,10 @@ import json
 import re
 import shlex
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -51,8 +52,7 @@ def documented_commands(path: Path) -> list[list[str]]:
     text = path.read_text().replace("\\\\\n", " ").replace("\\\n", " ")
     commands = []
     for line in text.splitlines():
-        match = re.search(r"(?:^|&& )(wfkit (?:run|send-event|worker|list|show) .*)$",
-                          line.strip())
+        match = re.search(r"(?:^|&& )(wfkit (?:run|send-event|worker|list|show) .*)$", line.strip())
         if match:
             command = match.group(1).split("  #")[0]
             commands.append(shlex.split(command)[1:])
@@ -69,13 +69,21 @@ def run_id_of(err: str) -> str:
 def test_the_readme_quick_start_command_works(capsys) -> None:
     readme = ROOT / "README.md"
     commands = [c for c in documented_commands(readme) if c[0] == "run"]
-    assert commands[0] == ["run", "fixtures/examples/orders.py:process_order",
-                           "--input", '{"order_id": "ORD-001", "amount": "42.50", '
-                           '"email": "ada@example.com"}']
+    assert commands[0] == [
+        "run",
+        "fixtures/examples/orders.py:process_order",
+        "--input",
+        '{"order_id": "ORD-001", "amount": "42.50", "email": "ada@example.com"}',
+    ]
     code, out, err = wfkit(capsys, commands[0])
     assert code == 0, err
-    receipt = {"order_id": "ORD-001", "txn_id": "txn-ORD-001-2", "amount": "42.50",
-               "tracking": "1Z5B75DAAB06", "confirmation_sent": True}
+    receipt = {
+        "order_id": "ORD-001",
+        "txn_id": "txn-ORD-001-2",
+        "amount": "42.50",
+        "tracking": "1Z5B75DAAB06",
+        "confirmation_sent": True,
+    }
     assert json.loads(out) == receipt and "started run ORD-001" in err
     assert show(capsys, "ORD-001")["run"]["status"] == "COMPLETED"  # the README's next line
     # The run is named after the order: the same command again shows it, charging nothing.
@@ -92,16 +100,20 @@ def test_orders_retries_the_charge_without_rerunning_completed_steps(capsys) -> 
     assert code == 0 and json.loads(out)["txn_id"] == "txn-ORD-001-2"
     ops = show(capsys, run_id_of(err))["operations"]
     assert [(o["name"], o["attempt"], o["status"]) for o in ops] == [
-        ("validate_order", 1, "COMPLETED"), ("charge_payment", 2, "COMPLETED"),
-        ("ship", 1, "COMPLETED"), ("send_confirmation", 1, "COMPLETED")]
+        ("validate_order", 1, "COMPLETED"),
+        ("charge_payment", 2, "COMPLETED"),
+        ("ship", 1, "COMPLETED"),
+        ("send_confirmation", 1, "COMPLETED"),
+    ]
     [first] = ops[1]["retried_attempts"]  # the failure before the retry is still shown
     assert first["attempt"] == 1 and first["error"]["type"] == "GatewayUnavailable"
     assert first["retry_at"] > first["started_at"]
     assert all(o["retried_attempts"] == [] for o in ops if o["name"] != "charge_payment")
     code, text, _ = wfkit(capsys, ["show", "ORD-001"])
     assert code == 0
-    assert re.search(r"↳ retried\s+1\s+FAILED.*GatewayUnavailable: gateway error on attempt 1",
-                     text)
+    assert re.search(
+        r"↳ retried\s+1\s+FAILED.*GatewayUnavailable: gateway error on attempt 1", text
+    )
     orders = import_module_spec("fixtures/examples/orders.py")
     assert orders.gateway.attempts("ORD-001") == 2
 
@@ -131,7 +143,9 @@ def test_orders_declined_for_good_is_rolled_back(capsys) -> None:
     assert "ended COMPENSATED: CardDeclined" in err.splitlines()[-1]
     ops = show(capsys, run_id_of(err))["operations"]
     assert [(o["name"], o["attempt"], o["status"]) for o in ops] == [
-        ("validate_order", 1, "COMPLETED"), ("charge_payment", 1, "FAILED")]
+        ("validate_order", 1, "COMPLETED"),
+        ("charge_payment", 1, "FAILED"),
+    ]
 
 
 def test_the_simulated_gateway_fails_about_30_percent_and_is_reproducible() -> None:
@@ -148,8 +162,9 @@ def test_orders_input_is_a_typed_dataclass() -> None:
     from wfkit.engine.binding import arguments_from_json
 
     wf = load_workflow("fixtures/examples/orders.py:process_order")
-    args, _ = arguments_from_json(wf.fn, {"order_id": "A", "amount": "1.10", "email": "a@b"},
-                                  where="test")
+    args, _ = arguments_from_json(
+        wf.fn, {"order_id": "A", "amount": "1.10", "email": "a@b"}, where="test"
+    )
     assert type(args[0]).__name__ == "Order" and args[0].amount == Decimal("1.10")
 
 
@@ -169,13 +184,21 @@ def test_onboarding_failure_compensates_newest_first(capsys) -> None:
         ("step", "create_billing_customer", "COMPLETED"),
         ("step", "provision_workspace", "FAILED"),
         ("compensation", "create_billing_customer", "COMPLETED"),
-        ("compensation", "create_user", "COMPLETED")]
+        ("compensation", "create_user", "COMPLETED"),
+    ]
     assert data["operations"][2]["attempt"] == 3  # retried before giving up
 
 
 def test_onboarding_optional_email_failure_does_not_roll_back(capsys) -> None:
-    code, out, _ = wfkit(capsys, ["run", "fixtures/examples/onboarding.py:onboard_user",
-                                  "--input", '{"email": "a@example.com", "fail_email": true}'])
+    code, out, _ = wfkit(
+        capsys,
+        [
+            "run",
+            "fixtures/examples/onboarding.py:onboard_user",
+            "--input",
+            '{"email": "a@example.com", "fail_email": true}',
+        ],
+    )
     assert code == 0 and json.loads(out)["welcome_sent"] is False
 
 
@@ -189,18 +212,22 @@ def test_approval_waits_for_the_event_as_documented(capsys) -> None:
     # Instead of a worker (which runs until stopped), `wfkit run` on the same id drives it.
     code, out, err = wfkit(capsys, [a for a in start if a != "--no-wait"])
     assert code == 0, err
-    assert json.loads(out) == {"request_id": "EXP-7", "approved": True, "decided_by": "grace",
-                               "timed_out": False}
-    assert [o["kind"] for o in show(capsys, "EXP-7")["operations"]] == ["step", "event",
-                                                                        "step"]
+    assert json.loads(out) == {
+        "request_id": "EXP-7",
+        "approved": True,
+        "decided_by": "grace",
+        "timed_out": False,
+    }
+    assert [o["kind"] for o in show(capsys, "EXP-7")["operations"]] == ["step", "event", "step"]
 
 
 def test_approval_without_an_answer_times_out_after_7_days(at_repo_root) -> None:
     wf = load_workflow("fixtures/examples/approval.py:expense_approval")
     clock = ManualClock()
     with Engine(at_repo_root, workflows=[wf], clock=clock) as engine:
-        engine.start(wf, {"request_id": "EXP-8", "employee": "bo", "amount": "5"},
-                     workflow_id="EXP-8")
+        engine.start(
+            wf, {"request_id": "EXP-8", "employee": "bo", "amount": "5"}, workflow_id="EXP-8"
+        )
         engine.work_once()
         assert engine.get_run("EXP-8").status.value == "WAITING"
         clock.advance(timedelta(days=7).total_seconds() - 60)
@@ -220,8 +247,15 @@ def test_etl_fans_out_and_records_in_call_order(capsys) -> None:
     assert report["amount"] == sum(s["amount"] for s in report["per_source"])
     assert run_id_of(err) == "etl-2026-03-01"
     names = [o["name"] for o in show(capsys, "etl-2026-03-01")["operations"]]
-    assert names == ["extract:billing", "extract:crm", "extract:web", "transform:billing",
-                     "transform:crm", "transform:web", "load"]
+    assert names == [
+        "extract:billing",
+        "extract:crm",
+        "extract:web",
+        "transform:billing",
+        "transform:crm",
+        "transform:web",
+        "load",
+    ]
 
 
 # -- every example ------------------------------------------------------------------------------

@@ -28,5 +28,6 @@ def codes(result: LintResult) -> list[tuple[str, int, str]]:
 
 
 def lint_text(source: str, **options) -> LintResult:
-    return lint_paths([], LintOptions(stdin_text=textwrap.dedent(source),
-                                      stdin_filename="snippet.py", **options))
+    return lint_paths(
+        [], LintOptions(stdin_text=textwrap.dedent(source), stdin_filename="snippet.py", **options)
+    )

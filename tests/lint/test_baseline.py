@@ -9,8 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfkit.errors import UsageError
-from wfkit.lint.baseline import (BaselineEntry, keyed, line_fingerprint, load_baseline,
-                                 write_baseline)
+from wfkit.lint.baseline import (
+    BaselineEntry,
+    keyed,
+    line_fingerprint,
+    load_baseline,
+    write_baseline,
+)
 from wfkit.lint.finding import Finding
 from wfkit.lint.formats import SourceLines
 
@@ -19,8 +24,11 @@ CODE = "def flow(ctx):\n    a = datetime.now()\n    b = datetime.now()\n"
 
 def findings_for(path, text, code="WF101"):
     """What the engine would report: every line calling datetime.now()."""
-    return [Finding(str(path), number, 9, number, 23, code, "wall clock")
-            for number, line in enumerate(text.splitlines(), 1) if "datetime.now()" in line]
+    return [
+        Finding(str(path), number, 9, number, 23, code, "wall clock")
+        for number, line in enumerate(text.splitlines(), 1)
+        if "datetime.now()" in line
+    ]
 
 
 def test_fingerprint_ignores_whitespace_but_not_code():
@@ -32,8 +40,10 @@ def test_fingerprint_ignores_whitespace_but_not_code():
 def test_equal_lines_get_occurrence_indexes(tmp_path):
     path = tmp_path / "f.py"
     path.write_text("x = datetime.now()\nx = datetime.now()\n")
-    entries = [entry for _, entry in keyed(findings_for(path, path.read_text()), SourceLines(),
-                                           str(tmp_path))]
+    entries = [
+        entry
+        for _, entry in keyed(findings_for(path, path.read_text()), SourceLines(), str(tmp_path))
+    ]
     assert [e.occurrence for e in entries] == [0, 1]
     assert entries[0].path == "f.py" and entries[0].fingerprint == entries[1].fingerprint
 
@@ -92,7 +102,8 @@ def test_written_file_is_sorted_and_stable(tmp_path):
     assert first.read_text() == second.read_text()
     assert load_baseline(str(first)).entries == {
         BaselineEntry("flows.py", "WF101", line_fingerprint("a = datetime.now()"), 0),
-        BaselineEntry("flows.py", "WF101", line_fingerprint("b = datetime.now()"), 0)}
+        BaselineEntry("flows.py", "WF101", line_fingerprint("b = datetime.now()"), 0),
+    }
 
 
 def test_stdin_text_is_fingerprinted_from_overrides(tmp_path):
@@ -100,19 +111,26 @@ def test_stdin_text_is_fingerprinted_from_overrides(tmp_path):
     sources = SourceLines({str(tmp_path / "virtual.py"): CODE})
     write_baseline(str(baseline_file), findings_for(tmp_path / "virtual.py", CODE), sources)
     new = load_baseline(str(baseline_file)).new_findings(
-        findings_for(tmp_path / "virtual.py", CODE), sources)
+        findings_for(tmp_path / "virtual.py", CODE), sources
+    )
     assert new == []
 
 
-@pytest.mark.parametrize("content, detail", [
-    ("{not json", "not valid JSON"),
-    ("[]", "malformed"),
-    ('{"tool": "wfkit", "version": 99, "findings": []}', "unsupported version 99"),
-    ('{"tool": "wfkit", "version": 1, "findings": {}}', '"findings" must be a list'),
-    ('{"tool": "wfkit", "version": 1, "findings": [{"path": "a"}]}', "entry 0"),
-    ('{"tool": "wfkit", "version": 1, "findings": [{"path": "a", "code": "WF101", '
-     '"fingerprint": "x", "occurrence": -1}]}', "entry 0"),
-])
+@pytest.mark.parametrize(
+    "content, detail",
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "malformed"),
+        ('{"tool": "wfkit", "version": 99, "findings": []}', "unsupported version 99"),
+        ('{"tool": "wfkit", "version": 1, "findings": {}}', '"findings" must be a list'),
+        ('{"tool": "wfkit", "version": 1, "findings": [{"path": "a"}]}', "entry 0"),
+        (
+            '{"tool": "wfkit", "version": 1, "findings": [{"path": "a", "code": "WF101", '
+            '"fingerprint": "x", "occurrence": -1}]}',
+            "entry 0",
+        ),
+    ],
+)
 def test_malformed_baseline_names_the_file_and_the_fix(tmp_path, content, detail):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
@@ -134,13 +152,17 @@ def test_unwritable_baseline_is_a_usage_error(tmp_path):
     assert "cannot write baseline file" in caught.value.message
 
 
-_LINE = st.sampled_from(["x = 1", "y = compute(x)", "", "# comment", "return value",
-                         "    nested = x + 1"])
+_LINE = st.sampled_from(
+    ["x = 1", "y = compute(x)", "", "# comment", "return value", "    nested = x + 1"]
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(before=st.lists(_LINE, max_size=8), inserted=st.lists(
-    st.tuples(st.integers(0, 20), _LINE), max_size=6), flagged=st.integers(1, 4))
+@given(
+    before=st.lists(_LINE, max_size=8),
+    inserted=st.lists(st.tuples(st.integers(0, 20), _LINE), max_size=6),
+    flagged=st.integers(1, 4),
+)
 def test_baseline_survives_any_unrelated_insertions(tmp_path_factory, before, inserted, flagged):
     """Property: adding lines that are not offending never turns an old finding into a new one."""
     root = tmp_path_factory.mktemp("prop")

@@ -129,7 +129,8 @@ def test_dialect_specific_rules_follow_the_reaching_workflow(tmp_path):
     assert codes(lint_tree(tmp_path, files)) == []
     (tmp_path / "pkg" / "wfkit_flow.py").write_text(
         "from wfkit import Context, workflow\nfrom pkg.helpers import pause\n\n\n"
-        "@workflow\nasync def process(ctx: Context) -> None:\n    await pause()\n")
+        "@workflow\nasync def process(ctx: Context) -> None:\n    await pause()\n"
+    )
     result = lint_tree(tmp_path)
     assert codes(result) == [("helpers.py", 5, "WF107")]
     assert "process -> pause -> asyncio.sleep()" in result.findings[0].message
@@ -202,8 +203,10 @@ def test_two_files_with_the_same_module_name_are_both_linted(tmp_path):
             return helper()
         """
     result = lint_tree(tmp_path, {"one/flows.py": flow, "two/flows.py": flow})
-    assert sorted((f.path.split("/")[-2], f.line) for f in result.findings) == \
-        [("one", 6), ("two", 6)]
+    assert sorted((f.path.split("/")[-2], f.line) for f in result.findings) == [
+        ("one", 6),
+        ("two", 6),
+    ]
 
 
 def test_linting_one_file_follows_its_helpers_into_the_package(tmp_path):
@@ -242,6 +245,7 @@ def test_linting_one_file_follows_its_helpers_into_the_package(tmp_path):
             """,
     }
     from lint_helpers import write_tree
+
     from wfkit.lint.api import LintOptions, lint_paths
 
     root = write_tree(tmp_path, files)
@@ -301,6 +305,7 @@ def test_excluded_files_are_not_followed(tmp_path):
             """,
     }
     from lint_helpers import write_tree
+
     from wfkit.lint.api import LintOptions, lint_paths
 
     root = write_tree(tmp_path, files)

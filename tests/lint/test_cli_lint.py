@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from wfkit.cli.app import CliAbort
-
 from wfkit.cli import lint as lint_cli
+from wfkit.cli.app import CliAbort
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
 
@@ -40,9 +39,13 @@ class FakeRule:
     opt_in: bool = False
 
 
-RULES = [FakeRule("WF000", "ParseError"), FakeRule("WF101", "NoWallClock", fixable=True),
-         FakeRule("WF102", "NoRandomIds"), FakeRule("WF112", "NoPrint", opt_in=True),
-         FakeRule("WF201", "MissingAwait")]
+RULES = [
+    FakeRule("WF000", "ParseError"),
+    FakeRule("WF101", "NoWallClock", fixable=True),
+    FakeRule("WF102", "NoRandomIds"),
+    FakeRule("WF112", "NoPrint", opt_in=True),
+    FakeRule("WF201", "MissingAwait"),
+]
 
 
 @dataclass
@@ -87,26 +90,55 @@ class FakeEngine:
             for path in paths:
                 if not os.path.exists(path):
                     raise UsageError(f"path {path} does not exist")
-                files = [path] if os.path.isfile(path) else sorted(
-                    os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".py"))
+                files = (
+                    [path]
+                    if os.path.isfile(path)
+                    else sorted(
+                        os.path.join(d, f)
+                        for d, _, fs in os.walk(path)
+                        for f in fs
+                        if f.endswith(".py")
+                    )
+                )
                 for file in files:
                     with open(file, encoding="utf-8") as handle:
                         sources[file] = handle.read()
         if options.progress:
             options.progress(len(sources), len(sources))
         findings, fixed, diffs, fixed_text = [], {}, [], None
-        wanted = (options.select is None
-                  or any("WF101".startswith(c) or c == "ALL" for c in options.select)) \
-            and not any("WF101".startswith(c) for c in options.ignore or [])
+        wanted = (
+            options.select is None
+            or any("WF101".startswith(c) or c == "ALL" for c in options.select)
+        ) and not any("WF101".startswith(c) for c in options.ignore or [])
         for path, text in sorted(sources.items()):
-            hits = [Finding(path, n, line.index(NEEDLE) + 1, n, line.index(NEEDLE) + 15,
-                            "WF101", "datetime.now() in workflow code", "safe")
-                    for n, line in enumerate(text.splitlines(), 1) if NEEDLE in line] if wanted else []
+            hits = (
+                [
+                    Finding(
+                        path,
+                        n,
+                        line.index(NEEDLE) + 1,
+                        n,
+                        line.index(NEEDLE) + 15,
+                        "WF101",
+                        "datetime.now() in workflow code",
+                        "safe",
+                    )
+                    for n, line in enumerate(text.splitlines(), 1)
+                    if NEEDLE in line
+                ]
+                if wanted
+                else []
+            )
             if options.fix and hits:
                 new = text.replace(NEEDLE, "ctx.now()")
                 if options.diff:
-                    diffs.append("".join(difflib.unified_diff(
-                        text.splitlines(True), new.splitlines(True), path, path)))
+                    diffs.append(
+                        "".join(
+                            difflib.unified_diff(
+                                text.splitlines(True), new.splitlines(True), path, path
+                            )
+                        )
+                    )
                 elif options.stdin_text is not None:
                     fixed_text = new
                 else:
@@ -155,9 +187,11 @@ def test_clean_tree_exits_0(run, engine, tree):
 def test_findings_exit_1_with_text_and_code_frame(run, engine, tree):
     code, out, err = run("lint", "pkg")
     assert code == 1
-    assert out.splitlines() == ["pkg/flows.py:2:9: WF101 datetime.now() in workflow code",
-                                "  2 |     t = datetime.now()",
-                                "    |         ^^^^^^^^^^^^^^"]
+    assert out.splitlines() == [
+        "pkg/flows.py:2:9: WF101 datetime.now() in workflow code",
+        "  2 |     t = datetime.now()",
+        "    |         ^^^^^^^^^^^^^^",
+    ]
     assert err == ("Found 1 finding in 1 file (1 fixable with --fix); 2 files checked.\n")
 
 
@@ -182,10 +216,18 @@ def test_json_format(run, engine, tree):
     code, out, err = run("lint", "--format", "json", "pkg")
     document = json.loads(out)
     assert code == 1 and document["version"] == 2 and err == ""
-    assert document["findings"] == [{"code": "WF101", "column": 9, "end_column": 23,
-                                     "end_line": 2, "fix": "safe", "line": 2,
-                                     "message": "datetime.now() in workflow code",
-                                     "path": "pkg/flows.py"}]
+    assert document["findings"] == [
+        {
+            "code": "WF101",
+            "column": 9,
+            "end_column": 23,
+            "end_line": 2,
+            "fix": "safe",
+            "line": 2,
+            "message": "datetime.now() in workflow code",
+            "path": "pkg/flows.py",
+        }
+    ]
 
 
 def test_sarif_format_carries_every_catalog_rule(run, engine, tree):
@@ -198,8 +240,10 @@ def test_sarif_format_carries_every_catalog_rule(run, engine, tree):
 
 def test_github_format(run, engine, tree):
     code, out, _ = run("lint", "--format", "github", "pkg")
-    assert code == 1 and out == ("::error file=pkg/flows.py,line=2,col=9,endLine=2,"
-                                 "endColumn=23,title=WF101::datetime.now() in workflow code\n")
+    assert code == 1 and out == (
+        "::error file=pkg/flows.py,line=2,col=9,endLine=2,"
+        "endColumn=23,title=WF101::datetime.now() in workflow code\n"
+    )
 
 
 def test_output_file(run, engine, tree):
@@ -256,24 +300,27 @@ def test_statistics_text_and_json(run, engine, tree):
     code, out, _ = run("lint", "--statistics", "pkg")
     assert code == 1 and out == "3  WF101  NoWallClock  (3 fixable)\n"
     code, out, _ = run("lint", "--statistics", "--format", "json", "pkg")
-    assert json.loads(out)["statistics"] == [{"code": "WF101", "count": 3, "fixable": 3,
-                                              "name": "NoWallClock", "unsafe": False}]
+    assert json.loads(out)["statistics"] == [
+        {"code": "WF101", "count": 3, "fixable": 3, "name": "NoWallClock", "unsafe": False}
+    ]
 
 
 def test_stdin_lints_the_given_text(run, engine, tree):
-    code, out, _ = run("lint", "--stdin-filename", "pkg/editor.py",
-                       stdin="x = datetime.now()\n")
+    code, out, _ = run("lint", "--stdin-filename", "pkg/editor.py", stdin="x = datetime.now()\n")
     assert code == 1
-    assert out.splitlines()[:2] == ["pkg/editor.py:1:5: WF101 datetime.now() in workflow code",
-                                    "  1 | x = datetime.now()"]
+    assert out.splitlines()[:2] == [
+        "pkg/editor.py:1:5: WF101 datetime.now() in workflow code",
+        "  1 | x = datetime.now()",
+    ]
     paths, options = engine.calls[-1]
     assert paths == ["pkg/editor.py"] and options.stdin_text == "x = datetime.now()\n"
     assert options.stdin_filename == "pkg/editor.py"
 
 
 def test_stdin_fix_prints_fixed_source_on_stdout(run, engine, tree):
-    code, out, err = run("lint", "--stdin-filename", "new.py", "--fix",
-                         stdin="x = datetime.now()\n")
+    code, out, err = run(
+        "lint", "--stdin-filename", "new.py", "--fix", stdin="x = datetime.now()\n"
+    )
     assert code == 0 and out == "x = ctx.now()\n" and err == ""
     code, out, _ = run("lint", "--stdin-filename", "new.py", "--fix", stdin="x = 1\n")
     assert code == 0 and out == "x = 1\n"
@@ -310,19 +357,22 @@ def test_progress_bar_draws_on_a_terminal_for_many_files():
         bar.update(lint_cli.PROGRESS_THRESHOLD, lint_cli.PROGRESS_THRESHOLD)
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (("lint", "--format", "xml"), "'xml' is not one of"),
-    (("lint", "--select", "WF999"), "unknown rule code 'WF999' in --select"),
-    (("lint", "--ignore", "nope"), "unknown rule code 'NOPE' in --ignore"),
-    (("lint", "missing_dir"), "path missing_dir does not exist"),
-    (("lint", "--baseline", "nothing.json"), "baseline file nothing.json does not exist"),
-    (("lint", "--jobs", "0"), "--jobs"),
-    (("lint", "--stdin-filename", "a.py", "pkg"), "takes no PATHS"),
-    (("lint", "--diff", "--format", "json"), "--diff"),
-    (("lint", "--statistics", "--format", "sarif"), "--statistics"),
-    (("lint", "--baseline", "a", "--write-baseline", "b"), "cannot be used together"),
-    (("rule", "WF999"), "WF999"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (("lint", "--format", "xml"), "'xml' is not one of"),
+        (("lint", "--select", "WF999"), "unknown rule code 'WF999' in --select"),
+        (("lint", "--ignore", "nope"), "unknown rule code 'NOPE' in --ignore"),
+        (("lint", "missing_dir"), "path missing_dir does not exist"),
+        (("lint", "--baseline", "nothing.json"), "baseline file nothing.json does not exist"),
+        (("lint", "--jobs", "0"), "--jobs"),
+        (("lint", "--stdin-filename", "a.py", "pkg"), "takes no PATHS"),
+        (("lint", "--diff", "--format", "json"), "--diff"),
+        (("lint", "--statistics", "--format", "sarif"), "--statistics"),
+        (("lint", "--baseline", "a", "--write-baseline", "b"), "cannot be used together"),
+        (("rule", "WF999"), "WF999"),
+    ],
+)
 def test_bad_input_is_exit_2_and_one_line(run, engine, tree, argv, fragment, monkeypatch):
     import wfkit.lint
 
@@ -350,13 +400,15 @@ def test_malformed_baseline_is_exit_2(run, engine, tree):
 
 def test_engine_usage_error_is_exit_2(run, engine, tree, monkeypatch):
     def broken(paths, options=None):
-        raise UsageError("bad config key 'selekt' in pyproject.toml",
-                         hint="see docs/lint.md#configuration")
+        raise UsageError(
+            "bad config key 'selekt' in pyproject.toml", hint="see docs/lint.md#configuration"
+        )
 
     monkeypatch.setattr(lint_cli, "load_engine", lambda: (FakeOptions, broken))
     code, _, err = run("lint", "pkg")
-    assert code == 2 and err == ("wfkit: error: bad config key 'selekt' in pyproject.toml "
-                                 "(see docs/lint.md#configuration)\n")
+    assert code == 2 and err == (
+        "wfkit: error: bad config key 'selekt' in pyproject.toml (see docs/lint.md#configuration)\n"
+    )
 
 
 def test_internal_error_is_exit_3(run, engine, tree, monkeypatch):
@@ -378,9 +430,22 @@ def test_rule_list(run, engine):
 def test_help_lists_every_flag(run):
     code, out, _ = run("lint", "--help")
     assert code == 0
-    for flag in ("--format", "--select", "--ignore", "--fix", "--unsafe-fixes", "--diff",
-                 "--jobs", "--no-cache", "--exit-zero", "--statistics", "--stdin-filename",
-                 "--baseline", "--write-baseline", "--output"):
+    for flag in (
+        "--format",
+        "--select",
+        "--ignore",
+        "--fix",
+        "--unsafe-fixes",
+        "--diff",
+        "--jobs",
+        "--no-cache",
+        "--exit-zero",
+        "--statistics",
+        "--stdin-filename",
+        "--baseline",
+        "--write-baseline",
+        "--output",
+    ):
         assert flag in out
 
 
@@ -388,7 +453,7 @@ def test_parse_codes():
     known = [r.code for r in RULES]
     assert lint_cli.parse_codes([], known, "--select") is None
     with pytest.raises(CliAbort):
-        lint_cli.parse_codes([" , "], known, "--select")   # an empty list is not "no flag"
+        lint_cli.parse_codes([" , "], known, "--select")  # an empty list is not "no flag"
     assert lint_cli.parse_codes(["wf1,WF101", "all"], known, "--select") == ["ALL", "WF1", "WF101"]
     assert lint_cli.parse_codes(["WF"], known, "--select") == ["WF"]
 
@@ -400,8 +465,17 @@ def test_rule_prints_markdown_documentation(run, monkeypatch):
     monkeypatch.setitem(sys.modules, "wfkit.lint.catalog", fake_catalog)
     code, out, _ = run("rule", "wf101")
     assert code == 0 and out.startswith("# WF101: NoWallClock\n")
-    for part in ("## What it flags", "What it flags.", "## Why it matters", "## Use instead",
-                 "ctx.now()", "## Flagged", "datetime.now()", "## Fine", "x = 1"):
+    for part in (
+        "## What it flags",
+        "What it flags.",
+        "## Why it matters",
+        "## Use instead",
+        "ctx.now()",
+        "## Flagged",
+        "datetime.now()",
+        "## Fine",
+        "x = 1",
+    ):
         assert part in out
     assert "<!--" not in out
 

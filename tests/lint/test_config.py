@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from lint_helpers import codes, lint_tree, write_tree
 
 from wfkit.errors import UsageError
 from wfkit.lint.api import LintOptions, lint_paths
 from wfkit.lint.config import load_config
-
-from lint_helpers import codes, lint_tree, write_tree
 
 BAD = {
     "app/flows.py": """\
@@ -74,14 +73,17 @@ def test_deterministic_and_nondeterministic_override_the_knowledge(tmp_path):
         def other(ctx: Context) -> None:
             mylib.fetch()
         """
-    assert codes(lint_tree(tmp_path, files)) == [("flows.py", 9, "WF101"),
-                                                 ("more.py", 7, "WF108")]
+    assert codes(lint_tree(tmp_path, files)) == [("flows.py", 9, "WF101"), ("more.py", 7, "WF108")]
 
 
 def test_extra_decorators(tmp_path):
-    _config(tmp_path, 'extra-workflow-decorators = ["acme.durable.flow"]\n'
-                      'extra-step-decorators = ["acme.durable.task"]\n')
-    files = {"app/acme_flows.py": """\
+    _config(
+        tmp_path,
+        'extra-workflow-decorators = ["acme.durable.flow"]\n'
+        'extra-step-decorators = ["acme.durable.task"]\n',
+    )
+    files = {
+        "app/acme_flows.py": """\
         import time
         from acme.durable import flow, task
 
@@ -94,18 +96,22 @@ def test_extra_decorators(tmp_path):
         @flow
         def run() -> None:
             time.sleep(2)
-        """}
+        """
+    }
     assert codes(lint_tree(tmp_path, files)) == [("acme_flows.py", 12, "WF107")]
 
 
-@pytest.mark.parametrize(("body", "key"), [
-    ('selekt = ["WF101"]\n', "selekt"),
-    ('select = "WF101"\n', "select"),
-    ('ignore = [1]\n', "ignore"),
-    ('select = ["WF999"]\n', "select"),
-    ('per-file-ignores = ["x"]\n', "per-file-ignores"),
-    ('nondeterministic = ["lib.f:WF7"]\n', "nondeterministic"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('selekt = ["WF101"]\n', "selekt"),
+        ('select = "WF101"\n', "select"),
+        ("ignore = [1]\n", "ignore"),
+        ('select = ["WF999"]\n', "select"),
+        ('per-file-ignores = ["x"]\n', "per-file-ignores"),
+        ('nondeterministic = ["lib.f:WF7"]\n', "nondeterministic"),
+    ],
+)
 def test_invalid_config_names_file_and_key(tmp_path, body, key):
     _config(tmp_path, body)
     with pytest.raises(UsageError) as error:
@@ -141,11 +147,13 @@ def test_knowledge_overrides_match_prefixes():
 
     default = Knowledge.build()
     assert default.lookup("random.choice").code == "WF103"
-    assert default.lookup("threading.Timer").code == "WF107"     # longest prefix wins
+    assert default.lookup("threading.Timer").code == "WF107"  # longest prefix wins
     assert default.lookup("threading.Thread").code == "WF110"
     assert default.lookup("uuid.uuid5") is None
-    custom = Knowledge.build(deterministic=["random.*", "time.time"],
-                             nondeterministic=["acme.clock.now:WF101", "acme.net.*"])
+    custom = Knowledge.build(
+        deterministic=["random.*", "time.time"],
+        nondeterministic=["acme.clock.now:WF101", "acme.net.*"],
+    )
     assert custom.lookup("random.choice") is None and custom.lookup("time.time") is None
     assert custom.lookup("time.monotonic").code == "WF101"
     assert custom.lookup("acme.clock.now").code == "WF101"

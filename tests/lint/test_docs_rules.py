@@ -29,11 +29,17 @@ class FakeRule:
 def test_rule_page_has_every_part():
     page = docs.rule_markdown(FakeRule("WF101", "NoWallClock"))
     assert page.startswith(docs.GENERATED + "\n\n# WF101: NoWallClock\n")
-    for part in ("> wall-clock time | in workflow code", "Autofix: yes", "Enabled by default: yes",
-                 "# wfkit: ignore[WF101]", "## What it flags\n\nFlags clock reads.",
-                 "## Why it matters", "## Use instead\n\n`ctx.now()`",
-                 "## Flagged\n\n```python\nx = datetime.now()\n```\n\n```python\ny = time.time()\n```",
-                 "## Fine\n\n```python\nx = ctx.now()\n```"):
+    for part in (
+        "> wall-clock time | in workflow code",
+        "Autofix: yes",
+        "Enabled by default: yes",
+        "# wfkit: ignore[WF101]",
+        "## What it flags\n\nFlags clock reads.",
+        "## Why it matters",
+        "## Use instead\n\n`ctx.now()`",
+        "## Flagged\n\n```python\nx = datetime.now()\n```\n\n```python\ny = time.time()\n```",
+        "## Fine\n\n```python\nx = ctx.now()\n```",
+    ):
         assert part in page
     opt_in = docs.rule_markdown(FakeRule("WF112", "NoPrint", fixable=False, opt_in=True))
     assert "Autofix: no" in opt_in and "opt-in: `--select WF112`" in opt_in
@@ -66,8 +72,10 @@ def test_checked_in_rule_pages_match_the_catalog():
     from wfkit.lint.catalog import all_rules
 
     stale = docs.stale_pages(str(RULES_DIR), docs.expected_pages(all_rules()))
-    assert not stale, (f"docs/rules/ is out of date ({', '.join(stale)}): regenerate it with "
-                       "`python -m wfkit.lint.docs` from the project root and commit the result")
+    assert not stale, (
+        f"docs/rules/ is out of date ({', '.join(stale)}): regenerate it with "
+        "`python -m wfkit.lint.docs` from the project root and commit the result"
+    )
 
 
 def test_generator_check_mode(tmp_path, capsys):

@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from lint_helpers import codes, lint_text, write_tree
 
 from wfkit.lint import api
 from wfkit.lint.api import LintOptions, lint_paths
 from wfkit.lint.lazycst import gc_paused
-
-from lint_helpers import codes, lint_text, write_tree
 
 FLOW = """\
 import time
@@ -44,18 +43,28 @@ def stamp() -> float:
 
 
 def _tree(tmp_path: Path) -> Path:
-    return write_tree(tmp_path / "proj", {"app/__init__.py": "", "app/flow.py": FLOW,
-                                          "app/uses.py": HELPER_USER, "app/helpers.py": HELPERS,
-                                          "app/plain.py": "X = 1\n"})
+    return write_tree(
+        tmp_path / "proj",
+        {
+            "app/__init__.py": "",
+            "app/flow.py": FLOW,
+            "app/uses.py": HELPER_USER,
+            "app/helpers.py": HELPERS,
+            "app/plain.py": "X = 1\n",
+        },
+    )
 
 
 def test_files_without_markers_are_not_parsed(tmp_path):
     root = _tree(tmp_path)
     result = lint_paths([root], LintOptions(use_cache=False))
     assert result.files_checked == 5
-    assert result.files_parsed == 3   # flow.py, uses.py and helpers.py (reached from uses.py)
-    assert codes(result) == [("flow.py", 8, "WF107"), ("flow.py", 9, "WF101"),
-                             ("helpers.py", 5, "WF101")]
+    assert result.files_parsed == 3  # flow.py, uses.py and helpers.py (reached from uses.py)
+    assert codes(result) == [
+        ("flow.py", 8, "WF107"),
+        ("flow.py", 9, "WF101"),
+        ("helpers.py", 5, "WF101"),
+    ]
 
 
 def test_warm_cache_gives_the_same_findings_without_parsing(tmp_path):
@@ -93,7 +102,7 @@ def test_gc_paused_leaves_the_collector_as_it_found_it():
         assert not gc.isenabled()
         raise KeyError("an import that fails")
     assert gc.isenabled()
-    gc.disable()   # the caller's choice: stays off
+    gc.disable()  # the caller's choice: stays off
     try:
         with gc_paused():
             pass
@@ -121,7 +130,7 @@ def test_process_pool_while_the_caller_runs_threads(tmp_path, monkeypatch):
     serial = lint_paths([root], LintOptions(use_cache=False, jobs=1))
     monkeypatch.setattr(api, "POOL_THRESHOLD", 4)
     stop = threading.Event()
-    ticker = threading.Thread(target=stop.wait)   # like a progress bar's refresh thread
+    ticker = threading.Thread(target=stop.wait)  # like a progress bar's refresh thread
     ticker.start()
     try:
         assert api._pool_context().get_start_method() != "fork"
@@ -153,8 +162,9 @@ def test_fix_writes_files_and_counts(tmp_path):
 
 def test_diff_does_not_write(tmp_path):
     root = _tree(tmp_path)
-    result = lint_paths([root], LintOptions(use_cache=False, fix=True, diff=True,
-                                            unsafe_fixes=True))
+    result = lint_paths(
+        [root], LintOptions(use_cache=False, fix=True, diff=True, unsafe_fixes=True)
+    )
     assert (root / "app" / "flow.py").read_text() == FLOW
     [diff] = result.diffs
     assert "-    time.sleep(1)" in diff and "+    ctx.sleep(1)" in diff
@@ -162,16 +172,22 @@ def test_diff_does_not_write(tmp_path):
 
 
 def test_temporal_fix_adds_the_import_a_helper_needs(tmp_path):
-    files = {"pkg/__init__.py": "",
-             "pkg/helpers.py": "import uuid\n\n\ndef new_id() -> str:\n    return str(uuid.uuid4())\n",
-             "pkg/flow.py": ("from temporalio import workflow as wf\nfrom .helpers import new_id\n"
-                             "\n\n@wf.defn\nclass Flow:\n    @wf.run\n    async def run(self) -> str:\n"
-                             "        return new_id()\n")}
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/helpers.py": "import uuid\n\n\ndef new_id() -> str:\n    return str(uuid.uuid4())\n",
+        "pkg/flow.py": (
+            "from temporalio import workflow as wf\nfrom .helpers import new_id\n"
+            "\n\n@wf.defn\nclass Flow:\n    @wf.run\n    async def run(self) -> str:\n"
+            "        return new_id()\n"
+        ),
+    }
     root = write_tree(tmp_path, files)
     lint_paths([root], LintOptions(use_cache=False, fix=True))
     helpers = (root / "pkg" / "helpers.py").read_text()
-    assert helpers == ("import uuid\nfrom temporalio import workflow\n\n\ndef new_id() -> str:\n"
-                       "    return str(workflow.uuid4())\n")
+    assert helpers == (
+        "import uuid\nfrom temporalio import workflow\n\n\ndef new_id() -> str:\n"
+        "    return str(workflow.uuid4())\n"
+    )
     assert lint_paths([root], LintOptions(use_cache=False)).findings == []
 
 
@@ -189,7 +205,7 @@ def test_findings_are_sorted_and_carry_end_positions(tmp_path):
     assert result.findings == sorted(result.findings)
     first = result.findings[0]
     assert (first.line, first.column, first.end_line, first.end_column) == (8, 5, 8, 18)
-    assert first.fix == "unsafe"      # a durable timer changes what in-flight runs replay
+    assert first.fix == "unsafe"  # a durable timer changes what in-flight runs replay
 
 
 def test_no_await_fix_inside_a_lambda():
@@ -226,9 +242,12 @@ class Flow:
         return str(uuid.uuid4()) + workflow.name
 """
     result = lint_text(source, fix=True)
-    assert "wf.uuid4()" in result.fixed_text   # the SDK's own alias is used
-    taken = source.replace("from temporalio import workflow as wf\n", "import temporalio\n") \
-        .replace("@wf.defn", "@temporalio.workflow.defn").replace("@wf.run", "@temporalio.workflow.run")
+    assert "wf.uuid4()" in result.fixed_text  # the SDK's own alias is used
+    taken = (
+        source.replace("from temporalio import workflow as wf\n", "import temporalio\n")
+        .replace("@wf.defn", "@temporalio.workflow.defn")
+        .replace("@wf.run", "@temporalio.workflow.run")
+    )
     result = lint_text(taken, fix=True)
     assert result.fixed_text == taken
     assert [(f.code, f.fix) for f in result.findings] == [("WF102", None)]

@@ -21,7 +21,7 @@ def test_an_async_dbos_workflow_is_told_and_fixed_with_sleep_async() -> None:
     [finding] = lint_text(ASYNC_DBOS).findings
     assert finding.code == "WF107" and finding.message.endswith("use await DBOS.sleep_async()")
     assert finding.fix == "unsafe"
-    assert lint_text(ASYNC_DBOS, fix=True).fixed_text == ASYNC_DBOS   # not with --fix alone
+    assert lint_text(ASYNC_DBOS, fix=True).fixed_text == ASYNC_DBOS  # not with --fix alone
     fixed = lint_text(ASYNC_DBOS, fix=True, unsafe_fixes=True).fixed_text
     assert fixed is not None and "    await DBOS.sleep_async(30)\n" in fixed
     sync = lint_text(ASYNC_DBOS.replace("async def", "def"), fix=True, unsafe_fixes=True)
@@ -43,14 +43,16 @@ def stamp(ctx: Context) -> float:
 
 def test_a_naive_datetime_becoming_an_aware_one_is_an_unsafe_fix() -> None:
     found = {f.line: f.fix for f in lint_text(WALL_CLOCK).findings}
-    assert found == {8: "unsafe", 9: "safe"}    # datetime.now() naive -> aware; time.time() same
+    assert found == {8: "unsafe", 9: "safe"}  # datetime.now() naive -> aware; time.time() same
     safe = lint_text(WALL_CLOCK, fix=True).fixed_text
     assert safe is not None and "datetime.now()" in safe and "ctx.now().timestamp()" in safe
 
 
 def test_a_fix_that_adds_a_durable_timer_is_unsafe() -> None:
-    source = "import time\nfrom wfkit import Context, workflow\n\n\n@workflow\n" \
-             "def flow(ctx: Context) -> None:\n    time.sleep(5)\n"
+    source = (
+        "import time\nfrom wfkit import Context, workflow\n\n\n@workflow\n"
+        "def flow(ctx: Context) -> None:\n    time.sleep(5)\n"
+    )
     [finding] = lint_text(source).findings
     assert finding.fix == "unsafe"
     assert lint_text(source, fix=True).fixed_text == source
@@ -139,8 +141,7 @@ class Order:
     async def run(self) -> str:
         return str(workflow.uuid4())
 """
-    assert [(f.line, f.code) for f in lint_text(source).findings] == [(10, "WF101"),
-                                                                      (22, "WF102")]
+    assert [(f.line, f.code) for f in lint_text(source).findings] == [(10, "WF101"), (22, "WF102")]
 
 
 def test_a_nested_function_in_a_workflow_is_workflow_code_even_if_never_called_there() -> None:

@@ -48,7 +48,9 @@ def test_every_dialect_has_good_and_bad_files() -> None:
 def test_a_marker_less_helper_file_is_parsed_only_because_a_workflow_reaches_it() -> None:
     result = lint_paths([ROOT / "shop"], LintOptions(use_cache=False))
     assert result.files_checked == 4 and result.files_parsed == 4
-    assert any(f.path.endswith("clock.py") and "place_order -> stamp_order -> _now_text" in
-               f.message for f in result.findings)
+    assert any(
+        f.path.endswith("clock.py") and "place_order -> stamp_order -> _now_text" in f.message
+        for f in result.findings
+    )
     alone = lint_paths([ROOT / "shop" / "clock.py"], LintOptions(use_cache=False))
     assert alone.findings == [] and alone.files_parsed == 0

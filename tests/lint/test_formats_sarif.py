@@ -29,8 +29,10 @@ class FakeRule:
     fixable: bool = True
 
 
-RULES = {"WF101": FakeRule("WF101", "NoWallClock"),
-         "WF000": FakeRule("WF000", "ParseError", use_instead="", fixable=False)}
+RULES = {
+    "WF101": FakeRule("WF101", "NoWallClock"),
+    "WF000": FakeRule("WF000", "ParseError", use_instead="", fixable=False),
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +62,11 @@ def test_empty_run_is_valid(validator):
 
 
 def test_results_and_rules_are_valid_and_linked(validator):
-    findings = [Finding("src/flows.py", 2, 13, 2, 27, "WF101", "datetime.now()", True),
-                Finding("src/bad.py", 1, 1, 1, 1, "WF000", "syntax error", False),
-                Finding("/abs/path with space.py", 3, 1, 3, 4, "WF777", "no such rule")]
+    findings = [
+        Finding("src/flows.py", 2, 13, 2, 27, "WF101", "datetime.now()", True),
+        Finding("src/bad.py", 1, 1, 1, 1, "WF000", "syntax error", False),
+        Finding("/abs/path with space.py", 3, 1, 3, 4, "WF777", "no such rule"),
+    ]
     document = render(findings)
     assert_valid(validator, document)
     run = document["runs"][0]
@@ -79,8 +83,7 @@ def test_results_and_rules_are_valid_and_linked(validator):
     assert by_rule["WF101"]["ruleIndex"] == 1 and "ruleIndex" not in by_rule["WF777"]
     location = by_rule["WF101"]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "src/flows.py", "uriBaseId": "%SRCROOT%"}
-    assert location["region"] == {"startLine": 2, "startColumn": 13, "endLine": 2,
-                                  "endColumn": 27}
+    assert location["region"] == {"startLine": 2, "startColumn": 13, "endLine": 2, "endColumn": 27}
     assert run["columnKind"] == "unicodeCodePoints"
 
 
@@ -90,7 +93,10 @@ def test_artifact_locations():
 
 
 def test_output_is_stable():
-    findings = [Finding("b.py", 1, 1, 1, 2, "WF101", "m"), Finding("a.py", 1, 1, 1, 2, "WF101", "m")]
+    findings = [
+        Finding("b.py", 1, 1, 1, 2, "WF101", "m"),
+        Finding("a.py", 1, 1, 1, 2, "WF101", "m"),
+    ]
     once = formatter_for("sarif").render(Report.build(findings, rules=RULES))
     again = formatter_for("sarif").render(Report.build(reversed(findings), rules=RULES))
     assert once == again
@@ -100,12 +106,23 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.builds(
-    lambda path, line, col, span, code, message, fix: Finding(
-        path, line, col, line, col + span, code, message, fix),
-    _TEXT.filter(lambda p: "\x00" not in p), st.integers(1, 10_000), st.integers(1, 200),
-    st.integers(0, 50), st.sampled_from(["WF000", "WF101", "WF555"]), _TEXT, st.booleans()),
-    max_size=5))
+@given(
+    st.lists(
+        st.builds(
+            lambda path, line, col, span, code, message, fix: Finding(
+                path, line, col, line, col + span, code, message, fix
+            ),
+            _TEXT.filter(lambda p: "\x00" not in p),
+            st.integers(1, 10_000),
+            st.integers(1, 200),
+            st.integers(0, 50),
+            st.sampled_from(["WF000", "WF101", "WF555"]),
+            _TEXT,
+            st.booleans(),
+        ),
+        max_size=5,
+    )
+)
 def test_any_findings_render_valid_sarif(validator, findings):
     """Property: whatever paths and messages look like, the document is valid SARIF 2.1.0."""
     assert_valid(validator, render(findings))

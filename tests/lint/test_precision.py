@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
 from lint_helpers import lint_text
 
 WFKIT = "from wfkit import Context, workflow, step\n\n\n@workflow\ndef wf(ctx: Context):\n"
-TEMPORAL = ("from temporalio import workflow, activity\n\n\n@workflow.defn\nclass W:\n"
-            "    @workflow.run\n    async def run(self):\n")
+TEMPORAL = (
+    "from temporalio import workflow, activity\n\n\n@workflow.defn\nclass W:\n"
+    "    @workflow.run\n    async def run(self):\n"
+)
 DBOS = "from dbos import DBOS\n\n\n@DBOS.workflow()\ndef wf():\n"
 
 
@@ -22,59 +23,62 @@ def _body(head: str, imports: str, body: str) -> str:
     return imports + "\n" + head + lines
 
 
-@pytest.mark.parametrize(("imports", "body", "expected"), [
-    ("import datetime as dt", "return dt.datetime.now()", ["WF101"]),
-    ("from datetime import datetime", "return datetime.now(tz=None)", ["WF101"]),
-    ("from datetime import date", "return date.today()", ["WF101"]),
-    ("from time import time as now", "return now()", ["WF101"]),
-    ("import time", "return time.localtime()", ["WF101"]),
-    ("import time", "return time.localtime(0)", []),
-    ("import time", "time = 3\nreturn time", []),
-    ("from datetime import datetime", "def datetime():\n    return 1\nreturn datetime()", []),
-    ("from time import time", "def f(time):\n    return time()\nreturn f", []),
-    ("from datetime import datetime", "now = datetime.now\nreturn now()", ["WF101"]),
-    ("", "from datetime import datetime\nreturn datetime.now()", ["WF101"]),
-    ("import uuid", "return uuid.uuid5(uuid.NAMESPACE_DNS, 'x')", []),
-    ("import uuid", "return uuid.uuid3(uuid.NAMESPACE_DNS, 'x')", []),
-    ("import random", "return random.Random(4).random()", []),
-    ("import random", "return random.Random().random()", ["WF103"]),
-    ("import random", "return random.SystemRandom(4).random()", ["WF103"]),
-    ("import random", "random.shuffle(x := [1])\nreturn x", ["WF103"]),
-    ("", "return sorted(set([1, 2]))", []),
-    ("", "return [x for x in sorted({1, 2})]", []),
-    ("", "return [x for x in {1, 2}]", ["WF104"]),
-    ("", "s = frozenset([1])\nfor x in s | {2}:\n    pass", ["WF104"]),
-    ("", "s = {1}\nreturn s.pop()", ["WF104"]),
-    ("", "s = {'a'}\nreturn ','.join(x.upper() for x in s)", ["WF104"]),
-    ("", "s = {'a'}\nreturn ','.join([x for x in s])", ["WF104"]),
-    ("", "s = {1}\nreturn sum(x * 2 for x in s), any(x for x in s), max(x for x in s)", []),
-    ("", "s = {1}\nreturn list(x * 2 for x in s)", ["WF104"]),
-    ("", "s = {1}\nreturn ctx.parallel(*(ctx.call(f, x) for x in s))", ["WF104"]),
-    ("", "d = {'a': 1}\nfor k in d.keys() - {'b'}:\n    pass", ["WF104"]),
-    ("", "d = {'a': 1}\nfor k in d.keys():\n    pass", []),
-    ("", "s = {1}\nreturn len(s), max(s), 1 in s", []),
-    ("import os", "return sorted(os.listdir('.'))", []),
-    ("import glob", "return glob.glob('*')", ["WF104"]),
-    ("from pathlib import Path", "return list(Path('.').iterdir())", ["WF104"]),
-    ("from pathlib import Path", "p = Path('x')\nreturn p.read_text()", ["WF108"]),
-    ("from pathlib import Path", "p = Path('x')\nreturn p.name, p.suffix", []),
-    ("", "text = 'a'\nreturn text.replace('a', 'b')", []),
-    ("", "d = {'a': 1}\nfor k in d:\n    print(k)", ["WF112"]),
-    ("", "return hash('x')", ["WF106"]),
-    ("", "def hash(x):\n    return 1\nreturn hash('x')", []),
-    ("import os", "return os.getenv('A')", ["WF109"]),
-    ("import platform", "return platform.system()", ["WF109"]),
-    ("import socket", "return socket.gethostname()", ["WF109"]),
-    ("import subprocess", "return subprocess.check_output(['ls'])", ["WF108"]),
-    ("import httpx", "return httpx.get('u')", ["WF108"]),
-    ("import shutil", "shutil.rmtree('x')", ["WF108"]),
-    ("import threading", "threading.Timer(1, print).start()", ["WF107"]),
-    ("import concurrent.futures", "concurrent.futures.ThreadPoolExecutor()", ["WF110"]),
-    ("import asyncio", "asyncio.to_thread(print)", ["WF110"]),
-    ("import logging", "logging.info('x')", ["WF112"]),
-    ("import logging", "logging.getLogger('x')", []),
-    ("", "global X\nX = 1", ["WF111"]),
-])
+@pytest.mark.parametrize(
+    ("imports", "body", "expected"),
+    [
+        ("import datetime as dt", "return dt.datetime.now()", ["WF101"]),
+        ("from datetime import datetime", "return datetime.now(tz=None)", ["WF101"]),
+        ("from datetime import date", "return date.today()", ["WF101"]),
+        ("from time import time as now", "return now()", ["WF101"]),
+        ("import time", "return time.localtime()", ["WF101"]),
+        ("import time", "return time.localtime(0)", []),
+        ("import time", "time = 3\nreturn time", []),
+        ("from datetime import datetime", "def datetime():\n    return 1\nreturn datetime()", []),
+        ("from time import time", "def f(time):\n    return time()\nreturn f", []),
+        ("from datetime import datetime", "now = datetime.now\nreturn now()", ["WF101"]),
+        ("", "from datetime import datetime\nreturn datetime.now()", ["WF101"]),
+        ("import uuid", "return uuid.uuid5(uuid.NAMESPACE_DNS, 'x')", []),
+        ("import uuid", "return uuid.uuid3(uuid.NAMESPACE_DNS, 'x')", []),
+        ("import random", "return random.Random(4).random()", []),
+        ("import random", "return random.Random().random()", ["WF103"]),
+        ("import random", "return random.SystemRandom(4).random()", ["WF103"]),
+        ("import random", "random.shuffle(x := [1])\nreturn x", ["WF103"]),
+        ("", "return sorted(set([1, 2]))", []),
+        ("", "return [x for x in sorted({1, 2})]", []),
+        ("", "return [x for x in {1, 2}]", ["WF104"]),
+        ("", "s = frozenset([1])\nfor x in s | {2}:\n    pass", ["WF104"]),
+        ("", "s = {1}\nreturn s.pop()", ["WF104"]),
+        ("", "s = {'a'}\nreturn ','.join(x.upper() for x in s)", ["WF104"]),
+        ("", "s = {'a'}\nreturn ','.join([x for x in s])", ["WF104"]),
+        ("", "s = {1}\nreturn sum(x * 2 for x in s), any(x for x in s), max(x for x in s)", []),
+        ("", "s = {1}\nreturn list(x * 2 for x in s)", ["WF104"]),
+        ("", "s = {1}\nreturn ctx.parallel(*(ctx.call(f, x) for x in s))", ["WF104"]),
+        ("", "d = {'a': 1}\nfor k in d.keys() - {'b'}:\n    pass", ["WF104"]),
+        ("", "d = {'a': 1}\nfor k in d.keys():\n    pass", []),
+        ("", "s = {1}\nreturn len(s), max(s), 1 in s", []),
+        ("import os", "return sorted(os.listdir('.'))", []),
+        ("import glob", "return glob.glob('*')", ["WF104"]),
+        ("from pathlib import Path", "return list(Path('.').iterdir())", ["WF104"]),
+        ("from pathlib import Path", "p = Path('x')\nreturn p.read_text()", ["WF108"]),
+        ("from pathlib import Path", "p = Path('x')\nreturn p.name, p.suffix", []),
+        ("", "text = 'a'\nreturn text.replace('a', 'b')", []),
+        ("", "d = {'a': 1}\nfor k in d:\n    print(k)", ["WF112"]),
+        ("", "return hash('x')", ["WF106"]),
+        ("", "def hash(x):\n    return 1\nreturn hash('x')", []),
+        ("import os", "return os.getenv('A')", ["WF109"]),
+        ("import platform", "return platform.system()", ["WF109"]),
+        ("import socket", "return socket.gethostname()", ["WF109"]),
+        ("import subprocess", "return subprocess.check_output(['ls'])", ["WF108"]),
+        ("import httpx", "return httpx.get('u')", ["WF108"]),
+        ("import shutil", "shutil.rmtree('x')", ["WF108"]),
+        ("import threading", "threading.Timer(1, print).start()", ["WF107"]),
+        ("import concurrent.futures", "concurrent.futures.ThreadPoolExecutor()", ["WF110"]),
+        ("import asyncio", "asyncio.to_thread(print)", ["WF110"]),
+        ("import logging", "logging.info('x')", ["WF112"]),
+        ("import logging", "logging.getLogger('x')", []),
+        ("", "global X\nX = 1", ["WF111"]),
+    ],
+)
 def test_wfkit_precision(imports: str, body: str, expected: list[str]) -> None:
     assert _found(_body(WFKIT, imports, body)) == expected
 
@@ -83,20 +87,29 @@ def test_same_code_outside_a_workflow_is_fine() -> None:
     assert _found("import time\n\n\ndef helper():\n    return time.time()\n") == []
 
 
-@pytest.mark.parametrize(("head", "code", "expected"), [
-    (TEMPORAL, "await asyncio.sleep(1)", []),
-    (WFKIT, "asyncio.sleep(1)", ["WF107"]),
-    (DBOS, "asyncio.sleep(1)", ["WF107"]),
-    (TEMPORAL, "await asyncio.gather(workflow.execute_activity('a', start_to_close_timeout=t))",
-     []),
-    (WFKIT, "asyncio.gather(ctx.step(f), ctx.step(g))", ["WF110"]),
-    (WFKIT, "asyncio.gather(f(), g())", []),
-    (TEMPORAL, "await asyncio.wait([a])", ["WF110"]),
-    (WFKIT, "asyncio.as_completed([a])", ["WF110"]),
-    (TEMPORAL, "asyncio.create_task(workflow.execute_activity('a', start_to_close_timeout=t))",
-     []),
-    (DBOS, "asyncio.create_task(DBOS.sleep_async(1))", ["WF110"]),
-])
+@pytest.mark.parametrize(
+    ("head", "code", "expected"),
+    [
+        (TEMPORAL, "await asyncio.sleep(1)", []),
+        (WFKIT, "asyncio.sleep(1)", ["WF107"]),
+        (DBOS, "asyncio.sleep(1)", ["WF107"]),
+        (
+            TEMPORAL,
+            "await asyncio.gather(workflow.execute_activity('a', start_to_close_timeout=t))",
+            [],
+        ),
+        (WFKIT, "asyncio.gather(ctx.step(f), ctx.step(g))", ["WF110"]),
+        (WFKIT, "asyncio.gather(f(), g())", []),
+        (TEMPORAL, "await asyncio.wait([a])", ["WF110"]),
+        (WFKIT, "asyncio.as_completed([a])", ["WF110"]),
+        (
+            TEMPORAL,
+            "asyncio.create_task(workflow.execute_activity('a', start_to_close_timeout=t))",
+            [],
+        ),
+        (DBOS, "asyncio.create_task(DBOS.sleep_async(1))", ["WF110"]),
+    ],
+)
 def test_asyncio_by_dialect(head: str, code: str, expected: list[str]) -> None:
     assert _found(_body(head, "import asyncio", code)) == expected
 
@@ -146,8 +159,14 @@ class W:
         return time.time()
 """
     found = [(f.line, f.code) for f in lint_text(source).findings]
-    assert found == [(16, "WF101"), (22, "WF107"), (26, "WF101"), (30, "WF101"), (34, "WF101"),
-                     (38, "WF101")]
+    assert found == [
+        (16, "WF101"),
+        (22, "WF107"),
+        (26, "WF101"),
+        (30, "WF101"),
+        (34, "WF101"),
+        (38, "WF101"),
+    ]
 
 
 def test_wfkit_steps_and_compensations_are_exempt() -> None:
@@ -266,7 +285,7 @@ def test_decorators_run_where_the_function_is_defined() -> None:
     """A workflow's decorator runs at import time (a wfkit workflow_id function when a run is
     started), never in a replayed body: not workflow code, in any dialect. A decorator on a
     function nested in a workflow body runs in that body and is checked."""
-    at_import = '''
+    at_import = """
         import os
         from datetime import datetime
         from dbos import DBOS
@@ -294,9 +313,9 @@ def test_decorators_run_where_the_function_is_defined() -> None:
             @tw.signal(name=os.environ["SIGNAL"])
             def ping(self) -> None:
                 pass
-    '''
+    """
     assert _found(at_import) == []
-    in_body = '''
+    in_body = """
         import functools
         from datetime import datetime
         from wfkit import Context, workflow
@@ -308,5 +327,5 @@ def test_decorators_run_where_the_function_is_defined() -> None:
             def helper() -> int:
                 return 1
             return helper()
-    '''
+    """
     assert _found(in_body) == ["WF101"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/lint/this file -> the project root
-BAD = '''\
+BAD = """\
 import time
 
 from wfkit import Context, workflow
@@ -25,7 +25,7 @@ from wfkit import Context, workflow
 @workflow(name="stamp")
 def stamp(ctx: Context) -> str:
     return str(time.time())
-'''
+"""
 
 pytestmark = pytest.mark.slow
 
@@ -48,23 +48,50 @@ def repo(tmp_path):
 
 def test_hooks_file_declares_both_hooks():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
-    for expected in ("id: wfkit-lint", "entry: wfkit lint\n", "id: wfkit-fix",
-                     "entry: wfkit lint --fix", "language: python", "types: [python]"):
+    for expected in (
+        "id: wfkit-lint",
+        "entry: wfkit lint\n",
+        "id: wfkit-fix",
+        "entry: wfkit lint --fix",
+        "language: python",
+        "types: [python]",
+    ):
         assert expected in text
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_hooks_run_through_real_pre_commit(repo, tmp_path):
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-           "GIT_AUTHOR_NAME": "wfkit tests", "GIT_AUTHOR_EMAIL": "tests@wfkit.invalid",
-           "GIT_COMMITTER_NAME": "wfkit tests", "GIT_COMMITTER_EMAIL": "tests@wfkit.invalid",
-           "NO_COLOR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "GIT_AUTHOR_NAME": "wfkit tests",
+        "GIT_AUTHOR_EMAIL": "tests@wfkit.invalid",
+        "GIT_COMMITTER_NAME": "wfkit tests",
+        "GIT_COMMITTER_EMAIL": "tests@wfkit.invalid",
+        "NO_COLOR": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
 
     def try_hook(hook: str) -> tuple[int, str]:
         done = subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files",
-             "--color", "never"],
-            cwd=repo, env=env, capture_output=True, text=True, timeout=240, check=False)
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "try-repo",
+                str(ROOT),
+                hook,
+                "--all-files",
+                "--color",
+                "never",
+            ],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
         return done.returncode, done.stdout + done.stderr
 
     # wfkit-lint runs on the Python files only and fails the commit on the wall-clock read.

@@ -9,11 +9,10 @@ import hypothesmith
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lint_helpers import codes, lint_text, write_tree
 
 from wfkit.errors import UsageError
 from wfkit.lint.api import LintOptions, lint_paths
-
-from lint_helpers import codes, lint_text, write_tree
 
 GOOD = """\
 import time
@@ -27,8 +26,9 @@ def process(ctx: Context) -> float:
 
 
 def test_syntax_error_is_wf000_and_other_files_are_still_linted(tmp_path):
-    write_tree(tmp_path, {"a_broken.py": "from wfkit import workflow\ndef f(:\n",
-                          "b_good.py": GOOD})
+    write_tree(
+        tmp_path, {"a_broken.py": "from wfkit import workflow\ndef f(:\n", "b_good.py": GOOD}
+    )
     result = lint_paths([tmp_path], LintOptions(use_cache=False))
     assert codes(result) == [("a_broken.py", 2, "WF000"), ("b_good.py", 7, "WF101")]
 
@@ -42,7 +42,9 @@ def test_undecodable_bytes(tmp_path):
 
 
 def test_empty_and_whitespace_files(tmp_path):
-    write_tree(tmp_path, {"empty.py": "", "blank.py": "\n\n   \n", "only_marker.py": "# workflow\n"})
+    write_tree(
+        tmp_path, {"empty.py": "", "blank.py": "\n\n   \n", "only_marker.py": "# workflow\n"}
+    )
     result = lint_paths([tmp_path], LintOptions(use_cache=False))
     assert result.findings == [] and result.files_checked == 3
 
@@ -94,8 +96,13 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
 
 def test_deeply_nested_expression_does_not_crash():
-    source = "from wfkit import workflow\n\n@workflow\ndef f(ctx):\n    return " + \
-        "(" * 150 + "1" + ")" * 150 + "\n"
+    source = (
+        "from wfkit import workflow\n\n@workflow\ndef f(ctx):\n    return "
+        + "(" * 150
+        + "1"
+        + ")" * 150
+        + "\n"
+    )
     result = lint_text(source)
     assert all(f.code == "WF000" for f in result.findings)
 

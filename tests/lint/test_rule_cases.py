@@ -13,16 +13,24 @@ SELECT_ALL = ["ALL", "WF112"]
 def _cases():
     for info in all_rules():
         for index, source in enumerate(info.valid, 1):
-            yield pytest.param(info.code, "VALID", source, None, False,
-                               id=f"{info.code}-{info.name}-VALID-{index}")
+            yield pytest.param(
+                info.code, "VALID", source, None, False, id=f"{info.code}-{info.name}-VALID-{index}"
+            )
         for index, case in enumerate(info.invalid_cases, 1):
-            yield pytest.param(info.code, "INVALID", case.source, case.fixed, case.unsafe,
-                               id=f"{info.code}-{info.name}-INVALID-{index}")
+            yield pytest.param(
+                info.code,
+                "INVALID",
+                case.source,
+                case.fixed,
+                case.unsafe,
+                id=f"{info.code}-{info.name}-INVALID-{index}",
+            )
 
 
 def _lint(source: str, select: list[str] = SELECT_ALL, **kwargs):
-    return lint_paths([], LintOptions(stdin_text=source, stdin_filename="case.py",
-                                      select=select, **kwargs))
+    return lint_paths(
+        [], LintOptions(stdin_text=source, stdin_filename="case.py", select=select, **kwargs)
+    )
 
 
 @pytest.mark.parametrize(("code", "kind", "source", "fixed", "unsafe"), list(_cases()))
@@ -33,11 +41,12 @@ def test_case(code: str, kind: str, source: str, fixed: str | None, unsafe: bool
         return
     assert code in codes
     kinds = {f.fix for f in _lint(source).findings if f.code == code}
-    if unsafe:   # fixed by --unsafe-fixes only, and marked so
+    if unsafe:  # fixed by --unsafe-fixes only, and marked so
         assert "unsafe" in kinds and "safe" not in kinds
     else:
-        assert ("safe" in kinds) == (fixed is not None), \
+        assert ("safe" in kinds) == (fixed is not None), (
             "a case with an autofix carries its fixed source"
+        )
     unsafe_text = _lint(source, [code], fix=True, unsafe_fixes=True).fixed_text
     assert (unsafe_text != source) == (fixed is not None), "fixes come with their fixed source"
     if fixed is None:

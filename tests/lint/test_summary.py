@@ -9,10 +9,19 @@ import pytest
 
 from wfkit.lint.summary import FixEdit, RawFinding
 
-FULL = RawFinding("WF104", "iteration order of a set", "set()", {"wfkit": "sorted(...)"},
-                  line=3, column=5, end_line=4, end_column=9, dialects=["wfkit", "dbos"],
-                  fixes={"*": FixEdit("sorted(names)"), "wfkit": FixEdit("x", "import os")},
-                  unsafe_fix=FixEdit("sorted(y)"))
+FULL = RawFinding(
+    "WF104",
+    "iteration order of a set",
+    "set()",
+    {"wfkit": "sorted(...)"},
+    line=3,
+    column=5,
+    end_line=4,
+    end_column=9,
+    dialects=["wfkit", "dbos"],
+    fixes={"*": FixEdit("sorted(names)"), "wfkit": FixEdit("x", "import os")},
+    unsafe_fix=FixEdit("sorted(y)"),
+)
 BARE = RawFinding("WF101", "wall clock", "datetime.now()", {})
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from lint_helpers import lint_text
 
 from wfkit.lint.suppressions import parse_suppressions
-
-from lint_helpers import lint_text
 
 HEAD = """\
 import time
@@ -24,11 +23,20 @@ def _codes(body: str, **options) -> list[tuple[int, str]]:
     return [(f.line - HEAD.count("\n"), f.code) for f in result.findings]
 
 
-@pytest.mark.parametrize("comment", [
-    "# wfkit: ignore[WF101]", "# noqa: WF101", "# noqa:WF101", "# NOQA: wf101",
-    "# noqa: WF101 clock is fine here", "# noqa: WF102, WF101", "# wfkit: ignore",
-    "# wfkit: ignore[WF101] reason: display only", "# noqa: E501, WF101",
-])
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "# wfkit: ignore[WF101]",
+        "# noqa: WF101",
+        "# noqa:WF101",
+        "# NOQA: wf101",
+        "# noqa: WF101 clock is fine here",
+        "# noqa: WF102, WF101",
+        "# wfkit: ignore",
+        "# wfkit: ignore[WF101] reason: display only",
+        "# noqa: E501, WF101",
+    ],
+)
 def test_end_of_line(comment: str) -> None:
     found = _codes(f"    time.time()  {comment}\n")
     assert (1, "WF101") not in found
@@ -43,18 +51,22 @@ def test_line_above() -> None:
 
 
 def test_above_a_block_covers_all_of_it() -> None:
-    body = ("    # wfkit: ignore[WF101, WF102]\n"
-            "    with ctx.span():\n"
-            "        time.time()\n"
-            "        if True:\n"
-            "            uuid.uuid4()\n"
-            "    time.time()\n")
+    body = (
+        "    # wfkit: ignore[WF101, WF102]\n"
+        "    with ctx.span():\n"
+        "        time.time()\n"
+        "        if True:\n"
+        "            uuid.uuid4()\n"
+        "    time.time()\n"
+    )
     assert _codes(body) == [(6, "WF101")]
 
 
 def test_above_a_def_covers_the_function() -> None:
-    source = HEAD.replace("@workflow", "# noqa: WF101 legacy\n@workflow") + \
-        "    time.time()\n    time.time()\n"
+    source = (
+        HEAD.replace("@workflow", "# noqa: WF101 legacy\n@workflow")
+        + "    time.time()\n    time.time()\n"
+    )
     assert lint_text(source).findings == []
 
 
@@ -87,23 +99,31 @@ def test_comment_like_text_in_strings_is_not_a_suppression() -> None:
 
 
 def test_one_line_compound_statement() -> None:
-    assert _codes("    # noqa: WF101\n    if True: time.time()\n    time.time()\n") == \
-        [(3, "WF101")]
+    assert _codes("    # noqa: WF101\n    if True: time.time()\n    time.time()\n") == [
+        (3, "WF101")
+    ]
 
 
 def test_trailing_comment_covers_its_whole_logical_line() -> None:
-    body = ("    x = str(  # noqa: WF101\n"
-            "        time.time(),\n"
-            "    )\n"
-            "    y = str(\n"
-            "        uuid.uuid4(),\n"
-            "    )  # wfkit: ignore[WF102]\n"
-            "    time.time()\n")
+    body = (
+        "    x = str(  # noqa: WF101\n"
+        "        time.time(),\n"
+        "    )\n"
+        "    y = str(\n"
+        "        uuid.uuid4(),\n"
+        "    )  # wfkit: ignore[WF102]\n"
+        "    time.time()\n"
+    )
     assert _codes(body) == [(7, "WF101")]
 
 
 def test_trailing_comment_on_a_def_line_does_not_cover_the_body() -> None:
-    source = HEAD.replace("def process(ctx: Context) -> None:",
-                          "def process(ctx: Context) -> None:  # noqa: WF101") + "    time.time()\n"
+    source = (
+        HEAD.replace(
+            "def process(ctx: Context) -> None:",
+            "def process(ctx: Context) -> None:  # noqa: WF101",
+        )
+        + "    time.time()\n"
+    )
     found = [(f.line, f.code) for f in lint_text(source).findings]
     assert found == [(7, "WF900"), (8, "WF101")]

@@ -24,8 +24,11 @@ def check_mermaid(text: str) -> None:
             assert depth >= 0, "end without subgraph"
         elif match := re.fullmatch(r'(\w+) (-->|-\.->)(?:\|"[^"]*"\|)? (\w+)', body):
             edges.append((match.group(1), match.group(3)))
-        elif match := re.fullmatch(r'(n\d+)(\(\[|\(\(|\[\[|\[\(|\[/|\{\{|[\[({>])"[^"]*"'
-                                   r'(\]\)|\)\)|\]\]|\)\]|/\]|\}\}|[\])}])', body):
+        elif match := re.fullmatch(
+            r'(n\d+)(\(\[|\(\(|\[\[|\[\(|\[/|\{\{|[\[({>])"[^"]*"'
+            r"(\]\)|\)\)|\]\]|\)\]|/\]|\}\}|[\])}])",
+            body,
+        ):
             assert match.group(1) not in nodes, f"node declared twice: {body}"
             nodes.add(match.group(1))
         else:
@@ -46,4 +49,6 @@ def check_dot(text: str) -> None:
         assert src in nodes and dst in nodes
         for tail in re.findall(r"ltail=(\w+)", attrs):
             assert tail in clusters
-    assert len(re.findall(r" -> ", text)) == len(re.findall(r"^\s*n\d+ -> n\d+", text, re.MULTILINE))
+    assert len(re.findall(r" -> ", text)) == len(
+        re.findall(r"^\s*n\d+ -> n\d+", text, re.MULTILINE)
+    )

@@ -14,8 +14,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from graph_checks import check_dot, check_mermaid
+
 from wfkit.errors import UsageError
 from wfkit.graph.render import GraphFormat, render
 from wfkit.static.skeleton import Graph, build_graph, list_workflows, parse_source
@@ -23,8 +23,12 @@ from wfkit.static.skeleton import Graph, build_graph, list_workflows, parse_sour
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "graph"
 GOLDEN = FIXTURES / "golden"
-CASES = [("wfkit_orders.py", "process_order"), ("wfkit_orders.py", "invoice"),
-         ("temporal_orders.py", "OrderWorkflow"), ("dbos_orders.py", "checkout")]
+CASES = [
+    ("wfkit_orders.py", "process_order"),
+    ("wfkit_orders.py", "invoice"),
+    ("temporal_orders.py", "OrderWorkflow"),
+    ("dbos_orders.py", "checkout"),
+]
 SUFFIX = {"table": "txt", "mermaid": "mmd", "dot": "dot"}
 
 
@@ -35,8 +39,7 @@ def fixture_graph(filename: str, workflow: str) -> Graph:
 
 
 def snippet_graph(code: str, workflow: str, module: str = "snip") -> Graph:
-    return build_graph(parse_source(textwrap.dedent(code), "snip.py"), "snip.py", workflow,
-                       module)
+    return build_graph(parse_source(textwrap.dedent(code), "snip.py"), "snip.py", workflow, module)
 
 
 def rows(graph: Graph) -> list[tuple[str, str, str]]:
@@ -64,7 +67,7 @@ def test_mermaid_parses_structurally(filename: str, workflow: str) -> None:
 def test_dot_structure(filename: str, workflow: str, tmp_path: Path) -> None:
     text = render(fixture_graph(filename, workflow), "dot")
     check_dot(text)
-    if shutil.which("dot"):   # the real parser when Graphviz happens to be installed
+    if shutil.which("dot"):  # the real parser when Graphviz happens to be installed
         source = tmp_path / "g.dot"
         source.write_text(text)
         subprocess.run(["dot", "-Tsvg", "-o", os.devnull, str(source)], check=True)
@@ -82,13 +85,16 @@ def test_model_edges_reference_nodes(filename: str, workflow: str) -> None:
 
 
 def test_labels_are_escaped() -> None:
-    graph = snippet_graph('''
+    graph = snippet_graph(
+        """
         from wfkit import workflow
         @workflow
         def wf(ctx, x):
             if x["a"] > "<b>" and x.c:
                 ctx.step(f, name='say "hi"')
-    ''', "wf")
+    """,
+        "wf",
+    )
     mermaid = render(graph, "mermaid")
     check_mermaid(mermaid)
     assert '"' not in mermaid.split("\n")[3].split('"', 1)[1][:-2]
@@ -102,7 +108,10 @@ def test_orders_rows() -> None:
     ops = graph.ops
     charge = next(node for node in ops if node.label == "charge-card")
     assert (charge.compensation, charge.detail, charge.inside) == (
-        "refund", "retry, timeout 10", ("try",))
+        "refund",
+        "retry, timeout 10",
+        ("try",),
+    )
     reserve = next(node for node in ops if node.label == "reserve")
     assert reserve.compensation == "release"
     assert reserve.inside == ("_reserve_all()", 'loop: for sku in sorted(order["skus"])')

@@ -9,8 +9,7 @@ from wfkit.static.skeleton import Graph, build_graph, parse_source
 
 
 def graph_of(code: str, workflow: str = "wf") -> Graph:
-    return build_graph(parse_source(textwrap.dedent(code), "snip.py"), "snip.py", workflow,
-                       "snip")
+    return build_graph(parse_source(textwrap.dedent(code), "snip.py"), "snip.py", workflow, "snip")
 
 
 def rows(graph: Graph) -> list[tuple[str, str, str]]:
@@ -27,7 +26,9 @@ WFKIT = "from wfkit import workflow, step\n"
 
 
 def test_if_without_durable_ops_is_not_drawn() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, x):
             if x > 1:
@@ -35,23 +36,29 @@ def test_if_without_durable_ops_is_not_drawn() -> None:
             else:
                 x = 3
             ctx.step(a, x)
-    '''))
+    """)
+    )
     assert [n.kind for n in graph.nodes] == ["start", "step", "end"]
 
 
 def test_early_return_is_drawn_even_without_ops() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, x):
             if not x:
                 return None
             ctx.step(a, x)
-    '''))
+    """)
+    )
     assert {("not x", "end", "yes"), ("not x", "a", "no"), ("a", "end", "")} <= edges(graph)
 
 
 def test_elif_chain_and_labels() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, x):
             if x == 1:
@@ -59,15 +66,20 @@ def test_elif_chain_and_labels() -> None:
             elif x == 2:
                 ctx.step(b)
             ctx.step(c)
-    '''))
-    assert rows(graph) == [("step", "a", "if x == 1: yes"),
-                           ("step", "b", "if x == 1: no > if x == 2: yes"),
-                           ("step", "c", "")]
+    """)
+    )
+    assert rows(graph) == [
+        ("step", "a", "if x == 1: yes"),
+        ("step", "b", "if x == 1: no > if x == 2: yes"),
+        ("step", "c", ""),
+    ]
     assert {("x == 2", "c", "no"), ("a", "c", ""), ("b", "c", "")} <= edges(graph)
 
 
 def test_while_true_with_break_and_continue() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx):
             while True:
@@ -78,7 +90,8 @@ def test_while_true_with_break_and_continue() -> None:
                     break
                 ctx.step(handle, got)
             ctx.step(done)
-    '''))
+    """)
+    )
     found = edges(graph)
     assert ("got is None", "while True", "yes: continue") not in found
     assert ("got is None", "while True", "continue") in found
@@ -89,7 +102,9 @@ def test_while_true_with_break_and_continue() -> None:
 
 
 def test_try_except_without_ops_in_body() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, s):
             try:
@@ -98,27 +113,35 @@ def test_try_except_without_ops_in_body() -> None:
                 ctx.step(report, s)
                 raise
             ctx.step(use, n)
-    '''))
+    """)
+    )
     assert rows(graph) == [("step", "report", "except ValueError"), ("step", "use", "")]
-    assert not graph.groups   # an empty try box is not drawn
+    assert not graph.groups  # an empty try box is not drawn
     assert ("report", "failed", "raise") in edges(graph)
 
 
 def test_parallel_of_unknown_calls_and_comprehension() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, items):
             calls = [ctx.call(ship, i) for i in items]
             ctx.parallel(*calls)
             ctx.parallel(*[ctx.call(pack, i) for i in items], ctx.call(label))
-    '''))
-    assert rows(graph) == [("step", "*calls", "parallel"),
-                           ("step", "pack", "parallel > loop: for i in items"),
-                           ("step", "label", "parallel")]
+    """)
+    )
+    assert rows(graph) == [
+        ("step", "*calls", "parallel"),
+        ("step", "pack", "parallel > loop: for i in items"),
+        ("step", "label", "parallel"),
+    ]
 
 
 def test_helpers_inline_recursion_terminates_and_ctx_is_followed() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         def again(c, n):
             c.step(tick, n)
             if n:
@@ -131,13 +154,16 @@ def test_helpers_inline_recursion_terminates_and_ctx_is_followed() -> None:
         def wf(context, n):
             n = pure(n)
             again(context, n)
-    '''))
+    """)
+    )
     assert rows(graph) == [("step", "tick", "again()")]
     assert [g.kind for g in graph.groups] == ["helper"]
 
 
 def test_patched_gate_negated_and_direct_step_calls() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @step(name="send-mail")
         def mail(x):
             return x
@@ -151,15 +177,20 @@ def test_patched_gate_negated_and_direct_step_calls() -> None:
             if not ctx.patched("v2"):
                 mail(x)
             ctx.step(lambda: 1, name="inline")
-    '''))
-    assert rows(graph) == [("patch", 'patched("v2")', ""),
-                           ("step", "send-mail", 'if not ctx.patched("v2"): old code'),
-                           ("step", "inline", "")]
+    """)
+    )
+    assert rows(graph) == [
+        ("patch", 'patched("v2")', ""),
+        ("step", "send-mail", 'if not ctx.patched("v2"): old code'),
+        ("step", "inline", ""),
+    ]
     assert graph.ops[1].compensation == "unmail"
 
 
 def test_match_statement() -> None:
-    graph = graph_of(WFKIT + textwrap.dedent('''
+    graph = graph_of(
+        WFKIT
+        + textwrap.dedent("""
         @workflow
         def wf(ctx, kind):
             match kind:
@@ -167,13 +198,15 @@ def test_match_statement() -> None:
                     ctx.step(a)
                 case _:
                     ctx.sleep(5)
-    '''))
+    """)
+    )
     assert rows(graph) == [("step", "a", 'case "a"'), ("sleep", "5", "case _")]
     assert not any(label == "no match" for _, _, label in edges(graph))
 
 
 def test_temporal_aliases_patched_and_plain_wait_condition() -> None:
-    graph = graph_of('''
+    graph = graph_of(
+        """
         import temporalio.workflow as tw
         from temporalio.workflow import execute_activity as run_activity
 
@@ -186,16 +219,21 @@ def test_temporal_aliases_patched_and_plain_wait_condition() -> None:
                 await tw.wait_condition(lambda: self.count > 3)
                 await tw.execute_local_activity(local)
                 await tw.sleep(10)
-    ''', "Renamed")
+    """,
+        "Renamed",
+    )
     assert graph.workflow == "Renamed" and graph.dialect == "temporal"
-    assert rows(graph) == [("patch", 'patched("fix-1")', ""),
-                           ("activity", "remote_activity", 'if tw.patched("fix-1"): new code'),
-                           ("wait", "self.count > 3", ""), ("activity", "local", ""),
-                           ("sleep", "10", "")]
+    assert rows(graph) == [
+        ("patch", 'patched("fix-1")', ""),
+        ("activity", "remote_activity", 'if tw.patched("fix-1"): new code'),
+        ("wait", "self.count > 3", ""),
+        ("activity", "local", ""),
+        ("sleep", "10", ""),
+    ]
 
 
 def test_temporal_asyncio_sleep_is_a_timer_only_in_temporal() -> None:
-    code = '''
+    code = """
         import asyncio
         from wfkit import workflow
 
@@ -203,12 +241,12 @@ def test_temporal_asyncio_sleep_is_a_timer_only_in_temporal() -> None:
         async def wf(ctx):
             await asyncio.sleep(1)
             await asyncio.gather(other(), other())
-    '''
+    """
     assert rows(graph_of(code)) == []
 
 
 def test_dbos_direct_workflow_call_send_and_async() -> None:
-    graph = graph_of('''
+    graph = graph_of("""
         from dbos import DBOS as D
 
         @D.workflow()
@@ -221,10 +259,14 @@ def test_dbos_direct_workflow_call_send_and_async() -> None:
             await D.send_async("dest", x, topic="done")
             msg = await D.recv_async(topic="go")
             await D.sleep_async(3)
-    ''')
+    """)
     assert graph.workflow == "parent-flow"
-    assert rows(graph) == [("child", "child", ""), ("send", "done", ""), ("wait", "go", ""),
-                           ("sleep", "3", "")]
+    assert rows(graph) == [
+        ("child", "child", ""),
+        ("send", "done", ""),
+        ("wait", "go", ""),
+        ("sleep", "3", ""),
+    ]
 
 
 def test_empty_workflow_still_renders() -> None:
@@ -235,7 +277,8 @@ def test_empty_workflow_still_renders() -> None:
 
 
 def test_dbos_class_workflow_methods() -> None:
-    graph = graph_of('''
+    graph = graph_of(
+        """
         from dbos import DBOS
 
         @DBOS.dbos_class()
@@ -251,6 +294,8 @@ def test_dbos_class_workflow_methods() -> None:
 
             def _finish(self, files):
                 DBOS.sleep(1)
-    ''', "Job.run")
+    """,
+        "Job.run",
+    )
     assert graph.workflow == "Job.run"
     assert rows(graph) == [("step", "load-files", ""), ("sleep", "1", "_finish()")]

@@ -6,17 +6,26 @@ from __future__ import annotations
 
 from collections import deque
 
+from graph_checks import check_dot, check_mermaid
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from graph_checks import check_dot, check_mermaid
 
 from wfkit.graph.render import render
 from wfkit.static.skeleton import Graph, build_graph, parse_source
 
-LEAVES = ["ctx.step(a)", "x = 1", "return x", "raise ValueError()", "break", "continue",
-          "ctx.sleep(5)", "ctx.wait_for_event('go', timeout=3)", "helper(ctx)",
-          "ctx.parallel(ctx.call(a), ctx.call(b))", "[ctx.step(c, i) for i in xs]"]
+LEAVES = [
+    "ctx.step(a)",
+    "x = 1",
+    "return x",
+    "raise ValueError()",
+    "break",
+    "continue",
+    "ctx.sleep(5)",
+    "ctx.wait_for_event('go', timeout=3)",
+    "helper(ctx)",
+    "ctx.parallel(ctx.call(a), ctx.call(b))",
+    "[ctx.step(c, i) for i in xs]",
+]
 
 
 def _indent(lines: list[str]) -> list[str]:
@@ -35,18 +44,25 @@ def _compound(children: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[
             return ["while True:", *_indent(body)]
         if kind == "try":
             return ["try:", *_indent(body), "except KeyError:", *_indent(other)]
-        return ["match x:", "    case 1:", *_indent(_indent(body)), "    case _:",
-                *_indent(_indent(other))]
+        return [
+            "match x:",
+            "    case 1:",
+            *_indent(_indent(body)),
+            "    case _:",
+            *_indent(_indent(other)),
+        ]
 
     kinds = st.sampled_from(["if", "patch", "for", "while", "try", "match"])
     return st.builds(build, kinds, children, children)
 
 
-BLOCKS = st.recursive(st.lists(st.sampled_from(LEAVES), min_size=1, max_size=3),
-                      lambda inner: st.lists(st.one_of(inner, _compound(inner)),
-                                             min_size=1, max_size=3)
-                      .map(lambda parts: [line for part in parts for line in part]),
-                      max_leaves=12)
+BLOCKS = st.recursive(
+    st.lists(st.sampled_from(LEAVES), min_size=1, max_size=3),
+    lambda inner: st.lists(st.one_of(inner, _compound(inner)), min_size=1, max_size=3).map(
+        lambda parts: [line for part in parts for line in part]
+    ),
+    max_leaves=12,
+)
 
 
 def _reachable(graph: Graph) -> set[str]:
@@ -65,12 +81,22 @@ def _reachable(graph: Graph) -> set[str]:
 @settings(max_examples=150, deadline=None)
 @given(BLOCKS)
 def test_generated_workflows_draw_well_formed(body: list[str]) -> None:
-    source = "\n".join([
-        "from wfkit import workflow", "def helper(c):", "    c.step(h)", "", "@workflow",
-        "def wf(ctx, x, xs):", *_indent(body), ""])
+    source = "\n".join(
+        [
+            "from wfkit import workflow",
+            "def helper(c):",
+            "    c.step(h)",
+            "",
+            "@workflow",
+            "def wf(ctx, x, xs):",
+            *_indent(body),
+            "",
+        ]
+    )
     graph = build_graph(parse_source(source, "gen.py"), "gen.py", "wf", "gen")
     check_mermaid(render(graph, "mermaid"))
     check_dot(render(graph, "dot"))
     reached = _reachable(graph)
-    assert all(node.id in reached for node in graph.nodes
-               if node.kind not in ("end", "compensation")), source
+    assert all(
+        node.id in reached for node in graph.nodes if node.kind not in ("end", "compensation")
+    ), source

@@ -36,7 +36,8 @@ def test_the_installed_libcst_is_a_known_version():
     installed = version("libcst")
     assert installed in KNOWN_VERSIONS, (
         f"libcst {installed} is not in wfkit.static.libcst_private.KNOWN_VERSIONS "
-        f"{KNOWN_VERSIONS}: if the rest of the suite passes with it, add it there")
+        f"{KNOWN_VERSIONS}: if the rest of the suite passes with it, add it there"
+    )
 
 
 def test_node_code_is_code_for_node_at_a_block_indentation():
@@ -58,17 +59,16 @@ def test_statement_positions_match_the_position_provider(which: str):
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     branch = module.body[1].body.body[0]
     if which == "small":
-        statement = branch.body.body[0].body[0]   # time.sleep(...) on line 6, column 8
-        found = statement_positions(module, statement, line=6, column=8,
-                                    indent_tokens=["        "])
+        statement = branch.body.body[0].body[0]  # time.sleep(...) on line 6, column 8
+        found = statement_positions(module, statement, line=6, column=8, indent_tokens=["        "])
     elif which == "compound":
-        statement = branch                         # the if statement, line 5, column 4
-        found = statement_positions(module, statement, line=5, column=None,
-                                    indent_tokens=["    "])
+        statement = branch  # the if statement, line 5, column 4
+        found = statement_positions(module, statement, line=5, column=None, indent_tokens=["    "])
     else:
-        statement = branch.orelse                  # written as "elif", line 8
-        found = statement_positions(module, statement, line=8, column=None,
-                                    indent_tokens=["    "], is_elif=True)
+        statement = branch.orelse  # written as "elif", line 8
+        found = statement_positions(
+            module, statement, line=8, column=None, indent_tokens=["    "], is_elif=True
+        )
     assert found, "no positions computed"
     assert statement in found
     for node, where in found.items():

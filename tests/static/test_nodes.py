@@ -37,21 +37,27 @@ def test_fixtures(path: Path) -> None:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError:
-        assert "expect: WF000" in source   # the fixture that does not parse, on purpose
+        assert "expect: WF000" in source  # the fixture that does not parse, on purpose
         return
     assert _same_reach(module) > 0
 
 
 def test_tricky_code() -> None:
-    assert _same_reach(cst.parse_module(
-        "from .. import a as b\n"
-        "@d(x := f())\n"
-        "async def g(p: T = v, *a: U, q=lambda: w(), **k) -> R:\n"
-        "    async with m() as (n, o): pass\n"
-        "    global h; del i[j:k:l], s\n"
-        "    return [y for y in await z() if y.ok], {**e, 'k': 1}, f'{x!r:>{wd}}'\n"
-        "match t:\n"
-        "    case C(a=[1, *rest], b={'k': v}) | None if guard(v): pass\n")) > 40
+    assert (
+        _same_reach(
+            cst.parse_module(
+                "from .. import a as b\n"
+                "@d(x := f())\n"
+                "async def g(p: T = v, *a: U, q=lambda: w(), **k) -> R:\n"
+                "    async with m() as (n, o): pass\n"
+                "    global h; del i[j:k:l], s\n"
+                "    return [y for y in await z() if y.ok], {**e, 'k': 1}, f'{x!r:>{wd}}'\n"
+                "match t:\n"
+                "    case C(a=[1, *rest], b={'k': v}) | None if guard(v): pass\n"
+            )
+        )
+        > 40
+    )
 
 
 _EXAMPLES = settings.default.max_examples

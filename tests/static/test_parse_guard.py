@@ -18,8 +18,10 @@ from wfkit.static.parse_guard import ParseLimits, check_source
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "from wfkit import Context, workflow\n\n\n@workflow\ndef deep(ctx: Context):\n    x = "
-GOOD = ("import time\nfrom wfkit import Context, workflow\n\n\n@workflow\n"
-        "def good(ctx: Context) -> float:\n    return time.time()\n")
+GOOD = (
+    "import time\nfrom wfkit import Context, workflow\n\n\n@workflow\n"
+    "def good(ctx: Context) -> float:\n    return time.time()\n"
+)
 
 # name -> (source, words the WF000 message must contain)
 PATHOLOGICAL = {
@@ -32,22 +34,39 @@ PATHOLOGICAL = {
 
 
 def _run(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
-        "PYTHONPATH", "")]), "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _lint(tmp_path: Path, *flags: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return _run("-m", "wfkit", "lint", "--no-cache", "--format", "json", *flags, ".",
-                cwd=tmp_path, timeout=timeout)
+    return _run(
+        "-m",
+        "wfkit",
+        "lint",
+        "--no-cache",
+        "--format",
+        "json",
+        *flags,
+        ".",
+        cwd=tmp_path,
+        timeout=timeout,
+    )
 
 
 def _wf000(output: str) -> dict[str, str]:
     import json
 
-    return {finding["path"]: finding["message"] for finding in json.loads(output)["findings"]
-            if finding["code"] == "WF000"}
+    return {
+        finding["path"]: finding["message"]
+        for finding in json.loads(output)["findings"]
+        if finding["code"] == "WF000"
+    }
 
 
 @pytest.fixture
@@ -84,8 +103,7 @@ def test_max_nesting_is_configurable(tmp_path: Path) -> None:
     assert _lint(tmp_path).returncode == 0
     (tmp_path / "pyproject.toml").write_text("[tool.wfkit.lint]\nmax-nesting = 250\n")
     assert "max-nesting = 250" in _wf000(_lint(tmp_path).stdout)["chain.py"]
-    assert "max-nesting = 200" in _wf000(_lint(tmp_path, "--max-nesting", "200").stdout)[
-        "chain.py"]
+    assert "max-nesting = 200" in _wf000(_lint(tmp_path, "--max-nesting", "200").stdout)["chain.py"]
 
 
 def test_a_huge_expression_is_reported_quickly(tmp_path: Path) -> None:
@@ -102,18 +120,36 @@ def test_graph_reports_the_limit_as_a_usage_error(tree: Path) -> None:
 
 
 def test_pytest_plugin_lint_survives_a_deep_file(tree: Path) -> None:
-    result = _run("-m", "pytest", "-p", "no:cacheprovider", "--wfkit-lint", "-q",
-                  "-W", "ignore", "--rootdir", str(tree), str(tree), cwd=tree, timeout=120)
-    assert "deep_parens.py::wfkit-lint FAILED" in result.stdout or \
-        "WF000" in result.stdout, result.stdout[-2000:]
+    result = _run(
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--wfkit-lint",
+        "-q",
+        "-W",
+        "ignore",
+        "--rootdir",
+        str(tree),
+        str(tree),
+        cwd=tree,
+        timeout=120,
+    )
+    assert "deep_parens.py::wfkit-lint FAILED" in result.stdout or "WF000" in result.stdout, (
+        result.stdout[-2000:]
+    )
     assert "Python allows 200" in result.stdout
-    assert result.returncode == 1, result.stdout[-2000:]   # failures, not a crash (139)
+    assert result.returncode == 1, result.stdout[-2000:]  # failures, not a crash (139)
 
 
-@pytest.mark.parametrize("source", [
-    "x = 1\n", "def f(a):\n    return [a for b in c for d in e if a]\n",
-    "x = " + " + ".join(["y"] * 100) + "\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\n",
+        "def f(a):\n    return [a for b in c for d in e if a]\n",
+        "x = " + " + ".join(["y"] * 100) + "\n",
+    ],
+)
 def test_ordinary_code_passes(source: str) -> None:
     assert check_source(source, ParseLimits()) is None
 

@@ -36,7 +36,7 @@ async def f(a=now(), *, b: int = 2) -> None:
         async for i in n.items():
             print(i)
 ''',
-    "classes": '''\
+    "classes": """\
 class A:
     class B:
         def m(self):
@@ -54,7 +54,7 @@ class A:
             u()
         else:
             v()
-''',
+""",
     "unicode_and_tabs": "def f():\n\tx = 'ñandú'; y = g('é')\n\treturn h(x, y)\n",
     "strings": 'def f():\n    s = """\nnot code()\n"""\n    return call(s)\n',
     "match": "def f(v):\n    match v:\n        case [a]:\n            return g(a)\n        case _:\n            h()\n",
@@ -76,7 +76,8 @@ BY_TEXT = {
         "\t\t    charges = await asyncio.gather(*(\n"
         "\t\t        workflow.execute_activity(charge, order,  # a comment\n"
         "\t\t\t\t\t  timeout=timedelta(seconds=10))\n"
-        "\t\t        for _ in range(2)))\n"),
+        "\t\t        for _ in range(2)))\n"
+    ),
     "unicode": "def f():\n    s = 'ñandú→'; t = now()\n    return s\n",
     "fstrings": "def f(x):\n    return f\"{x!r:>{width()}} {f'{inner(x)}'}\"\n",
     "decorated": "@dec(now())\n@other.deco\ndef f():\n    pass\n",
@@ -87,17 +88,20 @@ BY_TEXT = {
         "def f(v):\n"
         "    match g(\n"
         "            v):\n"
-        "      case {\"k\": x} if (\n"
+        '      case {"k": x} if (\n'
         "              x.ok):\n"
         "            if h(x,\n"
         "                 1):\n"
         "                i(\n"
-        "                  x)\n"),
+        "                  x)\n"
+    ),
 }
 
 
-def _expressions(module: cst.Module, kinds: tuple[type, ...] = (cst.Call, cst.Attribute),
-                 ) -> list[tuple[cst.CSTNode, cst.CSTNode, str]]:
+def _expressions(
+    module: cst.Module,
+    kinds: tuple[type, ...] = (cst.Call, cst.Attribute),
+) -> list[tuple[cst.CSTNode, cst.CSTNode, str]]:
     """(node, innermost statement, indentation of its block) for each node of ``kinds``, as
     the analyzer records them for its findings."""
     out = []
@@ -114,7 +118,8 @@ def _expressions(module: cst.Module, kinds: tuple[type, ...] = (cst.Call, cst.At
             if isinstance(node, (cst.IndentedBlock, cst.Match)):
                 indent = module.default_indent if node.indent is None else node.indent
                 (self.indents if isinstance(node, cst.IndentedBlock) else self.matches).append(
-                    indent)
+                    indent
+                )
             elif isinstance(node, cst.MatchCase):
                 self.indents.append(self.matches[-1])
             if isinstance(node, kinds) and self.stack:
@@ -169,21 +174,27 @@ def test_statement_path_matches_position_provider(name: str, monkeypatch) -> Non
 @pytest.mark.parametrize("name", sorted(BY_TEXT))
 def test_text_path_places_tricky_code(name: str, monkeypatch) -> None:
     monkeypatch.setattr(positions, "_by_statement", None)  # no second parse
-    _assert_placed_like_libcst(BY_TEXT[name], resolve_positions,
-                               (cst.Call, cst.Attribute, cst.Await))
+    _assert_placed_like_libcst(
+        BY_TEXT[name], resolve_positions, (cst.Call, cst.Attribute, cst.Await)
+    )
 
 
 def test_multiline_node_is_placed_with_its_block_indent() -> None:
     source = BY_TEXT["multiline"]
     module = cst.parse_module(source)
-    gather = next(node for node, _, _ in _expressions(module)
-                  if _code(node).startswith("asyncio.gather"))
+    gather = next(
+        node for node, _, _ in _expressions(module) if _code(node).startswith("asyncio.gather")
+    )
     ((node, statement, indent),) = [t for t in _expressions(module) if t[0] is gather]
     assert indent == "\t\t    "
     where = positions._by_text(module, source, node, statement, indent)
     assert (where.start.line, where.start.column, where.end.line, where.end.column) == (
-        4, 22, 7, 29)
-    assert positions._by_text(module, source, node, statement, "") is None   # not the code
+        4,
+        22,
+        7,
+        29,
+    )
+    assert positions._by_text(module, source, node, statement, "") is None  # not the code
 
 
 def test_repeated_code_goes_to_the_statement_path(monkeypatch) -> None:
@@ -204,7 +215,11 @@ def test_repeated_code_goes_to_the_statement_path(monkeypatch) -> None:
     expected = _expected(module)
     assert [got[node] for node, _, _ in wanted] == [expected[node] for node, _, _ in wanted]
     assert sorted((got[n].start.line, got[n].start.column) for n in handed) == [
-        (2, 8), (2, 16), (5, 8), (5, 16)]
+        (2, 8),
+        (2, 16),
+        (5, 8),
+        (5, 16),
+    ]
 
 
 def test_statement_path_writes_elif_as_elif() -> None:
@@ -216,7 +231,11 @@ def test_statement_path_writes_elif_as_elif() -> None:
     assert len(wanted) == 4
     got = positions._by_statement(module, source, wanted)
     assert [(got[n].start.line, got[n].start.column) for n, _, _ in wanted] == [
-        (4, 9), (5, 8), (6, 10), (7, 8)]
+        (4, 9),
+        (5, 8),
+        (6, 10),
+        (7, 8),
+    ]
     assert all(got[n] == expected[n] for n, _, _ in wanted)
 
 
@@ -241,7 +260,7 @@ def test_every_expression_in_the_fixtures_is_placed_right() -> None:
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError:
-            continue   # the WF000 fixture
+            continue  # the WF000 fixture
         expected = _expected(module)
         for node, statement, indent in _expressions(module, (cst.BaseExpression,)):
             where = positions._by_text(module, source, node, statement, indent)
@@ -303,9 +322,17 @@ def test_findings_end_where_position_provider_ends_their_nodes(newline: str) -> 
     source = WORKFLOW.replace("\n", newline)
     result = lint_paths([], LintOptions(stdin_text=source, stdin_filename="snippet.py"))
     found = [(f.line, f.column, f.end_line, f.end_column) for f in result.findings]
-    assert found == [(9, 3, 10, 6), (13, 12, 14, 9), (16, 4, 16, 17), (16, 19, 16, 32),
-                     (17, 9, 18, 3)]
+    assert found == [
+        (9, 3, 10, 6),
+        (13, 12, 14, 9),
+        (16, 4, 16, 17),
+        (16, 19, 16, 32),
+        (17, 9, 18, 3),
+    ]
     module = cst.parse_module(source)
-    calls = {(r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
-             for node, r in _expected(module).items() if isinstance(node, cst.Call)}
+    calls = {
+        (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1)
+        for node, r in _expected(module).items()
+        if isinstance(node, cst.Call)
+    }
     assert set(found) <= calls

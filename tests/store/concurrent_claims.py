@@ -36,8 +36,14 @@ CLAIMER = textwrap.dedent("""
 def assert_two_processes_share_the_runs(url: str, ids: list[str], workdir: Path) -> None:
     """Both processes claim (interleaved), no run twice, every run once, leases match."""
     go = workdir / "go"
-    workers = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, f"w{n}", str(go)],
-                                stdout=subprocess.PIPE, text=True) for n in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, url, f"w{n}", str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
     for worker in workers:
         assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
     go.touch()

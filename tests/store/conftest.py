@@ -18,8 +18,8 @@ so the engine's process tests reach the same server.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -49,8 +49,11 @@ STORE_FACTORIES = [
 ]
 
 
-def _factory(make_store: Callable[[Path], Store], tmp_path_factory: pytest.TempPathFactory,
-             request: pytest.FixtureRequest) -> Iterator[Callable[[], Store]]:
+def _factory(
+    make_store: Callable[[Path], Store],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[[], Store]]:
     if make_store is _postgres:
         make_store = request.getfixturevalue("postgres_database").new_store
     opened: list[Store] = []
@@ -68,8 +71,9 @@ def _factory(make_store: Callable[[Path], Store], tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(params=STORE_FACTORIES)
-def store_factory(request: pytest.FixtureRequest,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Store]]:
+def store_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], Store]]:
     """Makes fresh, empty stores of one backend (a factory, so Hypothesis examples each get
     their own store); a new store closes the one before (a server allows only so many
     connections), the last one closes at teardown."""
@@ -77,8 +81,9 @@ def store_factory(request: pytest.FixtureRequest,
 
 
 @pytest.fixture(params=[p for p in STORE_FACTORIES if p.id != "memory"])
-def backend_factory(request: pytest.FixtureRequest,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], Store]]:
+def backend_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], Store]]:
     """Like ``store_factory``, for every backend except the reference MemoryStore."""
     yield from _factory(request.param, tmp_path_factory, request)
 

@@ -17,16 +17,23 @@ def at(seconds: float) -> datetime:
 
 
 def run(run_id: str = "r1", *, created: float = 0, **fields: Any) -> RunRecord:
-    values: dict[str, Any] = dict(workflow="wf", version=1, status=RunStatus.PENDING,
-                                  input='{"args":[],"kwargs":{}}', seed=7,
-                                  created_at=at(created), updated_at=at(created))
+    values: dict[str, Any] = dict(
+        workflow="wf",
+        version=1,
+        status=RunStatus.PENDING,
+        input='{"args":[],"kwargs":{}}',
+        seed=7,
+        created_at=at(created),
+        updated_at=at(created),
+    )
     values.update(fields)
     return RunRecord(id=run_id, **values)
 
 
 def op(seq: int, run_id: str = "r1", **fields: Any) -> OperationRecord:
-    values: dict[str, Any] = dict(kind=OpKind.STEP, name=f"step{seq}",
-                                  status=OpStatus.COMPLETED, attempt=1)
+    values: dict[str, Any] = dict(
+        kind=OpKind.STEP, name=f"step{seq}", status=OpStatus.COMPLETED, attempt=1
+    )
     values.update(fields)
     return OperationRecord(run_id=run_id, seq=seq, **values)
 

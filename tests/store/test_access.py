@@ -3,37 +3,46 @@ a missing or empty store is a NoStore error and the target is left exactly as it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from wfkit.errors import NoStore
 from wfkit.engine.store import open_store
 from wfkit.engine.store.memory import MemoryStore
+from wfkit.errors import NoStore
 
 
 def _sqlite_target(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Callable[[], Any]]:
     path = tmp_path / "empty.db"
     path.write_bytes(b"")
-    return f"sqlite:///{path}", lambda: (path.read_bytes(), path.stat().st_mtime_ns,
-                                         sorted(p.name for p in tmp_path.iterdir()))
+    return f"sqlite:///{path}", lambda: (
+        path.read_bytes(),
+        path.stat().st_mtime_ns,
+        sorted(p.name for p in tmp_path.iterdir()),
+    )
 
 
-def _postgres_target(tmp_path: Path, request: pytest.FixtureRequest
-                     ) -> tuple[str, Callable[[], Any]]:
+def _postgres_target(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[str, Callable[[], Any]]:
     pg = request.getfixturevalue("postgres_database")
     url = pg.new_url()
     schema = url.rsplit("%3D", 1)[1]
-    return url, lambda: pg.execute("SELECT table_name FROM information_schema.tables "
-                                   "WHERE table_schema = %s ORDER BY 1", (schema,))
+    return url, lambda: pg.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+        (schema,),
+    )
 
 
-@pytest.fixture(params=[pytest.param(_sqlite_target, id="sqlite"),
-                        pytest.param(_postgres_target, id="postgres",
-                                     marks=pytest.mark.postgres)])
-def empty_target(request: pytest.FixtureRequest, tmp_path: Path
-                 ) -> tuple[str, Callable[[], Any]]:
+@pytest.fixture(
+    params=[
+        pytest.param(_sqlite_target, id="sqlite"),
+        pytest.param(_postgres_target, id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def empty_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Callable[[], Any]]:
     """(URL of an empty store target, a fingerprint of what is there)."""
     return request.param(tmp_path, request)
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from store_records import at, entry, op, run
 
-from wfkit.errors import StoreError
 from wfkit.engine.store.base import Checkpoint, LeaseLost
 from wfkit.engine.store.group_commit import GroupCommit
 from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.errors import StoreError
 
 
 # -- the batcher alone ---------------------------------------------------------------------------
@@ -28,7 +28,7 @@ def test_callers_that_arrive_while_a_batch_is_written_share_the_next_one() -> No
     def write(items):
         batches.append(list(items))
         if len(batches) == 1:
-            gate.wait(5)          # the first batch is slow: the others queue up meanwhile
+            gate.wait(5)  # the first batch is slow: the others queue up meanwhile
         return [(True, item * 10) for item in items]
 
     group: GroupCommit[int] = GroupCommit(write)
@@ -66,7 +66,7 @@ def test_each_caller_gets_its_own_outcome_and_a_failed_write_fails_its_batch() -
         group.submit("bad")
     with pytest.raises(OSError):
         group.submit("boom")
-    assert group.submit("again") == "again"     # the writer is free again
+    assert group.submit("again") == "again"  # the writer is free again
 
 
 # -- on SQLite -------------------------------------------------------------------------------------
@@ -76,16 +76,19 @@ def _claimed(store: SqliteStore, run_id: str) -> None:
 
 
 def _step(store: SqliteStore, run_id: str, seq: int = 1) -> Any:
-    return store._prepare(run_id, Checkpoint(operations=[op(seq, run_id)],
-                                             history=[entry("step_completed", run_id)]),
-                          "w1", at(1))
+    return store._prepare(
+        run_id,
+        Checkpoint(operations=[op(seq, run_id)], history=[entry("step_completed", run_id)]),
+        "w1",
+        at(1),
+    )
 
 
 def test_a_fenced_checkpoint_does_not_sink_the_others_in_its_batch(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
     for run_id in ("a", "b", "c"):
         _claimed(store, run_id)
-    store.claim("w2", at(100), at(130), run_id="b")       # b's lease expired and was taken
+    store.claim("w2", at(100), at(130), run_id="b")  # b's lease expired and was taken
     outcomes = store._commit_batch([_step(store, "a"), _step(store, "b"), _step(store, "c")])
     assert [ok for ok, _ in outcomes] == [True, False, True]
     assert isinstance(outcomes[1][1], LeaseLost)
@@ -98,7 +101,7 @@ def test_a_transaction_that_fails_fails_every_checkpoint_in_it(tmp_path: Path) -
     for run_id in ("a", "b"):
         _claimed(store, run_id)
     blocker = sqlite3.connect(str(tmp_path / "g.db"), isolation_level=None, timeout=0)
-    blocker.execute("BEGIN IMMEDIATE")      # another process holds the write lock
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     store._conn.execute("PRAGMA busy_timeout=0")
     try:
         outcomes = store._commit_batch([_step(store, "a"), _step(store, "b")])
@@ -127,10 +130,15 @@ def test_many_threads_commit_through_shared_transactions(tmp_path: Path) -> None
     def steps(run_id: str) -> None:
         try:
             for seq in range(1, 21):
-                store.commit(run_id, Checkpoint(operations=[op(seq, run_id)],
-                                                history=[entry("step_completed", run_id)]),
-                             lease_owner="w1", now=at(1))
-        except BaseException as error:   # pragma: no cover - reported below
+                store.commit(
+                    run_id,
+                    Checkpoint(
+                        operations=[op(seq, run_id)], history=[entry("step_completed", run_id)]
+                    ),
+                    lease_owner="w1",
+                    now=at(1),
+                )
+        except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
     threads = [threading.Thread(target=steps, args=(r,)) for r in runs]

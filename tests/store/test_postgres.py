@@ -15,11 +15,11 @@ import pytest
 from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
-from wfkit.errors import StoreError
 from wfkit.engine.store import open_store
 from wfkit.engine.store.base import Checkpoint, LeaseLost
 from wfkit.engine.store.postgres import PostgresStore
 from wfkit.engine.store.postgres_schema import LATEST_VERSION, SCHEMA_TABLE, mask_password
+from wfkit.errors import StoreError
 
 pytestmark = pytest.mark.postgres
 PostgresDatabase = Any  # conftest.PostgresDatabase: url, new_url(), execute(sql, params)
@@ -48,9 +48,13 @@ def fingerprint(pg: PostgresDatabase, schema: str) -> list[Any]:
     """Every table, column and row of the schema: what a rejected open must leave as it was."""
     columns = pg.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = %s ORDER BY table_name, ordinal_position", (schema,))
-    rows = [pg.execute(f"SELECT * FROM {schema}.{table} ORDER BY 1")
-            for table in sorted({c[0] for c in columns})]
+        "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+        (schema,),
+    )
+    rows = [
+        pg.execute(f"SELECT * FROM {schema}.{table} ORDER BY 1")
+        for table in sorted({c[0] for c in columns})
+    ]
     return [columns, rows]
 
 
@@ -58,9 +62,14 @@ def fingerprint(pg: PostgresDatabase, schema: str) -> list[Any]:
 def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url: str) -> None:
     PostgresStore(url).close()
     schema = schema_of(url)
-    tables = [r[0] for r in pg.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-        "ORDER BY table_name", (schema,))]
+    tables = [
+        r[0]
+        for r in pg.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "ORDER BY table_name",
+            (schema,),
+        )
+    ]
     assert tables == ["events", "history", "operations", "runs", SCHEMA_TABLE]
     every = [(version,) for version in range(1, LATEST_VERSION + 1)]  # one row per migration
     assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE} ORDER BY 1") == every
@@ -70,9 +79,11 @@ def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url:
 
 def test_the_schema_never_asks_the_database_for_the_time(pg: PostgresDatabase, url: str) -> None:
     PostgresStore(url).close()
-    defaults = pg.execute("SELECT column_default FROM information_schema.columns "
-                          "WHERE table_schema = %s AND column_default IS NOT NULL",
-                          (schema_of(url),))
+    defaults = pg.execute(
+        "SELECT column_default FROM information_schema.columns "
+        "WHERE table_schema = %s AND column_default IS NOT NULL",
+        (schema_of(url),),
+    )
     assert not [d for (d,) in defaults if "now" in d.lower() or "current" in d.lower()]
 
 
@@ -112,13 +123,11 @@ def test_a_foreign_schema_is_rejected_untouched(pg: PostgresDatabase, url: str) 
     assert fingerprint(pg, schema) == before
 
 
-def test_a_schema_from_a_newer_wfkit_is_rejected_untouched(pg: PostgresDatabase,
-                                                           url: str) -> None:
+def test_a_schema_from_a_newer_wfkit_is_rejected_untouched(pg: PostgresDatabase, url: str) -> None:
     schema = schema_of(url)
     with PostgresStore(url) as store:
         store.create_run(run("r1"), [entry("run_started")])
-    pg.execute(f"INSERT INTO {schema}.{SCHEMA_TABLE} (version) VALUES (%s)",
-               (LATEST_VERSION + 1,))
+    pg.execute(f"INSERT INTO {schema}.{SCHEMA_TABLE} (version) VALUES (%s)", (LATEST_VERSION + 1,))
     before = fingerprint(pg, schema)
     with pytest.raises(StoreError) as err:
         PostgresStore(url)
@@ -161,8 +170,10 @@ def test_a_missing_driver_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch
 def test_passwords_are_masked() -> None:
     assert mask_password("postgresql://ada:s3cret@db:5432/wf") == "postgresql://ada:***@db:5432/wf"
     assert mask_password("postgresql://ada@db/wf") == "postgresql://ada@db/wf"
-    assert mask_password("postgresql://db/wf?sslmode=require&password=s3cret") == \
-        "postgresql://db/wf?sslmode=require&password=***"
+    assert (
+        mask_password("postgresql://db/wf?sslmode=require&password=s3cret")
+        == "postgresql://db/wf?sslmode=require&password=***"
+    )
 
 
 def _free_port() -> int:
@@ -192,8 +203,9 @@ def test_a_wrong_password_is_a_clear_error_that_does_not_show_it(postgres_server
     parts = urlsplit(postgres_server)
     if not parts.password:
         pytest.skip("WFKIT_TEST_POSTGRES_URL has no password to get wrong")
-    wrong = urlunsplit(parts._replace(
-        netloc=f"{parts.username}:wrong-s3cret@{parts.hostname}:{parts.port}"))
+    wrong = urlunsplit(
+        parts._replace(netloc=f"{parts.username}:wrong-s3cret@{parts.hostname}:{parts.port}")
+    )
     with pytest.raises(StoreError) as err:
         PostgresStore(wrong)
     line = err.value.one_line()
@@ -234,8 +246,7 @@ def test_concurrent_appends_to_one_run_keep_a_gapless_history(url: str) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str,
-                                                                 tmp_path: Path) -> None:
+def test_two_processes_claiming_at_once_never_claim_the_same_run(url: str, tmp_path: Path) -> None:
     ids = [f"r{i:03}" for i in range(200)]
     with PostgresStore(url) as store:
         for i, run_id in enumerate(ids):
@@ -259,15 +270,29 @@ def test_an_input_and_a_step_result_are_each_stored_once(pg: PostgresDatabase, u
         history = engine.history("big")
     assert step.result is not None and len(step.result) == size + 2
     assert [e.data.get("result") for e in history if e.seq == 1] == [step.result]
-    assert list(history[-2].data) == ["kind", "status", "attempt", "started_at", "finished_at",
-                                      "result", "source"]  # the snapshot's own key order
+    assert list(history[-2].data) == [
+        "kind",
+        "status",
+        "attempt",
+        "started_at",
+        "finished_at",
+        "result",
+        "source",
+    ]  # the snapshot's own key order
     schema = schema_of(url)
     for marker in (blob[:64], step.result[1:65]):
         found = 0
-        for table, column in (("runs", "input"), ("runs", "result"), ("operations", "result"),
-                              ("history", "data"), ("history", "result"), ("events", "payload")):
-            found += pg.execute(f"SELECT COUNT(*) FROM {schema}.{table} "
-                                f"WHERE strpos({column}, %s) > 0", (marker,))[0][0]
+        for table, column in (
+            ("runs", "input"),
+            ("runs", "result"),
+            ("operations", "result"),
+            ("history", "data"),
+            ("history", "result"),
+            ("events", "payload"),
+        ):
+            found += pg.execute(
+                f"SELECT COUNT(*) FROM {schema}.{table} WHERE strpos({column}, %s) > 0", (marker,)
+            )[0][0]
         assert found == 1, marker
 
 
@@ -278,21 +303,31 @@ def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, 
     schema = schema_of(url)
     pg.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for statement in MIGRATIONS[0]:
-        pg.execute(statement.replace("CREATE TABLE ", f"CREATE TABLE {schema}.")
-                   .replace(" ON runs", f" ON {schema}.runs")
-                   .replace(" ON events", f" ON {schema}.events"))
+        pg.execute(
+            statement.replace("CREATE TABLE ", f"CREATE TABLE {schema}.")
+            .replace(" ON runs", f" ON {schema}.runs")
+            .replace(" ON events", f" ON {schema}.events")
+        )
     pg.execute(f"INSERT INTO {schema}.{SCHEMA_TABLE} (version) VALUES (1)")
-    pg.execute(f"INSERT INTO {schema}.runs (id, workflow, version, status, input, seed, "
-               "created_at, updated_at) VALUES ('r1', 'orders', 1, 'RUNNING', "
-               "'{\"args\": [1]}', '7', %s, %s)", (at(1), at(1)))
-    pg.execute(f"INSERT INTO {schema}.operations (run_id, seq, kind, name, status, attempt, "
-               "started_at, finished_at, result) VALUES ('r1', 1, 'step', 'charge', "
-               "'COMPLETED', 1, %s, %s, '\"txn\"')", (at(2), at(3)))
-    pg.execute(f"INSERT INTO {schema}.history (run_id, idx, at, type, seq, name, data) VALUES "
-               "('r1', 0, %s, 'run_started', NULL, NULL, '{\"input\": {\"args\": [1]}}'), "
-               "('r1', 1, %s, 'step_completed', 1, 'charge', "
-               "'{\"kind\": \"step\", \"status\": \"COMPLETED\", \"result\": \"\\\"txn\\\"\"}')",
-               (at(1), at(3)))
+    pg.execute(
+        f"INSERT INTO {schema}.runs (id, workflow, version, status, input, seed, "
+        "created_at, updated_at) VALUES ('r1', 'orders', 1, 'RUNNING', "
+        "'{\"args\": [1]}', '7', %s, %s)",
+        (at(1), at(1)),
+    )
+    pg.execute(
+        f"INSERT INTO {schema}.operations (run_id, seq, kind, name, status, attempt, "
+        "started_at, finished_at, result) VALUES ('r1', 1, 'step', 'charge', "
+        "'COMPLETED', 1, %s, %s, '\"txn\"')",
+        (at(2), at(3)),
+    )
+    pg.execute(
+        f"INSERT INTO {schema}.history (run_id, idx, at, type, seq, name, data) VALUES "
+        "('r1', 0, %s, 'run_started', NULL, NULL, '{\"input\": {\"args\": [1]}}'), "
+        "('r1', 1, %s, 'step_completed', 1, 'charge', "
+        '\'{"kind": "step", "status": "COMPLETED", "result": "\\"txn\\""}\')',
+        (at(1), at(3)),
+    )
     with PostgresStore(url) as store:
         stored = store.get_run("r1")
         assert stored is not None and stored.input == '{"args": [1]}'
@@ -300,19 +335,22 @@ def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, 
         assert (charge.status, charge.result) == (OpStatus.COMPLETED, '"txn"')
         assert [e.data for e in store.history("r1")] == [
             {"input": {"args": [1]}},
-            {"kind": "step", "status": "COMPLETED", "result": '"txn"'}]
+            {"kind": "step", "status": "COMPLETED", "result": '"txn"'},
+        ]
         # The run carries on: a new step's result is kept once, after the old lines.
         from wfkit.engine.core.history_entries import op_entry
 
         ship = op(2, "r1", name="ship", started_at=at(4), finished_at=at(5))
         ship.result = '"parcel"'
-        store.commit("r1", Checkpoint(operations=[ship], history=[op_entry("step_completed",
-                                                                          ship)]))
+        store.commit(
+            "r1", Checkpoint(operations=[ship], history=[op_entry("step_completed", ship)])
+        )
         assert [o.result for o in store.operations("r1")] == ['"txn"', '"parcel"']
         assert store.history("r1")[2].data["result"] == '"parcel"'
     assert pg.execute(f"SELECT MAX(version) FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
-    assert pg.execute(f"SELECT result, result_idx FROM {schema}.operations WHERE seq = 2") == \
-        [(None, 2)]
+    assert pg.execute(f"SELECT result, result_idx FROM {schema}.operations WHERE seq = 2") == [
+        (None, 2)
+    ]
 
 
 # -- leases on the server's clock (issue 10, item 7) ----------------------------------------------
@@ -327,35 +365,38 @@ def test_a_lease_lasts_its_length_on_the_servers_clock(pg: PostgresDatabase, url
     with PostgresStore(url) as store:
         store.create_run(run("r1"), [])
         before = server_now(pg)
-        (got,) = store.claim("w1", at(3600), at(3630))   # the caller thinks it is T0 + 1 h
+        (got,) = store.claim("w1", at(3600), at(3630))  # the caller thinks it is T0 + 1 h
         after = server_now(pg)
         expiry = store.get_run("r1").lease_expires_at
         assert got.lease_owner is None
         assert before + timedelta(seconds=30) <= expiry <= after + timedelta(seconds=30)
-        assert store.claim("w2", at(7200), at(7230)) == []    # live, whatever w2's clock says
-        store.commit("r1", Checkpoint(run={"updated_at": at(9999)}), lease_owner="w1",
-                     now=at(9999))                             # the fence reads the server too
+        assert store.claim("w2", at(7200), at(7230)) == []  # live, whatever w2's clock says
+        store.commit(
+            "r1", Checkpoint(run={"updated_at": at(9999)}), lease_owner="w1", now=at(9999)
+        )  # the fence reads the server too
         assert store.heartbeat("w1", ["r1"], at(-100), at(-160)) == {"r1"}
         # 60 s from the server's now, which is past the claim's: at least 30 s past its expiry
         assert store.get_run("r1").lease_expires_at >= expiry + timedelta(seconds=30)
 
 
 def test_a_lease_expires_on_the_servers_clock_whatever_the_callers_say(
-        pg: PostgresDatabase, url: str) -> None:
+    pg: PostgresDatabase, url: str
+) -> None:
     with PostgresStore(url) as store:
         store.create_run(run("r1"), [])
-        store.claim("w1", at(0), at(0.2))                      # a 0.2 s lease
+        store.claim("w1", at(0), at(0.2))  # a 0.2 s lease
         expiry = store.get_run("r1").lease_expires_at
         deadline = time.monotonic() + 30
-        while server_now(pg) <= expiry:                        # the server's clock passes it
+        while server_now(pg) <= expiry:  # the server's clock passes it
             assert time.monotonic() < deadline, "the server's clock did not move"
             time.sleep(0.05)
         # Callers whose clocks say the lease is still young are not believed.
         (got,) = store.claim("w2", at(-3600), at(-3570))
         assert got.lease_owner == "w1" and store.get_run("r1").lease_owner == "w2"
         with pytest.raises(LeaseLost):
-            store.commit("r1", Checkpoint(run={"updated_at": at(0)}), lease_owner="w1",
-                         now=at(-3600))
+            store.commit(
+                "r1", Checkpoint(run={"updated_at": at(0)}), lease_owner="w1", now=at(-3600)
+            )
         assert store.heartbeat("w1", ["r1"], at(30), at(-3600)) == set()
 
 

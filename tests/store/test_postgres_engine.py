@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from wfkit import Context, Retry, step, workflow
 from wfkit.engine.clock import ManualClock, OffsetClock
 from wfkit.engine.engine import Engine
-from wfkit.errors import RunFailed
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.postgres import PostgresStore
+from wfkit.errors import RunFailed
 
 pytestmark = pytest.mark.postgres
 
@@ -84,12 +85,17 @@ def pipeline(ctx: Context, name: str) -> list[str]:
 def test_steps_and_retries(make_engine: Callable[..., Engine]) -> None:
     engine = make_engine()
     start = engine.clock.now()
-    assert engine.start(pipeline, "p", workflow_id="p1").result(timeout=10) == \
-        ["p:a", "p up", "p:b"]
+    assert engine.start(pipeline, "p", workflow_id="p1").result(timeout=10) == [
+        "p:a",
+        "p up",
+        "p:b",
+    ]
     ops = engine.operations("p1")
     assert [(o.name, o.status, o.attempt) for o in ops] == [
-        ("record", OpStatus.COMPLETED, 1), ("flaky", OpStatus.COMPLETED, 3),
-        ("record", OpStatus.COMPLETED, 1)]
+        ("record", OpStatus.COMPLETED, 1),
+        ("flaky", OpStatus.COMPLETED, 3),
+        ("record", OpStatus.COMPLETED, 1),
+    ]
     assert engine.clock.now() - start >= timedelta(seconds=4)
     types = [e.type for e in engine.history("p1")]
     assert types.count("step_retrying") == 2 and types[-1] == "run_completed"
@@ -127,7 +133,8 @@ def test_a_failure_compensates(make_engine: Callable[..., Engine]) -> None:
     assert ledger == ["reserve book", "release res-book"]
     comps = [o for o in engine.operations("o1") if o.kind == OpKind.COMPENSATION]
     assert [(c.name, c.compensates, c.status) for c in comps] == [
-        ("reserve", 1, OpStatus.COMPLETED)]
+        ("reserve", 1, OpStatus.COMPLETED)
+    ]
 
 
 @workflow
@@ -139,7 +146,8 @@ def approval(ctx: Context) -> str:
 
 
 def test_events_wake_a_waiting_run_and_early_ones_are_kept(
-        make_engine: Callable[..., Engine]) -> None:
+    make_engine: Callable[..., Engine],
+) -> None:
     engine = make_engine()
     handle = engine.start(approval, workflow_id="a")
     engine.work_once()
@@ -157,7 +165,8 @@ def two_notes(ctx: Context) -> list[str]:
 
 
 def test_a_second_engine_takes_over_a_crashed_workers_run(
-        make_engine: Callable[..., Engine]) -> None:
+    make_engine: Callable[..., Engine],
+) -> None:
     clock = ManualClock()
     crashed = make_engine(clock=clock, lease_seconds=10, owner="crashed")
     survivor = make_engine(clock=clock, lease_seconds=10, owner="survivor")
@@ -167,7 +176,7 @@ def test_a_second_engine_takes_over_a_crashed_workers_run(
     with pytest.raises(Die):
         crashed.work_once(run_id="t1")
     assert survivor.get_run("t1").lease_owner == "crashed"
-    assert survivor.work_once() is False        # the dead worker's lease still holds
+    assert survivor.work_once() is False  # the dead worker's lease still holds
     clock.advance(11)
     assert survivor.result("t1", timeout=10) == ["first", "second"]
     assert ledger == ["first", "second", "second"]  # the first step is not run again
@@ -177,8 +186,8 @@ def test_a_second_engine_takes_over_a_crashed_workers_run(
 
 
 # -- one clock for leases (issue 10, item 7) ------------------------------------------------------
-held = threading.Event()     # the first execution of `hold` is inside its body
-let_go = threading.Event()   # ... until the test lets it go
+held = threading.Event()  # the first execution of `hold` is inside its body
+let_go = threading.Event()  # ... until the test lets it go
 
 
 @step
@@ -197,7 +206,8 @@ def holder(ctx: Context) -> str:
 
 @pytest.mark.parametrize("lease_clock", ["server", "caller"])
 def test_a_worker_whose_clock_runs_a_minute_ahead_cannot_take_a_live_run(
-        postgres_database: Any, lease_clock: str) -> None:
+    postgres_database: Any, lease_clock: str
+) -> None:
     """A normal worker holds a run (its 30 s lease is renewed as usual) while a worker whose
     clock is 60 s ahead looks for work. On the server's clock (the default) the lease is live
     for both. On the caller's clock the skewed worker sees it expired and takes the run over
@@ -205,10 +215,13 @@ def test_a_worker_whose_clock_runs_a_minute_ahead_cannot_take_a_live_run(
     held.clear()
     let_go.clear()
     url = postgres_database.new_url()
-    owner = Engine(PostgresStore(url, lease_clock=lease_clock), workflows=[holder],
-                   owner="on-time")
-    ahead = Engine(PostgresStore(url, lease_clock=lease_clock), workflows=[holder],
-                   clock=OffsetClock(60), owner="ahead")
+    owner = Engine(PostgresStore(url, lease_clock=lease_clock), workflows=[holder], owner="on-time")
+    ahead = Engine(
+        PostgresStore(url, lease_clock=lease_clock),
+        workflows=[holder],
+        clock=OffsetClock(60),
+        owner="ahead",
+    )
     try:
         owner.start(holder, workflow_id="h1")
         running = threading.Thread(target=owner.work_once, args=("h1",))
@@ -220,8 +233,9 @@ def test_a_worker_whose_clock_runs_a_minute_ahead_cannot_take_a_live_run(
             let_go.set()
             running.join(30)
         run = owner.get_run("h1")
-        recovered = [e.data.get("previous_owner") for e in owner.history("h1")
-                     if e.type == "run_recovered"]
+        recovered = [
+            e.data.get("previous_owner") for e in owner.history("h1") if e.type == "run_recovered"
+        ]
         if lease_clock == "server":
             assert taken is False and ahead.recover() == []
             assert recovered == [] and run.recoveries == 0

@@ -17,11 +17,11 @@ import pytest
 from concurrent_claims import assert_two_processes_share_the_runs
 from store_records import at, entry, op, run
 
-from wfkit.errors import StoreError
 from wfkit.engine.store import open_store
 from wfkit.engine.store.base import Checkpoint
 from wfkit.engine.store.sqlite import SqliteStore
 from wfkit.engine.store.sqlite_schema import LATEST_VERSION, SCHEMA_TABLE
+from wfkit.errors import StoreError
 
 
 @pytest.fixture
@@ -48,8 +48,7 @@ def test_a_new_file_gets_the_schema_in_wal_mode(db: Path) -> None:
         assert store.pragmas()["journal_mode"] == "wal"
     conn = raw(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] == \
-        LATEST_VERSION
+    assert conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] == LATEST_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "operations", "events", "history", SCHEMA_TABLE} <= tables
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -173,11 +172,21 @@ def test_options_are_applied(db: Path) -> None:
         assert store.pragmas()["synchronous"] == "FULL"
 
 
-@pytest.mark.parametrize("bad", ["sqlite://", "sqlite:///", "sqlite://host/x.db",
-                                 "sqlite:///x.db?synchronous=OFF", "sqlite:///x.db?timeout=-1",
-                                 "sqlite:///x.db?timeout=soon", "sqlite:///x.db?cache=1"])
-def test_bad_urls_are_store_errors(bad: str, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://host/x.db",
+        "sqlite:///x.db?synchronous=OFF",
+        "sqlite:///x.db?timeout=-1",
+        "sqlite:///x.db?timeout=soon",
+        "sqlite:///x.db?cache=1",
+    ],
+)
+def test_bad_urls_are_store_errors(
+    bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(StoreError) as err:
         SqliteStore(bad)
@@ -209,14 +218,20 @@ HOLD_LOCK = textwrap.dedent("""
 def test_a_write_lock_held_by_another_process_is_a_clear_error(db: Path) -> None:
     with SqliteStore(url(db, "?timeout=0.3")) as store:
         store.create_run(run("r1"), [])
-        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert holder.stdout.readline().strip() == "locked"
             assert store.get_run("r1") == run("r1")  # WAL: readers are not blocked
-            for write in (lambda: store.commit("r1", Checkpoint(run={"updated_at": at(1)})),
-                          lambda: store.claim("w1", at(0), at(30)),
-                          lambda: store.create_run(run("r2"), [])):
+            for write in (
+                lambda: store.commit("r1", Checkpoint(run={"updated_at": at(1)})),
+                lambda: store.claim("w1", at(0), at(30)),
+                lambda: store.create_run(run("r2"), []),
+            ):
                 started = time.monotonic()
                 with pytest.raises(StoreError) as err:
                     write()
@@ -242,9 +257,11 @@ def test_lease_writes_skip_the_fsync_and_checkpoints_keep_it(db: Path) -> None:
         store._conn.set_trace_callback(statements.append)
         store.create_run(run("r1"), [])
         assert not any("synchronous" in s for s in statements)
-        for write in (lambda: store.claim("w1", at(0), at(30)),
-                      lambda: store.heartbeat("w1", ["r1"], at(60), at(1)),
-                      lambda: store.release("w1", "r1")):
+        for write in (
+            lambda: store.claim("w1", at(0), at(30)),
+            lambda: store.heartbeat("w1", ["r1"], at(60), at(1)),
+            lambda: store.release("w1", "r1"),
+        ):
             statements.clear()
             write()
             assert statements[0] == "PRAGMA synchronous=NORMAL"
@@ -290,6 +307,7 @@ def test_listing_by_a_common_or_a_rare_status_gives_the_same_order(tmp_path: Pat
         page = store.list_runs(status=status, limit=25)
         assert [r.id for r in page] == newest[:25]
         cursor = (page[-1].created_at, page[-1].id)
-        assert [r.id for r in store.list_runs(status=status, limit=25, before=cursor)] == \
-            newest[25:50]
+        assert [r.id for r in store.list_runs(status=status, limit=25, before=cursor)] == newest[
+            25:50
+        ]
     store.close()

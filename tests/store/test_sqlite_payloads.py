@@ -39,8 +39,9 @@ def copies(path: Path, marker: str) -> int:
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
         for column in conn.execute(f"PRAGMA table_info({table})").fetchall():
-            found += conn.execute(f"SELECT COUNT(*) FROM {table} WHERE instr({column[1]}, ?)",
-                                  (marker,)).fetchone()[0]
+            found += conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE instr({column[1]}, ?)", (marker,)
+            ).fetchone()[0]
     conn.close()
     return found
 
@@ -77,19 +78,28 @@ def version_2_file(path: Path) -> None:
             "INSERT INTO runs (pk, id, workflow, version, status, input, seed, created_at, "
             "updated_at, result, lease_owner) VALUES (?, ?, 'orders', 1, 'RUNNING', ?, '7', ?, ?, "
             "NULL, 'w1')",
-            (pk, run_id, json.dumps({"args": [run_id], "kwargs": {}}), us(created), us(created)))
+            (pk, run_id, json.dumps({"args": [run_id], "kwargs": {}}), us(created), us(created)),
+        )
         conn.execute(
             "INSERT INTO operations (key, kind, name, status, attempt, started_at, finished_at, "
             "result, source) VALUES (?, 'step', 'charge', 'COMPLETED', 2, ?, ?, '\"txn\"', "
-            "'orders.py:9')", (pk * KEY_SPAN + 1, us(created + 1), us(created + 2)))
-        conn.execute("INSERT INTO history (key, at, type, data) VALUES (?, ?, 'run_started', ?)",
-                     (pk * KEY_SPAN, us(created),
-                      json.dumps({"workflow": "orders", "input": {"args": [run_id]}})))
+            "'orders.py:9')",
+            (pk * KEY_SPAN + 1, us(created + 1), us(created + 2)),
+        )
+        conn.execute(
+            "INSERT INTO history (key, at, type, data) VALUES (?, ?, 'run_started', ?)",
+            (
+                pk * KEY_SPAN,
+                us(created),
+                json.dumps({"workflow": "orders", "input": {"args": [run_id]}}),
+            ),
+        )
         conn.execute(
             "INSERT INTO history (key, at, type, seq, name, kind, status, attempt, started_at, "
             "finished_at, result) VALUES (?, ?, 'step_completed', 1, 'charge', 'step', "
             "'COMPLETED', 2, ?, ?, '\"txn\"')",
-            (pk * KEY_SPAN + 1, us(created + 2), us(created + 1), us(created + 2)))
+            (pk * KEY_SPAN + 1, us(created + 2), us(created + 1), us(created + 2)),
+        )
     conn.close()
 
 
@@ -103,15 +113,23 @@ def test_a_version_2_file_is_migrated_with_all_its_data(tmp_path: Path) -> None:
             assert json.loads(stored.input) == {"args": [run_id], "kwargs": {}}
             assert stored.created_at == at(created)
             [charge] = store.operations(run_id)
-            assert (charge.seq, charge.status, charge.attempt, charge.result, charge.source) == \
-                (1, OpStatus.COMPLETED, 2, '"txn"', "orders.py:9")
+            assert (charge.seq, charge.status, charge.attempt, charge.result, charge.source) == (
+                1,
+                OpStatus.COMPLETED,
+                2,
+                '"txn"',
+                "orders.py:9",
+            )
             history = store.history(run_id)
             assert history[0].data == {"workflow": "orders", "input": {"args": [run_id]}}
             assert history[1].data["result"] == '"txn"'
         assert [r.id for r in store.list_runs()] == ["order-2", "order-1"]
     conn = sqlite3.connect(path)
-    assert conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] == \
-        LATEST_VERSION == 3
+    assert (
+        conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0]
+        == LATEST_VERSION
+        == 3
+    )
     assert "input" not in [c[1] for c in conn.execute("PRAGMA table_info(runs)")]
     conn.close()
 
@@ -123,8 +141,10 @@ def test_a_migrated_run_carries_on_and_is_pruned_with_its_input(tmp_path: Path) 
         from wfkit.engine.status import RunStatus
         from wfkit.engine.store.base import Checkpoint
 
-        store.commit("order-1", Checkpoint(run={"status": RunStatus.COMPLETED,
-                                                "finished_at": at(30), "result": "1"}))
+        store.commit(
+            "order-1",
+            Checkpoint(run={"status": RunStatus.COMPLETED, "finished_at": at(30), "result": "1"}),
+        )
         assert store.delete_runs(["order-1"], at(40), [RunStatus.COMPLETED]) == ["order-1"]
         assert store.get_run("order-1") is None and store.get_run("order-2") is not None
     conn = sqlite3.connect(path)

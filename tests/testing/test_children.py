@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from wfkit import Context, Retry, step, workflow
+from wfkit import Context, step, workflow
 from wfkit.testing import SimulatedCrash, TestWorkflowContext, WorkflowFailed, verify
 
 CHARGED: list[str] = []
@@ -55,8 +55,8 @@ def test_a_mocked_child_answers_for_the_real_one():
     CHARGED.clear()
     ctx = TestWorkflowContext()
     ctx.mock(payment, returns=Receipt("txn-mocked", 99))
-    assert ctx.run(checkout, "o-1") == "txn-mocked:99"   # decoded as the child's Receipt
-    assert CHARGED == []                                 # the child's body never ran
+    assert ctx.run(checkout, "o-1") == "txn-mocked:99"  # decoded as the child's Receipt
+    assert CHARGED == []  # the child's body never ran
     assert ctx.calls(payment) == [("o-1", 10)]
 
 
@@ -79,5 +79,11 @@ def test_a_callable_child_mock_gets_the_childs_arguments_and_survives_a_crash():
 
 
 def test_verify_takes_a_child_mock():
-    verify(checkout, "o-3", mocks={payment: Receipt("txn", 1)}, max_examples=10,
-           derandomize=True, database=None)
+    verify(
+        checkout,
+        "o-3",
+        mocks={payment: Receipt("txn", 1)},
+        max_examples=10,
+        derandomize=True,
+        database=None,
+    )

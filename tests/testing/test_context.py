@@ -92,8 +92,7 @@ def test_a_mocked_failure_compensates_and_raises_workflow_failed():
 
 def test_side_effects_give_one_outcome_per_attempt_and_backoff_skips_virtual_time():
     ctx = TestWorkflowContext(start="2026-01-01T00:00:00Z")
-    ctx.mock(charge_payment, side_effect=[TimeoutError(), TimeoutError(),
-                                          Payment("txn-3", 10)])
+    ctx.mock(charge_payment, side_effect=[TimeoutError(), TimeoutError(), Payment("txn-3", 10)])
     started = time.perf_counter()
     ctx.run(process_order, ORDER)
     assert time.perf_counter() - started < 2
@@ -117,8 +116,9 @@ def test_a_seven_day_timeout_takes_no_real_time():
     assert ctx.now() == datetime(2026, 1, 8, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("after, expected", [(timedelta(hours=3), "approved"),
-                                             (timedelta(days=8), "expired")])
+@pytest.mark.parametrize(
+    "after, expected", [(timedelta(hours=3), "approved"), (timedelta(days=8), "expired")]
+)
 def test_events_arrive_at_virtual_times(after, expected):
     ctx = TestWorkflowContext()
     ctx.send_event("approval", {"approved": True}, after=after)
@@ -257,7 +257,8 @@ def booking(ctx: Context, flight: str) -> str:
 
 @pytest.mark.parametrize("fault", ["crash_before", "crash_after", "crash_after_checkpoint"])
 def test_a_crash_point_given_the_step_itself_fires_under_the_name_the_workflow_gives_it(
-        fault: str) -> None:
+    fault: str,
+) -> None:
     ledger.clear()
     ctx = TestWorkflowContext()
     getattr(ctx, fault)(reserve_seat)
@@ -293,14 +294,16 @@ def test_an_injected_failure_for_a_step_never_reached_fails_the_test() -> None:
     ctx.crash_at(9)
     with pytest.raises(UnusedFault) as unused:
         ctx.run(booking, "LH400")
-    assert unused.value.missed == ["the crash as durable operation #9 was about to run",
-                                   "fail('charge_card') (no attempt failed)"]
+    assert unused.value.missed == [
+        "the crash as durable operation #9 was about to run",
+        "fail('charge_card') (no attempt failed)",
+    ]
 
 
 # -- events nobody waits for --------------------------------------------------------------------
 @workflow
 def approval_misspelt(ctx: Context) -> str:
-    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the planted typo
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))  # the planted typo
     return "expired" if decision is None else "decided"
 
 
@@ -342,7 +345,7 @@ def test_the_run_id_follows_the_workflows_workflow_id_template():
     ctx = TestWorkflowContext()
     ctx.send_event("approval", {"approved": True})
     ctx.run(approval)
-    assert ctx.run_id == "test-run"   # no template: a fixed, readable id
+    assert ctx.run_id == "test-run"  # no template: a fixed, readable id
 
 
 def test_two_runs_into_one_history_dir_keep_both_files(tmp_path):
@@ -353,7 +356,10 @@ def test_two_runs_into_one_history_dir_keep_both_files(tmp_path):
     ctx = TestWorkflowContext(history_dir=tmp_path)
     ctx.run(keyed_order, ORDER)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["approval-test-run-2.json", "approval-test-run.json",
-                     f"keyed_order-order-{ORDER.id}.json"]
+    assert names == [
+        "approval-test-run-2.json",
+        "approval-test-run.json",
+        f"keyed_order-order-{ORDER.id}.json",
+    ]
     texts = [p.read_text() for p in sorted(tmp_path.glob("approval-*.json"))]
-    assert "rejected" in texts[0] and "approved" in texts[1]   # -2 is the second run
+    assert "rejected" in texts[0] and "approved" in texts[1]  # -2 is the second run

@@ -11,7 +11,7 @@ from wfkit.errors import UsageError
 from wfkit.testing import HashOrderError, TestWorkflowContext, verify
 from wfkit.testing.hashseed import replay_under_seeds, step_calls
 
-pytestmark = pytest.mark.slow   # every test starts fresh interpreters
+pytestmark = pytest.mark.slow  # every test starts fresh interpreters
 
 ROOMS = ["a101", "b202", "c303", "d404", "e505", "f606"]
 
@@ -42,8 +42,9 @@ STEPS = {"a101": clean, "b202": lock}
 @workflow
 def by_name_buggy(ctx: Context) -> list[str]:
     # Different steps in set order: replay alone (kind and name) sees this one.
-    return [ctx.step(STEPS[r], r, name=f"{STEPS[r].name}-{r}") for r in set(ROOMS[:2] * 3)
-            if r in STEPS] + [ctx.step(lock, r, name=f"lock-{r}") for r in set(ROOMS)]
+    return [
+        ctx.step(STEPS[r], r, name=f"{STEPS[r].name}-{r}") for r in set(ROOMS[:2] * 3) if r in STEPS
+    ] + [ctx.step(lock, r, name=f"lock-{r}") for r in set(ROOMS)]
 
 
 def test_check_hash_order_catches_steps_in_set_order():
@@ -64,7 +65,7 @@ def test_check_hash_order_passes_sorted_steps():
 def test_different_step_names_in_set_order_diverge_on_replay_alone():
     ctx = TestWorkflowContext()
     ctx.run(by_name_buggy)
-    found = replay_under_seeds(by_name_buggy, [ctx.history.to_json()], (1, 2))   # no calls
+    found = replay_under_seeds(by_name_buggy, [ctx.history.to_json()], (1, 2))  # no calls
     assert found and "NonDeterminismError" in found[0].message
 
 

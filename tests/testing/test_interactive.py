@@ -53,10 +53,10 @@ def test_advance_lets_time_pass_to_a_point_chosen_after_looking():
     ctx.start(approval, "doc-1")
     state = ctx.advance(timedelta(days=2))
     assert state.status == "WAITING" and "escalate" not in state.results
-    state = ctx.advance(timedelta(days=1))            # the first timeout expires
+    state = ctx.advance(timedelta(days=1))  # the first timeout expires
     assert state.results["escalate"] == ["escalated doc-1"]
     assert state.now == datetime(2026, 1, 4, tzinfo=timezone.utc)
-    ctx.send_event("approval", {"by": "boss"})        # now, seeing the escalation
+    ctx.send_event("approval", {"by": "boss"})  # now, seeing the escalation
     state = ctx.advance(timedelta(0))
     assert state.status == "COMPLETED" and ctx.result == "boss"
 
@@ -83,7 +83,7 @@ def test_cancel_at_a_chosen_point_compensates():
 def test_the_end_of_run_checks_run_when_advance_ends_the_run():
     ctx = TestWorkflowContext()
     ctx.start(approval, "doc-1")
-    ctx.send_event("aproval", {"by": "boss"})   # misspelt: nobody waits for it
+    ctx.send_event("aproval", {"by": "boss"})  # misspelt: nobody waits for it
     with pytest.raises(UnusedEvent):
         ctx.advance(timedelta(days=8))
 

@@ -15,7 +15,9 @@ def test_a_keyed_effect_is_recorded_once_and_its_repeat_kept_as_a_duplicate():
     assert ledger.record("refund", key="o-2", amount=5) is True
     assert ledger.count("refund") == 2 and ledger.count() == 2
     assert [(e.key, e.data) for e in ledger.entries("refund")] == [
-        ("o-1", {"amount": 10}), ("o-2", {"amount": 5})]
+        ("o-1", {"amount": 10}),
+        ("o-2", {"amount": 5}),
+    ]
     assert [(d.key, d.seq) for d in ledger.duplicates("refund")] == [("o-1", 2)]
     assert ledger.assert_once("refund", "o-1").data == {"amount": 10}
 
@@ -23,7 +25,7 @@ def test_a_keyed_effect_is_recorded_once_and_its_repeat_kept_as_a_duplicate():
 def test_kinds_are_separate_and_unkeyed_effects_always_count():
     ledger = Ledger()
     ledger.record("charge", key="o-1")
-    assert ledger.record("refund", key="o-1") is True   # same key, other kind
+    assert ledger.record("refund", key="o-1") is True  # same key, other kind
     assert ledger.record("email") and ledger.record("email")
     assert ledger.count("email") == 2 and ledger.duplicates() == []
     with pytest.raises(AssertionError, match=r"expected 'email' to be recorded once, found 2"):
@@ -43,7 +45,7 @@ def test_assert_once_names_what_is_missing_and_reset_forgets_everything():
     assert repr(ledger) == "<Ledger refund=1; 0 duplicates>"
 
 
-BOOKS = Ledger()   # the outside world of the two workflows below (reset by each test)
+BOOKS = Ledger()  # the outside world of the two workflows below (reset by each test)
 
 
 @step

@@ -31,7 +31,7 @@ def notify(account: str) -> None:
 
 @workflow
 def renamed(ctx: Context, account: str) -> str:
-    txn = ctx.step(charge, account, name="charge-card")   # the call renames the step
+    txn = ctx.step(charge, account, name="charge-card")  # the call renames the step
     if account == "ship":
         ctx.step(ship, account)
     if account == "never":
@@ -45,7 +45,7 @@ def test_lookups_by_the_step_find_a_renamed_call() -> None:
     assert ctx.calls(charge) == [("a-1",)]
     assert ctx.executions(charge) == 1
     assert ctx.step_completed(charge)
-    assert ctx.calls("charge-card") == [("a-1",)]   # by the name the workflow gives it
+    assert ctx.calls("charge-card") == [("a-1",)]  # by the name the workflow gives it
 
 
 def test_compensation_ran_finds_the_renamed_step() -> None:

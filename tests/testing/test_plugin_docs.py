@@ -37,19 +37,18 @@ def test_the_tutorial_blocks_name_their_files():
 def test_the_tutorial_runs_and_passes(pytester: pytest.Pytester):
     try:
         from wfkit.testing import verify  # noqa: F401
-    except (ImportError, AttributeError):   # a checkout from before verify landed
+    except (ImportError, AttributeError):  # a checkout from before verify landed
         pytest.skip("wfkit.testing.verify is not available yet")
     for name, text in tutorial_files().items():
         pytester.path.joinpath(name).write_text(text, encoding="utf-8")
-    result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider",
-                                "--hypothesis-seed=0")
+    result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider", "--hypothesis-seed=0")
     result.assert_outcomes(passed=12)
 
 
 def test_a_result_with_ctx_now_after_a_wait_is_no_false_alarm():
     try:
         from wfkit.testing import verify
-    except (ImportError, AttributeError):   # a checkout from before verify landed
+    except (ImportError, AttributeError):  # a checkout from before verify landed
         pytest.skip("wfkit.testing.verify is not available yet")
     from datetime import timedelta
 

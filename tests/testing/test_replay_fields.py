@@ -9,9 +9,9 @@ import pytest
 
 from wfkit import Context, step, workflow
 from wfkit.engine.engine import Engine
-from wfkit.errors import NonDeterminismError
 from wfkit.engine.history import History
 from wfkit.engine.store.memory import MemoryStore
+from wfkit.errors import NonDeterminismError
 from wfkit.testing import TestWorkflowContext, replay
 
 

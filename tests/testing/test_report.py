@@ -83,7 +83,7 @@ def book_trip(ctx: Context, trip: Trip) -> str:
         booking = ctx.step(book_hotel, trip)
     except InjectedFailure:
         booking = None
-    return booking["hotel"]   # the planted bug: None when the hotel failed
+    return booking["hotel"]  # the planted bug: None when the hotel failed
 
 
 BUG_LINE = inspect.getsourcelines(book_trip.fn)[1] + 6
@@ -93,8 +93,9 @@ def test_a_programming_error_in_the_workflow_names_its_file_and_line():
     with pytest.raises(VerificationError) as found:
         verify(book_trip, Trip("t-1", 2), max_examples=30, derandomize=True, database=None)
     problem = found.value.problems[0]
-    assert problem.startswith("the workflow code raised TypeError: 'NoneType' object is not "
-                              "subscriptable at ")
+    assert problem.startswith(
+        "the workflow code raised TypeError: 'NoneType' object is not subscriptable at "
+    )
     assert f"test_report.py:{BUG_LINE} (a bug on this path)" in problem
 
 
@@ -103,11 +104,11 @@ def test_the_regression_snippet_runs_as_pasted():
         verify(book_trip, Trip("t-1", 2), max_examples=30, derandomize=True, database=None)
     text = str(found.value)
     snippet = textwrap.dedent(text.split("(add your mocks/setup/invariant arguments):\n", 1)[1])
-    assert "from test_report import Trip, book_trip" not in snippet   # one import per name
+    assert "from test_report import Trip, book_trip" not in snippet  # one import per name
     assert "from test_report import Trip\n" in snippet
     assert "from test_report import book_trip\n" in snippet
     namespace: dict = {}
-    exec(compile(snippet, "<snippet>", "exec"), namespace)   # every name it uses is imported
+    exec(compile(snippet, "<snippet>", "exec"), namespace)  # every name it uses is imported
     with pytest.raises(VerificationError):
         namespace["test_book_trip_regression"]()
 
@@ -118,8 +119,9 @@ def test_workflow_failed_names_the_step_and_where_it_raised():
     with pytest.raises(WorkflowFailed) as failed:
         ctx.run(book_trip, Trip("t-1", 2))
     assert failed.value.step == "book_hotel"
-    assert "ended COMPENSATED: step 'book_hotel' failed with ConnectionError: no rooms" \
-        in str(failed.value)
+    assert "ended COMPENSATED: step 'book_hotel' failed with ConnectionError: no rooms" in str(
+        failed.value
+    )
 
 
 def test_a_body_error_says_where_the_workflow_raised():
@@ -132,7 +134,8 @@ def test_a_body_error_says_where_the_workflow_raised():
 
 
 def test_tracebacks_hide_the_harness_internals(pytester: pytest.Pytester):
-    pytester.makepyfile(test_it="""
+    pytester.makepyfile(
+        test_it="""
         from wfkit import Context, step, workflow
         from wfkit.testing import TestWorkflowContext
 
@@ -148,7 +151,8 @@ def test_tracebacks_hide_the_harness_internals(pytester: pytest.Pytester):
             ctx = TestWorkflowContext()
             ctx.crash_after(charge)
             ctx.run(pay, "o-1")
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
@@ -171,8 +175,7 @@ def test_a_parallel_call_records_where_the_workflow_made_it():
     ctx = TestWorkflowContext()
     ctx.run(fan_out)
     line = inspect.getsourcelines(fan_out.fn)[1] + 2
-    assert {op.source for op in ctx.store.operations(ctx.run_id)} == {
-        f"{__file__}:{line}"}
+    assert {op.source for op in ctx.store.operations(ctx.run_id)} == {f"{__file__}:{line}"}
     with pytest.raises(NonDeterminismError) as diverged:
         replay(ctx.history, fan_out_v2)
     assert f"(at {__file__}:{line})" in diverged.value.recorded

@@ -39,7 +39,7 @@ def test_a_step_sees_its_attempt_and_idempotency_key():
         assert charge("o-1") == "charged"
     assert (info.attempt, info.attempts, info.name, info.kind) == (1, 3, "charge", "step")
     assert ledger.assert_once("charge").key == "order-7:2" == info.idempotency_key
-    assert step_info() is None    # only inside the block
+    assert step_info() is None  # only inside the block
 
 
 def test_the_last_attempt_takes_its_own_branch():

@@ -78,15 +78,15 @@ def pay_fixed(ctx: Context, order: str) -> str:
 
 def test_double_charge_after_a_crash_window_is_caught():
     with pytest.raises(VerificationError) as found:
-        verify(pay_buggy, "o-1", setup=bank.reset, invariant=paid_at_most_once,
-               max_examples=EXAMPLES)
+        verify(
+            pay_buggy, "o-1", setup=bank.reset, invariant=paid_at_most_once, max_examples=EXAMPLES
+        )
     assert "invariant" in str(found.value) and "CRASH" in str(found.value)
     assert found.value.plan.crashes
 
 
 def test_an_idempotency_key_fixes_it():
-    verify(pay_fixed, "o-1", setup=bank.reset, invariant=paid_at_most_once,
-           max_examples=EXAMPLES)
+    verify(pay_fixed, "o-1", setup=bank.reset, invariant=paid_at_most_once, max_examples=EXAMPLES)
 
 
 # -- 2. a refund compensation that is not idempotent: crash during compensation -------------
@@ -129,14 +129,20 @@ def refund_fixed(ctx: Context, order: str) -> None:
 
 def test_a_double_refund_when_compensation_crashes_is_caught():
     with pytest.raises(VerificationError) as found:
-        verify(refund_buggy, "o-2", setup=bank.reset, invariant=paid_at_most_once,
-               max_examples=EXAMPLES)
+        verify(
+            refund_buggy,
+            "o-2",
+            setup=bank.reset,
+            invariant=paid_at_most_once,
+            max_examples=EXAMPLES,
+        )
     assert any(c.point == "after" for c in found.value.plan.crashes)
 
 
 def test_an_idempotent_refund_fixes_it():
-    verify(refund_fixed, "o-2", setup=bank.reset, invariant=paid_at_most_once,
-           max_examples=EXAMPLES)
+    verify(
+        refund_fixed, "o-2", setup=bank.reset, invariant=paid_at_most_once, max_examples=EXAMPLES
+    )
 
 
 # -- 3. a branch on datetime.now() against a deadline: diverges after a long downtime -------
@@ -253,14 +259,24 @@ def shipped_only_if_paid(run: TestWorkflowContext) -> None:
 
 def test_a_swallowed_payment_failure_is_caught():
     with pytest.raises(VerificationError) as found:
-        verify(swallow_buggy, "o-5", setup=bank.reset, invariant=shipped_only_if_paid,
-               max_examples=EXAMPLES)
+        verify(
+            swallow_buggy,
+            "o-5",
+            setup=bank.reset,
+            invariant=shipped_only_if_paid,
+            max_examples=EXAMPLES,
+        )
     assert found.value.plan.failures
 
 
 def test_letting_the_failure_roll_back_fixes_it():
-    verify(swallow_fixed, "o-5", setup=bank.reset, invariant=shipped_only_if_paid,
-           max_examples=EXAMPLES)
+    verify(
+        swallow_fixed,
+        "o-5",
+        setup=bank.reset,
+        invariant=shipped_only_if_paid,
+        max_examples=EXAMPLES,
+    )
 
 
 # -- 6. a reservation without compensation leaks on rollback --------------------------------
@@ -310,13 +326,23 @@ def nothing_held_after_rollback(run: TestWorkflowContext) -> None:
 
 def test_a_leaked_reservation_is_caught():
     with pytest.raises(VerificationError):
-        verify(reserve_buggy, "lamp", setup=bank.reset, invariant=nothing_held_after_rollback,
-               max_examples=EXAMPLES)
+        verify(
+            reserve_buggy,
+            "lamp",
+            setup=bank.reset,
+            invariant=nothing_held_after_rollback,
+            max_examples=EXAMPLES,
+        )
 
 
 def test_a_compensation_fixes_it():
-    verify(reserve_fixed, "lamp", setup=bank.reset, invariant=nothing_held_after_rollback,
-           max_examples=EXAMPLES)
+    verify(
+        reserve_fixed,
+        "lamp",
+        setup=bank.reset,
+        invariant=nothing_held_after_rollback,
+        max_examples=EXAMPLES,
+    )
 
 
 # -- 7. an approval wait whose timeout path indexes None -------------------------------------
@@ -350,7 +376,7 @@ def test_handling_the_timeout_fixes_it():
 # -- 7b. an event name misspelt on the wait: the test's events are never consumed -----------
 @workflow
 def approval_misspelt(ctx: Context) -> str:
-    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))   # the typo
+    decision = ctx.wait_for_event("aproval", timeout=timedelta(days=7))  # the typo
     if decision is None:
         return "expired"
     return "approved" if decision["approved"] else "rejected"
@@ -377,7 +403,7 @@ def notify(channel: str) -> str:
 
 @workflow
 def notify_buggy(ctx: Context, channels: list[str]) -> list[str]:
-    return [ctx.step(notify, c) for c in set(channels)]   # dedupe: order follows the hashes
+    return [ctx.step(notify, c) for c in set(channels)]  # dedupe: order follows the hashes
 
 
 @workflow
@@ -385,13 +411,13 @@ def notify_fixed(ctx: Context, channels: list[str]) -> list[str]:
     return [ctx.step(notify, c) for c in sorted(set(channels))]
 
 
-@pytest.mark.slow   # two fresh interpreters
+@pytest.mark.slow  # two fresh interpreters
 def test_steps_in_set_order_are_caught():
     with pytest.raises(VerificationError) as found:
         verify(notify_buggy, CHANNELS, max_examples=10, hash_seeds=(1, 2))
     assert "PYTHONHASHSEED=" in str(found.value) and "sorted(" in str(found.value)
     seed = 1 if "PYTHONHASHSEED=1" in str(found.value) else 2
-    assert f", hash_seeds=({seed},))" in str(found.value)   # the regression reproduces it
+    assert f", hash_seeds=({seed},))" in str(found.value)  # the regression reproduces it
     with pytest.raises(VerificationError):
         verify(notify_buggy, CHANNELS, plan=found.value.plan, hash_seeds=(seed,))
 
@@ -450,8 +476,9 @@ def test_a_patched_new_step_replays_v1_histories():
 
 def test_the_report_is_a_readable_timeline_with_a_pasteable_plan():
     with pytest.raises(VerificationError) as found:
-        verify(pay_buggy, "o-1", setup=bank.reset, invariant=paid_at_most_once,
-               max_examples=EXAMPLES)
+        verify(
+            pay_buggy, "o-1", setup=bank.reset, invariant=paid_at_most_once, max_examples=EXAMPLES
+        )
     text = str(found.value)
     assert "Timeline (virtual time since start):" in text
     assert "def test_pay_buggy_regression():" in text

@@ -78,11 +78,12 @@ def drive(store_url: str, flows: list[Any]) -> Callable[[str], Any]:
     """Run a run to its end here, on virtual time (retry delays cost nothing)."""
 
     def run(run_id: str) -> Any:
-        with Engine(store_url, workflows=flows,
-                    clock=ManualClock(datetime.now(timezone.utc))) as eng:
+        with Engine(
+            store_url, workflows=flows, clock=ManualClock(datetime.now(timezone.utc))
+        ) as eng:
             try:
                 return eng.result(run_id, timeout=30)
-            except Exception as exc:   # RunFailed: the tests look at the stored run
+            except Exception as exc:  # RunFailed: the tests look at the stored run
                 return exc
 
     return run

@@ -28,16 +28,21 @@ def error(response: Any, status: int) -> str:
 
 
 # -- start --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("store_url", ["sqlite", pytest.param("postgres",
-                                                              marks=pytest.mark.postgres)],
-                         indirect=True)
-def test_start_is_201_then_200_for_the_same_id(client: TestClient, engine: Engine,
-                                               drive: Any) -> None:
+@pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_start_is_201_then_200_for_the_same_id(
+    client: TestClient, engine: Engine, drive: Any
+) -> None:
     first = client.post("/api/workflows/adder/runs?id=sum-1", json={"a": 2, "b": 40})
     assert first.status_code == 201 and first.json()["created"] is True
     run = first.json()["run"]
-    assert (run["id"], run["workflow"], run["status"], run["input"]) == \
-        ("sum-1", "adder", "PENDING", {"args": [], "kwargs": {"a": 2, "b": 40}})
+    assert (run["id"], run["workflow"], run["status"], run["input"]) == (
+        "sum-1",
+        "adder",
+        "PENDING",
+        {"args": [], "kwargs": {"a": 2, "b": 40}},
+    )
     assert first.headers["location"] == "/api/runs/sum-1"
     again = client.post("/api/workflows/adder/runs?id=sum-1", json={"a": 2, "b": 40})
     assert again.status_code == 200 and again.json()["created"] is False
@@ -54,15 +59,19 @@ def test_start_without_id_names_the_run_by_the_workflow_or_a_uuid(client: TestCl
     assert fresh.status_code == 201 and len(fresh.json()["run"]["id"]) >= 32
 
 
-@pytest.mark.parametrize(("path", "body", "status", "words"), [
-    ("/api/workflows/nope/runs", b"{}", 404, "no workflow named 'nope'"),
-    ("/api/workflows/adder/runs", b"{not json", 400, "not valid JSON"),
-    ("/api/workflows/adder/runs", b'{"a": 1}', 422, "missing argument 'b'"),
-    ("/api/workflows/adder/runs", b'{"a": "x", "b": 2}', 422, "input of workflow 'adder'"),
-    ("/api/workflows/adder/runs?id=a%0Ab", b'{"a": 1, "b": 2}', 400, "invalid workflow_id"),
-])
-def test_start_errors_write_nothing(client: TestClient, engine: Engine, path: str, body: bytes,
-                                    status: int, words: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "status", "words"),
+    [
+        ("/api/workflows/nope/runs", b"{}", 404, "no workflow named 'nope'"),
+        ("/api/workflows/adder/runs", b"{not json", 400, "not valid JSON"),
+        ("/api/workflows/adder/runs", b'{"a": 1}', 422, "missing argument 'b'"),
+        ("/api/workflows/adder/runs", b'{"a": "x", "b": 2}', 422, "input of workflow 'adder'"),
+        ("/api/workflows/adder/runs?id=a%0Ab", b'{"a": 1, "b": 2}', 400, "invalid workflow_id"),
+    ],
+)
+def test_start_errors_write_nothing(
+    client: TestClient, engine: Engine, path: str, body: bytes, status: int, words: str
+) -> None:
     before = snapshot(engine)
     assert words in error(client.post(path, content=body), status)
     assert snapshot(engine) == before
@@ -72,17 +81,21 @@ def test_an_id_taken_by_another_workflow_is_409(client: TestClient, engine: Engi
     client.post("/api/workflows/adder/runs?id=x", json=[1, 2])
     before = snapshot(engine)
     assert "already used by a 'adder' run" in error(
-        client.post("/api/workflows/approval/runs?id=x", json="r"), 409)
+        client.post("/api/workflows/approval/runs?id=x", json="r"), 409
+    )
     assert snapshot(engine) == before
 
 
 def test_an_input_over_the_payload_limit_is_413(flows: list[Any], store_url: str) -> None:
     from wfkit.web.app import create_app
 
-    with Engine(store_url, workflows=flows, max_payload_bytes=100) as small, \
-            TestClient(create_app(small, flows)) as c:
+    with (
+        Engine(store_url, workflows=flows, max_payload_bytes=100) as small,
+        TestClient(create_app(small, flows)) as c,
+    ):
         assert "over the payload limit" in error(
-            c.post("/api/workflows/approval/runs", json="x" * 200), 413)
+            c.post("/api/workflows/approval/runs", json="x" * 200), 413
+        )
         assert small.list_runs() == []
 
 
@@ -91,21 +104,21 @@ def test_a_body_over_max_body_is_413_before_it_is_read(serve: Any, engine: Engin
 
     c = serve(guard=Guard(max_body=64))
     assert "over the limit of 64 bytes" in error(
-        c.post("/api/workflows/approval/runs", json="y" * 100), 413)
+        c.post("/api/workflows/approval/runs", json="y" * 100), 413
+    )
 
-    def chunks() -> Any:   # no Content-Length: the limit is counted as the body streams in
+    def chunks() -> Any:  # no Content-Length: the limit is counted as the body streams in
         yield b'"' + b"z" * 50
         yield b"z" * 50 + b'"'
 
-    assert "over the limit" in error(c.post("/api/workflows/approval/runs", content=chunks()),
-                                     413)
+    assert "over the limit" in error(c.post("/api/workflows/approval/runs", content=chunks()), 413)
     assert engine.list_runs() == []
 
 
 # -- list -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("store_url", ["sqlite", pytest.param("postgres",
-                                                              marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_list_pages_newest_first_with_a_cursor(client: TestClient, engine: Engine) -> None:
     for i in range(7):
         client.post(f"/api/workflows/adder/runs?id=r{i}", json=[i, i])
@@ -127,11 +140,17 @@ def test_list_pages_newest_first_with_a_cursor(client: TestClient, engine: Engin
     assert client.get("/api/counts?workflow=approval").json()["counts"]["PENDING"] == 1
 
 
-@pytest.mark.parametrize(("query", "words"), [
-    ("status=DONE", "unknown status 'DONE'"), ("limit=0", "invalid limit"),
-    ("limit=501", "invalid limit"), ("limit=x", "invalid limit"),
-    ("cursor=!!!", "invalid cursor"), ("cursor=WzEsMl0", "invalid cursor"),
-])
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("status=DONE", "unknown status 'DONE'"),
+        ("limit=0", "invalid limit"),
+        ("limit=501", "invalid limit"),
+        ("limit=x", "invalid limit"),
+        ("cursor=!!!", "invalid cursor"),
+        ("cursor=WzEsMl0", "invalid cursor"),
+    ],
+)
 def test_list_rejects_bad_parameters(client: TestClient, query: str, words: str) -> None:
     assert words in error(client.get(f"/api/runs?{query}"), 400)
 
@@ -145,9 +164,12 @@ def test_get_run_has_operations_with_retried_attempts(client: TestClient, drive:
     assert body["run"]["error"]["type"] == "RuntimeError"
     ops = body["operations"]
     assert [(o["kind"], o["name"], o["status"]) for o in ops] == [
-        ("step", "reserve", "COMPLETED"), ("step", "pay", "COMPLETED"),
-        ("step", "ship", "FAILED"), ("compensation", "pay", "COMPLETED"),
-        ("compensation", "reserve", "COMPLETED")]
+        ("step", "reserve", "COMPLETED"),
+        ("step", "pay", "COMPLETED"),
+        ("step", "ship", "FAILED"),
+        ("compensation", "pay", "COMPLETED"),
+        ("compensation", "reserve", "COMPLETED"),
+    ]
     assert ops[2]["attempt"] == 3 and [a["attempt"] for a in ops[2]["retried_attempts"]] == [1, 2]
     assert ops[3]["compensates"] == 2 and ops[1]["result"] == "receipt-lamp"
 
@@ -160,7 +182,7 @@ def test_history_is_the_export_format(client: TestClient, engine: Engine, drive:
     doc = client.get("/api/runs/h1/history").json()
     assert doc == json.loads(History.from_store(engine.store, "h1").to_json())
     assert doc["format"] == "wfkit-history"
-    History.from_dict(doc)   # replayable as it is
+    History.from_dict(doc)  # replayable as it is
 
 
 def test_child_run_ids_with_a_slash_are_reachable(client: TestClient, engine: Engine) -> None:
@@ -192,8 +214,9 @@ def test_openapi_describes_exactly_the_routes(client: TestClient) -> None:
     doc = client.get("/api/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
-    routed = {(r.path.replace(":path", ""), m) for r in ROUTES for m in (r.methods or ())
-              if m != "HEAD"}
+    routed = {
+        (r.path.replace(":path", ""), m) for r in ROUTES for m in (r.methods or ()) if m != "HEAD"
+    }
     assert documented == routed
 
 
@@ -210,7 +233,7 @@ def test_cancel_then_cancel_again(client: TestClient, engine: Engine, drive: Any
     assert first.json()["run"]["cancel_requested"] is True
     again = client.post("/api/runs/EXP-9/cancel")
     assert again.json()["requested"] is False
-    assert engine.get_run("EXP-9").compensate_on_cancel is False   # the first one stands
+    assert engine.get_run("EXP-9").compensate_on_cancel is False  # the first one stands
     drive("EXP-9")
     assert "already ended CANCELLED" in error(client.post("/api/runs/EXP-9/cancel"), 409)
 
@@ -229,17 +252,21 @@ def test_events_wake_a_waiting_run(client: TestClient, engine: Engine, drive: An
     assert sent.status_code == 200 and sent.json()["event"] == "decision"
     assert drive("EXP-3") == "approved by grace"
     assert "events are only delivered to runs that have not finished" in error(
-        client.post("/api/runs/EXP-3/events/decision", json="late"), 409)
+        client.post("/api/runs/EXP-3/events/decision", json="late"), 409
+    )
     assert "invalid event name" in error(
-        client.post("/api/runs/EXP-3/events/wfkit.internal", json=1), 400)
+        client.post("/api/runs/EXP-3/events/wfkit.internal", json=1), 400
+    )
     assert "no workflow run" in error(client.post("/api/runs/none/events/x"), 404)
 
 
 def test_an_event_over_the_payload_limit_is_413(flows: list[Any], store_url: str) -> None:
     from wfkit.web.app import create_app
 
-    with Engine(store_url, workflows=flows, max_payload_bytes=100) as small, \
-            TestClient(create_app(small, flows)) as c:
+    with (
+        Engine(store_url, workflows=flows, max_payload_bytes=100) as small,
+        TestClient(create_app(small, flows)) as c,
+    ):
         c.post("/api/workflows/approval/runs", json="E")
         error(c.post("/api/runs/E/events/decision", json="x" * 300), 413)
         assert small.store.pending_events("E", "decision") == []
@@ -251,8 +278,9 @@ def failed(client: TestClient, drive: Any, run_id: str) -> None:
     assert client.get(f"/api/runs/{run_id}").json()["run"]["status"] == "FAILED"
 
 
-def test_retry_resumes_a_failed_run(client: TestClient, drive: Any,
-                                    switches: dict[str, bool]) -> None:
+def test_retry_resumes_a_failed_run(
+    client: TestClient, drive: Any, switches: dict[str, bool]
+) -> None:
     failed(client, drive, "f1")
     switches["undo_fails"] = False
     answer = client.post("/api/runs/f1/retry")
@@ -263,12 +291,14 @@ def test_retry_resumes_a_failed_run(client: TestClient, drive: Any,
     assert "no workflow run" in error(client.post("/api/runs/zz/retry"), 404)
 
 
-def test_skip_step_rolls_a_failed_step_forward(client: TestClient, drive: Any,
-                                               engine: Engine) -> None:
+def test_skip_step_rolls_a_failed_step_forward(
+    client: TestClient, drive: Any, engine: Engine
+) -> None:
     failed(client, drive, "f2")
     before = snapshot(engine)
     assert "did not fail" in error(
-        client.post("/api/runs/f2/skip-step", json={"step": "nope", "result": 1}), 409)
+        client.post("/api/runs/f2/skip-step", json={"step": "nope", "result": 1}), 409
+    )
     for bad in (b"null", b'{"result": 1}', b'{"step": 3}', b'{"step": "x", "extra": 1}'):
         error(client.post("/api/runs/f2/skip-step", content=bad), 422)
     assert snapshot(engine) == before
@@ -280,8 +310,7 @@ def test_skip_step_rolls_a_failed_step_forward(client: TestClient, drive: Any,
 def test_repairs_of_an_unknown_run_are_404(client: TestClient) -> None:
     for path in ("cancel", "retry", "skip-step", "events/x"):
         body = {"step": "s"} if path == "skip-step" else None
-        assert "no workflow run" in error(client.post(f"/api/runs/ghost/{path}", json=body),
-                                          404)
+        assert "no workflow run" in error(client.post(f"/api/runs/ghost/{path}", json=body), 404)
 
 
 # -- the server's own workers ---------------------------------------------------------------------
@@ -302,14 +331,18 @@ def test_a_locked_store_is_503_and_nothing_is_written(flows: list[Any], tmp_path
 
     from wfkit.web.app import create_app
 
-    with Engine(f"sqlite:///{tmp_path / 'locked.db'}?timeout=0.1", workflows=flows) as eng, \
-            TestClient(create_app(eng, flows)) as c:
+    with (
+        Engine(f"sqlite:///{tmp_path / 'locked.db'}?timeout=0.1", workflows=flows) as eng,
+        TestClient(create_app(eng, flows)) as c,
+    ):
         c.post("/api/workflows/approval/runs", json="L1")
         holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
         holder.execute("BEGIN EXCLUSIVE")
         try:
-            for answer in (c.post("/api/workflows/adder/runs?id=L2", json=[1, 2]),
-                           c.post("/api/runs/L1/cancel")):
+            for answer in (
+                c.post("/api/workflows/adder/runs?id=L2", json=[1, 2]),
+                c.post("/api/runs/L1/cancel"),
+            ):
                 assert "database is locked" in error(answer, 503)
                 assert answer.headers["retry-after"] == "1"
         finally:

@@ -18,8 +18,16 @@ from wfkit.engine.engine import Engine
 from wfkit.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "run-page.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,8 +36,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install "
-                    "chromium; .ci/run installs it)")
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install "
+            "chromium; .ci/run installs it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -60,8 +70,9 @@ def wait_for_status(url: str, run_id: str, status: str, timeout: float = 20) -> 
         time.sleep(0.05)
 
 
-def test_start_a_run_from_the_page_and_watch_it_complete(page: Any, site: str,
-                                                         tmp_path: Path) -> None:
+def test_start_a_run_from_the_page_and_watch_it_complete(
+    page: Any, site: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{site}/")
@@ -75,7 +86,7 @@ def test_start_a_run_from_the_page_and_watch_it_complete(page: Any, site: str,
     form.locator("button[type=submit]").click()
     expect(page).to_have_url(f"{site}/runs/web-1?done=started")
     expect(page.locator("#notice")).to_contain_text("Run started")
-    expect(page.locator("#run-status")).to_have_text("COMPLETED")   # the page reloads itself
+    expect(page.locator("#run-status")).to_have_text("COMPLETED")  # the page reloads itself
     expect(page.locator("#result")).to_have_text("42")
     expect(page.locator('g.node[data-label="add"]')).to_have_attribute("data-state", "done")
     page.screenshot(path=str(tmp_path / "run-completed.png"), full_page=True)
@@ -86,30 +97,48 @@ def test_start_a_run_from_the_page_and_watch_it_complete(page: Any, site: str,
     expect(page.locator("main")).to_contain_text("No runs match")
 
 
-def test_a_compensated_run_shows_its_graph_colours_and_timeline(page: Any, site: str,
-                                                                tmp_path: Path) -> None:
+def test_a_compensated_run_shows_its_graph_colours_and_timeline(
+    page: Any, site: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
-    assert httpx.post(f"{site}/api/workflows/checkout/runs?id=order-7",
-                      json="lamp").status_code == 201
+    assert (
+        httpx.post(f"{site}/api/workflows/checkout/runs?id=order-7", json="lamp").status_code == 201
+    )
     wait_for_status(site, "order-7", "COMPENSATED")
     page.goto(f"{site}/runs/order-7")
     expect(page.locator("#run-status")).to_have_text("COMPENSATED")
     expect(page.locator("#run-error")).to_contain_text("RuntimeError: no courier will take lamp")
-    states = {label: state for label, state in page.eval_on_selector_all(
-        "g.node", "nodes => nodes.map(n => [n.dataset.label, n.dataset.state])")}
-    assert states == {"checkout": "done", "reserve": "compensated", "pay": "compensated",
-                      "ship": "failed", "undo: release": "compensated",
-                      "undo: refund": "compensated", "end": "not-reached"}
-    fills = {label: fill for label, fill in page.eval_on_selector_all(
-        "g.node", "nodes => nodes.map(n => [n.dataset.label, "
-                  "getComputedStyle(n.querySelector('rect')).fill])")}
-    assert fills["ship"] == "rgb(255, 205, 210)"          # failed: red
-    assert fills["pay"] == "rgb(255, 224, 178)"           # compensated: orange
-    assert fills["checkout"] == "rgb(200, 230, 201)"      # done: green
-    assert fills["end"] == "rgb(245, 245, 245)"           # not reached: grey
+    states = {
+        label: state
+        for label, state in page.eval_on_selector_all(
+            "g.node", "nodes => nodes.map(n => [n.dataset.label, n.dataset.state])"
+        )
+    }
+    assert states == {
+        "checkout": "done",
+        "reserve": "compensated",
+        "pay": "compensated",
+        "ship": "failed",
+        "undo: release": "compensated",
+        "undo: refund": "compensated",
+        "end": "not-reached",
+    }
+    fills = {
+        label: fill
+        for label, fill in page.eval_on_selector_all(
+            "g.node",
+            "nodes => nodes.map(n => [n.dataset.label, "
+            "getComputedStyle(n.querySelector('rect')).fill])",
+        )
+    }
+    assert fills["ship"] == "rgb(255, 205, 210)"  # failed: red
+    assert fills["pay"] == "rgb(255, 224, 178)"  # compensated: orange
+    assert fills["checkout"] == "rgb(200, 230, 201)"  # done: green
+    assert fills["end"] == "rgb(245, 245, 245)"  # not reached: grey
     rows = page.eval_on_selector_all(
-        "#timeline tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")
+        "#timeline tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
     assert [r[:5] for r in rows] == [
         ["#1", "step", "reserve", "1", "COMPLETED"],
         ["#2", "step", "pay", "1", "COMPLETED"],
@@ -117,10 +146,11 @@ def test_a_compensated_run_shows_its_graph_colours_and_timeline(page: Any, site:
         ["", "", "↳ retried", "1", "FAILED"],
         ["", "", "↳ retried", "2", "FAILED"],
         ["#c1", "↩ compensation", "pay (undoes #2)", "1", "COMPLETED"],
-        ["#c2", "↩ compensation", "reserve (undoes #1)", "1", "COMPLETED"]]
+        ["#c2", "↩ compensation", "reserve (undoes #1)", "1", "COMPLETED"],
+    ]
     assert all(r[6].endswith("ms") or r[6].endswith("s") for r in rows if r[0])  # durations
     assert "no courier will take lamp" in rows[2][7] and "no courier" in rows[3][7]
-    expect(page.locator("#repairs")).to_have_count(0)     # nothing to repair
+    expect(page.locator("#repairs")).to_have_count(0)  # nothing to repair
     page.screenshot(path=str(tmp_path / "run-page.png"), full_page=True)
     if os.environ.get("WFKIT_DOCS_SCREENSHOT"):
         DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -135,8 +165,7 @@ def test_cancel_a_waiting_run_with_the_button(page: Any, site: str, tmp_path: Pa
     page.goto(f"{site}/runs/EXP-42")
     expect(page.locator("#run-status")).to_have_text("WAITING")
     expect(page.locator("#awaited")).to_contain_text("event decision")
-    expect(page.locator('g.node[data-label="decision"]')).to_have_attribute("data-state",
-                                                                            "running")
+    expect(page.locator('g.node[data-label="decision"]')).to_have_attribute("data-state", "running")
     asked: list[str] = []
 
     def dismiss(dialog: Any) -> None:
@@ -151,8 +180,9 @@ def test_cancel_a_waiting_run_with_the_button(page: Any, site: str, tmp_path: Pa
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#cancel-button")
     expect(page.locator("#notice")).to_contain_text("Cancellation requested")
-    expect(page.locator("#run-status")).to_have_text("CANCELLED")   # after the page reloads
-    expect(page.locator('g.node[data-label="decision"]')).to_have_attribute("data-state",
-                                                                            "not-reached")
+    expect(page.locator("#run-status")).to_have_text("CANCELLED")  # after the page reloads
+    expect(page.locator('g.node[data-label="decision"]')).to_have_attribute(
+        "data-state", "not-reached"
+    )
     expect(page.locator("#repairs")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "run-cancelled.png"), full_page=True)

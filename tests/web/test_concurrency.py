@@ -15,8 +15,9 @@ from wfkit.web.app import create_app
 CLIENTS = 50
 
 
-def test_parallel_idempotent_starts_with_one_id_create_one_run(engine: Engine,
-                                                               flows: list[Any]) -> None:
+def test_parallel_idempotent_starts_with_one_id_create_one_run(
+    engine: Engine, flows: list[Any]
+) -> None:
     answers: list[tuple[int, str]] = []
     lock = threading.Lock()
     with live_server(create_app(engine, flows)) as url:

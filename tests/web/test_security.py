@@ -27,30 +27,45 @@ TOKEN = "s3cret-token-for-tests"
 
 
 def test_importing_wfkit_and_its_help_never_import_the_web_stack() -> None:
-    code = ("import sys, wfkit, wfkit.engine\n"
-            "from wfkit.cli.main import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('starlette', 'uvicorn', 'jinja2', 'wfkit.web') or m.startswith('wfkit.web'))\n"
-            "print('IMPORTED', heavy)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
-    assert "serve" in done.stdout            # listed in the help...
+    code = (
+        "import sys, wfkit, wfkit.engine\n"
+        "from wfkit.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('starlette', 'uvicorn', 'jinja2', 'wfkit.web') or m.startswith('wfkit.web'))\n"
+        "print('IMPORTED', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert "serve" in done.stdout  # listed in the help...
     assert "IMPORTED []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
 
 
-def wfkit(*args: str, env: dict[str, str] | None = None,
-          timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wfkit", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+def wfkit(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wfkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
 
 
 @pytest.mark.slow
 def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) -> None:
     env = {"WFKIT_TOKEN": ""}
-    done = wfkit("serve", FLOWS, "--store", f"sqlite:///{tmp_path}/w.db", "--host", "0.0.0.0",
-                 env=env)
+    done = wfkit(
+        "serve", FLOWS, "--store", f"sqlite:///{tmp_path}/w.db", "--host", "0.0.0.0", env=env
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "without a token" in done.stderr
     assert not (tmp_path / "w.db").exists()
@@ -58,10 +73,18 @@ def test_a_non_loopback_bind_without_a_token_refuses_to_start(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_without_the_web_extra_serve_says_how_to_install_it(tmp_path: Path) -> None:
-    code = ("import sys\nsys.modules['starlette'] = None\n"
-            "from wfkit.cli.main import main\nsys.exit(main(['serve', 'x.py']))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    code = (
+        "import sys\nsys.modules['starlette'] = None\n"
+        "from wfkit.cli.main import main\nsys.exit(main(['serve', 'x.py']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "pip install 'wfkit[web]'" in done.stderr
 
@@ -70,10 +93,27 @@ def test_without_the_web_extra_serve_says_how_to_install_it(tmp_path: Path) -> N
 def test_serve_answers_with_the_token_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wfkit", "serve", FLOWS, "--store", f"sqlite:///{tmp_path}/w.db",
-         "--host", "0.0.0.0", "--port", str(port), "--workers", "2"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "WFKIT_TOKEN": TOKEN},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wfkit",
+            "serve",
+            FLOWS,
+            "--store",
+            f"sqlite:///{tmp_path}/w.db",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "WFKIT_TOKEN": TOKEN},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -87,8 +127,7 @@ def test_serve_answers_with_the_token_and_stops_gracefully_on_sigterm(tmp_path: 
         auth = {"Authorization": f"Bearer {TOKEN}"}
         made = httpx.post(f"{url}/api/workflows/adder/runs?id=t1", json=[2, 3], headers=auth)
         assert made.status_code == 201
-        while httpx.get(f"{url}/api/runs/t1", headers=auth).json()["run"]["status"] != \
-                "COMPLETED":
+        while httpx.get(f"{url}/api/runs/t1", headers=auth).json()["run"]["status"] != "COMPLETED":
             assert time.monotonic() < deadline
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
@@ -124,19 +163,25 @@ def test_pages_need_a_login(serve: Any) -> None:
     wrong = c.post("/login", data={"csrf": csrf, "token": "nope", "next": "/runs"})
     assert wrong.status_code == 401 and "Wrong token" in wrong.text
     assert c.get("/runs", follow_redirects=False).status_code == 303
-    ok = c.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "//evil.example/x"},
-                follow_redirects=False)
-    assert ok.status_code == 303 and ok.headers["location"] == "/runs"   # no open redirect
+    ok = c.post(
+        "/login",
+        data={"csrf": csrf, "token": TOKEN, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/runs"  # no open redirect
     assert TOKEN not in ok.headers["set-cookie"] and "httponly" in ok.headers["set-cookie"].lower()
     assert c.get("/runs").status_code == 200
-    assert c.get("/api/runs").status_code == 401     # the cookie is for pages only
+    assert c.get("/api/runs").status_code == 401  # the cookie is for pages only
 
 
 def test_a_cross_site_post_is_refused(client: TestClient, engine: Engine) -> None:
     client.post("/api/workflows/approval/runs", json="X1")
     before = engine.get_run("X1")
-    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                    {"Sec-Fetch-Site": "cross-site"}):
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ):
         answer = client.post("/api/runs/X1/cancel", headers=headers)
         assert answer.status_code == 403 and "cross-site" in answer.json()["error"]
         page = client.post("/runs/X1/do/cancel", headers=headers, data={"csrf": "x"})

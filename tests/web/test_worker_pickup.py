@@ -18,20 +18,36 @@ FLOWS = str(ROOT / "fixtures" / "web" / "flows.py")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("store_url", ["sqlite", pytest.param("postgres",
-                                                              marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_wfkit_worker_runs_what_the_api_started(client: TestClient, store_url: str) -> None:
     assert client.post("/api/workflows/checkout/runs?id=k1", json="desk").status_code == 201
     assert client.post("/api/workflows/adder/runs?id=k2", json=[3, 4]).status_code == 201
     worker = subprocess.Popen(
-        [sys.executable, "-m", "wfkit", "-q", "worker", FLOWS, "--store", store_url,
-         "--idle-interval", "0.05"], cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wfkit",
+            "-q",
+            "worker",
+            FLOWS,
+            "--store",
+            store_url,
+            "--idle-interval",
+            "0.05",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
-        while {client.get(f"/api/runs/{i}").json()["run"]["status"] for i in ("k1", "k2")} \
-                != {"COMPENSATED", "COMPLETED"}:
+        while {client.get(f"/api/runs/{i}").json()["run"]["status"] for i in ("k1", "k2")} != {
+            "COMPENSATED",
+            "COMPLETED",
+        }:
             assert worker.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
     finally:

@@ -37,9 +37,12 @@ class App:
             from rich.console import Console
 
             self._consoles[key] = Console(
-                stderr=stderr, no_color=self.color is False,
-                force_terminal=True if self.color else None, highlight=False,
-                soft_wrap=True)
+                stderr=stderr,
+                no_color=self.color is False,
+                force_terminal=True if self.color else None,
+                highlight=False,
+                soft_wrap=True,
+            )
         return self._consoles[key]
 
     def info(self, message: str) -> None:
@@ -77,8 +80,11 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
             # `wfkit` alone asks what wfkit can do: the help, as `wfkit --help` prints it.
             click.echo(exc.ctx.get_help())
             return EXIT_OK
-        click.echo(f"wfkit: error: {exc.format_message()}"
-                   + (f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""), err=True)
+        click.echo(
+            f"wfkit: error: {exc.format_message()}"
+            + (f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""),
+            err=True,
+        )
         return EXIT_USAGE
     except click.ClickException as exc:
         click.echo(f"wfkit: error: {exc.format_message()}", err=True)
@@ -98,7 +104,10 @@ def run_cli(group: click.Group, argv: list[str] | None = None) -> int:
         import traceback
 
         traceback.print_exc(file=sys.stderr)
-        click.echo(f"wfkit: internal error: {type(exc).__name__}: {exc} "
-                   "(this is a bug in wfkit; please report it with the trace above)", err=True)
+        click.echo(
+            f"wfkit: internal error: {type(exc).__name__}: {exc} "
+            "(this is a bug in wfkit; please report it with the trace above)",
+            err=True,
+        )
         return EXIT_INTERNAL
     return EXIT_OK

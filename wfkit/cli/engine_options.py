@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from wfkit.errors import UsageError
 from wfkit.engine.progress import duration, when  # noqa: F401 - the commands' table texts
+from wfkit.errors import UsageError
 
 if TYPE_CHECKING:
     from wfkit.engine.definitions import WorkflowDef
@@ -35,10 +36,16 @@ def store_option(fn: F) -> F:
     root's, then ``WFKIT_STORE``, then the default.
     """
     return click.option(
-        "--store", "store_url", cls=_StoreOption, envvar="WFKIT_STORE",
-        default=DEFAULT_STORE_URL, show_default=True, metavar="URL",
+        "--store",
+        "store_url",
+        cls=_StoreOption,
+        envvar="WFKIT_STORE",
+        default=DEFAULT_STORE_URL,
+        show_default=True,
+        metavar="URL",
         help="Where runs are kept: sqlite:///path.db or postgresql://host/db "
-             "(env WFKIT_STORE; also `wfkit --store URL COMMAND`).")(fn)
+        "(env WFKIT_STORE; also `wfkit --store URL COMMAND`).",
+    )(fn)
 
 
 class _StoreOption(click.Option):
@@ -60,15 +67,26 @@ _FROM_ENVIRONMENT = "wfkit.store_from_environment"
 def format_option(formats: type[Enum]) -> Callable[[F], F]:
     """``--format`` from an enum of output formats (the first member is the default)."""
     choices = [member.value for member in formats]
-    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
-                        show_default=True, help="Output format.",
-                        callback=lambda ctx, param, value: formats(value))
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+        callback=lambda ctx, param, value: formats(value),
+    )
 
 
 @contextmanager
-def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
-                access: str = "create", missing: UsageError | None = None,
-                **options: Any) -> Iterator[Engine]:
+def open_engine(
+    store_url: str,
+    *,
+    workflows: Sequence[WorkflowDef[Any]] = (),
+    access: str = "create",
+    missing: UsageError | None = None,
+    **options: Any,
+) -> Iterator[Engine]:
     """An engine on ``store_url``, closed on exit.
 
     ``access`` is what opening may do to the store (``wfkit.engine.store.open_store``): commands
@@ -77,8 +95,8 @@ def open_engine(store_url: str, *, workflows: Sequence[WorkflowDef[Any]] = (),
     never upgrades a store; ``missing`` is the error to raise then instead of the store's.
     """
     from wfkit.engine.engine import Engine
-    from wfkit.errors import NoStore, StoreError
     from wfkit.engine.store import open_store
+    from wfkit.errors import NoStore, StoreError
 
     try:
         store = open_store(store_url, access=access)
@@ -108,8 +126,9 @@ def _name_the_environment() -> None:
     if not isinstance(exc, UsageError) or ctx is None or not ctx.meta.get(_FROM_ENVIRONMENT):
         return
     exc.message = f"WFKIT_STORE: {exc.message}"
-    exc.hint = (f"{exc.hint}; or " if exc.hint else "") + \
-        "fix or unset WFKIT_STORE, or pass --store URL"
+    exc.hint = (
+        f"{exc.hint}; or " if exc.hint else ""
+    ) + "fix or unset WFKIT_STORE, or pass --store URL"
     exc.args = (exc.message,)
 
 
@@ -128,19 +147,24 @@ def parse_json_option(text: str | None, option: str) -> Any:
                 with open(path, encoding="utf-8") as fh:
                     text = fh.read()
         except OSError as exc:
-            raise UsageError(f"cannot read {option} file {path}: {exc.strerror}",
-                             hint="check the path after '@'") from None
+            raise UsageError(
+                f"cannot read {option} file {path}: {exc.strerror}", hint="check the path after '@'"
+            ) from None
         except UnicodeDecodeError:
-            raise UsageError(f"{option} file {path} is not UTF-8 text",
-                             hint="save the JSON as UTF-8") from None
+            raise UsageError(
+                f"{option} file {path} is not UTF-8 text", hint="save the JSON as UTF-8"
+            ) from None
     try:
         return json.loads(text)
     except ValueError as exc:
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise UsageError(f"{option} is not valid JSON ({exc}): {shown!r}" if source.endswith(
-            "value") else f"{option} file {source} is not valid JSON ({exc})",
-            hint="quote it for your shell, e.g. " + option + " '{\"key\": \"value\"}', "
-                 "or pass @file.json") from None
+        raise UsageError(
+            f"{option} is not valid JSON ({exc}): {shown!r}"
+            if source.endswith("value")
+            else f"{option} file {source} is not valid JSON ({exc})",
+            hint="quote it for your shell, e.g. " + option + ' \'{"key": "value"}\', '
+            "or pass @file.json",
+        ) from None
 
 
 def say(app: Any, message: str) -> None:
@@ -158,9 +182,15 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-_STATUS_STYLES = {"COMPLETED": "green", "FAILED": "red", "COMPENSATED": "yellow",
-                  "CANCELLED": "yellow", "COMPENSATING": "yellow", "RETRYING": "yellow",
-                  "SKIPPED": "magenta"}
+_STATUS_STYLES = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "COMPENSATED": "yellow",
+    "CANCELLED": "yellow",
+    "COMPENSATING": "yellow",
+    "RETRYING": "yellow",
+    "SKIPPED": "magenta",
+}
 
 
 def status_text(value: str) -> Any:

@@ -42,48 +42,125 @@ def load_rules() -> list[Any]:
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="How to print findings.")
-@click.option("--select", multiple=True, metavar="CODES",
-              help="Only these rules (comma list or repeated; a prefix like WF1 selects a group).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print findings.",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Only these rules (comma list or repeated; a prefix like WF1 selects a group).",
+)
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules (same syntax).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
-@click.option("--unsafe-fixes", is_flag=True,
-              help="Also apply fixes that may change behaviour (e.g. sorted() around set "
-                   "iteration); implies --fix.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Also apply fixes that may change behaviour (e.g. sorted() around set "
+    "iteration); implies --fix.",
+)
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Worker processes (default: one per core for large trees).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Worker processes (default: one per core for large trees).",
+)
 @click.option("--no-cache", is_flag=True, help="Ignore and do not update the result cache.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True,
-              help="Print the number of findings per rule instead of each finding.")
-@click.option("--stdin-filename", metavar="PATH", default=None,
-              help="Lint source read from stdin as if it were PATH (for editors); with --fix, "
-                   "print the fixed source to stdout.")
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Report only findings not recorded in FILE.")
-@click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False),
-              default=None, metavar="FILE",
-              help="Record the current findings in FILE (for --baseline) and exit 0.")
-@click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False), default=None,
-              metavar="FILE", help="Write the report to FILE instead of stdout.")
-@click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
-              help="Report larger files as WF000 instead of parsing them (default 1000000; "
-                   "config: max-file-size).")
-@click.option("--max-nesting", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Report files whose syntax nests deeper as WF000 instead of parsing them "
-                   "(default 1000; config: max-nesting).")
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print the number of findings per rule instead of each finding.",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    default=None,
+    help="Lint source read from stdin as if it were PATH (for editors); with --fix, "
+    "print the fixed source to stdout.",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Report only findings not recorded in FILE.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Record the current findings in FILE (for --baseline) and exit 0.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="BYTES",
+    help="Report larger files as WF000 instead of parsing them (default 1000000; "
+    "config: max-file-size).",
+)
+@click.option(
+    "--max-nesting",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Report files whose syntax nests deeper as WF000 instead of parsing them "
+    "(default 1000; config: max-nesting).",
+)
 @click.pass_obj
-def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str, ...],
-         ignore: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, jobs: int | None,
-         no_cache: bool, exit_zero: bool, statistics: bool, stdin_filename: str | None,
-         baseline_path: str | None, write_baseline_path: str | None,
-         output_path: str | None, max_file_size: int | None, max_nesting: int | None) -> None:
+def lint(
+    app: App,
+    paths: tuple[str, ...],
+    output_format: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    jobs: int | None,
+    no_cache: bool,
+    exit_zero: bool,
+    statistics: bool,
+    stdin_filename: str | None,
+    baseline_path: str | None,
+    write_baseline_path: str | None,
+    output_path: str | None,
+    max_file_size: int | None,
+    max_nesting: int | None,
+) -> None:
     """Find non-determinism in workflow code (PATHS default to the current directory)."""
     _skip_the_final_collection_at_exit()
-    _check_flag_combinations(paths, output_format, diff, statistics, stdin_filename,
-                             baseline_path, write_baseline_path, output_path)
+    _check_flag_combinations(
+        paths,
+        output_format,
+        diff,
+        statistics,
+        stdin_filename,
+        baseline_path,
+        write_baseline_path,
+        output_path,
+    )
     rules = load_rules()
     known = [rule.code for rule in rules]
     selected = parse_codes(select, known, "--select")
@@ -91,8 +168,11 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
     if stdin_filename is None:
         for path in paths:
             if not os.path.lexists(path):
-                abort(f"path {path} does not exist", hint="check the spelling, or run "
-                      "`wfkit lint` with no path to lint the current directory")
+                abort(
+                    f"path {path} does not exist",
+                    hint="check the spelling, or run "
+                    "`wfkit lint` with no path to lint the current directory",
+                )
 
     baseline = None
     if baseline_path:
@@ -102,10 +182,19 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
     stdin_text = sys.stdin.read() if stdin_filename is not None else None
     options_type, lint_paths = load_engine()
     options = options_type(
-        select=selected, ignore=ignored, fix=fix or unsafe_fixes or diff,
-        unsafe_fixes=unsafe_fixes, diff=diff, jobs=jobs, use_cache=not no_cache,
-        config_path=app.config, stdin_filename=stdin_filename, stdin_text=stdin_text,
-        max_file_size=max_file_size, max_nesting=max_nesting)
+        select=selected,
+        ignore=ignored,
+        fix=fix or unsafe_fixes or diff,
+        unsafe_fixes=unsafe_fixes,
+        diff=diff,
+        jobs=jobs,
+        use_cache=not no_cache,
+        config_path=app.config,
+        stdin_filename=stdin_filename,
+        stdin_text=stdin_text,
+        max_file_size=max_file_size,
+        max_nesting=max_nesting,
+    )
     targets = [stdin_filename] if stdin_filename is not None else list(paths or (".",))
     with ProgressBar(app) as progress:
         options.progress = progress.update
@@ -115,17 +204,25 @@ def lint(app: App, paths: tuple[str, ...], output_format: str, select: tuple[str
     if baseline is not None:
         from dataclasses import replace
 
-        report = replace(report, findings=tuple(baseline.new_findings(report.findings,
-                                                                      report.sources)))
+        report = replace(
+            report, findings=tuple(baseline.new_findings(report.findings, report.sources))
+        )
     if write_baseline_path is not None:
         from wfkit.lint.baseline import write_baseline
 
         count = write_baseline(write_baseline_path, report.findings, report.sources)
         _say(app, f"Wrote {count} finding{'' if count == 1 else 's'} to {write_baseline_path}.")
         _exit(EXIT_OK)
-    _emit(app, report, result, output_format=output_format, diff=diff, statistics=statistics,
-          stdin_fix=stdin_filename is not None and (fix or unsafe_fixes) and not diff,
-          output_path=output_path)
+    _emit(
+        app,
+        report,
+        result,
+        output_format=output_format,
+        diff=diff,
+        statistics=statistics,
+        stdin_fix=stdin_filename is not None and (fix or unsafe_fixes) and not diff,
+        output_path=output_path,
+    )
     failed = bool(report.findings) or (diff and bool(result.diffs))
     _exit(EXIT_FAILURE if failed and not exit_zero else EXIT_OK)
 
@@ -139,7 +236,7 @@ def _skip_the_final_collection_at_exit() -> None:
     before that collection) moves them out of its reach. By then the command has closed every
     file it wrote and flushed its output, and nothing the linter keeps needs a finalizer.
     """
-    atexit.unregister(gc.freeze)   # once per process, however many commands ran in it
+    atexit.unregister(gc.freeze)  # once per process, however many commands ran in it
     atexit.register(gc.freeze)
 
 
@@ -155,51 +252,80 @@ def parse_codes(values: Iterable[str], known: Sequence[str], flag: str) -> list[
         return None
     items = [item.strip().upper() for value in values for item in value.split(",")]
     items = [item for item in items if item]
-    if not items:   # `--select ''` would otherwise mean "the default rules", silently
-        abort(f"{flag} got no rule code", hint=f"name codes, e.g. {flag} WF101,WF2, or drop "
-              f"{flag}")
+    if not items:  # `--select ''` would otherwise mean "the default rules", silently
+        abort(f"{flag} got no rule code", hint=f"name codes, e.g. {flag} WF101,WF2, or drop {flag}")
     for item in items:
         if item != "ALL" and not (len(item) >= 2 and any(code.startswith(item) for code in known)):
             abort(f"unknown rule code {item!r} in {flag}", hint="list the codes with `wfkit rule`")
     return sorted(set(items))
 
 
-def _check_flag_combinations(paths: tuple[str, ...], output_format: str, diff: bool,
-                             statistics: bool, stdin_filename: str | None,
-                             baseline_path: str | None, write_baseline_path: str | None,
-                             output_path: str | None) -> None:
+def _check_flag_combinations(
+    paths: tuple[str, ...],
+    output_format: str,
+    diff: bool,
+    statistics: bool,
+    stdin_filename: str | None,
+    baseline_path: str | None,
+    write_baseline_path: str | None,
+    output_path: str | None,
+) -> None:
     if stdin_filename is not None and paths:
-        abort("--stdin-filename reads the source from stdin and takes no PATHS",
-              hint="drop the paths, or drop --stdin-filename")
+        abort(
+            "--stdin-filename reads the source from stdin and takes no PATHS",
+            hint="drop the paths, or drop --stdin-filename",
+        )
     if diff and output_format != "text":
-        abort(f"--diff prints a unified diff and cannot be combined with --format "
-              f"{output_format}", hint="drop one of them")
+        abort(
+            f"--diff prints a unified diff and cannot be combined with --format {output_format}",
+            hint="drop one of them",
+        )
     if statistics and output_format not in ("text", "json"):
-        abort(f"--statistics works with --format text or json, not {output_format}",
-              hint="use --format json for machine-readable counts")
+        abort(
+            f"--statistics works with --format text or json, not {output_format}",
+            hint="use --format json for machine-readable counts",
+        )
     if baseline_path and write_baseline_path:
-        abort("--baseline and --write-baseline cannot be used together",
-              hint="refresh a baseline with --write-baseline alone")
+        abort(
+            "--baseline and --write-baseline cannot be used together",
+            hint="refresh a baseline with --write-baseline alone",
+        )
     if write_baseline_path and (diff or statistics or output_path):
-        abort("--write-baseline writes a file and prints no report",
-              hint="run it without --diff, --statistics and --output")
+        abort(
+            "--write-baseline writes a file and prints no report",
+            hint="run it without --diff, --statistics and --output",
+        )
 
 
-def _report(result: Any, rules: list[Any], stdin_filename: str | None,
-            stdin_text: str | None) -> Report:
+def _report(
+    result: Any, rules: list[Any], stdin_filename: str | None, stdin_text: str | None
+) -> Report:
     from wfkit.lint.formats import Report, SourceLines
 
     overrides: dict[str, str] = {}
     if stdin_filename is not None:
         fixed_text = getattr(result, "fixed_text", None)
         overrides[stdin_filename] = fixed_text if fixed_text is not None else stdin_text or ""
-    return Report.build(result.findings, files_checked=result.files_checked,
-                        fixed=dict(result.fixed), rules={rule.code: rule for rule in rules},
-                        sources=SourceLines(overrides))
+    return Report.build(
+        result.findings,
+        files_checked=result.files_checked,
+        fixed=dict(result.fixed),
+        rules={rule.code: rule for rule in rules},
+        sources=SourceLines(overrides),
+    )
 
 
-def _emit(app: App, report: Report, result: Any, *, output_format: str, diff: bool,
-          statistics: bool, stdin_fix: bool, output_path: str | None) -> None:
+def _emit(
+    app: App,
+    report: Report,
+    result: Any,
+    *,
+    output_format: str,
+    diff: bool,
+    statistics: bool,
+    stdin_fix: bool,
+    output_path: str | None,
+) -> None:
     """Print the run: data to stdout (or --output), the human summary to stderr."""
     from wfkit.lint.formats import formatter_for
     from wfkit.lint.formats.report import summary_line
@@ -208,9 +334,12 @@ def _emit(app: App, report: Report, result: Any, *, output_format: str, diff: bo
         _write(app, "".join(_with_newline(text) for text in result.diffs), output_path)
         files, fixes = len(result.diffs), sum(report.fixed.values())
         remaining = max(len(report.findings) - fixes, 0)
-        _say(app, f"{fixes} fix{'' if fixes == 1 else 'es'} would change "
-                  f"{files} file{'' if files == 1 else 's'}; {remaining} finding"
-                  f"{'' if remaining == 1 else 's'} would remain.")
+        _say(
+            app,
+            f"{fixes} fix{'' if fixes == 1 else 'es'} would change "
+            f"{files} file{'' if files == 1 else 's'}; {remaining} finding"
+            f"{'' if remaining == 1 else 's'} would remain.",
+        )
         return
     if stdin_fix:  # an editor wants the fixed source on stdout; findings go to stderr
         fixed_text = result.fixed_text if result.fixed_text is not None else ""
@@ -219,8 +348,7 @@ def _emit(app: App, report: Report, result: Any, *, output_format: str, diff: bo
             sys.stderr.write(formatter_for("text").render(report, color=_color(app, True)))
         return
     if statistics:
-        from wfkit.lint.formats.statistics import (render_statistics_json,
-                                                   render_statistics_text)
+        from wfkit.lint.formats.statistics import render_statistics_json, render_statistics_text
 
         render = render_statistics_json if output_format == "json" else render_statistics_text
         _write(app, render(report), output_path)
@@ -240,8 +368,10 @@ def _write(app: App, text: str, output_path: str | None) -> None:
         with open(output_path, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     except OSError as exc:
-        abort(f"cannot write {output_path}: {exc.strerror or exc}",
-              hint="check that its directory exists and is writable")
+        abort(
+            f"cannot write {output_path}: {exc.strerror or exc}",
+            hint="check that its directory exists and is writable",
+        )
     if app.verbosity > 0:
         _say(app, f"Wrote the report to {output_path}.")
 
@@ -288,13 +418,21 @@ class ProgressBar:
 
     def update(self, done: int, total: int) -> None:
         if self._progress is None:
-            if (total < PROGRESS_THRESHOLD or self._app.verbosity < 0
-                    or not self._app.err.is_terminal):
+            if (
+                total < PROGRESS_THRESHOLD
+                or self._app.verbosity < 0
+                or not self._app.err.is_terminal
+            ):
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self._progress = Progress(TextColumn("linting"), BarColumn(), MofNCompleteColumn(),
-                                      console=self._app.err, transient=True)
+            self._progress = Progress(
+                TextColumn("linting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=self._app.err,
+                transient=True,
+            )
             self._progress.start()
             self._task = self._progress.add_task("lint", total=total)
         self._progress.update(self._task, completed=done, total=total)

@@ -61,23 +61,42 @@ def _available(name: str) -> bool:
 @click.version_option(__version__, "--version", prog_name="wfkit")
 @click.option("-v", "--verbose", count=True, help="Say more (repeat for more).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
-@click.option("--color/--no-color", default=None,
-              help="Force colour on or off (default: on for a terminal, off with NO_COLOR).")
-@click.option("--config", type=click.Path(dir_okay=False), default=None,
-              help="Read settings from this pyproject.toml instead of searching for one.")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="Where runs are kept, for the engine commands that follow "
-                   "(as their own --store; env WFKIT_STORE).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Force colour on or off (default: on for a terminal, off with NO_COLOR).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Read settings from this pyproject.toml instead of searching for one.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="Where runs are kept, for the engine commands that follow "
+    "(as their own --store; env WFKIT_STORE).",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, color: bool | None,
-        config: str | None, store_url: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    verbose: int,
+    quiet: bool,
+    color: bool | None,
+    config: str | None,
+    store_url: str | None,
+) -> None:
     """wfkit: durable workflows you can ship — engine, determinism linter, test harness."""
     from wfkit.cli.app import App
 
     if color is None and os.environ.get("NO_COLOR"):
         color = False
-    ctx.obj = App(verbosity=-1 if quiet else verbose, color=color, config=config,
-                  store_url=store_url)
+    ctx.obj = App(
+        verbosity=-1 if quiet else verbose, color=color, config=config, store_url=store_url
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -7,14 +7,23 @@ commands that store payloads (``run``, ``worker``, ``send-event``, ``skip-step``
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
-          "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+}
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
 
 
@@ -32,23 +41,30 @@ class SizeType(click.ParamType):
 
     name = "size"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> int:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         size = parse_size(str(value))
         if size is None:
-            self.fail(f"{value!r} is not a size (use e.g. 4MiB, 10MB, 512KB or a number of "
-                      "bytes)", param, ctx)
+            self.fail(
+                f"{value!r} is not a size (use e.g. 4MiB, 10MB, 512KB or a number of bytes)",
+                param,
+                ctx,
+            )
         return size
 
 
 def max_payload_option(fn: F) -> F:
     return click.option(
-        "--max-payload", "max_payload", type=SizeType(), envvar="WFKIT_MAX_PAYLOAD",
-        default=None, metavar="SIZE",
+        "--max-payload",
+        "max_payload",
+        type=SizeType(),
+        envvar="WFKIT_MAX_PAYLOAD",
+        default=None,
+        metavar="SIZE",
         help="Largest input, step result or event payload stored, e.g. 10MiB "
-             "(env WFKIT_MAX_PAYLOAD; default 4MiB).")(fn)
+        "(env WFKIT_MAX_PAYLOAD; default 4MiB).",
+    )(fn)
 
 
 def engine_limit(max_payload: int | None) -> dict[str, Any]:

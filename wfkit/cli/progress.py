@@ -11,9 +11,10 @@ engine at all.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from wfkit.engine.progress import (
     AttemptStarted,
@@ -38,8 +39,10 @@ def describe(event: ProgressEvent, now: datetime | None = None) -> str:
     if isinstance(event, StepCompleted):
         return f"{run}: {_what(event.kind, event.name)} done ({_seconds(event.seconds)})"
     if isinstance(event, StepRetrying):
-        return (f"{run}: {_what(event.kind, event.name)} failed (attempt {event.attempt} of "
-                f"{event.attempts}: {event.error}); next attempt {_at(event.retry_at, now)}")
+        return (
+            f"{run}: {_what(event.kind, event.name)} failed (attempt {event.attempt} of "
+            f"{event.attempts}: {event.error}); next attempt {_at(event.retry_at, now)}"
+        )
     if isinstance(event, StepGaveUp):
         tries = "1 attempt" if event.attempt == 1 else f"{event.attempt} attempts"
         return f"{run}: {_what(event.kind, event.name)} failed after {tries}: {event.error}"
@@ -76,8 +79,7 @@ def _utc_now() -> datetime:
 class PlainProgress:
     """One line per event through ``emit`` (stderr off a terminal, or a worker's log)."""
 
-    def __init__(self, emit: Callable[[str], None],
-                 now: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, emit: Callable[[str], None], now: Callable[[], datetime] = _utc_now) -> None:
         self._emit = emit
         self._now = now
         self._lock = threading.Lock()  # parallel steps report from several threads
@@ -116,9 +118,11 @@ class LiveProgress:
                 self._status.update(line)  # what is going on now: replaced, not kept
                 return
             if isinstance(event, StepRetrying):
-                self._status.update(f"{event.run_id}: waiting to retry "
-                                    f"{_what(event.kind, event.name)} "
-                                    f"{_at(event.retry_at, self._now())}")
+                self._status.update(
+                    f"{event.run_id}: waiting to retry "
+                    f"{_what(event.kind, event.name)} "
+                    f"{_at(event.retry_at, self._now())}"
+                )
             self._console.print(line, markup=False, highlight=False)
 
 

@@ -26,29 +26,45 @@ def parse_duration(text: str) -> float:
     """``30d``, ``12h``, ``1d12h``, ``90m``, ``45s``, ``2w`` -> seconds."""
     compact = text.strip().lower().replace(" ", "")
     if not compact or _DURATION.fullmatch(compact) is None:
-        abort(f"invalid duration {text!r} for --older-than",
-              hint="use a number and a unit: 30d, 12h, 1d12h, 90m, 45s or 2w")
-    seconds = sum(float(number) * _UNITS[unit]
-                  for number, unit in re.findall(r"(\d+(?:\.\d+)?)([wdhms])", compact))
+        abort(
+            f"invalid duration {text!r} for --older-than",
+            hint="use a number and a unit: 30d, 12h, 1d12h, 90m, 45s or 2w",
+        )
+    seconds = sum(
+        float(number) * _UNITS[unit]
+        for number, unit in re.findall(r"(\d+(?:\.\d+)?)([wdhms])", compact)
+    )
     if not seconds <= _LONGEST:
-        abort(f"--older-than {text if len(text) <= 24 else text[:21] + '...'} is longer than "
-              "wfkit can count back",
-              hint=f"use at most {_LONGEST // _UNITS['d']:.0f}d (about 9,000 years)")
+        abort(
+            f"--older-than {text if len(text) <= 24 else text[:21] + '...'} is longer than "
+            "wfkit can count back",
+            hint=f"use at most {_LONGEST // _UNITS['d']:.0f}d (about 9,000 years)",
+        )
     return seconds
 
 
 @click.command("prune")
-@click.option("--older-than", "older_than", required=True, metavar="DURATION",
-              help="Delete runs that finished longer ago than this: 30d, 12h, 1d12h, 90m, 2w.")
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice(_FINISHED, case_sensitive=False),
-              help="Only runs with this status (repeatable; default: COMPLETED, COMPENSATED "
-                   "and CANCELLED; FAILED runs are kept unless named).")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    metavar="DURATION",
+    help="Delete runs that finished longer ago than this: 30d, 12h, 1d12h, 90m, 2w.",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(_FINISHED, case_sensitive=False),
+    help="Only runs with this status (repeatable; default: COMPLETED, COMPENSATED "
+    "and CANCELLED; FAILED runs are kept unless named).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @store_option
 @click.pass_obj
-def prune(app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool,
-          store_url: str) -> None:
+def prune(
+    app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool, store_url: str
+) -> None:
     """Delete runs that finished more than --older-than ago, with their history.
 
     \b
@@ -70,5 +86,8 @@ def prune(app: App, older_than: str, statuses: tuple[str, ...], dry_run: bool,
     for run_id in ids:
         click.echo(run_id)
     verb = "would delete" if dry_run else "deleted"
-    say(app, f"{verb} {len(ids)} run{'' if len(ids) == 1 else 's'} ({', '.join(wanted)}) "
-             f"that finished before {when(before)}")
+    say(
+        app,
+        f"{verb} {len(ids)} run{'' if len(ids) == 1 else 's'} ({', '.join(wanted)}) "
+        f"that finished before {when(before)}",
+    )

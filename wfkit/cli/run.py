@@ -25,22 +25,43 @@ _POLL_SECONDS = 0.5
 
 @click.command("run")
 @click.argument("target", metavar="MODULE:WORKFLOW")
-@click.option("--input", "input_text", metavar="JSON",
-              help="The workflow's arguments as JSON: an object by parameter name, the value "
-                   "itself for a one-parameter workflow, or {\"args\": [...], \"kwargs\": "
-                   "{...}}. @file.json reads a file, @- stdin.")
-@click.option("--id", "run_id", metavar="ID",
-              help="The run's id (default: from the workflow's workflow_id template, else a new "
-                   "UUID). Starting an id again returns that run.")
-@click.option("--no-wait", is_flag=True,
-              help="Only start the run (print its id); a `wfkit worker` runs it.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Give up waiting after this long (exit 1; the run carries on later).")
+@click.option(
+    "--input",
+    "input_text",
+    metavar="JSON",
+    help="The workflow's arguments as JSON: an object by parameter name, the value "
+    'itself for a one-parameter workflow, or {"args": [...], "kwargs": '
+    "{...}}. @file.json reads a file, @- stdin.",
+)
+@click.option(
+    "--id",
+    "run_id",
+    metavar="ID",
+    help="The run's id (default: from the workflow's workflow_id template, else a new "
+    "UUID). Starting an id again returns that run.",
+)
+@click.option(
+    "--no-wait", is_flag=True, help="Only start the run (print its id); a `wfkit worker` runs it."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Give up waiting after this long (exit 1; the run carries on later).",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
-def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wait: bool,
-        timeout: float | None, max_payload: int | None, store_url: str) -> None:
+def run(
+    app: App,
+    target: str,
+    input_text: str | None,
+    run_id: str | None,
+    no_wait: bool,
+    timeout: float | None,
+    max_payload: int | None,
+    store_url: str,
+) -> None:
     """Start a workflow run and print its result as JSON.
 
     \b
@@ -68,15 +89,25 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if input_text is not None:
             raise
         missing = UsageError(  # fine if the run exists: `run --id ID` drives it
-            f"workflow {wf.name!r} needs --input" + (
-                f", and there is no run {run_id!r} to resume" if run_id else "")
-            + f": {bad.message}", hint=bad.hint or "pass --input JSON")
+            f"workflow {wf.name!r} needs --input"
+            + (f", and there is no run {run_id!r} to resume" if run_id else "")
+            + f": {bad.message}",
+            hint=bad.hint or "pass --input JSON",
+        )
         if run_id is None:
             raise missing from None
         args, kwargs = [], {}
-    with _progress(app, no_wait) as observer, open_engine(
-            store_url, workflows=[wf], access="create" if missing is None else "existing",
-            missing=missing, observer=observer, **engine_limit(max_payload)) as engine:
+    with (
+        _progress(app, no_wait) as observer,
+        open_engine(
+            store_url,
+            workflows=[wf],
+            access="create" if missing is None else "existing",
+            missing=missing,
+            observer=observer,
+            **engine_limit(max_payload),
+        ) as engine,
+    ):
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.
@@ -87,8 +118,11 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
         if no_wait:
             click.echo(handle.id)
             if not existed:
-                say(app, f"started run {handle.id} ({wf.name}); a worker will run it: "
-                         f"wfkit worker {target.rpartition(':')[0]}")
+                say(
+                    app,
+                    f"started run {handle.id} ({wf.name}); a worker will run it: "
+                    f"wfkit worker {target.rpartition(':')[0]}",
+                )
             return
         if not existed:
             say(app, f"started run {handle.id} ({wf.name})")
@@ -98,8 +132,7 @@ def run(app: App, target: str, input_text: str | None, run_id: str | None, no_wa
             # Hand the run back now rather than when the lease runs out; a step cut off here
             # is re-run by whoever takes the run next (the same window as a crash).
             engine.store.release(engine.owner, handle.id)
-            say(app, f"left run {handle.id} to a worker (wfkit worker "
-                     f"{target.rpartition(':')[0]})")
+            say(app, f"left run {handle.id} to a worker (wfkit worker {target.rpartition(':')[0]})")
             raise
         stored = engine.get_run(handle.id).result
         value = json.loads(stored) if stored is not None else None
@@ -117,8 +150,8 @@ def _progress(app: App, no_wait: bool) -> Any:
 
 def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
     """Run the workflow here until it ends, saying once each time it parks (and why)."""
-    from wfkit.errors import ResultTimeout, RunFailed
     from wfkit.engine.status import RunStatus
+    from wfkit.errors import ResultTimeout, RunFailed
 
     deadline = None if timeout is None else time.monotonic() + timeout
     told: RunStatus | str | None = None  # what was last said, so it is said once
@@ -129,9 +162,12 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
             engine.result(run_id, timeout=step)
             return
         except RunFailed as failed:  # its message may hold a multi-line exception text
-            abort(f"workflow run {run_id!r} ended {failed.status}"
-                  + (f": {_first_line(failed.error)}" if failed.error else ""),
-                  hint=f"inspect it with `wfkit show {run_id}`", code=EXIT_FAILURE)
+            abort(
+                f"workflow run {run_id!r} ended {failed.status}"
+                + (f": {_first_line(failed.error)}" if failed.error else ""),
+                hint=f"inspect it with `wfkit show {run_id}`",
+                code=EXIT_FAILURE,
+            )
         except ResultTimeout as waited:
             status = RunStatus(waited.status)
             if left is not None and left <= step:
@@ -139,21 +175,33 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
         current = engine.get_run(run_id)
         if current.lease_owner not in (None, engine.owner) and told != "leased":
             told = "leased"
-            say(app, f"run {run_id} is {status.value} in another process "
-                     f"({current.lease_owner}); waiting for it to finish")
+            say(
+                app,
+                f"run {run_id} is {status.value} in another process "
+                f"({current.lease_owner}); waiting for it to finish",
+            )
         elif status in (RunStatus.WAITING, RunStatus.SLEEPING) and status != told:
             told = status
             wake = current.wake_at
             until = f" until {wake.strftime('%Y-%m-%d %H:%M:%S')} UTC" if wake else ""
             event = _awaited_event(engine, run_id) if status == RunStatus.WAITING else None
             awaited = f" for event {event!r}" if event else ""
-            events = "" if status != RunStatus.WAITING else \
-                f"; send it with `wfkit send-event {run_id} {event}`" if event else \
-                f"; send events with `wfkit send-event {run_id} NAME`"
-            say(app, f"run {run_id} is {status.value}{awaited}{until}; waiting here (Ctrl-C "
-                     f"leaves it to `wfkit worker`{events})")
-        elif status not in (RunStatus.WAITING, RunStatus.SLEEPING) \
-                and current.lease_owner in (None, engine.owner):
+            events = (
+                ""
+                if status != RunStatus.WAITING
+                else f"; send it with `wfkit send-event {run_id} {event}`"
+                if event
+                else f"; send events with `wfkit send-event {run_id} NAME`"
+            )
+            say(
+                app,
+                f"run {run_id} is {status.value}{awaited}{until}; waiting here (Ctrl-C "
+                f"leaves it to `wfkit worker`{events})",
+            )
+        elif status not in (RunStatus.WAITING, RunStatus.SLEEPING) and current.lease_owner in (
+            None,
+            engine.owner,
+        ):
             told = None
 
 
@@ -162,8 +210,11 @@ def _awaited_event(engine: Any, run_id: str) -> str | None:
     exactly what to send; None when it waits for something else (a child run)."""
     from wfkit.engine.status import OpKind, OpStatus
 
-    waits = [op for op in engine.operations(run_id)
-             if op.kind == OpKind.EVENT and op.status == OpStatus.STARTED]
+    waits = [
+        op
+        for op in engine.operations(run_id)
+        if op.kind == OpKind.EVENT and op.status == OpStatus.STARTED
+    ]
     return waits[-1].name if waits else None
 
 

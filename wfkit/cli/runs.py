@@ -9,9 +9,10 @@ what the messages say.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import click
 
@@ -34,8 +35,17 @@ if TYPE_CHECKING:
     from wfkit.engine.store.base import RunRecord
 
 JSON_VERSION = 1
-_STATUSES = ("PENDING", "RUNNING", "SLEEPING", "WAITING", "COMPLETED", "COMPENSATING",
-             "COMPENSATED", "FAILED", "CANCELLED")
+_STATUSES = (
+    "PENDING",
+    "RUNNING",
+    "SLEEPING",
+    "WAITING",
+    "COMPLETED",
+    "COMPENSATING",
+    "COMPENSATED",
+    "FAILED",
+    "CANCELLED",
+)
 
 
 class ListFormat(str, Enum):
@@ -52,43 +62,80 @@ class RunRow:
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(_STATUSES, case_sensitive=False),
-              help="Only runs with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(_STATUSES, case_sensitive=False),
+    help="Only runs with this status.",
+)
 @click.option("--workflow", metavar="NAME", help="Only runs of this workflow (its name).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most this many runs, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many runs, newest first.",
+)
 @format_option(ListFormat)
 @store_option
 @click.pass_obj
-def list_runs(app: App, status: str | None, workflow: str | None, limit: int,
-              fmt: ListFormat, store_url: str) -> None:
+def list_runs(
+    app: App, status: str | None, workflow: str | None, limit: int, fmt: ListFormat, store_url: str
+) -> None:
     """List runs, newest first: id, workflow, status, started, steps done."""
     from wfkit.engine.status import OpKind, OpStatus
 
     with open_engine(store_url, access="read") as engine:
-        rows = [RunRow(run, sum(1 for op in engine.store.operations(run.id)
-                                if op.kind == OpKind.STEP
-                                and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)))
-                for run in engine.list_runs(status=status, workflow=workflow, limit=limit)]
+        rows = [
+            RunRow(
+                run,
+                sum(
+                    1
+                    for op in engine.store.operations(run.id)
+                    if op.kind == OpKind.STEP
+                    and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+                ),
+            )
+            for run in engine.list_runs(status=status, workflow=workflow, limit=limit)
+        ]
     _LIST_FORMATS[fmt]().render(app, rows)
     if rows and len(rows) == limit:
-        say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows "
-                 "more")
+        say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows more")
     elif not rows:
-        say(app, "no runs" + (" match" if status or workflow else " yet; start one with "
-                              "`wfkit run MODULE:WORKFLOW --input JSON`"))
+        say(
+            app,
+            "no runs"
+            + (
+                " match"
+                if status or workflow
+                else " yet; start one with `wfkit run MODULE:WORKFLOW --input JSON`"
+            ),
+        )
 
 
 class RunsJson:
     """``{"version": 1, "runs": [...]}``, sorted keys: for scripts."""
 
     def render(self, app: App, rows: Sequence[RunRow]) -> None:
-        click.echo(to_json({"version": JSON_VERSION, "runs": [
-            {"id": r.run.id, "workflow": r.run.workflow, "workflow_version": r.run.version,
-             "status": r.run.status.value, "created_at": iso(r.run.created_at),
-             "finished_at": iso(r.run.finished_at), "steps_done": r.steps_done,
-             "parent_id": r.run.parent_id}
-            for r in rows]}))
+        click.echo(
+            to_json(
+                {
+                    "version": JSON_VERSION,
+                    "runs": [
+                        {
+                            "id": r.run.id,
+                            "workflow": r.run.workflow,
+                            "workflow_version": r.run.version,
+                            "status": r.run.status.value,
+                            "created_at": iso(r.run.created_at),
+                            "finished_at": iso(r.run.finished_at),
+                            "steps_done": r.steps_done,
+                            "parent_id": r.run.parent_id,
+                        }
+                        for r in rows
+                    ],
+                }
+            )
+        )
 
 
 class RunsTable:
@@ -101,30 +148,45 @@ class RunsTable:
         from rich.text import Text
 
         table = Table(box=None, pad_edge=False)
-        for header, justify in (("ID", "left"), ("WORKFLOW", "left"), ("STATUS", "left"),
-                                ("STARTED", "left"), ("STEPS DONE", "right")):
+        for header, justify in (
+            ("ID", "left"),
+            ("WORKFLOW", "left"),
+            ("STATUS", "left"),
+            ("STARTED", "left"),
+            ("STEPS DONE", "right"),
+        ):
             table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
         for r in rows:
-            table.add_row(Text(r.run.id), Text(r.run.workflow),
-                          status_text(r.run.status.value), when(r.run.created_at),
-                          str(r.steps_done))
+            table.add_row(
+                Text(r.run.id),
+                Text(r.run.workflow),
+                status_text(r.run.status.value),
+                when(r.run.created_at),
+                str(r.steps_done),
+            )
         print_table(app, table)
 
 
 _LIST_FORMATS: dict[ListFormat, type[RunsJson] | type[RunsTable]] = {
-    ListFormat.TABLE: RunsTable, ListFormat.JSON: RunsJson}
+    ListFormat.TABLE: RunsTable,
+    ListFormat.JSON: RunsJson,
+}
 
 
 @click.command("send-event")
 @click.argument("run_id", metavar="ID")
 @click.argument("name")
-@click.option("--data", metavar="JSON", help="The event's payload as JSON (default null); "
-              "@file.json reads a file.")
+@click.option(
+    "--data",
+    metavar="JSON",
+    help="The event's payload as JSON (default null); @file.json reads a file.",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
-def send_event(app: App, run_id: str, name: str, data: str | None, max_payload: int | None,
-               store_url: str) -> None:
+def send_event(
+    app: App, run_id: str, name: str, data: str | None, max_payload: int | None, store_url: str
+) -> None:
     """Send event NAME to run ID (buffered until the run waits for it)."""
     payload = parse_json_option(data, "--data")
     with open_engine(store_url, access="existing", **engine_limit(max_payload)) as engine:
@@ -135,8 +197,11 @@ def send_event(app: App, run_id: str, name: str, data: str | None, max_payload: 
 
 @click.command("cancel")
 @click.argument("run_id", metavar="ID")
-@click.option("--no-compensate", is_flag=True,
-              help="Stop without undoing completed steps (default: compensate them).")
+@click.option(
+    "--no-compensate",
+    is_flag=True,
+    help="Stop without undoing completed steps (default: compensate them).",
+)
 @store_option
 @click.pass_obj
 def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
@@ -146,11 +211,13 @@ def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
         compensate = engine.get_run(run_id).compensate_on_cancel
     what = "compensate its completed steps" if compensate else "stop without compensating"
     if requested:
-        say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it "
-                 "CANCELLED")
+        say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it CANCELLED")
     else:
-        say(app, f"cancel was already requested for run {run_id}; nothing changed (a worker "
-                 f"will {what}, then mark it CANCELLED)")
+        say(
+            app,
+            f"cancel was already requested for run {run_id}; nothing changed (a worker "
+            f"will {what}, then mark it CANCELLED)",
+        )
 
 
 @click.command("retry")
@@ -168,21 +235,33 @@ def retry(app: App, run_id: str, store_url: str) -> None:
 @click.command("skip-step")
 @click.argument("run_id", metavar="ID")
 @click.argument("step")
-@click.option("--result", "result_text", metavar="JSON",
-              help="The result to record for the failed step, as JSON (default null; "
-                   "ignored for a failed compensation). @file.json reads a file.")
+@click.option(
+    "--result",
+    "result_text",
+    metavar="JSON",
+    help="The result to record for the failed step, as JSON (default null; "
+    "ignored for a failed compensation). @file.json reads a file.",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
-def skip_step(app: App, run_id: str, step: str, result_text: str | None,
-              max_payload: int | None, store_url: str) -> None:
+def skip_step(
+    app: App,
+    run_id: str,
+    step: str,
+    result_text: str | None,
+    max_payload: int | None,
+    store_url: str,
+) -> None:
     """Record a result by hand for STEP, the failed step of FAILED run ID, and resume it."""
     result = parse_json_option(result_text, "--result")
     with open_engine(store_url, access="existing", **engine_limit(max_payload)) as engine:
         engine.skip_step(run_id, step, result)
         status = engine.get_run(run_id).status.value
-    say(app, f"recorded a result for step {step!r}; run {run_id} is {status} and a worker "
-             "resumes it")
+    say(
+        app,
+        f"recorded a result for step {step!r}; run {run_id} is {status} and a worker resumes it",
+    )
 
 
 @click.command("export")

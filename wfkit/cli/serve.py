@@ -9,7 +9,7 @@ leaves a half-written run), then the ``--workers`` threads finish their activati
 from __future__ import annotations
 
 import importlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import click
 
@@ -23,22 +23,50 @@ _NEEDS = ("starlette", "uvicorn", "jinja2")
 
 @click.command("serve")
 @click.argument("paths", nargs=-1, required=True, metavar="PATHS...")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; anything but loopback needs --token.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; anything but loopback needs --token.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--token", envvar="WFKIT_TOKEN", default=None, metavar="TOKEN",
-              help="Required on every request (Bearer for the API, a login for pages); "
-                   "env WFKIT_TOKEN.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              metavar="N", help="Also run N runs at a time in this process (0: leave them "
-                                "to `wfkit worker`).")
-@click.option("--max-body", type=SizeType(), default="4MiB", show_default=True, metavar="SIZE",
-              help="Largest request body accepted (413 over it).")
+@click.option(
+    "--token",
+    envvar="WFKIT_TOKEN",
+    default=None,
+    metavar="TOKEN",
+    help="Required on every request (Bearer for the API, a login for pages); env WFKIT_TOKEN.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Also run N runs at a time in this process (0: leave them to `wfkit worker`).",
+)
+@click.option(
+    "--max-body",
+    type=SizeType(),
+    default="4MiB",
+    show_default=True,
+    metavar="SIZE",
+    help="Largest request body accepted (413 over it).",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
-def serve(app: App, paths: Sequence[str], host: str, port: int, token: str | None,
-          workers: int, max_body: int, max_payload: int | None, store_url: str) -> None:
+def serve(
+    app: App,
+    paths: Sequence[str],
+    host: str,
+    port: int,
+    token: str | None,
+    workers: int,
+    max_body: int,
+    max_payload: int | None,
+    store_url: str,
+) -> None:
     """Serve the JSON API and the dashboard for the workflows in PATHS (files, dotted
     modules or directories of workflow files).
 
@@ -48,13 +76,17 @@ def serve(app: App, paths: Sequence[str], host: str, port: int, token: str | Non
     """
     missing = [name for name in _NEEDS if not _importable(name)]
     if missing:
-        abort(f"wfkit serve needs the web extra ({', '.join(missing)} not installed)",
-              hint="pip install 'wfkit[web]'")
+        abort(
+            f"wfkit serve needs the web extra ({', '.join(missing)} not installed)",
+            hint="pip install 'wfkit[web]'",
+        )
     if token is not None and not token.strip():
         abort("the token is empty", hint="pass a long random --token, or none on loopback")
     if host not in LOOPBACK and not token:
-        abort(f"refusing to serve on {host} without a token",
-              hint="pass --token TOKEN or set WFKIT_TOKEN; or bind 127.0.0.1")
+        abort(
+            f"refusing to serve on {host} without a token",
+            hint="pass --token TOKEN or set WFKIT_TOKEN; or bind 127.0.0.1",
+        )
     from wfkit.engine.engine import Engine
     from wfkit.engine.store import display_url, open_store
     from wfkit.web.app import create_app
@@ -64,18 +96,26 @@ def serve(app: App, paths: Sequence[str], host: str, port: int, token: str | Non
 
     workflows = load_paths(paths)
     engine = Engine(open_store(store_url), workflows=workflows, **engine_limit(max_payload))
-    guard = Guard(token=token, max_body=max_body,
-                  allowed_hosts=None if token else LOOPBACK_HOSTS)
+    guard = Guard(token=token, max_body=max_body, allowed_hosts=None if token else LOOPBACK_HOSTS)
     shown = f"[{host}]" if ":" in host else host
     try:
         application = create_app(engine, workflows, guard=guard, workers=workers)
-        say(app, f"serving {', '.join(wf.name for wf in workflows)} on "
-                 f"{display_url(store_url)} at http://{shown}:{port} "
-                 f"({'token required' if token else 'no token: loopback only'}; "
-                 f"{f'{workers} worker thread(s)' if workers else 'runs left to wfkit worker'}"
-                 "; Ctrl-C or SIGTERM stops)")
-        run_server(application, host=host, port=port, announce=lambda: say(
-            app, "stopping: finishing the requests in flight (signal again to quit now)"))
+        say(
+            app,
+            f"serving {', '.join(wf.name for wf in workflows)} on "
+            f"{display_url(store_url)} at http://{shown}:{port} "
+            f"({'token required' if token else 'no token: loopback only'}; "
+            f"{f'{workers} worker thread(s)' if workers else 'runs left to wfkit worker'}"
+            "; Ctrl-C or SIGTERM stops)",
+        )
+        run_server(
+            application,
+            host=host,
+            port=port,
+            announce=lambda: say(
+                app, "stopping: finishing the requests in flight (signal again to quit now)"
+            ),
+        )
         say(app, "server stopped")
     finally:
         engine.close()

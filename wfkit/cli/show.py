@@ -59,11 +59,16 @@ class RunView:
 def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
     """Show run ID: workflow, status, times, error, and a timeline of its operations."""
     with open_engine(store_url, access="read") as engine:
-        view = RunView(engine.get_run(run_id), engine.operations(run_id),
-                       {child.parent_seq: child.id
-                        for child in engine.store.list_runs(parent_id=run_id)
-                        if child.parent_seq is not None},
-                       _retried(run_id, engine.history(run_id)))
+        view = RunView(
+            engine.get_run(run_id),
+            engine.operations(run_id),
+            {
+                child.parent_seq: child.id
+                for child in engine.store.list_runs(parent_id=run_id)
+                if child.parent_seq is not None
+            },
+            _retried(run_id, engine.history(run_id)),
+        )
     _SHOW_FORMATS[fmt]().render(app, view)
 
 
@@ -71,9 +76,17 @@ class RunJson:
     """Everything, for scripts: inputs, results, full errors, source lines."""
 
     def render(self, app: App, view: RunView) -> None:
-        click.echo(to_json({"version": JSON_VERSION, "run": _run_data(view.run),
-                            "operations": [_op_data(op, view.children, view.retried)
-                                           for op in view.operations]}))
+        click.echo(
+            to_json(
+                {
+                    "version": JSON_VERSION,
+                    "run": _run_data(view.run),
+                    "operations": [
+                        _op_data(op, view.children, view.retried) for op in view.operations
+                    ],
+                }
+            )
+        )
 
 
 class RunText:
@@ -84,30 +97,55 @@ class RunText:
 
 
 _SHOW_FORMATS: dict[ShowFormat, type[RunJson] | type[RunText]] = {
-    ShowFormat.TEXT: RunText, ShowFormat.JSON: RunJson}
+    ShowFormat.TEXT: RunText,
+    ShowFormat.JSON: RunJson,
+}
 
 
 def _run_data(run: Any) -> dict[str, Any]:
-    return {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
-            "status": run.status.value, "created_at": iso(run.created_at),
-            "updated_at": iso(run.updated_at), "finished_at": iso(run.finished_at),
-            "wake_at": iso(run.wake_at), "input": parsed(run.input),
-            "result": parsed(run.result), "error": parsed(run.error),
-            "parent_id": run.parent_id, "recoveries": run.recoveries,
-            "cancel_requested": run.cancel_requested}
+    return {
+        "id": run.id,
+        "workflow": run.workflow,
+        "workflow_version": run.version,
+        "status": run.status.value,
+        "created_at": iso(run.created_at),
+        "updated_at": iso(run.updated_at),
+        "finished_at": iso(run.finished_at),
+        "wake_at": iso(run.wake_at),
+        "input": parsed(run.input),
+        "result": parsed(run.result),
+        "error": parsed(run.error),
+        "parent_id": run.parent_id,
+        "recoveries": run.recoveries,
+        "cancel_requested": run.cancel_requested,
+    }
 
 
-def _op_data(op: Any, children: dict[int, str],
-             retried: dict[int, list[Any]]) -> dict[str, Any]:
-    return {"child_id": children.get(op.seq), "seq": op.seq, "kind": op.kind.value,
-            "name": op.name, "status": op.status.value,
-            "attempt": op.attempt, "started_at": iso(op.started_at),
-            "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
-            "result": parsed(op.result), "error": parsed(op.error), "source": op.source,
-            "compensates": op.compensates,
-            "retried_attempts": [{"attempt": a.attempt, "started_at": iso(a.started_at),
-                                  "retry_at": iso(a.wake_at), "error": parsed(a.error)}
-                                 for a in retried.get(op.seq, [])]}
+def _op_data(op: Any, children: dict[int, str], retried: dict[int, list[Any]]) -> dict[str, Any]:
+    return {
+        "child_id": children.get(op.seq),
+        "seq": op.seq,
+        "kind": op.kind.value,
+        "name": op.name,
+        "status": op.status.value,
+        "attempt": op.attempt,
+        "started_at": iso(op.started_at),
+        "finished_at": iso(op.finished_at),
+        "wake_at": iso(op.wake_at),
+        "result": parsed(op.result),
+        "error": parsed(op.error),
+        "source": op.source,
+        "compensates": op.compensates,
+        "retried_attempts": [
+            {
+                "attempt": a.attempt,
+                "started_at": iso(a.started_at),
+                "retry_at": iso(a.wake_at),
+                "error": parsed(a.error),
+            }
+            for a in retried.get(op.seq, [])
+        ],
+    }
 
 
 def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
@@ -118,12 +156,14 @@ def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
     for entry in history:
         if entry.type.endswith("_retrying") and entry.seq is not None:
             retried.setdefault(entry.seq, []).append(
-                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data))
+                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data)
+            )
     return retried
 
 
-def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
-                retried: dict[int, list[Any]]) -> None:
+def _print_text(
+    app: App, run: Any, ops: list[Any], children: dict[int, str], retried: dict[int, list[Any]]
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -136,8 +176,10 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
     header.add_row("status", status_text(run.status.value))
     header.add_row("created", when(run.created_at))
     if run.finished_at is not None:
-        header.add_row("finished", f"{when(run.finished_at)}  "
-                       f"(took {duration(run.created_at, run.finished_at)})")
+        header.add_row(
+            "finished",
+            f"{when(run.finished_at)}  (took {duration(run.created_at, run.finished_at)})",
+        )
     elif run.wake_at is not None:
         header.add_row("wakes", when(run.wake_at))
     if run.parent_id:
@@ -154,9 +196,16 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
         return
     by_seq = {op.seq: op for op in ops}
     table = Table(box=None, pad_edge=False, title_justify="left")
-    for name, justify in (("SEQ", "right"), ("KIND", "left"), ("NAME", "left"),
-                          ("ATTEMPT", "right"), ("STATUS", "left"), ("STARTED", "left"),
-                          ("DURATION", "right"), ("ERROR", "left")):
+    for name, justify in (
+        ("SEQ", "right"),
+        ("KIND", "left"),
+        ("NAME", "left"),
+        ("ATTEMPT", "right"),
+        ("STATUS", "left"),
+        ("STARTED", "left"),
+        ("DURATION", "right"),
+        ("ERROR", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for op in ops:
         name = op.name
@@ -166,19 +215,34 @@ def _print_text(app: App, run: Any, ops: list[Any], children: dict[int, str],
         if op.compensates is not None:
             undone = by_seq.get(op.compensates)
             kind = "↩ compensation"
-            name = f"{op.name} (undoes {seq_label(op.compensates)})" if undone is None or \
-                undone.name == op.name else f"{op.name} (undoes {seq_label(op.compensates)} {undone.name})"
-        table.add_row(seq_label(op.seq)[1:], kind, Text(name), str(op.attempt) if op.attempt else "",
-                      status_text(op.status.value), when(op.started_at),
-                      duration(op.started_at, op.finished_at),
-                      Text(error_line(op.error) if op.error else "", style="red"))
+            name = (
+                f"{op.name} (undoes {seq_label(op.compensates)})"
+                if undone is None or undone.name == op.name
+                else f"{op.name} (undoes {seq_label(op.compensates)} {undone.name})"
+            )
+        table.add_row(
+            seq_label(op.seq)[1:],
+            kind,
+            Text(name),
+            str(op.attempt) if op.attempt else "",
+            status_text(op.status.value),
+            when(op.started_at),
+            duration(op.started_at, op.finished_at),
+            Text(error_line(op.error) if op.error else "", style="red"),
+        )
         for earlier in retried.get(op.seq, []):
             if earlier.attempt >= op.attempt:
                 continue  # the row above is this attempt (a run parked for its retry)
-            table.add_row("", "", Text("  ↳ retried", style="dim"), str(earlier.attempt),
-                          status_text("FAILED"), when(earlier.started_at), "",
-                          Text(error_line(earlier.error) if earlier.error else "",
-                               style="red"))
+            table.add_row(
+                "",
+                "",
+                Text("  ↳ retried", style="dim"),
+                str(earlier.attempt),
+                status_text("FAILED"),
+                when(earlier.started_at),
+                "",
+                Text(error_line(earlier.error) if earlier.error else "", style="red"),
+            )
     out.print()
     print_table(app, table)
 

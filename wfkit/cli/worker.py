@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import click
 
@@ -38,27 +39,51 @@ def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> fl
         raise click.BadParameter(
             f"{value:g} is too short: the heartbeat renews the lease every third of it "
             f"(use at least {MIN_LEASE_SECONDS:g} second; the default is 30)"
-            if value < MIN_LEASE_SECONDS else f"{value:g} is not a number of seconds "
-            "(the default is 30)")
+            if value < MIN_LEASE_SECONDS
+            else f"{value:g} is not a number of seconds (the default is 30)"
+        )
     return value
 
 
 @click.command("worker")
 @click.argument("modules", nargs=-1, required=True, metavar="MODULE...")
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs advanced at the same time (threads in this process).")
-@click.option("--idle-interval", type=click.FloatRange(min=0, min_open=True), default=0.5,
-              show_default=True, metavar="SECONDS",
-              help="How long to wait between looks at the store when nothing is runnable.")
-@click.option("--lease-seconds", type=float, default=30.0, callback=_check_lease,
-              show_default=True, metavar="SECONDS",
-              help="How long a run stays this worker's without a heartbeat; a crashed "
-                   "worker's runs are taken over after this.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs advanced at the same time (threads in this process).",
+)
+@click.option(
+    "--idle-interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.5,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait between looks at the store when nothing is runnable.",
+)
+@click.option(
+    "--lease-seconds",
+    type=float,
+    default=30.0,
+    callback=_check_lease,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a run stays this worker's without a heartbeat; a crashed "
+    "worker's runs are taken over after this.",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
-def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: float,
-           lease_seconds: float, max_payload: int | None, store_url: str) -> None:
+def worker(
+    app: App,
+    modules: Sequence[str],
+    concurrency: int,
+    idle_interval: float,
+    lease_seconds: float,
+    max_payload: int | None,
+    store_url: str,
+) -> None:
     """Run the workflows defined in MODULE... (files or dotted names) until SIGTERM/Ctrl-C.
 
     \b
@@ -75,22 +100,39 @@ def worker(app: App, modules: Sequence[str], concurrency: int, idle_interval: fl
     store = ObservedStore(open_store(store_url), log)
     # -v adds each step, retry, compensation and wait, as `wfkit run` shows them.
     observer = PlainProgress(log.note) if app.verbosity >= 1 else None
-    engine = Engine(store, workflows=workflows, lease_seconds=lease_seconds, observer=observer,
-                    **engine_limit(max_payload))
+    engine = Engine(
+        store,
+        workflows=workflows,
+        lease_seconds=lease_seconds,
+        observer=observer,
+        **engine_limit(max_payload),
+    )
     log.clock = engine.clock
     stop = threading.Event()
     try:
-        say(app, f"worker {engine.owner} on {display_url(store_url)}: "
-                 f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
-                 "Ctrl-C or SIGTERM stops)")
-        with _stop_on_signals(stop, lambda: say(
-                app, "stopping: finishing the current activation (signal again to quit now)")):
+        say(
+            app,
+            f"worker {engine.owner} on {display_url(store_url)}: "
+            f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
+            "Ctrl-C or SIGTERM stops)",
+        )
+        with _stop_on_signals(
+            stop,
+            lambda: say(
+                app, "stopping: finishing the current activation (signal again to quit now)"
+            ),
+        ):
             engine.run_worker(
-                stop=stop, concurrency=concurrency, idle_interval=idle_interval,
+                stop=stop,
+                concurrency=concurrency,
+                idle_interval=idle_interval,
                 on_store_error=lambda error, pause: say(
-                    app, f"store unavailable: {error.message}; trying again in {pause:g}s"),
+                    app, f"store unavailable: {error.message}; trying again in {pause:g}s"
+                ),
                 on_store_back=lambda seconds: say(
-                    app, f"store available again (unavailable for {seconds:.1f}s)"))
+                    app, f"store available again (unavailable for {seconds:.1f}s)"
+                ),
+            )
         say(app, "worker stopped")
     finally:
         engine.close()
@@ -122,7 +164,7 @@ class TransitionLog:
 
     def __init__(self, emit: Callable[[str], None]) -> None:
         self._emit = emit
-        self._status: dict[str, str] = {}      # runs this worker has claimed and not seen end
+        self._status: dict[str, str] = {}  # runs this worker has claimed and not seen end
         self._workflow: dict[str, str] = {}
         self._lock = threading.Lock()
         self.clock: Any = None
@@ -132,8 +174,9 @@ class TransitionLog:
             self._status[run.id] = str(run.status)
             self._workflow[run.id] = run.workflow
         if run.lease_owner is not None:
-            self._line(run.id, run.workflow,
-                       f"taken over from {run.lease_owner} (its lease expired)")
+            self._line(
+                run.id, run.workflow, f"taken over from {run.lease_owner} (its lease expired)"
+            )
 
     def committed(self, run_id: str, changes: dict[str, Any]) -> None:
         status = changes.get("status")

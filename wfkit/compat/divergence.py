@@ -37,9 +37,9 @@ class Divergence:
 @dataclass(frozen=True)
 class _Old:
     ops: tuple[Recorded, ...]
-    choices: dict[tuple[str, str], tuple[str, ...]]     # (kind, text) -> outcomes in order
-    placed: dict[tuple[str, str], tuple[str, ...]]      # (kind, ops before it) -> outcomes
-    raised_after: dict[int, str]      # op index -> label of the handler the run went into
+    choices: dict[tuple[str, str], tuple[str, ...]]  # (kind, text) -> outcomes in order
+    placed: dict[tuple[str, str], tuple[str, ...]]  # (kind, ops before it) -> outcomes
+    raised_after: dict[int, str]  # op index -> label of the handler the run went into
 
     @classmethod
     def of(cls, path: Sequence[Event]) -> _Old:
@@ -55,8 +55,12 @@ class _Old:
             else:
                 choices.setdefault(event.key, []).append(event.outcome)
                 placed.setdefault(_place(event.key[0], len(ops)), []).append(event.outcome)
-        return cls(tuple(ops), {k: tuple(v) for k, v in choices.items()},
-                   {k: tuple(v) for k, v in placed.items()}, raised)
+        return cls(
+            tuple(ops),
+            {k: tuple(v) for k, v in choices.items()},
+            {k: tuple(v) for k, v in placed.items()},
+            raised,
+        )
 
 
 Counts = tuple[tuple[tuple[str, str], int], ...]
@@ -75,7 +79,7 @@ def diverge(path: Sequence[Event], new: Shape, max_rounds: int = 2) -> list[Dive
         seen.add(state)
         node_id, i, counts = state
         if i >= len(old.ops):
-            continue                      # every recorded operation was met again: safe
+            continue  # every recorded operation was met again: safe
         for item in _step(old, new, node_id, i, dict(counts), max_rounds):
             if isinstance(item, Divergence):
                 key = (item.expected.node, item.met, item.handler)
@@ -85,8 +89,9 @@ def diverge(path: Sequence[Event], new: Shape, max_rounds: int = 2) -> list[Dive
     return list(found.values())
 
 
-def _step(old: _Old, new: Shape, node_id: str, i: int, counts: dict[tuple[str, str], int],
-          max_rounds: int) -> list[tuple[str, int, Counts] | Divergence]:
+def _step(
+    old: _Old, new: Shape, node_id: str, i: int, counts: dict[tuple[str, str], int], max_rounds: int
+) -> list[tuple[str, int, Counts] | Divergence]:
     node = new.nodes[node_id]
     if node.kind in _END:
         return [Divergence(old.ops[: i + 1], None)]
@@ -97,8 +102,7 @@ def _step(old: _Old, new: Shape, node_id: str, i: int, counts: dict[tuple[str, s
         i += 1
         if i - 1 in old.raised_after and i < len(old.ops):
             label = old.raised_after[i - 1]
-            handlers = [h for _, h in new.handlers_around(node_id)
-                        if new.nodes[h].label == label]
+            handlers = [h for _, h in new.handlers_around(node_id) if new.nodes[h].label == label]
             if not handlers:
                 return [Divergence(old.ops[: i + 1], None, handler=label)]
             return [(handlers[0], i, _freeze(counts))]
@@ -117,7 +121,7 @@ def _step(old: _Old, new: Shape, node_id: str, i: int, counts: dict[tuple[str, s
             # old path took after as many recorded operations
             steps = [(label, targets) for label, targets in steps if label == placed[by_place]]
             after = _freeze({**counts, place: by_place + 1})
-        elif node.kind == "patch":        # a gate the old code lacked: runs take the old branch
+        elif node.kind == "patch":  # a gate the old code lacked: runs take the old branch
             steps = [(label, targets) for label, targets in steps if label == "old code"]
         elif node.kind == "loop" and taken >= max_rounds:
             steps = [(label, targets) for label, targets in steps if label == "done"]
@@ -136,11 +140,12 @@ def _step(old: _Old, new: Shape, node_id: str, i: int, counts: dict[tuple[str, s
     return moves
 
 
-def _onward(old: _Old, new: Shape, targets: list[str], i: int, counts: Counts
-            ) -> list[tuple[str, int, Counts] | Divergence]:
+def _onward(
+    old: _Old, new: Shape, targets: list[str], i: int, counts: Counts
+) -> list[tuple[str, int, Counts] | Divergence]:
     if len(targets) == 1:
         return [(targets[0], i, counts)]
-    for target in targets:             # a parallel group's calls, recorded in call order
+    for target in targets:  # a parallel group's calls, recorded in call order
         node = new.nodes[target]
         if node.kind not in OPERATIONS:
             continue

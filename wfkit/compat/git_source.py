@@ -32,40 +32,57 @@ class GitBase:
 
     def __init__(self, base: str, where: str = ".") -> None:
         if not base or base.startswith("-"):
-            raise UsageError(f"--base {base!r} is not a revision",
-                             hint="name a commit, branch or tag, e.g. --base origin/main")
+            raise UsageError(
+                f"--base {base!r} is not a revision",
+                hint="name a commit, branch or tag, e.g. --base origin/main",
+            )
         self.cwd = os.path.abspath(where)
-        top = self._git(["rev-parse", "--show-toplevel"], what="find the repository",
-                        missing=("not a git repository", "run wfkit compat inside the "
-                                 "repository whose change you check"))
+        top = self._git(
+            ["rev-parse", "--show-toplevel"],
+            what="find the repository",
+            missing=(
+                "not a git repository",
+                "run wfkit compat inside the repository whose change you check",
+            ),
+        )
         self.root = os.path.realpath(top.strip())
         self.base = base
-        self.commit = self._git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
-                                what=f"resolve --base {base!r}",
-                                missing=(f"git cannot resolve --base {base!r}",
-                                         "fetch it first (e.g. git fetch origin main) or "
-                                         "name an existing commit, branch or tag")).strip()
+        self.commit = self._git(
+            ["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+            what=f"resolve --base {base!r}",
+            missing=(
+                f"git cannot resolve --base {base!r}",
+                "fetch it first (e.g. git fetch origin main) or "
+                "name an existing commit, branch or tag",
+            ),
+        ).strip()
 
     def relative(self, path: str) -> str:
         """``path`` relative to the repository root; a path outside it is a usage error."""
         absolute = os.path.realpath(os.path.join(self.cwd, path))
         if absolute != self.root and not absolute.startswith(self.root + os.sep):
-            raise UsageError(f"{path} is outside the repository at {self.root}",
-                             hint="name paths inside the repository being checked")
+            raise UsageError(
+                f"{path} is outside the repository at {self.root}",
+                hint="name paths inside the repository being checked",
+            )
         return os.path.relpath(absolute, self.root).replace(os.sep, "/")
 
     def changes(self, paths: Sequence[str] = ()) -> list[Change]:
         """The Python files under ``paths`` (default: the whole repository) that differ."""
         scope = [self.relative(p) for p in paths] or ["."]
-        listed = self._git(["diff", "--name-only", "--no-renames", "-z", self.commit, "--",
-                            *scope], what="list the changed files", cwd=self.root)
+        listed = self._git(
+            ["diff", "--name-only", "--no-renames", "-z", self.commit, "--", *scope],
+            what="list the changed files",
+            cwd=self.root,
+        )
         names = sorted(n for n in listed.split("\0") if n.endswith(".py"))
         old = self.read(names)
         out = []
         for name in names:
             try:
-                with open(os.path.join(self.root, name), encoding="utf-8",
-                          errors="surrogateescape") as handle:
+                with open(
+                    os.path.join(self.root, name), encoding="utf-8", errors="surrogateescape"
+                ) as handle:
                     new: str | None = handle.read()
             except FileNotFoundError:
                 new = None
@@ -79,8 +96,13 @@ class GitBase:
             return {}
         request = "".join(f"{self.commit}:{name}\n" for name in names).encode()
         try:
-            done = subprocess.run(["git", "cat-file", "--batch"], input=request,
-                                  capture_output=True, cwd=self.root, check=True)
+            done = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                input=request,
+                capture_output=True,
+                cwd=self.root,
+                check=True,
+            )
         except (OSError, subprocess.CalledProcessError) as error:
             raise UsageError(f"git could not read the files at {self.base}: {error}") from None
         out: dict[str, str] = {}
@@ -92,18 +114,27 @@ class GitBase:
             if len(header) == 2 and header[1] == b"missing":
                 continue
             size = int(header[2])
-            out[name] = data[at:at + size].decode("utf-8", "surrogateescape")
+            out[name] = data[at : at + size].decode("utf-8", "surrogateescape")
             at += size + 1
         return out
 
-    def _git(self, args: list[str], *, what: str, missing: tuple[str, str] | None = None,
-             cwd: str | None = None) -> str:
+    def _git(
+        self,
+        args: list[str],
+        *,
+        what: str,
+        missing: tuple[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> str:
         try:
-            done = subprocess.run(["git", *args], capture_output=True, text=True,
-                                  cwd=cwd or self.cwd)
+            done = subprocess.run(
+                ["git", *args], capture_output=True, text=True, cwd=cwd or self.cwd
+            )
         except FileNotFoundError:
-            raise UsageError("git is not installed (wfkit compat reads the old code from git)",
-                             hint="install git, or run wfkit compat where git is") from None
+            raise UsageError(
+                "git is not installed (wfkit compat reads the old code from git)",
+                hint="install git, or run wfkit compat where git is",
+            ) from None
         if done.returncode != 0 or (missing is not None and not done.stdout.strip()):
             if missing is not None:
                 raise UsageError(missing[0], hint=missing[1])

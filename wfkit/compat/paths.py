@@ -17,14 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 from wfkit.static.skeleton import OP_KINDS, Graph, Node
 
 MAX_ITERATIONS = 2
 MAX_PATHS = 4096
 BRANCHING = frozenset({"decision", "loop", "patch"})
-OPERATIONS = OP_KINDS - {"patch", "parallel"}   # a gate's marker is recorded by the gate
+OPERATIONS = OP_KINDS - {"patch", "parallel"}  # a gate's marker is recorded by the gate
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Choice:
     outcome: str
 
 
-Event = Union[Recorded, Choice]
+Event = Recorded | Choice
 
 
 _PATCH_ID = re.compile(r"""patched\((['"])(.*)\1\)""")
@@ -67,10 +66,10 @@ class Shape:
 
     graph: Graph
     nodes: dict[str, Node] = field(default_factory=dict)
-    out: dict[str, list[tuple[str, str]]] = field(default_factory=dict)   # node -> (label, dst)
-    handlers: dict[str, list[str]] = field(default_factory=dict)          # group -> handlers
-    parent: dict[str, str] = field(default_factory=dict)                  # group -> parent
-    parallel: set[str] = field(default_factory=set)                       # parallel groups
+    out: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # node -> (label, dst)
+    handlers: dict[str, list[str]] = field(default_factory=dict)  # group -> handlers
+    parent: dict[str, str] = field(default_factory=dict)  # group -> parent
+    parallel: set[str] = field(default_factory=set)  # parallel groups
 
     @classmethod
     def of(cls, graph: Graph) -> Shape:
@@ -80,12 +79,12 @@ class Shape:
             if group.kind == "parallel":
                 shape.parallel.add(group.id)
         for edge in graph.edges:
-            if edge.src in shape.parent:           # a group's edge: its exception handler
+            if edge.src in shape.parent:  # a group's edge: its exception handler
                 if edge.label == "raises":
                     shape.handlers.setdefault(edge.src, []).append(edge.dst)
                 continue
             if edge.label == "compensate":
-                continue                            # compensations have numbers of their own
+                continue  # compensations have numbers of their own
             shape.out.setdefault(edge.src, []).append((edge.label, edge.dst))
         return shape
 
@@ -135,7 +134,8 @@ def paths(graph: Graph, limit: int = MAX_PATHS) -> Paths:
     shape = Shape.of(graph)
     found: list[tuple[Event, ...]] = []
     stack: list[tuple[str, tuple[Event, ...], tuple[tuple[str, int], ...]]] = [
-        (shape.start, (), ())]
+        (shape.start, (), ())
+    ]
     while stack:
         if len(found) >= limit:
             return Paths(found, False)
@@ -144,13 +144,13 @@ def paths(graph: Graph, limit: int = MAX_PATHS) -> Paths:
             if item[0] is None:
                 found.append(item[1])
             else:
-                stack.append(item)     # type: ignore[arg-type]
+                stack.append(item)  # type: ignore[arg-type]
     return Paths(found, True)
 
 
-def _advance(shape: Shape, node_id: str, events: tuple[Event, ...],
-             rounds: tuple[tuple[str, int], ...]
-             ) -> Iterator[tuple[str | None, tuple[Event, ...], tuple[tuple[str, int], ...]]]:
+def _advance(
+    shape: Shape, node_id: str, events: tuple[Event, ...], rounds: tuple[tuple[str, int], ...]
+) -> Iterator[tuple[str | None, tuple[Event, ...], tuple[tuple[str, int], ...]]]:
     """The ways on from ``node_id``: (next node, events so far, loop rounds), or (None,
     events, rounds) where a path ends."""
     node = shape.nodes[node_id]
@@ -159,9 +159,12 @@ def _advance(shape: Shape, node_id: str, events: tuple[Event, ...],
         return
     if node.kind in OPERATIONS:
         events = (*events, Recorded(recorded_key(node), node_id))
-        for _, handler in shape.handlers_around(node_id)[:1]:   # it failed: the handler runs
-            yield handler, (*events, Choice(("raise", shape.nodes[handler].label), "raised")), \
-                rounds
+        for _, handler in shape.handlers_around(node_id)[:1]:  # it failed: the handler runs
+            yield (
+                handler,
+                (*events, Choice(("raise", shape.nodes[handler].label), "raised")),
+                rounds,
+            )
     steps = shape.next_steps(node_id)
     if not steps:
         yield None, events, rounds
@@ -183,14 +186,17 @@ def _advance(shape: Shape, node_id: str, events: tuple[Event, ...],
         yield from _onward(shape, targets, events, rounds)
 
 
-def _onward(shape: Shape, targets: list[str], events: tuple[Event, ...],
-            rounds: tuple[tuple[str, int], ...]
-            ) -> Iterator[tuple[str | None, tuple[Event, ...], tuple[tuple[str, int], ...]]]:
+def _onward(
+    shape: Shape, targets: list[str], events: tuple[Event, ...], rounds: tuple[tuple[str, int], ...]
+) -> Iterator[tuple[str | None, tuple[Event, ...], tuple[tuple[str, int], ...]]]:
     if len(targets) == 1:
         yield targets[0], events, rounds
         return
     # several targets under one edge label: a parallel group's calls, recorded in call order
-    calls = tuple(Recorded(recorded_key(shape.nodes[t]), t) for t in targets
-                  if shape.nodes[t].kind in OPERATIONS)
+    calls = tuple(
+        Recorded(recorded_key(shape.nodes[t]), t)
+        for t in targets
+        if shape.nodes[t].kind in OPERATIONS
+    )
     for after in shape.join(targets):
         yield after, (*events, *calls), rounds

@@ -28,7 +28,6 @@ class ArgumentError(UsageError):
         self.parameter = parameter
 
 
-
 # --------------------------------------------------------------------------- function inputs
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -80,9 +79,12 @@ def positional_count(fn: Callable[..., Any]) -> int | None:
         return None
     if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
         return None
-    return sum(1 for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                               inspect.Parameter.POSITIONAL_OR_KEYWORD)
-               and p.default is inspect.Parameter.empty)
+    return sum(
+        1
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and p.default is inspect.Parameter.empty
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -100,8 +102,10 @@ def _signature_types(fn: Callable[..., Any]) -> tuple[dict[str, Any], Any]:
 def _hints_one_by_one(target: Any, signature: inspect.Signature) -> dict[str, Any]:
     globalns = getattr(target, "__globals__", {})
     owner = getattr(target, "__qualname__", repr(target))
-    entries = [(p.name, p.annotation, i == 0 and is_context_parameter(p))
-               for i, p in enumerate(signature.parameters.values())]
+    entries = [
+        (p.name, p.annotation, i == 0 and is_context_parameter(p))
+        for i, p in enumerate(signature.parameters.values())
+    ]
     entries.append(("return", signature.return_annotation, False))
     hints: dict[str, Any] = {}
     for name, annotation, is_context in entries:
@@ -118,25 +122,29 @@ def _hints_one_by_one(target: Any, signature: inspect.Signature) -> dict[str, An
             raise DefinitionError(
                 f"cannot resolve the annotation {annotation!r} of {subject} of {owner}: {error}",
                 hint="import the type at module level (not only under TYPE_CHECKING) and "
-                     "define it outside functions") from None
+                "define it outside functions",
+            ) from None
     return hints
 
 
-def _usage(fn: Callable[..., Any], parameters: list[inspect.Parameter],
-           annotations: dict[str, Any]) -> str:
+def _usage(
+    fn: Callable[..., Any], parameters: list[inspect.Parameter], annotations: dict[str, Any]
+) -> str:
     shown = []
     for p in parameters:
-        prefix = {inspect.Parameter.VAR_POSITIONAL: "*",
-                  inspect.Parameter.VAR_KEYWORD: "**"}.get(p.kind, "")
+        prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(
+            p.kind, ""
+        )
         text = f"{prefix}{p.name}: {annotation_name(annotations.get(p.name, Any))}"
         shown.append(text if p.default is inspect.Parameter.empty else f"{text} = {p.default!r}")
     name = getattr(fn, "__qualname__", repr(fn))
-    return (f"{name} takes ({', '.join(shown)}); pass an object keyed by parameter name, or "
-            '{"args": [...], "kwargs": {...}}')
+    return (
+        f"{name} takes ({', '.join(shown)}); pass an object keyed by parameter name, or "
+        '{"args": [...], "kwargs": {...}}'
+    )
 
 
-def _input_parameters(fn: Callable[..., Any],
-                      skip_context: bool) -> tuple[inspect.Parameter, ...]:
+def _input_parameters(fn: Callable[..., Any], skip_context: bool) -> tuple[inspect.Parameter, ...]:
     """The parameters a caller's input binds to; a workflow's are resolved once (every run
     decodes its input when it starts and again in each activation)."""
     try:
@@ -146,17 +154,24 @@ def _input_parameters(fn: Callable[..., Any],
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_input_parameters(fn: Callable[..., Any],
-                             skip_context: bool) -> tuple[inspect.Parameter, ...]:
+def _cached_input_parameters(
+    fn: Callable[..., Any], skip_context: bool
+) -> tuple[inspect.Parameter, ...]:
     parameters = tuple(inspect.signature(inspect.unwrap(fn)).parameters.values())
     if skip_context and parameters and is_context_parameter(parameters[0]):
         parameters = parameters[1:]
     return parameters
 
 
-def bind_arguments(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], where: str,
-                   *, codec: JsonCodec | None = None,
-                   skip_context: bool = True) -> tuple[list[Any], dict[str, Any]]:
+def bind_arguments(
+    fn: Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    where: str,
+    *,
+    codec: JsonCodec | None = None,
+    skip_context: bool = True,
+) -> tuple[list[Any], dict[str, Any]]:
     """Decode JSON ``args`` / ``kwargs`` against ``fn``'s annotations, for ``fn(ctx, *a, **k)``.
 
     The first parameter is skipped when it is the workflow context (see
@@ -168,16 +183,20 @@ def bind_arguments(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, An
     annotations, _ = signature_types(fn)
     parameters = _input_parameters(fn, skip_context)
     positional = [p for p in parameters if p.kind in _POSITIONAL]
-    var_positional = next((p for p in parameters
-                           if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+    var_positional = next(
+        (p for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None
+    )
     var_keyword = next((p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD), None)
-    by_name = {p.name: p for p in parameters
-               if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                             inspect.Parameter.KEYWORD_ONLY)}
+    by_name = {
+        p.name: p
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
 
     def fail(message: str, parameter: str | None) -> ArgumentError:
-        return ArgumentError(message, where=where, parameter=parameter,
-                             hint=_usage(fn, parameters, annotations))
+        return ArgumentError(
+            message, where=where, parameter=parameter, hint=_usage(fn, parameters, annotations)
+        )
 
     bound_args = []
     for index, item in enumerate(args):
@@ -187,33 +206,49 @@ def bind_arguments(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, An
             name = var_positional.name
             root = f"{name}[{index - len(positional)}]"
         else:
-            raise fail(f"too many positional arguments: {len(args)} given, at most "
-                       f"{len(positional)} accepted", None)
+            raise fail(
+                f"too many positional arguments: {len(args)} given, at most "
+                f"{len(positional)} accepted",
+                None,
+            )
         bound_args.append(codec.from_jsonable(item, annotations.get(name, Any), where, root=root))
-    given = {p.name for p in positional[:len(args)]}
+    given = {p.name for p in positional[: len(args)]}
     bound_kwargs = {}
     for name, item in kwargs.items():
         if name in given:
             raise fail(f"argument {name!r} given twice (by position and by name)", name)
         parameter = by_name.get(name)
         if parameter is None and var_keyword is None:
-            why = ("is positional-only" if any(p.name == name for p in positional)
-                   else "is not a parameter")
+            why = (
+                "is positional-only"
+                if any(p.name == name for p in positional)
+                else "is not a parameter"
+            )
             raise fail(f"unknown argument {name!r}: it {why}", name)
         owner = parameter or var_keyword
         assert owner is not None
-        bound_kwargs[name] = codec.from_jsonable(item, annotations.get(owner.name, Any), where,
-                                                 root=name)
+        bound_kwargs[name] = codec.from_jsonable(
+            item, annotations.get(owner.name, Any), where, root=name
+        )
     for p in parameters:
-        if (p.default is inspect.Parameter.empty and p.kind not in _VARIADIC
-                and p.name not in given and p.name not in kwargs):
+        if (
+            p.default is inspect.Parameter.empty
+            and p.kind not in _VARIADIC
+            and p.name not in given
+            and p.name not in kwargs
+        ):
             raise fail(f"missing argument {p.name!r}", p.name)
     return bound_args, bound_kwargs
 
 
-def arguments_from_json(fn: Callable[..., Any], data: Any, where: str, *,
-                        codec: JsonCodec | None = None,
-                        skip_context: bool = True) -> tuple[list[Any], dict[str, Any]]:
+def arguments_from_json(
+    fn: Callable[..., Any],
+    data: Any,
+    where: str,
+    *,
+    codec: JsonCodec | None = None,
+    skip_context: bool = True,
+) -> tuple[list[Any], dict[str, Any]]:
     """Decode one JSON input (``wfkit run --input``, ``Engine.start``) into ``fn``'s arguments.
 
     The input's shape decides how it maps, first rule that applies:
@@ -227,27 +262,42 @@ def arguments_from_json(fn: Callable[..., Any], data: Any, where: str, *,
     5. An array: positional arguments.
     """
     parameters = _input_parameters(fn, skip_context)
-    if (isinstance(data, dict) and data and set(data) <= {"args", "kwargs"}
-            and isinstance(data.get("args", []), list)
-            and isinstance(data.get("kwargs", {}), dict)):
-        return bind_arguments(fn, data.get("args", []), data.get("kwargs", {}), where,
-                              codec=codec, skip_context=skip_context)
-    required = [p for p in parameters
-                if p.default is inspect.Parameter.empty and p.kind not in _VARIADIC]
+    if (
+        isinstance(data, dict)
+        and data
+        and set(data) <= {"args", "kwargs"}
+        and isinstance(data.get("args", []), list)
+        and isinstance(data.get("kwargs", {}), dict)
+    ):
+        return bind_arguments(
+            fn,
+            data.get("args", []),
+            data.get("kwargs", {}),
+            where,
+            codec=codec,
+            skip_context=skip_context,
+        )
+    required = [
+        p for p in parameters if p.default is inspect.Parameter.empty and p.kind not in _VARIADIC
+    ]
     if data is None and not required:
         return bind_arguments(fn, [], {}, where, codec=codec, skip_context=skip_context)
     if len(parameters) == 1 and parameters[0].kind not in _VARIADIC:
         only = parameters[0]
         if not (isinstance(data, dict) and set(data) == {only.name}):
             if only.kind is inspect.Parameter.KEYWORD_ONLY:
-                return bind_arguments(fn, [], {only.name: data}, where, codec=codec,
-                                      skip_context=skip_context)
+                return bind_arguments(
+                    fn, [], {only.name: data}, where, codec=codec, skip_context=skip_context
+                )
             return bind_arguments(fn, [data], {}, where, codec=codec, skip_context=skip_context)
     if isinstance(data, dict):
         return bind_arguments(fn, [], data, where, codec=codec, skip_context=skip_context)
     if isinstance(data, list):
         return bind_arguments(fn, data, {}, where, codec=codec, skip_context=skip_context)
     annotations, _ = signature_types(fn)
-    raise ArgumentError(f"cannot use {_describe(data)} as the input: it takes "
-                        f"{len(parameters)} parameters", where=where, parameter=None,
-                        hint=_usage(fn, parameters, annotations))
+    raise ArgumentError(
+        f"cannot use {_describe(data)} as the input: it takes {len(parameters)} parameters",
+        where=where,
+        parameter=None,
+        hint=_usage(fn, parameters, annotations),
+    )

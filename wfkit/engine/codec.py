@@ -53,6 +53,12 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Union, get_args, get_origin
 
+from wfkit.engine.codec_checks import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    RoundTripError,
+    check_size,
+    difference,
+)
 from wfkit.engine.codec_forms import (
     _SCALARS,
     Decoder,
@@ -68,25 +74,20 @@ from wfkit.engine.codec_forms import (
     _set_order,
     _tuple_of,
 )
-from wfkit.engine.codec_checks import (
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    RoundTripError,
-    check_size,
-    difference,
-)
 from wfkit.errors import DefinitionError, SerializationError
 
 __all__ = ["DecodingError", "EncodingError", "JsonCodec", "annotation_name"]
 
-ENCODE_HINT = ("use a dataclass, an Enum or basic types (str, int, float, bool, None, list, dict; "
-               "datetime, date, time, timedelta, UUID, Decimal, bytes, tuple and set also work)")
+ENCODE_HINT = (
+    "use a dataclass, an Enum or basic types (str, int, float, bool, None, list, dict; "
+    "datetime, date, time, timedelta, UUID, Decimal, bytes, tuple and set also work)"
+)
 _NONE_TYPE = type(None)
 _AS_IS = frozenset({int, str, bool, _NONE_TYPE})  # see JsonCodec.replays_as_is
 _encode_str = json.encoder.encode_basestring_ascii  # JsonCodec encodes with ensure_ascii
 _SEQUENCES = frozenset({list, abc.Sequence, abc.MutableSequence, abc.Collection, abc.Iterable})
 _SETS = frozenset({set, frozenset, abc.Set, abc.MutableSet})
 _MAPPINGS = frozenset({dict, abc.Mapping, abc.MutableMapping, collections.OrderedDict})
-
 
 
 class EncodingError(SerializationError):
@@ -102,8 +103,16 @@ class DecodingError(SerializationError):
     """Stored or given JSON does not fit its annotation. ``type_name`` and ``expected`` name the
     expected type, ``found`` describes the JSON that was there, ``path`` where inside it."""
 
-    def __init__(self, message: str, *, where: str, path: str, expected: str, found: str,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str,
+        path: str,
+        expected: str,
+        found: str,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, where=where, type_name=expected, hint=hint)
         self.path = path
         self.expected = expected
@@ -157,8 +166,12 @@ class JsonCodec:
     costs its field walk only, not the type introspection, after the first time.
     """
 
-    def __init__(self, *, ignore_unknown_fields: bool = False,
-                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        ignore_unknown_fields: bool = False,
+        max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
+    ) -> None:
         self.ignore_unknown_fields = ignore_unknown_fields
         self.max_payload_bytes = max_payload_bytes  # see wfkit.engine.codec_checks; None: no limit
         self._decoders: dict[tuple[Any, bool], Decoder] = {}
@@ -166,14 +179,16 @@ class JsonCodec:
         self._depth = 0
         self._lock = threading.RLock()
         self._hints: dict[type, dict[str, Any]] = {}
-        self._fast = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"),
-                                      default=self._default)
+        self._fast = json.JSONEncoder(
+            ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=self._default
+        )
         self._plain = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(",", ":"))
         # ensure_ascii: every Python str (lone surrogates too) survives any store's text column.
         # A subclass that changes decoding must not have the engine skip it (replays_as_is).
         cls = type(self)
-        self._standard_decoding = cls.decode is JsonCodec.decode \
-            and cls.from_jsonable is JsonCodec.from_jsonable
+        self._standard_decoding = (
+            cls.decode is JsonCodec.decode and cls.from_jsonable is JsonCodec.from_jsonable
+        )
 
     # ---- encoding
 
@@ -198,9 +213,13 @@ class JsonCodec:
         found = difference(value, back)
         if found is not None:
             path, returned, comes_back = found
-            raise RoundTripError(where=where, path=path, returned=returned.__qualname__,
-                                 comes_back=comes_back.__qualname__,
-                                 annotation=annotation_name(annotation))
+            raise RoundTripError(
+                where=where,
+                path=path,
+                returned=returned.__qualname__,
+                comes_back=comes_back.__qualname__,
+                annotation=annotation_name(annotation),
+            )
         return back
 
     def _encode(self, value: object, where: str) -> str:
@@ -230,9 +249,13 @@ class JsonCodec:
         kind = type(value)
         if kind not in _AS_IS or not self._standard_decoding:
             return False
-        return annotation is kind or annotation is Any or annotation is object \
-            or annotation is inspect.Parameter.empty \
+        return (
+            annotation is kind
+            or annotation is Any
+            or annotation is object
+            or annotation is inspect.Parameter.empty
             or (value is None and annotation is None)
+        )
 
     def to_jsonable(self, value: object, where: str, *, root: str = "") -> Any:
         """``value`` as plain JSON data (dict, list, str, int, float, bool, None), for embedding
@@ -242,19 +265,27 @@ class JsonCodec:
         except _Unencodable as error:
             path = _join_path(error.path, root)
             subject = f"{path}: " if path else ""
-            raise EncodingError(f"cannot encode {where}: {subject}{error.reason}", where=where,
-                                type_name=error.type_name, path=path) from None
+            raise EncodingError(
+                f"cannot encode {where}: {subject}{error.reason}",
+                where=where,
+                type_name=error.type_name,
+                path=path,
+            ) from None
         except RecursionError:
-            raise EncodingError(f"cannot encode {where}: the value is nested too deeply",
-                                where=where, type_name=type(value).__qualname__,
-                                path=root) from None
+            raise EncodingError(
+                f"cannot encode {where}: the value is nested too deeply",
+                where=where,
+                type_name=type(value).__qualname__,
+                path=root,
+            ) from None
 
     def _plain_text(self, data: Any, where: str) -> str:
         try:
             return self._plain.encode(data)
         except ValueError as error:  # e.g. an int beyond the int-to-str digit limit
-            raise EncodingError(f"cannot encode {where}: {error}", where=where,
-                                type_name="int", path="") from None
+            raise EncodingError(
+                f"cannot encode {where}: {error}", where=where, type_name="int", path=""
+            ) from None
 
     def _default(self, value: object) -> Any:
         """The C encoder's fallback: must give exactly what :meth:`_walk` gives."""
@@ -279,13 +310,15 @@ class JsonCodec:
             return self._walk(value.value, active)
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise _Unencodable("float", f"float {value!r} is not valid JSON "
-                                            "(use None, a string or a Decimal)")
+                raise _Unencodable(
+                    "float", f"float {value!r} is not valid JSON (use None, a string or a Decimal)"
+                )
             return value
         if isinstance(value, (str, int)):
             return value
         if isinstance(value, (dict, list, tuple, set, frozenset)) or (
-                dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            dataclasses.is_dataclass(value) and not isinstance(value, type)
+        ):
             if id(value) in active:
                 raise _Unencodable(kind.__qualname__, "circular reference")
             active.add(id(value))
@@ -296,8 +329,9 @@ class JsonCodec:
         form = _scalar_form(value)
         if form is not None:
             return form
-        raise _Unencodable(kind.__qualname__,
-                           f"object of type {kind.__qualname__} is not JSON-serializable")
+        raise _Unencodable(
+            kind.__qualname__, f"object of type {kind.__qualname__} is not JSON-serializable"
+        )
 
     def _walk_container(self, value: Any, active: set[int]) -> Any:
         if isinstance(value, dict):
@@ -354,9 +388,14 @@ class JsonCodec:
         try:
             data = _JSON_DECODER.decode(text if isinstance(text, str) else text.decode())
         except ValueError as error:  # JSONDecodeError, NaN, bad UTF-8
-            raise DecodingError(f"cannot decode {where}: invalid JSON: {error}", where=where,
-                                path="", expected=annotation_name(annotation), found="invalid JSON",
-                                hint="pass well-formed JSON, e.g. '{\"key\": 1}'") from None
+            raise DecodingError(
+                f"cannot decode {where}: invalid JSON: {error}",
+                where=where,
+                path="",
+                expected=annotation_name(annotation),
+                found="invalid JSON",
+                hint="pass well-formed JSON, e.g. '{\"key\": 1}'",
+            ) from None
         if annotation is Any:
             return data
         return self.from_jsonable(data, annotation, where)
@@ -374,13 +413,21 @@ class JsonCodec:
             detail = f" ({error.detail})" if error.detail else ""
             raise DecodingError(
                 f"cannot decode {where}: {subject}expected {error.label}, found "
-                f"{error.found}{detail}", where=where, path=path, expected=error.expected,
+                f"{error.found}{detail}",
+                where=where,
+                path=path,
+                expected=error.expected,
                 found=error.found,
-                hint="fix the JSON to match the annotation, or change the annotation") from None
+                hint="fix the JSON to match the annotation, or change the annotation",
+            ) from None
         except RecursionError:
-            raise DecodingError(f"cannot decode {where}: the value is nested too deeply",
-                                where=where, path=root, expected=annotation_name(annotation),
-                                found="deep nesting") from None
+            raise DecodingError(
+                f"cannot decode {where}: the value is nested too deeply",
+                where=where,
+                path=root,
+                expected=annotation_name(annotation),
+                found="deep nesting",
+            ) from None
 
     def check_annotation(self, annotation: object, *, where: str) -> None:
         """Raise :class:`DefinitionError` now if values can never be decoded to ``annotation``
@@ -394,16 +441,22 @@ class JsonCodec:
         try:
             return self._decoder(annotation, False)
         except _Unsupported as error:
-            raise DecodingError(f"cannot decode {where}: {error}", where=where, path="",
-                                expected=annotation_name(annotation),
-                                found="an unsupported annotation",
-                                hint=ENCODE_HINT) from None
+            raise DecodingError(
+                f"cannot decode {where}: {error}",
+                where=where,
+                path="",
+                expected=annotation_name(annotation),
+                found="an unsupported annotation",
+                hint=ENCODE_HINT,
+            ) from None
 
     def _decoder(self, annotation: object, strict: bool) -> Decoder:
         # Unions compare equal whatever their order (int | str == str | int) but decode in order,
         # so a non-class annotation is keyed by its repr too.
-        key = (annotation if isinstance(annotation, type) else (annotation, repr(annotation)),
-               strict)
+        key = (
+            annotation if isinstance(annotation, type) else (annotation, repr(annotation)),
+            strict,
+        )
         try:
             found = self._decoders.get(key)
         except TypeError:  # unhashable annotation (e.g. Annotated with a dict): no caching
@@ -441,8 +494,10 @@ class JsonCodec:
         if ann is None or ann is _NONE_TYPE:
             return _expect_none
         if isinstance(ann, (str, typing.ForwardRef)):
-            raise _Unsupported(f"the annotation {ann!r} is an unresolved forward reference "
-                               "(resolve it with typing.get_type_hints first)")
+            raise _Unsupported(
+                f"the annotation {ann!r} is an unresolved forward reference "
+                "(resolve it with typing.get_type_hints first)"
+            )
         if isinstance(ann, typing.TypeVar):
             return self._decoder(ann.__bound__ or Any, strict)
         if isinstance(ann, typing.NewType):
@@ -471,13 +526,19 @@ class JsonCodec:
                 return lambda data: tuple(each(data))
             return _tuple_of([self._decoder(a, strict) for a in args], annotation_name(ann))
         if origin in _SETS:
-            return _set_of(self._decoder(args[0] if args else Any, strict),
-                           frozenset if origin is frozenset else set, annotation_name(ann))
+            return _set_of(
+                self._decoder(args[0] if args else Any, strict),
+                frozenset if origin is frozenset else set,
+                annotation_name(ann),
+            )
         if origin in _MAPPINGS:
             key_ann, value_ann = args if args else (Any, Any)
-            return _dict_of(self._key_decoder(key_ann, strict), self._decoder(value_ann, strict),
-                            origin if origin is collections.OrderedDict else dict,
-                            annotation_name(ann))
+            return _dict_of(
+                self._key_decoder(key_ann, strict),
+                self._decoder(value_ann, strict),
+                origin if origin is collections.OrderedDict else dict,
+                annotation_name(ann),
+            )
         if dataclasses.is_dataclass(origin):
             return self._dataclass(origin, strict, dict(zip(origin.__parameters__, args)))
         raise _Unsupported(f"the annotation {annotation_name(ann)} is not supported")
@@ -491,8 +552,9 @@ class JsonCodec:
             return self._dataclass(cls, strict, {})
         if issubclass(cls, tuple) and hasattr(cls, "_fields"):
             return self._namedtuple(cls, strict)
-        if typing.is_typeddict(cls) or (issubclass(cls, dict)
-                                        and hasattr(cls, "__required_keys__")):
+        if typing.is_typeddict(cls) or (
+            issubclass(cls, dict) and hasattr(cls, "__required_keys__")
+        ):
             return self._typeddict(cls, strict)
         if cls in (list, set, frozenset, dict):
             return self._generic(cls, cls, (), strict)
@@ -512,8 +574,10 @@ class JsonCodec:
         try:
             hints = typing.get_type_hints(cls)
         except Exception as error:  # NameError for a name defined only locally / TYPE_CHECKING
-            raise _Unsupported(f"cannot resolve the annotations of {cls.__qualname__}: {error} "
-                               "(define the types it uses at module level)") from None
+            raise _Unsupported(
+                f"cannot resolve the annotations of {cls.__qualname__}: {error} "
+                "(define the types it uses at module level)"
+            ) from None
         self._hints[cls] = hints
         return hints
 
@@ -523,8 +587,10 @@ class JsonCodec:
         fields = []
         for field in dataclasses.fields(cls):
             if field.init:
-                required = (field.default is dataclasses.MISSING
-                            and field.default_factory is dataclasses.MISSING)
+                required = (
+                    field.default is dataclasses.MISSING
+                    and field.default_factory is dataclasses.MISSING
+                )
                 decode = self._decoder(_substitute(hints.get(field.name, Any), bindings), strict)
                 fields.append((field.name, decode, required))
         known = frozenset(f.name for f in dataclasses.fields(cls))  # non-init fields: ignored
@@ -548,8 +614,10 @@ class JsonCodec:
             try:
                 return cls(**kwargs)
             except Exception as error:  # validation in __post_init__
-                raise _Mismatch(name, data, f"{name}(...) raised {type(error).__name__}: "
-                                            f"{error}") from None
+                raise _Mismatch(
+                    name, data, f"{name}(...) raised {type(error).__name__}: {error}"
+                ) from None
+
         return decode_dataclass
 
     def _namedtuple(self, cls: Any, strict: bool) -> Decoder:
@@ -576,6 +644,7 @@ class JsonCodec:
                     error.path.append(f".{field_name}")
                     raise
             return cls(*values)
+
         return decode_namedtuple
 
     def _typeddict(self, cls: Any, strict: bool) -> Decoder:
@@ -603,6 +672,7 @@ class JsonCodec:
                     error.path.append(_key_segment(key))
                     raise
             return out
+
         return decode_typeddict
 
     def _enum(self, cls: type[enum.Enum]) -> Decoder:
@@ -625,11 +695,11 @@ class JsonCodec:
                     if form == data and type(form) is type(data):
                         return member
             raise _Mismatch(expected, data)
+
         return decode_enum
 
     def _literal(self, ann: Any, args: tuple[Any, ...]) -> Decoder:
-        options = [(self._walk(a.value if isinstance(a, enum.Enum) else a, set()), a)
-                   for a in args]
+        options = [(self._walk(a.value if isinstance(a, enum.Enum) else a, set()), a) for a in args]
         expected = annotation_name(ann)
 
         def decode_literal(data: Any) -> Any:
@@ -637,6 +707,7 @@ class JsonCodec:
                 if form == data and type(form) is type(data):
                     return value
             raise _Mismatch(expected, data)
+
         return decode_literal
 
     def _union(self, ann: Any, args: tuple[Any, ...], strict: bool) -> Decoder:
@@ -656,10 +727,13 @@ class JsonCodec:
                 except _Mismatch as error:
                     failures.append(error)
             reasons = "; ".join(
-                f"not {f.label}" + (f" ({f.detail})" if f.detail else "")
+                f"not {f.label}"
+                + (f" ({f.detail})" if f.detail else "")
                 + (f" at {_join_path(f.path)}" if f.path else "")
-                for f in failures[:len(members)])
+                for f in failures[: len(members)]
+            )
             raise _Mismatch(expected, data, reasons or None)
+
         return decode_union
 
     def _key_decoder(self, ann: Any, strict: bool) -> Decoder:
@@ -679,6 +753,7 @@ class JsonCodec:
                 return decode(parsed)
             except _Mismatch:
                 return decode(key)
+
         return decode_key
 
 
@@ -710,5 +785,8 @@ def _substitute(hint: Any, bindings: dict[Any, Any]) -> Any:
 def _reject_unknown(data: dict[str, Any], known: frozenset[str], name: str) -> None:
     unknown = [k for k in data if k not in known]
     if unknown:
-        raise _Mismatch(name, data, f"unknown field {unknown[0]!r}; {name} has "
-                                    f"{', '.join(sorted(known)) or 'no fields'}")
+        raise _Mismatch(
+            name,
+            data,
+            f"unknown field {unknown[0]!r}; {name} has {', '.join(sorted(known)) or 'no fields'}",
+        )

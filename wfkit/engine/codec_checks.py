@@ -36,9 +36,11 @@ class PayloadTooLarge(SerializationError):
     def __init__(self, *, where: str, size: int, limit: int) -> None:
         super().__init__(
             f"{where} is {size_text(size)}, over the payload limit of {size_text(limit)}",
-            where=where, type_name=None,
+            where=where,
+            type_name=None,
             hint="store large data elsewhere and pass a reference, or raise the limit: "
-                 "--max-payload or WFKIT_MAX_PAYLOAD, Engine(max_payload_bytes=...)")
+            "--max-payload or WFKIT_MAX_PAYLOAD, Engine(max_payload_bytes=...)",
+        )
         self.size = size
         self.limit = limit
 
@@ -46,14 +48,19 @@ class PayloadTooLarge(SerializationError):
 class RoundTripError(SerializationError):
     """A returned value would reach the workflow as something else than what was returned."""
 
-    def __init__(self, *, where: str, path: str, returned: str, comes_back: str,
-                 annotation: str) -> None:
+    def __init__(
+        self, *, where: str, path: str, returned: str, comes_back: str, annotation: str
+    ) -> None:
         at = f" at {path}" if path else ""
         super().__init__(
             f"{where}{at} is {returned}, but the annotation {annotation} gives it back as "
-            f"{comes_back}", where=where, type_name=returned,
-            hint=f"annotate the type it returns (-> {returned})" if annotation == "Any"
-            else f"return {annotation}, or annotate the type it returns")
+            f"{comes_back}",
+            where=where,
+            type_name=returned,
+            hint=f"annotate the type it returns (-> {returned})"
+            if annotation == "Any"
+            else f"return {annotation}, or annotate the type it returns",
+        )
         self.path = path
         self.returned = returned
         self.comes_back = comes_back
@@ -105,8 +112,9 @@ def difference(value: Any, back: Any, path: str = "") -> tuple[str, type, type] 
         return None
     if dataclasses.is_dataclass(value):
         for field in dataclasses.fields(value):
-            found = difference(getattr(value, field.name), getattr(back, field.name),
-                               f"{path}.{field.name}")
+            found = difference(
+                getattr(value, field.name), getattr(back, field.name), f"{path}.{field.name}"
+            )
             if found:
                 return found
         return None

@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 Decoder = Callable[[Any], Any]
 
 # Members of one of these types sort the same way in every process (a total order, no salt).
-_TOTALLY_ORDERED = frozenset({int, float, str, bytes, Decimal, uuid.UUID, date, datetime, time,
-                              timedelta})
+_TOTALLY_ORDERED = frozenset(
+    {int, float, str, bytes, Decimal, uuid.UUID, date, datetime, time, timedelta}
+)
 
 _DURATION = re.compile(
-    r"([-+])?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,6}))?S)?)?")
+    r"([-+])?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,6}))?S)?)?"
+)
 _ZONE_SUFFIX = re.compile(r"(.+)\[([^\]]+)\]")
 
 
@@ -57,6 +59,7 @@ def _describe(data: Any) -> str:
 
 
 # --------------------------------------------------------------------------- scalar forms
+
 
 def _format_datetime(value: datetime) -> str:
     text = value.isoformat()
@@ -103,8 +106,13 @@ def _parse_timedelta(text: str) -> timedelta:
     if not match or not any(match.groups()[1:]):
         raise ValueError("not an ISO 8601 duration like 'P1DT2H30M' or 'PT0.5S'")
     sign, days, hours, minutes, seconds, fraction = match.groups()
-    value = timedelta(days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0),
-                      seconds=int(seconds or 0), microseconds=int((fraction or "").ljust(6, "0")))
+    value = timedelta(
+        days=int(days or 0),
+        hours=int(hours or 0),
+        minutes=int(minutes or 0),
+        seconds=int(seconds or 0),
+        microseconds=int((fraction or "").ljust(6, "0")),
+    )
     return -value if sign == "-" else value
 
 
@@ -142,6 +150,7 @@ def _rejects_nan(constant: str) -> Any:
 
 # --------------------------------------------------------------------------- leaf decoders
 
+
 def _identity(data: Any) -> Any:
     return data
 
@@ -156,11 +165,13 @@ def _exact(kind: type, label: str) -> Decoder:
         if type(data) is kind:
             return data
         raise _Mismatch(label, data)
+
     return decode
 
 
-def _from_string(parse: Callable[[str], Any], label: str,
-                 number: Callable[[Any], Any] | None = None) -> Decoder:
+def _from_string(
+    parse: Callable[[str], Any], label: str, number: Callable[[Any], Any] | None = None
+) -> Decoder:
     def decode(data: Any) -> Any:
         if type(data) is str:
             try:
@@ -173,6 +184,7 @@ def _from_string(parse: Callable[[str], Any], label: str,
             except (ValueError, OverflowError, ArithmeticError) as error:
                 raise _Mismatch(label, data, str(error)) from None
         raise _Mismatch(label, data)
+
     return decode
 
 
@@ -201,29 +213,40 @@ _SCALARS: dict[type, dict[bool, Decoder]] = {
     float: _scalar_pair(_exact(float, "float"), _loose_float),
     str: _scalar_pair(_exact(str, "str")),
     bytes: _scalar_pair(_from_string(_b64, "bytes (base64 string)")),
-    bytearray: _scalar_pair(_from_string(lambda t: bytearray(_b64(t)),
-                                         "bytearray (base64 string)")),
+    bytearray: _scalar_pair(
+        _from_string(lambda t: bytearray(_b64(t)), "bytearray (base64 string)")
+    ),
     datetime: _scalar_pair(_from_string(_parse_datetime, "datetime (ISO 8601 string)")),
     date: _scalar_pair(_from_string(date.fromisoformat, "date (ISO 8601 string)")),
     time: _scalar_pair(_from_string(time.fromisoformat, "time (ISO 8601 string)")),
     timedelta: _scalar_pair(
         _from_string(_parse_timedelta, "timedelta (ISO 8601 duration)"),
-        _from_string(_parse_timedelta, "timedelta (ISO 8601 duration or seconds)",
-                     lambda n: timedelta(seconds=n))),
+        _from_string(
+            _parse_timedelta,
+            "timedelta (ISO 8601 duration or seconds)",
+            lambda n: timedelta(seconds=n),
+        ),
+    ),
     uuid.UUID: _scalar_pair(_from_string(uuid.UUID, "UUID (string)")),
     Decimal: _scalar_pair(
         _from_string(Decimal, "Decimal (string)"),
-        _from_string(Decimal, "Decimal (string or number)",
-                     lambda n: Decimal(n if type(n) is int else repr(n)))),
+        _from_string(
+            Decimal,
+            "Decimal (string or number)",
+            lambda n: Decimal(n if type(n) is int else repr(n)),
+        ),
+    ),
 }
 
 
 def _list_of(each: Decoder, label: str) -> Decoder:
     if each is _identity:
+
         def decode_plain_list(data: Any) -> Any:
             if isinstance(data, list):
                 return data
             raise _Mismatch(f"{label} (a JSON array)", data)
+
         return decode_plain_list
 
     def decode_list(data: Any) -> Any:
@@ -237,6 +260,7 @@ def _list_of(each: Decoder, label: str) -> Decoder:
                 error.path.append(f"[{index}]")
                 raise
         return out
+
     return decode_list
 
 
@@ -252,6 +276,7 @@ def _tuple_of(decoders: list[Decoder], label: str) -> Decoder:
                 error.path.append(f"[{index}]")
                 raise
         return tuple(out)
+
     return decode_tuple
 
 
@@ -264,6 +289,7 @@ def _set_of(each: Decoder, kind: type, label: str) -> Decoder:
             return kind(members)
         except TypeError as error:
             raise _Mismatch(label, data, f"members must be hashable: {error}") from None
+
     return decode_set
 
 
@@ -289,6 +315,7 @@ def _dict_of(keys: Decoder, values: Decoder, kind: type, label: str) -> Decoder:
                 error.path.append(_key_segment(key))
                 raise
         return out
+
     return decode_dict
 
 

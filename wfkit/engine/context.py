@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from wfkit.engine.core.spec import CallSite, base_spec, resolve
 from wfkit.engine.core.waits import child_flow, event_flow, patched, sleep_flow
@@ -50,7 +51,8 @@ class Context:
         """A logger that is silent while the body replays (each line is logged once)."""
         if self._logger is None:
             self._logger = _ReplayAwareLogger(
-                logging.getLogger(f"wfkit.workflow.{self._act.wf.name}"), self._act)
+                logging.getLogger(f"wfkit.workflow.{self._act.wf.name}"), self._act
+            )
         return self._logger
 
     # -- identity ------------------------------------------------------------------------------
@@ -68,47 +70,92 @@ class Context:
         return self._act.is_replaying
 
     # -- steps -----------------------------------------------------------------------------------
-    def step(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
-             retry: Retry | None = None, timeout: float | None = None,
-             compensate: Callable[..., Any] | None = None, optional: bool | None = None,
-             idempotent: bool | None = None, at_most_once: bool | None = None,
-             **kwargs: Any) -> Any:
+    def step(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        compensate: Callable[..., Any] | None = None,
+        optional: bool | None = None,
+        idempotent: bool | None = None,
+        at_most_once: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Run ``fn(*args, **kwargs)`` durably: retried, checkpointed, replayed.
 
         Call-site options override the ``@step`` definition's. ``optional=True`` turns a
         failure (after retries) into ``None`` instead of an exception, so it never rolls the
         workflow back.
         """
-        if name is None and retry is None and timeout is None and compensate is None \
-                and optional is None and idempotent is None and at_most_once is None:
+        if (
+            name is None
+            and retry is None
+            and timeout is None
+            and compensate is None
+            and optional is None
+            and idempotent is None
+            and at_most_once is None
+        ):
             spec = base_spec(fn)  # the common call: no per-call options to merge
         else:
-            spec = resolve(fn, CallSite(
-                name=name, retry=retry, timeout=timeout, compensate=compensate,
-                optional=optional, idempotent=idempotent, at_most_once=at_most_once))
+            spec = resolve(
+                fn,
+                CallSite(
+                    name=name,
+                    retry=retry,
+                    timeout=timeout,
+                    compensate=compensate,
+                    optional=optional,
+                    idempotent=idempotent,
+                    at_most_once=at_most_once,
+                ),
+            )
         flow = self._act.step_flow(spec, args, kwargs)
         if self._async:
             return self._act.drive_async(flow)
         return self._act.drive(flow)
 
-    def call(self, fn: Callable[..., Any], *args: Any, name: str | None = None,
-             retry: Retry | None = None, timeout: float | None = None,
-             compensate: Callable[..., Any] | None = None, optional: bool | None = None,
-             idempotent: bool | None = None, at_most_once: bool | None = None,
-             **kwargs: Any) -> Call:
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str | None = None,
+        retry: Retry | None = None,
+        timeout: float | None = None,
+        compensate: Callable[..., Any] | None = None,
+        optional: bool | None = None,
+        idempotent: bool | None = None,
+        at_most_once: bool | None = None,
+        **kwargs: Any,
+    ) -> Call:
         """Describe a step call for :meth:`parallel` (nothing runs yet)."""
         from wfkit.engine.core.activation import caller_source
 
-        return Call(fn, args, kwargs, CallSite(
-            name=name, retry=retry, timeout=timeout, compensate=compensate, optional=optional,
-            idempotent=idempotent, at_most_once=at_most_once), caller_source())
+        return Call(
+            fn,
+            args,
+            kwargs,
+            CallSite(
+                name=name,
+                retry=retry,
+                timeout=timeout,
+                compensate=compensate,
+                optional=optional,
+                idempotent=idempotent,
+                at_most_once=at_most_once,
+            ),
+            caller_source(),
+        )
 
     def parallel(self, *calls: Call) -> Any:
         """Run calls concurrently; results come back (and are recorded) in call order."""
         for c in calls:
             if not isinstance(c, Call):
-                raise TypeError("ctx.parallel takes ctx.call(...) descriptions, got "
-                                f"{type(c).__name__}")
+                raise TypeError(
+                    f"ctx.parallel takes ctx.call(...) descriptions, got {type(c).__name__}"
+                )
         from wfkit.engine.core.activation import caller_source
 
         act = self._act
@@ -119,8 +166,9 @@ class Context:
         for c in calls:
             spec = resolve(c.target, c.site)
             seq, rec = act.take(OpKind.STEP, spec.name, frontier=False)
-            flows.append(act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec,
-                                       source=c.source or source))
+            flows.append(
+                act.step_flow(spec, c.args, c.kwargs, seq=seq, rec=rec, source=c.source or source)
+            )
         if self._async:
             return act.drive_parallel_async(flows)
         return act.drive_parallel(flows)
@@ -130,8 +178,9 @@ class Context:
         """A durable timer: the run parks and the worker is free until it fires."""
         return self._run(sleep_flow(self._act, duration, name))
 
-    def wait_for_event(self, name: str, timeout: timedelta | float | None = None, *,
-                       type: Any = Any) -> Any:  # noqa: A002 - reads well at the call site
+    def wait_for_event(
+        self, name: str, timeout: timedelta | float | None = None, *, type: Any = Any
+    ) -> Any:  # noqa: A002 - reads well at the call site
         """The payload of the next event ``name`` sent to this run; ``None`` on timeout.
 
         Events sent before the wait are buffered and delivered in the order sent. ``type``
@@ -139,8 +188,9 @@ class Context:
         """
         return self._run(event_flow(self._act, name, timeout, type))
 
-    def child(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
-              **kwargs: Any) -> Any:
+    def child(
+        self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> Any:
         """Start a child workflow (its own run and id) and wait for its result."""
         return self._run(child_flow(self._act, workflow, args, kwargs, workflow_id))
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from typing import Any, Callable, Generic, Protocol, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from wfkit.engine.binding import is_context_parameter, positional_count
-from wfkit.errors import DefinitionError, InvalidId
 from wfkit.engine.ids import check_id
 from wfkit.engine.retry import Retry
 from wfkit.engine.run_ids import IdSource, RunIdTemplate
+from wfkit.errors import DefinitionError, InvalidId
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -46,24 +47,36 @@ class RunningWorkflow(Protocol):
 # workflow body is routed through the durable path, while the same call anywhere else (a test,
 # another step) is a plain function call.
 current_activation: contextvars.ContextVar[RunningWorkflow | None] = contextvars.ContextVar(
-    "wfkit_current_activation", default=None)
+    "wfkit_current_activation", default=None
+)
 
 
 class StepDef(Generic[R]):
     """A function made durable: retried, checkpointed, and optionally compensated."""
 
-    def __init__(self, fn: Callable[..., R], *, name: str | None, retry: Retry | None,
-                 timeout: float | None, idempotent: bool, at_most_once: bool) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., R],
+        *,
+        name: str | None,
+        retry: Retry | None,
+        timeout: float | None,
+        idempotent: bool,
+        at_most_once: bool,
+    ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@step needs a function, got {type(fn).__name__}")
         if isinstance(fn, (StepDef, WorkflowDef)):
-            raise DefinitionError(f"{_qualname(fn)} is already decorated",
-                                  hint="apply @step or @workflow once")
+            raise DefinitionError(
+                f"{_qualname(fn)} is already decorated", hint="apply @step or @workflow once"
+            )
         self.fn = fn
         self.name = _check_name(name, fn, "@step")
         if retry is not None and not isinstance(retry, Retry):
-            raise DefinitionError(f"@step {self.name!r}: retry must be a wfkit.Retry, "
-                                  f"got {type(retry).__name__}", hint="retry=Retry(attempts=3)")
+            raise DefinitionError(
+                f"@step {self.name!r}: retry must be a wfkit.Retry, got {type(retry).__name__}",
+                hint="retry=Retry(attempts=3)",
+            )
         self.retry = retry
         self.timeout = _check_timeout(timeout, self.name)
         self.idempotent = bool(idempotent)
@@ -93,24 +106,33 @@ class StepDef(Generic[R]):
 class WorkflowDef(Generic[R]):
     """A workflow: a deterministic function of its inputs and its durable operations' results."""
 
-    def __init__(self, fn: Callable[..., R], *, name: str | None, version: int,
-                 workflow_id: IdSource | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., R],
+        *,
+        name: str | None,
+        version: int,
+        workflow_id: IdSource | None = None,
+    ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@workflow needs a function, got {type(fn).__name__}")
         if isinstance(fn, (StepDef, WorkflowDef)):
-            raise DefinitionError(f"{_qualname(fn)} is already decorated",
-                                  hint="apply @step or @workflow once")
+            raise DefinitionError(
+                f"{_qualname(fn)} is already decorated", hint="apply @step or @workflow once"
+            )
         self.fn = fn
         self.name = _check_name(name, fn, "@workflow")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise DefinitionError(f"@workflow {self.name!r}: version must be an integer >= 1, "
-                                  f"got {version!r}")
+            raise DefinitionError(
+                f"@workflow {self.name!r}: version must be an integer >= 1, got {version!r}"
+            )
         self.version = version
         self.is_async = inspect.iscoroutinefunction(fn)
         _check_context_parameter(fn, self.name)
         # How a run started without an explicit id is named (None: a new UUID each time).
-        self.run_id_template = None if workflow_id is None \
-            else RunIdTemplate(workflow_id, fn, self.name)
+        self.run_id_template = (
+            None if workflow_id is None else RunIdTemplate(workflow_id, fn, self.name)
+        )
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -126,32 +148,60 @@ class WorkflowDef(Generic[R]):
 @overload
 def step(fn: Callable[..., R], /) -> StepDef[R]: ...
 @overload
-def step(*, name: str | None = None, retry: Retry | None = None, timeout: float | None = None,
-         idempotent: bool = False, at_most_once: bool = False
-         ) -> Callable[[Callable[..., R]], StepDef[R]]: ...
-def step(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
-         retry: Retry | None = None, timeout: float | None = None, idempotent: bool = False,
-         at_most_once: bool = False) -> Any:
+def step(
+    *,
+    name: str | None = None,
+    retry: Retry | None = None,
+    timeout: float | None = None,
+    idempotent: bool = False,
+    at_most_once: bool = False,
+) -> Callable[[Callable[..., R]], StepDef[R]]: ...
+def step(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    retry: Retry | None = None,
+    timeout: float | None = None,
+    idempotent: bool = False,
+    at_most_once: bool = False,
+) -> Any:
     """Declare a durable step. Usable bare (``@step``) or with options (``@step(retry=...)``)."""
+
     def wrap(f: Callable[..., Any]) -> StepDef[Any]:
-        return StepDef(f, name=name, retry=retry, timeout=timeout, idempotent=idempotent,
-                       at_most_once=at_most_once)
+        return StepDef(
+            f,
+            name=name,
+            retry=retry,
+            timeout=timeout,
+            idempotent=idempotent,
+            at_most_once=at_most_once,
+        )
+
     return wrap(fn) if fn is not None else wrap
 
 
 @overload
 def workflow(fn: Callable[..., R], /) -> WorkflowDef[R]: ...
 @overload
-def workflow(*, name: str | None = None, version: int = 1,
-             workflow_id: IdSource | None = None
-             ) -> Callable[[Callable[..., R]], WorkflowDef[R]]: ...
-def workflow(fn: Callable[..., Any] | None = None, /, *, name: str | None = None,
-             version: int = 1, workflow_id: IdSource | None = None) -> Any:
+def workflow(
+    *, name: str | None = None, version: int = 1, workflow_id: IdSource | None = None
+) -> Callable[[Callable[..., R]], WorkflowDef[R]]: ...
+def workflow(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: int = 1,
+    workflow_id: IdSource | None = None,
+) -> Any:
     """Declare a workflow. ``name`` is what runs are stored under (default: the function name);
     ``workflow_id`` names a run started without an explicit id from its input, e.g.
     ``"order-{order.order_id}"`` (see :mod:`wfkit.engine.run_ids`)."""
+
     def wrap(f: Callable[..., Any]) -> WorkflowDef[Any]:
         return WorkflowDef(f, name=name, version=version, workflow_id=workflow_id)
+
     return wrap(fn) if fn is not None else wrap
 
 
@@ -185,9 +235,12 @@ def _check_context_parameter(fn: Callable[..., Any], name: str) -> None:
     """
     params = list(inspect.signature(fn).parameters.values())
     first = params[0] if params else None
-    if first is not None and first.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                            inspect.Parameter.POSITIONAL_OR_KEYWORD) \
-            and is_context_parameter(first):
+    if (
+        first is not None
+        and first.kind
+        in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and is_context_parameter(first)
+    ):
         return
     rest = ", ".join(str(p) for p in params if not is_context_parameter(p))
     if first is None:
@@ -199,15 +252,17 @@ def _check_context_parameter(fn: Callable[..., Any], name: str) -> None:
     raise DefinitionError(
         f"@workflow {name!r} must take the workflow context as its first parameter "
         f"(named ctx or annotated Context); {found}",
-        hint=f"def {fn.__name__}(ctx: Context{', ' + rest if rest else ''})")
+        hint=f"def {fn.__name__}(ctx: Context{', ' + rest if rest else ''})",
+    )
 
 
 def _check_name(name: str | None, fn: Callable[..., Any], decorator: str) -> str:
     if name is None:
         name = getattr(fn, "__name__", None)
         if not name or name == "<lambda>":
-            raise DefinitionError(f"{decorator} on a lambda needs name=",
-                                  hint=f"{decorator}(name='my-name')")
+            raise DefinitionError(
+                f"{decorator} on a lambda needs name=", hint=f"{decorator}(name='my-name')"
+            )
     if not isinstance(name, str) or not name.strip():
         raise DefinitionError(f"{decorator} name must be a non-empty string, got {name!r}")
     try:
@@ -221,8 +276,10 @@ def _check_timeout(timeout: float | None, name: str) -> float | None:
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise DefinitionError(f"@step {name!r}: timeout must be a positive number of seconds, "
-                              f"got {timeout!r}", hint="timeout=30")
+        raise DefinitionError(
+            f"@step {name!r}: timeout must be a positive number of seconds, got {timeout!r}",
+            hint="timeout=30",
+        )
     return float(timeout)
 
 

@@ -17,8 +17,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Callable, Collection, Iterable, Sequence
+from typing import Any
 
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.clock import Clock, SystemClock
@@ -31,15 +32,6 @@ from wfkit.engine.core.runtime import Interceptor, Runtime
 from wfkit.engine.core.starting import new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
-from wfkit.errors import (
-    DefinitionError,
-    InvalidRunState,
-    ResultTimeout,
-    RunFailed,
-    RunNotFound,
-    StoreError,
-    UsageError,
-)
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.progress import Observer, guarded
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
@@ -55,6 +47,15 @@ from wfkit.engine.store.base import (
     finished_statuses,
 )
 from wfkit.engine.worker import Heartbeat
+from wfkit.errors import (
+    DefinitionError,
+    InvalidRunState,
+    ResultTimeout,
+    RunFailed,
+    RunNotFound,
+    StoreError,
+    UsageError,
+)
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
@@ -94,41 +95,66 @@ class WorkflowHandle:
 
 
 class Engine:
-    def __init__(self, store: str | os.PathLike[str] | Store = DEFAULT_STORE_URL, *,
-                 workflows: Iterable[WorkflowDef[Any]] = (), clock: Clock | None = None,
-                 lease_seconds: float = 30.0, inline_wait: float = 5.0,
-                 max_recoveries: int = 5, poll_interval: float = 0.05,
-                 owner: str | None = None, interceptor: Interceptor | None = None,
-                 rng: random.Random | None = None, child_poll: float = 300.0,
-                 observer: Observer | None = None,
-                 max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        store: str | os.PathLike[str] | Store = DEFAULT_STORE_URL,
+        *,
+        workflows: Iterable[WorkflowDef[Any]] = (),
+        clock: Clock | None = None,
+        lease_seconds: float = 30.0,
+        inline_wait: float = 5.0,
+        max_recoveries: int = 5,
+        poll_interval: float = 0.05,
+        owner: str | None = None,
+        interceptor: Interceptor | None = None,
+        rng: random.Random | None = None,
+        child_poll: float = 300.0,
+        observer: Observer | None = None,
+        max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
+    ) -> None:
         """``observer`` receives progress events (:mod:`wfkit.engine.progress`) as runs advance:
         the engine never prints, so a CLI or an application shows them its own way.
         ``max_payload_bytes`` bounds each stored input, step result and event payload (every
         replay reads them again; see :mod:`wfkit.engine.codec_checks`); None lifts the limit."""
-        _check_options(lease_seconds=lease_seconds, inline_wait=inline_wait,
-                       max_recoveries=max_recoveries, poll_interval=poll_interval,
-                       child_poll=child_poll)
-        if max_payload_bytes is not None and (isinstance(max_payload_bytes, bool) or not
-                                              isinstance(max_payload_bytes, int)
-                                              or max_payload_bytes < 1):
-            raise UsageError(f"max_payload_bytes must be a positive int or None, got "
-                             f"{max_payload_bytes!r}", hint="e.g. 4 * 1024 * 1024 (4 MiB)")
+        _check_options(
+            lease_seconds=lease_seconds,
+            inline_wait=inline_wait,
+            max_recoveries=max_recoveries,
+            poll_interval=poll_interval,
+            child_poll=child_poll,
+        )
+        if max_payload_bytes is not None and (
+            isinstance(max_payload_bytes, bool)
+            or not isinstance(max_payload_bytes, int)
+            or max_payload_bytes < 1
+        ):
+            raise UsageError(
+                f"max_payload_bytes must be a positive int or None, got {max_payload_bytes!r}",
+                hint="e.g. 4 * 1024 * 1024 (4 MiB)",
+            )
         self.store: Store = _open(store)
         self.clock: Clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.poll_interval = poll_interval
         self._workflows: dict[str, WorkflowDef[Any]] = {}
         self._seed_source = rng or random.Random()
-        self.rt = Runtime(store=self.store, clock=self.clock, owner=self.owner,
-                          workflows=self._workflows,
-                          codec=JsonCodec(max_payload_bytes=max_payload_bytes),
-                          rng=rng or random.Random(), lease_seconds=lease_seconds,
-                          inline_wait=inline_wait, max_recoveries=max_recoveries,
-                          interceptor=interceptor, child_poll=child_poll,
-                          observer=guarded(observer))
-        self._heartbeat = Heartbeat(self.store, self.clock, self.owner, lease_seconds,
-                                    health=self.rt.health)
+        self.rt = Runtime(
+            store=self.store,
+            clock=self.clock,
+            owner=self.owner,
+            workflows=self._workflows,
+            codec=JsonCodec(max_payload_bytes=max_payload_bytes),
+            rng=rng or random.Random(),
+            lease_seconds=lease_seconds,
+            inline_wait=inline_wait,
+            max_recoveries=max_recoveries,
+            interceptor=interceptor,
+            child_poll=child_poll,
+            observer=guarded(observer),
+        )
+        self._heartbeat = Heartbeat(
+            self.store, self.clock, self.owner, lease_seconds, health=self.rt.health
+        )
         self.rt.leases = self._heartbeat
         self.register(*workflows)
 
@@ -137,15 +163,18 @@ class Engine:
         """Make workflows runnable by this engine (``start`` registers its workflow too)."""
         for wf in workflows:
             if not isinstance(wf, WorkflowDef):
-                raise DefinitionError(f"expected a @workflow, got {type(wf).__name__}",
-                                      hint="decorate the function with @wfkit.workflow")
+                raise DefinitionError(
+                    f"expected a @workflow, got {type(wf).__name__}",
+                    hint="decorate the function with @wfkit.workflow",
+                )
             known = self._workflows.get(wf.name)
             if known is not None and known.fn is not wf.fn:
                 raise DefinitionError(
                     f"two different workflows are named {wf.name!r} "
                     f"({known.fn.__module__}.{known.fn.__qualname__} and "
                     f"{wf.fn.__module__}.{wf.fn.__qualname__})",
-                    hint="give one of them @workflow(name=...)")
+                    hint="give one of them @workflow(name=...)",
+                )
             self._workflows[wf.name] = wf
 
     @property
@@ -153,8 +182,9 @@ class Engine:
         return dict(self._workflows)
 
     # -- starting and waiting ------------------------------------------------------------------
-    def start(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
-              **kwargs: Any) -> WorkflowHandle:
+    def start(
+        self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> WorkflowHandle:
         """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
         self.register(workflow)
         if workflow_id is not None:
@@ -162,13 +192,23 @@ class Engine:
         now = self.clock.now()
         try:
             # Without workflow_id, the workflow's own workflow_id template or a UUID names it.
-            run, _ = new_run(self.rt, workflow, args, kwargs, workflow_id, now,
-                             seed=self._seed_source.getrandbits(63))
+            run, _ = new_run(
+                self.rt,
+                workflow,
+                args,
+                kwargs,
+                workflow_id,
+                now,
+                seed=self._seed_source.getrandbits(63),
+            )
             if workflow_id is None and workflow.run_id_template is not None:
-                check_id(run.id, f"run id made by the workflow_id of workflow {workflow.name!r}",
-                         hint="make the workflow_id give at most "
-                              f"{MAX_ID_LENGTH} printable characters for this input, or pass "
-                              "an explicit id (workflow_id=... / wfkit run --id)")
+                check_id(
+                    run.id,
+                    f"run id made by the workflow_id of workflow {workflow.name!r}",
+                    hint="make the workflow_id give at most "
+                    f"{MAX_ID_LENGTH} printable characters for this input, or pass "
+                    "an explicit id (workflow_id=... / wfkit run --id)",
+                )
         except Exception:
             # Starting an existing run again needs no input (`wfkit run --id ID` resumes it):
             # looked up only here, so the common start costs one statement less.
@@ -177,26 +217,36 @@ class Engine:
                 raise
             return self._same_run(existing, workflow)
         # The input is stored once, in the run; its history line does not repeat it.
-        stored, created = self.store.create_run(run, [he.run_entry(
-            run.id, now, "run_started", workflow=workflow.name, version=workflow.version,
-            seed=run.seed)])
+        stored, created = self.store.create_run(
+            run,
+            [
+                he.run_entry(
+                    run.id,
+                    now,
+                    "run_started",
+                    workflow=workflow.name,
+                    version=workflow.version,
+                    seed=run.seed,
+                )
+            ],
+        )
         if not created:
             return self._same_run(stored, workflow)
         return WorkflowHandle(self, run.id, created=True)
 
     def _same_run(self, existing: RunRecord, workflow: WorkflowDef[Any]) -> WorkflowHandle:
         if existing.workflow != workflow.name:
-            raise UsageError(f"workflow id {existing.id!r} is already used by a "
-                             f"{existing.workflow!r} run",
-                             hint="choose another workflow_id")
+            raise UsageError(
+                f"workflow id {existing.id!r} is already used by a {existing.workflow!r} run",
+                hint="choose another workflow_id",
+            )
         return WorkflowHandle(self, existing.id)
 
     def handle(self, run_id: str) -> WorkflowHandle:
         self.get_run(run_id)
         return WorkflowHandle(self, run_id)
 
-    def result(self, run_id: str, *, timeout: float | None = None,
-               drive: bool = True) -> Any:
+    def result(self, run_id: str, *, timeout: float | None = None, drive: bool = True) -> Any:
         """Wait for a run to end, running it (and its children) here while ``drive`` is on."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -216,19 +266,27 @@ class Engine:
     def _through_outage(self, call: Callable[[], Any]) -> Any:
         """``call()``, waiting out a store fault (a lock, a restart) for up to a lease."""
         try:
-            return persist(lambda _fault: call(), self.clock, self.rt.lease_seconds,
-                           "waiting for the run", retry_on=(StoreError,))
+            return persist(
+                lambda _fault: call(),
+                self.clock,
+                self.rt.lease_seconds,
+                "waiting for the run",
+                retry_on=(StoreError,),
+            )
         except StoreUnavailable as outage:
-            raise StoreError(str(outage), hint="check the store; the run resumes from its "
-                             "last checkpoint when it is back") from outage.error
+            raise StoreError(
+                str(outage),
+                hint="check the store; the run resumes from its last checkpoint when it is back",
+            ) from outage.error
 
     def _outcome(self, run: RunRecord) -> Any:
         if run.status != RunStatus.COMPLETED:
             raise RunFailed(run.id, run.status.value, error_data(run.error) or None)
         wf = self._workflows.get(run.workflow)
         annotation = return_annotation(wf.fn) if wf is not None else Any
-        return self.rt.codec.decode(run.result or "null", annotation,
-                                    where=f"result of workflow {run.workflow!r}")
+        return self.rt.codec.decode(
+            run.result or "null", annotation, where=f"result of workflow {run.workflow!r}"
+        )
 
     def _nap(self, left: float | None) -> None:
         pause = self._pause(self.poll_interval)
@@ -258,8 +316,9 @@ class Engine:
         """Claim one runnable run and advance it; False when nothing was runnable."""
         now = self.clock.now()
         until = now + timedelta(seconds=self.rt.lease_seconds)
-        claimed = self.store.claim(self.owner, now, until, limit=1, run_id=run_id,
-                                   workflows=sorted(self._workflows))
+        claimed = self.store.claim(
+            self.owner, now, until, limit=1, run_id=run_id, workflows=sorted(self._workflows)
+        )
         self.rt.health.answered(now)
         if not claimed:
             return False
@@ -277,8 +336,9 @@ class Engine:
                     continue
                 child = self.store.get_run(json.loads(op.result or "null"))
                 if child is not None and child.status.terminal:
-                    self.store.add_event(parent.id, CHILD_EVENT.format(seq=op.seq), "null",
-                                         self.clock.now())
+                    self.store.add_event(
+                        parent.id, CHILD_EVENT.format(seq=op.seq), "null", self.clock.now()
+                    )
                     woken.append(parent.id)
         return sorted(set(woken))
 
@@ -288,9 +348,12 @@ class Engine:
         done: list[str] = []
         while True:
             now = self.clock.now()
-            claimed = self.store.claim(self.owner, now,
-                                       now + timedelta(seconds=self.rt.lease_seconds),
-                                       workflows=sorted(self._workflows))
+            claimed = self.store.claim(
+                self.owner,
+                now,
+                now + timedelta(seconds=self.rt.lease_seconds),
+                workflows=sorted(self._workflows),
+            )
             if not claimed:
                 return done
             self._process(claimed[0], now)
@@ -328,17 +391,37 @@ class Engine:
         now = self.clock.now()
         try:
             if run.recoveries + 1 > self.rt.max_recoveries:
-                self._fail_recovery_loop(run, run.recoveries + 1,
-                                         f"the store failed {run.recoveries + 1} times while "
-                                         f"running this workflow; last: {outage}")
+                self._fail_recovery_loop(
+                    run,
+                    run.recoveries + 1,
+                    f"the store failed {run.recoveries + 1} times while "
+                    f"running this workflow; last: {outage}",
+                )
                 return
             # Not claimed again at once: the store gets a lease's time to come back.
-            self.store.commit(run.id, Checkpoint(
-                run={"recoveries": run.recoveries + 1, "updated_at": now,
-                     "wake_at": now + timedelta(seconds=self.rt.lease_seconds)},
-                history=[he.run_entry(run.id, now, "run_released", reason=str(outage),
-                                      during=outage.what, previous_owner=self.owner)],
-                release_lease=True), lease_owner=self.owner, now=now)
+            self.store.commit(
+                run.id,
+                Checkpoint(
+                    run={
+                        "recoveries": run.recoveries + 1,
+                        "updated_at": now,
+                        "wake_at": now + timedelta(seconds=self.rt.lease_seconds),
+                    },
+                    history=[
+                        he.run_entry(
+                            run.id,
+                            now,
+                            "run_released",
+                            reason=str(outage),
+                            during=outage.what,
+                            previous_owner=self.owner,
+                        )
+                    ],
+                    release_lease=True,
+                ),
+                lease_owner=self.owner,
+                now=now,
+            )
         except Exception:  # still down, or the lease is gone: expiry hands the run on
             pass
 
@@ -346,14 +429,29 @@ class Engine:
         now = self.clock.now()
         recoveries = claimed.recoveries + 1
         if recoveries > self.rt.max_recoveries:
-            self._fail_recovery_loop(claimed, recoveries, f"workers crashed {recoveries - 1} "
-                                     "times while running this workflow")
+            self._fail_recovery_loop(
+                claimed,
+                recoveries,
+                f"workers crashed {recoveries - 1} times while running this workflow",
+            )
             return None
-        self.store.commit(claimed.id, Checkpoint(
-            run={"recoveries": recoveries, "updated_at": now},
-            history=[he.run_entry(claimed.id, now, "run_recovered",
-                                  previous_owner=claimed.lease_owner, recoveries=recoveries)]),
-            lease_owner=self.owner, now=now)
+        self.store.commit(
+            claimed.id,
+            Checkpoint(
+                run={"recoveries": recoveries, "updated_at": now},
+                history=[
+                    he.run_entry(
+                        claimed.id,
+                        now,
+                        "run_recovered",
+                        previous_owner=claimed.lease_owner,
+                        recoveries=recoveries,
+                    )
+                ],
+            ),
+            lease_owner=self.owner,
+            now=now,
+        )
         claimed.recoveries = recoveries
         return claimed
 
@@ -361,19 +459,39 @@ class Engine:
         """End a run that keeps losing its worker (crashes, store outages): FAILED, for a
         person to look at and `wfkit retry`, rather than taken over forever."""
         now = self.clock.now()
-        error = {"type": "CrashLoop", "module": "wfkit",
-                 "message": f"{message} (limit {self.rt.max_recoveries})"}
-        self.store.commit(run.id, Checkpoint(
-            run={"status": RunStatus.FAILED, "error": json.dumps(error), "finished_at": now,
-                 "updated_at": now, "recoveries": recoveries},
-            history=[he.run_entry(run.id, now, "run_failed", error=error)],
-            release_lease=True, send_events=parent_note(run)), lease_owner=self.owner, now=now)
+        error = {
+            "type": "CrashLoop",
+            "module": "wfkit",
+            "message": f"{message} (limit {self.rt.max_recoveries})",
+        }
+        self.store.commit(
+            run.id,
+            Checkpoint(
+                run={
+                    "status": RunStatus.FAILED,
+                    "error": json.dumps(error),
+                    "finished_at": now,
+                    "updated_at": now,
+                    "recoveries": recoveries,
+                },
+                history=[he.run_entry(run.id, now, "run_failed", error=error)],
+                release_lease=True,
+                send_events=parent_note(run),
+            ),
+            lease_owner=self.owner,
+            now=now,
+        )
 
-    def run_worker(self, *, stop: threading.Event | None = None, concurrency: int = 1,
-                   idle_interval: float = 0.5,
-                   on_idle: Callable[[], None] | None = None,
-                   on_store_error: Callable[[StoreError, float], None] | None = None,
-                   on_store_back: Callable[[float], None] | None = None) -> None:
+    def run_worker(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        concurrency: int = 1,
+        idle_interval: float = 0.5,
+        on_idle: Callable[[], None] | None = None,
+        on_store_error: Callable[[StoreError, float], None] | None = None,
+        on_store_back: Callable[[float], None] | None = None,
+    ) -> None:
         """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
 
         A store that fails (a database restarting, a lock held too long) does not stop the
@@ -411,8 +529,10 @@ class Engine:
 
         health.on_error = on_store_error or _log_store_error
         health.on_back = on_store_back or _log_store_back
-        threads = [threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
-                   for i in range(concurrency - 1)]
+        threads = [
+            threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
+            for i in range(concurrency - 1)
+        ]
         for t in threads:
             t.start()
         try:
@@ -430,15 +550,19 @@ class Engine:
             raise RunNotFound(run_id)
         return run
 
-    def list_runs(self, *, status: RunStatus | str | None = None, workflow: str | None = None,
-                  limit: int | None = None,
-                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | str | None = None,
+        workflow: str | None = None,
+        limit: int | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[RunRecord]:
         """Runs newest first; ``before`` is the (created_at, id) of the previous page's last
         run (a keyset cursor)."""
         if isinstance(status, str):
             status = _parse_status(status)
-        return self.store.list_runs(status=status, workflow=workflow, limit=limit,
-                                    before=before)
+        return self.store.list_runs(status=status, workflow=workflow, limit=limit, before=before)
 
     def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         """How many runs there are of each status (statuses with none left out)."""
@@ -457,13 +581,18 @@ class Engine:
         run = self.get_run(run_id)
         check_id(name, "event name")
         if name.startswith("wfkit."):
-            raise UsageError(f"invalid event name {name!r}",
-                             hint="use a non-empty name that does not start with 'wfkit.'")
+            raise UsageError(
+                f"invalid event name {name!r}",
+                hint="use a non-empty name that does not start with 'wfkit.'",
+            )
         if run.status.terminal:
-            raise InvalidRunState(f"run {run_id!r} is {run.status.value}; events are only "
-                                  "delivered to runs that have not finished",
-                                  run_id=run_id, status=run.status.value,
-                                  hint="start a new run, or check the id with `wfkit list`")
+            raise InvalidRunState(
+                f"run {run_id!r} is {run.status.value}; events are only "
+                "delivered to runs that have not finished",
+                run_id=run_id,
+                status=run.status.value,
+                hint="start a new run, or check the id with `wfkit list`",
+            )
         text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
         self.store.add_event(run_id, name, text, self.clock.now())
 
@@ -478,9 +607,12 @@ class Engine:
         """
         run = self.get_run(run_id)
         if run.status.terminal:
-            raise InvalidRunState(f"run {run_id!r} already ended {run.status.value}",
-                                  run_id=run_id, status=run.status.value,
-                                  hint="only runs that have not finished can be cancelled")
+            raise InvalidRunState(
+                f"run {run_id!r} already ended {run.status.value}",
+                run_id=run_id,
+                status=run.status.value,
+                hint="only runs that have not finished can be cancelled",
+            )
         requested = not run.cancel_requested
         if requested:
             for child in self.store.list_runs(parent_id=run_id):
@@ -488,12 +620,21 @@ class Engine:
                     self.cancel(child.id, compensate=compensate, drive=drive)
             now = self.clock.now()
             try:  # two cancels at the same moment: only the first one writes
-                self.store.commit(run_id, Checkpoint(
-                    run={"cancel_requested": True, "compensate_on_cancel": compensate,
-                         "wake_at": now, "updated_at": now},
-                    history=[he.run_entry(run_id, now, "cancel_requested",
-                                          compensate=compensate)],
-                    unless_cancelled=True))
+                self.store.commit(
+                    run_id,
+                    Checkpoint(
+                        run={
+                            "cancel_requested": True,
+                            "compensate_on_cancel": compensate,
+                            "wake_at": now,
+                            "updated_at": now,
+                        },
+                        history=[
+                            he.run_entry(run_id, now, "cancel_requested", compensate=compensate)
+                        ],
+                        unless_cancelled=True,
+                    ),
+                )
             except CancelRequested:
                 requested = False
         if drive and run.workflow in self._workflows:
@@ -504,77 +645,121 @@ class Engine:
         """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
         run = self.get_run(run_id)
         if run.status != RunStatus.FAILED:
-            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
-                                  run_id=run_id, status=run.status.value,
-                                  hint="only FAILED runs can be retried")
+            raise InvalidRunState(
+                f"run {run_id!r} is {run.status.value}, not FAILED",
+                run_id=run_id,
+                status=run.status.value,
+                hint="only FAILED runs can be retried",
+            )
         data = error_data(run.error)
         ops = self.store.operations(run_id)
         now = self.clock.now()
         if str(data.get("during", "")).startswith("compensation"):
-            failed = [op.seq for op in ops if op.kind == OpKind.COMPENSATION
-                      and op.status == OpStatus.FAILED]
-            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
-                                       "error": json.dumps(data.get("original")) if
-                                       data.get("original") else run.error}
+            failed = [
+                op.seq
+                for op in ops
+                if op.kind == OpKind.COMPENSATION and op.status == OpStatus.FAILED
+            ]
+            changes: dict[str, Any] = {
+                "status": RunStatus.COMPENSATING,
+                "error": json.dumps(data.get("original")) if data.get("original") else run.error,
+            }
         else:
             failed = []
             changes = {"status": RunStatus.PENDING, "error": None, "recoveries": 0}
         changes.update(finished_at=None, wake_at=None, updated_at=now)
-        self.store.commit(run_id, Checkpoint(
-            run=changes, discard_operations=failed,
-            history=[he.run_entry(run_id, now, "run_retried", discarded=failed)]))
+        self.store.commit(
+            run_id,
+            Checkpoint(
+                run=changes,
+                discard_operations=failed,
+                history=[he.run_entry(run_id, now, "run_retried", discarded=failed)],
+            ),
+        )
 
     def skip_step(self, run_id: str, step: str, result: Any = None) -> None:
         """Record a result by hand for a failed step (or compensation) of a FAILED run."""
         run = self.get_run(run_id)
         if run.status != RunStatus.FAILED:
-            raise InvalidRunState(f"run {run_id!r} is {run.status.value}, not FAILED",
-                                  run_id=run_id, status=run.status.value,
-                                  hint="skip-step only repairs FAILED runs")
+            raise InvalidRunState(
+                f"run {run_id!r} is {run.status.value}, not FAILED",
+                run_id=run_id,
+                status=run.status.value,
+                hint="skip-step only repairs FAILED runs",
+            )
         ops = self.store.operations(run_id)
         data = error_data(run.error)
         # A failed step, or one skipped before with a value that turned out not to fit.
-        failed = [op for op in ops if op.name == step and (
-            op.status == OpStatus.FAILED
-            or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError"))]
+        failed = [
+            op
+            for op in ops
+            if op.name == step
+            and (
+                op.status == OpStatus.FAILED
+                or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError")
+            )
+        ]
         if not failed:
             names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
             raise InvalidRunState(
-                f"step {step!r} did not fail in run {run_id!r}", run_id=run_id,
+                f"step {step!r} did not fail in run {run_id!r}",
+                run_id=run_id,
                 status=run.status.value,
-                hint=f"failed steps: {', '.join(names)}" if names
-                else "no step of this run failed; try `wfkit retry`")
+                hint=f"failed steps: {', '.join(names)}"
+                if names
+                else "no step of this run failed; try `wfkit retry`",
+            )
         op = failed[-1]
         now = self.clock.now()
         if op.kind == OpKind.COMPENSATION:
             skipped = _skipped(op, None, now)
-            changes: dict[str, Any] = {"status": RunStatus.COMPENSATING,
-                                       "error": json.dumps(data["original"])
-                                       if data.get("original") else run.error}
+            changes: dict[str, Any] = {
+                "status": RunStatus.COMPENSATING,
+                "error": json.dumps(data["original"]) if data.get("original") else run.error,
+            }
             discard: Sequence[int] = ()
         else:
-            undone = [c.name for c in ops if c.kind == OpKind.COMPENSATION
-                      and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)]
+            undone = [
+                c.name
+                for c in ops
+                if c.kind == OpKind.COMPENSATION
+                and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+            ]
             if undone:
                 raise InvalidRunState(
                     f"compensations already ran for {', '.join(undone)} in run {run_id!r}, so "
-                    f"step {step!r} cannot be rolled forward", run_id=run_id,
-                    status=run.status.value, hint="skip the failed compensation instead")
+                    f"step {step!r} cannot be rolled forward",
+                    run_id=run_id,
+                    status=run.status.value,
+                    hint="skip the failed compensation instead",
+                )
             text = self.rt.codec.encode(result, where=f"result given for step {step!r}")
             skipped = _skipped(op, text, now)
             changes = {"status": RunStatus.PENDING, "error": None}
             discard = [c.seq for c in ops if c.kind == OpKind.COMPENSATION]
         changes.update(finished_at=None, wake_at=None, updated_at=now)
-        self.store.commit(run_id, Checkpoint(
-            run=changes, operations=[skipped], discard_operations=discard,
-            history=[he.op_entry("step_skipped", skipped),
-                     he.run_entry(run_id, now, "run_repaired", step=step,
-                                  discarded=list(discard))]))
+        self.store.commit(
+            run_id,
+            Checkpoint(
+                run=changes,
+                operations=[skipped],
+                discard_operations=discard,
+                history=[
+                    he.op_entry("step_skipped", skipped),
+                    he.run_entry(run_id, now, "run_repaired", step=step, discarded=list(discard)),
+                ],
+            ),
+        )
 
     # -- retention ---------------------------------------------------------------------------
-    def prune(self, older_than: timedelta | float, *,
-              statuses: Collection[RunStatus | str] = PRUNED_BY_DEFAULT,
-              dry_run: bool = False, batch: int = 500) -> list[str]:
+    def prune(
+        self,
+        older_than: timedelta | float,
+        *,
+        statuses: Collection[RunStatus | str] = PRUNED_BY_DEFAULT,
+        dry_run: bool = False,
+        batch: int = 500,
+    ) -> list[str]:
         """Delete runs that finished more than ``older_than`` ago (seconds or a timedelta),
         with their operations, history and events; return their ids, oldest finish first.
 
@@ -587,21 +772,25 @@ class Engine:
 
         seconds = to_seconds(older_than, "older_than")
         if seconds < 0:
-            raise UsageError(f"older_than must not be negative, got {older_than!r}",
-                             hint="pass how long ago runs must have finished, e.g. 30 days")
+            raise UsageError(
+                f"older_than must not be negative, got {older_than!r}",
+                hint="pass how long ago runs must have finished, e.g. 30 days",
+            )
         try:
             wanted = finished_statuses(statuses)
         except ValueError as exc:
-            raise UsageError(str(exc), hint="use COMPLETED, COMPENSATED, CANCELLED or FAILED") \
-                from None
+            raise UsageError(
+                str(exc), hint="use COMPLETED, COMPENSATED, CANCELLED or FAILED"
+            ) from None
         cutoff = prune_cutoff(self.clock.now(), seconds, older_than)
         candidates = self.store.prunable_runs(cutoff, wanted)
         if dry_run:
             return candidates
         deleted: list[str] = []
         for start in range(0, len(candidates), max(batch, 1)):
-            deleted += self.store.delete_runs(candidates[start:start + max(batch, 1)], cutoff,
-                                              wanted)
+            deleted += self.store.delete_runs(
+                candidates[start : start + max(batch, 1)], cutoff, wanted
+            )
         return deleted
 
     def close(self) -> None:
@@ -628,9 +817,10 @@ def prune_cutoff(now: datetime, seconds: float, shown: Any) -> datetime:
     try:
         return now - timedelta(seconds=seconds)
     except (OverflowError, ValueError):
-        raise UsageError(f"older_than {shown!r} reaches back before the year 1",
-                         hint="pass how long ago runs must have finished, e.g. 30 days") \
-            from None
+        raise UsageError(
+            f"older_than {shown!r} reaches back before the year 1",
+            hint="pass how long ago runs must have finished, e.g. 30 days",
+        ) from None
 
 
 def _open(store: Any) -> Store:
@@ -641,37 +831,63 @@ def _open(store: Any) -> Store:
     if isinstance(store, os.PathLike):
         path = os.path.abspath(os.fspath(store))
         if "?" in path:  # the URL would read the rest as options
-            raise UsageError(f"cannot use {path!r} as an SQLite store: '?' in a path",
-                             hint="rename the file, or pass a sqlite:/// URL")
+            raise UsageError(
+                f"cannot use {path!r} as an SQLite store: '?' in a path",
+                hint="rename the file, or pass a sqlite:/// URL",
+            )
         return open_store(f"sqlite:///{path}")
     if all(callable(getattr(store, name, None)) for name in ("commit", "claim", "get_run")):
         return store  # type: ignore[no-any-return]
-    raise UsageError(f"Engine needs a store URL, a path or a Store, got {store!r}",
-                     hint='e.g. Engine("sqlite:///wfkit.db") or '
-                          'Engine("postgresql://host/db")')
+    raise UsageError(
+        f"Engine needs a store URL, a path or a Store, got {store!r}",
+        hint='e.g. Engine("sqlite:///wfkit.db") or Engine("postgresql://host/db")',
+    )
 
 
-def _check_options(*, lease_seconds: Any, inline_wait: Any, max_recoveries: Any,
-                   poll_interval: Any, child_poll: Any) -> None:
+def _check_options(
+    *,
+    lease_seconds: Any,
+    inline_wait: Any,
+    max_recoveries: Any,
+    poll_interval: Any,
+    child_poll: Any,
+) -> None:
     """Engine settings are checked when the engine is made: a negative lease used to be
     accepted and fail later as a lost lease in the middle of a run."""
+
     def seconds(name: str, value: Any, low: float, *, inclusive: bool, why: str = "") -> None:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and math.isfinite(value) and (value >= low if inclusive else value > low)
+        ok = (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (value >= low if inclusive else value > low)
+        )
         if not ok:
             bound = f"at least {low:g}" if inclusive else f"more than {low:g}"
-            raise UsageError(f"{name} must be {bound} second{'' if low == 1 else 's'}{why}, "
-                             f"got {value!r}", hint=f"pass e.g. {name}={_DEFAULTS[name]}")
+            raise UsageError(
+                f"{name} must be {bound} second{'' if low == 1 else 's'}{why}, got {value!r}",
+                hint=f"pass e.g. {name}={_DEFAULTS[name]}",
+            )
 
-    seconds("lease_seconds", lease_seconds, MIN_LEASE_SECONDS, inclusive=True,
-            why=" (the heartbeat renews a lease every third of it)")
+    seconds(
+        "lease_seconds",
+        lease_seconds,
+        MIN_LEASE_SECONDS,
+        inclusive=True,
+        why=" (the heartbeat renews a lease every third of it)",
+    )
     seconds("inline_wait", inline_wait, 0, inclusive=True)
     seconds("poll_interval", poll_interval, 0, inclusive=False)
     seconds("child_poll", child_poll, 0, inclusive=False)
-    if not isinstance(max_recoveries, int) or isinstance(max_recoveries, bool) \
-            or max_recoveries < 0:
-        raise UsageError(f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
-                         hint="pass e.g. max_recoveries=5")
+    if (
+        not isinstance(max_recoveries, int)
+        or isinstance(max_recoveries, bool)
+        or max_recoveries < 0
+    ):
+        raise UsageError(
+            f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
+            hint="pass e.g. max_recoveries=5",
+        )
 
 
 _DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}
@@ -687,5 +903,6 @@ def _parse_status(value: str) -> RunStatus:
     try:
         return RunStatus(value.upper())
     except ValueError:
-        raise UsageError(f"unknown status {value!r}", hint="one of " + ", ".join(
-            s.value for s in RunStatus)) from None
+        raise UsageError(
+            f"unknown status {value!r}", hint="one of " + ", ".join(s.value for s in RunStatus)
+        ) from None

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wfkit.errors import DamagedHistory
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.errors import DamagedHistory
 
 if TYPE_CHECKING:
     from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
@@ -32,9 +32,14 @@ class HistoryDocument(Protocol):
     def entries(self) -> Sequence[HistoryEntry]: ...
     def operations(self) -> list[OperationRecord]: ...
 
+
 # Run-level lines that end a run, and the status each one leaves it in.
-_ENDINGS = {"run_completed": RunStatus.COMPLETED, "run_failed": RunStatus.FAILED,
-            "run_compensated": RunStatus.COMPENSATED, "run_cancelled": RunStatus.CANCELLED}
+_ENDINGS = {
+    "run_completed": RunStatus.COMPLETED,
+    "run_failed": RunStatus.FAILED,
+    "run_compensated": RunStatus.COMPENSATED,
+    "run_cancelled": RunStatus.CANCELLED,
+}
 # Lines that reopen a finished (FAILED) run: `wfkit retry` and `wfkit skip-step`.
 _REOPENINGS = frozenset({"run_retried", "run_repaired"})
 _FINAL_OP_STATUSES = frozenset({OpStatus.COMPLETED, OpStatus.FAILED, OpStatus.SKIPPED})
@@ -46,12 +51,16 @@ def check_raw_entry(position: int, raw: Any, source: str) -> None:
         raise DamagedHistory(source, f"line {position} of its log is not an object")
     index = raw.get("index")
     if not _is_int(index):
-        raise DamagedHistory(source, f"line {position} of its log has index {index!r}, "
-                                     "not an integer")
+        raise DamagedHistory(
+            source, f"line {position} of its log has index {index!r}, not an integer"
+        )
     seq = raw.get("seq")
     if seq is not None and not (_is_int(seq) and seq >= 1):
-        raise DamagedHistory(source, f"line {position} of its log ({raw.get('type')!r}) has "
-                                     f"operation number {seq!r}, not an integer >= 1")
+        raise DamagedHistory(
+            source,
+            f"line {position} of its log ({raw.get('type')!r}) has "
+            f"operation number {seq!r}, not an integer >= 1",
+        )
     if not isinstance(raw.get("type"), str):
         raise DamagedHistory(source, f"line {position} of its log has no type")
 
@@ -62,8 +71,10 @@ def check_history(history: HistoryDocument, source: str) -> None:
     for position, entry in enumerate(entries):
         if entry.index != position:
             raise DamagedHistory(
-                source, f"line {position} of its log has index {entry.index} (lines missing, "
-                        "added or out of order)")
+                source,
+                f"line {position} of its log has index {entry.index} (lines missing, "
+                "added or out of order)",
+            )
     if not entries or entries[0].type != "run_started":
         first = entries[0].type if entries else "nothing"
         raise DamagedHistory(source, f"its log starts with {first}, not run_started")
@@ -71,8 +82,9 @@ def check_history(history: HistoryDocument, source: str) -> None:
     try:
         ops = history.operations()
     except (KeyError, TypeError, ValueError) as exc:
-        raise DamagedHistory(source, f"an operation's record is unreadable "
-                                     f"({type(exc).__name__}: {exc})") from None
+        raise DamagedHistory(
+            source, f"an operation's record is unreadable ({type(exc).__name__}: {exc})"
+        ) from None
     if history.run.status == RunStatus.COMPLETED:
         _check_completed(history, ops, source)
 
@@ -88,16 +100,23 @@ def _check_endings(history: HistoryDocument, source: str) -> None:
             ended = entry.type
         elif entry.type in _REOPENINGS:
             ended = None
-        elif ended is not None and entry.seq is not None and not (
-                ended == "run_failed" and entry.type == "step_skipped"):
-            raise DamagedHistory(source, f"line {entry.index} ({entry.type} of operation "
-                                         f"#{entry.seq}) comes after {ended}")
+        elif (
+            ended is not None
+            and entry.seq is not None
+            and not (ended == "run_failed" and entry.type == "step_skipped")
+        ):
+            raise DamagedHistory(
+                source,
+                f"line {entry.index} ({entry.type} of operation #{entry.seq}) comes after {ended}",
+            )
     if status.terminal and (ended is None or _ENDINGS[ended] != status):
-        raise DamagedHistory(source, f"the run is {status.value} but its log "
-                                     + (f"ends with {ended}" if ended else "never ends it"))
+        raise DamagedHistory(
+            source,
+            f"the run is {status.value} but its log "
+            + (f"ends with {ended}" if ended else "never ends it"),
+        )
     if not status.terminal and ended is not None:
-        raise DamagedHistory(source, f"the run is {status.value} but its log ends it with "
-                                     f"{ended}")
+        raise DamagedHistory(source, f"the run is {status.value} but its log ends it with {ended}")
 
 
 def _check_completed(history: HistoryDocument, ops: list[Any], source: str) -> None:
@@ -106,11 +125,17 @@ def _check_completed(history: HistoryDocument, ops: list[Any], source: str) -> N
     body = [op for op in ops if op.kind != OpKind.COMPENSATION]
     for expected, op in enumerate(body, start=1):
         if op.seq != expected:
-            raise DamagedHistory(source, f"the run is COMPLETED but its log has no operation "
-                                         f"#{expected} (the next one is #{op.seq})")
+            raise DamagedHistory(
+                source,
+                f"the run is COMPLETED but its log has no operation "
+                f"#{expected} (the next one is #{op.seq})",
+            )
         if op.status not in _FINAL_OP_STATUSES:
-            raise DamagedHistory(source, f"the run is COMPLETED but operation #{op.seq} "
-                                         f"({op.kind.value} {op.name!r}) is {op.status.value}")
+            raise DamagedHistory(
+                source,
+                f"the run is COMPLETED but operation #{op.seq} "
+                f"({op.kind.value} {op.name!r}) is {op.status.value}",
+            )
 
 
 def _is_int(value: Any) -> bool:

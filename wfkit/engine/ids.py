@@ -17,8 +17,10 @@ from typing import Any
 from wfkit.errors import InvalidId
 
 MAX_ID_LENGTH = 200
-_HINT = (f"use at most {MAX_ID_LENGTH} printable characters, without tabs, newlines or other "
-         "control characters")
+_HINT = (
+    f"use at most {MAX_ID_LENGTH} printable characters, without tabs, newlines or other "
+    "control characters"
+)
 
 # Categories that are not shown as themselves: controls (tab, newline, ESC, DEL, C1), format
 # characters (zero-width, bidi overrides), surrogates (undecodable bytes), line/paragraph
@@ -33,28 +35,43 @@ def check_id(value: Any, what: str = "run id", *, hint: str | None = None) -> st
     (``what`` names the id in the message, ``hint`` replaces the default fix)."""
     hint = hint or _HINT
     if not isinstance(value, str):
-        raise InvalidId(what, value, hint=hint,
-                        reason=f"is not a string (it is of type {type(value).__name__})")
+        raise InvalidId(
+            what, value, hint=hint, reason=f"is not a string (it is of type {type(value).__name__})"
+        )
     if not value.strip():
         raise InvalidId(what, value, hint=hint, reason="is empty")
     if len(value) > MAX_ID_LENGTH:
-        raise InvalidId(what, value, hint=hint,
-                        reason=f"is {len(value)} characters long (the limit is {MAX_ID_LENGTH})")
+        raise InvalidId(
+            what,
+            value,
+            hint=hint,
+            reason=f"is {len(value)} characters long (the limit is {MAX_ID_LENGTH})",
+        )
     if _PRINTABLE_ASCII.fullmatch(value):
         return value
     for char in value:
         category = unicodedata.category(char)
         if category == "Cs":
-            raise InvalidId(what, value, hint=hint,
-                            reason="is not valid UTF-8 text (undecodable bytes)")
+            raise InvalidId(
+                what, value, hint=hint, reason="is not valid UTF-8 text (undecodable bytes)"
+            )
         if category in _HIDDEN_CATEGORIES:
-            raise InvalidId(what, value, hint=hint,
-                            reason=f"contains the control character U+{ord(char):04X} "
-                                   f"({_char_name(char)})")
+            raise InvalidId(
+                what,
+                value,
+                hint=hint,
+                reason=f"contains the control character U+{ord(char):04X} ({_char_name(char)})",
+            )
     return value
 
 
 def _char_name(char: str) -> str:
-    names = {"\t": "tab", "\n": "newline", "\r": "carriage return", "\x1b": "escape",
-             "\x00": "NUL", "\x7f": "delete"}
+    names = {
+        "\t": "tab",
+        "\n": "newline",
+        "\r": "carriage return",
+        "\x1b": "escape",
+        "\x00": "NUL",
+        "\x7f": "delete",
+    }
     return names.get(char) or unicodedata.name(char, "a control character").lower()

@@ -29,19 +29,28 @@ import inspect
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
 
-__all__ = ["WorkflowSpec", "load_modules", "load_workflow", "parse_spec", "import_module_spec",
-           "workflows_in"]
+__all__ = [
+    "WorkflowSpec",
+    "load_modules",
+    "load_workflow",
+    "parse_spec",
+    "import_module_spec",
+    "workflows_in",
+]
 
-_SPEC_HINT = "write MODULE:WORKFLOW, e.g. fixtures/examples/orders.py:process_order or " \
-             "myapp.flows:process_order"
+_SPEC_HINT = (
+    "write MODULE:WORKFLOW, e.g. fixtures/examples/orders.py:process_order or "
+    "myapp.flows:process_order"
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +76,9 @@ def parse_spec(text: str) -> WorkflowSpec:
     if not module:
         raise UsageError(f"workflow reference {text!r} names no module", hint=_SPEC_HINT)
     if not attribute:
-        raise UsageError(f"workflow reference {text!r} names no workflow after ':'",
-                         hint=_SPEC_HINT)
+        raise UsageError(
+            f"workflow reference {text!r} names no workflow after ':'", hint=_SPEC_HINT
+        )
     return WorkflowSpec(module, attribute)
 
 
@@ -79,8 +89,10 @@ def load_workflow(text: str) -> WorkflowDef[Any]:
     found = workflows_in(module)
     if spec.attribute is None:
         names = ", ".join(f"{spec.module}:{name}" for name in sorted(found)) or "none"
-        raise UsageError(f"{text!r} does not say which workflow to run",
-                         hint=f"write MODULE:WORKFLOW; workflows in {spec.module}: {names}")
+        raise UsageError(
+            f"{text!r} does not say which workflow to run",
+            hint=f"write MODULE:WORKFLOW; workflows in {spec.module}: {names}",
+        )
     return _pick(module, spec, found)
 
 
@@ -91,9 +103,11 @@ def load_modules(specs: Sequence[str]) -> list[WorkflowDef[Any]]:
     modules import it.
     """
     if not specs:
-        raise UsageError("no workflow module given",
-                         hint="pass the modules whose workflows to run, e.g. "
-                              "`wfkit worker fixtures/examples/orders.py`")
+        raise UsageError(
+            "no workflow module given",
+            hint="pass the modules whose workflows to run, e.g. "
+            "`wfkit worker fixtures/examples/orders.py`",
+        )
     chosen: dict[int, WorkflowDef[Any]] = {}
     for text in specs:
         spec = parse_spec(text)
@@ -104,9 +118,11 @@ def load_modules(specs: Sequence[str]) -> list[WorkflowDef[Any]]:
             chosen[id(wf)] = wf
             continue
         if not found:
-            raise UsageError(f"{spec.module} defines no @workflow",
-                             hint="decorate workflow functions with @wfkit.workflow, or pass "
-                                  "the module that defines them")
+            raise UsageError(
+                f"{spec.module} defines no @workflow",
+                hint="decorate workflow functions with @wfkit.workflow, or pass "
+                "the module that defines them",
+            )
         for wf in found.values():
             chosen[id(wf)] = wf
     return sorted(chosen.values(), key=lambda wf: (wf.name, wf.fn.__module__))
@@ -114,12 +130,16 @@ def load_modules(specs: Sequence[str]) -> list[WorkflowDef[Any]]:
 
 def workflows_in(module: ModuleType) -> dict[str, WorkflowDef[Any]]:
     """The module's ``@workflow`` globals by attribute name, in name order."""
-    return {name: value for name, value in sorted(vars(module).items())
-            if isinstance(value, WorkflowDef)}
+    return {
+        name: value
+        for name, value in sorted(vars(module).items())
+        if isinstance(value, WorkflowDef)
+    }
 
 
-def _pick(module: ModuleType, spec: WorkflowSpec,
-          found: dict[str, WorkflowDef[Any]]) -> WorkflowDef[Any]:
+def _pick(
+    module: ModuleType, spec: WorkflowSpec, found: dict[str, WorkflowDef[Any]]
+) -> WorkflowDef[Any]:
     assert spec.attribute is not None
     value = getattr(module, spec.attribute, None)
     if isinstance(value, WorkflowDef):
@@ -128,8 +148,11 @@ def _pick(module: ModuleType, spec: WorkflowSpec,
     if value is None and by_name:  # the workflow's registered name, e.g. "process-order"
         return by_name[0]
     listing = ", ".join(f"{spec.module}:{name}" for name in found)
-    hint = f"use one of: {listing}" if listing else \
-        "this module defines no @workflow; decorate the function with @wfkit.workflow"
+    hint = (
+        f"use one of: {listing}"
+        if listing
+        else "this module defines no @workflow; decorate the function with @wfkit.workflow"
+    )
     if value is None and not hasattr(module, spec.attribute):
         raise UsageError(f"{spec.module} has no workflow {spec.attribute!r}", hint=hint)
     kind = _describe(value)
@@ -144,45 +167,59 @@ def import_module_spec(module: str) -> ModuleType:
     if _looks_like_file(module):
         return _import_file(module)
     if not all(part.isidentifier() for part in module.split(".")):
-        raise UsageError(f"{module!r} is neither a Python file nor a dotted module name",
-                         hint=_SPEC_HINT)
+        raise UsageError(
+            f"{module!r} is neither a Python file nor a dotted module name", hint=_SPEC_HINT
+        )
     _ensure_on_path(os.getcwd())
     return _import_dotted(module, shown=module)
 
 
 def _looks_like_file(module: str) -> bool:
-    return module.endswith(".py") or os.sep in module or "/" in module \
+    return (
+        module.endswith(".py")
+        or os.sep in module
+        or "/" in module
         or (os.altsep is not None and os.altsep in module)
+    )
 
 
 def _import_file(module: str) -> ModuleType:
     path = Path(module)
     if path.is_dir():
-        raise UsageError(f"{module} is a directory, not a Python file",
-                         hint="pass the .py file that defines the workflow")
+        raise UsageError(
+            f"{module} is a directory, not a Python file",
+            hint="pass the .py file that defines the workflow",
+        )
     if not path.is_file():
-        raise UsageError(f"no such file: {module}",
-                         hint=f"check the path (relative to {os.getcwd()})")
+        raise UsageError(
+            f"no such file: {module}", hint=f"check the path (relative to {os.getcwd()})"
+        )
     path = path.resolve()
     package_root, dotted = _package_name(path)
     if dotted is not None:
         _ensure_on_path(str(package_root))
         return _import_dotted(dotted, shown=module)
-    name = "wfkit_user_" + _identifier(path.stem) + "_" + \
-        hashlib.sha256(str(path).encode()).hexdigest()[:10]
+    name = (
+        "wfkit_user_"
+        + _identifier(path.stem)
+        + "_"
+        + hashlib.sha256(str(path).encode()).hexdigest()[:10]
+    )
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise UsageError(f"cannot import {module}: not a Python source file",
-                         hint="pass a .py file")
+        raise UsageError(
+            f"cannot import {module}: not a Python source file", hint="pass a .py file"
+        )
     loaded = importlib.util.module_from_spec(spec)
     _ensure_on_path(str(path.parent))
     # Registered before running it: dataclasses and annotations resolve through sys.modules.
     # Also under its plain name when that is free, so a sibling's `from flows import x` gets
     # this very module rather than a second copy with different workflow objects.
-    names = [name] + ([path.stem] if path.stem.isidentifier()
-                      and path.stem not in sys.modules else [])
+    names = [name] + (
+        [path.stem] if path.stem.isidentifier() and path.stem not in sys.modules else []
+    )
     for alias in names:
         sys.modules[alias] = loaded
     try:
@@ -204,7 +241,8 @@ def _import_dotted(dotted: str, *, shown: str) -> ModuleType:
             raise UsageError(
                 f"cannot import {shown}: no module named {exc.name!r}",
                 hint="run wfkit from the directory that contains it, install it, or pass a "
-                     "file path (path/to/flows.py:WORKFLOW)") from None
+                "file path (path/to/flows.py:WORKFLOW)",
+            ) from None
         raise _import_failed(shown, exc) from None
     except KeyboardInterrupt:
         raise
@@ -241,15 +279,20 @@ def _import_failed(module: str, exc: BaseException) -> UsageError:
         detail = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
         first = detail.strip().splitlines()[0] if detail.strip() else ""
         what = f"raised {type(exc).__name__}" + (f": {first}" if first else "")
-    return UsageError(f"importing {module} {what}{at}",
-                      hint="fix the module so that it imports cleanly, then try again")
+    return UsageError(
+        f"importing {module} {what}{at}",
+        hint="fix the module so that it imports cleanly, then try again",
+    )
 
 
 def _raised_at(exc: BaseException) -> str | None:
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{_short(exc.filename)}:{exc.lineno}" if exc.lineno else _short(exc.filename)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<frozen ") and f.filename != __file__]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith("<frozen ") and f.filename != __file__
+    ]
     if not frames:
         return None
     last = frames[-1]

@@ -16,12 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Union
+from typing import Protocol
 
 from wfkit.engine.status import OpKind, RunStatus
 
-__all__ = ["AttemptStarted", "CompensationStarted", "Observer", "ProgressEvent", "RunParked",
-           "StepCompleted", "StepGaveUp", "StepRetrying", "guarded"]
+__all__ = [
+    "AttemptStarted",
+    "CompensationStarted",
+    "Observer",
+    "ProgressEvent",
+    "RunParked",
+    "StepCompleted",
+    "StepGaveUp",
+    "StepRetrying",
+    "guarded",
+]
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class AttemptStarted:
     kind: OpKind
     name: str
     attempt: int
-    attempts: int          # the retry policy's limit
+    attempts: int  # the retry policy's limit
     at: datetime
 
 
@@ -45,9 +54,9 @@ class StepRetrying:
     seq: int
     kind: OpKind
     name: str
-    attempt: int           # the attempt that failed
+    attempt: int  # the attempt that failed
     attempts: int
-    error: str             # "Type: first line of the message"
+    error: str  # "Type: first line of the message"
     retry_at: datetime
 
 
@@ -60,7 +69,7 @@ class StepCompleted:
     kind: OpKind
     name: str
     attempt: int
-    seconds: float         # how long the last attempt took
+    seconds: float  # how long the last attempt took
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ class CompensationStarted:
     """The run starts undoing its completed steps (a step failed for good, or a cancel)."""
 
     run_id: str
-    steps: int             # compensations registered (some may have run before a crash)
+    steps: int  # compensations registered (some may have run before a crash)
     cancelled: bool
     error: str | None
 
@@ -95,8 +104,9 @@ class RunParked:
     reason: str
 
 
-ProgressEvent = Union[AttemptStarted, StepRetrying, StepCompleted, StepGaveUp,
-                      CompensationStarted, RunParked]
+ProgressEvent = (
+    AttemptStarted | StepRetrying | StepCompleted | StepGaveUp | CompensationStarted | RunParked
+)
 
 
 class Observer(Protocol):

@@ -14,14 +14,14 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from wfkit.errors import DefinitionError
 
 __all__ = ["BACKOFFS", "DEFAULT_COMPENSATION_RETRY", "DEFAULT_STEP_RETRY", "Backoff", "Retry"]
 
 BACKOFFS = ("fixed", "linear", "exponential")
-Backoff = Union[Literal["fixed", "linear", "exponential"], Callable[[int], float]]
+Backoff = Literal["fixed", "linear", "exponential"] | Callable[[int], float]
 
 
 @dataclass(frozen=True)
@@ -58,36 +58,47 @@ class Retry:
 
     def __post_init__(self) -> None:
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise self._invalid(f"attempts must be an int, got {self.attempts!r}",
-                                "attempts=3 (every try, the first included)")
+            raise self._invalid(
+                f"attempts must be an int, got {self.attempts!r}",
+                "attempts=3 (every try, the first included)",
+            )
         if self.attempts < 1:
-            raise self._invalid(f"attempts must be at least 1, got {self.attempts}",
-                                "use Retry.none() (attempts=1) for a step that must not retry")
+            raise self._invalid(
+                f"attempts must be at least 1, got {self.attempts}",
+                "use Retry.none() (attempts=1) for a step that must not retry",
+            )
         if isinstance(self.backoff, str):
             if self.backoff not in BACKOFFS:
-                raise self._invalid(f"unknown backoff {self.backoff!r}",
-                                    "use 'fixed', 'linear', 'exponential' or a callable "
-                                    "attempt -> seconds")
+                raise self._invalid(
+                    f"unknown backoff {self.backoff!r}",
+                    "use 'fixed', 'linear', 'exponential' or a callable attempt -> seconds",
+                )
         elif not callable(self.backoff):
-            raise self._invalid(f"backoff must be a name or a callable, got {self.backoff!r}",
-                                "use 'fixed', 'linear', 'exponential' or a callable "
-                                "attempt -> seconds")
+            raise self._invalid(
+                f"backoff must be a name or a callable, got {self.backoff!r}",
+                "use 'fixed', 'linear', 'exponential' or a callable attempt -> seconds",
+            )
         for name in ("initial", "max_delay"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value) and value >= 0):
-                raise self._invalid(f"{name} must be a finite number of seconds >= 0, "
-                                    f"got {value!r}", f"{name}=1.0")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value >= 0)
+            ):
+                raise self._invalid(
+                    f"{name} must be a finite number of seconds >= 0, got {value!r}", f"{name}=1.0"
+                )
         if self.max_delay < self.initial:
-            raise self._invalid(f"max_delay ({self.max_delay:g}) is below initial "
-                                f"({self.initial:g})",
-                                "raise max_delay or lower initial: the cap applies to every wait")
+            raise self._invalid(
+                f"max_delay ({self.max_delay:g}) is below initial ({self.initial:g})",
+                "raise max_delay or lower initial: the cap applies to every wait",
+            )
         if not isinstance(self.jitter, bool):
-            raise self._invalid(f"jitter must be True or False, got {self.jitter!r}",
-                                "jitter=True")
+            raise self._invalid(f"jitter must be True or False, got {self.jitter!r}", "jitter=True")
         object.__setattr__(self, "retry_on", self._exception_types("retry_on", self.retry_on))
-        object.__setattr__(self, "no_retry_on",
-                           self._exception_types("no_retry_on", self.no_retry_on))
+        object.__setattr__(
+            self, "no_retry_on", self._exception_types("no_retry_on", self.no_retry_on)
+        )
 
     @classmethod
     def none(cls) -> Retry:
@@ -108,8 +119,11 @@ class Retry:
     def should_retry(self, exc: BaseException, attempt: int) -> bool:
         """Whether failed attempt number ``attempt`` (1-based) is followed by another one: an
         attempt is left and ``exc`` matches ``retry_on`` but not ``no_retry_on``."""
-        return (attempt < self.attempts and isinstance(exc, self.retry_on)
-                and not isinstance(exc, self.no_retry_on))
+        return (
+            attempt < self.attempts
+            and isinstance(exc, self.retry_on)
+            and not isinstance(exc, self.no_retry_on)
+        )
 
     def _base_delay(self, attempt: int) -> float:
         if self.backoff == "fixed":
@@ -125,25 +139,37 @@ class Retry:
                 return math.inf
         assert callable(self.backoff)
         value = self.backoff(attempt)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(
-                value) or value < 0:
-            raise self._invalid(f"the backoff callable returned {value!r} for attempt "
-                                f"{attempt}", "return a number of seconds >= 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or math.isnan(value)
+            or value < 0
+        ):
+            raise self._invalid(
+                f"the backoff callable returned {value!r} for attempt {attempt}",
+                "return a number of seconds >= 0",
+            )
         return float(value)
 
     def _exception_types(self, name: str, value: object) -> tuple[type[BaseException], ...]:
         items = value if isinstance(value, (tuple, list)) else (value,)
         for item in items:
             if not (isinstance(item, type) and issubclass(item, BaseException)):
-                shown = (f"an instance of {type(item).__name__} (pass the class)"
-                         if isinstance(item, BaseException) else repr(item))
-                raise self._invalid(f"{name} must hold exception classes, got {shown}",
-                                    f"{name}=(TimeoutError, ConnectionError)")
+                shown = (
+                    f"an instance of {type(item).__name__} (pass the class)"
+                    if isinstance(item, BaseException)
+                    else repr(item)
+                )
+                raise self._invalid(
+                    f"{name} must hold exception classes, got {shown}",
+                    f"{name}=(TimeoutError, ConnectionError)",
+                )
             if name == "retry_on" and not issubclass(item, Exception):
                 raise self._invalid(
                     f"retry_on cannot hold {item.__name__}: it is not an Exception subclass",
                     "retry Exception subclasses only; BaseException ones (KeyboardInterrupt, "
-                    "SystemExit, cancellations, simulated crashes) must stop the step")
+                    "SystemExit, cancellations, simulated crashes) must stop the step",
+                )
         return tuple(items)
 
     def _invalid(self, problem: str, hint: str) -> DefinitionError:
@@ -160,5 +186,4 @@ DEFAULT_STEP_RETRY = Retry(attempts=3, backoff="exponential", initial=1.0, max_d
 # person to page, and it often fails for the same reason the step did (the service is down), so
 # riding out a short outage is worth the wait. The 60 s cap means a recovered service is used
 # within a minute. Compensations must be idempotent anyway (they are at-least-once).
-DEFAULT_COMPENSATION_RETRY = Retry(attempts=10, backoff="exponential", initial=1.0,
-                                   max_delay=60.0)
+DEFAULT_COMPENSATION_RETRY = Retry(attempts=10, backoff="exponential", initial=1.0, max_delay=60.0)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import inspect
 import string
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any
 
 from wfkit.errors import DefinitionError, UsageError
 
-IdSource = Union[str, Callable[..., str]]
+IdSource = str | Callable[..., str]
 
 
 class RunIdTemplate:
@@ -34,12 +35,16 @@ class RunIdTemplate:
             raise DefinitionError(
                 f"@workflow {workflow!r}: workflow_id must be a template string or a function, "
                 f"got {type(source).__name__}",
-                hint='e.g. workflow_id="order-{order.order_id}"')
+                hint='e.g. workflow_id="order-{order.order_id}"',
+            )
 
     def render(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:
         """The run id for these (decoded) arguments; a clear UsageError when it cannot be made."""
-        what = f"workflow_id {self.source!r}" if isinstance(self.source, str) \
+        what = (
+            f"workflow_id {self.source!r}"
+            if isinstance(self.source, str)
             else f"workflow_id function {getattr(self.source, '__name__', self.source)!r}"
+        )
         try:
             if isinstance(self.source, str):
                 bound = self._signature.bind(None, *args, **kwargs)
@@ -49,15 +54,17 @@ class RunIdTemplate:
             else:
                 run_id = self.source(*args, **kwargs)
         except Exception as exc:
-            raise UsageError(f"{what} of workflow {self.workflow!r} failed for this input: "
-                             f"{type(exc).__name__}: {exc}",
-                             hint="fix the input, or pass an explicit id "
-                                  "(workflow_id=... / wfkit run --id)") from None
+            raise UsageError(
+                f"{what} of workflow {self.workflow!r} failed for this input: "
+                f"{type(exc).__name__}: {exc}",
+                hint="fix the input, or pass an explicit id (workflow_id=... / wfkit run --id)",
+            ) from None
         if not isinstance(run_id, str) or not run_id.strip():
-            raise UsageError(f"{what} of workflow {self.workflow!r} gave {run_id!r}, "
-                             "not a non-empty string",
-                             hint="make it produce a non-empty string, or pass an explicit id "
-                                  "(workflow_id=... / wfkit run --id)")
+            raise UsageError(
+                f"{what} of workflow {self.workflow!r} gave {run_id!r}, not a non-empty string",
+                hint="make it produce a non-empty string, or pass an explicit id "
+                "(workflow_id=... / wfkit run --id)",
+            )
         return run_id
 
     def __repr__(self) -> str:
@@ -66,26 +73,31 @@ class RunIdTemplate:
 
 def _check_template(template: str, params: list[str], workflow: str) -> None:
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template)
-                  if field is not None]
+        fields = [
+            field for _, field, _, _ in string.Formatter().parse(template) if field is not None
+        ]
     except ValueError as exc:
-        raise DefinitionError(f"@workflow {workflow!r}: workflow_id {template!r} is not a valid "
-                              f"template: {exc}",
-                              hint="write fields as {name} or {name.attribute}; "
-                                   "double braces for a literal {{ or }}") from None
+        raise DefinitionError(
+            f"@workflow {workflow!r}: workflow_id {template!r} is not a valid template: {exc}",
+            hint="write fields as {name} or {name.attribute}; double braces for a literal {{ or }}",
+        ) from None
     if not fields:
-        raise DefinitionError(f"@workflow {workflow!r}: workflow_id {template!r} names no "
-                              "parameter, so every run would get the same id",
-                              hint="use a field such as {order_id}, or pass workflow_id to "
-                                   "start() instead")
+        raise DefinitionError(
+            f"@workflow {workflow!r}: workflow_id {template!r} names no "
+            "parameter, so every run would get the same id",
+            hint="use a field such as {order_id}, or pass workflow_id to start() instead",
+        )
     for field in fields:
         root = field.split(".", 1)[0].split("[", 1)[0]
         if not root or root.isdigit():
             raise DefinitionError(
                 f"@workflow {workflow!r}: workflow_id {template!r} has a positional field "
-                f"{{{field}}}", hint=f"name a parameter: one of {', '.join(params) or 'none'}")
+                f"{{{field}}}",
+                hint=f"name a parameter: one of {', '.join(params) or 'none'}",
+            )
         if root not in params:
             raise DefinitionError(
                 f"@workflow {workflow!r}: workflow_id {template!r} uses {{{field}}}, but the "
                 f"workflow has no parameter {root!r}",
-                hint=f"use one of: {', '.join(params) or 'no parameters'}")
+                hint=f"use one of: {', '.join(params) or 'no parameters'}",
+            )

@@ -34,12 +34,12 @@ class StepInfo:
     """The running step as the engine sees it (see :func:`step_info`)."""
 
     run_id: str
-    workflow: str        # the workflow's name
-    seq: int             # the step's sequence number in its run (stable across replays)
-    name: str            # the step's name (``name=`` or the function's name)
-    kind: str            # "step", or "compensation" while a step is being undone
-    attempt: int         # 1 for the first try; never reset by a crash or a worker change
-    attempts: int        # the retry policy's limit, every try included
+    workflow: str  # the workflow's name
+    seq: int  # the step's sequence number in its run (stable across replays)
+    name: str  # the step's name (``name=`` or the function's name)
+    kind: str  # "step", or "compensation" while a step is being undone
+    attempt: int  # 1 for the first try; never reset by a crash or a worker change
+    attempts: int  # the retry policy's limit, every try included
     # Not a field: a StepInfo is plain data (a step may return it); set by step_info().
     _lease_check: ClassVar[Callable[[], bool]] = staticmethod(lambda: False)
 
@@ -72,8 +72,9 @@ class StepInfo:
 
 # What describes the step attempt running in this thread or task: set by the engine around each
 # attempt (wfkit.engine.core.activation), so this module needs nothing of the engine.
-running_step: contextvars.ContextVar[Callable[[], StepInfo] | None] = \
-    contextvars.ContextVar("wfkit_running_step", default=None)
+running_step: contextvars.ContextVar[Callable[[], StepInfo] | None] = contextvars.ContextVar(
+    "wfkit_running_step", default=None
+)
 
 
 def step_info() -> StepInfo | None:

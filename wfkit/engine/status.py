@@ -24,8 +24,9 @@ class RunStatus(str, Enum):
         return self.value
 
 
-TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.FAILED,
-                      RunStatus.CANCELLED})
+TERMINAL = frozenset(
+    {RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.FAILED, RunStatus.CANCELLED}
+)
 # Statuses a worker may pick up right away (if no live lease holds the run).
 ACTIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING, RunStatus.COMPENSATING})
 # Statuses a worker picks up once ``wake_at`` has passed.
@@ -45,11 +46,11 @@ class OpKind(str, Enum):
 
 
 class OpStatus(str, Enum):
-    STARTED = "STARTED"      # an attempt is running (or a timer/wait has begun)
-    RETRYING = "RETRYING"    # an attempt failed; next_attempt_at says when the next one runs
+    STARTED = "STARTED"  # an attempt is running (or a timer/wait has begun)
+    RETRYING = "RETRYING"  # an attempt failed; next_attempt_at says when the next one runs
     COMPLETED = "COMPLETED"
-    FAILED = "FAILED"        # failed for good (retries exhausted or not retryable)
-    SKIPPED = "SKIPPED"      # a person recorded a result with `wfkit skip-step`
+    FAILED = "FAILED"  # failed for good (retries exhausted or not retryable)
+    SKIPPED = "SKIPPED"  # a person recorded a result with `wfkit skip-step`
 
     def __str__(self) -> str:
         return self.value

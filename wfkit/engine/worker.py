@@ -27,8 +27,15 @@ from wfkit.engine.store.base import Store
 
 
 class Heartbeat:
-    def __init__(self, store: Store, clock: Clock, owner: str, lease_seconds: float, *,
-                 health: StoreHealth | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        owner: str,
+        lease_seconds: float,
+        *,
+        health: StoreHealth | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._owner = owner
@@ -52,8 +59,9 @@ class Heartbeat:
             self._lost.discard(run_id)
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
-                self._thread = threading.Thread(target=self._loop, name="wfkit-heartbeat",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="wfkit-heartbeat", daemon=True
+                )
                 self._thread.start()
 
     def discard(self, run_id: str) -> None:

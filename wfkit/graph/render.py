@@ -17,21 +17,49 @@ __all__ = ["FORMATS", "GraphFormat", "render", "render_dot", "render_mermaid", "
 
 # Mermaid shapes: (open, close) around the quoted label.
 _MERMAID_SHAPES: dict[str, tuple[str, str]] = {
-    "start": ("([", "])"), "end": ("([", "])"), "fail": ("((", "))"),
-    "step": ("[", "]"), "activity": ("[", "]"), "transaction": ("[(", ")]"),
-    "child": ("[[", "]]"), "wait": ("[/", "/]"), "sleep": ("[/", "/]"),
-    "send": (">", "]"), "patch": ("{", "}"), "decision": ("{", "}"), "loop": ("{{", "}}"),
-    "except": (">", "]"), "compensation": ("(", ")"), "parallel": ("[", "]"),
+    "start": ("([", "])"),
+    "end": ("([", "])"),
+    "fail": ("((", "))"),
+    "step": ("[", "]"),
+    "activity": ("[", "]"),
+    "transaction": ("[(", ")]"),
+    "child": ("[[", "]]"),
+    "wait": ("[/", "/]"),
+    "sleep": ("[/", "/]"),
+    "send": (">", "]"),
+    "patch": ("{", "}"),
+    "decision": ("{", "}"),
+    "loop": ("{{", "}}"),
+    "except": (">", "]"),
+    "compensation": ("(", ")"),
+    "parallel": ("[", "]"),
 }
 _DOT_SHAPES: dict[str, str] = {
-    "start": "oval", "end": "oval", "fail": "doublecircle", "step": "box",
-    "activity": "box", "transaction": "cylinder", "child": "box3d", "wait": "parallelogram",
-    "sleep": "parallelogram", "send": "cds", "patch": "diamond", "decision": "diamond",
-    "loop": "hexagon", "except": "cds", "compensation": "note", "parallel": "box",
+    "start": "oval",
+    "end": "oval",
+    "fail": "doublecircle",
+    "step": "box",
+    "activity": "box",
+    "transaction": "cylinder",
+    "child": "box3d",
+    "wait": "parallelogram",
+    "sleep": "parallelogram",
+    "send": "cds",
+    "patch": "diamond",
+    "decision": "diamond",
+    "loop": "hexagon",
+    "except": "cds",
+    "compensation": "note",
+    "parallel": "box",
 }
 # What the kind says in a label when the shape alone does not (a step is just its name).
-_PREFIX: dict[str, str] = {"child": "child: ", "wait": "wait: ", "sleep": "sleep: ",
-                           "send": "send: ", "transaction": "tx: "}
+_PREFIX: dict[str, str] = {
+    "child": "child: ",
+    "wait": "wait: ",
+    "sleep": "sleep: ",
+    "send": "send: ",
+    "transaction": "tx: ",
+}
 
 
 def _label(node: Node) -> tuple[str, str]:
@@ -41,8 +69,9 @@ def _label(node: Node) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------- mermaid
 def _mermaid_text(text: str) -> str:
-    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;")
-            .replace(">", "#gt;"))
+    return (
+        text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    )
 
 
 def render_mermaid(graph: Graph) -> str:
@@ -87,7 +116,8 @@ def _nested(graph: Graph) -> Iterator[tuple[str, Any, int]]:
 
 def _group_title(group: Group) -> str:
     return {"loop": f"loop: {group.label}", "helper": f"helper {group.label}"}.get(
-        group.kind, group.label)
+        group.kind, group.label
+    )
 
 
 # ---------------------------------------------------------------------- dot
@@ -99,18 +129,25 @@ def render_dot(graph: Graph) -> str:
     """A Graphviz ``digraph``; groups become clusters, edges from a group leave its last node
     (``ltail`` clips them at the cluster's border, which needs ``compound=true``)."""
     title = _dot_text(f"{graph.workflow} ({graph.dialect})")
-    lines = [f'digraph "{_dot_text(graph.workflow)}" {{', f'    label="{title}";',
-             "    labelloc=t;", "    rankdir=TB;", "    compound=true;",
-             '    node [fontname="Helvetica", fontsize=11];',
-             '    edge [fontname="Helvetica", fontsize=10];']
+    lines = [
+        f'digraph "{_dot_text(graph.workflow)}" {{',
+        f'    label="{title}";',
+        "    labelloc=t;",
+        "    rankdir=TB;",
+        "    compound=true;",
+        '    node [fontname="Helvetica", fontsize=11];',
+        '    edge [fontname="Helvetica", fontsize=10];',
+    ]
     for kind, item, depth in _nested(graph):
         pad = "    " * depth
         if kind == "node":
             first, second = _label(item)
             text = _dot_text(first) + (f"\\n{_dot_text(second)}" if second else "")
-            style = ', style=dashed' if item.kind == "compensation" else ""
-            lines.append(f'{pad}{item.id} [label="{text}", '
-                         f'shape={_DOT_SHAPES.get(item.kind, "box")}{style}];')
+            style = ", style=dashed" if item.kind == "compensation" else ""
+            lines.append(
+                f'{pad}{item.id} [label="{text}", '
+                f"shape={_DOT_SHAPES.get(item.kind, 'box')}{style}];"
+            )
         elif kind == "open":
             lines.append(f"{pad}subgraph cluster_{item.id} {{")
             lines.append(f'{pad}    label="{_dot_text(_group_title(item))}";')
@@ -128,8 +165,7 @@ def _dot_edge(graph: Graph, edge: Edge, groups: set[str]) -> str:
     attrs = []
     src = edge.src
     if src in groups:
-        members = [n for n in graph.members(src) if n.kind != "compensation"] or \
-            graph.members(src)
+        members = [n for n in graph.members(src) if n.kind != "compensation"] or graph.members(src)
         src = members[-1].id if members else src
         attrs.append(f"ltail=cluster_{edge.src}")
     if edge.label:
@@ -150,11 +186,21 @@ def render_table(graph: Graph) -> str:
     """One row per durable operation, in source order, as fixed-width ASCII columns."""
     rows = [TABLE_COLUMNS]
     for number, node in enumerate(graph.ops, start=1):
-        rows.append((str(number), node.kind, node.label, " > ".join(node.inside),
-                     node.compensation, node.detail))
+        rows.append(
+            (
+                str(number),
+                node.kind,
+                node.label,
+                " > ".join(node.inside),
+                node.compensation,
+                node.detail,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
-    out = [f"{graph.workflow} ({graph.dialect}): {len(rows) - 1} durable operation"
-           + ("" if len(rows) == 2 else "s")]
+    out = [
+        f"{graph.workflow} ({graph.dialect}): {len(rows) - 1} durable operation"
+        + ("" if len(rows) == 2 else "s")
+    ]
     for index, row in enumerate(rows):
         out.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
         if index == 0:
@@ -171,8 +217,10 @@ class GraphFormat(str, enum.Enum):
 
 
 FORMATS: dict[GraphFormat, Callable[[Graph], str]] = {
-    GraphFormat.TABLE: render_table, GraphFormat.MERMAID: render_mermaid,
-    GraphFormat.DOT: render_dot}
+    GraphFormat.TABLE: render_table,
+    GraphFormat.MERMAID: render_mermaid,
+    GraphFormat.DOT: render_dot,
+}
 
 
 def render(graph: Graph, fmt: GraphFormat | str) -> str:

@@ -21,44 +21,50 @@ from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
 from wfkit.static import knowledge as kn
 from wfkit.static.discovery import function_kind, is_temporal_workflow_class
-from wfkit.static.knowledge import Knowledge
 from wfkit.static.nodes import child_fields, semantic_children
 from wfkit.static.positions import resolve_positions
-from wfkit.static.resolver import (BindingCollector, Resolver, annotation_kind, attribute_kinds,
-                                   param_bindings)
-
+from wfkit.static.resolver import (
+    BindingCollector,
+    Resolver,
+    annotation_kind,
+    attribute_kinds,
+    param_bindings,
+)
 
 _CALLABLE_FIRST = frozenset({"step", "call"})
 # Consumers whose result does not depend on the order of their (first) argument.
-_ORDER_INSENSITIVE = frozenset(f"builtins.{n}" for n in (
-    "sorted", "sum", "any", "all", "min", "max", "set", "frozenset", "len"))
+_ORDER_INSENSITIVE = frozenset(
+    f"builtins.{n}"
+    for n in ("sorted", "sum", "any", "all", "min", "max", "set", "frozenset", "len")
+)
 
 
 class FileAnalyzer(RuleServices):
     """Analyzes one module; ``run()`` returns its :class:`FileSummary`."""
 
-    def __init__(self, summary: FileSummary, rules: Sequence[LintRule],
-                 settings: AnalyzerSettings) -> None:
+    def __init__(
+        self, summary: FileSummary, rules: Sequence[LintRule], settings: AnalyzerSettings
+    ) -> None:
         self.summary = summary
         self.module_name = summary.module
         self.settings = settings
         self.knowledge = settings.knowledge
         self.rules = list(rules)
         self.frames: list[Frame] = []
-        self.unit: Frame | None = None          # innermost function frame when active
+        self.unit: Frame | None = None  # innermost function frame when active
         self.exempt_depth = 0
-        self._decorating: list[Frame] = []   # the function a decorator being visited runs in
+        self._decorating: list[Frame] = []  # the function a decorator being visited runs in
         self.guard_depth = 0
         self.lambda_depth = 0
         self._exempt_nodes: set[int] = set()
         self._guard_blocks: set[int] = set()
         self._handled: set[int] = set()
-        self._ordered: set[int] = set()          # first arguments of sorted(), sum(), set()...
-        self._awaited: set[int] = set()          # expressions under a direct ``await``
+        self._ordered: set[int] = set()  # first arguments of sorted(), sum(), set()...
+        self._awaited: set[int] = set()  # expressions under a direct ``await``
         self._step_lambdas: set[int] = set()
         self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode, str]] = []
         self._stmt: cst.CSTNode = cst.Pass()
-        self._indents: list[str] = []            # blocks' and match cases' indents (positions)
+        self._indents: list[str] = []  # blocks' and match cases' indents (positions)
         self._match_indents: list[str] = []
         self.source_text = ""
         self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
@@ -73,22 +79,34 @@ class FileAnalyzer(RuleServices):
                         table = self._rule_visit if kind == "visit" else self._rule_leave
                         table.setdefault(node_type, []).append(getattr(rule, attr))
         self._engine_visit = {
-            cst.FunctionDef: self._visit_function, cst.ClassDef: self._visit_class,
-            cst.Lambda: self._visit_lambda, cst.With: self._visit_with, cst.If: self._visit_if,
-            cst.IndentedBlock: self._visit_indented, cst.SimpleStatementSuite: self._visit_block,
-            cst.SimpleStatementLine: self._visit_line, cst.Call: self._visit_call,
-            cst.Attribute: self._visit_attribute, cst.Subscript: self._visit_subscript,
-            cst.Match: self._visit_match, cst.MatchCase: self._visit_case,
-            cst.Decorator: self._visit_decorator, cst.Await: self._visit_await,
+            cst.FunctionDef: self._visit_function,
+            cst.ClassDef: self._visit_class,
+            cst.Lambda: self._visit_lambda,
+            cst.With: self._visit_with,
+            cst.If: self._visit_if,
+            cst.IndentedBlock: self._visit_indented,
+            cst.SimpleStatementSuite: self._visit_block,
+            cst.SimpleStatementLine: self._visit_line,
+            cst.Call: self._visit_call,
+            cst.Attribute: self._visit_attribute,
+            cst.Subscript: self._visit_subscript,
+            cst.Match: self._visit_match,
+            cst.MatchCase: self._visit_case,
+            cst.Decorator: self._visit_decorator,
+            cst.Await: self._visit_await,
         }
         # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
         hooked = set(self._rule_visit) | set(self._rule_leave)
         self._walked_types = _NODE_TYPES - (_LEAVES - hooked)
         self._engine_leave = {
-            cst.FunctionDef: self._leave_function, cst.ClassDef: self._leave_class,
-            cst.Lambda: self._leave_lambda, cst.With: self._leave_exemptable,
-            cst.IndentedBlock: self._leave_indented, cst.SimpleStatementSuite: self._leave_block,
-            cst.Match: self._leave_match, cst.MatchCase: self._leave_case,
+            cst.FunctionDef: self._leave_function,
+            cst.ClassDef: self._leave_class,
+            cst.Lambda: self._leave_lambda,
+            cst.With: self._leave_exemptable,
+            cst.IndentedBlock: self._leave_indented,
+            cst.SimpleStatementSuite: self._leave_block,
+            cst.Match: self._leave_match,
+            cst.MatchCase: self._leave_case,
             cst.Decorator: self._leave_decorator,
         }
 
@@ -102,14 +120,19 @@ class FileAnalyzer(RuleServices):
         self.resolver = Resolver(self.module_bindings)
         self.module_defs = self._module_defs(module.body)
         own = self.module_name + "."
-        self.summary.exports = {name: value for name, value in self.module_bindings.names.items()
-                                if value is not None and value != own + name}
+        self.summary.exports = {
+            name: value
+            for name, value in self.module_bindings.names.items()
+            if value is not None and value != own + name
+        }
         for statement in module.body:
             self._walk(statement)
         if self._pending:
-            positions = resolve_positions(module, self.source_text,
-                                          [(node, stmt, indent)
-                                           for _, node, stmt, indent in self._pending])
+            positions = resolve_positions(
+                module,
+                self.source_text,
+                [(node, stmt, indent) for _, node, stmt, indent in self._pending],
+            )
             for raw, node, _, _ in self._pending:
                 where = positions[node]
                 raw.line, raw.column = where.start.line, where.start.column + 1
@@ -174,23 +197,36 @@ class FileAnalyzer(RuleServices):
 
     def _decorator_kind(self, node: cst.FunctionDef, in_temporal_class: bool) -> tuple[str, str]:
         settings = self.settings
-        return function_kind(node, self.resolver.resolve, in_temporal_class,
-                             settings.extra_workflow_decorators, settings.extra_step_decorators)
+        return function_kind(
+            node,
+            self.resolver.resolve,
+            in_temporal_class,
+            settings.extra_workflow_decorators,
+            settings.extra_step_decorators,
+        )
 
     def _enclosing(self) -> Frame | None:
         return self.frames[-1] if self.frames else None
 
     def _refresh_unit(self) -> None:
         top = self.frames[-1] if self.frames else None
-        if self._decorating:          # a decorator's code belongs to where it runs
+        if self._decorating:  # a decorator's code belongs to where it runs
             top = self._decorating[-1]
-        self.unit = top if (top is not None and top.kind != "class" and top.kind != "step"
-                            and self.exempt_depth == 0) else None
+        self.unit = (
+            top
+            if (
+                top is not None
+                and top.kind != "class"
+                and top.kind != "step"
+                and self.exempt_depth == 0
+            )
+            else None
+        )
 
     def _visit_function(self, node: cst.FunctionDef) -> bool:
         parent = self._enclosing()
         qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
-        display = qual[len(self.module_name) + 1:]
+        display = qual[len(self.module_name) + 1 :]
         if qual in self.summary.functions:
             # Defined again under the same name: the earlier definition keeps its own entry
             # (a workflow registered twice, an overload stub): every definition is checked.
@@ -205,22 +241,33 @@ class FileAnalyzer(RuleServices):
             kind, dialect = self._decorator_kind(node, in_temporal)
         summary = FunctionSummary(qual, display, kind, dialect)
         self.summary.functions[qual] = summary
-        if parent is not None and parent.kind != "class" and parent.summary is not None and \
-                kind == "helper":
+        if (
+            parent is not None
+            and parent.kind != "class"
+            and parent.summary is not None
+            and kind == "helper"
+        ):
             # A function defined in a function can run whenever its parent runs (called,
             # passed on, registered as a callback), like a lambda there: its code counts as
             # its parent's, workflow code when the parent is.
             parent.summary.calls.append(qual)
         in_class = parent is not None and parent.kind == "class"
-        frame = Frame(qual, kind, dialect, node.asynchronous is not None, summary=summary,
-                      class_qual=parent.qualname if in_class else "",
-                      owner=parent if in_class else None)
+        frame = Frame(
+            qual,
+            kind,
+            dialect,
+            node.asynchronous is not None,
+            summary=summary,
+            class_qual=parent.qualname if in_class else "",
+            owner=parent if in_class else None,
+        )
         self.frames.append(frame)
         if kind == "step":
             self._refresh_unit()
             return False
-        bindings = BindingCollector(self.module_name, self.summary.is_package, qual
-                                    ).statements(_body_of(node.body))
+        bindings = BindingCollector(self.module_name, self.summary.is_package, qual).statements(
+            _body_of(node.body)
+        )
         params = param_bindings(node.params)
         for index, (name, param) in enumerate(params):
             bindings.names[name] = None
@@ -232,9 +279,16 @@ class FileAnalyzer(RuleServices):
                 bindings.sets.add(name)
             elif container == "path":
                 bindings.paths.add(name)
-            if name == "ctx" or (param.annotation is not None and (self.resolver.resolve(
-                    param.annotation.annotation) or "").endswith("wfkit.Context")) or (
-                    index == 0 and kind == "workflow" and dialect == kn.WFKIT):
+            if (
+                name == "ctx"
+                or (
+                    param.annotation is not None
+                    and (self.resolver.resolve(param.annotation.annotation) or "").endswith(
+                        "wfkit.Context"
+                    )
+                )
+                or (index == 0 and kind == "workflow" and dialect == kn.WFKIT)
+            ):
                 frame.ctx_names.append(name)
         self.resolver.push(bindings)
         frame.pushed_scope = True
@@ -251,13 +305,22 @@ class FileAnalyzer(RuleServices):
         parent = self._enclosing()
         qual = f"{parent.qualname if parent else self.module_name}.{node.name.value}"
         temporal = is_temporal_workflow_class(node, self.resolver.resolve)
-        bases = [b for b in (self.resolver.resolve(arg.value) for arg in node.bases
-                             if arg.keyword is None) if b]
+        bases = [
+            b
+            for b in (self.resolver.resolve(arg.value) for arg in node.bases if arg.keyword is None)
+            if b
+        ]
         if bases:
             self.summary.bases[qual] = bases
         kind = "step" if (self.exempt_depth or (parent and parent.kind == "step")) else "class"
-        self.frames.append(Frame(qual, kind, temporal_class=temporal,
-                                 attr_kinds=attribute_kinds(node) if kind == "class" else {}))
+        self.frames.append(
+            Frame(
+                qual,
+                kind,
+                temporal_class=temporal,
+                attr_kinds=attribute_kinds(node) if kind == "class" else {},
+            )
+        )
         self._refresh_unit()
 
     def _leave_class(self, node: cst.ClassDef) -> None:
@@ -277,8 +340,10 @@ class FileAnalyzer(RuleServices):
         if self.unit is None:
             return
         for item in node.items:
-            if isinstance(item.item, cst.Call) and \
-                    self.resolver.resolve(item.item.func) == kn.SANDBOX_EXEMPT:
+            if (
+                isinstance(item.item, cst.Call)
+                and self.resolver.resolve(item.item.func) == kn.SANDBOX_EXEMPT
+            ):
                 self._enter_exempt(node)
                 return
 
@@ -381,8 +446,11 @@ class FileAnalyzer(RuleServices):
             if receiver.value in ("self", "cls") and unit.class_qual:
                 unit.summary.calls.append(f"{unit.class_qual}.{method}")
                 return
-            if method in kn.LOGGER_METHODS and receiver.value in self.module_bindings.loggers \
-                    and self.resolver.is_module_level(receiver.value):
+            if (
+                method in kn.LOGGER_METHODS
+                and receiver.value in self.module_bindings.loggers
+                and self.resolver.is_module_level(receiver.value)
+            ):
                 self._hit("logging.Logger." + method, func, node)
                 return
         if method in kn.EXECUTOR_METHODS:
@@ -390,9 +458,11 @@ class FileAnalyzer(RuleServices):
         elif method in kn.PATH_LISTING_METHODS or method in kn.PATH_IO_METHODS:
             base = receiver.func if isinstance(receiver, cst.Call) else None
             base_qual = self.resolver.resolve(base) if base is not None else None
-            if (base_qual or "").startswith("pathlib.") or (
-                    isinstance(receiver, cst.Name) and self.resolver.is_path_name(receiver.value)) \
-                    or (method in ("iterdir", "rglob") and base_qual is None):
+            if (
+                (base_qual or "").startswith("pathlib.")
+                or (isinstance(receiver, cst.Name) and self.resolver.is_path_name(receiver.value))
+                or (method in ("iterdir", "rglob") and base_qual is None)
+            ):
                 self._hit("pathlib.Path." + method, func, node)
 
     def _hit(self, qual: str, node: cst.BaseExpression, call: cst.Call | None) -> None:
@@ -405,11 +475,16 @@ class FileAnalyzer(RuleServices):
         if rule is not None:
             rule.on_hit(hit, self)
 
-    def _note_step_refs(self, node: cst.Call, func: cst.BaseExpression, qual: str | None,
-                        unit: Frame) -> None:
+    def _note_step_refs(
+        self, node: cst.Call, func: cst.BaseExpression, qual: str | None, unit: Frame
+    ) -> None:
         starts_step = False
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                func.value.value in unit.ctx_names and func.attr.value in _CALLABLE_FIRST:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in unit.ctx_names
+            and func.attr.value in _CALLABLE_FIRST
+        ):
             starts_step = True
         elif qual is not None and (qual in kn.TEMPORAL_ACTIVITY_STARTS):
             starts_step = True
@@ -423,9 +498,13 @@ class FileAnalyzer(RuleServices):
                 self._step_lambdas.add(id(value))
             elif isinstance(value, (cst.Name, cst.Attribute)):
                 target = self.resolver.resolve(value)
-                if target is None and isinstance(value, cst.Attribute) and \
-                        isinstance(value.value, cst.Name) and value.value.value == "self" \
-                        and unit.class_qual:
+                if (
+                    target is None
+                    and isinstance(value, cst.Attribute)
+                    and isinstance(value.value, cst.Name)
+                    and value.value.value == "self"
+                    and unit.class_qual
+                ):
                     target = f"{unit.class_qual}.{value.attr.value}"
                 if target is not None:
                     self.summary.step_refs.append(target)
@@ -452,6 +531,7 @@ class FileAnalyzer(RuleServices):
             if entry is not None and entry.code == "WF109":
                 self._dispatch(Hit(node.value, qual or "", entry, None))
 
+
 def _body_of(suite: cst.BaseSuite) -> Sequence[cst.CSTNode]:
     return suite.body if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else ()
 
@@ -466,7 +546,6 @@ def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
     return False
 
 
-
 def _subclasses(base: type) -> set[type]:
     out = set()
     stack = [base]
@@ -478,8 +557,24 @@ def _subclasses(base: type) -> set[type]:
     return out
 
 
-_NODE_TYPES = frozenset(t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None))
-_STATEMENTS = frozenset(t for t in _subclasses(cst.BaseSmallStatement) | _subclasses(
-    cst.BaseCompoundStatement) if t in _NODE_TYPES)
-_LEAVES = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
-                     cst.Ellipsis, cst.Pass, cst.Break, cst.Continue})
+_NODE_TYPES = frozenset(
+    t for t in _subclasses(cst.CSTNode) if not getattr(t, "__abstractmethods__", None)
+)
+_STATEMENTS = frozenset(
+    t
+    for t in _subclasses(cst.BaseSmallStatement) | _subclasses(cst.BaseCompoundStatement)
+    if t in _NODE_TYPES
+)
+_LEAVES = frozenset(
+    {
+        cst.Name,
+        cst.SimpleString,
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.Ellipsis,
+        cst.Pass,
+        cst.Break,
+        cst.Continue,
+    }
+)

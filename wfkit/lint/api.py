@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 from wfkit import __version__
 from wfkit.lint.catalog import get_rule, known_codes, rules_package
 from wfkit.lint.config import LintConfig, load_config, selected_codes
-from wfkit.lint.files import (collect_files, decode, is_excluded, module_name, read_source,
-                              wf000)
+from wfkit.lint.files import collect_files, decode, is_excluded, module_name, read_source
 from wfkit.lint.finding import Finding
 from wfkit.lint.lazycst import gc_paused
 from wfkit.lint.reporting import Reported, workflow_findings
@@ -42,35 +41,35 @@ if TYPE_CHECKING:
 
     from wfkit.lint.cache import FileCache
 
-POOL_THRESHOLD = 96     # below this many files to parse, a process pool costs more than it saves
+POOL_THRESHOLD = 96  # below this many files to parse, a process pool costs more than it saves
 
 
 @dataclass
 class LintOptions:
-    select: list[str] | None = None        # None = config/defaults
+    select: list[str] | None = None  # None = config/defaults
     ignore: list[str] | None = None
     fix: bool = False
     unsafe_fixes: bool = False
-    diff: bool = False                      # with fix: compute diffs, don't write files
-    jobs: int | None = None                 # None = auto
+    diff: bool = False  # with fix: compute diffs, don't write files
+    jobs: int | None = None  # None = auto
     use_cache: bool = True
-    cache_dir: str | None = None            # default: .wfkit_cache next to the config / cwd
-    config_path: str | None = None          # explicit pyproject.toml
-    stdin_filename: str | None = None       # with stdin_text: lint this text as that path
+    cache_dir: str | None = None  # default: .wfkit_cache next to the config / cwd
+    config_path: str | None = None  # explicit pyproject.toml
+    stdin_filename: str | None = None  # with stdin_text: lint this text as that path
     stdin_text: str | None = None
-    progress: Callable[[int, int], None] | None = None   # (done, total) for a progress bar
-    max_file_size: int | None = None        # parse limits; None = config/defaults
+    progress: Callable[[int, int], None] | None = None  # (done, total) for a progress bar
+    max_file_size: int | None = None  # parse limits; None = config/defaults
     max_nesting: int | None = None
 
 
 @dataclass
 class LintResult:
-    findings: list[Finding]                 # sorted
-    files_checked: int                      # files read (parsed or skipped by the marker check)
-    files_parsed: int                       # files parsed in this run (cache hits excluded)
-    fixed: dict[str, int]                   # path -> number of fixes applied (or that would be)
-    diffs: list[str]                        # unified diffs when diff=True
-    fixed_text: str | None = None           # with stdin_text and fix: the fixed source
+    findings: list[Finding]  # sorted
+    files_checked: int  # files read (parsed or skipped by the marker check)
+    files_parsed: int  # files parsed in this run (cache hits excluded)
+    fixed: dict[str, int]  # path -> number of fixes applied (or that would be)
+    diffs: list[str]  # unified diffs when diff=True
+    fixed_text: str | None = None  # with stdin_text and fix: the fixed source
     cache_hits: int = 0
 
 
@@ -82,16 +81,17 @@ class _Run:
     options: LintOptions
     cache: FileCache | None
     texts: dict[str, str] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)      # module -> path (marker-less)
+    skipped: dict[str, str] = field(default_factory=dict)  # module -> path (marker-less)
     summaries: dict[str, FileSummary] = field(default_factory=dict)
-    requested: set[str] = field(default_factory=set)   # files the caller asked to lint
+    requested: set[str] = field(default_factory=set)  # files the caller asked to lint
     parsed: int = 0
     hits: int = 0
-    unreadable: int = 0                  # files that could not be read or decoded
+    unreadable: int = 0  # files that could not be read or decoded
 
 
-def lint_paths(paths: Sequence[str | os.PathLike[str]],
-               options: LintOptions | None = None) -> LintResult:
+def lint_paths(
+    paths: Sequence[str | os.PathLike[str]], options: LintOptions | None = None
+) -> LintResult:
     """Lint ``paths`` (files or directories; default ``.``). Raises UsageError for a bad config
     or a path that does not exist; every problem with a file is a WF000 finding instead."""
     options = options or LintOptions()
@@ -110,18 +110,28 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     active = selected_codes(known_codes(), select, ignore)
     limits = ParseLimits(
         options.max_file_size or config.max_file_size or DEFAULT_MAX_FILE_SIZE,
-        options.max_nesting or config.max_nesting or DEFAULT_MAX_NESTING)
+        options.max_nesting or config.max_nesting or DEFAULT_MAX_NESTING,
+    )
     settings = AnalyzerSettings(
         Knowledge.build(config.deterministic, config.nondeterministic),
-        frozenset(config.extra_workflow_decorators), frozenset(config.extra_step_decorators),
-        limits)
+        frozenset(config.extra_workflow_decorators),
+        frozenset(config.extra_step_decorators),
+        limits,
+    )
     cache = None
     if options.use_cache and not stdin:
         from wfkit.lint.cache import FileCache
 
         directory = options.cache_dir or os.path.join(config.root, ".wfkit_cache")
-        salt = "|".join([__version__, engine_fingerprint(), config.fingerprint(),
-                         ",".join(sorted(active)), f"{limits.max_file_size},{limits.max_nesting}"])
+        salt = "|".join(
+            [
+                __version__,
+                engine_fingerprint(),
+                config.fingerprint(),
+                ",".join(sorted(active)),
+                f"{limits.max_file_size},{limits.max_nesting}",
+            ]
+        )
         cache = FileCache(directory, salt)
     run = _Run(config, active, settings, options, cache)
 
@@ -137,17 +147,22 @@ def lint_paths(paths: Sequence[str | os.PathLike[str]],
     _pull_in_helpers(run)
 
     reported = _combine(run, problems)
-    result = LintResult(sorted(f for f, _ in reported), len(run.texts) + run.unreadable,
-                        run.parsed, {}, [],
-                        cache_hits=run.hits)
+    result = LintResult(
+        sorted(f for f, _ in reported),
+        len(run.texts) + run.unreadable,
+        run.parsed,
+        {},
+        [],
+        cache_hits=run.hits,
+    )
     if options.fix:
         _fix(run, reported, result, stdin)
     return result
 
 
 def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None:
-    todo: list[tuple[str, str, str, bool, str | None]] = []   # path, text, module, pkg, key
-    unchecked: list[tuple[str, str, str, bool, bytes, str | None]] = []   # marker-less files
+    todo: list[tuple[str, str, str, bool, str | None]] = []  # path, text, module, pkg, key
+    unchecked: list[tuple[str, str, str, bool, bytes, str | None]] = []  # marker-less files
     total = len(files)
     for path in files:
         if path in run.texts:
@@ -172,27 +187,31 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
             continue
         _from_cache_or_queue(run, todo, path, text, module, is_package, data)
     for (path, text, module, is_package, data, key), parses in zip(
-            unchecked, _syntax_checks(run, [(p, t) for p, t, *_ in unchecked])):
+        unchecked, _syntax_checks(run, [(p, t) for p, t, *_ in unchecked])
+    ):
         if parses:
             run.skipped.setdefault(module, path)
             if key is not None and run.cache is not None:
                 run.cache.mark_parses(key)
-        else:   # the full pipeline reports it (WF000), in Python's words
+        else:  # the full pipeline reports it (WF000), in Python's words
             _from_cache_or_queue(run, todo, path, text, module, is_package, data)
     progress = run.options.progress
-    ready = total - len(todo)   # read, skipped or cached: done already
+    ready = total - len(todo)  # read, skipped or cached: done already
     if progress is not None:
         progress(ready, total)
     _compute(run, todo, (lambda n: progress(ready + n, total)) if progress else None)
 
 
-def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
-             progress: Callable[[int], None] | None = None) -> None:
+def _compute(
+    run: _Run,
+    todo: list[tuple[str, str, str, bool, str | None]],
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Summarize ``todo`` serially, or in a process pool when there are enough files."""
     if not todo:
         return
     with gc_paused():
-        from wfkit.lint.pipeline import summarize   # imports libcst: only when parsing
+        from wfkit.lint.pipeline import summarize  # imports libcst: only when parsing
 
     jobs = run.options.jobs
     if jobs is None:
@@ -202,13 +221,19 @@ def _compute(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
-            results = pool.map(_summarize_job, [
-                (p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
-                chunksize=max(1, min(32, len(todo) // (jobs * 8))))
+            results = pool.map(
+                _summarize_job,
+                [(p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo],
+                chunksize=max(1, min(32, len(todo) // (jobs * 8))),
+            )
             _collect(run, todo, results, progress)
     else:
-        _collect(run, todo, (summarize(p, t, m, pkg, run.active, run.settings)
-                             for p, t, m, pkg, _ in todo), progress)
+        _collect(
+            run,
+            todo,
+            (summarize(p, t, m, pkg, run.active, run.settings) for p, t, m, pkg, _ in todo),
+            progress,
+        )
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -223,8 +248,12 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _collect(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
-             results: Iterable[FileSummary], progress: Callable[[int], None] | None) -> None:
+def _collect(
+    run: _Run,
+    todo: list[tuple[str, str, str, bool, str | None]],
+    results: Iterable[FileSummary],
+    progress: Callable[[int], None] | None,
+) -> None:
     for done, ((path, _, _, _, key), summary) in enumerate(zip(todo, results), 1):
         run.summaries[path] = summary
         run.parsed += 1
@@ -246,7 +275,7 @@ def _pull_in_helpers(run: _Run) -> None:
     on disk that were not among the paths (so linting one changed file still follows its
     helpers into the rest of its package)."""
     roots = _package_roots(run)
-    on_disk: dict[str, str | None] = {}   # module -> file, memoized (names repeat every round)
+    on_disk: dict[str, str | None] = {}  # module -> file, memoized (names repeat every round)
     for _ in range(50):
         graph = CallGraph(run.summaries.values())
         graph.reach()
@@ -260,8 +289,12 @@ def _pull_in_helpers(run: _Run) -> None:
                     break
                 if module not in on_disk:
                     found = _module_on_disk(module, roots)
-                    on_disk[module] = None if found is not None and is_excluded(
-                        found, run.config.root, run.config.exclude) else found
+                    on_disk[module] = (
+                        None
+                        if found is not None
+                        and is_excluded(found, run.config.root, run.config.exclude)
+                        else found
+                    )
                 path = on_disk[module]
                 if path is not None and path not in run.texts and path not in wanted.values():
                     text, _, problem = read_source(path)
@@ -275,8 +308,9 @@ def _pull_in_helpers(run: _Run) -> None:
         for path in sorted(wanted.values()):
             text = run.texts[path]
             module, is_package = module_name(path)
-            _from_cache_or_queue(run, todo, path, text, module, is_package,
-                                 text.encode("utf-8", "surrogatepass"))
+            _from_cache_or_queue(
+                run, todo, path, text, module, is_package, text.encode("utf-8", "surrogatepass")
+            )
         _compute(run, todo)
 
 
@@ -303,9 +337,15 @@ def _parses(item: tuple[str, str]) -> bool:
     return True
 
 
-def _from_cache_or_queue(run: _Run, todo: list[tuple[str, str, str, bool, str | None]],
-                         path: str, text: str, module: str,
-                         is_package: bool, data: bytes) -> None:
+def _from_cache_or_queue(
+    run: _Run,
+    todo: list[tuple[str, str, str, bool, str | None]],
+    path: str,
+    text: str,
+    module: str,
+    is_package: bool,
+    data: bytes,
+) -> None:
     """Take the file's summary from the cache, or queue the file for analysis."""
     key = run.cache.key(path, module, data) if run.cache is not None else None
     cached = run.cache.get(key) if run.cache is not None and key else None
@@ -365,8 +405,11 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
     unused_message = get_rule("WF900").message
     out: list[tuple[Finding, Reported | None]] = []
     for path in sorted(set(per_file) | (set(run.summaries) & run.requested)):
-        pairs = [(f, r) for f, r in per_file.get(path, [])
-                 if f.code in run.active and not _ignored_by_file(run.config, path, f.code)]
+        pairs = [
+            (f, r)
+            for f, r in per_file.get(path, [])
+            if f.code in run.active and not _ignored_by_file(run.config, path, f.code)
+        ]
         summary = run.summaries.get(path)
         if summary is None or not summary.suppressions:
             out.extend(pairs)
@@ -375,15 +418,22 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
         for finding, rep in pairs:
             by_finding.setdefault(finding, rep)
         active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
-        kept = apply_suppressions([f for f, _ in pairs], summary.suppressions, path, active,
-                                  unused_message, "WF900" in active and path in run.requested)
+        kept = apply_suppressions(
+            [f for f, _ in pairs],
+            summary.suppressions,
+            path,
+            active,
+            unused_message,
+            "WF900" in active and path in run.requested,
+        )
         out.extend((f, by_finding.get(f)) for f in kept)
     return out
 
 
-def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult,
-         stdin: bool) -> None:
-    with gc_paused():   # a run whose files all came from the cache has not loaded libcst yet
+def _fix(
+    run: _Run, reported: list[tuple[Finding, Reported | None]], result: LintResult, stdin: bool
+) -> None:
+    with gc_paused():  # a run whose files all came from the cache has not loaded libcst yet
         import libcst as cst
 
         from wfkit.lint.fixes import apply_edits, unified_diff
@@ -392,7 +442,7 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
     by_path: dict[str, list[tuple[Finding, Reported]]] = {}
     for finding, rep in reported:
         if finding.path not in run.requested:
-            continue   # a helper file reached from a linted file: reported, never rewritten
+            continue  # a helper file reached from a linted file: reported, never rewritten
         if rep is not None and rep.fix is not None and (options.unsafe_fixes or not rep.unsafe):
             by_path.setdefault(finding.path, []).append((finding, rep))
     fixed_findings: set[Finding] = set()
@@ -401,8 +451,11 @@ def _fix(run: _Run, reported: list[tuple[Finding, Reported | None]], result: Lin
         text = run.texts.get(path)
         if text is None:
             continue
-        edits = [(f.line, f.column, f.end_line, f.end_column, rep.fix) for f, rep in pairs
-                 if rep.fix is not None]
+        edits = [
+            (f.line, f.column, f.end_line, f.end_column, rep.fix)
+            for f, rep in pairs
+            if rep.fix is not None
+        ]
         try:
             new_text, applied = apply_edits(text, edits)
         except (cst.ParserSyntaxError, ValueError, RecursionError):
@@ -435,7 +488,7 @@ def engine_fingerprint() -> str:
 
     digest = hashlib.sha256()
     for directory in (os.path.dirname(__file__), *static.__path__, *rules_package().__path__):
-        if not os.path.isdir(directory):   # e.g. an editable install's path hook entry
+        if not os.path.isdir(directory):  # e.g. an editable install's path hook entry
             continue
         for name in sorted(os.listdir(directory)):
             if name.endswith(".py"):

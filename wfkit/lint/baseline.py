@@ -40,14 +40,18 @@ def line_fingerprint(text: str | None) -> str:
     return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def keyed(findings: Iterable[Finding], sources: SourceLines,
-          root: str) -> list[tuple[Finding, BaselineEntry]]:
+def keyed(
+    findings: Iterable[Finding], sources: SourceLines, root: str
+) -> list[tuple[Finding, BaselineEntry]]:
     """Each finding (in output order) with its baseline key; paths relative to ``root``."""
     seen: Counter[tuple[str, str, str]] = Counter()
     pairs = []
     for finding in sorted(findings):
-        key = (_relative(finding.path, root), finding.code,
-               line_fingerprint(sources.line(finding.path, finding.line)))
+        key = (
+            _relative(finding.path, root),
+            finding.code,
+            line_fingerprint(sources.line(finding.path, finding.line)),
+        )
         pairs.append((finding, BaselineEntry(*key, seen[key])))
         seen[key] += 1
     return pairs
@@ -66,8 +70,11 @@ class Baseline:
 
     def new_findings(self, findings: Iterable[Finding], sources: SourceLines) -> list[Finding]:
         """The findings that are not in the baseline, in output order."""
-        return [finding for finding, entry in keyed(findings, sources, self.root)
-                if entry not in self.entries]
+        return [
+            finding
+            for finding, entry in keyed(findings, sources, self.root)
+            if entry not in self.entries
+        ]
 
 
 def load_baseline(path: str) -> Baseline:
@@ -77,13 +84,17 @@ def load_baseline(path: str) -> Baseline:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
     except FileNotFoundError:
-        raise UsageError(f"baseline file {path} does not exist",
-                         hint=f"create it with `wfkit lint --write-baseline {path}`") from None
+        raise UsageError(
+            f"baseline file {path} does not exist",
+            hint=f"create it with `wfkit lint --write-baseline {path}`",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read baseline file {path}: {exc}", hint=regenerate) from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"baseline file {path} is not valid JSON (line {exc.lineno}: "
-                         f"{exc.msg})", hint=regenerate) from None
+        raise UsageError(
+            f"baseline file {path} is not valid JSON (line {exc.lineno}: {exc.msg})",
+            hint=regenerate,
+        ) from None
     return Baseline(path, frozenset(_entries(document, path, regenerate)))
 
 
@@ -94,22 +105,26 @@ def _entries(document: object, path: str, regenerate: str) -> list[BaselineEntry
     if not isinstance(document, dict) or document.get("tool") != "wfkit":
         raise bad('expected a JSON object with "tool": "wfkit"')
     if document.get("version") != BASELINE_VERSION:
-        raise bad(f"unsupported version {document.get('version')!r} "
-                  f"(this wfkit reads version {BASELINE_VERSION})")
+        raise bad(
+            f"unsupported version {document.get('version')!r} "
+            f"(this wfkit reads version {BASELINE_VERSION})"
+        )
     items = document.get("findings")
     if not isinstance(items, list):
         raise bad('"findings" must be a list')
     entries = []
     for number, item in enumerate(items):
-        if not (isinstance(item, dict)
-                and all(isinstance(item.get(k), str) for k in ("path", "code", "fingerprint"))
-                and isinstance(item.get("occurrence"), int)
-                and not isinstance(item.get("occurrence"), bool)
-                and item["occurrence"] >= 0):
-            raise bad(f"entry {number} needs string path, code, fingerprint and an "
-                      "occurrence >= 0")
-        entries.append(BaselineEntry(item["path"], item["code"], item["fingerprint"],
-                                     item["occurrence"]))
+        if not (
+            isinstance(item, dict)
+            and all(isinstance(item.get(k), str) for k in ("path", "code", "fingerprint"))
+            and isinstance(item.get("occurrence"), int)
+            and not isinstance(item.get("occurrence"), bool)
+            and item["occurrence"] >= 0
+        ):
+            raise bad(f"entry {number} needs string path, code, fingerprint and an occurrence >= 0")
+        entries.append(
+            BaselineEntry(item["path"], item["code"], item["fingerprint"], item["occurrence"])
+        )
     return entries
 
 
@@ -118,11 +133,24 @@ def write_baseline(path: str, findings: Iterable[Finding], sources: SourceLines)
     root = os.path.dirname(os.path.abspath(path))
     pairs = keyed(findings, sources, root)
     items = sorted(
-        ({"code": entry.code, "fingerprint": entry.fingerprint, "message": finding.message,
-          "occurrence": entry.occurrence, "path": entry.path} for finding, entry in pairs),
-        key=lambda item: (item["path"], item["code"], item["fingerprint"], item["occurrence"]))
-    document = {"findings": items, "tool": "wfkit", "version": BASELINE_VERSION,
-                "wfkit": __version__}
+        (
+            {
+                "code": entry.code,
+                "fingerprint": entry.fingerprint,
+                "message": finding.message,
+                "occurrence": entry.occurrence,
+                "path": entry.path,
+            }
+            for finding, entry in pairs
+        ),
+        key=lambda item: (item["path"], item["code"], item["fingerprint"], item["occurrence"]),
+    )
+    document = {
+        "findings": items,
+        "tool": "wfkit",
+        "version": BASELINE_VERSION,
+        "wfkit": __version__,
+    }
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     temporary = f"{path}.tmp{os.getpid()}"
     try:
@@ -132,8 +160,10 @@ def write_baseline(path: str, findings: Iterable[Finding], sources: SourceLines)
     except OSError as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        raise UsageError(f"cannot write baseline file {path}: {exc.strerror or exc}",
-                         hint="check that its directory exists and is writable") from None
+        raise UsageError(
+            f"cannot write baseline file {path}: {exc.strerror or exc}",
+            hint="check that its directory exists and is writable",
+        ) from None
     return len(items)
 
 

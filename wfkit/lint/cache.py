@@ -14,14 +14,14 @@ import os
 
 from wfkit.lint.summary import FileSummary
 
-SCHEMA = 3   # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean); 3: FixEdit.unsafe
+SCHEMA = 3  # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean); 3: FixEdit.unsafe
 
 
 class FileCache:
     def __init__(self, directory: str, salt: str) -> None:
         self.directory = directory
         self.salt = salt
-        self._made: set[str] = set()   # entry directories this instance created or found
+        self._made: set[str] = set()  # entry directories this instance created or found
 
     def key(self, path: str, module: str, data: bytes) -> str:
         """Content hash + run salt (version, config, rules) + path and module name (a new
@@ -60,7 +60,7 @@ class FileCache:
         self._write(self._file(key), json.dumps({"schema": SCHEMA, "summary": summary.to_json()}))
 
     def _write(self, target: str, text: str) -> None:
-        import tempfile   # ~5 ms of imports that a run answered from the cache never needs
+        import tempfile  # ~5 ms of imports that a run answered from the cache never needs
 
         folder = os.path.dirname(target)
         try:
@@ -76,4 +76,4 @@ class FileCache:
                 handle.write(text)
             os.replace(tmp, target)
         except OSError:
-            self._made.discard(folder)   # removed under us? the next entry makes it again
+            self._made.discard(folder)  # removed under us? the next entry makes it again

@@ -28,7 +28,7 @@ from wfkit.errors import UsageError
 from wfkit.lint.rule import Invalid, LintRule, case_source
 
 RULES_PACKAGE = "wfkit.lint_rules"
-RULES_FOLDER = "lint_rules"   # in a source checkout: beside the wfkit package
+RULES_FOLDER = "lint_rules"  # in a source checkout: beside the wfkit package
 _SECTION = re.compile(r"^(What|Why|Use instead):\s*", re.M)
 
 
@@ -64,8 +64,9 @@ def rules_package() -> ModuleType:
     init = os.path.join(checkout, "__init__.py")
     if os.path.isdir(os.path.join(here, "lint_rules")) or not os.path.isfile(init):
         return importlib.import_module(RULES_PACKAGE)
-    spec = importlib.util.spec_from_file_location(RULES_PACKAGE, init,
-                                                  submodule_search_locations=[checkout])
+    spec = importlib.util.spec_from_file_location(
+        RULES_PACKAGE, init, submodule_search_locations=[checkout]
+    )
     assert spec is not None and spec.loader is not None
     package = importlib.util.module_from_spec(spec)
     sys.modules[RULES_PACKAGE] = package
@@ -74,7 +75,7 @@ def rules_package() -> ModuleType:
     except BaseException:
         del sys.modules[RULES_PACKAGE]
         raise
-    wfkit.lint_rules = package   # type: ignore[attr-defined] # as the import system would
+    wfkit.lint_rules = package  # type: ignore[attr-defined] # as the import system would
     return package
 
 
@@ -88,8 +89,13 @@ def rule_classes() -> tuple[tuple[type[LintRule], str], ...]:
             continue
         module = importlib.import_module(f"{RULES_PACKAGE}.{module_info.name}")
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, LintRule) and value is not LintRule \
-                    and value.__module__ == module.__name__ and value.CODE:
+            if (
+                isinstance(value, type)
+                and issubclass(value, LintRule)
+                and value is not LintRule
+                and value.__module__ == module.__name__
+                and value.CODE
+            ):
                 found.append((value, module.__doc__ or ""))
     return tuple(sorted(found, key=lambda pair: pair[0].CODE))
 
@@ -106,10 +112,21 @@ def _info(cls: type[LintRule], doc: str) -> RuleInfo:
     sections = _sections(doc)
     invalid = tuple(c if isinstance(c, Invalid) else Invalid(c) for c in cls.INVALID)
     fixable = cls.FIXABLE or any(c.fixed is not None and not c.unsafe for c in invalid)
-    return RuleInfo(cls.CODE, cls.NAME, cls.MESSAGE, sections.get("What", ""),
-                    sections.get("Why", ""), sections.get("Use instead", ""), doc.strip(),
-                    [case_source(c) for c in cls.VALID], [c.source for c in invalid],
-                    fixable, cls.OPT_IN, cls, invalid)
+    return RuleInfo(
+        cls.CODE,
+        cls.NAME,
+        cls.MESSAGE,
+        sections.get("What", ""),
+        sections.get("Why", ""),
+        sections.get("Use instead", ""),
+        doc.strip(),
+        [case_source(c) for c in cls.VALID],
+        [c.source for c in invalid],
+        fixable,
+        cls.OPT_IN,
+        cls,
+        invalid,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -133,5 +150,6 @@ def get_rule(code: str) -> RuleInfo:
     for info in _all():
         if info.code == wanted:
             return info
-    raise UsageError(f"unknown rule code {code!r}",
-                     hint="known codes: " + ", ".join(i.code for i in _all()))
+    raise UsageError(
+        f"unknown rule code {code!r}", hint="known codes: " + ", ".join(i.code for i in _all())
+    )

@@ -13,9 +13,16 @@ from dataclasses import asdict, dataclass, field
 
 from wfkit.errors import UsageError
 
-LIST_KEYS = ("select", "ignore", "extra-workflow-decorators", "extra-step-decorators",
-             "exclude", "deterministic", "nondeterministic")
-INT_KEYS = ("max-file-size", "max-nesting")   # parse limits, see wfkit.static.parse_guard
+LIST_KEYS = (
+    "select",
+    "ignore",
+    "extra-workflow-decorators",
+    "extra-step-decorators",
+    "exclude",
+    "deterministic",
+    "nondeterministic",
+)
+INT_KEYS = ("max-file-size", "max-nesting")  # parse limits, see wfkit.static.parse_guard
 KNOWN_KEYS = frozenset(LIST_KEYS) | frozenset(INT_KEYS) | {"per-file-ignores"}
 
 
@@ -33,12 +40,12 @@ class LintConfig:
     exclude: tuple[str, ...] = ()
     deterministic: tuple[str, ...] = ()
     nondeterministic: tuple[str, ...] = ()
-    max_file_size: int | None = None   # None: the default of wfkit.static.parse_guard
+    max_file_size: int | None = None  # None: the default of wfkit.static.parse_guard
     max_nesting: int | None = None
 
     def fingerprint(self) -> str:
         """A hash of every setting that changes per-file results (for the cache key)."""
-        import hashlib   # only runs that use the cache pay for hashlib and json
+        import hashlib  # only runs that use the cache pay for hashlib and json
         import json
 
         data = asdict(self)
@@ -77,9 +84,11 @@ def load_config(paths: Sequence[str], explicit: str | None = None) -> LintConfig
     if path is None:
         return LintConfig(root=os.getcwd())
     if explicit and not os.path.isfile(explicit):
-        raise UsageError(f"config file {explicit} does not exist",
-                         hint="pass an existing pyproject.toml to --config")
-    if sys.version_info >= (3, 11):   # only when there is a file to read (~2 ms of imports)
+        raise UsageError(
+            f"config file {explicit} does not exist",
+            hint="pass an existing pyproject.toml to --config",
+        )
+    if sys.version_info >= (3, 11):  # only when there is a file to read (~2 ms of imports)
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
@@ -87,13 +96,15 @@ def load_config(paths: Sequence[str], explicit: str | None = None) -> LintConfig
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UsageError(f"{path}: cannot read config: {error}",
-                         hint="fix the TOML syntax of the file") from error
-    except UnicodeDecodeError as error:   # a binary or non-UTF-8 file: TOML is UTF-8
-        raise UsageError(f"{path}: cannot read config: not UTF-8 text (byte "
-                         f"{error.object[error.start]:#04x} at offset {error.start})",
-                         hint="save it as UTF-8 TOML, or pass another file with --config"
-                         ) from error
+        raise UsageError(
+            f"{path}: cannot read config: {error}", hint="fix the TOML syntax of the file"
+        ) from error
+    except UnicodeDecodeError as error:  # a binary or non-UTF-8 file: TOML is UTF-8
+        raise UsageError(
+            f"{path}: cannot read config: not UTF-8 text (byte "
+            f"{error.object[error.start]:#04x} at offset {error.start})",
+            hint="save it as UTF-8 TOML, or pass another file with --config",
+        ) from error
     table = data.get("tool", {}).get("wfkit", {}).get("lint", {})
     return parse_table(table, path)
 
@@ -102,41 +113,51 @@ def parse_table(table: object, path: str) -> LintConfig:
     """Validate a ``[tool.wfkit.lint]`` table (already parsed TOML) from file ``path``."""
     root = os.path.dirname(os.path.abspath(path))
     if not isinstance(table, dict):
-        raise UsageError(f"{path}: [tool.wfkit.lint] must be a table",
-                         hint="write it as a [tool.wfkit.lint] section")
+        raise UsageError(
+            f"{path}: [tool.wfkit.lint] must be a table",
+            hint="write it as a [tool.wfkit.lint] section",
+        )
     values: dict[str, object] = {}
     for key, value in table.items():
         if key not in KNOWN_KEYS:
-            raise UsageError(f"{path}: unknown key {key!r} in [tool.wfkit.lint]",
-                             hint="known keys: " + ", ".join(sorted(KNOWN_KEYS)))
+            raise UsageError(
+                f"{path}: unknown key {key!r} in [tool.wfkit.lint]",
+                hint="known keys: " + ", ".join(sorted(KNOWN_KEYS)),
+            )
         if key == "per-file-ignores":
             if not isinstance(value, dict) or not all(
-                    isinstance(v, list) and all(isinstance(c, str) for c in v)
-                    for v in value.values()):
-                raise UsageError(f"{path}: key 'per-file-ignores' in [tool.wfkit.lint] must be a "
-                                 "table of glob = [codes]",
-                                 hint='e.g. per-file-ignores = { "tests/*" = ["WF101"] }')
+                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
+            ):
+                raise UsageError(
+                    f"{path}: key 'per-file-ignores' in [tool.wfkit.lint] must be a "
+                    "table of glob = [codes]",
+                    hint='e.g. per-file-ignores = { "tests/*" = ["WF101"] }',
+                )
             _globs(list(value), path, key)
             values["per_file_ignores"] = {k: tuple(_codes(v, path, key)) for k, v in value.items()}
             continue
         if key in INT_KEYS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] must be a positive "
-                                 f"integer, not {value!r}", hint=f"e.g. {key} = "
-                                 f"{2_000_000 if key == 'max-file-size' else 2000}")
+                raise UsageError(
+                    f"{path}: key {key!r} in [tool.wfkit.lint] must be a positive "
+                    f"integer, not {value!r}",
+                    hint=f"e.g. {key} = {2_000_000 if key == 'max-file-size' else 2000}",
+                )
             values[key.replace("-", "_")] = value
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] must be a list of strings",
-                             hint=f'e.g. {key} = ["..."]')
+            raise UsageError(
+                f"{path}: key {key!r} in [tool.wfkit.lint] must be a list of strings",
+                hint=f'e.g. {key} = ["..."]',
+            )
         if key in ("select", "ignore"):
             value = _codes(value, path, key)
-        elif key == "nondeterministic":   # "qualified.name" or "qualified.name:WF101"
+        elif key == "nondeterministic":  # "qualified.name" or "qualified.name:WF101"
             _codes([v.partition(":")[2] for v in value if ":" in v], path, key)
             _dotted_names([v.partition(":")[0] for v in value], path, key)
         elif key == "exclude":
             _globs(value, path, key)
-        else:   # decorators and deterministic names
+        else:  # decorators and deterministic names
             _dotted_names(value, path, key)
         values[key.replace("-", "_")] = tuple(value)
     return LintConfig(root=root, path=path, **values)  # type: ignore[arg-type]
@@ -150,9 +171,10 @@ def _codes(codes: list[str], path: str, key: str) -> list[str]:
     for code in codes:
         upper = code.strip().upper()
         if upper != "ALL" and (len(upper) < 2 or not any(k.startswith(upper) for k in known)):
-            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] names unknown rule "
-                             f"code {code!r}", hint="list the codes with `wfkit rule` "
-                             "or see docs/rules")
+            raise UsageError(
+                f"{path}: key {key!r} in [tool.wfkit.lint] names unknown rule code {code!r}",
+                hint="list the codes with `wfkit rule` or see docs/rules",
+            )
         out.append(upper)
     return out
 
@@ -162,9 +184,12 @@ def _dotted_names(names: list[str], path: str, key: str) -> None:
     file's text in the marker check, or nothing, silently."""
     for name in names:
         if not name or not all(part.isidentifier() for part in name.split(".")):
-            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] has {name!r}, which is "
-                             "not a qualified name", hint=f'write a dotted name, e.g. {key} = '
-                             '["myco.durable.flow"], or remove the entry')
+            raise UsageError(
+                f"{path}: key {key!r} in [tool.wfkit.lint] has {name!r}, which is "
+                "not a qualified name",
+                hint=f"write a dotted name, e.g. {key} = "
+                '["myco.durable.flow"], or remove the entry',
+            )
 
 
 def _globs(patterns: list[str], path: str, key: str) -> None:
@@ -173,10 +198,12 @@ def _globs(patterns: list[str], path: str, key: str) -> None:
     for pattern in patterns:
         problem = "is empty" if not pattern.strip() else _unclosed_bracket(pattern)
         if problem:
-            raise UsageError(f"{path}: key {key!r} in [tool.wfkit.lint] has pattern "
-                             f"{pattern!r}, which {problem}",
-                             hint="write a glob such as \"build/\" or \"migrations/*.py\"; "
-                                  "a literal [ is written [[]")
+            raise UsageError(
+                f"{path}: key {key!r} in [tool.wfkit.lint] has pattern "
+                f"{pattern!r}, which {problem}",
+                hint='write a glob such as "build/" or "migrations/*.py"; '
+                "a literal [ is written [[]",
+            )
 
 
 def _unclosed_bracket(pattern: str) -> str | None:
@@ -187,7 +214,7 @@ def _unclosed_bracket(pattern: str) -> str | None:
             if close < len(pattern) and pattern[close] == "!":
                 close += 1
             if close < len(pattern) and pattern[close] == "]":
-                close += 1   # a leading ] is a literal member of the set
+                close += 1  # a leading ] is a literal member of the set
             end = pattern.find("]", close)
             if end < 0:
                 return f"has an unclosed '[' at position {index + 1}"
@@ -196,8 +223,9 @@ def _unclosed_bracket(pattern: str) -> str | None:
     return None
 
 
-def selected_codes(known: dict[str, bool], select: Sequence[str] | None,
-                   ignore: Sequence[str]) -> frozenset[str]:
+def selected_codes(
+    known: dict[str, bool], select: Sequence[str] | None, ignore: Sequence[str]
+) -> frozenset[str]:
     """Codes that run: ``known`` maps code -> opt_in. An opt-in rule runs only when a select
     entry names it exactly; prefixes (``WF1``) and ``ALL`` select the others."""
     chosen: set[str] = set()

@@ -39,12 +39,17 @@ class RuleDoc(Protocol):
 def rule_markdown(rule: RuleDoc) -> str:
     """One rule's page: summary, What / Why / Use instead, then flagged and fine examples."""
     default = f"no (opt-in: `--select {rule.code}`)" if rule.opt_in else "yes"
-    facts = (f"- Autofix: {'yes, with `--fix`' if rule.fixable else 'no'}\n"
-             f"- Enabled by default: {default}\n"
-             f"- Suppress one line: `# wfkit: ignore[{rule.code}]` (or `# noqa: {rule.code}`)")
+    facts = (
+        f"- Autofix: {'yes, with `--fix`' if rule.fixable else 'no'}\n"
+        f"- Enabled by default: {default}\n"
+        f"- Suppress one line: `# wfkit: ignore[{rule.code}]` (or `# noqa: {rule.code}`)"
+    )
     parts = [GENERATED, f"# {rule.code}: {rule.name}", f"> {_one_line(rule.message)}", facts]
-    for title, body in (("What it flags", rule.what), ("Why it matters", rule.why),
-                        ("Use instead", rule.use_instead)):
+    for title, body in (
+        ("What it flags", rule.what),
+        ("Why it matters", rule.why),
+        ("Use instead", rule.use_instead),
+    ):
         if body and body.strip():
             parts.append(f"## {title}\n\n{_sentence(body)}")
     parts.extend(_examples("Flagged", rule.invalid))
@@ -57,11 +62,14 @@ def index_markdown(rules: Iterable[RuleDoc]) -> str:
     rows = ["| code | name | flags | autofix | default |", "|---|---|---|---|---|"]
     for rule in sorted(rules, key=lambda r: r.code):
         summary = _one_line(rule.message).replace("|", "\\|")
-        rows.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {summary} | "
-                    f"{'yes' if rule.fixable else '—'} | {'opt-in' if rule.opt_in else 'on'} |")
-    return (f"{GENERATED}\n\n# Rule reference\n\nEvery rule `wfkit lint` knows. Codes are stable "
-            "forever. Print one page in a terminal with `wfkit rule CODE`.\n\n"
-            + "\n".join(rows) + "\n")
+        rows.append(
+            f"| [{rule.code}]({rule.code}.md) | {rule.name} | {summary} | "
+            f"{'yes' if rule.fixable else '—'} | {'opt-in' if rule.opt_in else 'on'} |"
+        )
+    return (
+        f"{GENERATED}\n\n# Rule reference\n\nEvery rule `wfkit lint` knows. Codes are stable "
+        "forever. Print one page in a terminal with `wfkit rule CODE`.\n\n" + "\n".join(rows) + "\n"
+    )
 
 
 def expected_pages(rules: Iterable[RuleDoc]) -> dict[str, str]:
@@ -105,10 +113,12 @@ def write_pages(directory: str, pages: dict[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wfkit.lint.docs",
-                                     description="Generate docs/rules/ from lint_rules/.")
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if a page is out of date")
+    parser = argparse.ArgumentParser(
+        prog="python -m wfkit.lint.docs", description="Generate docs/rules/ from lint_rules/."
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a page is out of date"
+    )
     parser.add_argument("directory", nargs="?", default=DEFAULT_DIR)
     args = parser.parse_args(argv)
     from wfkit.lint.catalog import all_rules

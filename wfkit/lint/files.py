@@ -17,9 +17,25 @@ from dataclasses import dataclass, field
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
 
-DEFAULT_EXCLUDES = (".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__",
-                    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".wfkit_cache", "node_modules",
-                    "build", "dist", ".eggs", "*.egg-info")
+DEFAULT_EXCLUDES = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".wfkit_cache",
+    "node_modules",
+    "build",
+    "dist",
+    ".eggs",
+    "*.egg-info",
+)
 
 
 @dataclass
@@ -51,8 +67,7 @@ def matches_exclusion(path: str, root: str, patterns: Sequence[str]) -> bool:
     rel = os.path.relpath(path, root).replace(os.sep, "/")
     for pattern in patterns:
         pat = pattern.rstrip("/")
-        if fnmatch.fnmatch(name, pat) or fnmatch.fnmatch(rel, pat) or \
-                rel.startswith(pat + "/"):
+        if fnmatch.fnmatch(name, pat) or fnmatch.fnmatch(rel, pat) or rel.startswith(pat + "/"):
             return True
     return False
 
@@ -65,7 +80,9 @@ def collect_files(paths: Sequence[str], root: str, exclude: Sequence[str]) -> Fi
     for raw in paths:
         path = os.fspath(raw)
         if not os.path.lexists(path):
-            raise UsageError(f"path {path} does not exist", hint="pass an existing file or directory")
+            raise UsageError(
+                f"path {path} does not exist", hint="pass an existing file or directory"
+            )
         if os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path)):
             _add(out, seen_files, path)
             continue
@@ -92,9 +109,10 @@ def _walk(top: str, root: str, patterns: tuple[str, ...], out: FileSet, seen: se
         if real in visited:
             parent = os.path.realpath(os.path.dirname(directory))
             if parent == real or parent.startswith(real + os.sep):
-                out.problems.append(wf000(directory, "symlink loop: links back to "
-                                          f"{real}; skipped"))
-            continue   # otherwise a second link to a directory already linted: skip quietly
+                out.problems.append(
+                    wf000(directory, f"symlink loop: links back to {real}; skipped")
+                )
+            continue  # otherwise a second link to a directory already linted: skip quietly
         visited.add(real)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)

@@ -29,8 +29,9 @@ def apply_edits(text: str, edits: list[Edit]) -> tuple[str, set[int]]:
     for index, (line, column, end_line, end_column, edit) in enumerate(edits):
         if not (1 <= line <= len(starts) and 1 <= end_line <= len(starts)):
             continue
-        spans.append((starts[line - 1] + column - 1, starts[end_line - 1] + end_column - 1,
-                      index, edit))
+        spans.append(
+            (starts[line - 1] + column - 1, starts[end_line - 1] + end_column - 1, index, edit)
+        )
     spans.sort(key=lambda s: (s[0], s[1]), reverse=True)
     applied: set[int] = set()
     limit = len(text) + 1
@@ -53,8 +54,11 @@ def apply_edits(text: str, edits: list[Edit]) -> tuple[str, set[int]]:
 def add_imports(text: str, statements: list[str]) -> str:
     """Insert each import statement after the module's leading imports (if not present)."""
     module = cst.parse_module(text)
-    existing = {module.code_for_node(stmt).strip() for stmt in module.body
-                if isinstance(stmt, cst.SimpleStatementLine)}
+    existing = {
+        module.code_for_node(stmt).strip()
+        for stmt in module.body
+        if isinstance(stmt, cst.SimpleStatementLine)
+    }
     new = [cst.parse_statement(s + "\n") for s in statements if s not in existing]
     if not new:
         return text
@@ -62,9 +66,10 @@ def add_imports(text: str, statements: list[str]) -> str:
     insert_at = 0
     for index, stmt in enumerate(body):
         if isinstance(stmt, cst.SimpleStatementLine) and all(
-                isinstance(s, (cst.Import, cst.ImportFrom)) or (
-                    index == 0 and isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
-                for s in stmt.body):
+            isinstance(s, (cst.Import, cst.ImportFrom))
+            or (index == 0 and isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
+            for s in stmt.body
+        ):
             insert_at = index + 1
         else:
             break
@@ -95,8 +100,9 @@ def unified_diff(before: str, after: str, path: str, context: int = 3) -> str:
                 continue
             out += ["-" + line for line in a[i1:i2]]
             out += ["+" + line for line in b[j1:j2]]
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                   for line in out)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in out
+    )
 
 
 def _range(start: int, stop: int) -> str:

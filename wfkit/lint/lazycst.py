@@ -37,8 +37,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("__"):   # the import system probes ``__path__`` on ``from ... import``
+    if name.startswith("__"):  # the import system probes ``__path__`` on ``from ... import``
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module("libcst"), name)
-    globals()[name] = value   # rule hooks ask for cst.Name etc. per node: later lookups are plain
+    globals()[name] = value  # rule hooks ask for cst.Name etc. per node: later lookups are plain
     return value

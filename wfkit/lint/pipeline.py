@@ -20,8 +20,14 @@ from wfkit.static.parse_guard import check_source
 HOOK_FREE = frozenset({"WF000", "WF900"})
 
 
-def summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
-              settings: AnalyzerSettings) -> FileSummary:
+def summarize(
+    path: str,
+    text: str,
+    module: str,
+    is_package: bool,
+    active: frozenset[str],
+    settings: AnalyzerSettings,
+) -> FileSummary:
     """Parse ``text`` (the file at ``path``) and analyze it; a parse failure becomes WF000.
 
     This is the one place the linter parses a file (the CLI, the pytest plugin's
@@ -38,14 +44,21 @@ def summarize(path: str, text: str, module: str, is_package: bool, active: froze
         return _summarize(path, text, module, is_package, active, settings)
 
 
-def _summarize(path: str, text: str, module: str, is_package: bool, active: frozenset[str],
-               settings: AnalyzerSettings) -> FileSummary:
+def _summarize(
+    path: str,
+    text: str,
+    module: str,
+    is_package: bool,
+    active: frozenset[str],
+    settings: AnalyzerSettings,
+) -> FileSummary:
     summary = FileSummary(path, module, is_package)
     summary.suppressions = parse_suppressions(text)
-    rejection = check_source(text, settings.limits)   # before libcst: it can crash the process
+    rejection = check_source(text, settings.limits)  # before libcst: it can crash the process
     if rejection is not None:
-        summary.file_findings.append(wf000(path, rejection.message, rejection.line,
-                                           rejection.column))
+        summary.file_findings.append(
+            wf000(path, rejection.message, rejection.line, rejection.column)
+        )
         return summary
     try:
         tree = cst.parse_module(text)
@@ -53,11 +66,15 @@ def _summarize(path: str, text: str, module: str, is_package: bool, active: froz
         summary.file_findings.append(wf000(path, *_syntax_error(path, text, error)))
         return summary
     except (RecursionError, MemoryError, ValueError, SyntaxError) as error:
-        summary.file_findings.append(wf000(path, f"cannot parse file: {type(error).__name__}: "
-                                           f"{error}"))
+        summary.file_findings.append(
+            wf000(path, f"cannot parse file: {type(error).__name__}: {error}")
+        )
         return summary
-    rules = [info.rule_class() for info in all_rules()
-             if info.code in active and info.code not in HOOK_FREE and info.rule_class]
+    rules = [
+        info.rule_class()
+        for info in all_rules()
+        if info.code in active and info.code not in HOOK_FREE and info.rule_class
+    ]
     try:
         FileAnalyzer(summary, rules, settings).run(tree, text)
     except RecursionError:
@@ -79,5 +96,8 @@ def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> tuple[s
             return f"syntax error: {python.msg}", python.lineno, max(python.offset or 1, 1)
     except (ValueError, RecursionError, MemoryError):
         pass
-    return (f"syntax error: {error.message.split(': expected')[0]}", max(error.raw_line, 1),
-            max(error.raw_column, 0) + 1)
+    return (
+        f"syntax error: {error.message.split(': expected')[0]}",
+        max(error.raw_line, 1),
+        max(error.raw_column, 0) + 1,
+    )

@@ -22,7 +22,7 @@ class Reported:
     finding: Finding
     fix: FixEdit | None
     unsafe: bool
-    root_path: str = ""   # the file of the workflow whose chain the message names
+    root_path: str = ""  # the file of the workflow whose chain the message names
 
 
 def workflow_findings(graph: CallGraph[FileSummary]) -> list[tuple[FileSummary, Reported]]:
@@ -40,8 +40,9 @@ def workflow_findings(graph: CallGraph[FileSummary]) -> list[tuple[FileSummary, 
     return out
 
 
-def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]]
-            ) -> Reported | None:
+def _report(
+    path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]]
+) -> Reported | None:
     applicable = [(d, c, r) for d, c, r in reaches if not raw.dialects or d in raw.dialects]
     if not applicable:
         return None
@@ -55,6 +56,14 @@ def _report(path: str, raw: RawFinding, reaches: list[tuple[str, list[str], str]
     if fix is None and raw.unsafe_fix is not None:
         fix, unsafe = raw.unsafe_fix, True
     # Finding.fix says which flag applies the fix: "safe" (--fix) or "unsafe" (--unsafe-fixes)
-    finding = Finding(path, raw.line, raw.column, raw.end_line, raw.end_column, raw.code,
-                      message, None if fix is None else "unsafe" if unsafe else "safe")
+    finding = Finding(
+        path,
+        raw.line,
+        raw.column,
+        raw.end_line,
+        raw.end_column,
+        raw.code,
+        message,
+        None if fix is None else "unsafe" if unsafe else "safe",
+    )
     return Reported(finding, fix, unsafe, root_path)

@@ -21,11 +21,14 @@ from wfkit.static.knowledge import Knowledge, short_name
 from wfkit.static.nodes import semantic_children
 from wfkit.static.resolver import Bindings, Resolver
 
-_FIX_IMPORTS = {"wf": ("temporalio.workflow", "workflow", "from temporalio import workflow"),
-                "dbos": ("dbos.DBOS", "DBOS", "from dbos import DBOS")}
+_FIX_IMPORTS = {
+    "wf": ("temporalio.workflow", "workflow", "from temporalio import workflow"),
+    "dbos": ("dbos.DBOS", "DBOS", "from dbos import DBOS"),
+}
 _SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference"})
-_DICT_FACTORIES = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
-                             "collections.Counter"})
+_DICT_FACTORIES = frozenset(
+    {"builtins.dict", "collections.defaultdict", "collections.OrderedDict", "collections.Counter"}
+)
 
 
 @dataclass
@@ -34,16 +37,16 @@ class Frame:
     the innermost function's (``ctx.unit``: its kind, dialect, context parameter names)."""
 
     qualname: str
-    kind: str                      # workflow | step | helper | class
+    kind: str  # workflow | step | helper | class
     dialect: str = ""
     is_async: bool = False
     ctx_names: list[str] = field(default_factory=list)
     summary: FunctionSummary | None = None
     temporal_class: bool = False
-    class_qual: str = ""           # for methods: the enclosing class (resolves self.method())
+    class_qual: str = ""  # for methods: the enclosing class (resolves self.method())
     pushed_scope: bool = False
-    owner: Frame | None = None     # for methods: the enclosing class frame
-    attr_kinds: dict[str, str] = field(default_factory=dict)   # class: self.x -> dict/set
+    owner: Frame | None = None  # for methods: the enclosing class frame
+    attr_kinds: dict[str, str] = field(default_factory=dict)  # class: self.x -> dict/set
 
 
 class ReportingRule(Protocol):
@@ -67,7 +70,7 @@ class RuleServices:
     lambda_depth: int
     guard_depth: int
     _ordered: set[int]
-    _awaited: set[int]      # expressions awaited directly (``await x(...)``)
+    _awaited: set[int]  # expressions awaited directly (``await x(...)``)
     _pending: list
     _stmt: cst.CSTNode
     _indents: list[str]
@@ -90,9 +93,13 @@ class RuleServices:
         temporal_handle, dbos, local_async or local_sync (a step/workflow of this module)."""
         func = call.func
         unit = self.unit
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                unit is not None and func.value.value in unit.ctx_names and \
-                func.attr.value in kn.WFKIT_CTX_DURABLE:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and unit is not None
+            and func.value.value in unit.ctx_names
+            and func.attr.value in kn.WFKIT_CTX_DURABLE
+        ):
             return "ctx"
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return ""
@@ -131,9 +138,11 @@ class RuleServices:
         if isinstance(expr, cst.Attribute):
             return self._self_attribute_kind(expr) == "set"
         if isinstance(expr, cst.BinaryOperation) and isinstance(
-                expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)):
-            return any(self.is_set_expr(side) or _is_key_view(side)
-                       for side in (expr.left, expr.right))
+            expr.operator, (cst.BitOr, cst.BitAnd, cst.Subtract, cst.BitXor)
+        ):
+            return any(
+                self.is_set_expr(side) or _is_key_view(side) for side in (expr.left, expr.right)
+            )
         if isinstance(expr, cst.Call):
             func = expr.func
             if isinstance(func, cst.Attribute) and func.attr.value in _SET_METHODS:
@@ -152,8 +161,11 @@ class RuleServices:
             return self._self_attribute_kind(expr) == "dict"
         if isinstance(expr, cst.Call):
             func = expr.func
-            if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values") \
-                    and not expr.args:
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in ("items", "keys", "values")
+                and not expr.args
+            ):
                 return not self.is_set_expr(func.value)
             if isinstance(func, (cst.Name, cst.Attribute)):
                 return self.resolver.resolve(func) in _DICT_FACTORIES
@@ -162,8 +174,12 @@ class RuleServices:
     def _self_attribute_kind(self, expr: cst.Attribute) -> str:
         """'dict'/'set' for ``self.x`` when the method's class declares ``x`` as one."""
         unit = self.unit
-        if unit is None or unit.owner is None or not isinstance(expr.value, cst.Name) or \
-                expr.value.value != "self":
+        if (
+            unit is None
+            or unit.owner is None
+            or not isinstance(expr.value, cst.Name)
+            or expr.value.value != "self"
+        ):
             return ""
         return unit.owner.attr_kinds.get(expr.attr.value, "")
 
@@ -181,14 +197,14 @@ class RuleServices:
         the workflow itself (or of a function inside it) is rebuilt on every replay; one of a
         function around the workflow outlives the run, like module state."""
         scoped = [f for f in self.frames if f.pushed_scope]
-        scopes = self.resolver.stack[-len(scoped):] if scoped else []
+        scopes = self.resolver.stack[-len(scoped) :] if scoped else []
         for index in range(len(scoped) - 2, -1, -1):
             bindings = scopes[index]
             if name in bindings.nonlocal_names:
                 continue
             if name in bindings.names:
                 inside = any(f.kind == "workflow" for f in scoped[: index + 1])
-                return scoped[index].qualname[len(self.module_name) + 1:] + "()", inside
+                return scoped[index].qualname[len(self.module_name) + 1 :] + "()", inside
         return None
 
     def current_globals(self) -> set[str]:
@@ -218,10 +234,16 @@ class RuleServices:
         """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
         node: cst.CSTNode = hit.call if hit.call is not None else hit.node
         subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
-        dialects = [kn.WFKIT, kn.DBOS] if hit.entry.condition in (
-            "not_temporal", "over_durable_not_temporal") else []
-        if hit.entry.condition == "awaited_not_dbos" and hit.call is not None and \
-                id(hit.call) in self._awaited:
+        dialects = (
+            [kn.WFKIT, kn.DBOS]
+            if hit.entry.condition in ("not_temporal", "over_durable_not_temporal")
+            else []
+        )
+        if (
+            hit.entry.condition == "awaited_not_dbos"
+            and hit.call is not None
+            and id(hit.call) in self._awaited
+        ):
             dialects = [kn.WFKIT, kn.TEMPORAL]
         fixes = self._fixes(hit) if hit.call is not None else {}
         uses = dict(hit.entry.use)
@@ -230,14 +252,28 @@ class RuleServices:
             uses.update(hit.entry.use_async)
         self.report(rule, node, subject, uses, dialects, fixes)
 
-    def report(self, rule: ReportingRule, node: cst.CSTNode, subject: str,
-               uses: dict[str, str] | None = None, dialects: Sequence[str] = (),
-               fixes: dict[str, FixEdit] | None = None, unsafe_fix: FixEdit | None = None) -> None:
+    def report(
+        self,
+        rule: ReportingRule,
+        node: cst.CSTNode,
+        subject: str,
+        uses: dict[str, str] | None = None,
+        dialects: Sequence[str] = (),
+        fixes: dict[str, FixEdit] | None = None,
+        unsafe_fix: FixEdit | None = None,
+    ) -> None:
         unit = self.unit
         if unit is None or unit.summary is None:
             return
-        raw = RawFinding(rule.CODE, rule.MESSAGE, subject, uses or {},
-                         dialects=list(dialects), fixes=fixes or {}, unsafe_fix=unsafe_fix)
+        raw = RawFinding(
+            rule.CODE,
+            rule.MESSAGE,
+            subject,
+            uses or {},
+            dialects=list(dialects),
+            fixes=fixes or {},
+            unsafe_fix=unsafe_fix,
+        )
         unit.summary.findings.append(raw)
         self._pending.append((raw, node, self._stmt, "".join(self._indents)))
 
@@ -271,16 +307,16 @@ class RuleServices:
                 if bound is None:
                     current = self.resolver.lookup(local)
                     if current == qual:
-                        bound = local          # imported inside the function
+                        bound = local  # imported inside the function
                     elif current is not None or local in self.module_bindings.names:
-                        continue   # the name is taken by something else: no safe fix here
+                        continue  # the name is taken by something else: no safe fix here
                     else:
                         add_import = statement
                 names[repl.needs] = bound or local
             template = repl.template
             if repl.async_template and unit.is_async:
                 if self.lambda_depth:
-                    continue   # no await inside a lambda
+                    continue  # no await inside a lambda
                 template = repl.async_template
             out[dialect] = FixEdit(template.format(**names), add_import, repl.unsafe)
         return out
@@ -288,5 +324,9 @@ class RuleServices:
 
 def _is_key_view(expr: cst.BaseExpression) -> bool:
     """``d.keys()`` / ``d.items()``: set-like views whose operators return plain sets."""
-    return isinstance(expr, cst.Call) and not expr.args and isinstance(expr.func, cst.Attribute) \
+    return (
+        isinstance(expr, cst.Call)
+        and not expr.args
+        and isinstance(expr.func, cst.Attribute)
         and expr.func.attr.value in ("keys", "items")
+    )

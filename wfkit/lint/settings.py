@@ -17,7 +17,7 @@ class AnalyzerSettings:
     knowledge: Knowledge
     extra_workflow_decorators: frozenset[str] = frozenset()
     extra_step_decorators: frozenset[str] = frozenset()
-    limits: ParseLimits = ParseLimits()   # what the parser is trusted with (parse_guard)
+    limits: ParseLimits = ParseLimits()  # what the parser is trusted with (parse_guard)
 
 
 def has_markers(text: str, settings: AnalyzerSettings) -> bool:

@@ -20,7 +20,7 @@ class FixEdit:
 
     text: str
     add_import: str = ""
-    unsafe: str = ""     # why the edit may change behaviour; non-empty: --unsafe-fixes only
+    unsafe: str = ""  # why the edit may change behaviour; non-empty: --unsafe-fixes only
 
 
 def _edit_json(edit: FixEdit) -> dict[str, Any]:
@@ -50,12 +50,19 @@ class RawFinding:
     def to_json(self) -> dict[str, Any]:
         """What ``asdict`` gives, built directly: the cache writes one per finding, and
         ``asdict`` (a recursive deep copy) was most of a cold run's work in the main process."""
-        return {"code": self.code, "message": self.message, "subject": self.subject,
-                "uses": dict(self.uses), "line": self.line, "column": self.column,
-                "end_line": self.end_line, "end_column": self.end_column,
-                "dialects": list(self.dialects),
-                "fixes": {k: _edit_json(v) for k, v in self.fixes.items()},
-                "unsafe_fix": None if self.unsafe_fix is None else _edit_json(self.unsafe_fix)}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "subject": self.subject,
+            "uses": dict(self.uses),
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "dialects": list(self.dialects),
+            "fixes": {k: _edit_json(v) for k, v in self.fixes.items()},
+            "unsafe_fix": None if self.unsafe_fix is None else _edit_json(self.unsafe_fix),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RawFinding:
@@ -78,14 +85,25 @@ class FunctionSummary:
     findings: list[RawFinding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"qualname": self.qualname, "display": self.display, "kind": self.kind,
-                "dialect": self.dialect, "calls": self.calls,
-                "findings": [f.to_json() for f in self.findings]}
+        return {
+            "qualname": self.qualname,
+            "display": self.display,
+            "kind": self.kind,
+            "dialect": self.dialect,
+            "calls": self.calls,
+            "findings": [f.to_json() for f in self.findings],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FunctionSummary:
-        return cls(data["qualname"], data["display"], data["kind"], data["dialect"],
-                   list(data["calls"]), [RawFinding.from_json(f) for f in data["findings"]])
+        return cls(
+            data["qualname"],
+            data["display"],
+            data["kind"],
+            data["dialect"],
+            list(data["calls"]),
+            [RawFinding.from_json(f) for f in data["findings"]],
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +116,7 @@ class Suppression:
     start: int
     end: int
     file_level: bool = False
-    end_column: int = 0   # one past the comment's last character (1-based)
+    end_column: int = 0  # one past the comment's last character (1-based)
 
 
 @dataclass
@@ -112,23 +130,34 @@ class FileSummary:
     step_refs: list[str] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     file_findings: list[Finding] = field(default_factory=list)
-    bases: dict[str, list[str]] = field(default_factory=dict)   # class -> its base classes
+    bases: dict[str, list[str]] = field(default_factory=dict)  # class -> its base classes
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "module": self.module, "is_package": self.is_package,
-                "parsed": self.parsed, "exports": self.exports, "bases": self.bases,
-                "functions": [f.to_json() for f in self.functions.values()],
-                "step_refs": self.step_refs,
-                "suppressions": [asdict(s) for s in self.suppressions],
-                "file_findings": [f.to_json() for f in self.file_findings]}
+        return {
+            "path": self.path,
+            "module": self.module,
+            "is_package": self.is_package,
+            "parsed": self.parsed,
+            "exports": self.exports,
+            "bases": self.bases,
+            "functions": [f.to_json() for f in self.functions.values()],
+            "step_refs": self.step_refs,
+            "suppressions": [asdict(s) for s in self.suppressions],
+            "file_findings": [f.to_json() for f in self.file_findings],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileSummary:
         functions = [FunctionSummary.from_json(f) for f in data["functions"]]
-        return cls(data["path"], data["module"], data["is_package"], data["parsed"],
-                   dict(data["exports"]), {f.qualname: f for f in functions},
-                   list(data["step_refs"]),
-                   [Suppression(**{**s, "codes": tuple(s["codes"])})
-                    for s in data["suppressions"]],
-                   [Finding(**f) for f in data["file_findings"]],
-                   {k: list(v) for k, v in data.get("bases", {}).items()})
+        return cls(
+            data["path"],
+            data["module"],
+            data["is_package"],
+            data["parsed"],
+            dict(data["exports"]),
+            {f.qualname: f for f in functions},
+            list(data["step_refs"]),
+            [Suppression(**{**s, "codes": tuple(s["codes"])}) for s in data["suppressions"]],
+            [Finding(**f) for f in data["file_findings"]],
+            {k: list(v) for k, v in data.get("bases", {}).items()},
+        )

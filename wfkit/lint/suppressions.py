@@ -22,7 +22,7 @@ _CODE = r"[A-Z]+[0-9]+"
 _WFKIT = re.compile(r"#\s*wfkit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?", re.I)
 _NOQA = re.compile(rf"#\s*noqa\s*:\s*(?P<codes>{_CODE}(?:\s*,\s*{_CODE})*)", re.I)
 # Tokenizing is pure Python: only files that may hold one of *our* suppressions pay for it
-# (a `# noqa: E501` for another tool does not).
+# (a noqa comment for another tool, E501 say, does not).
 _ANY = re.compile(r"noqa\s*:[^\n]*\bwf\d|wfkit:", re.I)
 
 
@@ -74,8 +74,16 @@ def _parse_comment(comment: str) -> tuple[tuple[str, ...], bool] | None:
     return None
 
 
-_SKIP = frozenset({tokenize.NL, tokenize.COMMENT, tokenize.NEWLINE, tokenize.INDENT,
-                   tokenize.DEDENT, tokenize.ENCODING})
+_SKIP = frozenset(
+    {
+        tokenize.NL,
+        tokenize.COMMENT,
+        tokenize.NEWLINE,
+        tokenize.INDENT,
+        tokenize.DEDENT,
+        tokenize.ENCODING,
+    }
+)
 
 
 def _covered(tokens: list[tokenize.TokenInfo], index: int) -> tuple[int, int]:
@@ -131,8 +139,11 @@ def _logical_line(tokens: list[tokenize.TokenInfo], index: int) -> tuple[int, in
             start = min(start, tokens[i].start[0])
         i -= 1
     i = index + 1
-    while i < len(tokens) and tokens[i].type not in _LINE_BREAKS and \
-            tokens[i].type != tokenize.ENDMARKER:
+    while (
+        i < len(tokens)
+        and tokens[i].type not in _LINE_BREAKS
+        and tokens[i].type != tokenize.ENDMARKER
+    ):
         end = max(end, tokens[i].end[0])
         i += 1
     return start, end
@@ -144,9 +155,14 @@ def _next_significant(tokens: list[tokenize.TokenInfo], i: int) -> tokenize.Toke
     return tokens[i] if i < len(tokens) else None
 
 
-def apply_suppressions(findings: Iterable[Finding], suppressions: list[Suppression],
-                       path: str, active_codes: frozenset[str], unused_message: str,
-                       report_unused: bool) -> list[Finding]:
+def apply_suppressions(
+    findings: Iterable[Finding],
+    suppressions: list[Suppression],
+    path: str,
+    active_codes: frozenset[str],
+    unused_message: str,
+    report_unused: bool,
+) -> list[Finding]:
     """Drop suppressed findings; add a WF900 finding for each suppression that did nothing.
 
     A suppression of a code that is not selected in this run is never "unused" (the rule did
@@ -158,7 +174,8 @@ def apply_suppressions(findings: Iterable[Finding], suppressions: list[Suppressi
         suppressed = False
         for index, sup in enumerate(suppressions):
             if sup.start <= finding.line <= sup.end and (
-                    not sup.codes or finding.code in sup.codes):
+                not sup.codes or finding.code in sup.codes
+            ):
                 used.add((index, finding.code if sup.codes else "*"))
                 suppressed = True
         if not suppressed:
@@ -167,15 +184,33 @@ def apply_suppressions(findings: Iterable[Finding], suppressions: list[Suppressi
         for index, sup in enumerate(suppressions):
             if not sup.codes:
                 if (index, "*") not in used:
-                    kept.append(Finding(path, sup.line, sup.column, sup.line, _end(sup),
-                                        "WF900", f"{unused_message}: `wfkit: ignore` "
-                                        "suppressed nothing", False))
+                    kept.append(
+                        Finding(
+                            path,
+                            sup.line,
+                            sup.column,
+                            sup.line,
+                            _end(sup),
+                            "WF900",
+                            f"{unused_message}: `wfkit: ignore` suppressed nothing",
+                            False,
+                        )
+                    )
                 continue
             for code in sup.codes:
                 if code in active_codes and (index, code) not in used and code != "WF900":
-                    kept.append(Finding(path, sup.line, sup.column, sup.line, _end(sup),
-                                        "WF900", f"{unused_message}: {code} suppressed nothing",
-                                        False))
+                    kept.append(
+                        Finding(
+                            path,
+                            sup.line,
+                            sup.column,
+                            sup.line,
+                            _end(sup),
+                            "WF900",
+                            f"{unused_message}: {code} suppressed nothing",
+                            False,
+                        )
+                    )
     return kept
 
 

@@ -53,7 +53,7 @@ class ModuleFacts(Protocol):
 M = TypeVar("M", bound=ModuleFacts)
 
 
-Node = tuple[str, str]   # (path, qualified name): two files may share a module name
+Node = tuple[str, str]  # (path, qualified name): two files may share a module name
 
 
 class CallGraph(Generic[M]):
@@ -106,7 +106,7 @@ class CallGraph(Generic[M]):
                 if target is None:
                     self.unresolved.add(qualname)
                     return None
-                qualname = ".".join([target, *parts[cut + 1:]])
+                qualname = ".".join([target, *parts[cut + 1 :]])
                 break
             else:
                 self.unresolved.add(qualname)
@@ -123,7 +123,7 @@ class CallGraph(Generic[M]):
             if candidate in self.by_qual:
                 return self.by_qual[candidate]
             if base not in self.bases:
-                self.unresolved.add(candidate)   # a base class in a file not parsed (yet)
+                self.unresolved.add(candidate)  # a base class in a file not parsed (yet)
             found = self._inherited(candidate, depth + 1)
             if found is not None:
                 return found
@@ -133,9 +133,12 @@ class CallGraph(Generic[M]):
         """function -> [(root dialect, chain of display names from the root, root's file)],
         roots sorted."""
         out: dict[Node, list[tuple[str, list[str], str]]] = {}
-        roots = sorted((path, qual) for path, summary in self.files.items()
-                       for qual, function in summary.functions.items()
-                       if function.kind == "workflow")
+        roots = sorted(
+            (path, qual)
+            for path, summary in self.files.items()
+            for qual, function in summary.functions.items()
+            if function.kind == "workflow"
+        )
         for root in roots:
             dialect = self.function(root).dialect
             parents: dict[Node, Node | None] = {root: None}

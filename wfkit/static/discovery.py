@@ -34,9 +34,13 @@ def decorator_callee(decorator: cst.Decorator) -> cst.BaseExpression:
     return expr.func if isinstance(expr, cst.Call) else expr
 
 
-def function_kind(node: cst.FunctionDef, resolve: Resolve, in_temporal_class: bool = False,
-                  extra_workflow: frozenset[str] = frozenset(),
-                  extra_step: frozenset[str] = frozenset()) -> tuple[str, str]:
+def function_kind(
+    node: cst.FunctionDef,
+    resolve: Resolve,
+    in_temporal_class: bool = False,
+    extra_workflow: frozenset[str] = frozenset(),
+    extra_step: frozenset[str] = frozenset(),
+) -> tuple[str, str]:
     """(kind, dialect) of a function: ``("workflow", dialect)``, ``("step", "")`` or
     ``("helper", "")``; the first decorator that says something decides."""
     for decorator in node.decorators:
@@ -51,15 +55,17 @@ def function_kind(node: cst.FunctionDef, resolve: Resolve, in_temporal_class: bo
             return "workflow", kn.WFKIT
         if qual in kn.STEP_DECORATORS or qual in extra_step or text in extra_step:
             return "step", ""
-        if qual in kn.TEMPORAL_HANDLER_DECORATORS or (in_temporal_class and isinstance(
-                expr, cst.Attribute) and expr.attr.value == "validator"):
-            return "workflow", kn.TEMPORAL   # also in a base class the defn class extends
+        if qual in kn.TEMPORAL_HANDLER_DECORATORS or (
+            in_temporal_class and isinstance(expr, cst.Attribute) and expr.attr.value == "validator"
+        ):
+            return "workflow", kn.TEMPORAL  # also in a base class the defn class extends
     if in_temporal_class and node.name.value == "__init__":
-        return "workflow", kn.TEMPORAL   # runs inside the workflow, on every replay
+        return "workflow", kn.TEMPORAL  # runs inside the workflow, on every replay
     return "helper", ""
 
 
 def is_temporal_workflow_class(node: cst.ClassDef, resolve: Resolve) -> bool:
     """Is the class decorated ``@workflow.defn`` (Temporal's workflow class)?"""
-    return any((resolve(decorator_callee(d)) or "") == kn.TEMPORAL_CLASS_DECORATOR
-               for d in node.decorators)
+    return any(
+        (resolve(decorator_callee(d)) or "") == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators
+    )

@@ -45,55 +45,96 @@ class Entry:
 
     code: str
     condition: str = ""
-    use: Mapping[str, str] = field(default_factory=dict)   # dialect -> advice text
+    use: Mapping[str, str] = field(default_factory=dict)  # dialect -> advice text
     fix: Mapping[str, Replacement] = field(default_factory=dict)
-    use_async: Mapping[str, str] = field(default_factory=dict)   # advice inside async def
+    use_async: Mapping[str, str] = field(default_factory=dict)  # advice inside async def
 
 
-_CLOCK_USE = {WFKIT: "ctx.now()", TEMPORAL: "workflow.now()", DBOS: "a @DBOS.step() that reads the clock"}
-_UUID_USE = {WFKIT: "ctx.uuid4()", TEMPORAL: "workflow.uuid4()", DBOS: "a @DBOS.step() that makes the id"}
-_RANDOM_USE = {WFKIT: "ctx.random()", TEMPORAL: "workflow.random()", DBOS: "a @DBOS.step() that draws it"}
-_SLEEP_USE = {WFKIT: "ctx.sleep()", TEMPORAL: "workflow.sleep() / asyncio.sleep()", DBOS: "DBOS.sleep()"}
+_CLOCK_USE = {
+    WFKIT: "ctx.now()",
+    TEMPORAL: "workflow.now()",
+    DBOS: "a @DBOS.step() that reads the clock",
+}
+_UUID_USE = {
+    WFKIT: "ctx.uuid4()",
+    TEMPORAL: "workflow.uuid4()",
+    DBOS: "a @DBOS.step() that makes the id",
+}
+_RANDOM_USE = {
+    WFKIT: "ctx.random()",
+    TEMPORAL: "workflow.random()",
+    DBOS: "a @DBOS.step() that draws it",
+}
+_SLEEP_USE = {
+    WFKIT: "ctx.sleep()",
+    TEMPORAL: "workflow.sleep() / asyncio.sleep()",
+    DBOS: "DBOS.sleep()",
+}
 _STEP_USE = {WFKIT: "a @step", TEMPORAL: "an activity", DBOS: "a @DBOS.step()"}
-_INPUT_USE = {WFKIT: "a workflow input or a value read in a @step",
-              TEMPORAL: "a workflow input or a value read in an activity",
-              DBOS: "a workflow input or a value read in a @DBOS.step()"}
-_CONC_USE = {WFKIT: "ctx.parallel()", TEMPORAL: "workflow.wait() / asyncio.gather()",
-             DBOS: "DBOS.start_workflow() handles"}
+_INPUT_USE = {
+    WFKIT: "a workflow input or a value read in a @step",
+    TEMPORAL: "a workflow input or a value read in an activity",
+    DBOS: "a workflow input or a value read in a @DBOS.step()",
+}
+_CONC_USE = {
+    WFKIT: "ctx.parallel()",
+    TEMPORAL: "workflow.wait() / asyncio.gather()",
+    DBOS: "DBOS.start_workflow() handles",
+}
 _SORT_USE = {d: "sorted(...)" for d in DIALECTS}
 _HASH_USE = {d: "a stable key (e.g. hashlib of a canonical encoding)" for d in DIALECTS}
 _LOG_USE = {WFKIT: "ctx.logger", TEMPORAL: "workflow.logger", DBOS: "DBOS.logger"}
 
 # The workflow clock is timezone-aware (UTC); datetime.now() / utcnow() / today() are naive, so
 # code that compares or subtracts the result with other naive datetimes would raise TypeError.
-_AWARE = ("the workflow clock's datetime is timezone-aware (UTC), this one is naive: comparing "
-          "it with naive datetimes raises TypeError")
+_AWARE = (
+    "the workflow clock's datetime is timezone-aware (UTC), this one is naive: comparing "
+    "it with naive datetimes raises TypeError"
+)
 _UTC_DATE = "the workflow clock's date is the date in UTC, date.today() the local one"
 # A fix that adds a durable operation changes what runs record from here on: a run recorded
 # before the fix has no operation at that place and stops replaying (NonDeterminismError).
-ADDS_OPERATION = ("it adds a durable timer: runs in flight, recorded without it, stop replaying "
-                  "at this point; gate it (ctx.patched() / workflow.patched()) or deploy it "
-                  "only when no run of this workflow is in flight")
-_NOW_FIX = {WFKIT: Replacement("{ctx}.now()", "ctx", unsafe=_AWARE),
-            TEMPORAL: Replacement("{wf}.now()", "wf", unsafe=_AWARE)}
-_TODAY_FIX = {WFKIT: Replacement("{ctx}.now().date()", "ctx", unsafe=_UTC_DATE),
-              TEMPORAL: Replacement("{wf}.now().date()", "wf", unsafe=_UTC_DATE)}
-_TS_FIX = {WFKIT: Replacement("{ctx}.now().timestamp()", "ctx"),
-           TEMPORAL: Replacement("{wf}.now().timestamp()", "wf")}
-_SLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
-              TEMPORAL: Replacement("await {wf}.sleep({args})", "wf", async_only=True,
-                                    unsafe=ADDS_OPERATION),
-              DBOS: Replacement("{dbos}.sleep({args})", "dbos",
-                                async_template="await {dbos}.sleep_async({args})",
-                                unsafe=ADDS_OPERATION)}
-_ASLEEP_FIX = {WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
-               DBOS: Replacement("{dbos}.sleep_async({args})", "dbos", unsafe=ADDS_OPERATION)}
+ADDS_OPERATION = (
+    "it adds a durable timer: runs in flight, recorded without it, stop replaying "
+    "at this point; gate it (ctx.patched() / workflow.patched()) or deploy it "
+    "only when no run of this workflow is in flight"
+)
+_NOW_FIX = {
+    WFKIT: Replacement("{ctx}.now()", "ctx", unsafe=_AWARE),
+    TEMPORAL: Replacement("{wf}.now()", "wf", unsafe=_AWARE),
+}
+_TODAY_FIX = {
+    WFKIT: Replacement("{ctx}.now().date()", "ctx", unsafe=_UTC_DATE),
+    TEMPORAL: Replacement("{wf}.now().date()", "wf", unsafe=_UTC_DATE),
+}
+_TS_FIX = {
+    WFKIT: Replacement("{ctx}.now().timestamp()", "ctx"),
+    TEMPORAL: Replacement("{wf}.now().timestamp()", "wf"),
+}
+_SLEEP_FIX = {
+    WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
+    TEMPORAL: Replacement("await {wf}.sleep({args})", "wf", async_only=True, unsafe=ADDS_OPERATION),
+    DBOS: Replacement(
+        "{dbos}.sleep({args})",
+        "dbos",
+        async_template="await {dbos}.sleep_async({args})",
+        unsafe=ADDS_OPERATION,
+    ),
+}
+_ASLEEP_FIX = {
+    WFKIT: Replacement("{ctx}.sleep({args})", "ctx", unsafe=ADDS_OPERATION),
+    DBOS: Replacement("{dbos}.sleep_async({args})", "dbos", unsafe=ADDS_OPERATION),
+}
 _SLEEP_USE_ASYNC = {DBOS: "await DBOS.sleep_async()"}
 
 
-def _e(code: str, use: Mapping[str, str], condition: str = "",
-       fix: Mapping[str, Replacement] | None = None,
-       use_async: Mapping[str, str] | None = None) -> Entry:
+def _e(
+    code: str,
+    use: Mapping[str, str],
+    condition: str = "",
+    fix: Mapping[str, Replacement] | None = None,
+    use_async: Mapping[str, str] | None = None,
+) -> Entry:
     return Entry(code, condition, use, fix or {}, use_async or {})
 
 
@@ -104,16 +145,27 @@ BUILTIN: dict[str, Entry] = {
     "datetime.datetime.today": _e("WF101", _CLOCK_USE, fix=_NOW_FIX),
     "datetime.date.today": _e("WF101", _CLOCK_USE, fix=_TODAY_FIX),
     "time.time": _e("WF101", _CLOCK_USE, fix=_TS_FIX),
-    **{f"time.{n}{s}": _e("WF101", _CLOCK_USE)
-       for n in ("monotonic", "perf_counter", "process_time", "thread_time") for s in ("", "_ns")},
+    **{
+        f"time.{n}{s}": _e("WF101", _CLOCK_USE)
+        for n in ("monotonic", "perf_counter", "process_time", "thread_time")
+        for s in ("", "_ns")
+    },
     "time.time_ns": _e("WF101", _CLOCK_USE),
-    **{f"time.{n}": _e("WF101", _CLOCK_USE, "no_time_arg")
-       for n in ("localtime", "gmtime", "ctime", "asctime")},
+    **{
+        f"time.{n}": _e("WF101", _CLOCK_USE, "no_time_arg")
+        for n in ("localtime", "gmtime", "ctime", "asctime")
+    },
     "time.strftime": _e("WF101", _CLOCK_USE, "no_time_arg_after_format"),
     # WF102 unique ids and OS randomness
     "uuid.uuid1": _e("WF102", _UUID_USE),
-    "uuid.uuid4": _e("WF102", _UUID_USE, fix={WFKIT: Replacement("{ctx}.uuid4()", "ctx"),
-                                             TEMPORAL: Replacement("{wf}.uuid4()", "wf")}),
+    "uuid.uuid4": _e(
+        "WF102",
+        _UUID_USE,
+        fix={
+            WFKIT: Replacement("{ctx}.uuid4()", "ctx"),
+            TEMPORAL: Replacement("{wf}.uuid4()", "wf"),
+        },
+    ),
     "uuid.uuid6": _e("WF102", _UUID_USE),
     "uuid.uuid7": _e("WF102", _UUID_USE),
     "os.urandom": _e("WF102", _UUID_USE),
@@ -121,9 +173,14 @@ BUILTIN: dict[str, Entry] = {
     "secrets.*": _e("WF102", _UUID_USE),
     # WF103 randomness
     "random.*": _e("WF103", _RANDOM_USE),
-    "random.random": _e("WF103", _RANDOM_USE, fix={
-        WFKIT: Replacement("{ctx}.random()", "ctx"),
-        TEMPORAL: Replacement("{wf}.random().random()", "wf")}),
+    "random.random": _e(
+        "WF103",
+        _RANDOM_USE,
+        fix={
+            WFKIT: Replacement("{ctx}.random()", "ctx"),
+            TEMPORAL: Replacement("{wf}.random().random()", "wf"),
+        },
+    ),
     "random.Random": _e("WF103", _RANDOM_USE, "unseeded"),
     "random.SystemRandom": _e("WF103", _RANDOM_USE),
     "numpy.random.*": _e("WF103", _RANDOM_USE),
@@ -131,8 +188,10 @@ BUILTIN: dict[str, Entry] = {
     "numpy.random.RandomState": _e("WF103", _RANDOM_USE, "unseeded"),
     "numpy.random.seed": _e("WF103", _RANDOM_USE, "unseeded"),
     # WF104 unordered listings
-    **{n: _e("WF104", _SORT_USE, "unsorted")
-       for n in ("os.listdir", "os.scandir", "os.walk", "glob.glob", "glob.iglob")},
+    **{
+        n: _e("WF104", _SORT_USE, "unsorted")
+        for n in ("os.listdir", "os.scandir", "os.walk", "glob.glob", "glob.iglob")
+    },
     "pathlib.Path.iterdir": _e("WF104", _SORT_USE, "unsorted"),
     "pathlib.Path.glob": _e("WF104", _SORT_USE, "unsorted"),
     "pathlib.Path.rglob": _e("WF104", _SORT_USE, "unsorted"),
@@ -142,29 +201,87 @@ BUILTIN: dict[str, Entry] = {
     # WF107 sleeping
     "time.sleep": _e("WF107", _SLEEP_USE, fix=_SLEEP_FIX, use_async=_SLEEP_USE_ASYNC),
     "threading.Timer": _e("WF107", _SLEEP_USE),
-    "asyncio.sleep": _e("WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX,
-                        use_async=_SLEEP_USE_ASYNC),
+    "asyncio.sleep": _e(
+        "WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX, use_async=_SLEEP_USE_ASYNC
+    ),
     # WF108 I/O
-    **{n: _e("WF108", _STEP_USE) for n in (
-        "builtins.open", "io.open", "os.system", "os.popen", "os.remove", "os.unlink",
-        "os.rename", "os.replace", "os.mkdir", "os.makedirs", "os.rmdir", "os.removedirs",
-        "os.stat", "os.path.exists", "os.path.isfile", "os.path.isdir", "os.path.getsize",
-        "os.path.getmtime", "sqlalchemy.create_engine")},
-    **{f"{n}.*": _e("WF108", _STEP_USE) for n in (
-        "shutil", "tempfile", "socket", "http.client", "urllib.request", "urllib3", "requests",
-        "httpx", "aiohttp", "subprocess", "sqlite3", "psycopg", "psycopg2", "asyncpg", "pymysql",
-        "pymongo", "redis", "smtplib", "ftplib", "boto3")},
+    **{
+        n: _e("WF108", _STEP_USE)
+        for n in (
+            "builtins.open",
+            "io.open",
+            "os.system",
+            "os.popen",
+            "os.remove",
+            "os.unlink",
+            "os.rename",
+            "os.replace",
+            "os.mkdir",
+            "os.makedirs",
+            "os.rmdir",
+            "os.removedirs",
+            "os.stat",
+            "os.path.exists",
+            "os.path.isfile",
+            "os.path.isdir",
+            "os.path.getsize",
+            "os.path.getmtime",
+            "sqlalchemy.create_engine",
+        )
+    },
+    **{
+        f"{n}.*": _e("WF108", _STEP_USE)
+        for n in (
+            "shutil",
+            "tempfile",
+            "socket",
+            "http.client",
+            "urllib.request",
+            "urllib3",
+            "requests",
+            "httpx",
+            "aiohttp",
+            "subprocess",
+            "sqlite3",
+            "psycopg",
+            "psycopg2",
+            "asyncpg",
+            "pymysql",
+            "pymongo",
+            "redis",
+            "smtplib",
+            "ftplib",
+            "boto3",
+        )
+    },
     "pathlib.Path.*": _e("WF108", _STEP_USE),
     # WF109 process environment
-    **{n: _e("WF109", _INPUT_USE) for n in (
-        "os.environ", "os.environb", "os.getenv", "os.getenvb", "os.getpid", "os.getppid",
-        "os.getcwd", "os.uname", "os.cpu_count", "sys.argv", "sys.orig_argv",
-        "socket.gethostname", "socket.getfqdn", "getpass.getuser")},
+    **{
+        n: _e("WF109", _INPUT_USE)
+        for n in (
+            "os.environ",
+            "os.environb",
+            "os.getenv",
+            "os.getenvb",
+            "os.getpid",
+            "os.getppid",
+            "os.getcwd",
+            "os.uname",
+            "os.cpu_count",
+            "sys.argv",
+            "sys.orig_argv",
+            "socket.gethostname",
+            "socket.getfqdn",
+            "getpass.getuser",
+        )
+    },
     "os.environ.*": _e("WF109", _INPUT_USE),
     "platform.*": _e("WF109", _INPUT_USE),
     # which thread runs the body is per process, like the environment (not concurrency)
-    **{f"threading.{n}": _e("WF109", _INPUT_USE) for n in (
-        "current_thread", "get_ident", "get_native_id", "main_thread", "active_count")},
+    **{
+        f"threading.{n}": _e("WF109", _INPUT_USE)
+        for n in ("current_thread", "get_ident", "get_native_id", "main_thread", "active_count")
+    },
     # WF110 threads and racing concurrency
     "threading.*": _e("WF110", _CONC_USE),
     "concurrent.futures.*": _e("WF110", _CONC_USE),
@@ -183,46 +300,93 @@ BUILTIN: dict[str, Entry] = {
 }
 
 # Method names that are I/O or unordered whatever the receiver's static type (pathlib objects).
-PATH_IO_METHODS = frozenset({"read_text", "write_text", "read_bytes", "write_bytes", "touch",
-                             "unlink", "mkdir", "rmdir", "open", "exists", "is_file", "is_dir",
-                             "stat", "rename", "replace"})
+PATH_IO_METHODS = frozenset(
+    {
+        "read_text",
+        "write_text",
+        "read_bytes",
+        "write_bytes",
+        "touch",
+        "unlink",
+        "mkdir",
+        "rmdir",
+        "open",
+        "exists",
+        "is_file",
+        "is_dir",
+        "stat",
+        "rename",
+        "replace",
+    }
+)
 PATH_LISTING_METHODS = frozenset({"iterdir", "glob", "rglob"})
 EXECUTOR_METHODS = frozenset({"run_in_executor"})
-LOGGER_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical",
-                            "log"})
+LOGGER_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
+)
 
 # Durable operations: calling these starts a step, activity, child workflow or timer.
 WFKIT_CTX_DURABLE = frozenset({"step", "call", "child", "sleep", "wait_for_event", "parallel"})
-TEMPORAL_DURABLE = frozenset({
-    "temporalio.workflow.execute_activity", "temporalio.workflow.start_activity",
-    "temporalio.workflow.execute_activity_method", "temporalio.workflow.start_activity_method",
-    "temporalio.workflow.execute_activity_class", "temporalio.workflow.start_activity_class",
-    "temporalio.workflow.execute_local_activity", "temporalio.workflow.start_local_activity",
-    "temporalio.workflow.execute_local_activity_method",
-    "temporalio.workflow.start_local_activity_method",
-    "temporalio.workflow.execute_child_workflow", "temporalio.workflow.start_child_workflow",
-    "temporalio.workflow.sleep", "temporalio.workflow.wait_condition",
-})
-TEMPORAL_NOT_COROUTINE = frozenset({
-    "temporalio.workflow.start_activity", "temporalio.workflow.start_activity_method",
-    "temporalio.workflow.start_activity_class", "temporalio.workflow.start_local_activity",
-    "temporalio.workflow.start_local_activity_method"})
+TEMPORAL_DURABLE = frozenset(
+    {
+        "temporalio.workflow.execute_activity",
+        "temporalio.workflow.start_activity",
+        "temporalio.workflow.execute_activity_method",
+        "temporalio.workflow.start_activity_method",
+        "temporalio.workflow.execute_activity_class",
+        "temporalio.workflow.start_activity_class",
+        "temporalio.workflow.execute_local_activity",
+        "temporalio.workflow.start_local_activity",
+        "temporalio.workflow.execute_local_activity_method",
+        "temporalio.workflow.start_local_activity_method",
+        "temporalio.workflow.execute_child_workflow",
+        "temporalio.workflow.start_child_workflow",
+        "temporalio.workflow.sleep",
+        "temporalio.workflow.wait_condition",
+    }
+)
+TEMPORAL_NOT_COROUTINE = frozenset(
+    {
+        "temporalio.workflow.start_activity",
+        "temporalio.workflow.start_activity_method",
+        "temporalio.workflow.start_activity_class",
+        "temporalio.workflow.start_local_activity",
+        "temporalio.workflow.start_local_activity_method",
+    }
+)
 TEMPORAL_ACTIVITY_STARTS = frozenset(n for n in TEMPORAL_DURABLE if "activity" in n)
 TEMPORAL_TIMEOUT_KEYWORDS = frozenset({"start_to_close_timeout", "schedule_to_close_timeout"})
-DBOS_DURABLE = frozenset({"dbos.DBOS.sleep", "dbos.DBOS.sleep_async", "dbos.DBOS.start_workflow",
-                          "dbos.DBOS.start_workflow_async", "dbos.DBOS.recv", "dbos.DBOS.recv_async",
-                          "dbos.DBOS.send", "dbos.DBOS.send_async"})
+DBOS_DURABLE = frozenset(
+    {
+        "dbos.DBOS.sleep",
+        "dbos.DBOS.sleep_async",
+        "dbos.DBOS.start_workflow",
+        "dbos.DBOS.start_workflow_async",
+        "dbos.DBOS.recv",
+        "dbos.DBOS.recv_async",
+        "dbos.DBOS.send",
+        "dbos.DBOS.send_async",
+    }
+)
 
 # Decorators (qualified, called or bare) that make a function workflow code or step code.
 WORKFLOW_DECORATORS: dict[str, str] = {
-    "wfkit.workflow": WFKIT, "dbos.DBOS.workflow": DBOS,
+    "wfkit.workflow": WFKIT,
+    "dbos.DBOS.workflow": DBOS,
 }
 TEMPORAL_CLASS_DECORATOR = "temporalio.workflow.defn"
-TEMPORAL_HANDLER_DECORATORS = frozenset({
-    "temporalio.workflow.run", "temporalio.workflow.signal", "temporalio.workflow.query",
-    "temporalio.workflow.update", "temporalio.workflow.init"})
-STEP_DECORATORS = frozenset({"wfkit.step", "temporalio.activity.defn", "dbos.DBOS.step",
-                             "dbos.DBOS.transaction"})
+TEMPORAL_HANDLER_DECORATORS = frozenset(
+    {
+        "temporalio.workflow.run",
+        "temporalio.workflow.signal",
+        "temporalio.workflow.query",
+        "temporalio.workflow.update",
+        "temporalio.workflow.init",
+    }
+)
+STEP_DECORATORS = frozenset(
+    {"wfkit.step", "temporalio.activity.defn", "dbos.DBOS.step", "dbos.DBOS.transaction"}
+)
 SANDBOX_EXEMPT = "temporalio.workflow.unsafe.sandbox_unrestricted"
 REPLAY_GUARD_ATTRS = frozenset({"is_replaying"})
 
@@ -250,21 +414,24 @@ class Knowledge:
     deterministic: frozenset[str]
 
     @classmethod
-    def build(cls, deterministic: Iterable[str] = (), nondeterministic: Iterable[str] = ()
-              ) -> Knowledge:
+    def build(
+        cls, deterministic: Iterable[str] = (), nondeterministic: Iterable[str] = ()
+    ) -> Knowledge:
         table = dict(BUILTIN)
         for spec in nondeterministic:
             name, _, code = spec.partition(":")
             table[name.strip()] = _e(code.strip() or "WF108", _STEP_USE)
         exact = {k: v for k, v in table.items() if not k.endswith(".*")}
-        prefixes = sorted(((k[:-1], v) for k, v in table.items() if k.endswith(".*")),
-                          key=lambda kv: -len(kv[0]))
+        prefixes = sorted(
+            ((k[:-1], v) for k, v in table.items() if k.endswith(".*")), key=lambda kv: -len(kv[0])
+        )
         return cls(exact, tuple(prefixes), frozenset(n.rstrip(".*") for n in deterministic))
 
     def lookup(self, qualname: str) -> Entry | None:
         """The entry for ``qualname``, or None if it is deterministic (or unknown)."""
-        if self.deterministic and any(qualname == d or qualname.startswith(d + ".")
-                                      for d in self.deterministic):
+        if self.deterministic and any(
+            qualname == d or qualname.startswith(d + ".") for d in self.deterministic
+        ):
             return None
         hit = self.exact.get(qualname)
         if hit is not None:
@@ -278,6 +445,6 @@ class Knowledge:
 def short_name(qualname: str) -> str:
     """How a finding names a call: the last two parts (``datetime.now``), builtins bare."""
     if qualname.startswith("builtins."):
-        return qualname[len("builtins."):]
+        return qualname[len("builtins.") :]
     parts = qualname.split(".")
     return ".".join(parts[-2:])

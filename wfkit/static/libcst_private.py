@@ -38,24 +38,33 @@ KNOWN_VERSIONS = ("1.8.6", "1.9.0")
 def node_code(module: cst.Module, node: cst.CSTNode, indent_tokens: list[str]) -> str:
     """``node``'s code as ``module``'s code generation writes it inside a block whose
     indentation is ``indent_tokens`` (continuation lines of bracketed code repeat it)."""
-    state = CodegenState(default_indent=module.default_indent,
-                         default_newline=module.default_newline)
+    state = CodegenState(
+        default_indent=module.default_indent, default_newline=module.default_newline
+    )
     if indent_tokens:
         state.indent_tokens = list(indent_tokens)
     node._codegen(state)
     return "".join(state.tokens)
 
 
-def statement_positions(module: cst.Module, statement: cst.CSTNode, *, line: int,
-                        column: int | None, indent_tokens: list[str], is_elif: bool = False
-                        ) -> dict[cst.CSTNode, CodeRange]:
+def statement_positions(
+    module: cst.Module,
+    statement: cst.CSTNode,
+    *,
+    line: int,
+    column: int | None,
+    indent_tokens: list[str],
+    is_elif: bool = False,
+) -> dict[cst.CSTNode, CodeRange]:
     """The ranges of ``statement`` and every node in it, generating its code alone from
     ``line`` (and ``column``, for a small statement: None leaves it at the line's start) with
     ``indent_tokens`` as the block's indentation; ``is_elif`` writes an ``If`` as ``elif``."""
     provider = PositionProvider()
-    state = PositionProvidingCodegenState(default_indent=module.default_indent,
-                                          default_newline=module.default_newline,
-                                          provider=provider)
+    state = PositionProvidingCodegenState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=provider,
+    )
     state.line = line
     if column is not None:
         state.column = column

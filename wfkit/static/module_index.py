@@ -18,6 +18,8 @@ from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import BindingCollector, Resolver, dotted, param_bindings
 
 __all__ = ["Helper", "ModuleIndex", "ModuleSet", "Op", "StepInfo", "WorkflowInfo", "index_module"]
+
+
 @dataclass(frozen=True)
 class Op:
     """A recognised durable call: ``name`` is what the diagram shows (for a parallel call, an
@@ -58,26 +60,41 @@ class WorkflowInfo:
     func: cst.FunctionDef
     ctx_names: frozenset[str] = frozenset()
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    signals: dict[str, str] = field(default_factory=dict)   # self attribute -> signal name
-    method_steps: dict[str, StepInfo] = field(default_factory=dict)   # self.x() is a step
+    signals: dict[str, str] = field(default_factory=dict)  # self attribute -> signal name
+    method_steps: dict[str, StepInfo] = field(default_factory=dict)  # self.x() is a step
 
 
 _TEMPORAL = "temporalio.workflow."
-_CHILD_STARTS = frozenset({_TEMPORAL + "execute_child_workflow", _TEMPORAL + "start_child_workflow"})
+_CHILD_STARTS = frozenset(
+    {_TEMPORAL + "execute_child_workflow", _TEMPORAL + "start_child_workflow"}
+)
 _SIGNAL_DECORATORS = frozenset({_TEMPORAL + "signal", _TEMPORAL + "update"})
-_TIMEOUT_KEYWORDS = ("timeout", "start_to_close_timeout", "schedule_to_close_timeout",
-                     "timeout_seconds")
+_TIMEOUT_KEYWORDS = (
+    "timeout",
+    "start_to_close_timeout",
+    "schedule_to_close_timeout",
+    "timeout_seconds",
+)
 _RETRY_KEYWORDS = ("retry", "retry_policy", "retries_allowed", "max_attempts")
 
 
-def index_module(module: cst.Module, module_name: str, is_package: bool,
-                 extra_workflow: frozenset[str], extra_step: frozenset[str],
-                 file_path: str | None = None, limits: ParseLimits = ParseLimits()) -> ModuleIndex:
+def index_module(
+    module: cst.Module,
+    module_name: str,
+    is_package: bool,
+    extra_workflow: frozenset[str],
+    extra_step: frozenset[str],
+    file_path: str | None = None,
+    limits: ParseLimits = ParseLimits(),
+) -> ModuleIndex:
     """Collect the module's workflows, steps and compensations (top-level definitions); with
     ``file_path``, helpers and steps imported from the same package are found on disk too
     (each through the parse guard, within ``limits``)."""
-    modules = ModuleSet.around(file_path, module_name, is_package, extra_workflow, extra_step,
-                               limits) if file_path else None
+    modules = (
+        ModuleSet.around(file_path, module_name, is_package, extra_workflow, extra_step, limits)
+        if file_path
+        else None
+    )
     index = ModuleIndex(module, module_name, is_package, extra_workflow, extra_step, modules)
     if modules is not None:
         modules.cache[module_name] = index
@@ -88,18 +105,30 @@ class ModuleSet:
     """The drawn module's package on disk: sibling modules parsed on first use, never
     imported, each once (a file that cannot be read or parsed is simply not followed)."""
 
-    def __init__(self, root: str, top: str, extra_workflow: frozenset[str],
-                 extra_step: frozenset[str], limits: ParseLimits = ParseLimits()) -> None:
+    def __init__(
+        self,
+        root: str,
+        top: str,
+        extra_workflow: frozenset[str],
+        extra_step: frozenset[str],
+        limits: ParseLimits = ParseLimits(),
+    ) -> None:
         self.root = root
         self.limits = limits
-        self.top = top     # the top-level package; "" for a loose file (same-directory siblings)
+        self.top = top  # the top-level package; "" for a loose file (same-directory siblings)
         self.extra = (extra_workflow, extra_step)
         self.cache: dict[str, ModuleIndex | None] = {}
 
     @classmethod
-    def around(cls, file_path: str, module_name: str, is_package: bool,
-               extra_workflow: frozenset[str], extra_step: frozenset[str],
-               limits: ParseLimits = ParseLimits()) -> ModuleSet:
+    def around(
+        cls,
+        file_path: str,
+        module_name: str,
+        is_package: bool,
+        extra_workflow: frozenset[str],
+        extra_step: frozenset[str],
+        limits: ParseLimits = ParseLimits(),
+    ) -> ModuleSet:
         parts = module_name.split(".")
         root = os.path.dirname(os.path.abspath(file_path))
         for _ in range(len(parts) - (0 if is_package else 1)):
@@ -111,8 +140,11 @@ class ModuleSet:
         if module in self.cache:
             return self.cache[module]
         self.cache[module] = None
-        inside = module == self.top or module.startswith(self.top + ".") if self.top \
+        inside = (
+            module == self.top or module.startswith(self.top + ".")
+            if self.top
             else "." not in module
+        )
         if not inside:
             return None
         base = os.path.join(self.root, *module.split("."))
@@ -123,7 +155,7 @@ class ModuleSet:
                 with open(path, encoding="utf-8") as handle:
                     text = handle.read()
                 if check_source(text, self.limits) is not None:
-                    return None   # too large or deep to parse safely: not followed
+                    return None  # too large or deep to parse safely: not followed
                 tree = cst.parse_module(text)
             except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
                 return None
@@ -149,17 +181,24 @@ class ModuleSet:
 class ModuleIndex:
     """Definitions of one module and the questions the walker asks about calls."""
 
-    def __init__(self, module: cst.Module, module_name: str, is_package: bool,
-                 extra_workflow: frozenset[str], extra_step: frozenset[str],
-                 modules: ModuleSet | None = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        module_name: str,
+        is_package: bool,
+        extra_workflow: frozenset[str],
+        extra_step: frozenset[str],
+        modules: ModuleSet | None = None,
+    ) -> None:
         self.module = module
         self.modules = modules
         self.module_name = module_name
         self.is_package = is_package
         self.extra_workflow = extra_workflow
         self.extra_step = extra_step
-        self.resolver = Resolver(BindingCollector(module_name, is_package, module_name
-                                                  ).statements(module.body))
+        self.resolver = Resolver(
+            BindingCollector(module_name, is_package, module_name).statements(module.body)
+        )
         self.defs: dict[str, cst.FunctionDef] = {}
         self.steps: dict[str, StepInfo] = {}
         self.compensations: dict[str, str] = {}
@@ -171,8 +210,9 @@ class ModuleIndex:
                 self._class(statement)
 
     # ------------------------------------------------------------------ definitions
-    def _decorators(self, node: cst.FunctionDef | cst.ClassDef
-                    ) -> list[tuple[str, cst.BaseExpression, cst.Call | None]]:
+    def _decorators(
+        self, node: cst.FunctionDef | cst.ClassDef
+    ) -> list[tuple[str, cst.BaseExpression, cst.Call | None]]:
         out = []
         for decorator in node.decorators:
             expr = decorator.decorator
@@ -196,27 +236,37 @@ class ModuleIndex:
         elif isinstance(found, str):
             self.compensations[found] = name
 
-    def _definition(self, node: cst.FunctionDef, method: bool = False
-                    ) -> WorkflowInfo | StepInfo | str | None:
+    def _definition(
+        self, node: cst.FunctionDef, method: bool = False
+    ) -> WorkflowInfo | StepInfo | str | None:
         """What a decorated def is: a workflow, a step, or (a str) the compensation of a step."""
         name = node.name.value
         for qual, func, call in self._decorators(node):
-            if isinstance(func, cst.Attribute) and func.attr.value == "compensation" and \
-                    isinstance(func.value, cst.Name):
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value == "compensation"
+                and isinstance(func.value, cst.Name)
+            ):
                 return func.value.value
             if qual in kn.WORKFLOW_DECORATORS or qual in self.extra_workflow:
                 dialect = kn.WORKFLOW_DECORATORS.get(qual, kn.WFKIT)
-                params = [p for p, _ in param_bindings(node.params)][1 if method else 0:]
+                params = [p for p, _ in param_bindings(node.params)][1 if method else 0 :]
                 ctx = set(self.context_params(node))
                 if dialect == kn.WFKIT and params:
                     ctx.add(params[0])
-                return WorkflowInfo(name, _keyword(call, "name") or name, dialect, node,
-                                    frozenset(ctx))
+                return WorkflowInfo(
+                    name, _keyword(call, "name") or name, dialect, node, frozenset(ctx)
+                )
             if qual in kn.STEP_DECORATORS or qual in self.extra_step:
-                kind = {"temporalio.activity.defn": "activity",
-                        "dbos.DBOS.transaction": "transaction"}.get(qual, "step")
-                options = tuple((arg.keyword.value, self.text(arg.value, 30))
-                                for arg in (call.args if call else ()) if arg.keyword)
+                kind = {
+                    "temporalio.activity.defn": "activity",
+                    "dbos.DBOS.transaction": "transaction",
+                }.get(qual, "step")
+                options = tuple(
+                    (arg.keyword.value, self.text(arg.value, 30))
+                    for arg in (call.args if call else ())
+                    if arg.keyword
+                )
                 return StepInfo(kind, _keyword(call, "name") or name, options)
         return None
 
@@ -244,8 +294,15 @@ class ModuleIndex:
                 methods[item.name.value] = item
         if run is not None:
             name = node.name.value
-            self.workflows[name] = WorkflowInfo(name, _keyword(match[0], "name") or name,
-                                                kn.TEMPORAL, run, frozenset(), methods, signals)
+            self.workflows[name] = WorkflowInfo(
+                name,
+                _keyword(match[0], "name") or name,
+                kn.TEMPORAL,
+                run,
+                frozenset(),
+                methods,
+                signals,
+            )
 
     def _plain_class(self, node: cst.ClassDef, body: cst.IndentedBlock) -> None:
         """Workflow methods of other classes (DBOS ``@DBOS.dbos_class()``), named
@@ -265,8 +322,14 @@ class ModuleIndex:
         for info in found:
             attr = f"{node.name.value}.{info.attr}"
             self.workflows[attr] = WorkflowInfo(
-                attr, info.name if info.name != info.attr else attr, info.dialect, info.func,
-                info.ctx_names, methods, method_steps=steps)
+                attr,
+                info.name if info.name != info.attr else attr,
+                info.dialect,
+                info.func,
+                info.ctx_names,
+                methods,
+                method_steps=steps,
+            )
 
     def find(self, name: str) -> WorkflowInfo | None:
         """By attribute (function or class name) first, then by registered name."""
@@ -294,11 +357,10 @@ class ModuleIndex:
 
     def _local(self, expr: cst.BaseExpression) -> str | None:
         """The top-level name of this module that ``expr`` refers to, if any."""
-        qual = self.resolver.resolve(expr) if isinstance(expr, (cst.Name, cst.Attribute)) \
-            else None
+        qual = self.resolver.resolve(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
         prefix = self.module_name + "."
-        if qual and qual.startswith(prefix) and "." not in qual[len(prefix):]:
-            return qual[len(prefix):]
+        if qual and qual.startswith(prefix) and "." not in qual[len(prefix) :]:
+            return qual[len(prefix) :]
         return None
 
     def target(self, expr: cst.BaseExpression | None) -> tuple[ModuleIndex, str]:
@@ -335,17 +397,25 @@ class ModuleIndex:
         return dotted(expr) or self.text(expr, 40)
 
     # ------------------------------------------------------------------ calls
-    def classify(self, call: cst.Call, ctx_names: frozenset[str], info: WorkflowInfo,
-                 in_parallel: bool) -> Op | None:
+    def classify(
+        self, call: cst.Call, ctx_names: frozenset[str], info: WorkflowInfo, in_parallel: bool
+    ) -> Op | None:
         """The durable operation ``call`` starts, or None."""
         func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                func.value.value in ctx_names:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ctx_names
+        ):
             return self._context_call(func.attr.value, call, in_parallel)
         if not isinstance(func, (cst.Name, cst.Attribute)):
             return None
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                func.value.value == "self" and func.attr.value in info.method_steps:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and func.attr.value in info.method_steps
+        ):
             step = info.method_steps[func.attr.value]
             return Op(step.kind, step.name, self._details(call, step))
         qual = self.resolver.resolve(func)
@@ -354,11 +424,14 @@ class ModuleIndex:
         first = _positional(call, 0)
         if qual in kn.TEMPORAL_ACTIVITY_STARTS:
             return Op("activity", self.callable_name(first), self._details(call))
-        if qual in _CHILD_STARTS or qual in ("dbos.DBOS.start_workflow",
-                                             "dbos.DBOS.start_workflow_async"):
+        if qual in _CHILD_STARTS or qual in (
+            "dbos.DBOS.start_workflow",
+            "dbos.DBOS.start_workflow_async",
+        ):
             return Op("child", self.callable_name(first))
         if qual in (_TEMPORAL + "sleep", "dbos.DBOS.sleep", "dbos.DBOS.sleep_async") or (
-                qual == "asyncio.sleep" and info.dialect == kn.TEMPORAL):
+            qual == "asyncio.sleep" and info.dialect == kn.TEMPORAL
+        ):
             return Op("sleep", self.text(first, 40) if first is not None else "sleep")
         if qual == _TEMPORAL + "wait_condition":
             return Op("wait", self._condition_name(first, info), self._details(call, first=1))
@@ -366,20 +439,22 @@ class ModuleIndex:
             return Op("patch", f"patched({self.text(first, 40) if first else ''})")
         if qual in ("dbos.DBOS.recv", "dbos.DBOS.recv_async"):
             topic = first if first is not None else _keyword_node(call, "topic")
-            return Op("wait", self.callable_name(topic) if topic else "message",
-                      self._details(call))
+            return Op(
+                "wait", self.callable_name(topic) if topic else "message", self._details(call)
+            )
         if qual in ("dbos.DBOS.send", "dbos.DBOS.send_async"):
             topic = _positional(call, 2) or _keyword_node(call, "topic")
             return Op("send", self.callable_name(topic) if topic else "message")
         if qual == "asyncio.gather":
             return Op("parallel", "")
         index, local = self.target(func)
-        if info.dialect == kn.DBOS and local in index.workflows:   # DBOS runs it as a child
+        if info.dialect == kn.DBOS and local in index.workflows:  # DBOS runs it as a child
             return Op("child", index.workflows[local].name)
         step = index.steps.get(local)
         if step is not None and step.kind != "activity":
-            return Op(step.kind, step.name, self._details(call, step),
-                      index.compensations.get(local, ""))
+            return Op(
+                step.kind, step.name, self._details(call, step), index.compensations.get(local, "")
+            )
         return None
 
     def _context_call(self, method: str, call: cst.Call, in_parallel: bool) -> Op | None:
@@ -389,14 +464,20 @@ class ModuleIndex:
             step = index.steps.get(local)
             name = _keyword(call, "name") or self.callable_name(first)
             compensate = _keyword_node(call, "compensate")
-            undo = self.callable_name(compensate) if compensate is not None else \
-                index.compensations.get(local, "")
+            undo = (
+                self.callable_name(compensate)
+                if compensate is not None
+                else index.compensations.get(local, "")
+            )
             return Op("step", name, self._details(call, step), undo)
         if method == "parallel":
             return Op("parallel", "parallel")
         if method == "wait_for_event":
-            return Op("wait", self.callable_name(first) if first else "event",
-                      self._details(call, first=1))
+            return Op(
+                "wait",
+                self.callable_name(first) if first else "event",
+                self._details(call, first=1),
+            )
         if method == "sleep":
             return Op("sleep", self.text(first, 40) if first is not None else "sleep")
         if method == "child":
@@ -428,12 +509,18 @@ class ModuleIndex:
         """``wait_condition(lambda: self.approved)`` waits for the signal that sets it."""
         if not isinstance(condition, cst.Lambda):
             return self.text(condition, 40) if condition is not None else "condition"
-        signals = sorted({info.signals[attr] for attr in _self_attributes(condition.body)
-                          if attr in info.signals})
+        signals = sorted(
+            {
+                info.signals[attr]
+                for attr in _self_attributes(condition.body)
+                if attr in info.signals
+            }
+        )
         return "signal " + ", ".join(signals) if signals else self.text(condition.body, 40)
 
-    def patch_test(self, test: cst.BaseExpression, ctx_names: frozenset[str]
-                   ) -> tuple[str, bool] | None:
+    def patch_test(
+        self, test: cst.BaseExpression, ctx_names: frozenset[str]
+    ) -> tuple[str, bool] | None:
         """(patch id, negated) if an ``if`` tests ``ctx.patched(...)`` / ``workflow.patched``."""
         negated = False
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
@@ -441,27 +528,43 @@ class ModuleIndex:
         if not isinstance(test, cst.Call) or not test.args:
             return None
         func = test.func
-        is_ctx = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-            func.value.value in ctx_names and func.attr.value == "patched"
-        if is_ctx or (isinstance(func, (cst.Name, cst.Attribute))
-                      and self.resolver.resolve(func) == _TEMPORAL + "patched"):
+        is_ctx = (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in ctx_names
+            and func.attr.value == "patched"
+        )
+        if is_ctx or (
+            isinstance(func, (cst.Name, cst.Attribute))
+            and self.resolver.resolve(func) == _TEMPORAL + "patched"
+        ):
             return self.text(test.args[0].value, 40), negated
         return None
 
-    def helper(self, call: cst.Call, info: WorkflowInfo, inlining: list[str]
-               ) -> Helper | None:
+    def helper(self, call: cst.Call, info: WorkflowInfo, inlining: list[str]) -> Helper | None:
         """A helper this call runs: a function of this module or of its package on disk, or a
         method of the workflow class; None for anything else or a recursive call."""
         func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
-                func.value.value == "self" and func.attr.value in info.methods:
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and func.attr.value in info.methods
+        ):
             qual = f"{info.attr}.{func.attr.value}"
-            return None if qual in inlining else Helper(qual, info.methods[func.attr.value],
-                                                        True, self)
+            return (
+                None
+                if qual in inlining
+                else Helper(qual, info.methods[func.attr.value], True, self)
+            )
         index, local = self.target(func)
         qual = f"{index.module_name}.{local}"
-        if local not in index.defs or local in index.steps or local in index.workflows or \
-                qual in inlining:
+        if (
+            local not in index.defs
+            or local in index.steps
+            or local in index.workflows
+            or qual in inlining
+        ):
             return None
         return Helper(qual, index.defs[local], False, index)
 
@@ -491,8 +594,11 @@ def _self_attributes(node: cst.CSTNode) -> set[str]:
     found, stack = set(), [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Attribute) and isinstance(current.value, cst.Name) and \
-                current.value.value == "self":
+        if (
+            isinstance(current, cst.Attribute)
+            and isinstance(current.value, cst.Name)
+            and current.value.value == "self"
+        ):
             found.add(current.attr.value)
         stack.extend(current.children)
     return found

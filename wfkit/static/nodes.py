@@ -8,23 +8,48 @@ analyzer's walk and the searches inside expressions (for names, calls) read thos
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 
 import libcst as cst
 
 # Fields that hold only whitespace, comments or punctuation, never names or expressions.
-FORMATTING_FIELDS = frozenset({
-    "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators", "header",
-    "footer", "trailing_whitespace", "newline", "colon", "equal", "lbracket", "rbracket",
-    "lbrace", "rbrace", "dot", "asynchronous", "operator", "arrow", "star_tok", "relative",
-    "first_line"})
+FORMATTING_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "trailing_whitespace",
+        "newline",
+        "colon",
+        "equal",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "dot",
+        "asynchronous",
+        "operator",
+        "arrow",
+        "star_tok",
+        "relative",
+        "first_line",
+    }
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def child_fields(node_type: type) -> tuple[str, ...]:
     """Fields of a node type that can hold semantic child nodes, in declaration order."""
-    return tuple(f.name for f in dataclasses.fields(node_type)
-                 if f.name not in FORMATTING_FIELDS and not f.name.startswith("whitespace"))
+    return tuple(
+        f.name
+        for f in dataclasses.fields(node_type)
+        if f.name not in FORMATTING_FIELDS and not f.name.startswith("whitespace")
+    )
 
 
 def semantic_children(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -28,23 +28,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_MAX_FILE_SIZE = 1_000_000   # bytes: ~7 s and ~0.5 GB of parsing
-DEFAULT_MAX_NESTING = 1000          # levels: libcst needs ~0.3 s and ~200 MB at this depth
-CPYTHON_MAX_BRACKETS = 200          # CPython's tokenizer: "too many nested parentheses"
+DEFAULT_MAX_FILE_SIZE = 1_000_000  # bytes: ~7 s and ~0.5 GB of parsing
+DEFAULT_MAX_NESTING = 1000  # levels: libcst needs ~0.3 s and ~200 MB at this depth
+CPYTHON_MAX_BRACKETS = 200  # CPython's tokenizer: "too many nested parentheses"
 
 # Characters and keywords of which each nesting level needs at least one (a string literal
 # has two quotes: adjacent literals nest in libcst). Substring counts overcount ("or" in "for"),
 # which only sends a file to the exact check.
 _NESTING_CHARS = "()[]{}.+-*/%@&|^~<>\"'"
-_DROP_OTHER_ASCII = str.maketrans("", "", "".join(
-    chr(i) for i in range(128) if chr(i) not in _NESTING_CHARS))
+_DROP_OTHER_ASCII = str.maketrans(
+    "", "", "".join(chr(i) for i in range(128) if chr(i) not in _NESTING_CHARS)
+)
 _NESTING_WORDS = ("not", "and", "or", "lambda", "if", "await", "yield")
 # Depth a file can have with no nesting character at all: 100 indentation levels (CPython's
 # and libcst's limit), each a statement and its body, plus a statement's own few levels.
 _SLACK = 2 * 100 + 5
 # Messages of CPython's parser that mean "a limit", not "invalid syntax".
-_CPYTHON_LIMITS = ("too many nested parentheses", "too many levels of indentation",
-                   "too complex", "too many statically nested blocks")
+_CPYTHON_LIMITS = (
+    "too many nested parentheses",
+    "too many levels of indentation",
+    "too complex",
+    "too many statically nested blocks",
+)
 
 
 @dataclass(frozen=True)
@@ -67,14 +72,18 @@ class Rejection:
 def check_source(text: str, limits: ParseLimits) -> Rejection | None:
     """None when ``text`` is safe to hand to libcst; otherwise why not, naming the limit."""
     size = len(text)
-    if size * 4 > limits.max_file_size:   # only then can the UTF-8 size exceed the limit
+    if size * 4 > limits.max_file_size:  # only then can the UTF-8 size exceed the limit
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > limits.max_file_size:
-            return Rejection(f"file too large to check: {size:,} bytes (the limit is "
-                             f"max-file-size = {limits.max_file_size:,} bytes); exclude it or "
-                             "raise the limit")
-    if _quick_bound(text) + _SLACK <= limits.max_nesting and _opening_brackets(text) \
-            <= CPYTHON_MAX_BRACKETS:
+            return Rejection(
+                f"file too large to check: {size:,} bytes (the limit is "
+                f"max-file-size = {limits.max_file_size:,} bytes); exclude it or "
+                "raise the limit"
+            )
+    if (
+        _quick_bound(text) + _SLACK <= limits.max_nesting
+        and _opening_brackets(text) <= CPYTHON_MAX_BRACKETS
+    ):
         return None
     return _exact_check(text, limits.max_nesting)
 
@@ -82,7 +91,7 @@ def check_source(text: str, limits: ParseLimits) -> Rejection | None:
 def _quick_bound(text: str) -> int:
     """An upper bound of the file's nesting depth, from counts only (C speed)."""
     marks = text.translate(_DROP_OTHER_ASCII)
-    bound = len(marks)   # non-ASCII characters survive the table: counted, harmlessly
+    bound = len(marks)  # non-ASCII characters survive the table: counted, harmlessly
     for word in _NESTING_WORDS:
         bound += text.count(word)
     return bound
@@ -103,24 +112,39 @@ def _exact_check(text: str, limit: int) -> Rejection | None:
     try:
         tree = compile(source, "<wfkit>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError) as error:
-        return Rejection(f"file too deeply nested to check: Python's parser gives up "
-                         f"({type(error).__name__}: {str(error) or 'too complex'})")
+        return Rejection(
+            f"file too deeply nested to check: Python's parser gives up "
+            f"({type(error).__name__}: {str(error) or 'too complex'})"
+        )
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         if any(part in str(error.msg) for part in _CPYTHON_LIMITS):
-            limit_text = ("; Python allows 200" if "parentheses" in str(error.msg) else
-                          "; Python allows 100" if "indentation" in str(error.msg) else "")
-            return Rejection(f"file too deeply nested to check: Python's parser rejects it: "
-                             f"{error.msg}{limit_text}", line, column)
-        return Rejection(f"syntax error: {error.msg} (found by Python "
-                         f"{sys.version_info[0]}.{sys.version_info[1]}'s parser, which checks "
-                         "files over the quick nesting bound)", line, column)
+            limit_text = (
+                "; Python allows 200"
+                if "parentheses" in str(error.msg)
+                else "; Python allows 100"
+                if "indentation" in str(error.msg)
+                else ""
+            )
+            return Rejection(
+                f"file too deeply nested to check: Python's parser rejects it: "
+                f"{error.msg}{limit_text}",
+                line,
+                column,
+            )
+        return Rejection(
+            f"syntax error: {error.msg} (found by Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]}'s parser, which checks "
+            "files over the quick nesting bound)",
+            line,
+            column,
+        )
     starts = _line_starts(text)
     return _deepest_statement(tree.body, text, starts, limit)
 
 
 def _line_starts(text: str) -> list[int]:
-    starts = [0, 0]   # 1-based: starts[n] is the offset of line n
+    starts = [0, 0]  # 1-based: starts[n] is the offset of line n
     total = 0
     for line in text.splitlines(keepends=True):
         total += len(line)
@@ -128,8 +152,9 @@ def _line_starts(text: str) -> list[int]:
     return starts
 
 
-def _deepest_statement(body: list[Any], text: str, starts: list[int],
-                       limit: int) -> Rejection | None:
+def _deepest_statement(
+    body: list[Any], text: str, starts: list[int], limit: int
+) -> Rejection | None:
     """Walk statements (not expressions) with their depth; a statement whose text's counts
     fit under the limit is cleared whole, the others are measured node by node."""
     import ast
@@ -142,18 +167,23 @@ def _deepest_statement(body: list[Any], text: str, starts: list[int],
             continue
         children = list(ast.iter_child_nodes(node))
         for child in children:
-            if isinstance(child, ast.stmt) or isinstance(child, (ast.excepthandler,
-                                                                 ast.match_case)):
+            if isinstance(child, ast.stmt) or isinstance(
+                child, (ast.excepthandler, ast.match_case)
+            ):
                 stack.append((child, depth + 1))
             else:
                 deepest = depth + 1 + _expression_depth(child, limit - depth)
                 if deepest > limit:
                     line = getattr(child, "lineno", getattr(node, "lineno", 1))
-                    return Rejection(f"file too deeply nested to check: nesting deeper than "
-                                     f"{limit} levels in the statement at line "
-                                     f"{getattr(node, 'lineno', line)} (the limit is "
-                                     f"max-nesting = {limit}); split the expression, or raise "
-                                     "the limit", line, getattr(child, "col_offset", 0) + 1)
+                    return Rejection(
+                        f"file too deeply nested to check: nesting deeper than "
+                        f"{limit} levels in the statement at line "
+                        f"{getattr(node, 'lineno', line)} (the limit is "
+                        f"max-nesting = {limit}); split the expression, or raise "
+                        "the limit",
+                        line,
+                        getattr(child, "col_offset", 0) + 1,
+                    )
     return None
 
 
@@ -161,8 +191,8 @@ def _source_of(node: Any, text: str, starts: list[int]) -> str:
     first = getattr(node, "lineno", None)
     last = getattr(node, "end_lineno", None)
     if first is None or last is None:
-        return text   # no position (e.g. a match_case): its children are measured one by one
-    return text[starts[min(first, len(starts) - 1)]:starts[min(last + 1, len(starts) - 1)]]
+        return text  # no position (e.g. a match_case): its children are measured one by one
+    return text[starts[min(first, len(starts) - 1)] : starts[min(last + 1, len(starts) - 1)]]
 
 
 def _expression_depth(root: Any, budget: int) -> int:

@@ -37,9 +37,13 @@ class _Mismatch(Exception):
 
 
 _COMPOUND = {
-    cst.If: (ast.If,), cst.For: (ast.For, ast.AsyncFor), cst.While: (ast.While,),
-    cst.With: (ast.With, ast.AsyncWith), cst.Try: (ast.Try,),
-    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.Try: (ast.Try,),
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
 }
 if hasattr(cst, "TryStar") and hasattr(ast, "TryStar"):
     _COMPOUND[cst.TryStar] = (ast.TryStar,)
@@ -107,9 +111,9 @@ def _char_column(lines: list[str], lineno: int, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
 
 
-def resolve_positions(module: cst.Module, source: str,
-                      wanted: Sequence[tuple[cst.CSTNode, cst.CSTNode, str]]
-                      ) -> dict[cst.CSTNode, CodeRange]:
+def resolve_positions(
+    module: cst.Module, source: str, wanted: Sequence[tuple[cst.CSTNode, cst.CSTNode, str]]
+) -> dict[cst.CSTNode, CodeRange]:
     """Positions of the nodes in ``wanted``: triples of a node, its innermost statement and the
     indentation of the block holding that statement (the indents of the IndentedBlocks and
     match statements around it, joined, as code generation writes them)."""
@@ -141,10 +145,11 @@ def _unique(source: str, text: str, start: int, end: int) -> int | None:
     return found
 
 
-def _by_text(module: cst.Module, source: str, node: cst.CSTNode, statement: cst.CSTNode,
-             indent: str) -> CodeRange | None:
+def _by_text(
+    module: cst.Module, source: str, node: cst.CSTNode, statement: cst.CSTNode, indent: str
+) -> CodeRange | None:
     if not isinstance(node, cst.BaseExpression) or isinstance(node, cst.StarredElement):
-        return None   # other nodes' positions leave out other parts of their code (a comma)
+        return None  # other nodes' positions leave out other parts of their code (a comma)
     text = _code(module, node, indent)
     if not text:
         return None
@@ -176,19 +181,26 @@ def _position(source: str, offset: int) -> CodePosition:
     return CodePosition(line, offset - line_start)
 
 
-def _by_statement(module: cst.Module, source: str,
-                  wanted: Sequence[tuple[cst.CSTNode, cst.CSTNode, str]]
-                  ) -> dict[cst.CSTNode, CodeRange]:
+def _by_statement(
+    module: cst.Module, source: str, wanted: Sequence[tuple[cst.CSTNode, cst.CSTNode, str]]
+) -> dict[cst.CSTNode, CodeRange]:
     try:
-        with warnings.catch_warnings():   # the C parser warns about odd code; not our business
+        with warnings.catch_warnings():  # the C parser warns about odd code; not our business
             warnings.simplefilter("ignore")
             tree = ast.parse(source)
         pairs: dict[int, ast.stmt] = {}
         _pair(module.body, tree.body, pairs)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, _Mismatch, IndexError,
-            AttributeError):
+    except (
+        SyntaxError,
+        ValueError,
+        RecursionError,
+        MemoryError,
+        _Mismatch,
+        IndexError,
+        AttributeError,
+    ):
         return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
-    lines = _NEWLINE.split(source)   # the lines ast numbers (str.splitlines also splits at \f)
+    lines = _NEWLINE.split(source)  # the lines ast numbers (str.splitlines also splits at \f)
     computed: dict[cst.CSTNode, CodeRange] = {}
     done: set[int] = set()
     for node, statement, indent in wanted:
@@ -203,15 +215,29 @@ def _by_statement(module: cst.Module, source: str,
         # starts a line, so its column is as long as that indentation.
         column = _char_column(lines, peer.lineno, peer.col_offset)
         if isinstance(statement, cst.BaseSmallStatement):
-            computed.update(statement_positions(
-                module, statement, line=peer.lineno, column=column,
-                indent_tokens=[indent] if indent else []))
+            computed.update(
+                statement_positions(
+                    module,
+                    statement,
+                    line=peer.lineno,
+                    column=column,
+                    indent_tokens=[indent] if indent else [],
+                )
+            )
         else:
             first = min([peer.lineno, *(d.lineno for d in getattr(peer, "decorator_list", ()))])
             # An elif is written as its parent If writes it ("if" is 2 shorter).
-            is_elif = isinstance(statement, cst.If) and \
-                lines[peer.lineno - 1].lstrip().startswith("elif")
-            computed.update(statement_positions(
-                module, statement, line=first - len(statement.leading_lines), column=None,
-                indent_tokens=[" " * column] if column else [], is_elif=is_elif))
+            is_elif = isinstance(statement, cst.If) and lines[peer.lineno - 1].lstrip().startswith(
+                "elif"
+            )
+            computed.update(
+                statement_positions(
+                    module,
+                    statement,
+                    line=first - len(statement.leading_lines),
+                    column=None,
+                    indent_tokens=[" " * column] if column else [],
+                    is_elif=is_elif,
+                )
+            )
     return computed

@@ -60,8 +60,9 @@ def _target_names(target: cst.BaseExpression) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-def import_bindings(node: cst.Import | cst.ImportFrom, module: str,
-                    is_package: bool) -> Iterator[tuple[str, str]]:
+def import_bindings(
+    node: cst.Import | cst.ImportFrom, module: str, is_package: bool
+) -> Iterator[tuple[str, str]]:
     """(local name, qualified name) pairs an import statement binds."""
     if isinstance(node, cst.Import):
         for alias in node.names:
@@ -101,17 +102,36 @@ class Bindings:
     loggers: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
     global_names: set[str] = field(default_factory=set)
-    nonlocal_names: set[str] = field(default_factory=set)   # bound in an enclosing function
+    nonlocal_names: set[str] = field(default_factory=set)  # bound in an enclosing function
 
 
-_MUTABLE_CALLS = frozenset({"builtins.list", "builtins.dict", "builtins.set", "collections.deque",
-                            "collections.defaultdict", "collections.OrderedDict",
-                            "collections.Counter"})
-_DICT_CALLS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict",
-                         "collections.Counter"})
+_MUTABLE_CALLS = frozenset(
+    {
+        "builtins.list",
+        "builtins.dict",
+        "builtins.set",
+        "collections.deque",
+        "collections.defaultdict",
+        "collections.OrderedDict",
+        "collections.Counter",
+    }
+)
+_DICT_CALLS = frozenset(
+    {"builtins.dict", "collections.defaultdict", "collections.OrderedDict", "collections.Counter"}
+)
 _SET_CALLS = frozenset({"builtins.set", "builtins.frozenset"})
-DICT_ANNOTATIONS = frozenset({"dict", "Dict", "Mapping", "MutableMapping", "defaultdict",
-                              "OrderedDict", "Counter", "DefaultDict"})
+DICT_ANNOTATIONS = frozenset(
+    {
+        "dict",
+        "Dict",
+        "Mapping",
+        "MutableMapping",
+        "defaultdict",
+        "OrderedDict",
+        "Counter",
+        "DefaultDict",
+    }
+)
 SET_ANNOTATIONS = frozenset({"set", "frozenset", "Set", "FrozenSet", "AbstractSet", "MutableSet"})
 PATH_TYPES = frozenset({"Path", "PosixPath", "WindowsPath"})
 
@@ -125,8 +145,9 @@ class BindingCollector:
         self.qual_prefix = qual_prefix  # "pkg.mod" for the module, "pkg.mod.fn" for a function
         self.out = Bindings()
 
-    def statements(self, body: Sequence[cst.BaseStatement] | Sequence[cst.BaseSmallStatement]
-                   ) -> Bindings:
+    def statements(
+        self, body: Sequence[cst.BaseStatement] | Sequence[cst.BaseSmallStatement]
+    ) -> Bindings:
         for stmt in body:
             self._statement(stmt)
         return self.out
@@ -228,8 +249,7 @@ class BindingCollector:
             func = dotted(value.func) or ""
             tail = func.rsplit(".", 1)[-1]
             qual = f"builtins.{func}" if func in BUILTIN_NAMES else func
-            if qual in _MUTABLE_CALLS or tail in ("defaultdict", "OrderedDict", "deque",
-                                                  "Counter"):
+            if qual in _MUTABLE_CALLS or tail in ("defaultdict", "OrderedDict", "deque", "Counter"):
                 out.mutable.add(name)
             if qual in _SET_CALLS:
                 out.sets.add(name)
@@ -298,7 +318,7 @@ class Resolver:
             if name in scope.global_names:
                 break
             if name in scope.nonlocal_names:
-                continue          # the enclosing function's binding
+                continue  # the enclosing function's binding
             if name in scope.names:
                 alias = scope.aliases.get(name)
                 if alias is not None and _depth < 8:
@@ -373,7 +393,7 @@ def attribute_kinds(node: cst.ClassDef) -> dict[str, str]:
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     for stmt in body:
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
-            for inner in (stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()):
+            for inner in stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ():
                 _note_attribute(inner, kinds, self_only=True)
         else:
             _note_attribute(stmt, kinds, self_only=False)
@@ -393,8 +413,11 @@ def _note_attribute(stmt: cst.CSTNode, kinds: dict[str, str], self_only: bool) -
         else:
             continue
         if self_only:
-            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
-                    and target.value.value == "self"):
+            if not (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value == "self"
+            ):
                 continue
             name = target.attr.value
         elif isinstance(target, cst.Name):

@@ -24,13 +24,23 @@ from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, ind
 from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import BindingCollector, param_bindings
 
-__all__ = ["OP_KINDS", "Edge", "Graph", "Group", "Node", "build_graph", "list_workflows", "parse_source"]
+__all__ = [
+    "OP_KINDS",
+    "Edge",
+    "Graph",
+    "Group",
+    "Node",
+    "build_graph",
+    "list_workflows",
+    "parse_source",
+]
 
 # Node kinds that are durable operations (rows of the table), in no particular order.
-OP_KINDS = frozenset({"step", "activity", "transaction", "child", "wait", "sleep", "patch",
-                      "send", "parallel"})
+OP_KINDS = frozenset(
+    {"step", "activity", "transaction", "child", "wait", "sleep", "patch", "send", "parallel"}
+)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
-Pending = tuple[str, str]   # (node or group id, label of the edge leaving it)
+Pending = tuple[str, str]  # (node or group id, label of the edge leaving it)
 
 
 @dataclass(frozen=True)
@@ -99,9 +109,10 @@ def parse_source(source: str, path: str, limits: ParseLimits = ParseLimits()) ->
     asked only for a tree (nothing runs), names the offending line, so it words the error."""
     rejection = check_source(source, limits)
     if rejection is not None:
-        raise UsageError(f"{path}:{rejection.line}:{rejection.column}: {rejection.message}",
-                         hint="set max-file-size / max-nesting in [tool.wfkit.lint] to change "
-                              "the limits")
+        raise UsageError(
+            f"{path}:{rejection.line}:{rejection.column}: {rejection.message}",
+            hint="set max-file-size / max-nesting in [tool.wfkit.lint] to change the limits",
+        )
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -111,38 +122,67 @@ def parse_source(source: str, path: str, limits: ParseLimits = ParseLimits()) ->
         compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line, column, message = error.lineno or line, error.offset or column, error.msg
-    except ValueError:   # null bytes: keep libcst's wording
+    except ValueError:  # null bytes: keep libcst's wording
         pass
-    raise UsageError(f"{path}:{line}:{column}: syntax error: {message}",
-                     hint="fix the syntax, then draw the graph again")
+    raise UsageError(
+        f"{path}:{line}:{column}: syntax error: {message}",
+        hint="fix the syntax, then draw the graph again",
+    )
 
 
-def build_graph(module: cst.Module, path: str, workflow: str, module_name: str,
-                is_package: bool = False, extra_workflow_decorators: frozenset[str] = frozenset(),
-                extra_step_decorators: frozenset[str] = frozenset(), *,
-                file_path: str | None = None, limits: ParseLimits = ParseLimits()) -> Graph:
+def build_graph(
+    module: cst.Module,
+    path: str,
+    workflow: str,
+    module_name: str,
+    is_package: bool = False,
+    extra_workflow_decorators: frozenset[str] = frozenset(),
+    extra_step_decorators: frozenset[str] = frozenset(),
+    *,
+    file_path: str | None = None,
+    limits: ParseLimits = ParseLimits(),
+) -> Graph:
     """The graph of ``workflow`` (attribute or registered name) defined in ``module``.
 
     ``path`` is how errors name the module; ``file_path``, when given, is where it lives on
     disk, so helpers imported from its package can be inlined (read, never imported)."""
-    index = index_module(module, module_name, is_package, extra_workflow_decorators,
-                         extra_step_decorators, file_path, limits)
+    index = index_module(
+        module,
+        module_name,
+        is_package,
+        extra_workflow_decorators,
+        extra_step_decorators,
+        file_path,
+        limits,
+    )
     info = index.find(workflow)
     if info is None:
         listing = ", ".join(f"{path}:{name}" for name in sorted(index.workflows))
-        hint = f"use one of: {listing}" if listing else (
-            "it defines no workflow; decorate one with @workflow, @workflow.defn or "
-            "@DBOS.workflow()")
+        hint = (
+            f"use one of: {listing}"
+            if listing
+            else (
+                "it defines no workflow; decorate one with @workflow, @workflow.defn or "
+                "@DBOS.workflow()"
+            )
+        )
         raise UsageError(f"{path} has no workflow {workflow!r}", hint=hint)
     return _Walker(index, info).run()
 
 
-def list_workflows(module: cst.Module, module_name: str, is_package: bool = False,
-                   extra_workflow_decorators: frozenset[str] = frozenset(),
-                   extra_step_decorators: frozenset[str] = frozenset()) -> list[str]:
+def list_workflows(
+    module: cst.Module,
+    module_name: str,
+    is_package: bool = False,
+    extra_workflow_decorators: frozenset[str] = frozenset(),
+    extra_step_decorators: frozenset[str] = frozenset(),
+) -> list[str]:
     """The names ``build_graph`` accepts for this module (attribute names), sorted."""
-    return sorted(index_module(module, module_name, is_package, extra_workflow_decorators,
-                               extra_step_decorators).workflows)
+    return sorted(
+        index_module(
+            module, module_name, is_package, extra_workflow_decorators, extra_step_decorators
+        ).workflows
+    )
 
 
 @dataclass
@@ -185,9 +225,17 @@ class _Walker:
     def _add(self, kind: str, label: str, op: Op | None = None) -> str:
         self.counter += 1
         node_id = f"n{self.counter}"
-        self.graph.nodes.append(Node(
-            node_id, kind, label, op.detail if op else "", tuple(self.inside),
-            op.compensation if op else "", self.groups[-1] if self.groups else ""))
+        self.graph.nodes.append(
+            Node(
+                node_id,
+                kind,
+                label,
+                op.detail if op else "",
+                tuple(self.inside),
+                op.compensation if op else "",
+                self.groups[-1] if self.groups else "",
+            )
+        )
         return node_id
 
     def _connect(self, frontier: list[Pending], dst: str, style: str = "solid") -> None:
@@ -200,22 +248,29 @@ class _Walker:
     def _open(self, kind: str, label: str) -> str:
         self.counter += 1
         group_id = f"g{self.counter}"
-        self.graph.groups.append(Group(group_id, kind, label,
-                                       self.groups[-1] if self.groups else ""))
+        self.graph.groups.append(
+            Group(group_id, kind, label, self.groups[-1] if self.groups else "")
+        )
         self.groups.append(group_id)
         return group_id
 
     def _mark(self) -> tuple[int, int, int, int, int, str]:
         graph = self.graph
-        return (len(graph.nodes), len(graph.edges), len(graph.groups), self.counter,
-                self.transfers, self.fail_id)
+        return (
+            len(graph.nodes),
+            len(graph.edges),
+            len(graph.groups),
+            self.counter,
+            self.transfers,
+            self.fail_id,
+        )
 
     def _ops_since(self, mark: tuple[int, int, int, int, int, str]) -> bool:
-        return any(node.kind in OP_KINDS for node in self.graph.nodes[mark[0]:])
+        return any(node.kind in OP_KINDS for node in self.graph.nodes[mark[0] :])
 
     def _rollback(self, mark: tuple[int, int, int, int, int, str]) -> None:
         graph = self.graph
-        del graph.nodes[mark[0]:], graph.edges[mark[1]:], graph.groups[mark[2]:]
+        del graph.nodes[mark[0] :], graph.edges[mark[1] :], graph.groups[mark[2] :]
         self.counter, self.transfers, self.fail_id = mark[3], mark[4], mark[5]
 
     def _fail(self) -> str:
@@ -227,11 +282,12 @@ class _Walker:
         return self.fail_id
 
     # ------------------------------------------------------------------ statements
-    def _block(self, statements: tuple[cst.CSTNode, ...] | list[cst.CSTNode],
-               frontier: list[Pending]) -> list[Pending]:
+    def _block(
+        self, statements: tuple[cst.CSTNode, ...] | list[cst.CSTNode], frontier: list[Pending]
+    ) -> list[Pending]:
         for statement in statements:
             if not frontier:
-                break   # unreachable after return/raise/break/continue
+                break  # unreachable after return/raise/break/continue
             frontier = self._statement(statement, frontier)
         return frontier
 
@@ -254,7 +310,7 @@ class _Walker:
             return self._block(_body(node.body), frontier)
         if isinstance(node, cst.Match):
             return self._match(node, frontier)
-        return frontier   # nested def/class: defining it runs nothing durable
+        return frontier  # nested def/class: defining it runs nothing durable
 
     def _small(self, node: cst.CSTNode, frontier: list[Pending]) -> list[Pending]:
         if isinstance(node, cst.Return):
@@ -269,16 +325,20 @@ class _Walker:
             self.transfers += 1
             exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
             label = "raise " + self.ix.text(exc, 30) if exc is not None else "raise"
-            self._connect([(src, f"{why}: {label}" if why else label) for src, why in frontier],
-                          self._fail(), "dashed")
+            self._connect(
+                [(src, f"{why}: {label}" if why else label) for src, why in frontier],
+                self._fail(),
+                "dashed",
+            )
             return []
         if isinstance(node, (cst.Break, cst.Continue)) and self.loops:
             self.transfers += 1
             if isinstance(node, cst.Break):
                 self.loops[-1].breaks.extend((src, "break") for src, _ in frontier)
             else:
-                self._connect([(src, "continue") for src, _ in frontier], self.loops[-1].node,
-                              "back")
+                self._connect(
+                    [(src, "continue") for src, _ in frontier], self.loops[-1].node, "back"
+                )
             return []
         return self._expr(node, frontier)
 
@@ -321,8 +381,7 @@ class _Walker:
             header = f"while {self.ix.text(node.test)}"
             forever = isinstance(node.test, cst.Name) and node.test.value == "True"
         mark = self._mark()
-        outs = self._loop_body(header, frontier, lambda entry: self._block(_body(node.body),
-                                                                            entry))
+        outs = self._loop_body(header, frontier, lambda entry: self._block(_body(node.body), entry))
         if forever:
             outs = [p for p in outs if p[1] != "done"]
         if node.orelse is not None:
@@ -333,8 +392,9 @@ class _Walker:
             return frontier
         return outs
 
-    def _loop_body(self, header: str, frontier: list[Pending],
-                   body: Callable[[list[Pending]], list[Pending]]) -> list[Pending]:
+    def _loop_body(
+        self, header: str, frontier: list[Pending], body: Callable[[list[Pending]], list[Pending]]
+    ) -> list[Pending]:
         """Header node, boxed body, back edge; returns the ``done`` exit and the breaks."""
         head = self._add("loop", header)
         self._connect(frontier, head)
@@ -377,7 +437,7 @@ class _Walker:
         if not self._ops_since(mark) and self.transfers == mark[4]:
             self._rollback(mark)
             return frontier
-        if not has_body:   # an empty try box draws nothing useful
+        if not has_body:  # an empty try box draws nothing useful
             self.graph.groups[:] = [g for g in self.graph.groups if g.id != group]
         return outs
 
@@ -390,8 +450,11 @@ class _Walker:
         exhaustive = False
         for case in node.cases:
             label = f"case {self.ix.text(case.pattern, 30)}"
-            exhaustive = exhaustive or (isinstance(case.pattern, cst.MatchAs)
-                                        and case.pattern.pattern is None and case.guard is None)
+            exhaustive = exhaustive or (
+                isinstance(case.pattern, cst.MatchAs)
+                and case.pattern.pattern is None
+                and case.guard is None
+            )
             self.inside.append(label)
             outs += self._block(_body(case.body), [(decision, label)])
             self.inside.pop()
@@ -451,9 +514,11 @@ class _Walker:
             if arg.keyword is not None:
                 continue
             branch = self._expr(arg.value, frontier)
-            if branch == frontier and op.name:   # ctx.parallel(*calls): members unknown here
-                member = Op(self.ix.default_kind(self.info), ("*" if arg.star else "")
-                            + self.ix.text(arg.value, 40))
+            if branch == frontier and op.name:  # ctx.parallel(*calls): members unknown here
+                member = Op(
+                    self.ix.default_kind(self.info),
+                    ("*" if arg.star else "") + self.ix.text(arg.value, 40),
+                )
                 branch = self._op(member, frontier)
             outs.extend(p for p in branch if p not in outs)
         self.parallel_depth -= 1
@@ -473,8 +538,9 @@ class _Walker:
             clauses.append(clause)
             clause = clause.inner_for_in
         frontier = self._expr(clauses[0].iter, frontier)
-        header = " ".join(f"for {self.ix.text(c.target)} in {self.ix.text(c.iter)}"
-                          for c in clauses)
+        header = " ".join(
+            f"for {self.ix.text(c.target)} in {self.ix.text(c.iter)}" for c in clauses
+        )
         mark = self._mark()
         parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
 
@@ -518,17 +584,16 @@ class _Walker:
     # ------------------------------------------------------------------ scopes
     def _enter(self, func: cst.FunctionDef, ctx_names: frozenset[str]) -> None:
         """Make ``func``'s own names visible to the resolver (module scope below it)."""
-        bindings = BindingCollector(self.ix.module_name, self.ix.is_package,
-                                    f"{self.ix.module_name}.{func.name.value}"
-                                    ).statements(_body(func.body))
+        bindings = BindingCollector(
+            self.ix.module_name, self.ix.is_package, f"{self.ix.module_name}.{func.name.value}"
+        ).statements(_body(func.body))
         for name, _ in param_bindings(func.params):
             bindings.names[name] = None
             bindings.aliases.pop(name, None)
         self.ix.resolver.stack = [bindings]
         self.ctx_names.append(ctx_names)
 
-    def _passed_ctx(self, func: cst.FunctionDef, call: cst.Call, method: bool
-                    ) -> frozenset[str]:
+    def _passed_ctx(self, func: cst.FunctionDef, call: cst.Call, method: bool) -> frozenset[str]:
         """The helper's parameters that receive the workflow context at this call."""
         params = [name for name, _ in param_bindings(func.params)]
         if method and params:
@@ -546,7 +611,8 @@ class _Walker:
 
 
 def _body(suite: cst.BaseSuite) -> tuple[cst.CSTNode, ...]:
-    return tuple(suite.body) if isinstance(suite, (cst.IndentedBlock,
-                                                    cst.SimpleStatementSuite)) else ()
-
-
+    return (
+        tuple(suite.body)
+        if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite))
+        else ()
+    )

@@ -15,8 +15,10 @@ _EXPORTS = {
     "TestWorkflowContext": "wfkit.testing.context",
     "SimulatedCrash": "wfkit.testing.errors",
     "WorkflowFailed": "wfkit.testing.errors",
-    "WorkflowStuck": "wfkit.testing.errors", "UnusedFault": "wfkit.testing.errors",
-    "UnknownStep": "wfkit.testing.errors", "UnusedEvent": "wfkit.testing.errors",
+    "WorkflowStuck": "wfkit.testing.errors",
+    "UnusedFault": "wfkit.testing.errors",
+    "UnknownStep": "wfkit.testing.errors",
+    "UnusedEvent": "wfkit.testing.errors",
     "HashOrderError": "wfkit.testing.errors",
     "History": "wfkit.engine.history",
     "Ledger": "wfkit.testing.ledger",
@@ -38,25 +40,29 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from wfkit.errors import NonDeterminismError
-    from wfkit.engine.history import History, replay
-    from wfkit.testing.context import TestWorkflowContext
-    from wfkit.testing.errors import (
-        HashOrderError,
-        SimulatedCrash,
-        UnknownStep,
-        UnusedEvent,
-        UnusedFault,
-        WorkflowFailed,
-        WorkflowStuck,
-    )
-    from wfkit.testing.interactive import RunState
-    from wfkit.testing.ledger import Ledger
-    from wfkit.testing.matrix import CrashMatrix, crash_matrix
-    from wfkit.testing.plan import Arrival, Crash, Failure, Plan
-    from wfkit.testing.outcomes import VerifySummary
-    from wfkit.testing.steps import step_context
-    from wfkit.testing.verification import VerificationError, verify
+    from wfkit.engine.history import History as History
+    from wfkit.engine.history import replay as replay
+    from wfkit.errors import NonDeterminismError as NonDeterminismError
+    from wfkit.testing.context import TestWorkflowContext as TestWorkflowContext
+    from wfkit.testing.errors import HashOrderError as HashOrderError
+    from wfkit.testing.errors import SimulatedCrash as SimulatedCrash
+    from wfkit.testing.errors import UnknownStep as UnknownStep
+    from wfkit.testing.errors import UnusedEvent as UnusedEvent
+    from wfkit.testing.errors import UnusedFault as UnusedFault
+    from wfkit.testing.errors import WorkflowFailed as WorkflowFailed
+    from wfkit.testing.errors import WorkflowStuck as WorkflowStuck
+    from wfkit.testing.interactive import RunState as RunState
+    from wfkit.testing.ledger import Ledger as Ledger
+    from wfkit.testing.matrix import CrashMatrix as CrashMatrix
+    from wfkit.testing.matrix import crash_matrix as crash_matrix
+    from wfkit.testing.outcomes import VerifySummary as VerifySummary
+    from wfkit.testing.plan import Arrival as Arrival
+    from wfkit.testing.plan import Crash as Crash
+    from wfkit.testing.plan import Failure as Failure
+    from wfkit.testing.plan import Plan as Plan
+    from wfkit.testing.steps import step_context as step_context
+    from wfkit.testing.verification import VerificationError as VerificationError
+    from wfkit.testing.verification import verify as verify
 
 
-__getattr__, __dir__ = lazy_exports('wfkit.testing', _EXPORTS, globals())
+__getattr__, __dir__ = lazy_exports("wfkit.testing", _EXPORTS, globals())

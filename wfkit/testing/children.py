@@ -10,22 +10,25 @@ history and the parent's replay stay real; only the child's body is replaced.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.testing.faults import Attempted, FaultPlan, Mock
 
 
-def child_stand_in(child: WorkflowDef[Any], mock: Mock | Callable[..., Any],
-                   faults: FaultPlan) -> WorkflowDef[Any]:
+def child_stand_in(
+    child: WorkflowDef[Any], mock: Mock | Callable[..., Any], faults: FaultPlan
+) -> WorkflowDef[Any]:
     """A workflow named like ``child`` (same signature, same result type) that answers with
     ``mock`` and records each start's arguments (``ctx.calls(child)``)."""
 
     @functools.wraps(child.fn)
     def stand_in(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         with faults.lock:
-            faults.call_log.append(Attempted("child", 0, child.name, 1, args, kwargs, True,
-                                             child.fn))
+            faults.call_log.append(
+                Attempted("child", 0, child.name, 1, args, kwargs, True, child.fn)
+            )
         faults.note(f"child workflow {child.name}: mocked")
         if isinstance(mock, Mock):
             with faults.lock:

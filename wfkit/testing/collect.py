@@ -9,9 +9,10 @@ files (which get an item when they have findings) and its cache and config are r
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,8 +30,9 @@ class ItemFailure(Exception):
 
 
 class _Item(pytest.Item):
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str | Any:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
         if isinstance(excinfo.value, ItemFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
@@ -68,7 +70,7 @@ class LintSession:
         try:
             data = path.read_bytes()
         except OSError:
-            wanted = True   # let the linter report the unreadable file
+            wanted = True  # let the linter report the unreadable file
         else:
             wanted = b"workflow" in data or any(name in data for name in settings.decorators)
         if wanted:
@@ -98,8 +100,7 @@ class LintSession:
         options = LintOptions(cache_dir=str(cache.mkdir("wfkit-lint")) if cache else None)
         try:
             # One run, one config: the [tool.wfkit.lint] found above the first file applies.
-            result = lint_paths(sorted(set(self.files)), options) if self.with_items \
-                else None
+            result = lint_paths(sorted(set(self.files)), options) if self.with_items else None
         except WfkitError as exc:
             self._findings, self._error = {}, f"wfkit lint: {exc.one_line()}"
             return
@@ -119,13 +120,17 @@ class LintSession:
         if directory not in self._dirs:
             try:
                 config = load_config([str(path)])
-            except WfkitError:   # the items of the files that do say "workflow" report it
+            except WfkitError:  # the items of the files that do say "workflow" report it
                 self._dirs[directory] = _DirSettings(directory, DEFAULT_EXCLUDES, ())
             else:
                 self._dirs[directory] = _DirSettings(
-                    config.root, (*DEFAULT_EXCLUDES, *config.exclude),
-                    tuple(name.rsplit(".", 1)[-1].encode()
-                          for name in config.extra_workflow_decorators))
+                    config.root,
+                    (*DEFAULT_EXCLUDES, *config.exclude),
+                    tuple(
+                        name.rsplit(".", 1)[-1].encode()
+                        for name in config.extra_workflow_decorators
+                    ),
+                )
         return self._dirs[directory]
 
 
@@ -133,7 +138,7 @@ class LintSession:
 class _DirSettings:
     root: str
     exclude: tuple[str, ...]
-    decorators: tuple[bytes, ...]    # extra workflow decorators, which may not say "workflow"
+    decorators: tuple[bytes, ...]  # extra workflow decorators, which may not say "workflow"
 
     def excluded(self, path: Path) -> bool:
         """``exclude`` as ``wfkit lint`` applies it to a directory walk (the lint API lints
@@ -165,8 +170,9 @@ class LintItem(_Item):
         session: LintSession = self.config.stash[LINT_SESSION]
         findings = session.findings_for(self.path)
         if findings:
-            lines = [f"{self._shown(f.path)}:{f.line}:{f.column}: {f.code} {f.message}"
-                     for f in findings]
+            lines = [
+                f"{self._shown(f.path)}:{f.line}:{f.column}: {f.code} {f.message}" for f in findings
+            ]
             raise ItemFailure("\n".join(lines))
 
     def _shown(self, path: str) -> str:
@@ -188,8 +194,10 @@ class WorkflowIndex:
 
     def lookup(self, name: str, history: str) -> WorkflowDef[Any]:
         if not self.modules:
-            raise ItemFailure(f"{history} is a history of workflow {name!r}, but no workflow "
-                              f"modules are configured: pass {WORKFLOWS_HINT}")
+            raise ItemFailure(
+                f"{history} is a history of workflow {name!r}, but no workflow "
+                f"modules are configured: pass {WORKFLOWS_HINT}"
+            )
         if self._by_name is None:
             self._load()
         if self._error is not None:
@@ -201,16 +209,18 @@ class WorkflowIndex:
             raise ItemFailure(
                 f"{history} is a history of workflow {name!r}, which none of the modules in "
                 f"{WORKFLOWS_HINT} defines (modules: {', '.join(self.modules)}; workflows: "
-                f"{known})")
+                f"{known})"
+            )
         if len(found) > 1:
             where = ", ".join(f"{wf.fn.__module__}.{wf.fn.__qualname__}" for wf in found)
-            raise ItemFailure(f"two workflows are named {name!r} ({where}); give one of them "
-                              "@workflow(name=...)")
+            raise ItemFailure(
+                f"two workflows are named {name!r} ({where}); give one of them @workflow(name=...)"
+            )
         return found[0]
 
     def _load(self) -> None:
-        from wfkit.errors import WfkitError
         from wfkit.engine.loader import load_modules
+        from wfkit.errors import WfkitError
 
         try:
             workflows = load_modules(self.modules)
@@ -234,8 +244,8 @@ class HistoryItem(_Item):
     """Replays the history against the current code of its workflow: divergence fails."""
 
     def runtest(self) -> None:
-        from wfkit.errors import NonDeterminismError, WfkitError
         from wfkit.engine.history import History, replay
+        from wfkit.errors import NonDeterminismError, WfkitError
 
         shown = self.nodeid.rsplit("::", 1)[0]
         try:

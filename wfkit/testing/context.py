@@ -13,18 +13,19 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from wfkit.engine.core.failures import error_data, rebuild_error
 from wfkit.engine.definitions import StepDef, WorkflowDef
 from wfkit.engine.engine import Engine
-from wfkit.errors import DefinitionError, NonDeterminismError, UsageError
 from wfkit.engine.history import History, ReplayResult, replay
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import Checkpoint, RunRecord
 from wfkit.engine.store.memory import MemoryStore
+from wfkit.errors import DefinitionError, NonDeterminismError, UsageError
 from wfkit.testing.errors import (
     HashOrderError,
     SimulatedCrash,
@@ -45,12 +46,12 @@ from wfkit.testing.interactive import Interactive
 from wfkit.testing.lookups import Lookups
 from wfkit.testing.virtual_time import FollowedClock, FrozenTime, parse_start
 
-DEFAULT_RUN_ID = "test-run"   # for a workflow without a workflow_id= template
-_WRITTEN: set[Path] = set()   # history files this process wrote (history_dir=)
-_MAX_IDLE_ROUNDS = 10_000   # activations in a row that move no virtual time: a livelock
+DEFAULT_RUN_ID = "test-run"  # for a workflow without a workflow_id= template
+_WRITTEN: set[Path] = set()  # history files this process wrote (history_dir=)
+_MAX_IDLE_ROUNDS = 10_000  # activations in a row that move no virtual time: a livelock
 # Virtual time jumps (retry delays, pauses) must never expire a live process's lease: only
 # resume() ends leases, for the process that crashed.
-_NO_EXPIRY = 10.0 ** 9
+_NO_EXPIRY = 10.0**9
 
 
 class TestWorkflowContext(Lookups, Interactive):
@@ -58,10 +59,16 @@ class TestWorkflowContext(Lookups, Interactive):
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, start: str | datetime | None = None, *, auto_replay: bool = True,
-                 freeze_time: bool = True, seed: int = 0,
-                 history_dir: str | Path | None = None,
-                 frozen: FrozenTime | None = None) -> None:
+    def __init__(
+        self,
+        start: str | datetime | None = None,
+        *,
+        auto_replay: bool = True,
+        freeze_time: bool = True,
+        seed: int = 0,
+        history_dir: str | Path | None = None,
+        frozen: FrozenTime | None = None,
+    ) -> None:
         self.clock = FollowedClock(parse_start(start))
         self.store = MemoryStore()
         self.faults = FaultPlan(clock=self.clock)
@@ -72,10 +79,10 @@ class TestWorkflowContext(Lookups, Interactive):
         self._history_dir = Path(history_dir) if history_dir is not None else None
         self._scheduled: list[tuple[datetime, int, str, Any]] = []
         self._history_path: Path | None = None
-        self._checked = False   # the end-of-run checks ran
-        self._child_mocks: dict[str, WorkflowDef[Any]] = {}   # child name -> stand-in
-        self.history_marks: list[int] = []   # history entries written before each resume
-        self._sent_events: list[str] = []   # names that some wait must be for (UnusedEvent)
+        self._checked = False  # the end-of-run checks ran
+        self._child_mocks: dict[str, WorkflowDef[Any]] = {}  # child name -> stand-in
+        self.history_marks: list[int] = []  # history entries written before each resume
+        self._sent_events: list[str] = []  # names that some wait must be for (UnusedEvent)
         self._processes = 0
         self._engine: Engine | None = None
         self.workflow: WorkflowDef[Any] | None = None
@@ -84,13 +91,18 @@ class TestWorkflowContext(Lookups, Interactive):
         self._crashed_at = self.clock.now()
 
     # -- arranging -------------------------------------------------------------------------------
-    def mock(self, step: Any, *, returns: Any = _MISSING,
-             raises: BaseException | type[BaseException] | None = None,
-             side_effect: Any = None) -> None:
+    def mock(
+        self,
+        step: Any,
+        *,
+        returns: Any = _MISSING,
+        raises: BaseException | type[BaseException] | None = None,
+        side_effect: Any = None,
+    ) -> None:
         """Replace a step's effect: ``returns`` a value, ``raises`` on every attempt, or a
         ``side_effect`` list with one outcome per attempt (the last repeats) or a callable."""
         mock = build_mock(returns, raises, side_effect)
-        if isinstance(step, WorkflowDef):   # a child workflow: a stand-in body answers
+        if isinstance(step, WorkflowDef):  # a child workflow: a stand-in body answers
             from wfkit.testing.children import child_stand_in
 
             self._child_mocks[step.name] = child_stand_in(step, mock, self.faults)
@@ -102,8 +114,14 @@ class TestWorkflowContext(Lookups, Interactive):
         # gives the call; a mock by name is looked up first, so it overrides that one call.
         self.faults.mocks[step.fn if isinstance(step, StepDef) else key] = mock
 
-    def send_event(self, name: str, payload: Any = None, *,
-                   after: timedelta | float | None = None, allow_unused: bool = False) -> None:
+    def send_event(
+        self,
+        name: str,
+        payload: Any = None,
+        *,
+        after: timedelta | float | None = None,
+        allow_unused: bool = False,
+    ) -> None:
         """Deliver event ``name`` at virtual time ``start + after`` (default: right away).
 
         When the run ends, an event whose name no wait of the run was for raises
@@ -114,16 +132,20 @@ class TestWorkflowContext(Lookups, Interactive):
         if not allow_unused:
             self._sent_events.append(name)
         seconds = 0.0 if after is None else to_seconds(after, "send_event after")
-        at = self.clock.now() + timedelta(seconds=seconds) if self.run_id is not None \
+        at = (
+            self.clock.now() + timedelta(seconds=seconds)
+            if self.run_id is not None
             else self._start_time() + timedelta(seconds=seconds)
+        )
         self._scheduled.append((at, len(self._scheduled), name, payload))
         self._scheduled.sort(key=lambda item: (item[0], item[1]))
 
     def fail(self, step: Any, *, times: int | None = 1) -> None:
         """Inject a failure into the step's first ``times`` attempts (None: every attempt);
         later attempts run the step (or its mock) as usual."""
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
-                                  or times < 1):
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
             raise DefinitionError(f"fail(times=...) needs a count >= 1 or None, got {times!r}")
         plan = Failures(times, label=f"fail({_describe_step(step)})")
         fn = _step_fn(step)
@@ -142,12 +164,11 @@ class TestWorkflowContext(Lookups, Interactive):
 
     def crash_after_checkpoint(self, step: Any) -> None:
         """The process dies right after the step's result was committed."""
-        self.faults.crashes.append(CrashPoint("after_checkpoint", _step_name(step),
-                                              _step_fn(step)))
+        self.faults.crashes.append(CrashPoint("after_checkpoint", _step_name(step), _step_fn(step)))
 
     def crash_during_compensation(self, step: Any) -> None:
         """The process dies after the compensation of ``step`` ran, before its checkpoint."""
-        if isinstance(step, StepDef):   # its compensation, under any name= of the call
+        if isinstance(step, StepDef):  # its compensation, under any name= of the call
             self.faults.crashes.append(CrashPoint("compensation", step.name, step.compensate))
         else:
             self.faults.crashes.append(CrashPoint("compensation", step))
@@ -159,26 +180,34 @@ class TestWorkflowContext(Lookups, Interactive):
         self.faults.crashes.append(CrashPoint("at", n))
 
     # -- acting ----------------------------------------------------------------------------------
-    def run(self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None,
-            **kwargs: Any) -> Any:
+    def run(
+        self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> Any:
         """Run the workflow to its end; return its result or raise :class:`WorkflowFailed`."""
         __tracebackhide__ = True
         self._begin(workflow, args, kwargs, workflow_id)
         return self.finish()
 
-    def _begin(self, workflow: WorkflowDef[Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any], workflow_id: str | None) -> None:
+    def _begin(
+        self,
+        workflow: WorkflowDef[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        workflow_id: str | None,
+    ) -> None:
         """Create the run (run() and start())."""
         if not isinstance(workflow, WorkflowDef):
             raise DefinitionError(f"run() needs a @workflow, got {type(workflow).__name__}")
         if self.run_id is not None:
-            raise UsageError("this TestWorkflowContext already ran a workflow",
-                             hint="use resume() after a crash, or a new TestWorkflowContext")
+            raise UsageError(
+                "this TestWorkflowContext already ran a workflow",
+                hint="use resume() after a crash, or a new TestWorkflowContext",
+            )
         self.workflow = workflow
         engine = self._new_process()
         with self._virtual_time():
             if workflow_id is None and workflow.run_id_template is None:
-                workflow_id = DEFAULT_RUN_ID   # else the workflow's workflow_id= names it
+                workflow_id = DEFAULT_RUN_ID  # else the workflow's workflow_id= names it
             handle = engine.start(workflow, *args, workflow_id=workflow_id, **kwargs)
             self.run_id = handle.id
 
@@ -198,8 +227,9 @@ class TestWorkflowContext(Lookups, Interactive):
                 # downtime): the new process takes its runs over, counting a recovery.
                 self.store.commit(held.id, Checkpoint(run={"lease_expires_at": expired}))
         if self.faults.last_fired is not None:
-            self.faults.last_fired.actual_delay = \
-                (self.clock.now() - self._crashed_at).total_seconds()
+            self.faults.last_fired.actual_delay = (
+                self.clock.now() - self._crashed_at
+            ).total_seconds()
         # Lines the new process writes come after the dead one's, even in the same instant.
         self.faults.process += 1
         self.history_marks.append(len(self.store.history(self.run_id)))
@@ -241,8 +271,11 @@ class TestWorkflowContext(Lookups, Interactive):
     @property
     def compensations(self) -> list[str]:
         """Steps whose compensation completed, in the order they ran (newest step first)."""
-        return [op.name for op in self._ops() if op.kind == OpKind.COMPENSATION
-                and op.status == OpStatus.COMPLETED]
+        return [
+            op.name
+            for op in self._ops()
+            if op.kind == OpKind.COMPENSATION and op.status == OpStatus.COMPLETED
+        ]
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -257,9 +290,12 @@ class TestWorkflowContext(Lookups, Interactive):
 
         if self.run_id is None or self.workflow is None:
             raise UsageError("check_hash_order() before run()", hint="call run() first")
-        for found in replay_under_seeds(self.workflow, [self.history.to_json()],
-                                        DEFAULT_SEEDS if seeds is None else seeds,
-                                        [step_calls(self)]):
+        for found in replay_under_seeds(
+            self.workflow,
+            [self.history.to_json()],
+            DEFAULT_SEEDS if seeds is None else seeds,
+            [step_calls(self)],
+        ):
             raise HashOrderError(self.run_id, found.seed, found.message)
 
     # -- the loop --------------------------------------------------------------------------------
@@ -289,15 +325,17 @@ class TestWorkflowContext(Lookups, Interactive):
             if self._engine.work_once():
                 idle += 1
                 if idle > _MAX_IDLE_ROUNDS:
-                    raise WorkflowStuck(self.run_id, f"after {idle} activations that never "
-                                        "let virtual time move (a livelock)")
+                    raise WorkflowStuck(
+                        self.run_id,
+                        f"after {idle} activations that never let virtual time move (a livelock)",
+                    )
                 continue
             wake = self._next_wake()
             if until is not None and (wake is None or wake > until):
                 if until > self.clock.now():
                     self.clock.set(until)
                     self._deliver_due()
-                    continue   # events due exactly now may move the run
+                    continue  # events due exactly now may move the run
                 return False
             if wake is None:
                 raise WorkflowStuck(self.run_id, self._describe_wait(run))
@@ -305,8 +343,11 @@ class TestWorkflowContext(Lookups, Interactive):
             self.clock.set(wake)
 
     def _next_wake(self) -> datetime | None:
-        candidates = [w for w in (self.store.next_wake(),
-                                  self._scheduled[0][0] if self._scheduled else None) if w]
+        candidates = [
+            w
+            for w in (self.store.next_wake(), self._scheduled[0][0] if self._scheduled else None)
+            if w
+        ]
         return min(candidates) if candidates else None
 
     def _deliver_due(self) -> None:
@@ -323,11 +364,16 @@ class TestWorkflowContext(Lookups, Interactive):
         what it says (most often: the workflow renames the step with ``name=``, or the step is
         never reached): that fails the test, naming what did run."""
         __tracebackhide__ = True
-        missed = [f"the crash {p.describe()}" for p in self.faults.crashes
-                  if not (p.fired or p.by_seq or p.pause)]
-        missed += [f"{plan.label} (no attempt failed)"
-                   for plan in [*self.faults.fail_by_name.values(),
-                                *self.faults.fail_by_fn.values()] if not plan.used]
+        missed = [
+            f"the crash {p.describe()}"
+            for p in self.faults.crashes
+            if not (p.fired or p.by_seq or p.pause)
+        ]
+        missed += [
+            f"{plan.label} (no attempt failed)"
+            for plan in [*self.faults.fail_by_name.values(), *self.faults.fail_by_fn.values()]
+            if not plan.used
+        ]
         if missed:
             ran = list(dict.fromkeys(a.name for a in self.faults.call_log if a.kind == "step"))
             raise UnusedFault(self.run_id or "?", missed, ran)
@@ -348,13 +394,16 @@ class TestWorkflowContext(Lookups, Interactive):
             if op.status != OpStatus.STARTED:
                 continue
             if op.kind == OpKind.EVENT:
-                return (f"waiting for event {op.name!r} with no timeout, and no such event is "
-                        "scheduled")
+                return (
+                    f"waiting for event {op.name!r} with no timeout, and no such event is scheduled"
+                )
             if op.kind == OpKind.CHILD:
                 child = self.store.get_run(json.loads(op.result or "null"))
                 if child is not None and not child.status.terminal:
-                    return f"waiting for child workflow {child.id!r}, which is stuck " \
+                    return (
+                        f"waiting for child workflow {child.id!r}, which is stuck "
                         + self._describe_wait(child)
+                    )
         return f"in status {run.status.value} with nothing scheduled to move it"
 
     def _finish(self) -> Any:
@@ -362,8 +411,13 @@ class TestWorkflowContext(Lookups, Interactive):
         run = self._end_checks()
         if run.status == RunStatus.COMPLETED:
             return self.result
-        raise WorkflowFailed(run.id, run.status.value, self.error,
-                             error_data(run.error) or None, where=self._raised_where(run))
+        raise WorkflowFailed(
+            run.id,
+            run.status.value,
+            self.error,
+            error_data(run.error) or None,
+            where=self._raised_where(run),
+        )
 
     def _end_checks(self) -> RunRecord:
         """Once per run that ended: unused faults and events, auto-replay, history file."""
@@ -377,10 +431,13 @@ class TestWorkflowContext(Lookups, Interactive):
         self._check_events_used()
         if self.auto_replay:
             try:
-                self.replayed = replay(self.history, self.workflow,
-                                       codec=self._engine.rt.codec if self._engine else None)
-            except NonDeterminismError as diverged:   # its message says where; wfkit's
-                raise diverged.with_traceback(None) from None   # frames would not
+                self.replayed = replay(
+                    self.history,
+                    self.workflow,
+                    codec=self._engine.rt.codec if self._engine else None,
+                )
+            except NonDeterminismError as diverged:  # its message says where; wfkit's
+                raise diverged.with_traceback(None) from None  # frames would not
 
         if self._history_dir is not None:
             self._write_history(self._history_dir, f"{self.workflow.name}-{run.id}")
@@ -393,8 +450,7 @@ class TestWorkflowContext(Lookups, Interactive):
         step = data.get("from_step")
         if step is None:
             raised = self.faults.body_errors.get(run.id)
-            return raised.where if raised is not None and raised.error == data.get("type") \
-                else None
+            return raised.where if raised is not None and raised.error == data.get("type") else None
         for raised in reversed(self.faults.raised):
             if raised.name == step and raised.error == data.get("type"):
                 return raised.where
@@ -418,10 +474,16 @@ class TestWorkflowContext(Lookups, Interactive):
     # -- plumbing --------------------------------------------------------------------------------
     def _new_process(self) -> Engine:
         self._processes += 1
-        engine = Engine(self.store, clock=self.clock, owner=f"test-process-{self._processes}",
-                        interceptor=self.faults, rng=random.Random(self._seed),
-                        lease_seconds=_NO_EXPIRY, child_poll=_NO_EXPIRY)
-        if self._child_mocks:   # before anything registers the real children
+        engine = Engine(
+            self.store,
+            clock=self.clock,
+            owner=f"test-process-{self._processes}",
+            interceptor=self.faults,
+            rng=random.Random(self._seed),
+            lease_seconds=_NO_EXPIRY,
+            child_poll=_NO_EXPIRY,
+        )
+        if self._child_mocks:  # before anything registers the real children
             engine.register(*self._child_mocks.values())
         if self.workflow is not None:
             engine.register(self.workflow)

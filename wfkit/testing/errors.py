@@ -19,10 +19,20 @@ class SimulatedCrash(BaseException):
 class WorkflowFailed(WfkitError, AssertionError):
     """``TestWorkflowContext.run`` on a run that ended without a result."""
 
-    def __init__(self, run_id: str, status: str, cause: BaseException | None,
-                 error: dict[str, Any] | None, *, where: str | None = None) -> None:
-        data = (error or {}).get("original", error or {}) if (error or {}).get("during") \
+    def __init__(
+        self,
+        run_id: str,
+        status: str,
+        cause: BaseException | None,
+        error: dict[str, Any] | None,
+        *,
+        where: str | None = None,
+    ) -> None:
+        data = (
+            (error or {}).get("original", error or {})
+            if (error or {}).get("during")
             else (error or {})
+        )
         step = data.get("from_step") if isinstance(data.get("from_step"), str) else None
         detail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
         if step is not None and cause is not None:
@@ -35,17 +45,19 @@ class WorkflowFailed(WfkitError, AssertionError):
         self.status = status
         self.cause = cause
         self.error = error
-        self.step = step     # the step whose failure ended the run (None: the workflow code)
-        self.where = where   # file:line of the code that raised, when the harness saw it
+        self.step = step  # the step whose failure ended the run (None: the workflow code)
+        self.where = where  # file:line of the code that raised, when the harness saw it
 
 
 class WorkflowStuck(WfkitError, AssertionError):
     """The run can make no progress: it waits for something nothing will ever deliver."""
 
     def __init__(self, run_id: str, waiting_for: str) -> None:
-        super().__init__(f"workflow run {run_id!r} is stuck {waiting_for}",
-                         hint="schedule the event with ctx.send_event(name, payload, after=...) "
-                              "or give the wait a timeout")
+        super().__init__(
+            f"workflow run {run_id!r} is stuck {waiting_for}",
+            hint="schedule the event with ctx.send_event(name, payload, after=...) "
+            "or give the wait a timeout",
+        )
         self.run_id = run_id
         self.waiting_for = waiting_for
 
@@ -55,10 +67,12 @@ class UnusedFault(WfkitError, AssertionError):
 
     def __init__(self, run_id: str, missed: list[str], ran: list[str]) -> None:
         steps = ", ".join(ran) if ran else "none"
-        super().__init__(f"workflow run {run_id!r} ended, but {'; '.join(missed)} never "
-                         f"happened (steps that ran: {steps})",
-                         hint="name the step as the workflow does (ctx.step(fn, name=...) "
-                              "renames it), pass the @step itself, or drop the fault")
+        super().__init__(
+            f"workflow run {run_id!r} ended, but {'; '.join(missed)} never "
+            f"happened (steps that ran: {steps})",
+            hint="name the step as the workflow does (ctx.step(fn, name=...) "
+            "renames it), pass the @step itself, or drop the fault",
+        )
         self.run_id = run_id
         self.missed = missed
         self.ran = ran
@@ -71,10 +85,12 @@ class UnknownStep(WfkitError, AssertionError):
 
     def __init__(self, run_id: str, target: str, known: list[str]) -> None:
         steps = ", ".join(known) if known else "none"
-        super().__init__(f"workflow run {run_id!r}: no step of the workflow matches {target}, "
-                         f"so looking it up can never find anything (its steps: {steps})",
-                         hint="pass the @step itself (it matches the call under any name=) or "
-                              "the name the workflow gives the call")
+        super().__init__(
+            f"workflow run {run_id!r}: no step of the workflow matches {target}, "
+            f"so looking it up can never find anything (its steps: {steps})",
+            hint="pass the @step itself (it matches the call under any name=) or "
+            "the name the workflow gives the call",
+        )
         self.run_id = run_id
         self.target = target
         self.known = known
@@ -84,17 +100,20 @@ class UnusedEvent(WfkitError, AssertionError):
     """An event the test sends that no wait of the run ever waited for: most often a name
     misspelt on one side, which leaves the test exercising the timeout path only."""
 
-    def __init__(self, run_id: str, unused: list[str], waited: list[str], *,
-                 runs: str | None = None) -> None:
+    def __init__(
+        self, run_id: str, unused: list[str], waited: list[str], *, runs: str | None = None
+    ) -> None:
         names = ", ".join(repr(n) for n in unused)
         awaited = ", ".join(repr(n) for n in waited) if waited else "none"
         which = runs or f"workflow run {run_id!r}"
-        super().__init__(f"the test sends the event{'s' if len(unused) != 1 else ''} {names}, "
-                         f"but no wait of {which} was for {'them' if len(unused) != 1 else 'it'}"
-                         f" (events the workflow waited for: {awaited})",
-                         hint="use the event name the workflow waits for, or pass "
-                              "allow_unused=True (verify: allow_unused_events=True) if the "
-                              "run rightly never waits for it")
+        super().__init__(
+            f"the test sends the event{'s' if len(unused) != 1 else ''} {names}, "
+            f"but no wait of {which} was for {'them' if len(unused) != 1 else 'it'}"
+            f" (events the workflow waited for: {awaited})",
+            hint="use the event name the workflow waits for, or pass "
+            "allow_unused=True (verify: allow_unused_events=True) if the "
+            "run rightly never waits for it",
+        )
         self.run_id = run_id
         self.unused = unused
         self.waited = waited
@@ -106,10 +125,10 @@ class HashOrderError(WfkitError, AssertionError):
     from one) of strings, so a crash or a deploy would break its in-flight runs."""
 
     def __init__(self, run_id: str, seed: int, message: str) -> None:
-        super().__init__(f"workflow run {run_id!r} replays differently under "
-                         f"PYTHONHASHSEED={seed}: {message}",
-                         hint="iterate sorted(...) instead of a set, or keep the order in a "
-                              "list")
+        super().__init__(
+            f"workflow run {run_id!r} replays differently under PYTHONHASHSEED={seed}: {message}",
+            hint="iterate sorted(...) instead of a set, or keep the order in a list",
+        )
         self.run_id = run_id
         self.seed = seed
         self.divergence = message

@@ -13,8 +13,9 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,8 +30,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @pytest.fixture(scope="session")
-def wf_context_factory(
-        pytestconfig: pytest.Config) -> Callable[..., TestWorkflowContext]:
+def wf_context_factory(pytestconfig: pytest.Config) -> Callable[..., TestWorkflowContext]:
     """A callable returning a fresh ``TestWorkflowContext(**kwargs)`` per call.
 
     Session-scoped so that Hypothesis accepts it under ``@given`` (its health check rejects

@@ -24,8 +24,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.errors import UsageError
@@ -39,19 +40,23 @@ class HashOrderDivergence:
     """One history that replayed differently under ``seed``."""
 
     seed: int
-    history: int          # its index in the list sent
-    message: str          # the NonDeterminismError (or other) message
+    history: int  # its index in the list sent
+    message: str  # the NonDeterminismError (or other) message
 
 
 def importable(workflow: WorkflowDef[Any]) -> str | None:
     """Why a fresh interpreter could not find ``workflow`` (None: it can)."""
     module = getattr(workflow.fn, "__module__", None)
     if not module or module == "__main__":
-        return f"workflow {workflow.name!r} is defined in __main__, which another " \
-               "interpreter cannot import"
+        return (
+            f"workflow {workflow.name!r} is defined in __main__, which another "
+            "interpreter cannot import"
+        )
     if "<locals>" in getattr(workflow.fn, "__qualname__", ""):
-        return f"workflow {workflow.name!r} is defined inside a function; define it at " \
-               "module level to check hash order"
+        return (
+            f"workflow {workflow.name!r} is defined inside a function; define it at "
+            "module level to check hash order"
+        )
     return None
 
 
@@ -64,30 +69,41 @@ def step_calls(ctx: Any) -> list[list[Any]]:
     first: dict[int, list[Any]] = {}
     for attempt in ctx.faults.call_log:
         if attempt.kind == "step" and attempt.seq not in first:
-            first[attempt.seq] = [attempt.seq, attempt.name,
-                                  _encoded(codec, attempt.args, attempt.kwargs)]
+            first[attempt.seq] = [
+                attempt.seq,
+                attempt.name,
+                _encoded(codec, attempt.args, attempt.kwargs),
+            ]
     return [first[seq] for seq in sorted(first)]
 
 
 def _encoded(codec: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> str | None:
     try:
         return codec.encode([list(args), kwargs], where="step arguments")
-    except Exception:   # not encodable: not compared
+    except Exception:  # not encodable: not compared
         return None
 
 
-def replay_under_seeds(workflow: WorkflowDef[Any], histories: Sequence[str],
-                       seeds: Sequence[int] = DEFAULT_SEEDS,
-                       calls: Sequence[list[list[Any]]] | None = None
-                       ) -> list[HashOrderDivergence]:
+def replay_under_seeds(
+    workflow: WorkflowDef[Any],
+    histories: Sequence[str],
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    calls: Sequence[list[list[Any]]] | None = None,
+) -> list[HashOrderDivergence]:
     """Replay every history (JSON text) under every seed; the divergences found. ``calls``
     (from :func:`step_calls`, one list per history) adds the comparison of step arguments."""
     why_not = importable(workflow)
     if why_not is not None:
         raise UsageError(f"cannot replay under other hash seeds: {why_not}")
-    request = json.dumps({"module": workflow.fn.__module__, "workflow": workflow.name,
-                          "qualname": workflow.fn.__qualname__, "histories": list(histories),
-                          "calls": list(calls) if calls is not None else None})
+    request = json.dumps(
+        {
+            "module": workflow.fn.__module__,
+            "workflow": workflow.name,
+            "qualname": workflow.fn.__qualname__,
+            "histories": list(histories),
+            "calls": list(calls) if calls is not None else None,
+        }
+    )
     env = dict(os.environ)
     # The child finds the workflow's module the way this process did (pytest's rootdir
     # insertion included).
@@ -95,12 +111,20 @@ def replay_under_seeds(workflow: WorkflowDef[Any], histories: Sequence[str],
     found: list[HashOrderDivergence] = []
     for seed in seeds:
         env["PYTHONHASHSEED"] = str(seed)
-        done = subprocess.run([sys.executable, "-m", "wfkit.testing.hashseed"], input=request,
-                              capture_output=True, text=True, env=env, timeout=_TIMEOUT,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "wfkit.testing.hashseed"],
+            input=request,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=_TIMEOUT,
+            check=False,
+        )
         if done.returncode != 0:
-            raise UsageError(f"replaying under PYTHONHASHSEED={seed} failed to start: "
-                             + (done.stderr.strip().splitlines() or ["no output"])[-1])
+            raise UsageError(
+                f"replaying under PYTHONHASHSEED={seed} failed to start: "
+                + (done.stderr.strip().splitlines() or ["no output"])[-1]
+            )
         for line in done.stdout.splitlines():
             item = json.loads(line)
             found.append(HashOrderDivergence(seed, int(item["history"]), str(item["error"])))
@@ -116,27 +140,40 @@ def _main() -> int:
 
     request = json.loads(sys.stdin.read())
     module = importlib.import_module(request["module"])
-    candidates = [v for v in vars(module).values()
-                  if isinstance(v, WorkflowDef) and v.name == request["workflow"]
-                  and v.fn.__qualname__ == request["qualname"]]
+    candidates = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, WorkflowDef)
+        and v.name == request["workflow"]
+        and v.fn.__qualname__ == request["qualname"]
+    ]
     if not candidates:
-        print(f"no workflow {request['workflow']!r} in module {request['module']!r}",
-              file=sys.stderr)
+        print(
+            f"no workflow {request['workflow']!r} in module {request['module']!r}", file=sys.stderr
+        )
         return 2
     asked = _record_step_calls()
     for index, text in enumerate(request["histories"]):
         asked.clear()
         try:
             replay(History.from_json(text), candidates[0])
-        except Exception as exc:   # any difference in behaviour is the finding
+        except Exception as exc:  # any difference in behaviour is the finding
             print(json.dumps({"history": index, "error": f"{type(exc).__name__}: {exc}"}))
             continue
         recorded = (request.get("calls") or [None] * (index + 1))[index]
         for (seq, name, was), now in zip(recorded or (), asked):
             if was is not None and now[1] is not None and (name, was) != tuple(now):
-                print(json.dumps({"history": index, "error": (
-                    f"operation #{seq}: the run called step {name!r} with {was}, the replay "
-                    f"asks step {now[0]!r} with {now[1]}")}))
+                print(
+                    json.dumps(
+                        {
+                            "history": index,
+                            "error": (
+                                f"operation #{seq}: the run called step {name!r} with {was}, the replay "
+                                f"asks step {now[0]!r} with {now[1]}"
+                            ),
+                        }
+                    )
+                )
                 break
     return 0
 
@@ -152,8 +189,15 @@ def _record_step_calls() -> list[tuple[str, str | None]]:
     asked: list[tuple[str, str | None]] = []
     original = Activation.step_flow
 
-    def step_flow(self: Any, spec: Any, args: Any, kwargs: Any, kind: Any = OpKind.STEP,
-                  *rest: Any, **options: Any) -> Any:
+    def step_flow(
+        self: Any,
+        spec: Any,
+        args: Any,
+        kwargs: Any,
+        kind: Any = OpKind.STEP,
+        *rest: Any,
+        **options: Any,
+    ) -> Any:
         if kind == OpKind.STEP:
             asked.append((spec.name, _encoded(codec, args, kwargs)))
         return original(self, spec, args, kwargs, kind, *rest, **options)

@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from wfkit.errors import UsageError
 from wfkit.engine.status import OpKind, OpStatus
+from wfkit.errors import UsageError
 
 
 @dataclass(frozen=True)
 class RunState:
     """A query-like view of a run at one virtual instant (``ctx.state()``)."""
 
-    status: str                  # RUNNING, WAITING, SLEEPING, COMPLETED, COMPENSATED, ...
-    now: datetime                # the virtual time
+    status: str  # RUNNING, WAITING, SLEEPING, COMPLETED, COMPENSATED, ...
+    now: datetime  # the virtual time
     results: dict[str, list[Any]] = field(default_factory=dict)  # completed steps' results
     # by step name, in the order they completed (as JSON values: a dataclass is a dict)
-    waiting_for: str | None = None   # the event name the run is parked on
+    waiting_for: str | None = None  # the event name the run is parked on
     wake_at: datetime | None = None  # when the parked run wakes by itself (timer, timeout)
-    parked_on: str | None = None     # "event 'approval'", "sleep 'sleep'", "child 'x'", ...
+    parked_on: str | None = None  # "event 'approval'", "sleep 'sleep'", "child 'x'", ...
 
 
 class Interactive:
@@ -38,8 +38,9 @@ class Interactive:
     run_id: str | None
     _engine: Any
 
-    def start(self, workflow: Any, *args: Any, workflow_id: str | None = None,
-              **kwargs: Any) -> RunState:
+    def start(
+        self, workflow: Any, *args: Any, workflow_id: str | None = None, **kwargs: Any
+    ) -> RunState:
         """Start the workflow and run it until it parks (waits, sleeps) or ends, without
         moving virtual time; then look with :meth:`state` and act."""
         __tracebackhide__ = True
@@ -88,18 +89,22 @@ class Interactive:
         parked = None
         for op in sorted(self._ops(), key=lambda o: (o.finished_at or o.started_at, o.seq)):
             if op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED:
-                results.setdefault(op.name, []).append(
-                    json.loads(op.result) if op.result else None)
+                results.setdefault(op.name, []).append(json.loads(op.result) if op.result else None)
             elif op.status == OpStatus.STARTED and op.kind != OpKind.STEP:
                 parked = op
         active = not run.status.terminal
         return RunState(
-            status=run.status.value, now=self.clock.now(), results=results,
-            waiting_for=parked.name if active and parked is not None
-            and parked.kind == OpKind.EVENT else None,
+            status=run.status.value,
+            now=self.clock.now(),
+            results=results,
+            waiting_for=parked.name
+            if active and parked is not None and parked.kind == OpKind.EVENT
+            else None,
             wake_at=run.wake_at if active else None,
-            parked_on=f"{parked.kind.value} {parked.name!r}" if active and parked is not None
-            else None)
+            parked_on=f"{parked.kind.value} {parked.name!r}"
+            if active and parked is not None
+            else None,
+        )
 
     def _require_started(self, what: str) -> None:
         if self.run_id is None:

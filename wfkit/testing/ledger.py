@@ -12,8 +12,9 @@ lives on across ``resume()`` and across Hypothesis examples, like the real world
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,14 +24,14 @@ class LedgerEntry:
     kind: str
     key: Hashable | None
     data: dict[str, Any] = field(default_factory=dict)
-    seq: int = 0          # position in the order of all record() calls, from 1
+    seq: int = 0  # position in the order of all record() calls, from 1
 
 
 class Ledger:
     """External effects by kind, deduplicated by idempotency key like a real provider would."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()   # wf_engine runs steps in worker threads
+        self._lock = threading.Lock()  # wf_engine runs steps in worker threads
         self._entries: list[LedgerEntry] = []
         self._duplicates: list[LedgerEntry] = []
         self._keys: set[tuple[str, Hashable]] = set()
@@ -77,8 +78,9 @@ class Ledger:
         if len(matching) != 1:
             what = f"{kind!r}" + (f" with key {key!r}" if key is not None else "")
             listing = "".join(f"\n  #{e.seq} key={e.key!r} {e.data}" for e in matching)
-            raise AssertionError(f"expected {what} to be recorded once, found "
-                                 f"{len(matching)}{listing}")
+            raise AssertionError(
+                f"expected {what} to be recorded once, found {len(matching)}{listing}"
+            )
         return matching[0]
 
     def reset(self) -> None:

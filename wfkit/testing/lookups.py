@@ -12,24 +12,25 @@ function it calls), the string constants in that code (``name="charge-card"``), 
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from wfkit.engine.definitions import StepDef, WorkflowDef
-from wfkit.errors import DefinitionError
 from wfkit.engine.status import OpKind, OpStatus
+from wfkit.errors import DefinitionError
 from wfkit.testing.errors import UnknownStep
 from wfkit.testing.faults import FaultPlan, target_matches
 
-_MAX_DEPTH = 4   # helper functions followed from the workflow body
+_MAX_DEPTH = 4  # helper functions followed from the workflow body
 
 
 @dataclass
 class KnownSteps:
-    names: set[str] = field(default_factory=set)       # step names: ran or defaults
-    constants: set[str] = field(default_factory=set)   # string constants (name="...")
-    fns: set[Any] = field(default_factory=set)         # step and compensation functions
-    ran: set[Any] = field(default_factory=set)         # functions that ran in this run
+    names: set[str] = field(default_factory=set)  # step names: ran or defaults
+    constants: set[str] = field(default_factory=set)  # string constants (name="...")
+    fns: set[Any] = field(default_factory=set)  # step and compensation functions
+    ran: set[Any] = field(default_factory=set)  # functions that ran in this run
 
     def could_match(self, target: Any) -> bool:
         if isinstance(target, str):
@@ -89,7 +90,7 @@ def _named_values(fn: Any, names: set[str]) -> Iterable[Any]:
     for cell in getattr(fn, "__closure__", None) or ():
         try:
             yield cell.cell_contents
-        except ValueError:   # an empty cell
+        except ValueError:  # an empty cell
             continue
 
 
@@ -124,8 +125,9 @@ class Lookups:
         (of a mocked child workflow: of every start)."""
         __tracebackhide__ = True
         if isinstance(step, WorkflowDef):
-            return [a.args for a in self.faults.call_log
-                    if a.kind == "child" and a.name == step.name]
+            return [
+                a.args for a in self.faults.call_log if a.kind == "child" and a.name == step.name
+            ]
         return self._looked_up(step, self.faults.calls(_lookup_key(step)))
 
     def executions(self, step: Any) -> int:
@@ -137,19 +139,30 @@ class Lookups:
         __tracebackhide__ = True
         key = _lookup_key(step)
         fns = self.faults.fn_by_seq
-        return self._looked_up(step, any(
-            op.kind == OpKind.STEP and op.status == OpStatus.COMPLETED
-            and target_matches(key, op.name, fns.get(op.seq)) for op in self._ops()))
+        return self._looked_up(
+            step,
+            any(
+                op.kind == OpKind.STEP
+                and op.status == OpStatus.COMPLETED
+                and target_matches(key, op.name, fns.get(op.seq))
+                for op in self._ops()
+            ),
+        )
 
     def compensation_ran(self, step: Any) -> bool:
         """Whether the step's compensation completed (the step by @step, function or name)."""
         __tracebackhide__ = True
         key = _lookup_key(step)
         fns = self.faults.fn_by_seq
-        return self._looked_up(step, any(
-            op.kind == OpKind.COMPENSATION and op.status == OpStatus.COMPLETED
-            and target_matches(key, op.name, fns.get(op.compensates or -1))
-            for op in self._ops()))
+        return self._looked_up(
+            step,
+            any(
+                op.kind == OpKind.COMPENSATION
+                and op.status == OpStatus.COMPLETED
+                and target_matches(key, op.name, fns.get(op.compensates or -1))
+                for op in self._ops()
+            ),
+        )
 
     def _looked_up(self, step: Any, answer: Any) -> Any:
         __tracebackhide__ = True

@@ -23,15 +23,31 @@ from wfkit.engine.core.failures import error_data
 from wfkit.engine.status import RunStatus
 
 # Errors that mean code is wrong on some path, not that the world said no.
-PROGRAMMING_ERRORS = frozenset({"TypeError", "AttributeError", "NameError", "KeyError",
-                                "IndexError", "ZeroDivisionError", "UnboundLocalError",
-                                "RecursionError"})
-INJECTED = "InjectedFailure"   # a plan's failure that no retry outlived: the plan's doing
+PROGRAMMING_ERRORS = frozenset(
+    {
+        "TypeError",
+        "AttributeError",
+        "NameError",
+        "KeyError",
+        "IndexError",
+        "ZeroDivisionError",
+        "UnboundLocalError",
+        "RecursionError",
+    }
+)
+INJECTED = "InjectedFailure"  # a plan's failure that no retry outlived: the plan's doing
 STATUSES = ("COMPLETED", "COMPENSATED", "FAILED", "CANCELLED")
 
 _WFKIT_DIR = str(Path(__file__).resolve().parent.parent)
-_LIBRARY_DIRS = tuple(sorted({p for key in ("stdlib", "platstdlib", "purelib", "platlib")
-                              if (p := sysconfig.get_paths().get(key))}))
+_LIBRARY_DIRS = tuple(
+    sorted(
+        {
+            p
+            for key in ("stdlib", "platstdlib", "purelib", "platlib")
+            if (p := sysconfig.get_paths().get(key))
+        }
+    )
+)
 
 
 def origin(tb: TracebackType | None) -> str | None:
@@ -41,8 +57,11 @@ def origin(tb: TracebackType | None) -> str | None:
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         innermost = f"{filename}:{tb.tb_lineno}"
-        if not filename.startswith(_WFKIT_DIR) and not filename.startswith(_LIBRARY_DIRS) \
-                and not filename.startswith("<"):
+        if (
+            not filename.startswith(_WFKIT_DIR)
+            and not filename.startswith(_LIBRARY_DIRS)
+            and not filename.startswith("<")
+        ):
             found = innermost
         tb = tb.tb_next
     where = found or innermost
@@ -53,7 +72,7 @@ def _relative(where: str) -> str:
     path, _, line = where.rpartition(":")
     try:
         path = os.path.relpath(path)
-    except ValueError:   # another drive
+    except ValueError:  # another drive
         pass
     return f"{path}:{line}"
 
@@ -63,10 +82,10 @@ class Ending:
     """How one example ended: its status and, for an error raised in a step, what and where."""
 
     status: str
-    error: str | None = None       # the exception type
+    error: str | None = None  # the exception type
     message: str = ""
-    step: str | None = None        # the step that raised it
-    where: str | None = None       # file:line of the raising code
+    step: str | None = None  # the step that raised it
+    where: str | None = None  # file:line of the raising code
 
 
 def ending_of(ctx: Any) -> Ending:
@@ -78,8 +97,13 @@ def ending_of(ctx: Any) -> Ending:
     if run.status == RunStatus.COMPLETED or not data:
         return Ending(run.status.value)
     step = data.get("from_step")
-    return Ending(run.status.value, str(data.get("type")), str(data.get("message", "")),
-                  step if isinstance(step, str) else None, ctx._raised_where(run))
+    return Ending(
+        run.status.value,
+        str(data.get("type")),
+        str(data.get("message", "")),
+        step if isinstance(step, str) else None,
+        ctx._raised_where(run),
+    )
 
 
 @dataclass
@@ -88,10 +112,10 @@ class VerifySummary:
 
     workflow: str
     examples: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)   # status -> examples
-    crashed: int = 0                                          # examples that crashed & resumed
+    outcomes: Counter[str] = field(default_factory=Counter)  # status -> examples
+    crashed: int = 0  # examples that crashed & resumed
     endings: Counter[Ending] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)   # e.g. the hash-seed replay's
+    notes: list[str] = field(default_factory=list)  # e.g. the hash-seed replay's
 
     def add(self, ending: Ending, crashes: int) -> None:
         self.examples += 1
@@ -106,9 +130,11 @@ class VerifySummary:
         shown += sorted(s for s in self.outcomes if s not in STATUSES)
         counts = ", ".join(f"{self.outcomes[s]} {s}" for s in shown)
         notes = "".join(f"; {note}" for note in self.notes)
-        return (f"verify({self.workflow}): {self.examples} example"
-                f"{'s' if self.examples != 1 else ''}: {counts}; {self.crashed} crashed and "
-                f"resumed{notes}")
+        return (
+            f"verify({self.workflow}): {self.examples} example"
+            f"{'s' if self.examples != 1 else ''}: {counts}; {self.crashed} crashed and "
+            f"resumed{notes}"
+        )
 
     def uniform_programming_error(self) -> Ending | None:
         """The one way every example ended that a plan's own injected failure did not end,

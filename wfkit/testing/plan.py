@@ -61,13 +61,15 @@ class Plan:
             ctx.faults.fail_by_seq[failure.seq] = Failures(failure.times)
         for crash in self.crashes:
             kind = "at" if crash.point == "before" else crash.point
-            ctx.faults.crashes.append(CrashPoint(kind, crash.seq, by_seq=True,
-                                                 downtime=crash.downtime))
+            ctx.faults.crashes.append(
+                CrashPoint(kind, crash.seq, by_seq=True, downtime=crash.downtime)
+            )
         for event in self.events:
             # One plan's run may rightly end before it waits (verify checks the names over
             # all its examples instead).
-            ctx.send_event(event.name, event.payload, after=timedelta(seconds=event.after),
-                           allow_unused=True)
+            ctx.send_event(
+                event.name, event.payload, after=timedelta(seconds=event.after), allow_unused=True
+            )
 
     def downtimes(self) -> list[float]:
         return [crash.downtime for crash in self.crashes]
@@ -75,14 +77,22 @@ class Plan:
     def describe(self) -> list[str]:
         lines = []
         for f in self.failures:
-            how = "every attempt" if f.times is None else \
-                f"the first {f.times} attempt{'s' if f.times != 1 else ''}"
+            how = (
+                "every attempt"
+                if f.times is None
+                else f"the first {f.times} attempt{'s' if f.times != 1 else ''}"
+            )
             lines.append(f"operation {seq_label(f.seq)} fails on {how}")
         for c in self.crashes:
-            where = {"before": "as it starts", "after": "after its effect, before its "
-                     "checkpoint", "after_checkpoint": "after its checkpoint"}[c.point]
-            lines.append(f"the process crashes at operation {seq_label(c.seq)} {where}; "
-                         f"down for {_fmt(c.downtime)}")
+            where = {
+                "before": "as it starts",
+                "after": "after its effect, before its checkpoint",
+                "after_checkpoint": "after its checkpoint",
+            }[c.point]
+            lines.append(
+                f"the process crashes at operation {seq_label(c.seq)} {where}; "
+                f"down for {_fmt(c.downtime)}"
+            )
         for e in self.events:
             lines.append(f"event {e.name!r} = {e.payload!r} arrives at +{_fmt(e.after)}")
         return lines or ["no faults: the happy path"]
@@ -100,6 +110,6 @@ class PlanRun:
 
     plan: Plan
     ctx: Any
-    outcome: tuple[str, Any]            # (status, result JSON or error type)
+    outcome: tuple[str, Any]  # (status, result JSON or error type)
     crashes: int = 0
     problems: list[str] = field(default_factory=list)

@@ -19,8 +19,15 @@ def register_profiles() -> None:
     from hypothesis import HealthCheck, settings
 
     settings.register_profile(
-        CI_PROFILE, max_examples=25, derandomize=True, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow])
+        CI_PROFILE,
+        max_examples=25,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     settings.register_profile(
-        THOROUGH_PROFILE, max_examples=2000, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow])
+        THOROUGH_PROFILE,
+        max_examples=2000,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )

@@ -37,29 +37,56 @@ __all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wfkit", "wfkit durable workflows")
-    group.addoption("--wfkit-lint", action="store_true", default=False,
-                    help="lint each collected file with workflow code (item <file>::wfkit-lint)")
-    group.addoption("--wfkit-histories", action="append", default=[], metavar="DIR",
-                    help="replay each *.json history under DIR against current code "
-                         "(repeatable)")
-    group.addoption("--wfkit-workflows", action="append", default=[],
-                    metavar="MODULE[,MODULE...]",
-                    help="modules (dotted names or .py files) defining the workflows that "
-                         "--wfkit-histories replays; overrides the wfkit_workflows ini key")
-    group.addoption("--wfkit-record-histories", default=None, metavar="DIR",
-                    help="wf_context writes the history of every run under DIR/<test id>/")
-    parser.addini("wfkit_workflows", type="args", default=[],
-                  help="modules defining the workflows that --wfkit-histories replays")
-    parser.addini("wfkit_ci_profile", type="bool", default=False,
-                  help="load the wfkit-ci Hypothesis profile when $CI is set and no profile "
-                       "is asked for")
+    group.addoption(
+        "--wfkit-lint",
+        action="store_true",
+        default=False,
+        help="lint each collected file with workflow code (item <file>::wfkit-lint)",
+    )
+    group.addoption(
+        "--wfkit-histories",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="replay each *.json history under DIR against current code (repeatable)",
+    )
+    group.addoption(
+        "--wfkit-workflows",
+        action="append",
+        default=[],
+        metavar="MODULE[,MODULE...]",
+        help="modules (dotted names or .py files) defining the workflows that "
+        "--wfkit-histories replays; overrides the wfkit_workflows ini key",
+    )
+    group.addoption(
+        "--wfkit-record-histories",
+        default=None,
+        metavar="DIR",
+        help="wf_context writes the history of every run under DIR/<test id>/",
+    )
+    parser.addini(
+        "wfkit_workflows",
+        type="args",
+        default=[],
+        help="modules defining the workflows that --wfkit-histories replays",
+    )
+    parser.addini(
+        "wfkit_ci_profile",
+        type="bool",
+        default=False,
+        help="load the wfkit-ci Hypothesis profile when $CI is set and no profile is asked for",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "workflow: a test that runs a durable workflow through wfkit")
-    if config.getini("wfkit_ci_profile") and os.environ.get("CI") \
-            and not config.getoption("hypothesis_profile", None):
+        "markers", "workflow: a test that runs a durable workflow through wfkit"
+    )
+    if (
+        config.getini("wfkit_ci_profile")
+        and os.environ.get("CI")
+        and not config.getoption("hypothesis_profile", None)
+    ):
         from hypothesis import settings
 
         register_profiles()  # also when HYPOTHESIS_NO_PLUGINS skipped the entry point
@@ -108,9 +135,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     return collect.LintFile.from_parent(parent, path=file_path)
 
 
-@pytest.hookimpl(tryfirst=True)   # before -k/-m deselection, so those select our items too
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so those select our items too
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if config.getoption("wfkit_lint"):
         from wfkit.testing.collect import lint_helper_items
 

@@ -4,8 +4,9 @@ as pasted (its imports included)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from wfkit.engine.core.numbering import seq_label
 from wfkit.engine.definitions import WorkflowDef
@@ -13,7 +14,7 @@ from wfkit.testing.context import TestWorkflowContext, format_duration
 from wfkit.testing.plan import Plan
 from wfkit.testing.virtual_time import parse_start
 
-_MAX_DEPTH = 4   # how deep the imports of nested argument values are looked for
+_MAX_DEPTH = 4  # how deep the imports of nested argument values are looked for
 
 
 def timeline(ctx: TestWorkflowContext) -> list[str]:
@@ -25,14 +26,23 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
     rows: list[tuple[datetime, int, float, int, str]] = []
     for i, (at, seq, text, process) in enumerate(ctx.faults.timeline):
         rows.append((at or start, process, float("inf") if seq is None else seq, i, text))
-    shown = {"timer_started": "sleep until {wake_at}", "timer_fired": "timer fired",
-             "wait_started": "waiting for event", "event_received": "event received",
-             "event_timed_out": "wait timed out", "child_started": "child workflow started",
-             "child_completed": "child workflow completed",
-             "child_failed": "child workflow failed", "patch_marked": "patch marked",
-             "compensation_started": "compensation started", "step_failed": "failed for good",
-             "run_completed": "run COMPLETED", "run_compensated": "run COMPENSATED",
-             "run_failed": "run FAILED", "run_cancelled": "run CANCELLED"}
+    shown = {
+        "timer_started": "sleep until {wake_at}",
+        "timer_fired": "timer fired",
+        "wait_started": "waiting for event",
+        "event_received": "event received",
+        "event_timed_out": "wait timed out",
+        "child_started": "child workflow started",
+        "child_completed": "child workflow completed",
+        "child_failed": "child workflow failed",
+        "patch_marked": "patch marked",
+        "compensation_started": "compensation started",
+        "step_failed": "failed for good",
+        "run_completed": "run COMPLETED",
+        "run_compensated": "run COMPENSATED",
+        "run_failed": "run FAILED",
+        "run_cancelled": "run CANCELLED",
+    }
     if ctx.run_id is not None:
         last_seq = 0.0
         for entry in ctx.store.history(ctx.run_id):
@@ -44,18 +54,34 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
             text = shown.get(entry.type)
             if text is None:
                 continue
-            label = f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: " \
-                if entry.seq is not None else ""
+            label = (
+                f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: "
+                if entry.seq is not None
+                else ""
+            )
             process = 1 + sum(1 for mark in ctx.history_marks if entry.index >= mark)
-            rows.append((entry.at, process, rank, 10_000 + entry.index,
-                         label + text.format(wake_at=entry.data.get("wake_at"))))
+            rows.append(
+                (
+                    entry.at,
+                    process,
+                    rank,
+                    10_000 + entry.index,
+                    label + text.format(wake_at=entry.data.get("wake_at")),
+                )
+            )
     rows.sort(key=lambda row: row[:4])
-    return [f"+{format_duration((at - start).total_seconds()):<8} {text}"
-            for at, _, _, _, text in rows]
+    return [
+        f"+{format_duration((at - start).total_seconds()):<8} {text}" for at, _, _, _, text in rows
+    ]
 
 
-def regression_snippet(workflow: WorkflowDef[Any], args: Sequence[Any],
-                       kwargs: Mapping[str, Any], plan: Plan, extra: str = "") -> list[str]:
+def regression_snippet(
+    workflow: WorkflowDef[Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    plan: Plan,
+    extra: str = "",
+) -> list[str]:
     """A test module's lines: imports (wfkit's, the workflow's, those the arguments' reprs
     need), then a test calling ``verify(..., plan=...)`` with exactly that plan (and
     ``extra`` arguments, e.g. the hash seed that exposed the bug)."""
@@ -63,12 +89,20 @@ def regression_snippet(workflow: WorkflowDef[Any], args: Sequence[Any],
     imports.add(_import_of(workflow.fn.__module__, workflow.fn.__name__))
     for value in [*args, *kwargs.values(), *(e.payload for e in plan.events)]:
         imports.update(_imports_for(value, 0))
-    lines = sorted(f"import {module}" if name is None else f"from {module} import {name}"
-                   for module, name in imports if module != "builtins")
-    return [*lines, "", "",
-            f"def test_{_identifier(workflow.name)}_regression():",
-            f"    verify({workflow.fn.__name__}{_call_args(args, kwargs)}, plan={plan!r}"
-            + (f", {extra}" if extra else "") + ")"]
+    lines = sorted(
+        f"import {module}" if name is None else f"from {module} import {name}"
+        for module, name in imports
+        if module != "builtins"
+    )
+    return [
+        *lines,
+        "",
+        "",
+        f"def test_{_identifier(workflow.name)}_regression():",
+        f"    verify({workflow.fn.__name__}{_call_args(args, kwargs)}, plan={plan!r}"
+        + (f", {extra}" if extra else "")
+        + ")",
+    ]
 
 
 def _import_of(module: str, name: str | None) -> tuple[str, str | None]:

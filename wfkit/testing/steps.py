@@ -16,18 +16,26 @@ operations, so a step never needs a cancelled state to be tested in.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from wfkit.engine.core.spec import base_spec
-from wfkit.errors import DefinitionError
 from wfkit.engine.running_step import StepInfo, running_step, step_info
 from wfkit.engine.status import OpKind
+from wfkit.errors import DefinitionError
 
 
 @contextlib.contextmanager
-def step_context(step: Any, *, attempt: int = 1, run_id: str = "test-run",
-                 workflow: str = "test-workflow", seq: int = 1, compensation: bool = False,
-                 name: str | None = None) -> Iterator[StepInfo]:
+def step_context(
+    step: Any,
+    *,
+    attempt: int = 1,
+    run_id: str = "test-run",
+    workflow: str = "test-workflow",
+    seq: int = 1,
+    compensation: bool = False,
+    name: str | None = None,
+) -> Iterator[StepInfo]:
     """Run the ``with`` block as attempt ``attempt`` of ``step`` (a ``@step`` or a function)
     at operation ``seq`` of run ``run_id``: ``wfkit.step_info()`` returns the yielded
     :class:`StepInfo` there (its ``attempts`` is the step's retry limit). ``compensation=True``
@@ -43,8 +51,15 @@ def step_context(step: Any, *, attempt: int = 1, run_id: str = "test-run",
 
         spec = replace(spec, name=name)
     kind = OpKind.COMPENSATION if compensation else OpKind.STEP
-    described = StepInfo(run_id=run_id, workflow=workflow, seq=seq, name=spec.name,
-                         kind=kind.value, attempt=attempt, attempts=spec.retry.attempts)
+    described = StepInfo(
+        run_id=run_id,
+        workflow=workflow,
+        seq=seq,
+        name=spec.name,
+        kind=kind.value,
+        attempt=attempt,
+        attempts=spec.retry.attempts,
+    )
     token = running_step.set(lambda: described)
     try:
         info = step_info()

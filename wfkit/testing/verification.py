@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
@@ -33,9 +34,9 @@ from hypothesis import settings as hypothesis_settings
 from wfkit.engine.core.failures import error_data
 from wfkit.engine.core.numbering import seq_label
 from wfkit.engine.definitions import WorkflowDef
-from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.engine.history import replay
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
+from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.testing.context import TestWorkflowContext
 from wfkit.testing.errors import (
     SimulatedCrash,
@@ -59,7 +60,7 @@ from wfkit.testing.strategies import plans
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
 _MAX_RESUMES = 20
-_MAX_HASH_PATHS = 50   # distinct paths replayed under other hash seeds
+_MAX_HASH_PATHS = 50  # distinct paths replayed under other hash seeds
 __all__ = ["PROGRAMMING_ERRORS", "VerificationError", "VerifySummary", "timeline", "verify"]
 
 
@@ -73,15 +74,25 @@ class VerificationError(AssertionError):
         self.problems = problems
 
 
-def verify(workflow: WorkflowDef[Any], *args: Any,
-           mocks: Mapping[Any, Any] | None = None, setup: Callable[[], Any] | None = None,
-           invariant: Callable[[TestWorkflowContext], Any] | None = None,
-           events: Mapping[str, Sequence[Any]] | None = None,
-           start: str | datetime | None = None, require_idempotent: bool = False,
-           max_examples: int | None = None, plan: Plan | None = None, max_failures: int = 3,
-           max_crashes: int = 2, kwargs: Mapping[str, Any] | None = None,
-           allow_uniform_failure: bool = False, allow_unused_events: bool = False,
-           hash_seeds: Sequence[int] | None = None, **settings: Any) -> VerifySummary:
+def verify(
+    workflow: WorkflowDef[Any],
+    *args: Any,
+    mocks: Mapping[Any, Any] | None = None,
+    setup: Callable[[], Any] | None = None,
+    invariant: Callable[[TestWorkflowContext], Any] | None = None,
+    events: Mapping[str, Sequence[Any]] | None = None,
+    start: str | datetime | None = None,
+    require_idempotent: bool = False,
+    max_examples: int | None = None,
+    plan: Plan | None = None,
+    max_failures: int = 3,
+    max_crashes: int = 2,
+    kwargs: Mapping[str, Any] | None = None,
+    allow_uniform_failure: bool = False,
+    allow_unused_events: bool = False,
+    hash_seeds: Sequence[int] | None = None,
+    **settings: Any,
+) -> VerifySummary:
     """Explore fault plans for ``workflow(*args)``; raise VerificationError on a violation.
 
     ``mocks`` maps a step (or step name) to a value it returns or a callable standing in for
@@ -105,8 +116,9 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     __tracebackhide__ = True
     if not isinstance(workflow, WorkflowDef):
         raise DefinitionError(f"verify needs a @workflow, got {type(workflow).__name__}")
-    checker = Checker(workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant,
-                       start, require_idempotent)
+    checker = Checker(
+        workflow, args, dict(kwargs or {}), mocks or {}, setup, invariant, start, require_idempotent
+    )
     if max_examples is not None:
         settings["max_examples"] = max_examples
     checker.hash_seeds, checker.hash_seeds_given = resolve_seeds(hash_seeds)
@@ -114,19 +126,27 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
         checker.frozen = frozen
         if plan is not None:
             checker.check(plan)
-            checker.check_hash_order()   # a regression of a hash-order bug checks it too
+            checker.check_hash_order()  # a regression of a hash-order bug checks it too
             return checker.summary
         happy = checker.check(Plan())
         # Operations of the happy path (and one more), and the compensations failure paths run.
         max_seq = max(happy.ops_seen, 1) + 1
 
         # Unset settings come from the current profile (hypothesis_settings() reads it now).
-        @hypothesis_settings(deadline=None,
-                             suppress_health_check=[HealthCheck.too_slow,
-                                                    HealthCheck.function_scoped_fixture],
-                             **settings)
-        @given(plans(max_seq, events=events, max_failures=max_failures,
-                     max_crashes=max_crashes, compensations=happy.compensable_seen))
+        @hypothesis_settings(
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+            **settings,
+        )
+        @given(
+            plans(
+                max_seq,
+                events=events,
+                max_failures=max_failures,
+                max_crashes=max_crashes,
+                compensations=happy.compensable_seen,
+            )
+        )
         def explore(plan: Plan) -> None:
             __tracebackhide__ = True
             checker.check(plan, explored=True)
@@ -135,22 +155,35 @@ def verify(workflow: WorkflowDef[Any], *args: Any,
     summary = checker.summary
     checker.check_hash_order()
     report_summary(summary)
-    unused = sorted(name for name, payloads in (events or {}).items()
-                    if list(payloads) and name not in checker.waited)
+    unused = sorted(
+        name
+        for name, payloads in (events or {}).items()
+        if list(payloads) and name not in checker.waited
+    )
     if unused and not allow_unused_events:
-        raise UnusedEvent("?", unused, sorted(checker.waited),
-                          runs=f"the {summary.examples} runs verify({workflow.name}) explored")
+        raise UnusedEvent(
+            "?",
+            unused,
+            sorted(checker.waited),
+            runs=f"the {summary.examples} runs verify({workflow.name}) explored",
+        )
     uniform = summary.uniform_programming_error()
     if uniform is not None and not allow_uniform_failure:
-        problem = (f"every example that no injected failure ended ({summary.endings[uniform]} "
-                   f"of {summary.examples}) ended {uniform.status} by "
-                   f"{uniform.error}: {uniform.message} raised in step {uniform.step!r}"
-                   + (f" at {uniform.where}" if uniform.where else "")
-                   + ", so no plan tested anything else (a bug in a fake or a mock? pass "
-                   "allow_uniform_failure=True if this is what the step always does)")
-        raise VerificationError(workflow.name, Plan(), [problem],
-                                f"verify({workflow.name}) tested nothing but one failure:\n"
-                                f"  - {problem}\n{summary.line()}")
+        problem = (
+            f"every example that no injected failure ended ({summary.endings[uniform]} "
+            f"of {summary.examples}) ended {uniform.status} by "
+            f"{uniform.error}: {uniform.message} raised in step {uniform.step!r}"
+            + (f" at {uniform.where}" if uniform.where else "")
+            + ", so no plan tested anything else (a bug in a fake or a mock? pass "
+            "allow_uniform_failure=True if this is what the step always does)"
+        )
+        raise VerificationError(
+            workflow.name,
+            Plan(),
+            [problem],
+            f"verify({workflow.name}) tested nothing but one failure:\n"
+            f"  - {problem}\n{summary.line()}",
+        )
     return summary
 
 
@@ -166,11 +199,17 @@ def resolve_seeds(seeds: Sequence[int] | None) -> tuple[tuple[int, ...], bool]:
 
 
 class Checker:
-    def __init__(self, workflow: WorkflowDef[Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any], mocks: Mapping[Any, Any],
-                 setup: Callable[[], Any] | None,
-                 invariant: Callable[[TestWorkflowContext], Any] | None,
-                 start: str | datetime | None, require_idempotent: bool) -> None:
+    def __init__(
+        self,
+        workflow: WorkflowDef[Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mocks: Mapping[Any, Any],
+        setup: Callable[[], Any] | None,
+        invariant: Callable[[TestWorkflowContext], Any] | None,
+        start: str | datetime | None,
+        require_idempotent: bool,
+    ) -> None:
         self.workflow = workflow
         self.args = args
         self.kwargs = kwargs
@@ -183,7 +222,7 @@ class Checker:
         self.ops_seen = 0
         self.compensable_seen = 0
         self.summary = VerifySummary(workflow.name)
-        self.waited: set[str] = set()    # event names some run waited for
+        self.waited: set[str] = set()  # event names some run waited for
         # One history per distinct path (operations and step calls), for the hash-seed replay.
         self.paths: dict[tuple[Any, ...], tuple[Plan, str, list[list[Any]]]] = {}
         self.hash_seeds: tuple[int, ...] = ()
@@ -193,13 +232,14 @@ class Checker:
         __tracebackhide__ = True
         first, problems = self.evaluate(plan)
         if problems:
-            raise VerificationError(self.workflow.name, plan, problems,
-                                    self.report(plan, first, problems))
+            raise VerificationError(
+                self.workflow.name, plan, problems, self.report(plan, first, problems)
+            )
         self.waited.update(first.ctx.waited_events())
         self.keep_history(plan, first)
         ending = ending_of(first.ctx)
         self.summary.add(ending, first.crashes)
-        if explored:   # hypothesis --hypothesis-show-statistics lists these
+        if explored:  # hypothesis --hypothesis-show-statistics lists these
             event(f"ended {ending.status}")
             if first.crashes:
                 event("crashed and resumed")
@@ -210,9 +250,12 @@ class Checker:
         if not self.hash_seeds or ctx.run_id is None or len(self.paths) >= _MAX_HASH_PATHS:
             return
         calls = step_calls(ctx)
-        key = (tuple((op.kind.value, op.name, op.status.value)
-                     for op in ctx.store.operations(ctx.run_id)),
-               tuple(tuple(c[1:]) for c in calls))
+        key = (
+            tuple(
+                (op.kind.value, op.name, op.status.value) for op in ctx.store.operations(ctx.run_id)
+            ),
+            tuple(tuple(c[1:]) for c in calls),
+        )
         if key not in self.paths:
             self.paths[key] = (plan, ctx.history.to_json(), calls)
 
@@ -229,21 +272,29 @@ class Checker:
             self.summary.notes.append(f"hash order not checked: {why_not}")
             return
         kept = list(self.paths.values())
-        found = replay_under_seeds(self.workflow, [h for _, h, _ in kept], seeds,
-                                   [c for _, _, c in kept])
-        self.summary.notes.append(f"{len(kept)} histories replayed under PYTHONHASHSEED="
-                                  + ",".join(str(s) for s in seeds))
+        found = replay_under_seeds(
+            self.workflow, [h for _, h, _ in kept], seeds, [c for _, _, c in kept]
+        )
+        self.summary.notes.append(
+            f"{len(kept)} histories replayed under PYTHONHASHSEED="
+            + ",".join(str(s) for s in seeds)
+        )
         if found:
             plan = kept[found[0].history][0]
-            problems = [f"replaying this run's history in a fresh interpreter under "
-                        f"PYTHONHASHSEED={found[0].seed} diverged (the workflow orders its "
-                        "steps by iterating a set or another hash-ordered collection: iterate "
-                        f"sorted(...) instead): {found[0].message}"]
+            problems = [
+                f"replaying this run's history in a fresh interpreter under "
+                f"PYTHONHASHSEED={found[0].seed} diverged (the workflow orders its "
+                "steps by iterating a set or another hash-ordered collection: iterate "
+                f"sorted(...) instead): {found[0].message}"
+            ]
             with self.frozen_at_start():
                 first = self.run(plan)
-            raise VerificationError(self.workflow.name, plan, problems,
-                                    self.report(plan, first, problems,
-                                                extra=f"hash_seeds=({found[0].seed},)"))
+            raise VerificationError(
+                self.workflow.name,
+                plan,
+                problems,
+                self.report(plan, first, problems, extra=f"hash_seeds=({found[0].seed},)"),
+            )
 
     @contextlib.contextmanager
     def frozen_at_start(self) -> Iterator[None]:
@@ -258,20 +309,26 @@ class Checker:
         if first.crashes and not problems:
             # The twin lives through the same delays the crashes cost, without dying, so a
             # workflow that rightly depends on ctx.now() compares fairly.
-            pauses = [CrashPoint(c.kind, c.target, by_seq=c.by_seq, pause=True,
-                                 downtime=c.actual_delay or 0.0)
-                      for c in first.ctx.faults.crashes if c.fired]
+            pauses = [
+                CrashPoint(
+                    c.kind, c.target, by_seq=c.by_seq, pause=True, downtime=c.actual_delay or 0.0
+                )
+                for c in first.ctx.faults.crashes
+                if c.fired
+            ]
             twin = self.run(plan.crash_free, pauses)
             problems += [f"without crashes: {p}" for p in twin.problems]
             if not twin.problems and twin.outcome != first.outcome:
                 problems.append(
                     f"with crashes the run ended {_outcome(first.outcome)}, but the same plan "
-                    f"without crashes ends {_outcome(twin.outcome)}")
+                    f"without crashes ends {_outcome(twin.outcome)}"
+                )
         if not problems:
             self.ops_seen = max(self.ops_seen, _body_ops(first.ctx))
             if first.ctx.replayed is not None:
-                self.compensable_seen = max(self.compensable_seen,
-                                            len(first.ctx.replayed.compensable))
+                self.compensable_seen = max(
+                    self.compensable_seen, len(first.ctx.replayed.compensable)
+                )
         return first, problems
 
     # -- one plan ---------------------------------------------------------------------------------
@@ -293,8 +350,7 @@ class Checker:
             done.problems.append(f"the run never ended: it is stuck {stuck.waiting_for}")
             return done
         except NonDeterminismError as diverged:
-            done.problems.append(f"replaying the run's final history diverged: "
-                                 f"{diverged.message}")
+            done.problems.append(f"replaying the run's final history diverged: {diverged.message}")
             return done
         except SimulatedCrash:
             done.problems.append(f"the run crashed more than {_MAX_RESUMES} times in a row")
@@ -332,34 +388,43 @@ class Checker:
     def _check_compensations(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         ops = ctx.store.operations(ctx.run_id) if ctx.run_id else []
         by_seq = {op.seq: op for op in ops}
-        comps = [op for op in ops if op.kind == OpKind.COMPENSATION
-                 and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)]
+        comps = [
+            op
+            for op in ops
+            if op.kind == OpKind.COMPENSATION
+            and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+        ]
         undone = [c.compensates for c in comps]
         status = ctx.status
         if status == RunStatus.COMPLETED and comps:
-            done.problems.append(f"the run COMPLETED but compensations ran for "
-                                 f"{_names(by_seq, undone)}")
+            done.problems.append(
+                f"the run COMPLETED but compensations ran for {_names(by_seq, undone)}"
+            )
         for c in comps:
             step = by_seq.get(c.compensates or -1)
             if step is None or step.status != OpStatus.COMPLETED:
-                done.problems.append(f"compensation {c.name!r} ({seq_label(c.seq)}) ran for a step that "
-                                     "did not complete")
+                done.problems.append(
+                    f"compensation {c.name!r} ({seq_label(c.seq)}) ran for a step that "
+                    "did not complete"
+                )
         finished = [by_seq[s].finished_at for s in undone if s in by_seq]
-        if any(a is not None and b is not None and a < b
-               for a, b in zip(finished, finished[1:])):
-            done.problems.append(f"compensations ran as {_names(by_seq, undone)}, not in "
-                                 "reverse order of completion")
+        if any(a is not None and b is not None and a < b for a, b in zip(finished, finished[1:])):
+            done.problems.append(
+                f"compensations ran as {_names(by_seq, undone)}, not in reverse order of completion"
+            )
         if status in (RunStatus.COMPENSATED, RunStatus.CANCELLED) and ctx.replayed is not None:
             expected = set(ctx.replayed.compensable)
             if set(undone) != expected:
                 missing = sorted(expected - set(undone))
                 extra = sorted(set(undone) - expected)
                 if missing:
-                    done.problems.append("completed steps were not compensated: "
-                                         + _names(by_seq, missing))
+                    done.problems.append(
+                        "completed steps were not compensated: " + _names(by_seq, missing)
+                    )
                 if extra:
-                    done.problems.append("compensations ran for steps that have none: "
-                                         + _names(by_seq, extra))
+                    done.problems.append(
+                        "compensations ran for steps that have none: " + _names(by_seq, extra)
+                    )
 
     def _check_replay_stability(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         """Replay the final history a year later and under other global randomness.
@@ -384,7 +449,8 @@ class Checker:
             done.problems.append(
                 "replaying this run's history a year later, or under other global "
                 f"randomness, diverged: {diverged.message} (the workflow reads the wall clock "
-                "or the random module: use ctx.now() / ctx.random())")
+                "or the random module: use ctx.now() / ctx.random())"
+            )
         finally:
             random.setstate(state)
             self.frozen.move_to(ctx.now())
@@ -395,23 +461,38 @@ class Checker:
         run = ctx.store.get_run(ctx.run_id) if ctx.run_id else None
         data = error_data(run.error) if run is not None else {}
         data = data.get("original", data) if data.get("during") else data
-        if data.get("type") in PROGRAMMING_ERRORS and not data.get("from_step") \
-                and data.get("module") == "builtins":
+        if (
+            data.get("type") in PROGRAMMING_ERRORS
+            and not data.get("from_step")
+            and data.get("module") == "builtins"
+        ):
             raised = ctx.faults.body_errors.get(ctx.run_id or "")
-            where = f" at {raised.where}" if raised is not None and raised.where \
-                and raised.error == data["type"] else ""
-            done.problems.append(f"the workflow code raised {data['type']}: "
-                                 f"{data.get('message')}{where} (a bug on this path)")
+            where = (
+                f" at {raised.where}"
+                if raised is not None and raised.where and raised.error == data["type"]
+                else ""
+            )
+            done.problems.append(
+                f"the workflow code raised {data['type']}: "
+                f"{data.get('message')}{where} (a bug on this path)"
+            )
 
     def _check_idempotency(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         if not self.require_idempotent:
             return
         counts = Counter((a.seq, a.attempt) for a in ctx.faults.call_log if a.kind == "step")
-        flagged = sorted({a.name for a in ctx.faults.call_log if a.kind == "step"
-                          and counts[(a.seq, a.attempt)] > 1 and not a.idempotent})
+        flagged = sorted(
+            {
+                a.name
+                for a in ctx.faults.call_log
+                if a.kind == "step" and counts[(a.seq, a.attempt)] > 1 and not a.idempotent
+            }
+        )
         for name in flagged:
-            done.problems.append(f"step {name!r} ran twice in a crash window but is not marked "
-                                 "idempotent (@step(idempotent=True) once it is safe to repeat)")
+            done.problems.append(
+                f"step {name!r} ran twice in a crash window but is not marked "
+                "idempotent (@step(idempotent=True) once it is safe to repeat)"
+            )
 
     def _check_invariant(self, ctx: TestWorkflowContext, done: PlanRun) -> None:
         if self.invariant is None:
@@ -419,8 +500,9 @@ class Checker:
         try:
             held = self.invariant(ctx)
         except AssertionError as exc:
-            done.problems.append(f"the invariant failed: {exc}" if str(exc)
-                                 else "the invariant failed (an assert)")
+            done.problems.append(
+                f"the invariant failed: {exc}" if str(exc) else "the invariant failed (an assert)"
+            )
             return
         except Exception as exc:
             done.problems.append(f"the invariant raised {type(exc).__name__}: {exc}")
@@ -429,8 +511,7 @@ class Checker:
             done.problems.append("the invariant returned False")
 
     # -- the report -------------------------------------------------------------------------------
-    def report(self, plan: Plan, first: PlanRun, problems: list[str],
-               extra: str = "") -> str:
+    def report(self, plan: Plan, first: PlanRun, problems: list[str], extra: str = "") -> str:
         ctx = first.ctx
         lines = [f"verify({self.workflow.name}) found a problem. The smallest plan:"]
         lines += [f"  - {line}" for line in plan.describe()]
@@ -439,23 +520,31 @@ class Checker:
         lines.append("Problems:")
         lines += [f"  - {p}" for p in problems]
         lines.append("A regression test for it (add your mocks/setup/invariant arguments):")
-        lines += [""] + [f"    {line}" if line else "" for line in
-                         regression_snippet(self.workflow, self.args, self.kwargs, plan,
-                                            extra)]
+        lines += [""] + [
+            f"    {line}" if line else ""
+            for line in regression_snippet(self.workflow, self.args, self.kwargs, plan, extra)
+        ]
         return "\n".join(lines)
 
 
 def _body_ops(ctx: TestWorkflowContext) -> int:
     if ctx.run_id is None:
         return 0
-    return sum(1 for op in ctx.store.operations(ctx.run_id)
-               if op.kind != OpKind.COMPENSATION)
+    return sum(1 for op in ctx.store.operations(ctx.run_id) if op.kind != OpKind.COMPENSATION)
 
 
 def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
-    return ", ".join(f"{by_seq[s].name} ({seq_label(s)})" if s in by_seq
-                     else seq_label(s) if s is not None else "#?" for s in seqs) \
+    return (
+        ", ".join(
+            f"{by_seq[s].name} ({seq_label(s)})"
+            if s in by_seq
+            else seq_label(s)
+            if s is not None
+            else "#?"
+            for s in seqs
+        )
         or "nothing"
+    )
 
 
 def _outcome(outcome: tuple[str, Any]) -> str:

@@ -30,8 +30,9 @@ class FrozenTime:
 
             # Hypothesis times its own search and shrinking: it must see real time, or a
             # virtual week of downtime looks like a week spent shrinking.
-            self._freezer = freezegun.freeze_time(self._start, real_asyncio=True,
-                                                  ignore=["hypothesis"])
+            self._freezer = freezegun.freeze_time(
+                self._start, real_asyncio=True, ignore=["hypothesis"]
+            )
             self._factory = self._freezer.start()
         return self
 
@@ -74,6 +75,7 @@ def parse_start(start: str | datetime | None) -> datetime:
     try:
         moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"start={start!r} is not an ISO 8601 time",
-                         hint='use e.g. "2026-01-01T00:00:00Z"') from None
+        raise UsageError(
+            f"start={start!r} is not an ISO 8601 time", hint='use e.g. "2026-01-01T00:00:00Z"'
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

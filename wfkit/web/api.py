@@ -23,8 +23,9 @@ from wfkit.web.service import Service, parse_limit
 
 class SortedJSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, sort_keys=True,
-                          separators=(",", ":")).encode("utf-8")
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+        ).encode("utf-8")
 
 
 def _service(request: Request) -> Service:
@@ -40,8 +41,11 @@ async def json_body(request: Request, *, what: str = "body") -> Any:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HttpProblem(400, f"the {what} is not valid JSON: {exc}",
-                          "send a JSON document, e.g. -d '{\"order_id\": \"A-1\"}'") from None
+        raise HttpProblem(
+            400,
+            f"the {what} is not valid JSON: {exc}",
+            'send a JSON document, e.g. -d \'{"order_id": "A-1"}\'',
+        ) from None
 
 
 async def start_run(request: Request) -> Response:
@@ -49,32 +53,47 @@ async def start_run(request: Request) -> Response:
     data = await json_body(request, what="input")
     run_id = request.query_params.get("id")
     run, created = await run_in_threadpool(_service(request).start, name, data, run_id)
-    return SortedJSON({"version": views.API_VERSION, "created": created,
-                       "run": views.run_detail(run)}, status_code=201 if created else 200,
-                      headers={"Location": f"/api/runs/{run.id}"})
+    return SortedJSON(
+        {"version": views.API_VERSION, "created": created, "run": views.run_detail(run)},
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/runs/{run.id}"},
+    )
 
 
 async def list_runs(request: Request) -> Response:
     q = request.query_params
     page = await run_in_threadpool(
-        _service(request).list_runs, status=q.get("status"), workflow=q.get("workflow"),
-        limit=parse_limit(q.get("limit")), cursor=q.get("cursor"))
-    return SortedJSON({"version": views.API_VERSION,
-                       "runs": [views.run_summary(r) for r in page.runs],
-                       "next_cursor": page.next_cursor})
+        _service(request).list_runs,
+        status=q.get("status"),
+        workflow=q.get("workflow"),
+        limit=parse_limit(q.get("limit")),
+        cursor=q.get("cursor"),
+    )
+    return SortedJSON(
+        {
+            "version": views.API_VERSION,
+            "runs": [views.run_summary(r) for r in page.runs],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 async def run_counts(request: Request) -> Response:
-    counts = await run_in_threadpool(_service(request).counts,
-                                     request.query_params.get("workflow"))
+    counts = await run_in_threadpool(_service(request).counts, request.query_params.get("workflow"))
     return SortedJSON({"version": views.API_VERSION, "counts": counts})
 
 
 async def get_run(request: Request) -> Response:
     detail = await run_in_threadpool(_service(request).detail, request.path_params["run_id"])
-    return SortedJSON({"version": views.API_VERSION, "run": views.run_detail(detail.run),
-                       "operations": [views.operation(op, detail.children, detail.retried)
-                                      for op in detail.operations]})
+    return SortedJSON(
+        {
+            "version": views.API_VERSION,
+            "run": views.run_detail(detail.run),
+            "operations": [
+                views.operation(op, detail.children, detail.retried) for op in detail.operations
+            ],
+        }
+    )
 
 
 async def get_history(request: Request) -> Response:
@@ -89,9 +108,16 @@ async def list_workflows(request: Request) -> Response:
     items = []
     for name, wf in sorted(service.workflows.items()):
         graph = await run_in_threadpool(graph_of, wf)
-        items.append({"name": name, "version": wf.version, "module": wf.fn.__module__,
-                      "function": wf.fn.__qualname__, "mermaid": graph.mermaid or None,
-                      "graph_problem": graph.problem})
+        items.append(
+            {
+                "name": name,
+                "version": wf.version,
+                "module": wf.fn.__module__,
+                "function": wf.fn.__qualname__,
+                "mermaid": graph.mermaid or None,
+                "graph_problem": graph.problem,
+            }
+        )
     return SortedJSON({"version": views.API_VERSION, "workflows": items})
 
 
@@ -105,18 +131,25 @@ async def cancel_run(request: Request) -> Response:
     body = await json_body(request)
     if body is None:
         body = {}
-    if not isinstance(body, dict) or set(body) - {"compensate"} or \
-            not isinstance(body.get("compensate", True), bool):
-        raise HttpProblem(422, "the body of a cancel is {\"compensate\": true|false} or empty",
-                          "leave the body out to compensate the completed steps")
-    requested = await run_in_threadpool(_service(request).cancel, run_id,
-                                        body.get("compensate", True))
+    if (
+        not isinstance(body, dict)
+        or set(body) - {"compensate"}
+        or not isinstance(body.get("compensate", True), bool)
+    ):
+        raise HttpProblem(
+            422,
+            'the body of a cancel is {"compensate": true|false} or empty',
+            "leave the body out to compensate the completed steps",
+        )
+    requested = await run_in_threadpool(
+        _service(request).cancel, run_id, body.get("compensate", True)
+    )
     return await _after_repair(request, run_id, requested=requested)
 
 
 async def retry_run(request: Request) -> Response:
     run_id = request.path_params["run_id"]
-    await json_body(request)   # a body is allowed (and ignored) but must be JSON
+    await json_body(request)  # a body is allowed (and ignored) but must be JSON
     await run_in_threadpool(_service(request).retry, run_id)
     return await _after_repair(request, run_id)
 
@@ -131,12 +164,17 @@ async def send_event(request: Request) -> Response:
 async def skip_step(request: Request) -> Response:
     run_id = request.path_params["run_id"]
     body = await json_body(request)
-    if not isinstance(body, dict) or not isinstance(body.get("step"), str) \
-            or set(body) - {"step", "result"}:
-        raise HttpProblem(422, "the body of a skip-step is {\"step\": NAME, \"result\": JSON}",
-                          "name the failed step; result defaults to null")
-    await run_in_threadpool(_service(request).skip_step, run_id, body["step"],
-                            body.get("result"))
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("step"), str)
+        or set(body) - {"step", "result"}
+    ):
+        raise HttpProblem(
+            422,
+            'the body of a skip-step is {"step": NAME, "result": JSON}',
+            "name the failed step; result defaults to null",
+        )
+    await run_in_threadpool(_service(request).skip_step, run_id, body["step"], body.get("result"))
     return await _after_repair(request, run_id, step=body["step"])
 
 

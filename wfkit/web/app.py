@@ -38,9 +38,14 @@ _log = logging.getLogger("wfkit.web")
 _OPEN_PATHS = ("/login", "/favicon.ico")
 
 
-def create_app(engine: Engine, workflows: Iterable[WorkflowDef[Any]] = (), *,
-               guard: Guard | None = None, workers: int = 0,
-               idle_interval: float = 0.2) -> Starlette:
+def create_app(
+    engine: Engine,
+    workflows: Iterable[WorkflowDef[Any]] = (),
+    *,
+    guard: Guard | None = None,
+    workers: int = 0,
+    idle_interval: float = 0.2,
+) -> Starlette:
     """The server for ``engine``; ``workers`` > 0 also runs that many runs at once here."""
     service = Service(engine, {wf.name: wf for wf in workflows})
     engine.register(*service.workflows.values())
@@ -55,23 +60,32 @@ def create_app(engine: Engine, workflows: Iterable[WorkflowDef[Any]] = (), *,
             yield
         finally:
             if runner is not None:
-                runner.stop()   # lets each activation in progress finish its checkpoint
+                runner.stop()  # lets each activation in progress finish its checkpoint
 
-    app = Starlette(routes=[*api.ROUTES, *pages.ROUTES], lifespan=lifespan,
-                    exception_handlers={HttpProblem: _problem, WfkitError: _wfkit_error,
-                                        404: _not_found, 405: _not_allowed,
-                                        Exception: _internal})
+    app = Starlette(
+        routes=[*api.ROUTES, *pages.ROUTES],
+        lifespan=lifespan,
+        exception_handlers={
+            HttpProblem: _problem,
+            WfkitError: _wfkit_error,
+            404: _not_found,
+            405: _not_allowed,
+            Exception: _internal,
+        },
+    )
     app.state.service = service
     app.state.guard = guard
     app.state.templates = pages.templates()
     app.add_middleware(_Gate, guard=guard)
-    app.add_middleware(BodyLimit, limit=guard.max_body,
-                       too_large=lambda limit: _json(413, *too_large_text(limit)))
+    app.add_middleware(
+        BodyLimit, limit=guard.max_body, too_large=lambda limit: _json(413, *too_large_text(limit))
+    )
     return app
 
 
-def _json(status: int, message: str, hint: str | None = None,
-          headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int, message: str, hint: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     return JSONResponse(body_of(message, hint), status_code=status, headers=headers)
 
 
@@ -104,14 +118,18 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return _json(405, f"{request.method} is not allowed on {request.url.path}",
-                 "see /api/openapi.json")
+    return _json(
+        405, f"{request.method} is not allowed on {request.url.path}", "see /api/openapi.json"
+    )
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
     _log.exception("%s %s failed", request.method, request.url.path)
-    return _json(500, f"internal error: {type(exc).__name__}",
-                 "this is a bug in wfkit; the server log has the trace")
+    return _json(
+        500,
+        f"internal error: {type(exc).__name__}",
+        "this is a bug in wfkit; the server log has the trace",
+    )
 
 
 class _Gate:
@@ -137,21 +155,28 @@ class _Gate:
         is_api = path.startswith("/api/")
         host = request.headers.get("host")
         if not host_allowed(host, self.guard.allowed_hosts):
-            return _json(421, f"this server does not answer to host {host!r}",
-                         "open it as http://127.0.0.1:PORT, or start it with --token "
-                         "to serve other names")
-        if request.method not in ("GET", "HEAD", "OPTIONS") and \
-                cross_site(request.headers, host):
-            return _json(403, "cross-site request refused",
-                         "post from the dashboard itself, or from a client that sends no "
-                         "Origin of another site")
+            return _json(
+                421,
+                f"this server does not answer to host {host!r}",
+                "open it as http://127.0.0.1:PORT, or start it with --token to serve other names",
+            )
+        if request.method not in ("GET", "HEAD", "OPTIONS") and cross_site(request.headers, host):
+            return _json(
+                403,
+                "cross-site request refused",
+                "post from the dashboard itself, or from a client that sends no "
+                "Origin of another site",
+            )
         if self.guard.token is None or path in _OPEN_PATHS:
             return None
         if is_api:
             if not self.guard.token_ok(bearer(request.headers.get("authorization"))):
-                return _json(401, "missing or wrong token",
-                             "send the header Authorization: Bearer TOKEN",
-                             {"WWW-Authenticate": "Bearer"})
+                return _json(
+                    401,
+                    "missing or wrong token",
+                    "send the header Authorization: Bearer TOKEN",
+                    {"WWW-Authenticate": "Bearer"},
+                )
             return None
         if not self.guard.session_ok(request.cookies.get(SESSION_COOKIE)):
             if request.method in ("GET", "HEAD"):

@@ -19,7 +19,7 @@ from wfkit.errors import WfkitError
 @dataclass(frozen=True)
 class GraphNode:
     id: str
-    kind: str          # step, child, wait, sleep, compensation, start, end, decision, ...
+    kind: str  # step, child, wait, sleep, compensation, start, end, decision, ...
     label: str
     detail: str = ""
     group: str = ""
@@ -30,7 +30,7 @@ class GraphEdge:
     src: str
     dst: str
     label: str = ""
-    style: str = "solid"   # solid, back (a loop's next iteration), dashed (failure paths)
+    style: str = "solid"  # solid, back (a loop's next iteration), dashed (failure paths)
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,14 @@ class WorkflowGraph:
     nodes: tuple[GraphNode, ...] = ()
     edges: tuple[GraphEdge, ...] = ()
     mermaid: str = ""
-    problem: str | None = None   # why there is no graph (the source could not be read)
+    problem: str | None = None  # why there is no graph (the source could not be read)
     groups: dict[str, str] = field(default_factory=dict)  # group id -> its label
     parents: dict[str, str] = field(default_factory=dict)  # group id -> the group around it
 
     def group_members(self, group: str) -> list[GraphNode]:
         """Nodes inside ``group``, nested groups included."""
         inner = {group}
-        for gid in self.groups:   # groups are listed outermost first
+        for gid in self.groups:  # groups are listed outermost first
             if self.parents.get(gid) in inner:
                 inner.add(gid)
         return [node for node in self.nodes if node.group in inner]
@@ -91,4 +91,5 @@ def _draw(workflow: WorkflowDef[Any]) -> WorkflowGraph:
         edges=tuple(GraphEdge(e.src, e.dst, e.label, e.style) for e in drawn.edges),
         mermaid=render_mermaid(drawn),
         groups={g.id: g.label for g in drawn.groups},
-        parents={g.id: g.parent for g in drawn.groups if g.parent})
+        parents={g.id: g.parent for g in drawn.groups if g.parent},
+    )

@@ -9,20 +9,26 @@ from collections.abc import Sequence
 from typing import Any
 
 from wfkit.engine.definitions import WorkflowDef
-from wfkit.errors import UsageError
 from wfkit.engine.loader import import_module_spec, load_modules, workflows_in
+from wfkit.errors import UsageError
 
 
 def load_paths(paths: Sequence[str]) -> list[WorkflowDef[Any]]:
     specs: list[str] = []
     for path in paths:
         if os.path.isdir(path):
-            found = [os.path.join(path, name) for name in sorted(os.listdir(path))
-                     if name.endswith(".py") and not name.startswith("_")
-                     and workflows_in(import_module_spec(os.path.join(path, name)))]
+            found = [
+                os.path.join(path, name)
+                for name in sorted(os.listdir(path))
+                if name.endswith(".py")
+                and not name.startswith("_")
+                and workflows_in(import_module_spec(os.path.join(path, name)))
+            ]
             if not found:
-                raise UsageError(f"{path} holds no Python file that defines a @workflow",
-                                 hint="pass the directory or files of your workflows")
+                raise UsageError(
+                    f"{path} holds no Python file that defines a @workflow",
+                    hint="pass the directory or files of your workflows",
+                )
             specs.extend(found)
         else:
             specs.append(path)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-_ERROR = {"description": "an error", "content": {"application/json": {"schema": {
-    "$ref": "#/components/schemas/Error"}}}}
+_ERROR = {
+    "description": "an error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 
 
 def _responses(ok: str, *codes: int, created: bool = False) -> dict[str, Any]:
@@ -33,67 +35,142 @@ def openapi_document() -> dict[str, Any]:
     json_body = {"content": {"application/json": {"schema": {}}}, "required": False}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "wfkit", "version": __version__,
-                 "description": "Start, watch and repair durable workflow runs. Errors are "
-                                "{\"error\": ..., \"hint\": ...}. With a token, send "
-                                "Authorization: Bearer TOKEN."},
+        "info": {
+            "title": "wfkit",
+            "version": __version__,
+            "description": "Start, watch and repair durable workflow runs. Errors are "
+            '{"error": ..., "hint": ...}. With a token, send '
+            "Authorization: Bearer TOKEN.",
+        },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
-                "error": {"type": "string"}, "hint": {"type": ["string", "null"]}}}}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "hint": {"type": ["string", "null"]},
+                    },
+                }
+            },
+        },
         "security": [{"bearer": []}],
         "paths": {
-            "/api/openapi.json": {"get": {"summary": "this document",
-                                          "responses": _responses("the document")}},
-            "/api/workflows": {"get": {
-                "summary": "the workflows this server runs, with their graphs as Mermaid",
-                "responses": _responses("the workflows")}},
-            "/api/workflows/{name}/runs": {"post": {
-                "summary": "start a run; the body is the input; ?id= makes it idempotent",
-                "parameters": [
-                    {"name": "name", "in": "path", "required": True,
-                     "schema": {"type": "string"}},
-                    {"name": "id", "in": "query", "required": False,
-                     "schema": {"type": "string"}}],
-                "requestBody": json_body,
-                "responses": _responses("the run existed", 400, 404, 409, 413, 422,
-                                        created=True)}},
-            "/api/runs": {"get": {
-                "summary": "runs, newest first, a page at a time (keyset cursor)",
-                "parameters": [{"name": n, "in": "query", "required": False,
-                                "schema": {"type": "integer" if n == "limit" else "string"}}
-                               for n in ("status", "workflow", "limit", "cursor")],
-                "responses": _responses("a page of runs and next_cursor", 400)}},
-            "/api/counts": {"get": {
-                "summary": "how many runs there are of each status",
-                "parameters": [{"name": "workflow", "in": "query", "required": False,
-                                "schema": {"type": "string"}}],
-                "responses": _responses("counts by status")}},
-            "/api/runs/{run_id}": {"get": {
-                "summary": "a run with its operations and their retried attempts",
-                "parameters": [_run_id()], "responses": _responses("the run", 400, 404)}},
-            "/api/runs/{run_id}/history": {"get": {
-                "summary": "the run's history (the wfkit export format)",
-                "parameters": [_run_id()], "responses": _responses("the history", 400, 404)}},
-            "/api/runs/{run_id}/cancel": {"post": {
-                "summary": "cancel a run that has not finished; body {\"compensate\": bool}",
-                "parameters": [_run_id()], "requestBody": json_body,
-                "responses": _responses("requested (or already requested)", 400, 404, 409,
-                                        422)}},
-            "/api/runs/{run_id}/retry": {"post": {
-                "summary": "resume a FAILED run from its checkpoints",
-                "parameters": [_run_id()],
-                "responses": _responses("the run is runnable again", 400, 404, 409)}},
-            "/api/runs/{run_id}/events/{name}": {"post": {
-                "summary": "send an event; the body is its payload",
-                "parameters": [_run_id(), {"name": "name", "in": "path", "required": True,
-                                           "schema": {"type": "string"}}],
-                "requestBody": json_body,
-                "responses": _responses("sent", 400, 404, 409, 413)}},
-            "/api/runs/{run_id}/skip-step": {"post": {
-                "summary": "record a result for the failed step of a FAILED run; body "
-                           "{\"step\": NAME, \"result\": JSON}",
-                "parameters": [_run_id()], "requestBody": json_body,
-                "responses": _responses("recorded", 400, 404, 409, 413, 422)}},
+            "/api/openapi.json": {
+                "get": {"summary": "this document", "responses": _responses("the document")}
+            },
+            "/api/workflows": {
+                "get": {
+                    "summary": "the workflows this server runs, with their graphs as Mermaid",
+                    "responses": _responses("the workflows"),
+                }
+            },
+            "/api/workflows/{name}/runs": {
+                "post": {
+                    "summary": "start a run; the body is the input; ?id= makes it idempotent",
+                    "parameters": [
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "id",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": json_body,
+                    "responses": _responses(
+                        "the run existed", 400, 404, 409, 413, 422, created=True
+                    ),
+                }
+            },
+            "/api/runs": {
+                "get": {
+                    "summary": "runs, newest first, a page at a time (keyset cursor)",
+                    "parameters": [
+                        {
+                            "name": n,
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer" if n == "limit" else "string"},
+                        }
+                        for n in ("status", "workflow", "limit", "cursor")
+                    ],
+                    "responses": _responses("a page of runs and next_cursor", 400),
+                }
+            },
+            "/api/counts": {
+                "get": {
+                    "summary": "how many runs there are of each status",
+                    "parameters": [
+                        {
+                            "name": "workflow",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": _responses("counts by status"),
+                }
+            },
+            "/api/runs/{run_id}": {
+                "get": {
+                    "summary": "a run with its operations and their retried attempts",
+                    "parameters": [_run_id()],
+                    "responses": _responses("the run", 400, 404),
+                }
+            },
+            "/api/runs/{run_id}/history": {
+                "get": {
+                    "summary": "the run's history (the wfkit export format)",
+                    "parameters": [_run_id()],
+                    "responses": _responses("the history", 400, 404),
+                }
+            },
+            "/api/runs/{run_id}/cancel": {
+                "post": {
+                    "summary": 'cancel a run that has not finished; body {"compensate": bool}',
+                    "parameters": [_run_id()],
+                    "requestBody": json_body,
+                    "responses": _responses("requested (or already requested)", 400, 404, 409, 422),
+                }
+            },
+            "/api/runs/{run_id}/retry": {
+                "post": {
+                    "summary": "resume a FAILED run from its checkpoints",
+                    "parameters": [_run_id()],
+                    "responses": _responses("the run is runnable again", 400, 404, 409),
+                }
+            },
+            "/api/runs/{run_id}/events/{name}": {
+                "post": {
+                    "summary": "send an event; the body is its payload",
+                    "parameters": [
+                        _run_id(),
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": json_body,
+                    "responses": _responses("sent", 400, 404, 409, 413),
+                }
+            },
+            "/api/runs/{run_id}/skip-step": {
+                "post": {
+                    "summary": "record a result for the failed step of a FAILED run; body "
+                    '{"step": NAME, "result": JSON}',
+                    "parameters": [_run_id()],
+                    "requestBody": json_body,
+                    "responses": _responses("recorded", 400, 404, 409, 413, 422),
+                }
+            },
         },
     }

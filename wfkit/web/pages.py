@@ -34,8 +34,10 @@ REFRESH_MS = {"runs": 3000, "run": 1500}
 
 
 def templates() -> Environment:
-    env = Environment(loader=PackageLoader("wfkit.web", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        loader=PackageLoader("wfkit.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
     env.globals["statuses"] = [s.value for s in RunStatus]
     env.globals["states"] = STATES
     env.filters["q"] = lambda text: quote(str(text), safe="")
@@ -46,15 +48,20 @@ def _render(request: Request, name: str, http_status: int = 200, **context: Any)
     env: Environment = request.app.state.templates
     guard: Guard = request.app.state.guard
     csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
-    html = env.get_template(name).render(csrf=csrf, csrf_field=CSRF_FIELD,
-                                         logged_in=guard.token is not None, **context)
-    response = HTMLResponse(html, status_code=http_status,
-                            headers={"Cache-Control": "no-store",
-                                     "X-Frame-Options": "DENY",
-                                     "Content-Security-Policy":
-                                         "default-src 'none'; style-src 'unsafe-inline'; "
-                                         "script-src 'unsafe-inline'; img-src 'self' data:; "
-                                         "form-action 'self'; frame-ancestors 'none'"})
+    html = env.get_template(name).render(
+        csrf=csrf, csrf_field=CSRF_FIELD, logged_in=guard.token is not None, **context
+    )
+    response = HTMLResponse(
+        html,
+        status_code=http_status,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "script-src 'unsafe-inline'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'",
+        },
+    )
     if CSRF_COOKIE not in request.cookies:
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
     return response
@@ -62,8 +69,15 @@ def _render(request: Request, name: str, http_status: int = 200, **context: Any)
 
 def error_page(request: Request, status: int, message: str, hint: str | None) -> Response:
     back = request.headers.get("referer")
-    return _render(request, "error.html", http_status=status, message=message, hint=hint,
-                   code=status, back=back if back and _same_site_path(back) else None)
+    return _render(
+        request,
+        "error.html",
+        http_status=status,
+        message=message,
+        hint=hint,
+        code=status,
+        back=back if back and _same_site_path(back) else None,
+    )
 
 
 def _same_site_path(url: str) -> bool:
@@ -82,8 +96,11 @@ async def _form(request: Request) -> dict[str, str]:
     raw = (await request.body()).decode("utf-8", "replace")
     form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
     if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
-        raise HttpProblem(403, "the form's CSRF token is missing or stale",
-                          "reload the page and submit the form again")
+        raise HttpProblem(
+            403,
+            "the form's CSRF token is missing or stale",
+            "reload the page and submit the form again",
+        )
     return form
 
 
@@ -95,8 +112,11 @@ def _json_field(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise HttpProblem(400, f"the {what} is not valid JSON: {exc}",
-                          "write JSON, e.g. {\"order_id\": \"A-1\"} or \"text\" in quotes")
+        raise HttpProblem(
+            400,
+            f"the {what} is not valid JSON: {exc}",
+            'write JSON, e.g. {"order_id": "A-1"} or "text" in quotes',
+        ) from None
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -111,15 +131,26 @@ async def runs_page(request: Request) -> Response:
     service = _service(request)
 
     def load() -> tuple[Any, dict[str, int]]:
-        return (service.list_runs(status=status, workflow=workflow, limit=PAGE_SIZE,
-                                  cursor=cursor),
-                service.counts(workflow, max_age=COUNTS_MAX_AGE))
+        return (
+            service.list_runs(status=status, workflow=workflow, limit=PAGE_SIZE, cursor=cursor),
+            service.counts(workflow, max_age=COUNTS_MAX_AGE),
+        )
 
     page, counts = await run_in_threadpool(load)
-    return _render(request, "runs.html", title="Runs", page=page, counts=counts,
-                   total=sum(counts.values()), status=status.upper(), workflow=workflow,
-                   workflows=sorted(service.workflows), first_page=not cursor,
-                   refresh_ms=REFRESH_MS["runs"], when=timeline.when)
+    return _render(
+        request,
+        "runs.html",
+        title="Runs",
+        page=page,
+        counts=counts,
+        total=sum(counts.values()),
+        status=status.upper(),
+        workflow=workflow,
+        workflows=sorted(service.workflows),
+        first_page=not cursor,
+        refresh_ms=REFRESH_MS["runs"],
+        when=timeline.when,
+    )
 
 
 async def run_page(request: Request) -> Response:
@@ -131,13 +162,22 @@ async def run_page(request: Request) -> Response:
     svg = render_svg(graph, detail.run, detail.operations) if graph is not None else ""
     run = detail.run
     return _render(
-        request, "run.html", title=f"Run {run.id}", run=run, rows=timeline.rows(detail),
-        svg=svg, graph=graph, known=wf is not None, error=timeline.error_line(run.error),
-        failed_steps=timeline.failed_steps(detail.operations), when=timeline.when,
+        request,
+        "run.html",
+        title=f"Run {run.id}",
+        run=run,
+        rows=timeline.rows(detail),
+        svg=svg,
+        graph=graph,
+        known=wf is not None,
+        error=timeline.error_line(run.error),
+        failed_steps=timeline.failed_steps(detail.operations),
+        when=timeline.when,
         awaited=timeline.awaited_event(run, detail.operations),
         took=timeline.duration(run.created_at, run.finished_at),
         notice=request.query_params.get("done"),
-        refresh_ms=None if run.status.terminal else REFRESH_MS["run"])
+        refresh_ms=None if run.status.terminal else REFRESH_MS["run"],
+    )
 
 
 async def workflows_page(request: Request) -> Response:
@@ -145,10 +185,23 @@ async def workflows_page(request: Request) -> Response:
     items = []
     for name, wf in sorted(service.workflows.items()):
         graph = await run_in_threadpool(graph_of, wf)
-        items.append({"name": name, "wf": wf, "graph": graph, "svg": render_svg(graph),
-                      "where": _where(wf), "parameters": _parameters(wf)})
-    return _render(request, "workflows.html", title="Workflows", items=items,
-                   error=request.query_params.get("error"))
+        items.append(
+            {
+                "name": name,
+                "wf": wf,
+                "graph": graph,
+                "svg": render_svg(graph),
+                "where": _where(wf),
+                "parameters": _parameters(wf),
+            }
+        )
+    return _render(
+        request,
+        "workflows.html",
+        title="Workflows",
+        items=items,
+        error=request.query_params.get("error"),
+    )
 
 
 def _where(wf: Any) -> str:
@@ -198,11 +251,19 @@ async def repair_form(request: Request) -> Response:
     elif action == "retry":
         await run_in_threadpool(service.retry, run_id)
     elif action == "skip-step":
-        await run_in_threadpool(service.skip_step, run_id, form.get("step", ""),
-                                _json_field(form.get("result", ""), "result"))
+        await run_in_threadpool(
+            service.skip_step,
+            run_id,
+            form.get("step", ""),
+            _json_field(form.get("result", ""), "result"),
+        )
     elif action == "event":
-        await run_in_threadpool(service.send_event, run_id, form.get("name", ""),
-                                _json_field(form.get("data", ""), "event payload"))
+        await run_in_threadpool(
+            service.send_event,
+            run_id,
+            form.get("name", ""),
+            _json_field(form.get("data", ""), "event payload"),
+        )
     else:
         raise HttpProblem(404, f"no repair named {action!r}", "cancel, retry, skip-step, event")
     return RedirectResponse(f"/runs/{quote(run_id, safe='/')}?done={action}", status_code=303)
@@ -219,11 +280,11 @@ async def login_form(request: Request) -> Response:
     if guard.token is None:
         return RedirectResponse(target, status_code=303)
     if not guard.token_ok(form.get("token")):
-        return _render(request, "login.html", http_status=401, title="Log in", next=target,
-                       failed=True)
+        return _render(
+            request, "login.html", http_status=401, title="Log in", next=target, failed=True
+        )
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True,
-                        samesite="strict")
+    response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict")
     return response
 
 

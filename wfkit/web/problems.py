@@ -27,8 +27,13 @@ from wfkit.errors import (
 class HttpProblem(Exception):
     """An error the web layer raises itself (bad JSON, unknown workflow, a missing token)."""
 
-    def __init__(self, status: int, message: str, hint: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

@@ -43,19 +43,22 @@ class Guard:
 
     token: str | None = None
     max_body: int = 4 * 1024 * 1024 + 64 * 1024
-    allowed_hosts: frozenset[str] | None = None   # None: any Host header
+    allowed_hosts: frozenset[str] | None = None  # None: any Host header
 
     def session_value(self) -> str:
         assert self.token is not None
         return hmac.new(self.token.encode(), b"wfkit-session", hashlib.sha256).hexdigest()
 
     def token_ok(self, given: str | None) -> bool:
-        return self.token is None or (given is not None and hmac.compare_digest(
-            given.encode(), self.token.encode()))
+        return self.token is None or (
+            given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+        )
 
     def session_ok(self, cookie: str | None) -> bool:
-        return self.token is None or (cookie is not None and hmac.compare_digest(
-            cookie.encode(), self.session_value().encode()))
+        return self.token is None or (
+            cookie is not None
+            and hmac.compare_digest(cookie.encode(), self.session_value().encode())
+        )
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -70,8 +73,11 @@ def new_csrf_token() -> str:
 
 
 def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
-    return bool(cookie) and bool(submitted) and hmac.compare_digest(
-        str(cookie).encode(), str(submitted).encode())
+    return (
+        bool(cookie)
+        and bool(submitted)
+        and hmac.compare_digest(str(cookie).encode(), str(submitted).encode())
+    )
 
 
 def cross_site(headers: Any, host: str | None) -> bool:
@@ -100,8 +106,7 @@ class BodyLimit:
     """ASGI middleware: a declared or streamed body over ``limit`` bytes is refused with 413
     and the application never sees it, so nothing is written."""
 
-    def __init__(self, app: App, limit: int,
-                 too_large: Callable[[int], Any]) -> None:
+    def __init__(self, app: App, limit: int, too_large: Callable[[int], Any]) -> None:
         self.app = app
         self.limit = limit
         self.too_large = too_large
@@ -134,5 +139,7 @@ class BodyLimit:
 
 
 def too_large_text(limit: int) -> tuple[str, str]:
-    return (f"request body over the limit of {limit} bytes",
-            "send less, or start the server with a larger --max-body")
+    return (
+        f"request body over the limit of {limit} bytes",
+        "send less, or start the server with a larger --max-body",
+    )

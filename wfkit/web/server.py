@@ -44,8 +44,16 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, old)
 
 
-def run_server(app: Any, *, host: str, port: int, announce: Callable[[], None],
-               graceful_seconds: float = 30) -> None:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=graceful_seconds, server_header=False)
+def run_server(
+    app: Any, *, host: str, port: int, announce: Callable[[], None], graceful_seconds: float = 30
+) -> None:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=graceful_seconds,
+        server_header=False,
+    )
     _Server(config, announce).run()

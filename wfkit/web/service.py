@@ -52,8 +52,9 @@ class Service:
         wf = self.workflows.get(name)
         if wf is None:
             known = ", ".join(sorted(self.workflows)) or "none"
-            raise HttpProblem(404, f"no workflow named {name!r} on this server",
-                              f"workflows here: {known}")
+            raise HttpProblem(
+                404, f"no workflow named {name!r} on this server", f"workflows here: {known}"
+            )
         return wf
 
     # -- starting -----------------------------------------------------------------------------
@@ -80,22 +81,31 @@ class Service:
     @staticmethod
     def _same_workflow(run: RunRecord, wf: WorkflowDef[Any]) -> None:
         if run.workflow != wf.name:
-            raise HttpProblem(409, f"run id {run.id!r} is already used by a {run.workflow!r} "
-                                   "run", "choose another id")
+            raise HttpProblem(
+                409,
+                f"run id {run.id!r} is already used by a {run.workflow!r} run",
+                "choose another id",
+            )
 
     # -- looking ------------------------------------------------------------------------------
-    def list_runs(self, *, status: str | None, workflow: str | None, limit: int,
-                  cursor: str | None) -> RunPage:
+    def list_runs(
+        self, *, status: str | None, workflow: str | None, limit: int, cursor: str | None
+    ) -> RunPage:
         parsed_status = parse_status(status)
         before = None
         if cursor:
             try:
                 before = views.decode_cursor(cursor)
             except views.BadCursor:
-                raise HttpProblem(400, "invalid cursor", "pass the next_cursor of a previous "
-                                  "page unchanged, or leave it out for the first page") from None
-        runs = self.engine.list_runs(status=parsed_status, workflow=workflow or None,
-                                     limit=limit + 1, before=before)
+                raise HttpProblem(
+                    400,
+                    "invalid cursor",
+                    "pass the next_cursor of a previous "
+                    "page unchanged, or leave it out for the first page",
+                ) from None
+        runs = self.engine.list_runs(
+            status=parsed_status, workflow=workflow or None, limit=limit + 1, before=before
+        )
         more = len(runs) > limit
         runs = runs[:limit]
         return RunPage(runs, views.encode_cursor(runs[-1]) if more and runs else None)
@@ -120,8 +130,11 @@ class Service:
     def detail(self, run_id: str) -> RunDetail:
         run = self.engine.get_run(run_id)
         ops = self.engine.store.operations(run_id)
-        children = {c.parent_seq: c.id for c in self.engine.store.list_runs(parent_id=run_id)
-                    if c.parent_seq is not None}
+        children = {
+            c.parent_seq: c.id
+            for c in self.engine.store.list_runs(parent_id=run_id)
+            if c.parent_seq is not None
+        }
         retried = views.retried_attempts(run_id, self.engine.store.history(run_id))
         return RunDetail(run, ops, children, retried)
 
@@ -157,8 +170,11 @@ def parse_status(status: str | None) -> RunStatus | None:
     try:
         return RunStatus(status.upper())
     except ValueError:
-        raise HttpProblem(400, f"unknown status {status!r}",
-                          "use one of: " + ", ".join(s.value for s in RunStatus)) from None
+        raise HttpProblem(
+            400,
+            f"unknown status {status!r}",
+            "use one of: " + ", ".join(s.value for s in RunStatus),
+        ) from None
 
 
 def parse_limit(text: str | None) -> int:
@@ -169,8 +185,9 @@ def parse_limit(text: str | None) -> int:
     except ValueError:
         limit = 0
     if not 1 <= limit <= MAX_PAGE:
-        raise HttpProblem(400, f"invalid limit {text!r}",
-                          f"use a whole number from 1 to {MAX_PAGE}")
+        raise HttpProblem(
+            400, f"invalid limit {text!r}", f"use a whole number from 1 to {MAX_PAGE}"
+        )
     return limit
 
 

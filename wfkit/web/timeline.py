@@ -45,15 +45,27 @@ def rows(detail: RunDetail) -> list[Row]:
         if compensation and op.compensates is not None:
             undone = by_seq.get(op.compensates)
             name = f"{op.name} (undoes {seq_label(op.compensates)}" + (
-                f" {undone.name})" if undone is not None and undone.name != op.name else ")")
-        out.append(Row(
-            seq=seq_label(op.seq), kind="↩ compensation" if compensation else op.kind.value,
-            name=name, attempt=str(op.attempt) if op.attempt else "", status=op.status.value,
-            started=when(op.started_at), duration=duration(op.started_at, op.finished_at),
-            error=error_line(op.error), child_id=detail.children.get(op.seq),
-            compensation=compensation,
-            retried=[Attempt(a.attempt, when(a.started_at), error_line(a.error))
-                     for a in detail.retried.get(op.seq, []) if a.attempt < op.attempt]))
+                f" {undone.name})" if undone is not None and undone.name != op.name else ")"
+            )
+        out.append(
+            Row(
+                seq=seq_label(op.seq),
+                kind="↩ compensation" if compensation else op.kind.value,
+                name=name,
+                attempt=str(op.attempt) if op.attempt else "",
+                status=op.status.value,
+                started=when(op.started_at),
+                duration=duration(op.started_at, op.finished_at),
+                error=error_line(op.error),
+                child_id=detail.children.get(op.seq),
+                compensation=compensation,
+                retried=[
+                    Attempt(a.attempt, when(a.started_at), error_line(a.error))
+                    for a in detail.retried.get(op.seq, [])
+                    if a.attempt < op.attempt
+                ],
+            )
+        )
     return out
 
 

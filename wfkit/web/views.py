@@ -27,16 +27,28 @@ def iso(value: datetime | None) -> str | None:
 
 def run_summary(run: RunRecord) -> dict[str, Any]:
     """A run in a list: no payloads, so a page of 500 runs stays small."""
-    return {"id": run.id, "workflow": run.workflow, "workflow_version": run.version,
-            "status": run.status.value, "created_at": iso(run.created_at),
-            "updated_at": iso(run.updated_at), "finished_at": iso(run.finished_at),
-            "parent_id": run.parent_id, "cancel_requested": run.cancel_requested}
+    return {
+        "id": run.id,
+        "workflow": run.workflow,
+        "workflow_version": run.version,
+        "status": run.status.value,
+        "created_at": iso(run.created_at),
+        "updated_at": iso(run.updated_at),
+        "finished_at": iso(run.finished_at),
+        "parent_id": run.parent_id,
+        "cancel_requested": run.cancel_requested,
+    }
 
 
 def run_detail(run: RunRecord) -> dict[str, Any]:
-    return {**run_summary(run), "input": parsed(run.input), "result": parsed(run.result),
-            "error": parsed(run.error), "wake_at": iso(run.wake_at),
-            "recoveries": run.recoveries}
+    return {
+        **run_summary(run),
+        "input": parsed(run.input),
+        "result": parsed(run.result),
+        "error": parsed(run.error),
+        "wake_at": iso(run.wake_at),
+        "recoveries": run.recoveries,
+    }
 
 
 def retried_attempts(run_id: str, history: list[HistoryEntry]) -> dict[int, list[OperationRecord]]:
@@ -45,20 +57,39 @@ def retried_attempts(run_id: str, history: list[HistoryEntry]) -> dict[int, list
     for entry in history:
         if entry.type.endswith("_retrying") and entry.seq is not None:
             retried.setdefault(entry.seq, []).append(
-                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data))
+                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data)
+            )
     return retried
 
 
-def operation(op: OperationRecord, children: dict[int, str],
-              retried: dict[int, list[OperationRecord]]) -> dict[str, Any]:
-    return {"seq": op.seq, "kind": op.kind.value, "name": op.name, "status": op.status.value,
-            "attempt": op.attempt, "started_at": iso(op.started_at),
-            "finished_at": iso(op.finished_at), "wake_at": iso(op.wake_at),
-            "result": parsed(op.result), "error": parsed(op.error), "source": op.source,
-            "compensates": op.compensates, "child_id": children.get(op.seq),
-            "retried_attempts": [{"attempt": a.attempt, "started_at": iso(a.started_at),
-                                  "retry_at": iso(a.wake_at), "error": parsed(a.error)}
-                                 for a in retried.get(op.seq, []) if a.attempt < op.attempt]}
+def operation(
+    op: OperationRecord, children: dict[int, str], retried: dict[int, list[OperationRecord]]
+) -> dict[str, Any]:
+    return {
+        "seq": op.seq,
+        "kind": op.kind.value,
+        "name": op.name,
+        "status": op.status.value,
+        "attempt": op.attempt,
+        "started_at": iso(op.started_at),
+        "finished_at": iso(op.finished_at),
+        "wake_at": iso(op.wake_at),
+        "result": parsed(op.result),
+        "error": parsed(op.error),
+        "source": op.source,
+        "compensates": op.compensates,
+        "child_id": children.get(op.seq),
+        "retried_attempts": [
+            {
+                "attempt": a.attempt,
+                "started_at": iso(a.started_at),
+                "retry_at": iso(a.wake_at),
+                "error": parsed(a.error),
+            }
+            for a in retried.get(op.seq, [])
+            if a.attempt < op.attempt
+        ],
+    }
 
 
 class BadCursor(ValueError):
@@ -80,5 +111,3 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
         return _EPOCH + micros * _MICRO, run_id
     except (ValueError, TypeError, OverflowError, UnicodeDecodeError) as exc:
         raise BadCursor(text) from exc
-
-

@@ -24,15 +24,18 @@ class ServerWorkers:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="wfkit-serve-workers",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="wfkit-serve-workers", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         self.engine.run_worker(
-            stop=self._stop, concurrency=self.concurrency, idle_interval=self.idle_interval,
+            stop=self._stop,
+            concurrency=self.concurrency,
+            idle_interval=self.idle_interval,
             on_store_error=lambda error, pause: _log.warning(
-                "store unavailable: %s; trying again in %gs", error.message, pause))
+                "store unavailable: %s; trying again in %gs", error.message, pause
+            ),
+        )
 
     def stop(self, timeout: float | None = None) -> None:
         self._stop.set()

@@ -20,10 +20,11 @@ import functools
 import random
 import sys
 import threading
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Generator, Sequence
+from typing import Any
 
 from wfkit.engine.core import history_entries as he
 from wfkit.engine.core.failures import encode_error, rebuild_error
@@ -32,14 +33,6 @@ from wfkit.engine.core.runtime import Runtime
 from wfkit.engine.core.spec import StepSpec
 from wfkit.engine.core.store_faults import StoreFault, persist
 from wfkit.engine.definitions import WorkflowContext, WorkflowDef, current_activation
-from wfkit.errors import (
-    NonDeterminismError,
-    RecordedValueError,
-    SerializationError,
-    StepInterrupted,
-    StepTimeout,
-    WfkitError,
-)
 from wfkit.engine.progress import (
     AttemptStarted,
     StepCompleted,
@@ -57,14 +50,28 @@ from wfkit.engine.store.base import (
     OperationRecord,
     RunRecord,
 )
+from wfkit.errors import (
+    NonDeterminismError,
+    RecordedValueError,
+    SerializationError,
+    StepInterrupted,
+    StepTimeout,
+    WfkitError,
+)
 
 
 class Suspend(BaseException):
     """Unwinds the body when the run must wait; the activation parks the run."""
 
-    def __init__(self, status: RunStatus, wake_at: datetime | None, reason: str,
-                 ops: Sequence[OperationRecord] = (), history: Sequence[HistoryEntry] = (),
-                 wake_on_events: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        status: RunStatus,
+        wake_at: datetime | None,
+        reason: str,
+        ops: Sequence[OperationRecord] = (),
+        history: Sequence[HistoryEntry] = (),
+        wake_on_events: Sequence[str] = (),
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.wake_at = wake_at
@@ -125,10 +132,17 @@ class Activation:
     by the runner, so this module does not import the authoring API that is built on it.
     """
 
-    def __init__(self, rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *,
-                 lease_owner: str | None, make_context: Callable[[Activation], WorkflowContext],
-                 operations: Sequence[OperationRecord] | None = None,
-                 replay_only: bool = False) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        run: RunRecord,
+        wf: WorkflowDef[Any],
+        *,
+        lease_owner: str | None,
+        make_context: Callable[[Activation], WorkflowContext],
+        operations: Sequence[OperationRecord] | None = None,
+        replay_only: bool = False,
+    ) -> None:
         self.rt = rt
         self.run = run
         self.wf = wf
@@ -137,24 +151,34 @@ class Activation:
         # Set by wfkit.engine.history.replay: a history check, where a parked timer's or wait's
         # changed duration is a divergence (a live engine keeps the recorded wake time).
         self.history_replay = False
-        ops = persist(lambda _fault: rt.store.operations(run.id), rt.clock, rt.lease_seconds,
-                      "reading the run's operations", health=rt.health) \
-            if operations is None else operations
+        ops = (
+            persist(
+                lambda _fault: rt.store.operations(run.id),
+                rt.clock,
+                rt.lease_seconds,
+                "reading the run's operations",
+                health=rt.health,
+            )
+            if operations is None
+            else operations
+        )
         self.ops: dict[int, OperationRecord] = {op.seq: op for op in ops}
         self.seq = 0
         self.anchor: datetime = run.created_at
         self.rng = random.Random(run.seed)
         self.registered: list[Registered] = []
-        self.executed: list[int] = []           # seqs whose effect ran in this activation
+        self.executed: list[int] = []  # seqs whose effect ran in this activation
         self.context = make_context(self)
-        self.phase = RunStatus.COMPENSATING if run.status == RunStatus.COMPENSATING \
-            else RunStatus.RUNNING
+        self.phase = (
+            RunStatus.COMPENSATING if run.status == RunStatus.COMPENSATING else RunStatus.RUNNING
+        )
         self._lock = threading.Lock()
-        self.outcome: RunStatus | None = None   # set when the activation ends
+        self.outcome: RunStatus | None = None  # set when the activation ends
         self._announced: RunStatus | None = None  # the status last written to the run row
         self._cancel_seen = run.cancel_requested
-        self._recorded_max = max((s for s, op in self.ops.items()
-                                  if op.kind != OpKind.COMPENSATION), default=0)
+        self._recorded_max = max(
+            (s for s, op in self.ops.items() if op.kind != OpKind.COMPENSATION), default=0
+        )
 
     # -- queries used by Context -------------------------------------------------------------
     def in_workflow_body(self) -> bool:
@@ -169,8 +193,9 @@ class Activation:
         return self.anchor
 
     # -- sequence numbers and the determinism check ------------------------------------------
-    def take(self, kind: OpKind, name: str, *,
-             frontier: bool = True) -> tuple[int, OperationRecord | None]:
+    def take(
+        self, kind: OpKind, name: str, *, frontier: bool = True
+    ) -> tuple[int, OperationRecord | None]:
         """The next sequence number and its record. ``frontier=False`` lets a replay-only
         activation reserve an unrecorded number without stopping (a parallel group reserves
         all its numbers first, so that its later calls that did complete are replayed too)."""
@@ -178,9 +203,11 @@ class Activation:
             self.seq += 1
             seq = self.seq
         if seq >= COMPENSATION_SEQ_BASE:
-            raise WfkitError(f"run {self.run.id!r} has recorded {COMPENSATION_SEQ_BASE - 1:,} "
-                             "operations, the most one run may have",
-                             hint="split the work into child workflows")
+            raise WfkitError(
+                f"run {self.run.id!r} has recorded {COMPENSATION_SEQ_BASE - 1:,} "
+                "operations, the most one run may have",
+                hint="split the work into child workflows",
+            )
         rec = self.ops.get(seq)
         if rec is not None and rec.kind == OpKind.COMPENSATION:
             # Only stores written before compensations had their own numbers hold one here:
@@ -189,10 +216,13 @@ class Activation:
             rec = None
         if rec is not None and (rec.kind != kind or rec.name != name):
             raise NonDeterminismError(
-                position=seq, recorded=f"{rec.kind} {rec.name!r}"
-                + (f" (at {rec.source})" if rec.source else ""),
-                current=f"{kind} {name!r}", source=caller_source(), run_id=self.run.id,
-                diff=self.divergence(seq, f"{kind} {name!r}"))
+                position=seq,
+                recorded=f"{rec.kind} {rec.name!r}" + (f" (at {rec.source})" if rec.source else ""),
+                current=f"{kind} {name!r}",
+                source=caller_source(),
+                run_id=self.run.id,
+                diff=self.divergence(seq, f"{kind} {name!r}"),
+            )
         if rec is None and self.replay_only and frontier:
             raise Frontier(seq)
         return seq, rec
@@ -219,9 +249,14 @@ class Activation:
             self.anchor = moment
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def commit(self, ops: Sequence[OperationRecord] = (), history: Sequence[HistoryEntry] = (),
-               run: dict[str, Any] | None = None, at: datetime | None = None,
-               **extra: Any) -> datetime:
+    def commit(
+        self,
+        ops: Sequence[OperationRecord] = (),
+        history: Sequence[HistoryEntry] = (),
+        run: dict[str, Any] | None = None,
+        at: datetime | None = None,
+        **extra: Any,
+    ) -> datetime:
         """Write one checkpoint; ``at`` is the commit time when the caller just read the clock
         (a step's finish time), so the hot path reads the clock once per step, not twice."""
         now = self.rt.clock.now() if at is None else at
@@ -236,13 +271,13 @@ class Activation:
             changes.setdefault("updated_at", now)
         checkpoint = Checkpoint(run=changes, operations=ops, history=history, **extra)
         leases = self.rt.leases
-        if leases is not None and self.lease_owner is not None and \
-                leases.given_up(self.run.id):
+        if leases is not None and self.lease_owner is not None and leases.given_up(self.run.id):
             # A step was told its lease was lost: nothing it returned or raised since counts.
             raise LeaseLost(self.run.id, self.lease_owner)
         try:
-            self._cancel_seen = self.rt.store.commit(self.run.id, checkpoint,
-                                                     lease_owner=self.lease_owner, now=now)
+            self._cancel_seen = self.rt.store.commit(
+                self.run.id, checkpoint, lease_owner=self.lease_owner, now=now
+            )
         except (LeaseLost, CancelRequested):
             raise
         except Exception as exc:
@@ -251,29 +286,45 @@ class Activation:
             self.ops[op.seq] = op
         return now
 
-    def _commit_through_fault(self, checkpoint: Checkpoint, now: datetime,
-                              ops: Sequence[OperationRecord], failed: Exception) -> bool:
+    def _commit_through_fault(
+        self,
+        checkpoint: Checkpoint,
+        now: datetime,
+        ops: Sequence[OperationRecord],
+        failed: Exception,
+    ) -> bool:
         """Retry a checkpoint the store failed to write; the write that succeeds also records
         the fault in the run's history, so `wfkit show` and `export` tell of it."""
-        what = f"checkpointing {ops[0].kind} {ops[0].name!r} ({seq_label(ops[0].seq)})" if ops \
+        what = (
+            f"checkpointing {ops[0].kind} {ops[0].name!r} ({seq_label(ops[0].seq)})"
+            if ops
             else "checkpointing the run"
+        )
 
         def write(fault: StoreFault | None) -> bool:
             history = checkpoint.history
             if fault is not None:
                 at = self.rt.clock.now()
-                history = [*history, he.run_entry(self.run.id, at, "store_fault", during=what,
-                                                  **fault.describe(at))]
-            return self.rt.store.commit(self.run.id, replace(checkpoint, history=history),
-                                        lease_owner=self.lease_owner, now=now)
+                history = [
+                    *history,
+                    he.run_entry(self.run.id, at, "store_fault", during=what, **fault.describe(at)),
+                ]
+            return self.rt.store.commit(
+                self.run.id,
+                replace(checkpoint, history=history),
+                lease_owner=self.lease_owner,
+                now=now,
+            )
 
-        return persist(write, self.rt.clock, self.rt.lease_seconds, what, failed=failed,
-                       health=self.rt.health)
+        return persist(
+            write, self.rt.clock, self.rt.lease_seconds, what, failed=failed, health=self.rt.health
+        )
 
     def read_store(self, call: Callable[[], Any], what: str) -> Any:
         """A store read the activation needs, retried through a fault like a checkpoint."""
-        return persist(lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what,
-                       health=self.rt.health)
+        return persist(
+            lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what, health=self.rt.health
+        )
 
     def check_cancel(self) -> None:
         """Stop at this operation boundary if a cancel was requested.
@@ -293,8 +344,9 @@ class Activation:
         (``wfkit cancel --no-compensate``) is read from the store, not assumed."""
         if self.run.cancel_requested:
             return
-        stored = self.read_store(lambda: self.rt.store.get_run(self.run.id),
-                                 "reading the cancel request")
+        stored = self.read_store(
+            lambda: self.rt.store.get_run(self.run.id), "reading the cancel request"
+        )
         self.run.cancel_requested = True
         if stored is not None:
             self.run.compensate_on_cancel = stored.compensate_on_cancel
@@ -310,10 +362,17 @@ class Activation:
         raise Suspend(status, wake, reason)
 
     # -- steps (and compensations) -----------------------------------------------------------
-    def step_flow(self, spec: StepSpec, args: tuple[Any, ...], kwargs: dict[str, Any],
-                  kind: OpKind = OpKind.STEP, seq: int | None = None,
-                  rec: OperationRecord | None = None, compensates: int | None = None,
-                  source: str | None = None) -> Flow:
+    def step_flow(
+        self,
+        spec: StepSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        kind: OpKind = OpKind.STEP,
+        seq: int | None = None,
+        rec: OperationRecord | None = None,
+        compensates: int | None = None,
+        source: str | None = None,
+    ) -> Flow:
         if seq is None:
             seq, rec = self.take(kind, spec.name)
         if rec is not None and rec.status in (OpStatus.COMPLETED, OpStatus.SKIPPED):
@@ -339,23 +398,43 @@ class Activation:
             source = caller_source()
         attempt = rec.attempt if rec is not None else 0
         if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:
-            return self._fail_step(seq, spec, kind, attempt, rec.started_at,
-                                   StepInterrupted(spec.name, attempt), source, compensates)
+            return self._fail_step(
+                seq,
+                spec,
+                kind,
+                attempt,
+                rec.started_at,
+                StepInterrupted(spec.name, attempt),
+                source,
+                compensates,
+            )
         self.starting(kind, seq, spec.name)
         if rec is not None and rec.status == OpStatus.RETRYING and rec.wake_at is not None:
-            yield from self.wait_until(rec.wake_at, self._park_status(),
-                                       f"retry of step {spec.name!r}")
+            yield from self.wait_until(
+                rec.wake_at, self._park_status(), f"retry of step {spec.name!r}"
+            )
         while True:
             attempt += 1
             self.check_cancel()
             started = self.rt.clock.now()
             if self.rt.observer is not None:
-                self.rt.observer.notify(AttemptStarted(self.run.id, seq, kind, spec.name, attempt,
-                                                       spec.retry.attempts, started))
+                self.rt.observer.notify(
+                    AttemptStarted(
+                        self.run.id, seq, kind, spec.name, attempt, spec.retry.attempts, started
+                    )
+                )
             if spec.at_most_once:
-                op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.STARTED,
-                                     attempt=attempt, started_at=started, source=source,
-                                     compensates=compensates)
+                op = OperationRecord(
+                    self.run.id,
+                    seq,
+                    kind,
+                    spec.name,
+                    OpStatus.STARTED,
+                    attempt=attempt,
+                    started_at=started,
+                    source=source,
+                    compensates=compensates,
+                )
                 self.commit([op], [he.op_entry("step_started", op)])
             outcome, error = yield Attempt(spec, kind, seq, attempt, args, kwargs)
             text = value = None
@@ -364,54 +443,113 @@ class Activation:
                     text = self.rt.codec.encode(outcome, where=f"result of step {spec.name!r}")
                     # The workflow sees what a replay will decode, and that must be what the
                     # step returned: checked before the checkpoint, so a misfit fails the step.
-                    value = self.rt.codec.settle(outcome, text, spec.returns,
-                                                 where=f"result of step {spec.name!r}")
+                    value = self.rt.codec.settle(
+                        outcome, text, spec.returns, where=f"result of step {spec.name!r}"
+                    )
                 except SerializationError as exc:
                     error = exc
             finished = self.rt.clock.now()
             if error is not None:
-                retryable = not isinstance(error, (SerializationError, WfkitError)) \
-                    or isinstance(error, StepTimeout)
+                retryable = not isinstance(error, (SerializationError, WfkitError)) or isinstance(
+                    error, StepTimeout
+                )
                 if retryable and spec.retry.should_retry(error, attempt):
                     wake = finished + timedelta(seconds=spec.retry.delay(attempt, self.rt.rng))
-                    op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.RETRYING,
-                                         attempt=attempt, started_at=started,
-                                         error=encode_error(error), wake_at=wake,
-                                         source=source, compensates=compensates)
+                    op = OperationRecord(
+                        self.run.id,
+                        seq,
+                        kind,
+                        spec.name,
+                        OpStatus.RETRYING,
+                        attempt=attempt,
+                        started_at=started,
+                        error=encode_error(error),
+                        wake_at=wake,
+                        source=source,
+                        compensates=compensates,
+                    )
                     self.commit([op], [he.op_entry("step_retrying", op)])
                     if self.rt.observer is not None:
-                        self.rt.observer.notify(StepRetrying(self.run.id, seq, kind, spec.name,
-                                                             attempt, spec.retry.attempts,
-                                                             error_line(error), wake))
-                    yield from self.wait_until(wake, self._park_status(),
-                                               f"retry of step {spec.name!r}")
+                        self.rt.observer.notify(
+                            StepRetrying(
+                                self.run.id,
+                                seq,
+                                kind,
+                                spec.name,
+                                attempt,
+                                spec.retry.attempts,
+                                error_line(error),
+                                wake,
+                            )
+                        )
+                    yield from self.wait_until(
+                        wake, self._park_status(), f"retry of step {spec.name!r}"
+                    )
                     continue
-                return self._fail_step(seq, spec, kind, attempt, started, error, source,
-                                       compensates)
-            op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.COMPLETED,
-                                 attempt=attempt, started_at=started, finished_at=finished,
-                                 result=text, source=source, compensates=compensates)
+                return self._fail_step(
+                    seq, spec, kind, attempt, started, error, source, compensates
+                )
+            op = OperationRecord(
+                self.run.id,
+                seq,
+                kind,
+                spec.name,
+                OpStatus.COMPLETED,
+                attempt=attempt,
+                started_at=started,
+                finished_at=finished,
+                result=text,
+                source=source,
+                compensates=compensates,
+            )
             self.commit([op], [he.op_entry("step_completed", op)], at=finished)
             if self.rt.observer is not None:
-                self.rt.observer.notify(StepCompleted(self.run.id, seq, kind, spec.name, attempt,
-                                                     (finished - started).total_seconds()))
+                self.rt.observer.notify(
+                    StepCompleted(
+                        self.run.id,
+                        seq,
+                        kind,
+                        spec.name,
+                        attempt,
+                        (finished - started).total_seconds(),
+                    )
+                )
             self.checkpointed(kind, seq, spec.name)
             self.advance(op)
             if kind == OpKind.STEP:
                 self.remember(seq, spec, args, kwargs, value, finished)
             return value
 
-    def _fail_step(self, seq: int, spec: StepSpec, kind: OpKind, attempt: int,
-                   started: datetime | None, error: BaseException, source: str | None,
-                   compensates: int | None) -> Any:
+    def _fail_step(
+        self,
+        seq: int,
+        spec: StepSpec,
+        kind: OpKind,
+        attempt: int,
+        started: datetime | None,
+        error: BaseException,
+        source: str | None,
+        compensates: int | None,
+    ) -> Any:
         finished = self.rt.clock.now()
-        op = OperationRecord(self.run.id, seq, kind, spec.name, OpStatus.FAILED,
-                             attempt=attempt, started_at=started, finished_at=finished,
-                             error=encode_error(error), source=source, compensates=compensates)
+        op = OperationRecord(
+            self.run.id,
+            seq,
+            kind,
+            spec.name,
+            OpStatus.FAILED,
+            attempt=attempt,
+            started_at=started,
+            finished_at=finished,
+            error=encode_error(error),
+            source=source,
+            compensates=compensates,
+        )
         self.commit([op], [he.op_entry("step_failed", op)])
         if self.rt.observer is not None:
-            self.rt.observer.notify(StepGaveUp(self.run.id, seq, kind, spec.name, attempt,
-                                               error_line(error)))
+            self.rt.observer.notify(
+                StepGaveUp(self.run.id, seq, kind, spec.name, attempt, error_line(error))
+            )
         self.checkpointed(kind, seq, spec.name)
         self.advance(op)
         if spec.optional and kind == OpKind.STEP:
@@ -419,19 +557,36 @@ class Activation:
         raise rebuild_error(op.error, spec.name)
 
     def _park_status(self) -> RunStatus:
-        return RunStatus.COMPENSATING if self.phase == RunStatus.COMPENSATING \
-            else RunStatus.SLEEPING
+        return (
+            RunStatus.COMPENSATING if self.phase == RunStatus.COMPENSATING else RunStatus.SLEEPING
+        )
 
-    def remember(self, seq: int, spec: StepSpec, args: tuple[Any, ...],
-                 kwargs: dict[str, Any], value: Any, finished_at: datetime | None) -> None:
+    def remember(
+        self,
+        seq: int,
+        spec: StepSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        value: Any,
+        finished_at: datetime | None,
+    ) -> None:
         if spec.compensate is None:
             return
         import inspect
 
         with self._lock:
-            self.registered.append(Registered(
-                seq, spec.name, spec.compensate, inspect.iscoroutinefunction(spec.compensate),
-                args, kwargs, value, finished_at))
+            self.registered.append(
+                Registered(
+                    seq,
+                    spec.name,
+                    spec.compensate,
+                    inspect.iscoroutinefunction(spec.compensate),
+                    args,
+                    kwargs,
+                    value,
+                    finished_at,
+                )
+            )
 
     def starting(self, kind: OpKind, seq: int, name: str) -> None:
         if self.rt.interceptor is not None:
@@ -450,9 +605,15 @@ class Activation:
     def step_info(self, req: Attempt) -> StepInfo:
         """The attempt as :func:`wfkit.step_info` shows it to the step's code; under a lease,
         its ``lease_lost()`` asks the worker's heartbeat."""
-        info = StepInfo(run_id=self.run.id, workflow=self.wf.name, seq=req.seq,
-                        name=req.spec.name, kind=req.kind.value, attempt=req.number,
-                        attempts=req.spec.retry.attempts)
+        info = StepInfo(
+            run_id=self.run.id,
+            workflow=self.wf.name,
+            seq=req.seq,
+            name=req.spec.name,
+            kind=req.kind.value,
+            attempt=req.number,
+            attempts=req.spec.retry.attempts,
+        )
         leases = self.rt.leases
         if leases is not None and self.lease_owner is not None:
             object.__setattr__(info, "_lease_check", functools.partial(leases.lost, self.run.id))
@@ -463,9 +624,15 @@ class Activation:
         token = running_step.set(functools.partial(self.step_info, req))  # wfkit.step_info()
         try:
             if self.rt.interceptor is not None:
-                return self.rt.interceptor.invoke(req.kind, req.seq, req.number, req.spec,
-                                                  req.args, req.kwargs,
-                                                  functools.partial(_call_step, req))
+                return self.rt.interceptor.invoke(
+                    req.kind,
+                    req.seq,
+                    req.number,
+                    req.spec,
+                    req.args,
+                    req.kwargs,
+                    functools.partial(_call_step, req),
+                )
             return _call_step(req)
         finally:
             running_step.reset(token)
@@ -481,8 +648,9 @@ class Activation:
         token = current_activation.set(None)
         attempt = running_step.set(functools.partial(self.step_info, req))
         try:
-            return await _with_timeout(req.spec.fn(*req.args, **req.kwargs), req.spec.timeout,
-                                       req.spec.name)
+            return await _with_timeout(
+                req.spec.fn(*req.args, **req.kwargs), req.spec.timeout, req.spec.name
+            )
         finally:
             running_step.reset(attempt)
             current_activation.reset(token)
@@ -536,16 +704,17 @@ class Activation:
             except BaseException as exc:  # Suspend and crashes too: re-raised below in order
                 outcomes[i] = (None, exc)
 
-        with ThreadPoolExecutor(max_workers=min(len(flows), 16),
-                                thread_name_prefix="wfkit-parallel") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(len(flows), 16), thread_name_prefix="wfkit-parallel"
+        ) as pool:
             list(pool.map(one, range(len(flows))))
         return settle(outcomes)
 
     async def drive_parallel_async(self, flows: list[Flow]) -> list[Any]:
-        results = await asyncio.gather(*(self.drive_async(f) for f in flows),
-                                       return_exceptions=True)
-        return settle([(None, r) if isinstance(r, BaseException) else (r, None)
-                       for r in results])
+        results = await asyncio.gather(
+            *(self.drive_async(f) for f in flows), return_exceptions=True
+        )
+        return settle([(None, r) if isinstance(r, BaseException) else (r, None) for r in results])
 
 
 def settle(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
@@ -569,8 +738,9 @@ def _call_step(req: Attempt) -> Any:
     token = current_activation.set(None)
     try:
         if spec.is_async:
-            return asyncio.run(_with_timeout(spec.fn(*req.args, **req.kwargs), spec.timeout,
-                                             spec.name))
+            return asyncio.run(
+                _with_timeout(spec.fn(*req.args, **req.kwargs), spec.timeout, spec.name)
+            )
         if spec.timeout is None:
             return spec.fn(*req.args, **req.kwargs)
         return _call_in_thread(spec.fn, req.args, req.kwargs, spec.timeout, spec.name)
@@ -587,8 +757,9 @@ async def _with_timeout(awaitable: Any, timeout: float | None, name: str) -> Any
         raise StepTimeout(name, timeout) from None
 
 
-def _call_in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                    timeout: float, name: str) -> Any:
+def _call_in_thread(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float, name: str
+) -> Any:
     """Run a sync step with a deadline. A thread cannot be killed: a late result is dropped."""
     box: dict[str, Any] = {}
 
@@ -599,8 +770,12 @@ def _call_in_thread(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
             box["error"] = exc
 
     # The step's context (wfkit.step_info(), no current workflow) goes with it to the thread.
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
-                              name=f"wfkit-step-{name}", daemon=True)
+    thread = threading.Thread(
+        target=contextvars.copy_context().run,
+        args=(target,),
+        name=f"wfkit-step-{name}",
+        daemon=True,
+    )
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -623,9 +798,13 @@ def caller_source() -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _is_wfkit_file(filename: str) -> bool:
-    return _WFKIT_DIR in filename or filename.startswith("<frozen") \
-        or "/asyncio/" in filename or "concurrent/futures" in filename \
+    return (
+        _WFKIT_DIR in filename
+        or filename.startswith("<frozen")
+        or "/asyncio/" in filename
+        or "concurrent/futures" in filename
         or filename.endswith("threading.py")
+    )
 
 
 _WFKIT_DIR = __file__.rsplit("/engine/core/", 1)[0] + "/"

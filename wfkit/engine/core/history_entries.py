@@ -29,11 +29,20 @@ def run_entry(run_id: str, at: datetime, type_: str, **data: Any) -> HistoryEntr
 
 def op_from_snapshot(run_id: str, seq: int, name: str, data: dict[str, Any]) -> OperationRecord:
     return OperationRecord(
-        run_id=run_id, seq=seq, kind=OpKind(data["kind"]), name=name,
-        status=OpStatus(data["status"]), attempt=int(data.get("attempt", 0)),
-        started_at=_dt(data.get("started_at")), finished_at=_dt(data.get("finished_at")),
-        result=data.get("result"), error=data.get("error"), wake_at=_dt(data.get("wake_at")),
-        source=data.get("source"), compensates=data.get("compensates"))
+        run_id=run_id,
+        seq=seq,
+        kind=OpKind(data["kind"]),
+        name=name,
+        status=OpStatus(data["status"]),
+        attempt=int(data.get("attempt", 0)),
+        started_at=_dt(data.get("started_at")),
+        finished_at=_dt(data.get("finished_at")),
+        result=data.get("result"),
+        error=data.get("error"),
+        wake_at=_dt(data.get("wake_at")),
+        source=data.get("source"),
+        compensates=data.get("compensates"),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ number).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wfkit.engine.status import OpKind
 

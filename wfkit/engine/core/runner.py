@@ -11,8 +11,9 @@ import asyncio
 import contextvars
 import json
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any
 
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.context import Context
@@ -31,21 +32,34 @@ from wfkit.engine.core.spec import StepSpec
 from wfkit.engine.core.starting import decode_input
 from wfkit.engine.core.waits import CHILD_EVENT
 from wfkit.engine.definitions import WorkflowDef, current_activation
-from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
 from wfkit.engine.progress import CompensationStarted, RunParked, error_line
 from wfkit.engine.retry import DEFAULT_COMPENSATION_RETRY
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import CancelRequested, OperationRecord, RunRecord
+from wfkit.errors import NonDeterminismError, RecordedValueError, SerializationError
 
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
-def execute(rt: Runtime, run: RunRecord, wf: WorkflowDef[Any], *, lease_owner: str | None,
-            operations: Sequence[OperationRecord] | None = None) -> Activation:
+def execute(
+    rt: Runtime,
+    run: RunRecord,
+    wf: WorkflowDef[Any],
+    *,
+    lease_owner: str | None,
+    operations: Sequence[OperationRecord] | None = None,
+) -> Activation:
     """Advance ``run`` as far as it can go now; the returned activation tells what happened."""
     winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
-    act = Activation(rt, run, wf, lease_owner=lease_owner, make_context=Context,
-                     operations=operations, replay_only=winding_down)
+    act = Activation(
+        rt,
+        run,
+        wf,
+        lease_owner=lease_owner,
+        make_context=Context,
+        operations=operations,
+        replay_only=winding_down,
+    )
     token = current_activation.set(act)
     try:
         _advance(act)
@@ -66,7 +80,7 @@ def _advance(act: Activation) -> None:
         _fail(act, exc)  # the code or the record is wrong: undoing good work would not help
     except Exception as exc:
         seen = getattr(act.rt.interceptor, "body_raised", None)
-        if seen is not None:   # the test harness keeps the traceback (where the code raised)
+        if seen is not None:  # the test harness keeps the traceback (where the code raised)
             seen(act.run.id, exc)
         _compensate(act, None if act.replay_only else exc)
     else:
@@ -75,10 +89,17 @@ def _advance(act: Activation) -> None:
             return
         leftover = leftover_operation(act)
         if leftover is not None:
-            _fail(act, NonDeterminismError(
-                position=leftover.seq, recorded=f"{leftover.kind} {leftover.name!r}",
-                current="the workflow returning", source=leftover.source, run_id=act.run.id,
-                diff=act.divergence(leftover.seq, "(the workflow returned)")))
+            _fail(
+                act,
+                NonDeterminismError(
+                    position=leftover.seq,
+                    recorded=f"{leftover.kind} {leftover.name!r}",
+                    current="the workflow returning",
+                    source=leftover.source,
+                    run_id=act.run.id,
+                    diff=act.divergence(leftover.seq, "(the workflow returned)"),
+                ),
+            )
             return
         try:
             act.check_cancel()  # a cancel seen at the last step's checkpoint comes first
@@ -120,22 +141,28 @@ def _run_in_fresh_thread(coro: Any) -> Any:
 def leftover_operation(act: Activation) -> OperationRecord | None:
     """The first recorded operation the body did not reach this time (a divergence if the
     body returned), compensations aside."""
-    later = [op for seq, op in act.ops.items()
-             if seq > act.seq and op.kind != OpKind.COMPENSATION]
+    later = [op for seq, op in act.ops.items() if seq > act.seq and op.kind != OpKind.COMPENSATION]
     return min(later, key=lambda op: op.seq) if later else None
 
 
 def _park(act: Activation, suspend: Suspend) -> None:
     wake = suspend.wake_at
-    if suspend.status == RunStatus.WAITING and suspend.wake_on_events and \
-            suspend.wake_on_events[0].startswith("wfkit.child:"):
+    if (
+        suspend.status == RunStatus.WAITING
+        and suspend.wake_on_events
+        and suspend.wake_on_events[0].startswith("wfkit.child:")
+    ):
         # Safety net: a child's wake-up note is sent after its final commit; should the
         # child's process die in between, the parent still looks again within this bound.
         poll = act.rt.clock.now() + timedelta(seconds=act.rt.child_poll)
         wake = poll if wake is None else min(wake, poll)
-    act.commit(suspend.ops, suspend.history,
-               run={"status": suspend.status, "wake_at": wake},
-               release_lease=True, wake_on_events=suspend.wake_on_events)
+    act.commit(
+        suspend.ops,
+        suspend.history,
+        run={"status": suspend.status, "wake_at": wake},
+        release_lease=True,
+        wake_on_events=suspend.wake_on_events,
+    )
     act.outcome = suspend.status
     if act.rt.observer is not None:
         act.rt.observer.notify(RunParked(act.run.id, suspend.status, wake, suspend.reason))
@@ -146,17 +173,30 @@ def _park(act: Activation, suspend: Suspend) -> None:
 def _complete(act: Activation, result: Any) -> None:
     try:
         text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
-        act.rt.codec.settle(result, text, return_annotation(act.wf.fn),  # it must come back as itself
-                            where=f"result of workflow {act.wf.name!r}")
+        act.rt.codec.settle(
+            result,
+            text,
+            return_annotation(act.wf.fn),  # it must come back as itself
+            where=f"result of workflow {act.wf.name!r}",
+        )
     except SerializationError as exc:
         _compensate(act, exc)
         return
     now = act.rt.clock.now()
     try:  # a cancel requested after the last checkpoint read the flag still wins
-        act.commit(history=[he.run_entry(act.run.id, now, "run_completed")],  # result: run row
-                   run={"status": RunStatus.COMPLETED, "result": text, "finished_at": now,
-                        "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
-                   unless_cancelled=True, at=now)
+        act.commit(
+            history=[he.run_entry(act.run.id, now, "run_completed")],  # result: run row
+            run={
+                "status": RunStatus.COMPLETED,
+                "result": text,
+                "finished_at": now,
+                "wake_at": None,
+            },
+            release_lease=True,
+            send_events=parent_note(act.run),
+            unless_cancelled=True,
+            at=now,
+        )
     except CancelRequested:
         act.learn_cancel()
         _compensate(act, None)
@@ -178,10 +218,13 @@ def _fail(act: Activation, exc: BaseException, during: str | None = None) -> Non
     if original and during:
         data["original"] = original
     text = json.dumps(data)
-    act.commit(history=[he.run_entry(act.run.id, now, "run_failed", error=data)],
-               run={"status": RunStatus.FAILED, "error": text, "finished_at": now,
-                    "wake_at": None}, release_lease=True, send_events=parent_note(act.run),
-               at=now)
+    act.commit(
+        history=[he.run_entry(act.run.id, now, "run_failed", error=data)],
+        run={"status": RunStatus.FAILED, "error": text, "finished_at": now, "wake_at": None},
+        release_lease=True,
+        send_events=parent_note(act.run),
+        at=now,
+    )
     act.run.error = text
     act.outcome = RunStatus.FAILED
 
@@ -198,32 +241,49 @@ def _compensate(act: Activation, error: BaseException | None) -> None:
             changes["error"] = encode_error(error)
             act.run.error = changes["error"]
             data["error"] = error_data(changes["error"])
-        act.commit(history=[he.run_entry(act.run.id, now, "compensation_started", **data)],
-                   run=changes)
+        act.commit(
+            history=[he.run_entry(act.run.id, now, "compensation_started", **data)], run=changes
+        )
         if act.rt.observer is not None:
-            act.rt.observer.notify(CompensationStarted(act.run.id, len(act.registered), cancelled,
-                                                       error_line(error) if error else None))
+            act.rt.observer.notify(
+                CompensationStarted(
+                    act.run.id, len(act.registered), cancelled, error_line(error) if error else None
+                )
+            )
     if cancelled and not act.run.compensate_on_cancel:
         _finish_compensation(act, RunStatus.CANCELLED)
         return
     done = {op.compensates: op for op in act.ops.values() if op.kind == OpKind.COMPENSATION}
-    for reg in sorted(act.registered, key=lambda r: (r.finished_at or _EPOCH, r.seq),
-                      reverse=True):
+    for reg in sorted(act.registered, key=lambda r: (r.finished_at or _EPOCH, r.seq), reverse=True):
         existing = done.get(reg.seq)
         if existing is not None and existing.status in (OpStatus.COMPLETED, OpStatus.SKIPPED):
             continue
         if existing is not None and existing.status == OpStatus.FAILED:
-            _fail(act, _CompensationFailed(reg.name, existing.error),
-                  during=f"compensation of step {reg.name!r}")
+            _fail(
+                act,
+                _CompensationFailed(reg.name, existing.error),
+                during=f"compensation of step {reg.name!r}",
+            )
             return
-        seq = existing.seq if existing is not None else next_compensation_seq(
-            op.kind for op in act.ops.values())
+        seq = (
+            existing.seq
+            if existing is not None
+            else next_compensation_seq(op.kind for op in act.ops.values())
+        )
         undone = act.ops.get(reg.seq)
         try:
-            act.drive(act.step_flow(_compensation_spec(reg), (*reg.args, reg.result),
-                                    reg.kwargs, kind=OpKind.COMPENSATION, seq=seq,
-                                    rec=existing, compensates=reg.seq,
-                                    source=undone.source if undone is not None else None))
+            act.drive(
+                act.step_flow(
+                    _compensation_spec(reg),
+                    (*reg.args, reg.result),
+                    reg.kwargs,
+                    kind=OpKind.COMPENSATION,
+                    seq=seq,
+                    rec=existing,
+                    compensates=reg.seq,
+                    source=undone.source if undone is not None else None,
+                )
+            )
         except Suspend as suspend:
             _park(act, Suspend(RunStatus.COMPENSATING, suspend.wake_at, suspend.reason))
             return
@@ -235,23 +295,38 @@ def _compensate(act: Activation, error: BaseException | None) -> None:
 
 def _finish_compensation(act: Activation, status: RunStatus) -> None:
     now = act.rt.clock.now()
-    act.commit(history=[he.run_entry(act.run.id, now, "run_" + status.value.lower())],
-               run={"status": status, "finished_at": now, "wake_at": None},
-               release_lease=True, send_events=parent_note(act.run), at=now)
+    act.commit(
+        history=[he.run_entry(act.run.id, now, "run_" + status.value.lower())],
+        run={"status": status, "finished_at": now, "wake_at": None},
+        release_lease=True,
+        send_events=parent_note(act.run),
+        at=now,
+    )
     act.outcome = status
 
 
 def _compensation_spec(reg: Registered) -> StepSpec:
-    return StepSpec(name=reg.name, fn=reg.fn, is_async=reg.is_async,
-                    retry=DEFAULT_COMPENSATION_RETRY, timeout=None, compensate=None,
-                    optional=False, idempotent=False, at_most_once=False, returns=Any)
+    return StepSpec(
+        name=reg.name,
+        fn=reg.fn,
+        is_async=reg.is_async,
+        retry=DEFAULT_COMPENSATION_RETRY,
+        timeout=None,
+        compensate=None,
+        optional=False,
+        idempotent=False,
+        at_most_once=False,
+        returns=Any,
+    )
 
 
 class _CompensationFailed(Exception):
     def __init__(self, step: str, error: str | None) -> None:
         data = error_data(error)
-        super().__init__(f"compensation of step {step!r} failed: "
-                         f"{data.get('type', 'Error')}: {data.get('message', '')}")
+        super().__init__(
+            f"compensation of step {step!r} failed: "
+            f"{data.get('type', 'Error')}: {data.get('message', '')}"
+        )
 
 
 def parent_note(run: RunRecord) -> tuple[tuple[str, str, str], ...]:

@@ -8,8 +8,9 @@ steps and injects crashes). The core code is the same for both.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, MutableMapping, Protocol
+from typing import Any, Protocol
 
 from wfkit.engine.clock import Clock
 from wfkit.engine.codec import JsonCodec
@@ -27,8 +28,16 @@ class Interceptor(Protocol):
     def starting(self, kind: OpKind, seq: int, name: str) -> None:
         """An operation is about to execute (not replay): a crash point."""
 
-    def invoke(self, kind: OpKind, seq: int, attempt: int, spec: StepSpec,
-               args: tuple[Any, ...], kwargs: dict[str, Any], call: Callable[[], Any]) -> Any:
+    def invoke(
+        self,
+        kind: OpKind,
+        seq: int,
+        attempt: int,
+        spec: StepSpec,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        call: Callable[[], Any],
+    ) -> Any:
         """Run one attempt; ``call()`` runs the real function (a mock may not call it)."""
 
     def checkpointed(self, kind: OpKind, seq: int, name: str) -> None:
@@ -58,10 +67,10 @@ class Runtime:
     codec: JsonCodec = field(default_factory=JsonCodec)
     rng: random.Random = field(default_factory=random.Random)  # retry jitter only
     lease_seconds: float = 30.0
-    inline_wait: float = 5.0       # retry delays up to this are waited in the worker
-    max_recoveries: int = 5        # crashed activations before a run is FAILED
-    child_poll: float = 300.0      # a parent re-checks a child at least this often (seconds)
+    inline_wait: float = 5.0  # retry delays up to this are waited in the worker
+    max_recoveries: int = 5  # crashed activations before a run is FAILED
+    child_poll: float = 300.0  # a parent re-checks a child at least this often (seconds)
     interceptor: Interceptor | None = None
     observer: Observer | None = None  # progress events (wfkit.engine.progress); None: not built
     health: StoreHealth = field(default_factory=StoreHealth)  # outages, for a worker's log
-    leases: Leases | None = None   # None (the harness): no leases, so none is ever lost
+    leases: Leases | None = None  # None (the harness): no leases, so none is ever lost

@@ -8,13 +8,14 @@ definition when the call site adds nothing, so the hot path does no option juggl
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from wfkit.engine.binding import positional_count, return_annotation
 from wfkit.engine.definitions import StepDef, WorkflowDef, check_compensation
-from wfkit.errors import DefinitionError
 from wfkit.engine.retry import DEFAULT_STEP_RETRY, Retry
+from wfkit.errors import DefinitionError
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class StepSpec:
     optional: bool
     idempotent: bool
     at_most_once: bool
-    returns: Any                 # the return annotation the result is decoded to
+    returns: Any  # the return annotation the result is decoded to
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,24 @@ def base_spec(target: Callable[..., Any]) -> StepSpec:
     if cached is not None:
         return cached
     if isinstance(target, WorkflowDef):
-        raise DefinitionError(f"{target.name!r} is a workflow, not a step",
-                              hint="start it as a child workflow with ctx.child(...)")
+        raise DefinitionError(
+            f"{target.name!r} is a workflow, not a step",
+            hint="start it as a child workflow with ctx.child(...)",
+        )
     if isinstance(target, StepDef):
         fn = target.fn
-        spec = StepSpec(name=target.name, fn=fn, is_async=target.is_async,
-                        retry=target.retry or DEFAULT_STEP_RETRY, timeout=target.timeout,
-                        compensate=target.compensate, optional=False,
-                        idempotent=target.idempotent, at_most_once=target.at_most_once,
-                        returns=return_annotation(fn))
+        spec = StepSpec(
+            name=target.name,
+            fn=fn,
+            is_async=target.is_async,
+            retry=target.retry or DEFAULT_STEP_RETRY,
+            timeout=target.timeout,
+            compensate=target.compensate,
+            optional=False,
+            idempotent=target.idempotent,
+            at_most_once=target.at_most_once,
+            returns=return_annotation(fn),
+        )
         # A later @fn.compensation must show up: cache only once a compensation is known or
         # the definition is complete (compensation is registered at import, before any run).
         target._wfkit_spec = spec  # type: ignore[attr-defined]
@@ -74,11 +84,21 @@ def base_spec(target: Callable[..., Any]) -> StepSpec:
         raise DefinitionError(f"ctx.step needs a callable, got {type(target).__name__}")
     name = getattr(target, "__name__", None)
     if not name or name == "<lambda>":
-        raise DefinitionError("ctx.step on a lambda needs name=",
-                              hint="ctx.step(lambda: ..., name='my-step')")
-    return StepSpec(name=name, fn=target, is_async=inspect.iscoroutinefunction(target),
-                    retry=DEFAULT_STEP_RETRY, timeout=None, compensate=None, optional=False,
-                    idempotent=False, at_most_once=False, returns=return_annotation(target))
+        raise DefinitionError(
+            "ctx.step on a lambda needs name=", hint="ctx.step(lambda: ..., name='my-step')"
+        )
+    return StepSpec(
+        name=name,
+        fn=target,
+        is_async=inspect.iscoroutinefunction(target),
+        retry=DEFAULT_STEP_RETRY,
+        timeout=None,
+        compensate=None,
+        optional=False,
+        idempotent=False,
+        at_most_once=False,
+        returns=return_annotation(target),
+    )
 
 
 def resolve(target: Callable[..., Any], site: CallSite) -> StepSpec:
@@ -86,32 +106,61 @@ def resolve(target: Callable[..., Any], site: CallSite) -> StepSpec:
         return base_spec(target)
     if site.name is None and not callable(target):
         raise DefinitionError(f"ctx.step needs a callable, got {type(target).__name__}")
-    base = base_spec(target) if site.name is None or isinstance(target, StepDef) \
+    base = (
+        base_spec(target)
+        if site.name is None or isinstance(target, StepDef)
         else _named(target, site.name)
+    )
     changes: dict[str, Any] = {}
-    for field in ("name", "retry", "timeout", "compensate", "optional", "idempotent",
-                  "at_most_once"):
+    for field in (
+        "name",
+        "retry",
+        "timeout",
+        "compensate",
+        "optional",
+        "idempotent",
+        "at_most_once",
+    ):
         value = getattr(site, field)
         if value is not None:
             changes[field] = value
     if "retry" in changes and not isinstance(changes["retry"], Retry):
-        raise DefinitionError(f"step {base.name!r}: retry must be a wfkit.Retry",
-                              hint="retry=Retry(attempts=3)")
-    if "timeout" in changes and (isinstance(site.timeout, bool)
-                                 or not isinstance(site.timeout, (int, float))
-                                 or site.timeout <= 0):
-        raise DefinitionError(f"step {base.name!r}: timeout must be a positive number "
-                              f"of seconds, got {site.timeout!r}")
+        raise DefinitionError(
+            f"step {base.name!r}: retry must be a wfkit.Retry", hint="retry=Retry(attempts=3)"
+        )
+    if "timeout" in changes and (
+        isinstance(site.timeout, bool)
+        or not isinstance(site.timeout, (int, float))
+        or site.timeout <= 0
+    ):
+        raise DefinitionError(
+            f"step {base.name!r}: timeout must be a positive number "
+            f"of seconds, got {site.timeout!r}"
+        )
     if "compensate" in changes:
-        check_compensation(site.compensate, changes.get("name", base.name),  # type: ignore[arg-type]
-                           positional_count(base.fn))
+        check_compensation(
+            site.compensate,
+            changes.get("name", base.name),  # type: ignore[arg-type]
+            positional_count(base.fn),
+        )
     return replace(base, **changes)
 
 
 def _named(target: Callable[..., Any], name: str) -> StepSpec:
     if isinstance(target, WorkflowDef):
-        raise DefinitionError(f"{target.name!r} is a workflow, not a step",
-                              hint="start it as a child workflow with ctx.child(...)")
-    return StepSpec(name=name, fn=target, is_async=inspect.iscoroutinefunction(target),
-                    retry=DEFAULT_STEP_RETRY, timeout=None, compensate=None, optional=False,
-                    idempotent=False, at_most_once=False, returns=return_annotation(target))
+        raise DefinitionError(
+            f"{target.name!r} is a workflow, not a step",
+            hint="start it as a child workflow with ctx.child(...)",
+        )
+    return StepSpec(
+        name=name,
+        fn=target,
+        is_async=inspect.iscoroutinefunction(target),
+        retry=DEFAULT_STEP_RETRY,
+        timeout=None,
+        compensate=None,
+        optional=False,
+        idempotent=False,
+        at_most_once=False,
+        returns=return_annotation(target),
+    )

@@ -14,12 +14,13 @@ at-least-once contract allows.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from wfkit.engine.clock import Clock
-from wfkit.errors import StoreError
 from wfkit.engine.store.base import CancelRequested, LeaseLost
+from wfkit.errors import StoreError
 
 T = TypeVar("T")
 
@@ -34,10 +35,10 @@ class StoreUnavailable(BaseException):
     an outage of the infrastructure into a handled failure of its own.
     """
 
-    def __init__(self, what: str, error: BaseException, *, attempts: int,
-                 waited: float) -> None:
-        super().__init__(f"the store failed while {what}: {error} "
-                         f"({attempts} attempts over {waited:.1f}s)")
+    def __init__(self, what: str, error: BaseException, *, attempts: int, waited: float) -> None:
+        super().__init__(
+            f"the store failed while {what}: {error} ({attempts} attempts over {waited:.1f}s)"
+        )
         self.what = what
         self.error = error
         self.attempts = attempts
@@ -53,9 +54,11 @@ class StoreFault:
         self.attempts = 1
 
     def describe(self, now: datetime) -> dict[str, object]:
-        return {"error": f"{type(self.error).__name__}: {self.error}",
-                "attempts": self.attempts,
-                "waited_seconds": round((now - self.first).total_seconds(), 3)}
+        return {
+            "error": f"{type(self.error).__name__}: {self.error}",
+            "attempts": self.attempts,
+            "waited_seconds": round((now - self.first).total_seconds(), 3),
+        }
 
 
 class StoreHealth:
@@ -74,8 +77,9 @@ class StoreHealth:
         self.on_error: Callable[[StoreError, float], None] | None = None
         self.on_back: Callable[[float], None] | None = None
 
-    def failed(self, error: BaseException, retry_in: float, now: datetime, *,
-               always: bool = False) -> None:
+    def failed(
+        self, error: BaseException, retry_in: float, now: datetime, *, always: bool = False
+    ) -> None:
         """A store call failed and is tried again in ``retry_in`` seconds; told to
         ``on_error`` when it is the first failure of an outage (or ``always``)."""
         with self._lock:
@@ -84,8 +88,12 @@ class StoreHealth:
                 self._down_since = now
         listener = self.on_error
         if listener is not None and (first or always):
-            listener(error if isinstance(error, StoreError) else
-                     StoreError(f"{type(error).__name__}: {error}"), retry_in)
+            listener(
+                error
+                if isinstance(error, StoreError)
+                else StoreError(f"{type(error).__name__}: {error}"),
+                retry_in,
+            )
 
     def answered(self, now: datetime) -> None:
         """A store call succeeded: the end of an outage is told to ``on_back``."""
@@ -98,9 +106,15 @@ class StoreHealth:
             listener(max(0.0, (now - since).total_seconds()))
 
 
-def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: float,
-            what: str, retry_on: tuple[type[Exception], ...] = (Exception,),
-            failed: Exception | None = None, health: StoreHealth | None = None) -> T:
+def persist(
+    call: Callable[[StoreFault | None], T],
+    clock: Clock,
+    patience: float,
+    what: str,
+    retry_on: tuple[type[Exception], ...] = (Exception,),
+    failed: Exception | None = None,
+    health: StoreHealth | None = None,
+) -> T:
     """``call(fault)``, retried while it fails for up to ``patience`` seconds of ``clock`` time.
 
     ``fault`` is None on the first try and describes the failures so far on a retry, so a write
@@ -123,8 +137,9 @@ def persist(call: Callable[[StoreFault | None], T], clock: Clock, patience: floa
     while True:
         waited = (clock.now() - fault.first).total_seconds()
         if waited >= patience:
-            raise StoreUnavailable(what, fault.error, attempts=fault.attempts,
-                                   waited=waited) from fault.error
+            raise StoreUnavailable(
+                what, fault.error, attempts=fault.attempts, waited=waited
+            ) from fault.error
         if health is not None:
             health.failed(fault.error, min(pause, patience - waited), clock.now())
         clock.sleep(min(pause, patience - waited))

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from wfkit.errors import StoreError
 from wfkit.engine.store.base import (
     Checkpoint,
     EventRecord,
@@ -19,12 +18,21 @@ from wfkit.engine.store.base import (
     RunRecord,
     Store,
 )
+from wfkit.errors import StoreError
 
 DEFAULT_STORE_URL = "sqlite:///wfkit.db"
 
 __all__ = [
-    "DEFAULT_STORE_URL", "Checkpoint", "EventRecord", "HistoryEntry", "LeaseLost",
-    "OperationRecord", "RunRecord", "Store", "display_url", "open_store",
+    "DEFAULT_STORE_URL",
+    "Checkpoint",
+    "EventRecord",
+    "HistoryEntry",
+    "LeaseLost",
+    "OperationRecord",
+    "RunRecord",
+    "Store",
+    "display_url",
+    "open_store",
 ]
 
 
@@ -47,17 +55,24 @@ def open_store(url: str, *, access: str = "create") -> Store:
     :class:`~wfkit.errors.NoStore` error for the last two."""
     scheme, sep, _ = url.partition("://")
     if not sep:
-        raise StoreError(f"store URL {url!r} has no scheme",
-                         hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")
+        raise StoreError(
+            f"store URL {url!r} has no scheme",
+            hint="use sqlite:///path/to/wfkit.db or postgresql://host/db",
+        )
     if scheme == "sqlite":
         from wfkit.engine.store.sqlite import SqliteStore
+
         return SqliteStore(url, access=access)
     if scheme in ("postgresql", "postgres"):
         # (the import says how to install a missing driver)
         from wfkit.engine.store.postgres import PostgresStore
+
         return PostgresStore(url, access=access)
     if scheme == "memory":
         from wfkit.engine.store.memory import MemoryStore
+
         return MemoryStore(url, access=access)
-    raise StoreError(f"unknown store URL scheme {scheme!r} in {url!r}",
-                     hint="use sqlite:///path/to/wfkit.db or postgresql://host/db")
+    raise StoreError(
+        f"unknown store URL scheme {scheme!r} in {url!r}",
+        hint="use sqlite:///path/to/wfkit.db or postgresql://host/db",
+    )

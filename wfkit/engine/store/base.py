@@ -15,9 +15,10 @@ the store only persists strings.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Collection, Protocol, Sequence
+from typing import Any, Protocol
 
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 
@@ -28,18 +29,18 @@ class RunRecord:
     workflow: str
     version: int
     status: RunStatus
-    input: str                      # JSON text: {"args": [...], "kwargs": {...}}
-    seed: int                       # source of ctx.uuid4()/ctx.random() for this run
+    input: str  # JSON text: {"args": [...], "kwargs": {...}}
+    seed: int  # source of ctx.uuid4()/ctx.random() for this run
     created_at: datetime
     updated_at: datetime
-    result: str | None = None       # JSON text of the return value
-    error: str | None = None        # JSON text: {"type", "message", ...}
-    parent_id: str | None = None    # set on child workflows
-    parent_seq: int | None = None   # the parent's operation that waits on this child
+    result: str | None = None  # JSON text of the return value
+    error: str | None = None  # JSON text: {"type", "message", ...}
+    parent_id: str | None = None  # set on child workflows
+    parent_seq: int | None = None  # the parent's operation that waits on this child
     wake_at: datetime | None = None  # when a SLEEPING/WAITING run becomes runnable again
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
-    recoveries: int = 0             # times a crashed worker's lease on this run was taken over
+    recoveries: int = 0  # times a crashed worker's lease on this run was taken over
     cancel_requested: bool = False
     compensate_on_cancel: bool = True
     finished_at: datetime | None = None
@@ -55,11 +56,11 @@ class OperationRecord:
     attempt: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    result: str | None = None        # JSON text
-    error: str | None = None         # JSON text: {"type", "module", "message", "args"}
+    result: str | None = None  # JSON text
+    error: str | None = None  # JSON text: {"type", "module", "message", "args"}
     wake_at: datetime | None = None  # next attempt (RETRYING), timer end, wait deadline
-    source: str | None = None        # "file.py:42" of the workflow line that made the call
-    compensates: int | None = None   # for COMPENSATION ops: the seq of the step undone
+    source: str | None = None  # "file.py:42" of the workflow line that made the call
+    compensates: int | None = None  # for COMPENSATION ops: the seq of the step undone
 
 
 @dataclass
@@ -67,7 +68,7 @@ class EventRecord:
     id: int
     run_id: str
     name: str
-    payload: str                     # JSON text
+    payload: str  # JSON text
     sent_at: datetime
     consumed_seq: int | None = None  # the wait operation that received it
 
@@ -78,11 +79,11 @@ class HistoryEntry:
 
     run_id: str
     at: datetime
-    type: str                        # e.g. "run_started", "step_completed", "compensation_failed"
+    type: str  # e.g. "run_started", "step_completed", "compensation_failed"
     seq: int | None = None
     name: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    index: int = 0                   # position in the run's log; assigned by the store
+    index: int = 0  # position in the run's log; assigned by the store
     # An operation entry on its way to a store may carry the record instead of its snapshot
     # (``data`` then stays empty): the hot path builds no JSON-ready dict, and the SQLite
     # store writes the record's columns. Stores read such entries through entry_data().
@@ -100,8 +101,11 @@ def op_snapshot(op: OperationRecord) -> dict[str, Any]:
     Written out field by field (no getattr loop, the enums' ``_value_`` slot rather than the
     ``value`` property): stores other than SQLite call it once per checkpoint.
     """
-    data: dict[str, Any] = {"kind": op.kind._value_, "status": op.status._value_,
-                            "attempt": op.attempt}
+    data: dict[str, Any] = {
+        "kind": op.kind._value_,
+        "status": op.status._value_,
+        "attempt": op.attempt,
+    }
     if op.started_at is not None:
         data["started_at"] = op.started_at.isoformat()
     if op.finished_at is not None:
@@ -131,9 +135,9 @@ class Checkpoint:
     run: dict[str, Any] = field(default_factory=dict)
     operations: Sequence[OperationRecord] = ()
     history: Sequence[HistoryEntry] = ()
-    consume_event: tuple[int, int] | None = None   # (event id, seq)
+    consume_event: tuple[int, int] | None = None  # (event id, seq)
     release_lease: bool = False
-    discard_operations: Sequence[int] = ()          # seqs to delete (skip-step rewinds)
+    discard_operations: Sequence[int] = ()  # seqs to delete (skip-step rewinds)
     # A run that parks (WAITING) for these event names must not miss one sent while it was
     # still running: if the inbox holds an unconsumed event with one of these names when the
     # commit applies, the store sets wake_at to the commit's ``now`` instead (no lost wakeup).
@@ -175,9 +179,15 @@ class Store(Protocol):
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
-    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None,
-                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[RunRecord]:
         """Runs newest first (created_at, then id descending).
 
         ``before`` is a keyset cursor, the (created_at, id) of the last run of the previous
@@ -191,8 +201,14 @@ class Store(Protocol):
     def operations(self, run_id: str) -> list[OperationRecord]:
         """The run's operations ordered by seq."""
 
-    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> bool:
+    def commit(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
         """Apply ``checkpoint`` atomically; return the run's ``cancel_requested`` flag.
 
         With ``lease_owner`` the write is fenced: if the run's lease is not held by that owner
@@ -214,9 +230,16 @@ class Store(Protocol):
     def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
         """Unconsumed events of that name, oldest first."""
 
-    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None,
-              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        limit: int = 1,
+        run_id: str | None = None,
+        workflows: Sequence[str] | None = None,
+    ) -> list[RunRecord]:
         """Lease up to ``limit`` runnable runs (optionally only ``run_id``, and only runs whose
         workflow name is in ``workflows`` when given: a worker claims only what it can run).
 
@@ -227,8 +250,9 @@ class Store(Protocol):
         lasts ``lease_until - now`` on the store's lease clock (the module docstring).
         """
 
-    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
-                  now: datetime) -> set[str]:
+    def heartbeat(
+        self, owner: str, run_ids: Sequence[str], lease_until: datetime, now: datetime
+    ) -> set[str]:
         """Extend the leases ``owner`` still holds (live on the store's lease clock) by
         ``lease_until - now``; return the ids it still holds."""
 
@@ -240,13 +264,15 @@ class Store(Protocol):
 
     def history(self, run_id: str) -> list[HistoryEntry]: ...
 
-    def prunable_runs(self, finished_before: datetime,
-                      statuses: Collection[RunStatus]) -> list[str]:
+    def prunable_runs(
+        self, finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         """Ids of runs ``delete_runs`` may delete, oldest finish first: status in ``statuses``
         (terminal ones), finished before ``finished_before``, no live parent, no live child."""
 
-    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
-                    statuses: Collection[RunStatus]) -> list[str]:
+    def delete_runs(
+        self, run_ids: Sequence[str], finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         """Delete those of ``run_ids`` that are still prunable (checked again in the same
         transaction), with their operations, history and events; return the ids deleted."""
 

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-Outcome = tuple[bool, Any]     # (ok, value or exception)
+Outcome = tuple[bool, Any]  # (ok, value or exception)
 
 
 class _Slot(Generic[T]):
@@ -36,8 +36,7 @@ class _Slot(Generic[T]):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Callable[[Sequence[T]], list[Outcome]],
-                 max_batch: int = 256) -> None:
+    def __init__(self, write: Callable[[Sequence[T]], list[Outcome]], max_batch: int = 256) -> None:
         self._write = write
         self._max = max_batch
         self._mutex = threading.Lock()
@@ -54,7 +53,7 @@ class GroupCommit(Generic[T]):
                 self._writing = True
         if not lead:
             slot.done.wait()
-            if slot.lead:              # handed the writer: our item is in the queue still
+            if slot.lead:  # handed the writer: our item is in the queue still
                 self._lead()
                 slot.done.wait()
         else:
@@ -66,7 +65,7 @@ class GroupCommit(Generic[T]):
 
     def _lead(self) -> None:
         with self._mutex:
-            batch, self._queue = self._queue[: self._max], self._queue[self._max:]
+            batch, self._queue = self._queue[: self._max], self._queue[self._max :]
         try:
             outcomes = self._write([slot.item for slot in batch])
         except BaseException as error:
@@ -74,7 +73,7 @@ class GroupCommit(Generic[T]):
         for slot, outcome in zip(batch, outcomes):
             slot.outcome = outcome
         with self._mutex:
-            if self._queue:             # the next batch is led by its first caller
+            if self._queue:  # the next batch is led by its first caller
                 successor = self._queue[0]
                 successor.lead = True
                 successor.done.set()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Collection, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Any, Collection, Sequence
+from typing import Any
 
 from wfkit.engine.status import ACTIVE, PARKED, RunStatus
 from wfkit.engine.store.base import (
@@ -57,17 +58,26 @@ class MemoryStore:
             run = self._runs.get(run_id)
             return copy.copy(run) if run else None
 
-    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None,
-                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[RunRecord]:
         with self._lock:
-            runs = [r for r in self._runs.values()
-                    if (status is None or r.status == status)
-                    and (workflow is None or r.workflow == workflow)
-                    and (parent_id is None or r.parent_id == parent_id)
-                    and (before is None or (r.created_at, r.id) < before)]
+            runs = [
+                r
+                for r in self._runs.values()
+                if (status is None or r.status == status)
+                and (workflow is None or r.workflow == workflow)
+                and (parent_id is None or r.parent_id == parent_id)
+                and (before is None or (r.created_at, r.id) < before)
+            ]
             runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-            return [copy.copy(r) for r in (runs if limit is None else runs[:max(limit, 0)])]
+            return [copy.copy(r) for r in (runs if limit is None else runs[: max(limit, 0)])]
 
     def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         with self._lock:
@@ -83,8 +93,14 @@ class MemoryStore:
             return [copy.copy(ops[seq]) for seq in sorted(ops)]
 
     # -- the one write path -------------------------------------------------------------------
-    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> bool:
+    def commit(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
         with self._lock:
             run = self._runs.get(run_id)
             if run is None:
@@ -92,8 +108,11 @@ class MemoryStore:
             if checkpoint.unless_cancelled and run.cancel_requested:
                 raise CancelRequested(run_id)
             if lease_owner is not None:
-                expired = (now is not None and run.lease_expires_at is not None
-                           and run.lease_expires_at < now)
+                expired = (
+                    now is not None
+                    and run.lease_expires_at is not None
+                    and run.lease_expires_at < now
+                )
                 if run.lease_owner != lease_owner or expired:
                     raise LeaseLost(run_id, lease_owner)
             # Validate the run's field names before anything is written: a failing commit
@@ -115,8 +134,11 @@ class MemoryStore:
                 ops[op.seq] = stored
             changes = dict(checkpoint.run)
             if checkpoint.wake_on_events and any(
-                    e.run_id == run_id and e.consumed_seq is None
-                    and e.name in checkpoint.wake_on_events for e in self._events):
+                e.run_id == run_id
+                and e.consumed_seq is None
+                and e.name in checkpoint.wake_on_events
+                for e in self._events
+            ):
                 changes["wake_at"] = now
             if checkpoint.release_lease:
                 changes.update(lease_owner=None, lease_expires_at=None)
@@ -135,8 +157,17 @@ class MemoryStore:
         log = self._history[run_id]
         for entry in entries:
             data = op_snapshot(entry.op) if entry.op is not None else _copy_json(entry.data)
-            log.append(HistoryEntry(run_id=run_id, at=entry.at, type=entry.type, seq=entry.seq,
-                                    name=entry.name, data=data, index=len(log)))
+            log.append(
+                HistoryEntry(
+                    run_id=run_id,
+                    at=entry.at,
+                    type=entry.type,
+                    seq=entry.seq,
+                    name=entry.name,
+                    data=data,
+                    index=len(log),
+                )
+            )
 
     # -- events -------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
@@ -146,8 +177,9 @@ class MemoryStore:
     def _add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
         """Append to the inbox and wake a WAITING run (the caller holds the lock)."""
         self._event_ids += 1
-        event = EventRecord(id=self._event_ids, run_id=run_id, name=name, payload=payload,
-                            sent_at=at)
+        event = EventRecord(
+            id=self._event_ids, run_id=run_id, name=name, payload=payload, sent_at=at
+        )
         self._events.append(event)
         run = self._runs.get(run_id)
         if run is not None and run.status == RunStatus.WAITING:
@@ -156,17 +188,22 @@ class MemoryStore:
 
     def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
         with self._lock:
-            return [copy.copy(e) for e in self._events
-                    if e.run_id == run_id and e.name == name and e.consumed_seq is None]
+            return [
+                copy.copy(e)
+                for e in self._events
+                if e.run_id == run_id and e.name == name and e.consumed_seq is None
+            ]
 
     # -- retention ----------------------------------------------------------------------------
-    def prunable_runs(self, finished_before: datetime,
-                      statuses: Collection[RunStatus]) -> list[str]:
+    def prunable_runs(
+        self, finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         with self._lock:
             return [r.id for r in self._prunable(finished_before, finished_statuses(statuses))]
 
-    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
-                    statuses: Collection[RunStatus]) -> list[str]:
+    def delete_runs(
+        self, run_ids: Sequence[str], finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         wanted = finished_statuses(statuses)
         asked = set(run_ids)
         with self._lock:
@@ -177,27 +214,45 @@ class MemoryStore:
             self._events = [e for e in self._events if e.run_id not in doomed]
             return gone
 
-    def _prunable(self, finished_before: datetime,
-                  wanted: frozenset[RunStatus]) -> list[RunRecord]:
+    def _prunable(self, finished_before: datetime, wanted: frozenset[RunStatus]) -> list[RunRecord]:
         """Runs prune may delete, oldest finish first (the caller holds the lock)."""
         live = {r.id for r in self._runs.values() if not r.status.terminal}
-        has_live_child = {r.parent_id for r in self._runs.values()
-                          if r.parent_id and not r.status.terminal}
-        runs = [r for r in self._runs.values()
-                if r.status in wanted and r.finished_at is not None
-                and r.finished_at < finished_before and r.parent_id not in live
-                and r.id not in has_live_child]
+        has_live_child = {
+            r.parent_id for r in self._runs.values() if r.parent_id and not r.status.terminal
+        }
+        runs = [
+            r
+            for r in self._runs.values()
+            if r.status in wanted
+            and r.finished_at is not None
+            and r.finished_at < finished_before
+            and r.parent_id not in live
+            and r.id not in has_live_child
+        ]
         return sorted(runs, key=lambda r: (r.finished_at, r.id))
 
     # -- leases -------------------------------------------------------------------------------
-    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None,
-              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        limit: int = 1,
+        run_id: str | None = None,
+        workflows: Sequence[str] | None = None,
+    ) -> list[RunRecord]:
         with self._lock:
-            candidates = [self._runs[run_id]] if run_id in self._runs else \
-                ([] if run_id is not None else list(self._runs.values()))
-            runnable = [r for r in candidates if _runnable(r, now)
-                        and (workflows is None or r.workflow in workflows)]
+            candidates = (
+                [self._runs[run_id]]
+                if run_id in self._runs
+                else ([] if run_id is not None else list(self._runs.values()))
+            )
+            runnable = [
+                r
+                for r in candidates
+                if _runnable(r, now) and (workflows is None or r.workflow in workflows)
+            ]
             runnable.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
             claimed = []
             for run in runnable[:limit]:
@@ -205,14 +260,19 @@ class MemoryStore:
                 self._runs[run.id] = replace(run, lease_owner=owner, lease_expires_at=lease_until)
             return claimed
 
-    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
-                  now: datetime) -> set[str]:
+    def heartbeat(
+        self, owner: str, run_ids: Sequence[str], lease_until: datetime, now: datetime
+    ) -> set[str]:
         with self._lock:
             held = set()
             for run_id in run_ids:
                 run = self._runs.get(run_id)
-                if run and run.lease_owner == owner and run.lease_expires_at and \
-                        run.lease_expires_at >= now:
+                if (
+                    run
+                    and run.lease_owner == owner
+                    and run.lease_expires_at
+                    and run.lease_expires_at >= now
+                ):
                     self._runs[run_id] = replace(run, lease_expires_at=lease_until)
                     held.add(run_id)
             return held
@@ -225,14 +285,19 @@ class MemoryStore:
 
     def next_wake(self) -> datetime | None:
         with self._lock:
-            wakes = [r.wake_at for r in self._runs.values()
-                     if (r.status in PARKED or r.status in ACTIVE) and r.wake_at is not None]
+            wakes = [
+                r.wake_at
+                for r in self._runs.values()
+                if (r.status in PARKED or r.status in ACTIVE) and r.wake_at is not None
+            ]
             return min(wakes) if wakes else None
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._lock:
-            return [HistoryEntry(e.run_id, e.at, e.type, e.seq, e.name, _copy_json(e.data),
-                                 e.index) for e in self._history.get(run_id, [])]
+            return [
+                HistoryEntry(e.run_id, e.at, e.type, e.seq, e.name, _copy_json(e.data), e.index)
+                for e in self._history.get(run_id, [])
+            ]
 
     def close(self) -> None:
         pass
@@ -264,8 +329,11 @@ _ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
 def _runnable(run: RunRecord, now: datetime) -> bool:
-    if run.lease_owner is not None and run.lease_expires_at is not None \
-            and run.lease_expires_at >= now:
+    if (
+        run.lease_owner is not None
+        and run.lease_expires_at is not None
+        and run.lease_expires_at >= now
+    ):
         return False
     if run.status in ACTIVE:  # an active run parked for a retry delay waits for wake_at
         return run.wake_at is None or run.wake_at <= now

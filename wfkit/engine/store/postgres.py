@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, timezone
 from enum import Enum
 from types import TracebackType
-from typing import Any, Callable, Collection, Iterator, Sequence
+from typing import Any
 
 try:
     import psycopg
 except ImportError:  # the optional extra; PostgresStore() says how to install it
     psycopg = None  # type: ignore[assignment]
 
-from wfkit.errors import StoreError
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.engine.store import postgres_schema
 from wfkit.engine.store.base import (
@@ -53,6 +53,7 @@ from wfkit.engine.store.sql_shared import (
     result_lines,
     run_filters,
 )
+from wfkit.errors import StoreError
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
@@ -72,15 +73,37 @@ def _text(value: Any) -> Any:
 
 _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
 _RUN_SELECT = "SELECT " + ", ".join(_RUN_COLUMNS) + " FROM runs"
-_RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
-                            "finished_at"})
+_RUN_DATETIMES = frozenset(
+    {"created_at", "updated_at", "wake_at", "lease_expires_at", "finished_at"}
+)
 _RUN_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    name: (_ts if name in _RUN_DATETIMES else str if name == "seed" else
-           bool if name in ("cancel_requested", "compensate_on_cancel") else _text)
-    for name in _RUN_COLUMNS if name != "id"
+    name: (
+        _ts
+        if name in _RUN_DATETIMES
+        else str
+        if name == "seed"
+        else bool
+        if name in ("cancel_requested", "compensate_on_cancel")
+        else _text
+    )
+    for name in _RUN_COLUMNS
+    if name != "id"
 }
-_OP_COLUMNS = ("run_id", "seq", "kind", "name", "status", "attempt", "started_at",
-               "finished_at", "result", "error", "wake_at", "source", "compensates")
+_OP_COLUMNS = (
+    "run_id",
+    "seq",
+    "kind",
+    "name",
+    "status",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "result",
+    "error",
+    "wake_at",
+    "source",
+    "compensates",
+)
 _RESULT_AT = _OP_COLUMNS.index("result")
 # An operation's result is kept once, by the history line that recorded it: the row holds
 # result NULL and that line's index (result_idx); a row with no such line keeps it inline.
@@ -88,18 +111,21 @@ _OP_UPSERT = (
     f"INSERT INTO operations ({', '.join(_OP_COLUMNS)}, result_idx) "
     f"VALUES ({', '.join(['%s'] * (len(_OP_COLUMNS) + 1))}) "
     "ON CONFLICT (run_id, seq) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_OP_COLUMNS[2:], "result_idx")))
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_OP_COLUMNS[2:], "result_idx"))
+)
 _OP_SELECT = (
-    "SELECT " + ", ".join("COALESCE(o.result, h.result)" if c == "result" else f"o.{c}"
-                          for c in _OP_COLUMNS)
+    "SELECT "
+    + ", ".join("COALESCE(o.result, h.result)" if c == "result" else f"o.{c}" for c in _OP_COLUMNS)
     + " FROM operations o LEFT JOIN history h ON h.run_id = o.run_id AND h.idx = o.result_idx"
-    " WHERE o.run_id = %s ORDER BY o.seq")
+    " WHERE o.run_id = %s ORDER BY o.seq"
+)
 # The run's row lock (taken by the fence) makes MAX(idx) + 1 safe against concurrent appends.
 # An operation's line keeps its result in the result column, not inside the JSON data.
 _HISTORY_INSERT = (
     "INSERT INTO history (run_id, idx, at, type, seq, name, data, result) SELECT %(run)s, "
     "COALESCE(MAX(idx) + 1, 0), %(at)s, %(type)s, %(seq)s, %(name)s, %(data)s, %(result)s "
-    "FROM history WHERE run_id = %(run)s RETURNING idx")
+    "FROM history WHERE run_id = %(run)s RETURNING idx"
+)
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
@@ -117,26 +143,29 @@ _CLAIM = (
     " FOR UPDATE SKIP LOCKED), "
     "leased AS (UPDATE runs SET lease_owner = %(owner)s, lease_expires_at = {lease_until} "
     "FROM picked WHERE runs.id = picked.id) "
-    "SELECT * FROM picked")
+    "SELECT * FROM picked"
+)
 _HEARTBEAT = (
     "UPDATE runs SET lease_expires_at = {lease_until} WHERE id = ANY(%(ids)s) "
-    "AND lease_owner = %(owner)s AND lease_expires_at >= {lease_now} RETURNING id")
+    "AND lease_owner = %(owner)s AND lease_expires_at >= {lease_now} RETURNING id"
+)
 LEASE_CLOCKS = ("server", "caller")
 _WAKE_ON_EVENTS = (
     "UPDATE runs SET wake_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM events "
-    "WHERE run_id = %s AND consumed_seq IS NULL AND name = ANY(%s))")
+    "WHERE run_id = %s AND consumed_seq IS NULL AND name = ANY(%s))"
+)
 _ADD_EVENT = (
     "WITH event AS (INSERT INTO events (run_id, name, payload, sent_at) "
     "VALUES (%(run)s, %(name)s, %(payload)s, %(at)s) RETURNING id), "
     "woken AS (UPDATE runs SET wake_at = %(at)s WHERE id = %(run)s AND status = %(waiting)s) "
-    "SELECT id FROM event")
+    "SELECT id FROM event"
+)
 
 
 class PostgresStore:
     """The :class:`~wfkit.engine.store.base.Store` protocol on PostgreSQL (see module docstring)."""
 
-    def __init__(self, url: str, *, access: str = "create",
-                 lease_clock: str = "server") -> None:
+    def __init__(self, url: str, *, access: str = "create", lease_clock: str = "server") -> None:
         """``access``: ``create`` sets up or upgrades the schema; ``existing`` upgrades but
         refuses an empty schema; ``read`` changes nothing (see sql_shared.check_access).
 
@@ -148,19 +177,25 @@ class PostgresStore:
         as the SQLite and memory stores do: for tests that drive time with a virtual clock.
         """
         if psycopg is None:
-            raise StoreError("the PostgreSQL store needs the psycopg driver, which is not "
-                             "installed", hint="pip install 'wfkit[postgres]'")
+            raise StoreError(
+                "the PostgreSQL store needs the psycopg driver, which is not installed",
+                hint="pip install 'wfkit[postgres]'",
+            )
         if lease_clock not in LEASE_CLOCKS:
-            raise ValueError(f"lease_clock must be one of {', '.join(LEASE_CLOCKS)}, "
-                             f"got {lease_clock!r}")
+            raise ValueError(
+                f"lease_clock must be one of {', '.join(LEASE_CLOCKS)}, got {lease_clock!r}"
+            )
         self.url = url
         self.lease_clock = lease_clock
         server = lease_clock == "server"
         self._lease_now = _SERVER_NOW if server else None
-        lease_sql = {"lease_now": _SERVER_NOW if server else "%(now)s",
-                     "lease_until": _SERVER_UNTIL if server else "%(until)s"}
+        lease_sql = {
+            "lease_now": _SERVER_NOW if server else "%(now)s",
+            "lease_until": _SERVER_UNTIL if server else "%(until)s",
+        }
         self._claim_sql = _CLAIM.replace("{lease_now}", lease_sql["lease_now"]).replace(
-            "{lease_until}", lease_sql["lease_until"])
+            "{lease_until}", lease_sql["lease_until"]
+        )
         self._heartbeat_sql = _HEARTBEAT.format(**lease_sql)
         self._where = postgres_schema.mask_password(url)
         self._lock = threading.Lock()
@@ -192,8 +227,12 @@ class PostgresStore:
     def __enter__(self) -> PostgresStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -203,9 +242,11 @@ class PostgresStore:
     def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
         row = _run_row(run)
         entries = _history_rows(run.id, history)
-        sql = (f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
-               f"VALUES ({', '.join(['%s'] * len(_RUN_COLUMNS))}) "
-               "ON CONFLICT (id) DO NOTHING RETURNING " + ", ".join(_RUN_COLUMNS))
+        sql = (
+            f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_RUN_COLUMNS))}) "
+            "ON CONFLICT (id) DO NOTHING RETURNING " + ", ".join(_RUN_COLUMNS)
+        )
         with self._transaction() as cur:
             created = cur.execute(sql, row).fetchone()
             if created is None:
@@ -220,11 +261,18 @@ class PostgresStore:
             row = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run_id,)).fetchone()
         return None if row is None else _run_from_row(row)
 
-    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None,
-                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
-        condition, params = run_filters("%s", None if status is None else _text(status),
-                                        workflow, parent_id, before)
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[RunRecord]:
+        condition, params = run_filters(
+            "%s", None if status is None else _text(status), workflow, parent_id, before
+        )
         sql = _RUN_SELECT + condition + " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT %s"
@@ -246,26 +294,57 @@ class PostgresStore:
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._cursor() as cur:
             rows = cur.execute(_OP_SELECT, (run_id,)).fetchall()
-        return [OperationRecord(r[0], r[1], OpKind(r[2]), r[3], OpStatus(r[4]), r[5], r[6],
-                                r[7], r[8], r[9], r[10], r[11], r[12]) for r in rows]
+        return [
+            OperationRecord(
+                r[0],
+                r[1],
+                OpKind(r[2]),
+                r[3],
+                OpStatus(r[4]),
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+            )
+            for r in rows
+        ]
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._cursor() as cur:
             rows = cur.execute(
                 "SELECT run_id, at, type, seq, name, data, idx, result FROM history "
-                "WHERE run_id = %s ORDER BY idx", (run_id,)).fetchall()
-        return [HistoryEntry(r[0], r[1], r[2], r[3], r[4], _with_result(json.loads(r[5]), r[7]),
-                             r[6]) for r in rows]
+                "WHERE run_id = %s ORDER BY idx",
+                (run_id,),
+            ).fetchall()
+        return [
+            HistoryEntry(r[0], r[1], r[2], r[3], r[4], _with_result(json.loads(r[5]), r[7]), r[6])
+            for r in rows
+        ]
 
     # -- the one write path -----------------------------------------------------------------------
-    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> bool:
+    def commit(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
         # Everything that can fail on bad input is prepared before the transaction begins.
-        sql, converters = self._run_update(tuple(checkpoint.run), checkpoint.release_lease,
-                                           lease_owner is not None, now is not None,
-                                           checkpoint.unless_cancelled)
-        params: list[Any] = [convert(value) for convert, value
-                             in zip(converters, checkpoint.run.values())]
+        sql, converters = self._run_update(
+            tuple(checkpoint.run),
+            checkpoint.release_lease,
+            lease_owner is not None,
+            now is not None,
+            checkpoint.unless_cancelled,
+        )
+        params: list[Any] = [
+            convert(value) for convert, value in zip(converters, checkpoint.run.values())
+        ]
         params.append(run_id)
         if lease_owner is not None:
             params.append(lease_owner)
@@ -284,19 +363,23 @@ class PostgresStore:
         with self._transaction() as cur:
             row = cur.execute(sql, params).fetchone()
             if row is None:
-                found = cur.execute("SELECT cancel_requested FROM runs WHERE id = %s",
-                                    (run_id,)).fetchone()
+                found = cur.execute(
+                    "SELECT cancel_requested FROM runs WHERE id = %s", (run_id,)
+                ).fetchone()
                 if found is None:
                     raise KeyError(run_id)
                 if checkpoint.unless_cancelled and found[0]:
                     raise CancelRequested(run_id)
                 raise LeaseLost(run_id, lease_owner)
             if consume is not None:
-                cur.execute("UPDATE events SET consumed_seq = %s WHERE id = %s",
-                            (consume[1], consume[0]))
+                cur.execute(
+                    "UPDATE events SET consumed_seq = %s WHERE id = %s", (consume[1], consume[0])
+                )
             if discard:
-                cur.execute("DELETE FROM operations WHERE run_id = %s AND seq = ANY(%s)",
-                            (run_id, list(discard)))
+                cur.execute(
+                    "DELETE FROM operations WHERE run_id = %s AND seq = ANY(%s)",
+                    (run_id, list(discard)),
+                )
             # History first: an operation's row refers to the line holding its result.
             indexes = [cur.execute(_HISTORY_INSERT, entry).fetchone()[0] for entry in entries]
             rows = [_op_upsert_row(op, owner, indexes) for op, owner in zip(ops, owners)]
@@ -307,12 +390,26 @@ class PostgresStore:
             if wake_names:
                 cur.execute(_WAKE_ON_EVENTS, (wake_at, run_id, run_id, wake_names))
             for target, name, payload in sent:
-                cur.execute(_ADD_EVENT, {"run": target, "name": name, "payload": payload,
-                                         "at": _ts(now), "waiting": RunStatus.WAITING.value})
+                cur.execute(
+                    _ADD_EVENT,
+                    {
+                        "run": target,
+                        "name": name,
+                        "payload": payload,
+                        "at": _ts(now),
+                        "waiting": RunStatus.WAITING.value,
+                    },
+                )
             return bool(row[0])
 
-    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool, expiry: bool,
-                    unless_cancelled: bool) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
+    def _run_update(
+        self,
+        keys: tuple[str, ...],
+        release: bool,
+        fenced: bool,
+        expiry: bool,
+        unless_cancelled: bool,
+    ) -> tuple[str, tuple[Callable[[Any], Any], ...]]:
         """The fenced ``UPDATE runs ... RETURNING cancel_requested`` for this shape of
         checkpoint, built once and cached. Column names come only from :class:`RunRecord`'s
         fields, never from caller text. With nothing to change, ``SELECT ... FOR UPDATE``
@@ -322,17 +419,30 @@ class PostgresStore:
         if cached is not None:
             return cached
         sql, _ = fenced_run_statement(
-            keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
-            unless_cancelled=unless_cancelled, lease_now=self._lease_now,
-            placeholder="%s", read_tail=" FOR UPDATE", write_tail=" RETURNING cancel_requested")
+            keys,
+            _RUN_CONVERTERS,
+            release=release,
+            fenced=fenced,
+            expiry=expiry,
+            unless_cancelled=unless_cancelled,
+            lease_now=self._lease_now,
+            placeholder="%s",
+            read_tail=" FOR UPDATE",
+            write_tail=" RETURNING cancel_requested",
+        )
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
         self._update_sql[cache_key] = built
         return built
 
     # -- events -----------------------------------------------------------------------------------
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
-        params = {"run": run_id, "name": name, "payload": payload, "at": _ts(at),
-                  "waiting": RunStatus.WAITING.value}
+        params = {
+            "run": run_id,
+            "name": name,
+            "payload": payload,
+            "at": _ts(at),
+            "waiting": RunStatus.WAITING.value,
+        }
         with self._cursor() as cur:
             (event_id,) = cur.execute(_ADD_EVENT, params).fetchone()
         return EventRecord(event_id, run_id, name, payload, at.astimezone(timezone.utc))
@@ -341,19 +451,34 @@ class PostgresStore:
         with self._cursor() as cur:
             rows = cur.execute(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = %s AND name = %s "
-                "AND consumed_seq IS NULL ORDER BY id", (run_id, name)).fetchall()
+                "AND consumed_seq IS NULL ORDER BY id",
+                (run_id, name),
+            ).fetchall()
         return [EventRecord(*row) for row in rows]
 
     # -- leases -----------------------------------------------------------------------------------
-    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None,
-              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        limit: int = 1,
+        run_id: str | None = None,
+        workflows: Sequence[str] | None = None,
+    ) -> list[RunRecord]:
         if limit <= 0:
             return []
-        params: dict[str, Any] = {"now": _ts(now), "limit": limit, "owner": owner,
-                                  "until": _ts(lease_until), "active": _ACTIVE,
-                                  "parked": _PARKED, "run_id": run_id,
-                                  "workflows": sorted(set(workflows or ()))}
+        params: dict[str, Any] = {
+            "now": _ts(now),
+            "limit": limit,
+            "owner": owner,
+            "until": _ts(lease_until),
+            "active": _ACTIVE,
+            "parked": _PARKED,
+            "run_id": run_id,
+            "workflows": sorted(set(workflows or ())),
+        }
         only = "AND id = %(run_id)s" if run_id is not None else ""
         if workflows is not None:
             only += " AND workflow = ANY(%(workflows)s)"
@@ -364,43 +489,55 @@ class PostgresStore:
         claimed.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
         return claimed
 
-    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
-                  now: datetime) -> set[str]:
+    def heartbeat(
+        self, owner: str, run_ids: Sequence[str], lease_until: datetime, now: datetime
+    ) -> set[str]:
         if not run_ids:
             return set()
         with self._cursor() as cur:
-            rows = cur.execute(self._heartbeat_sql, {
-                "until": _ts(lease_until), "ids": list(run_ids), "owner": owner,
-                "now": _ts(now)}).fetchall()
+            rows = cur.execute(
+                self._heartbeat_sql,
+                {"until": _ts(lease_until), "ids": list(run_ids), "owner": owner, "now": _ts(now)},
+            ).fetchall()
         return {row[0] for row in rows}
 
     def release(self, owner: str, run_id: str) -> None:
         with self._cursor() as cur:
-            cur.execute("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
-                        "WHERE id = %s AND lease_owner = %s", (run_id, owner))
+            cur.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
+                "WHERE id = %s AND lease_owner = %s",
+                (run_id, owner),
+            )
 
     def next_wake(self) -> datetime | None:
         """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
         with self._cursor() as cur:
-            row = cur.execute("SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)",
-                              (_LIVE,)).fetchone()
+            row = cur.execute(
+                "SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)", (_LIVE,)
+            ).fetchone()
         return row[0]  # type: ignore[no-any-return]
 
     # -- retention --------------------------------------------------------------------------------
-    def prunable_runs(self, finished_before: datetime,
-                      statuses: Collection[RunStatus]) -> list[str]:
-        sql = (f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '%s')} "
-               "ORDER BY r.finished_at, r.id")
+    def prunable_runs(
+        self, finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
+        sql = (
+            f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '%s')} "
+            "ORDER BY r.finished_at, r.id"
+        )
         with self._cursor() as cur:
             rows = cur.execute(sql, (_ts(finished_before),)).fetchall()
         return [row[0] for row in rows]
 
-    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
-                    statuses: Collection[RunStatus]) -> list[str]:
+    def delete_runs(
+        self, run_ids: Sequence[str], finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         # The DELETE checks the conditions again: a run retried since it was listed is live
         # again and stays.
-        sql = (f"DELETE FROM runs r WHERE r.id = ANY(%s) AND {prunable_where(statuses, '%s')} "
-               "RETURNING r.id, r.finished_at")
+        sql = (
+            f"DELETE FROM runs r WHERE r.id = ANY(%s) AND {prunable_where(statuses, '%s')} "
+            "RETURNING r.id, r.finished_at"
+        )
         ids = list(dict.fromkeys(run_ids))
         if not ids:
             return []
@@ -433,8 +570,12 @@ class PostgresStore:
             raise self._error(exc) from exc
         finally:
             with self._lock:
-                keep = (not self._closed and not conn.closed and not conn.broken
-                        and len(self._idle) < _POOL_IDLE)
+                keep = (
+                    not self._closed
+                    and not conn.closed
+                    and not conn.broken
+                    and len(self._idle) < _POOL_IDLE
+                )
                 if keep:
                     self._idle.append(conn)
             if not keep:
@@ -459,28 +600,77 @@ class PostgresStore:
 
     def _error(self, exc: psycopg.Error) -> StoreError:
         text = " ".join(str(exc).split())
-        return StoreError(f"PostgreSQL error on {self._where}: {text}",
-                          hint="check the database and the wfkit release that created it")
+        return StoreError(
+            f"PostgreSQL error on {self._where}: {text}",
+            hint="check the database and the wfkit release that created it",
+        )
 
 
 # -- record <-> row -------------------------------------------------------------------------------
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
-    return (run.id, run.workflow, run.version, _text(run.status), run.input, str(run.seed),
-            _ts(run.created_at), _ts(run.updated_at), run.result, run.error, run.parent_id,
-            run.parent_seq, _ts(run.wake_at), run.lease_owner, _ts(run.lease_expires_at),
-            run.recoveries, bool(run.cancel_requested), bool(run.compensate_on_cancel),
-            _ts(run.finished_at))
+    return (
+        run.id,
+        run.workflow,
+        run.version,
+        _text(run.status),
+        run.input,
+        str(run.seed),
+        _ts(run.created_at),
+        _ts(run.updated_at),
+        run.result,
+        run.error,
+        run.parent_id,
+        run.parent_seq,
+        _ts(run.wake_at),
+        run.lease_owner,
+        _ts(run.lease_expires_at),
+        run.recoveries,
+        bool(run.cancel_requested),
+        bool(run.compensate_on_cancel),
+        _ts(run.finished_at),
+    )
 
 
 def _run_from_row(r: Sequence[Any]) -> RunRecord:
-    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), r[6], r[7], r[8],
-                     r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17], r[18])
+    return RunRecord(
+        r[0],
+        r[1],
+        r[2],
+        RunStatus(r[3]),
+        r[4],
+        int(r[5]),
+        r[6],
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        r[13],
+        r[14],
+        r[15],
+        r[16],
+        r[17],
+        r[18],
+    )
 
 
 def _op_row(run_id: str, op: OperationRecord) -> tuple[Any, ...]:
-    return (run_id, op.seq, _text(op.kind), op.name, _text(op.status), op.attempt,
-            _ts(op.started_at), _ts(op.finished_at), op.result, op.error, _ts(op.wake_at),
-            op.source, op.compensates)
+    return (
+        run_id,
+        op.seq,
+        _text(op.kind),
+        op.name,
+        _text(op.status),
+        op.attempt,
+        _ts(op.started_at),
+        _ts(op.finished_at),
+        op.result,
+        op.error,
+        _ts(op.wake_at),
+        op.source,
+        op.compensates,
+    )
 
 
 def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
@@ -488,8 +678,17 @@ def _history_rows(run_id: str, entries: Sequence[HistoryEntry]) -> list[dict[str
     for e in entries:
         data = entry_data(e)
         result = data.pop("result", None) if e.op is not None else None
-        rows.append({"run": run_id, "at": _ts(e.at), "type": e.type, "seq": e.seq,
-                     "name": e.name, "data": _encode_json(data), "result": result})
+        rows.append(
+            {
+                "run": run_id,
+                "at": _ts(e.at),
+                "type": e.type,
+                "seq": e.seq,
+                "name": e.name,
+                "data": _encode_json(data),
+                "result": result,
+            }
+        )
     return rows
 
 
@@ -510,8 +709,7 @@ def _with_result(data: dict[str, Any], result: str | None) -> dict[str, Any]:
 _AFTER_RESULT = frozenset({"error", "source", "compensates", "wake_at"})
 
 
-def _op_upsert_row(row: tuple[Any, ...], owner: int | None,
-                   indexes: list[int]) -> tuple[Any, ...]:
+def _op_upsert_row(row: tuple[Any, ...], owner: int | None, indexes: list[int]) -> tuple[Any, ...]:
     if owner is None:
         return (*row, None)
-    return (*row[:_RESULT_AT], None, *row[_RESULT_AT + 1:], indexes[owner])
+    return (*row[:_RESULT_AT], None, *row[_RESULT_AT + 1 :], indexes[owner])

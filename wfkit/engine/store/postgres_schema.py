@@ -24,9 +24,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from wfkit.errors import StoreError
 from wfkit.engine.store.sql_shared import check_not_newer as shared_check_not_newer
 from wfkit.engine.store.sql_shared import stored_schema_version
+from wfkit.errors import StoreError
 
 SCHEMA_TABLE = "wfkit_schema"
 # Any constant works: it only has to be the same for every wfkit process ("wfkit" in ASCII).
@@ -111,8 +111,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 LATEST_VERSION = len(MIGRATIONS)
 
-_FIX_TARGET = ("point the store URL at an empty database or a wfkit one, or pick an empty "
-               "schema with ?options=-csearch_path%3Dwfkit")
+_FIX_TARGET = (
+    "point the store URL at an empty database or a wfkit one, or pick an empty "
+    "schema with ?options=-csearch_path%3Dwfkit"
+)
 
 
 def target_schema(conn: Any, where: str) -> str:
@@ -120,21 +122,33 @@ def target_schema(conn: Any, where: str) -> str:
     schema = conn.execute("SELECT current_schema()").fetchone()[0]
     if schema is None:
         path = conn.execute("SHOW search_path").fetchone()[0]
-        raise StoreError(f"no schema of search_path {path!r} exists in {where}",
-                         hint="create the schema first (CREATE SCHEMA ...) or fix search_path")
+        raise StoreError(
+            f"no schema of search_path {path!r} exists in {where}",
+            hint="create the schema first (CREATE SCHEMA ...) or fix search_path",
+        )
     return str(schema)
 
 
 def schema_version(conn: Any, schema: str, where: str) -> int:
     """The wfkit schema version in ``schema``: 0 when it has no tables; foreign tables raise."""
-    tables = [row[0] for row in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-        "ORDER BY table_name", (schema,))]
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "ORDER BY table_name",
+            (schema,),
+        )
+    ]
     return stored_schema_version(
-        tables, SCHEMA_TABLE,
+        tables,
+        SCHEMA_TABLE,
         lambda: int(conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] or 0),
-        lambda shown: StoreError(f"schema {schema!r} of {where} holds tables of another "
-                                 f"application ({shown}), not a wfkit store", hint=_FIX_TARGET))
+        lambda shown: StoreError(
+            f"schema {schema!r} of {where} holds tables of another "
+            f"application ({shown}), not a wfkit store",
+            hint=_FIX_TARGET,
+        ),
+    )
 
 
 def check_not_newer(version: int, where: str) -> None:
@@ -208,6 +222,8 @@ def connection_error(url: str, exc: Exception, *, lost: bool = False) -> StoreEr
     if password:  # as a whole word: a short one must not garble every word it is part of
         text = re.sub(rf"(?<![\w]){re.escape(password)}(?![\w])", "***", text)
     doing = "lost the connection to" if lost else "cannot connect to"
-    return StoreError(f"{doing} PostgreSQL at {mask_password(url)}: {text}",
-                      hint="check that the server is running and that the URL's host, port, "
-                           "user, password and database name are right")
+    return StoreError(
+        f"{doing} PostgreSQL at {mask_password(url)}: {text}",
+        hint="check that the server is running and that the URL's host, port, "
+        "user, password and database name are right",
+    )

@@ -4,21 +4,31 @@ and locking clauses, not in what a checkpoint means).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
-from wfkit.errors import NoStore, StoreError
 from wfkit.engine.status import TERMINAL
 from wfkit.engine.store.base import HistoryEntry, OperationRecord, finished_statuses
+from wfkit.errors import NoStore, StoreError
 
 # How a store may treat the database it opens (see check_access).
 ACCESS_MODES = ("create", "existing", "read")
 
 
-def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release: bool,
-                         fenced: bool, expiry: bool, placeholder: str, read_tail: str,
-                         write_tail: str, columns: str = "cancel_requested",
-                         unless_cancelled: bool = False, lease_now: str | None = None
-                         ) -> tuple[str, bool]:
+def fenced_run_statement(
+    keys: Sequence[str],
+    known: Collection[str],
+    *,
+    release: bool,
+    fenced: bool,
+    expiry: bool,
+    placeholder: str,
+    read_tail: str,
+    write_tail: str,
+    columns: str = "cancel_requested",
+    unless_cancelled: bool = False,
+    lease_now: str | None = None,
+) -> tuple[str, bool]:
     """The statement that applies a checkpoint's run changes, checks the lease and reads the
     run's ``cancel_requested`` flag; returns (sql, whether it only reads).
 
@@ -37,21 +47,26 @@ def fenced_run_statement(keys: Sequence[str], known: Collection[str], *, release
     if release:
         sets += ["lease_owner = NULL", "lease_expires_at = NULL"]
     reads = not sets
-    sql = (f"SELECT {columns} FROM runs" if reads
-           else f"UPDATE runs SET {', '.join(sets)}") + f" WHERE id = {placeholder}"
+    sql = (
+        f"SELECT {columns} FROM runs" if reads else f"UPDATE runs SET {', '.join(sets)}"
+    ) + f" WHERE id = {placeholder}"
     if fenced:
         sql += f" AND lease_owner = {placeholder}"
         if expiry:
-            sql += (" AND (lease_expires_at IS NULL OR lease_expires_at >= "
-                    f"{lease_now or placeholder})")
+            sql += (
+                f" AND (lease_expires_at IS NULL OR lease_expires_at >= {lease_now or placeholder})"
+            )
     if unless_cancelled:
         sql += " AND NOT cancel_requested"
     return sql + (read_tail if reads else write_tail), reads
 
 
-def stored_schema_version(tables: Sequence[str], schema_table: str,
-                          read_version: Callable[[], int],
-                          foreign: Callable[[str], StoreError]) -> int:
+def stored_schema_version(
+    tables: Sequence[str],
+    schema_table: str,
+    read_version: Callable[[], int],
+    foreign: Callable[[str], StoreError],
+) -> int:
     """The wfkit schema version of a database from its table names: 0 when it is empty; a
     database holding other tables and no wfkit schema table is another application's."""
     if schema_table in tables:
@@ -65,7 +80,9 @@ def check_not_newer(version: int, latest: int, where: str) -> None:
     if version > latest:
         raise StoreError(
             f"{where} was created by a newer wfkit (schema version {version}; this wfkit knows "
-            f"up to {latest})", hint="upgrade wfkit (pip install -U wfkit)")
+            f"up to {latest})",
+            hint="upgrade wfkit (pip install -U wfkit)",
+        )
 
 
 def check_access_mode(access: str) -> None:
@@ -89,7 +106,8 @@ def check_access(version: int, latest: int, where: str, access: str) -> None:
             f"{where} was written by an older wfkit (schema version {version}; this wfkit "
             f"uses {latest}), and this command only reads",
             hint="upgrade it once with a command that writes (`wfkit worker`, `wfkit run`); "
-                 "keep a copy first if an older wfkit must still read it")
+            "keep a copy first if an older wfkit must still read it",
+        )
 
 
 def prunable_where(statuses: Collection[Any], cutoff: str) -> str:
@@ -102,15 +120,18 @@ def prunable_where(statuses: Collection[Any], cutoff: str) -> str:
     """
     wanted = ", ".join(f"'{s.value}'" for s in sorted(finished_statuses(statuses)))
     live = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
-    return (f"r.status IN ({wanted}) AND r.finished_at < {cutoff} "
-            f"AND (r.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs p "
-            f"WHERE p.id = r.parent_id AND p.status NOT IN ({live}))) "
-            f"AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent_id = r.id "
-            f"AND c.status NOT IN ({live}))")
+    return (
+        f"r.status IN ({wanted}) AND r.finished_at < {cutoff} "
+        f"AND (r.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM runs p "
+        f"WHERE p.id = r.parent_id AND p.status NOT IN ({live}))) "
+        f"AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent_id = r.id "
+        f"AND c.status NOT IN ({live}))"
+    )
 
 
-def result_lines(ops: Sequence[OperationRecord],
-                 entries: Sequence[HistoryEntry]) -> list[int | None]:
+def result_lines(
+    ops: Sequence[OperationRecord], entries: Sequence[HistoryEntry]
+) -> list[int | None]:
     """For each operation with a result, the index of the history entry recording it (which
     then holds the result alone, so the payload is stored once), else None (the operation's
     row keeps its result inline)."""
@@ -127,15 +148,19 @@ def result_lines(ops: Sequence[OperationRecord],
     return owners
 
 
-def run_filters(placeholder: str, status: Any, workflow: str | None, parent_id: str | None,
-                before: tuple[Any, str] | None) -> tuple[str, list[Any]]:
+def run_filters(
+    placeholder: str,
+    status: Any,
+    workflow: str | None,
+    parent_id: str | None,
+    before: tuple[Any, str] | None,
+) -> tuple[str, list[Any]]:
     """The ``WHERE`` of ``list_runs`` (empty when nothing filters) and its parameters; the
     caller converts ``before``'s time to its column type first. A keyset cursor compares
     (created_at, id), which the runs_created index seeks to."""
     where: list[str] = []
     params: list[Any] = []
-    for column, value in (("status", status), ("workflow", workflow),
-                          ("parent_id", parent_id)):
+    for column, value in (("status", status), ("workflow", workflow), ("parent_id", parent_id)):
         if value is not None:
             where.append(f"{column} = {placeholder}")
             params.append(value)

@@ -29,13 +29,13 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any, Callable, Collection, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
-from wfkit.errors import NoStore, StoreError
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.engine.store import sqlite_schema
 from wfkit.engine.store.base import (
@@ -57,6 +57,7 @@ from wfkit.engine.store.sql_shared import (
     result_lines,
     run_filters,
 )
+from wfkit.errors import NoStore, StoreError
 
 # One encoder built once: json.dumps with options builds a new encoder on every call.
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -87,45 +88,76 @@ _RUN_COLUMNS = tuple(f.name for f in fields(RunRecord))
 # status change, claim and heartbeat, and must stay small whatever the input's size.
 _INPUT_AT = _RUN_COLUMNS.index("input")
 _RUN_TABLE_COLUMNS = tuple(c for c in _RUN_COLUMNS if c != "input")
-_RUN_SELECT = ("SELECT " + ", ".join("i.input" if c == "input" else f"r.{c}"
-                                     for c in _RUN_COLUMNS)
-               + " FROM runs r JOIN run_inputs i ON i.pk = r.pk")
+_RUN_SELECT = (
+    "SELECT "
+    + ", ".join("i.input" if c == "input" else f"r.{c}" for c in _RUN_COLUMNS)
+    + " FROM runs r JOIN run_inputs i ON i.pk = r.pk"
+)
 _RUN_SELECT_NEWEST = _RUN_SELECT.replace("FROM runs r", "FROM runs r INDEXED BY runs_created")
 # list_runs by status: a status with at least this many runs is looked for newest first.
 _COMMON_STATUS = 2000
 _STATUS_SAMPLE = "SELECT count(*) FROM (SELECT 1 FROM runs WHERE status = ? LIMIT ?)"
-_RUN_DATETIMES = frozenset({"created_at", "updated_at", "wake_at", "lease_expires_at",
-                            "finished_at"})
+_RUN_DATETIMES = frozenset(
+    {"created_at", "updated_at", "wake_at", "lease_expires_at", "finished_at"}
+)
 # Values a checkpoint's ``run`` dict may change, each with its conversion to a column value.
 _RUN_CONVERTERS: dict[str, Callable[[Any], Any] | None] = {
     name: (_us if name in _RUN_DATETIMES else str if name == "seed" else None)
-    for name in _RUN_COLUMNS if name != "id"
+    for name in _RUN_COLUMNS
+    if name != "id"
 }
 # Operations and history are keyed by one integer, run key * KEY_SPAN + n (see migration 2 in
 # sqlite_schema): a run's rows are one rowid range, and a live run appends at the right edge.
 _SPAN = sqlite_schema.KEY_SPAN
-_OP_COLUMNS = ("kind", "name", "status", "attempt", "started_at", "finished_at", "result",
-               "error", "wake_at", "source", "compensates")
+_OP_COLUMNS = (
+    "kind",
+    "name",
+    "status",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "result",
+    "error",
+    "wake_at",
+    "source",
+    "compensates",
+)
 # An operation's result is kept once, by the history line that recorded it: the row holds
 # result NULL and that line's key (result_key); a row with no such line keeps it inline.
-_OP_UPSERT = (f"INSERT OR REPLACE INTO operations (key, {', '.join(_OP_COLUMNS)}, result_key) "
-              f"VALUES ({', '.join('?' * (len(_OP_COLUMNS) + 2))})")
+_OP_UPSERT = (
+    f"INSERT OR REPLACE INTO operations (key, {', '.join(_OP_COLUMNS)}, result_key) "
+    f"VALUES ({', '.join('?' * (len(_OP_COLUMNS) + 2))})"
+)
 # A run's range of keys, found from its id: one unique-index seek, then a rowid range scan.
-_RUN_RANGE = (f"FROM runs r JOIN {{table}} t ON t.key BETWEEN r.pk * {_SPAN} "
-              f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id = ? ORDER BY t.key")
-_OP_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, "
-              + ", ".join("COALESCE(t.result, h.result)" if c == "result" else "t." + c
-                          for c in _OP_COLUMNS)
-              + f" FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
-              f"AND r.pk * {_SPAN} + {_SPAN - 1} LEFT JOIN history h ON h.key = t.result_key "
-              "WHERE r.id = ? ORDER BY t.key")
+_RUN_RANGE = (
+    f"FROM runs r JOIN {{table}} t ON t.key BETWEEN r.pk * {_SPAN} "
+    f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id = ? ORDER BY t.key"
+)
+_OP_SELECT = (
+    f"SELECT t.key - r.pk * {_SPAN}, "
+    + ", ".join("COALESCE(t.result, h.result)" if c == "result" else "t." + c for c in _OP_COLUMNS)
+    + f" FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
+    f"AND r.pk * {_SPAN} + {_SPAN - 1} LEFT JOIN history h ON h.key = t.result_key "
+    "WHERE r.id = ? ORDER BY t.key"
+)
 # An operation's history line holds the record's columns (all but seq and name, which the line
 # has anyway); other lines hold JSON data.
-_HISTORY_OP_COLUMNS = ("kind", "status", "attempt", "started_at", "finished_at", "result",
-                       "error", "wake_at", "source", "compensates")
-_HISTORY_SELECT = (f"SELECT t.key - r.pk * {_SPAN}, t.at, t.type, t.seq, t.name, t.data, "
-                   f"{', '.join('t.' + c for c in _HISTORY_OP_COLUMNS)} "
-                   + _RUN_RANGE.format(table="history"))
+_HISTORY_OP_COLUMNS = (
+    "kind",
+    "status",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "result",
+    "error",
+    "wake_at",
+    "source",
+    "compensates",
+)
+_HISTORY_SELECT = (
+    f"SELECT t.key - r.pk * {_SPAN}, t.at, t.type, t.seq, t.name, t.data, "
+    f"{', '.join('t.' + c for c in _HISTORY_OP_COLUMNS)} " + _RUN_RANGE.format(table="history")
+)
 _NO_OP_COLUMNS = (None,) * len(_HISTORY_OP_COLUMNS)
 # The next index is found inside the INSERT (a seek to the end of the run's range), so appending
 # history costs no extra round trip. The caller checks the key it got (``lastrowid``) against
@@ -133,7 +165,8 @@ _NO_OP_COLUMNS = (None,) * len(_HISTORY_OP_COLUMNS)
 _HISTORY_INSERT = (
     f"INSERT INTO history (key, at, type, seq, name, data, {', '.join(_HISTORY_OP_COLUMNS)}) "
     "VALUES ((SELECT COALESCE(MAX(key) + 1, ?1) FROM history WHERE key BETWEEN ?1 AND ?2), "
-    f"{', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))})")
+    f"{', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))})"
+)
 # What the lease fence reads: the cancel flag for the engine, the run key for the rows.
 _FENCE_COLUMNS = "cancel_requested, pk"
 _FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
@@ -146,11 +179,13 @@ _CLAIM_SELECT = (
     f"{_RUN_SELECT} WHERE ((status IN ({_ACTIVE_SQL}) AND (wake_at IS NULL OR wake_at <= :now)) "
     f"OR (status IN ({_PARKED_SQL}) AND wake_at <= :now)) "
     "AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < :now) "
-    "{only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT :limit")
+    "{only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT :limit"
+)
 # A run parking for events must not sleep through one that arrived while it was running.
 _WAKE_ON_EVENTS = (
     "UPDATE runs SET wake_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM events "
-    "WHERE run_id = ? AND consumed_seq IS NULL AND name IN ({names}))")
+    "WHERE run_id = ? AND consumed_seq IS NULL AND name IN ({names}))"
+)
 
 
 @dataclass(slots=True)
@@ -181,8 +216,9 @@ class SqliteStore:
         self.url = url
         self.path, self.synchronous, self.timeout, grouped = parse_url(url)
         self._lock = threading.Lock()
-        self._group: GroupCommit[_Prepared] | None = \
+        self._group: GroupCommit[_Prepared] | None = (
             GroupCommit(self._commit_batch) if grouped else None
+        )
         self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], bool]] = {}
         memory = self.path == ":memory:"
         where = "the in-memory database" if memory else self.path
@@ -194,8 +230,13 @@ class SqliteStore:
             if access != "create" and os.path.getsize(self.path) == 0:
                 raise NoStore(self.path, "the file is empty")
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                                   check_same_thread=False, cached_statements=256)
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,
+            )
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         try:
@@ -223,8 +264,12 @@ class SqliteStore:
     def __enter__(self) -> SqliteStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -233,20 +278,25 @@ class SqliteStore:
     def pragmas(self) -> dict[str, Any]:
         """The connection's effective settings, for diagnostics (`wfkit` and tests)."""
         with self._lock:
-            return self._read(lambda c: {
-                "journal_mode": c.execute("PRAGMA journal_mode").fetchone()[0],
-                "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
-                    c.execute("PRAGMA synchronous").fetchone()[0]],
-                "busy_timeout_ms": c.execute("PRAGMA busy_timeout").fetchone()[0],
-            })
+            return self._read(
+                lambda c: {
+                    "journal_mode": c.execute("PRAGMA journal_mode").fetchone()[0],
+                    "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
+                        c.execute("PRAGMA synchronous").fetchone()[0]
+                    ],
+                    "busy_timeout_ms": c.execute("PRAGMA busy_timeout").fetchone()[0],
+                }
+            )
 
     # -- runs -------------------------------------------------------------------------------------
     def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
         row = _run_row(run)
-        table_row = row[:_INPUT_AT] + row[_INPUT_AT + 1:]
+        table_row = row[:_INPUT_AT] + row[_INPUT_AT + 1 :]
         entries = _history_rows(history, (), [])
-        sql = (f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_TABLE_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(_RUN_TABLE_COLUMNS))})")
+        sql = (
+            f"INSERT OR IGNORE INTO runs ({', '.join(_RUN_TABLE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_RUN_TABLE_COLUMNS))})"
+        )
 
         def write(c: sqlite3.Connection) -> tuple[RunRecord, bool]:
             cursor = c.execute(sql, table_row)
@@ -255,9 +305,10 @@ class SqliteStore:
                 return _run_from_row(existing), False
             key = cursor.lastrowid or 0
             if key > sqlite_schema.MAX_RUN_KEY:
-                raise StoreError(f"{self._where} has run out of run keys "
-                                 f"({sqlite_schema.MAX_RUN_KEY} runs)",
-                                 hint="start a new store file")
+                raise StoreError(
+                    f"{self._where} has run out of run keys ({sqlite_schema.MAX_RUN_KEY} runs)",
+                    hint="start a new store file",
+                )
             c.execute("INSERT INTO run_inputs (pk, input) VALUES (?, ?)", (key, run.input))
             if entries:
                 self._append_history(c, run.id, key, entries)
@@ -267,16 +318,27 @@ class SqliteStore:
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._lock:
-            row = self._read(lambda c: c.execute(f"{_RUN_SELECT} WHERE id = ?",
-                                                 (run_id,)).fetchone())
+            row = self._read(
+                lambda c: c.execute(f"{_RUN_SELECT} WHERE id = ?", (run_id,)).fetchone()
+            )
         return None if row is None else _run_from_row(row)
 
-    def list_runs(self, *, status: RunStatus | None = None, workflow: str | None = None,
-                  parent_id: str | None = None, limit: int | None = None,
-                  before: tuple[datetime, str] | None = None) -> list[RunRecord]:
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        workflow: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[RunRecord]:
         condition, params = run_filters(
-            "?", status, workflow, parent_id,
-            None if before is None else (_us(before[0]), before[1]))
+            "?",
+            status,
+            workflow,
+            parent_id,
+            None if before is None else (_us(before[0]), before[1]),
+        )
         order = " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             order += " LIMIT ?"
@@ -293,8 +355,13 @@ class SqliteStore:
                 if common >= _COMMON_STATUS:
                     sql = _RUN_SELECT_NEWEST + condition + order
                 else:
-                    sql = (_RUN_SELECT + " WHERE r.pk IN (SELECT pk FROM runs" + condition
-                           + order + ") ORDER BY r.created_at DESC, r.id DESC")
+                    sql = (
+                        _RUN_SELECT
+                        + " WHERE r.pk IN (SELECT pk FROM runs"
+                        + condition
+                        + order
+                        + ") ORDER BY r.created_at DESC, r.id DESC"
+                    )
             return c.execute(sql, params).fetchall()
 
         with self._lock:
@@ -314,24 +381,68 @@ class SqliteStore:
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
             rows = self._read(lambda c: c.execute(_OP_SELECT, (run_id,)).fetchall())
-        return [OperationRecord(run_id, r[0], OpKind(r[1]), r[2], OpStatus(r[3]), r[4],
-                                _dt(r[5]), _dt(r[6]), r[7], r[8], _dt(r[9]), r[10], r[11])
-                for r in rows]
+        return [
+            OperationRecord(
+                run_id,
+                r[0],
+                OpKind(r[1]),
+                r[2],
+                OpStatus(r[3]),
+                r[4],
+                _dt(r[5]),
+                _dt(r[6]),
+                r[7],
+                r[8],
+                _dt(r[9]),
+                r[10],
+                r[11],
+            )
+            for r in rows
+        ]
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._lock:
             rows = self._read(lambda c: c.execute(_HISTORY_SELECT, (run_id,)).fetchall())
-        return [HistoryEntry(run_id, _at(r[1]), r[2], r[3], r[4],
-                             json.loads(r[5]) if r[5] is not None else op_snapshot(
-                                 OperationRecord(run_id, r[3], OpKind(r[6]), r[4],
-                                                 OpStatus(r[7]), r[8], _dt(r[9]), _dt(r[10]),
-                                                 r[11], r[12], _dt(r[13]), r[14], r[15])),
-                             r[0])
-                for r in rows]
+        return [
+            HistoryEntry(
+                run_id,
+                _at(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                json.loads(r[5])
+                if r[5] is not None
+                else op_snapshot(
+                    OperationRecord(
+                        run_id,
+                        r[3],
+                        OpKind(r[6]),
+                        r[4],
+                        OpStatus(r[7]),
+                        r[8],
+                        _dt(r[9]),
+                        _dt(r[10]),
+                        r[11],
+                        r[12],
+                        _dt(r[13]),
+                        r[14],
+                        r[15],
+                    )
+                ),
+                r[0],
+            )
+            for r in rows
+        ]
 
     # -- the one write path -----------------------------------------------------------------------
-    def commit(self, run_id: str, checkpoint: Checkpoint, *, lease_owner: str | None = None,
-               now: datetime | None = None) -> bool:
+    def commit(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
         prepared = self._prepare(run_id, checkpoint, lease_owner, now)
         if self._group is not None:
             return bool(self._group.submit(prepared))
@@ -341,7 +452,7 @@ class SqliteStore:
         """Several runs' checkpoints in one transaction (see :mod:`group_commit`). A
         checkpoint refused by its fence (or its own error) is undone to its savepoint and
         raises alone; the others are written. An error of the transaction fails them all."""
-        if len(batch) == 1:    # one run in flight: exactly the single-checkpoint path
+        if len(batch) == 1:  # one run in flight: exactly the single-checkpoint path
             try:
                 return [(True, self._commit_one(batch[0]))]
             except Exception as error:
@@ -356,8 +467,13 @@ class SqliteStore:
                         cur.execute("SAVEPOINT checkpoint")
                         try:
                             outcomes.append((True, self._apply(cur, prepared)))
-                        except (KeyError, LeaseLost, CancelRequested, StoreError,
-                                sqlite3.IntegrityError) as refused:
+                        except (
+                            KeyError,
+                            LeaseLost,
+                            CancelRequested,
+                            StoreError,
+                            sqlite3.IntegrityError,
+                        ) as refused:
                             cur.execute("ROLLBACK TO checkpoint")
                             if isinstance(refused, sqlite3.Error):
                                 refused = self._error(refused)
@@ -389,19 +505,26 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
 
-    def _prepare(self, run_id: str, checkpoint: Checkpoint, lease_owner: str | None,
-                 now: datetime | None) -> _Prepared:
+    def _prepare(
+        self, run_id: str, checkpoint: Checkpoint, lease_owner: str | None, now: datetime | None
+    ) -> _Prepared:
         """Everything that can fail on bad input, done before any transaction begins."""
         changes = checkpoint.run
         new_input = None
         if "input" in changes:  # kept in run_inputs, not in the run's row
             changes = dict(changes)
             new_input = changes.pop("input")
-        sql, converters, reads = self._run_update(tuple(changes), checkpoint.release_lease,
-                                                  lease_owner is not None, now is not None,
-                                                  checkpoint.unless_cancelled)
-        params = [value if convert is None else convert(value)
-                  for convert, value in zip(converters, changes.values())]
+        sql, converters, reads = self._run_update(
+            tuple(changes),
+            checkpoint.release_lease,
+            lease_owner is not None,
+            now is not None,
+            checkpoint.unless_cancelled,
+        )
+        params = [
+            value if convert is None else convert(value)
+            for convert, value in zip(converters, changes.values())
+        ]
         params.append(run_id)
         if lease_owner is not None:
             params.append(lease_owner)
@@ -410,9 +533,19 @@ class SqliteStore:
         ops = [_op_row(op) for op in checkpoint.operations]
         if checkpoint.send_events and now is None:
             raise TypeError("Checkpoint.send_events needs now")
-        return _Prepared(run_id, checkpoint, lease_owner, now, sql, params, reads, new_input,
-                         ops, _history_rows(checkpoint.history, checkpoint.operations, ops),
-                         result_lines(checkpoint.operations, checkpoint.history))
+        return _Prepared(
+            run_id,
+            checkpoint,
+            lease_owner,
+            now,
+            sql,
+            params,
+            reads,
+            new_input,
+            ops,
+            _history_rows(checkpoint.history, checkpoint.operations, ops),
+            result_lines(checkpoint.operations, checkpoint.history),
+        )
 
     def _apply(self, cur: sqlite3.Cursor, p: _Prepared) -> bool:
         """Write one prepared checkpoint inside the caller's transaction; the run's cancel
@@ -424,8 +557,9 @@ class SqliteStore:
         else:  # an old SQLite without RETURNING: read what it would return
             row = cur.execute(_FENCE_READ, (run_id,)).fetchone() if cur.rowcount == 1 else None
         if row is None:
-            found = cur.execute("SELECT cancel_requested FROM runs WHERE id = ?",
-                                (run_id,)).fetchone()
+            found = cur.execute(
+                "SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
             if found is None:
                 raise KeyError(run_id)
             if checkpoint.unless_cancelled and found[0]:
@@ -436,11 +570,12 @@ class SqliteStore:
             cur.execute("UPDATE run_inputs SET input = ? WHERE pk = ?", (p.new_input, row[1]))
         consume = checkpoint.consume_event
         if consume is not None:
-            cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?",
-                        (consume[1], consume[0]))
+            cur.execute("UPDATE events SET consumed_seq = ? WHERE id = ?", (consume[1], consume[0]))
         if checkpoint.discard_operations:
-            cur.executemany("DELETE FROM operations WHERE key = ?",
-                            [(base + seq,) for seq in checkpoint.discard_operations])
+            cur.executemany(
+                "DELETE FROM operations WHERE key = ?",
+                [(base + seq,) for seq in checkpoint.discard_operations],
+            )
         # History first: an operation's row refers to the line holding its result.
         keys = self._append_history(cur, run_id, row[1], p.entries) if p.entries else []
         ops, owners = p.ops, p.owners
@@ -448,18 +583,28 @@ class SqliteStore:
         if len(ops) == 1:
             cur.execute(_OP_UPSERT, _op_upsert_row(base, ops[0], owners[0], keys))
         elif ops:
-            cur.executemany(_OP_UPSERT, [_op_upsert_row(base, op, owner, keys)
-                                         for op, owner in zip(ops, owners)])
+            cur.executemany(
+                _OP_UPSERT,
+                [_op_upsert_row(base, op, owner, keys) for op, owner in zip(ops, owners)],
+            )
         if checkpoint.wake_on_events:
             names = sorted(set(checkpoint.wake_on_events))
-            cur.execute(_WAKE_ON_EVENTS.format(names=", ".join("?" * len(names))),
-                        (_us(p.now), run_id, run_id, *names))
+            cur.execute(
+                _WAKE_ON_EVENTS.format(names=", ".join("?" * len(names))),
+                (_us(p.now), run_id, run_id, *names),
+            )
         for target, name, payload in checkpoint.send_events:
             _insert_event(cur, target, name, payload, _us(p.now))
         return bool(row[0])
 
-    def _run_update(self, keys: tuple[str, ...], release: bool, fenced: bool,
-                    expiry: bool, unless_cancelled: bool) -> tuple[str, tuple[Any, ...], bool]:
+    def _run_update(
+        self,
+        keys: tuple[str, ...],
+        release: bool,
+        fenced: bool,
+        expiry: bool,
+        unless_cancelled: bool,
+    ) -> tuple[str, tuple[Any, ...], bool]:
         """The fenced ``UPDATE runs`` for this shape of checkpoint, built once and cached.
 
         Column names come only from :class:`RunRecord`'s fields, so the SQL is never built
@@ -474,16 +619,28 @@ class SqliteStore:
         if cached is not None:
             return cached
         sql, reads = fenced_run_statement(
-            keys, _RUN_CONVERTERS, release=release, fenced=fenced, expiry=expiry,
+            keys,
+            _RUN_CONVERTERS,
+            release=release,
+            fenced=fenced,
+            expiry=expiry,
             unless_cancelled=unless_cancelled,
-            placeholder="?", read_tail="", columns=_FENCE_COLUMNS,
-            write_tail=f" RETURNING {_FENCE_COLUMNS}" if _RETURNING else "")
+            placeholder="?",
+            read_tail="",
+            columns=_FENCE_COLUMNS,
+            write_tail=f" RETURNING {_FENCE_COLUMNS}" if _RETURNING else "",
+        )
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys), reads)
         self._update_sql[cache_key] = built
         return built
 
-    def _append_history(self, cur: sqlite3.Cursor | sqlite3.Connection, run_id: str,
-                        run_key: int, entries: list[tuple[Any, ...]]) -> list[int]:
+    def _append_history(
+        self,
+        cur: sqlite3.Cursor | sqlite3.Connection,
+        run_id: str,
+        run_key: int,
+        entries: list[tuple[Any, ...]],
+    ) -> list[int]:
         """Append entries at the end of the run's history range (in the caller's transaction);
         return their keys."""
         low = run_key * _SPAN
@@ -495,8 +652,10 @@ class SqliteStore:
             except sqlite3.IntegrityError:  # the key after a full range is the next run's
                 key = None
             if key is None or key > high:
-                raise StoreError(f"run {run_id!r} has reached the limit of {_SPAN} history "
-                                 "entries", hint="split the work into child workflows")
+                raise StoreError(
+                    f"run {run_id!r} has reached the limit of {_SPAN} history entries",
+                    hint="split the work into child workflows",
+                )
             keys.append(key)
         return keys
 
@@ -512,15 +671,26 @@ class SqliteStore:
 
     def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
         with self._lock:
-            rows = self._read(lambda c: c.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? AND name = ? "
-                "AND consumed_seq IS NULL ORDER BY id", (run_id, name)).fetchall())
+            rows = self._read(
+                lambda c: c.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? AND name = ? "
+                    "AND consumed_seq IS NULL ORDER BY id",
+                    (run_id, name),
+                ).fetchall()
+            )
         return [EventRecord(r[0], r[1], r[2], r[3], _at(r[4]), r[5]) for r in rows]
 
     # -- leases -----------------------------------------------------------------------------------
-    def claim(self, owner: str, now: datetime, lease_until: datetime, *, limit: int = 1,
-              run_id: str | None = None,
-              workflows: Sequence[str] | None = None) -> list[RunRecord]:
+    def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        limit: int = 1,
+        run_id: str | None = None,
+        workflows: Sequence[str] | None = None,
+    ) -> list[RunRecord]:
         if limit <= 0:
             return []
         params: dict[str, Any] = {"now": _us(now), "limit": limit, "run_id": run_id}
@@ -535,54 +705,77 @@ class SqliteStore:
         def write(c: sqlite3.Connection) -> list[RunRecord]:
             rows = c.execute(sql, params).fetchall()
             if rows:
-                c.executemany("UPDATE runs SET lease_owner = ?, lease_expires_at = ? "
-                              "WHERE id = ?", [(owner, until, row[0]) for row in rows])
+                c.executemany(
+                    "UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+                    [(owner, until, row[0]) for row in rows],
+                )
             return [_run_from_row(row) for row in rows]
 
         return self._write(write, lease_only=True)
 
-    def heartbeat(self, owner: str, run_ids: Sequence[str], lease_until: datetime,
-                  now: datetime) -> set[str]:
+    def heartbeat(
+        self, owner: str, run_ids: Sequence[str], lease_until: datetime, now: datetime
+    ) -> set[str]:
         until, at = _us(lease_until), _us(now)
 
         def write(c: sqlite3.Connection) -> set[str]:
-            return {run_id for run_id in run_ids if c.execute(
-                "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? "
-                "AND lease_expires_at >= ?", (until, run_id, owner, at)).rowcount}
+            return {
+                run_id
+                for run_id in run_ids
+                if c.execute(
+                    "UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? "
+                    "AND lease_expires_at >= ?",
+                    (until, run_id, owner, at),
+                ).rowcount
+            }
 
         return self._write(write, lease_only=True) if run_ids else set()
 
     def release(self, owner: str, run_id: str) -> None:
-        self._write(lambda c: c.execute(
-            "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
-            "WHERE id = ? AND lease_owner = ?", (run_id, owner)), lease_only=True)
+        self._write(
+            lambda c: c.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL "
+                "WHERE id = ? AND lease_owner = ?",
+                (run_id, owner),
+            ),
+            lease_only=True,
+        )
 
     def next_wake(self) -> datetime | None:
         """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
         with self._lock:
-            row = self._read(lambda c: c.execute(
-                f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})").fetchone())
+            row = self._read(
+                lambda c: c.execute(
+                    f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})"
+                ).fetchone()
+            )
         return _dt(row[0])
 
     # -- retention --------------------------------------------------------------------------------
-    def prunable_runs(self, finished_before: datetime,
-                      statuses: Collection[RunStatus]) -> list[str]:
-        sql = (f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '?')} "
-               "ORDER BY r.finished_at, r.id")
+    def prunable_runs(
+        self, finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
+        sql = (
+            f"SELECT r.id FROM runs r WHERE {prunable_where(statuses, '?')} "
+            "ORDER BY r.finished_at, r.id"
+        )
         with self._lock:
             rows = self._read(lambda c: c.execute(sql, (_us(finished_before),)).fetchall())
         return [row[0] for row in rows]
 
-    def delete_runs(self, run_ids: Sequence[str], finished_before: datetime,
-                    statuses: Collection[RunStatus]) -> list[str]:
+    def delete_runs(
+        self, run_ids: Sequence[str], finished_before: datetime, statuses: Collection[RunStatus]
+    ) -> list[str]:
         # The conditions are checked again under the write lock: a run retried since it was
         # listed is live again and stays.
         where = prunable_where(statuses, "?")
         ids = list(dict.fromkeys(run_ids))
         if not ids:
             return []
-        sql = (f"SELECT r.id, r.pk FROM runs r WHERE r.id IN ({', '.join('?' * len(ids))}) "
-               f"AND {where} ORDER BY r.finished_at, r.id")
+        sql = (
+            f"SELECT r.id, r.pk FROM runs r WHERE r.id IN ({', '.join('?' * len(ids))}) "
+            f"AND {where} ORDER BY r.finished_at, r.id"
+        )
 
         def write(c: sqlite3.Connection) -> list[str]:
             rows = c.execute(sql, (*ids, _us(finished_before))).fetchall()
@@ -604,8 +797,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
-    def _write(self, body: Callable[[sqlite3.Connection], Any], *,
-               lease_only: bool = False) -> Any:
+    def _write(self, body: Callable[[sqlite3.Connection], Any], *, lease_only: bool = False) -> Any:
         """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception.
 
         ``lease_only`` writes (claims, heartbeats, releases) skip the fsync at FULL: losing
@@ -639,29 +831,37 @@ class SqliteStore:
         text = str(exc)
         if "locked" in text or "busy" in text:
             return StoreError(
-                f"database is locked by another process: {self._where} "
-                f"(waited {self.timeout:g}s)",
-                hint="retry, or raise ?timeout=SECONDS in the store URL")
+                f"database is locked by another process: {self._where} (waited {self.timeout:g}s)",
+                hint="retry, or raise ?timeout=SECONDS in the store URL",
+            )
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in text:
-            return StoreError(f"the store on {self._where} is closed",
-                              hint="open a new store")
+            return StoreError(f"the store on {self._where} is closed", hint="open a new store")
         code = _primary_code(exc)
         if code == _SQLITE_NOTADB or "not a database" in text:
-            return StoreError(f"{self._where} is not an SQLite database (not a wfkit store)",
-                              hint="point the store URL at a wfkit database or at a new file")
+            return StoreError(
+                f"{self._where} is not an SQLite database (not a wfkit store)",
+                hint="point the store URL at a wfkit database or at a new file",
+            )
         if code == _SQLITE_CORRUPT or "malformed" in text:
-            return StoreError(f"{self._where} is a damaged database ({text})",
-                              hint="restore it from a backup; `sqlite3 FILE .recover` may "
-                                   "save what is left")
+            return StoreError(
+                f"{self._where} is a damaged database ({text})",
+                hint="restore it from a backup; `sqlite3 FILE .recover` may save what is left",
+            )
         if code == _SQLITE_FULL or "disk is full" in text:
-            return StoreError(f"disk full: cannot write to {self._where} ({text})",
-                              hint="free space on its disk, then retry; nothing was half-written")
+            return StoreError(
+                f"disk full: cannot write to {self._where} ({text})",
+                hint="free space on its disk, then retry; nothing was half-written",
+            )
         if code in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_AUTH):
-            return StoreError(f"cannot write or open {self._where}: {text}",
-                              hint="check that the file and its directory exist and that this "
-                                   "user may write to them")
-        return StoreError(f"SQLite error on {self._where}: {text}",
-                          hint="check the file, its directory and the disk")
+            return StoreError(
+                f"cannot write or open {self._where}: {text}",
+                hint="check that the file and its directory exist and that this "
+                "user may write to them",
+            )
+        return StoreError(
+            f"SQLite error on {self._where}: {text}",
+            hint="check the file, its directory and the disk",
+        )
 
 
 # SQLite's primary result codes (https://sqlite.org/rescode.html), to tell failures apart.
@@ -675,14 +875,19 @@ def _primary_code(exc: sqlite3.Error) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
-def _insert_event(cur: sqlite3.Cursor, run_id: str, name: str, payload: str,
-                  when: int | None) -> int:
+def _insert_event(
+    cur: sqlite3.Cursor, run_id: str, name: str, payload: str, when: int | None
+) -> int:
     """Append to a run's inbox and wake it if it waits (inside the caller's transaction)."""
-    cur.execute("INSERT INTO events (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)",
-                (run_id, name, payload, when))
+    cur.execute(
+        "INSERT INTO events (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)",
+        (run_id, name, payload, when),
+    )
     event_id = cur.lastrowid or 0
-    cur.execute("UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
-                (when, run_id, RunStatus.WAITING.value))
+    cur.execute(
+        "UPDATE runs SET wake_at = ? WHERE id = ? AND status = ?",
+        (when, run_id, RunStatus.WAITING.value),
+    )
     return event_id
 
 
@@ -691,19 +896,22 @@ def parse_url(url: str) -> tuple[str, str, float, bool]:
     synchronous, timeout, group commit); anything else is a StoreError naming the accepted
     forms."""
     prefix = "sqlite://"
-    if not url.startswith(prefix) or not url[len(prefix):].startswith("/"):
-        raise StoreError(f"invalid SQLite store URL {url!r}",
-                         hint="use sqlite:///relative/path.db or sqlite:////absolute/path.db")
-    location, _, query = url[len(prefix) + 1:].partition("?")
+    if not url.startswith(prefix) or not url[len(prefix) :].startswith("/"):
+        raise StoreError(
+            f"invalid SQLite store URL {url!r}",
+            hint="use sqlite:///relative/path.db or sqlite:////absolute/path.db",
+        )
+    location, _, query = url[len(prefix) + 1 :].partition("?")
     if not location:
-        raise StoreError(f"SQLite store URL {url!r} names no file",
-                         hint="use sqlite:///wfkit.db")
+        raise StoreError(f"SQLite store URL {url!r} names no file", hint="use sqlite:///wfkit.db")
     synchronous, timeout, grouped = "FULL", _DEFAULT_TIMEOUT, True
     try:
         options = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
     except ValueError as exc:
-        raise StoreError(f"malformed options in store URL {url!r}",
-                         hint="use ?synchronous=FULL|NORMAL&timeout=SECONDS") from exc
+        raise StoreError(
+            f"malformed options in store URL {url!r}",
+            hint="use ?synchronous=FULL|NORMAL&timeout=SECONDS",
+        ) from exc
     for key, value in options:
         if key == "synchronous" and value.upper() in _SYNCHRONOUS:
             synchronous = value.upper()
@@ -713,49 +921,104 @@ def parse_url(url: str) -> tuple[str, str, float, bool]:
             except ValueError:
                 timeout = -1.0
             if not timeout >= 0:
-                raise StoreError(f"invalid timeout {value!r} in store URL {url!r}",
-                                 hint="use ?timeout=SECONDS, a number >= 0")
+                raise StoreError(
+                    f"invalid timeout {value!r} in store URL {url!r}",
+                    hint="use ?timeout=SECONDS, a number >= 0",
+                )
         elif key == "synchronous":
-            raise StoreError(f"invalid synchronous={value!r} in store URL {url!r}",
-                             hint="use ?synchronous=FULL (durable, default) or NORMAL (faster)")
+            raise StoreError(
+                f"invalid synchronous={value!r} in store URL {url!r}",
+                hint="use ?synchronous=FULL (durable, default) or NORMAL (faster)",
+            )
         elif key == "group_commit" and value.lower() in ("on", "off"):
             grouped = value.lower() == "on"
         elif key == "group_commit":
-            raise StoreError(f"invalid group_commit={value!r} in store URL {url!r}",
-                             hint="use ?group_commit=on (default) or off")
+            raise StoreError(
+                f"invalid group_commit={value!r} in store URL {url!r}",
+                hint="use ?group_commit=on (default) or off",
+            )
         else:
-            raise StoreError(f"unknown option {key!r} in store URL {url!r}",
-                             hint="supported options: synchronous=FULL|NORMAL, timeout=SECONDS, "
-                                  "group_commit=on|off")
+            raise StoreError(
+                f"unknown option {key!r} in store URL {url!r}",
+                hint="supported options: synchronous=FULL|NORMAL, timeout=SECONDS, "
+                "group_commit=on|off",
+            )
     path = location if location == ":memory:" else os.path.abspath(location)
     return path, synchronous, timeout, grouped
 
 
 # -- record <-> row -------------------------------------------------------------------------------
 def _run_row(run: RunRecord) -> tuple[Any, ...]:
-    return (run.id, run.workflow, run.version, run.status, run.input, str(run.seed),
-            _us(run.created_at), _us(run.updated_at), run.result, run.error, run.parent_id,
-            run.parent_seq, _us(run.wake_at), run.lease_owner, _us(run.lease_expires_at),
-            run.recoveries, bool(run.cancel_requested), bool(run.compensate_on_cancel),
-            _us(run.finished_at))
+    return (
+        run.id,
+        run.workflow,
+        run.version,
+        run.status,
+        run.input,
+        str(run.seed),
+        _us(run.created_at),
+        _us(run.updated_at),
+        run.result,
+        run.error,
+        run.parent_id,
+        run.parent_seq,
+        _us(run.wake_at),
+        run.lease_owner,
+        _us(run.lease_expires_at),
+        run.recoveries,
+        bool(run.cancel_requested),
+        bool(run.compensate_on_cancel),
+        _us(run.finished_at),
+    )
 
 
 def _run_from_row(r: Sequence[Any]) -> RunRecord:
-    return RunRecord(r[0], r[1], r[2], RunStatus(r[3]), r[4], int(r[5]), _at(r[6]), _at(r[7]),
-                     r[8], r[9], r[10], r[11], _dt(r[12]), r[13], _dt(r[14]), r[15],
-                     bool(r[16]), bool(r[17]), _dt(r[18]))
+    return RunRecord(
+        r[0],
+        r[1],
+        r[2],
+        RunStatus(r[3]),
+        r[4],
+        int(r[5]),
+        _at(r[6]),
+        _at(r[7]),
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        _dt(r[12]),
+        r[13],
+        _dt(r[14]),
+        r[15],
+        bool(r[16]),
+        bool(r[17]),
+        _dt(r[18]),
+    )
 
 
 def _op_row(op: OperationRecord) -> tuple[Any, ...]:
     """The row without its run's key offset (added inside the transaction)."""
     if not 0 <= op.seq < _SPAN:
         raise ValueError(f"operation sequence number {op.seq} is outside 0..{_SPAN - 1}")
-    return (op.seq, op.kind, op.name, op.status, op.attempt, _us(op.started_at),
-            _us(op.finished_at), op.result, op.error, _us(op.wake_at), op.source, op.compensates)
+    return (
+        op.seq,
+        op.kind,
+        op.name,
+        op.status,
+        op.attempt,
+        _us(op.started_at),
+        _us(op.finished_at),
+        op.result,
+        op.error,
+        _us(op.wake_at),
+        op.source,
+        op.compensates,
+    )
 
 
-def _op_upsert_row(base: int, row: tuple[Any, ...], owner: int | None,
-                   keys: list[int]) -> tuple[Any, ...]:
+def _op_upsert_row(
+    base: int, row: tuple[Any, ...], owner: int | None, keys: list[int]
+) -> tuple[Any, ...]:
     """The operation's row with its run's key offset; a result some history line holds is
     replaced by that line's key."""
     if owner is None:
@@ -763,14 +1026,14 @@ def _op_upsert_row(base: int, row: tuple[Any, ...], owner: int | None,
     return (base + row[0], *row[1:7], None, *row[8:], keys[owner])
 
 
-def _history_rows(entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord],
-                  op_rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _history_rows(
+    entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord], op_rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
     """History rows; an operation entry reuses its record's row when the checkpoint has it."""
     rows = []
     for e in entries:
         if e.op is None:
-            rows.append((_us(e.at), e.type, e.seq, e.name, _encode_json(e.data),
-                         *_NO_OP_COLUMNS))
+            rows.append((_us(e.at), e.type, e.seq, e.name, _encode_json(e.data), *_NO_OP_COLUMNS))
             continue
         op = e.op
         # The common checkpoint: one operation and its own entry (no search, no new row).
@@ -779,7 +1042,6 @@ def _history_rows(entries: Sequence[HistoryEntry], ops: Sequence[OperationRecord
         else:
             row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
         # An entry's time is its operation's finish (or start): already converted in the row.
-        at = row[6] if e.at is op.finished_at else row[5] if e.at is op.started_at \
-            else _us(e.at)
+        at = row[6] if e.at is op.finished_at else row[5] if e.at is op.started_at else _us(e.at)
         rows.append((at, e.type, e.seq, e.name, None, row[1], *row[3:]))
     return rows

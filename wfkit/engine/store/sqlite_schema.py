@@ -18,9 +18,9 @@ import os
 import sqlite3
 import time
 
-from wfkit.errors import StoreError
 from wfkit.engine.store.sql_shared import check_not_newer as shared_check_not_newer
 from wfkit.engine.store.sql_shared import stored_schema_version
+from wfkit.errors import StoreError
 
 SCHEMA_TABLE = "wfkit_schema"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -28,7 +28,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 _V1_RUN_COLUMNS = (
     "id, workflow, version, status, input, seed, created_at, updated_at, result, error, "
     "parent_id, parent_seq, wake_at, lease_owner, lease_expires_at, recoveries, "
-    "cancel_requested, compensate_on_cancel, finished_at")
+    "cancel_requested, compensate_on_cancel, finished_at"
+)
 
 # A run's columns other than its input, as migration 3 copies them (frozen too).
 _V3_RUN_COLUMNS = _V1_RUN_COLUMNS.replace(" input,", "")
@@ -213,22 +214,32 @@ def check_file_header(path: str) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror}",
-                         hint="check the path and its permissions") from exc
+        raise StoreError(
+            f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
+        ) from exc
     if header and header != SQLITE_HEADER:
         raise StoreError(f"{path} is not an SQLite database (not a wfkit store)", hint=_FIX_PATH)
 
 
 def schema_version(conn: sqlite3.Connection, path: str) -> int:
     """The wfkit schema version of the database: 0 when empty; foreign databases raise."""
-    tables = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+    ]
     return stored_schema_version(
-        tables, SCHEMA_TABLE,
+        tables,
+        SCHEMA_TABLE,
         lambda: int(conn.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}").fetchone()[0] or 0),
-        lambda shown: StoreError(f"{path} is an SQLite database of another application "
-                                 f"(tables: {shown}), not a wfkit store", hint=_FIX_PATH))
+        lambda shown: StoreError(
+            f"{path} is an SQLite database of another application "
+            f"(tables: {shown}), not a wfkit store",
+            hint=_FIX_PATH,
+        ),
+    )
 
 
 def check_not_newer(version: int, path: str) -> None:
@@ -264,12 +275,15 @@ def _check_v1_fits_keys(conn: sqlite3.Connection, path: str) -> None:
     """Refuse (before changing anything) to migrate a run whose numbers overflow its key range."""
     low, high = conn.execute(
         "SELECT MIN(n), MAX(n) FROM (SELECT seq AS n FROM operations "
-        "UNION ALL SELECT idx FROM history)").fetchone()
+        "UNION ALL SELECT idx FROM history)"
+    ).fetchone()
     if high is not None and not (0 <= low and high < KEY_SPAN):
-        raise StoreError(f"{path} holds an operation or history entry numbered "
-                         f"{high if high >= KEY_SPAN else low}, outside this wfkit's range "
-                         f"0..{KEY_SPAN - 1}",
-                         hint="export and archive that run with the wfkit that wrote it first")
+        raise StoreError(
+            f"{path} holds an operation or history entry numbered "
+            f"{high if high >= KEY_SPAN else low}, outside this wfkit's range "
+            f"0..{KEY_SPAN - 1}",
+            hint="export and archive that run with the wfkit that wrote it first",
+        )
 
 
 def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:

@@ -39,7 +39,8 @@ class SourceLines:
 
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self._lines: dict[str, list[str] | None] = {
-            path: text.splitlines() for path, text in (overrides or {}).items()}
+            path: text.splitlines() for path, text in (overrides or {}).items()
+        }
 
     def line(self, path: str, lineno: int) -> str | None:
         """Line ``lineno`` (1-based) of ``path`` without its newline, or None if unknown."""
@@ -86,14 +87,23 @@ class Report:
     tool_version: str = __version__
 
     @classmethod
-    def build(cls, findings: Iterable[Finding], *, files_checked: int = 0,
-              fixed: Mapping[str, int] | None = None,
-              rules: Mapping[str, RuleMeta] | None = None,
-              sources: SourceLines | None = None) -> Report:
+    def build(
+        cls,
+        findings: Iterable[Finding],
+        *,
+        files_checked: int = 0,
+        fixed: Mapping[str, int] | None = None,
+        rules: Mapping[str, RuleMeta] | None = None,
+        sources: SourceLines | None = None,
+    ) -> Report:
         """A report whose findings are sorted and de-duplicated (stable output order)."""
-        return cls(findings=tuple(sorted(set(findings))), files_checked=files_checked,
-                   fixed=dict(fixed or {}), rules=dict(rules or {}),
-                   sources=sources if sources is not None else SourceLines())
+        return cls(
+            findings=tuple(sorted(set(findings))),
+            files_checked=files_checked,
+            fixed=dict(fixed or {}),
+            rules=dict(rules or {}),
+            sources=sources if sources is not None else SourceLines(),
+        )
 
     @property
     def fixable(self) -> int:
@@ -117,8 +127,11 @@ class Report:
 def summary_line(report: Report) -> str:
     """The one-line verdict people read last: ``Found 3 findings in 2 files (1 fixable ...)``."""
     fixed = sum(report.fixed.values())
-    fixed_part = (f"Fixed {_plural(fixed, 'finding')} in {_plural(len(report.fixed), 'file')}. "
-                  if fixed else "")
+    fixed_part = (
+        f"Fixed {_plural(fixed, 'finding')} in {_plural(len(report.fixed), 'file')}. "
+        if fixed
+        else ""
+    )
     checked = f"{_plural(report.files_checked, 'file')} checked"
     if not report.findings:
         return f"{fixed_part}All checks passed ({checked})."
@@ -126,11 +139,16 @@ def summary_line(report: Report) -> str:
     if report.fixable:
         parts.append(f"{report.fixable} fixable with --fix")
     if report.unsafe_fixable:
-        parts.append(f"{report.unsafe_fixable} more with --unsafe-fixes" if report.fixable
-                     else f"{report.unsafe_fixable} fixable with --unsafe-fixes")
+        parts.append(
+            f"{report.unsafe_fixable} more with --unsafe-fixes"
+            if report.fixable
+            else f"{report.unsafe_fixable} fixable with --unsafe-fixes"
+        )
     fixable = f" ({', '.join(parts)})" if parts else ""
-    return (f"{fixed_part}Found {_plural(len(report.findings), 'finding')} in "
-            f"{_plural(report.files_with_findings, 'file')}{fixable}; {checked}.")
+    return (
+        f"{fixed_part}Found {_plural(len(report.findings), 'finding')} in "
+        f"{_plural(report.files_with_findings, 'file')}{fixable}; {checked}."
+    )
 
 
 def _plural(count: int, noun: str) -> str:

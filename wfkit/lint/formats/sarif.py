@@ -22,8 +22,9 @@ INFORMATION_URI = "https://pypi.org/project/wfkit/"
 
 class SarifFormat:
     def render(self, report: Report, *, color: bool = False) -> str:
-        return json.dumps(sarif_document(report), indent=2, sort_keys=True,
-                          ensure_ascii=False) + "\n"
+        return (
+            json.dumps(sarif_document(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
 
 
 def sarif_document(report: Report) -> dict[str, Any]:
@@ -39,11 +40,13 @@ def sarif_document(report: Report) -> dict[str, Any]:
     return {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
-        "runs": [{
-            "tool": {"driver": driver},
-            "columnKind": "unicodeCodePoints",
-            "results": [result(finding, index) for finding in report.findings],
-        }],
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "columnKind": "unicodeCodePoints",
+                "results": [result(finding, index) for finding in report.findings],
+            }
+        ],
     }
 
 
@@ -51,12 +54,18 @@ def rule_descriptor(rule: RuleMeta) -> dict[str, Any]:
     """A ``reportingDescriptor``: what GitHub shows at the top of an alert and in its help."""
     full = " ".join(part.strip() for part in (rule.what, rule.why) if part and part.strip())
     help_text = f"Use instead: {rule.use_instead.strip()}" if rule.use_instead.strip() else full
-    markdown = "\n\n".join(
-        f"**{title}** {body.strip()}"
-        for title, body in (("What:", rule.what), ("Why:", rule.why),
-                            ("Use instead:", rule.use_instead))
-        if body and body.strip()
-    ) + f"\n\nRun `wfkit rule {rule.code}` for examples."
+    markdown = (
+        "\n\n".join(
+            f"**{title}** {body.strip()}"
+            for title, body in (
+                ("What:", rule.what),
+                ("Why:", rule.why),
+                ("Use instead:", rule.use_instead),
+            )
+            if body and body.strip()
+        )
+        + f"\n\nRun `wfkit rule {rule.code}` for examples."
+    )
     return {
         "id": rule.code,
         "name": rule.name,
@@ -69,8 +78,10 @@ def rule_descriptor(rule: RuleMeta) -> dict[str, Any]:
 
 
 def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    region: dict[str, int] = {"startLine": max(finding.line, 1),
-                              "startColumn": max(finding.column, 1)}
+    region: dict[str, int] = {
+        "startLine": max(finding.line, 1),
+        "startColumn": max(finding.column, 1),
+    }
     if (finding.end_line, finding.end_column) >= (finding.line, finding.column):
         region["endLine"] = max(finding.end_line, 1)
         region["endColumn"] = max(finding.end_column, 1)
@@ -78,10 +89,14 @@ def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleId": finding.code,
         "level": "error",
         "message": {"text": finding.message},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": artifact_location(finding.path),
-            "region": region,
-        }}],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": artifact_location(finding.path),
+                    "region": region,
+                }
+            }
+        ],
         # "fix": "safe" (wfkit lint --fix), "unsafe" (--unsafe-fixes) or null: no autofix
         "properties": {"fix": finding.fix, "fixable": finding.fix is not None},
     }
@@ -94,8 +109,9 @@ def artifact_location(path: str) -> dict[str, str]:
     """A relative path stays relative to the checkout (``%SRCROOT%``); an absolute one is a URI."""
     posix = path.replace(os.sep, "/") if os.sep != "/" else path
     if os.path.isabs(path):
-        return {"uri": "file://" + quote(posix if posix.startswith("/") else "/" + posix,
-                                         safe="/:")}
+        return {
+            "uri": "file://" + quote(posix if posix.startswith("/") else "/" + posix, safe="/:")
+        }
     if posix.startswith("./"):
         posix = posix[2:]
     return {"uri": quote(posix, safe="/"), "uriBaseId": "%SRCROOT%"}

@@ -25,8 +25,15 @@ def code_counts(report: Report) -> list[CodeCount]:
     safe = Counter(finding.code for finding in report.findings if finding.fix == "safe")
     rows = []
     for code in sorted(totals):
-        rows.append(CodeCount(code, report.rule_name(code), totals[code], fixable[code],
-                              fixable[code] > 0 and safe[code] == 0))
+        rows.append(
+            CodeCount(
+                code,
+                report.rule_name(code),
+                totals[code],
+                fixable[code],
+                fixable[code] > 0 and safe[code] == 0,
+            )
+        )
     return rows
 
 
@@ -47,8 +54,16 @@ def render_statistics_text(report: Report) -> str:
 
 def render_statistics_json(report: Report) -> str:
     document = {
-        "statistics": [{"code": row.code, "count": row.count, "fixable": row.fixable,
-                        "name": row.name, "unsafe": row.unsafe} for row in code_counts(report)],
+        "statistics": [
+            {
+                "code": row.code,
+                "count": row.count,
+                "fixable": row.fixable,
+                "name": row.name,
+                "unsafe": row.unsafe,
+            }
+            for row in code_counts(report)
+        ],
         "version": JSON_VERSION,
         "wfkit": report.tool_version,
     }

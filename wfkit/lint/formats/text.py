@@ -11,7 +11,7 @@ _LOCATION = "bold"
 _CODE = "bold red"
 _GUTTER = "blue"
 _CARET = "red"
-_FRAME_WIDTH = 160   # longer lines (generated code) are shown as a window around the span
+_FRAME_WIDTH = 160  # longer lines (generated code) are shown as a window around the span
 
 Segment = tuple[str, str]  # (text, rich style); a line is a list of segments
 
@@ -28,8 +28,15 @@ class TextFormat:
     def render(self, report: Report, *, color: bool = False) -> str:
         lines: list[list[Segment]] = []
         for finding in report.findings:
-            lines.append([(f"{finding.path}:{finding.line}:{finding.column}:", _LOCATION),
-                          (" ", ""), (finding.code, _CODE), (" ", ""), (finding.message, "")])
+            lines.append(
+                [
+                    (f"{finding.path}:{finding.line}:{finding.column}:", _LOCATION),
+                    (" ", ""),
+                    (finding.code, _CODE),
+                    (" ", ""),
+                    (finding.message, ""),
+                ]
+            )
             lines.extend(_frame(report, finding))
         if not color:
             return "".join("".join(text for text, _ in line) + "\n" for line in lines)
@@ -41,8 +48,16 @@ def _render_rich(lines: list[list[Segment]]) -> str:
     from rich.text import Text
 
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, color_system="standard",
-                      highlight=False, markup=False, emoji=False, soft_wrap=True, width=10_000)
+    console = Console(
+        file=buffer,
+        force_terminal=True,
+        color_system="standard",
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,
+        width=10_000,
+    )
     for line in lines:
         text = Text()
         for segment, style in line:
@@ -64,8 +79,10 @@ def _frame(report: Report, finding: Finding) -> list[list[Segment]]:
     end = min(max(end, start + 1), max(len(source), start + 1))
     source, start, end = _window(*_printable(source, start, end))
     gutter = " " * len(str(finding.line))
-    return [[(f"  {finding.line} | ", _GUTTER), (source, "")],
-            [(f"  {gutter} | ", _GUTTER), (" " * start + "^" * (end - start), _CARET)]]
+    return [
+        [(f"  {finding.line} | ", _GUTTER), (source, "")],
+        [(f"  {gutter} | ", _GUTTER), (" " * start + "^" * (end - start), _CARET)],
+    ]
 
 
 def _printable(source: str, start: int, end: int) -> tuple[str, int, int]:
@@ -86,14 +103,22 @@ def _printable(source: str, start: int, end: int) -> tuple[str, int, int]:
             piece = char
         else:
             code = ord(char)
-            piece = (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
-                     else f"\\U{code:08x}")
+            piece = (
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
         out.append(piece)
         width += len(piece)
     moved[len(source)] = width
     last = len(source)
-    return "".join(out), moved[min(start, last)], max(moved[min(end, last)],
-                                                      moved[min(start, last)] + 1)
+    return (
+        "".join(out),
+        moved[min(start, last)],
+        max(moved[min(end, last)], moved[min(start, last)] + 1),
+    )
 
 
 def _window(source: str, start: int, end: int) -> tuple[str, int, int]:
