@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wfkit import __version__
 from wfkit.lint.catalog import get_rule, known_codes, rules_package
@@ -165,9 +165,10 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
     unchecked: list[tuple[str, str, str, bool, bytes, str | None]] = []  # marker-less files
     total = len(files)
     for path in files:
+        text: str | None
         if path in run.texts:
-            text: str | None = run.texts[path]
-            data = text.encode("utf-8", "surrogatepass")
+            text = run.texts[path]
+            data: bytes | None = text.encode("utf-8", "surrogatepass")
             problem = None
         else:
             text, data, problem = read_source(path)
@@ -263,7 +264,7 @@ def _collect(
             progress(done)
 
 
-def _summarize_job(args: tuple) -> FileSummary:
+def _summarize_job(args: tuple[Any, ...]) -> FileSummary:
     from wfkit.lint.pipeline import summarize
 
     return summarize(*args)
@@ -304,7 +305,7 @@ def _pull_in_helpers(run: _Run) -> None:
                     break
         if not wanted:
             return
-        todo = []
+        todo: list[tuple[str, str, str, bool, str | None]] = []
         for path in sorted(wanted.values()):
             text = run.texts[path]
             module, is_package = module_name(path)
@@ -410,17 +411,17 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
             for f, r in per_file.get(path, [])
             if f.code in run.active and not _ignored_by_file(run.config, path, f.code)
         ]
-        summary = run.summaries.get(path)
-        if summary is None or not summary.suppressions:
+        found = run.summaries.get(path)
+        if found is None or not found.suppressions:
             out.extend(pairs)
             continue
-        by_finding = {}
+        by_finding: dict[Finding, Reported | None] = {}
         for finding, rep in pairs:
             by_finding.setdefault(finding, rep)
         active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
         kept = apply_suppressions(
             [f for f, _ in pairs],
-            summary.suppressions,
+            found.suppressions,
             path,
             active,
             unused_message,

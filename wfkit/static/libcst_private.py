@@ -71,4 +71,5 @@ def statement_positions(
     state.indent_tokens = list(indent_tokens)
     options = {"is_elif": True} if is_elif else {}
     statement._codegen(state, **options)
-    return dict(provider._computed)
+    # PositionProvider computes CodeRange values (its _computed is typed for any provider).
+    return {node: value for node, value in provider._computed.items()}  # type: ignore[misc]

@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl
 
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
@@ -69,6 +69,10 @@ _DEFAULT_TIMEOUT = 5.0
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
+@overload
+def _us(value: datetime) -> int: ...
+@overload
+def _us(value: datetime | None) -> int | None: ...
 def _us(value: datetime | None) -> int | None:
     """Aware datetime -> integer microseconds since the epoch (naive datetimes raise)."""
     return None if value is None else (value - _EPOCH) // _MICROSECOND
@@ -485,8 +489,7 @@ class SqliteStore:
                         cur.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                error = self._error(exc)
-                return [(False, error)] * len(batch)
+                return [(False, self._error(exc))] * len(batch)
         return outcomes
 
     def _commit_one(self, prepared: _Prepared) -> bool:
@@ -1040,7 +1043,7 @@ def _history_rows(
         if len(ops) == 1 and ops[0] is op:
             row = op_rows[0]
         else:
-            row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
+            row = next((r for o, r in zip(ops, op_rows) if o is op), ()) or _op_row(op)
         # An entry's time is its operation's finish (or start): already converted in the row.
         at = row[6] if e.at is op.finished_at else row[5] if e.at is op.started_at else _us(e.at)
         rows.append((at, e.type, e.seq, e.name, None, row[1], *row[3:]))
