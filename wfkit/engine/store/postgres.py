@@ -138,6 +138,7 @@ _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
+_DONE_STEP = (OpStatus.COMPLETED.value, OpStatus.SKIPPED.value)  # steps that count as done
 # Lease expiry on the server's clock: "now()" below, and an expiry of now() plus the lease's
 # length (the caller's until - now). Timers (wake_at) stay on the caller's clock.
 _SERVER_NOW = "now()"
@@ -298,6 +299,18 @@ class PostgresStore:
         with self._cursor() as cur:
             rows = cur.execute(sql + " GROUP BY status", params).fetchall()
         return {RunStatus(status): count for status, count in rows}
+
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        done = dict.fromkeys(run_ids, 0)
+        if done:
+            with self._cursor() as cur:
+                rows = cur.execute(
+                    "SELECT run_id, count(*) FROM operations WHERE run_id = ANY(%s) "
+                    "AND kind = %s AND status IN (%s, %s) GROUP BY run_id",
+                    (list(done), OpKind.STEP.value, *_DONE_STEP),
+                ).fetchall()
+            done.update(rows)
+        return done
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._cursor() as cur:

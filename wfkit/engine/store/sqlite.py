@@ -146,6 +146,13 @@ _OP_SELECT = (
 )
 # An operation's history line holds the record's columns (all but seq and name, which the line
 # has anyway); other lines hold JSON data.
+# The completed or skipped steps of the runs named (`wfkit list`'s STEPS DONE), in one read.
+_STEPS_DONE = (
+    f"SELECT r.id, count(*) FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
+    f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id IN ({{marks}}) AND t.kind = '{OpKind.STEP.value}' "
+    f"AND t.status IN ('{OpStatus.COMPLETED.value}', '{OpStatus.SKIPPED.value}') GROUP BY r.id"
+)
+_IDS_PER_QUERY = 500  # bound parameters per statement: under every SQLite build's limit
 _HISTORY_OP_COLUMNS = (
     "kind",
     "status",
@@ -381,6 +388,20 @@ class SqliteStore:
         with self._lock:
             rows = self._read(lambda c: c.execute(sql + " GROUP BY status", params).fetchall())
         return {RunStatus(status): count for status, count in rows}
+
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        done = dict.fromkeys(run_ids, 0)
+        ids = list(done)
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            sql = _STEPS_DONE.format(marks=", ".join("?" * len(chunk)))
+
+            def read(c: sqlite3.Connection, sql: str = sql, chunk: list[str] = chunk) -> list[Any]:
+                return c.execute(sql, chunk).fetchall()
+
+            with self._lock:
+                done.update(self._read(read))
+        return done
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
