@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from lint_helpers import codes, lint_text, lint_tree
 
 
@@ -250,10 +252,16 @@ def test_linting_one_file_follows_its_helpers_into_the_package(tmp_path):
 
     root = write_tree(tmp_path, files)
     result = lint_paths([root / "pkg" / "flows.py"], LintOptions(use_cache=False))
-    # the helper's finding is reported (reached from the linted workflow); the other file's own
-    # workflow and the helper file's unrelated suppression are not the caller's business
-    assert codes(result) == [("helpers.py", 6, "WF101")]
-    assert "process -> stamp -> time.time()" in result.findings[0].message
+    # the helper's hazard is reported (reached from the linted workflow) at the call in the
+    # linted file that leads there; the other file's own workflow and the helper file's
+    # unrelated suppression are not the caller's business
+    assert codes(result) == [("flows.py", 8, "WF101")]
+    [finding] = result.findings
+    helper = os.path.join(str(root), "pkg", "helpers.py")
+    assert "process -> stamp -> time.time() at " in finding.message
+    assert finding.message.endswith(f"{helper}:6:12); use ctx.now()".replace(os.sep, "/"))
+    assert (finding.column, finding.end_column, finding.fix) == (12, 19, None)
+    assert finding.origin is not None and (finding.origin.path, finding.origin.line) == (helper, 6)
 
 
 def test_helper_methods_inherited_from_a_base_class(tmp_path):
