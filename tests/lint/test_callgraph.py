@@ -319,3 +319,63 @@ def test_excluded_files_are_not_followed(tmp_path):
     root = write_tree(tmp_path, files)
     assert lint_paths([root / "pkg" / "flow.py"], LintOptions(use_cache=False)).findings == []
     assert lint_paths([root], LintOptions(use_cache=False)).findings == []
+
+
+def test_summaries_record_where_calls_that_may_leave_the_file_are():
+    import textwrap
+
+    from wfkit.lint.catalog import known_codes
+    from wfkit.lint.pipeline import summarize
+    from wfkit.lint.settings import AnalyzerSettings
+    from wfkit.static.callgraph import CallGraph, Hop
+    from wfkit.static.knowledge import Knowledge
+
+    settings = AnalyzerSettings(Knowledge.build([], []), frozenset(), frozenset())
+
+    def summary(path: str, module: str, text: str):
+        text = textwrap.dedent(text)
+        return summarize(path, text, module, False, frozenset(known_codes()), settings)
+
+    flows = summary(
+        "pkg/flows.py",
+        "pkg.flows",
+        """\
+        from wfkit import Context, workflow
+        from pkg.util import stamp
+
+
+        def local() -> str:
+            return stamp()
+
+
+        @workflow
+        def process(ctx: Context) -> str:
+            x = local()
+            return (
+                stamp()
+                + local()
+            )
+        """,
+    )
+    util = summary(
+        "pkg/util.py",
+        "pkg.util",
+        "import time\n\n\ndef stamp() -> str:\n    return str(time.time())\n",
+    )
+    process = flows.functions["pkg.flows.process"]
+    # only the first call of a name, and only calls of names not defined in the file
+    assert process.call_sites == {"pkg.util.stamp": [13, 9, 13, 16]}
+    assert flows.functions["pkg.flows.local"].call_sites == {"pkg.util.stamp": [6, 12, 6, 19]}
+    graph = CallGraph([flows, util])
+    [reach] = graph.reach()[("pkg/util.py", "pkg.util.stamp")]
+    assert reach.chain == ["process", "stamp"] and reach.root_path == "pkg/flows.py"
+    hop = Hop(
+        ("pkg/flows.py", "pkg.flows.process"), "pkg.util.stamp", ("pkg/util.py", "pkg.util.stamp")
+    )
+    assert reach.hops == [hop]
+    assert graph.call_site(hop) == (13, 9, 13, 16)
+    # the summary round-trips through the cache's JSON with its call sites
+    from wfkit.lint.summary import FileSummary
+
+    again = FileSummary.from_json(flows.to_json())
+    assert again.functions["pkg.flows.process"].call_sites == process.call_sites

@@ -14,8 +14,9 @@ in a file not named). When the helper's file is named, the finding stays where i
 Suppressions follow the chain, so that a finding stands or falls the same way whichever files are
 named: a suppression at a call that leaves a file (``return stamp()  # wfkit: ignore[WF101]``)
 covers the hazards of that code reached through that call, and a suppression at the hazard in
-the helper file covers it for every caller. A chain suppressed at a call is not reported; the
-next root's chain may still be.
+the helper file (or the helper file's per-file ignores) covers it for every caller, and is
+looked at first. A chain suppressed at a call is not reported; the next root's chain may still
+be.
 """
 
 from __future__ import annotations
@@ -73,11 +74,18 @@ def workflow_findings(
         helper_named = named is None or summary.path in named
         for raw in summary.functions[node[1]].findings:
             applicable = [r for r in reached[node] if not raw.dialects or r.dialect in raw.dialects]
+            # The helper's own suppression (or per-file ignore) at the hazard holds for every
+            # caller and is looked at first, whichever files are named: a suppression at a
+            # call leading there then did nothing (WF900), in both kinds of run.
+            at_hazard = ignored(summary.path, raw.code) or _covering(summary, raw.line, raw.code)
             if not helper_named:
-                if ignored(summary.path, raw.code) or _covering(summary, raw.line, raw.code):
-                    continue  # the helper's own suppression or config holds for every caller
+                if at_hazard:
+                    continue
                 applicable = [r for r in applicable if named is not None and r.root_path in named]
-            chosen = _unsuppressed(graph, raw.code, applicable, out.used)
+            if helper_named and at_hazard and applicable:
+                chosen: Reach | None = applicable[0]  # the caller's suppression pass drops it
+            else:
+                chosen = _unsuppressed(graph, raw.code, applicable, out.used)
             if chosen is None:
                 continue
             if helper_named:
