@@ -379,3 +379,19 @@ def test_summaries_record_where_calls_that_may_leave_the_file_are():
 
     again = FileSummary.from_json(flows.to_json())
     assert again.functions["pkg.flows.process"].call_sites == process.call_sites
+
+    # reporting: named flows.py only, the hazard is moved to the call; a summary without the
+    # call's place (not expected) keeps it where it is rather than losing it
+    from wfkit.lint.reporting import workflow_findings
+
+    [moved] = workflow_findings(graph, {"pkg/flows.py"}).reported
+    assert (moved.finding.path, moved.finding.line, moved.finding.column) == ("pkg/flows.py", 13, 9)
+    assert moved.fix is None and moved.finding.origin is not None
+    [kept] = workflow_findings(graph, {"pkg/flows.py", "pkg/util.py"}).reported
+    assert (kept.finding.path, kept.finding.line, kept.finding.origin) == ("pkg/util.py", 5, None)
+    # the hazard's file named, the workflow's not: in the named file, as always
+    [there] = workflow_findings(graph, {"pkg/util.py"}).reported
+    assert (there.finding.path, there.finding.origin) == ("pkg/util.py", None)
+    process.call_sites.clear()
+    [fallback] = workflow_findings(CallGraph([flows, util]), {"pkg/flows.py"}).reported
+    assert (fallback.finding.path, fallback.finding.line) == ("pkg/util.py", 5)

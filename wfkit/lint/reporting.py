@@ -92,8 +92,9 @@ def workflow_findings(
                 out.reported.append(_report(summary.path, raw, chosen, applicable))
                 continue
             relocated = _relocated(graph, summary.path, raw, chosen, named)
-            if relocated is not None:
-                out.reported.append(relocated)
+            # No place for the call (not expected: every call that may leave a file has one):
+            # report the hazard where it is rather than lose it.
+            out.reported.append(relocated or _report(summary.path, raw, chosen, applicable))
     return out
 
 
@@ -162,7 +163,7 @@ def _relocated(
     hop = _first_exit(chosen.hops, named)
     site = graph.call_site(hop) if hop is not None else None
     if hop is None or site is None:
-        return None  # not for a chain from a named root: never report in a file not named
+        return None
     origin = Origin(path, raw.line, raw.column, raw.end_line, raw.end_column)
     where = f" at {path.replace(chr(92), '/')}:{raw.line}:{raw.column}"
     finding = Finding(
