@@ -233,13 +233,41 @@ def test_the_helper_files_per_file_ignores_count_for_its_callers(run_wfkit, tree
     assert matches(found, [ALONE[0], ALONE[2]]), shape(found)
 
 
+TEMPORAL_CLOCK = "import time\n\n\ndef tick() -> float:\n    return time.time()\n"
+TEMPORAL_FLOW = """\
+from temporalio import workflow
+
+from .clock import tick
+
+
+@workflow.defn
+class Flow:
+    @workflow.run
+    async def run(self) -> float:
+        return tick()
+"""
+
+
 def test_fixes_are_not_offered_for_findings_reported_at_a_call(run_wfkit, tree):
-    clock = tree / "pkg" / "clock.py"
-    flows = tree / "pkg" / "flows.py"
+    # a Temporal helper's hazard has a fix (workflow.now().timestamp()) when its file is named ...
+    write_tree(
+        tree, {"tp/__init__.py": "", "tp/clock.py": TEMPORAL_CLOCK, "tp/flow.py": TEMPORAL_FLOW}
+    )
+    _, found = findings(run_wfkit, "--no-cache", "tp")
+    assert [(f["path"], f["line"], f["fix"]) for f in found] == [("tp/clock.py", 5, "safe")]
+    # ... but not when it is reported at the call: --fix changes no file
+    _, found = findings(run_wfkit, "--no-cache", "tp/flow.py")
+    assert [(f["path"], f["line"], f["fix"]) for f in found] == [("tp/flow.py", 10, None)]
+    code, out, err = run_wfkit("lint", "--no-cache", "--fix", "--unsafe-fixes", "tp/flow.py")
+    assert code == 1 and "fixable" not in err and "Fixed" not in err
+    assert (tree / "tp" / "clock.py").read_text(encoding="utf-8") == TEMPORAL_CLOCK
+    assert (tree / "tp" / "flow.py").read_text(encoding="utf-8") == TEMPORAL_FLOW
     code, out, err = run_wfkit("lint", "--no-cache", "--fix", "--unsafe-fixes", "pkg/flows.py")
-    assert code == 1 and "fixable" not in err
-    assert clock.read_text(encoding="utf-8") == CLOCK
-    assert flows.read_text(encoding="utf-8") == FLOWS
+    assert (tree / "pkg" / "clock.py").read_text(encoding="utf-8") == CLOCK
+    assert (tree / "pkg" / "flows.py").read_text(encoding="utf-8") == FLOWS
+    # naming the helper's file, --fix repairs it there, as always
+    run_wfkit("lint", "--no-cache", "--fix", "tp")
+    assert "workflow.now().timestamp()" in (tree / "tp" / "clock.py").read_text(encoding="utf-8")
 
 
 def test_stdin_filename_is_the_named_file(run_wfkit, tree):
@@ -289,3 +317,25 @@ def test_the_cache_gives_the_same_findings_whichever_files_are_named(tree):
     assert warm_tree.findings == cold_tree.findings == run("pkg", cache=False).findings
     assert [f.path for f in warm_tree.findings] == ["pkg/clock.py"] * 3
     shutil.rmtree(tree / "c")
+
+
+def test_a_real_process_as_the_pre_commit_hook_runs_it(tree):
+    """`wfkit lint <committed files>` in its own process, the hook's command line."""
+    import os
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "wfkit", "lint", "--format", "json", "pkg/flows.py"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    found = json.loads(done.stdout)["findings"]
+    assert matches(found, ALONE), shape(found)
+    assert {f["path"] for f in found} == {"pkg/flows.py"}
