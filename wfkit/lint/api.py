@@ -400,9 +400,15 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
         if summary.path in run.requested:
             for finding in summary.file_findings:
                 per_file.setdefault(summary.path, []).append((finding, None))
-    for summary, reported in workflow_findings(graph):
-        if summary.path in run.requested or reported.root_path in run.requested:
-            per_file.setdefault(summary.path, []).append((reported.finding, reported))
+    standing = workflow_findings(
+        graph, run.requested, lambda path, code: _ignored_by_file(run.config, path, code)
+    )
+    for reported in standing.reported:
+        per_file.setdefault(reported.finding.path, []).append((reported.finding, reported))
+    # Suppressions at calls that took a chain out count as used (never WF900), not as findings
+    marks: dict[str, list[Finding]] = {}
+    for mark in standing.used:
+        marks.setdefault(mark.path, []).append(mark)
     unused_message = get_rule("WF900").message
     out: list[tuple[Finding, Reported | None]] = []
     for path in sorted(set(per_file) | (set(run.summaries) & run.requested)):
@@ -419,15 +425,16 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
         for finding, rep in pairs:
             by_finding.setdefault(finding, rep)
         active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
+        used = set(marks.get(path, ())) - set(by_finding)
         kept = apply_suppressions(
-            [f for f, _ in pairs],
+            [*(f for f, _ in pairs), *used],
             found.suppressions,
             path,
             active,
             unused_message,
             "WF900" in active and path in run.requested,
         )
-        out.extend((f, by_finding.get(f)) for f in kept)
+        out.extend((f, by_finding.get(f)) for f in kept if f not in used)
     return out
 
 
