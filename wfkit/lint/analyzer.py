@@ -10,7 +10,8 @@ which functions really are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -82,7 +83,7 @@ class FileAnalyzer(RuleServices):
                     if node_type is not None:
                         table = self._rule_visit if kind == "visit" else self._rule_leave
                         table.setdefault(node_type, []).append(getattr(rule, attr))
-        self._engine_visit = {
+        self._engine_visit: dict[type[cst.CSTNode], Callable[[Any], bool | None]] = {
             cst.FunctionDef: self._visit_function,
             cst.ClassDef: self._visit_class,
             cst.Lambda: self._visit_lambda,
@@ -102,7 +103,7 @@ class FileAnalyzer(RuleServices):
         # Leaves nobody hooks (names, literals) are not walked at all: most nodes are leaves.
         hooked = set(self._rule_visit) | set(self._rule_leave)
         self._walked_types = _NODE_TYPES - (_LEAVES - hooked)
-        self._engine_leave = {
+        self._engine_leave: dict[type[cst.CSTNode], Callable[[Any], None]] = {
             cst.FunctionDef: self._leave_function,
             cst.ClassDef: self._leave_class,
             cst.Lambda: self._leave_lambda,
@@ -273,7 +274,7 @@ class FileAnalyzer(RuleServices):
             dialect,
             node.asynchronous is not None,
             summary=summary,
-            class_qual=parent.qualname if in_class else "",
+            class_qual=parent.qualname if parent is not None and in_class else "",
             owner=parent if in_class else None,
         )
         self.frames.append(frame)
@@ -438,7 +439,7 @@ class FileAnalyzer(RuleServices):
     # ----------------------------------------------------------------- names and calls
     def _visit_call(self, node: cst.Call) -> None:
         unit = self.unit
-        if unit is None:
+        if unit is None or unit.summary is None:  # every unit has its summary
             return
         func = node.func
         self._handled.add(id(func))
@@ -459,7 +460,7 @@ class FileAnalyzer(RuleServices):
     def _method_call(self, node: cst.Call, func: cst.Attribute, unit: Frame) -> None:
         receiver, method = func.value, func.attr.value
         if isinstance(receiver, cst.Name):
-            if receiver.value in ("self", "cls") and unit.class_qual:
+            if receiver.value in ("self", "cls") and unit.class_qual and unit.summary is not None:
                 qual = f"{unit.class_qual}.{method}"
                 unit.summary.calls.append(qual)
                 self._note_call_site(unit, qual, node)
@@ -574,13 +575,14 @@ def _mentions(node: cst.CSTNode, names: frozenset[str]) -> bool:
 
 
 def _subclasses(base: type) -> set[type]:
-    out = set()
-    stack = [base]
+    out: set[type] = set()
+    stack: list[type] = [base]
     while stack:
-        for sub in stack.pop().__subclasses__():
-            if sub not in out:
-                out.add(sub)
-                stack.append(sub)
+        found: list[type] = stack.pop().__subclasses__()
+        for subclass in found:
+            if subclass not in out:
+                out.add(subclass)
+                stack.append(subclass)
     return out
 
 

@@ -450,10 +450,13 @@ class ModuleIndex:
         index, local = self.target(func)
         if info.dialect == kn.DBOS and local in index.workflows:  # DBOS runs it as a child
             return Op("child", index.workflows[local].name)
-        step = index.steps.get(local)
-        if step is not None and step.kind != "activity":
+        called = index.steps.get(local)
+        if called is not None and called.kind != "activity":
             return Op(
-                step.kind, step.name, self._details(call, step), index.compensations.get(local, "")
+                called.kind,
+                called.name,
+                self._details(call, called),
+                index.compensations.get(local, ""),
             )
         return None
 
@@ -606,7 +609,8 @@ def _self_attributes(node: cst.CSTNode) -> set[str]:
 
 def _self_assignments(func: cst.FunctionDef) -> set[str]:
     """``self.x`` attributes a signal handler assigns (what a wait_condition may wait for)."""
-    found, stack = set(), [func.body]
+    found: set[str] = set()
+    stack: list[cst.CSTNode] = [func.body]
     while stack:
         current = stack.pop()
         targets: list[cst.CSTNode] = []

@@ -145,9 +145,8 @@ class BindingCollector:
         self.qual_prefix = qual_prefix  # "pkg.mod" for the module, "pkg.mod.fn" for a function
         self.out = Bindings()
 
-    def statements(
-        self, body: Sequence[cst.BaseStatement] | Sequence[cst.BaseSmallStatement]
-    ) -> Bindings:
+    def statements(self, body: Sequence[cst.CSTNode]) -> Bindings:
+        """The bindings of a block's statements (any other node in ``body`` binds nothing)."""
         for stmt in body:
             self._statement(stmt)
         return self.out

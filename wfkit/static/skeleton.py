@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import libcst as cst
 
@@ -542,7 +543,11 @@ class _Walker:
             f"for {self.ix.text(c.target)} in {self.ix.text(c.iter)}" for c in clauses
         )
         mark = self._mark()
-        parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+        parts = (
+            [node.key, node.value]
+            if isinstance(node, cst.DictComp)
+            else [cast(cst.ListComp | cst.SetComp | cst.GeneratorExp, node).elt]
+        )
 
         def body(entry: list[Pending]) -> list[Pending]:
             for part in parts:

@@ -93,11 +93,16 @@ def _origin(report: Report, finding: Finding) -> list[list[Segment]]:
     if origin is None:
         return []
     where = f"{origin.path}:{origin.line}:{origin.column}"
-    at = Finding(*(getattr(origin, k) for k in _PLACE), finding.code, "")
+    at = Finding(
+        origin.path,
+        origin.line,
+        origin.column,
+        origin.end_line,
+        origin.end_column,
+        finding.code,
+        "",
+    )
     return [[("  = the hazard is at ", ""), (where, _LOCATION)], *_frame(report, at)]
-
-
-_PLACE = ("path", "line", "column", "end_line", "end_column")
 
 
 def _printable(source: str, start: int, end: int) -> tuple[str, int, int]:
