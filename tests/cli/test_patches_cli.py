@@ -153,3 +153,61 @@ def test_bad_input_is_one_line_and_exit_2(run_wfkit, store_url, user_code_dir, a
     code, out, err = run_wfkit("patches", *[a.format(dir=user_code_dir) for a in argv])
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_gates_in_helpers_negated_assigned_and_long_ids(run_wfkit, store_url, user_code_dir):
+    package = user_code_dir / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(
+        textwrap.dedent(
+            """
+            from wfkit import Context
+
+
+            def maybe_gift_wrap(ctx: Context) -> None:
+                if ctx.patched("gift-wrap"):
+                    ctx.sleep(1)
+            """
+        )
+    )
+    long_id = "a-rather-long-patch-identifier-for-the-new-invoice-layout"
+    (package / "checkout.py").write_text(
+        textwrap.dedent(
+            f"""
+            from wfkit import Context, step, workflow
+
+            from shop.helpers import maybe_gift_wrap
+
+
+            @step
+            def pay() -> str:
+                return "paid"
+
+
+            @workflow(name="checkout")
+            def checkout(ctx: Context) -> str:
+                maybe_gift_wrap(ctx)
+                if not ctx.patched("skip-legacy"):
+                    ctx.step(pay)
+                fresh = ctx.patched("{long_id}")
+                return "new" if fresh else "old"
+            """
+        )
+    )
+    code, out, err = run_wfkit("patches", "--store", store_url, "shop", "--format", "json")
+    assert code == 0, err
+    found = gates(out)
+    assert sorted(found) == [
+        ("checkout", long_id),
+        ("checkout", "gift-wrap"),
+        ("checkout", "skip-legacy"),
+    ]
+    checkout = str(package / "checkout.py").replace(str(user_code_dir) + "/", "")
+    assert found[("checkout", "skip-legacy")]["locations"] == [f"{checkout}:15"]
+    assert found[("checkout", long_id)]["locations"] == [f"{checkout}:17"]
+    helpers = checkout.replace("checkout.py", "helpers.py")
+    assert found[("checkout", "gift-wrap")]["locations"] == [f"{helpers}:6"]
+    # no run of checkout in the store: nothing in flight needs anything
+    assert {g["verdict"] for g in found.values()} == {"remove-gate"}
+    assert json.loads(out)["problems"] == []

@@ -95,11 +95,14 @@ def read_gates(paths: Sequence[str], config_path: str | None) -> CodeGates:
         config.max_file_size or DEFAULT_MAX_FILE_SIZE, config.max_nesting or DEFAULT_MAX_NESTING
     )
     out = CodeGates(problems=[f"{p.path}: {p.message}" for p in files.problems])
+    texts: dict[str, str] = {}
+    found: list[tuple[str, str, str]] = []  # (workflow, patch id, the workflow's file)
     for path in files.files:
         text, _, problem = read_source(path)
         if text is None:
             out.problems.append(f"{path}: {problem.message if problem else 'cannot read file'}")
             continue
+        texts[path] = text
         name, is_package = module_name(path)
         try:
             module = parse_source(text, path, limits)
@@ -124,11 +127,23 @@ def read_gates(paths: Sequence[str], config_path: str | None) -> CodeGates:
                         f"{node.label} (not a string literal); it is not checked"
                     )
                     continue
-                spot = f"{path}:{_line(text, patch_id)}" if _line(text, patch_id) else path
-                places = out.where.setdefault((graph.workflow, patch_id), [])
-                if spot not in places:
-                    places.append(spot)
+                found.append((graph.workflow, patch_id, path))
+    for workflow, patch_id, path in found:  # every file read: a helper's may come later
+        places = out.where.setdefault((workflow, patch_id), [])
+        spot = _spot(patch_id, path, texts)
+        if spot not in places:
+            places.append(spot)
     return out
+
+
+def _spot(patch_id: str, path: str, texts: dict[str, str]) -> str:
+    """``file:line`` of the gate: in the workflow's file, else in another file read (a helper
+    the workflow calls, inlined by the static model from a sibling module), else the file."""
+    for candidate in (path, *texts):
+        line = _line(texts[candidate], patch_id)
+        if line is not None:
+            return f"{candidate}:{line}"
+    return path
 
 
 def gate_id(label: str, text: str) -> str | None:
