@@ -5,6 +5,7 @@ output, and every bad input as one line with exit 2."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ def test_json_reports_each_gate_of_the_code_with_the_runs_in_flight(run_wfkit, s
         "workflow": "order",
         "patch_id": "fast-shipping",
         "in_code": True,
+        "breaks_runs": False,
         "locations": [f"flows.py:{line}"],
         "marked": 1,
         "needs_old_branch": 1,
@@ -93,10 +95,27 @@ def test_a_gate_dropped_from_the_code_while_runs_recorded_it(run_wfkit, store_ur
         V2.replace('if ctx.patched("fast-shipping"):', "if True:")
     )
     code, out, _ = run_wfkit("patches", "--store", store_url, "flows_v3.py", "--format", "json")
-    assert code == 0
+    assert code == 1  # deploying this code breaks runs in flight
     dropped = gates(out)[("order", "fast-shipping")]
     assert dropped["in_code"] is False and dropped["locations"] == []
-    assert dropped["summary"].startswith("not in the code, but 1 run(s) in flight recorded it")
+    assert dropped["breaks_runs"] is True
+    assert dropped["summary"].startswith(
+        "removed from the code, but 2 run(s) in flight need it"  # new-1 marked, old-1 old
+    )
+    assert gates(out)[("later", "late-gate")]["breaks_runs"] is False
+    # once those runs finished, the same code is fine
+    from wfkit.engine.engine import Engine
+    from wfkit.engine.loader import load_workflow
+
+    order = load_workflow(f"{user_code_dir / 'flows.py'}:order")
+    with Engine(store_url, workflows=[order], clock=ManualClock(T0)) as engine:
+        finish(engine, "old-1")
+        finish(engine, "new-1")
+    code, out, _ = run_wfkit("patches", "--store", store_url, "flows_v3.py")
+    assert code == 0
+    assert re.search(
+        r"^order  fast-shipping  -\s+safe to remove the gate \(not in the code read\)$", out, re.M
+    )
 
 
 def test_a_file_that_does_not_parse_is_reported_and_the_rest_read(

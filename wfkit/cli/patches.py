@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from wfkit.cli.app import App
+from wfkit.cli.app import EXIT_FAILURE, App
 from wfkit.cli.engine_options import format_option, iso, say, store_option, to_json
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class CodeGates:
 
     where: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     workflows: set[str] = field(default_factory=set)
+    unreadable: set[str] = field(default_factory=set)  # workflows with a gate id not literal
     problems: list[str] = field(default_factory=list)
 
 
@@ -59,8 +60,9 @@ def patches(app: App, paths: tuple[str, ...], fmt: PatchesFormat, store_url: str
     PATHS default to the current directory; with PATHS, only the gates of the workflows found
     there are reported (with the current directory, every gate the store knows too). Verdicts:
     "old branch still needed (N runs, oldest started ...)", "safe to delete the old branch"
-    (keep the `if ctx.patched(...)` call), "safe to remove the gate". See docs/engine.md,
-    "Versioning".
+    (keep the `if ctx.patched(...)` call), "safe to remove the gate". Exit 1 when a gate is
+    missing from a workflow of the code read while runs in flight still need it. See
+    docs/engine.md, "Versioning".
     """
     from wfkit.cli.engine_options import open_engine
 
@@ -76,6 +78,8 @@ def patches(app: App, paths: tuple[str, ...], fmt: PatchesFormat, store_url: str
         _text(rows)
         if not rows:
             say(app, "no version gates in the code read or in the store")
+    if any(row["breaks_runs"] for row in rows):
+        click.get_current_context().exit(EXIT_FAILURE)  # deploying this code breaks runs
 
 
 def read_gates(paths: Sequence[str], config_path: str | None) -> CodeGates:
@@ -126,6 +130,7 @@ def read_gates(paths: Sequence[str], config_path: str | None) -> CodeGates:
                         f"{path}: workflow {graph.workflow!r}: cannot tell the id of gate "
                         f"{node.label} (not a string literal); it is not checked"
                     )
+                    out.unreadable.add(graph.workflow)
                     continue
                 found.append((graph.workflow, patch_id, path))
     for workflow, patch_id, path in found:  # every file read: a helper's may come later
@@ -175,10 +180,11 @@ def _row(report: GateReport, code: CodeGates) -> dict[str, Any]:
     key = (report.workflow, report.patch_id)
     in_code = key in code.where
     summary = report.summary
-    if not in_code and report.workflow in code.workflows and report.marked:
+    if _breaks_runs(report, code):
+        waiting = report.marked + report.needs_old_branch
         summary = (
-            f"not in the code, but {report.marked} run(s) in flight recorded it: they fail on "
-            "replay; put the `if ctx.patched(...)` call back"
+            f"removed from the code, but {waiting} run(s) in flight need it: they fail on "
+            "replay; put the `if ctx.patched(...)` gate back"
         )
     elif not in_code:
         summary += " (not in the code read)"
@@ -186,6 +192,7 @@ def _row(report: GateReport, code: CodeGates) -> dict[str, Any]:
         "workflow": report.workflow,
         "patch_id": report.patch_id,
         "in_code": in_code,
+        "breaks_runs": _breaks_runs(report, code),
         "locations": code.where.get(key, []),
         "marked": report.marked,
         "needs_old_branch": report.needs_old_branch,
@@ -197,7 +204,25 @@ def _row(report: GateReport, code: CodeGates) -> dict[str, Any]:
     }
 
 
+def _breaks_runs(report: GateReport, code: CodeGates) -> bool:
+    """The gate is gone from a workflow the code read defines, while runs in flight recorded
+    its marker (the call is missing) or may replay its old branch (the branch is missing)."""
+    return (
+        (report.workflow, report.patch_id) not in code.where
+        and report.workflow in code.workflows
+        and report.workflow not in code.unreadable
+        and bool(report.marked or report.needs_old_branch)
+    )
+
+
 def _text(rows: Sequence[dict[str, Any]]) -> None:
-    for row in rows:
-        where = ", ".join(row["locations"]) or "-"
-        click.echo(f"{row['workflow']}  {row['patch_id']}  {where}  {row['summary']}")
+    """One line per gate, in aligned columns: workflow, id, where, verdict."""
+    table = [
+        (row["workflow"], row["patch_id"], ", ".join(row["locations"]) or "-", row["summary"])
+        for row in rows
+    ]
+    widths = [max((len(line[i]) for line in table), default=0) for i in range(3)]
+    for line in table:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[3]
+        )
