@@ -55,6 +55,8 @@ TESTING_NAMES = [
     "UnknownStep",
     "UnusedEvent",
     "UnusedFault",
+    "Upgrade",
+    "UpgradePlan",
     "VerificationError",
     "VerifySummary",
     "WorkflowFailed",
@@ -63,6 +65,7 @@ TESTING_NAMES = [
     "replay",
     "step_context",
     "verify",
+    "verify_upgrade",
 ]
 # Names the docs' prose spells out as dotted paths (not in an import line).
 DOCUMENTED_PATHS = [

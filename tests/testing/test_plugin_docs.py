@@ -30,7 +30,7 @@ def tutorial_files() -> dict[str, str]:
 
 
 def test_the_tutorial_blocks_name_their_files():
-    assert sorted(tutorial_files()) == ["flows.py", "test_orders.py"]
+    assert sorted(tutorial_files()) == ["flows.py", "flows_v1.py", "test_orders.py"]
 
 
 @pytest.mark.slow
@@ -42,7 +42,7 @@ def test_the_tutorial_runs_and_passes(pytester: pytest.Pytester):
     for name, text in tutorial_files().items():
         pytester.path.joinpath(name).write_text(text, encoding="utf-8")
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider", "--hypothesis-seed=0")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=14)
 
 
 def test_a_result_with_ctx_now_after_a_wait_is_no_false_alarm():

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "graph": "wfkit.cli.graph:graph",
     "lint": "wfkit.cli.lint:lint",
     "list": "wfkit.cli.runs:list_runs",
+    "patches": "wfkit.cli.patches:patches",
     "prune": "wfkit.cli.prune:prune",
     "replay": "wfkit.cli.replay:replay",
     "retry": "wfkit.cli.runs:retry",

@@ -33,6 +33,7 @@ from wfkit.engine.core.starting import new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
+from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store import DEFAULT_STORE_URL, open_store
@@ -750,6 +751,20 @@ class Engine:
                 ],
             ),
         )
+
+    # -- version gates -------------------------------------------------------------------------
+    def patches(
+        self,
+        gates: Iterable[tuple[str, str]] = (),
+        *,
+        workflows: Collection[str] | None = None,
+    ) -> list[GateReport]:
+        """Per version gate (``ctx.patched("id")``): how many runs in flight recorded its
+        marker, how many may still replay its old branch, and whether the old branch or the
+        gate may go (:mod:`wfkit.engine.patches` has the rules). Every gate with a marker in
+        the store is reported; ``gates`` adds ``(workflow, patch id)`` pairs no run may have
+        reached yet (from the code); ``workflows`` keeps only the gates of those workflows."""
+        return gate_reports(self.store, gates, workflows=workflows)
 
     # -- retention ---------------------------------------------------------------------------
     def prune(

@@ -1,7 +1,8 @@
 """The test harness: run workflows on virtual time, inject failures and crashes, prove recovery.
 
 ``TestWorkflowContext`` runs one workflow in-process with mocks, virtual time and crash points;
-``verify`` explores failure and crash plans with Hypothesis; ``crash_matrix`` tries every crash
+``verify`` explores failure and crash plans with Hypothesis; ``verify_upgrade`` does the same for
+a run of the old code taken over by the new code; ``crash_matrix`` tries every crash
 point; ``replay`` checks a recorded history against current code. See docs/testing.md.
 """
 
@@ -25,6 +26,9 @@ _EXPORTS = {
     "replay": "wfkit.engine.history",
     "NonDeterminismError": "wfkit.errors",
     "verify": "wfkit.testing.verification",
+    "verify_upgrade": "wfkit.testing.upgrade",
+    "Upgrade": "wfkit.testing.upgrade",
+    "UpgradePlan": "wfkit.testing.upgrade",
     "VerificationError": "wfkit.testing.verification",
     "VerifySummary": "wfkit.testing.outcomes",
     "crash_matrix": "wfkit.testing.matrix",
@@ -61,6 +65,9 @@ if TYPE_CHECKING:
     from wfkit.testing.plan import Failure as Failure
     from wfkit.testing.plan import Plan as Plan
     from wfkit.testing.steps import step_context as step_context
+    from wfkit.testing.upgrade import Upgrade as Upgrade
+    from wfkit.testing.upgrade import UpgradePlan as UpgradePlan
+    from wfkit.testing.upgrade import verify_upgrade as verify_upgrade
     from wfkit.testing.verification import VerificationError as VerificationError
     from wfkit.testing.verification import verify as verify
 

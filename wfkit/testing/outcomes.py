@@ -116,6 +116,7 @@ class VerifySummary:
     crashed: int = 0  # examples that crashed & resumed
     endings: Counter[Ending] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)  # e.g. the hash-seed replay's
+    tool: str = "verify"  # or verify_upgrade: what the line names
 
     def add(self, ending: Ending, crashes: int) -> None:
         self.examples += 1
@@ -131,7 +132,7 @@ class VerifySummary:
         counts = ", ".join(f"{self.outcomes[s]} {s}" for s in shown)
         notes = "".join(f"; {note}" for note in self.notes)
         return (
-            f"verify({self.workflow}): {self.examples} example"
+            f"{self.tool}({self.workflow}): {self.examples} example"
             f"{'s' if self.examples != 1 else ''}: {counts}; {self.crashed} crashed and "
             f"resumed{notes}"
         )

@@ -444,7 +444,8 @@ class Checker:
             for seed in (1, 2):
                 self.frozen.move_to(later)
                 random.seed(seed)
-                replay(history, self.workflow)
+                # the code that ran last (verify_upgrade: the new code, once it took over)
+                replay(history, ctx.workflow or self.workflow)
         except NonDeterminismError as diverged:
             done.problems.append(
                 "replaying this run's history a year later, or under other global "

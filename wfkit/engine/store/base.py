@@ -15,7 +15,7 @@ the store only persists strings.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -121,6 +121,29 @@ def op_snapshot(op: OperationRecord) -> dict[str, Any]:
     if op.wake_at is not None:
         data["wake_at"] = op.wake_at.isoformat()
     return data
+
+
+@dataclass(frozen=True)
+class PatchMark:
+    """A version-gate marker: run ``run_id`` passed ``ctx.patched(patch_id)`` and took the new
+    branch (a run that took the old branch records nothing). ``wfkit patches`` counts these
+    per gate to tell when a gate's old branch, and then the gate itself, may go."""
+
+    workflow: str
+    patch_id: str
+    run_id: str
+    status: RunStatus  # the run's, when read
+    created_at: datetime  # when the run started
+    marked_at: datetime | None  # when the marker was recorded
+
+
+def sort_marks(marks: Iterable[PatchMark]) -> list[PatchMark]:
+    """The order ``Store.patch_marks`` promises, the same on every backend (sorted here, not
+    by the database, whose collation of text may differ)."""
+    return sorted(
+        marks,
+        key=lambda m: (m.workflow, m.patch_id, m.created_at, m.run_id, m.marked_at or m.created_at),
+    )
 
 
 @dataclass
@@ -268,6 +291,12 @@ class Store(Protocol):
         """The earliest wake_at among non-terminal runs (None when no run has one)."""
 
     def history(self, run_id: str) -> list[HistoryEntry]: ...
+
+    def patch_marks(self) -> list[PatchMark]:
+        """Every version-gate marker recorded, one per operation (a gate in a loop marks each
+        pass), ordered by workflow, patch id, the run's created_at, run id, then marked_at.
+        Reads every marker of every run, finished ones too: the first one tells when a gate
+        was deployed. An admin query, not on any hot path."""
 
     def prunable_runs(
         self, finished_before: datetime, statuses: Collection[RunStatus]

@@ -21,9 +21,11 @@ from wfkit.engine.store.base import (
     HistoryEntry,
     LeaseLost,
     OperationRecord,
+    PatchMark,
     RunRecord,
     finished_statuses,
     op_snapshot,
+    sort_marks,
 )
 from wfkit.engine.store.sql_shared import check_access
 
@@ -310,6 +312,15 @@ class MemoryStore:
                 HistoryEntry(e.run_id, e.at, e.type, e.seq, e.name, _copy_json(e.data), e.index)
                 for e in self._history.get(run_id, [])
             ]
+
+    def patch_marks(self) -> list[PatchMark]:
+        with self._lock:
+            return sort_marks(
+                PatchMark(run.workflow, op.name, run.id, run.status, run.created_at, op.started_at)
+                for run in self._runs.values()
+                for op in self._ops.get(run.id, {}).values()
+                if op.kind == OpKind.PATCH
+            )
 
     def close(self) -> None:
         pass

@@ -43,8 +43,10 @@ from wfkit.engine.store.base import (
     HistoryEntry,
     LeaseLost,
     OperationRecord,
+    PatchMark,
     RunRecord,
     entry_data,
+    sort_marks,
 )
 from wfkit.engine.store.sql_shared import (
     check_access,
@@ -345,6 +347,15 @@ class PostgresStore:
             HistoryEntry(r[0], r[1], r[2], r[3], r[4], _with_result(json.loads(r[5]), r[7]), r[6])
             for r in rows
         ]
+
+    def patch_marks(self) -> list[PatchMark]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT r.workflow, o.name, r.id, r.status, r.created_at, o.started_at "
+                "FROM operations o JOIN runs r ON r.id = o.run_id WHERE o.kind = %s",
+                (OpKind.PATCH.value,),
+            ).fetchall()
+        return sort_marks(PatchMark(r[0], r[1], r[2], RunStatus(r[3]), r[4], r[5]) for r in rows)
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(

@@ -45,8 +45,10 @@ from wfkit.engine.store.base import (
     HistoryEntry,
     LeaseLost,
     OperationRecord,
+    PatchMark,
     RunRecord,
     op_snapshot,
+    sort_marks,
 )
 from wfkit.engine.store.group_commit import GroupCommit
 from wfkit.engine.store.sql_shared import (
@@ -458,6 +460,19 @@ class SqliteStore:
             )
             for r in rows
         ]
+
+    def patch_marks(self) -> list[PatchMark]:
+        # One pass over the operations (no index on kind: markers are rare and this is an
+        # admin query); each marker finds its run by the key's upper bits, the run's pk.
+        sql = (
+            "SELECT r.workflow, t.name, r.id, r.status, r.created_at, t.started_at "
+            f"FROM operations t JOIN runs r ON r.pk = t.key / {_SPAN} WHERE t.kind = ?"
+        )
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql, (OpKind.PATCH.value,)).fetchall())
+        return sort_marks(
+            PatchMark(r[0], r[1], r[2], RunStatus(r[3]), _at(r[4]), _dt(r[5])) for r in rows
+        )
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(
