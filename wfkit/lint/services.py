@@ -226,14 +226,20 @@ class RuleServices:
             return True
         if condition == "over_durable_not_temporal":
             return call is not None and any(self.contains_durable(a.value) for a in call.args)
+        if condition == "blocking":
+            return call is not None and not _non_blocking(call)
+        if condition == "blocking_timeout":
+            return call is not None and not _non_blocking(call) and _has_timeout(call)
         if condition == "unsorted":
             return not self.is_ordered(call if call is not None else hit.node)
         return True
 
-    def report_hit(self, rule: ReportingRule, hit: Hit) -> None:
-        """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
+    def report_hit(self, rule: ReportingRule, hit: Hit, subject: str = "") -> None:
+        """Report a knowledge hit with the entry's advice and safe fixes per dialect
+        (``subject``: how the message names it, by default the short qualified name)."""
         node: cst.CSTNode = hit.call if hit.call is not None else hit.node
-        subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
+        if not subject:
+            subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
         dialects = (
             [kn.WFKIT, kn.DBOS]
             if hit.entry.condition in ("not_temporal", "over_durable_not_temporal")
@@ -330,3 +336,34 @@ def _is_key_view(expr: cst.BaseExpression) -> bool:
         and isinstance(expr.func, cst.Attribute)
         and expr.func.attr.value in ("keys", "items")
     )
+
+
+def _is_literal(expr: cst.BaseExpression, value: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == value
+
+
+def _non_blocking(call: cst.Call) -> bool:
+    """``q.get(False)``, ``q.get(block=False)``, ``sem.acquire(blocking=False)``."""
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if (keyword in ("block", "blocking") or (keyword is None and index == 0)) and _is_literal(
+            arg.value, "False"
+        ):
+            return True
+    return False
+
+
+def _has_timeout(call: cst.Call) -> bool:
+    """``lock.acquire(True, 5)`` or ``lock.acquire(timeout=5)`` (not ``timeout=None``/-1)."""
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword == "timeout" or (keyword is None and index == 1 and not arg.star):
+            value = arg.value
+            is_minus_one = (
+                isinstance(value, cst.UnaryOperation)
+                and isinstance(value.operator, cst.Minus)
+                and isinstance(value.expression, cst.Integer)
+                and value.expression.value == "1"
+            )
+            return not (_is_literal(value, "None") or is_minus_one)
+    return False

@@ -1,0 +1,200 @@
+"""Misses public code showed (issue 12, items 6 and 7): blocking waits on module-level thread
+objects, state of other modules and classes written from a workflow, and handlers a Temporal
+workflow registers at run time."""
+
+from __future__ import annotations
+
+from lint_helpers import codes, lint_text, lint_tree
+
+# ------------------------------------------------------------------ 7: runtime handlers
+REGISTERING = """\
+import time
+from temporalio import workflow
+
+
+def on_status() -> float:
+    return time.time()
+
+
+@workflow.defn
+class Registrar:
+    @workflow.run
+    async def run(self) -> None:
+        {registration}
+
+    def _handle(self, *args) -> float:
+        return time.time()
+
+    def _validate(self, *args) -> None:
+        time.sleep(1)
+"""
+
+
+def _registered(registration: str) -> list[tuple[int, str, str]]:
+    source = REGISTERING.replace("{registration}", registration)
+    return [(f.line, f.code, f.message) for f in lint_text(source).findings]
+
+
+def test_each_setter_registers_its_handler_positional_or_keyword() -> None:
+    for registration in (
+        'workflow.set_signal_handler("s", self._handle)',
+        'workflow.set_signal_handler(name="s", handler=self._handle)',
+        'workflow.set_query_handler("q", self._handle)',
+        'workflow.set_query_handler(handler=self._handle, name="q")',
+        'workflow.set_update_handler("u", self._handle)',
+        "workflow.set_dynamic_signal_handler(self._handle)",
+        "workflow.set_dynamic_query_handler(handler=self._handle)",
+        "workflow.set_dynamic_update_handler(self._handle)",
+    ):
+        [(line, code, message)] = _registered(registration)
+        assert (line, code) == (16, "WF101"), registration
+        assert "(Registrar.run -> Registrar._handle -> time.time())" in message
+
+
+def test_an_update_validator_is_registered_too() -> None:
+    found = _registered('workflow.set_update_handler("u", self._handle, validator=self._validate)')
+    assert [(line, code) for line, code, _ in found] == [(16, "WF101"), (19, "WF107")]
+    assert "Registrar.run -> Registrar._validate -> time.sleep()" in found[1][2]
+    dynamic = _registered(
+        "workflow.set_dynamic_update_handler(on_status, validator=self._validate)"
+    )
+    assert [(line, code) for line, code, _ in dynamic] == [(6, "WF101"), (19, "WF107")]
+    assert "(Registrar.run -> on_status -> time.time())" in dynamic[0][2]
+
+
+def test_what_is_not_a_registration_registers_nothing() -> None:
+    for registration in (
+        'workflow.set_signal_handler("s", None)',  # unsets
+        'workflow.get_signal_handler("s")',
+        "workflow.set_dynamic_signal_handler(None)",
+        # the validator is keyword-only: a third positional is not one (a TypeError anyway)
+        'workflow.set_query_handler("q", None)',
+        'print("s", self._handle)',  # passed somewhere else: not known to run
+    ):
+        assert _registered(registration) == [], registration
+
+
+def test_a_handler_registered_from_a_helper_or_imported_from_another_module(tmp_path) -> None:
+    result = lint_tree(
+        tmp_path,
+        {
+            "handlers.py": """\
+                import uuid
+
+
+                def on_any(name, args):
+                    return str(uuid.uuid4())
+                """,
+            "flows.py": """\
+                from temporalio import workflow
+
+                from handlers import on_any
+
+
+                def wire():
+                    workflow.set_dynamic_signal_handler(on_any)
+
+
+                @workflow.defn
+                class Flow:
+                    @workflow.run
+                    async def run(self) -> None:
+                        wire()
+                """,
+            "unused.py": """\
+                from temporalio import workflow
+                import time
+
+
+                def never_called():
+                    workflow.set_signal_handler("x", tick)
+
+
+                def tick():
+                    return time.time()
+                """,
+        },
+    )
+    assert codes(result) == [("handlers.py", 5, "WF102")]
+    assert "(Flow.run -> wire -> on_any -> uuid.uuid4())" in result.findings[0].message
+
+
+# ------------------------------------------------------------------ 6a: shared blocking waits
+SHARED_WAIT = """\
+import threading
+from threading import Lock
+import queue
+{imports}
+
+READY = threading.Event()
+LOCK = Lock()
+JOBS = queue.SimpleQueue()
+
+{workflow}
+    {body}
+"""
+DIALECTS = {
+    "wfkit": ("from wfkit import Context, workflow", "@workflow\ndef flow(ctx: Context):"),
+    "dbos": ("from dbos import DBOS", "@DBOS.workflow()\ndef flow():"),
+    "dbos_async": ("from dbos import DBOS", "@DBOS.workflow()\nasync def flow():"),
+    "temporal": (
+        "from temporalio import workflow",
+        "@workflow.defn\nclass Flow:\n    @workflow.run\n    async def run(self):",
+    ),
+}
+
+
+def _waits(dialect: str, body: str) -> list[str]:
+    imports, header = DIALECTS[dialect]
+    indent = "        " if dialect == "temporal" else "    "
+    source = SHARED_WAIT.format(imports=imports, workflow=header, body="").rstrip() + "\n"
+    source += "".join(f"{indent}{line}\n" for line in body.splitlines())
+    return [f.message for f in lint_text(source).findings if f.code == "WF107"]
+
+
+def test_a_wait_on_a_module_level_event_is_named_with_each_dialects_durable_wait() -> None:
+    advice = {
+        "wfkit": "use ctx.wait_for_event() / ctx.sleep()",
+        "dbos": "use DBOS.recv()",
+        "dbos_async": "use await DBOS.recv_async()",
+        "temporal": "use workflow.wait_condition()",
+    }
+    for dialect, use in advice.items():
+        [message] = _waits(dialect, "READY.wait(5)")
+        assert message.startswith("blocking or non-durable sleep or wait in workflow code (")
+        assert "READY.wait() on a module-level threading.Event, shared by every run" in message
+        assert message.endswith(use), dialect
+
+
+def test_only_the_blocking_forms_are_reported() -> None:
+    blocking = [
+        "JOBS.get()",
+        "JOBS.get(True, 5)",
+        "LOCK.acquire(timeout=1)",
+        "LOCK.acquire(True, 1)",
+    ]
+    for line in blocking:
+        assert len(_waits("wfkit", line)) == 1, line
+    for line in (
+        "JOBS.get(False)",
+        "JOBS.get(block=False)",
+        "JOBS.get_nowait()",
+        "LOCK.acquire()",
+        "LOCK.acquire(timeout=-1)",
+        "LOCK.acquire(blocking=False, timeout=1)",
+        "READY.set()",
+        "READY.clear()",
+        "return READY.is_set()",
+        "with LOCK: pass",
+    ):
+        assert _waits("wfkit", line) == [], line
+
+
+def test_a_rebound_or_shadowed_name_is_not_the_shared_object() -> None:
+    assert _waits("wfkit", "READY = queue.Queue()\nREADY.get()") == []  # a local
+    rebound = SHARED_WAIT.format(
+        imports="from wfkit import Context, workflow\nREADY = object()",
+        workflow="@workflow\ndef flow(ctx: Context):",
+        body="READY.wait()",
+    ).replace("READY = threading.Event()", "")
+    assert lint_text(rebound).findings == []
