@@ -198,3 +198,116 @@ def test_a_rebound_or_shadowed_name_is_not_the_shared_object() -> None:
         body="READY.wait()",
     ).replace("READY = threading.Event()", "")
     assert lint_text(rebound).findings == []
+
+
+# ------------------------------------------------------------------ 6b, 6c: other modules, classes
+def test_another_modules_state_is_named_as_such(tmp_path) -> None:
+    result = lint_tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/other_module.py": "items = []\ncounter = 0\ncache = {}\n",
+            "flows.py": """\
+                import other_module
+                from pkg import other_module as om
+                from wfkit import Context, workflow
+
+
+                @workflow
+                def flow(ctx: Context, x: str) -> None:
+                    other_module.items.append(x)
+                    other_module.counter += 1
+                    om.cache[x] = x
+                """,
+        },
+    )
+    assert codes(result) == [("flows.py", n, "WF111") for n in (8, 9, 10)]
+    first, second, third = (f.message for f in result.findings)
+    assert first == (
+        "state outside the workflow written from workflow code (flow -> "
+        "other_module.items.append(): state of module other_module, shared across runs "
+        "and lost on replay)"
+    )
+    assert "other_module.counter: state of module other_module" in second
+    assert "om.cache[x]: state of module pkg.other_module, shared across runs" in third
+
+
+def test_class_attributes_are_named_with_their_class() -> None:
+    source = """\
+from wfkit import Context, workflow
+
+
+class Counter:
+    runs = 0
+
+    @classmethod
+    def bump(cls) -> None:
+        cls.runs += 1
+
+
+@workflow
+def flow(ctx: Context) -> None:
+    Counter.runs += 1
+    Counter.bump()
+"""
+    found = [(f.line, f.message) for f in lint_text(source).findings]
+    assert [line for line, _ in found] == [9, 14]
+    assert "(flow -> Counter.bump -> cls.runs: class attribute of Counter," in found[0][1]
+    assert "(flow -> Counter.runs: class attribute of Counter, shared across runs" in found[1][1]
+
+
+def test_per_run_state_stays_clean() -> None:
+    source = """\
+from temporalio import workflow
+
+import other_module
+
+
+class Box:
+    size = 0
+
+
+@workflow.defn
+class Flow:
+    total = 0
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+
+    @workflow.run
+    async def run(self, order: Box) -> int:
+        self.total += 1
+        self.items.append(1)
+        order.size = 3
+        box = Box()
+        box.size += 1
+        holder = {"n": 0}
+
+        def bump() -> None:
+            holder["n"] += 1
+
+        bump()
+        other_module.update(box)
+        return Box.size + other_module.counter
+"""
+    assert lint_text(source).findings == []
+
+
+def test_a_classmethod_not_called_from_a_workflow_is_not_workflow_code() -> None:
+    source = """\
+from wfkit import Context, workflow
+
+
+class Counter:
+    runs = 0
+
+    @classmethod
+    def bump(cls) -> None:
+        cls.runs += 1
+
+
+@workflow
+def flow(ctx: Context) -> int:
+    return Counter.runs
+"""
+    assert lint_text(source).findings == []

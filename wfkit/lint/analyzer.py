@@ -71,6 +71,7 @@ class FileAnalyzer(RuleServices):
         self._indents: list[str] = []  # blocks' and match cases' indents (positions)
         self._match_indents: list[str] = []
         self.source_text = ""
+        self.module_classes: set[str] = set()
         self.module_waitables: dict[str, str] = {}  # READY = threading.Event() -> its class
         self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
         self._rule_visit: dict[type, list] = {}
@@ -124,6 +125,7 @@ class FileAnalyzer(RuleServices):
         self.module_bindings = collector.statements(module.body)
         self.resolver = Resolver(self.module_bindings)
         self.module_defs = self._module_defs(module.body)
+        self.module_classes = {s.name.value for s in module.body if isinstance(s, cst.ClassDef)}
         self.module_waitables = {
             name: qual
             for name, callee in self.module_bindings.constructed.items()
@@ -279,6 +281,15 @@ class FileAnalyzer(RuleServices):
             _body_of(node.body)
         )
         params = param_bindings(node.params)
+        if (
+            in_class
+            and params
+            and any(
+                self.resolver.resolve(d.decorator) == "builtins.classmethod"
+                for d in node.decorators
+            )
+        ):
+            frame.class_param = params[0][0]
         for index, (name, param) in enumerate(params):
             bindings.names[name] = None
             bindings.aliases.pop(name, None)

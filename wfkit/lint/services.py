@@ -47,6 +47,7 @@ class Frame:
     pushed_scope: bool = False
     owner: Frame | None = None  # for methods: the enclosing class frame
     attr_kinds: dict[str, str] = field(default_factory=dict)  # class: self.x -> dict/set
+    class_param: str = ""  # a classmethod's first parameter (``cls``): the class itself
 
 
 class ReportingRule(Protocol):
@@ -66,6 +67,7 @@ class RuleServices:
     module_name: str
     module_bindings: Bindings
     module_defs: dict[str, tuple[str, bool]]
+    module_classes: set[str]
     cst_module: cst.Module
     lambda_depth: int
     guard_depth: int
@@ -206,6 +208,61 @@ class RuleServices:
                 inside = any(f.kind == "workflow" for f in scoped[: index + 1])
                 return scoped[index].qualname[len(self.module_name) + 1 :] + "()", inside
         return None
+
+    def shared_owner(self, expr: cst.BaseExpression, contained: bool = False) -> str:
+        """What outlives the run in ``expr`` (``other_module.items``, ``Counter``,
+        ``type(self).count``, ``cls.seen``): a description such as ``state of module
+        other_module`` or ``class attribute of Counter``, or "" if it belongs to the run
+        (locals, parameters, ``self``'s own attributes, the workflow's closures) or is not
+        known. ``contained``: ``expr`` is written through (``expr[k] = v``), so a name
+        imported from another module is an object of that module, not a module itself."""
+        unit = self.unit
+        if unit is None:
+            return ""
+        base, parts = expr, []
+        while isinstance(base, (cst.Attribute, cst.Subscript)):
+            if isinstance(base, cst.Attribute):
+                parts.append(base.attr.value)
+            else:
+                parts.append("[]")
+            base = base.value
+        parts.reverse()
+        the_class = unit.class_qual[len(self.module_name) + 1 :]
+        if isinstance(base, cst.Call):  # type(self).count
+            args = base.args
+            if (
+                unit.class_qual
+                and self.resolver.resolve(base.func) == "builtins.type"
+                and len(args) == 1
+                and isinstance(args[0].value, cst.Name)
+                and args[0].value.value == "self"
+            ):
+                return f"class attribute of {the_class}"
+            return ""
+        if not isinstance(base, cst.Name):
+            return ""
+        name = base.value
+        if unit.class_qual and (
+            name == unit.class_param or (name == "self" and parts[:1] == ["__class__"])
+        ):
+            return f"class attribute of {the_class}"
+        if not self.resolver.is_module_level(name):
+            return ""
+        qual = self.resolver.lookup(name)
+        if qual is None:
+            return f"state of module-level {name}"
+        if qual.startswith(self.module_name + "."):
+            return f"class attribute of {name}" if name in self.module_classes else ""
+        if qual.startswith("builtins.") or self.knowledge.lookup(qual) is not None:
+            return ""
+        dotted = ".".join([qual, *(p for p in parts if p != "[]")])
+        if self.knowledge.lookup(dotted) is not None:
+            return ""  # os.environ[...]: another rule's finding
+        if qual.rpartition(".")[2][:1].isupper():
+            return f"class attribute of {qual}"
+        if contained and not parts:
+            return f"state of module {qual.rpartition('.')[0] or qual}"
+        return f"state of module {qual}"
 
     def current_globals(self) -> set[str]:
         """Names the current function declared ``global``."""
