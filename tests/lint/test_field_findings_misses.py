@@ -311,3 +311,28 @@ def flow(ctx: Context) -> int:
     return Counter.runs
 """
     assert lint_text(source).findings == []
+
+
+def test_a_class_defined_in_the_workflow_body_is_made_by_each_run() -> None:
+    source = """\
+from wfkit import Context, workflow
+
+
+@workflow
+def flow(ctx: Context) -> int:
+    class Local:
+        n = 0
+
+        @classmethod
+        def bump(cls) -> None:
+            cls.n += 1
+
+        def again(self) -> None:
+            type(self).n += 1
+
+    Local.bump()
+    Local().again()
+    Local.n += 1
+    return Local.n
+"""
+    assert lint_text(source).findings == []

@@ -228,10 +228,12 @@ class RuleServices:
             base = base.value
         parts.reverse()
         the_class = unit.class_qual[len(self.module_name) + 1 :]
+        if unit.owner is not None and self._made_in_workflow(unit.owner):
+            the_class = ""  # a class defined in the workflow's body: made anew by each run
         if isinstance(base, cst.Call):  # type(self).count
             args = base.args
             if (
-                unit.class_qual
+                the_class
                 and self.resolver.resolve(base.func) == "builtins.type"
                 and len(args) == 1
                 and isinstance(args[0].value, cst.Name)
@@ -242,17 +244,20 @@ class RuleServices:
         if not isinstance(base, cst.Name):
             return ""
         name = base.value
-        if unit.class_qual and (
+        if the_class and (
             name == unit.class_param or (name == "self" and parts[:1] == ["__class__"])
         ):
             return f"class attribute of {the_class}"
-        if not self.resolver.is_module_level(name):
-            return ""
+        module_level = self.resolver.is_module_level(name)
         qual = self.resolver.lookup(name)
-        if qual is None:
-            return f"state of module-level {name}"
+        if qual is None:  # a value: module-level, or a local / parameter of the run
+            return f"state of module-level {name}" if module_level else ""
         if qual.startswith(self.module_name + "."):
-            return f"class attribute of {name}" if name in self.module_classes else ""
+            # a class of this module (not one defined in a function, made for the run)
+            return (
+                f"class attribute of {name}" if module_level and name in self.module_classes else ""
+            )
+        # an import (also one inside the function: the module object is the process's own)
         if qual.startswith("builtins.") or self.knowledge.lookup(qual) is not None:
             return ""
         dotted = ".".join([qual, *(p for p in parts if p != "[]")])
@@ -263,6 +268,15 @@ class RuleServices:
         if contained and not parts:
             return f"state of module {qual.rpartition('.')[0] or qual}"
         return f"state of module {qual}"
+
+    def _made_in_workflow(self, frame: Frame) -> bool:
+        """Is ``frame`` (a class) defined inside a workflow function's body?"""
+        for outer in self.frames:
+            if outer is frame:
+                return False
+            if outer.kind == "workflow":
+                return True
+        return False
 
     def current_globals(self) -> set[str]:
         """Names the current function declared ``global``."""
