@@ -13,8 +13,10 @@ Also the state of other modules and of classes: `other_module.counter += 1`,
 (`STATE.count = 1`), and class attributes: `Counter.runs += 1`, `Registry.items.append(x)`,
 `type(self).count += 1`, `self.__class__.count = 0`, `cls.x = ...` in a classmethod the
 workflow calls. Not reported: attributes of `self` (in a Temporal workflow the instance is
-made for the run and rebuilt on replay), of locals and parameters, and a method call on a bare
-imported name (`other_module.update(x)` may be a function of that module).
+made for the run and rebuilt on replay), of locals and parameters, a class defined in the
+workflow's body, and a mutator-named call on what may be a module or a class rather than data
+(`other_module.update(x)`, `pkg.sub.module.add(x)`, `Registry.register(x)`,
+`STATE.client.update(x)`); an imported constant (`CACHE.update(x)`) is data.
 
 Why: module state lives in the worker process, not in the workflow's history. A replay on
 another worker (or after a restart) starts from different state, and one process's workflows
@@ -267,13 +269,12 @@ def process(key: str) -> None:
         if not isinstance(func, cst.Attribute) or func.attr.value not in _MUTATORS:
             return
         receiver = func.value
-        if isinstance(receiver, cst.Name):
-            if ctx.is_module_mutable(receiver.value):
-                ctx.report(self, node, f"{receiver.value}.{func.attr.value}()")
-        elif isinstance(receiver, (cst.Attribute, cst.Subscript)):
-            # other_module.items.append(x), Registry.items.append(x); a bare imported name's
-            # .update() may be a module's function, so only containers reached through one
-            owner = ctx.shared_owner(receiver, contained=True)
+        if isinstance(receiver, cst.Name) and ctx.is_module_mutable(receiver.value):
+            ctx.report(self, node, f"{receiver.value}.{func.attr.value}()")
+        else:
+            # other_module.items.append(x), Registry.items.append(x), CACHE.update(x); not
+            # other_module.update(x), which may be a function of that module
+            owner = ctx.shared_owner(receiver, contained=True, via_call=True)
             self._report_shared(func, owner, ctx, suffix="()")
 
 

@@ -336,3 +336,41 @@ def flow(ctx: Context) -> int:
     return Local.n
 """
     assert lint_text(source).findings == []
+
+
+def test_a_mutator_named_call_counts_only_on_what_is_surely_data() -> None:
+    source = """\
+import a.b
+import other_module
+from pkg import Registry
+from pkg.state import CACHE, cache
+from wfkit import Context, workflow
+
+STATE = object()
+
+
+class Counter:
+    @classmethod
+    def add(cls, x) -> None:
+        cls.update(x)
+
+    @classmethod
+    def update(cls, x) -> None: ...
+
+
+@workflow
+def flow(ctx: Context, x: int) -> None:
+    other_module.update(x)
+    a.b.c.add(x)
+    Registry.register(x)
+    cache.update(x)
+    STATE.client.update(x)
+    Counter.add(x)
+    other_module.items.append(x)
+    CACHE.update(x)
+    STATE.items[0].append(x)
+"""
+    found = [(f.line, f.message) for f in lint_text(source).findings]
+    assert [line for line, _ in found] == [27, 28, 29]
+    assert "CACHE.update(): state of module pkg.state," in found[1][1]
+    assert "STATE.items[0].append(): state of module-level STATE," in found[2][1]

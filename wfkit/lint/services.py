@@ -209,13 +209,19 @@ class RuleServices:
                 return scoped[index].qualname[len(self.module_name) + 1 :] + "()", inside
         return None
 
-    def shared_owner(self, expr: cst.BaseExpression, contained: bool = False) -> str:
+    def shared_owner(
+        self, expr: cst.BaseExpression, contained: bool = False, via_call: bool = False
+    ) -> str:
         """What outlives the run in ``expr`` (``other_module.items``, ``Counter``,
         ``type(self).count``, ``cls.seen``): a description such as ``state of module
         other_module`` or ``class attribute of Counter``, or "" if it belongs to the run
         (locals, parameters, ``self``'s own attributes, the workflow's closures) or is not
         known. ``contained``: ``expr`` is written through (``expr[k] = v``), so a name
-        imported from another module is an object of that module, not a module itself."""
+        imported from another module is an object of that module, not a module itself.
+        ``via_call``: ``expr`` receives a mutator-named call (``expr.append(x)``); only what
+        is surely data counts (``other_module.items``, ``Counter.items``, ``CACHE``), not
+        what may be a module or class whose function has that name (``other_module``,
+        ``pkg.sub.module``, ``Registry``, ``STATE.client``)."""
         unit = self.unit
         if unit is None:
             return ""
@@ -227,6 +233,8 @@ class RuleServices:
                 parts.append("[]")
             base = base.value
         parts.reverse()
+        subscripted = "[]" in parts
+        attributes = [p for p in parts if p != "[]"]
         the_class = unit.class_qual[len(self.module_name) + 1 :]
         if unit.owner is not None and self._made_in_workflow(unit.owner):
             the_class = ""  # a class defined in the workflow's body: made anew by each run
@@ -234,6 +242,7 @@ class RuleServices:
             args = base.args
             if (
                 the_class
+                and (parts or not via_call)
                 and self.resolver.resolve(base.func) == "builtins.type"
                 and len(args) == 1
                 and isinstance(args[0].value, cst.Name)
@@ -245,28 +254,35 @@ class RuleServices:
             return ""
         name = base.value
         if the_class and (
-            name == unit.class_param or (name == "self" and parts[:1] == ["__class__"])
+            (name == unit.class_param and (parts or not via_call))
+            or (name == "self" and parts[:1] == ["__class__"] and (len(parts) > 1 or not via_call))
         ):
             return f"class attribute of {the_class}"
         module_level = self.resolver.is_module_level(name)
         qual = self.resolver.lookup(name)
         if qual is None:  # a value: module-level, or a local / parameter of the run
-            return f"state of module-level {name}" if module_level else ""
+            if not module_level or (via_call and not subscripted):
+                return ""  # STATE.client.update(): what STATE.client is, is not known
+            return f"state of module-level {name}"
         if qual.startswith(self.module_name + "."):
             # a class of this module (not one defined in a function, made for the run)
-            return (
-                f"class attribute of {name}" if module_level and name in self.module_classes else ""
-            )
+            if module_level and name in self.module_classes and (parts or not via_call):
+                return f"class attribute of {name}"
+            return ""
         # an import (also one inside the function: the module object is the process's own)
         if qual.startswith("builtins.") or self.knowledge.lookup(qual) is not None:
             return ""
-        dotted = ".".join([qual, *(p for p in parts if p != "[]")])
-        if self.knowledge.lookup(dotted) is not None:
+        if self.knowledge.lookup(".".join([qual, *attributes])) is not None:
             return ""  # os.environ[...]: another rule's finding
-        if qual.rpartition(".")[2][:1].isupper():
+        owner, _, last = qual.rpartition(".")
+        if last.isupper():  # an imported constant object (CACHE): state of its module
+            return f"state of module {owner or qual}"
+        if via_call and (not parts or (len(attributes) > 1 and not subscripted)):
+            return ""  # other_module.update(x), a.b.c.add(x): maybe a module's function
+        if last[:1].isupper():
             return f"class attribute of {qual}"
         if contained and not parts:
-            return f"state of module {qual.rpartition('.')[0] or qual}"
+            return f"state of module {owner or qual}"
         return f"state of module {qual}"
 
     def _made_in_workflow(self, frame: Frame) -> bool:
