@@ -9,6 +9,9 @@ on a virtual clock, then repaired through the CLI.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
@@ -346,6 +349,25 @@ def test_list_shows_runs_newest_first_with_filters(capsys) -> None:
         wfkit(capsys, "list", "--format", "json", "--workflow", "add", "--limit", "1")[1]
     )
     assert [r["id"] for r in only["runs"]] == ["third"]
+
+
+def test_list_on_a_terminal_is_coloured_and_never_truncated(capsys, workdir) -> None:
+    wfkit(capsys, "run", "flows.py:add", "--input", '{"a": 1}', "--id", "a-rather-long-run-id")
+    wfkit(capsys, "run", "flows.py:doomed", "--input", '"x"', "--id", "second")
+    plain = wfkit(capsys, "list")[1]
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "30"}
+    env.pop("NO_COLOR", None)
+    shown = subprocess.run(
+        [sys.executable, "-m", "wfkit.cli.main", "list"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "\x1b[32mCOMPLETED\x1b[0m" in shown and "\x1b[33mCOMPENSATED\x1b[0m" in shown
+    # The same text as off a terminal, however narrow the terminal is.
+    assert re.sub(r"\x1b\[[0-9;]*m", "", shown) == plain
 
 
 def test_list_on_an_empty_store_says_so(capsys) -> None:

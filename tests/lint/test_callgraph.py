@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from lint_helpers import codes, lint_text, lint_tree
 
 
@@ -250,10 +252,16 @@ def test_linting_one_file_follows_its_helpers_into_the_package(tmp_path):
 
     root = write_tree(tmp_path, files)
     result = lint_paths([root / "pkg" / "flows.py"], LintOptions(use_cache=False))
-    # the helper's finding is reported (reached from the linted workflow); the other file's own
-    # workflow and the helper file's unrelated suppression are not the caller's business
-    assert codes(result) == [("helpers.py", 6, "WF101")]
-    assert "process -> stamp -> time.time()" in result.findings[0].message
+    # the helper's hazard is reported (reached from the linted workflow) at the call in the
+    # linted file that leads there; the other file's own workflow and the helper file's
+    # unrelated suppression are not the caller's business
+    assert codes(result) == [("flows.py", 8, "WF101")]
+    [finding] = result.findings
+    helper = os.path.join(str(root), "pkg", "helpers.py")
+    assert "process -> stamp -> time.time() at " in finding.message
+    assert finding.message.endswith(f"{helper}:6:12); use ctx.now()".replace(os.sep, "/"))
+    assert (finding.column, finding.end_column, finding.fix) == (12, 19, None)
+    assert finding.origin is not None and (finding.origin.path, finding.origin.line) == (helper, 6)
 
 
 def test_helper_methods_inherited_from_a_base_class(tmp_path):
@@ -311,3 +319,79 @@ def test_excluded_files_are_not_followed(tmp_path):
     root = write_tree(tmp_path, files)
     assert lint_paths([root / "pkg" / "flow.py"], LintOptions(use_cache=False)).findings == []
     assert lint_paths([root], LintOptions(use_cache=False)).findings == []
+
+
+def test_summaries_record_where_calls_that_may_leave_the_file_are():
+    import textwrap
+
+    from wfkit.lint.catalog import known_codes
+    from wfkit.lint.pipeline import summarize
+    from wfkit.lint.settings import AnalyzerSettings
+    from wfkit.static.callgraph import CallGraph, Hop
+    from wfkit.static.knowledge import Knowledge
+
+    settings = AnalyzerSettings(Knowledge.build([], []), frozenset(), frozenset())
+
+    def summary(path: str, module: str, text: str):
+        text = textwrap.dedent(text)
+        return summarize(path, text, module, False, frozenset(known_codes()), settings)
+
+    flows = summary(
+        "pkg/flows.py",
+        "pkg.flows",
+        """\
+        from wfkit import Context, workflow
+        from pkg.util import stamp
+
+
+        def local() -> str:
+            return stamp()
+
+
+        @workflow
+        def process(ctx: Context) -> str:
+            x = local()
+            return (
+                stamp()
+                + local()
+            )
+        """,
+    )
+    util = summary(
+        "pkg/util.py",
+        "pkg.util",
+        "import time\n\n\ndef stamp() -> str:\n    return str(time.time())\n",
+    )
+    process = flows.functions["pkg.flows.process"]
+    # only the first call of a name, and only calls of names not defined in the file
+    assert process.call_sites == {"pkg.util.stamp": [13, 9, 13, 16]}
+    assert flows.functions["pkg.flows.local"].call_sites == {"pkg.util.stamp": [6, 12, 6, 19]}
+    graph = CallGraph([flows, util])
+    [reach] = graph.reach()[("pkg/util.py", "pkg.util.stamp")]
+    assert reach.chain == ["process", "stamp"] and reach.root_path == "pkg/flows.py"
+    hop = Hop(
+        ("pkg/flows.py", "pkg.flows.process"), "pkg.util.stamp", ("pkg/util.py", "pkg.util.stamp")
+    )
+    assert reach.hops == [hop]
+    assert graph.call_site(hop) == (13, 9, 13, 16)
+    # the summary round-trips through the cache's JSON with its call sites
+    from wfkit.lint.summary import FileSummary
+
+    again = FileSummary.from_json(flows.to_json())
+    assert again.functions["pkg.flows.process"].call_sites == process.call_sites
+
+    # reporting: named flows.py only, the hazard is moved to the call; a summary without the
+    # call's place (not expected) keeps it where it is rather than losing it
+    from wfkit.lint.reporting import workflow_findings
+
+    [moved] = workflow_findings(graph, {"pkg/flows.py"}).reported
+    assert (moved.finding.path, moved.finding.line, moved.finding.column) == ("pkg/flows.py", 13, 9)
+    assert moved.fix is None and moved.finding.origin is not None
+    [kept] = workflow_findings(graph, {"pkg/flows.py", "pkg/util.py"}).reported
+    assert (kept.finding.path, kept.finding.line, kept.finding.origin) == ("pkg/util.py", 5, None)
+    # the hazard's file named, the workflow's not: in the named file, as always
+    [there] = workflow_findings(graph, {"pkg/util.py"}).reported
+    assert (there.finding.path, there.finding.origin) == ("pkg/util.py", None)
+    process.call_sites.clear()
+    [fallback] = workflow_findings(CallGraph([flows, util]), {"pkg/flows.py"}).reported
+    assert (fallback.finding.path, fallback.finding.line) == ("pkg/util.py", 5)

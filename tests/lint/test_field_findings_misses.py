@@ -374,3 +374,29 @@ def flow(ctx: Context, x: int) -> None:
     assert [line for line, _ in found] == [27, 28, 29]
     assert "CACHE.update(): state of module pkg.state," in found[1][1]
     assert "STATE.items[0].append(): state of module-level STATE," in found[2][1]
+
+
+def test_linting_only_the_registering_file_reports_at_the_registration(tmp_path) -> None:
+    from wfkit.lint.api import LintOptions, lint_paths
+
+    lint_tree(
+        tmp_path,
+        {
+            "handlers.py": "import uuid\n\n\ndef on_any(name, args):\n    return str(uuid.uuid4())\n",
+            "flows.py": """\
+                from temporalio import workflow
+
+                from handlers import on_any
+
+
+                @workflow.defn
+                class Flow:
+                    @workflow.run
+                    async def run(self) -> None:
+                        workflow.set_dynamic_signal_handler(on_any)
+                """,
+        },
+    )
+    result = lint_paths([tmp_path / "flows.py"], LintOptions(use_cache=False))
+    assert codes(result) == [("flows.py", 10, "WF102")]
+    assert "(Flow.run -> on_any -> uuid.uuid4() at " in result.findings[0].message

@@ -54,3 +54,25 @@ def test_a_marker_less_helper_file_is_parsed_only_because_a_workflow_reaches_it(
     )
     alone = lint_paths([ROOT / "shop" / "clock.py"], LintOptions(use_cache=False))
     assert alone.findings == [] and alone.files_parsed == 0
+
+
+def test_linting_the_workflow_file_alone_reports_the_helpers_hazards_at_its_calls() -> None:
+    """What pre-commit runs when only shop/flows.py changed: the helpers' marked hazards, each
+    once, at the calls in flows.py that lead to them, with their real place as origin."""
+    result = lint_paths([ROOT / "shop" / "flows.py"], LintOptions(use_cache=False))
+    assert [(Path(f.path).name, f.line, f.column, f.code) for f in result.findings] == [
+        ("flows.py", 13, 12, "WF101"),
+        ("flows.py", 13, 50, "WF101"),
+        ("flows.py", 13, 50, "WF102"),
+    ]
+    origins = {
+        (str(Path(f.origin.path).resolve()), f.origin.line, f.code)
+        for f in result.findings
+        if f.origin is not None
+    }
+    marked = {
+        (str(path), line, code)
+        for path in (ROOT / "shop" / "clock.py", ROOT / "shop" / "ids.py")
+        for line, code in expected(path)
+    }
+    assert origins == marked

@@ -214,3 +214,29 @@ def test_fixes_of_rules_without_a_safe_fix_need_unsafe_fixes():
         == "1  WF102  NoRandomIds  (1 fixable with --unsafe-fixes)\n"
     )
     assert json.loads(formatter_for("json").render(mixed))["summary"]["unsafe_fixable"] == 1
+
+
+def test_a_finding_at_a_call_shows_the_hazard_in_json_and_text():
+    from wfkit.lint.finding import Origin
+
+    origin = Origin("clock.py", 1, 8, 1, 22)
+    at_call = Finding("flows.py", 2, 5, 2, 10, "WF101", "m (f -> g at clock.py:1:8)", None, origin)
+    sources = SourceLines({"flows.py": SOURCE, "clock.py": "return datetime.now()\n"})
+    document = json.loads(formatter_for("json").render(report([at_call], sources=sources)))
+    [data] = document["findings"]
+    assert data["origin"] == {
+        "path": "clock.py",
+        "line": 1,
+        "column": 8,
+        "end_line": 1,
+        "end_column": 22,
+    }
+    assert (data["path"], data["line"], data["column"], data["fix"]) == ("flows.py", 2, 5, None)
+    text = formatter_for("text").render(report([at_call], sources=sources))
+    assert text.splitlines()[3:] == [
+        "  = the hazard is at clock.py:1:8",
+        "  1 | return datetime.now()",
+        "    |        ^^^^^^^^^^^^^^",
+    ]
+    # the origin is not part of a finding's identity (its message names the place)
+    assert at_call == Finding("flows.py", 2, 5, 2, 10, "WF101", "m (f -> g at clock.py:1:8)")

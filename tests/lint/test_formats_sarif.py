@@ -126,3 +126,27 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 def test_any_findings_render_valid_sarif(validator, findings):
     """Property: whatever paths and messages look like, the document is valid SARIF 2.1.0."""
     assert_valid(validator, render(findings))
+
+
+def test_a_finding_at_a_call_points_at_the_hazard_as_a_related_location(validator):
+    from wfkit.lint.finding import Origin
+
+    origin = Origin("pkg/clock.py", 11, 12, 11, 26)
+    message = "m (a -> b at pkg/clock.py:11:12)"
+    at_call = Finding("pkg/flows.py", 7, 12, 7, 27, "WF101", message, None, origin)
+    document = render([at_call])
+    assert_valid(validator, document)
+    [result] = document["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "pkg/flows.py"
+    assert result["relatedLocations"] == [
+        {
+            "id": 0,
+            "message": {"text": "the hazard this call leads to"},
+            "physicalLocation": {
+                "artifactLocation": {"uri": "pkg/clock.py", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 11, "startColumn": 12, "endLine": 11, "endColumn": 26},
+            },
+        }
+    ]
+    plain = Finding("pkg/flows.py", 7, 12, 7, 27, "WF101", message)
+    assert "relatedLocations" not in render([plain])["runs"][0]["results"][0]

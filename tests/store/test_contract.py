@@ -175,6 +175,36 @@ def test_count_runs_by_status(store: Store) -> None:
     assert store.count_runs(workflow="nope") == {}
 
 
+def test_steps_done_counts_completed_and_skipped_steps_of_each_run(store: Store) -> None:
+    store.create_run(run("r1"), [])
+    store.create_run(run("r2"), [])
+    store.create_run(run("r3"), [])
+    store.commit(
+        "r1",
+        Checkpoint(
+            operations=[
+                op(0),
+                op(1, status=OpStatus.SKIPPED),
+                op(2, status=OpStatus.FAILED),
+                op(3, status=OpStatus.STARTED),
+                op(4, kind=OpKind.SLEEP),
+                op(5, kind=OpKind.COMPENSATION, compensates=0),
+                op(6, status=OpStatus.RETRYING),
+            ]
+        ),
+    )
+    store.commit("r2", Checkpoint(operations=[op(0, run_id="r2"), op(1, run_id="r2")]))
+    assert store.steps_done(["r1", "r2", "r3", "gone"]) == {"r1": 2, "r2": 2, "r3": 0, "gone": 0}
+    assert store.steps_done([]) == {}
+    # More ids than one statement may bind: every run is still counted.
+    many = [f"m{i}" for i in range(1200)]
+    for run_id in many[:3]:
+        store.create_run(run(run_id), [])
+        store.commit(run_id, Checkpoint(operations=[op(0, run_id=run_id)]))
+    counts = store.steps_done([*many, "r2"])
+    assert len(counts) == 1201 and sum(counts.values()) == 3 + 2
+
+
 def test_returned_records_are_copies(store: Store) -> None:
     record = run("r1")
     store.create_run(record, [])

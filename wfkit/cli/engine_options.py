@@ -23,6 +23,7 @@ from wfkit.errors import UsageError
 if TYPE_CHECKING:
     from wfkit.engine.definitions import WorkflowDef
     from wfkit.engine.engine import Engine
+    from wfkit.engine.store.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,19 +96,8 @@ def open_engine(
     never upgrades a store; ``missing`` is the error to raise then instead of the store's.
     """
     from wfkit.engine.engine import Engine
-    from wfkit.engine.store import open_store
-    from wfkit.errors import NoStore, StoreError
 
-    try:
-        store = open_store(store_url, access=access)
-    except NoStore:
-        if missing is not None:
-            raise missing from None
-        _name_the_environment()
-        raise
-    except StoreError:
-        _name_the_environment()
-        raise
+    store = _open(store_url, access, missing)
     try:
         engine = Engine(store, workflows=workflows, **options)
     except BaseException:
@@ -117,6 +107,35 @@ def open_engine(
         yield engine
     finally:
         engine.close()
+
+
+@contextmanager
+def open_store_only(
+    store_url: str, *, access: str = "read", missing: UsageError | None = None
+) -> Iterator[Store]:
+    """The store alone, closed on exit, for commands that only read it (`wfkit list`): the
+    engine's import costs more than the listing itself."""
+    store = _open(store_url, access, missing)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _open(store_url: str, access: str, missing: UsageError | None) -> Store:
+    from wfkit.engine.store import open_store
+    from wfkit.errors import NoStore, StoreError
+
+    try:
+        return open_store(store_url, access=access)
+    except NoStore:
+        if missing is not None:
+            raise missing from None
+        _name_the_environment()
+        raise
+    except StoreError:
+        _name_the_environment()
+        raise
 
 
 def _name_the_environment() -> None:
@@ -220,6 +239,53 @@ def print_table(app: Any, table: Any) -> None:
         console.width = before
     text = _TRAILING.sub(lambda end: "".join(_CODE.findall(end.group())), captured.get())
     console.file.write(text)
+    console.file.flush()
+
+
+def print_rows(app: Any, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> None:
+    """A borderless table of one-line cells (``columns``: header and "left"/"right"; cells:
+    strings or rich Text), laid out as :func:`print_table` lays out such a table, without
+    rich's Table: it measures and renders every cell through its layout engine, a second
+    for 1,000 runs. Off a terminal the lines are written as plain text; on one, with the cells'
+    styles and bold headers, and never truncated."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    header = [Text(name, style="table.header") for name, _ in columns]
+    cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    widths = [
+        max(cell_len(line[i].plain) for line in [header, *cells]) for i in range(len(columns))
+    ]
+    right = [justify == "right" for _, justify in columns]
+    console = app.out
+    if not console.is_terminal:
+        lines = []
+        for line in [header, *cells]:
+            parts = [
+                " " * (w - cell_len(t.plain)) + t.plain
+                if r
+                else t.plain + " " * (w - cell_len(t.plain))
+                for t, w, r in zip(line, widths, right)
+            ]
+            lines.append("  ".join(parts).rstrip(" ") + "\n")
+        console.file.write("".join(lines))
+        console.file.flush()
+        return
+    with console.capture() as captured:
+        for line in [header, *cells]:
+            text = Text()
+            for i, (t, w, r) in enumerate(zip(line, widths, right)):
+                pad = " " * (w - cell_len(t.plain))
+                if r:
+                    text.append(pad)
+                text.append_text(t)
+                if not r:
+                    text.append(pad)
+                if i < len(line) - 1:
+                    text.append("  ")
+            console.print(text, overflow="ignore", crop=False, no_wrap=True)
+    printed = _TRAILING.sub(lambda end: "".join(_CODE.findall(end.group())), captured.get())
+    console.file.write(printed)
     console.file.flush()
 
 

@@ -21,8 +21,9 @@ from wfkit.cli.engine_options import (
     format_option,
     iso,
     open_engine,
+    open_store_only,
     parse_json_option,
-    print_table,
+    print_rows,
     say,
     status_text,
     store_option,
@@ -82,21 +83,15 @@ def list_runs(
     app: App, status: str | None, workflow: str | None, limit: int, fmt: ListFormat, store_url: str
 ) -> None:
     """List runs, newest first: id, workflow, status, started, steps done."""
-    from wfkit.engine.status import OpKind, OpStatus
+    from wfkit.engine.status import RunStatus
 
-    with open_engine(store_url, access="read") as engine:
-        rows = [
-            RunRow(
-                run,
-                sum(
-                    1
-                    for op in engine.store.operations(run.id)
-                    if op.kind == OpKind.STEP
-                    and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
-                ),
-            )
-            for run in engine.list_runs(status=status, workflow=workflow, limit=limit)
-        ]
+    # The store alone, and two reads: the runs, then their steps done in one query.
+    with open_store_only(store_url) as store:
+        runs = store.list_runs(
+            status=RunStatus(status.upper()) if status else None, workflow=workflow, limit=limit
+        )
+        done = store.steps_done([run.id for run in runs])
+    rows = [RunRow(run, done[run.id]) for run in runs]
     _LIST_FORMATS[fmt]().render(app, rows)
     if rows and len(rows) == limit:
         say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows more")
@@ -144,27 +139,26 @@ class RunsTable:
     def render(self, app: App, rows: Sequence[RunRow]) -> None:
         if not rows:
             return
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(box=None, pad_edge=False)
-        for header, justify in (
-            ("ID", "left"),
-            ("WORKFLOW", "left"),
-            ("STATUS", "left"),
-            ("STARTED", "left"),
-            ("STEPS DONE", "right"),
-        ):
-            table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-        for r in rows:
-            table.add_row(
-                Text(r.run.id),
-                Text(r.run.workflow),
-                status_text(r.run.status.value),
-                when(r.run.created_at),
-                str(r.steps_done),
-            )
-        print_table(app, table)
+        print_rows(
+            app,
+            [
+                ("ID", "left"),
+                ("WORKFLOW", "left"),
+                ("STATUS", "left"),
+                ("STARTED", "left"),
+                ("STEPS DONE", "right"),
+            ],
+            [
+                (
+                    r.run.id,
+                    r.run.workflow,
+                    status_text(r.run.status.value),
+                    when(r.run.created_at),
+                    str(r.steps_done),
+                )
+                for r in rows
+            ],
+        )
 
 
 _LIST_FORMATS: dict[ListFormat, type[RunsJson] | type[RunsTable]] = {

@@ -11,12 +11,17 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from wfkit.engine.codec import JsonCodec, annotation_name
 from wfkit.engine.codec_forms import _describe
 from wfkit.errors import DefinitionError, UsageError
+
+_STARS: dict[inspect._ParameterKind, str] = {
+    inspect.Parameter.VAR_POSITIONAL: "*",
+    inspect.Parameter.VAR_KEYWORD: "**",
+}
 
 
 class ArgumentError(UsageError):
@@ -128,13 +133,13 @@ def _hints_one_by_one(target: Any, signature: inspect.Signature) -> dict[str, An
 
 
 def _usage(
-    fn: Callable[..., Any], parameters: list[inspect.Parameter], annotations: dict[str, Any]
+    fn: Callable[..., Any],
+    parameters: Sequence[inspect.Parameter],
+    annotations: dict[str, Any],
 ) -> str:
     shown = []
     for p in parameters:
-        prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(
-            p.kind, ""
-        )
+        prefix = _STARS.get(p.kind, "")
         text = f"{prefix}{p.name}: {annotation_name(annotations.get(p.name, Any))}"
         shown.append(text if p.default is inspect.Parameter.empty else f"{text} = {p.default!r}")
     name = getattr(fn, "__qualname__", repr(fn))

@@ -228,7 +228,7 @@ class JsonCodec:
             return _encode_str(value)  # type: ignore[arg-type]
         if kind is int:  # the C encoder writes int.__repr__; too many digits falls through
             try:
-                return int.__repr__(value)  # type: ignore[arg-type]
+                return int.__repr__(value)
             except ValueError:
                 pass
         try:
@@ -539,8 +539,9 @@ class JsonCodec:
                 origin if origin is collections.OrderedDict else dict,
                 annotation_name(ann),
             )
-        if dataclasses.is_dataclass(origin):
-            return self._dataclass(origin, strict, dict(zip(origin.__parameters__, args)))
+        if isinstance(origin, type) and dataclasses.is_dataclass(origin):
+            parameters = getattr(origin, "__parameters__", ())
+            return self._dataclass(origin, strict, dict(zip(parameters, args)))
         raise _Unsupported(f"the annotation {annotation_name(ann)} is not supported")
 
     def _class(self, cls: type, strict: bool) -> Decoder:

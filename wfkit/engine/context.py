@@ -221,7 +221,13 @@ class Context:
         return f"<Context {self.workflow_name} {self.workflow_id}>"
 
 
-class _ReplayAwareLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+if TYPE_CHECKING:  # generic in typeshed; subscriptable at run time only from Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _ReplayAwareLogger(_LoggerAdapter):
     """Logs once per real execution: silent while the body replays recorded operations."""
 
     def __init__(self, logger: logging.Logger, activation: Activation) -> None:

@@ -84,7 +84,7 @@ class StepDef(Generic[R]):
         self.is_async = inspect.iscoroutinefunction(fn)
         self.compensate: Callable[..., Any] | None = None
         self._positional = positional_count(fn)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def compensation(self, fn: F) -> F:
         """Register the function that undoes this step: called with (original args..., result)."""
@@ -133,7 +133,7 @@ class WorkflowDef(Generic[R]):
         self.run_id_template = (
             None if workflow_id is None else RunIdTemplate(workflow_id, fn, self.name)
         )
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         activation = current_activation.get()

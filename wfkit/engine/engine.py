@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.clock import Clock, SystemClock
@@ -361,11 +361,11 @@ class Engine:
 
     def _process(self, claimed: RunRecord, claimed_at: datetime) -> None:
         wf = self._workflows[claimed.workflow]
-        run = claimed
+        run: RunRecord | None = claimed
         if claimed.lease_owner is not None:  # the last worker died holding this run
             run = self._recovered(claimed)
-            if run is None:
-                return
+        if run is None:
+            return
         self._heartbeat.add(run.id, claimed_at)
         try:
             execute(self.rt, run, wf, lease_owner=self.owner)
@@ -837,7 +837,7 @@ def _open(store: Any) -> Store:
             )
         return open_store(f"sqlite:///{path}")
     if all(callable(getattr(store, name, None)) for name in ("commit", "claim", "get_run")):
-        return store  # type: ignore[no-any-return]
+        return cast(Store, store)
     raise UsageError(
         f"Engine needs a store URL, a path or a Store, got {store!r}",
         hint='e.g. Engine("sqlite:///wfkit.db") or Engine("postgresql://host/db")',

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 __all__ = ["StepInfo", "step_info"]
 
@@ -40,8 +39,6 @@ class StepInfo:
     kind: str  # "step", or "compensation" while a step is being undone
     attempt: int  # 1 for the first try; never reset by a crash or a worker change
     attempts: int  # the retry policy's limit, every try included
-    # Not a field: a StepInfo is plain data (a step may return it); set by step_info().
-    _lease_check: ClassVar[Callable[[], bool]] = staticmethod(lambda: False)
 
     def lease_lost(self) -> bool:
         """True once this worker's lease on the run is gone or may be: its heartbeat found
@@ -52,7 +49,10 @@ class StepInfo:
         True. Always False where there are no leases (the test harness) and costs one clock
         read, so it is cheap to call often.
         """
-        return self._lease_check()
+        # Not a field: a StepInfo is plain data (a step may return it); the engine sets the
+        # check on the instance (step_info()).
+        check: Callable[[], bool] | None = self.__dict__.get("_lease_check")
+        return check() if check is not None else False
 
     @property
     def idempotency_key(self) -> str:

@@ -13,7 +13,8 @@ package (one job per module):
 - ``services``    what rules may ask (durable calls, set/dict expressions) and ``report``.
 - ``settings``    what one file's analysis depends on besides its text.
 - ``summary``     per-file results (functions, calls, raw findings): cache and call-graph unit.
-- ``reporting``   which raw findings stand, once the call graph says what is workflow code.
+- ``reporting``   which raw findings stand, once the call graph says what is workflow code,
+                  and where: a hazard in a file not named is reported at the call leading there.
 - ``suppressions`` ``# wfkit: ignore[...]`` / ``# noqa: WF...`` and WF900.
 - ``fixes``       applying fixes as text edits plus needed imports.
 - ``cache``       per-file summaries keyed by content, config, rules and engine.

@@ -67,6 +67,10 @@ class FileAnalyzer(RuleServices):
         self._awaited: set[int] = set()  # expressions under a direct ``await``
         self._step_lambdas: set[int] = set()
         self._pending: list[tuple[RawFinding, cst.CSTNode, cst.CSTNode, str]] = []
+        # First call of each name per function: (function, name, call, statement, indent)
+        self._call_sites: dict[
+            tuple[int, str], tuple[FunctionSummary, str, cst.Call, cst.CSTNode, str]
+        ] = {}
         self._stmt: cst.CSTNode = cst.Pass()
         self._indents: list[str] = []  # blocks' and match cases' indents (positions)
         self._match_indents: list[str] = []
@@ -139,16 +143,27 @@ class FileAnalyzer(RuleServices):
         }
         for statement in module.body:
             self._walk(statement)
-        if self._pending:
+        # A call of a function defined here never leaves the file: only the others need a place.
+        sites = [s for s in self._call_sites.values() if s[1] not in self.summary.functions]
+        if self._pending or sites:
             positions = resolve_positions(
                 module,
                 self.source_text,
-                [(node, stmt, indent) for _, node, stmt, indent in self._pending],
+                [(node, stmt, indent) for _, node, stmt, indent in self._pending]
+                + [(call, stmt, indent) for _, _, call, stmt, indent in sites],
             )
             for raw, node, _, _ in self._pending:
                 where = positions[node]
                 raw.line, raw.column = where.start.line, where.start.column + 1
                 raw.end_line, raw.end_column = where.end.line, where.end.column + 1
+            for function, name, call, _, _ in sites:
+                where = positions[call]
+                function.call_sites[name] = [
+                    where.start.line,
+                    where.start.column + 1,
+                    where.end.line,
+                    where.end.column + 1,
+                ]
         self.summary.step_refs = sorted(set(self.summary.step_refs))
         for function in self.summary.functions.values():
             function.calls = sorted(set(function.calls))
@@ -457,6 +472,7 @@ class FileAnalyzer(RuleServices):
                 self._ordered.add(id(node.args[0].value))
             elif not qual.startswith("builtins.") and not kn.is_framework_api(qual):
                 unit.summary.calls.append(qual)
+                self._note_call_site(unit, qual, node)
             if qual in kn.TEMPORAL_HANDLER_SETTERS:
                 self._note_handlers(node, qual, unit)
         elif isinstance(func, cst.Attribute):
@@ -483,14 +499,18 @@ class FileAnalyzer(RuleServices):
                 target is not None
                 and not target.startswith("builtins.")
                 and not kn.is_framework_api(target)
+                and unit.summary is not None
             ):
                 unit.summary.calls.append(target)
+                self._note_call_site(unit, target, node)  # the registration is the call
 
     def _method_call(self, node: cst.Call, func: cst.Attribute, unit: Frame) -> None:
         receiver, method = func.value, func.attr.value
         if isinstance(receiver, cst.Name):
             if receiver.value in ("self", "cls") and unit.class_qual:
-                unit.summary.calls.append(f"{unit.class_qual}.{method}")
+                qual = f"{unit.class_qual}.{method}"
+                unit.summary.calls.append(qual)
+                self._note_call_site(unit, qual, node)
                 return
             if (
                 method in kn.LOGGER_METHODS
@@ -518,6 +538,15 @@ class FileAnalyzer(RuleServices):
                 or (method in ("iterdir", "rglob") and base_qual is None)
             ):
                 self._hit("pathlib.Path." + method, func, node)
+
+    def _note_call_site(self, unit: Frame, qual: str, node: cst.Call) -> None:
+        """Remember the first call of ``qual`` in the function (the walk is in source order);
+        its place is resolved with the findings' after the walk, if it may leave the file."""
+        summary = unit.summary
+        if summary is not None:
+            key = (id(summary), qual)
+            if key not in self._call_sites:
+                self._call_sites[key] = (summary, qual, node, self._stmt, "".join(self._indents))
 
     def _hit(self, qual: str, node: cst.BaseExpression, call: cst.Call | None) -> None:
         entry = self.knowledge.lookup(qual)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wfkit import __version__
 from wfkit.lint.catalog import get_rule, known_codes, rules_package
@@ -165,9 +165,10 @@ def _summarize_all(run: _Run, files: list[str], problems: list[Finding]) -> None
     unchecked: list[tuple[str, str, str, bool, bytes, str | None]] = []  # marker-less files
     total = len(files)
     for path in files:
+        text: str | None
         if path in run.texts:
-            text: str | None = run.texts[path]
-            data = text.encode("utf-8", "surrogatepass")
+            text = run.texts[path]
+            data: bytes | None = text.encode("utf-8", "surrogatepass")
             problem = None
         else:
             text, data, problem = read_source(path)
@@ -263,7 +264,7 @@ def _collect(
             progress(done)
 
 
-def _summarize_job(args: tuple) -> FileSummary:
+def _summarize_job(args: tuple[Any, ...]) -> FileSummary:
     from wfkit.lint.pipeline import summarize
 
     return summarize(*args)
@@ -304,7 +305,7 @@ def _pull_in_helpers(run: _Run) -> None:
                     break
         if not wanted:
             return
-        todo = []
+        todo: list[tuple[str, str, str, bool, str | None]] = []
         for path in sorted(wanted.values()):
             text = run.texts[path]
             module, is_package = module_name(path)
@@ -399,9 +400,15 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
         if summary.path in run.requested:
             for finding in summary.file_findings:
                 per_file.setdefault(summary.path, []).append((finding, None))
-    for summary, reported in workflow_findings(graph):
-        if summary.path in run.requested or reported.root_path in run.requested:
-            per_file.setdefault(summary.path, []).append((reported.finding, reported))
+    standing = workflow_findings(
+        graph, run.requested, lambda path, code: _ignored_by_file(run.config, path, code)
+    )
+    for reported in standing.reported:
+        per_file.setdefault(reported.finding.path, []).append((reported.finding, reported))
+    # Suppressions at calls that took a chain out count as used (never WF900), not as findings
+    marks: dict[str, list[Finding]] = {}
+    for mark in standing.used:
+        marks.setdefault(mark.path, []).append(mark)
     unused_message = get_rule("WF900").message
     out: list[tuple[Finding, Reported | None]] = []
     for path in sorted(set(per_file) | (set(run.summaries) & run.requested)):
@@ -410,23 +417,24 @@ def _combine(run: _Run, problems: list[Finding]) -> list[tuple[Finding, Reported
             for f, r in per_file.get(path, [])
             if f.code in run.active and not _ignored_by_file(run.config, path, f.code)
         ]
-        summary = run.summaries.get(path)
-        if summary is None or not summary.suppressions:
+        found = run.summaries.get(path)
+        if found is None or not found.suppressions:
             out.extend(pairs)
             continue
-        by_finding = {}
+        by_finding: dict[Finding, Reported | None] = {}
         for finding, rep in pairs:
             by_finding.setdefault(finding, rep)
         active = frozenset(c for c in run.active if not _ignored_by_file(run.config, path, c))
+        used = set(marks.get(path, ())) - set(by_finding)
         kept = apply_suppressions(
-            [f for f, _ in pairs],
-            summary.suppressions,
+            [*(f for f, _ in pairs), *used],
+            found.suppressions,
             path,
             active,
             unused_message,
             "WF900" in active and path in run.requested,
         )
-        out.extend((f, by_finding.get(f)) for f in kept)
+        out.extend((f, by_finding.get(f)) for f in kept if f not in used)
     return out
 
 

@@ -7,6 +7,10 @@ can run from any directory), the rule code, a fingerprint of the offending line'
 findings with the same file, code and fingerprint (so two identical offending lines are two
 entries, and a third copy added later is reported). Editing the offending line itself makes
 the finding new again, which is the point: changed code gets checked.
+
+A finding reported at a call for a hazard in a helper file that was not linted (its ``origin``)
+is keyed by the hazard's place, not the call's: the same entry whether the run named the helper
+file or not, so one baseline serves both a whole-tree run and pre-commit's changed files.
 """
 
 from __future__ import annotations
@@ -47,11 +51,10 @@ def keyed(
     seen: Counter[tuple[str, str, str]] = Counter()
     pairs = []
     for finding in sorted(findings):
-        key = (
-            _relative(finding.path, root),
-            finding.code,
-            line_fingerprint(sources.line(finding.path, finding.line)),
-        )
+        path, line = finding.path, finding.line
+        if finding.origin is not None:
+            path, line = finding.origin.path, finding.origin.line
+        key = (_relative(path, root), finding.code, line_fingerprint(sources.line(path, line)))
         pairs.append((finding, BaselineEntry(*key, seen[key])))
         seen[key] += 1
     return pairs

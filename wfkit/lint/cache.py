@@ -14,7 +14,9 @@ import os
 
 from wfkit.lint.summary import FileSummary
 
-SCHEMA = 3  # 2: Finding.fix is "safe" / "unsafe" / None (was a boolean); 3: FixEdit.unsafe
+# 2: Finding.fix is "safe" / "unsafe" / None (was a boolean); 3: FixEdit.unsafe;
+# 4: FunctionSummary.call_sites (where each call that may leave the file is)
+SCHEMA = 4
 
 
 class FileCache:

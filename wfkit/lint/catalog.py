@@ -75,7 +75,7 @@ def rules_package() -> ModuleType:
     except BaseException:
         del sys.modules[RULES_PACKAGE]
         raise
-    wfkit.lint_rules = package  # type: ignore[attr-defined] # as the import system would
+    wfkit.lint_rules = package  # as the import system would
     return package
 
 

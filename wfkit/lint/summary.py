@@ -75,7 +75,13 @@ class RawFinding:
 
 @dataclass
 class FunctionSummary:
-    """One function (or method): kind is ``workflow``, ``step`` or ``helper``."""
+    """One function (or method): kind is ``workflow``, ``step`` or ``helper``.
+
+    ``call_sites`` maps a called name (as in ``calls``) to the place of its first call in the
+    function, ``[line, column, end_line, end_column]``, for the calls that may lead into another
+    file (a call of a function this file defines has none): a finding in a helper file that was
+    not linted is reported there (see :mod:`wfkit.lint.reporting`).
+    """
 
     qualname: str
     display: str
@@ -83,6 +89,7 @@ class FunctionSummary:
     dialect: str = ""
     calls: list[str] = field(default_factory=list)
     findings: list[RawFinding] = field(default_factory=list)
+    call_sites: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,7 @@ class FunctionSummary:
             "dialect": self.dialect,
             "calls": self.calls,
             "findings": [f.to_json() for f in self.findings],
+            "call_sites": self.call_sites,
         }
 
     @classmethod
@@ -103,6 +111,7 @@ class FunctionSummary:
             data["dialect"],
             list(data["calls"]),
             [RawFinding.from_json(f) for f in data["findings"]],
+            {k: list(v) for k, v in data.get("call_sites", {}).items()},
         )
 
 

@@ -193,7 +193,7 @@ def apply_suppressions(
                             _end(sup),
                             "WF900",
                             f"{unused_message}: `wfkit: ignore` suppressed nothing",
-                            False,
+                            None,
                         )
                     )
                 continue
@@ -208,7 +208,7 @@ def apply_suppressions(
                             _end(sup),
                             "WF900",
                             f"{unused_message}: {code} suppressed nothing",
-                            False,
+                            None,
                         )
                     )
     return kept

@@ -37,8 +37,9 @@ Workflows and steps
 
 Which functions are workflow code
     ``callgraph.CallGraph(per_file_facts).reach()``: from every workflow, the helpers it calls
-    across files (through imports and re-exports) with the chain that reaches them; the facts
-    are any records shaped like ``callgraph.ModuleFacts``.
+    across files (through imports and re-exports) with the chain that reaches them and its
+    hops (``call_site(hop)``: where each call is); the facts are any records shaped like
+    ``callgraph.ModuleFacts``.
 
 The durable-operation skeleton of a workflow
     ``skeleton.build_graph(module, path, workflow, module_name, ...)`` -> ``Graph``: its

@@ -5,6 +5,10 @@ each function makes (resolved through imports and package ``__init__`` re-export
 helpers as workflow code with the shortest chain that reaches them. Steps, functions passed as
 step callables and other workflows stop the walk; a visited set makes recursion terminate.
 
+Each chain keeps its hops (caller, call as written, callee) so that the place of every call on
+it can be found again (:meth:`CallGraph.call_site`): linting one file reports a hazard in a
+helper file that was not named at the call that leads there.
+
 The graph reads any per-file record shaped like :class:`ModuleFacts` (the linter's cached
 ``FileSummary`` is one); what a reached function's findings mean is the linter's business
 (:mod:`wfkit.lint.reporting`).
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 
 class FunctionFacts(Protocol):
     """One function (or method): kind is ``workflow``, ``step`` or ``helper``; ``calls`` are
-    the qualified names it calls, as written in its module (resolved by the graph)."""
+    the qualified names it calls, as written in its module (resolved by the graph);
+    ``call_sites`` gives, for the calls that may leave the file, the place of the first one:
+    ``(line, column, end_line, end_column)``, 1-based."""
 
     @property
     def qualname(self) -> str: ...
@@ -31,6 +37,8 @@ class FunctionFacts(Protocol):
     def dialect(self) -> str: ...
     @property
     def calls(self) -> Sequence[str]: ...
+    @property
+    def call_sites(self) -> Mapping[str, Sequence[int]]: ...
 
 
 class ModuleFacts(Protocol):
@@ -54,6 +62,24 @@ M = TypeVar("M", bound=ModuleFacts)
 
 
 Node = tuple[str, str]  # (path, qualified name): two files may share a module name
+
+
+class Hop(NamedTuple):
+    """One call on a chain: ``caller`` calls ``call`` (as written there), which is ``callee``."""
+
+    caller: Node
+    call: str
+    callee: Node
+
+
+class Reach(NamedTuple):
+    """How a workflow reaches a function: the root's dialect, the display names from the root
+    to the function, the root's file and the calls in between (empty for the root itself)."""
+
+    dialect: str
+    chain: list[str]
+    root_path: str
+    hops: list[Hop]
 
 
 class CallGraph(Generic[M]):
@@ -129,10 +155,17 @@ class CallGraph(Generic[M]):
                 return found
         return None
 
-    def reach(self) -> dict[Node, list[tuple[str, list[str], str]]]:
-        """function -> [(root dialect, chain of display names from the root, root's file)],
-        roots sorted."""
-        out: dict[Node, list[tuple[str, list[str], str]]] = {}
+    def call_site(self, hop: Hop) -> tuple[int, int, int, int] | None:
+        """Where ``hop``'s call is in the caller's file; None if the caller's summary has no
+        place for it (a call within one file)."""
+        site = self.function(hop.caller).call_sites.get(hop.call)
+        if site is None or len(site) != 4:
+            return None
+        return site[0], site[1], site[2], site[3]
+
+    def reach(self) -> dict[Node, list[Reach]]:
+        """function -> how each workflow reaches it (the shortest chain), roots sorted."""
+        out: dict[Node, list[Reach]] = {}
         roots = sorted(
             (path, qual)
             for path, summary in self.files.items()
@@ -141,16 +174,18 @@ class CallGraph(Generic[M]):
         )
         for root in roots:
             dialect = self.function(root).dialect
-            parents: dict[Node, Node | None] = {root: None}
+            parents: dict[Node, Hop | None] = {root: None}
             queue = deque([root])
             while queue:
                 current = queue.popleft()
-                chain = []
-                node: Node | None = current
-                while node is not None:
-                    chain.append(self.function(node).display)
-                    node = parents[node]
-                out.setdefault(current, []).append((dialect, chain[::-1], root[0]))
+                chain = [self.function(current).display]
+                hops = []
+                hop = parents[current]
+                while hop is not None:
+                    hops.append(hop)
+                    chain.append(self.function(hop.caller).display)
+                    hop = parents[hop.caller]
+                out.setdefault(current, []).append(Reach(dialect, chain[::-1], root[0], hops[::-1]))
                 origin = self.files[current[0]]
                 for call in self.function(current).calls:
                     target = self.resolve(call, origin)
@@ -158,6 +193,6 @@ class CallGraph(Generic[M]):
                         continue
                     if self.function(target).kind in ("step", "workflow"):
                         continue
-                    parents[target] = current
+                    parents[target] = Hop(current, call, target)
                     queue.append(target)
         return out

@@ -30,9 +30,10 @@ from libcst.metadata.position_provider import PositionProvidingCodegenState
 __all__ = ["KNOWN_VERSIONS", "node_code", "statement_positions"]
 
 # libcst releases this module has been checked with (tests/static and tests/lint, each in a
-# throwaway venv). 1.1.0, the floor in pyproject.toml, could not be checked: its
-# libcst.metadata fails to import beside a current mypy_extensions, before wfkit runs.
-KNOWN_VERSIONS = ("1.8.6", "1.9.0")
+# throwaway venv). 1.1.0, the floor in pyproject.toml, passes them too; it warns at import
+# (DeprecationWarning: mypy_extensions.TypedDict), so the suite needs
+# `-W ignore::DeprecationWarning` there, as its warnings are errors.
+KNOWN_VERSIONS = ("1.1.0", "1.8.6", "1.9.0")
 
 
 def node_code(module: cst.Module, node: cst.CSTNode, indent_tokens: list[str]) -> str:
@@ -71,4 +72,5 @@ def statement_positions(
     state.indent_tokens = list(indent_tokens)
     options = {"is_elif": True} if is_elif else {}
     statement._codegen(state, **options)
-    return dict(provider._computed)
+    # PositionProvider computes CodeRange values (its _computed is typed for any provider).
+    return {node: value for node, value in provider._computed.items()}  # type: ignore[misc]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_MAX_FILE_SIZE = 1_000_000  # bytes: ~7 s and ~0.5 GB of parsing
 DEFAULT_MAX_NESTING = 1000  # levels: libcst needs ~0.3 s and ~200 MB at this depth
@@ -110,7 +110,10 @@ def _exact_check(text: str, limit: int) -> Rejection | None:
     # as spaces, so they cannot wave a deep file through.
     source = text.replace("\0", " ")
     try:
-        tree = compile(source, "<wfkit>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        tree = cast(
+            ast.Module,
+            compile(source, "<wfkit>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True),
+        )
     except (RecursionError, MemoryError) as error:
         return Rejection(
             f"file too deeply nested to check: Python's parser gives up "
@@ -227,9 +230,9 @@ def _nested_children(node: Any) -> Iterator[tuple[int, Any]]:
         return
     if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
         for field_name in ("elt", "key", "value"):
-            value = getattr(node, field_name, None)
-            if value is not None:
-                yield len(node.generators), value
+            part = getattr(node, field_name, None)
+            if part is not None:
+                yield len(node.generators), part
         for index, generator in enumerate(node.generators):
             yield index, generator
         return

@@ -22,6 +22,7 @@ import ast
 import re
 import warnings
 from collections.abc import Sequence
+from typing import Any, cast
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -36,7 +37,7 @@ class _Mismatch(Exception):
     pass
 
 
-_COMPOUND = {
+_COMPOUND: dict[type[cst.CSTNode], tuple[type[ast.stmt], ...]] = {
     cst.If: (ast.If,),
     cst.For: (ast.For, ast.AsyncFor),
     cst.While: (ast.While,),
@@ -80,7 +81,9 @@ def _pair(nodes: Sequence[cst.CSTNode], stmts: list[ast.stmt], out: dict[int, as
         raise _Mismatch
 
 
-def _pair_children(node: cst.CSTNode, peer: ast.stmt, out: dict[int, ast.stmt]) -> None:
+def _pair_children(node: cst.CSTNode, peer: Any, out: dict[int, ast.stmt]) -> None:
+    # ``peer`` is the ast statement of node's kind (_pair checked it against _COMPOUND), so it
+    # has the same parts under ast's names.
     if isinstance(node, cst.If):
         _pair(_suite(node.body), peer.body, out)
         if isinstance(node.orelse, cst.If):
@@ -96,14 +99,15 @@ def _pair_children(node: cst.CSTNode, peer: ast.stmt, out: dict[int, ast.stmt]) 
     elif isinstance(node, cst.Match):
         for case, peer_case in zip(node.cases, peer.cases, strict=True):
             _pair(_suite(case.body), peer_case.body, out)
-    else:  # Try / TryStar
-        _pair(_suite(node.body), peer.body, out)
-        for handler, peer_handler in zip(node.handlers, peer.handlers, strict=True):
+    else:  # Try, or TryStar (the same parts; not in every libcst release)
+        attempt = cast(cst.Try, node)
+        _pair(_suite(attempt.body), peer.body, out)
+        for handler, peer_handler in zip(attempt.handlers, peer.handlers, strict=True):
             _pair(_suite(handler.body), peer_handler.body, out)
-        if node.orelse is not None:
-            _pair(_suite(node.orelse.body), peer.orelse, out)
-        if node.finalbody is not None:
-            _pair(_suite(node.finalbody.body), peer.finalbody, out)
+        if attempt.orelse is not None:
+            _pair(_suite(attempt.orelse.body), peer.orelse, out)
+        if attempt.finalbody is not None:
+            _pair(_suite(attempt.finalbody.body), peer.finalbody, out)
 
 
 def _char_column(lines: list[str], lineno: int, byte_offset: int) -> int:
@@ -234,7 +238,7 @@ def _by_statement(
                 statement_positions(
                     module,
                     statement,
-                    line=first - len(statement.leading_lines),
+                    line=first - len(getattr(statement, "leading_lines", ())),  # compound
                     column=None,
                     indent_tokens=[" " * column] if column else [],
                     is_elif=is_elif,

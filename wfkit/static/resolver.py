@@ -220,9 +220,9 @@ class BindingCollector:
                 self._block(orelse.body)
                 orelse = getattr(orelse, "orelse", None)
         elif isinstance(stmt, cst.With):
-            for item in stmt.items:
-                if item.asname is not None:
-                    for name in _target_names(item.asname.name):
+            for with_item in stmt.items:
+                if with_item.asname is not None:
+                    for name in _target_names(with_item.asname.name):
                         self._bind(name, None)
             self._block(stmt.body)
         elif isinstance(stmt, (cst.Try, cst.TryStar)):

@@ -539,7 +539,7 @@ def _step_name(step: Any) -> str:
     if isinstance(step, StepDef):
         return step.name
     name = getattr(step, "__name__", None)
-    if not name:
+    if not isinstance(name, str) or not name:
         raise DefinitionError(f"expected a step or a step name, got {step!r}")
     return name
 

@@ -9,12 +9,16 @@ holds it so the context's module stays about arranging and looking.
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wfkit.engine.status import OpKind, OpStatus
 from wfkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from wfkit.testing.virtual_time import FollowedClock
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,26 @@ class Interactive:
     """``start``, ``state``, ``advance``, ``cancel``, ``finish`` (mixed into
     :class:`~wfkit.testing.TestWorkflowContext`, which provides these)."""
 
-    clock: Any
+    clock: FollowedClock
     run_id: str | None
     _engine: Any
+
+    if TYPE_CHECKING:  # provided by TestWorkflowContext
+
+        def _begin(
+            self,
+            workflow: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+            workflow_id: str | None,
+        ) -> None: ...
+        def _virtual_time(self) -> AbstractContextManager[None]: ...
+        def _drive_until(self, until: datetime | None) -> bool: ...
+        def _drive_to_end(self) -> None: ...
+        def _finish(self) -> Any: ...
+        def _end_checks(self) -> Any: ...
+        def _run_record(self) -> Any: ...
+        def _ops(self) -> list[Any]: ...
 
     def start(
         self, workflow: Any, *args: Any, workflow_id: str | None = None, **kwargs: Any

@@ -14,7 +14,7 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wfkit.engine.definitions import StepDef, WorkflowDef
 from wfkit.engine.status import OpKind, OpStatus
@@ -116,6 +116,10 @@ class Lookups:
     faults: FaultPlan
     run_id: str | None
     _engine: Any
+
+    if TYPE_CHECKING:  # provided by TestWorkflowContext
+
+        def _ops(self) -> list[Any]: ...
 
     # Lookups name a step the way mock() and the crash points do (faults.target_matches): a
     # @step or function matches its calls under any name=, a string the name the workflow

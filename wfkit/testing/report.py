@@ -19,7 +19,8 @@ _MAX_DEPTH = 4  # how deep the imports of nested argument values are looked for
 
 def timeline(ctx: TestWorkflowContext) -> list[str]:
     """One line per attempt, fault, crash, resume and wait, in virtual time order."""
-    start = parse_start(None) if ctx.run_id is None else ctx.store.get_run(ctx.run_id).created_at
+    run = ctx.store.get_run(ctx.run_id) if ctx.run_id is not None else None
+    start = run.created_at if run is not None else parse_start(None)
     # Ordered by virtual time, then by process (all a crashed process wrote comes before what
     # the process resuming it writes), then by operation number within one instant (resumes
     # first, run-level lines last), then in the order they were written.
@@ -51,8 +52,8 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
             rank = last_seq + 0.5 if entry.seq is None else float(entry.seq)
             if entry.seq is not None:
                 last_seq = max(last_seq, float(entry.seq))
-            text = shown.get(entry.type)
-            if text is None:
+            template = shown.get(entry.type)
+            if template is None:
                 continue
             label = (
                 f"{seq_label(entry.seq)} {entry.data.get('kind', '')} {entry.name}: "
@@ -66,7 +67,7 @@ def timeline(ctx: TestWorkflowContext) -> list[str]:
                     process,
                     rank,
                     10_000 + entry.index,
-                    label + text.format(wake_at=entry.data.get("wake_at")),
+                    label + template.format(wake_at=entry.data.get("wake_at")),
                 )
             )
     rows.sort(key=lambda row: row[:4])
@@ -85,7 +86,9 @@ def regression_snippet(
     """A test module's lines: imports (wfkit's, the workflow's, those the arguments' reprs
     need), then a test calling ``verify(..., plan=...)`` with exactly that plan (and
     ``extra`` arguments, e.g. the hash seed that exposed the bug)."""
-    imports = {("wfkit.testing", "Arrival, Crash, Failure, Plan, verify")}
+    imports: set[tuple[str, str | None]] = {
+        ("wfkit.testing", "Arrival, Crash, Failure, Plan, verify")
+    }
     imports.add(_import_of(workflow.fn.__module__, workflow.fn.__name__))
     for value in [*args, *kwargs.values(), *(e.payload for e in plan.events)]:
         imports.update(_imports_for(value, 0))

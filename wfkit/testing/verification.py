@@ -394,7 +394,7 @@ class Checker:
             if op.kind == OpKind.COMPENSATION
             and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
         ]
-        undone = [c.compensates for c in comps]
+        undone = [c.compensates for c in comps if c.compensates is not None]
         status = ctx.status
         if status == RunStatus.COMPLETED and comps:
             done.problems.append(
@@ -533,7 +533,7 @@ def _body_ops(ctx: TestWorkflowContext) -> int:
     return sum(1 for op in ctx.store.operations(ctx.run_id) if op.kind != OpKind.COMPENSATION)
 
 
-def _names(by_seq: Mapping[int, Any], seqs: Sequence[int | None]) -> str:
+def _names(by_seq: Mapping[int, Any], seqs: Sequence[int]) -> str:
     return (
         ", ".join(
             f"{by_seq[s].name} ({seq_label(s)})"

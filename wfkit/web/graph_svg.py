@@ -158,9 +158,9 @@ def layout(graph: WorkflowGraph) -> dict[str, tuple[int, int]]:
     beside: dict[int, int] = {}
     for node in aside:
         step = comp_of.get(node.id)
-        row = place.get(step.id, (0, 0))[1] if step is not None else rank[node.id]
-        place[node.id] = (width + beside.get(row, 0), row)
-        beside[row] = beside.get(row, 0) + 1
+        level = place.get(step.id, (0, 0))[1] if step is not None else rank[node.id]
+        place[node.id] = (width + beside.get(level, 0), level)
+        beside[level] = beside.get(level, 0) + 1
     return place
 
 

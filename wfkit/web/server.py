@@ -45,7 +45,7 @@ class _Server(uvicorn.Server):
 
 
 def run_server(
-    app: Any, *, host: str, port: int, announce: Callable[[], None], graceful_seconds: float = 30
+    app: Any, *, host: str, port: int, announce: Callable[[], None], graceful_seconds: int = 30
 ) -> None:
     config = uvicorn.Config(
         app,

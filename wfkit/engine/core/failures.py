@@ -22,7 +22,12 @@ def encode_error(exc: BaseException) -> str:
         args = json.loads(json.dumps(list(exc.args)))
     except (TypeError, ValueError):
         args = None
-    data = {"type": cls.__qualname__, "module": cls.__module__, "message": str(exc), "args": args}
+    data: dict[str, Any] = {
+        "type": cls.__qualname__,
+        "module": cls.__module__,
+        "message": str(exc),
+        "args": args,
+    }
     step = getattr(exc, "wfkit_step", None)
     if isinstance(step, str):
         data["from_step"] = step  # raised by a durable operation, not by the workflow code

@@ -139,8 +139,8 @@ def resolve(target: Callable[..., Any], site: CallSite) -> StepSpec:
         )
     if "compensate" in changes:
         check_compensation(
-            site.compensate,
-            changes.get("name", base.name),  # type: ignore[arg-type]
+            changes["compensate"],
+            str(changes.get("name", base.name)),
             positional_count(base.fn),
         )
     return replace(base, **changes)

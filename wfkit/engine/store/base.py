@@ -198,6 +198,11 @@ class Store(Protocol):
     def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         """How many runs there are of each status (statuses with none left out)."""
 
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many steps of each run completed or were skipped: a page of runs' progress in
+        one read, rather than every run's operations. Every id asked for is in the result
+        (0 for a run with none, or no such run)."""
+
     def operations(self, run_id: str) -> list[OperationRecord]:
         """The run's operations ordered by seq."""
 

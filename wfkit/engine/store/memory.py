@@ -13,7 +13,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
-from wfkit.engine.status import ACTIVE, PARKED, RunStatus
+from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
@@ -86,6 +86,18 @@ class MemoryStore:
                 if workflow is None or r.workflow == workflow:
                     counts[r.status] = counts.get(r.status, 0) + 1
             return counts
+
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        with self._lock:
+            return {
+                run_id: sum(
+                    1
+                    for op in self._ops.get(run_id, {}).values()
+                    if op.kind == OpKind.STEP
+                    and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+                )
+                for run_id in run_ids
+            }
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:

@@ -59,6 +59,14 @@ _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 _POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
 
 
+def _row(found: Any | None) -> Any:
+    """The row of a statement that always returns one (INSERT ... RETURNING, an aggregate, a
+    row seen in the same transaction)."""
+    if found is None:
+        raise StoreError("PostgreSQL returned no row where the statement always returns one")
+    return found
+
+
 def _ts(value: datetime | None) -> datetime | None:
     """Aware datetimes only: a naive one would silently be read in the session's time zone."""
     if value is not None and value.utcoffset() is None:
@@ -130,6 +138,7 @@ _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
+_DONE_STEP = (OpStatus.COMPLETED.value, OpStatus.SKIPPED.value)  # steps that count as done
 # Lease expiry on the server's clock: "now()" below, and an expiry of now() plus the lease's
 # length (the caller's until - now). Timers (wake_at) stay on the caller's clock.
 _SERVER_NOW = "now()"
@@ -251,7 +260,7 @@ class PostgresStore:
             created = cur.execute(sql, row).fetchone()
             if created is None:
                 existing = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run.id,)).fetchone()
-                return _run_from_row(existing), False
+                return _run_from_row(_row(existing)), False
             for entry in entries:
                 cur.execute(_HISTORY_INSERT, entry)
             return _run_from_row(created), True
@@ -290,6 +299,18 @@ class PostgresStore:
         with self._cursor() as cur:
             rows = cur.execute(sql + " GROUP BY status", params).fetchall()
         return {RunStatus(status): count for status, count in rows}
+
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        done = dict.fromkeys(run_ids, 0)
+        if done:
+            with self._cursor() as cur:
+                rows = cur.execute(
+                    "SELECT run_id, count(*) FROM operations WHERE run_id = ANY(%s) "
+                    "AND kind = %s AND status IN (%s, %s) GROUP BY run_id",
+                    (list(done), OpKind.STEP.value, *_DONE_STEP),
+                ).fetchall()
+            done.update(rows)
+        return done
 
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._cursor() as cur:
@@ -381,7 +402,7 @@ class PostgresStore:
                     (run_id, list(discard)),
                 )
             # History first: an operation's row refers to the line holding its result.
-            indexes = [cur.execute(_HISTORY_INSERT, entry).fetchone()[0] for entry in entries]
+            indexes = [_row(cur.execute(_HISTORY_INSERT, entry).fetchone())[0] for entry in entries]
             rows = [_op_upsert_row(op, owner, indexes) for op, owner in zip(ops, owners)]
             if len(rows) == 1:
                 cur.execute(_OP_UPSERT, rows[0])
@@ -444,7 +465,7 @@ class PostgresStore:
             "waiting": RunStatus.WAITING.value,
         }
         with self._cursor() as cur:
-            (event_id,) = cur.execute(_ADD_EVENT, params).fetchone()
+            (event_id,) = _row(cur.execute(_ADD_EVENT, params).fetchone())
         return EventRecord(event_id, run_id, name, payload, at.astimezone(timezone.utc))
 
     def pending_events(self, run_id: str, name: str) -> list[EventRecord]:
@@ -515,7 +536,8 @@ class PostgresStore:
             row = cur.execute(
                 "SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)", (_LIVE,)
             ).fetchone()
-        return row[0]  # type: ignore[no-any-return]
+        wake_at: datetime | None = _row(row)[0]
+        return wake_at
 
     # -- retention --------------------------------------------------------------------------------
     def prunable_runs(

@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl
 
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
@@ -69,6 +69,10 @@ _DEFAULT_TIMEOUT = 5.0
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
+@overload
+def _us(value: datetime) -> int: ...
+@overload
+def _us(value: datetime | None) -> int | None: ...
 def _us(value: datetime | None) -> int | None:
     """Aware datetime -> integer microseconds since the epoch (naive datetimes raise)."""
     return None if value is None else (value - _EPOCH) // _MICROSECOND
@@ -142,6 +146,13 @@ _OP_SELECT = (
 )
 # An operation's history line holds the record's columns (all but seq and name, which the line
 # has anyway); other lines hold JSON data.
+# The completed or skipped steps of the runs named (`wfkit list`'s STEPS DONE), in one read.
+_STEPS_DONE = (
+    f"SELECT r.id, count(*) FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
+    f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id IN ({{marks}}) AND t.kind = '{OpKind.STEP.value}' "
+    f"AND t.status IN ('{OpStatus.COMPLETED.value}', '{OpStatus.SKIPPED.value}') GROUP BY r.id"
+)
+_IDS_PER_QUERY = 500  # bound parameters per statement: under every SQLite build's limit
 _HISTORY_OP_COLUMNS = (
     "kind",
     "status",
@@ -378,6 +389,20 @@ class SqliteStore:
             rows = self._read(lambda c: c.execute(sql + " GROUP BY status", params).fetchall())
         return {RunStatus(status): count for status, count in rows}
 
+    def steps_done(self, run_ids: Sequence[str]) -> dict[str, int]:
+        done = dict.fromkeys(run_ids, 0)
+        ids = list(done)
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            sql = _STEPS_DONE.format(marks=", ".join("?" * len(chunk)))
+
+            def read(c: sqlite3.Connection, sql: str = sql, chunk: list[str] = chunk) -> list[Any]:
+                return c.execute(sql, chunk).fetchall()
+
+            with self._lock:
+                done.update(self._read(read))
+        return done
+
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
             rows = self._read(lambda c: c.execute(_OP_SELECT, (run_id,)).fetchall())
@@ -485,8 +510,7 @@ class SqliteStore:
                         cur.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                error = self._error(exc)
-                return [(False, error)] * len(batch)
+                return [(False, self._error(exc))] * len(batch)
         return outcomes
 
     def _commit_one(self, prepared: _Prepared) -> bool:
@@ -1040,7 +1064,7 @@ def _history_rows(
         if len(ops) == 1 and ops[0] is op:
             row = op_rows[0]
         else:
-            row = next((r for o, r in zip(ops, op_rows) if o is op), None) or _op_row(op)
+            row = next((r for o, r in zip(ops, op_rows) if o is op), ()) or _op_row(op)
         # An entry's time is its operation's finish (or start): already converted in the row.
         at = row[6] if e.at is op.finished_at else row[5] if e.at is op.started_at else _us(e.at)
         rows.append((at, e.type, e.seq, e.name, None, row[1], *row[3:]))

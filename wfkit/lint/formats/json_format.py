@@ -13,6 +13,10 @@ exclusive); keys are sorted and findings come in path/line/column order, so two 
 same tree print the same bytes. A finding's ``fix`` is ``"safe"`` (``--fix`` repairs it),
 ``"unsafe"`` (only ``--unsafe-fixes`` does) or null; the summary counts them as ``fixable`` and
 ``unsafe_fixable``. Version 1 had a boolean ``fix`` that was false for unsafe fixes.
+
+A finding reported at a call for a hazard in a helper file that was not linted has one more
+key, ``origin``: ``{"column", "end_column", "end_line", "line", "path"}`` of the hazard (its
+``path``/``line``/``column`` are the call's). Other findings have exactly the keys above.
 """
 
 from __future__ import annotations

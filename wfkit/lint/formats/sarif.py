@@ -3,6 +3,10 @@
 One run, tool ``wfkit``; ``tool.driver.rules`` carries every rule of the catalog with its name,
 short and full description and help text, so a dashboard can explain an alert without wfkit
 installed. Columns are counted in Unicode code points, as the engine counts them.
+
+A finding reported at a call for a hazard in a helper file that was not linted (see
+:mod:`wfkit.lint.reporting`) is located at the call; the hazard's place is its one
+``relatedLocations`` entry, which the message names too.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-from wfkit.lint.finding import Finding
+from wfkit.lint.finding import Finding, Origin
 from wfkit.lint.formats.report import Report, RuleMeta
 
 SARIF_VERSION = "2.1.0"
@@ -77,14 +81,27 @@ def rule_descriptor(rule: RuleMeta) -> dict[str, Any]:
     }
 
 
-def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
-    region: dict[str, int] = {
-        "startLine": max(finding.line, 1),
-        "startColumn": max(finding.column, 1),
+def region(line: int, column: int, end_line: int, end_column: int) -> dict[str, int]:
+    out = {"startLine": max(line, 1), "startColumn": max(column, 1)}
+    if (end_line, end_column) >= (line, column):
+        out["endLine"] = max(end_line, 1)
+        out["endColumn"] = max(end_column, 1)
+    return out
+
+
+def related(origin: Origin) -> dict[str, Any]:
+    """The hazard a call leads to, as a ``location`` of the result's ``relatedLocations``."""
+    return {
+        "id": 0,
+        "message": {"text": "the hazard this call leads to"},
+        "physicalLocation": {
+            "artifactLocation": artifact_location(origin.path),
+            "region": region(origin.line, origin.column, origin.end_line, origin.end_column),
+        },
     }
-    if (finding.end_line, finding.end_column) >= (finding.line, finding.column):
-        region["endLine"] = max(finding.end_line, 1)
-        region["endColumn"] = max(finding.end_column, 1)
+
+
+def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "ruleId": finding.code,
         "level": "error",
@@ -93,13 +110,17 @@ def result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
             {
                 "physicalLocation": {
                     "artifactLocation": artifact_location(finding.path),
-                    "region": region,
+                    "region": region(
+                        finding.line, finding.column, finding.end_line, finding.end_column
+                    ),
                 }
             }
         ],
         # "fix": "safe" (wfkit lint --fix), "unsafe" (--unsafe-fixes) or null: no autofix
         "properties": {"fix": finding.fix, "fixable": finding.fix is not None},
     }
+    if finding.origin is not None:
+        entry["relatedLocations"] = [related(finding.origin)]
     if finding.code in index:
         entry["ruleIndex"] = index[finding.code]
     return entry

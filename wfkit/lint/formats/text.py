@@ -38,6 +38,7 @@ class TextFormat:
                 ]
             )
             lines.extend(_frame(report, finding))
+            lines.extend(_origin(report, finding))
         if not color:
             return "".join("".join(text for text, _ in line) + "\n" for line in lines)
         return _render_rich(lines)
@@ -83,6 +84,20 @@ def _frame(report: Report, finding: Finding) -> list[list[Segment]]:
         [(f"  {finding.line} | ", _GUTTER), (source, "")],
         [(f"  {gutter} | ", _GUTTER), (" " * start + "^" * (end - start), _CARET)],
     ]
+
+
+def _origin(report: Report, finding: Finding) -> list[list[Segment]]:
+    """For a finding at a call leading to a hazard in a file that was not linted: where the
+    hazard is, with its own frame (indented: not a finding line of its own)."""
+    origin = finding.origin
+    if origin is None:
+        return []
+    where = f"{origin.path}:{origin.line}:{origin.column}"
+    at = Finding(*(getattr(origin, k) for k in _PLACE), finding.code, "")
+    return [[("  = the hazard is at ", ""), (where, _LOCATION)], *_frame(report, at)]
+
+
+_PLACE = ("path", "line", "column", "end_line", "end_column")
 
 
 def _printable(source: str, start: int, end: int) -> tuple[str, int, int]:
