@@ -6,7 +6,9 @@ DBOS workflows also `asyncio.gather` / `create_task` / `ensure_future` over dura
 Temporal's deterministic event loop makes `gather` and `create_task` safe there. In an async
 DBOS workflow, `await asyncio.to_thread(step, ...)` awaited at once is how DBOS itself runs a
 sync step: one call at a time races nothing, so it is not reported (a `to_thread` task started
-and awaited later is).
+and awaited later is). Making a thread primitive in the workflow (`threading.Event()`) is this
+rule's; waiting on one made at module level, which every run shares (`READY.wait()`,
+`JOBS.get()`), is a blocking wait: WF107.
 
 Why: the order in which threads or tasks finish depends on scheduling, so the order in which
 durable operations are recorded differs between the first run and a replay.

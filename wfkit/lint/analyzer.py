@@ -21,7 +21,11 @@ from wfkit.lint.services import Frame, RuleServices
 from wfkit.lint.settings import AnalyzerSettings
 from wfkit.lint.summary import FileSummary, FunctionSummary, RawFinding
 from wfkit.static import knowledge as kn
-from wfkit.static.discovery import function_kind, is_temporal_workflow_class
+from wfkit.static.discovery import (
+    function_kind,
+    is_temporal_workflow_class,
+    registered_handlers,
+)
 from wfkit.static.nodes import child_fields, semantic_children
 from wfkit.static.positions import resolve_positions
 from wfkit.static.resolver import (
@@ -72,6 +76,8 @@ class FileAnalyzer(RuleServices):
         self._indents: list[str] = []  # blocks' and match cases' indents (positions)
         self._match_indents: list[str] = []
         self.source_text = ""
+        self.module_classes: set[str] = set()
+        self.module_waitables: dict[str, str] = {}  # READY = threading.Event() -> its class
         self._hit_rules: dict[str, LintRule] = {r.CODE: r for r in self.rules}
         self._rule_visit: dict[type, list] = {}
         self._rule_leave: dict[type, list] = {}
@@ -124,6 +130,12 @@ class FileAnalyzer(RuleServices):
         self.module_bindings = collector.statements(module.body)
         self.resolver = Resolver(self.module_bindings)
         self.module_defs = self._module_defs(module.body)
+        self.module_classes = {s.name.value for s in module.body if isinstance(s, cst.ClassDef)}
+        self.module_waitables = {
+            name: qual
+            for name, callee in self.module_bindings.constructed.items()
+            if (qual := self.resolver.resolve(callee)) in kn.BLOCKING_WAITS
+        }
         own = self.module_name + "."
         self.summary.exports = {
             name: value
@@ -285,6 +297,15 @@ class FileAnalyzer(RuleServices):
             _body_of(node.body)
         )
         params = param_bindings(node.params)
+        if (
+            in_class
+            and params
+            and any(
+                self.resolver.resolve(d.decorator) == "builtins.classmethod"
+                for d in node.decorators
+            )
+        ):
+            frame.class_param = params[0][0]
         for index, (name, param) in enumerate(params):
             bindings.names[name] = None
             bindings.aliases.pop(name, None)
@@ -453,9 +474,36 @@ class FileAnalyzer(RuleServices):
             elif not qual.startswith("builtins.") and not kn.is_framework_api(qual):
                 unit.summary.calls.append(qual)
                 self._note_call_site(unit, qual, node)
+            if qual in kn.TEMPORAL_HANDLER_SETTERS:
+                self._note_handlers(node, qual, unit)
         elif isinstance(func, cst.Attribute):
             self._method_call(node, func, unit)
         self._note_step_refs(node, func, qual, unit)
+
+    def _note_handlers(self, node: cst.Call, qual: str, unit: Frame) -> None:
+        """A handler registered at run time runs as workflow code whenever the code that
+        registers it does: it counts as called there, so the chain names it. A lambda or a
+        nested def is already the registering function's code."""
+        for handler in registered_handlers(node, qual):
+            if not isinstance(handler, (cst.Name, cst.Attribute)):
+                continue
+            target = self.resolver.resolve(handler)
+            if (
+                target is None
+                and isinstance(handler, cst.Attribute)
+                and isinstance(handler.value, cst.Name)
+                and handler.value.value in ("self", "cls")
+                and unit.class_qual
+            ):
+                target = f"{unit.class_qual}.{handler.attr.value}"
+            if (
+                target is not None
+                and not target.startswith("builtins.")
+                and not kn.is_framework_api(target)
+                and unit.summary is not None
+            ):
+                unit.summary.calls.append(target)
+                self._note_call_site(unit, target, node)  # the registration is the call
 
     def _method_call(self, node: cst.Call, func: cst.Attribute, unit: Frame) -> None:
         receiver, method = func.value, func.attr.value
@@ -471,6 +519,14 @@ class FileAnalyzer(RuleServices):
                 and self.resolver.is_module_level(receiver.value)
             ):
                 self._hit("logging.Logger." + method, func, node)
+                return
+            waitable = self.module_waitables.get(receiver.value)
+            if (
+                waitable is not None
+                and method in kn.BLOCKING_WAITS[waitable]
+                and self.resolver.is_module_level(receiver.value)
+            ):
+                self._hit(f"{waitable}.{method}", func, node)
                 return
         if method in kn.EXECUTOR_METHODS:
             self._hit("asyncio.AbstractEventLoop." + method, func, node)

@@ -47,6 +47,7 @@ class Frame:
     pushed_scope: bool = False
     owner: Frame | None = None  # for methods: the enclosing class frame
     attr_kinds: dict[str, str] = field(default_factory=dict)  # class: self.x -> dict/set
+    class_param: str = ""  # a classmethod's first parameter (``cls``): the class itself
 
 
 class ReportingRule(Protocol):
@@ -66,6 +67,7 @@ class RuleServices:
     module_name: str
     module_bindings: Bindings
     module_defs: dict[str, tuple[str, bool]]
+    module_classes: set[str]
     cst_module: cst.Module
     lambda_depth: int
     guard_depth: int
@@ -207,6 +209,91 @@ class RuleServices:
                 return scoped[index].qualname[len(self.module_name) + 1 :] + "()", inside
         return None
 
+    def shared_owner(
+        self, expr: cst.BaseExpression, contained: bool = False, via_call: bool = False
+    ) -> str:
+        """What outlives the run in ``expr`` (``other_module.items``, ``Counter``,
+        ``type(self).count``, ``cls.seen``): a description such as ``state of module
+        other_module`` or ``class attribute of Counter``, or "" if it belongs to the run
+        (locals, parameters, ``self``'s own attributes, the workflow's closures) or is not
+        known. ``contained``: ``expr`` is written through (``expr[k] = v``), so a name
+        imported from another module is an object of that module, not a module itself.
+        ``via_call``: ``expr`` receives a mutator-named call (``expr.append(x)``); only what
+        is surely data counts (``other_module.items``, ``Counter.items``, ``CACHE``), not
+        what may be a module or class whose function has that name (``other_module``,
+        ``pkg.sub.module``, ``Registry``, ``STATE.client``)."""
+        unit = self.unit
+        if unit is None:
+            return ""
+        base, parts = expr, []
+        while isinstance(base, (cst.Attribute, cst.Subscript)):
+            if isinstance(base, cst.Attribute):
+                parts.append(base.attr.value)
+            else:
+                parts.append("[]")
+            base = base.value
+        parts.reverse()
+        subscripted = "[]" in parts
+        attributes = [p for p in parts if p != "[]"]
+        the_class = unit.class_qual[len(self.module_name) + 1 :]
+        if unit.owner is not None and self._made_in_workflow(unit.owner):
+            the_class = ""  # a class defined in the workflow's body: made anew by each run
+        if isinstance(base, cst.Call):  # type(self).count
+            args = base.args
+            if (
+                the_class
+                and (parts or not via_call)
+                and self.resolver.resolve(base.func) == "builtins.type"
+                and len(args) == 1
+                and isinstance(args[0].value, cst.Name)
+                and args[0].value.value == "self"
+            ):
+                return f"class attribute of {the_class}"
+            return ""
+        if not isinstance(base, cst.Name):
+            return ""
+        name = base.value
+        if the_class and (
+            (name == unit.class_param and (parts or not via_call))
+            or (name == "self" and parts[:1] == ["__class__"] and (len(parts) > 1 or not via_call))
+        ):
+            return f"class attribute of {the_class}"
+        module_level = self.resolver.is_module_level(name)
+        qual = self.resolver.lookup(name)
+        if qual is None:  # a value: module-level, or a local / parameter of the run
+            if not module_level or (via_call and not subscripted):
+                return ""  # STATE.client.update(): what STATE.client is, is not known
+            return f"state of module-level {name}"
+        if qual.startswith(self.module_name + "."):
+            # a class of this module (not one defined in a function, made for the run)
+            if module_level and name in self.module_classes and (parts or not via_call):
+                return f"class attribute of {name}"
+            return ""
+        # an import (also one inside the function: the module object is the process's own)
+        if qual.startswith("builtins.") or self.knowledge.lookup(qual) is not None:
+            return ""
+        if self.knowledge.lookup(".".join([qual, *attributes])) is not None:
+            return ""  # os.environ[...]: another rule's finding
+        owner, _, last = qual.rpartition(".")
+        if last.isupper():  # an imported constant object (CACHE): state of its module
+            return f"state of module {owner or qual}"
+        if via_call and (not parts or (len(attributes) > 1 and not subscripted)):
+            return ""  # other_module.update(x), a.b.c.add(x): maybe a module's function
+        if last[:1].isupper():
+            return f"class attribute of {qual}"
+        if contained and not parts:
+            return f"state of module {owner or qual}"
+        return f"state of module {qual}"
+
+    def _made_in_workflow(self, frame: Frame) -> bool:
+        """Is ``frame`` (a class) defined inside a workflow function's body?"""
+        for outer in self.frames:
+            if outer is frame:
+                return False
+            if outer.kind == "workflow":
+                return True
+        return False
+
     def current_globals(self) -> set[str]:
         """Names the current function declared ``global``."""
         return self.resolver.stack[-1].global_names if self.resolver.stack else set()
@@ -226,14 +313,20 @@ class RuleServices:
             return True
         if condition == "over_durable_not_temporal":
             return call is not None and any(self.contains_durable(a.value) for a in call.args)
+        if condition == "blocking":
+            return call is not None and not _non_blocking(call)
+        if condition == "blocking_timeout":
+            return call is not None and not _non_blocking(call) and _has_timeout(call)
         if condition == "unsorted":
             return not self.is_ordered(call if call is not None else hit.node)
         return True
 
-    def report_hit(self, rule: ReportingRule, hit: Hit) -> None:
-        """Report a knowledge hit with the entry's advice and safe fixes per dialect."""
+    def report_hit(self, rule: ReportingRule, hit: Hit, subject: str = "") -> None:
+        """Report a knowledge hit with the entry's advice and safe fixes per dialect
+        (``subject``: how the message names it, by default the short qualified name)."""
         node: cst.CSTNode = hit.call if hit.call is not None else hit.node
-        subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
+        if not subject:
+            subject = short_name(hit.qualname) + ("()" if hit.call is not None else "")
         dialects = (
             [kn.WFKIT, kn.DBOS]
             if hit.entry.condition in ("not_temporal", "over_durable_not_temporal")
@@ -330,3 +423,34 @@ def _is_key_view(expr: cst.BaseExpression) -> bool:
         and isinstance(expr.func, cst.Attribute)
         and expr.func.attr.value in ("keys", "items")
     )
+
+
+def _is_literal(expr: cst.BaseExpression, value: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == value
+
+
+def _non_blocking(call: cst.Call) -> bool:
+    """``q.get(False)``, ``q.get(block=False)``, ``sem.acquire(blocking=False)``."""
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if (keyword in ("block", "blocking") or (keyword is None and index == 0)) and _is_literal(
+            arg.value, "False"
+        ):
+            return True
+    return False
+
+
+def _has_timeout(call: cst.Call) -> bool:
+    """``lock.acquire(True, 5)`` or ``lock.acquire(timeout=5)`` (not ``timeout=None``/-1)."""
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword == "timeout" or (keyword is None and index == 1 and not arg.star):
+            value = arg.value
+            is_minus_one = (
+                isinstance(value, cst.UnaryOperation)
+                and isinstance(value.operator, cst.Minus)
+                and isinstance(value.expression, cst.Integer)
+                and value.expression.value == "1"
+            )
+            return not (_is_literal(value, "None") or is_minus_one)
+    return False

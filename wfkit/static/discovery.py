@@ -12,6 +12,10 @@ caller's :class:`~wfkit.static.resolver.Resolver`) and the dialect tables in
 - ``helper``: anything else; whether a helper is workflow code is the call graph's question
   (:mod:`wfkit.static.callgraph`).
 
+A Temporal workflow can also register handlers at run time (``workflow.set_signal_handler(
+name, fn)`` and its query, update and dynamic siblings): :func:`registered_handlers` names the
+callables such a call passes, which the analyzer then counts as called by the registering code.
+
 Projects name their own decorators in ``extra-workflow-decorators`` / ``extra-step-decorators``
 (the linter's configuration); they are matched by qualified name or as written.
 """
@@ -69,3 +73,30 @@ def is_temporal_workflow_class(node: cst.ClassDef, resolve: Resolve) -> bool:
     return any(
         (resolve(decorator_callee(d)) or "") == kn.TEMPORAL_CLASS_DECORATOR for d in node.decorators
     )
+
+
+def registered_handlers(call: cst.Call, qual: str) -> list[cst.BaseExpression]:
+    """The callables (handler, update validator) a Temporal ``set_*_handler`` call registers,
+    positional or keyword; empty for any other call. Positions are not trusted after a
+    ``*args``."""
+    spec = kn.TEMPORAL_HANDLER_SETTERS.get(qual)
+    if spec is None:
+        return []
+    positional: list[cst.BaseExpression] = []
+    keywords: dict[str, cst.BaseExpression] = {}
+    for arg in call.args:
+        if arg.keyword is not None:
+            keywords[arg.keyword.value] = arg.value
+        elif arg.star:
+            if arg.star == "*":
+                positional.append(cst.Ellipsis())  # positions after it are unknown
+                break
+        else:
+            positional.append(arg.value)
+    out = []
+    for index, keyword in spec:
+        if keyword in keywords:
+            out.append(keywords[keyword])
+        elif index is not None and index < len(positional):
+            out.append(positional[index])
+    return [value for value in out if not isinstance(value, cst.Ellipsis)]

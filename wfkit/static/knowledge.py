@@ -8,7 +8,8 @@ for entries ending in ``.*``, every name under that prefix (the longest match wi
 Conditions let one entry stay precise: ``no_time_arg`` (``time.ctime()`` reads the clock,
 ``time.ctime(ts)`` does not), ``unseeded`` (``random.Random()`` but not ``random.Random(42)``),
 ``not_temporal`` (``asyncio.sleep`` is a durable timer inside Temporal's event loop),
-``over_durable`` (``asyncio.gather`` only matters when it races durable calls).
+``over_durable`` (``asyncio.gather`` only matters when it races durable calls), ``blocking``
+(``queue.get(block=False)`` does not wait).
 
 Fix templates use ``{ctx}`` (the wfkit context variable), ``{wf}`` (the name Temporal's
 ``workflow`` module is bound to), ``{dbos}`` (the name ``dbos.DBOS`` is bound to) and
@@ -81,6 +82,12 @@ _CONC_USE = {
     TEMPORAL: "workflow.wait() / asyncio.gather()",
     DBOS: "DBOS.start_workflow() handles",
 }
+_WAIT_USE = {
+    WFKIT: "ctx.wait_for_event() / ctx.sleep()",
+    TEMPORAL: "workflow.wait_condition()",
+    DBOS: "DBOS.recv()",
+}
+_WAIT_USE_ASYNC = {DBOS: "await DBOS.recv_async()"}
 _SORT_USE = {d: "sorted(...)" for d in DIALECTS}
 _HASH_USE = {d: "a stable key (e.g. hashlib of a canonical encoding)" for d in DIALECTS}
 _LOG_USE = {WFKIT: "ctx.logger", TEMPORAL: "workflow.logger", DBOS: "DBOS.logger"}
@@ -126,6 +133,35 @@ _ASLEEP_FIX = {
     DBOS: Replacement("{dbos}.sleep_async({args})", "dbos", unsafe=ADDS_OPERATION),
 }
 _SLEEP_USE_ASYNC = {DBOS: "await DBOS.sleep_async()"}
+
+
+# Objects whose methods block the worker thread until some other thread acts: class -> {method:
+# condition}. Checked on module-level instances (``READY = threading.Event()``), one object that
+# every run in the process shares: the wait is not recorded, a replay waits again (or not, if
+# another run set it meanwhile), and the worker thread is held. Conditions: ``blocking`` (not
+# with ``block=False`` / ``blocking=False``), ``blocking_timeout`` (a lock: only when it waits
+# with a timeout, whose outcome depends on timing; a plain acquire is mutual exclusion).
+BLOCKING_WAITS: dict[str, dict[str, str]] = {
+    **{
+        f"{package}.{cls}": methods
+        for package in ("threading", "multiprocessing")
+        for cls, methods in (
+            ("Event", {"wait": ""}),
+            ("Condition", {"wait": "", "wait_for": ""}),
+            ("Barrier", {"wait": ""}),
+            ("Semaphore", {"acquire": "blocking"}),
+            ("BoundedSemaphore", {"acquire": "blocking"}),
+            ("Lock", {"acquire": "blocking_timeout"}),
+            ("RLock", {"acquire": "blocking_timeout"}),
+        )
+    },
+    **{
+        f"queue.{cls}": {"get": "blocking"}
+        for cls in ("Queue", "LifoQueue", "PriorityQueue", "SimpleQueue")
+    },
+    "multiprocessing.Queue": {"get": "blocking"},
+    "multiprocessing.JoinableQueue": {"get": "blocking"},
+}
 
 
 def _e(
@@ -204,6 +240,12 @@ BUILTIN: dict[str, Entry] = {
     "asyncio.sleep": _e(
         "WF107", _SLEEP_USE, "not_temporal", fix=_ASLEEP_FIX, use_async=_SLEEP_USE_ASYNC
     ),
+    # a blocking wait on a module-level threading/queue object (see BLOCKING_WAITS)
+    **{
+        f"{cls}.{method}": _e("WF107", _WAIT_USE, condition, use_async=_WAIT_USE_ASYNC)
+        for cls, methods in BLOCKING_WAITS.items()
+        for method, condition in methods.items()
+    },
     # WF108 I/O
     **{
         n: _e("WF108", _STEP_USE)
@@ -384,6 +426,17 @@ TEMPORAL_HANDLER_DECORATORS = frozenset(
         "temporalio.workflow.init",
     }
 )
+# Handlers a Temporal workflow registers at run time are workflow code like decorated ones.
+# Where each callable argument sits in temporalio.workflow's signatures: (position, keyword);
+# ``handler`` is positional or keyword, ``validator`` keyword-only (position None).
+TEMPORAL_HANDLER_SETTERS: dict[str, tuple[tuple[int | None, str], ...]] = {
+    "temporalio.workflow.set_signal_handler": ((1, "handler"),),
+    "temporalio.workflow.set_query_handler": ((1, "handler"),),
+    "temporalio.workflow.set_update_handler": ((1, "handler"), (None, "validator")),
+    "temporalio.workflow.set_dynamic_signal_handler": ((0, "handler"),),
+    "temporalio.workflow.set_dynamic_query_handler": ((0, "handler"),),
+    "temporalio.workflow.set_dynamic_update_handler": ((0, "handler"), (None, "validator")),
+}
 STEP_DECORATORS = frozenset(
     {"wfkit.step", "temporalio.activity.defn", "dbos.DBOS.step", "dbos.DBOS.transaction"}
 )

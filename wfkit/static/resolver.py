@@ -101,6 +101,8 @@ class Bindings:
     mutable: set[str] = field(default_factory=set)
     loggers: set[str] = field(default_factory=set)
     paths: set[str] = field(default_factory=set)
+    # x = some.Class(...): the callee, resolved when needed (a module-level threading.Event)
+    constructed: dict[str, cst.BaseExpression] = field(default_factory=dict)
     global_names: set[str] = field(default_factory=set)
     nonlocal_names: set[str] = field(default_factory=set)  # bound in an enclosing function
 
@@ -159,6 +161,7 @@ class BindingCollector:
         self.out.mutable.discard(name)
         self.out.loggers.discard(name)
         self.out.paths.discard(name)
+        self.out.constructed.pop(name, None)
 
     def _block(self, block: cst.BaseSuite) -> None:
         if isinstance(block, cst.IndentedBlock):
@@ -245,6 +248,7 @@ class BindingCollector:
         elif isinstance(value, (cst.List, cst.ListComp)):
             out.mutable.add(name)
         elif isinstance(value, cst.Call):
+            out.constructed[name] = value.func
             func = dotted(value.func) or ""
             tail = func.rsplit(".", 1)[-1]
             qual = f"builtins.{func}" if func in BUILTIN_NAMES else func
