@@ -174,6 +174,23 @@ class Checkpoint:
     unless_cancelled: bool = False
 
 
+@dataclass
+class ScheduleState:
+    """What a store keeps of one schedule (:mod:`wfkit.engine.schedules`): how far its ticks
+    have been handled, a tick held back by ``overlap="buffer_one"``, the run it started last
+    and whether a person paused it. ``revision`` counts changes: a write names the revision
+    it read and loses to any write in between (see ``save_schedule``)."""
+
+    name: str
+    workflow: str
+    revision: int = 0  # 0: never saved
+    last_tick: datetime | None = None  # the newest tick started, skipped or buffered
+    buffered_tick: datetime | None = None
+    last_run_id: str | None = None
+    paused: bool = False
+    updated_at: datetime | None = None
+
+
 class CancelRequested(Exception):
     """A ``Checkpoint(unless_cancelled=True)`` found the run's cancel requested: nothing was
     written, so the run is not completed over a cancel that arrived first."""
@@ -309,6 +326,17 @@ class Store(Protocol):
     ) -> list[str]:
         """Delete those of ``run_ids`` that are still prunable (checked again in the same
         transaction), with their operations, history and events; return the ids deleted."""
+
+    def schedule_states(self) -> list[ScheduleState]:
+        """Every schedule the store has a state for, by name."""
+
+    def save_schedule(self, state: ScheduleState) -> bool:
+        """Write ``state`` if the stored one is still at ``state.revision`` (0: none stored
+        yet), as ``revision + 1``; False, writing nothing, when another writer came first."""
+
+    def set_schedule_paused(self, name: str, workflow: str, paused: bool, now: datetime) -> None:
+        """Pause or resume a schedule (creating its state if it has none), as a new revision:
+        a scheduler that read the old one does not overwrite the change."""
 
     def close(self) -> None: ...
 

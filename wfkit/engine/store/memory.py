@@ -23,6 +23,7 @@ from wfkit.engine.store.base import (
     OperationRecord,
     PatchMark,
     RunRecord,
+    ScheduleState,
     finished_statuses,
     op_snapshot,
     sort_marks,
@@ -42,6 +43,7 @@ class MemoryStore:
         self._events: list[EventRecord] = []
         self._event_ids = 0  # ids are never reused, even after runs are deleted
         self._history: dict[str, list[HistoryEntry]] = {}
+        self._schedules: dict[str, ScheduleState] = {}
 
     # -- runs ---------------------------------------------------------------------------------
     def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
@@ -320,6 +322,25 @@ class MemoryStore:
                 for run in self._runs.values()
                 for op in self._ops.get(run.id, {}).values()
                 if op.kind == OpKind.PATCH
+            )
+
+    def schedule_states(self) -> list[ScheduleState]:
+        with self._lock:
+            return [replace(self._schedules[name]) for name in sorted(self._schedules)]
+
+    def save_schedule(self, state: ScheduleState) -> bool:
+        with self._lock:
+            stored = self._schedules.get(state.name)
+            if (stored.revision if stored is not None else 0) != state.revision:
+                return False
+            self._schedules[state.name] = replace(state, revision=state.revision + 1)
+            return True
+
+    def set_schedule_paused(self, name: str, workflow: str, paused: bool, now: datetime) -> None:
+        with self._lock:
+            stored = self._schedules.get(name) or ScheduleState(name, workflow)
+            self._schedules[name] = replace(
+                stored, paused=paused, revision=stored.revision + 1, updated_at=now
             )
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ from wfkit.engine.store.base import (
     OperationRecord,
     PatchMark,
     RunRecord,
+    ScheduleState,
     entry_data,
     sort_marks,
 )
@@ -140,6 +141,9 @@ _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
+_SCHEDULE_COLUMNS = (
+    "name, workflow, revision, last_tick, buffered_tick, last_run_id, paused, updated_at"
+)
 _DONE_STEP = (OpStatus.COMPLETED.value, OpStatus.SKIPPED.value)  # steps that count as done
 # Lease expiry on the server's clock: "now()" below, and an expiry of now() plus the lease's
 # length (the caller's until - now). Timers (wake_at) stay on the caller's clock.
@@ -356,6 +360,50 @@ class PostgresStore:
                 (OpKind.PATCH.value,),
             ).fetchall()
         return sort_marks(PatchMark(r[0], r[1], r[2], RunStatus(r[3]), r[4], r[5]) for r in rows)
+
+    # -- schedules --------------------------------------------------------------------------------
+    def schedule_states(self) -> list[ScheduleState]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT {_SCHEDULE_COLUMNS} FROM schedules ORDER BY name"
+            ).fetchall()
+        return [ScheduleState(*row) for row in rows]
+
+    def save_schedule(self, state: ScheduleState) -> bool:
+        values = (
+            state.workflow,
+            state.revision + 1,
+            _ts(state.last_tick),
+            _ts(state.buffered_tick),
+            state.last_run_id,
+            state.paused,
+            _ts(state.updated_at),
+        )
+        with self._transaction() as cur:
+            if state.revision == 0:
+                cur.execute(
+                    f"INSERT INTO schedules ({_SCHEDULE_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+                    (state.name, *values),
+                )
+            else:
+                cur.execute(
+                    "UPDATE schedules SET workflow = %s, revision = %s, last_tick = %s, "
+                    "buffered_tick = %s, last_run_id = %s, paused = %s, updated_at = %s "
+                    "WHERE name = %s AND revision = %s",
+                    (*values, state.name, state.revision),
+                )
+            return cur.rowcount == 1
+
+    def set_schedule_paused(self, name: str, workflow: str, paused: bool, now: datetime) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                f"INSERT INTO schedules ({_SCHEDULE_COLUMNS}) "
+                "VALUES (%s, %s, 1, NULL, NULL, NULL, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET paused = EXCLUDED.paused, "
+                "revision = schedules.revision + 1, updated_at = EXCLUDED.updated_at",
+                (name, workflow, paused, _ts(now)),
+            )
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(

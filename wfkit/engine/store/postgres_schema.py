@@ -108,6 +108,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE history ADD COLUMN result TEXT",
         "ALTER TABLE operations ADD COLUMN result_idx INTEGER",
     ),
+    # 3: schedules (wfkit.engine.schedules): how far each one's ticks have been handled.
+    (
+        """CREATE TABLE schedules (
+            name          TEXT COLLATE "C" PRIMARY KEY,
+            workflow      TEXT NOT NULL,
+            revision      INTEGER NOT NULL,
+            last_tick     TIMESTAMPTZ,
+            buffered_tick TIMESTAMPTZ,
+            last_run_id   TEXT,
+            paused        BOOLEAN NOT NULL DEFAULT FALSE,
+            updated_at    TIMESTAMPTZ
+        )""",
+    ),
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -47,6 +47,7 @@ from wfkit.engine.store.base import (
     OperationRecord,
     PatchMark,
     RunRecord,
+    ScheduleState,
     op_snapshot,
     sort_marks,
 )
@@ -153,6 +154,9 @@ _STEPS_DONE = (
     f"SELECT r.id, count(*) FROM runs r JOIN operations t ON t.key BETWEEN r.pk * {_SPAN} "
     f"AND r.pk * {_SPAN} + {_SPAN - 1} WHERE r.id IN ({{marks}}) AND t.kind = '{OpKind.STEP.value}' "
     f"AND t.status IN ('{OpStatus.COMPLETED.value}', '{OpStatus.SKIPPED.value}') GROUP BY r.id"
+)
+_SCHEDULE_COLUMNS = (
+    "name, workflow, revision, last_tick, buffered_tick, last_run_id, paused, updated_at"
 )
 _IDS_PER_QUERY = 500  # bound parameters per statement: under every SQLite build's limit
 _HISTORY_OP_COLUMNS = (
@@ -473,6 +477,56 @@ class SqliteStore:
         return sort_marks(
             PatchMark(r[0], r[1], r[2], RunStatus(r[3]), _at(r[4]), _dt(r[5])) for r in rows
         )
+
+    # -- schedules --------------------------------------------------------------------------------
+    def schedule_states(self) -> list[ScheduleState]:
+        sql = f"SELECT {_SCHEDULE_COLUMNS} FROM schedules ORDER BY name"
+        with self._lock:
+            rows = self._read(lambda c: c.execute(sql).fetchall())
+        return [
+            ScheduleState(r[0], r[1], r[2], _dt(r[3]), _dt(r[4]), r[5], bool(r[6]), _dt(r[7]))
+            for r in rows
+        ]
+
+    def save_schedule(self, state: ScheduleState) -> bool:
+        values = (
+            state.workflow,
+            state.revision + 1,
+            _us(state.last_tick),
+            _us(state.buffered_tick),
+            state.last_run_id,
+            int(state.paused),
+            _us(state.updated_at),
+        )
+
+        def write(c: sqlite3.Connection) -> bool:
+            if state.revision == 0:
+                cursor = c.execute(
+                    f"INSERT OR IGNORE INTO schedules ({_SCHEDULE_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (state.name, *values),
+                )
+            else:
+                cursor = c.execute(
+                    "UPDATE schedules SET workflow = ?, revision = ?, last_tick = ?, "
+                    "buffered_tick = ?, last_run_id = ?, paused = ?, updated_at = ? "
+                    "WHERE name = ? AND revision = ?",
+                    (*values, state.name, state.revision),
+                )
+            return cursor.rowcount == 1
+
+        return bool(self._write(write))
+
+    def set_schedule_paused(self, name: str, workflow: str, paused: bool, now: datetime) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            c.execute(
+                f"INSERT INTO schedules ({_SCHEDULE_COLUMNS}) VALUES (?, ?, 1, NULL, NULL, NULL, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, "
+                "revision = revision + 1, updated_at = excluded.updated_at",
+                (name, workflow, int(paused), _us(now)),
+            )
+
+        self._write(write)
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(

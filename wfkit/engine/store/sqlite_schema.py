@@ -192,6 +192,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;
     ALTER TABLE operations ADD COLUMN result_key INTEGER
     """,
+    # 4: schedules (wfkit.engine.schedules): how far each one's ticks have been handled.
+    """
+    CREATE TABLE schedules (
+        name          TEXT PRIMARY KEY,
+        workflow      TEXT NOT NULL,
+        revision      INTEGER NOT NULL,
+        last_tick     INTEGER,
+        buffered_tick INTEGER,
+        last_run_id   TEXT,
+        paused        INTEGER NOT NULL DEFAULT 0,
+        updated_at    INTEGER
+    )
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 # Operation and history keys: run_key * KEY_SPAN + n, n in [0, KEY_SPAN). 2**24 entries per run
