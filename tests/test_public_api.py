@@ -21,9 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 
 WFKIT_NAMES = [
+    "At",
     "ChildWorkflowFailed",
     "Context",
+    "Cron",
     "Engine",
+    "Every",
     "NonDeterminismError",
     "Retry",
     "RunFailed",

@@ -31,6 +31,9 @@ _EXPORTS = {
     "StepTimeout": "wfkit.errors",
     "RunFailed": "wfkit.errors",
     "ChildWorkflowFailed": "wfkit.engine.core.waits",
+    "Cron": "wfkit.engine.schedules",
+    "Every": "wfkit.engine.schedules",
+    "At": "wfkit.engine.schedules",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     from wfkit.engine.retry import Retry as Retry
     from wfkit.engine.running_step import StepInfo as StepInfo
     from wfkit.engine.running_step import step_info as step_info
+    from wfkit.engine.schedules import At as At
+    from wfkit.engine.schedules import Cron as Cron
+    from wfkit.engine.schedules import Every as Every
     from wfkit.engine.status import RunStatus as RunStatus
     from wfkit.errors import NonDeterminismError as NonDeterminismError
     from wfkit.errors import RunFailed as RunFailed

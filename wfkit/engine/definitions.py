@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar, overload
 
 from wfkit.engine.binding import is_context_parameter, positional_count
 from wfkit.engine.ids import check_id
 from wfkit.engine.retry import Retry
 from wfkit.engine.run_ids import IdSource, RunIdTemplate
+from wfkit.engine.schedules import At, Cron, Every, Schedule
 from wfkit.errors import DefinitionError, InvalidId
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,6 +114,7 @@ class WorkflowDef(Generic[R]):
         name: str | None,
         version: int,
         workflow_id: IdSource | None = None,
+        schedule: Schedule | Sequence[Schedule] | None = None,
     ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@workflow needs a function, got {type(fn).__name__}")
@@ -133,6 +135,8 @@ class WorkflowDef(Generic[R]):
         self.run_id_template = (
             None if workflow_id is None else RunIdTemplate(workflow_id, fn, self.name)
         )
+        # When it starts by itself: (schedule name, schedule), names unique (wfkit.engine.schedules).
+        self.schedules = _named_schedules(self.name, schedule)
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -185,7 +189,11 @@ def step(
 def workflow(fn: Callable[..., R], /) -> WorkflowDef[R]: ...
 @overload
 def workflow(
-    *, name: str | None = None, version: int = 1, workflow_id: IdSource | None = None
+    *,
+    name: str | None = None,
+    version: int = 1,
+    workflow_id: IdSource | None = None,
+    schedule: Schedule | Sequence[Schedule] | None = None,
 ) -> Callable[[Callable[..., R]], WorkflowDef[R]]: ...
 def workflow(
     fn: Callable[..., Any] | None = None,
@@ -194,15 +202,54 @@ def workflow(
     name: str | None = None,
     version: int = 1,
     workflow_id: IdSource | None = None,
+    schedule: Schedule | Sequence[Schedule] | None = None,
 ) -> Any:
     """Declare a workflow. ``name`` is what runs are stored under (default: the function name);
     ``workflow_id`` names a run started without an explicit id from its input, e.g.
-    ``"order-{order.order_id}"`` (see :mod:`wfkit.engine.run_ids`)."""
+    ``"order-{order.order_id}"`` (see :mod:`wfkit.engine.run_ids`); ``schedule`` starts runs
+    by themselves, on workers: one or several ``Cron``, ``Every`` or ``At``
+    (:mod:`wfkit.engine.schedules`)."""
 
     def wrap(f: Callable[..., Any]) -> WorkflowDef[Any]:
-        return WorkflowDef(f, name=name, version=version, workflow_id=workflow_id)
+        return WorkflowDef(
+            f, name=name, version=version, workflow_id=workflow_id, schedule=schedule
+        )
 
     return wrap(fn) if fn is not None else wrap
+
+
+def _named_schedules(
+    workflow_name: str, schedule: Schedule | Sequence[Schedule] | None
+) -> tuple[tuple[str, Schedule], ...]:
+    """Each schedule with its name: its own ``name=``, or the workflow's for a lone one (its
+    runs are then ``<workflow>@<tick>``). Names must differ: a name keys the stored state."""
+    if schedule is None:
+        return ()
+    specs = [schedule] if isinstance(schedule, (Cron, Every, At)) else list(schedule)
+    named: list[tuple[str, Schedule]] = []
+    for spec in specs:
+        if not isinstance(spec, (Cron, Every, At)):
+            raise DefinitionError(
+                f"@workflow {workflow_name!r}: schedule= takes Cron, Every or At, "
+                f"got {type(spec).__name__}",
+                hint='e.g. schedule=Cron("0 9 * * MON-FRI", tz="Europe/Berlin")',
+            )
+        if spec.name is None and len(specs) > 1:
+            raise DefinitionError(
+                f"@workflow {workflow_name!r} has {len(specs)} schedules: name each one",
+                hint='e.g. Cron("0 9 * * *", name="morning"), Every(hours=1, name="hourly")',
+            )
+        named.append((spec.name or workflow_name, spec))
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names):
+        raise DefinitionError(
+            f"@workflow {workflow_name!r}: two schedules are named "
+            f"{next(n for n in names if names.count(n) > 1)!r}",
+            hint="give each schedule its own name=",
+        )
+    for name, _ in named:
+        check_id(name, "schedule name")
+    return tuple(named)
 
 
 def check_compensation(fn: Callable[..., Any], step_name: str, positional: int | None) -> None:

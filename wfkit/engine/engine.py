@@ -29,12 +29,13 @@ from wfkit.engine.core import history_entries as he
 from wfkit.engine.core.failures import error_data
 from wfkit.engine.core.runner import execute, parent_note
 from wfkit.engine.core.runtime import Interceptor, Runtime
-from wfkit.engine.core.starting import new_run
+from wfkit.engine.core.starting import decode_input, encode_input, new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
+from wfkit.engine.schedule_control import Schedules
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store import DEFAULT_STORE_URL, open_store
 from wfkit.engine.store.base import (
@@ -60,6 +61,7 @@ from wfkit.errors import (
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
+_SCHEDULE_EVERY = timedelta(seconds=1)  # how often a worker looks for due schedule ticks
 # The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
 # every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
 # shorter lease would be lost between renewals and every run would keep changing hands.
@@ -176,11 +178,39 @@ class Engine:
                     f"{wf.fn.__module__}.{wf.fn.__qualname__})",
                     hint="give one of them @workflow(name=...)",
                 )
+            self._check_schedules(wf)
             self._workflows[wf.name] = wf
+
+    def _check_schedules(self, wf: WorkflowDef[Any]) -> None:
+        """A schedule's input must bind now, not at its first tick in a worker; its name must
+        be its own among the engine's schedules (the name keys its state in the store)."""
+        taken = {
+            name: other.name for other in self._workflows.values() for name, _ in other.schedules
+        }
+        for name, spec in wf.schedules:
+            if taken.get(name, wf.name) != wf.name:
+                raise DefinitionError(
+                    f"workflows {taken[name]!r} and {wf.name!r} both have a schedule named {name!r}",
+                    hint="give one of them Cron/Every/At(..., name=...)",
+                )
+            try:
+                encoded = encode_input(self.rt, wf, tuple(spec.args), dict(spec.kwargs))
+                decode_input(self.rt, wf, encoded)
+            except UsageError as exc:
+                raise DefinitionError(
+                    f"schedule {name!r} of workflow {wf.name!r}: its input does not fit: {exc}",
+                    hint="give the schedule args=/kwargs= the workflow takes",
+                ) from None
 
     @property
     def workflows(self) -> dict[str, WorkflowDef[Any]]:
         return dict(self._workflows)
+
+    @property
+    def schedules(self) -> Schedules:
+        """The registered workflows' schedules: fire, list, pause, resume, trigger, backfill
+        (:mod:`wfkit.engine.schedule_control`). Workers fire them by themselves."""
+        return Schedules(self)
 
     # -- starting and waiting ------------------------------------------------------------------
     def start(
@@ -508,11 +538,23 @@ class Engine:
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
         health = self.rt.health
+        schedules = Schedules(self)
+        fired_at: list[datetime] = []  # when this worker last fired its schedules
 
-        def loop() -> None:
+        def fire_schedules() -> None:
+            # About once a second, from one thread: a tick is late by at most that (or by
+            # idle_interval when it is longer), never started twice (see wfkit.engine.scheduler).
+            now = self.clock.now()
+            if not fired_at or now - fired_at[0] >= _SCHEDULE_EVERY:
+                fired_at[:] = [now]
+                schedules.fire()
+
+        def loop(fires: bool = False) -> None:
             backoff = 0.0
             while not stop.is_set():
                 try:
+                    if fires:
+                        fire_schedules()
                     # work_once tells the store's health its claim's answer: the run it
                     # advanced may have met (and been released by) an outage since.
                     if self.work_once():
@@ -537,7 +579,7 @@ class Engine:
         for t in threads:
             t.start()
         try:
-            loop()
+            loop(fires=bool(schedules.declared()))
         finally:
             stop.set()
             for t in threads:

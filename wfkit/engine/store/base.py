@@ -184,7 +184,7 @@ class ScheduleState:
     name: str
     workflow: str
     revision: int = 0  # 0: never saved
-    last_tick: datetime | None = None  # the newest tick started, skipped or buffered
+    handled_until: datetime | None = None  # every tick up to here is started, skipped or buffered
     buffered_tick: datetime | None = None
     last_run_id: str | None = None
     paused: bool = False

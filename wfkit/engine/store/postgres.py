@@ -142,7 +142,7 @@ _ACTIVE = sorted(s.value for s in ACTIVE)
 _PARKED = sorted(s.value for s in PARKED)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
 _SCHEDULE_COLUMNS = (
-    "name, workflow, revision, last_tick, buffered_tick, last_run_id, paused, updated_at"
+    "name, workflow, revision, handled_until, buffered_tick, last_run_id, paused, updated_at"
 )
 _DONE_STEP = (OpStatus.COMPLETED.value, OpStatus.SKIPPED.value)  # steps that count as done
 # Lease expiry on the server's clock: "now()" below, and an expiry of now() plus the lease's
@@ -373,7 +373,7 @@ class PostgresStore:
         values = (
             state.workflow,
             state.revision + 1,
-            _ts(state.last_tick),
+            _ts(state.handled_until),
             _ts(state.buffered_tick),
             state.last_run_id,
             state.paused,
@@ -388,7 +388,7 @@ class PostgresStore:
                 )
             else:
                 cur.execute(
-                    "UPDATE schedules SET workflow = %s, revision = %s, last_tick = %s, "
+                    "UPDATE schedules SET workflow = %s, revision = %s, handled_until = %s, "
                     "buffered_tick = %s, last_run_id = %s, paused = %s, updated_at = %s "
                     "WHERE name = %s AND revision = %s",
                     (*values, state.name, state.revision),

@@ -114,7 +114,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             name          TEXT COLLATE "C" PRIMARY KEY,
             workflow      TEXT NOT NULL,
             revision      INTEGER NOT NULL,
-            last_tick     TIMESTAMPTZ,
+            handled_until     TIMESTAMPTZ,
             buffered_tick TIMESTAMPTZ,
             last_run_id   TEXT,
             paused        BOOLEAN NOT NULL DEFAULT FALSE,

@@ -156,7 +156,7 @@ _STEPS_DONE = (
     f"AND t.status IN ('{OpStatus.COMPLETED.value}', '{OpStatus.SKIPPED.value}') GROUP BY r.id"
 )
 _SCHEDULE_COLUMNS = (
-    "name, workflow, revision, last_tick, buffered_tick, last_run_id, paused, updated_at"
+    "name, workflow, revision, handled_until, buffered_tick, last_run_id, paused, updated_at"
 )
 _IDS_PER_QUERY = 500  # bound parameters per statement: under every SQLite build's limit
 _HISTORY_OP_COLUMNS = (
@@ -492,7 +492,7 @@ class SqliteStore:
         values = (
             state.workflow,
             state.revision + 1,
-            _us(state.last_tick),
+            _us(state.handled_until),
             _us(state.buffered_tick),
             state.last_run_id,
             int(state.paused),
@@ -508,7 +508,7 @@ class SqliteStore:
                 )
             else:
                 cursor = c.execute(
-                    "UPDATE schedules SET workflow = ?, revision = ?, last_tick = ?, "
+                    "UPDATE schedules SET workflow = ?, revision = ?, handled_until = ?, "
                     "buffered_tick = ?, last_run_id = ?, paused = ?, updated_at = ? "
                     "WHERE name = ? AND revision = ?",
                     (*values, state.name, state.revision),

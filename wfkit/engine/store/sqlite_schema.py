@@ -198,7 +198,7 @@ MIGRATIONS: tuple[str, ...] = (
         name          TEXT PRIMARY KEY,
         workflow      TEXT NOT NULL,
         revision      INTEGER NOT NULL,
-        last_tick     INTEGER,
+        handled_until     INTEGER,
         buffered_tick INTEGER,
         last_run_id   TEXT,
         paused        INTEGER NOT NULL DEFAULT 0,
