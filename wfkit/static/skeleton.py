@@ -32,6 +32,7 @@ __all__ = [
     "Group",
     "Node",
     "build_graph",
+    "build_workflow_graph",
     "list_workflows",
     "parse_source",
 ]
@@ -179,6 +180,12 @@ def build_graph(
             )
         )
         raise UsageError(f"{path} has no workflow {workflow!r}", hint=hint)
+    return _Walker(index, info).run()
+
+
+def build_workflow_graph(index: ModuleIndex, info: WorkflowInfo) -> Graph:
+    """The graph of a workflow ``index`` found (``wfkit compat`` indexes each file once and
+    draws all its workflows)."""
     return _Walker(index, info).run()
 
 

@@ -1,0 +1,171 @@
+"""One side of a change (the old code at the base, or the work tree): its workflows by name.
+
+Each side is read the same way, through the static model, so the two can only differ where
+the code does: the files a change touched are parsed from their text (the old text from git's
+objects), and the helpers they import from their package are read through a
+:class:`~wfkit.static.module_index.ModuleSet` whose reader is git for the old side and the
+disk for the new one. Workflows are keyed by their *registered* name (``name=`` on the
+decorator, else the function or class name): that is what a recorded run is filed under.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
+from wfkit.static.parse_guard import ParseLimits, check_source
+from wfkit.static.positions import resolve_positions
+from wfkit.static.resolver import param_bindings
+from wfkit.static.skeleton import Graph, build_workflow_graph
+
+Reader = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A workflow parameter a recorded run's input binds to."""
+
+    name: str
+    kind: str  # "positional", "keyword", "*", "**"
+    has_default: bool
+    annotation: str
+
+
+@dataclass
+class Workflow:
+    """A workflow of one side: where it is defined and its durable-operation graph."""
+
+    name: str  # registered name
+    attr: str  # function or Class name in its module
+    dialect: str
+    path: str  # relative to the repository root
+    line: int
+    column: int
+    params: tuple[Param, ...]
+    graph: Graph | None
+    problem: str = ""  # why no graph could be built
+
+
+@dataclass
+class Side:
+    """The workflows of the analysed files of one side, and the files that did not parse."""
+
+    root: str = ""
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    unparsable: dict[str, str] = field(default_factory=dict)  # path -> reason
+
+    def relative(self, path: str) -> str:
+        """A node's file (helpers are read by absolute path) relative to the root."""
+        if not os.path.isabs(path):
+            return path
+        return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+
+def read_side(
+    root: str,
+    files: dict[str, str],
+    reader: Reader,
+    extra: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    limits: ParseLimits = ParseLimits(),
+) -> Side:
+    """The workflows defined in ``files`` (repository path -> text), helpers read by
+    ``reader`` (an absolute path -> its text on this side, or None)."""
+    side = Side(root)
+    for path in sorted(files):
+        text = files[path]
+        absolute = os.path.join(root, *path.split("/"))
+        rejection = check_source(text, limits)
+        if rejection is not None:
+            side.unparsable[path] = rejection.message
+            continue
+        try:
+            tree = cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            side.unparsable[path] = f"syntax error at line {error.raw_line}"
+            continue
+        name, is_package = module_name(root, path, reader)
+        modules = ModuleSet.around(absolute, name, is_package, *extra, limits, reader)
+        index = ModuleIndex(tree, name, is_package, *extra, modules, path, text)
+        modules.cache[name] = index
+        for attr in sorted(index.workflows):
+            info = index.workflows[attr]
+            side.workflows.setdefault(info.name, _workflow(index, info, path))
+    return side
+
+
+def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str) -> Workflow:
+    graph: Graph | None = None
+    problem = ""
+    try:
+        graph = build_workflow_graph(index, info)
+    except RecursionError:
+        problem = "the workflow nests too deeply to be read"
+    line, column = _where(index, info.func)
+    return Workflow(
+        info.name,
+        info.attr,
+        info.dialect,
+        path,
+        line,
+        column,
+        _params(info),
+        graph,
+        problem,
+    )
+
+
+def _where(index: ModuleIndex, func: cst.FunctionDef) -> tuple[int, int]:
+    method = func is not index.defs.get(func.name.value)
+    indent = index.module.default_indent if method else ""
+    try:
+        found = resolve_positions(index.module, index.source, [(func.name, func, indent)])
+    except Exception:  # a position is a courtesy; the finding stands without it
+        return 1, 1
+    where = found.get(func.name)
+    return (where.start.line, where.start.column + 1) if where else (1, 1)
+
+
+def _params(info: WorkflowInfo) -> tuple[Param, ...]:
+    """The parameters a run's input binds: without ``self`` and the wfkit context."""
+    func = info.func
+    skip = set(info.ctx_names)
+    names = [name for name, _ in param_bindings(func.params)]
+    if func is not None and names and names[0] == "self":
+        skip.add("self")
+    out = []
+    for name, param in param_bindings(func.params):
+        if name in skip:
+            continue
+        if param is func.params.star_arg:
+            kind = "*"
+        elif param is func.params.star_kwarg:
+            kind = "**"
+        elif param in func.params.kwonly_params:
+            kind = "keyword"
+        else:
+            kind = "positional"
+        annotation = (
+            " ".join(cst.Module([]).code_for_node(param.annotation.annotation).split())
+            if param.annotation
+            else ""
+        )
+        out.append(Param(name, kind, param.default is not None, annotation))
+    return tuple(out)
+
+
+def module_name(root: str, path: str, reader: Reader) -> tuple[str, bool]:
+    """(dotted name, is_package) of a repository file, from the ``__init__.py`` files around
+    it on this side."""
+    parts = path.split("/")
+    stem = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+    is_package = stem == "__init__"
+    names = [] if is_package else [stem]
+    directories = parts[:-1]
+    while directories and reader(os.path.join(root, *directories, "__init__.py")) is not None:
+        names.append(directories.pop())
+    names.reverse()
+    return ".".join(names) or stem, is_package
