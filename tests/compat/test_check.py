@@ -359,3 +359,9 @@ def test_paths_limit_the_check_and_base_can_be_any_revision(tmp_path: Path) -> N
     assert len(check(CompatOptions("v1", (), str(repo))).findings) == 2
     inside = check(CompatOptions("v1", ("flows.py",), str(repo / "a")))
     assert [f.path for f in inside.findings] == ["flows.py"]  # relative to where it runs
+
+
+def test_a_workflow_moved_into_a_new_untracked_file_is_found_there(tmp_path: Path) -> None:
+    flow = body("wfkit", "@a", "@b")
+    result = compare(tmp_path, {"flows.py": flow}, {"flows.py": None, "moved/orders.py": flow})
+    assert codes(result) == [] and result.workflows_checked == 1

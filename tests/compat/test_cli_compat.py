@@ -171,3 +171,9 @@ def test_the_pre_commit_hook_checks_what_is_staged_against_head(repo: Path) -> N
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "WF301" in done.stdout, done.stdout + done.stderr
+
+
+def test_wfkit_rule_prints_a_compat_codes_page(run_wfkit) -> None:
+    code, out, _ = run_wfkit("rule", "WF302")
+    assert code == 0 and out.startswith("# WF302: WorkflowOrphaned")
+    assert "At the base (what runs in flight recorded)" in out

@@ -4,7 +4,7 @@
 differ (``git diff``, so staged and unstaged edits both count) and hands over their old text
 (``git cat-file --batch``: one process for every file). Everything a user can get wrong here —
 no git, not a repository, a base git cannot resolve, a path outside the repository — is a
-``UsageError`` naming the fix.
+``UsageError`` naming the fix. Untracked files (not ignored) are new code and count too.
 """
 
 from __future__ import annotations
@@ -75,7 +75,14 @@ class GitBase:
             what="list the changed files",
             cwd=self.root,
         )
-        names = sorted(n for n in listed.split("\0") if n.endswith(".py"))
+        untracked = self._git(
+            ["ls-files", "--others", "--exclude-standard", "-z", "--", *scope],
+            what="list the untracked files",
+            cwd=self.root,
+        )
+        names = sorted(
+            {n for n in (*listed.split("\0"), *untracked.split("\0")) if n.endswith(".py")}
+        )
         old = self.read(names)
         out = []
         for name in names:
