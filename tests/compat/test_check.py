@@ -365,3 +365,26 @@ def test_a_workflow_moved_into_a_new_untracked_file_is_found_there(tmp_path: Pat
     flow = body("wfkit", "@a", "@b")
     result = compare(tmp_path, {"flows.py": flow}, {"flows.py": None, "moved/orders.py": flow})
     assert codes(result) == [] and result.workflows_checked == 1
+
+
+def test_a_large_change_read_in_a_pool_gives_the_serial_answer(tmp_path: Path) -> None:
+    from wfkit.compat.reading import POOL_THRESHOLD
+
+    count = POOL_THRESHOLD + 4
+    old = {
+        f"flows/m{i}.py": body("wfkit", "@a", "@b").replace("def flow(", f"def flow_{i}(")
+        for i in range(count)
+    }
+    repo = make_repo(tmp_path / "repo", old)
+    new = {
+        path: text.replace("    ctx.step(b, x)\n", "    ctx.step(c, x)\n    ctx.step(b, x)\n")
+        if i % 5 == 0
+        else text + "# edited\n"
+        for i, (path, text) in enumerate(sorted(old.items()))
+    }
+    write(repo, new)
+    serial = check(CompatOptions("HEAD", (), str(repo), jobs=1))
+    pooled = check(CompatOptions("HEAD", (), str(repo), jobs=2))
+    assert serial.findings == pooled.findings
+    assert len(serial.findings) == len(range(0, count, 5)) and set(codes(serial)) == {"WF301"}
+    assert serial.workflows_checked == pooled.workflows_checked == count

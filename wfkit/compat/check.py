@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from wfkit.compat.compare import compare_sides
 from wfkit.compat.git_source import GitBase
-from wfkit.compat.sides import read_side
+from wfkit.compat.reading import Job, SideReader, read_sides
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
 from wfkit.lint.suppressions import apply_suppressions, parse_suppressions
@@ -34,6 +34,7 @@ class CompatOptions:
     extra_workflow_decorators: frozenset[str] = frozenset()
     extra_step_decorators: frozenset[str] = frozenset()
     limits: ParseLimits = field(default_factory=ParseLimits)
+    jobs: int | None = None  # worker processes for large changes (default: one per core)
 
 
 @dataclass(frozen=True)
@@ -65,15 +66,14 @@ def check(options: CompatOptions) -> CompatResult:
             if text is not None:
                 old_files[path] = new_files[path] = text
 
-    def old_reader(absolute: str) -> str | None:
-        relative = os.path.relpath(absolute, git.root).replace(os.sep, "/")
-        if relative in changed:
-            return changed[relative].old
-        return _read(absolute) if relative in tracked else None
-
-    extra = (options.extra_workflow_decorators, options.extra_step_decorators)
-    old = read_side(git.root, old_files, old_reader, extra, options.limits)
-    new = read_side(git.root, new_files, _read, extra, options.limits)
+    job = Job(
+        git.root,
+        SideReader(git.root, {p: c.old for p, c in changed.items()}, frozenset(tracked)),
+        SideReader(git.root, {p: c.new for p, c in changed.items()}),
+        (options.extra_workflow_decorators, options.extra_step_decorators),
+        options.limits,
+    )
+    old, new = read_sides(job, old_files, new_files, options.jobs)
     found = compare_sides(old, new)
     kept: list[Finding] = []
     for path in sorted({f.path for f in found}):

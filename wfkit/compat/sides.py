@@ -10,6 +10,7 @@ decorator, else the function or class name): that is what a recorded run is file
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,6 @@ import libcst as cst
 
 from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
 from wfkit.static.parse_guard import ParseLimits, check_source
-from wfkit.static.positions import resolve_positions
 from wfkit.static.resolver import param_bindings
 from wfkit.static.skeleton import Graph, build_workflow_graph
 
@@ -37,17 +37,34 @@ class Param:
 
 @dataclass
 class Workflow:
-    """A workflow of one side: where it is defined and its durable-operation graph."""
+    """A workflow of one side: where it is defined and its durable-operation graph. Plain
+    data (it crosses process boundaries when many files are read in a pool)."""
 
     name: str  # registered name
     attr: str  # function or Class name in its module
     dialect: str
     path: str  # relative to the repository root
-    line: int
-    column: int
     params: tuple[Param, ...]
     graph: Graph | None
     problem: str = ""  # why no graph could be built
+    function: str = ""  # the def that runs (Temporal: the @workflow.run method)
+    source: str = field(default="", repr=False, compare=False)
+    _place: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def line(self) -> int:
+        return self.place()[0]
+
+    @property
+    def column(self) -> int:
+        return self.place()[1]
+
+    def place(self) -> tuple[int, int]:
+        """Line and column of the definition's name, worked out when a finding needs them
+        (with Python's own parser: most workflows never need one)."""
+        if self._place is None:
+            self._place = _where(self.source, self.attr, self.function)
+        return self._place
 
 
 @dataclass
@@ -71,10 +88,21 @@ def read_side(
     reader: Reader,
     extra: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     limits: ParseLimits = ParseLimits(),
+    trees: dict[str, cst.Module] | None = None,
 ) -> Side:
     """The workflows defined in ``files`` (repository path -> text), helpers read by
-    ``reader`` (an absolute path -> its text on this side, or None)."""
+    ``reader`` (an absolute path -> its text on this side, or None). ``trees`` (text -> tree)
+    is shared with the other side, so a text both sides have is parsed once."""
     side = Side(root)
+    trees = {} if trees is None else trees
+
+    def parse(text: str) -> cst.Module:
+        tree = trees.get(text)
+        if tree is None:
+            tree = trees[text] = cst.parse_module(text)
+        return tree
+
+    packages: dict[tuple[str, str], ModuleSet] = {}  # one per package root: helpers read once
     for path in sorted(files):
         text = files[path]
         absolute = os.path.join(root, *path.split("/"))
@@ -82,51 +110,64 @@ def read_side(
         if rejection is not None:
             side.unparsable[path] = rejection.message
             continue
-        try:
-            tree = cst.parse_module(text)
-        except cst.ParserSyntaxError as error:
-            side.unparsable[path] = f"syntax error at line {error.raw_line}"
-            continue
         name, is_package = module_name(root, path, reader)
-        modules = ModuleSet.around(absolute, name, is_package, *extra, limits, reader)
-        index = ModuleIndex(tree, name, is_package, *extra, modules, path, text)
-        modules.cache[name] = index
+        place = ModuleSet.place(absolute, name, is_package)
+        modules = packages.get(place)
+        if modules is None:
+            modules = packages[place] = ModuleSet(*place, *extra, limits, reader, parse)
+        index = modules.cache.get(name)
+        if index is None or index.path != absolute:
+            try:
+                tree = parse(text)
+            except cst.ParserSyntaxError as error:
+                side.unparsable[path] = f"syntax error at line {error.raw_line}"
+                continue
+            index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
+            modules.cache[name] = index
         for attr in sorted(index.workflows):
             info = index.workflows[attr]
-            side.workflows.setdefault(info.name, _workflow(index, info, path))
+            side.workflows.setdefault(info.name, _workflow(index, info, path, text))
     return side
 
 
-def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str) -> Workflow:
+def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> Workflow:
     graph: Graph | None = None
     problem = ""
     try:
         graph = build_workflow_graph(index, info)
     except RecursionError:
         problem = "the workflow nests too deeply to be read"
-    line, column = _where(index, info.func)
     return Workflow(
         info.name,
         info.attr,
         info.dialect,
         path,
-        line,
-        column,
         _params(info),
         graph,
         problem,
+        info.func.name.value,
+        text,
     )
 
 
-def _where(index: ModuleIndex, func: cst.FunctionDef) -> tuple[int, int]:
-    method = func is not index.defs.get(func.name.value)
-    indent = index.module.default_indent if method else ""
+def _where(source: str, attr: str, function: str) -> tuple[int, int]:
+    """Where ``def function`` of ``attr`` (``name``, ``Class`` or ``Class.method``) is."""
     try:
-        found = resolve_positions(index.module, index.source, [(func.name, func, indent)])
-    except Exception:  # a position is a courtesy; the finding stands without it
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return 1, 1
-    where = found.get(func.name)
-    return (where.start.line, where.start.column + 1) if where else (1, 1)
+    owner, _, _ = attr.rpartition(".") if "." in attr else (attr, "", "")
+    body: list[ast.stmt] = tree.body
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == owner:
+            body = node.body
+            break
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
+            line = source.splitlines()[node.lineno - 1] if node.lineno else ""
+            column = line.find(node.name, node.col_offset)
+            return node.lineno, (column if column >= 0 else node.col_offset) + 1
+    return 1, 1
 
 
 def _params(info: WorkflowInfo) -> tuple[Param, ...]:

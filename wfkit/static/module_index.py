@@ -125,12 +125,15 @@ class ModuleSet:
         extra_step: frozenset[str],
         limits: ParseLimits = ParseLimits(),
         reader: Callable[[str], str | None] | None = None,
+        parse: Callable[[str], cst.Module] | None = None,
     ) -> None:
         self.root = root
         self.limits = limits
         # How a module's text is read (default: from disk); ``wfkit compat`` reads the old
-        # side's helpers from git objects instead. None: no such file.
+        # side's helpers from git objects instead. None: no such file. ``parse`` lets a
+        # caller share trees of identical text (both sides of an unchanged helper).
         self.reader = reader or _read_file
+        self.parse = parse or cst.parse_module
         self.top = top  # the top-level package; "" for a loose file (same-directory siblings)
         self.extra = (extra_workflow, extra_step)
         self.cache: dict[str, ModuleIndex | None] = {}
@@ -145,13 +148,19 @@ class ModuleSet:
         extra_step: frozenset[str],
         limits: ParseLimits = ParseLimits(),
         reader: Callable[[str], str | None] | None = None,
+        parse: Callable[[str], cst.Module] | None = None,
     ) -> ModuleSet:
+        root, top = cls.place(file_path, module_name, is_package)
+        return cls(root, top, extra_workflow, extra_step, limits, reader, parse)
+
+    @staticmethod
+    def place(file_path: str, module_name: str, is_package: bool) -> tuple[str, str]:
+        """(root directory, top-level package) of the package around a module's file."""
         parts = module_name.split(".")
         root = os.path.dirname(os.path.abspath(file_path))
         for _ in range(len(parts) - (0 if is_package else 1)):
             root = os.path.dirname(root)
-        top = parts[0] if len(parts) > 1 or is_package else ""
-        return cls(root, top, extra_workflow, extra_step, limits, reader)
+        return root, parts[0] if len(parts) > 1 or is_package else ""
 
     def index(self, module: str) -> ModuleIndex | None:
         if module in self.cache:
@@ -172,7 +181,7 @@ class ModuleSet:
                     continue
                 if check_source(text, self.limits) is not None:
                     return None  # too large or deep to parse safely: not followed
-                tree = cst.parse_module(text)
+                tree = self.parse(text)
             except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
                 return None
             index = ModuleIndex(tree, module, is_package, *self.extra, self, path, text)
