@@ -388,3 +388,21 @@ def test_a_large_change_read_in_a_pool_gives_the_serial_answer(tmp_path: Path) -
     assert serial.findings == pooled.findings
     assert len(serial.findings) == len(range(0, count, 5)) and set(codes(serial)) == {"WF301"}
     assert serial.workflows_checked == pooled.workflows_checked == count
+
+
+def test_a_gates_old_branch_emptied_is_wf304_and_a_later_change_stays_wf301(
+    tmp_path: Path,
+) -> None:
+    gated = ["@a", 'if ctx.patched("v2"):', "    @c", "else:", "    @b"]
+    emptied = ["@a", 'if ctx.patched("v2"):', "    @c"]
+    result = compare(
+        tmp_path / "1", {"flows.py": body("wfkit", *gated)}, {"flows.py": body("wfkit", *emptied)}
+    )
+    (finding,) = result.findings
+    assert finding.code == "WF304" and "old branch of version gate 'v2'" in finding.message
+    later = compare(
+        tmp_path / "2",
+        {"flows.py": body("wfkit", *gated, "@a", "@b")},
+        {"flows.py": body("wfkit", *gated, "@a", "@c", "@b")},
+    )
+    assert sorted(set(codes(later))) == ["WF301"], later.findings

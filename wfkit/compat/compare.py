@@ -31,6 +31,7 @@ from wfkit.lint.finding import Finding
 from wfkit.static.skeleton import Graph, Node
 
 MAX_SHOWN = 6  # recorded operations quoted in a message before "..."
+_PATCH_ID = re.compile(r"""patched\((['"]?)(.*)\1\)""")
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,16 @@ def _operations(old: Side, new: Side, before: Workflow, after: Workflow) -> list
     walked = paths(before.graph)
     shape = Shape.of(after.graph)
     found: dict[tuple[str, ...], tuple[int, Finding]] = {}
-    gone_gates = _gates(before.graph) - _gates(after.graph)
+    gates = _gates(before.graph)
+    gone_gates = gates - _gates(after.graph)
+    old_nodes = {node.id: node for node in before.graph.nodes}
     for path in walked.paths:
         # a run that took a gate's old branch explains a removed gate best
         rank = 0 if any(isinstance(e, Choice) and e.outcome == "old code" for e in path) else 1
         for place in diverge(path, shape):
-            key, finding = _verdict(old, new, before, after, shape, path, place, gone_gates)
+            expected = old_nodes[place.expected.node]
+            gate = _gate_of(expected, gates, gone_gates, path, len(place.prefix))
+            key, finding = _verdict(old, new, before, after, shape, place, expected, gate)
             if key not in found or (rank, finding) < found[key]:
                 found[key] = (rank, finding)
     if not walked.complete:
@@ -183,12 +188,10 @@ def _verdict(
     before: Workflow,
     after: Workflow,
     shape: Shape,
-    path: tuple,
     place: Divergence,
-    gone_gates: set[str],
+    expected: Node,
+    gate: str,
 ) -> tuple[tuple[str, ...], Finding]:
-    old_nodes = {n.id: n for n in before.graph.nodes} if before.graph else {}
-    expected = old_nodes[place.expected.node]
     met = shape.nodes[place.met] if place.met is not None else None
     recorded = _sequence(place.prefix)
     where = _at(after) if met is None or not met.line else _node_place(met, after, new)
@@ -205,14 +208,18 @@ def _verdict(
                 f"(runs recorded {recorded}; old code at {old_at})",
             ),
         )
-    gate = _gate_of(path, place, gone_gates, shape)
     if gate:
+        removed = (
+            f"version gate {gate!r} was removed"
+            if gate not in _gates(after.graph)
+            else f"the old branch of version gate {gate!r} changed"
+        )
         return (
             ("gate", gate),
             _finding(
                 where,
                 "WF304",
-                f"workflow {after.name!r}: version gate {gate!r} was removed, but runs recorded "
+                f"workflow {after.name!r}: {removed}, but runs recorded "
                 f"before it may still be in flight: a run that recorded {recorded} meets "
                 f"{_describe(met)} here instead; this is safe only once no run recorded before "
                 f"the gate is in flight (wfkit patches tells, per gate)",
@@ -232,22 +239,30 @@ def _verdict(
     )
 
 
-def _gate_of(path: tuple, place: Divergence, gone: set[str], shape: Shape) -> str:
-    """The removed gate (or removed old branch of a kept gate) that explains this place."""
-    ops_seen = 0
+def _gate_of(expected: Node, gates: set[str], gone: set[str], path: tuple, recorded: int) -> str:
+    """The version gate whose removal (or whose old branch's removal) explains a place: the
+    recorded operation is a removed gate's marker, lies in a gate's old branch (runs recorded
+    before the gate took it) or in a removed gate's new branch, or is the first operation a
+    run recorded after taking a removed gate's old branch."""
+    if expected.kind == "patch" and expected.name in gone:
+        return expected.name
+    for entry in reversed(expected.inside):  # innermost first
+        branch = entry.rpartition(": ")[2]
+        if branch not in ("old code", "new code") or "patched(" not in entry:
+            continue
+        for gate in sorted(gates, key=len, reverse=True):
+            if gate and gate in entry and (branch == "old code" or gate in gone):
+                return gate
+    seen = 0
     for event in path:
         if isinstance(event, Recorded):
-            ops_seen += 1
-            if event.key[0] == "patch" and event.key[1] in gone:
-                return event.key[1]
-            continue
-        if ops_seen >= len(place.prefix):
-            break
-        if isinstance(event, Choice) and event.key[0] == "patch":
-            gate = re.sub(r"^patched\((['\"]?)(.*)\1\)$", r"\2", event.key[1])
+            seen += 1
+            if seen >= recorded:
+                break
+        elif event.key[0] == "patch" and event.outcome == "old code" and seen == recorded - 1:
+            literal = _PATCH_ID.fullmatch(event.key[1])
+            gate = literal.group(2) if literal else ""
             if gate in gone:
-                return gate
-            if event.outcome == "old code":
                 return gate
     return ""
 

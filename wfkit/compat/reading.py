@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from wfkit.compat.sides import Side, read_side
+from wfkit.lint.lazycst import gc_paused
 from wfkit.static.parse_guard import ParseLimits
 
 POOL_THRESHOLD = 48  # files; below this a pool costs more than it saves
@@ -65,7 +66,7 @@ def read_sides(
     jobs = max(1, min(jobs, len(paths) // (POOL_THRESHOLD // 2) or 1))
     if jobs == 1 or len(paths) < POOL_THRESHOLD:
         return _read(job, old_files, new_files)
-    size = -(-len(paths) // (jobs * 4))
+    size = -(-len(paths) // jobs)  # one run per worker: the readers are sent once each
     runs = [paths[i : i + size] for i in range(0, len(paths), size)]
     work = [
         (
@@ -90,9 +91,13 @@ def _read_run(args: tuple[Job, dict[str, str], dict[str, str]]) -> tuple[Side, S
 
 
 def _read(job: Job, old_files: dict[str, str], new_files: dict[str, str]) -> tuple[Side, Side]:
+    """Both sides, with the cyclic garbage collector paused: every tree lives until both
+    sides are read, so each of the collector's runs would scan all of them and free nothing
+    (a cost that grows with the square of the change's size). Trees hold no cycles."""
     trees: dict = {}  # text -> tree, shared by the sides: an unchanged helper is parsed once
-    old = read_side(job.root, old_files, job.old, job.extra, job.limits, trees)
-    new = read_side(job.root, new_files, job.new, job.extra, job.limits, trees)
+    with gc_paused():
+        old = read_side(job.root, old_files, job.old, job.extra, job.limits, trees)
+        new = read_side(job.root, new_files, job.new, job.extra, job.limits, trees)
     return old, new
 
 
