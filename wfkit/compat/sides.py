@@ -103,8 +103,11 @@ def read_side(
         return tree
 
     packages: dict[tuple[str, str], ModuleSet] = {}  # one per package root: helpers read once
+    markers = ("workflow", *extra[0])
     for path in sorted(files):
         text = files[path]
+        if not any(marker in text for marker in markers):
+            continue  # defines no workflow: parsed only if a workflow's helper lives here
         absolute = os.path.join(root, *path.split("/"))
         rejection = check_source(text, limits)
         if rejection is not None:
