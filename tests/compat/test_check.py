@@ -406,3 +406,91 @@ def test_a_gates_old_branch_emptied_is_wf304_and_a_later_change_stays_wf301(
         {"flows.py": body("wfkit", *gated, "@a", "@c", "@b")},
     )
     assert sorted(set(codes(later))) == ["WF301"], later.findings
+
+
+HELPER_PACKAGES = {
+    "temporal": (
+        """\
+from datetime import timedelta
+from temporalio import workflow
+from shop.helpers import settle
+
+
+@workflow.defn
+class Flow:
+    @workflow.run
+    async def run(self, x):
+        await settle(x)
+""",
+        """\
+from datetime import timedelta
+from temporalio import workflow
+
+T = timedelta(seconds=5)
+
+
+async def settle(x):
+{}
+""",
+        '    await workflow.execute_activity("{}", x, start_to_close_timeout=T)',
+    ),
+    "dbos": (
+        """\
+from dbos import DBOS
+from shop.helpers import settle
+
+
+@DBOS.workflow()
+def flow(x):
+    settle(x)
+""",
+        """\
+from dbos import DBOS
+
+
+@DBOS.step()
+def a(x): return x
+
+
+@DBOS.step()
+def b(x): return x
+
+
+@DBOS.step()
+def c(x): return x
+
+
+def settle(x):
+{}
+""",
+        "    {}(x)",
+    ),
+}
+
+
+@pytest.mark.parametrize("dialect", ["temporal", "dbos"])
+def test_helpers_across_modules_in_temporal_and_dbos(tmp_path: Path, dialect: str) -> None:
+    flow, helpers, call = HELPER_PACKAGES[dialect]
+
+    def helper_module(*names: str) -> str:
+        return helpers.format("\n".join(call.format(name) for name in names))
+
+    old = {
+        "shop/__init__.py": "",
+        "shop/flows.py": flow,
+        "shop/helpers.py": helper_module("a", "b"),
+    }
+    inserted = compare(tmp_path / "1", old, {"shop/helpers.py": helper_module("a", "c", "b")})
+    (finding,) = inserted.findings
+    assert (finding.code, finding.path) == ("WF301", "shop/helpers.py")
+    appended = compare(tmp_path / "2", old, {"shop/helpers.py": helper_module("a", "b", "c")})
+    assert codes(appended) == []
+
+
+def test_a_wfkit_timers_name_is_what_replay_compares(tmp_path: Path) -> None:
+    old = body("wfkit", "@a", "ctx.sleep(60)", "@b")
+    longer = body("wfkit", "@a", "ctx.sleep(3600)", "@b")
+    named = body("wfkit", "@a", 'ctx.sleep(60, name="cool-off")', "@b")
+    assert codes(compare(tmp_path / "1", {"flows.py": old}, {"flows.py": longer})) == []
+    (finding,) = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": named}).findings
+    assert finding.code == "WF301" and "timer 'cool-off'" in finding.message
