@@ -494,3 +494,9 @@ def test_a_wfkit_timers_name_is_what_replay_compares(tmp_path: Path) -> None:
     assert codes(compare(tmp_path / "1", {"flows.py": old}, {"flows.py": longer})) == []
     (finding,) = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": named}).findings
     assert finding.code == "WF301" and "timer 'cool-off'" in finding.message
+
+
+def test_an_old_file_that_did_not_parse_is_wf305(tmp_path: Path) -> None:
+    broken = body("wfkit", "@a") + "def (:\n"
+    (finding,) = compare(tmp_path, {"flows.py": broken}, {"flows.py": body("wfkit", "@a")}).findings
+    assert finding.code == "WF305" and "the old flows.py cannot be read" in finding.message

@@ -55,6 +55,16 @@ def compare_sides(old: Side, new: Side) -> list[Finding]:
                     f"cannot be read ({reason})",
                 )
             )
+    for path, reason in sorted(old.unparsable.items()):
+        if path not in new.unparsable:
+            found.append(
+                _finding(
+                    Place(path, 1, 1),
+                    "WF305",
+                    f"cannot tell whether runs recorded under the base replay: the old {path} "
+                    f"cannot be read ({reason}), so its workflows are unknown",
+                )
+            )
     by_attr = {(wf.path, wf.attr): wf for wf in new.workflows.values()}
     added: dict[str, list[Workflow]] = {}  # path -> workflows the old side did not register
     for wf in new.workflows.values():
