@@ -202,7 +202,8 @@ def _verdict(
     expected: Node,
     gate: str,
 ) -> tuple[tuple[str, ...], Finding]:
-    met = shape.nodes[place.met] if place.met is not None else None
+    met = new.placed(after, shape.nodes[place.met]) if place.met is not None else None
+    expected = old.placed(before, expected)
     recorded = _sequence(place.prefix)
     where = _at(after) if met is None or not met.line else _node_place(met, after, new)
     old_path = old.relative(expected.path) if expected.path else before.path

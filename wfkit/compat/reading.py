@@ -15,7 +15,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from wfkit.compat.sides import Side, read_side
+from wfkit.compat.sides import Locator, Side, read_side
 from wfkit.lint.lazycst import gc_paused
 from wfkit.static.parse_guard import ParseLimits
 
@@ -65,7 +65,7 @@ def read_sides(
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     jobs = max(1, min(jobs, len(paths) // (POOL_THRESHOLD // 2) or 1))
     if jobs == 1 or len(paths) < POOL_THRESHOLD:
-        return _read(job, old_files, new_files)
+        return _located(job, *_read(job, old_files, new_files))
     size = -(-len(paths) // jobs)  # one run per worker: the readers are sent once each
     runs = [paths[i : i + size] for i in range(0, len(paths), size)]
     work = [
@@ -83,6 +83,13 @@ def read_sides(
         for part_old, part_new in pool.map(_read_run, work):
             _merge(old, part_old)
             _merge(new, part_new)
+    return _located(job, old, new)
+
+
+def _located(job: Job, old: Side, new: Side) -> tuple[Side, Side]:
+    """The sides, able to place the operations their findings name."""
+    old.locator = Locator(job.root, job.old, job.extra, job.limits)
+    new.locator = Locator(job.root, job.new, job.extra, job.limits)
     return old, new
 
 

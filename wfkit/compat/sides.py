@@ -20,7 +20,7 @@ import libcst as cst
 from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
 from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import param_bindings
-from wfkit.static.skeleton import Graph, build_workflow_graph
+from wfkit.static.skeleton import Graph, Node, build_workflow_graph
 
 Reader = Callable[[str], "str | None"]
 
@@ -74,6 +74,14 @@ class Side:
     root: str = ""
     workflows: dict[str, Workflow] = field(default_factory=dict)
     unparsable: dict[str, str] = field(default_factory=dict)  # path -> reason
+    locator: Locator | None = field(default=None, repr=False, compare=False)
+
+    def placed(self, workflow: Workflow, node: Node) -> Node:
+        """``node`` with its line and column (graphs are drawn without them: most operations
+        are never reported)."""
+        if node.line or self.locator is None or not node.path:
+            return node
+        return self.locator.nodes(workflow).get(node.id, node)
 
     def relative(self, path: str) -> str:
         """A node's file (helpers are read by absolute path) relative to the root."""
@@ -137,7 +145,7 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
     graph: Graph | None = None
     problem = ""
     try:
-        graph = build_workflow_graph(index, info)
+        graph = build_workflow_graph(index, info, positions=False)
     except RecursionError:
         problem = "the workflow nests too deeply to be read"
     return Workflow(
@@ -151,6 +159,44 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
         info.func.name.value,
         text,
     )
+
+
+class Locator:
+    """Draws a workflow of one side again, with positions, when a finding needs one; the same
+    walk over the same text gives the same node ids."""
+
+    def __init__(
+        self,
+        root: str,
+        reader: Reader,
+        extra: tuple[frozenset[str], frozenset[str]],
+        limits: ParseLimits,
+    ) -> None:
+        self.root, self.reader, self.extra, self.limits = root, reader, extra, limits
+        self.drawn: dict[tuple[str, str], dict[str, Node]] = {}
+
+    def nodes(self, workflow: Workflow) -> dict[str, Node]:
+        key = (workflow.path, workflow.attr)
+        if key not in self.drawn:
+            self.drawn[key] = self._draw(workflow)
+        return self.drawn[key]
+
+    def _draw(self, workflow: Workflow) -> dict[str, Node]:
+        absolute = os.path.join(self.root, *workflow.path.split("/"))
+        name, is_package = module_name(self.root, workflow.path, self.reader)
+        place = ModuleSet.place(absolute, name, is_package)
+        modules = ModuleSet(*place, *self.extra, self.limits, self.reader)
+        try:
+            tree = cst.parse_module(workflow.source)
+            index = ModuleIndex(
+                tree, name, is_package, *self.extra, modules, absolute, workflow.source
+            )
+            modules.cache[name] = index
+            info = index.workflows.get(workflow.attr)
+            graph = build_workflow_graph(index, info) if info is not None else None
+        except (cst.ParserSyntaxError, RecursionError):
+            return {}
+        return {node.id: node for node in graph.nodes} if graph is not None else {}
 
 
 def _where(source: str, attr: str, function: str) -> tuple[int, int]:

@@ -184,10 +184,14 @@ def build_graph(
     return _Walker(index, info).run()
 
 
-def build_workflow_graph(index: ModuleIndex, info: WorkflowInfo) -> Graph:
+def build_workflow_graph(
+    index: ModuleIndex, info: WorkflowInfo, *, positions: bool = True
+) -> Graph:
     """The graph of a workflow ``index`` found (``wfkit compat`` indexes each file once and
-    draws all its workflows)."""
-    return _Walker(index, info).run()
+    draws all its workflows). Without ``positions`` the operations' lines and columns stay 0
+    (their file is set): finding them costs a code generation per operation, which a caller
+    that needs only a few (for its findings) pays by drawing that workflow again with them."""
+    return _Walker(index, info, positions).run()
 
 
 def list_workflows(
@@ -214,7 +218,8 @@ class _Loop:
 class _Walker:
     """Builds one workflow's graph; see the module docstring for the frontier protocol."""
 
-    def __init__(self, index: ModuleIndex, info: WorkflowInfo) -> None:
+    def __init__(self, index: ModuleIndex, info: WorkflowInfo, positions: bool = True) -> None:
+        self.positions = positions
         self.ix = index
         self.info = info
         self.graph = Graph(info.name, info.dialect)
@@ -247,7 +252,8 @@ class _Walker:
         self.ix.resolver.stack = []
         end = self._add("end", "end")
         self._connect(frontier, end)
-        self._place_ops()
+        if self.positions:
+            self._place_ops()
         return self.graph
 
     def _place_ops(self) -> None:
@@ -293,9 +299,10 @@ class _Walker:
                 self.groups[-1] if self.groups else "",
                 op.recorded_name if op else "",
                 op.computed if op else "",
+                self.ix.path if at is not None else "",
             )
         )
-        if at is not None and self.statements:
+        if at is not None and self.statements and self.positions:
             self.wanted.append((node_id, self.ix, at, self.statements[-1], "".join(self.indents)))
         return node_id
 
