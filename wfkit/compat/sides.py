@@ -131,7 +131,7 @@ def read_side(
             try:
                 tree = parse(text)
             except cst.ParserSyntaxError as error:
-                side.unparsable[path] = f"syntax error at line {error.raw_line}"
+                side.unparsable[path] = f"syntax error at line {_error_line(text, error)}"
                 continue
             index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
             modules.cache[name] = index
@@ -197,6 +197,17 @@ class Locator:
         except (cst.ParserSyntaxError, RecursionError):
             return {}
         return {node.id: node for node in graph.nodes} if graph is not None else {}
+
+
+def _error_line(text: str, error: cst.ParserSyntaxError) -> int:
+    """The line Python's own parser blames (libcst's is often the next one)."""
+    try:
+        ast.parse(text)
+    except SyntaxError as python:
+        return python.lineno or error.raw_line
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return error.raw_line
 
 
 def _where(source: str, attr: str, function: str) -> tuple[int, int]:
