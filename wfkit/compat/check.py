@@ -12,7 +12,6 @@ in the new code on the finding's line (``# wfkit: ignore[WF301] reason``).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from wfkit.compat.compare import compare_sides
@@ -139,8 +138,3 @@ def _moved(finding: Finding, path: str) -> Finding:
         finding.code,
         finding.message,
     )
-
-
-def check_paths(base: str, paths: Sequence[str] = (), cwd: str = ".") -> CompatResult:
-    """Shorthand for :func:`check` with default options."""
-    return check(CompatOptions(base, tuple(paths), cwd))
