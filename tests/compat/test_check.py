@@ -500,3 +500,14 @@ def test_an_old_file_that_did_not_parse_is_wf305(tmp_path: Path) -> None:
     broken = body("wfkit", "@a") + "def (:\n"
     (finding,) = compare(tmp_path, {"flows.py": broken}, {"flows.py": body("wfkit", "@a")}).findings
     assert finding.code == "WF305" and "the old flows.py cannot be read" in finding.message
+
+
+def test_too_many_paths_is_wf305_unless_the_operations_did_not_change(tmp_path: Path) -> None:
+    branches = [line for n in range(13) for line in (f"if x > {n}:", "    @a")]
+    old = body("wfkit", *branches)
+    same = old.replace("ctx.step(a, x)", "ctx.step(a, x + 1)")
+    assert codes(compare(tmp_path / "1", {"flows.py": old}, {"flows.py": same})) == []
+    changed = body("wfkit", *branches, "@b").replace("if x > 12:", "if x > 99:")
+    result = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": changed})
+    assert "WF305" in codes(result)
+    assert any("more than 4096 paths" in f.message for f in result.findings)

@@ -160,6 +160,8 @@ def _operations(old: Side, new: Side, before: Workflow, after: Workflow) -> list
                 _at(after), "WF305", f"cannot tell whether runs of {after.name!r} replay: {reason}"
             )
         ]
+    if _signature(before.graph) == _signature(after.graph):
+        return []  # the same operations under the same control flow: every run replays
     walked = paths(before.graph)
     shape = Shape.of(after.graph)
     found: dict[tuple[str, ...], tuple[int, Finding]] = {}
@@ -186,6 +188,16 @@ def _operations(old: Side, new: Side, before: Workflow, after: Workflow) -> list
             ),
         )
     return sorted(finding for _, finding in found.values())
+
+
+def _signature(graph: Graph) -> tuple:
+    """What replay depends on in a graph: its nodes without their places and notes (a moved
+    line, a changed timeout), its edges and groups."""
+    return (
+        tuple((n.id, n.kind, n.name, n.label, n.computed, n.group) for n in graph.nodes),
+        tuple(graph.edges),
+        tuple(graph.groups),
+    )
 
 
 def _gates(graph: Graph) -> set[str]:
