@@ -379,7 +379,7 @@ def test_a_large_change_read_in_a_pool_gives_the_serial_answer(tmp_path: Path) -
     new = {
         path: text.replace("    ctx.step(b, x)\n", "    ctx.step(c, x)\n    ctx.step(b, x)\n")
         if i % 5 == 0
-        else text + "# edited\n"
+        else text.replace("ctx.step(a, x)", "ctx.step(a, x + 1)")  # safe, but code
         for i, (path, text) in enumerate(sorted(old.items()))
     }
     write(repo, new)
@@ -511,3 +511,20 @@ def test_too_many_paths_is_wf305_unless_the_operations_did_not_change(tmp_path: 
     result = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": changed})
     assert "WF305" in codes(result)
     assert any("more than 4096 paths" in f.message for f in result.findings)
+
+
+def test_a_reformatted_file_is_not_read_unless_a_module_it_uses_changed(tmp_path: Path) -> None:
+    old = {
+        "shop/__init__.py": "",
+        "shop/flows.py": PACKAGE_FLOW,
+        "shop/helpers.py": _helpers("a", "b"),
+    }
+    reformatted = "# reformatted\n" + PACKAGE_FLOW.replace("settle(ctx, x)", "settle( ctx,  x )")
+    result = compare(tmp_path / "1", old, {"shop/flows.py": reformatted})
+    assert codes(result) == [] and result.workflows_checked == 0 and result.files_checked == 1
+    both = compare(
+        tmp_path / "2",
+        old,
+        {"shop/flows.py": reformatted, "shop/helpers.py": _helpers("b", "a")},
+    )
+    assert codes(both) == ["WF301"] and both.workflows_checked == 1

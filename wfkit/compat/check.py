@@ -11,6 +11,7 @@ in the new code on the finding's line (``# wfkit: ignore[WF301] reason``).
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass, field
 
@@ -56,11 +57,20 @@ def check(options: CompatOptions) -> CompatResult:
         _must_exist(git, given, tracked)
     if not changes:
         return CompatResult((), 0, 0, {})
-    old_files = {c.path: c.old for c in changes if c.old is not None}
-    new_files = {c.path: c.new for c in changes if c.new is not None}
-    stems = {_stem(path) for path in changed}
-    for path in git.mentioning(stems, options.paths):
-        if path not in changed and path in tracked:
+    # A file whose syntax tree did not change (comments, formatting) changes no workflow: it
+    # is read only if it uses a module that did change (a mass reformat stays cheap).
+    altered = [c for c in changes if not _same_code(c.old, c.new)]
+    old_files = {c.path: c.old for c in altered if c.old is not None}
+    new_files = {c.path: c.new for c in altered if c.new is not None}
+    stems = {_stem(c.path) for c in altered}
+    for path in git.mentioning(stems, options.paths) if stems else ():
+        if path in old_files or path in new_files:
+            continue
+        if path in changed:
+            change = changed[path]
+            if change.old is not None and change.new is not None:
+                old_files[path], new_files[path] = change.old, change.new
+        elif path in tracked:
             text = _read(os.path.join(git.root, path))
             if text is not None:
                 old_files[path] = new_files[path] = text
@@ -94,10 +104,20 @@ def check(options: CompatOptions) -> CompatResult:
             texts[path] = text
     return CompatResult(
         tuple(sorted(shown)),
-        len(set(old_files) | set(new_files)),
+        len(set(changed) | set(old_files) | set(new_files)),
         len(old.workflows),
         texts,
     )
+
+
+def _same_code(old: str | None, new: str | None) -> bool:
+    """Both texts parse (Python's own parser: fast) to the same tree, positions aside."""
+    if old is None or new is None:
+        return False
+    try:
+        return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
 
 
 def _must_exist(git: GitBase, given: str, tracked: set[str]) -> None:
