@@ -111,13 +111,19 @@ def check(options: CompatOptions) -> CompatResult:
 
 
 def _same_code(old: str | None, new: str | None) -> bool:
-    """Both texts parse (Python's own parser: fast) to the same tree, positions aside."""
-    if old is None or new is None:
+    """Both texts parse to the same tree, positions aside. Python's own parser decides, and
+    only when the texts are equal but for comments and whitespace (a safe first look: most
+    changes change code, and comparing trees is not free)."""
+    if old is None or new is None or _squeezed(old) != _squeezed(new):
         return False
     try:
         return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
+
+
+def _squeezed(text: str) -> str:
+    return "".join("".join(line.partition("#")[0].split()) for line in text.splitlines())
 
 
 def _must_exist(git: GitBase, given: str, tracked: set[str]) -> None:
