@@ -528,3 +528,12 @@ def test_a_reformatted_file_is_not_read_unless_a_module_it_uses_changed(tmp_path
         {"shop/flows.py": reformatted, "shop/helpers.py": _helpers("b", "a")},
     )
     assert codes(both) == ["WF301"] and both.workflows_checked == 1
+
+
+def test_untracked_files_are_read_only_for_a_workflow_that_went_missing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"flows.py": body("wfkit", "@a")})
+    (repo / "venv").mkdir()
+    (repo / "venv" / "broken.py").write_text("def (:\n")  # an unignored virtualenv, say
+    write(repo, {"flows.py": body("wfkit", "@a", "@b")})
+    result = check(CompatOptions("HEAD", (), str(repo)))
+    assert codes(result) == [] and result.files_checked == 1

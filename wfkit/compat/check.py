@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from wfkit.compat.compare import compare_sides
 from wfkit.compat.git_source import GitBase
 from wfkit.compat.reading import Job, SideReader, read_sides
+from wfkit.compat.sides import Side, read_side
 from wfkit.errors import UsageError
 from wfkit.lint.finding import Finding
 from wfkit.lint.suppressions import apply_suppressions, parse_suppressions
@@ -83,6 +84,7 @@ def check(options: CompatOptions) -> CompatResult:
         options.limits,
     )
     old, new = read_sides(job, old_files, new_files, options.jobs)
+    _moved_into_new_files(git, options, job, old, new)
     found = compare_sides(old, new)
     kept: list[Finding] = []
     for path in sorted({f.path for f in found}):
@@ -108,6 +110,26 @@ def check(options: CompatOptions) -> CompatResult:
         len(old.workflows),
         texts,
     )
+
+
+def _moved_into_new_files(
+    git: GitBase, options: CompatOptions, job: Job, old: Side, new: Side
+) -> None:
+    """A workflow the new side lacks may have moved into a file git does not track yet: read
+    the untracked files that mention it (only then: they are listed on demand)."""
+    missing = [wf for name, wf in old.workflows.items() if name not in new.workflows]
+    if not missing:
+        return
+    words = {word for wf in missing for word in (wf.name, wf.attr.rpartition(".")[2])}
+    found: dict[str, str] = {}
+    for path in git.untracked(options.paths):
+        text = _read(os.path.join(git.root, path))
+        if text is not None and any(word in text for word in words):
+            found[path] = text
+    if found:
+        more = read_side(job.root, found, job.new, job.extra, job.limits)
+        for name, workflow in more.workflows.items():
+            new.workflows.setdefault(name, workflow)
 
 
 def _same_code(old: str | None, new: str | None) -> bool:

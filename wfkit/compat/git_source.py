@@ -4,7 +4,8 @@
 differ (``git diff``, so staged and unstaged edits both count) and hands over their old text
 (``git cat-file --batch``: one process for every file). Everything a user can get wrong here —
 no git, not a repository, a base git cannot resolve, a path outside the repository — is a
-``UsageError`` naming the fix. Untracked files (not ignored) are new code and count too.
+``UsageError`` naming the fix. Untracked files (not ignored) are new code: they are listed
+on demand (:meth:`GitBase.untracked`).
 """
 
 from __future__ import annotations
@@ -75,14 +76,7 @@ class GitBase:
             what="list the changed files",
             cwd=self.root,
         )
-        untracked = self._git(
-            ["ls-files", "--others", "--exclude-standard", "-z", "--", *scope],
-            what="list the untracked files",
-            cwd=self.root,
-        )
-        names = sorted(
-            {n for n in (*listed.split("\0"), *untracked.split("\0")) if n.endswith(".py")}
-        )
+        names = sorted(n for n in listed.split("\0") if n.endswith(".py"))
         old = self.read(names)
         out = []
         for name in names:
@@ -95,6 +89,17 @@ class GitBase:
                 new = None
             out.append(Change(name, old.get(name), new))
         return out
+
+    def untracked(self, paths: Sequence[str] = ()) -> list[str]:
+        """Python files under ``paths`` that git does not track and does not ignore: new code
+        (listed only when needed: a work tree may hold a whole unignored virtualenv)."""
+        scope = [self.relative(p) for p in paths] or ["."]
+        listed = self._git(
+            ["ls-files", "--others", "--exclude-standard", "-z", "--", *scope],
+            what="list the untracked files",
+            cwd=self.root,
+        )
+        return sorted(n for n in listed.split("\0") if n.endswith(".py"))
 
     def tracked(self) -> set[str]:
         """Every file at the base (paths relative to the root, with ``/``): one git process."""
