@@ -94,3 +94,13 @@ def test_no_git_at_all(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError) as error:
         GitBase("HEAD", str(repo))
     assert "git is not installed" in error.value.message
+
+
+def test_untracked_python_files_are_listed_apart(repo: Path) -> None:
+    (repo / "flows" / "draft.py").write_text("D = 1\n")
+    (repo / ".gitignore").write_text("ignored.py\n")
+    (repo / "ignored.py").write_text("I = 1\n")
+    base = GitBase("v1", str(repo))
+    assert base.untracked() == ["flows/draft.py"]
+    assert base.untracked(["flows"]) == ["flows/draft.py"]
+    assert base.changes() == []  # listed on demand only

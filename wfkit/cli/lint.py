@@ -446,10 +446,16 @@ def rule(app: App, code: str | None) -> None:
     if code is None:
         _list_rules(load_rules())
         return
-    from wfkit.lint.catalog import get_rule
-    from wfkit.lint.docs import rule_markdown
+    if code.strip().upper().startswith("WF3"):  # wfkit compat's codes
+        from wfkit.compat.catalog import get_compat_rule
+        from wfkit.compat.docs import rule_markdown as compat_markdown
 
-    text = rule_markdown(get_rule(code.strip().upper()))
+        text = compat_markdown(get_compat_rule(code))
+    else:
+        from wfkit.lint.catalog import get_rule
+        from wfkit.lint.docs import rule_markdown
+
+        text = rule_markdown(get_rule(code.strip().upper()))
     text = text.split("\n", 2)[2] if text.startswith("<!--") else text  # drop the banner
     if app.out.is_terminal:
         from rich.markdown import Markdown

@@ -22,6 +22,7 @@ from wfkit import __version__
 # name -> "module:attribute". Add a command by writing its module and one line here.
 COMMANDS: dict[str, str] = {
     "cancel": "wfkit.cli.runs:cancel",
+    "compat": "wfkit.cli.compat:compat",
     "export": "wfkit.cli.runs:export",
     "graph": "wfkit.cli.graph:graph",
     "lint": "wfkit.cli.lint:lint",

@@ -4,7 +4,8 @@
 differ (``git diff``, so staged and unstaged edits both count) and hands over their old text
 (``git cat-file --batch``: one process for every file). Everything a user can get wrong here —
 no git, not a repository, a base git cannot resolve, a path outside the repository — is a
-``UsageError`` naming the fix.
+``UsageError`` naming the fix. Untracked files (not ignored) are new code: they are listed
+on demand (:meth:`GitBase.untracked`).
 """
 
 from __future__ import annotations
@@ -88,6 +89,47 @@ class GitBase:
                 new = None
             out.append(Change(name, old.get(name), new))
         return out
+
+    def untracked(self, paths: Sequence[str] = ()) -> list[str]:
+        """Python files under ``paths`` that git does not track and does not ignore: new code
+        (listed only when needed: a work tree may hold a whole unignored virtualenv)."""
+        scope = [self.relative(p) for p in paths] or ["."]
+        listed = self._git(
+            ["ls-files", "--others", "--exclude-standard", "-z", "--", *scope],
+            what="list the untracked files",
+            cwd=self.root,
+        )
+        return sorted(n for n in listed.split("\0") if n.endswith(".py"))
+
+    def tracked(self) -> set[str]:
+        """Every file at the base (paths relative to the root, with ``/``): one git process."""
+        listed = self._git(
+            ["ls-tree", "-r", "--name-only", "-z", self.commit],
+            what="list the files at the base",
+            cwd=self.root,
+        )
+        return {name for name in listed.split("\0") if name}
+
+    def mentioning(self, words: Iterable[str], paths: Sequence[str] = ()) -> list[str]:
+        """Tracked Python files of the work tree under ``paths`` that mention any of ``words``
+        as a whole word (``git grep``: the candidates that may import a changed module)."""
+        words = sorted(set(words))
+        if not words:
+            return []
+        scope = [self.relative(p) for p in paths] or ["."]
+        patterns = [arg for word in words for arg in ("-e", word)]
+        try:
+            done = subprocess.run(
+                ["git", "grep", "-l", "-z", "-w", "-F", *patterns, "--", *scope],
+                capture_output=True,
+                text=True,
+                cwd=self.root,
+            )
+        except OSError as error:
+            raise UsageError(f"git could not search the work tree: {error}") from None
+        if done.returncode not in (0, 1):  # 1: nothing found
+            raise UsageError(f"git could not search the work tree: {done.stderr.strip()}")
+        return sorted(n for n in done.stdout.split("\0") if n.endswith(".py"))
 
     def read(self, names: Iterable[str]) -> dict[str, str]:
         """The base's text of each file that exists there (missing ones are left out)."""

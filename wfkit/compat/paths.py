@@ -14,7 +14,6 @@ handler after any operation inside it fails.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -45,19 +44,11 @@ class Choice:
 Event = Recorded | Choice
 
 
-_PATCH_ID = re.compile(r"""patched\((['"])(.*)\1\)""")
-
-
 def recorded_key(node: Node) -> tuple[str, str]:
-    """What replay compares for an operation node: a timer by its kind alone (its duration is
-    not recorded as its identity), a version gate's marker by its id, anything else by kind
-    and recorded name."""
-    if node.kind == "sleep":
-        return ("sleep", "")
-    if node.kind == "patch":
-        literal = _PATCH_ID.fullmatch(node.label)
-        return ("patch", literal.group(2) if literal else node.label)
-    return (node.kind, node.label)
+    """What replay compares for an operation node: its kind and the name the engine records
+    (:attr:`Node.name`: a version gate's id; a timer's ``name=`` for wfkit, nothing for the
+    dialects that record timers by kind alone, since a duration is not a timer's identity)."""
+    return (node.kind, node.name)
 
 
 @dataclass

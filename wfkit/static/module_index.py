@@ -9,6 +9,7 @@ turns the answers into control flow.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -29,6 +30,15 @@ class Op:
     name: str
     detail: str = ""
     compensation: str = ""
+    # What the engine records and replay compares, where it differs from ``name`` (a timer
+    # by its ``name=``; a function by its ``__name__``); ``computed`` says why the recorded
+    # name cannot be known before the run (it is computed at run time).
+    recorded: str | None = None
+    computed: str = ""
+
+    @property
+    def recorded_name(self) -> str:
+        return self.name if self.recorded is None else self.recorded
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,9 @@ def index_module(
         if file_path
         else None
     )
-    index = ModuleIndex(module, module_name, is_package, extra_workflow, extra_step, modules)
+    index = ModuleIndex(
+        module, module_name, is_package, extra_workflow, extra_step, modules, file_path or ""
+    )
     if modules is not None:
         modules.cache[module_name] = index
     return index
@@ -112,9 +124,16 @@ class ModuleSet:
         extra_workflow: frozenset[str],
         extra_step: frozenset[str],
         limits: ParseLimits = ParseLimits(),
+        reader: Callable[[str], str | None] | None = None,
+        parse: Callable[[str], cst.Module] | None = None,
     ) -> None:
         self.root = root
         self.limits = limits
+        # How a module's text is read (default: from disk); ``wfkit compat`` reads the old
+        # side's helpers from git objects instead. None: no such file. ``parse`` lets a
+        # caller share trees of identical text (both sides of an unchanged helper).
+        self.reader = reader or _read_file
+        self.parse = parse or cst.parse_module
         self.top = top  # the top-level package; "" for a loose file (same-directory siblings)
         self.extra = (extra_workflow, extra_step)
         self.cache: dict[str, ModuleIndex | None] = {}
@@ -128,13 +147,20 @@ class ModuleSet:
         extra_workflow: frozenset[str],
         extra_step: frozenset[str],
         limits: ParseLimits = ParseLimits(),
+        reader: Callable[[str], str | None] | None = None,
+        parse: Callable[[str], cst.Module] | None = None,
     ) -> ModuleSet:
+        root, top = cls.place(file_path, module_name, is_package)
+        return cls(root, top, extra_workflow, extra_step, limits, reader, parse)
+
+    @staticmethod
+    def place(file_path: str, module_name: str, is_package: bool) -> tuple[str, str]:
+        """(root directory, top-level package) of the package around a module's file."""
         parts = module_name.split(".")
         root = os.path.dirname(os.path.abspath(file_path))
         for _ in range(len(parts) - (0 if is_package else 1)):
             root = os.path.dirname(root)
-        top = parts[0] if len(parts) > 1 or is_package else ""
-        return cls(root, top, extra_workflow, extra_step, limits)
+        return root, parts[0] if len(parts) > 1 or is_package else ""
 
     def index(self, module: str) -> ModuleIndex | None:
         if module in self.cache:
@@ -149,17 +175,16 @@ class ModuleSet:
             return None
         base = os.path.join(self.root, *module.split("."))
         for path, is_package in ((base + ".py", False), (os.path.join(base, "__init__.py"), True)):
-            if not os.path.isfile(path):
-                continue
             try:
-                with open(path, encoding="utf-8") as handle:
-                    text = handle.read()
+                text = self.reader(path)
+                if text is None:
+                    continue
                 if check_source(text, self.limits) is not None:
                     return None  # too large or deep to parse safely: not followed
-                tree = cst.parse_module(text)
+                tree = self.parse(text)
             except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
                 return None
-            index = ModuleIndex(tree, module, is_package, *self.extra, self)
+            index = ModuleIndex(tree, module, is_package, *self.extra, self, path, text)
             self.cache[module] = index
             return index
         return None
@@ -189,9 +214,13 @@ class ModuleIndex:
         extra_workflow: frozenset[str],
         extra_step: frozenset[str],
         modules: ModuleSet | None = None,
+        path: str = "",
+        source: str | None = None,
     ) -> None:
         self.module = module
         self.modules = modules
+        self.path = path  # the file, for positions in findings ("" when unknown)
+        self._source = source
         self.module_name = module_name
         self.is_package = is_package
         self.extra_workflow = extra_workflow
@@ -203,13 +232,27 @@ class ModuleIndex:
         self.steps: dict[str, StepInfo] = {}
         self.compensations: dict[str, str] = {}
         self.workflows: dict[str, WorkflowInfo] = {}
+        self.constants: dict[str, str] = {}  # NAME = "text" at module level
         for statement in module.body:
-            if isinstance(statement, cst.FunctionDef):
+            if isinstance(statement, cst.SimpleStatementLine):
+                self._constant(statement)
+            elif isinstance(statement, cst.FunctionDef):
                 self._function(statement)
             elif isinstance(statement, cst.ClassDef):
                 self._class(statement)
 
     # ------------------------------------------------------------------ definitions
+    def _constant(self, line: cst.SimpleStatementLine) -> None:
+        for small in line.body:
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+                and isinstance(small.value, cst.SimpleString)
+                and isinstance(small.value.evaluated_value, str)
+            ):
+                self.constants[small.targets[0].target.value] = small.value.evaluated_value
+
     def _decorators(
         self, node: cst.FunctionDef | cst.ClassDef
     ) -> list[tuple[str, cst.BaseExpression, cst.Call | None]]:
@@ -347,6 +390,14 @@ class ModuleIndex:
         return out
 
     # ------------------------------------------------------------------ text
+    @property
+    def source(self) -> str:
+        """The module's text (generated from the tree when it was not given: the same text,
+        since libcst round-trips)."""
+        if self._source is None:
+            self._source = self.module.code
+        return self._source
+
     def text(self, node: cst.CSTNode, limit: int = 60) -> str:
         """A node's source on one line, shortened for a label."""
         code = " ".join(self.module.code_for_node(node).split())
@@ -396,6 +447,42 @@ class ModuleIndex:
                 return index.workflows[owner].name
         return dotted(expr) or self.text(expr, 40)
 
+    # ------------------------------------------------------------------ recorded names
+    def recorded_callable(self, expr: cst.BaseExpression | None, what: str) -> tuple[str, str]:
+        """(recorded name, why it cannot be known) of a step, activity or child passed as
+        ``expr``: a definition's registered name, a string's value, a function's ``__name__``
+        (the last part of a reference the model cannot follow); anything else is computed at
+        run time."""
+        if expr is None:
+            return "?", f"the {what} is not given"
+        if isinstance(expr, cst.SimpleString) or self.known_callable(expr):
+            return self.callable_name(expr), ""
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            return (dotted(expr) or self.text(expr, 40)).rpartition(".")[2], ""
+        return self.text(expr, 40), f"the {what} is computed at run time: {self.text(expr, 40)}"
+
+    def known_callable(self, expr: cst.BaseExpression) -> bool:
+        index, local = self.target(expr)
+        if local in index.steps or local in index.workflows:
+            return True
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "run":
+            index, owner = self.target(expr.value)
+            return owner in index.workflows
+        return False
+
+    def recorded_text(
+        self, expr: cst.BaseExpression | None, what: str, default: str
+    ) -> tuple[str, str]:
+        """(recorded name, why it cannot be known) of a name given as text (``name=``, an
+        event's or topic's name): a string, or a module-level constant holding one."""
+        if expr is None:
+            return default, ""
+        if isinstance(expr, cst.SimpleString) and isinstance(expr.evaluated_value, str):
+            return expr.evaluated_value, ""
+        if isinstance(expr, cst.Name) and expr.value in self.constants:
+            return self.constants[expr.value], ""
+        return self.text(expr, 40), f"the {what} is computed at run time: {self.text(expr, 40)}"
+
     # ------------------------------------------------------------------ calls
     def classify(
         self, call: cst.Call, ctx_names: frozenset[str], info: WorkflowInfo, in_parallel: bool
@@ -423,28 +510,47 @@ class ModuleIndex:
             return None
         first = _positional(call, 0)
         if qual in kn.TEMPORAL_ACTIVITY_STARTS:
-            return Op("activity", self.callable_name(first), self._details(call))
+            recorded, computed = self.recorded_callable(first, "activity")
+            return Op(
+                "activity", self.callable_name(first), self._details(call), "", recorded, computed
+            )
         if qual in _CHILD_STARTS or qual in (
             "dbos.DBOS.start_workflow",
             "dbos.DBOS.start_workflow_async",
         ):
-            return Op("child", self.callable_name(first))
+            recorded, computed = self.recorded_callable(first, "child workflow")
+            return Op("child", self.callable_name(first), "", "", recorded, computed)
         if qual in (_TEMPORAL + "sleep", "dbos.DBOS.sleep", "dbos.DBOS.sleep_async") or (
             qual == "asyncio.sleep" and info.dialect == kn.TEMPORAL
         ):
-            return Op("sleep", self.text(first, 40) if first is not None else "sleep")
+            # a timer is recorded by its kind alone (its duration is not its identity)
+            return Op("sleep", self.text(first, 40) if first is not None else "sleep", recorded="")
         if qual == _TEMPORAL + "wait_condition":
             return Op("wait", self._condition_name(first, info), self._details(call, first=1))
         if qual == _TEMPORAL + "patched":
-            return Op("patch", f"patched({self.text(first, 40) if first else ''})")
+            return self._patch(first)
         if qual in ("dbos.DBOS.recv", "dbos.DBOS.recv_async"):
             topic = first if first is not None else _keyword_node(call, "topic")
+            recorded, computed = self.recorded_text(topic, "topic", "message")
             return Op(
-                "wait", self.callable_name(topic) if topic else "message", self._details(call)
+                "wait",
+                self.callable_name(topic) if topic else "message",
+                self._details(call),
+                "",
+                recorded,
+                computed,
             )
         if qual in ("dbos.DBOS.send", "dbos.DBOS.send_async"):
             topic = _positional(call, 2) or _keyword_node(call, "topic")
-            return Op("send", self.callable_name(topic) if topic else "message")
+            recorded, computed = self.recorded_text(topic, "topic", "message")
+            return Op(
+                "send",
+                self.callable_name(topic) if topic else "message",
+                "",
+                "",
+                recorded,
+                computed,
+            )
         if qual == "asyncio.gather":
             return Op("parallel", "")
         index, local = self.target(func)
@@ -472,22 +578,49 @@ class ModuleIndex:
                 if compensate is not None
                 else index.compensations.get(local, "")
             )
-            return Op("step", name, self._details(call, step), undo)
+            given = _keyword_node(call, "name")
+            recorded, computed = (
+                self.recorded_text(given, "step's name=", "")
+                if given is not None
+                else self.recorded_callable(first, "step")
+            )
+            return Op("step", name, self._details(call, step), undo, recorded, computed)
         if method == "parallel":
             return Op("parallel", "parallel")
         if method == "wait_for_event":
+            recorded, computed = self.recorded_text(first, "event name", "event")
             return Op(
                 "wait",
                 self.callable_name(first) if first else "event",
                 self._details(call, first=1),
+                "",
+                recorded,
+                computed,
             )
         if method == "sleep":
-            return Op("sleep", self.text(first, 40) if first is not None else "sleep")
+            recorded, computed = self.recorded_text(
+                _keyword_node(call, "name"), "timer's name=", "sleep"
+            )
+            return Op(
+                "sleep",
+                self.text(first, 40) if first is not None else "sleep",
+                "",
+                "",
+                recorded,
+                computed,
+            )
         if method == "child":
-            return Op("child", self.callable_name(first))
+            recorded, computed = self.recorded_callable(first, "child workflow")
+            return Op("child", self.callable_name(first), "", "", recorded, computed)
         if method == "patched":
-            return Op("patch", f"patched({self.text(first, 40) if first else ''})")
+            return self._patch(first)
         return None
+
+    def _patch(self, first: cst.BaseExpression | None) -> Op:
+        recorded, computed = self.recorded_text(first, "patch id", "")
+        return Op(
+            "patch", f"patched({self.text(first, 40) if first else ''})", "", "", recorded, computed
+        )
 
     def _details(self, call: cst.Call, step: StepInfo | None = None, first: int = -1) -> str:
         """Retry, timeout and optional notes from the decorator, overridden at the call."""
@@ -622,3 +755,10 @@ def _self_assignments(func: cst.FunctionDef) -> set[str]:
             found |= {a for a in _self_attributes(target)}
         stack.extend(current.children)
     return found
+
+
+def _read_file(path: str) -> str | None:
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()

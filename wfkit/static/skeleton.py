@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 import libcst as cst
 
 from wfkit.errors import UsageError
 from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, index_module
+from wfkit.static.nodes import semantic_children
 from wfkit.static.parse_guard import ParseLimits, check_source
+from wfkit.static.positions import resolve_positions
 from wfkit.static.resolver import BindingCollector, param_bindings
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "Group",
     "Node",
     "build_graph",
+    "build_workflow_graph",
     "list_workflows",
     "parse_source",
 ]
@@ -46,7 +49,13 @@ Pending = tuple[str, str]  # (node or group id, label of the edge leaving it)
 
 @dataclass(frozen=True)
 class Node:
-    """One box: a durable operation, a decision, a loop header, a terminal or a compensation."""
+    """One box: a durable operation, a decision, a loop header, a terminal or a compensation.
+
+    A durable operation also says what a finding about it needs: ``name``, what the engine
+    records and replay compares (a ``name=`` at the call or on the decorator, else the
+    function's name; a timer's ``name=`` for wfkit, nothing for the dialects that record
+    timers by kind), ``computed`` when that name is only known at run time (and why), and
+    where the call is (``path``, 1-based ``line`` and ``column``; 0 when unknown)."""
 
     id: str
     kind: str
@@ -55,6 +64,11 @@ class Node:
     inside: tuple[str, ...] = ()
     compensation: str = ""
     group: str = ""
+    name: str = ""
+    computed: str = ""
+    path: str = ""
+    line: int = 0
+    column: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,16 @@ def build_graph(
     return _Walker(index, info).run()
 
 
+def build_workflow_graph(
+    index: ModuleIndex, info: WorkflowInfo, *, positions: bool = True
+) -> Graph:
+    """The graph of a workflow ``index`` found (``wfkit compat`` indexes each file once and
+    draws all its workflows). Without ``positions`` the operations' lines and columns stay 0
+    (their file is set): finding them costs a code generation per operation, which a caller
+    that needs only a few (for its findings) pays by drawing that workflow again with them."""
+    return _Walker(index, info, positions).run()
+
+
 def list_workflows(
     module: cst.Module,
     module_name: str,
@@ -195,7 +219,8 @@ class _Loop:
 class _Walker:
     """Builds one workflow's graph; see the module docstring for the frontier protocol."""
 
-    def __init__(self, index: ModuleIndex, info: WorkflowInfo) -> None:
+    def __init__(self, index: ModuleIndex, info: WorkflowInfo, positions: bool = True) -> None:
+        self.positions = positions
         self.ix = index
         self.info = info
         self.graph = Graph(info.name, info.dialect)
@@ -209,6 +234,11 @@ class _Walker:
         self.ctx_names: list[frozenset[str]] = []
         self.inlining: list[str] = []
         self.parallel_depth = 0
+        # Where each operation is: the innermost statement and the indentation of its block
+        # while walking, so positions are resolved once, after the walk, for ops only.
+        self.statements: list[cst.CSTNode] = []
+        self.indents: list[str] = []
+        self.wanted: list[tuple[str, ModuleIndex, cst.CSTNode, cst.CSTNode, str]] = []
 
     # ------------------------------------------------------------------ graph building
     def run(self) -> Graph:
@@ -216,14 +246,47 @@ class _Walker:
         start = self._add("start", self.info.name)
         self._enter(func, self.info.ctx_names)
         self.returns.append([])
-        frontier = self._block(_body(func.body), [(start, "")])
+        if func is not self.ix.defs.get(func.name.value):  # a method: inside a class body
+            self.indents.append(self.ix.module.default_indent)
+        frontier = self._suite(func.body, [(start, "")])
         frontier += self.returns.pop()
         self.ix.resolver.stack = []
         end = self._add("end", "end")
         self._connect(frontier, end)
+        if self.positions:
+            self._place_ops()
         return self.graph
 
-    def _add(self, kind: str, label: str, op: Op | None = None) -> str:
+    def _place_ops(self) -> None:
+        """Fill in the path, line and column of every operation still in the graph."""
+        present = {node.id: i for i, node in enumerate(self.graph.nodes)}
+        by_module: dict[int, tuple[ModuleIndex, list[tuple[str, cst.CSTNode, cst.CSTNode, str]]]]
+        by_module = {}
+        for node_id, index, call, statement, indent in self.wanted:
+            if node_id in present:
+                by_module.setdefault(id(index), (index, []))[1].append(
+                    (node_id, call, statement, indent)
+                )
+        for index, wanted in by_module.values():
+            try:
+                found = resolve_positions(
+                    index.module, index.source, [(c, s, i) for _, c, s, i in wanted]
+                )
+            except Exception:  # positions are a courtesy: a graph without them still draws
+                found = {}
+            for node_id, call, _, _ in wanted:
+                where = found.get(call)
+                at = present[node_id]
+                self.graph.nodes[at] = replace(
+                    self.graph.nodes[at],
+                    path=index.path,
+                    line=where.start.line if where else 0,
+                    column=where.start.column + 1 if where else 0,
+                )
+
+    def _add(
+        self, kind: str, label: str, op: Op | None = None, at: cst.CSTNode | None = None
+    ) -> str:
         self.counter += 1
         node_id = f"n{self.counter}"
         self.graph.nodes.append(
@@ -235,8 +298,13 @@ class _Walker:
                 tuple(self.inside),
                 op.compensation if op else "",
                 self.groups[-1] if self.groups else "",
+                op.recorded_name if op else "",
+                op.computed if op else "",
+                self.ix.path if at is not None else "",
             )
         )
+        if at is not None and self.statements and self.positions:
+            self.wanted.append((node_id, self.ix, at, self.statements[-1], "".join(self.indents)))
         return node_id
 
     def _connect(self, frontier: list[Pending], dst: str, style: str = "solid") -> None:
@@ -273,6 +341,7 @@ class _Walker:
         graph = self.graph
         del graph.nodes[mark[0] :], graph.edges[mark[1] :], graph.groups[mark[2] :]
         self.counter, self.transfers, self.fail_id = mark[3], mark[4], mark[5]
+        self.wanted = [w for w in self.wanted if int(w[0][1:]) <= mark[3]]
 
     def _fail(self) -> str:
         if not self.fail_id:
@@ -283,9 +352,18 @@ class _Walker:
         return self.fail_id
 
     # ------------------------------------------------------------------ statements
-    def _block(
-        self, statements: tuple[cst.CSTNode, ...] | list[cst.CSTNode], frontier: list[Pending]
-    ) -> list[Pending]:
+    def _suite(self, suite: cst.BaseSuite, frontier: list[Pending]) -> list[Pending]:
+        """A block's statements, with its indentation known (for positions)."""
+        if not isinstance(suite, cst.IndentedBlock):
+            return self._block(_body(suite), frontier)
+        indent = suite.indent if suite.indent is not None else self.ix.module.default_indent
+        self.indents.append(indent)
+        try:
+            return self._block(suite.body, frontier)
+        finally:
+            self.indents.pop()
+
+    def _block(self, statements: Sequence[cst.CSTNode], frontier: list[Pending]) -> list[Pending]:
         for statement in statements:
             if not frontier:
                 break  # unreachable after return/raise/break/continue
@@ -297,8 +375,19 @@ class _Walker:
             for small in node.body:
                 if not frontier:
                     break
-                frontier = self._small(small, frontier)
+                self.statements.append(small)
+                try:
+                    frontier = self._small(small, frontier)
+                finally:
+                    self.statements.pop()
             return frontier
+        self.statements.append(node)
+        try:
+            return self._compound(node, frontier)
+        finally:
+            self.statements.pop()
+
+    def _compound(self, node: cst.CSTNode, frontier: list[Pending]) -> list[Pending]:
         if isinstance(node, cst.If):
             return self._if(node, frontier)
         if isinstance(node, (cst.For, cst.While)):
@@ -308,7 +397,7 @@ class _Walker:
         if isinstance(node, cst.With):
             for item in node.items:
                 frontier = self._expr(item.item, frontier)
-            return self._block(_body(node.body), frontier)
+            return self._suite(node.body, frontier)
         if isinstance(node, cst.Match):
             return self._match(node, frontier)
         return frontier  # nested def/class: defining it runs nothing durable
@@ -350,20 +439,28 @@ class _Walker:
         mark = self._mark()
         if patch is not None:
             patch_id, negated = patch
-            decision = self._add("patch", f"patched({patch_id})")
+            call = node.test.expression if isinstance(node.test, cst.UnaryOperation) else node.test
+            first = call.args[0].value if isinstance(call, cst.Call) and call.args else None
+            recorded, computed = self.ix.recorded_text(first, "patch id", "")
+            decision = self._add(
+                "patch",
+                f"patched({patch_id})",
+                Op("patch", "", recorded=recorded, computed=computed),
+                call,
+            )
             yes, no = ("old code", "new code") if negated else ("new code", "old code")
         else:
             decision = self._add("decision", self.ix.text(node.test))
             yes, no = "yes", "no"
         self._connect(frontier, decision)
         self.inside.append(f"if {self.ix.text(node.test, 40)}: {yes}")
-        outs = self._block(_body(node.body), [(decision, yes)])
+        outs = self._suite(node.body, [(decision, yes)])
         self.inside[-1] = f"if {self.ix.text(node.test, 40)}: {no}"
         orelse = node.orelse
         if isinstance(orelse, cst.If):
             outs = outs + self._if(orelse, [(decision, no)])
         elif isinstance(orelse, cst.Else):
-            outs = outs + self._block(_body(orelse.body), [(decision, no)])
+            outs = outs + self._suite(orelse.body, [(decision, no)])
         else:
             outs = outs + [(decision, no)]
         self.inside.pop()
@@ -382,12 +479,12 @@ class _Walker:
             header = f"while {self.ix.text(node.test)}"
             forever = isinstance(node.test, cst.Name) and node.test.value == "True"
         mark = self._mark()
-        outs = self._loop_body(header, frontier, lambda entry: self._block(_body(node.body), entry))
+        outs = self._loop_body(header, frontier, lambda entry: self._suite(node.body, entry))
         if forever:
             outs = [p for p in outs if p[1] != "done"]
         if node.orelse is not None:
             done = [p for p in outs if p[1] == "done"]
-            outs = [p for p in outs if p[1] != "done"] + self._block(_body(node.orelse.body), done)
+            outs = [p for p in outs if p[1] != "done"] + self._suite(node.orelse.body, done)
         if not self._ops_since(mark) and self.transfers == mark[4]:
             self._rollback(mark)
             return frontier
@@ -412,17 +509,17 @@ class _Walker:
 
     def _try(self, node: cst.Try | cst.TryStar, frontier: list[Pending]) -> list[Pending]:
         if not node.handlers:
-            outs = self._block(_body(node.body), frontier)
-            return self._block(_body(node.finalbody.body), outs) if node.finalbody else outs
+            outs = self._suite(node.body, frontier)
+            return self._suite(node.finalbody.body, outs) if node.finalbody else outs
         mark = self._mark()
         group = self._open("try", "try")
         self.inside.append("try")
-        outs = self._block(_body(node.body), frontier)
+        outs = self._suite(node.body, frontier)
         self.inside.pop()
         self.groups.pop()
         has_body = bool(self.graph.members(group))
         if node.orelse is not None:
-            outs = self._block(_body(node.orelse.body), outs)
+            outs = self._suite(node.orelse.body, outs)
         for handler in node.handlers:
             label = "except" + (f" {self.ix.text(handler.type, 40)}" if handler.type else "")
             entry = self._add("except", label)
@@ -431,10 +528,10 @@ class _Walker:
             else:
                 self._connect(frontier, entry, "dashed")
             self.inside.append(label)
-            outs = outs + self._block(_body(handler.body), [(entry, "")])
+            outs = outs + self._suite(handler.body, [(entry, "")])
             self.inside.pop()
         if node.finalbody is not None:
-            outs = self._block(_body(node.finalbody.body), outs)
+            outs = self._suite(node.finalbody.body, outs)
         if not self._ops_since(mark) and self.transfers == mark[4]:
             self._rollback(mark)
             return frontier
@@ -449,6 +546,9 @@ class _Walker:
         self._connect(frontier, decision)
         outs: list[Pending] = []
         exhaustive = False
+        self.indents.append(
+            node.indent if node.indent is not None else self.ix.module.default_indent
+        )
         for case in node.cases:
             label = f"case {self.ix.text(case.pattern, 30)}"
             exhaustive = exhaustive or (
@@ -457,8 +557,9 @@ class _Walker:
                 and case.guard is None
             )
             self.inside.append(label)
-            outs += self._block(_body(case.body), [(decision, label)])
+            outs += self._suite(case.body, [(decision, label)])
             self.inside.pop()
+        self.indents.pop()
         if not exhaustive:
             outs.append((decision, "no match"))
         if not self._ops_since(mark) and self.transfers == mark[4]:
@@ -475,7 +576,7 @@ class _Walker:
             return self._call(node, frontier)
         if isinstance(node, _COMPREHENSIONS):
             return self._comprehension(node, frontier)
-        for child in node.children:
+        for child in _code_children(node):
             frontier = self._expr(child, frontier)
         return frontier
 
@@ -490,15 +591,15 @@ class _Walker:
                 for arg in node.args:
                     frontier = self._expr(arg.value, frontier)
                 return self._inline(target, node, frontier)
-            for child in node.children:
+            for child in _code_children(node):
                 frontier = self._expr(child, frontier)
             return frontier
         for arg in node.args:
             frontier = self._expr(arg.value, frontier)
-        return self._op(op, frontier)
+        return self._op(op, frontier, node)
 
-    def _op(self, op: Op, frontier: list[Pending]) -> list[Pending]:
-        node_id = self._add(op.kind, op.name, op)
+    def _op(self, op: Op, frontier: list[Pending], at: cst.CSTNode) -> list[Pending]:
+        node_id = self._add(op.kind, op.name, op, at)
         self._connect(frontier, node_id)
         if op.compensation:
             undo = self._add("compensation", f"undo: {op.compensation}")
@@ -520,14 +621,14 @@ class _Walker:
                     self.ix.default_kind(self.info),
                     ("*" if arg.star else "") + self.ix.text(arg.value, 40),
                 )
-                branch = self._op(member, frontier)
+                branch = self._op(member, frontier, arg.value)
             outs.extend(p for p in branch if p not in outs)
         self.parallel_depth -= 1
         self.inside.pop()
         self.groups.pop()
         if not self._ops_since(mark):
             self._rollback(mark)
-            for child in node.children:
+            for child in _code_children(node):
                 frontier = self._expr(child, frontier)
             return frontier
         return outs
@@ -566,16 +667,21 @@ class _Walker:
         passed = self._passed_ctx(func, call, target.method)
         caller, self.ix = self.ix, target.index
         saved_stack, saved_loops = self.ix.resolver.stack, self.loops
+        saved_indents = self.indents
+        self.indents = (
+            [self.ix.module.default_indent] if func is not self.ix.defs.get(func.name.value) else []
+        )
         self._enter(func, passed)
         self._open("helper", f"{func.name.value}()")
         self.inside.append(f"{func.name.value}()")
         self.returns.append([])
         self.loops = []
         self.inlining.append(qual)
-        outs = self._block(_body(func.body), frontier)
+        outs = self._suite(func.body, frontier)
         outs = outs + self.returns.pop()
         self.inlining.pop()
         self.loops = saved_loops
+        self.indents = saved_indents
         self.inside.pop()
         self.groups.pop()
         self.ctx_names.pop()
@@ -613,6 +719,15 @@ class _Walker:
             elif not arg.star and index < len(params):
                 names.add(params[index])
         return frozenset(names)
+
+
+def _code_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The children that can hold a call, in source order: the code-holding fields
+    (``node.children`` rebuilds the node to list its whitespace too, ~10x slower), with a
+    conditional expression's parts in the order they are written."""
+    if isinstance(node, cst.IfExp):
+        return [node.body, node.test, node.orelse]
+    return semantic_children(node)
 
 
 def _body(suite: cst.BaseSuite) -> tuple[cst.CSTNode, ...]:

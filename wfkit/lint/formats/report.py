@@ -19,13 +19,21 @@ JSON_VERSION = 2
 class RuleMeta(Protocol):
     """The part of a catalog entry (``wfkit.lint.catalog.RuleInfo``) that formats show."""
 
-    code: str
-    name: str
-    message: str
-    what: str
-    why: str
-    use_instead: str
-    fixable: bool
+    # Read-only: catalog records are frozen.
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def what(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def use_instead(self) -> str: ...
+    @property
+    def fixable(self) -> bool: ...
 
 
 class SourceLines:
