@@ -96,6 +96,30 @@ def test_a_fenced_checkpoint_does_not_sink_the_others_in_its_batch(tmp_path: Pat
     assert [len(store.history(r)) for r in ("a", "b", "c")] == [1, 0, 1]
 
 
+def test_a_checkpoint_failing_half_way_is_undone_alone(tmp_path: Path) -> None:
+    """b's history line is written before its operation fails: the batch is written again
+    with a savepoint around each checkpoint, and only b's is undone."""
+    store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
+    for run_id in ("a", "b", "c"):
+        _claimed(store, run_id)
+    store._conn.execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON operations WHEN NEW.name = 'poison' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+    )
+    poisoned = store._prepare(
+        "b",
+        Checkpoint(operations=[op(1, "b", name="poison")], history=[entry("step_completed", "b")]),
+        "w1",
+        at(1),
+    )
+    outcomes = store._commit_batch([_step(store, "a"), poisoned, _step(store, "c")])
+    assert [ok for ok, _ in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1][1], StoreError) and "poisoned" in str(outcomes[1][1])
+    assert [len(store.operations(r)) for r in ("a", "b", "c")] == [1, 0, 1]
+    assert [len(store.history(r)) for r in ("a", "b", "c")] == [1, 0, 1]
+    assert store.get_run("b").lease_owner == "w1"  # b's fenced update was undone with the rest
+
+
 def test_a_transaction_that_fails_fails_every_checkpoint_in_it(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
     for run_id in ("a", "b"):
