@@ -661,3 +661,53 @@ def test_prune_bad_input_is_one_line_and_exit_2(capsys, args, message) -> None:
     code, out, err = wfkit(capsys, "prune", *args)
     assert code == 2 and out == "" and message in one_error_line(err)
     assert len(json.loads(wfkit(capsys, "list", "--format", "json")[1])["runs"]) == 1
+
+
+# -- fork --------------------------------------------------------------------------------------
+def test_fork_dry_run_then_fork_runs_only_the_failed_step_again(capsys, workdir) -> None:
+    failed_run("f5")
+    code, out, _ = wfkit(capsys, "fork", "f5", "--dry-run")
+    assert code == 0
+    assert out == "f5: from #2, 1 operation kept; steps run again: #2 fragile\n"
+    assert [r["id"] for r in json.loads(wfkit(capsys, "list", "--format", "json")[1])["runs"]] == [
+        "f5"
+    ]
+    (workdir / "repaired.flag").touch()
+    code, out, _ = wfkit(capsys, "fork", "f5", "--id", "f5-fixed")
+    assert code == 0 and out.startswith("f5 -> f5-fixed: from #2")
+    with virtual_engine("repairable") as engine:
+        assert engine.result("f5-fixed") == 41  # hold's recorded 4, fragile run again
+        assert engine.get_run("f5").status.value == "FAILED"  # the original is as it was
+
+
+def test_fork_many_by_status_as_json(capsys, workdir) -> None:
+    failed_run("f6")
+    failed_run("f7")
+    code, out, err = wfkit(
+        capsys, "fork", "--status", "failed", "--workflow", "repairable", "--since", "1d",
+        "--format", "json",
+    )  # fmt: skip
+    forks = json.loads(out)["forks"]
+    assert code == 0 and [f["run_id"] for f in forks] == ["f6", "f7"]
+    assert all(f["fork_id"].startswith(f["run_id"] + "-fork-") for f in forks)
+    assert forks[0]["kept"] == ["#1 step hold"] and forks[0]["steps_again"] == ["#2 fragile"]
+    assert "forked 2 runs" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fork"], "name the run to fork"),
+        (["fork", "f8", "--status", "FAILED"], "give a run ID or a selection"),
+        (["fork", "--status", "FAILED", "--id", "x"], "--id names one fork"),
+        (["fork", "--workflow", "repairable"], "--workflow and --since select runs with --status"),
+        (["fork", "--status", "FAILED", "--since", "soon"], "invalid duration 'soon' for --since"),
+        (["fork", "f8", "--from-step", "7"], "cannot be forked from #7"),
+        (["fork", "nope"], "nope"),
+    ],
+)
+def test_fork_bad_input_is_one_line_and_exit_2(capsys, workdir, args, message) -> None:
+    failed_run("f8")
+    code, _, err = wfkit(capsys, *args)
+    assert code == 2 and message in one_error_line(err)
+    assert len(json.loads(wfkit(capsys, "list", "--format", "json")[1])["runs"]) == 1

@@ -23,6 +23,7 @@ from wfkit import __version__
 COMMANDS: dict[str, str] = {
     "cancel": "wfkit.cli.runs:cancel",
     "compat": "wfkit.cli.compat:compat",
+    "fork": "wfkit.cli.fork:fork",
     "export": "wfkit.cli.runs:export",
     "graph": "wfkit.cli.graph:graph",
     "lint": "wfkit.cli.lint:lint",

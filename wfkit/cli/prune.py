@@ -22,12 +22,12 @@ _LONGEST = 9000 * 365 * _UNITS["d"]
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([wdhms]))+")
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--older-than") -> float:
     """``30d``, ``12h``, ``1d12h``, ``90m``, ``45s``, ``2w`` -> seconds."""
     compact = text.strip().lower().replace(" ", "")
     if not compact or _DURATION.fullmatch(compact) is None:
         abort(
-            f"invalid duration {text!r} for --older-than",
+            f"invalid duration {text!r} for {option}",
             hint="use a number and a unit: 30d, 12h, 1d12h, 90m, 45s or 2w",
         )
     seconds = sum(
@@ -36,7 +36,7 @@ def parse_duration(text: str) -> float:
     )
     if not seconds <= _LONGEST:
         abort(
-            f"--older-than {text if len(text) <= 24 else text[:21] + '...'} is longer than "
+            f"{option} {text if len(text) <= 24 else text[:21] + '...'} is longer than "
             "wfkit can count back",
             hint=f"use at most {_LONGEST // _UNITS['d']:.0f}d (about 9,000 years)",
         )

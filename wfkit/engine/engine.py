@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -32,6 +33,7 @@ from wfkit.engine.core.runtime import Interceptor, Runtime
 from wfkit.engine.core.starting import decode_input, encode_input, new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
@@ -683,6 +685,61 @@ class Engine:
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
         return requested
+
+    def fork_plan(self, run_id: str, from_step: int | None = None) -> ForkPlan:
+        """What :meth:`fork` would keep and run again, changing nothing (``wfkit fork
+        --dry-run``). ``from_step`` None: the run's first operation that did not complete."""
+        run = self.get_run(run_id)
+        return plan_fork(run, self.store.operations(run_id), from_step)
+
+    def fork(
+        self,
+        run_id: str,
+        from_step: int | None = None,
+        *,
+        args: Sequence[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        workflow_id: str | None = None,
+    ) -> WorkflowHandle:
+        """A new run that keeps ``run_id``'s results before operation ``from_step`` and
+        executes from there on the current code (see :mod:`wfkit.engine.fork`); the original
+        is left as it is. ``args``/``kwargs`` give it another input (its workflow must be
+        registered to bind them); ``workflow_id`` names it (default ``<run>-fork-<hex>``)."""
+        run = self.get_run(run_id)
+        plan = plan_fork(run, self.store.operations(run_id), from_step)
+        wf = self._workflows.get(run.workflow)
+        input_text = None
+        if args is not None or kwargs is not None:
+            if wf is None:
+                raise UsageError(
+                    f"workflow {run.workflow!r} is not loaded here: its new input cannot be bound",
+                    hint="load the module that defines it, or fork with the recorded input",
+                )
+            input_text = encode_input(self.rt, wf, tuple(args or ()), dict(kwargs or {}))
+            decode_input(self.rt, wf, input_text)
+        new_id = workflow_id if workflow_id is not None else default_fork_id(run_id)
+        record, started, copy = fork_records(
+            run,
+            plan,
+            self.store.history(run_id),
+            new_id=new_id,
+            input_text=input_text,
+            version=wf.version if wf is not None else run.version,
+            now=self.clock.now(),
+        )
+        # Created leased to this engine, so no worker claims it before its copied operations
+        # are in: a run claimed without them would run its first steps again.
+        now = self.clock.now()
+        held = replace(record, lease_owner=self.owner, lease_expires_at=now + timedelta(seconds=60))
+        _, created = self.store.create_run(held, started)
+        if not created:
+            raise UsageError(
+                f"a run named {new_id!r} exists already", hint="choose another id for the fork"
+            )
+        self.store.commit(
+            new_id, replace(copy, release_lease=True), lease_owner=self.owner, now=now
+        )
+        return WorkflowHandle(self, new_id, created=True)
 
     def retry(self, run_id: str) -> None:
         """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""

@@ -1,0 +1,148 @@
+"""``wfkit fork``: new runs that keep recorded results up to a step and run the rest on the
+current code; one run by id, or every run a selection names (after a bug fix)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from wfkit.cli.app import EXIT_FAILURE, App, abort
+from wfkit.cli.engine_options import format_option, open_engine, say, store_option, to_json
+from wfkit.cli.prune import parse_duration
+
+if TYPE_CHECKING:
+    from wfkit.engine.engine import Engine
+    from wfkit.engine.fork import ForkPlan
+
+JSON_VERSION = 1
+_STATUSES = ("COMPLETED", "FAILED", "COMPENSATED", "CANCELLED")
+
+
+class ForkFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@click.command("fork")
+@click.argument("run_id", metavar="[ID]", required=False)
+@click.option(
+    "--from-step",
+    "from_step",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Keep the results of operations before #N (the numbers `wfkit show` prints) and run "
+    "from #N. Default: the run's first operation that did not complete (its failed step).",
+)
+@click.option("--id", "new_id", metavar="NEW_ID", help="The fork's id (one run only).")
+@click.option(
+    "--status",
+    type=click.Choice(_STATUSES, case_sensitive=False),
+    help="Fork every run with this status (instead of one ID).",
+)
+@click.option("--workflow", metavar="NAME", help="With --status: only runs of this workflow.")
+@click.option(
+    "--since",
+    metavar="DURATION",
+    help="With --status: only runs started this recently: 1d, 12h, 90m, 2w.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be kept and run again; fork none.")
+@format_option(ForkFormat)
+@store_option
+@click.pass_obj
+def fork(
+    app: App,
+    run_id: str | None,
+    from_step: int | None,
+    new_id: str | None,
+    status: str | None,
+    workflow: str | None,
+    since: str | None,
+    dry_run: bool,
+    fmt: ForkFormat,
+    store_url: str,
+) -> None:
+    """Start a new run from a recorded one: results before a step kept, the rest run again.
+
+    \b
+    wfkit fork RUN_ID --dry-run               what would run again
+    wfkit fork RUN_ID --from-step 3           keep #1-#2, run from #3 on the current code
+    wfkit fork --status FAILED --workflow checkout --since 1d
+
+    The original run is left as it is. Workers run the forks (or `wfkit worker` / `wfkit run
+    --id FORK_ID`). Exit 1 when some selected run could not be forked (each says why).
+    """
+    from wfkit.errors import UsageError
+
+    if run_id is not None and (status or workflow or since):
+        abort("give a run ID or a selection (--status ...), not both")
+    if (workflow or since) and status is None:
+        abort("--workflow and --since select runs with --status", hint="add --status FAILED")
+    if run_id is None and status is None:
+        abort("name the run to fork", hint="wfkit fork RUN_ID, or --status FAILED to fork many")
+    if new_id is not None and run_id is None:
+        abort("--id names one fork", hint="give a run ID, or leave --id out")
+    seconds = parse_duration(since, "--since") if since else None
+    records: list[dict[str, Any]] = []
+    failed = 0
+    with open_engine(store_url, access="read" if dry_run else "existing") as engine:
+        ids = [run_id] if run_id is not None else _selected(engine, status, workflow, seconds)
+        for rid in ids:
+            try:
+                plan = engine.fork_plan(rid, from_step)
+                fork_id = None
+                if not dry_run:
+                    fork_id = engine.fork(rid, from_step, workflow_id=new_id).id
+            except UsageError as exc:
+                if run_id is not None:
+                    raise
+                failed += 1
+                say(app, f"{rid}: not forked: {exc}")
+                continue
+            records.append(_record(plan, fork_id))
+    if fmt == ForkFormat.JSON:
+        click.echo(to_json({"version": JSON_VERSION, "dry_run": dry_run, "forks": records}))
+    else:
+        for r in records:
+            click.echo(_line(r, dry_run))
+    if run_id is None:
+        verb = "would fork" if dry_run else "forked"
+        say(app, f"{verb} {len(records)} run{'' if len(records) == 1 else 's'}")
+    if failed:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _selected(
+    engine: Engine, status: str | None, workflow: str | None, seconds: float | None
+) -> list[str]:
+    from datetime import timedelta
+
+    runs = engine.list_runs(status=status, workflow=workflow)
+    if seconds is not None:
+        after = engine.clock.now() - timedelta(seconds=seconds)
+        runs = [r for r in runs if r.created_at >= after]
+    return [r.id for r in reversed(runs)]  # oldest first
+
+
+def _record(plan: ForkPlan, fork_id: str | None) -> dict[str, Any]:
+    from wfkit.engine.core.numbering import seq_label
+
+    return {
+        "run_id": plan.run_id,
+        "workflow": plan.workflow,
+        "fork_id": fork_id,
+        "from_step": plan.from_step,
+        "kept": [f"{seq_label(op.seq)} {op.kind.value} {op.name}" for op in plan.kept],
+        "steps_again": plan.steps_again,
+    }
+
+
+def _line(record: dict[str, Any], dry_run: bool) -> str:
+    again = ", ".join(record["steps_again"]) or "no step recorded yet"
+    kept = len(record["kept"])
+    head = record["run_id"] if dry_run else f"{record['run_id']} -> {record['fork_id']}"
+    return (
+        f"{head}: from #{record['from_step']}, {kept} operation{'' if kept == 1 else 's'} kept; "
+        f"steps run again: {again}"
+    )
