@@ -266,8 +266,8 @@ BAD = [
     (["backfill", "quarter", "flows.py", "--from", "2026-11-01T00:00Z"], "Missing option '--to'"),
     (["list", "nope.py"], "no such file: nope.py"),
     (["list", "flows.py", "--store", "nope://x"], "unknown store URL scheme 'nope'"),
-    (["list", "flows.py", "--store", "sqlite:///missing.db"], "no store at sqlite:///missing.db"),
-    (["pause", "quarter", "flows.py", "--store", "sqlite:///missing.db"], "no store at"),
+    (["list", "flows.py", "--store", "sqlite:///missing.db"], "no wfkit store at "),
+    (["pause", "quarter", "flows.py", "--store", "sqlite:///missing.db"], "no wfkit store at"),
 ]  # fmt: skip
 
 

@@ -70,9 +70,7 @@ def list_schedules(app: App, modules: Sequence[str], fmt: Format, store_url: str
     Schedules only the store knows (the code no longer declares them) are listed too, marked
     "(not in the code)" ("in_code": false in JSON)."""
     workflows = _load(modules)
-    with open_engine(
-        store_url, workflows=workflows, access="read", missing=_no_store(store_url)
-    ) as engine:
+    with open_engine(store_url, workflows=workflows, access="read") as engine:
         infos = engine.schedules.all()
     if fmt is Format.JSON:
         click.echo(to_json({"version": JSON_VERSION, "schedules": [_json(i) for i in infos]}))
@@ -223,9 +221,7 @@ def _check_known(name: str, names: Sequence[str]) -> None:
 
 def _set_paused(app: App, name: str, modules: Sequence[str], store_url: str, paused: bool) -> None:
     workflows = _load(modules)
-    with open_engine(
-        store_url, workflows=workflows, access="existing", missing=_no_store(store_url)
-    ) as engine:
+    with open_engine(store_url, workflows=workflows, access="existing") as engine:
         # A schedule the code no longer declares keeps its state: it can be paused too.
         _check_known(
             name, [*_declared(workflows), *(s.name for s in engine.store.schedule_states())]
@@ -254,15 +250,6 @@ def _aware(text: str, option: str) -> datetime:
             hint=f"add one, e.g. {moment.isoformat()}+00:00 or {moment.isoformat()}Z",
         )
     return moment
-
-
-def _no_store(store_url: str) -> UsageError:
-    from wfkit.engine.store import display_url
-
-    return UsageError(
-        f"no store at {display_url(store_url)}",
-        hint="pass the store your workers use: --store URL or WFKIT_STORE",
-    )
 
 
 def _utc(moment: datetime | None) -> str:
