@@ -173,6 +173,27 @@ def test_list_reads_the_store_from_wfkit_store(workdir: Path) -> None:
     assert "quarter" in out and "hourly" in out
 
 
+def test_list_takes_the_store_before_the_command_too(workdir: Path) -> None:
+    fired_store(workdir).close()
+    code, out, err = wfkit("--store", store_url(workdir), "schedules", "list", "flows.py")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["hourly", "morning", "quarter"]
+
+
+def test_list_says_so_when_there_are_no_schedules(workdir: Path) -> None:
+    (workdir / "plain.py").write_text(
+        "from wfkit import Context, workflow\n\n@workflow\ndef plain(ctx: Context) -> None: ...\n"
+    )
+    engine_on(workdir, "plain.py").close()  # an empty store
+    code, out, err = wfkit("schedules", "list", "plain.py", "--store", store_url(workdir))
+    assert code == 0 and out == ""
+    assert "no schedules" in err
+    code, out, _ = wfkit(
+        "schedules", "list", "plain.py", "--format", "json", "--store", store_url(workdir)
+    )
+    assert json.loads(out) == {"version": 1, "schedules": []}
+
+
 # -- pause / resume ------------------------------------------------------------------------------
 def test_pause_stops_the_ticks_and_resume_starts_them_again(workdir: Path) -> None:
     fired_store(workdir).close()
