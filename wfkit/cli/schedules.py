@@ -156,9 +156,15 @@ def trigger(app: App, name: str, modules: Sequence[str], wait: bool, store_url: 
         say(app, f"started run {handle.id} of schedule {name!r} ({workflow})")
         if not wait:
             return
-        _drive(app, engine, handle.id, None)
+        try:
+            _drive(app, engine, handle.id, None)
+        except KeyboardInterrupt:  # hand it back now, as `wfkit run` does, not at lease expiry
+            engine.store.release(engine.owner, handle.id)
+            say(app, f"left run {handle.id} to a worker")
+            raise
         stored = engine.get_run(handle.id).result
-    click.echo(json.dumps(json.loads(stored) if stored is not None else None, indent=2))
+    value = json.loads(stored) if stored is not None else None
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @schedules.command("backfill")
