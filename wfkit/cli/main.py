@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "retry": "wfkit.cli.runs:retry",
     "rule": "wfkit.cli.lint:rule",
     "run": "wfkit.cli.run:run",
+    "schedules": "wfkit.cli.schedules:schedules",
     "send-event": "wfkit.cli.runs:send_event",
     "serve": "wfkit.cli.serve:serve",
     "show": "wfkit.cli.show:show",
