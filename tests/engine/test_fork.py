@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wfkit import Context, Engine, Retry, RunFailed, RunStatus, step, workflow
 from wfkit.engine.history import History, replay
@@ -136,3 +138,31 @@ def test_a_new_input_needs_the_workflow_loaded(tmp_path: Any) -> None:
     with pytest.raises(UsageError, match="workflow 'checkout' is not loaded here"):
         bare.fork("o9", kwargs={"order": "o9"})
     assert bare.fork("o9").id.startswith("o9-fork-")  # the recorded input needs no code
+
+
+# -- the property: whatever the fork point, nothing before it runs again ----------------------
+ran: list[int] = []
+
+
+@step
+def numbered(i: int) -> int:
+    ran.append(i)
+    return i * i
+
+
+@workflow(name="chain")
+def chain(ctx: Context, length: int) -> list[int]:
+    return [ctx.step(numbered, i) for i in range(length)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(length=st.integers(1, 8), data=st.data())
+def test_a_fork_reuses_every_result_before_its_step_and_runs_none_of_them(length, data) -> None:
+    engine = Engine(MemoryStore(), workflows=[chain])
+    original = engine.start(chain, length, workflow_id="o").result(timeout=30)
+    from_step = data.draw(st.integers(1, length + 1), label="from_step")
+    ran.clear()
+    forked = engine.fork("o", from_step).result(timeout=30)
+    assert forked == original
+    # Operation #k is step numbered(k - 1): the ones before from_step were not run again.
+    assert ran == list(range(from_step - 1, length))
