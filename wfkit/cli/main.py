@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "rule": "wfkit.cli.lint:rule",
     "run": "wfkit.cli.run:run",
     "schedules": "wfkit.cli.schedules:schedules",
+    "versions": "wfkit.cli.versions:versions",
     "send-event": "wfkit.cli.runs:send_event",
     "serve": "wfkit.cli.serve:serve",
     "show": "wfkit.cli.show:show",

@@ -50,6 +50,7 @@ from wfkit.engine.store.base import (
     Store,
     finished_statuses,
 )
+from wfkit.engine.versions import VersionGroup, version_groups
 from wfkit.engine.worker import Heartbeat
 from wfkit.errors import (
     DefinitionError,
@@ -852,6 +853,11 @@ class Engine:
         )
 
     # -- version gates -------------------------------------------------------------------------
+    def versions(self, workflow: str | None = None) -> list[VersionGroup]:
+        """Runs in flight per workflow, code version and recorded version-gate markers, the
+        oldest first in each workflow: what still runs on old code (:mod:`wfkit.engine.versions`)."""
+        return version_groups(self.store, workflow)
+
     def patches(
         self,
         gates: Iterable[tuple[str, str]] = (),
