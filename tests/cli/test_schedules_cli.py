@@ -287,9 +287,16 @@ BAD = [
     (["backfill", "quarter", "flows.py", "--from", "2026-11-01T00:00Z"], "Missing option '--to'"),
     (["list", "nope.py"], "no such file: nope.py"),
     (["list", "flows.py", "--store", "nope://x"], "unknown store URL scheme 'nope'"),
-    (["list", "flows.py", "--store", "sqlite:///missing.db"], "no wfkit store at "),
     (["pause", "quarter", "flows.py", "--store", "sqlite:///missing.db"], "no wfkit store at"),
 ]  # fmt: skip
+
+
+def test_list_before_any_worker_made_the_store_shows_the_codes_schedules(workdir: Path) -> None:
+    code, out, err = wfkit("schedules", "list", "flows.py", "--store", "sqlite:///missing.db")
+    assert code == 0, err
+    assert [row.split()[0] for row in out.splitlines()[1:]] == ["morning", "quarter"]
+    assert "no store at " in err and "nothing has fired" in err
+    assert not (workdir / "missing.db").exists()  # looking creates no store
 
 
 @pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a) for a, _ in BAD])

@@ -68,10 +68,20 @@ def list_schedules(app: App, modules: Sequence[str], fmt: Format, store_url: str
     """List the schedules: next fire time (UTC), paused, last run, buffered tick.
 
     Schedules only the store knows (the code no longer declares them) are listed too, marked
-    "(not in the code)" ("in_code": false in JSON)."""
+    "(not in the code)" ("in_code": false in JSON). Before any worker has made the store, the
+    schedules of the code are listed with their next fire times (nothing has fired yet)."""
+    from wfkit.engine.engine import Engine
+    from wfkit.engine.store.memory import MemoryStore
+    from wfkit.errors import NoStore
+
     workflows = _load(modules)
-    with open_engine(store_url, workflows=workflows, access="read") as engine:
-        infos = engine.schedules.all()
+    try:
+        with open_engine(store_url, workflows=workflows, access="read") as engine:
+            infos = engine.schedules.all()
+    except NoStore as missing:
+        with Engine(MemoryStore(), workflows=workflows) as engine:
+            infos = engine.schedules.all()
+        say(app, f"no store at {missing.where} yet: nothing has fired; times are from the code")
     if fmt is Format.JSON:
         click.echo(to_json({"version": JSON_VERSION, "schedules": [_json(i) for i in infos]}))
         return
