@@ -680,6 +680,20 @@ def test_fork_dry_run_then_fork_runs_only_the_failed_step_again(capsys, workdir)
         assert engine.get_run("f5").status.value == "FAILED"  # the original is as it was
 
 
+def test_fork_with_another_input_binds_it_like_run_does(capsys, workdir) -> None:
+    failed_run("f9")
+    (workdir / "repaired.flag").touch()
+    code, out, err = wfkit(
+        capsys, "fork", "f9", "--from-step", "1", "--input", '{"n": 7}', "--module", "flows.py",
+        "--id", "f9-seven",
+    )  # fmt: skip
+    assert code == 0, err
+    with virtual_engine("repairable") as engine:
+        assert engine.result("f9-seven") == 71  # hold(7) ran again, then fragile(7) + 1
+    code, _, err = wfkit(capsys, "fork", "f9", "--input", '{"n": "x"}', "--module", "flows.py")
+    assert code == 2 and "--input of workflow 'repairable'" in one_error_line(err)
+
+
 def test_fork_many_by_status_as_json(capsys, workdir) -> None:
     failed_run("f6")
     failed_run("f7")
@@ -704,6 +718,9 @@ def test_fork_many_by_status_as_json(capsys, workdir) -> None:
         (["fork", "--status", "FAILED", "--since", "soon"], "invalid duration 'soon' for --since"),
         (["fork", "f8", "--from-step", "7"], "cannot be forked from #7"),
         (["fork", "nope"], "nope"),
+        (["fork", "f8", "--input", "{}"], "--input needs the workflow's code to bind it"),
+        (["fork", "--status", "FAILED", "--input", "{}"], "--input is for one fork"),
+        (["fork", "f8", "--input", "{", "--module", "flows.py"], "--input"),
     ],
 )
 def test_fork_bad_input_is_one_line_and_exit_2(capsys, workdir, args, message) -> None:

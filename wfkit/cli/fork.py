@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wfkit.cli.app import EXIT_FAILURE, App, abort
-from wfkit.cli.engine_options import format_option, open_engine, say, store_option, to_json
+from wfkit.cli.engine_options import (
+    format_option,
+    open_engine,
+    parse_json_option,
+    say,
+    store_option,
+    to_json,
+)
 from wfkit.cli.prune import parse_duration
 
 if TYPE_CHECKING:
@@ -37,6 +44,20 @@ class ForkFormat(str, Enum):
 )
 @click.option("--id", "new_id", metavar="NEW_ID", help="The fork's id (one run only).")
 @click.option(
+    "--input",
+    "input_text",
+    metavar="JSON",
+    help="Another input for the fork (one run only), as `wfkit run --input` takes it; needs "
+    "--module. @file.json reads a file.",
+)
+@click.option(
+    "--module",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Where the run's workflow is defined (as `wfkit worker` takes it), to bind --input.",
+)
+@click.option(
     "--status",
     type=click.Choice(_STATUSES, case_sensitive=False),
     help="Fork every run with this status (instead of one ID).",
@@ -56,6 +77,8 @@ def fork(
     run_id: str | None,
     from_step: int | None,
     new_id: str | None,
+    input_text: str | None,
+    modules: tuple[str, ...],
     status: str | None,
     workflow: str | None,
     since: str | None,
@@ -83,17 +106,33 @@ def fork(
         abort("name the run to fork", hint="wfkit fork RUN_ID, or --status FAILED to fork many")
     if new_id is not None and run_id is None:
         abort("--id names one fork", hint="give a run ID, or leave --id out")
+    if input_text is not None and run_id is None:
+        abort("--input is for one fork", hint="give a run ID, or leave --input out")
+    if input_text is not None and not modules:
+        abort(
+            "--input needs the workflow's code to bind it",
+            hint="add --module with the file that defines the workflow, e.g. --module app/flows.py",
+        )
     seconds = parse_duration(since, "--since") if since else None
+    from wfkit.engine.loader import load_modules
+
+    data = parse_json_option(input_text, "--input")
+    workflows = load_modules(modules) if modules else []
     records: list[dict[str, Any]] = []
     failed = 0
-    with open_engine(store_url, access="read" if dry_run else "existing") as engine:
+    with open_engine(
+        store_url, workflows=workflows, access="read" if dry_run else "existing"
+    ) as engine:
         ids = [run_id] if run_id is not None else _selected(engine, status, workflow, seconds)
         for rid in ids:
             try:
                 plan = engine.fork_plan(rid, from_step)
+                args, kwargs = _bound(engine, rid, data) if input_text is not None else (None, None)
                 fork_id = None
                 if not dry_run:
-                    fork_id = engine.fork(rid, from_step, workflow_id=new_id).id
+                    fork_id = engine.fork(
+                        rid, from_step, args=args, kwargs=kwargs, workflow_id=new_id
+                    ).id
             except UsageError as exc:
                 if run_id is not None:
                     raise
@@ -111,6 +150,19 @@ def fork(
         say(app, f"{verb} {len(records)} run{'' if len(records) == 1 else 's'}")
     if failed:
         raise SystemExit(EXIT_FAILURE)
+
+
+def _bound(engine: Engine, run_id: str, data: Any) -> tuple[list[Any], dict[str, Any]]:
+    from wfkit.engine.binding import arguments_from_json
+
+    name = engine.get_run(run_id).workflow
+    wf = engine.workflows.get(name)
+    if wf is None:
+        abort(
+            f"workflow {name!r} (of run {run_id}) is not defined in the --module given",
+            hint="name the module that defines it",
+        )
+    return arguments_from_json(wf.fn, data, where=f"--input of workflow {name!r}")
 
 
 def _selected(
