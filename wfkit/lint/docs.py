@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 DEFAULT_DIR = os.path.join("docs", "rules")
@@ -91,8 +91,10 @@ def expected_pages(rules: Iterable[RuleDoc]) -> dict[str, str]:
     return pages
 
 
-def stale_pages(directory: str, pages: dict[str, str]) -> list[str]:
-    """Names of pages that are missing, different, or generated but no longer produced."""
+def stale_pages(directory: str, pages: dict[str, str], header: str = GENERATED) -> list[str]:
+    """Names of pages that are missing, different, or generated but no longer produced.
+    ``header`` is the generator's first line: the pages of docs/rules/ another generator
+    writes (``wfkit.compat.docs``) are not this one's to remove."""
     stale = []
     for name, content in sorted(pages.items()):
         path = os.path.join(directory, name)
@@ -104,14 +106,18 @@ def stale_pages(directory: str, pages: dict[str, str]) -> list[str]:
             stale.append(name)
     if os.path.isdir(directory):
         for name in sorted(os.listdir(directory)):
-            if name.endswith(".md") and name not in pages and _is_generated(directory, name):
+            if (
+                name.endswith(".md")
+                and name not in pages
+                and _is_generated(directory, name, header)
+            ):
                 stale.append(name)
     return stale
 
 
-def write_pages(directory: str, pages: dict[str, str]) -> list[str]:
+def write_pages(directory: str, pages: dict[str, str], header: str = GENERATED) -> list[str]:
     """Write what changed and remove generated pages of rules that are gone; returns names."""
-    changed = stale_pages(directory, pages)
+    changed = stale_pages(directory, pages, header)
     os.makedirs(directory, exist_ok=True)
     for name in changed:
         path = os.path.join(directory, name)
@@ -124,25 +130,42 @@ def write_pages(directory: str, pages: dict[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m wfkit.lint.docs", description="Generate docs/rules/ from lint_rules/."
+    from wfkit.lint.catalog import all_rules
+
+    return generate(
+        argv,
+        prog="python -m wfkit.lint.docs",
+        description="Generate docs/rules/ from lint_rules/.",
+        pages=lambda: expected_pages(all_rules()),
+        header=GENERATED,
     )
+
+
+def generate(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    pages: Callable[[], dict[str, str]],
+    header: str,
+) -> int:
+    """A page generator's command line: write the pages that changed, or with ``--check``
+    change nothing and exit 1 when one is out of date."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a page is out of date"
     )
     parser.add_argument("directory", nargs="?", default=DEFAULT_DIR)
     args = parser.parse_args(argv)
-    from wfkit.lint.catalog import all_rules
-
-    pages = expected_pages(all_rules())
+    wanted = pages()
     if args.check:
-        stale = stale_pages(args.directory, pages)
+        stale = stale_pages(args.directory, wanted, header)
         for name in stale:
             print(f"{os.path.join(args.directory, name)} is out of date", file=sys.stderr)
         if stale:
-            print("regenerate with `python -m wfkit.lint.docs`", file=sys.stderr)
+            print(f"regenerate with `{prog}`", file=sys.stderr)
         return 1 if stale else 0
-    for name in write_pages(args.directory, pages):
+    for name in write_pages(args.directory, wanted, header):
         print(f"wrote {os.path.join(args.directory, name)}", file=sys.stderr)
     return 0
 
@@ -173,10 +196,10 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_generated(directory: str, name: str) -> bool:
+def _is_generated(directory: str, name: str, header: str) -> bool:
     try:
         with open(os.path.join(directory, name), encoding="utf-8") as handle:
-            return handle.readline().rstrip("\n") == GENERATED
+            return handle.readline().rstrip("\n") == header
     except OSError:
         return False
 

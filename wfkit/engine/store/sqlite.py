@@ -72,6 +72,28 @@ _DEFAULT_TIMEOUT = 5.0
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
+def _op_record(run_id: str, seq: int, cols: Sequence[Any]) -> OperationRecord:
+    """An operation from its columns after the sequence number, in _OP_COLUMNS order (kind,
+    name, status, attempt, started_at, finished_at, result, error, wake_at, source,
+    compensates), as the operations table and a history line's operation columns hold them."""
+    kind, name, status, attempt, started, finished, result, error, wake, source, comp = cols
+    return OperationRecord(
+        run_id,
+        seq,
+        OpKind(kind),
+        name,
+        OpStatus(status),
+        attempt,
+        _dt(started),
+        _dt(finished),
+        result,
+        error,
+        _dt(wake),
+        source,
+        comp,
+    )
+
+
 @overload
 def _us(value: datetime) -> int: ...
 @overload
@@ -412,24 +434,7 @@ class SqliteStore:
     def operations(self, run_id: str) -> list[OperationRecord]:
         with self._lock:
             rows = self._read(lambda c: c.execute(_OP_SELECT, (run_id,)).fetchall())
-        return [
-            OperationRecord(
-                run_id,
-                r[0],
-                OpKind(r[1]),
-                r[2],
-                OpStatus(r[3]),
-                r[4],
-                _dt(r[5]),
-                _dt(r[6]),
-                r[7],
-                r[8],
-                _dt(r[9]),
-                r[10],
-                r[11],
-            )
-            for r in rows
-        ]
+        return [_op_record(run_id, r[0], r[1:]) for r in rows]
 
     def history(self, run_id: str) -> list[HistoryEntry]:
         with self._lock:
@@ -443,23 +448,7 @@ class SqliteStore:
                 r[4],
                 json.loads(r[5])
                 if r[5] is not None
-                else op_snapshot(
-                    OperationRecord(
-                        run_id,
-                        r[3],
-                        OpKind(r[6]),
-                        r[4],
-                        OpStatus(r[7]),
-                        r[8],
-                        _dt(r[9]),
-                        _dt(r[10]),
-                        r[11],
-                        r[12],
-                        _dt(r[13]),
-                        r[14],
-                        r[15],
-                    )
-                ),
+                else op_snapshot(_op_record(run_id, r[3], (r[6], r[4], *r[7:16]))),
                 r[0],
             )
             for r in rows
