@@ -81,8 +81,9 @@ def worker_run(tmp: str, inflight: int, runs: int, grouped: bool) -> tuple[float
 
     def watch() -> None:
         while not stop.is_set():
-            done = engine.store.list_runs(status=RunStatus.COMPLETED, limit=runs)
-            if len(done) >= runs:
+            # A count, not a listing: the watcher shares the GIL with the worker it measures
+            # (listing the finished runs every 10 ms took half the GIL).
+            if engine.store.count_runs().get(RunStatus.COMPLETED, 0) >= runs:
                 stop.set()
                 return
             time.sleep(0.01)

@@ -40,7 +40,11 @@ class PostgresServer:
     ``start()`` take it down and bring it back on the same port and data; ``close()`` stops it
     and deletes its directory."""
 
-    def __init__(self) -> None:
+    # A test server trades durability for speed; a benchmark passes durable settings.
+    FAST = "-F -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
+
+    def __init__(self, options: str = FAST) -> None:
+        self._options = options
         initdb, self._pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
         if not (initdb and self._pg_ctl):
             raise ServerUnavailable(
@@ -109,8 +113,7 @@ class PostgresServer:
             "-t",
             "60",
             "-o",
-            f"-h 127.0.0.1 -p {self.port} -k {self.base} -F -c full_page_writes=off "
-            "-c synchronous_commit=off -c max_connections=200",
+            f"-h 127.0.0.1 -p {self.port} -k {self.base} {self._options}",
             "start",
         )
 

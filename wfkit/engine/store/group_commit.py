@@ -26,11 +26,17 @@ Outcome = tuple[bool, Any]  # (ok, value or exception)
 
 
 class _Slot(Generic[T]):
-    __slots__ = ("item", "done", "lead", "outcome")
+    """One caller's checkpoint. ``gate`` is a raw lock, taken at birth and released by the
+    leader when the outcome is set (or to hand the caller the writer): a waiting caller blocks
+    in ``acquire``. A raw lock, not an Event: an Event's Condition costs several times as much
+    Python per wake, and with many runs in flight the wakes are a fifth of the worker's time."""
+
+    __slots__ = ("item", "gate", "lead", "outcome")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = threading.Event()
+        self.gate = threading.Lock()
+        self.gate.acquire()
         self.lead = False
         self.outcome: Outcome = (False, None)
 
@@ -52,10 +58,9 @@ class GroupCommit(Generic[T]):
             if lead:
                 self._writing = True
         if not lead:
-            slot.done.wait()
-            if slot.lead:  # handed the writer: our item is in the queue still
-                self._lead()
-                slot.done.wait()
+            slot.gate.acquire()
+            if slot.lead:  # handed the writer: our item heads the queue, so the batch we
+                self._lead()  # lead holds it and sets its outcome
         else:
             self._lead()
         ok, value = slot.outcome
@@ -76,8 +81,8 @@ class GroupCommit(Generic[T]):
             if self._queue:  # the next batch is led by its first caller
                 successor = self._queue[0]
                 successor.lead = True
-                successor.done.set()
+                successor.gate.release()
             else:
                 self._writing = False
         for slot in batch:
-            slot.done.set()
+            slot.gate.release()

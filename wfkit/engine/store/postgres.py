@@ -59,7 +59,11 @@ from wfkit.engine.store.sql_shared import (
 from wfkit.errors import StoreError
 
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_POOL_IDLE = 4  # idle connections kept; more are opened on demand and closed after use
+# Idle connections kept: as many as were ever in use at once (a worker with --concurrency 32
+# keeps 32: closing the surplus after each transaction made every step of a busy worker pay a
+# new connection, ~5 ms with password authentication), at least _POOL_IDLE, at most _POOL_MAX.
+_POOL_IDLE = 4
+_POOL_MAX = 128
 
 
 def _row(found: Any | None) -> Any:
@@ -215,6 +219,8 @@ class PostgresStore:
         self._where = postgres_schema.mask_password(url)
         self._lock = threading.Lock()
         self._idle: list[psycopg.Connection[Any]] = []
+        self._borrowed = 0  # connections in use now
+        self._peak = _POOL_IDLE  # the most ever in use at once (never below _POOL_IDLE)
         self._closed = False
         self._update_sql: dict[tuple[Any, ...], tuple[str, tuple[Callable[[Any], Any], ...]]] = {}
         conn = postgres_schema.connect(self.url)
@@ -637,6 +643,8 @@ class PostgresStore:
             if self._closed:
                 raise StoreError(f"the store on {self._where} is closed", hint="open a new store")
             conn = self._idle.pop() if self._idle else None
+            self._borrowed += 1
+            self._peak = max(self._peak, min(self._borrowed, _POOL_MAX))
         if conn is None:
             conn = postgres_schema.connect(self.url)
         try:
@@ -651,11 +659,12 @@ class PostgresStore:
             raise self._error(exc) from exc
         finally:
             with self._lock:
+                self._borrowed -= 1
                 keep = (
                     not self._closed
                     and not conn.closed
                     and not conn.broken
-                    and len(self._idle) < _POOL_IDLE
+                    and len(self._idle) < self._peak
                 )
                 if keep:
                     self._idle.append(conn)
