@@ -11,13 +11,13 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from wfkit.engine.progress import duration, when  # noqa: F401 - the commands' table texts
+from wfkit.engine.run_json import iso as iso  # the CLI's commands take it from here
 from wfkit.errors import UsageError
 
 if TYPE_CHECKING:
@@ -195,10 +195,6 @@ def say(app: Any, message: str) -> None:
 def to_json(value: Any) -> str:
     """Data for stdout: sorted keys, so output is stable and diffable."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 _STATUS_STYLES = {

@@ -19,7 +19,6 @@ from wfkit.cli.app import App
 from wfkit.cli.engine_options import (
     duration,
     format_option,
-    iso,
     open_engine,
     print_table,
     status_text,
@@ -29,6 +28,7 @@ from wfkit.cli.engine_options import (
 )
 from wfkit.engine.core.history_entries import parsed
 from wfkit.engine.core.numbering import seq_label
+from wfkit.engine.run_json import iso, operation_json, retried_attempts
 
 if TYPE_CHECKING:
     from wfkit.engine.store.base import OperationRecord, RunRecord
@@ -67,7 +67,7 @@ def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
                 for child in engine.store.list_runs(parent_id=run_id)
                 if child.parent_seq is not None
             },
-            _retried(run_id, engine.history(run_id)),
+            retried_attempts(run_id, engine.history(run_id)),
         )
     _SHOW_FORMATS[fmt]().render(app, view)
 
@@ -82,7 +82,7 @@ class RunJson:
                     "version": JSON_VERSION,
                     "run": _run_data(view.run),
                     "operations": [
-                        _op_data(op, view.children, view.retried) for op in view.operations
+                        operation_json(op, view.children, view.retried) for op in view.operations
                     ],
                 }
             )
@@ -119,46 +119,6 @@ def _run_data(run: Any) -> dict[str, Any]:
         "recoveries": run.recoveries,
         "cancel_requested": run.cancel_requested,
     }
-
-
-def _op_data(op: Any, children: dict[int, str], retried: dict[int, list[Any]]) -> dict[str, Any]:
-    return {
-        "child_id": children.get(op.seq),
-        "seq": op.seq,
-        "kind": op.kind.value,
-        "name": op.name,
-        "status": op.status.value,
-        "attempt": op.attempt,
-        "started_at": iso(op.started_at),
-        "finished_at": iso(op.finished_at),
-        "wake_at": iso(op.wake_at),
-        "result": parsed(op.result),
-        "error": parsed(op.error),
-        "source": op.source,
-        "compensates": op.compensates,
-        "retried_attempts": [
-            {
-                "attempt": a.attempt,
-                "started_at": iso(a.started_at),
-                "retry_at": iso(a.wake_at),
-                "error": parsed(a.error),
-            }
-            for a in retried.get(op.seq, [])
-        ],
-    }
-
-
-def _retried(run_id: str, history: list[Any]) -> dict[int, list[Any]]:
-    """Each operation's attempts that failed and were retried, oldest first."""
-    from wfkit.engine.core.history_entries import op_from_snapshot
-
-    retried: dict[int, list[Any]] = {}
-    for entry in history:
-        if entry.type.endswith("_retrying") and entry.seq is not None:
-            retried.setdefault(entry.seq, []).append(
-                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data)
-            )
-    return retried
 
 
 def _print_text(

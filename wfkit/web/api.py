@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from wfkit.engine.run_json import operation_json
 from wfkit.web import views
 from wfkit.web.openapi import openapi_document
 from wfkit.web.problems import HttpProblem
@@ -90,7 +91,7 @@ async def get_run(request: Request) -> Response:
             "version": views.API_VERSION,
             "run": views.run_detail(detail.run),
             "operations": [
-                views.operation(op, detail.children, detail.retried) for op in detail.operations
+                operation_json(op, detail.children, detail.retried) for op in detail.operations
             ],
         }
     )

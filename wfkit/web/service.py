@@ -14,6 +14,7 @@ from wfkit.engine.binding import arguments_from_json
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.engine import Engine
 from wfkit.engine.history import History
+from wfkit.engine.run_json import retried_attempts
 from wfkit.engine.status import RunStatus
 from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web import views
@@ -135,7 +136,7 @@ class Service:
             for c in self.engine.store.list_runs(parent_id=run_id)
             if c.parent_seq is not None
         }
-        retried = views.retried_attempts(run_id, self.engine.store.history(run_id))
+        retried = retried_attempts(run_id, self.engine.store.history(run_id))
         return RunDetail(run, ops, children, retried)
 
     def history(self, run_id: str) -> dict[str, Any]:

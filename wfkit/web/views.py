@@ -13,16 +13,13 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wfkit.engine.core.history_entries import op_from_snapshot, parsed
-from wfkit.engine.store.base import HistoryEntry, OperationRecord, RunRecord
+from wfkit.engine.core.history_entries import parsed
+from wfkit.engine.run_json import iso
+from wfkit.engine.store.base import RunRecord
 
 API_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def run_summary(run: RunRecord) -> dict[str, Any]:
@@ -48,47 +45,6 @@ def run_detail(run: RunRecord) -> dict[str, Any]:
         "error": parsed(run.error),
         "wake_at": iso(run.wake_at),
         "recoveries": run.recoveries,
-    }
-
-
-def retried_attempts(run_id: str, history: list[HistoryEntry]) -> dict[int, list[OperationRecord]]:
-    """Each operation's attempts that failed and were retried, oldest first."""
-    retried: dict[int, list[OperationRecord]] = {}
-    for entry in history:
-        if entry.type.endswith("_retrying") and entry.seq is not None:
-            retried.setdefault(entry.seq, []).append(
-                op_from_snapshot(run_id, entry.seq, entry.name or "", entry.data)
-            )
-    return retried
-
-
-def operation(
-    op: OperationRecord, children: dict[int, str], retried: dict[int, list[OperationRecord]]
-) -> dict[str, Any]:
-    return {
-        "seq": op.seq,
-        "kind": op.kind.value,
-        "name": op.name,
-        "status": op.status.value,
-        "attempt": op.attempt,
-        "started_at": iso(op.started_at),
-        "finished_at": iso(op.finished_at),
-        "wake_at": iso(op.wake_at),
-        "result": parsed(op.result),
-        "error": parsed(op.error),
-        "source": op.source,
-        "compensates": op.compensates,
-        "child_id": children.get(op.seq),
-        "retried_attempts": [
-            {
-                "attempt": a.attempt,
-                "started_at": iso(a.started_at),
-                "retry_at": iso(a.wake_at),
-                "error": parsed(a.error),
-            }
-            for a in retried.get(op.seq, [])
-            if a.attempt < op.attempt
-        ],
     }
 
 
