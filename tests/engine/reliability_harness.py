@@ -401,6 +401,7 @@ class Workers:
         *,
         lease_seconds: float = 1.0,
         idle_interval: float = 0.05,
+        concurrency: int = 1,
     ) -> None:
         self.directory = directory
         self.store_url = store_url
@@ -409,6 +410,8 @@ class Workers:
             f"{lease_seconds:g}",
             "--idle-interval",
             f"{idle_interval:g}",
+            "--concurrency",
+            str(concurrency),
         ]
         self.procs: list[subprocess.Popen[bytes]] = []
         self.kills: list[Kill] = []

@@ -24,7 +24,9 @@ Sizes (environment variables, read when the module is imported):
 - ``WFKIT_TORTURE_KILLS`` — SIGKILLs (default 20; fewer when the runs finish first);
 - ``WFKIT_TORTURE_SEED`` — the seed of the killer and of the step pacing (default: a new
   one each time, printed on failure; set it to replay a failure's schedule);
-- ``WFKIT_TORTURE_WORKERS`` (default 3), ``WFKIT_TORTURE_LEASE`` (seconds, default 2).
+- ``WFKIT_TORTURE_WORKERS`` (default 3), ``WFKIT_TORTURE_LEASE`` (seconds, default 2);
+- ``WFKIT_TORTURE_CONCURRENCY`` — runs each worker advances at once (default 4, so a
+  worker's checkpoints share group commits: a kill lands in the middle of a batch too).
 
 Small: ``pytest tests/engine/test_torture.py`` (one test per store, SQLite and PostgreSQL;
 ``-m 'not postgres'`` for SQLite only). Large:
@@ -56,6 +58,7 @@ RUNS = int(os.environ.get("WFKIT_TORTURE_RUNS", "30"))
 KILLS = int(os.environ.get("WFKIT_TORTURE_KILLS", "20"))
 WORKERS = int(os.environ.get("WFKIT_TORTURE_WORKERS", "3"))
 LEASE = float(os.environ.get("WFKIT_TORTURE_LEASE", "2"))
+CONCURRENCY = int(os.environ.get("WFKIT_TORTURE_CONCURRENCY", "4"))
 SEED = os.environ.get("WFKIT_TORTURE_SEED")
 PACE_MS = 30
 
@@ -101,7 +104,7 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
     seed = int(SEED) if SEED else random.randrange(1 << 32)
     about = (
         f"seed {seed} (WFKIT_TORTURE_SEED={seed} WFKIT_TORTURE_RUNS={RUNS} "
-        f"WFKIT_TORTURE_KILLS={KILLS}), store {store_url.split(':')[0]}, {tmp_path}"
+        f"WFKIT_TORTURE_KILLS={KILLS} WFKIT_TORTURE_CONCURRENCY={CONCURRENCY}), store {store_url.split(':')[0]}, {tmp_path}"
     )
     began = time.monotonic()
     engine = Engine(store_url)
@@ -118,7 +121,7 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
         ]
         finished = threading.Event()
         self_exits: list[tuple[int, int | None]] = []
-        with Workers(tmp_path, store_url, lease_seconds=LEASE) as workers:
+        with Workers(tmp_path, store_url, lease_seconds=LEASE, concurrency=CONCURRENCY) as workers:
             workers.start(WORKERS)
             killer = Killer(workers, tmp_path / "ledger.log", KILLS, seed, finished.is_set)
             killer.start()
