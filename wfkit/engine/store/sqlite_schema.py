@@ -205,6 +205,18 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at    INTEGER
     )
     """,
+    # 5: the claim order as two indexes over the runs a claim can take, so a claim reads the
+    # first runnable runs instead of sorting every live one: runs ready since their creation
+    # (active, no wake time) and runs with a wake time (parked, or waiting out a retry delay).
+    # The claim query in sqlite.py repeats these predicates; the status lists are frozen here
+    # like the rest of a migration.
+    """
+    CREATE INDEX runs_new ON runs (created_at, id)
+        WHERE wake_at IS NULL AND status IN ('COMPENSATING', 'PENDING', 'RUNNING');
+    CREATE INDEX runs_woken ON runs (wake_at, created_at, id)
+        WHERE wake_at IS NOT NULL
+        AND status IN ('COMPENSATING', 'PENDING', 'RUNNING', 'SLEEPING', 'WAITING')
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 # Operation and history keys: run_key * KEY_SPAN + n, n in [0, KEY_SPAN). 2**24 entries per run
