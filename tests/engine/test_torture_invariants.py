@@ -113,6 +113,33 @@ def test_an_unexpected_status_is_reported_and_kill_explained_ones_are_not() -> N
     assert kinds(judge(lines, [looping], [Kill(10, 2.5)])) == [("status", "r1", "")]
 
 
+def test_an_at_most_once_step_killed_before_its_body_ran_is_explained_by_the_takeover() -> None:
+    """The worker recorded the step's start and was killed before the body's first line
+    (seen with 8 runs in flight per worker: the step's thread waits for the interpreter after
+    its checkpoint); the next worker finds the start without an end and, at_most_once, does
+    not run it again. No execution is in the ledger: the takeover from the killed worker is
+    what explains it, and only a killed one does."""
+    interrupted = completed_run(
+        status="COMPENSATED",
+        error_type="StepInterrupted",
+        taken_from=(10,),
+        ops=(
+            step(1, "a", 1.1),
+            Op(2, "step", "once", "FAILED", error_type="StepInterrupted"),
+            undo(3, "a", 1, 3.1),
+        ),
+    )
+    lines = ran("r1", "a", 10, 1.0, 1.05) + ran("r1", "undo:a", 11, 3.0, 3.05)
+    verdict = judge(lines, [interrupted], [Kill(10, 2.5)])
+    assert verdict.ok, verdict.render()
+    assert verdict.stats["interrupted_at_most_once_before_its_body"] == 1
+    # Taken over from a worker nobody killed (a lease that ran out): not explained.
+    assert kinds(judge(lines, [interrupted], [Kill(12, 2.5)])) == [("status", "r1", "")]
+    # A step whose body ran, in a worker nobody killed: not explained by the takeover either.
+    lines += ran("r1", "once", 13, 2.0, 2.1)
+    assert kinds(judge(lines, [interrupted], [Kill(10, 2.5)])) == [("status", "r1", "")]
+
+
 def test_a_parent_compensated_for_a_child_that_kills_drove_into_a_crash_loop_is_explained() -> None:
     """A child whose workers were all killed ends FAILED (CrashLoop); its parent's ctx.child
     raises ChildWorkflowFailed and the parent compensates: explained only when the child's

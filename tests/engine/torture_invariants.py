@@ -315,7 +315,7 @@ def _explained_outcome(
     children: list[Run] = (),  # type: ignore[assignment]
 ) -> bool:
     """Outcomes kills explain: an interrupted at_most_once step (COMPENSATED with
-    StepInterrupted), a run whose workers kept dying (FAILED with CrashLoop, every
+    StepInterrupted, killed inside its body or between its recorded start and its body), a run whose workers kept dying (FAILED with CrashLoop, every
     takeover of it from a killed process), and a parent that compensated because such a
     child ended without a result (ChildWorkflowFailed: a child that does not complete fails
     its parent's ``ctx.child`` call, as documented)."""
@@ -323,6 +323,18 @@ def _explained_outcome(
         interrupted = {op.label for op in run.ops if op.error_type == "StepInterrupted"}
         if any(e.op in interrupted and e.killed_at is not None for e in mine):
             stats["interrupted_at_most_once"] += 1
+            return True
+        # Killed after the step's start was recorded but before its body wrote its first
+        # line: nothing ran, yet no one can know that, so the step counts as interrupted.
+        # (With many runs in flight per worker the window is wider: the step's thread waits
+        # for the interpreter after its checkpoint.) The run must have been taken over from
+        # a killed worker, and no execution of the step may be in the ledger at all.
+        if (
+            not any(e.op in interrupted for e in mine)
+            and run.taken_from
+            and set(run.taken_from) & killed
+        ):
+            stats["interrupted_at_most_once_before_its_body"] += 1
             return True
     if _killed_into_a_crash_loop(run, killed):
         stats["crash_loops"] += 1
