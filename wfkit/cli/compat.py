@@ -8,6 +8,7 @@ resolve, no repository, no git, a path outside the repository: one line each).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -33,8 +34,13 @@ FORMATS = ("text", "json", "sarif", "github")
     show_default=True,
     help="How to print findings (the linter's formats).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ignore and do not update the cache of each file's reading (the linter's cache).",
+)
 @click.pass_obj
-def compat(app: App, paths: tuple[str, ...], base: str, output_format: str) -> None:
+def compat(app: App, paths: tuple[str, ...], base: str, output_format: str, no_cache: bool) -> None:
     """Tell whether runs recorded under --base still replay on the work tree's code.
 
     Compares the workflows in the Python files that differ from REV (under PATHS, default the
@@ -61,6 +67,7 @@ def compat(app: App, paths: tuple[str, ...], base: str, output_format: str) -> N
             config.max_file_size or DEFAULT_MAX_FILE_SIZE,
             config.max_nesting or DEFAULT_MAX_NESTING,
         ),
+        cache_dir=None if no_cache else os.path.join(config.root, ".wfkit_cache"),
     )
     result = check(options)
     report = Report.build(

@@ -48,6 +48,7 @@ class GitBase:
         )
         self.root = os.path.realpath(top.strip())
         self.base = base
+        self._blobs: dict[str, str] | None = None
         self.commit = self._git(
             ["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
             what=f"resolve --base {base!r}",
@@ -102,13 +103,25 @@ class GitBase:
         return sorted(n for n in listed.split("\0") if n.endswith(".py"))
 
     def tracked(self) -> set[str]:
-        """Every file at the base (paths relative to the root, with ``/``): one git process."""
-        listed = self._git(
-            ["ls-tree", "-r", "--name-only", "-z", self.commit],
-            what="list the files at the base",
-            cwd=self.root,
-        )
-        return {name for name in listed.split("\0") if name}
+        """Every file at the base (paths relative to the root, with ``/``)."""
+        return set(self.blobs())
+
+    def blobs(self) -> dict[str, str]:
+        """Every file at the base and its blob id (the key of its cached reading): one git
+        process, asked once."""
+        if self._blobs is None:
+            listed = self._git(
+                ["ls-tree", "-r", "-z", self.commit],
+                what="list the files at the base",
+                cwd=self.root,
+            )
+            blobs: dict[str, str] = {}
+            for row in listed.split("\0"):
+                info, tab, name = row.partition("\t")
+                if tab:
+                    blobs[name] = info.rsplit(" ", 1)[-1]
+            self._blobs = blobs
+        return self._blobs
 
     def mentioning(self, words: Iterable[str], paths: Sequence[str] = ()) -> list[str]:
         """Tracked Python files of the work tree under ``paths`` that mention any of ``words``

@@ -17,6 +17,13 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from wfkit.compat.side_cache import (
+    SideCache,
+    TracingModuleSet,
+    text_blob_id,
+    workflow_from_json,
+    workflow_to_json,
+)
 from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
 from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import param_bindings
@@ -75,6 +82,7 @@ class Side:
     workflows: dict[str, Workflow] = field(default_factory=dict)
     unparsable: dict[str, str] = field(default_factory=dict)  # path -> reason
     locator: Locator | None = field(default=None, repr=False, compare=False)
+    hits: int = field(default=0, compare=False)  # files answered by the cache
 
     def placed(self, workflow: Workflow, node: Node) -> Node:
         """``node`` with its line and column (graphs are drawn without them: most operations
@@ -97,10 +105,12 @@ def read_side(
     extra: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     limits: ParseLimits = ParseLimits(),
     trees: dict[str, cst.Module] | None = None,
+    cache: SideCache | None = None,
 ) -> Side:
     """The workflows defined in ``files`` (repository path -> text), helpers read by
     ``reader`` (an absolute path -> its text on this side, or None). ``trees`` (text -> tree)
-    is shared with the other side, so a text both sides have is parsed once."""
+    is shared with the other side, so a text both sides have is parsed once; ``cache``, when
+    given, answers files read by an earlier run (see :mod:`wfkit.compat.side_cache`)."""
     side = Side(root)
     trees = {} if trees is None else trees
 
@@ -110,35 +120,82 @@ def read_side(
             tree = trees[text] = cst.parse_module(text)
         return tree
 
-    packages: dict[tuple[str, str], ModuleSet] = {}  # one per package root: helpers read once
+    packages: dict[tuple[str, str], TracingModuleSet] = {}  # one per package: helpers read once
     markers = ("workflow", *extra[0])
     for path in sorted(files):
         text = files[path]
         if not any(marker in text for marker in markers):
             continue  # defines no workflow: parsed only if a workflow's helper lives here
         absolute = os.path.join(root, *path.split("/"))
-        rejection = check_source(text, limits)
-        if rejection is not None:
-            side.unparsable[path] = rejection.message
+        named: set[str] = set()
+
+        def traced(at: str, named: set[str] = named) -> str | None:
+            named.add(at)
+            return reader(at)
+
+        name, is_package = module_name(root, path, traced)
+        key = cache.key(path, name, is_package, text_blob_id(text)) if cache else ""
+        entry = cache.get(key) if cache else None
+        if entry is not None and _from_entry(side, entry, text, path):
+            side.hits += 1
             continue
-        name, is_package = module_name(root, path, reader)
         place = ModuleSet.place(absolute, name, is_package)
         modules = packages.get(place)
         if modules is None:
-            modules = packages[place] = ModuleSet(*place, *extra, limits, reader, parse)
-        index = modules.cache.get(name)
-        if index is None or index.path != absolute:
-            try:
-                tree = parse(text)
-            except cst.ParserSyntaxError as error:
-                side.unparsable[path] = f"syntax error at line {_error_line(text, error)}"
-                continue
-            index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
-            modules.cache[name] = index
-        for attr in sorted(index.workflows):
-            info = index.workflows[attr]
-            side.workflows.setdefault(info.name, _workflow(index, info, path, text))
+            modules = packages[place] = TracingModuleSet(*place, *extra, limits, reader, parse)
+        read = modules.start()
+        found, problem = _read_file(modules, name, is_package, absolute, path, text, limits)
+        if problem:
+            side.unparsable[path] = problem
+        for workflow in found:
+            side.workflows.setdefault(workflow.name, workflow)
+        if cache is not None:
+            entry = {"workflows": [workflow_to_json(w) for w in found], "unparsable": problem}
+            cache.put(key, entry, read | named)
     return side
+
+
+def _read_file(
+    modules: TracingModuleSet,
+    name: str,
+    is_package: bool,
+    absolute: str,
+    path: str,
+    text: str,
+    limits: ParseLimits,
+) -> tuple[list[Workflow], str]:
+    """The workflows one file defines, or why it cannot be read."""
+    rejection = check_source(text, limits)
+    if rejection is not None:
+        return [], rejection.message
+    index = modules.cache.get(name)
+    if index is None or index.path != absolute:
+        try:
+            tree = modules.parse(text)
+        except cst.ParserSyntaxError as error:
+            return [], f"syntax error at line {_error_line(text, error)}"
+        extra = modules.extra
+        index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
+        modules.given(name, index, is_package)
+    else:
+        modules.used.update(modules.loaded.get(name, ()))
+    return [_workflow(index, index.workflows[a], path, text) for a in sorted(index.workflows)], ""
+
+
+def _from_entry(side: Side, entry: dict, text: str, path: str) -> bool:
+    """Add a cached reading to ``side``; False (nothing added) if the entry is malformed."""
+    try:
+        found = [workflow_from_json(w, text, Workflow, Param) for w in entry["workflows"]]
+        problem = entry["unparsable"]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    if not isinstance(problem, str):
+        return False
+    if problem:
+        side.unparsable[path] = problem
+    for workflow in found:
+        side.workflows.setdefault(workflow.name, workflow)
+    return True
 
 
 def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> Workflow:
