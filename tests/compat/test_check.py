@@ -537,3 +537,49 @@ def test_untracked_files_are_read_only_for_a_workflow_that_went_missing(tmp_path
     write(repo, {"flows.py": body("wfkit", "@a", "@b")})
     result = check(CompatOptions("HEAD", (), str(repo)))
     assert codes(result) == [] and result.files_checked == 1
+
+
+# ------------------------------------------------------------------------------ wait_condition
+WAIT = "await workflow.wait_condition(lambda: x is not None)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # without a timeout a wait_condition issues no command: nothing is recorded
+        (["@a", "@b"], ["@a", WAIT, "@b"], []),
+        (["@a", WAIT, "@b"], ["@a", "@b"], []),
+        (["@a", "if x:", f"    {WAIT}", "@b"], ["@a", "@b"], []),
+        # with a timeout it starts a timer, recorded like workflow.sleep
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=T)", "@b"], ["WF301"]),
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", T)", "@b"], ["WF301"]),
+        (["@a", WAIT[:-1] + ", timeout=T)", "@b"], ["@a", "@b"], ["WF301"]),
+        (["@a", "await workflow.sleep(5)", "@b"], ["@a", WAIT[:-1] + ", timeout=T)", "@b"], []),
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=None)", "@b"], []),
+    ],
+    ids=[
+        "plain-inserted",
+        "plain-removed",
+        "plain-removed-in-branch",
+        "timeout-inserted",
+        "positional-timeout-inserted",
+        "timeout-removed",
+        "sleep-became-timed-wait",
+        "timeout-none-inserted",
+    ],
+)
+def test_temporal_wait_condition_is_recorded_only_with_a_timeout(
+    tmp_path: Path, old, new, expected
+) -> None:
+    result = compare(
+        tmp_path, {"flows.py": body("temporal", *old)}, {"flows.py": body("temporal", *new)}
+    )
+    assert codes(result) == expected, result.findings
+
+
+def test_a_timed_wait_inserted_is_reported_as_a_timer(tmp_path: Path) -> None:
+    new = body("temporal", "@a", WAIT[:-1] + ", timeout=T)", "@b")
+    result = compare(tmp_path, {"flows.py": body("temporal", "@a", "@b")}, {"flows.py": new})
+    (finding,) = result.findings
+    assert "a timer (the timeout of wait_condition" in finding.message
+    assert finding.message.startswith("workflow 'Flow': activity 'b' became a timer")

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wfkit.compat.divergence import Divergence, diverge
-from wfkit.compat.paths import OPERATIONS, Choice, Recorded, Shape, paths, recorded_key
+from wfkit.compat.paths import Choice, Recorded, Shape, is_recorded, paths, recorded_key
 from wfkit.compat.sides import Param, Side, Workflow
 from wfkit.lint.finding import Finding
 from wfkit.static.skeleton import Graph, Node
@@ -295,9 +295,9 @@ def _change(expected: Node, met: Node | None, old: Graph | None, new: Graph) -> 
     what = _describe(expected)
     if met is None:
         return f"{what} was removed"
-    new_keys = {recorded_key(n) for n in new.nodes if n.kind in OPERATIONS}
-    old_keys = {recorded_key(n) for n in old.nodes if n.kind in OPERATIONS} if old else set()
-    if met.kind != expected.kind:
+    new_keys = {recorded_key(n) for n in new.nodes if is_recorded(n)}
+    old_keys = {recorded_key(n) for n in old.nodes if is_recorded(n)} if old else set()
+    if recorded_key(met)[0] != recorded_key(expected)[0]:
         return f"{what} became {_describe(met)} (an operation of another kind)"
     if recorded_key(met) in old_keys and recorded_key(expected) in new_keys:
         return f"{what} and {_describe(met)} were reordered"
@@ -338,6 +338,8 @@ def _describe(node: Node | None, handler: str = "") -> str:
         return f"version gate {node.name!r}"
     if node.kind == "sleep":
         return f"timer {node.name!r}" if node.name else "a timer"
+    if node.records == "sleep":
+        return f"a timer (the timeout of wait_condition {node.label!r})"
     return f"{node.kind} {node.name!r}"
 
 

@@ -21,6 +21,7 @@ from typing import cast
 import libcst as cst
 
 from wfkit.errors import UsageError
+from wfkit.static.knowledge import TEMPORAL
 from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, index_module
 from wfkit.static.nodes import semantic_children
 from wfkit.static.parse_guard import ParseLimits, check_source
@@ -69,6 +70,9 @@ class Node:
     path: str = ""
     line: int = 0
     column: int = 0
+    # What a run records where it is not ``kind``: a Temporal ``wait_condition`` issues no
+    # command ("none"), or starts a timer when given a timeout ("sleep"); drawn as a wait.
+    records: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,12 @@ class _Walker:
                 )
 
     def _add(
-        self, kind: str, label: str, op: Op | None = None, at: cst.CSTNode | None = None
+        self,
+        kind: str,
+        label: str,
+        op: Op | None = None,
+        at: cst.CSTNode | None = None,
+        records: str = "",
     ) -> str:
         self.counter += 1
         node_id = f"n{self.counter}"
@@ -301,6 +310,7 @@ class _Walker:
                 op.recorded_name if op else "",
                 op.computed if op else "",
                 self.ix.path if at is not None else "",
+                records=records,
             )
         )
         if at is not None and self.statements and self.positions:
@@ -596,10 +606,16 @@ class _Walker:
             return frontier
         for arg in node.args:
             frontier = self._expr(arg.value, frontier)
-        return self._op(op, frontier, node)
+        records = ""
+        if op.kind == "wait" and self.info.dialect == TEMPORAL:  # workflow.wait_condition
+            records = "sleep" if _wait_timeout(node) else "none"
+            op = replace(op, recorded="")  # a timer is recorded by its kind alone
+        return self._op(op, frontier, node, records)
 
-    def _op(self, op: Op, frontier: list[Pending], at: cst.CSTNode) -> list[Pending]:
-        node_id = self._add(op.kind, op.name, op, at)
+    def _op(
+        self, op: Op, frontier: list[Pending], at: cst.CSTNode, records: str = ""
+    ) -> list[Pending]:
+        node_id = self._add(op.kind, op.name, op, at, records)
         self._connect(frontier, node_id)
         if op.compensation:
             undo = self._add("compensation", f"undo: {op.compensation}")
@@ -719,6 +735,16 @@ class _Walker:
             elif not arg.star and index < len(params):
                 names.add(params[index])
         return frozenset(names)
+
+
+def _wait_timeout(call: cst.Call) -> bool:
+    """Whether ``wait_condition(fn, timeout)`` is given a timeout (any expression but the
+    literal None): Temporal then waits with ``asyncio.wait_for``, which starts a timer."""
+    for index, arg in enumerate(call.args):
+        named = arg.keyword.value if arg.keyword is not None else None
+        if named == "timeout" or (named is None and index == 1 and not arg.star):
+            return not (isinstance(arg.value, cst.Name) and arg.value.value == "None")
+    return False
 
 
 def _code_children(node: cst.CSTNode) -> list[cst.CSTNode]:
