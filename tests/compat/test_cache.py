@@ -13,7 +13,7 @@ from compat_repo import make_repo, write
 
 from wfkit.cli.main import cli
 from wfkit.compat.check import CompatOptions, CompatResult, check
-from wfkit.compat.side_cache import blob_id
+from wfkit.compat.side_cache import SCHEMA, blob_id
 
 FLOWS = """\
 from wfkit import Context, step, workflow
@@ -193,7 +193,7 @@ def test_a_new_init_file_changes_the_module_name_and_misses(tmp_path: Path) -> N
 
 
 def _variant(reading: dict) -> str:
-    return json.dumps({"schema": 1, "summary": {"variants": [reading]}})
+    return json.dumps({"schema": SCHEMA, "summary": {"variants": [reading]}})
 
 
 @pytest.mark.parametrize(
@@ -201,8 +201,8 @@ def _variant(reading: dict) -> str:
     [
         "{not json",
         json.dumps({"schema": 999, "summary": {}}),
-        json.dumps({"schema": 1, "summary": {"variants": 3}}),
-        json.dumps({"schema": 1, "summary": {"variants": [{"workflows": [{"name": "x"}]}]}}),
+        json.dumps({"schema": SCHEMA, "summary": {"variants": 3}}),
+        json.dumps({"schema": SCHEMA, "summary": {"variants": [{"workflows": [{"name": "x"}]}]}}),
         _variant({"workflows": [{"name": "x"}], "unparsable": "", "deps": {}}),
         _variant({"workflows": [], "unparsable": 3, "deps": {}}),
         _variant({"workflows": [], "unparsable": "", "deps": 5}),

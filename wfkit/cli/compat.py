@@ -46,8 +46,10 @@ def compat(app: App, paths: tuple[str, ...], base: str, output_format: str, no_c
     Compares the workflows in the Python files that differ from REV (under PATHS, default the
     whole repository) without importing or running them: steps inserted, removed, reordered
     or renamed (WF301), workflows renamed or removed (WF302), inputs that no longer bind
-    (WF303), version gates removed too early (WF304), and what cannot be told statically
-    (WF305). The old code is read from git, never checked out.
+    (WF303), version gates removed too early (WF304), what cannot be told statically
+    (WF305), Temporal signal or update handlers removed or renamed (WF306). The old code is
+    read from git, never checked out; what each file reads as is cached like the linter's
+    results (--no-cache: neither read nor written).
     """
     from wfkit.compat.catalog import compat_rules
     from wfkit.compat.check import CompatOptions, check

@@ -30,8 +30,8 @@ from wfkit.lint.cache import FileCache
 from wfkit.static.module_index import ModuleIndex, ModuleSet
 from wfkit.static.skeleton import Edge, Graph, Group, Node
 
-# 1: variants of (workflows, unparsable, deps)
-SCHEMA = 1
+# 1: variants of (workflows, unparsable, deps); 2: Temporal handlers, Node.records
+SCHEMA = 2
 VARIANTS = 4  # readings kept per key (old and new side of a helper's change, and a few more)
 BlobOf = Callable[[str], "str | None"]  # absolute path -> blob id on this side, None: absent
 
@@ -184,6 +184,11 @@ def workflow_to_json(workflow: Any) -> dict:
         },
         "problem": workflow.problem,
         "function": workflow.function,
+        "handlers": [workflow_to_json(handler) for handler in workflow.handlers],
+        "handler": workflow.handler,
+        "owner": workflow.owner,
+        "dynamic": workflow.dynamic,
+        "runtime_handlers": workflow.runtime_handlers,
     }
 
 
@@ -209,6 +214,11 @@ def workflow_from_json(data: dict, source: str, make: Callable[..., Any], param:
         data["problem"],
         data["function"],
         source,
+        handlers=tuple(workflow_from_json(h, source, make, param) for h in data["handlers"]),
+        handler=data["handler"],
+        owner=data["owner"],
+        dynamic=data["dynamic"],
+        runtime_handlers=data["runtime_handlers"],
     )
 
 

@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from wfkit.compat.handlers import (
+    RECORDED,
+    HandlerDef,
+    handler_defs,
+    handler_graph,
+    handler_info,
+    registers_handlers_at_run_time,
+)
 from wfkit.compat.side_cache import (
     SideCache,
     TracingModuleSet,
@@ -24,6 +32,7 @@ from wfkit.compat.side_cache import (
     workflow_from_json,
     workflow_to_json,
 )
+from wfkit.static.knowledge import TEMPORAL
 from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
 from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import param_bindings
@@ -57,6 +66,20 @@ class Workflow:
     function: str = ""  # the def that runs (Temporal: the @workflow.run method)
     source: str = field(default="", repr=False, compare=False)
     _place: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    # Temporal: the signal, update and query handlers, each read as a body of its own
+    # (``handler`` is its kind, ``name`` its registered name, ``function`` its method)
+    handlers: tuple[Workflow, ...] = ()
+    handler: str = ""  # "signal", "update" or "query" for a handler; "" for the workflow
+    owner: str = ""  # a handler's workflow (registered name)
+    dynamic: bool = False  # a handler registered with dynamic=True
+    runtime_handlers: bool = False  # the class calls workflow.set_*_handler
+
+    @property
+    def title(self) -> str:
+        """How a finding names it: the workflow, or the workflow's handler."""
+        if self.handler:
+            return f"workflow {self.owner!r}, {self.handler} handler {self.name!r}"
+        return f"workflow {self.name!r}"
 
     @property
     def line(self) -> int:
@@ -205,7 +228,7 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
         graph = build_workflow_graph(index, info, positions=False)
     except RecursionError:
         problem = "the workflow nests too deeply to be read"
-    return Workflow(
+    workflow = Workflow(
         info.name,
         info.attr,
         info.dialect,
@@ -215,6 +238,38 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
         problem,
         info.func.name.value,
         text,
+    )
+    if info.dialect == TEMPORAL:
+        workflow.handlers = tuple(
+            _handler(index, info, h, workflow) for h in handler_defs(index, info)
+        )
+        workflow.runtime_handlers = registers_handlers_at_run_time(index, info)
+    return workflow
+
+
+def _handler(
+    index: ModuleIndex, info: WorkflowInfo, handler: HandlerDef, owner: Workflow
+) -> Workflow:
+    graph: Graph | None = None
+    problem = ""
+    if handler.kind in RECORDED:
+        try:
+            graph = handler_graph(index, info, handler)
+        except RecursionError:
+            problem = "the handler nests too deeply to be read"
+    return Workflow(
+        handler.name,
+        owner.attr,
+        owner.dialect,
+        owner.path,
+        (),
+        graph,
+        problem,
+        handler.method,
+        owner.source,
+        handler=handler.kind,
+        owner=owner.name,
+        dynamic=handler.dynamic,
     )
 
 
@@ -230,10 +285,10 @@ class Locator:
         limits: ParseLimits,
     ) -> None:
         self.root, self.reader, self.extra, self.limits = root, reader, extra, limits
-        self.drawn: dict[tuple[str, str], dict[str, Node]] = {}
+        self.drawn: dict[tuple[str, str, str], dict[str, Node]] = {}
 
     def nodes(self, workflow: Workflow) -> dict[str, Node]:
-        key = (workflow.path, workflow.attr)
+        key = (workflow.path, workflow.attr, workflow.function)
         if key not in self.drawn:
             self.drawn[key] = self._draw(workflow)
         return self.drawn[key]
@@ -250,6 +305,8 @@ class Locator:
             )
             modules.cache[name] = index
             info = index.workflows.get(workflow.attr)
+            if info is not None and workflow.handler:
+                info = handler_info(index, info, workflow.function)
             graph = build_workflow_graph(index, info) if info is not None else None
         except (cst.ParserSyntaxError, RecursionError):
             return {}
