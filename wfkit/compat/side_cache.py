@@ -79,6 +79,13 @@ class SideCache:
 
     def __init__(self, cache: FileCache, root: str, blob_of: BlobOf) -> None:
         self.cache, self.root, self.blob_of = cache, root, blob_of
+        self._writer: Any = None  # a thread writing entries while the side is read
+
+    def close(self) -> None:
+        """Wait for the entries being written."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
 
     def key(self, path: str, module: str, is_package: bool, blob: str) -> str:
         parts = (self.cache.salt, self.root, path, module, str(is_package), blob)
@@ -109,9 +116,17 @@ class SideCache:
             if relative.startswith("../") or relative == "..":
                 return
             deps[relative] = self.blob_of(absolute)
-        kept = [v for v in self._variants(key) if v.get("deps") != deps]
-        variants = [{**reading, "deps": deps}, *kept][:VARIANTS]
-        self.cache.put_json(key, SCHEMA, {"variants": variants})
+        if self._writer is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._writer = ThreadPoolExecutor(max_workers=1)
+        # Creating a file is a slow system call on some file systems (~0.5 ms here), which
+        # releases the interpreter: written on a thread, it overlaps the next file's parse.
+        self._writer.submit(self._write, key, {**reading, "deps": deps})
+
+    def _write(self, key: str, reading: dict) -> None:
+        kept = [v for v in self._variants(key) if v.get("deps") != reading["deps"]]
+        self.cache.put_json(key, SCHEMA, {"variants": [reading, *kept][:VARIANTS]})
 
     def _variants(self, key: str) -> list[dict]:
         entry = self.cache.get_json(key, SCHEMA)

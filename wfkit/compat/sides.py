@@ -145,36 +145,40 @@ def read_side(
 
     packages: dict[tuple[str, str], TracingModuleSet] = {}  # one per package: helpers read once
     markers = ("workflow", *extra[0])
-    for path in sorted(files):
-        text = files[path]
-        if not any(marker in text for marker in markers):
-            continue  # defines no workflow: parsed only if a workflow's helper lives here
-        absolute = os.path.join(root, *path.split("/"))
-        named: set[str] = set()
+    try:
+        for path in sorted(files):
+            text = files[path]
+            if not any(marker in text for marker in markers):
+                continue  # defines no workflow: parsed only if a workflow's helper lives here
+            absolute = os.path.join(root, *path.split("/"))
+            named: set[str] = set()
 
-        def traced(at: str, named: set[str] = named) -> str | None:
-            named.add(at)
-            return reader(at)
+            def traced(at: str, named: set[str] = named) -> str | None:
+                named.add(at)
+                return reader(at)
 
-        name, is_package = module_name(root, path, traced)
-        key = cache.key(path, name, is_package, text_blob_id(text)) if cache else ""
-        entry = cache.get(key) if cache else None
-        if entry is not None and _from_entry(side, entry, text, path):
-            side.hits += 1
-            continue
-        place = ModuleSet.place(absolute, name, is_package)
-        modules = packages.get(place)
-        if modules is None:
-            modules = packages[place] = TracingModuleSet(*place, *extra, limits, reader, parse)
-        read = modules.start()
-        found, problem = _read_file(modules, name, is_package, absolute, path, text, limits)
-        if problem:
-            side.unparsable[path] = problem
-        for workflow in found:
-            side.workflows.setdefault(workflow.name, workflow)
+            name, is_package = module_name(root, path, traced)
+            key = cache.key(path, name, is_package, text_blob_id(text)) if cache else ""
+            entry = cache.get(key) if cache else None
+            if entry is not None and _from_entry(side, entry, text, path):
+                side.hits += 1
+                continue
+            place = ModuleSet.place(absolute, name, is_package)
+            modules = packages.get(place)
+            if modules is None:
+                modules = packages[place] = TracingModuleSet(*place, *extra, limits, reader, parse)
+            read = modules.start()
+            found, problem = _read_file(modules, name, is_package, absolute, path, text, limits)
+            if problem:
+                side.unparsable[path] = problem
+            for workflow in found:
+                side.workflows.setdefault(workflow.name, workflow)
+            if cache is not None:
+                entry = {"workflows": [workflow_to_json(w) for w in found], "unparsable": problem}
+                cache.put(key, entry, read | named)
+    finally:
         if cache is not None:
-            entry = {"workflows": [workflow_to_json(w) for w in found], "unparsable": problem}
-            cache.put(key, entry, read | named)
+            cache.close()  # its entries are written
     return side
 
 
