@@ -78,6 +78,14 @@ class Flow:
     async def run(self, x):
         await workflow.execute_activity(f, x)
         await workflow.execute_activity(g, x)
+
+    @workflow.signal
+    async def approve(self, x) -> None:
+        await workflow.execute_activity(f, x)
+
+    @workflow.update(name="change")
+    async def change(self, x) -> None:
+        await workflow.wait_condition(lambda: x, timeout=5)
 """
 
 
@@ -102,7 +110,8 @@ NEW = {
     "shop/helpers.py": _helpers("c", "e", "d"),
     "shop/temporal_flows.py": TEMPORAL.replace("(f, x)", "(TMP, x)")
     .replace("(g, x)", "(f, x)")
-    .replace("(TMP, x)", "(g, x)"),
+    .replace("(TMP, x)", "(g, x)")
+    .replace('(name="change")', '(name="alter")'),
 }
 
 
@@ -128,7 +137,7 @@ def test_cold_warm_and_uncached_runs_give_the_same_findings(tmp_path: Path) -> N
     uncached = _check(repo, None)
     cold = _check(repo, cache)
     warm = _check(repo, cache)
-    assert {f.code for f in uncached.findings} == {"WF301", "WF302"}
+    assert {f.code for f in uncached.findings} == {"WF301", "WF302", "WF306"}
     assert _as_rows(cold) == _as_rows(warm) == _as_rows(uncached)
     assert (cold.files_checked, cold.workflows_checked) == (
         warm.files_checked,
@@ -159,7 +168,7 @@ def test_cli_json_is_the_same_cold_warm_and_with_no_cache(
     assert any((repo / ".wfkit_cache").rglob("*.json"))
     warm = run()
     assert cold == warm == uncached
-    assert {f["code"] for f in json.loads(warm)["findings"]} == {"WF301", "WF302"}
+    assert {f["code"] for f in json.loads(warm)["findings"]} == {"WF301", "WF302", "WF306"}
 
 
 def test_an_entry_whose_helper_changed_is_not_used(tmp_path: Path) -> None:
@@ -240,3 +249,29 @@ def test_a_stale_entry_of_an_older_reading_is_not_used(tmp_path: Path) -> None:
     again = _check(repo, cache)
     assert again.cache_hits == 0
     assert _as_rows(again) == expected
+
+
+def test_a_cached_reading_equals_the_computed_one(tmp_path: Path) -> None:
+    """Every field of every workflow (graph nodes, edges, groups, parameters, handlers) comes
+    back from an entry as it was computed."""
+    from wfkit.compat.reading import SideReader
+    from wfkit.compat.side_cache import SideCache, cache_salt
+    from wfkit.compat.sides import read_side
+    from wfkit.lint.cache import FileCache
+    from wfkit.static.parse_guard import ParseLimits
+
+    repo = make_repo(tmp_path / "repo", OLD)
+    root = str(repo.resolve())
+    files = {name: (repo / name).read_text() for name in OLD}
+    reader = SideReader(root, {})
+    extra = (frozenset(), frozenset())
+    cache = SideCache(
+        FileCache(str(tmp_path / "cache"), cache_salt(extra, ParseLimits())), root, reader.blob
+    )
+    computed = read_side(root, files, reader, cache=cache)
+    cached = read_side(root, files, reader, cache=cache)
+    assert (computed.hits, cached.hits) == (0, 2)
+    assert cached.workflows == computed.workflows
+    assert sorted(computed.workflows) == ["Flow", "flow", "renamed_later"]
+    assert [h.name for h in cached.workflows["Flow"].handlers] == ["approve", "change"]
+    assert any(n.records == "sleep" for n in cached.workflows["Flow"].handlers[1].graph.nodes)
