@@ -556,6 +556,9 @@ WAIT = "await workflow.wait_condition(lambda: x is not None)"
         (["@a", WAIT[:-1] + ", timeout=T)", "@b"], ["@a", "@b"], ["WF301"]),
         (["@a", "await workflow.sleep(5)", "@b"], ["@a", WAIT[:-1] + ", timeout=T)", "@b"], []),
         (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=None)", "@b"], []),
+        # a timeout held by a local may be None at run time: cannot tell
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=x)", "@b"], ["WF305"]),
+        (["@a", WAIT[:-1] + ", timeout=x)", "@b"], ["@a", WAIT[:-1] + ", timeout=x)", "@b"], []),
     ],
     ids=[
         "plain-inserted",
@@ -566,6 +569,8 @@ WAIT = "await workflow.wait_condition(lambda: x is not None)"
         "timeout-removed",
         "sleep-became-timed-wait",
         "timeout-none-inserted",
+        "timeout-from-a-local-inserted",
+        "timeout-from-a-local-unchanged",
     ],
 )
 def test_temporal_wait_condition_is_recorded_only_with_a_timeout(

@@ -608,9 +608,29 @@ class _Walker:
             frontier = self._expr(arg.value, frontier)
         records = ""
         if op.kind == "wait" and self.info.dialect == TEMPORAL:  # workflow.wait_condition
-            records = "sleep" if _wait_timeout(node) else "none"
-            op = replace(op, recorded="")  # a timer is recorded by its kind alone
+            timeout = _wait_timeout(node)
+            records = "none" if timeout is None else "sleep"
+            computed = ""
+            if timeout is not None and not self._surely_set(timeout):
+                computed = (
+                    f"whether this wait_condition starts a timer depends on its timeout "
+                    f"({self.ix.text(timeout, 30)}) at run time: None starts none"
+                )
+            op = replace(op, recorded="", computed=computed)  # a timer: recorded by its kind
         return self._op(op, frontier, node, records)
+
+    def _surely_set(self, value: cst.BaseExpression) -> bool:
+        """A timeout that cannot be None: a number, a call (``timedelta(...)``), arithmetic,
+        or a module-level or imported name; a local or an attribute may hold None."""
+        if isinstance(value, (cst.Integer, cst.Float, cst.Call, cst.BinaryOperation)):
+            return True
+        if isinstance(value, cst.Name) and all(
+            value.value not in scope.names for scope in self.ix.resolver.stack
+        ):
+            return value.value in _module_assigned(self.ix.module)
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            return self.ix.resolver.resolve(value) is not None
+        return False
 
     def _op(
         self, op: Op, frontier: list[Pending], at: cst.CSTNode, records: str = ""
@@ -737,14 +757,34 @@ class _Walker:
         return frozenset(names)
 
 
-def _wait_timeout(call: cst.Call) -> bool:
-    """Whether ``wait_condition(fn, timeout)`` is given a timeout (any expression but the
-    literal None): Temporal then waits with ``asyncio.wait_for``, which starts a timer."""
+def _module_assigned(module: cst.Module) -> frozenset[str]:
+    """Names a module assigns at its top level to something other than None."""
+    names = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                if isinstance(small.value, cst.Name) and small.value.value == "None":
+                    continue
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                )
+                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return frozenset(names)
+
+
+def _wait_timeout(call: cst.Call) -> cst.BaseExpression | None:
+    """The timeout given to ``wait_condition(fn, timeout)``, unless none is (or the literal
+    None): with one, Temporal waits with ``asyncio.wait_for``, which starts a timer."""
     for index, arg in enumerate(call.args):
         named = arg.keyword.value if arg.keyword is not None else None
         if named == "timeout" or (named is None and index == 1 and not arg.star):
-            return not (isinstance(arg.value, cst.Name) and arg.value.value == "None")
-    return False
+            value = arg.value
+            return None if isinstance(value, cst.Name) and value.value == "None" else value
+    return None
 
 
 def _code_children(node: cst.CSTNode) -> list[cst.CSTNode]:
