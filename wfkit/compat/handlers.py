@@ -69,6 +69,8 @@ def handler_defs(index: ModuleIndex, info: WorkflowInfo) -> list[HandlerDef]:
 def registers_handlers_at_run_time(index: ModuleIndex, info: WorkflowInfo) -> bool:
     """Whether the class calls ``workflow.set_*_handler``: which names it then handles is
     only known at run time."""
+    if not any(setter in index.source for setter in SETTERS):
+        return False  # the common case, without generating the class's code
     body = _class_body(index, info)
     code = "".join(index.module.code_for_node(item) for item in body)
     return any(setter in code for setter in SETTERS)
