@@ -756,3 +756,22 @@ def test_handlers_registered_at_run_time_cannot_be_told(tmp_path: Path) -> None:
     result = compare(tmp_path, {"flows.py": old}, {"flows.py": new})
     assert codes(result) == ["WF305"]
     assert "registers handlers at run time" in result.findings[0].message
+
+
+@pytest.mark.parametrize("listed", [0, 256], ids=["tree-searched", "files-listed"])
+def test_a_caller_of_a_changed_helper_is_found_however_the_search_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: int
+) -> None:
+    """Past MAX_LISTED files left to search, git grep searches the tree; below, only them."""
+    import wfkit.compat.check as check_module
+
+    monkeypatch.setattr(check_module, "MAX_LISTED", listed)
+    old = {
+        "shop/__init__.py": "",
+        "shop/flows.py": PACKAGE_FLOW,
+        "shop/helpers.py": _helpers("a", "b"),
+        "shop/other.py": "X = 1\n",
+    }
+    result = compare(tmp_path, old, {"shop/helpers.py": _helpers("a", "c", "b")})
+    assert codes(result) == ["WF301"]
+    assert result.files_checked == 2  # the helper and its caller, not other.py

@@ -26,6 +26,8 @@ from wfkit.lint.finding import Finding
 from wfkit.lint.suppressions import apply_suppressions, parse_suppressions
 from wfkit.static.parse_guard import ParseLimits
 
+MAX_LISTED = 256  # files left to search for mentions, past which git grep searches the tree
+
 
 @dataclass(frozen=True)
 class CompatOptions:
@@ -69,7 +71,7 @@ def check(options: CompatOptions) -> CompatResult:
     old_files = {c.path: c.old for c in altered if c.old is not None}
     new_files = {c.path: c.new for c in altered if c.new is not None}
     stems = {_stem(c.path) for c in altered}
-    for path in git.mentioning(stems, options.paths) if stems else ():
+    for path in _mentioning(git, options, stems, tracked, set(old_files) | set(new_files)):
         if path in old_files or path in new_files:
             continue
         if path in changed:
@@ -121,6 +123,30 @@ def check(options: CompatOptions) -> CompatResult:
         texts,
         old.hits + new.hits,
     )
+
+
+def _mentioning(
+    git: GitBase, options: CompatOptions, stems: set[str], tracked: set[str], read: set[str]
+) -> list[str]:
+    """The files not read yet that mention a changed module. ``git grep`` over the whole
+    tree costs with every word it looks for (~0.4 s for 1,345 words here), so when few files
+    are left to look in (a change that touches most of the tree) only those are searched, and
+    none when none are left."""
+    if not stems:
+        return []
+    scope = [git.relative(p) for p in options.paths]
+    left = [
+        path
+        for path in sorted(tracked)
+        if path.endswith(".py")
+        and path not in read
+        and (not scope or any(s in (".", path) or path.startswith(s + "/") for s in scope))
+    ]
+    if not left:
+        return []
+    if len(left) <= MAX_LISTED:
+        return git.mentioning(stems, within=left)
+    return git.mentioning(stems, options.paths)
 
 
 def _moved_into_new_files(

@@ -123,13 +123,16 @@ class GitBase:
             self._blobs = blobs
         return self._blobs
 
-    def mentioning(self, words: Iterable[str], paths: Sequence[str] = ()) -> list[str]:
-        """Tracked Python files of the work tree under ``paths`` that mention any of ``words``
-        as a whole word (``git grep``: the candidates that may import a changed module)."""
+    def mentioning(
+        self, words: Iterable[str], paths: Sequence[str] = (), within: Sequence[str] = ()
+    ) -> list[str]:
+        """Tracked Python files of the work tree under ``paths`` (or only the files
+        ``within``, relative to the root) that mention any of ``words`` as a whole word
+        (``git grep``: the candidates that may import a changed module)."""
         words = sorted(set(words))
         if not words:
             return []
-        scope = [self.relative(p) for p in paths] or ["."]
+        scope = list(within) or [self.relative(p) for p in paths] or ["."]
         patterns = [arg for word in words for arg in ("-e", word)]
         try:
             done = subprocess.run(
