@@ -5,6 +5,7 @@ an entry whose helper files changed is not used, a corrupt or foreign entry is i
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,24 @@ def test_a_cached_reading_equals_the_computed_one(tmp_path: Path) -> None:
     assert sorted(computed.workflows) == ["Flow", "flow", "renamed_later"]
     assert [h.name for h in cached.workflows["Flow"].handlers] == ["approve", "change"]
     assert any(n.records == "sleep" for n in cached.workflows["Flow"].handlers[1].graph.nodes)
+
+
+def test_the_cache_in_the_repository_is_not_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache directory ignores itself: a second run sees no new file to check."""
+    repo = make_repo(tmp_path / "repo", OLD)
+    write(repo, NEW)
+    monkeypatch.chdir(repo)
+    first = CliRunner().invoke(cli, ["compat", "--base", "HEAD", "--format", "json"])
+    assert (repo / ".wfkit_cache").is_dir()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".wfkit_cache" not in status
+    second = CliRunner().invoke(cli, ["compat", "--base", "HEAD", "--format", "json"])
+    assert first.stdout == second.stdout and first.exit_code == second.exit_code == 1

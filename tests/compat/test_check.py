@@ -775,3 +775,22 @@ def test_a_caller_of_a_changed_helper_is_found_however_the_search_runs(
     result = compare(tmp_path, old, {"shop/helpers.py": _helpers("a", "c", "b")})
     assert codes(result) == ["WF301"]
     assert result.files_checked == 2  # the helper and its caller, not other.py
+
+
+def test_a_handler_name_held_by_a_constant_is_its_value(tmp_path: Path) -> None:
+    old = _handled((APPROVE, '(name="approve")', "approve", []))
+    new = _handled((APPROVE, "(name=SIGNAL)", "on_approve", [])).replace(
+        "T = timedelta(seconds=5)\n", 'T = timedelta(seconds=5)\nSIGNAL = "approve"\n'
+    )
+    assert codes(compare(tmp_path, {"flows.py": old}, {"flows.py": new})) == []
+    changed = new.replace('SIGNAL = "approve"', 'SIGNAL = "approved"')
+    result = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": changed})
+    assert codes(result) == ["WF306"]
+
+
+def test_a_handler_name_computed_at_run_time_cannot_be_told(tmp_path: Path) -> None:
+    old = _handled((APPROVE, '(name="approve")', "approve", []))
+    new = _handled((APPROVE, '(name="appr" + "ove")', "approve", []))
+    result = compare(tmp_path, {"flows.py": old}, {"flows.py": new})
+    assert codes(result) == ["WF305"]
+    assert "is computed at run time" in result.findings[0].message

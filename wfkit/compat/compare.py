@@ -127,6 +127,18 @@ def _handler_gone(handler: Workflow, after: Workflow) -> Finding:
             "receives it instead; whether it does what the old handler did is not known "
             "statically",
         )
+    computed = handler.named_at_run_time or next(
+        (h.named_at_run_time for h in after.handlers if h.handler == kind and h.named_at_run_time),
+        "",
+    )
+    if computed:
+        return _finding(
+            _at(after),
+            "WF305",
+            f"cannot tell whether runs of workflow {after.name!r} that received {kind} "
+            f"{handler.name!r} replay: {what} is not registered under that name any more, "
+            f"and {computed}",
+        )
     if after.runtime_handlers:
         return _finding(
             _at(after),

@@ -37,6 +37,7 @@ class HandlerDef:
     method: str
     dynamic: bool
     func: cst.FunctionDef
+    computed: str = ""  # why the registered name is only known at run time
 
 
 def handler_defs(index: ModuleIndex, info: WorkflowInfo) -> list[HandlerDef]:
@@ -59,9 +60,9 @@ def handler_defs(index: ModuleIndex, info: WorkflowInfo) -> list[HandlerDef]:
                 index.resolver.stack = saved
             if kind is None:
                 continue
-            name = _keyword_text(call, "name") or item.name.value
+            name, computed = _registered(index, call, item.name.value)
             dynamic = _keyword_text(call, "dynamic") == "True"
-            found.append(HandlerDef(kind, name, item.name.value, dynamic, item))
+            found.append(HandlerDef(kind, name, item.name.value, dynamic, item, computed))
             break
     return found
 
@@ -101,6 +102,22 @@ def with_end(graph: Graph) -> Graph:
     edges = [replace(e, dst=end.id) if e.dst in ends else e for e in graph.edges]
     edges += [Edge(end.id, node_id) for node_id in sorted(ends)]
     return Graph(graph.workflow, graph.dialect, [*graph.nodes, end], edges, list(graph.groups))
+
+
+def _registered(index: ModuleIndex, call: cst.Call | None, method: str) -> tuple[str, str]:
+    """(registered name, why it cannot be known): ``name=`` as a string or a module-level
+    constant holding one, else the method's name; any other expression is computed."""
+    for arg in call.args if call is not None else ():
+        if arg.keyword is None or arg.keyword.value != "name":
+            continue
+        value = arg.value
+        if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+            return value.evaluated_value, ""
+        if isinstance(value, cst.Name) and value.value in index.constants:
+            return index.constants[value.value], ""
+        text = index.text(value, 40)
+        return text, f"the handler's name= ({text}) is computed at run time"
+    return method, ""
 
 
 def _class_body(index: ModuleIndex, info: WorkflowInfo) -> tuple[cst.BaseStatement, ...]:

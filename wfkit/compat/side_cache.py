@@ -30,8 +30,9 @@ from wfkit.lint.cache import FileCache
 from wfkit.static.module_index import ModuleIndex, ModuleSet
 from wfkit.static.skeleton import Edge, Graph, Group, Node
 
-# 1: variants of (workflows, unparsable, deps); 2: Temporal handlers, Node.records
-SCHEMA = 2
+# 1: variants of (workflows, unparsable, deps); 2: Temporal handlers, Node.records;
+# 3: a handler's computed name
+SCHEMA = 3
 VARIANTS = 4  # readings kept per key (old and new side of a helper's change, and a few more)
 BlobOf = Callable[[str], "str | None"]  # absolute path -> blob id on this side, None: absent
 
@@ -204,6 +205,7 @@ def workflow_to_json(workflow: Any) -> dict:
         "owner": workflow.owner,
         "dynamic": workflow.dynamic,
         "runtime_handlers": workflow.runtime_handlers,
+        "named_at_run_time": workflow.named_at_run_time,
     }
 
 
@@ -234,6 +236,7 @@ def workflow_from_json(data: dict, source: str, make: Callable[..., Any], param:
         owner=data["owner"],
         dynamic=data["dynamic"],
         runtime_handlers=data["runtime_handlers"],
+        named_at_run_time=data["named_at_run_time"],
     )
 
 

@@ -73,6 +73,7 @@ class Workflow:
     owner: str = ""  # a handler's workflow (registered name)
     dynamic: bool = False  # a handler registered with dynamic=True
     runtime_handlers: bool = False  # the class calls workflow.set_*_handler
+    named_at_run_time: str = ""  # a handler whose name= is computed: why
 
     @property
     def title(self) -> str:
@@ -274,6 +275,7 @@ def _handler(
         handler=handler.kind,
         owner=owner.name,
         dynamic=handler.dynamic,
+        named_at_run_time=handler.computed,
     )
 
 

@@ -6,7 +6,8 @@ recorded name is computed at run time (`ctx.step(handlers[kind])`, `name=f"..."`
 time (a timer or nothing), a changed file whose old or new text cannot be parsed, a workflow
 nesting too deeply to read, a workflow with more paths through its operations than the check
 follows (the paths it did follow are checked), a Temporal signal or update handler removed
-while a dynamic handler or handlers registered at run time may receive its name.
+while a dynamic handler or handlers registered at run time may receive its name, or where a
+handler's `name=` is computed at run time.
 
 Why: guessing either way is wrong: calling it safe lets a breaking deploy through, calling it
 unsafe trains people to ignore the check. Saying "cannot tell" and why lets a reviewer decide,
