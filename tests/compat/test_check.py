@@ -388,6 +388,12 @@ def test_a_large_change_read_in_a_pool_gives_the_serial_answer(tmp_path: Path) -
     assert serial.findings == pooled.findings
     assert len(serial.findings) == len(range(0, count, 5)) and set(codes(serial)) == {"WF301"}
     assert serial.workflows_checked == pooled.workflows_checked == count
+    # the cache, filled and read by the pool's workers, gives the same answer
+    cache = str(tmp_path / "cache")
+    cold = check(CompatOptions("HEAD", (), str(repo), jobs=2, cache_dir=cache))
+    warm = check(CompatOptions("HEAD", (), str(repo), jobs=2, cache_dir=cache))
+    assert cold.findings == warm.findings == serial.findings
+    assert (cold.cache_hits, warm.cache_hits) == (0, 2 * count)
 
 
 def test_a_gates_old_branch_emptied_is_wf304_and_a_later_change_stays_wf301(
