@@ -388,6 +388,12 @@ def test_a_large_change_read_in_a_pool_gives_the_serial_answer(tmp_path: Path) -
     assert serial.findings == pooled.findings
     assert len(serial.findings) == len(range(0, count, 5)) and set(codes(serial)) == {"WF301"}
     assert serial.workflows_checked == pooled.workflows_checked == count
+    # the cache, filled and read by the pool's workers, gives the same answer
+    cache = str(tmp_path / "cache")
+    cold = check(CompatOptions("HEAD", (), str(repo), jobs=2, cache_dir=cache))
+    warm = check(CompatOptions("HEAD", (), str(repo), jobs=2, cache_dir=cache))
+    assert cold.findings == warm.findings == serial.findings
+    assert (cold.cache_hits, warm.cache_hits) == (0, 2 * count)
 
 
 def test_a_gates_old_branch_emptied_is_wf304_and_a_later_change_stays_wf301(
@@ -537,3 +543,260 @@ def test_untracked_files_are_read_only_for_a_workflow_that_went_missing(tmp_path
     write(repo, {"flows.py": body("wfkit", "@a", "@b")})
     result = check(CompatOptions("HEAD", (), str(repo)))
     assert codes(result) == [] and result.files_checked == 1
+
+
+# ------------------------------------------------------------------------------ wait_condition
+WAIT = "await workflow.wait_condition(lambda: x is not None)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # without a timeout a wait_condition issues no command: nothing is recorded
+        (["@a", "@b"], ["@a", WAIT, "@b"], []),
+        (["@a", WAIT, "@b"], ["@a", "@b"], []),
+        (["@a", "if x:", f"    {WAIT}", "@b"], ["@a", "@b"], []),
+        # with a timeout it starts a timer, recorded like workflow.sleep
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=T)", "@b"], ["WF301"]),
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", T)", "@b"], ["WF301"]),
+        (["@a", WAIT[:-1] + ", timeout=T)", "@b"], ["@a", "@b"], ["WF301"]),
+        (["@a", "await workflow.sleep(5)", "@b"], ["@a", WAIT[:-1] + ", timeout=T)", "@b"], []),
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=None)", "@b"], []),
+        # a timeout held by a local may be None at run time: cannot tell
+        (["@a", "@b"], ["@a", WAIT[:-1] + ", timeout=x)", "@b"], ["WF305"]),
+        (["@a", WAIT[:-1] + ", timeout=x)", "@b"], ["@a", WAIT[:-1] + ", timeout=x)", "@b"], []),
+    ],
+    ids=[
+        "plain-inserted",
+        "plain-removed",
+        "plain-removed-in-branch",
+        "timeout-inserted",
+        "positional-timeout-inserted",
+        "timeout-removed",
+        "sleep-became-timed-wait",
+        "timeout-none-inserted",
+        "timeout-from-a-local-inserted",
+        "timeout-from-a-local-unchanged",
+    ],
+)
+def test_temporal_wait_condition_is_recorded_only_with_a_timeout(
+    tmp_path: Path, old, new, expected
+) -> None:
+    result = compare(
+        tmp_path, {"flows.py": body("temporal", *old)}, {"flows.py": body("temporal", *new)}
+    )
+    assert codes(result) == expected, result.findings
+
+
+def test_a_timed_wait_inserted_is_reported_as_a_timer(tmp_path: Path) -> None:
+    new = body("temporal", "@a", WAIT[:-1] + ", timeout=T)", "@b")
+    result = compare(tmp_path, {"flows.py": body("temporal", "@a", "@b")}, {"flows.py": new})
+    (finding,) = result.findings
+    assert "a timer (the timeout of wait_condition" in finding.message
+    assert finding.message.startswith("workflow 'Flow': activity 'b' became a timer")
+
+
+# ------------------------------------------------------------------------------ handlers
+HANDLED = """\
+from datetime import timedelta
+from temporalio import activity, workflow
+
+T = timedelta(seconds=5)
+
+
+@activity.defn
+async def a(x): return x
+
+
+@activity.defn
+async def b(x): return x
+
+
+@activity.defn
+async def c(x): return x
+
+
+@workflow.defn
+class Flow:
+    def __init__(self) -> None:
+        self.ready = False
+
+    @workflow.run
+    async def run(self, x):
+        await workflow.execute_activity(a, x, start_to_close_timeout=T)
+        await workflow.wait_condition(lambda: self.ready)
+
+{handlers}
+"""
+
+APPROVE = """\
+    @workflow.signal{args}
+    async def {method}(self, x) -> None:
+{body}
+        self.ready = True
+"""
+
+CHANGE = """\
+    @workflow.update{args}
+    async def {method}(self, x) -> str:
+{body}
+        return x
+"""
+
+STATUS = """\
+    @workflow.query{args}
+    def {method}(self) -> bool:
+        return self.ready
+"""
+
+
+def _handled(*handlers: tuple[str, str, str, list[str]]) -> str:
+    """The module with handlers: (template, decorator args, method name, body lines)."""
+    out = []
+    for template, args, method, lines in handlers:
+        body = "\n".join(
+            f"        await workflow.execute_activity({op}, x, start_to_close_timeout=T)"
+            for op in lines
+        )
+        out.append(template.format(args=args, method=method, body=body or "        pass"))
+    return HANDLED.format(handlers="\n".join(out))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # removed or renamed while a recorded run may have received it: WF306
+        ([(APPROVE, "", "approve", [])], [], ["WF306"]),
+        ([(APPROVE, "", "approve", [])], [(APPROVE, "", "approve_now", [])], ["WF306"]),
+        (
+            [(APPROVE, '(name="approve")', "approve", [])],
+            [(APPROVE, '(name="approve_v2")', "approve", [])],
+            ["WF306"],
+        ),
+        ([(CHANGE, "", "change", [])], [], ["WF306"]),
+        ([(CHANGE, "", "change", [])], [(CHANGE, '(name="alter")', "change", [])], ["WF306"]),
+        # the registered name kept while the method is renamed: safe
+        (
+            [(APPROVE, "", "approve", [])],
+            [(APPROVE, '(name="approve")', "approve_order", [])],
+            [],
+        ),
+        # durable operations inside a handler changed: WF301 at the handler
+        ([(APPROVE, "", "approve", ["b"])], [(APPROVE, "", "approve", ["c", "b"])], ["WF301"]),
+        ([(APPROVE, "", "approve", ["b", "c"])], [(APPROVE, "", "approve", ["b"])], ["WF301"]),
+        ([(APPROVE, "", "approve", ["b"])], [(APPROVE, "", "approve", ["c"])], ["WF301"]),
+        ([(CHANGE, "", "change", ["b"])], [(CHANGE, "", "change", ["b", "c"])], ["WF301"]),
+        ([(APPROVE, "", "approve", [])], [(APPROVE, "", "approve", ["b"])], ["WF301"]),
+        # a handler's body changed without durable operations, a query renamed or removed,
+        # a new handler: never reported
+        ([(APPROVE, "", "approve", ["b"])], [(APPROVE, "", "approve", ["b"])], []),
+        ([(STATUS, "", "status", [])], [(STATUS, "", "state", [])], []),
+        ([(STATUS, "", "status", [])], [], []),
+        ([], [(APPROVE, "", "approve", ["b"])], []),
+        # a dynamic handler receives the removed one's signals: cannot tell
+        (
+            [(APPROVE, "", "approve", [])],
+            [(APPROVE, "(dynamic=True)", "anything", [])],
+            ["WF305"],
+        ),
+    ],
+    ids=[
+        "signal-removed",
+        "signal-method-renamed",
+        "signal-name-changed",
+        "update-removed",
+        "update-name-changed",
+        "method-renamed-name-kept",
+        "op-inserted-in-handler",
+        "op-removed-from-handler",
+        "op-renamed-in-handler",
+        "op-appended-to-update",
+        "op-added-to-empty-handler",
+        "unchanged-ops",
+        "query-renamed",
+        "query-removed",
+        "new-handler",
+        "dynamic-handler-instead",
+    ],
+)
+def test_temporal_signal_and_update_handlers(tmp_path: Path, old, new, expected) -> None:
+    result = compare(tmp_path, {"flows.py": _handled(*old)}, {"flows.py": _handled(*new)})
+    assert codes(result) == expected, result.findings
+
+
+def test_a_handler_body_changed_without_durable_operations_is_safe(tmp_path: Path) -> None:
+    old = _handled((APPROVE, "", "approve", ["b"]))
+    new = old.replace(
+        "        self.ready = True\n", "        self.count = x\n        self.ready = x > 0\n"
+    )
+    assert new != old
+    assert codes(compare(tmp_path, {"flows.py": old}, {"flows.py": new})) == []
+
+
+def test_a_handler_finding_names_the_handler_and_points_at_it(tmp_path: Path) -> None:
+    old = _handled((APPROVE, "", "approve", ["b"]))
+    new = _handled((APPROVE, "", "approve", ["c", "b"]))
+    (finding,) = compare(tmp_path, {"flows.py": old}, {"flows.py": new}).findings
+    assert finding.code == "WF301"
+    assert finding.message.startswith("workflow 'Flow', signal handler 'approve': ")
+    line = new.splitlines()[finding.line - 1]
+    assert "execute_activity(c" in line
+
+
+def test_a_renamed_signal_is_reported_at_the_new_handler(tmp_path: Path) -> None:
+    old = _handled((APPROVE, "", "approve", []))
+    new = _handled((APPROVE, '(name="approve_v2")', "approve", []))
+    (finding,) = compare(tmp_path, {"flows.py": old}, {"flows.py": new}).findings
+    assert "now registered as 'approve_v2'" in finding.message
+    assert "name='approve'" in finding.message
+    assert new.splitlines()[finding.line - 1].strip().startswith("async def approve")
+
+
+def test_handlers_registered_at_run_time_cannot_be_told(tmp_path: Path) -> None:
+    old = _handled((APPROVE, "", "approve", []))
+    new = _handled().replace(
+        "        await workflow.wait_condition",
+        "        workflow.set_signal_handler(self.name, self.on)\n"
+        "        await workflow.wait_condition",
+    )
+    result = compare(tmp_path, {"flows.py": old}, {"flows.py": new})
+    assert codes(result) == ["WF305"]
+    assert "registers handlers at run time" in result.findings[0].message
+
+
+@pytest.mark.parametrize("listed", [0, 256], ids=["tree-searched", "files-listed"])
+def test_a_caller_of_a_changed_helper_is_found_however_the_search_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: int
+) -> None:
+    """Past MAX_LISTED files left to search, git grep searches the tree; below, only them."""
+    import wfkit.compat.check as check_module
+
+    monkeypatch.setattr(check_module, "MAX_LISTED", listed)
+    old = {
+        "shop/__init__.py": "",
+        "shop/flows.py": PACKAGE_FLOW,
+        "shop/helpers.py": _helpers("a", "b"),
+        "shop/other.py": "X = 1\n",
+    }
+    result = compare(tmp_path, old, {"shop/helpers.py": _helpers("a", "c", "b")})
+    assert codes(result) == ["WF301"]
+    assert result.files_checked == 2  # the helper and its caller, not other.py
+
+
+def test_a_handler_name_held_by_a_constant_is_its_value(tmp_path: Path) -> None:
+    old = _handled((APPROVE, '(name="approve")', "approve", []))
+    new = _handled((APPROVE, "(name=SIGNAL)", "on_approve", [])).replace(
+        "T = timedelta(seconds=5)\n", 'T = timedelta(seconds=5)\nSIGNAL = "approve"\n'
+    )
+    assert codes(compare(tmp_path, {"flows.py": old}, {"flows.py": new})) == []
+    changed = new.replace('SIGNAL = "approve"', 'SIGNAL = "approved"')
+    result = compare(tmp_path / "2", {"flows.py": old}, {"flows.py": changed})
+    assert codes(result) == ["WF306"]
+
+
+def test_a_handler_name_computed_at_run_time_cannot_be_told(tmp_path: Path) -> None:
+    old = _handled((APPROVE, '(name="approve")', "approve", []))
+    new = _handled((APPROVE, '(name="appr" + "ove")', "approve", []))
+    result = compare(tmp_path, {"flows.py": old}, {"flows.py": new})
+    assert codes(result) == ["WF305"]
+    assert "is computed at run time" in result.findings[0].message

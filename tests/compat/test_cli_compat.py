@@ -91,7 +91,7 @@ def test_sarif_and_github_formats(repo: Path) -> None:
     write(repo, {"flows.py": UNSAFE})
     sarif = json.loads(_invoke("--base", "HEAD", "--format", "sarif").stdout)
     rules = sarif["runs"][0]["tool"]["driver"]["rules"]
-    assert [rule["id"] for rule in rules] == ["WF301", "WF302", "WF303", "WF304", "WF305"]
+    assert [rule["id"] for rule in rules] == ["WF301", "WF302", "WF303", "WF304", "WF305", "WF306"]
     assert sarif["runs"][0]["results"][0]["ruleId"] == "WF301"
     github = _invoke("--base", "HEAD", "--format", "github").stdout
     assert github.startswith("::error file=flows.py,line=14,col=5")

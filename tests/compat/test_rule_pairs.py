@@ -35,7 +35,14 @@ def test_pair(tmp_path: Path, code: str, kind: str, pair) -> None:
 
 
 def test_codes() -> None:
-    assert [info.code for info in compat_rules()] == ["WF301", "WF302", "WF303", "WF304", "WF305"]
+    assert [info.code for info in compat_rules()] == [
+        "WF301",
+        "WF302",
+        "WF303",
+        "WF304",
+        "WF305",
+        "WF306",
+    ]
     assert get_compat_rule("wf302").name == "WorkflowOrphaned"
     with pytest.raises(UsageError):
         get_compat_rule("WF101")

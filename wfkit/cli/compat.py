@@ -8,6 +8,7 @@ resolve, no repository, no git, a path outside the repository: one line each).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -33,15 +34,22 @@ FORMATS = ("text", "json", "sarif", "github")
     show_default=True,
     help="How to print findings (the linter's formats).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ignore and do not update the cache of each file's reading (the linter's cache).",
+)
 @click.pass_obj
-def compat(app: App, paths: tuple[str, ...], base: str, output_format: str) -> None:
+def compat(app: App, paths: tuple[str, ...], base: str, output_format: str, no_cache: bool) -> None:
     """Tell whether runs recorded under --base still replay on the work tree's code.
 
     Compares the workflows in the Python files that differ from REV (under PATHS, default the
     whole repository) without importing or running them: steps inserted, removed, reordered
     or renamed (WF301), workflows renamed or removed (WF302), inputs that no longer bind
-    (WF303), version gates removed too early (WF304), and what cannot be told statically
-    (WF305). The old code is read from git, never checked out.
+    (WF303), version gates removed too early (WF304), what cannot be told statically
+    (WF305), Temporal signal or update handlers removed or renamed (WF306). The old code is
+    read from git, never checked out; what each file reads as is cached like the linter's
+    results (--no-cache: neither read nor written).
     """
     from wfkit.compat.catalog import compat_rules
     from wfkit.compat.check import CompatOptions, check
@@ -61,6 +69,7 @@ def compat(app: App, paths: tuple[str, ...], base: str, output_format: str) -> N
             config.max_file_size or DEFAULT_MAX_FILE_SIZE,
             config.max_nesting or DEFAULT_MAX_NESTING,
         ),
+        cache_dir=None if no_cache else os.path.join(config.root, ".wfkit_cache"),
     )
     result = check(options)
     report = Report.build(

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wfkit.compat.divergence import Divergence, diverge
-from wfkit.compat.paths import OPERATIONS, Choice, Recorded, Shape, paths, recorded_key
+from wfkit.compat.handlers import END, RECORDED, with_end
+from wfkit.compat.paths import Choice, Recorded, Shape, is_recorded, paths, recorded_key
 from wfkit.compat.sides import Param, Side, Workflow
 from wfkit.lint.finding import Finding
 from wfkit.static.skeleton import Graph, Node
@@ -84,7 +85,94 @@ def compare_sides(old: Side, new: Side) -> list[Finding]:
             continue
         found.extend(_inputs(before, after))
         found.extend(_operations(old, new, before, after))
+        found.extend(_handlers(old, new, before, after))
     return found
+
+
+# ------------------------------------------------------------------------------ handlers
+def _handlers(old: Side, new: Side, before: Workflow, after: Workflow) -> list[Finding]:
+    """Temporal signal and update handlers: a recorded run may have received any of them,
+    so each must still be registered under its name, and each one's durable operations
+    (commands of the run like the body's) must replay. Queries are never recorded."""
+    found: list[Finding] = []
+    kept = {_handler_key(h): h for h in after.handlers}
+    for handler in before.handlers:
+        if handler.handler not in RECORDED:
+            continue
+        match = kept.get(_handler_key(handler))
+        if match is None:
+            found.append(_handler_gone(handler, after))
+            continue
+        if handler.graph is not None and match.graph is not None:
+            handler = replace(handler, graph=with_end(handler.graph))
+            match = replace(match, graph=with_end(match.graph))
+        found.extend(_operations(old, new, handler, match))
+    return found
+
+
+def _handler_key(handler: Workflow) -> tuple[str, str | None]:
+    return (handler.handler, None if handler.dynamic else handler.name)
+
+
+def _handler_gone(handler: Workflow, after: Workflow) -> Finding:
+    kind = handler.handler
+    what = f"the dynamic {kind} handler" if handler.dynamic else f"{kind} handler {handler.name!r}"
+    dynamic = [h for h in after.handlers if h.handler == kind and h.dynamic]
+    if dynamic and not handler.dynamic:
+        return _finding(
+            _at(dynamic[0]),
+            "WF305",
+            f"cannot tell whether runs of workflow {after.name!r} that received {kind} "
+            f"{handler.name!r} replay: {what} was removed and the new dynamic {kind} handler "
+            "receives it instead; whether it does what the old handler did is not known "
+            "statically",
+        )
+    computed = handler.named_at_run_time or next(
+        (h.named_at_run_time for h in after.handlers if h.handler == kind and h.named_at_run_time),
+        "",
+    )
+    if computed:
+        return _finding(
+            _at(after),
+            "WF305",
+            f"cannot tell whether runs of workflow {after.name!r} that received {kind} "
+            f"{handler.name!r} replay: {what} is not registered under that name any more, "
+            f"and {computed}",
+        )
+    if after.runtime_handlers:
+        return _finding(
+            _at(after),
+            "WF305",
+            f"cannot tell whether runs of workflow {after.name!r} that received {kind} "
+            f"{handler.name!r} replay: {what} was removed, and the new code registers "
+            "handlers at run time (workflow.set_*_handler), by names not known statically",
+        )
+    effect = (
+        "Temporal buffers the signal, so what the handler did (state it set, operations it "
+        "started) is missing and the run takes another path or waits forever"
+        if kind == "signal"
+        else "Temporal rejects the update the history shows accepted, and the run cannot replay"
+    )
+    renamed = [
+        h
+        for h in after.handlers
+        if h.handler == kind and not h.dynamic and h.function == handler.function
+    ]
+    if renamed and not handler.dynamic:
+        return _finding(
+            _at(renamed[0]),
+            "WF306",
+            f"workflow {after.name!r}: {what} is now registered as {renamed[0].name!r}: on "
+            f"replay of a run that received {handler.name!r}, {effect}; keep the registered "
+            f"name (name={handler.name!r} on the decorator)",
+        )
+    return _finding(
+        _at(after),
+        "WF306",
+        f"workflow {after.name!r}: {what} was removed (it was defined at "
+        f"{handler.path}:{handler.line}): on replay of a run that received it, {effect}; keep "
+        "the handler until no run that may have received it is in flight",
+    )
 
 
 # ------------------------------------------------------------------------------ WF302
@@ -157,7 +245,9 @@ def _operations(old: Side, new: Side, before: Workflow, after: Workflow) -> list
         reason = before.problem or after.problem
         return [
             _finding(
-                _at(after), "WF305", f"cannot tell whether runs of {after.name!r} replay: {reason}"
+                _at(after),
+                "WF305",
+                f"cannot tell whether runs of {_subject(after)} replay: {reason}",
             )
         ]
     if _signature(before.graph) == _signature(after.graph):
@@ -183,7 +273,7 @@ def _operations(old: Side, new: Side, before: Workflow, after: Workflow) -> list
             _finding(
                 _at(after),
                 "WF305",
-                f"cannot tell whether every run of {after.name!r} replays: the old code has more "
+                f"cannot tell whether every run of {_subject(after)} replays: the old code has more "
                 f"than {len(walked.paths)} paths through its operations; only those were checked",
             ),
         )
@@ -228,7 +318,7 @@ def _verdict(
             _finding(
                 where,
                 "WF305",
-                f"cannot tell whether runs of {after.name!r} replay here: {computed} "
+                f"cannot tell whether runs of {_subject(after)} replay here: {computed} "
                 f"(runs recorded {recorded}; old code at {old_at})",
             ),
         )
@@ -243,7 +333,7 @@ def _verdict(
             _finding(
                 where,
                 "WF304",
-                f"workflow {after.name!r}: {removed}, but runs recorded "
+                f"{after.title}: {removed}, but runs recorded "
                 f"before it may still be in flight: a run that recorded {recorded} meets "
                 f"{_describe(met)} here instead; this is safe only once no run recorded before "
                 f"the gate is in flight (wfkit patches tells, per gate)",
@@ -256,7 +346,7 @@ def _verdict(
         _finding(
             where,
             "WF301",
-            f"workflow {after.name!r}: {change}: a run that recorded {recorded} "
+            f"{after.title}: {change}: a run that recorded {recorded} "
             f"(old code at {old_at}) meets {_describe(met, place.handler)} here instead and "
             f"cannot replay; {fix}",
         ),
@@ -295,9 +385,13 @@ def _change(expected: Node, met: Node | None, old: Graph | None, new: Graph) -> 
     what = _describe(expected)
     if met is None:
         return f"{what} was removed"
-    new_keys = {recorded_key(n) for n in new.nodes if n.kind in OPERATIONS}
-    old_keys = {recorded_key(n) for n in old.nodes if n.kind in OPERATIONS} if old else set()
-    if met.kind != expected.kind:
+    if expected.records == END:
+        return f"{_describe(met)} was added after the handler's last operation"
+    if met.records == END:
+        return f"{what} was removed"
+    new_keys = {recorded_key(n) for n in new.nodes if is_recorded(n)}
+    old_keys = {recorded_key(n) for n in old.nodes if is_recorded(n)} if old else set()
+    if recorded_key(met)[0] != recorded_key(expected)[0]:
         return f"{what} became {_describe(met)} (an operation of another kind)"
     if recorded_key(met) in old_keys and recorded_key(expected) in new_keys:
         return f"{what} and {_describe(met)} were reordered"
@@ -338,14 +432,25 @@ def _describe(node: Node | None, handler: str = "") -> str:
         return f"version gate {node.name!r}"
     if node.kind == "sleep":
         return f"timer {node.name!r}" if node.name else "a timer"
+    if node.records == END:
+        return "the end of the handler"
+    if node.records == "sleep":
+        return f"a timer (the timeout of wait_condition {node.label!r})"
     return f"{node.kind} {node.name!r}"
 
 
 def _sequence(prefix: tuple[Recorded, ...]) -> str:
-    names = [f"{kind} {name!r}" if name else kind for kind, name in (r.key for r in prefix)]
+    names = [
+        "end of handler" if kind == END else f"{kind} {name!r}" if name else kind
+        for kind, name in (r.key for r in prefix)
+    ]
     if len(names) > MAX_SHOWN:
         names = [*names[:2], "...", *names[-(MAX_SHOWN - 3) :]]
     return "[" + ", ".join(names) + "]"
+
+
+def _subject(workflow: Workflow) -> str:
+    return workflow.title if workflow.handler else repr(workflow.name)
 
 
 def _names(workflows: list[Workflow]) -> str:

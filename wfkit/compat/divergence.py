@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wfkit.compat.paths import OPERATIONS, Event, Recorded, Shape, recorded_key
+from wfkit.compat.paths import Event, Recorded, Shape, is_recorded, recorded_key
 
 _END = ("end", "fail")
 
@@ -95,7 +95,7 @@ def _step(
     node = new.nodes[node_id]
     if node.kind in _END:
         return [Divergence(old.ops[: i + 1], None)]
-    if node.kind in OPERATIONS:
+    if is_recorded(node):
         met = _meet(old, i, node_id, recorded_key(node))
         if met is not None:
             return [met]
@@ -147,7 +147,7 @@ def _onward(
         return [(targets[0], i, counts)]
     for target in targets:  # a parallel group's calls, recorded in call order
         node = new.nodes[target]
-        if node.kind not in OPERATIONS:
+        if not is_recorded(node):
             continue
         if i >= len(old.ops):
             return []

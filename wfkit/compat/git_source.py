@@ -48,6 +48,7 @@ class GitBase:
         )
         self.root = os.path.realpath(top.strip())
         self.base = base
+        self._blobs: dict[str, str] | None = None
         self.commit = self._git(
             ["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
             what=f"resolve --base {base!r}",
@@ -102,21 +103,36 @@ class GitBase:
         return sorted(n for n in listed.split("\0") if n.endswith(".py"))
 
     def tracked(self) -> set[str]:
-        """Every file at the base (paths relative to the root, with ``/``): one git process."""
-        listed = self._git(
-            ["ls-tree", "-r", "--name-only", "-z", self.commit],
-            what="list the files at the base",
-            cwd=self.root,
-        )
-        return {name for name in listed.split("\0") if name}
+        """Every file at the base (paths relative to the root, with ``/``)."""
+        return set(self.blobs())
 
-    def mentioning(self, words: Iterable[str], paths: Sequence[str] = ()) -> list[str]:
-        """Tracked Python files of the work tree under ``paths`` that mention any of ``words``
-        as a whole word (``git grep``: the candidates that may import a changed module)."""
+    def blobs(self) -> dict[str, str]:
+        """Every file at the base and its blob id (the key of its cached reading): one git
+        process, asked once."""
+        if self._blobs is None:
+            listed = self._git(
+                ["ls-tree", "-r", "-z", self.commit],
+                what="list the files at the base",
+                cwd=self.root,
+            )
+            blobs: dict[str, str] = {}
+            for row in listed.split("\0"):
+                info, tab, name = row.partition("\t")
+                if tab:
+                    blobs[name] = info.rsplit(" ", 1)[-1]
+            self._blobs = blobs
+        return self._blobs
+
+    def mentioning(
+        self, words: Iterable[str], paths: Sequence[str] = (), within: Sequence[str] = ()
+    ) -> list[str]:
+        """Tracked Python files of the work tree under ``paths`` (or only the files
+        ``within``, relative to the root) that mention any of ``words`` as a whole word
+        (``git grep``: the candidates that may import a changed module)."""
         words = sorted(set(words))
         if not words:
             return []
-        scope = [self.relative(p) for p in paths] or ["."]
+        scope = list(within) or [self.relative(p) for p in paths] or ["."]
         patterns = [arg for word in words for arg in ("-e", word)]
         try:
             done = subprocess.run(

@@ -47,8 +47,15 @@ Event = Recorded | Choice
 def recorded_key(node: Node) -> tuple[str, str]:
     """What replay compares for an operation node: its kind and the name the engine records
     (:attr:`Node.name`: a version gate's id; a timer's ``name=`` for wfkit, nothing for the
-    dialects that record timers by kind alone, since a duration is not a timer's identity)."""
-    return (node.kind, node.name)
+    dialects that record timers by kind alone, since a duration is not a timer's identity).
+    A Temporal ``wait_condition`` with a timeout is recorded as the timer it starts."""
+    return (node.records or node.kind, node.name)
+
+
+def is_recorded(node: Node) -> bool:
+    """Whether a run records this node as an operation: a Temporal ``wait_condition``
+    without a timeout issues no command, so nothing of it is in a history."""
+    return node.kind in OPERATIONS and node.records != "none"
 
 
 @dataclass
@@ -148,7 +155,7 @@ def _advance(
     if node.kind in ("end", "fail"):
         yield None, events, rounds
         return
-    if node.kind in OPERATIONS:
+    if is_recorded(node):
         events = (*events, Recorded(recorded_key(node), node_id))
         for _, handler in shape.handlers_around(node_id)[:1]:  # it failed: the handler runs
             yield (
@@ -185,9 +192,7 @@ def _onward(
         return
     # several targets under one edge label: a parallel group's calls, recorded in call order
     calls = tuple(
-        Recorded(recorded_key(shape.nodes[t]), t)
-        for t in targets
-        if shape.nodes[t].kind in OPERATIONS
+        Recorded(recorded_key(shape.nodes[t]), t) for t in targets if is_recorded(shape.nodes[t])
     )
     for after in shape.join(targets):
         yield after, (*events, *calls), rounds

@@ -13,9 +13,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from wfkit.compat.side_cache import SideCache, text_blob_id
 from wfkit.compat.sides import Locator, Side, read_side
+from wfkit.lint.cache import FileCache
 from wfkit.lint.lazycst import gc_paused
 from wfkit.static.parse_guard import ParseLimits
 
@@ -32,6 +34,19 @@ class SideReader:
     root: str
     changed: dict[str, str | None]
     tracked: frozenset[str] | None = None
+    blobs: dict[str, str] | None = None  # the old side: each tracked file's blob id at the base
+    _hashed: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def blob(self, absolute: str) -> str | None:
+        """The git blob id of the file's content on this side (None: no such file); the old
+        side's come from ``git ls-tree``, the new side's are hashed from the text."""
+        relative = os.path.relpath(absolute, self.root).replace(os.sep, "/")
+        if self.blobs is not None:
+            return self.blobs.get(relative)
+        if relative not in self._hashed:
+            text = self(absolute)
+            self._hashed[relative] = None if text is None else text_blob_id(text)
+        return self._hashed[relative]
 
     def __call__(self, absolute: str) -> str | None:
         relative = os.path.relpath(absolute, self.root).replace(os.sep, "/")
@@ -55,6 +70,7 @@ class Job:
     new: SideReader
     extra: tuple[frozenset[str], frozenset[str]]
     limits: ParseLimits
+    cache: FileCache | None = None  # readings of earlier runs (None: --no-cache)
 
 
 def read_sides(
@@ -103,12 +119,22 @@ def _read(job: Job, old_files: dict[str, str], new_files: dict[str, str]) -> tup
     (a cost that grows with the square of the change's size). Trees hold no cycles."""
     trees: dict = {}  # text -> tree, shared by the sides: an unchanged helper is parsed once
     with gc_paused():
-        old = read_side(job.root, old_files, job.old, job.extra, job.limits, trees)
-        new = read_side(job.root, new_files, job.new, job.extra, job.limits, trees)
+        old = read_side(
+            job.root, old_files, job.old, job.extra, job.limits, trees, side_cache(job, job.old)
+        )
+        new = read_side(
+            job.root, new_files, job.new, job.extra, job.limits, trees, side_cache(job, job.new)
+        )
     return old, new
 
 
+def side_cache(job: Job, reader: SideReader) -> SideCache | None:
+    """The cache as one side sees it (its files' blob ids), or None without a cache."""
+    return SideCache(job.cache, job.root, reader.blob) if job.cache is not None else None
+
+
 def _merge(into: Side, part: Side) -> None:
+    into.hits += part.hits
     for name, workflow in part.workflows.items():
         into.workflows.setdefault(name, workflow)
     into.unparsable.update(part.unparsable)

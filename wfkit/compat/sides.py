@@ -17,6 +17,22 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from wfkit.compat.handlers import (
+    RECORDED,
+    HandlerDef,
+    handler_defs,
+    handler_graph,
+    handler_info,
+    registers_handlers_at_run_time,
+)
+from wfkit.compat.side_cache import (
+    SideCache,
+    TracingModuleSet,
+    text_blob_id,
+    workflow_from_json,
+    workflow_to_json,
+)
+from wfkit.static.knowledge import TEMPORAL
 from wfkit.static.module_index import ModuleIndex, ModuleSet, WorkflowInfo
 from wfkit.static.parse_guard import ParseLimits, check_source
 from wfkit.static.resolver import param_bindings
@@ -50,6 +66,21 @@ class Workflow:
     function: str = ""  # the def that runs (Temporal: the @workflow.run method)
     source: str = field(default="", repr=False, compare=False)
     _place: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    # Temporal: the signal, update and query handlers, each read as a body of its own
+    # (``handler`` is its kind, ``name`` its registered name, ``function`` its method)
+    handlers: tuple[Workflow, ...] = ()
+    handler: str = ""  # "signal", "update" or "query" for a handler; "" for the workflow
+    owner: str = ""  # a handler's workflow (registered name)
+    dynamic: bool = False  # a handler registered with dynamic=True
+    runtime_handlers: bool = False  # the class calls workflow.set_*_handler
+    named_at_run_time: str = ""  # a handler whose name= is computed: why
+
+    @property
+    def title(self) -> str:
+        """How a finding names it: the workflow, or the workflow's handler."""
+        if self.handler:
+            return f"workflow {self.owner!r}, {self.handler} handler {self.name!r}"
+        return f"workflow {self.name!r}"
 
     @property
     def line(self) -> int:
@@ -75,6 +106,7 @@ class Side:
     workflows: dict[str, Workflow] = field(default_factory=dict)
     unparsable: dict[str, str] = field(default_factory=dict)  # path -> reason
     locator: Locator | None = field(default=None, repr=False, compare=False)
+    hits: int = field(default=0, compare=False)  # files answered by the cache
 
     def placed(self, workflow: Workflow, node: Node) -> Node:
         """``node`` with its line and column (graphs are drawn without them: most operations
@@ -97,10 +129,12 @@ def read_side(
     extra: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     limits: ParseLimits = ParseLimits(),
     trees: dict[str, cst.Module] | None = None,
+    cache: SideCache | None = None,
 ) -> Side:
     """The workflows defined in ``files`` (repository path -> text), helpers read by
     ``reader`` (an absolute path -> its text on this side, or None). ``trees`` (text -> tree)
-    is shared with the other side, so a text both sides have is parsed once."""
+    is shared with the other side, so a text both sides have is parsed once; ``cache``, when
+    given, answers files read by an earlier run (see :mod:`wfkit.compat.side_cache`)."""
     side = Side(root)
     trees = {} if trees is None else trees
 
@@ -110,35 +144,86 @@ def read_side(
             tree = trees[text] = cst.parse_module(text)
         return tree
 
-    packages: dict[tuple[str, str], ModuleSet] = {}  # one per package root: helpers read once
+    packages: dict[tuple[str, str], TracingModuleSet] = {}  # one per package: helpers read once
     markers = ("workflow", *extra[0])
-    for path in sorted(files):
-        text = files[path]
-        if not any(marker in text for marker in markers):
-            continue  # defines no workflow: parsed only if a workflow's helper lives here
-        absolute = os.path.join(root, *path.split("/"))
-        rejection = check_source(text, limits)
-        if rejection is not None:
-            side.unparsable[path] = rejection.message
-            continue
-        name, is_package = module_name(root, path, reader)
-        place = ModuleSet.place(absolute, name, is_package)
-        modules = packages.get(place)
-        if modules is None:
-            modules = packages[place] = ModuleSet(*place, *extra, limits, reader, parse)
-        index = modules.cache.get(name)
-        if index is None or index.path != absolute:
-            try:
-                tree = parse(text)
-            except cst.ParserSyntaxError as error:
-                side.unparsable[path] = f"syntax error at line {_error_line(text, error)}"
+    try:
+        for path in sorted(files):
+            text = files[path]
+            if not any(marker in text for marker in markers):
+                continue  # defines no workflow: parsed only if a workflow's helper lives here
+            absolute = os.path.join(root, *path.split("/"))
+            named: set[str] = set()
+
+            def traced(at: str, named: set[str] = named) -> str | None:
+                named.add(at)
+                return reader(at)
+
+            name, is_package = module_name(root, path, traced)
+            key = cache.key(path, name, is_package, text_blob_id(text)) if cache else ""
+            entry = cache.get(key) if cache else None
+            if entry is not None and _from_entry(side, entry, text, path):
+                side.hits += 1
                 continue
-            index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
-            modules.cache[name] = index
-        for attr in sorted(index.workflows):
-            info = index.workflows[attr]
-            side.workflows.setdefault(info.name, _workflow(index, info, path, text))
+            place = ModuleSet.place(absolute, name, is_package)
+            modules = packages.get(place)
+            if modules is None:
+                modules = packages[place] = TracingModuleSet(*place, *extra, limits, reader, parse)
+            read = modules.start()
+            found, problem = _read_file(modules, name, is_package, absolute, path, text, limits)
+            if problem:
+                side.unparsable[path] = problem
+            for workflow in found:
+                side.workflows.setdefault(workflow.name, workflow)
+            if cache is not None:
+                entry = {"workflows": [workflow_to_json(w) for w in found], "unparsable": problem}
+                cache.put(key, entry, read | named)
+    finally:
+        if cache is not None:
+            cache.close()  # its entries are written
     return side
+
+
+def _read_file(
+    modules: TracingModuleSet,
+    name: str,
+    is_package: bool,
+    absolute: str,
+    path: str,
+    text: str,
+    limits: ParseLimits,
+) -> tuple[list[Workflow], str]:
+    """The workflows one file defines, or why it cannot be read."""
+    rejection = check_source(text, limits)
+    if rejection is not None:
+        return [], rejection.message
+    index = modules.cache.get(name)
+    if index is None or index.path != absolute:
+        try:
+            tree = modules.parse(text)
+        except cst.ParserSyntaxError as error:
+            return [], f"syntax error at line {_error_line(text, error)}"
+        extra = modules.extra
+        index = ModuleIndex(tree, name, is_package, *extra, modules, absolute, text)
+        modules.given(name, index, is_package)
+    else:
+        modules.used.update(modules.loaded.get(name, ()))
+    return [_workflow(index, index.workflows[a], path, text) for a in sorted(index.workflows)], ""
+
+
+def _from_entry(side: Side, entry: dict, text: str, path: str) -> bool:
+    """Add a cached reading to ``side``; False (nothing added) if the entry is malformed."""
+    try:
+        found = [workflow_from_json(w, text, Workflow, Param) for w in entry["workflows"]]
+        problem = entry["unparsable"]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    if not isinstance(problem, str):
+        return False
+    if problem:
+        side.unparsable[path] = problem
+    for workflow in found:
+        side.workflows.setdefault(workflow.name, workflow)
+    return True
 
 
 def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> Workflow:
@@ -148,7 +233,7 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
         graph = build_workflow_graph(index, info, positions=False)
     except RecursionError:
         problem = "the workflow nests too deeply to be read"
-    return Workflow(
+    workflow = Workflow(
         info.name,
         info.attr,
         info.dialect,
@@ -158,6 +243,39 @@ def _workflow(index: ModuleIndex, info: WorkflowInfo, path: str, text: str) -> W
         problem,
         info.func.name.value,
         text,
+    )
+    if info.dialect == TEMPORAL:
+        workflow.handlers = tuple(
+            _handler(index, info, h, workflow) for h in handler_defs(index, info)
+        )
+        workflow.runtime_handlers = registers_handlers_at_run_time(index, info)
+    return workflow
+
+
+def _handler(
+    index: ModuleIndex, info: WorkflowInfo, handler: HandlerDef, owner: Workflow
+) -> Workflow:
+    graph: Graph | None = None
+    problem = ""
+    if handler.kind in RECORDED:
+        try:
+            graph = handler_graph(index, info, handler)
+        except RecursionError:
+            problem = "the handler nests too deeply to be read"
+    return Workflow(
+        handler.name,
+        owner.attr,
+        owner.dialect,
+        owner.path,
+        (),
+        graph,
+        problem,
+        handler.method,
+        owner.source,
+        handler=handler.kind,
+        owner=owner.name,
+        dynamic=handler.dynamic,
+        named_at_run_time=handler.computed,
     )
 
 
@@ -173,10 +291,10 @@ class Locator:
         limits: ParseLimits,
     ) -> None:
         self.root, self.reader, self.extra, self.limits = root, reader, extra, limits
-        self.drawn: dict[tuple[str, str], dict[str, Node]] = {}
+        self.drawn: dict[tuple[str, str, str], dict[str, Node]] = {}
 
     def nodes(self, workflow: Workflow) -> dict[str, Node]:
-        key = (workflow.path, workflow.attr)
+        key = (workflow.path, workflow.attr, workflow.function)
         if key not in self.drawn:
             self.drawn[key] = self._draw(workflow)
         return self.drawn[key]
@@ -193,6 +311,8 @@ class Locator:
             )
             modules.cache[name] = index
             info = index.workflows.get(workflow.attr)
+            if info is not None and workflow.handler:
+                info = handler_info(index, info, workflow.function)
             graph = build_workflow_graph(index, info) if info is not None else None
         except (cst.ParserSyntaxError, RecursionError):
             return {}

@@ -39,12 +39,22 @@ class FileCache:
         return os.path.join(self.directory, key[:2], key[2:] + ".json")
 
     def get(self, key: str) -> FileSummary | None:
+        data = self.get_json(key, SCHEMA)
+        try:
+            return FileSummary.from_json(data) if data is not None else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def get_json(self, key: str, schema: int) -> dict | None:
+        """An entry's payload, or None when it is missing, unreadable or of another schema
+        (``wfkit compat`` keeps its per-file readings here too, with its own schema)."""
         try:
             with open(self._file(key), encoding="utf-8") as handle:
                 data = json.load(handle)
-            if data.get("schema") != SCHEMA:
+            if not isinstance(data, dict) or data.get("schema") != schema:
                 return None
-            return FileSummary.from_json(data["summary"])
+            payload = data["summary"]
+            return payload if isinstance(payload, dict) else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -58,8 +68,11 @@ class FileCache:
         self._write(self._file(key)[:-5] + ".ok", "")
 
     def put(self, key: str, summary: FileSummary) -> None:
+        self.put_json(key, SCHEMA, summary.to_json())
+
+    def put_json(self, key: str, schema: int, payload: dict) -> None:
         # dumps, not dump: only dumps uses the C encoder (~5x faster; the same text).
-        self._write(self._file(key), json.dumps({"schema": SCHEMA, "summary": summary.to_json()}))
+        self._write(self._file(key), json.dumps({"schema": schema, "summary": payload}))
 
     def _write(self, target: str, text: str) -> None:
         import tempfile  # ~5 ms of imports that a run answered from the cache never needs

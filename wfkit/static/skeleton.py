@@ -21,6 +21,7 @@ from typing import cast
 import libcst as cst
 
 from wfkit.errors import UsageError
+from wfkit.static.knowledge import TEMPORAL
 from wfkit.static.module_index import Helper, ModuleIndex, Op, WorkflowInfo, index_module
 from wfkit.static.nodes import semantic_children
 from wfkit.static.parse_guard import ParseLimits, check_source
@@ -69,6 +70,9 @@ class Node:
     path: str = ""
     line: int = 0
     column: int = 0
+    # What a run records where it is not ``kind``: a Temporal ``wait_condition`` issues no
+    # command ("none"), or starts a timer when given a timeout ("sleep"); drawn as a wait.
+    records: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,7 +289,12 @@ class _Walker:
                 )
 
     def _add(
-        self, kind: str, label: str, op: Op | None = None, at: cst.CSTNode | None = None
+        self,
+        kind: str,
+        label: str,
+        op: Op | None = None,
+        at: cst.CSTNode | None = None,
+        records: str = "",
     ) -> str:
         self.counter += 1
         node_id = f"n{self.counter}"
@@ -301,6 +310,7 @@ class _Walker:
                 op.recorded_name if op else "",
                 op.computed if op else "",
                 self.ix.path if at is not None else "",
+                records=records,
             )
         )
         if at is not None and self.statements and self.positions:
@@ -596,10 +606,36 @@ class _Walker:
             return frontier
         for arg in node.args:
             frontier = self._expr(arg.value, frontier)
-        return self._op(op, frontier, node)
+        records = ""
+        if op.kind == "wait" and self.info.dialect == TEMPORAL:  # workflow.wait_condition
+            timeout = _wait_timeout(node)
+            records = "none" if timeout is None else "sleep"
+            computed = ""
+            if timeout is not None and not self._surely_set(timeout):
+                computed = (
+                    f"whether this wait_condition starts a timer depends on its timeout "
+                    f"({self.ix.text(timeout, 30)}) at run time: None starts none"
+                )
+            op = replace(op, recorded="", computed=computed)  # a timer: recorded by its kind
+        return self._op(op, frontier, node, records)
 
-    def _op(self, op: Op, frontier: list[Pending], at: cst.CSTNode) -> list[Pending]:
-        node_id = self._add(op.kind, op.name, op, at)
+    def _surely_set(self, value: cst.BaseExpression) -> bool:
+        """A timeout that cannot be None: a number, a call (``timedelta(...)``), arithmetic,
+        or a module-level or imported name; a local or an attribute may hold None."""
+        if isinstance(value, (cst.Integer, cst.Float, cst.Call, cst.BinaryOperation)):
+            return True
+        if isinstance(value, cst.Name) and all(
+            value.value not in scope.names for scope in self.ix.resolver.stack
+        ):
+            return value.value in _module_assigned(self.ix.module)
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            return self.ix.resolver.resolve(value) is not None
+        return False
+
+    def _op(
+        self, op: Op, frontier: list[Pending], at: cst.CSTNode, records: str = ""
+    ) -> list[Pending]:
+        node_id = self._add(op.kind, op.name, op, at, records)
         self._connect(frontier, node_id)
         if op.compensation:
             undo = self._add("compensation", f"undo: {op.compensation}")
@@ -719,6 +755,36 @@ class _Walker:
             elif not arg.star and index < len(params):
                 names.add(params[index])
         return frozenset(names)
+
+
+def _module_assigned(module: cst.Module) -> frozenset[str]:
+    """Names a module assigns at its top level to something other than None."""
+    names = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                if isinstance(small.value, cst.Name) and small.value.value == "None":
+                    continue
+                targets = (
+                    [t.target for t in small.targets]
+                    if isinstance(small, cst.Assign)
+                    else [small.target]
+                )
+                names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return frozenset(names)
+
+
+def _wait_timeout(call: cst.Call) -> cst.BaseExpression | None:
+    """The timeout given to ``wait_condition(fn, timeout)``, unless none is (or the literal
+    None): with one, Temporal waits with ``asyncio.wait_for``, which starts a timer."""
+    for index, arg in enumerate(call.args):
+        named = arg.keyword.value if arg.keyword is not None else None
+        if named == "timeout" or (named is None and index == 1 and not arg.star):
+            value = arg.value
+            return None if isinstance(value, cst.Name) and value.value == "None" else value
+    return None
 
 
 def _code_children(node: cst.CSTNode) -> list[cst.CSTNode]:

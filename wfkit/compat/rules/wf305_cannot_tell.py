@@ -2,8 +2,12 @@
 
 What: a change where a static answer is impossible, with the reason: an operation whose
 recorded name is computed at run time (`ctx.step(handlers[kind])`, `name=f"..."`,
-`ctx.wait_for_event(event)`), a changed file that cannot be parsed, a workflow with more paths
-through its operations than the check follows (the paths it did follow are checked).
+`ctx.wait_for_event(event)`), a Temporal `wait_condition` whose timeout may be None at run
+time (a timer or nothing), a changed file whose old or new text cannot be parsed, a workflow
+nesting too deeply to read, a workflow with more paths through its operations than the check
+follows (the paths it did follow are checked), a Temporal signal or update handler removed
+while a dynamic handler or handlers registered at run time may receive its name, or where a
+handler's `name=` is computed at run time.
 
 Why: guessing either way is wrong: calling it safe lets a breaking deploy through, calling it
 unsafe trains people to ignore the check. Saying "cannot tell" and why lets a reviewer decide,
