@@ -760,16 +760,21 @@ class Engine:
                 if not child.status.terminal:
                     self.cancel(child.id, compensate=compensate, drive=drive)
             now = self.clock.now()
+            changes: dict[str, Any] = {
+                "cancel_requested": True,
+                "compensate_on_cancel": compensate,
+                "wake_at": now,
+                "updated_at": now,
+            }
+            if run.status == RunStatus.QUEUED:
+                # A queued run is cancelled at once, without waiting for (or taking) a slot
+                # of its queue: it leaves the queue (passed over by dequeues) as PENDING.
+                changes["status"] = RunStatus.PENDING
             try:  # two cancels at the same moment: only the first one writes
                 self.store.commit(
                     run_id,
                     Checkpoint(
-                        run={
-                            "cancel_requested": True,
-                            "compensate_on_cancel": compensate,
-                            "wake_at": now,
-                            "updated_at": now,
-                        },
+                        run=changes,
                         history=[
                             he.run_entry(run_id, now, "cancel_requested", compensate=compensate)
                         ],

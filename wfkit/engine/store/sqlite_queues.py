@@ -154,7 +154,7 @@ def only_queues_clause(names: Sequence[str], params: dict[str, Any]) -> str:
     names = sorted(set(names))
     params.update((f"q{i}", name) for i, name in enumerate(names))
     marks = ", ".join(f":q{i}" for i in range(len(names)))
-    return f" AND pk IN (SELECT run_pk FROM queue_entries WHERE queue IN ({marks}))"
+    return f" AND r.pk IN (SELECT run_pk FROM queue_entries WHERE queue IN ({marks}))"
 
 
 def _entry(row: Sequence[Any]) -> QueueEntry:
