@@ -65,7 +65,9 @@ from wfkit.errors import (
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
-_SCHEDULE_EVERY = timedelta(seconds=1)  # how often a worker looks for due schedule ticks
+_SCHEDULE_EVERY = timedelta(seconds=1)
+# How often a busy engine dequeues at the least (it also does when nothing else is claimable).
+_QUEUE_PASS_EVERY = timedelta(seconds=0.1)  # how often a worker looks for due schedule ticks
 # The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
 # every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
 # shorter lease would be lost between renewals and every run would keep changing hands.
@@ -146,6 +148,7 @@ class Engine:
         self.poll_interval = poll_interval
         self._workflows: dict[str, WorkflowDef[Any]] = {}
         self._queues: dict[str, Queue] = {}
+        self._dequeued_at: datetime | None = None  # this engine's last dequeue pass
         self._seed_source = rng or random.Random()
         self.rt = Runtime(
             store=self.store,
@@ -416,6 +419,27 @@ class Engine:
                 self.owner, now, until, limit=1, run_id=run_id, workflows=workflows
             )
         else:
+            claimed = self._claim_with_queues(now, until, run_id, workflows, only_queues)
+        self.rt.health.answered(now)
+        if not claimed:
+            return False
+        self._process(claimed[0], now)
+        return True
+
+    def _claim_with_queues(
+        self,
+        now: datetime,
+        until: datetime,
+        run_id: str | None,
+        workflows: list[str],
+        only_queues: Sequence[str] | None,
+    ) -> list[RunRecord]:
+        """A claim that dequeues first, when due: whenever nothing dequeued before is left to
+        claim, and at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy
+        by runs on no queue still gives the queues their turn). A pass dequeues as many runs
+        as the limits allow, so most claims need none: a pass costs a few statements."""
+        since = self._dequeued_at
+        if since is not None and now - since < _QUEUE_PASS_EVERY:
             claimed = self.store.claim(
                 self.owner,
                 now,
@@ -423,14 +447,21 @@ class Engine:
                 limit=1,
                 run_id=run_id,
                 workflows=workflows,
-                queues=self._dequeued_by_me(only_queues),
                 only_queues=only_queues,
             )
-        self.rt.health.answered(now)
-        if not claimed:
-            return False
-        self._process(claimed[0], now)
-        return True
+            if claimed:
+                return claimed
+        self._dequeued_at = now
+        return self.store.claim(
+            self.owner,
+            now,
+            until,
+            limit=1,
+            run_id=run_id,
+            workflows=workflows,
+            queues=self._dequeued_by_me(only_queues),
+            only_queues=only_queues,
+        )
 
     def _dequeued_by_me(self, only_queues: Sequence[str] | None) -> list[Queue]:
         if only_queues is None:

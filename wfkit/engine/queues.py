@@ -28,9 +28,13 @@ from wfkit.errors import UsageError
 QUEUED = "queued"
 DEQUEUED = "dequeued"
 DONE = "done"
-# How many waiting entries one dequeue pass looks at, in order, for runs whose key has room:
-# bounds a pass's cost when the head of a queue is all one busy key.
+# How many waiting entries one dequeue pass looks at, in order: ``room`` without a per-key
+# limit (each one is taken); with one, runs of keys already at their limit are passed over
+# in the query, and of the rest SCAN_PER_SLOT per free slot, at most SCAN_LIMIT, are looked at
+# (several waiting runs of one key fill one slot between them). Bounds a pass's cost
+# whatever the backlog.
 SCAN_LIMIT = 1000
+SCAN_PER_SLOT = 10
 MAX_PRIORITY = 2**31 - 1
 
 
@@ -174,6 +178,11 @@ def free_slots(queue: Queue, running: int, recent: int) -> int:
     return SCAN_LIMIT if free == math.inf else max(int(free), 0)
 
 
+def scan_limit(queue: Queue, free: int) -> int:
+    """How many waiting entries (of keys with room) a pass with ``free`` slots looks at."""
+    return free if queue.per_key is None else min(SCAN_LIMIT, free * SCAN_PER_SLOT)
+
+
 def pick(
     queue: Queue,
     waiting: Iterable[tuple[Any, str | None]],
@@ -181,19 +190,28 @@ def pick(
     running_by_key: Mapping[str | None, int],
 ) -> list[Any]:
     """Which of ``waiting`` (run ids or keys with their queue key, in dequeue order) to
-    dequeue now: at most ``free``, skipping a key that has ``per_key`` runs dequeued; at most
-    :data:`SCAN_LIMIT` entries are looked at."""
+    dequeue now: at most ``free``, skipping a key that has ``per_key`` runs dequeued; of the
+    entries whose key had room when the pass began, :func:`scan_limit` are looked at."""
     chosen: list[Any] = []
     if free <= 0:
         return chosen
     taken = dict(running_by_key)
-    for n, (ref, key) in enumerate(waiting):
-        if n >= SCAN_LIMIT:
-            break
-        if queue.per_key is not None and key is not None:
-            if taken.get(key, 0) >= queue.per_key:
+    limit = queue.per_key
+    looked, scan = 0, scan_limit(queue, free)
+    for ref, key in waiting:
+        if limit is not None and key is not None:
+            if running_by_key.get(key, 0) >= limit:
+                continue  # full before the pass: not looked at (the SQL stores filter these)
+            looked += 1
+            if looked > scan:
+                break
+            if taken.get(key, 0) >= limit:
                 continue
             taken[key] = taken.get(key, 0) + 1
+        else:
+            looked += 1
+            if looked > scan:
+                break
         chosen.append(ref)
         if len(chosen) >= free:
             break

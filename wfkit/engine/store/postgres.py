@@ -583,9 +583,12 @@ class PostgresStore:
             only += postgres_queues.only_queues_clause(only_queues, params)
         sql = self._claim_sql.replace("{only}", only)
         if queues:  # queues: dequeue within their limits first, in the claim's transaction
-            with self._transaction() as cur:
+            # Pipelined: the dequeue statements and the claim go out together, one round trip.
+            with self._connection() as conn, conn.pipeline(), conn.transaction():
+                cur = conn.cursor()
                 postgres_queues.dequeue(cur, queues, now)
-                rows = cur.execute(sql, params).fetchall()
+                cur.execute(sql, params)
+                rows = cur.fetchall()
         else:
             with self._cursor() as cur:  # one statement: atomic without an explicit transaction
                 rows = cur.execute(sql, params).fetchall()

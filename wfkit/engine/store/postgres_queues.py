@@ -20,40 +20,71 @@ from wfkit.engine.queues import (
     DONE,
     QUEUED,
     SCAN_LIMIT,
+    SCAN_PER_SLOT,
     DuplicateQueued,
     Queue,
     QueueEntry,
-    free_slots,
-    pick,
 )
 from wfkit.engine.status import TERMINAL, RunStatus
 
 _TERMINAL = sorted(s.value for s in TERMINAL)
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('wfkit.queue:' || %s, 0))"
-_ANY_WAITING = f"SELECT 1 FROM queue_entries WHERE queue = %s AND state = '{QUEUED}' LIMIT 1"
-_SWEEP = (
-    f"UPDATE queue_entries q SET state = '{DONE}', dedup_key = NULL FROM runs r "
-    f"WHERE r.id = q.run_id AND q.queue = %s AND q.state = '{DEQUEUED}' "
-    "AND r.status = ANY(%s)"
+# The lock only when a run waits: a pass of an idle queue takes no lock and writes nothing.
+_LOCK_IF_WAITING = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('wfkit.queue:' || %(queue)s, 0)) "
+    f"FROM (SELECT 1 FROM queue_entries WHERE queue = %(queue)s AND state = '{QUEUED}' "
+    "LIMIT 1) waiting"
 )
-_RUNNING = f"SELECT count(*) FROM queue_entries WHERE queue = %s AND state = '{DEQUEUED}'"
-_RUNNING_BY_KEY = (
-    f"SELECT queue_key, count(*) FROM queue_entries WHERE queue = %s AND state = '{DEQUEUED}' "
-    "AND queue_key IS NOT NULL GROUP BY queue_key"
+# One statement per queue (after its lock, in a later statement: READ COMMITTED takes each
+# statement's snapshot at its start, so this one sees every dequeue committed before the lock
+# was granted). It is wfkit.engine.queues.pick in SQL: of the first waiting runs in order, a
+# run is taken when its key has room (the ones going plus its rank among the key's waiting
+# runs), up to the room left by concurrency and rate; runs of keys at their limit are not
+# scanned (see wfkit.engine.queues.scan_limit). Entries whose run finished are marked done on
+# the way (a data-modifying CTE always runs; its rows are not the ones counted). An entry whose
+# run is no longer QUEUED (cancelled while it waited) is passed over, by a lookup of the run's
+# key per entry scanned (a subquery, so no plan can turn it into a scan of every QUEUED run).
+_DEQUEUE = f"""
+WITH live AS (
+    SELECT q.queue_key FROM queue_entries q JOIN runs r ON r.id = q.run_id
+    WHERE q.queue = %(queue)s AND q.state = '{DEQUEUED}' AND NOT r.status = ANY(%(terminal)s)
+), swept AS (
+    UPDATE queue_entries q SET state = '{DONE}', dedup_key = NULL FROM runs r
+    WHERE r.id = q.run_id AND q.queue = %(queue)s AND q.state = '{DEQUEUED}'
+    AND r.status = ANY(%(terminal)s) RETURNING 1
+), busy AS (
+    SELECT queue_key, count(*) AS n FROM live WHERE queue_key IS NOT NULL GROUP BY queue_key
+), room AS (
+    SELECT LEAST(
+        COALESCE(%(concurrency)s - (SELECT count(*) FROM live), {SCAN_LIMIT}),
+        COALESCE(%(rate)s - (SELECT count(*) FROM queue_entries
+                             WHERE queue = %(queue)s AND dequeued_at > %(since)s), {SCAN_LIMIT})
+    ) AS free
+), waiting AS (
+    SELECT q.run_id, q.queue_key, q.priority, q.seq FROM queue_entries q
+    WHERE q.queue = %(queue)s AND q.state = '{QUEUED}'
+    AND (SELECT r.status FROM runs r WHERE r.id = q.run_id) = '{RunStatus.QUEUED.value}'
+    AND (%(per_key)s::integer IS NULL OR q.queue_key IS NULL OR q.queue_key NOT IN (
+        SELECT queue_key FROM busy WHERE n >= %(per_key)s::integer))
+    ORDER BY q.priority, q.seq
+    LIMIT (SELECT CASE WHEN %(per_key)s::integer IS NULL THEN GREATEST(free, 0)
+                  ELSE LEAST({SCAN_LIMIT}, GREATEST(free, 0) * {SCAN_PER_SLOT}) END FROM room)
+), ranked AS (
+    SELECT w.*, row_number() OVER (PARTITION BY w.queue_key ORDER BY w.priority, w.seq) AS nth
+    FROM waiting w
+), chosen AS (
+    SELECT k.run_id FROM ranked k LEFT JOIN busy b ON b.queue_key = k.queue_key
+    WHERE k.queue_key IS NULL OR %(per_key)s::integer IS NULL
+       OR COALESCE(b.n, 0) + k.nth <= %(per_key)s::integer
+    ORDER BY k.priority, k.seq
+    LIMIT (SELECT GREATEST(free, 0) FROM room)
+), marked AS (
+    UPDATE queue_entries SET state = '{DEQUEUED}', dequeued_at = %(now)s
+    WHERE run_id IN (SELECT run_id FROM chosen) RETURNING run_id
 )
-_RECENT = "SELECT count(*) FROM queue_entries WHERE queue = %s AND dequeued_at > %s"
-_WAITING = (
-    "SELECT q.run_id, q.queue_key FROM queue_entries q JOIN runs r ON r.id = q.run_id "
-    f"WHERE q.queue = %s AND q.state = '{QUEUED}' AND r.status = '{RunStatus.QUEUED.value}' "
-    f"ORDER BY q.priority, q.seq LIMIT {SCAN_LIMIT}"
-)
-_MARK_DEQUEUED = (
-    f"UPDATE queue_entries SET state = '{DEQUEUED}', dequeued_at = %s WHERE run_id = ANY(%s)"
-)
-_RUN_DEQUEUED = (
-    f"UPDATE runs SET status = '{RunStatus.PENDING.value}', updated_at = %s "
-    f"WHERE id = ANY(%s) AND status = '{RunStatus.QUEUED.value}'"
-)
+UPDATE runs SET status = '{RunStatus.PENDING.value}', updated_at = %(now)s
+WHERE id IN (SELECT run_id FROM marked) AND status = '{RunStatus.QUEUED.value}'
+"""
 _HOLDER = (
     "SELECT r.id, r.status FROM queue_entries q JOIN runs r ON r.id = q.run_id "
     "WHERE q.queue = %s AND q.dedup_key = %s"
@@ -86,35 +117,25 @@ def enqueue(cur: Any, run_id: str, entry: QueueEntry, now: datetime) -> None:
     )
 
 
-def dequeue(cur: Any, queues: Sequence[Queue], now: datetime) -> int:
-    """Dequeue what each queue's limits allow now (QUEUED runs become PENDING); the number."""
-    total = 0
+def dequeue(cur: Any, queues: Sequence[Queue], now: datetime) -> None:
+    """Dequeue what each queue's limits allow now (QUEUED runs become PENDING), queues in name
+    order. Two statements a queue and no result read back: the caller may pipeline them with
+    its claim (one round trip)."""
     for queue in sorted(queues, key=lambda q: q.name):
-        name = queue.name
-        if cur.execute(_ANY_WAITING, (name,)).fetchone() is None:
-            continue  # nothing waits: no lock taken
-        cur.execute(_LOCK, (name,))
-        running = recent = 0
-        by_key: dict[str | None, int] = {}
-        if queue.concurrency is not None or queue.per_key is not None:
-            cur.execute(_SWEEP, (name, _TERMINAL))
-            if queue.concurrency is not None:
-                running = cur.execute(_RUNNING, (name,)).fetchone()[0]
-            if queue.per_key is not None:
-                by_key = dict(cur.execute(_RUNNING_BY_KEY, (name,)).fetchall())
-        if queue.rate is not None:
-            since = now - timedelta(seconds=queue.rate[1])
-            recent = cur.execute(_RECENT, (name, since)).fetchone()[0]
-        free = free_slots(queue, running, recent)
-        if free <= 0:
-            continue
-        waiting = cur.execute(_WAITING, (name,)).fetchall()
-        chosen = pick(queue, waiting, free, by_key)
-        if chosen:
-            cur.execute(_MARK_DEQUEUED, (now, chosen))
-            cur.execute(_RUN_DEQUEUED, (now, chosen))
-            total += len(chosen)
-    return total
+        cur.execute(_LOCK_IF_WAITING, {"queue": queue.name})
+        rate, period = queue.rate if queue.rate is not None else (None, 0.0)
+        cur.execute(
+            _DEQUEUE,
+            {
+                "queue": queue.name,
+                "terminal": _TERMINAL,
+                "concurrency": queue.concurrency,
+                "per_key": queue.per_key,
+                "rate": rate,
+                "since": now - timedelta(seconds=period),
+                "now": now,
+            },
+        )
 
 
 def entries(cur: Any, run_ids: Sequence[str]) -> dict[str, QueueEntry]:
