@@ -269,12 +269,15 @@ class PostgresStore:
             f"VALUES ({', '.join(['%s'] * len(_RUN_COLUMNS))}) "
             "ON CONFLICT (id) DO NOTHING RETURNING " + ", ".join(_RUN_COLUMNS)
         )
+        params: Sequence[Any] = row
+        if queue is not None and queue.dedup_key is None:  # the entry in the same statement
+            sql, params = postgres_queues.with_entry(sql, row, queue, run.created_at)
         with self._transaction() as cur:
-            created = cur.execute(sql, row).fetchone()
+            created = cur.execute(sql, params).fetchone()
             if created is None:
                 existing = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run.id,)).fetchone()
                 return _run_from_row(_row(existing)), False
-            if queue is not None:  # a queued run: its entry in the same transaction
+            if queue is not None and queue.dedup_key is not None:  # checked under the lock
                 postgres_queues.enqueue(cur, run.id, queue, run.created_at)
             for entry in entries:
                 cur.execute(_HISTORY_INSERT, entry)

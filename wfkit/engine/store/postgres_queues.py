@@ -99,6 +99,20 @@ _ENTRIES = (
 )
 
 
+def with_entry(
+    insert_run: str, row: Sequence[Any], entry: QueueEntry, now: datetime
+) -> tuple[str, list[Any]]:
+    """``insert_run`` (an ``INSERT INTO runs ... RETURNING``) adding the run's queue entry
+    too, when a run is created: one statement instead of two (an entry without a dedup key
+    needs no lock)."""
+    sql = (
+        f"WITH created AS ({insert_run}), queued AS (INSERT INTO queue_entries (run_id, queue, "
+        "queue_key, priority, dedup_key, state, enqueued_at) SELECT id, %s, %s, %s, %s, %s, %s "
+        "FROM created) SELECT * FROM created"
+    )
+    return sql, [*row, entry.queue, entry.key, entry.priority, None, QUEUED, now]
+
+
 def enqueue(cur: Any, run_id: str, entry: QueueEntry, now: datetime) -> None:
     """Add the run's entry; a dedup key held by a live run raises :class:`DuplicateQueued`."""
     if entry.dedup_key is not None:
