@@ -223,3 +223,10 @@ def test_a_queue_declared_twice_differently_is_refused() -> None:
         e.register_queue(Queue("q", concurrency=2))
     with pytest.raises(DefinitionError, match="queue= takes a wfkit.Queue"):
         workflow(name="w", queue="q")(lambda ctx: None)  # type: ignore[arg-type]
+
+
+def test_queued_runs_are_in_flight_for_version_drift() -> None:
+    e = engine(Queue("q"))
+    e.start(job, "waiting", queue="q")
+    (group,) = e.versions()
+    assert (group.workflow, group.runs, group.statuses) == ("job", 1, {"QUEUED": 1})

@@ -117,7 +117,7 @@ class QueueDeduplicated(UsageError):
         super().__init__(
             f"queue {queue!r} already has run {run_id!r} with dedup key {dedup_key!r}, "
             "not finished",
-            hint="wait for that run (engine.handle(error.run_id)) or use another dedup key",
+            hint=f"wait for run {run_id!r} to finish, or use another dedup key",
         )
         self.queue = queue
         self.dedup_key = dedup_key
