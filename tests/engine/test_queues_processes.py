@@ -47,6 +47,7 @@ FLOWS = """
 
 
 def _work_through_the_queue(tmp_path: Path, url: str) -> None:
+    """``tmp_path``: the user_code_dir fixture's, which unloads flows.py after the test."""
     (tmp_path / "flows.py").write_text(textwrap.dedent(FLOWS))
     (mail,) = load_modules([str(tmp_path / "flows.py")])
     with Engine(url, workflows=[mail]) as engine:
@@ -112,12 +113,14 @@ def _check_executions(lines: list[str]) -> None:
     assert peak <= 5
 
 
-def test_three_workers_keep_concurrency_and_per_key_limits_on_sqlite(tmp_path: Path) -> None:
-    _work_through_the_queue(tmp_path, f"sqlite:///{tmp_path / 'wfkit.db'}")
+def test_three_workers_keep_concurrency_and_per_key_limits_on_sqlite(
+    user_code_dir: Path,
+) -> None:
+    _work_through_the_queue(user_code_dir, f"sqlite:///{user_code_dir / 'wfkit.db'}")
 
 
 @pytest.mark.postgres
 def test_three_workers_keep_concurrency_and_per_key_limits_on_postgres(
-    tmp_path: Path, postgres_database: Any
+    user_code_dir: Path, postgres_database: Any
 ) -> None:
-    _work_through_the_queue(tmp_path, postgres_database.new_url())
+    _work_through_the_queue(user_code_dir, postgres_database.new_url())
