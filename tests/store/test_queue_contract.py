@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from store_records import at, run
 
-from tests.store.store_records import at, run
 from wfkit.engine.queues import DEQUEUED, QUEUED, DuplicateQueued, Queue, QueueEntry
 from wfkit.engine.status import RunStatus
 from wfkit.engine.store.base import Checkpoint, Store

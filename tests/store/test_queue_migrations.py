@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from store_records import at, run
 
-from tests.store.store_records import at, run
 from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import RunStatus
 from wfkit.engine.store import postgres_schema, sqlite_schema
