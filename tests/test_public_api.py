@@ -28,6 +28,8 @@ WFKIT_NAMES = [
     "Engine",
     "Every",
     "NonDeterminismError",
+    "Queue",
+    "QueueDeduplicated",
     "Retry",
     "RunFailed",
     "RunStatus",

@@ -34,6 +34,8 @@ _EXPORTS = {
     "Cron": "wfkit.engine.schedules",
     "Every": "wfkit.engine.schedules",
     "At": "wfkit.engine.schedules",
+    "Queue": "wfkit.engine.queues",
+    "QueueDeduplicated": "wfkit.engine.queues",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from wfkit.engine.definitions import workflow as workflow
     from wfkit.engine.engine import Engine as Engine
     from wfkit.engine.engine import WorkflowHandle as WorkflowHandle
+    from wfkit.engine.queues import Queue as Queue
+    from wfkit.engine.queues import QueueDeduplicated as QueueDeduplicated
     from wfkit.engine.retry import Retry as Retry
     from wfkit.engine.running_step import StepInfo as StepInfo
     from wfkit.engine.running_step import step_info as step_info

@@ -687,8 +687,8 @@ def test_claim_takes_active_runs_and_due_parked_runs(store: Store, status: RunSt
         assert got == ["due", "no-wake"]  # an active run waits out a future wake_at
     elif status in PARKED:
         assert got == ["due"]  # a parked run needs a due wake_at
-    else:
-        assert status in TERMINAL and got == []
+    else:  # a QUEUED run waits for a dequeue (tests/store/test_queue_contract.py)
+        assert (status in TERMINAL or status == RunStatus.QUEUED) and got == []
 
 
 def test_claim_leases_and_returns_the_state_before_the_claim(store: Store) -> None:

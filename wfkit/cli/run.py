@@ -49,6 +49,27 @@ _POLL_SECONDS = 0.5
     metavar="SECONDS",
     help="Give up waiting after this long (exit 1; the run carries on later).",
 )
+@click.option(
+    "--queue",
+    metavar="NAME",
+    help="Start the run on this queue (default: the workflow's @workflow(queue=...)); it "
+    "waits QUEUED until dequeued within the queue's limits.",
+)
+@click.option(
+    "--queue-key", metavar="KEY", help="What the queue's per_key limit counts by (e.g. a customer)."
+)
+@click.option(
+    "--priority",
+    type=click.IntRange(min=0, max=2**31 - 1),
+    default=0,
+    show_default=True,
+    help="Queue priority: smaller starts first; FIFO within a priority.",
+)
+@click.option(
+    "--dedup-key",
+    metavar="KEY",
+    help="Refuse (exit 2) while a run of the queue with this key has not finished.",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
@@ -61,6 +82,10 @@ def run(
     timeout: float | None,
     max_payload: int | None,
     store_url: str,
+    queue: str | None,
+    queue_key: str | None,
+    priority: int,
+    dedup_key: str | None,
 ) -> None:
     """Start a workflow run and print its result as JSON.
 
@@ -81,6 +106,7 @@ def run(
 
         check_id(run_id, "--id")
     wf = load_workflow(target)
+    queue_options = _queue_options(wf, queue, queue_key, priority, dedup_key)
     data = parse_json_option(input_text, "--input")
     missing: UsageError | None = None
     try:
@@ -111,7 +137,7 @@ def run(
         if missing is not None and (run_id is None or engine.store.get_run(run_id) is None):
             raise missing
         # Without --id the workflow's workflow_id template (or a new UUID) names the run.
-        handle = engine.start(wf, *args, workflow_id=run_id, **kwargs)
+        handle = engine.start(wf, *args, workflow_id=run_id, **queue_options, **kwargs)
         existed = not handle.created
         if existed:
             say(app, f"run {handle.id} already exists; showing that run")
@@ -137,6 +163,23 @@ def run(
         stored = engine.get_run(handle.id).result
         value = json.loads(stored) if stored is not None else None
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _queue_options(
+    wf: Any, queue: str | None, key: str | None, priority: int, dedup_key: str | None
+) -> dict[str, Any]:
+    """start()'s queue keywords, checked before the store is opened: the queue must be the
+    one the workflow declares (the only one this command knows the limits of)."""
+    from wfkit.engine.queues import check_enqueue
+
+    declared = {wf.queue.name: wf.queue} if wf.queue is not None else {}
+    check_enqueue(declared, queue if queue is not None else wf.queue, key, priority, dedup_key)
+    options: dict[str, Any] = {"queue_key": key, "queue_priority": priority}
+    if queue is not None:
+        options["queue"] = queue
+    if dedup_key is not None:
+        options["queue_dedup_key"] = dedup_key
+    return options
 
 
 def _progress(app: App, no_wait: bool) -> Any:

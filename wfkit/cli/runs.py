@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 JSON_VERSION = 1
 _STATUSES = (
+    "QUEUED",
     "PENDING",
     "RUNNING",
     "SLEEPING",
@@ -56,10 +57,11 @@ class ListFormat(str, Enum):
 
 @dataclass(frozen=True)
 class RunRow:
-    """One line of `wfkit list`: a run and how many of its steps are done."""
+    """One line of `wfkit list`: a run, how many of its steps are done, and its queue."""
 
     run: RunRecord
     steps_done: int
+    queue: str | None = None
 
 
 @click.command("list")
@@ -82,7 +84,8 @@ class RunRow:
 def list_runs(
     app: App, status: str | None, workflow: str | None, limit: int, fmt: ListFormat, store_url: str
 ) -> None:
-    """List runs, newest first: id, workflow, status, started, steps done."""
+    """List runs, newest first: id, workflow, status, started, steps done (and the queue,
+    when a run listed was started on one)."""
     from wfkit.engine.status import RunStatus
 
     # The store alone, and two reads: the runs, then their steps done in one query.
@@ -91,7 +94,11 @@ def list_runs(
             status=RunStatus(status.upper()) if status else None, workflow=workflow, limit=limit
         )
         done = store.steps_done([run.id for run in runs])
-    rows = [RunRow(run, done[run.id]) for run in runs]
+        queued = store.queue_entries([run.id for run in runs])
+    rows = [
+        RunRow(run, done[run.id], queued[run.id].queue if run.id in queued else None)
+        for run in runs
+    ]
     _LIST_FORMATS[fmt]().render(app, rows)
     if rows and len(rows) == limit:
         say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows more")
@@ -125,6 +132,7 @@ class RunsJson:
                             "finished_at": iso(r.run.finished_at),
                             "steps_done": r.steps_done,
                             "parent_id": r.run.parent_id,
+                            "queue": r.queue,
                         }
                         for r in rows
                     ],
@@ -139,12 +147,15 @@ class RunsTable:
     def render(self, app: App, rows: Sequence[RunRow]) -> None:
         if not rows:
             return
+        # The QUEUE column only when a run listed is on a queue: other lists read as before.
+        queues = any(r.queue is not None for r in rows)
         print_rows(
             app,
             [
                 ("ID", "left"),
                 ("WORKFLOW", "left"),
                 ("STATUS", "left"),
+                *([("QUEUE", "left")] if queues else []),
                 ("STARTED", "left"),
                 ("STEPS DONE", "right"),
             ],
@@ -153,6 +164,7 @@ class RunsTable:
                     r.run.id,
                     r.run.workflow,
                     status_text(r.run.status.value),
+                    *([r.queue or "-"] if queues else []),
                     when(r.run.created_at),
                     str(r.steps_done),
                 )

@@ -72,6 +72,14 @@ def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> fl
     help="How long a run stays this worker's without a heartbeat; a crashed "
     "worker's runs are taken over after this.",
 )
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    metavar="NAME",
+    help="Dequeue and run only this queue's runs (repeatable); runs on no queue are left "
+    "to workers without --queue.",
+)
 @max_payload_option
 @store_option
 @click.pass_obj
@@ -83,12 +91,14 @@ def worker(
     lease_seconds: float,
     max_payload: int | None,
     store_url: str,
+    queues: Sequence[str],
 ) -> None:
     """Run the workflows defined in MODULE... (files or dotted names) until SIGTERM/Ctrl-C.
 
     \b
     wfkit worker fixtures/examples/orders.py fixtures/examples/approval.py
     wfkit worker myapp.flows --concurrency 4
+    wfkit worker myapp.flows --queue emails --queue sms
     """
     from wfkit.cli.progress import PlainProgress
     from wfkit.engine.engine import Engine
@@ -96,6 +106,7 @@ def worker(
     from wfkit.engine.store import display_url, open_store
 
     workflows = load_modules(modules)
+    only_queues = _known_queues(workflows, queues) if queues else None
     log = TransitionLog(lambda line: say(app, line))
     store = ObservedStore(open_store(store_url), log)
     # -v adds each step, retry, compensation and wait, as `wfkit run` shows them.
@@ -114,7 +125,8 @@ def worker(
             app,
             f"worker {engine.owner} on {display_url(store_url)}: "
             f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
-            "Ctrl-C or SIGTERM stops)",
+            + (f"queues {', '.join(only_queues)}; " if only_queues else "")
+            + "Ctrl-C or SIGTERM stops)",
         )
         with _stop_on_signals(
             stop,
@@ -126,6 +138,7 @@ def worker(
                 stop=stop,
                 concurrency=concurrency,
                 idle_interval=idle_interval,
+                only_queues=only_queues,
                 on_store_error=lambda error, pause: say(
                     app, f"store unavailable: {error.message}; trying again in {pause:g}s"
                 ),
@@ -136,6 +149,22 @@ def worker(
         say(app, "worker stopped")
     finally:
         engine.close()
+
+
+def _known_queues(workflows: Sequence[Any], names: Sequence[str]) -> list[str]:
+    """``--queue`` names, each declared by a loaded workflow's ``@workflow(queue=...)``,
+    checked before the store is opened (a typo leaves the store untouched)."""
+    from wfkit.errors import UsageError
+
+    declared = sorted({wf.queue.name for wf in workflows if wf.queue is not None})
+    unknown = sorted(set(names) - set(declared))
+    if unknown:
+        raise UsageError(
+            f"unknown queue {unknown[0]!r} (the modules declare: "
+            f"{', '.join(declared) or 'no queue'})",
+            hint="declare it with @workflow(queue=Queue(NAME, ...)) in a module given",
+        )
+    return sorted(set(names))
 
 
 @contextmanager

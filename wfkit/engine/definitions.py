@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 
 from wfkit.engine.binding import is_context_parameter, positional_count
 from wfkit.engine.ids import check_id
+from wfkit.engine.queues import Queue
 from wfkit.engine.retry import Retry
 from wfkit.engine.run_ids import IdSource, RunIdTemplate
 from wfkit.engine.schedules import At, Cron, Every, Schedule
@@ -115,6 +116,7 @@ class WorkflowDef(Generic[R]):
         version: int,
         workflow_id: IdSource | None = None,
         schedule: Schedule | Sequence[Schedule] | None = None,
+        queue: Queue | None = None,
     ) -> None:
         if not callable(fn):
             raise DefinitionError(f"@workflow needs a function, got {type(fn).__name__}")
@@ -137,6 +139,13 @@ class WorkflowDef(Generic[R]):
         )
         # When it starts by itself: (schedule name, schedule), names unique (wfkit.engine.schedules).
         self.schedules = _named_schedules(self.name, schedule)
+        if queue is not None and not isinstance(queue, Queue):
+            raise DefinitionError(
+                f"@workflow {self.name!r}: queue= takes a wfkit.Queue, got {queue!r}",
+                hint='e.g. queue=Queue("emails", concurrency=5)',
+            )
+        # The queue its runs start on unless start() names another (wfkit.engine.queues).
+        self.queue = queue
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -194,6 +203,7 @@ def workflow(
     version: int = 1,
     workflow_id: IdSource | None = None,
     schedule: Schedule | Sequence[Schedule] | None = None,
+    queue: Queue | None = None,
 ) -> Callable[[Callable[..., R]], WorkflowDef[R]]: ...
 def workflow(
     fn: Callable[..., Any] | None = None,
@@ -203,16 +213,24 @@ def workflow(
     version: int = 1,
     workflow_id: IdSource | None = None,
     schedule: Schedule | Sequence[Schedule] | None = None,
+    queue: Queue | None = None,
 ) -> Any:
     """Declare a workflow. ``name`` is what runs are stored under (default: the function name);
     ``workflow_id`` names a run started without an explicit id from its input, e.g.
     ``"order-{order.order_id}"`` (see :mod:`wfkit.engine.run_ids`); ``schedule`` starts runs
     by themselves, on workers: one or several ``Cron``, ``Every`` or ``At``
-    (:mod:`wfkit.engine.schedules`)."""
+    (:mod:`wfkit.engine.schedules`); ``queue`` is the :class:`~wfkit.engine.queues.Queue`
+    its runs start on (and declares it to every engine that registers the workflow, so
+    ``wfkit worker`` knows it)."""
 
     def wrap(f: Callable[..., Any]) -> WorkflowDef[Any]:
         return WorkflowDef(
-            f, name=name, version=version, workflow_id=workflow_id, schedule=schedule
+            f,
+            name=name,
+            version=version,
+            workflow_id=workflow_id,
+            schedule=schedule,
+            queue=queue,
         )
 
     return wrap(fn) if fn is not None else wrap

@@ -37,6 +37,7 @@ from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
+from wfkit.engine.queues import DuplicateQueued, Queue, QueueDeduplicated, check_enqueue
 from wfkit.engine.schedule_control import Schedules
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store import DEFAULT_STORE_URL, open_store
@@ -64,7 +65,9 @@ from wfkit.errors import (
 
 _log = logging.getLogger("wfkit.engine")
 _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that keeps failing
-_SCHEDULE_EVERY = timedelta(seconds=1)  # how often a worker looks for due schedule ticks
+_SCHEDULE_EVERY = timedelta(seconds=1)
+# How often a busy engine dequeues at the least (it also does when nothing else is claimable).
+_QUEUE_PASS_EVERY = timedelta(seconds=0.1)  # how often a worker looks for due schedule ticks
 # The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
 # every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
 # shorter lease would be lost between renewals and every run would keep changing hands.
@@ -117,6 +120,7 @@ class Engine:
         child_poll: float = 300.0,
         observer: Observer | None = None,
         max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
+        queues: Iterable[Queue] = (),
     ) -> None:
         """``observer`` receives progress events (:mod:`wfkit.engine.progress`) as runs advance:
         the engine never prints, so a CLI or an application shows them its own way.
@@ -143,6 +147,8 @@ class Engine:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.poll_interval = poll_interval
         self._workflows: dict[str, WorkflowDef[Any]] = {}
+        self._queues: dict[str, Queue] = {}
+        self._dequeued_at: datetime | None = None  # this engine's last dequeue pass
         self._seed_source = rng or random.Random()
         self.rt = Runtime(
             store=self.store,
@@ -163,6 +169,8 @@ class Engine:
         )
         self.rt.leases = self._heartbeat
         self.register(*workflows)
+        for queue in queues:
+            self.register_queue(queue)
 
     # -- definitions ---------------------------------------------------------------------------
     def register(self, *workflows: WorkflowDef[Any]) -> None:
@@ -182,6 +190,8 @@ class Engine:
                     hint="give one of them @workflow(name=...)",
                 )
             self._check_schedules(wf)
+            if wf.queue is not None:
+                self.register_queue(wf.queue)
             self._workflows[wf.name] = wf
 
     def _check_schedules(self, wf: WorkflowDef[Any]) -> None:
@@ -205,6 +215,26 @@ class Engine:
                     hint="give the schedule args=/kwargs= the workflow takes",
                 ) from None
 
+    def register_queue(self, queue: Queue) -> None:
+        """Declare a queue: runs started on it wait (QUEUED) until a worker of this store
+        dequeues them within its limits (:mod:`wfkit.engine.queues`)."""
+        if not isinstance(queue, Queue):
+            raise DefinitionError(
+                f"expected a wfkit.Queue, got {type(queue).__name__}",
+                hint="Engine(..., queues=[Queue('emails', concurrency=5)])",
+            )
+        known = self._queues.get(queue.name)
+        if known is not None and known != queue:
+            raise DefinitionError(
+                f"queue {queue.name!r} is declared twice with different limits",
+                hint="declare each queue once",
+            )
+        self._queues[queue.name] = queue
+
+    @property
+    def queues(self) -> dict[str, Queue]:
+        return dict(self._queues)
+
     @property
     def workflows(self) -> dict[str, WorkflowDef[Any]]:
         return dict(self._workflows)
@@ -217,12 +247,34 @@ class Engine:
 
     # -- starting and waiting ------------------------------------------------------------------
     def start(
-        self, workflow: WorkflowDef[Any], *args: Any, workflow_id: str | None = None, **kwargs: Any
+        self,
+        workflow: WorkflowDef[Any],
+        *args: Any,
+        workflow_id: str | None = None,
+        queue: Queue | str | None = None,
+        queue_key: str | None = None,
+        queue_priority: int = 0,
+        queue_dedup_key: str | None = None,
+        **kwargs: Any,
     ) -> WorkflowHandle:
-        """Create a run (idempotent on ``workflow_id``: a second start returns the same run)."""
+        """Create a run (idempotent on ``workflow_id``: a second start returns the same run).
+
+        With ``queue`` the run is QUEUED until a worker dequeues it within the queue's limits:
+        ``queue_key`` is what the queue's ``per_key`` limit counts by, ``queue_priority``
+        orders the queue (0, the default, first; FIFO within a priority), and
+        ``queue_dedup_key`` refuses (:class:`QueueDeduplicated`) a second start while a run
+        of the queue with that key has not finished. The ``queue`` prefix keeps these clear
+        of the workflow's own keyword arguments."""
         self.register(workflow)
         if workflow_id is not None:
             check_id(workflow_id, "workflow_id")
+        entry = check_enqueue(
+            self._queues,
+            workflow.queue if queue is None else queue,
+            queue_key,
+            queue_priority,
+            queue_dedup_key,
+        )
         now = self.clock.now()
         try:
             # Without workflow_id, the workflow's own workflow_id template or a UUID names it.
@@ -251,19 +303,24 @@ class Engine:
                 raise
             return self._same_run(existing, workflow)
         # The input is stored once, in the run; its history line does not repeat it.
-        stored, created = self.store.create_run(
-            run,
-            [
-                he.run_entry(
-                    run.id,
-                    now,
-                    "run_started",
-                    workflow=workflow.name,
-                    version=workflow.version,
-                    seed=run.seed,
-                )
-            ],
-        )
+        history = [
+            he.run_entry(
+                run.id,
+                now,
+                "run_started",
+                workflow=workflow.name,
+                version=workflow.version,
+                seed=run.seed,
+            )
+        ]
+        if entry is None:
+            stored, created = self.store.create_run(run, history)
+        else:
+            run.status = RunStatus.QUEUED
+            try:
+                stored, created = self.store.create_run(run, history, queue=entry)
+            except DuplicateQueued as dup:
+                raise QueueDeduplicated(dup.queue, dup.dedup_key, dup.run_id) from None
         if not created:
             return self._same_run(stored, workflow)
         return WorkflowHandle(self, run.id, created=True)
@@ -346,18 +403,81 @@ class Engine:
         return interval if until_wake <= 0 else min(interval, until_wake)
 
     # -- executing -----------------------------------------------------------------------------
-    def work_once(self, run_id: str | None = None) -> bool:
-        """Claim one runnable run and advance it; False when nothing was runnable."""
+    def work_once(
+        self, run_id: str | None = None, *, only_queues: Sequence[str] | None = None
+    ) -> bool:
+        """Claim one runnable run and advance it; False when nothing was runnable.
+
+        The claim first dequeues the engine's queues within their limits; with
+        ``only_queues`` (``wfkit worker --queue``) only those are dequeued, and only runs on
+        them are claimed."""
         now = self.clock.now()
         until = now + timedelta(seconds=self.rt.lease_seconds)
-        claimed = self.store.claim(
-            self.owner, now, until, limit=1, run_id=run_id, workflows=sorted(self._workflows)
-        )
+        workflows = sorted(self._workflows)
+        if only_queues is None and not self._queues:
+            claimed = self.store.claim(
+                self.owner, now, until, limit=1, run_id=run_id, workflows=workflows
+            )
+        else:
+            claimed = self._claim_with_queues(now, until, run_id, workflows, only_queues)
         self.rt.health.answered(now)
         if not claimed:
             return False
         self._process(claimed[0], now)
         return True
+
+    def _claim_with_queues(
+        self,
+        now: datetime,
+        until: datetime,
+        run_id: str | None,
+        workflows: list[str],
+        only_queues: Sequence[str] | None,
+    ) -> list[RunRecord]:
+        """A claim that dequeues first, when due: whenever nothing dequeued before is left to
+        claim, and at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy
+        by runs on no queue still gives the queues their turn). A pass dequeues as many runs
+        as the limits allow, so most claims need none: a pass costs a few statements."""
+        since = self._dequeued_at
+        if since is not None and now - since < _QUEUE_PASS_EVERY:
+            claimed = self.store.claim(
+                self.owner,
+                now,
+                until,
+                limit=1,
+                run_id=run_id,
+                workflows=workflows,
+                only_queues=only_queues,
+            )
+            if claimed:
+                return claimed
+        self._dequeued_at = now
+        return self.store.claim(
+            self.owner,
+            now,
+            until,
+            limit=1,
+            run_id=run_id,
+            workflows=workflows,
+            queues=self._dequeued_by_me(only_queues),
+            only_queues=only_queues,
+        )
+
+    def _dequeued_by_me(self, only_queues: Sequence[str] | None) -> list[Queue]:
+        if only_queues is None:
+            return [self._queues[name] for name in sorted(self._queues)]
+        return [self._queues[name] for name in sorted(set(only_queues))]
+
+    def check_queue_names(self, names: Sequence[str]) -> list[str]:
+        """``names`` sorted, each a declared queue (else a UsageError naming the unknown)."""
+        unknown = sorted(set(names) - set(self._queues))
+        if unknown:
+            known = ", ".join(sorted(self._queues)) or "none declared"
+            raise UsageError(
+                f"unknown queue {unknown[0]!r} (known: {known})",
+                hint="declare it: Engine(..., queues=[Queue(NAME, ...)]) in the workflow module",
+            )
+        return sorted(set(names))
 
     def wake_orphaned_parents(self) -> list[str]:
         """Wake parents whose child finished while its wake-up note was lost in a crash."""
@@ -525,8 +645,12 @@ class Engine:
         on_idle: Callable[[], None] | None = None,
         on_store_error: Callable[[StoreError, float], None] | None = None,
         on_store_back: Callable[[float], None] | None = None,
+        only_queues: Sequence[str] | None = None,
     ) -> None:
         """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
+
+        ``only_queues``: dequeue only those queues and run only runs on them (``wfkit worker
+        --queue``); by default every declared queue is dequeued and every run is claimed.
 
         A store that fails (a database restarting, a lock held too long) does not stop the
         worker: it waits with backoff (up to a minute) and goes on, reconnecting when the
@@ -540,6 +664,8 @@ class Engine:
         stop = stop or threading.Event()
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+        if only_queues is not None:
+            only_queues = self.check_queue_names(only_queues)
         health = self.rt.health
         schedules = Schedules(self)
         fired_at: list[datetime] = []  # when this worker last fired its schedules
@@ -560,7 +686,7 @@ class Engine:
                         fire_schedules()
                     # work_once tells the store's health its claim's answer: the run it
                     # advanced may have met (and been released by) an outage since.
-                    if self.work_once():
+                    if self.work_once(only_queues=only_queues):
                         backoff = 0.0
                         continue
                     if on_idle is not None:
@@ -665,16 +791,21 @@ class Engine:
                 if not child.status.terminal:
                     self.cancel(child.id, compensate=compensate, drive=drive)
             now = self.clock.now()
+            changes: dict[str, Any] = {
+                "cancel_requested": True,
+                "compensate_on_cancel": compensate,
+                "wake_at": now,
+                "updated_at": now,
+            }
+            if run.status == RunStatus.QUEUED:
+                # A queued run is cancelled at once, without waiting for (or taking) a slot
+                # of its queue: it leaves the queue (passed over by dequeues) as PENDING.
+                changes["status"] = RunStatus.PENDING
             try:  # two cancels at the same moment: only the first one writes
                 self.store.commit(
                     run_id,
                     Checkpoint(
-                        run={
-                            "cancel_requested": True,
-                            "compensate_on_cancel": compensate,
-                            "wake_at": now,
-                            "updated_at": now,
-                        },
+                        run=changes,
                         history=[
                             he.run_entry(run_id, now, "cancel_requested", compensate=compensate)
                         ],

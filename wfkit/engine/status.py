@@ -6,6 +6,7 @@ from enum import Enum
 
 
 class RunStatus(str, Enum):
+    QUEUED = "QUEUED"  # on a queue, not yet dequeued: no worker claims it (wfkit.engine.queues)
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     SLEEPING = "SLEEPING"

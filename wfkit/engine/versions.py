@@ -18,7 +18,8 @@ from wfkit.engine.store.base import PatchMark, RunRecord, Store
 
 __all__ = ["VersionGroup", "version_groups"]
 
-_LIVE = sorted(ACTIVE | PARKED, key=lambda s: s.value)
+# A QUEUED run is in flight too: it will run on the version it was started on.
+_LIVE = sorted(ACTIVE | PARKED | {RunStatus.QUEUED}, key=lambda s: s.value)
 
 
 @dataclass(frozen=True)

@@ -759,7 +759,7 @@ class _Walker:
 
 def _module_assigned(module: cst.Module) -> frozenset[str]:
     """Names a module assigns at its top level to something other than None."""
-    names = set()
+    names: set[str] = set()
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 
 
@@ -214,8 +215,18 @@ class Store(Protocol):
 
     url: str
 
-    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
-        """Insert ``run`` unless a run with its id exists; return (stored run, created?)."""
+    def create_run(
+        self,
+        run: RunRecord,
+        history: Sequence[HistoryEntry],
+        *,
+        queue: QueueEntry | None = None,
+    ) -> tuple[RunRecord, bool]:
+        """Insert ``run`` unless a run with its id exists; return (stored run, created?).
+
+        With ``queue`` (a QUEUED run) its queue entry is added in the same transaction; a
+        ``dedup_key`` that a run of the queue which has not finished holds raises
+        :class:`~wfkit.engine.queues.DuplicateQueued`, writing nothing."""
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
@@ -284,9 +295,16 @@ class Store(Protocol):
         limit: int = 1,
         run_id: str | None = None,
         workflows: Sequence[str] | None = None,
+        queues: Sequence[Queue] = (),
+        only_queues: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         """Lease up to ``limit`` runnable runs (optionally only ``run_id``, and only runs whose
         workflow name is in ``workflows`` when given: a worker claims only what it can run).
+
+        Queues: first, in the same transaction, QUEUED runs of ``queues`` are dequeued
+        (made PENDING) as far as each queue's limits allow at ``now``, serialised per queue
+        across every process sharing the store (see :mod:`wfkit.engine.queues`). With
+        ``only_queues`` only runs on those queues are claimed.
 
         Claimed in order of wake_at (created_at when there is none), then created_at, then
         id. Runnable: status in ACTIVE with wake_at NULL or <= now (an active run may wait out a
@@ -303,6 +321,9 @@ class Store(Protocol):
 
     def release(self, owner: str, run_id: str) -> None:
         """Drop ``owner``'s lease on the run, if it holds it."""
+
+    def queue_entries(self, run_ids: Sequence[str]) -> dict[str, QueueEntry]:
+        """The queue entries of those of ``run_ids`` that were started on a queue."""
 
     def next_wake(self) -> datetime | None:
         """The earliest wake_at among non-terminal runs (None when no run has one)."""

@@ -13,6 +13,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
+from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import (
     CancelRequested,
@@ -28,6 +29,7 @@ from wfkit.engine.store.base import (
     op_snapshot,
     sort_marks,
 )
+from wfkit.engine.store.memory_queues import MemoryQueues
 from wfkit.engine.store.sql_shared import check_access
 
 
@@ -44,13 +46,23 @@ class MemoryStore:
         self._event_ids = 0  # ids are never reused, even after runs are deleted
         self._history: dict[str, list[HistoryEntry]] = {}
         self._schedules: dict[str, ScheduleState] = {}
+        self._queues = MemoryQueues()
 
     # -- runs ---------------------------------------------------------------------------------
-    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+    def create_run(
+        self,
+        run: RunRecord,
+        history: Sequence[HistoryEntry],
+        *,
+        queue: QueueEntry | None = None,
+    ) -> tuple[RunRecord, bool]:
         with self._lock:
             existing = self._runs.get(run.id)
             if existing is not None:
                 return copy.copy(existing), False
+            if queue is not None:
+                self._queues.check_dedup(queue, self._runs)
+                self._queues.add(run.id, queue, run.created_at)
             self._runs[run.id] = copy.copy(run)
             self._ops[run.id] = {}
             self._history[run.id] = []
@@ -226,6 +238,7 @@ class MemoryStore:
             gone = [r.id for r in self._prunable(finished_before, wanted) if r.id in asked]
             for run_id in gone:
                 del self._runs[run_id], self._ops[run_id], self._history[run_id]
+            self._queues.forget(gone)
             doomed = set(gone)
             self._events = [e for e in self._events if e.run_id not in doomed]
             return gone
@@ -247,6 +260,11 @@ class MemoryStore:
         ]
         return sorted(runs, key=lambda r: (r.finished_at, r.id))
 
+    def queue_entries(self, run_ids: Sequence[str]) -> dict[str, QueueEntry]:
+        with self._lock:
+            entries = self._queues.entries
+            return {run_id: entries[run_id] for run_id in run_ids if run_id in entries}
+
     # -- leases -------------------------------------------------------------------------------
     def claim(
         self,
@@ -257,8 +275,12 @@ class MemoryStore:
         limit: int = 1,
         run_id: str | None = None,
         workflows: Sequence[str] | None = None,
+        queues: Sequence[Queue] = (),
+        only_queues: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         with self._lock:
+            if queues:  # queues: dequeue within their limits first, under the same lock
+                self._queues.dequeue(queues, self._runs, now)
             candidates = (
                 [self._runs[run_id]]
                 if run_id in self._runs
@@ -269,6 +291,9 @@ class MemoryStore:
                 for r in candidates
                 if _runnable(r, now) and (workflows is None or r.workflow in workflows)
             ]
+            if only_queues is not None:
+                on_them = self._queues.queued_ids(only_queues)
+                runnable = [r for r in runnable if r.id in on_them]
             runnable.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
             claimed = []
             for run in runnable[:limit]:

@@ -34,8 +34,9 @@ try:
 except ImportError:  # the optional extra; PostgresStore() says how to install it
     psycopg = None  # type: ignore[assignment]
 
+from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
-from wfkit.engine.store import postgres_schema
+from wfkit.engine.store import postgres_queues, postgres_schema
 from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
@@ -272,7 +273,13 @@ class PostgresStore:
         return f"PostgresStore({self._where!r})"
 
     # -- runs -------------------------------------------------------------------------------------
-    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+    def create_run(
+        self,
+        run: RunRecord,
+        history: Sequence[HistoryEntry],
+        *,
+        queue: QueueEntry | None = None,
+    ) -> tuple[RunRecord, bool]:
         row = _run_row(run)
         entries = _history_rows(run.id, history)
         sql = (
@@ -280,11 +287,16 @@ class PostgresStore:
             f"VALUES ({', '.join(['%s'] * len(_RUN_COLUMNS))}) "
             "ON CONFLICT (id) DO NOTHING RETURNING " + ", ".join(_RUN_COLUMNS)
         )
+        params: Sequence[Any] = row
+        if queue is not None and queue.dedup_key is None:  # the entry in the same statement
+            sql, params = postgres_queues.with_entry(sql, row, queue, run.created_at)
         with self._transaction() as cur:
-            created = cur.execute(sql, row).fetchone()
+            created = cur.execute(sql, params).fetchone()
             if created is None:
                 existing = cur.execute(f"{_RUN_SELECT} WHERE id = %s", (run.id,)).fetchone()
                 return _run_from_row(_row(existing)), False
+            if queue is not None and queue.dedup_key is not None:  # checked under the lock
+                postgres_queues.enqueue(cur, run.id, queue, run.created_at)
             for entry in entries:
                 cur.execute(_HISTORY_INSERT, entry)
             return _run_from_row(created), True
@@ -554,6 +566,12 @@ class PostgresStore:
             ).fetchall()
         return [EventRecord(*row) for row in rows]
 
+    def queue_entries(self, run_ids: Sequence[str]) -> dict[str, QueueEntry]:
+        if not run_ids:
+            return {}
+        with self._cursor() as cur:
+            return postgres_queues.entries(cur, run_ids)
+
     # -- leases -----------------------------------------------------------------------------------
     def claim(
         self,
@@ -564,6 +582,8 @@ class PostgresStore:
         limit: int = 1,
         run_id: str | None = None,
         workflows: Sequence[str] | None = None,
+        queues: Sequence[Queue] = (),
+        only_queues: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         if limit <= 0:
             return []
@@ -578,8 +598,19 @@ class PostgresStore:
         only = "AND id = %(run_id)s" if run_id is not None else ""
         if workflows is not None:
             only += " AND workflow = ANY(%(workflows)s)"
-        with self._cursor() as cur:  # one statement: atomic without an explicit transaction
-            rows = cur.execute(self._claim_sql.replace("{only}", only), params).fetchall()
+        if only_queues is not None:
+            only += postgres_queues.only_queues_clause(only_queues, params)
+        sql = self._claim_sql.replace("{only}", only)
+        if queues:  # queues: dequeue within their limits first, in the claim's transaction
+            # Pipelined: the dequeue statements and the claim go out together, one round trip.
+            with self._connection() as conn, conn.pipeline(), conn.transaction():
+                cur = conn.cursor()
+                postgres_queues.dequeue(cur, queues, now)
+                cur.execute(sql, params)
+                rows = cur.fetchall()
+        else:
+            with self._cursor() as cur:  # one statement: atomic without an explicit transaction
+                rows = cur.execute(sql, params).fetchall()
         claimed = [_run_from_row(row) for row in rows]
         # RETURNING order is unspecified: restore the claim order.
         claimed.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
@@ -641,7 +672,7 @@ class PostgresStore:
         with self._transaction() as cur:
             rows = cur.execute(sql, (ids, _ts(finished_before))).fetchall()
             gone = [run_id for run_id, _ in sorted(rows, key=lambda row: (row[1], row[0]))]
-            for table in ("operations", "history", "events"):
+            for table in ("operations", "history", "events", "queue_entries"):
                 cur.execute(f"DELETE FROM {table} WHERE run_id = ANY(%s)", (gone,))
         return gone
 

@@ -131,6 +131,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX runs_woken ON runs (wake_at, created_at, id) WHERE wake_at IS NOT NULL "
         "AND status IN ('COMPENSATING', 'PENDING', 'RUNNING', 'SLEEPING', 'WAITING')",
     ),
+    # 5: queues (wfkit.engine.queues): one entry per run started on a queue; seq gives FIFO
+    # order within a priority, and a dedup key is held by one entry of a queue at a time.
+    (
+        """CREATE TABLE queue_entries (
+            run_id      TEXT COLLATE "C" PRIMARY KEY,
+            seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+            queue       TEXT COLLATE "C" NOT NULL,
+            queue_key   TEXT,
+            priority    INTEGER NOT NULL,
+            dedup_key   TEXT,
+            state       TEXT NOT NULL,
+            enqueued_at TIMESTAMPTZ NOT NULL,
+            dequeued_at TIMESTAMPTZ
+        )""",
+        "CREATE INDEX queue_waiting ON queue_entries (queue, state, priority, seq)",
+        "CREATE INDEX queue_dequeues ON queue_entries (queue, dequeued_at) "
+        "WHERE dequeued_at IS NOT NULL",
+        "CREATE UNIQUE INDEX queue_dedup ON queue_entries (queue, dedup_key) "
+        "WHERE dedup_key IS NOT NULL",
+    ),
 )
 LATEST_VERSION = len(MIGRATIONS)
 

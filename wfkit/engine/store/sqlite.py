@@ -36,8 +36,9 @@ from types import TracebackType
 from typing import Any, overload
 from urllib.parse import parse_qsl
 
+from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
-from wfkit.engine.store import sqlite_schema
+from wfkit.engine.store import sqlite_queues, sqlite_schema
 from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
@@ -346,7 +347,13 @@ class SqliteStore:
             )
 
     # -- runs -------------------------------------------------------------------------------------
-    def create_run(self, run: RunRecord, history: Sequence[HistoryEntry]) -> tuple[RunRecord, bool]:
+    def create_run(
+        self,
+        run: RunRecord,
+        history: Sequence[HistoryEntry],
+        *,
+        queue: QueueEntry | None = None,
+    ) -> tuple[RunRecord, bool]:
         row = _run_row(run)
         table_row = row[:_INPUT_AT] + row[_INPUT_AT + 1 :]
         entries = _history_rows(history, (), [])
@@ -367,6 +374,9 @@ class SqliteStore:
                     hint="start a new store file",
                 )
             c.execute("INSERT INTO run_inputs (pk, input) VALUES (?, ?)", (key, run.input))
+            if queue is not None:  # a queued run: its entry in the same transaction
+                sqlite_queues.check_dedup(c, queue)
+                sqlite_queues.insert_entry(c, key, queue, run.created_at)
             if entries:
                 self._append_history(c, run.id, key, entries)
             return _run_from_row(row), True
@@ -780,6 +790,10 @@ class SqliteStore:
             )
         return [EventRecord(r[0], r[1], r[2], r[3], _at(r[4]), r[5]) for r in rows]
 
+    def queue_entries(self, run_ids: Sequence[str]) -> dict[str, QueueEntry]:
+        with self._lock:
+            return dict(self._read(lambda c: sqlite_queues.entries(c, run_ids)))
+
     # -- leases -----------------------------------------------------------------------------------
     def claim(
         self,
@@ -790,6 +804,8 @@ class SqliteStore:
         limit: int = 1,
         run_id: str | None = None,
         workflows: Sequence[str] | None = None,
+        queues: Sequence[Queue] = (),
+        only_queues: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         if limit <= 0 or (workflows is not None and not workflows):
             return []  # (an empty IN list leaves the named indexes no plan at all)
@@ -799,10 +815,14 @@ class SqliteStore:
             names = sorted(set(workflows))
             params.update((f"w{i}", name) for i, name in enumerate(names))
             only = f"AND r.workflow IN ({', '.join(f':w{i}' for i in range(len(names)))})"
+        if only_queues is not None:
+            only += sqlite_queues.only_queues_clause(only_queues, params)
         sql = (_CLAIM_SELECT if run_id is None else _CLAIM_ONE).format(only=only)
         until = _us(lease_until)
 
         def write(c: sqlite3.Connection) -> list[RunRecord]:
+            if queues:  # queues: dequeue within their limits first, under the same write lock
+                sqlite_queues.dequeue(c, queues, now)
             rows = c.execute(sql, params).fetchall()
             if rows:
                 c.executemany(
@@ -884,6 +904,7 @@ class SqliteStore:
             c.executemany("DELETE FROM history WHERE key BETWEEN ? AND ?", ranges)
             c.executemany("DELETE FROM events WHERE run_id = ?", [(rid,) for rid, _ in rows])
             c.executemany("DELETE FROM run_inputs WHERE pk = ?", [(pk,) for _, pk in rows])
+            c.executemany("DELETE FROM queue_entries WHERE run_pk = ?", [(pk,) for _, pk in rows])
             c.executemany("DELETE FROM runs WHERE pk = ?", [(pk,) for _, pk in rows])
             return [rid for rid, _ in rows]
 

@@ -217,6 +217,26 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE wake_at IS NOT NULL
         AND status IN ('COMPENSATING', 'PENDING', 'RUNNING', 'SLEEPING', 'WAITING')
     """,
+    # 6: queues (wfkit.engine.queues): one entry per run started on a queue, keyed by the run's
+    # key; waiting entries are found in dequeue order (priority, then creation), dequeues in a
+    # trailing period by time, and a dedup key is held by one entry of a queue at a time.
+    """
+    CREATE TABLE queue_entries (
+        run_pk      INTEGER PRIMARY KEY,
+        queue       TEXT NOT NULL,
+        queue_key   TEXT,
+        priority    INTEGER NOT NULL,
+        dedup_key   TEXT,
+        state       TEXT NOT NULL,
+        enqueued_at INTEGER NOT NULL,
+        dequeued_at INTEGER
+    );
+    CREATE INDEX queue_waiting ON queue_entries (queue, state, priority, run_pk);
+    CREATE INDEX queue_dequeues ON queue_entries (queue, dequeued_at)
+        WHERE dequeued_at IS NOT NULL;
+    CREATE UNIQUE INDEX queue_dedup ON queue_entries (queue, dedup_key)
+        WHERE dedup_key IS NOT NULL
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 # Operation and history keys: run_key * KEY_SPAN + n, n in [0, KEY_SPAN). 2**24 entries per run
