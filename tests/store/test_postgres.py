@@ -70,7 +70,15 @@ def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url:
             (schema,),
         )
     ]
-    assert tables == ["events", "history", "operations", "runs", "schedules", SCHEMA_TABLE]
+    assert tables == [
+        "events",
+        "history",
+        "operations",
+        "paused_workflows",
+        "runs",
+        "schedules",
+        SCHEMA_TABLE,
+    ]
     every = [(version,) for version in range(1, LATEST_VERSION + 1)]  # one row per migration
     assert pg.execute(f"SELECT version FROM {schema}.{SCHEMA_TABLE} ORDER BY 1") == every
     PostgresStore(url).close()  # reopening migrates nothing

@@ -118,6 +118,7 @@ def _run_data(run: Any) -> dict[str, Any]:
         "parent_id": run.parent_id,
         "recoveries": run.recoveries,
         "cancel_requested": run.cancel_requested,
+        "paused": run.paused,
     }
 
 
@@ -174,6 +175,8 @@ def _print_text(
     header.add_row("run", Text(run.id))
     header.add_row("workflow", Text(f"{run.workflow} v{run.version}"))
     header.add_row("status", status_text(run.status.value))
+    if run.paused and not run.status.terminal:
+        header.add_row("paused", f"yes: no step starts until `wfkit resume {run.id}`")
     header.add_row("created", when(run.created_at))
     if run.finished_at is not None:
         header.add_row(

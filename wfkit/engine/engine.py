@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from wfkit.engine import pausing
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.clock import Clock, SystemClock
 from wfkit.engine.codec import JsonCodec
@@ -642,7 +643,9 @@ class Engine:
         text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
         self.store.add_event(run_id, name, text, self.clock.now())
 
-    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> bool:
+    def cancel(
+        self, run_id: str, *, compensate: bool = True, drive: bool = True, force: bool = False
+    ) -> bool:
         """Stop a run; with ``compensate`` its completed steps are undone first.
 
         Child workflows still running are cancelled first, innermost first, so their work is
@@ -650,6 +653,9 @@ class Engine:
         False when it had been requested already: then nothing is written (a second request
         would only add a line to the history) and the first request's ``compensate`` stands,
         so repeating a cancel, e.g. from a retried script, is harmless.
+
+        ``force`` ends the run ``CANCELLED`` at once, in the store, without compensation and
+        without waiting for a worker (see :meth:`_force_cancel`); it always returns True.
         """
         run = self.get_run(run_id)
         if run.status.terminal:
@@ -659,6 +665,9 @@ class Engine:
                 status=run.status.value,
                 hint="only runs that have not finished can be cancelled",
             )
+        if force:
+            self._force_cancel(run)
+            return True
         requested = not run.cancel_requested
         if requested:
             for child in self.store.list_runs(parent_id=run_id):
@@ -686,6 +695,67 @@ class Engine:
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
         return requested
+
+    def _force_cancel(self, run: RunRecord) -> None:
+        """``cancel --force``: the run (its live children first) is ``CANCELLED`` in one commit,
+        not fenced by any lease: no compensation runs and no worker is waited for. A worker
+        still holding the run finds its lease gone at its next checkpoint (``LeaseLost``): the
+        step it was running may still finish its side effect, but its result is discarded."""
+        for child in self.store.list_runs(parent_id=run.id):
+            if not child.status.terminal:
+                self._force_cancel(child)
+        now = self.clock.now()
+        self.store.commit(
+            run.id,
+            Checkpoint(
+                run={
+                    "status": RunStatus.CANCELLED,
+                    "cancel_requested": True,
+                    "compensate_on_cancel": False,
+                    "paused": False,
+                    "finished_at": now,
+                    "wake_at": None,
+                    "updated_at": now,
+                },
+                history=[
+                    he.run_entry(
+                        run.id,
+                        now,
+                        "run_cancelled",
+                        forced=True,
+                        previous_status=run.status.value,
+                        previous_owner=run.lease_owner,
+                    )
+                ],
+                release_lease=True,
+                send_events=parent_note(run),
+            ),
+            now=now,
+        )
+
+    # -- pause and resume (wfkit.engine.pausing) ----------------------------------------------
+    def pause(self, run_id: str) -> bool:
+        """Pause a run that has not finished: no step of it starts until :meth:`resume`; a
+        step already running finishes and is recorded. False when it was paused already."""
+        return pausing.pause_run(self.store, self.get_run(run_id), self.clock.now())
+
+    def resume(self, run_id: str) -> None:
+        """Lift a run's pause (an :class:`InvalidRunState` when it is not paused)."""
+        pausing.resume_run(self.store, self.get_run(run_id), self.clock.now())
+
+    def pause_workflow(self, name: str) -> bool:
+        """Pause every run of workflow ``name``, those started later too (they are created
+        and wait); held in the store, across workers and restarts. False when it was
+        paused already."""
+        return pausing.pause_workflow(self.store, name, self.clock.now())
+
+    def resume_workflow(self, name: str) -> None:
+        """Lift a workflow's pause (a :class:`UsageError` when it is not paused)."""
+        pausing.resume_workflow(self.store, name, self.clock.now())
+
+    def paused_workflows(self) -> dict[str, datetime]:
+        """The paused workflows, by name, with when each was paused."""
+        return self.store.paused_workflows()
 
     def fork_plan(self, run_id: str, from_step: int | None = None) -> ForkPlan:
         """What :meth:`fork` would keep and run again, changing nothing (``wfkit fork
@@ -742,8 +812,22 @@ class Engine:
         )
         return WorkflowHandle(self, new_id, created=True)
 
-    def retry(self, run_id: str) -> None:
-        """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
+    def retry(
+        self,
+        run_id: str,
+        *,
+        args: Sequence[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Resume a FAILED run from its checkpoints (a failed compensation is tried again).
+
+        With ``args``/``kwargs`` (Forge's manual intervention) the run is resumed *forward*
+        with that new input bound as the workflow's input: recorded steps keep their recorded
+        results, the failed step (and its compensations' records) is discarded, and it and
+        every later step run with the new input. Its workflow must be registered to bind the
+        input; a run some of whose compensations already completed cannot roll forward (an
+        :class:`InvalidRunState`). Nothing is written when the input does not bind.
+        """
         run = self.get_run(run_id)
         if run.status != RunStatus.FAILED:
             raise InvalidRunState(
@@ -752,6 +836,9 @@ class Engine:
                 status=run.status.value,
                 hint="only FAILED runs can be retried",
             )
+        if args is not None or kwargs is not None:
+            self._retry_with_input(run, tuple(args or ()), dict(kwargs or {}))
+            return
         data = error_data(run.error)
         ops = self.store.operations(run_id)
         now = self.clock.now()
@@ -775,6 +862,65 @@ class Engine:
                 run=changes,
                 discard_operations=failed,
                 history=[he.run_entry(run_id, now, "run_retried", discarded=failed)],
+            ),
+        )
+
+    def _retry_with_input(
+        self, run: RunRecord, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        wf = self._workflows.get(run.workflow)
+        if wf is None:
+            raise UsageError(
+                f"workflow {run.workflow!r} is not loaded here: the new input cannot be bound",
+                hint="load the module that defines it (wfkit retry --module)",
+            )
+        text = encode_input(self.rt, wf, args, kwargs)
+        decode_input(self.rt, wf, text)
+        ops = self.store.operations(run.id)
+        undone = sorted(
+            {
+                op.name
+                for op in ops
+                if op.kind == OpKind.COMPENSATION
+                and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+            }
+        )
+        if undone:
+            raise InvalidRunState(
+                f"compensations already ran for {', '.join(undone)} in run {run.id!r}, so it "
+                "cannot be resumed forward with a new input",
+                run_id=run.id,
+                status=run.status.value,
+                hint="fork it with the new input instead (wfkit fork ID --input JSON)",
+            )
+        body = [op for op in ops if op.kind != OpKind.COMPENSATION]
+        last = max(body, key=lambda op: op.seq) if body else None
+        discard = [op.seq for op in ops if op.kind == OpKind.COMPENSATION]
+        if last is not None and last.status == OpStatus.FAILED:
+            discard.append(last.seq)
+        now = self.clock.now()
+        self.store.commit(
+            run.id,
+            Checkpoint(
+                run={
+                    "status": RunStatus.PENDING,
+                    "error": None,
+                    "recoveries": 0,
+                    "input": text,
+                    "finished_at": None,
+                    "wake_at": None,
+                    "updated_at": now,
+                },
+                discard_operations=sorted(discard),
+                history=[
+                    he.run_entry(
+                        run.id,
+                        now,
+                        "run_retried",
+                        discarded=sorted(discard),
+                        input=json.loads(text),
+                    )
+                ],
             ),
         )
 

@@ -206,18 +206,25 @@ _HISTORY_INSERT = (
     "VALUES ((SELECT COALESCE(MAX(key) + 1, ?1) FROM history WHERE key BETWEEN ?1 AND ?2), "
     f"{', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))})"
 )
-# What the lease fence reads: the cancel flag for the engine, the run key for the rows.
-_FENCE_COLUMNS = "cancel_requested, pk"
+# What the lease fence reads: the stop flag for the engine (a cancel requested, the run or its
+# workflow paused), the run key for the rows.
+_FENCE_COLUMNS = (
+    "(cancel_requested OR paused OR EXISTS (SELECT 1 FROM paused_workflows w "
+    "WHERE w.workflow = runs.workflow)), pk"
+)
 _FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
 _PARKED_SQL = ", ".join(f"'{s.value}'" for s in sorted(PARKED))
 _LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE | PARKED))
+# Pause (wfkit.engine.pausing): neither a paused run nor a run of a paused workflow is claimed.
+_NOT_PAUSED = "AND NOT paused AND workflow NOT IN (SELECT workflow FROM paused_workflows)"
 # Runnable: active (unless waiting out a retry delay) or parked and due; and not leased.
 _CLAIM_SELECT = (
     f"{_RUN_SELECT} WHERE ((status IN ({_ACTIVE_SQL}) AND (wake_at IS NULL OR wake_at <= :now)) "
     f"OR (status IN ({_PARKED_SQL}) AND wake_at <= :now)) "
     "AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < :now) "
+    f"{_NOT_PAUSED} "
     "{only} ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT :limit"
 )
 # A run parking for events must not sleep through one that arrived while it was running.
@@ -516,6 +523,26 @@ class SqliteStore:
             )
 
         self._write(write)
+
+    # -- paused workflows ---------------------------------------------------------------------------
+    def paused_workflows(self) -> dict[str, datetime]:
+        with self._lock:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT workflow, paused_at FROM paused_workflows ORDER BY workflow"
+                ).fetchall()
+            )
+        return {name: _at(at) for name, at in rows}
+
+    def set_workflow_paused(self, workflow: str, paused: bool, now: datetime) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            if paused:
+                sql = "INSERT INTO paused_workflows VALUES (?, ?) ON CONFLICT DO NOTHING"
+                return c.execute(sql, (workflow, _us(now))).rowcount == 1
+            sql = "DELETE FROM paused_workflows WHERE workflow = ?"
+            return c.execute(sql, (workflow,)).rowcount == 1
+
+        return bool(self._write(write))
 
     # -- the one write path -----------------------------------------------------------------------
     def commit(
@@ -828,7 +855,7 @@ class SqliteStore:
         with self._lock:
             row = self._read(
                 lambda c: c.execute(
-                    f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})"
+                    f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL}) {_NOT_PAUSED}"
                 ).fetchone()
             )
         return _dt(row[0])
@@ -1051,6 +1078,7 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         bool(run.cancel_requested),
         bool(run.compensate_on_cancel),
         _us(run.finished_at),
+        bool(run.paused),
     )
 
 
@@ -1075,6 +1103,7 @@ def _run_from_row(r: Sequence[Any]) -> RunRecord:
         bool(r[16]),
         bool(r[17]),
         _dt(r[18]),
+        bool(r[19]),
     )
 
 
