@@ -219,3 +219,25 @@ def test_a_cancel_of_a_paused_run_waits_for_resume_unless_forced(engine: Engine)
     run = engine.get_run(forced)
     assert (run.status, run.paused) == (RunStatus.CANCELLED, False)
     assert EXECUTED == []
+
+
+def test_cancel_force_fences_off_the_worker_holding_the_run(
+    engine: Engine, worker: Callable[[], None]
+) -> None:
+    run_id = engine.start(three, workflow_id="f1").id
+    worker()
+    assert IN_A.wait(10)
+    assert engine.get_run(run_id).lease_owner == engine.owner  # the worker holds it
+    assert engine.cancel(run_id, force=True, drive=False) is True
+    run = engine.get_run(run_id)
+    assert (run.status, run.lease_owner, run.compensate_on_cancel) == (
+        RunStatus.CANCELLED,
+        None,
+        False,
+    )
+    GATE.set()  # step a finishes its side effect; its checkpoint is fenced off
+    time.sleep(0.5)
+    assert EXECUTED == ["a"]
+    assert engine.operations(run_id) == []  # a's result was discarded
+    assert engine.get_run(run_id).status == RunStatus.CANCELLED
+    assert [h.type for h in engine.history(run_id)][-1] == "run_cancelled"
