@@ -302,3 +302,27 @@ def test_cancel_force_ends_the_run_now_without_compensating(capsys, workdir) -> 
         assert cancelled[0].data["forced"] is True
     assert effects(workdir) == ["reserve w"]  # release never ran
     assert "already ended CANCELLED" in fails_cleanly(capsys, workdir, "cancel", "c1", "--force")
+
+
+def test_histories_with_pauses_and_a_new_input_replay(capsys, workdir) -> None:
+    """`wfkit replay` reads the new history lines (run_paused, run_held, run_resumed,
+    run_retried with an input) and replays the runs against the code without a divergence."""
+    failed_run("g3")
+    assert (
+        wfkit(capsys, "retry", "g3", "--input", '{"n": 7, "limit": 9}', "--module", "flows.py")[0]
+        == 0
+    )
+    with virtual_engine("guarded", "waits") as engine:
+        assert engine.result("g3") == 40
+        engine.start(load_workflow("flows.py:waits"), workflow_id="p3")
+        engine.pause("p3")
+        engine.resume("p3")
+        engine.work_once()
+        engine.send_event("p3", "go", 1)
+        assert engine.result("p3") == 1
+    for run_id, name in (("g3", "guarded"), ("p3", "waits")):
+        code, out, err = wfkit(capsys, "export", run_id)
+        assert code == 0, err
+        (workdir / f"{run_id}.json").write_text(out)
+        code, out, err = wfkit(capsys, "replay", f"{run_id}.json", "--workflow", f"flows.py:{name}")
+        assert code == 0 and out.strip() == f"{run_id}.json: ok", out + err
