@@ -241,3 +241,23 @@ def test_cancel_force_fences_off_the_worker_holding_the_run(
     assert engine.operations(run_id) == []  # a's result was discarded
     assert engine.get_run(run_id).status == RunStatus.CANCELLED
     assert [h.type for h in engine.history(run_id)][-1] == "run_cancelled"
+
+
+def test_cancel_force_does_not_overwrite_a_run_that_completed_meanwhile(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run completes between cancel's read and its write: the read is stale (RUNNING),
+    the forced cancel must find out and leave the completed run as it is."""
+    GATE.set()
+    run_id = engine.start(three, workflow_id="raced").id
+    stale = engine.get_run(run_id)
+    assert engine.result(run_id) == "ABC"
+    reads = iter([stale])
+    real = engine.get_run
+    monkeypatch.setattr(engine, "get_run", lambda rid: next(reads, None) or real(rid))
+    with pytest.raises(InvalidRunState) as ended:
+        engine.cancel(run_id, force=True)
+    assert ended.value.status == "COMPLETED"
+    run = real(run_id)
+    assert (run.status, run.result) == (RunStatus.COMPLETED, '"ABC"')
+    assert "run_cancelled" not in history_types(engine, run_id)

@@ -705,6 +705,28 @@ class Engine:
             if not child.status.terminal:
                 self._force_cancel(child)
         now = self.clock.now()
+        if not run.cancel_requested:
+            # First the cancel flag, as a plain cancel writes it: from here the run's worker
+            # cannot complete it (its last commit is refused once the flag is up), so a run
+            # that completed just before is found below and not overwritten.
+            try:
+                self.store.commit(
+                    run.id,
+                    Checkpoint(
+                        run={"cancel_requested": True, "compensate_on_cancel": False},
+                        unless_cancelled=True,
+                    ),
+                )
+            except CancelRequested:
+                pass
+            run = self.get_run(run.id)
+            if run.status.terminal:
+                raise InvalidRunState(
+                    f"run {run.id!r} already ended {run.status.value}",
+                    run_id=run.id,
+                    status=run.status.value,
+                    hint="only runs that have not finished can be cancelled",
+                )
         self.store.commit(
             run.id,
             Checkpoint(
