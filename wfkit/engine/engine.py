@@ -36,6 +36,7 @@ from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
+from wfkit.engine.interventions import force_cancel, retry_with_input
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
 from wfkit.engine.schedule_control import Schedules
@@ -655,7 +656,8 @@ class Engine:
         so repeating a cancel, e.g. from a retried script, is harmless.
 
         ``force`` ends the run ``CANCELLED`` at once, in the store, without compensation and
-        without waiting for a worker (see :meth:`_force_cancel`); it always returns True.
+        without waiting for a worker (:func:`wfkit.engine.interventions.force_cancel`); it
+        always returns True.
         """
         run = self.get_run(run_id)
         if run.status.terminal:
@@ -666,7 +668,7 @@ class Engine:
                 hint="only runs that have not finished can be cancelled",
             )
         if force:
-            self._force_cancel(run)
+            force_cancel(self.store, self.clock, run)
             return True
         requested = not run.cancel_requested
         if requested:
@@ -695,65 +697,6 @@ class Engine:
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
         return requested
-
-    def _force_cancel(self, run: RunRecord) -> None:
-        """``cancel --force``: the run (its live children first) is ``CANCELLED`` in one commit,
-        not fenced by any lease: no compensation runs and no worker is waited for. A worker
-        still holding the run finds its lease gone at its next checkpoint (``LeaseLost``): the
-        step it was running may still finish its side effect, but its result is discarded."""
-        for child in self.store.list_runs(parent_id=run.id):
-            if not child.status.terminal:
-                self._force_cancel(child)
-        now = self.clock.now()
-        if not run.cancel_requested:
-            # First the cancel flag, as a plain cancel writes it: from here the run's worker
-            # cannot complete it (its last commit is refused once the flag is up), so a run
-            # that completed just before is found below and not overwritten.
-            try:
-                self.store.commit(
-                    run.id,
-                    Checkpoint(
-                        run={"cancel_requested": True, "compensate_on_cancel": False},
-                        unless_cancelled=True,
-                    ),
-                )
-            except CancelRequested:
-                pass
-            run = self.get_run(run.id)
-            if run.status.terminal:
-                raise InvalidRunState(
-                    f"run {run.id!r} already ended {run.status.value}",
-                    run_id=run.id,
-                    status=run.status.value,
-                    hint="only runs that have not finished can be cancelled",
-                )
-        self.store.commit(
-            run.id,
-            Checkpoint(
-                run={
-                    "status": RunStatus.CANCELLED,
-                    "cancel_requested": True,
-                    "compensate_on_cancel": False,
-                    "paused": False,
-                    "finished_at": now,
-                    "wake_at": None,
-                    "updated_at": now,
-                },
-                history=[
-                    he.run_entry(
-                        run.id,
-                        now,
-                        "run_cancelled",
-                        forced=True,
-                        previous_status=run.status.value,
-                        previous_owner=run.lease_owner,
-                    )
-                ],
-                release_lease=True,
-                send_events=parent_note(run),
-            ),
-            now=now,
-        )
 
     # -- pause and resume (wfkit.engine.pausing) ----------------------------------------------
     def pause(self, run_id: str) -> bool:
@@ -859,7 +802,13 @@ class Engine:
                 hint="only FAILED runs can be retried",
             )
         if args is not None or kwargs is not None:
-            self._retry_with_input(run, tuple(args or ()), dict(kwargs or {}))
+            wf = self._workflows.get(run.workflow)
+            if wf is None:
+                raise UsageError(
+                    f"workflow {run.workflow!r} is not loaded here: the new input cannot be bound",
+                    hint="load the module that defines it (wfkit retry --module)",
+                )
+            retry_with_input(self.rt, wf, run, tuple(args or ()), dict(kwargs or {}))
             return
         data = error_data(run.error)
         ops = self.store.operations(run_id)
@@ -884,65 +833,6 @@ class Engine:
                 run=changes,
                 discard_operations=failed,
                 history=[he.run_entry(run_id, now, "run_retried", discarded=failed)],
-            ),
-        )
-
-    def _retry_with_input(
-        self, run: RunRecord, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        wf = self._workflows.get(run.workflow)
-        if wf is None:
-            raise UsageError(
-                f"workflow {run.workflow!r} is not loaded here: the new input cannot be bound",
-                hint="load the module that defines it (wfkit retry --module)",
-            )
-        text = encode_input(self.rt, wf, args, kwargs)
-        decode_input(self.rt, wf, text)
-        ops = self.store.operations(run.id)
-        undone = sorted(
-            {
-                op.name
-                for op in ops
-                if op.kind == OpKind.COMPENSATION
-                and op.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
-            }
-        )
-        if undone:
-            raise InvalidRunState(
-                f"compensations already ran for {', '.join(undone)} in run {run.id!r}, so it "
-                "cannot be resumed forward with a new input",
-                run_id=run.id,
-                status=run.status.value,
-                hint="fork it with the new input instead (wfkit fork ID --input JSON)",
-            )
-        body = [op for op in ops if op.kind != OpKind.COMPENSATION]
-        last = max(body, key=lambda op: op.seq) if body else None
-        discard = [op.seq for op in ops if op.kind == OpKind.COMPENSATION]
-        if last is not None and last.status == OpStatus.FAILED:
-            discard.append(last.seq)
-        now = self.clock.now()
-        self.store.commit(
-            run.id,
-            Checkpoint(
-                run={
-                    "status": RunStatus.PENDING,
-                    "error": None,
-                    "recoveries": 0,
-                    "input": text,
-                    "finished_at": None,
-                    "wake_at": None,
-                    "updated_at": now,
-                },
-                discard_operations=sorted(discard),
-                history=[
-                    he.run_entry(
-                        run.id,
-                        now,
-                        "run_retried",
-                        discarded=sorted(discard),
-                        input=json.loads(text),
-                    )
-                ],
             ),
         )
 
