@@ -51,3 +51,12 @@ def test_a_commit_flags_a_pause_of_the_run_or_its_workflow(store: Store) -> None
     store.set_workflow_paused("wf", True, at(2))
     assert store.commit("r1", Checkpoint(run={"updated_at": at(2)}), **fenced) is True
     assert held.paused is False and store.get_run("r1").cancel_requested is False  # type: ignore[union-attr]
+
+
+def test_a_commit_can_bind_a_new_input(store: Store) -> None:
+    """retry --input writes the run's input through commit: every store keeps the new one."""
+    store.create_run(run("r1", status=RunStatus.FAILED), [])
+    new = '{"args": [], "kwargs": {"n": 99}}'
+    store.commit("r1", Checkpoint(run={"input": new, "status": RunStatus.PENDING}))
+    stored = store.get_run("r1")
+    assert stored is not None and (stored.input, stored.status) == (new, RunStatus.PENDING)
