@@ -16,6 +16,7 @@ import pytest
 
 from wfkit import Context, step, workflow
 from wfkit.engine.engine import Engine
+from wfkit.engine.progress import RunParked
 from wfkit.engine.status import OpStatus, RunStatus
 from wfkit.errors import InvalidRunState, RunFailed, UsageError
 
@@ -67,14 +68,29 @@ def _fresh() -> Iterator[None]:
     GATE.set()
 
 
+class Seen:
+    """An observer that keeps every progress event."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def notify(self, event: object) -> None:
+        self.events.append(event)
+
+
+SEEN = Seen()
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
+    SEEN.events.clear()
     with Engine(
         f"sqlite:///{tmp_path}/wf.db",
         workflows=[three, napping],
         inline_wait=0.5,
         lease_seconds=5,
         poll_interval=0.01,
+        observer=SEEN,
     ) as e:
         yield e
 
@@ -128,6 +144,10 @@ def test_a_pause_during_a_step_records_it_and_starts_no_other(
     held = [h for h in engine.history(run_id) if h.type == "run_held"]
     assert len(held) == 1 and held[0].data["next_step"] == "b"
     assert held[0].data["reason"] == "run paused"
+    parked = [e for e in SEEN.events if isinstance(e, RunParked) and e.run_id == run_id]
+    assert [(e.status, e.reason) for e in parked] == [
+        (RunStatus.RUNNING, "run paused: step 'b' waits for `wfkit resume`")
+    ]
 
     engine.resume(run_id)
     assert engine.result(run_id, timeout=10, drive=False) == "ABC"

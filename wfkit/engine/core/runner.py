@@ -192,6 +192,15 @@ def _hold(act: Activation, paused: Paused) -> None:
         release_lease=True,
         at=now,
     )
+    if act.rt.observer is not None:
+        act.rt.observer.notify(
+            RunParked(
+                act.run.id,
+                act.phase,
+                None,
+                f"{paused.reason}: step {paused.name!r} waits for `wfkit resume`",
+            )
+        )
 
 
 def _complete(act: Activation, result: Any) -> None:
