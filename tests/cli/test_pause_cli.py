@@ -182,6 +182,10 @@ def test_pause_and_resume_a_workflow(capsys, workdir) -> None:
     assert (row["status"], row["paused"], row["workflow_paused"]) == ("PENDING", False, True)
     code, out, err = wfkit(capsys, "list")
     assert "PENDING (workflow paused)" in out and "workflow 'add' is paused" in err
+    code, out, _ = wfkit(capsys, "show", "a1")
+    assert "wfkit resume --workflow add" in out
+    shown = json.loads(wfkit(capsys, "show", "a1", "--format", "json")[1])["run"]
+    assert (shown["paused"], shown["workflow_paused"]) == (False, True)
     with virtual_engine("add") as engine:
         assert engine.work_once() is False  # the pause is in the store: every worker sees it
     code, _, err = wfkit(capsys, "resume", "--workflow", "add")
