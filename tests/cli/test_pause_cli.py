@@ -188,6 +188,12 @@ def test_pause_and_resume_a_workflow(capsys, workdir) -> None:
     assert (shown["paused"], shown["workflow_paused"]) == (False, True)
     with virtual_engine("add") as engine:
         assert engine.work_once() is False  # the pause is in the store: every worker sees it
+    # `wfkit run` of a paused workflow's run says why it waits instead of hanging silently.
+    code, _, err = wfkit(
+        capsys, "run", "flows.py:add", "--input", '{"a": 5}', "--id", "a5", "--timeout", "1"
+    )
+    assert code != 0 and "run a5 is paused (PENDING)" in err
+    assert "wfkit resume --workflow add" in err
     code, _, err = wfkit(capsys, "resume", "--workflow", "add")
     assert code == 0 and "resumed workflow 'add'" in err
     with virtual_engine("add") as engine:
