@@ -85,7 +85,7 @@ class Cancelled(BaseException):
     """Unwinds the body when a cancel was requested."""
 
 
-class Paused(BaseException):
+class Held(BaseException):
     """Unwinds the body before a step starts while the run or its workflow is paused: the run
     keeps its status and lets go of its lease (``wfkit resume`` makes it claimable again)."""
 
@@ -370,10 +370,10 @@ class Activation:
             if self.phase != RunStatus.COMPENSATING:
                 raise Cancelled()
         if stored.paused:
-            raise Paused(seq, name, "run paused")
+            raise Held(seq, name, "run paused")
         paused = self.read_store(self.rt.store.paused_workflows, "reading the paused workflows")
         if self.run.workflow in paused:
-            raise Paused(seq, name, "workflow paused")
+            raise Held(seq, name, "workflow paused")
         if stored.cancel_requested:
             return  # the flag stays up for the cancel (compensations run on)
         self._cancel_seen = False  # resumed since that checkpoint: go on

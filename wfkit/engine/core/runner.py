@@ -22,7 +22,7 @@ from wfkit.engine.core.activation import (
     Activation,
     Cancelled,
     Frontier,
-    Paused,
+    Held,
     Registered,
     Suspend,
 )
@@ -64,7 +64,7 @@ def execute(
     token = current_activation.set(act)
     try:
         _advance(act)
-    except Paused as paused:
+    except Held as paused:
         _hold(act, paused)
     finally:
         current_activation.reset(token)
@@ -173,7 +173,7 @@ def _park(act: Activation, suspend: Suspend) -> None:
         act.checkpointed(op.kind, op.seq, op.name)
 
 
-def _hold(act: Activation, paused: Paused) -> None:
+def _hold(act: Activation, paused: Held) -> None:
     """A paused run (or workflow) reached a step: it does not start. The run keeps its status
     and lets go of its lease in one checkpoint, so this worker moves on instead of spinning
     on it; claim() passes it by until `wfkit resume` (wfkit.engine.pausing)."""
