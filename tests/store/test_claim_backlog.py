@@ -125,6 +125,6 @@ def test_the_postgres_claim_reads_two_indexes_behind_a_backlog(postgres_database
         # of the arms' few rows), and nothing scans the table.
         assert "Index Scan using runs_new on runs" in plan, plan
         assert "Index Scan using runs_woken on runs" in plan, plan
-        assert "Seq Scan" not in plan, plan
+        assert "Seq Scan on runs" not in plan, plan  # (paused_workflows is a few rows)
     finally:
         store.close()

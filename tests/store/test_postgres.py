@@ -74,6 +74,7 @@ def test_a_new_schema_gets_the_tables_and_its_version(pg: PostgresDatabase, url:
         "events",
         "history",
         "operations",
+        "paused_workflows",
         "queue_entries",
         "runs",
         "schedules",
@@ -355,6 +356,10 @@ def test_a_version_1_schema_is_migrated_with_all_its_data(pg: PostgresDatabase, 
         )
         assert [o.result for o in store.operations("r1")] == ['"txn"', '"parcel"']
         assert store.history("r1")[2].data["result"] == '"parcel"'
+        # Migration 4 (pause): the old run is not paused, and its workflow can be.
+        assert stored.paused is False
+        assert store.set_workflow_paused("orders", True, at(6)) is True
+        assert store.paused_workflows() == {"orders": at(6)}
     assert pg.execute(f"SELECT MAX(version) FROM {schema}.{SCHEMA_TABLE}") == [(LATEST_VERSION,)]
     assert pg.execute(f"SELECT result, result_idx FROM {schema}.operations WHERE seq = 2") == [
         (None, 2)

@@ -2,9 +2,10 @@
 opening that may write: its runs carry on and runs can be queued; a read-only opening leaves
 it as it was.
 
-The old store is made by the current code and then taken back one migration: the queues
-migration only adds ``queue_entries`` (and its indexes), so dropping it and its version row is
-the older schema exactly.
+The old store is made by the current code and then taken back to the schema before queues:
+the queues migration only adds ``queue_entries`` (and its indexes) and the pause migration
+after it only adds ``paused_workflows`` and the runs' ``paused`` column, so dropping those and
+their version rows is the older schema exactly.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def test_a_schema_5_sqlite_file_is_upgraded_by_the_first_writer(tmp_path: Path) 
         store.create_run(run("old"), [])
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TABLE queue_entries")
-    conn.execute(f"DELETE FROM {sqlite_schema.SCHEMA_TABLE} WHERE version = 6")
+    conn.execute("DROP TABLE paused_workflows")
+    conn.execute("ALTER TABLE runs DROP COLUMN paused")
+    conn.execute(f"DELETE FROM {sqlite_schema.SCHEMA_TABLE} WHERE version >= 6")
     conn.close()
     with pytest.raises(StoreError, match="older wfkit"):  # a read-only opening: untouched
         SqliteStore(f"sqlite:///{path}", access="read")
@@ -49,7 +52,9 @@ def test_a_schema_5_sqlite_file_is_upgraded_by_the_first_writer(tmp_path: Path) 
     with SqliteStore(f"sqlite:///{path}") as store:
         _carries_on(store)
     conn = sqlite3.connect(path)
-    assert conn.execute(f"SELECT MAX(version) FROM {sqlite_schema.SCHEMA_TABLE}").fetchone() == (6,)
+    assert conn.execute(f"SELECT MAX(version) FROM {sqlite_schema.SCHEMA_TABLE}").fetchone() == (
+        sqlite_schema.LATEST_VERSION,
+    )
     conn.close()
 
 
@@ -62,11 +67,13 @@ def test_a_schema_4_postgres_database_is_upgraded_by_the_first_writer(
     with PostgresStore(url) as store:
         store.create_run(run("old"), [])
     postgres_database.execute(f"DROP TABLE {schema}.queue_entries")
+    postgres_database.execute(f"DROP TABLE {schema}.paused_workflows")
+    postgres_database.execute(f"ALTER TABLE {schema}.runs DROP COLUMN paused")
     postgres_database.execute(
-        f"DELETE FROM {schema}.{postgres_schema.SCHEMA_TABLE} WHERE version = 5"
+        f"DELETE FROM {schema}.{postgres_schema.SCHEMA_TABLE} WHERE version >= 5"
     )
     with PostgresStore(url) as store:
         _carries_on(store)
     assert postgres_database.execute(
         f"SELECT MAX(version) FROM {schema}.{postgres_schema.SCHEMA_TABLE}"
-    ) == [(5,)]
+    ) == [(postgres_schema.LATEST_VERSION,)]

@@ -211,7 +211,8 @@ _STATUS_STYLES = {
 def status_text(value: str) -> Any:
     from rich.text import Text
 
-    return Text(value, style=_STATUS_STYLES.get(value, ""))
+    # "RUNNING (paused)" is styled as RUNNING: the note beside it is not a status of its own.
+    return Text(value, style=_STATUS_STYLES.get(value.split(" ", 1)[0], ""))
 
 
 def print_table(app: Any, table: Any) -> None:

@@ -127,7 +127,9 @@ def fork(
         for rid in ids:
             try:
                 plan = engine.fork_plan(rid, from_step)
-                args, kwargs = _bound(engine, rid, data) if input_text is not None else (None, None)
+                args, kwargs = (
+                    bound_input(engine, rid, data) if input_text is not None else (None, None)
+                )
                 fork_id = None
                 if not dry_run:
                     fork_id = engine.fork(
@@ -152,7 +154,9 @@ def fork(
         raise SystemExit(EXIT_FAILURE)
 
 
-def _bound(engine: Engine, run_id: str, data: Any) -> tuple[list[Any], dict[str, Any]]:
+def bound_input(engine: Engine, run_id: str, data: Any) -> tuple[list[Any], dict[str, Any]]:
+    """``--input`` data bound to run ``run_id``'s workflow, as `wfkit run --input` binds it
+    (shared with `wfkit retry --input`); exit 2 when its workflow is not in the modules."""
     from wfkit.engine.binding import arguments_from_json
 
     name = engine.get_run(run_id).workflow

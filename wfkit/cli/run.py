@@ -216,7 +216,22 @@ def _drive(app: App, engine: Any, run_id: str, timeout: float | None) -> None:
             if left is not None and left <= step:
                 raise ResultTimeout(run_id, timeout or 0.0, status.value) from None
         current = engine.get_run(run_id)
-        if current.lease_owner not in (None, engine.owner) and told != "leased":
+        held = (
+            f"wfkit resume {run_id}"
+            if current.paused
+            else f"wfkit resume --workflow {current.workflow}"
+            if current.workflow in engine.paused_workflows()
+            else None
+        )
+        if held is not None:
+            if told != "paused":
+                told = "paused"
+                say(
+                    app,
+                    f"run {run_id} is paused ({status.value}); waiting here until it is "
+                    f"resumed (`{held}`; Ctrl-C leaves it to `wfkit worker`)",
+                )
+        elif current.lease_owner not in (None, engine.owner) and told != "leased":
             told = "leased"
             say(
                 app,

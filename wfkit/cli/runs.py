@@ -1,5 +1,5 @@
 """Commands that look at or act on stored runs by id: list, send-event, cancel, retry,
-skip-step, export.
+pause, resume, skip-step, export.
 
 They need no workflow code: they read and write the store through an engine with no
 workflows registered. Changes that make a run move again (cancel, retry, skip-step, an event)
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wfkit.cli.app import App
+from wfkit.cli.app import App, abort
 from wfkit.cli.engine_options import (
     format_option,
     iso,
@@ -62,6 +62,18 @@ class RunRow:
     run: RunRecord
     steps_done: int
     queue: str | None = None
+    workflow_paused: bool = False  # its workflow is paused (`wfkit pause --workflow`)
+
+    @property
+    def status(self) -> str:
+        """The status as people read it: a paused run's says so beside it."""
+        if self.run.status.terminal:
+            return self.run.status.value
+        if self.run.paused:
+            return f"{self.run.status.value} (paused)"
+        if self.workflow_paused:
+            return f"{self.run.status.value} (workflow paused)"
+        return self.run.status.value
 
 
 @click.command("list")
@@ -95,11 +107,19 @@ def list_runs(
         )
         done = store.steps_done([run.id for run in runs])
         queued = store.queue_entries([run.id for run in runs])
+        held = store.paused_workflows()
     rows = [
-        RunRow(run, done[run.id], queued[run.id].queue if run.id in queued else None)
+        RunRow(
+            run,
+            done[run.id],
+            queued[run.id].queue if run.id in queued else None,
+            run.workflow in held,
+        )
         for run in runs
     ]
     _LIST_FORMATS[fmt]().render(app, rows)
+    for name in sorted(held) if workflow is None else [w for w in held if w == workflow]:
+        say(app, f"workflow {name!r} is paused (since {when(held[name])}): its runs start no step")
     if rows and len(rows) == limit:
         say(app, f"showing the newest {limit} run{'' if limit == 1 else 's'}; --limit N shows more")
     elif not rows:
@@ -133,6 +153,8 @@ class RunsJson:
                             "steps_done": r.steps_done,
                             "parent_id": r.run.parent_id,
                             "queue": r.queue,
+                            "paused": r.run.paused,
+                            "workflow_paused": r.workflow_paused,
                         }
                         for r in rows
                     ],
@@ -163,7 +185,7 @@ class RunsTable:
                 (
                     r.run.id,
                     r.run.workflow,
-                    status_text(r.run.status.value),
+                    status_text(r.status),
                     *([r.queue or "-"] if queues else []),
                     when(r.run.created_at),
                     str(r.steps_done),
@@ -208,34 +230,158 @@ def send_event(
     is_flag=True,
     help="Stop without undoing completed steps (default: compensate them).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="End the run CANCELLED now, in the store: no compensation, no waiting for a worker "
+    "(one still running it is fenced off and its step's result discarded).",
+)
 @store_option
 @click.pass_obj
-def cancel(app: App, run_id: str, no_compensate: bool, store_url: str) -> None:
-    """Cancel run ID; its completed steps are compensated unless --no-compensate."""
+def cancel(app: App, run_id: str, no_compensate: bool, force: bool, store_url: str) -> None:
+    """Cancel run ID; its completed steps are compensated unless --no-compensate or --force."""
     with open_engine(store_url, access="existing") as engine:
+        if force:
+            engine.cancel(run_id, force=True, drive=False)
+            say(app, f"run {run_id} is CANCELLED (forced: nothing was compensated)")
+            return
         requested = engine.cancel(run_id, compensate=not no_compensate, drive=False)
-        compensate = engine.get_run(run_id).compensate_on_cancel
+        run = engine.get_run(run_id)
+        compensate = run.compensate_on_cancel
+        held = run.paused or run.workflow in engine.paused_workflows()
     what = "compensate its completed steps" if compensate else "stop without compensating"
+    later = " once it is resumed (it is paused)" if held else ""
     if requested:
-        say(app, f"cancel requested for run {run_id}: a worker will {what}, then mark it CANCELLED")
+        say(
+            app,
+            f"cancel requested for run {run_id}: a worker will {what}, then mark it "
+            f"CANCELLED{later}",
+        )
     else:
         say(
             app,
             f"cancel was already requested for run {run_id}; nothing changed (a worker "
-            f"will {what}, then mark it CANCELLED)",
+            f"will {what}, then mark it CANCELLED{later})",
         )
 
 
 @click.command("retry")
 @click.argument("run_id", metavar="ID")
+@click.option(
+    "--input",
+    "input_text",
+    metavar="JSON",
+    help="Resume with this input bound as the workflow's input, read as `wfkit run --input` "
+    "reads it; needs --module. @file.json reads a file.",
+)
+@click.option(
+    "--module",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Where the run's workflow is defined (as `wfkit worker` takes it), to bind --input.",
+)
+@max_payload_option
 @store_option
 @click.pass_obj
-def retry(app: App, run_id: str, store_url: str) -> None:
+def retry(
+    app: App,
+    run_id: str,
+    input_text: str | None,
+    modules: tuple[str, ...],
+    max_payload: int | None,
+    store_url: str,
+) -> None:
     """Resume FAILED run ID from its checkpoints (completed steps do not run again)."""
-    with open_engine(store_url, access="existing") as engine:
-        engine.retry(run_id)
+    if input_text is None:
+        if modules:
+            abort("--module binds --input", hint="add --input JSON, or leave --module out")
+        with open_engine(store_url, access="existing") as engine:
+            engine.retry(run_id)
+            status = engine.get_run(run_id).status.value
+        say(app, f"run {run_id} is {status} again; a worker resumes it from its checkpoints")
+        return
+    if not modules:
+        abort(
+            "--input needs the workflow's code to bind it",
+            hint="add --module with the file that defines the workflow, e.g. --module app/flows.py",
+        )
+    from wfkit.cli.fork import bound_input
+    from wfkit.engine.loader import load_modules
+
+    data = parse_json_option(input_text, "--input")
+    workflows = load_modules(modules)
+    with open_engine(
+        store_url, workflows=workflows, access="existing", **engine_limit(max_payload)
+    ) as engine:
+        args, kwargs = bound_input(engine, run_id, data)
+        engine.retry(run_id, args=args, kwargs=kwargs)
         status = engine.get_run(run_id).status.value
-    say(app, f"run {run_id} is {status} again; a worker resumes it from its checkpoints")
+    say(
+        app,
+        f"run {run_id} is {status} again with the new input; a worker runs its failed step "
+        "and the rest with it (recorded steps keep their results)",
+    )
+
+
+@click.command("pause")
+@click.argument("run_id", metavar="[ID]", required=False)
+@click.option("--workflow", metavar="NAME", help="Pause every run of this workflow instead.")
+@store_option
+@click.pass_obj
+def pause(app: App, run_id: str | None, workflow: str | None, store_url: str) -> None:
+    """Pause run ID (or --workflow NAME): no step starts until `wfkit resume`; a step already
+    running finishes and is recorded."""
+    _one_target(run_id, workflow, "pause")
+    with open_engine(store_url, access="existing") as engine:
+        if workflow is not None:
+            changed = engine.pause_workflow(workflow)
+            what = f"workflow {workflow!r}"
+            note = "; new runs of it are created and wait"
+        else:
+            assert run_id is not None
+            changed = engine.pause(run_id)
+            what = f"run {run_id} ({engine.get_run(run_id).status.value})"
+            note = ""
+    if changed:
+        say(app, f"paused {what}: no step of it starts until `wfkit resume`{note}")
+    else:
+        say(app, f"{what} was already paused; nothing changed")
+
+
+@click.command("resume")
+@click.argument("run_id", metavar="[ID]", required=False)
+@click.option("--workflow", metavar="NAME", help="Resume the runs of this paused workflow.")
+@store_option
+@click.pass_obj
+def resume(app: App, run_id: str | None, workflow: str | None, store_url: str) -> None:
+    """Resume paused run ID (or --workflow NAME); a worker carries it on."""
+    _one_target(run_id, workflow, "resume")
+    with open_engine(store_url, access="existing") as engine:
+        if workflow is not None:
+            engine.resume_workflow(workflow)
+            say(app, f"resumed workflow {workflow!r}; workers carry its runs on")
+            return
+        assert run_id is not None
+        engine.resume(run_id)
+        run = engine.get_run(run_id)
+        held = run.workflow in engine.paused_workflows()
+    say(
+        app,
+        f"resumed run {run_id} ({run.status.value}); "
+        + (
+            f"its workflow {run.workflow!r} is still paused (wfkit resume --workflow)"
+            if held
+            else "a worker carries it on"
+        ),
+    )
+
+
+def _one_target(run_id: str | None, workflow: str | None, verb: str) -> None:
+    if run_id is not None and workflow is not None:
+        abort("give a run ID or --workflow, not both", hint=f"wfkit {verb} ID")
+    if run_id is None and workflow is None:
+        abort(f"name what to {verb}", hint=f"wfkit {verb} ID, or wfkit {verb} --workflow NAME")
 
 
 @click.command("skip-step")

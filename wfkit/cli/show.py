@@ -9,7 +9,7 @@ before it succeeded does not look as if nothing had happened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ class RunView:
     operations: list[OperationRecord]
     children: dict[int, str]
     retried: dict[int, list[OperationRecord]]  # seq -> its failed attempts that were retried
+    workflow_paused: bool = False  # `wfkit pause --workflow` holds the run's workflow
 
 
 @click.command("show")
@@ -69,6 +70,7 @@ def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
             },
             retried_attempts(run_id, engine.history(run_id)),
         )
+        view = replace(view, workflow_paused=view.run.workflow in engine.paused_workflows())
     _SHOW_FORMATS[fmt]().render(app, view)
 
 
@@ -80,7 +82,7 @@ class RunJson:
             to_json(
                 {
                     "version": JSON_VERSION,
-                    "run": _run_data(view.run),
+                    "run": {**_run_data(view.run), "workflow_paused": view.workflow_paused},
                     "operations": [
                         operation_json(op, view.children, view.retried) for op in view.operations
                     ],
@@ -93,7 +95,9 @@ class RunText:
     """A header and a timeline table, for people."""
 
     def render(self, app: App, view: RunView) -> None:
-        _print_text(app, view.run, view.operations, view.children, view.retried)
+        _print_text(
+            app, view.run, view.operations, view.children, view.retried, view.workflow_paused
+        )
 
 
 _SHOW_FORMATS: dict[ShowFormat, type[RunJson] | type[RunText]] = {
@@ -118,11 +122,17 @@ def _run_data(run: Any) -> dict[str, Any]:
         "parent_id": run.parent_id,
         "recoveries": run.recoveries,
         "cancel_requested": run.cancel_requested,
+        "paused": run.paused,
     }
 
 
 def _print_text(
-    app: App, run: Any, ops: list[Any], children: dict[int, str], retried: dict[int, list[Any]]
+    app: App,
+    run: Any,
+    ops: list[Any],
+    children: dict[int, str],
+    retried: dict[int, list[Any]],
+    workflow_paused: bool = False,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -134,6 +144,13 @@ def _print_text(
     header.add_row("run", Text(run.id))
     header.add_row("workflow", Text(f"{run.workflow} v{run.version}"))
     header.add_row("status", status_text(run.status.value))
+    if run.paused and not run.status.terminal:
+        header.add_row("paused", f"yes: no step starts until `wfkit resume {run.id}`")
+    if workflow_paused and not run.status.terminal:
+        header.add_row(
+            "paused",
+            f"its workflow is: no step starts until `wfkit resume --workflow {run.workflow}`",
+        )
     header.add_row("created", when(run.created_at))
     if run.finished_at is not None:
         header.add_row(

@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from wfkit.engine import pausing
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.clock import Clock, SystemClock
 from wfkit.engine.codec import JsonCodec
@@ -35,6 +36,7 @@ from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
+from wfkit.engine.interventions import force_cancel, retry_with_input
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
 from wfkit.engine.queues import DuplicateQueued, Queue, QueueDeduplicated, check_enqueue
@@ -768,7 +770,9 @@ class Engine:
         text = self.rt.codec.encode(payload, where=f"payload of event {name!r}")
         self.store.add_event(run_id, name, text, self.clock.now())
 
-    def cancel(self, run_id: str, *, compensate: bool = True, drive: bool = True) -> bool:
+    def cancel(
+        self, run_id: str, *, compensate: bool = True, drive: bool = True, force: bool = False
+    ) -> bool:
         """Stop a run; with ``compensate`` its completed steps are undone first.
 
         Child workflows still running are cancelled first, innermost first, so their work is
@@ -776,6 +780,10 @@ class Engine:
         False when it had been requested already: then nothing is written (a second request
         would only add a line to the history) and the first request's ``compensate`` stands,
         so repeating a cancel, e.g. from a retried script, is harmless.
+
+        ``force`` ends the run ``CANCELLED`` at once, in the store, without compensation and
+        without waiting for a worker (:func:`wfkit.engine.interventions.force_cancel`); it
+        always returns True.
         """
         run = self.get_run(run_id)
         if run.status.terminal:
@@ -785,6 +793,9 @@ class Engine:
                 status=run.status.value,
                 hint="only runs that have not finished can be cancelled",
             )
+        if force:
+            force_cancel(self.store, self.clock, run)
+            return True
         requested = not run.cancel_requested
         if requested:
             for child in self.store.list_runs(parent_id=run_id):
@@ -817,6 +828,30 @@ class Engine:
         if drive and run.workflow in self._workflows:
             self.work_once(run_id=run_id)
         return requested
+
+    # -- pause and resume (wfkit.engine.pausing) ----------------------------------------------
+    def pause(self, run_id: str) -> bool:
+        """Pause a run that has not finished: no step of it starts until :meth:`resume`; a
+        step already running finishes and is recorded. False when it was paused already."""
+        return pausing.pause_run(self.store, self.get_run(run_id), self.clock.now())
+
+    def resume(self, run_id: str) -> None:
+        """Lift a run's pause (an :class:`InvalidRunState` when it is not paused)."""
+        pausing.resume_run(self.store, self.get_run(run_id), self.clock.now())
+
+    def pause_workflow(self, name: str) -> bool:
+        """Pause every run of workflow ``name``, those started later too (they are created
+        and wait); held in the store, across workers and restarts. False when it was
+        paused already."""
+        return pausing.pause_workflow(self.store, name, self.clock.now())
+
+    def resume_workflow(self, name: str) -> None:
+        """Lift a workflow's pause (a :class:`UsageError` when it is not paused)."""
+        pausing.resume_workflow(self.store, name, self.clock.now())
+
+    def paused_workflows(self) -> dict[str, datetime]:
+        """The paused workflows, by name, with when each was paused."""
+        return self.store.paused_workflows()
 
     def fork_plan(self, run_id: str, from_step: int | None = None) -> ForkPlan:
         """What :meth:`fork` would keep and run again, changing nothing (``wfkit fork
@@ -873,8 +908,22 @@ class Engine:
         )
         return WorkflowHandle(self, new_id, created=True)
 
-    def retry(self, run_id: str) -> None:
-        """Resume a FAILED run from its checkpoints (a failed compensation is tried again)."""
+    def retry(
+        self,
+        run_id: str,
+        *,
+        args: Sequence[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Resume a FAILED run from its checkpoints (a failed compensation is tried again).
+
+        With ``args``/``kwargs`` (Forge's manual intervention) the run is resumed *forward*
+        with that new input bound as the workflow's input: recorded steps keep their recorded
+        results, the failed step (and its compensations' records) is discarded, and it and
+        every later step run with the new input. Its workflow must be registered to bind the
+        input; a run some of whose compensations already completed cannot roll forward (an
+        :class:`InvalidRunState`). Nothing is written when the input does not bind.
+        """
         run = self.get_run(run_id)
         if run.status != RunStatus.FAILED:
             raise InvalidRunState(
@@ -883,6 +932,15 @@ class Engine:
                 status=run.status.value,
                 hint="only FAILED runs can be retried",
             )
+        if args is not None or kwargs is not None:
+            wf = self._workflows.get(run.workflow)
+            if wf is None:
+                raise UsageError(
+                    f"workflow {run.workflow!r} is not loaded here: the new input cannot be bound",
+                    hint="load the module that defines it (wfkit retry --module)",
+                )
+            retry_with_input(self.rt, wf, run, tuple(args or ()), dict(kwargs or {}))
+            return
         data = error_data(run.error)
         ops = self.store.operations(run_id)
         now = self.clock.now()

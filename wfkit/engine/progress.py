@@ -96,7 +96,8 @@ class CompensationStarted:
 
 @dataclass(frozen=True)
 class RunParked:
-    """The run waits (a timer, an event, a child, a long retry delay) and leaves the worker."""
+    """The run waits (a timer, an event, a child, a long retry delay, a pause) and leaves the
+    worker."""
 
     run_id: str
     status: RunStatus

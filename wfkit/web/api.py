@@ -155,6 +155,20 @@ async def retry_run(request: Request) -> Response:
     return await _after_repair(request, run_id)
 
 
+async def pause_run(request: Request) -> Response:
+    run_id = request.path_params["run_id"]
+    await json_body(request)  # a body is allowed (and ignored) but must be JSON
+    changed = await run_in_threadpool(_service(request).pause, run_id)
+    return await _after_repair(request, run_id, changed=changed)
+
+
+async def resume_run(request: Request) -> Response:
+    run_id = request.path_params["run_id"]
+    await json_body(request)
+    await run_in_threadpool(_service(request).resume, run_id)
+    return await _after_repair(request, run_id)
+
+
 async def send_event(request: Request) -> Response:
     run_id, name = request.path_params["run_id"], request.path_params["name"]
     payload = await json_body(request, what="event payload")
@@ -194,6 +208,8 @@ ROUTES = [
     Route("/api/runs/{run_id:path}/history", get_history, methods=["GET"]),
     Route("/api/runs/{run_id:path}/cancel", cancel_run, methods=["POST"]),
     Route("/api/runs/{run_id:path}/retry", retry_run, methods=["POST"]),
+    Route("/api/runs/{run_id:path}/pause", pause_run, methods=["POST"]),
+    Route("/api/runs/{run_id:path}/resume", resume_run, methods=["POST"]),
     Route("/api/runs/{run_id:path}/events/{name}", send_event, methods=["POST"]),
     Route("/api/runs/{run_id:path}/skip-step", skip_step, methods=["POST"]),
     Route("/api/runs/{run_id:path}", get_run, methods=["GET"]),

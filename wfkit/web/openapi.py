@@ -147,6 +147,20 @@ def openapi_document() -> dict[str, Any]:
                     "responses": _responses("the run is runnable again", 400, 404, 409),
                 }
             },
+            "/api/runs/{run_id}/pause": {
+                "post": {
+                    "summary": "pause a run: no step of it starts until it is resumed",
+                    "parameters": [_run_id()],
+                    "responses": _responses("paused (changed: false if it was)", 400, 404, 409),
+                }
+            },
+            "/api/runs/{run_id}/resume": {
+                "post": {
+                    "summary": "resume a paused run",
+                    "parameters": [_run_id()],
+                    "responses": _responses("the run is runnable again", 400, 404, 409),
+                }
+            },
             "/api/runs/{run_id}/events/{name}": {
                 "post": {
                     "summary": "send an event; the body is its payload",

@@ -250,6 +250,10 @@ async def repair_form(request: Request) -> Response:
         await run_in_threadpool(service.cancel, run_id, form.get("compensate", "yes") != "no")
     elif action == "retry":
         await run_in_threadpool(service.retry, run_id)
+    elif action == "pause":
+        await run_in_threadpool(service.pause, run_id)
+    elif action == "resume":
+        await run_in_threadpool(service.resume, run_id)
     elif action == "skip-step":
         await run_in_threadpool(
             service.skip_step,
@@ -265,7 +269,9 @@ async def repair_form(request: Request) -> Response:
             _json_field(form.get("data", ""), "event payload"),
         )
     else:
-        raise HttpProblem(404, f"no repair named {action!r}", "cancel, retry, skip-step, event")
+        raise HttpProblem(
+            404, f"no repair named {action!r}", "cancel, retry, pause, resume, skip-step, event"
+        )
     return RedirectResponse(f"/runs/{quote(run_id, safe='/')}?done={action}", status_code=303)
 
 

@@ -153,6 +153,12 @@ class Service:
         self.engine.retry(run_id)
         self._forget_counts()
 
+    def pause(self, run_id: str) -> bool:
+        return self.engine.pause(run_id)
+
+    def resume(self, run_id: str) -> None:
+        self.engine.resume(run_id)
+
     def skip_step(self, run_id: str, step: str, result: Any) -> None:
         self.engine.skip_step(run_id, step, result)
         self._forget_counts()

@@ -34,6 +34,7 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "finished_at": iso(run.finished_at),
         "parent_id": run.parent_id,
         "cancel_requested": run.cancel_requested,
+        "paused": run.paused,
     }
 
 

@@ -85,6 +85,17 @@ class Cancelled(BaseException):
     """Unwinds the body when a cancel was requested."""
 
 
+class Held(BaseException):
+    """Unwinds the body before a step starts while the run or its workflow is paused: the run
+    keeps its status and lets go of its lease (``wfkit resume`` makes it claimable again)."""
+
+    def __init__(self, seq: int, name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.seq = seq
+        self.name = name
+        self.reason = reason  # "run paused" or "workflow paused"
+
+
 class Frontier(BaseException):
     """Replay-only activations stop at the first operation that is not recorded."""
 
@@ -326,19 +337,6 @@ class Activation:
             lambda _fault: call(), self.rt.clock, self.rt.lease_seconds, what, health=self.rt.health
         )
 
-    def check_cancel(self) -> None:
-        """Stop at this operation boundary if a cancel was requested.
-
-        Every checkpoint reads the run's cancel flag in the same statement that checks the
-        lease, so this costs no extra read; before the activation's first checkpoint the run
-        record it was claimed with tells.
-        """
-        if self.replay_only or self.phase == RunStatus.COMPENSATING:
-            return
-        if self._cancel_seen:
-            self.learn_cancel()
-            raise Cancelled()
-
     def learn_cancel(self) -> None:
         """Take in a cancel requested while this activation ran: the request's ``compensate``
         (``wfkit cancel --no-compensate``) is read from the store, not assumed."""
@@ -350,6 +348,56 @@ class Activation:
         self.run.cancel_requested = True
         if stored is not None:
             self.run.compensate_on_cancel = stored.compensate_on_cancel
+
+    def check_pause(self, seq: int, name: str) -> None:
+        """Stop before step ``seq`` starts if the run or its workflow is paused.
+
+        The checkpoint's flag says "cancel or pause" (:meth:`Store.commit`); only when it is
+        up is the run read to tell which, so an unpaused run pays nothing. A cancel found
+        here is taken in as :meth:`check_cancel` would; a pause lifted again meanwhile lets
+        the step start.
+        """
+        if not self._cancel_seen or self.replay_only:
+            return
+        stored = self.read_store(
+            lambda: self.rt.store.get_run(self.run.id), "reading the pause flag"
+        )
+        if stored is None:
+            return
+        if stored.cancel_requested and not self.run.cancel_requested:
+            self.run.cancel_requested = True
+            self.run.compensate_on_cancel = stored.compensate_on_cancel
+            if self.phase != RunStatus.COMPENSATING:
+                raise Cancelled()
+        if stored.paused:
+            raise Held(seq, name, "run paused")
+        paused = self.read_store(self.rt.store.paused_workflows, "reading the paused workflows")
+        if self.run.workflow in paused:
+            raise Held(seq, name, "workflow paused")
+        if stored.cancel_requested:
+            return  # the flag stays up for the cancel (compensations run on)
+        self._cancel_seen = False  # resumed since that checkpoint: go on
+
+    def check_cancel(self) -> None:
+        """Stop at this operation boundary if a cancel was requested.
+
+        Every checkpoint reads the run's stop flag (a cancel requested, or a pause) in the
+        same statement that checks the lease, so this costs no extra read until the flag is
+        up; before the activation's first checkpoint the run record it was claimed with
+        tells. A flag raised by a pause alone is left to :meth:`check_pause`.
+        """
+        if self.replay_only or self.phase == RunStatus.COMPENSATING or not self._cancel_seen:
+            return
+        if not self.run.cancel_requested:
+            stored = self.read_store(
+                lambda: self.rt.store.get_run(self.run.id), "reading the cancel request"
+            )
+            if stored is not None and not stored.cancel_requested:
+                return  # the run (or its workflow) is paused: check_pause decides
+            self.run.cancel_requested = True
+            if stored is not None:
+                self.run.compensate_on_cancel = stored.compensate_on_cancel
+        raise Cancelled()
 
     def wait_until(self, wake: datetime, status: RunStatus, reason: str) -> Flow:
         """Wait inline when short, else park the run until ``wake``."""
@@ -408,6 +456,7 @@ class Activation:
                 source,
                 compensates,
             )
+        self.check_pause(seq, spec.name)
         self.starting(kind, seq, spec.name)
         if rec is not None and rec.status == OpStatus.RETRYING and rec.wake_at is not None:
             yield from self.wait_until(
@@ -416,6 +465,7 @@ class Activation:
         while True:
             attempt += 1
             self.check_cancel()
+            self.check_pause(seq, spec.name)
             started = self.rt.clock.now()
             if self.rt.observer is not None:
                 self.rt.observer.notify(

@@ -22,6 +22,7 @@ from wfkit.engine.core.activation import (
     Activation,
     Cancelled,
     Frontier,
+    Held,
     Registered,
     Suspend,
 )
@@ -63,6 +64,8 @@ def execute(
     token = current_activation.set(act)
     try:
         _advance(act)
+    except Held as paused:
+        _hold(act, paused)
     finally:
         current_activation.reset(token)
     return act
@@ -168,6 +171,36 @@ def _park(act: Activation, suspend: Suspend) -> None:
         act.rt.observer.notify(RunParked(act.run.id, suspend.status, wake, suspend.reason))
     for op in suspend.ops:
         act.checkpointed(op.kind, op.seq, op.name)
+
+
+def _hold(act: Activation, paused: Held) -> None:
+    """A paused run (or workflow) reached a step: it does not start. The run keeps its status
+    and lets go of its lease in one checkpoint, so this worker moves on instead of spinning
+    on it; claim() passes it by until `wfkit resume` (wfkit.engine.pausing)."""
+    now = act.rt.clock.now()
+    act.commit(
+        history=[
+            he.run_entry(
+                act.run.id,
+                now,
+                "run_held",
+                reason=paused.reason,
+                next_seq=paused.seq,
+                next_step=paused.name,
+            )
+        ],
+        release_lease=True,
+        at=now,
+    )
+    if act.rt.observer is not None:
+        act.rt.observer.notify(
+            RunParked(
+                act.run.id,
+                act.phase,
+                None,
+                f"{paused.reason}: step {paused.name!r} waits for `wfkit resume`",
+            )
+        )
 
 
 def _complete(act: Activation, result: Any) -> None:

@@ -45,6 +45,10 @@ class RunRecord:
     cancel_requested: bool = False
     compensate_on_cancel: bool = True
     finished_at: datetime | None = None
+    # `wfkit pause`: no step of the run starts until `wfkit resume` clears it. A flag beside
+    # the status, not a status: every status transition stays as it is, and resume has
+    # nothing to restore (see wfkit.engine.pausing).
+    paused: bool = False
 
 
 @dataclass
@@ -265,7 +269,7 @@ class Store(Protocol):
         lease_owner: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Apply ``checkpoint`` atomically; return the run's ``cancel_requested`` flag.
+        """Apply ``checkpoint`` atomically; return whether the run must stop at this boundary.
 
         With ``lease_owner`` the write is fenced: if the run's lease is not held by that owner
         (or expired before ``now``, on the store's lease clock: see the module docstring),
@@ -276,8 +280,10 @@ class Store(Protocol):
         With ``unless_cancelled``, a run whose cancel was requested is left as it is and
         :class:`CancelRequested` is raised (after the existence check, before the fence's).
         History entries get consecutive indexes after the run's last one. The returned flag
-        is read in the same transaction, so the engine learns of a cancel request at every
-        checkpoint without an extra read.
+        is true when the run's cancel is requested, the run is paused or its workflow is
+        (``set_workflow_paused``); it is read in the same transaction, so the engine learns of
+        a cancel or a pause at every checkpoint without an extra read (and reads the run to
+        tell which, only then).
         """
 
     def add_event(self, run_id: str, name: str, payload: str, at: datetime) -> EventRecord:
@@ -311,6 +317,7 @@ class Store(Protocol):
         retry delay), or in PARKED with wake_at <= now; and no lease, or an expired one. Returned records show the state *before* the claim, so the caller can see
         a taken-over lease (``lease_owner`` set, status RUNNING or COMPENSATING). The lease
         lasts ``lease_until - now`` on the store's lease clock (the module docstring).
+        Paused: a run that is paused, or whose workflow is, is never claimed.
         """
 
     def heartbeat(
@@ -326,7 +333,8 @@ class Store(Protocol):
         """The queue entries of those of ``run_ids`` that were started on a queue."""
 
     def next_wake(self) -> datetime | None:
-        """The earliest wake_at among non-terminal runs (None when no run has one)."""
+        """The earliest wake_at among non-terminal runs that are not paused (None when no run
+        has one): an idle worker sleeps until then, so a paused run must not wake it."""
 
     def history(self, run_id: str) -> list[HistoryEntry]: ...
 
@@ -358,6 +366,15 @@ class Store(Protocol):
     def set_schedule_paused(self, name: str, workflow: str, paused: bool, now: datetime) -> None:
         """Pause or resume a schedule (creating its state if it has none), as a new revision:
         a scheduler that read the old one does not overwrite the change."""
+
+    def paused_workflows(self) -> dict[str, datetime]:
+        """The workflows paused with ``set_workflow_paused``, each with when it was paused."""
+
+    def set_workflow_paused(self, workflow: str, paused: bool, now: datetime) -> bool:
+        """Pause or resume every run of ``workflow`` (those not created yet too); False, writing
+        nothing, when it already was so. Kept in the store, so it holds across workers and
+        restarts: no run of a paused workflow is claimed, and its running ones stop before
+        their next step (``commit``'s flag)."""
 
     def close(self) -> None: ...
 

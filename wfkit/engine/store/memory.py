@@ -47,6 +47,7 @@ class MemoryStore:
         self._history: dict[str, list[HistoryEntry]] = {}
         self._schedules: dict[str, ScheduleState] = {}
         self._queues = MemoryQueues()
+        self._paused_workflows: dict[str, datetime] = {}
 
     # -- runs ---------------------------------------------------------------------------------
     def create_run(
@@ -179,7 +180,11 @@ class MemoryStore:
             for target, name, payload in checkpoint.send_events:
                 assert now is not None, "send_events needs now"
                 self._add_event(target, name, payload, now)
-            return self._runs[run_id].cancel_requested
+            return self._stops(self._runs[run_id])
+
+    def _stops(self, run: RunRecord) -> bool:
+        """commit's flag: a cancel requested, the run paused or its workflow paused."""
+        return run.cancel_requested or run.paused or run.workflow in self._paused_workflows
 
     def _append_history(self, run_id: str, entries: Sequence[HistoryEntry]) -> None:
         log = self._history[run_id]
@@ -294,6 +299,10 @@ class MemoryStore:
             if only_queues is not None:
                 on_them = self._queues.queued_ids(only_queues)
                 runnable = [r for r in runnable if r.id in on_them]
+            # Pause (wfkit.engine.pausing): paused runs and runs of paused workflows stay put.
+            runnable = [
+                r for r in runnable if not r.paused and r.workflow not in self._paused_workflows
+            ]
             runnable.sort(key=lambda r: (r.wake_at or r.created_at, r.created_at, r.id))
             claimed = []
             for run in runnable[:limit]:
@@ -329,7 +338,10 @@ class MemoryStore:
             wakes = [
                 r.wake_at
                 for r in self._runs.values()
-                if (r.status in PARKED or r.status in ACTIVE) and r.wake_at is not None
+                if (r.status in PARKED or r.status in ACTIVE)
+                and r.wake_at is not None
+                and not r.paused
+                and r.workflow not in self._paused_workflows
             ]
             return min(wakes) if wakes else None
 
@@ -367,6 +379,20 @@ class MemoryStore:
             self._schedules[name] = replace(
                 stored, paused=paused, revision=stored.revision + 1, updated_at=now
             )
+
+    def paused_workflows(self) -> dict[str, datetime]:
+        with self._lock:
+            return dict(sorted(self._paused_workflows.items()))
+
+    def set_workflow_paused(self, workflow: str, paused: bool, now: datetime) -> bool:
+        with self._lock:
+            if paused == (workflow in self._paused_workflows):
+                return False
+            if paused:
+                self._paused_workflows[workflow] = now
+            else:
+                del self._paused_workflows[workflow]
+            return True
 
     def close(self) -> None:
         pass

@@ -99,7 +99,7 @@ _RUN_CONVERTERS: dict[str, Callable[[Any], Any]] = {
         else str
         if name == "seed"
         else bool
-        if name in ("cancel_requested", "compensate_on_cancel")
+        if name in ("cancel_requested", "compensate_on_cancel", "paused")
         else _text
     )
     for name in _RUN_COLUMNS
@@ -160,8 +160,17 @@ _SERVER_UNTIL = "now() + (%(until)s::timestamptz - %(now)s::timestamptz)"
 # every live run took 24 ms a claim behind 30,000 pending ones). The status lists are
 # literals (from the enums, never caller text) so the planner can prove the indexes'
 # predicates. Rows locked by an arm but not picked are let go when the statement ends.
+# Pause (wfkit.engine.pausing): neither a paused run nor a run of a paused workflow is
+# claimed (such runs stay in the claim indexes: a claim steps over them).
+_NOT_PAUSED = "AND NOT paused AND workflow NOT IN (SELECT workflow FROM paused_workflows)"
+# What a fenced commit returns: the stop flag (a cancel requested, the run or its workflow paused).
+_STOP_FLAG = (
+    "(cancel_requested OR paused OR EXISTS (SELECT 1 FROM paused_workflows w "
+    "WHERE w.workflow = runs.workflow))"
+)
 _CLAIM_FREE = (
-    "AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < {lease_now})"
+    "AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < {lease_now}) "
+    + _NOT_PAUSED
 )
 _CLAIM = (
     "WITH fresh AS (SELECT id FROM runs WHERE wake_at IS NULL "
@@ -435,6 +444,25 @@ class PostgresStore:
                 (name, workflow, paused, _ts(now)),
             )
 
+    # -- paused workflows ---------------------------------------------------------------------------
+    def paused_workflows(self) -> dict[str, datetime]:
+        with self._cursor() as cur:
+            rows = cur.execute(
+                "SELECT workflow, paused_at FROM paused_workflows ORDER BY workflow"
+            ).fetchall()
+        return {name: at for name, at in rows}
+
+    def set_workflow_paused(self, workflow: str, paused: bool, now: datetime) -> bool:
+        with self._cursor() as cur:
+            if paused:
+                cur.execute(
+                    "INSERT INTO paused_workflows VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    (workflow, _ts(now)),
+                )
+            else:
+                cur.execute("DELETE FROM paused_workflows WHERE workflow = %s", (workflow,))
+            return cur.rowcount == 1
+
     # -- the one write path -----------------------------------------------------------------------
     def commit(
         self,
@@ -538,7 +566,8 @@ class PostgresStore:
             lease_now=self._lease_now,
             placeholder="%s",
             read_tail=" FOR UPDATE",
-            write_tail=" RETURNING cancel_requested",
+            columns=_STOP_FLAG,
+            write_tail=f" RETURNING {_STOP_FLAG}",
         )
         built = (sql, tuple(_RUN_CONVERTERS[k] for k in keys))
         self._update_sql[cache_key] = built
@@ -640,7 +669,7 @@ class PostgresStore:
         """The earliest wake_at of any live run: active runs can wait out a retry delay too."""
         with self._cursor() as cur:
             row = cur.execute(
-                "SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s)", (_LIVE,)
+                f"SELECT MIN(wake_at) FROM runs WHERE status = ANY(%s) {_NOT_PAUSED}", (_LIVE,)
             ).fetchone()
         wake_at: datetime | None = _row(row)[0]
         return wake_at
@@ -759,6 +788,7 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         bool(run.cancel_requested),
         bool(run.compensate_on_cancel),
         _ts(run.finished_at),
+        bool(run.paused),
     )
 
 
@@ -783,6 +813,7 @@ def _run_from_row(r: Sequence[Any]) -> RunRecord:
         r[16],
         r[17],
         r[18],
+        bool(r[19]),
     )
 
 

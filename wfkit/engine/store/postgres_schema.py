@@ -151,6 +151,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE UNIQUE INDEX queue_dedup ON queue_entries (queue, dedup_key) "
         "WHERE dedup_key IS NOT NULL",
     ),
+    # 6: pause and resume (wfkit.engine.pausing): a run's paused flag, and the workflows paused
+    # as a whole (their runs not created yet included). Self-contained: it only adds.
+    (
+        "ALTER TABLE runs ADD COLUMN paused BOOLEAN NOT NULL DEFAULT FALSE",
+        """CREATE TABLE paused_workflows (
+            workflow  TEXT COLLATE "C" PRIMARY KEY,
+            paused_at TIMESTAMPTZ NOT NULL
+        )""",
+    ),
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -207,8 +207,12 @@ _HISTORY_INSERT = (
     "VALUES ((SELECT COALESCE(MAX(key) + 1, ?1) FROM history WHERE key BETWEEN ?1 AND ?2), "
     f"{', '.join(f'?{i}' for i in range(3, 8 + len(_HISTORY_OP_COLUMNS)))})"
 )
-# What the lease fence reads: the cancel flag for the engine, the run key for the rows.
-_FENCE_COLUMNS = "cancel_requested, pk"
+# What the lease fence reads: the stop flag for the engine (a cancel requested, the run or its
+# workflow paused), the run key for the rows.
+_FENCE_COLUMNS = (
+    "(cancel_requested OR paused OR EXISTS (SELECT 1 FROM paused_workflows w "
+    "WHERE w.workflow = runs.workflow)), pk"
+)
 _FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
@@ -220,8 +224,12 @@ _LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE | PARKED))
 # of each, and merged: a claim reads a few index entries however long the backlog (sorting
 # every live run took 18 ms a claim behind 50,000 pending ones). The indexes are named:
 # the planner would rather take runs_claim and sort.
+# Pause (wfkit.engine.pausing): neither a paused run nor a run of a paused workflow is
+# claimed (such runs stay in the claim indexes: a claim steps over them).
+_NOT_PAUSED = "AND NOT paused AND workflow NOT IN (SELECT workflow FROM paused_workflows)"
 _CLAIM_FREE = (
-    "AND (r.lease_owner IS NULL OR r.lease_expires_at IS NULL OR r.lease_expires_at < :now)"
+    "AND (r.lease_owner IS NULL OR r.lease_expires_at IS NULL OR r.lease_expires_at < :now) "
+    + _NOT_PAUSED
 )
 _CLAIM_SELECT = (
     "SELECT * FROM ("
@@ -545,6 +553,26 @@ class SqliteStore:
 
         self._write(write)
 
+    # -- paused workflows ---------------------------------------------------------------------------
+    def paused_workflows(self) -> dict[str, datetime]:
+        with self._lock:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT workflow, paused_at FROM paused_workflows ORDER BY workflow"
+                ).fetchall()
+            )
+        return {name: _at(at) for name, at in rows}
+
+    def set_workflow_paused(self, workflow: str, paused: bool, now: datetime) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            if paused:
+                sql = "INSERT INTO paused_workflows VALUES (?, ?) ON CONFLICT DO NOTHING"
+                return c.execute(sql, (workflow, _us(now))).rowcount == 1
+            sql = "DELETE FROM paused_workflows WHERE workflow = ?"
+            return c.execute(sql, (workflow,)).rowcount == 1
+
+        return bool(self._write(write))
+
     # -- the one write path -----------------------------------------------------------------------
     def commit(
         self,
@@ -866,7 +894,7 @@ class SqliteStore:
         with self._lock:
             row = self._read(
                 lambda c: c.execute(
-                    f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL})"
+                    f"SELECT MIN(wake_at) FROM runs WHERE status IN ({_LIVE_SQL}) {_NOT_PAUSED}"
                 ).fetchone()
             )
         return _dt(row[0])
@@ -1090,6 +1118,7 @@ def _run_row(run: RunRecord) -> tuple[Any, ...]:
         bool(run.cancel_requested),
         bool(run.compensate_on_cancel),
         _us(run.finished_at),
+        bool(run.paused),
     )
 
 
@@ -1114,6 +1143,7 @@ def _run_from_row(r: Sequence[Any]) -> RunRecord:
         bool(r[16]),
         bool(r[17]),
         _dt(r[18]),
+        bool(r[19]),
     )
 
 

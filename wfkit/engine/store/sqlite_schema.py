@@ -237,6 +237,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX queue_dedup ON queue_entries (queue, dedup_key)
         WHERE dedup_key IS NOT NULL
     """,
+    # 7: pause and resume (wfkit.engine.pausing): a run's paused flag, and the workflows paused
+    # as a whole (their runs not created yet included). Self-contained: it only adds.
+    """
+    ALTER TABLE runs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE paused_workflows (
+        workflow  TEXT PRIMARY KEY,
+        paused_at INTEGER NOT NULL
+    )
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 # Operation and history keys: run_key * KEY_SPAN + n, n in [0, KEY_SPAN). 2**24 entries per run
