@@ -140,3 +140,22 @@ def test_a_cancelled_queued_run_is_passed_over_and_pruned_with_its_entry(store: 
     assert claim(store, [Queue("q", concurrency=1)], now=2) == ["b"]
     assert store.delete_runs(["a"], at(100), [RunStatus.CANCELLED]) == ["a"]
     assert store.queue_entries(["a", "b"]).keys() == {"b"}
+
+
+def test_a_paused_queued_run_waits_without_holding_a_slot(store: Store) -> None:
+    """Dequeued, a paused run (or a run of a paused workflow) would hold one of the queue's
+    slots while the runs behind it waited for nothing; it keeps its place instead and is
+    dequeued in its turn once resumed."""
+    for i in range(3):
+        enqueue(store, f"r{i}", created=i)
+    store.commit("r0", Checkpoint(run={"paused": True}))
+    q = Queue("q", concurrency=1)
+    assert claim(store, [q]) == ["r1"]
+    assert store.get_run("r0").status == RunStatus.QUEUED  # type: ignore[union-attr]
+    finish(store, "r1")
+    store.set_workflow_paused("wf", True, at(2))  # every run here is of workflow "wf"
+    assert claim(store, [q], now=3) == []
+    assert store.queue_entries(["r2"])["r2"].state == QUEUED
+    store.set_workflow_paused("wf", False, at(4))
+    store.commit("r0", Checkpoint(run={"paused": False}))
+    assert claim(store, [q], now=5) == ["r0"]  # its place kept: first again

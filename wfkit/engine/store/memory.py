@@ -285,7 +285,7 @@ class MemoryStore:
     ) -> list[RunRecord]:
         with self._lock:
             if queues:  # queues: dequeue within their limits first, under the same lock
-                self._queues.dequeue(queues, self._runs, now)
+                self._queues.dequeue(queues, self._runs, now, self._paused_workflows)
             candidates = (
                 [self._runs[run_id]]
                 if run_id in self._runs

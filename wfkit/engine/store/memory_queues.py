@@ -3,7 +3,7 @@ SQL stores do, kept beside the memory store's runs and used under its lock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import count
@@ -48,8 +48,15 @@ class MemoryQueues:
             self.entries.pop(run_id, None)
             self._order.pop(run_id, None)
 
-    def dequeue(self, queues: Sequence[Queue], runs: dict[str, RunRecord], now: datetime) -> None:
-        """Turn the QUEUED runs each queue's limits allow now PENDING (``runs`` is changed)."""
+    def dequeue(
+        self,
+        queues: Sequence[Queue],
+        runs: dict[str, RunRecord],
+        now: datetime,
+        held: Collection[str] = (),
+    ) -> None:
+        """Turn the QUEUED runs each queue's limits allow now PENDING (``runs`` is changed);
+        paused runs and runs of the ``held`` (paused) workflows wait their turn."""
         for queue in queues:
             mine = {k: e for k, e in self.entries.items() if e.queue == queue.name}
             if not any(e.state == QUEUED for e in mine.values()):
@@ -72,7 +79,10 @@ class MemoryQueues:
                 (
                     (e.priority, self._order[run_id], run_id, e.key)
                     for run_id, e in mine.items()
-                    if e.state == QUEUED and runs[run_id].status == RunStatus.QUEUED
+                    if e.state == QUEUED
+                    and runs[run_id].status == RunStatus.QUEUED
+                    and not runs[run_id].paused
+                    and runs[run_id].workflow not in held
                 ),
             )
             free = free_slots(queue, len(running), recent)

@@ -42,8 +42,9 @@ _LOCK_IF_WAITING = (
 # runs), up to the room left by concurrency and rate; runs of keys at their limit are not
 # scanned (see wfkit.engine.queues.scan_limit). Entries whose run finished are marked done on
 # the way (a data-modifying CTE always runs; its rows are not the ones counted). An entry whose
-# run is no longer QUEUED (cancelled while it waited) is passed over, by a lookup of the run's
-# key per entry scanned (a subquery, so no plan can turn it into a scan of every QUEUED run).
+# run is no longer QUEUED (cancelled while it waited), or is paused or of a paused workflow
+# (dequeued, it would hold a slot it cannot use), is passed over, by a lookup of the run's key
+# per entry scanned (a subquery, so no plan can turn it into a scan of every QUEUED run).
 _DEQUEUE = f"""
 WITH live AS (
     SELECT q.queue_key FROM queue_entries q JOIN runs r ON r.id = q.run_id
@@ -63,7 +64,9 @@ WITH live AS (
 ), waiting AS (
     SELECT q.run_id, q.queue_key, q.priority, q.seq FROM queue_entries q
     WHERE q.queue = %(queue)s AND q.state = '{QUEUED}'
-    AND (SELECT r.status FROM runs r WHERE r.id = q.run_id) = '{RunStatus.QUEUED.value}'
+    AND EXISTS (SELECT 1 FROM runs r WHERE r.id = q.run_id
+                AND r.status = '{RunStatus.QUEUED.value}' AND NOT r.paused
+                AND r.workflow NOT IN (SELECT workflow FROM paused_workflows))
     AND (%(per_key)s::integer IS NULL OR q.queue_key IS NULL OR q.queue_key NOT IN (
         SELECT queue_key FROM busy WHERE n >= %(per_key)s::integer))
     ORDER BY q.priority, q.seq

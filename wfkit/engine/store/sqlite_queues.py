@@ -48,10 +48,13 @@ _RECENT = (
     "SELECT count(*) FROM queue_entries WHERE queue = ? AND dequeued_at IS NOT NULL "
     "AND dequeued_at > ?"
 )
-# A waiting entry whose run is no longer QUEUED (cancelled while waiting) is passed over.
+# A waiting entry whose run is no longer QUEUED (cancelled while waiting) is passed over, and
+# so is one that is paused, or whose workflow is: dequeued, it would hold a slot it cannot use
+# while the runs behind it wait (it is dequeued in its turn once resumed).
 _WAITING = (
     "SELECT q.run_pk, q.queue_key FROM queue_entries q JOIN runs r ON r.pk = q.run_pk "
     f"WHERE q.queue = ? AND q.state = '{QUEUED}' AND r.status = '{_QUEUED_STATUS}' "
+    "AND NOT r.paused AND r.workflow NOT IN (SELECT workflow FROM paused_workflows) "
     f"ORDER BY q.priority, q.run_pk LIMIT {SCAN_LIMIT}"
 )
 _MARK_DEQUEUED = f"UPDATE queue_entries SET state = '{DEQUEUED}', dequeued_at = ? WHERE run_pk = ?"
