@@ -36,7 +36,12 @@ from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
-from wfkit.engine.interventions import force_cancel, retry_with_input
+from wfkit.engine.interventions import (
+    force_cancel,
+    retry_from_checkpoints,
+    retry_with_input,
+    skip_failed_step,
+)
 from wfkit.engine.patches import GateReport, gate_reports
 from wfkit.engine.progress import Observer, guarded
 from wfkit.engine.queues import DuplicateQueued, Queue, QueueDeduplicated, check_enqueue
@@ -941,31 +946,7 @@ class Engine:
                 )
             retry_with_input(self.rt, wf, run, tuple(args or ()), dict(kwargs or {}))
             return
-        data = error_data(run.error)
-        ops = self.store.operations(run_id)
-        now = self.clock.now()
-        if str(data.get("during", "")).startswith("compensation"):
-            failed = [
-                op.seq
-                for op in ops
-                if op.kind == OpKind.COMPENSATION and op.status == OpStatus.FAILED
-            ]
-            changes: dict[str, Any] = {
-                "status": RunStatus.COMPENSATING,
-                "error": json.dumps(data.get("original")) if data.get("original") else run.error,
-            }
-        else:
-            failed = []
-            changes = {"status": RunStatus.PENDING, "error": None, "recoveries": 0}
-        changes.update(finished_at=None, wake_at=None, updated_at=now)
-        self.store.commit(
-            run_id,
-            Checkpoint(
-                run=changes,
-                discard_operations=failed,
-                history=[he.run_entry(run_id, now, "run_retried", discarded=failed)],
-            ),
-        )
+        retry_from_checkpoints(self.store, self.clock, run)
 
     def skip_step(self, run_id: str, step: str, result: Any = None) -> None:
         """Record a result by hand for a failed step (or compensation) of a FAILED run."""
@@ -977,69 +958,7 @@ class Engine:
                 status=run.status.value,
                 hint="skip-step only repairs FAILED runs",
             )
-        ops = self.store.operations(run_id)
-        data = error_data(run.error)
-        # A failed step, or one skipped before with a value that turned out not to fit.
-        failed = [
-            op
-            for op in ops
-            if op.name == step
-            and (
-                op.status == OpStatus.FAILED
-                or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError")
-            )
-        ]
-        if not failed:
-            names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
-            raise InvalidRunState(
-                f"step {step!r} did not fail in run {run_id!r}",
-                run_id=run_id,
-                status=run.status.value,
-                hint=f"failed steps: {', '.join(names)}"
-                if names
-                else "no step of this run failed; try `wfkit retry`",
-            )
-        op = failed[-1]
-        now = self.clock.now()
-        if op.kind == OpKind.COMPENSATION:
-            skipped = _skipped(op, None, now)
-            changes: dict[str, Any] = {
-                "status": RunStatus.COMPENSATING,
-                "error": json.dumps(data["original"]) if data.get("original") else run.error,
-            }
-            discard: Sequence[int] = ()
-        else:
-            undone = [
-                c.name
-                for c in ops
-                if c.kind == OpKind.COMPENSATION
-                and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
-            ]
-            if undone:
-                raise InvalidRunState(
-                    f"compensations already ran for {', '.join(undone)} in run {run_id!r}, so "
-                    f"step {step!r} cannot be rolled forward",
-                    run_id=run_id,
-                    status=run.status.value,
-                    hint="skip the failed compensation instead",
-                )
-            text = self.rt.codec.encode(result, where=f"result given for step {step!r}")
-            skipped = _skipped(op, text, now)
-            changes = {"status": RunStatus.PENDING, "error": None}
-            discard = [c.seq for c in ops if c.kind == OpKind.COMPENSATION]
-        changes.update(finished_at=None, wake_at=None, updated_at=now)
-        self.store.commit(
-            run_id,
-            Checkpoint(
-                run=changes,
-                operations=[skipped],
-                discard_operations=discard,
-                history=[
-                    he.op_entry("step_skipped", skipped),
-                    he.run_entry(run_id, now, "run_repaired", step=step, discarded=list(discard)),
-                ],
-            ),
-        )
+        skip_failed_step(self.rt, run, step, result)
 
     # -- version gates -------------------------------------------------------------------------
     def versions(self, workflow: str | None = None) -> list[VersionGroup]:
@@ -1200,12 +1119,6 @@ def _check_options(
 
 
 _DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}
-
-
-def _skipped(op: OperationRecord, result: str | None, now: datetime) -> OperationRecord:
-    from dataclasses import replace
-
-    return replace(op, status=OpStatus.SKIPPED, result=result, finished_at=now)
 
 
 def _parse_status(value: str) -> RunStatus:

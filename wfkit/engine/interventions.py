@@ -1,21 +1,26 @@
-"""Two manual interventions on a stored run (issue 17, item 4): ``cancel --force`` and
-``retry --input``. Kept apart from :mod:`wfkit.engine.engine`, whose ``cancel`` and ``retry``
-call them after their own checks (the run exists, its status allows it).
+"""Manual interventions on a stored run: ``cancel --force``, ``retry`` (from its checkpoints
+or with a new input) and ``skip-step``. Kept apart from :mod:`wfkit.engine.engine`, whose
+``cancel``, ``retry`` and ``skip_step`` call them after their own checks (the run exists, its
+status allows it).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from wfkit.engine.clock import Clock
 from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.failures import error_data
 from wfkit.engine.core.runner import parent_note
 from wfkit.engine.core.runtime import Runtime
 from wfkit.engine.core.starting import decode_input, encode_input
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
-from wfkit.engine.store.base import CancelRequested, Checkpoint, RunRecord, Store
+from wfkit.engine.store.base import CancelRequested, Checkpoint, OperationRecord, RunRecord, Store
 from wfkit.errors import InvalidRunState
 
 
@@ -140,3 +145,104 @@ def retry_with_input(
             ],
         ),
     )
+
+
+def retry_from_checkpoints(store: Store, clock: Clock, run: RunRecord) -> None:
+    """Resume FAILED ``run`` from its checkpoints: a failed compensation is tried again (the
+    run goes back to COMPENSATING with its original error), else the run is PENDING again and
+    its failed step runs anew."""
+    data = error_data(run.error)
+    ops = store.operations(run.id)
+    now = clock.now()
+    if str(data.get("during", "")).startswith("compensation"):
+        failed = [
+            op.seq for op in ops if op.kind == OpKind.COMPENSATION and op.status == OpStatus.FAILED
+        ]
+        changes: dict[str, Any] = {
+            "status": RunStatus.COMPENSATING,
+            "error": json.dumps(data.get("original")) if data.get("original") else run.error,
+        }
+    else:
+        failed = []
+        changes = {"status": RunStatus.PENDING, "error": None, "recoveries": 0}
+    changes.update(finished_at=None, wake_at=None, updated_at=now)
+    store.commit(
+        run.id,
+        Checkpoint(
+            run=changes,
+            discard_operations=failed,
+            history=[he.run_entry(run.id, now, "run_retried", discarded=failed)],
+        ),
+    )
+
+
+def skip_failed_step(rt: Runtime, run: RunRecord, step: str, result: Any) -> None:
+    """``skip-step``: record ``result`` by hand for the failed step (or compensation) named
+    ``step`` of FAILED ``run``, which then goes on (a step: forward, unless compensations
+    already ran; a compensation: the rest of the compensation)."""
+    ops = rt.store.operations(run.id)
+    data = error_data(run.error)
+    # A failed step, or one skipped before with a value that turned out not to fit.
+    failed = [
+        op
+        for op in ops
+        if op.name == step
+        and (
+            op.status == OpStatus.FAILED
+            or (op.status == OpStatus.SKIPPED and data.get("type") == "RecordedValueError")
+        )
+    ]
+    if not failed:
+        names = sorted({op.name for op in ops if op.status == OpStatus.FAILED})
+        raise InvalidRunState(
+            f"step {step!r} did not fail in run {run.id!r}",
+            run_id=run.id,
+            status=run.status.value,
+            hint=f"failed steps: {', '.join(names)}"
+            if names
+            else "no step of this run failed; try `wfkit retry`",
+        )
+    op = failed[-1]
+    now = rt.clock.now()
+    if op.kind == OpKind.COMPENSATION:
+        skipped = _skipped(op, None, now)
+        changes: dict[str, Any] = {
+            "status": RunStatus.COMPENSATING,
+            "error": json.dumps(data["original"]) if data.get("original") else run.error,
+        }
+        discard: Sequence[int] = ()
+    else:
+        undone = [
+            c.name
+            for c in ops
+            if c.kind == OpKind.COMPENSATION and c.status in (OpStatus.COMPLETED, OpStatus.SKIPPED)
+        ]
+        if undone:
+            raise InvalidRunState(
+                f"compensations already ran for {', '.join(undone)} in run {run.id!r}, so "
+                f"step {step!r} cannot be rolled forward",
+                run_id=run.id,
+                status=run.status.value,
+                hint="skip the failed compensation instead",
+            )
+        text = rt.codec.encode(result, where=f"result given for step {step!r}")
+        skipped = _skipped(op, text, now)
+        changes = {"status": RunStatus.PENDING, "error": None}
+        discard = [c.seq for c in ops if c.kind == OpKind.COMPENSATION]
+    changes.update(finished_at=None, wake_at=None, updated_at=now)
+    rt.store.commit(
+        run.id,
+        Checkpoint(
+            run=changes,
+            operations=[skipped],
+            discard_operations=discard,
+            history=[
+                he.op_entry("step_skipped", skipped),
+                he.run_entry(run.id, now, "run_repaired", step=step, discarded=list(discard)),
+            ],
+        ),
+    )
+
+
+def _skipped(op: OperationRecord, result: str | None, now: datetime) -> OperationRecord:
+    return replace(op, status=OpStatus.SKIPPED, result=result, finished_at=now)
