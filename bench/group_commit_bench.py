@@ -140,7 +140,9 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for inflight in levels:
-            runs = max(inflight * options.runs_per_thread, 8)
+            runs = max(
+                inflight * options.runs_per_thread, 64
+            )  # >= 640 steps: a round of 8 runs was ~40 ms, all noise
             rows = []
             for _ in range(options.rounds):
                 grouped = worker_run(tmp, inflight, runs, True)
