@@ -296,6 +296,24 @@ class TemporalTestEnvironment:
         run = await self.start(run_fn, *args, id=id)
         return await run.result()
 
+    async def signal(self, workflow_id: str, signal: str | Callable[..., Any], *args: Any) -> None:
+        """Signal the run ``workflow_id`` now (see :meth:`TemporalRun.signal`)."""
+        await self._run(workflow_id).signal(signal, *args)
+
+    async def query(self, workflow_id: str, query: str | Callable[..., Any], *args: Any) -> Any:
+        """Query the run ``workflow_id`` (see :meth:`TemporalRun.query`)."""
+        return await self._run(workflow_id).query(query, *args)
+
+    async def cancel(self, workflow_id: str) -> None:
+        """Request cancellation of the run ``workflow_id``."""
+        await self._run(workflow_id).cancel()
+
+    def _run(self, workflow_id: str) -> TemporalRun:
+        if workflow_id not in self.runs:
+            known = ", ".join(sorted(self.runs)) or "none"
+            raise KeyError(f"no workflow {workflow_id!r} in this environment (started: {known})")
+        return self.runs[workflow_id]
+
     async def sleep(self, duration: timedelta) -> None:
         """Advance virtual time by ``duration``, running every timer and retry due meanwhile."""
         until = self.now + duration

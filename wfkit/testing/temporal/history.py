@@ -20,6 +20,10 @@ from temporalio.client import WorkflowHistory
 
 IDENTITY = "wfkit-temporal-test-environment"
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
+# The flags Temporal's core (sdk-core) records in a run's first workflow task completion:
+# 1 = IdAndTypeDeterminismChecks (a replayed activity's type and id must match the history),
+# 2 = UpsertSearchAttributeOnPatch. Without flag 1 the Replayer tolerates a changed activity.
+CORE_USED_FLAGS = (1, 2)
 
 
 class HistoryBuilder:
@@ -70,8 +74,19 @@ class HistoryBuilder:
             scheduled_event_id=scheduled,
             started_event_id=started,
             identity=IDENTITY,
-            sdk_metadata=WorkflowTaskCompletedMetadata(lang_used_flags=sorted(set(lang_flags))),
+            sdk_metadata=WorkflowTaskCompletedMetadata(
+                core_used_flags=[] if self._core_flags_written else list(CORE_USED_FLAGS),
+                lang_used_flags=sorted(set(lang_flags)),
+            ),
         ).event_id
+
+    @property
+    def _core_flags_written(self) -> bool:
+        return any(
+            e.workflow_task_completed_event_attributes.sdk_metadata.core_used_flags
+            for e in self.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
 
     def workflow_task_started(self, when: datetime) -> tuple[int, int]:
         """A workflow task handed to the worker (and not answered yet): the two event ids."""
