@@ -46,7 +46,10 @@ class ActivityMock:
 
 def activity_name(fn: Callable[..., Any]) -> str:
     """The activity type name Temporal uses for ``fn`` (its ``@activity.defn`` name)."""
-    return temporalio.activity._Definition.must_from_callable(fn).name  # type: ignore[no-any-return]
+    name = temporalio.activity._Definition.must_from_callable(fn).name
+    if name is None:
+        raise ValueError(f"{fn!r} is a dynamic activity: mock it by the activity type's name")
+    return name
 
 
 class ActivityRunner:

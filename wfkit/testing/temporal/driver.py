@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
+from typing import Any
 
 import temporalio.converter
 import temporalio.workflow
@@ -184,7 +185,7 @@ def _describe(signatures: list[tuple[object, ...]]) -> str:
     return "[" + ", ".join(shown) + "]" if shown else "no commands"
 
 
-def _known_fields(cls: type, **values: object) -> dict[str, object]:
+def _known_fields(cls: type, **values: Any) -> dict[str, Any]:
     """The values ``cls`` has fields for: the SDK adds and drops fields between releases."""
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in values.items() if k in names}

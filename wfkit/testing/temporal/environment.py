@@ -153,7 +153,9 @@ class TemporalRun:
         defn = (
             None if isinstance(query, str) else temporalio.workflow._QueryDefinition.from_fn(query)
         )
-        name = query if isinstance(query, str) else (defn.name if defn else query.__name__)
+        name = query if isinstance(query, str) else (defn.name if defn else None)
+        if not name:
+            raise ValueError(f"{query!r} is not a named @workflow.query handler: pass its name")
         converter = self.env._converter.payload_converter
         job = WorkflowActivationJob(
             query_workflow=QueryWorkflow(
@@ -264,6 +266,8 @@ class TemporalTestEnvironment:
     async def start(self, run_fn: Callable[..., Any], *args: Any, id: str) -> TemporalRun:
         """Start ``Workflow.run`` with ``args`` as workflow ``id``; runs what is due now."""
         defn = temporalio.workflow._Definition.must_from_run_fn(run_fn)
+        if defn.name is None:
+            raise NotEmulated("dynamic workflows")
         if defn.name not in self._workflows:
             raise NotEmulated(f"workflow {defn.name!r} is not registered here; starting it is")
         if id in self.runs:
