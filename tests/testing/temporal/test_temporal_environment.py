@@ -150,6 +150,31 @@ def test_a_signal_sent_before_the_wait_is_seen_at_once(temporal_env):
     assert asyncio.run(scenario()) == "leave: approved after 0s"
 
 
+def test_runs_share_one_virtual_clock_and_interleave_in_time_order(temporal_env):
+    env = temporal_env(activities=ACTIVITIES)
+
+    async def scenario():
+        first = await env.start(Reminders.run, 3, id="r-1")
+        await env.sleep(timedelta(seconds=30))
+        second = await env.start(Reminders.run, 3, id="r-2")
+        second_done = await second.result()  # r-1's timers fire on the way, on time
+        assert first.done
+        return await first.result(), second_done
+
+    first, second = asyncio.run(scenario())
+    assert first == (START + timedelta(minutes=3)).isoformat()
+    assert second == (START + timedelta(minutes=3, seconds=30)).isoformat()
+
+
+def test_a_crash_point_on_a_retried_attempt_still_crashes(temporal_env):
+    env = temporal_env(activities=ACTIVITIES)
+    env.mock(deposit, raises=[ApplicationError("busy")], returns="ok")
+    env.crash_after(deposit)
+    result = asyncio.run(env.execute(MoneyTransfer.run, TRANSFER, id="t-1"))
+    assert result == ["withdrew 10 from alice", "ok"]
+    assert env.runs["t-1"].crashes == 1
+
+
 def test_child_workflows_are_reported_as_not_emulated(temporal_env):
     env = temporal_env(activities=ACTIVITIES)
     with pytest.raises(NotEmulated) as failed:

@@ -182,6 +182,11 @@ class TemporalRun:
         await self.env._workflow_task(self, [job])
         await self.env._advance(self, until=self.env.now)
 
+    def _due(self) -> list[tuple[datetime, int, int]]:
+        """(when, 0 activity / 1 timer, seq) of the run's pending work."""
+        due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
+        return due + [(t.due, 1, t.seq) for t in self._timers.values()]
+
     def crash(self) -> None:
         """The worker dies now: the next activation first rebuilds the instance by replay."""
         self.env._crash(self)
@@ -321,8 +326,7 @@ class TemporalTestEnvironment:
     async def sleep(self, duration: timedelta) -> None:
         """Advance virtual time by ``duration``, running every timer and retry due meanwhile."""
         until = self.now + duration
-        for run in list(self.runs.values()):
-            await self._advance(run, until=until)
+        await self._advance(None, until=until)
         self.now = until
 
     # -- the server's side ----------------------------------------------------------------
@@ -356,8 +360,12 @@ class TemporalTestEnvironment:
                 run.stopped = feature
                 raise NotEmulated(feature)
         completed_id = run._history.workflow_task(self.now, flags)
-        for command in commands:
-            self._record(run, command, completed_id)
+        try:
+            for command in commands:
+                self._record(run, command, completed_id)
+        except NotEmulated as exc:
+            run.stopped = exc.feature
+            raise
 
     def _record(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
         history = run._history
@@ -440,24 +448,29 @@ class TemporalTestEnvironment:
         run._activities.clear()
         run._timers.clear()
 
-    async def _advance(self, run: TemporalRun, until: datetime | None) -> None:
-        """Run the run's due work, jumping the clock to each next due time up to ``until``
-        (None: until the run closes)."""
-        while not run.done:
-            due = [(a.due, 0, a.command.seq) for a in run._activities.values()]
-            due += [(t.due, 1, t.seq) for t in run._timers.values()]
+    async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
+        """Run due work of every open run in virtual-time order, jumping the clock to each next
+        due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
+        and fail if nothing but the test could move it on)."""
+        while run is None or not run.done:
+            if run is not None and until is None and (run.stopped or not run._due()):
+                raise WorkflowBlocked(run.id)
+            due = [
+                (when, kind, order, key, other)
+                for order, other in enumerate(self.runs.values())
+                if not other.done and other.stopped is None
+                for when, kind, key in other._due()
+            ]
             if not due:
-                if until is None:
-                    raise WorkflowBlocked(run.id)
                 return
-            when, kind, seq = min(due)
+            when, kind, _, key, other = min(due, key=lambda d: d[:4])
             if until is not None and when > until:
                 return
             self.now = max(self.now, when)
             if kind == 0:
-                await self._attempt(run, run._activities[seq])
+                await self._attempt(other, other._activities[key])
             else:
-                await self._fire(run, run._timers.pop(seq))
+                await self._fire(other, other._timers.pop(key))
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(
@@ -502,6 +515,8 @@ class TemporalTestEnvironment:
             if delay is not None:
                 activity.attempt += 1
                 activity.due = self.now + delay
+                if crash is not None:
+                    self._crash(run)
                 return
         del run._activities[command.seq]
         started = run._history.add(
