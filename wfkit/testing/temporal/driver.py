@@ -108,7 +108,9 @@ class WorkflowDriver:
         details = WorkflowInstanceDetails(
             **_known_fields(
                 WorkflowInstanceDetails,
-                payload_converter_factory=converter._new_payload_converter,
+                # 1.35 takes a factory; earlier releases the class.
+                payload_converter_factory=getattr(converter, "_new_payload_converter", None),
+                payload_converter_class=converter.payload_converter_class,
                 failure_converter_class=converter.failure_converter_class,
                 interceptor_classes=[],
                 defn=self.defn,
