@@ -209,3 +209,19 @@ def test_result_of_a_run_only_a_signal_can_move_is_an_error(temporal_env):
     with pytest.raises(WorkflowBlocked) as blocked:
         asyncio.run(scenario())
     assert blocked.value.workflow_id == "a-1"
+
+
+def test_cancelling_during_a_retry_backoff_cancels_the_activity_and_compensates(temporal_env):
+    env = temporal_env(activities=ACTIVITIES)
+    env.mock(deposit, raises=ApplicationError("busy"))
+
+    async def scenario():
+        run = await env.start(MoneyTransfer.run, TRANSFER, id="t-1")  # deposit backs off 1 s
+        await run.cancel()
+        return await run.result()
+
+    with pytest.raises(WorkflowFailureError) as failed:
+        asyncio.run(scenario())
+    assert failed.value.cause.type == "Reverted"  # the saga caught the cancelled deposit
+    assert env.executions(deposit) == 1 and env.executions(refund) == 1
+    assert env.now == START

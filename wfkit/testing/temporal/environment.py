@@ -346,15 +346,22 @@ class TemporalTestEnvironment:
         return completion
 
     async def _workflow_task(self, run: TemporalRun, jobs: list[WorkflowActivationJob]) -> None:
-        """One workflow task: activate, then record the task and its commands' events."""
-        completion = self._activate(run, jobs)
-        commands = list(completion.successful.commands)
-        flags = list(completion.successful.used_internal_flags)
+        """One workflow task: activate (again, while core would resolve something locally),
+        then record the task and its commands' events."""
+        commands: list[WorkflowCommand] = []
+        flags: list[int] = []
+        while jobs:
+            completion = self._activate(run, jobs)
+            new = list(completion.successful.commands)
+            commands += new
+            flags += completion.successful.used_internal_flags
+            jobs = [
+                self._cancelled_at_once(run, c)
+                for c in new
+                if c.HasField("request_cancel_activity")
+            ]
         for command in commands:
-            kind = command.WhichOneof("variant")
-            feature = NOT_EMULATED.get(kind)
-            if kind == "request_cancel_activity":
-                feature = "cancelling a pending activity (in retry backoff)"
+            feature = NOT_EMULATED.get(command.WhichOneof("variant") or "")
             if feature is not None:
                 run._history.workflow_task_started(self.now)
                 run.stopped = feature
@@ -366,6 +373,34 @@ class TemporalTestEnvironment:
         except NotEmulated as exc:
             run.stopped = exc.feature
             raise
+        if not run.done and any(c.HasField("request_cancel_activity") for c in commands):
+            # The server cancelled a not-started activity at once and schedules a workflow task
+            # for that event; core has resolved the activity already, so it answers empty.
+            run._history.workflow_task(self.now, [])
+
+    def _cancelled_at_once(
+        self, run: TemporalRun, command: WorkflowCommand
+    ) -> WorkflowActivationJob:
+        """Core's local answer to cancelling an activity with TRY_CANCEL (the default): the
+        activity resolves as cancelled in the same workflow task."""
+        seq = command.request_cancel_activity.seq
+        activity = run._activities[seq]
+        if activity.command.cancellation_type != 0:  # WAIT_CANCELLATION_COMPLETED, ABANDON
+            run.stopped = "activity cancellation types other than TRY_CANCEL"
+            raise NotEmulated(run.stopped)
+        cause = Failure(message="Activity cancelled")
+        cause.canceled_failure_info.SetInParent()
+        resolution = ActivityResolution()
+        resolution.cancelled.failure.CopyFrom(
+            _activity_failure(
+                activity.command,
+                activity.scheduled_event_id,
+                0,
+                RetryState.RETRY_STATE_CANCEL_REQUESTED,
+                cause,
+            )
+        )
+        return WorkflowActivationJob(resolve_activity=ResolveActivity(seq=seq, result=resolution))
 
     def _record(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
         history = run._history
@@ -412,6 +447,24 @@ class TemporalTestEnvironment:
                 timer_id=str(timer.seq),
                 started_event_id=timer.started_event_id,
                 workflow_task_completed_event_id=completed_id,
+                identity=IDENTITY,
+            )
+        elif kind == "request_cancel_activity":
+            activity = run._activities.pop(command.request_cancel_activity.seq)
+            requested = history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+                self.now,
+                "activity_task_cancel_requested",
+                scheduled_event_id=activity.scheduled_event_id,
+                workflow_task_completed_event_id=completed_id,
+            ).event_id
+            # Not started (due, or in retry backoff): the server cancels it at once.
+            history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+                self.now,
+                "activity_task_canceled",
+                latest_cancel_requested_event_id=requested,
+                scheduled_event_id=activity.scheduled_event_id,
                 identity=IDENTITY,
             )
         elif kind in CLOSING:
