@@ -225,3 +225,10 @@ def test_cancelling_during_a_retry_backoff_cancels_the_activity_and_compensates(
     assert failed.value.cause.type == "Reverted"  # the saga caught the cancelled deposit
     assert env.executions(deposit) == 1 and env.executions(refund) == 1
     assert env.now == START
+
+
+def test_a_real_activity_sees_its_attempt_in_activity_info(temporal_env):
+    env = temporal_env(activities=ACTIVITIES)
+    env.crash_after(deposit, recorded=False)  # attempt 1's outcome is lost
+    result = asyncio.run(env.execute(MoneyTransfer.run, TRANSFER, id="t-1"))
+    assert result[1] == "deposited 10 to bob (attempt 2)"

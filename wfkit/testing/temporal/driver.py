@@ -154,7 +154,14 @@ class WorkflowDriver:
         return completion
 
     def crash(self) -> None:
-        """The worker died: the instance (its memory, its pending coroutines) is gone."""
+        """The worker died: the instance (its memory, its pending coroutines) is gone.
+
+        It is evicted as core evicts one (a ``remove_from_cache`` job), so its coroutines are
+        torn down now rather than warned about whenever the garbage collector finds them."""
+        if self._instance is not None:
+            eviction = WorkflowActivation(run_id=self.run_id)
+            eviction.jobs.add().remove_from_cache.SetInParent()
+            self._activate(eviction)
         self._instance = None
 
     def rebuild(self, flags: Sequence[int]) -> None:
