@@ -335,7 +335,7 @@ class TemporalTestEnvironment:
         self, run: TemporalRun, jobs: list[WorkflowActivationJob], *, log: bool = True
     ) -> Any:
         if run._needs_rebuild:
-            run._driver.rebuild(run._history.lang_flags_through(len(run._driver._log)))
+            run._driver.rebuild(run._history.lang_flags())
             run._needs_rebuild = False
         completion = run._driver.activate(jobs, self.now, run._history.last_id, log=log)
         if completion.HasField("failed"):

@@ -107,18 +107,14 @@ class HistoryBuilder:
         ).event_id
         return scheduled, started
 
-    def lang_flags_through(self, count: int) -> list[int]:
-        """The SDK logic flags recorded by the first ``count`` workflow task completions."""
+    def lang_flags(self) -> list[int]:
+        """The SDK logic flags the run's workflow task completions recorded (a replay may use
+        them, as core makes them available from the history)."""
         flags: set[int] = set()
-        seen = 0
         for event in self.events:
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                seen += 1
-                if seen > count:
-                    break
-                flags.update(
-                    event.workflow_task_completed_event_attributes.sdk_metadata.lang_used_flags
-                )
+                metadata = event.workflow_task_completed_event_attributes.sdk_metadata
+                flags.update(metadata.lang_used_flags)
         return sorted(flags)
 
     def to_history(self) -> WorkflowHistory:
