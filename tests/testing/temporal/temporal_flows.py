@@ -1,0 +1,156 @@
+"""Example Temporal workflows and activities for the environment's tests, written for wfkit in
+the spirit of Temporal's public samples: a money transfer with compensations (a saga), and an
+approval that waits for a signal or a timer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+QUICK_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_attempts=3,
+    non_retryable_error_types=["InsufficientFunds"],
+)
+
+
+@dataclass
+class Transfer:
+    source: str
+    target: str
+    amount: int
+    reference: str
+
+
+@activity.defn
+def withdraw(transfer: Transfer) -> str:
+    if transfer.amount > 1000:
+        raise ApplicationError("not enough money", type="InsufficientFunds")
+    return f"withdrew {transfer.amount} from {transfer.source}"
+
+
+@activity.defn
+async def deposit(transfer: Transfer) -> str:
+    return f"deposited {transfer.amount} to {transfer.target} (attempt {activity.info().attempt})"
+
+
+@activity.defn
+def refund(transfer: Transfer) -> str:
+    return f"refunded {transfer.amount} to {transfer.source}"
+
+
+@workflow.defn
+class MoneyTransfer:
+    """Withdraw, then deposit; when the deposit fails for good, refund the withdrawal."""
+
+    @workflow.run
+    async def run(self, transfer: Transfer) -> list[str]:
+        steps: list[str] = []
+        options = {"start_to_close_timeout": timedelta(seconds=5), "retry_policy": QUICK_RETRY}
+        steps.append(await workflow.execute_activity(withdraw, transfer, **options))
+        try:
+            steps.append(await workflow.execute_activity(deposit, transfer, **options))
+        except ActivityError:
+            steps.append(await workflow.execute_activity(refund, transfer, **options))
+            raise ApplicationError("transfer rolled back", type="Reverted") from None
+        return steps
+
+
+@activity.defn
+def notify(message: str) -> None:
+    """Sends a message (here: nowhere)."""
+
+
+@workflow.defn
+class Approval:
+    """Waits up to a day for an approve or reject signal; no answer means rejected."""
+
+    def __init__(self) -> None:
+        self.decision: str | None = None
+
+    @workflow.run
+    async def run(self, request: str) -> str:
+        started = workflow.now()
+        await workflow.execute_activity(
+            notify, f"approve {request}?", start_to_close_timeout=timedelta(seconds=5)
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self.decision is not None, timeout=timedelta(days=1)
+            )
+        except asyncio.TimeoutError:
+            self.decision = "timed out"
+        waited = workflow.now() - started
+        return f"{request}: {self.decision} after {int(waited.total_seconds())}s"
+
+    @workflow.signal
+    def decide(self, decision: str) -> None:
+        self.decision = decision
+
+    @workflow.query
+    def status(self) -> str:
+        return self.decision or "waiting"
+
+
+@workflow.defn
+class Reminders:
+    """Sleeps (workflow.sleep and asyncio.sleep alike) and notifies, three times."""
+
+    @workflow.run
+    async def run(self, count: int) -> str:
+        for i in range(count):
+            if i % 2:
+                await asyncio.sleep(60)
+            else:
+                await workflow.sleep(timedelta(minutes=1))
+            await workflow.execute_activity(
+                notify, f"reminder {i}", start_to_close_timeout=timedelta(seconds=5)
+            )
+        return workflow.now().isoformat()
+
+
+# Which activity Drifting calls first: a test changes it between a crash and the replay, as a
+# deploy of changed code would.
+DRIFT = {"first": "withdraw"}
+
+
+@workflow.defn
+class Drifting:
+    """Calls one activity, sleeps a minute, returns; its first call depends on DRIFT."""
+
+    @workflow.run
+    async def run(self, transfer: Transfer) -> str:
+        first = withdraw if DRIFT["first"] == "withdraw" else refund
+        done = await workflow.execute_activity(
+            first, transfer, start_to_close_timeout=timedelta(seconds=5)
+        )
+        await workflow.sleep(timedelta(minutes=1))
+        return done
+
+
+@workflow.defn
+class Parent:
+    """Starts a child workflow, which the environment does not emulate yet."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_child_workflow(Reminders.run, 1, id="child")
+
+
+@workflow.defn
+class Buggy:
+    """Raises a plain Python error: Temporal fails the workflow task, not the workflow."""
+
+    @workflow.run
+    async def run(self) -> None:
+        raise KeyError("oops")
+
+
+WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy]
+ACTIVITIES = [withdraw, deposit, refund, notify]

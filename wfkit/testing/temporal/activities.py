@@ -1,0 +1,155 @@
+"""The activity side of the server and worker: real ``@activity.defn`` functions or the test's
+mocks, one attempt at a time, with Temporal's retry policy deciding what happens after a failure.
+
+An attempt runs inside temporalio's own ``ActivityEnvironment``, so ``activity.info()`` (with
+the attempt number) works in the function as on a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import temporalio.activity
+import temporalio.converter
+import temporalio.exceptions
+from temporalio.api.common.v1 import Payloads
+from temporalio.bridge.proto.workflow_commands import ScheduleActivity
+from temporalio.testing import ActivityEnvironment
+
+# The server's defaults for a RetryPolicy field left unset.
+DEFAULT_INITIAL_INTERVAL = timedelta(seconds=1)
+DEFAULT_BACKOFF = 2.0
+MAX_INTERVAL_FACTOR = 100
+
+
+@dataclasses.dataclass
+class ActivityMock:
+    """Stands in for an activity: ``raises`` one exception per attempt (in order), then
+    ``returns``; a single exception (not a list) is raised on every attempt."""
+
+    returns: Any = None
+    raises: BaseException | Sequence[BaseException] | None = None
+    calls: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+
+    def outcome(self, args: tuple[Any, ...]) -> Any:
+        self.calls.append(args)
+        if isinstance(self.raises, BaseException):
+            raise self.raises
+        if self.raises is not None and len(self.calls) <= len(self.raises):
+            raise self.raises[len(self.calls) - 1]
+        return self.returns
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The activity type name Temporal uses for ``fn`` (its ``@activity.defn`` name)."""
+    name = temporalio.activity._Definition.must_from_callable(fn).name
+    if name is None:
+        raise ValueError(f"{fn!r} is a dynamic activity: mock it by the activity type's name")
+    return name
+
+
+class ActivityRunner:
+    """Runs attempts of the registered activities (or their mocks) by activity type name."""
+
+    def __init__(self, activities: Sequence[Callable[..., Any]]) -> None:
+        self._defns = {}
+        for fn in activities:
+            defn = temporalio.activity._Definition.must_from_callable(fn)
+            self._defns[defn.name] = defn
+        self.mocks: dict[str, ActivityMock] = {}
+        self.executions: dict[str, int] = {}
+        self._converter = temporalio.converter.DataConverter.default
+
+    def known(self, name: str) -> bool:
+        return name in self._defns or name in self.mocks
+
+    async def attempt(
+        self,
+        command: ScheduleActivity,
+        attempt: int,
+        workflow_id: str,
+        workflow_type: str,
+        run_id: str,
+        scheduled: datetime,
+        now: datetime,
+    ) -> tuple[bool, Any]:
+        """(True, result payloads) or (False, the exception the attempt raised)."""
+        name = command.activity_type
+        defn = self._defns.get(name)
+        hints = defn.arg_types if defn is not None else None
+        args = tuple(
+            self._converter.payload_converter.from_payloads(list(command.arguments), hints)
+            if command.arguments
+            else ()
+        )
+        self.executions[name] = self.executions.get(name, 0) + 1
+        try:
+            if name in self.mocks:
+                value = self.mocks[name].outcome(args)
+            else:
+                assert defn is not None
+                env = ActivityEnvironment()
+                env.info = dataclasses.replace(
+                    env.info,
+                    **_known(
+                        env.info,
+                        activity_id=command.activity_id,
+                        activity_type=name,
+                        attempt=attempt,
+                        task_queue=command.task_queue,
+                        workflow_id=workflow_id,
+                        workflow_run_id=run_id,
+                        workflow_type=workflow_type,
+                        scheduled_time=scheduled,
+                        current_attempt_scheduled_time=now,
+                        started_time=now,
+                        is_local=False,
+                    ),
+                )
+                value = env.run(defn.fn, *args)
+                if inspect.isawaitable(value):
+                    value = await value
+        except Exception as exc:  # an activity's failure is data for the retry policy
+            return False, exc
+        payloads = self._converter.payload_converter.to_payloads([value])
+        return True, Payloads(payloads=payloads)
+
+
+def retry_delay(command: ScheduleActivity, attempt: int, error: BaseException) -> timedelta | None:
+    """How long before attempt ``attempt + 1``, or None when the policy says stop."""
+    if isinstance(error, temporalio.exceptions.ApplicationError) and error.non_retryable:
+        return None
+    policy = command.retry_policy
+    error_type = (
+        error.type
+        if isinstance(error, temporalio.exceptions.ApplicationError) and error.type
+        else type(error).__name__
+    )
+    if error_type in policy.non_retryable_error_types:
+        return None
+    if policy.maximum_attempts and attempt >= policy.maximum_attempts:
+        return None
+    initial = (
+        policy.initial_interval.ToTimedelta()
+        if policy.HasField("initial_interval")
+        else DEFAULT_INITIAL_INTERVAL
+    )
+    coefficient = policy.backoff_coefficient or DEFAULT_BACKOFF
+    delay = initial * (coefficient ** (attempt - 1))
+    cap = (
+        policy.maximum_interval.ToTimedelta()
+        if policy.HasField("maximum_interval")
+        else initial * MAX_INTERVAL_FACTOR
+    )
+    if isinstance(error, temporalio.exceptions.ApplicationError) and error.next_retry_delay:
+        return error.next_retry_delay  # the activity's own choice overrides the policy's
+    return min(delay, cap)
+
+
+def _known(info: Any, **values: Any) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(info)}
+    return {k: v for k, v in values.items() if k in names}

@@ -1,0 +1,658 @@
+"""The public face: ``TemporalTestEnvironment`` plays the Temporal server for workflow runs.
+
+It starts runs, answers each workflow task's commands (activities, timers, completion), keeps
+the history in Temporal's format, and moves a virtual clock: work due now runs at once (as a
+worker that picks tasks up instantly), and time jumps to the next timer or retry only when a
+run's result is awaited or the test calls :meth:`TemporalTestEnvironment.sleep`. A simulated
+worker crash drops the SDK's workflow instance; the next activation first replays the history
+into a new one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import temporalio.api.common.v1
+import temporalio.api.taskqueue.v1
+import temporalio.converter
+import temporalio.exceptions
+import temporalio.workflow
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.failure.v1 import ActivityFailureInfo, Failure
+from temporalio.bridge.proto.activity_result import ActivityResolution
+from temporalio.bridge.proto.workflow_activation import (
+    CancelWorkflow,
+    FireTimer,
+    InitializeWorkflow,
+    QueryWorkflow,
+    ResolveActivity,
+    SignalWorkflow,
+    WorkflowActivationJob,
+)
+from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
+from temporalio.client import WorkflowFailureError, WorkflowHistory
+
+from wfkit.testing.temporal.activities import (
+    ActivityMock,
+    ActivityRunner,
+    activity_name,
+    retry_delay,
+)
+from wfkit.testing.temporal.driver import WorkflowDriver
+from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# Commands the environment answers; any other one names a feature not emulated yet.
+NOT_EMULATED = {
+    "start_child_workflow_execution": "child workflows",
+    "cancel_child_workflow_execution": "child workflows",
+    "continue_as_new_workflow_execution": "continue-as-new",
+    "schedule_local_activity": "local activities",
+    "request_cancel_local_activity": "local activities",
+    "schedule_nexus_operation": "Nexus operations",
+    "request_cancel_nexus_operation": "Nexus operations",
+    "signal_external_workflow_execution": "signals to other workflows",
+    "cancel_signal_workflow": "signals to other workflows",
+    "request_cancel_external_workflow_execution": "cancelling other workflows",
+    "set_patch_marker": "workflow.patched / deprecate_patch markers",
+    "upsert_workflow_search_attributes": "search attribute upserts",
+    "modify_workflow_properties": "workflow property (memo) changes",
+    "update_response": "workflow updates",
+}
+CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
+
+
+@dataclasses.dataclass
+class _Activity:
+    command: ScheduleActivity
+    scheduled_event_id: int
+    scheduled: datetime
+    due: datetime
+    attempt: int = 1
+
+
+@dataclasses.dataclass
+class _Timer:
+    seq: int
+    started_event_id: int
+    due: datetime
+
+
+@dataclasses.dataclass
+class _CrashPoint:
+    activity: str
+    recorded: bool
+
+
+class TemporalRun:
+    """One workflow run in the environment: the test's handle, like a client's WorkflowHandle."""
+
+    def __init__(
+        self,
+        env: TemporalTestEnvironment,
+        workflow_id: str,
+        defn: temporalio.workflow._Definition,
+        driver: WorkflowDriver,
+        history: HistoryBuilder,
+    ) -> None:
+        self.env = env
+        self.id = workflow_id
+        self.defn = defn
+        self._driver = driver
+        self._history = history
+        self._activities: dict[int, _Activity] = {}
+        self._timers: dict[int, _Timer] = {}
+        self._closing: WorkflowCommand | None = None
+        self._needs_rebuild = False
+        self.crashes = 0
+        # Why the environment stopped the run mid-task (a failed workflow task, a feature not
+        # emulated), or None: such a history ends in a task no one answered.
+        self.stopped: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self._closing is not None
+
+    def history(self) -> WorkflowHistory:
+        """The run's history so far, as temporalio's client returns it (and Replayer takes)."""
+        return self._history.to_history()
+
+    async def result(self) -> Any:
+        """Run on virtual time until the workflow closes; its result, or the client's
+        ``WorkflowFailureError`` when it failed or was cancelled."""
+        await self.env._advance(self, until=None)
+        return self._outcome()
+
+    async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
+        name = temporalio.workflow._SignalDefinition.must_name_from_fn_or_str(signal)
+        payloads = self.env._converter.payload_converter.to_payloads(list(args))
+        self._require_open("signal")
+        event = self._history.add(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+            self.env.now,
+            "workflow_execution_signaled",
+            signal_name=name,
+            input=Payloads(payloads=payloads),
+            identity=IDENTITY,
+        )
+        signal_job = SignalWorkflow(signal_name=name, input=payloads, identity=IDENTITY)
+        if "originating_event_id" in SignalWorkflow.DESCRIPTOR.fields_by_name:
+            signal_job.originating_event_id = event.event_id
+        job = WorkflowActivationJob(signal_workflow=signal_job)
+        await self.env._workflow_task(self, [job])
+        await self.env._advance(self, until=self.env.now)
+
+    async def query(self, query: str | Callable[..., Any], *args: Any) -> Any:
+        """Ask a query handler; queries leave no trace in the history."""
+        defn = (
+            None if isinstance(query, str) else temporalio.workflow._QueryDefinition.from_fn(query)
+        )
+        name = query if isinstance(query, str) else (defn.name if defn else None)
+        if not name:
+            raise ValueError(f"{query!r} is not a named @workflow.query handler: pass its name")
+        converter = self.env._converter.payload_converter
+        job = WorkflowActivationJob(
+            query_workflow=QueryWorkflow(
+                query_id="q", query_type=name, arguments=converter.to_payloads(list(args))
+            )
+        )
+        completion = self.env._activate(self, [job], log=False)
+        (answer,) = [c.respond_to_query for c in completion.successful.commands]
+        if answer.HasField("failed"):
+            raise self.env._converter.failure_converter.from_failure(answer.failed, converter)
+        hints = [defn.ret_type] if defn and defn.ret_type else None
+        return converter.from_payloads([answer.succeeded.response], hints)[0]
+
+    async def cancel(self) -> None:
+        """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
+        self._require_open("cancel")
+        self._history.add(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            self.env.now,
+            "workflow_execution_cancel_requested",
+            identity=IDENTITY,
+        )
+        job = WorkflowActivationJob(cancel_workflow=CancelWorkflow(reason="cancelled by test"))
+        await self.env._workflow_task(self, [job])
+        await self.env._advance(self, until=self.env.now)
+
+    def _due(self) -> list[tuple[datetime, int, int]]:
+        """(when, 0 activity / 1 timer, seq) of the run's pending work."""
+        due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
+        return due + [(t.due, 1, t.seq) for t in self._timers.values()]
+
+    def crash(self) -> None:
+        """The worker dies now: the next activation first rebuilds the instance by replay."""
+        self.env._crash(self)
+
+    def _require_open(self, what: str) -> None:
+        if self.done:
+            raise temporalio.exceptions.ApplicationError(
+                f"cannot {what} workflow {self.id!r}: it has closed"
+            )
+
+    def _outcome(self) -> Any:
+        assert self._closing is not None
+        converter = self.env._converter
+        kind = self._closing.WhichOneof("variant")
+        if kind == "complete_workflow_execution":
+            hints = [self.defn.ret_type] if self.defn.ret_type else None
+            payload = self._closing.complete_workflow_execution.result
+            return converter.payload_converter.from_payloads([payload], hints)[0]
+        if kind == "fail_workflow_execution":
+            cause = converter.failure_converter.from_failure(
+                self._closing.fail_workflow_execution.failure, converter.payload_converter
+            )
+        else:
+            cause = temporalio.exceptions.CancelledError("Workflow cancelled")
+        raise WorkflowFailureError(cause=cause)
+
+
+class TemporalTestEnvironment:
+    """Plays the Temporal server, in-process and on virtual time, for ``workflows``.
+
+    ``activities`` are the real ``@activity.defn`` functions; :meth:`mock` replaces one.
+    """
+
+    def __init__(
+        self,
+        workflows: Sequence[type] = (),
+        activities: Sequence[Callable[..., Any]] = (),
+        *,
+        start: datetime = DEFAULT_START,
+        task_queue: str = "wfkit-test",
+    ) -> None:
+        self._workflows = {
+            d.name: d
+            for d in (temporalio.workflow._Definition.must_from_class(w) for w in workflows)
+        }
+        self._activities = ActivityRunner(activities)
+        self._converter = temporalio.converter.DataConverter.default
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfkit-temporal")
+        self._crash_points: list[_CrashPoint] = []
+        self.runs: dict[str, TemporalRun] = {}
+        self.task_queue = task_queue
+        self.now = start
+
+    # -- the test's controls -------------------------------------------------------------
+
+    def mock(
+        self,
+        activity: Callable[..., Any] | str,
+        *,
+        returns: Any = None,
+        raises: BaseException | Sequence[BaseException] | None = None,
+    ) -> ActivityMock:
+        """Replace an activity: it returns ``returns`` (after raising ``raises``: one
+        exception on every attempt, or a list, one per attempt)."""
+        name = activity if isinstance(activity, str) else activity_name(activity)
+        mock = ActivityMock(returns=returns, raises=raises)
+        self._activities.mocks[name] = mock
+        return mock
+
+    def crash_after(self, activity: Callable[..., Any] | str, *, recorded: bool = True) -> None:
+        """Crash the worker once, right after the activity's next attempt: after its outcome is
+        recorded in the history (``recorded=True``) or before (the outcome is lost, the server
+        times the attempt out after its start-to-close timeout and retries it)."""
+        name = activity if isinstance(activity, str) else activity_name(activity)
+        self._crash_points.append(_CrashPoint(name, recorded))
+
+    def executions(self, activity: Callable[..., Any] | str) -> int:
+        """How many times the activity (or its mock) ran, over all runs and attempts."""
+        name = activity if isinstance(activity, str) else activity_name(activity)
+        return self._activities.executions.get(name, 0)
+
+    async def start(self, run_fn: Callable[..., Any], *args: Any, id: str) -> TemporalRun:
+        """Start ``Workflow.run`` with ``args`` as workflow ``id``; runs what is due now."""
+        defn = temporalio.workflow._Definition.must_from_run_fn(run_fn)
+        if defn.name is None:
+            raise NotEmulated("dynamic workflows")
+        if defn.name not in self._workflows:
+            raise NotEmulated(f"workflow {defn.name!r} is not registered here; starting it is")
+        if id in self.runs:
+            raise ValueError(f"workflow id {id!r} already started in this environment")
+        payloads = self._converter.payload_converter.to_payloads(list(args))
+        run_id = f"run-{len(self.runs) + 1}"
+        history = HistoryBuilder(id, self.task_queue)
+        history.started(self.now, defn.name, Payloads(payloads=payloads), run_id)
+        init = InitializeWorkflow(
+            workflow_type=defn.name,
+            workflow_id=id,
+            arguments=payloads,
+            randomness_seed=len(self.runs) + 1,
+            attempt=1,
+            first_execution_run_id=run_id,
+        )
+        init.workflow_task_timeout.CopyFrom(
+            history.events[0].workflow_execution_started_event_attributes.workflow_task_timeout
+        )
+        init.start_time.FromDatetime(self.now)
+        driver = WorkflowDriver(defn, init, run_id, self.task_queue, self._executor)
+        run = TemporalRun(self, id, defn, driver, history)
+        self.runs[id] = run
+        await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
+        await self._advance(run, until=self.now)
+        return run
+
+    async def execute(self, run_fn: Callable[..., Any], *args: Any, id: str) -> Any:
+        """Start the workflow and run it to its end on virtual time; its result."""
+        run = await self.start(run_fn, *args, id=id)
+        return await run.result()
+
+    async def signal(self, workflow_id: str, signal: str | Callable[..., Any], *args: Any) -> None:
+        """Signal the run ``workflow_id`` now (see :meth:`TemporalRun.signal`)."""
+        await self._run(workflow_id).signal(signal, *args)
+
+    async def query(self, workflow_id: str, query: str | Callable[..., Any], *args: Any) -> Any:
+        """Query the run ``workflow_id`` (see :meth:`TemporalRun.query`)."""
+        return await self._run(workflow_id).query(query, *args)
+
+    async def cancel(self, workflow_id: str) -> None:
+        """Request cancellation of the run ``workflow_id``."""
+        await self._run(workflow_id).cancel()
+
+    def _run(self, workflow_id: str) -> TemporalRun:
+        if workflow_id not in self.runs:
+            known = ", ".join(sorted(self.runs)) or "none"
+            raise KeyError(f"no workflow {workflow_id!r} in this environment (started: {known})")
+        return self.runs[workflow_id]
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Advance virtual time by ``duration``, running every timer and retry due meanwhile."""
+        until = self.now + duration
+        await self._advance(None, until=until)
+        self.now = until
+
+    # -- the server's side ----------------------------------------------------------------
+
+    def _activate(
+        self, run: TemporalRun, jobs: list[WorkflowActivationJob], *, log: bool = True
+    ) -> Any:
+        if run._needs_rebuild:
+            run._driver.rebuild(run._history.lang_flags())
+            run._needs_rebuild = False
+        completion = run._driver.activate(jobs, self.now, run._history.last_id, log=log)
+        if completion.HasField("failed"):
+            if log:  # the server has handed the task out; it would retry it forever
+                run._history.workflow_task_started(self.now)
+                run.stopped = completion.failed.failure.message
+            raise WorkflowTaskFailed(run.id, completion.failed.failure.message)
+        return completion
+
+    async def _workflow_task(self, run: TemporalRun, jobs: list[WorkflowActivationJob]) -> None:
+        """One workflow task: activate (again, while core would resolve something locally),
+        then record the task and its commands' events."""
+        commands: list[WorkflowCommand] = []
+        flags: list[int] = []
+        while jobs:
+            completion = self._activate(run, jobs)
+            new = list(completion.successful.commands)
+            commands += new
+            flags += completion.successful.used_internal_flags
+            jobs = [
+                self._cancelled_at_once(run, c)
+                for c in new
+                if c.HasField("request_cancel_activity")
+            ]
+        for command in commands:
+            feature = NOT_EMULATED.get(command.WhichOneof("variant") or "")
+            if feature is not None:
+                run._history.workflow_task_started(self.now)
+                run.stopped = feature
+                raise NotEmulated(feature)
+        completed_id = run._history.workflow_task(self.now, flags)
+        try:
+            for command in commands:
+                self._record(run, command, completed_id)
+        except NotEmulated as exc:
+            run.stopped = exc.feature
+            raise
+        if not run.done and any(c.HasField("request_cancel_activity") for c in commands):
+            # The server cancelled a not-started activity at once and schedules a workflow task
+            # for that event; core has resolved the activity already, so it answers empty.
+            run._history.workflow_task(self.now, [])
+
+    def _cancelled_at_once(
+        self, run: TemporalRun, command: WorkflowCommand
+    ) -> WorkflowActivationJob:
+        """Core's local answer to cancelling an activity with TRY_CANCEL (the default): the
+        activity resolves as cancelled in the same workflow task."""
+        seq = command.request_cancel_activity.seq
+        activity = run._activities[seq]
+        if activity.command.cancellation_type != 0:  # WAIT_CANCELLATION_COMPLETED, ABANDON
+            run.stopped = "activity cancellation types other than TRY_CANCEL"
+            raise NotEmulated(run.stopped)
+        cause = Failure(message="Activity cancelled")
+        cause.canceled_failure_info.SetInParent()
+        resolution = ActivityResolution()
+        resolution.cancelled.failure.CopyFrom(
+            _activity_failure(
+                activity.command,
+                activity.scheduled_event_id,
+                0,
+                RetryState.RETRY_STATE_CANCEL_REQUESTED,
+                cause,
+            )
+        )
+        return WorkflowActivationJob(resolve_activity=ResolveActivity(seq=seq, result=resolution))
+
+    def _record(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
+        history = run._history
+        kind = command.WhichOneof("variant")
+        if kind == "schedule_activity":
+            a = command.schedule_activity
+            if not self._activities.known(a.activity_type):
+                raise NotEmulated(f"activity {a.activity_type!r} (not registered, not mocked)")
+            event = history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+                self.now,
+                "activity_task_scheduled",
+                activity_id=a.activity_id,
+                activity_type=temporalio.api.common.v1.ActivityType(name=a.activity_type),
+                task_queue=temporalio.api.taskqueue.v1.TaskQueue(name=a.task_queue),
+                header=temporalio.api.common.v1.Header(fields=dict(a.headers)),
+                input=Payloads(payloads=list(a.arguments)),
+                schedule_to_close_timeout=a.schedule_to_close_timeout,
+                schedule_to_start_timeout=a.schedule_to_start_timeout,
+                start_to_close_timeout=a.start_to_close_timeout,
+                heartbeat_timeout=a.heartbeat_timeout,
+                workflow_task_completed_event_id=completed_id,
+                retry_policy=a.retry_policy,
+            )
+            run._activities[a.seq] = _Activity(a, event.event_id, self.now, self.now)
+        elif kind == "start_timer":
+            t = command.start_timer
+            event = history.add(
+                EventType.EVENT_TYPE_TIMER_STARTED,
+                self.now,
+                "timer_started",
+                timer_id=str(t.seq),
+                start_to_fire_timeout=t.start_to_fire_timeout,
+                workflow_task_completed_event_id=completed_id,
+            )
+            due = self.now + t.start_to_fire_timeout.ToTimedelta()
+            run._timers[t.seq] = _Timer(t.seq, event.event_id, due)
+        elif kind == "cancel_timer":
+            timer = run._timers.pop(command.cancel_timer.seq)
+            history.add(
+                EventType.EVENT_TYPE_TIMER_CANCELED,
+                self.now,
+                "timer_canceled",
+                timer_id=str(timer.seq),
+                started_event_id=timer.started_event_id,
+                workflow_task_completed_event_id=completed_id,
+                identity=IDENTITY,
+            )
+        elif kind == "request_cancel_activity":
+            activity = run._activities.pop(command.request_cancel_activity.seq)
+            requested = history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+                self.now,
+                "activity_task_cancel_requested",
+                scheduled_event_id=activity.scheduled_event_id,
+                workflow_task_completed_event_id=completed_id,
+            ).event_id
+            # Not started (due, or in retry backoff): the server cancels it at once.
+            history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+                self.now,
+                "activity_task_canceled",
+                latest_cancel_requested_event_id=requested,
+                scheduled_event_id=activity.scheduled_event_id,
+                identity=IDENTITY,
+            )
+        elif kind in CLOSING:
+            self._close(run, command, completed_id)
+        # respond_to_query commands answer queries and leave nothing in the history.
+
+    def _close(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
+        kind = command.WhichOneof("variant")
+        if kind == "complete_workflow_execution":
+            run._history.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+                self.now,
+                "workflow_execution_completed",
+                result=Payloads(payloads=[command.complete_workflow_execution.result]),
+                workflow_task_completed_event_id=completed_id,
+            )
+        elif kind == "fail_workflow_execution":
+            run._history.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                self.now,
+                "workflow_execution_failed",
+                failure=command.fail_workflow_execution.failure,
+                retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+                workflow_task_completed_event_id=completed_id,
+            )
+        else:
+            run._history.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+                self.now,
+                "workflow_execution_canceled",
+                workflow_task_completed_event_id=completed_id,
+            )
+        run._closing = command
+        run._activities.clear()
+        run._timers.clear()
+
+    async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
+        """Run due work of every open run in virtual-time order, jumping the clock to each next
+        due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
+        and fail if nothing but the test could move it on)."""
+        while run is None or not run.done:
+            if run is not None and until is None and (run.stopped or not run._due()):
+                raise WorkflowBlocked(run.id)
+            due = [
+                (when, kind, order, key, other)
+                for order, other in enumerate(self.runs.values())
+                if not other.done and other.stopped is None
+                for when, kind, key in other._due()
+            ]
+            if not due:
+                return
+            when, kind, _, key, other = min(due, key=lambda d: d[:4])
+            if until is not None and when > until:
+                return
+            self.now = max(self.now, when)
+            if kind == 0:
+                await self._attempt(other, other._activities[key])
+            else:
+                await self._fire(other, other._timers.pop(key))
+
+    async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
+        run._history.add(
+            EventType.EVENT_TYPE_TIMER_FIRED,
+            self.now,
+            "timer_fired",
+            timer_id=str(timer.seq),
+            started_event_id=timer.started_event_id,
+        )
+        await self._workflow_task(run, [WorkflowActivationJob(fire_timer=FireTimer(seq=timer.seq))])
+
+    async def _attempt(self, run: TemporalRun, activity: _Activity) -> None:
+        """One attempt; record its end (or schedule the retry), then resolve the activity."""
+        command = activity.command
+        ok, value = await self._activities.attempt(
+            command,
+            activity.attempt,
+            run.id,
+            run.defn.name or "",
+            run._driver.run_id,
+            activity.scheduled,
+            self.now,
+        )
+        crash = self._take_crash(command.activity_type)
+        if crash is not None and not crash.recorded:
+            # The worker died before reporting: the server times the attempt out, then retries.
+            self._crash(run)
+            timeout = command.start_to_close_timeout.ToTimedelta() or timedelta(seconds=10)
+            error = temporalio.exceptions.TimeoutError(
+                "activity timed out",
+                type=temporalio.exceptions.TimeoutType.START_TO_CLOSE,
+                last_heartbeat_details=[],
+            )
+            delay = retry_delay(command, activity.attempt, error)
+            if delay is not None:
+                activity.attempt += 1
+                activity.due = self.now + timeout + delay
+                return
+            ok, value = False, error
+        if not ok:
+            delay = retry_delay(command, activity.attempt, value)
+            if delay is not None:
+                activity.attempt += 1
+                activity.due = self.now + delay
+                if crash is not None:
+                    self._crash(run)
+                return
+        del run._activities[command.seq]
+        started = run._history.add(
+            EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+            self.now,
+            "activity_task_started",
+            scheduled_event_id=activity.scheduled_event_id,
+            identity=IDENTITY,
+            request_id=f"{command.seq}-{activity.attempt}",
+            attempt=activity.attempt,
+        ).event_id
+        if ok:
+            run._history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+                self.now,
+                "activity_task_completed",
+                result=value,
+                scheduled_event_id=activity.scheduled_event_id,
+                started_event_id=started,
+                identity=IDENTITY,
+            )
+            resolution = ActivityResolution()
+            resolution.completed.result.CopyFrom(value.payloads[0])
+        else:
+            cause = Failure()
+            self._converter.failure_converter.to_failure(
+                value, self._converter.payload_converter, cause
+            )
+            retry_state = (
+                RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+                if command.retry_policy.maximum_attempts == 0
+                or activity.attempt < command.retry_policy.maximum_attempts
+                else RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
+            )
+            run._history.add(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+                self.now,
+                "activity_task_failed",
+                failure=cause,
+                scheduled_event_id=activity.scheduled_event_id,
+                started_event_id=started,
+                identity=IDENTITY,
+                retry_state=retry_state,
+            )
+            resolution = ActivityResolution()
+            resolution.failed.failure.CopyFrom(
+                _activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
+            )
+        if crash is not None:
+            self._crash(run)
+        job = ResolveActivity(seq=command.seq, result=resolution)
+        await self._workflow_task(run, [WorkflowActivationJob(resolve_activity=job)])
+
+    def _take_crash(self, activity: str) -> _CrashPoint | None:
+        for point in self._crash_points:
+            if point.activity == activity:
+                self._crash_points.remove(point)
+                return point
+        return None
+
+    def _crash(self, run: TemporalRun) -> None:
+        run._driver.crash()
+        run._needs_rebuild = True
+        run.crashes += 1
+
+
+def _activity_failure(
+    command: ScheduleActivity, scheduled: int, started: int, retry_state: int, cause: Failure
+) -> Failure:
+    """The ActivityError wrapper core puts around an activity's failure."""
+    failure = Failure(
+        message="Activity task failed",
+        activity_failure_info=ActivityFailureInfo(
+            scheduled_event_id=scheduled,
+            started_event_id=started,
+            identity=IDENTITY,
+            activity_type=temporalio.api.common.v1.ActivityType(name=command.activity_type),
+            activity_id=command.activity_id,
+            retry_state=retry_state,  # type: ignore[arg-type]
+        ),
+    )
+    failure.cause.CopyFrom(cause)
+    return failure
+
+
+__all__ = ["TemporalRun", "TemporalTestEnvironment"]
