@@ -67,6 +67,21 @@ def test_run_on_a_queue_waits_then_list_shows_the_queue(flows: Path, run_wfkit: 
     assert listed["m2"] == ("QUEUED", "emails") and listed["p1"] == ("COMPLETED", None)
     code, out, _ = run_wfkit("list", "--status", "queued", "--store", store)
     assert code == 0 and "QUEUE" in out.splitlines()[0] and "m2" in out and "emails" in out
+    # show: the run's place on its queue, in the header and in JSON; none for a plain run.
+    code, out, _ = run_wfkit("show", "m2", "--store", store)
+    assert code == 0
+    assert "emails (priority 3, dedup key d1): waiting since" in out
+    code, out, _ = run_wfkit("show", "m2", "--format", "json", "--store", store)
+    queue = json.loads(out)["run"]["queue"]
+    assert (queue["name"], queue["key"], queue["priority"], queue["state"]) == (
+        "emails",
+        None,
+        3,
+        "queued",
+    )
+    assert queue["dequeued_at"] is None and queue["enqueued_at"]
+    code, out, _ = run_wfkit("show", "p1", "--format", "json", "--store", store)
+    assert json.loads(out)["run"]["queue"] is None
 
 
 @pytest.mark.parametrize(

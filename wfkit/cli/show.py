@@ -31,6 +31,7 @@ from wfkit.engine.core.numbering import seq_label
 from wfkit.engine.run_json import iso, operation_json, retried_attempts
 
 if TYPE_CHECKING:
+    from wfkit.engine.queues import QueueEntry
     from wfkit.engine.store.base import OperationRecord, RunRecord
 
 JSON_VERSION = 1
@@ -50,6 +51,7 @@ class RunView:
     children: dict[int, str]
     retried: dict[int, list[OperationRecord]]  # seq -> its failed attempts that were retried
     workflow_paused: bool = False  # `wfkit pause --workflow` holds the run's workflow
+    queue: QueueEntry | None = None  # the run's place on its queue, when it was started on one
 
 
 @click.command("show")
@@ -70,7 +72,11 @@ def show(app: App, run_id: str, fmt: ShowFormat, store_url: str) -> None:
             },
             retried_attempts(run_id, engine.history(run_id)),
         )
-        view = replace(view, workflow_paused=view.run.workflow in engine.paused_workflows())
+        view = replace(
+            view,
+            workflow_paused=view.run.workflow in engine.paused_workflows(),
+            queue=engine.store.queue_entries([run_id]).get(run_id),
+        )
     _SHOW_FORMATS[fmt]().render(app, view)
 
 
@@ -82,7 +88,11 @@ class RunJson:
             to_json(
                 {
                     "version": JSON_VERSION,
-                    "run": {**_run_data(view.run), "workflow_paused": view.workflow_paused},
+                    "run": {
+                        **_run_data(view.run),
+                        "workflow_paused": view.workflow_paused,
+                        "queue": _queue_data(view.queue),
+                    },
                     "operations": [
                         operation_json(op, view.children, view.retried) for op in view.operations
                     ],
@@ -96,7 +106,13 @@ class RunText:
 
     def render(self, app: App, view: RunView) -> None:
         _print_text(
-            app, view.run, view.operations, view.children, view.retried, view.workflow_paused
+            app,
+            view.run,
+            view.operations,
+            view.children,
+            view.retried,
+            view.workflow_paused,
+            view.queue,
         )
 
 
@@ -104,6 +120,33 @@ _SHOW_FORMATS: dict[ShowFormat, type[RunJson] | type[RunText]] = {
     ShowFormat.TEXT: RunText,
     ShowFormat.JSON: RunJson,
 }
+
+
+def _queue_data(entry: QueueEntry | None) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    return {
+        "name": entry.queue,
+        "key": entry.key,
+        "priority": entry.priority,
+        "dedup_key": entry.dedup_key,
+        "state": entry.state,
+        "enqueued_at": iso(entry.enqueued_at),
+        "dequeued_at": iso(entry.dequeued_at),
+    }
+
+
+def _queue_line(entry: QueueEntry) -> str:
+    """``mail (key k1, priority 0): waiting since ...`` or ``...: dequeued at ...``."""
+    about = [f"key {entry.key}"] if entry.key is not None else []
+    about.append(f"priority {entry.priority}")
+    if entry.dedup_key is not None:
+        about.append(f"dedup key {entry.dedup_key}")
+    if entry.dequeued_at is not None:
+        when_ = f"dequeued {when(entry.dequeued_at)}"
+    else:
+        when_ = f"waiting since {when(entry.enqueued_at)}" if entry.enqueued_at else "waiting"
+    return f"{entry.queue} ({', '.join(about)}): {when_}"
 
 
 def _run_data(run: Any) -> dict[str, Any]:
@@ -133,6 +176,7 @@ def _print_text(
     children: dict[int, str],
     retried: dict[int, list[Any]],
     workflow_paused: bool = False,
+    queue: QueueEntry | None = None,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -151,6 +195,8 @@ def _print_text(
             "paused",
             f"its workflow is: no step starts until `wfkit resume --workflow {run.workflow}`",
         )
+    if queue is not None:
+        header.add_row("queue", Text(_queue_line(queue)))
     header.add_row("created", when(run.created_at))
     if run.finished_at is not None:
         header.add_row(
