@@ -67,6 +67,11 @@ def test_run_on_a_queue_waits_then_list_shows_the_queue(flows: Path, run_wfkit: 
     assert listed["m2"] == ("QUEUED", "emails") and listed["p1"] == ("COMPLETED", None)
     code, out, _ = run_wfkit("list", "--status", "queued", "--store", store)
     assert code == 0 and "QUEUE" in out.splitlines()[0] and "m2" in out and "emails" in out
+    code, out, _ = run_wfkit("list", "--queue", "emails", "--format", "json", "--store", store)
+    assert code == 0 and [r["id"] for r in json.loads(out)["runs"]][0] == "m2"
+    assert {r["queue"] for r in json.loads(out)["runs"]} == {"emails"}
+    code, out, _ = run_wfkit("list", "--queue", "sms", "--store", store)
+    assert code == 0 and "m2" not in out and "p1" not in out
     # show: the run's place on its queue, in the header and in JSON; none for a plain run.
     code, out, _ = run_wfkit("show", "m2", "--store", store)
     assert code == 0

@@ -159,3 +159,16 @@ def test_a_paused_queued_run_waits_without_holding_a_slot(store: Store) -> None:
     store.set_workflow_paused("wf", False, at(4))
     store.commit("r0", Checkpoint(run={"paused": False}))
     assert claim(store, [q], now=5) == ["r0"]  # its place kept: first again
+
+
+def test_list_runs_by_queue(store: Store) -> None:
+    enqueue(store, "a1", "a", created=1)
+    enqueue(store, "b1", "b", created=2)
+    enqueue(store, "a2", "a", created=3)
+    store.create_run(run("plain", created=4), [])
+    assert [r.id for r in store.list_runs(queue="a")] == ["a2", "a1"]  # newest first
+    assert [r.id for r in store.list_runs(queue="a", limit=1)] == ["a2"]
+    assert [r.id for r in store.list_runs(queue="b", status=RunStatus.QUEUED)] == ["b1"]
+    assert store.list_runs(queue="a", status=RunStatus.PENDING) == []
+    assert store.list_runs(queue="nope") == []
+    assert len(store.list_runs()) == 4  # no queue given: every run

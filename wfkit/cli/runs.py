@@ -83,6 +83,7 @@ class RunRow:
     help="Only runs with this status.",
 )
 @click.option("--workflow", metavar="NAME", help="Only runs of this workflow (its name).")
+@click.option("--queue", metavar="NAME", help="Only runs started on this queue.")
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -94,7 +95,13 @@ class RunRow:
 @store_option
 @click.pass_obj
 def list_runs(
-    app: App, status: str | None, workflow: str | None, limit: int, fmt: ListFormat, store_url: str
+    app: App,
+    status: str | None,
+    workflow: str | None,
+    queue: str | None,
+    limit: int,
+    fmt: ListFormat,
+    store_url: str,
 ) -> None:
     """List runs, newest first: id, workflow, status, started, steps done (and the queue,
     when a run listed was started on one)."""
@@ -103,7 +110,10 @@ def list_runs(
     # The store alone, and two reads: the runs, then their steps done in one query.
     with open_store_only(store_url) as store:
         runs = store.list_runs(
-            status=RunStatus(status.upper()) if status else None, workflow=workflow, limit=limit
+            status=RunStatus(status.upper()) if status else None,
+            workflow=workflow,
+            limit=limit,
+            queue=queue,
         )
         done = store.steps_done([run.id for run in runs])
         queued = store.queue_entries([run.id for run in runs])

@@ -736,12 +736,15 @@ class Engine:
         workflow: str | None = None,
         limit: int | None = None,
         before: tuple[datetime, str] | None = None,
+        queue: str | None = None,
     ) -> list[RunRecord]:
         """Runs newest first; ``before`` is the (created_at, id) of the previous page's last
-        run (a keyset cursor)."""
+        run (a keyset cursor); ``queue``: only runs started on that queue."""
         if isinstance(status, str):
             status = _parse_status(status)
-        return self.store.list_runs(status=status, workflow=workflow, limit=limit, before=before)
+        return self.store.list_runs(
+            status=status, workflow=workflow, limit=limit, before=before, queue=queue
+        )
 
     def count_runs(self, *, workflow: str | None = None) -> dict[RunStatus, int]:
         """How many runs there are of each status (statuses with none left out)."""

@@ -242,8 +242,10 @@ class Store(Protocol):
         parent_id: str | None = None,
         limit: int | None = None,
         before: tuple[datetime, str] | None = None,
+        queue: str | None = None,
     ) -> list[RunRecord]:
-        """Runs newest first (created_at, then id descending).
+        """Runs newest first (created_at, then id descending); ``queue``: only runs started
+        on that queue.
 
         ``before`` is a keyset cursor, the (created_at, id) of the last run of the previous
         page: only runs after it in this order are listed, so a page costs the same however

@@ -83,8 +83,10 @@ class MemoryStore:
         parent_id: str | None = None,
         limit: int | None = None,
         before: tuple[datetime, str] | None = None,
+        queue: str | None = None,
     ) -> list[RunRecord]:
         with self._lock:
+            on_queue = None if queue is None else self._queues.queued_ids([queue])
             runs = [
                 r
                 for r in self._runs.values()
@@ -92,6 +94,7 @@ class MemoryStore:
                 and (workflow is None or r.workflow == workflow)
                 and (parent_id is None or r.parent_id == parent_id)
                 and (before is None or (r.created_at, r.id) < before)
+                and (on_queue is None or r.id in on_queue)
             ]
             runs.sort(key=lambda r: (r.created_at, r.id), reverse=True)
             return [copy.copy(r) for r in (runs if limit is None else runs[: max(limit, 0)])]

@@ -142,6 +142,7 @@ _HISTORY_INSERT = (
     "COALESCE(MAX(idx) + 1, 0), %(at)s, %(type)s, %(seq)s, %(name)s, %(data)s, %(result)s "
     "FROM history WHERE run_id = %(run)s RETURNING idx"
 )
+_ON_QUEUE = "id IN (SELECT run_id FROM queue_entries WHERE queue = %s)"  # list_runs(queue=)
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
 _ACTIVE = sorted(s.value for s in ACTIVE)
 _LIVE = sorted(s.value for s in ACTIVE | PARKED)
@@ -323,9 +324,15 @@ class PostgresStore:
         parent_id: str | None = None,
         limit: int | None = None,
         before: tuple[datetime, str] | None = None,
+        queue: str | None = None,
     ) -> list[RunRecord]:
         condition, params = run_filters(
-            "%s", None if status is None else _text(status), workflow, parent_id, before
+            "%s",
+            None if status is None else _text(status),
+            workflow,
+            parent_id,
+            before,
+            None if queue is None else (_ON_QUEUE, queue),
         )
         sql = _RUN_SELECT + condition + " ORDER BY created_at DESC, id DESC"
         if limit is not None:

@@ -154,10 +154,12 @@ def run_filters(
     workflow: str | None,
     parent_id: str | None,
     before: tuple[Any, str] | None,
+    queue: tuple[str, str] | None = None,
 ) -> tuple[str, list[Any]]:
     """The ``WHERE`` of ``list_runs`` (empty when nothing filters) and its parameters; the
     caller converts ``before``'s time to its column type first. A keyset cursor compares
-    (created_at, id), which the runs_created index seeks to."""
+    (created_at, id), which the runs_created index seeks to. ``queue`` is the store's
+    condition for "started on this queue" (its queue table differs) and the queue's name."""
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("status", status), ("workflow", workflow), ("parent_id", parent_id)):
@@ -167,4 +169,7 @@ def run_filters(
     if before is not None:
         where.append(f"(created_at, id) < ({placeholder}, {placeholder})")
         params.extend(before)
+    if queue is not None:
+        where.append(queue[0])
+        params.append(queue[1])
     return (" WHERE " + " AND ".join(where) if where else ""), params

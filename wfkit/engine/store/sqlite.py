@@ -123,6 +123,11 @@ _RUN_SELECT = (
     + ", ".join("i.input" if c == "input" else f"r.{c}" for c in _RUN_COLUMNS)
     + " FROM runs r JOIN run_inputs i ON i.pk = r.pk"
 )
+# list_runs(queue=...): by id, the one column both of list_runs' selects name unambiguously.
+_ON_QUEUE = (
+    "id IN (SELECT q_r.id FROM queue_entries q JOIN runs q_r ON q_r.pk = q.run_pk "
+    "WHERE q.queue = ?)"
+)
 _RUN_SELECT_NEWEST = _RUN_SELECT.replace("FROM runs r", "FROM runs r INDEXED BY runs_created")
 # list_runs by status: a status with at least this many runs is looked for newest first.
 _COMMON_STATUS = 2000
@@ -406,6 +411,7 @@ class SqliteStore:
         parent_id: str | None = None,
         limit: int | None = None,
         before: tuple[datetime, str] | None = None,
+        queue: str | None = None,
     ) -> list[RunRecord]:
         condition, params = run_filters(
             "?",
@@ -413,6 +419,7 @@ class SqliteStore:
             workflow,
             parent_id,
             None if before is None else (_us(before[0]), before[1]),
+            None if queue is None else (_ON_QUEUE, queue),
         )
         order = " ORDER BY created_at DESC, id DESC"
         if limit is not None:
