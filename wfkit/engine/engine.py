@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import random
 import socket
@@ -34,6 +33,8 @@ from wfkit.engine.core.runtime import Interceptor, Runtime
 from wfkit.engine.core.starting import decode_input, encode_input, new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
 from wfkit.engine.definitions import WorkflowDef
+from wfkit.engine.engine_options import MIN_LEASE_SECONDS as MIN_LEASE_SECONDS
+from wfkit.engine.engine_options import check_engine_options
 from wfkit.engine.fork import ForkPlan, default_fork_id, fork_records, plan_fork
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.interventions import (
@@ -75,10 +76,6 @@ _WORKER_BACKOFF_MAX = 60.0  # seconds between a worker's looks at a store that k
 _SCHEDULE_EVERY = timedelta(seconds=1)
 # How often a busy engine dequeues at the least (it also does when nothing else is claimable).
 _QUEUE_PASS_EVERY = timedelta(seconds=0.1)  # how often a worker looks for due schedule ticks
-# The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
-# every 50 ms), and a renewal is a store write that may wait for another process's lock, so a
-# shorter lease would be lost between renewals and every run would keep changing hands.
-MIN_LEASE_SECONDS = 1.0
 
 # What `prune` deletes unless told otherwise: FAILED runs wait for a person (retry, skip-step).
 PRUNED_BY_DEFAULT = frozenset({RunStatus.COMPLETED, RunStatus.COMPENSATED, RunStatus.CANCELLED})
@@ -133,7 +130,7 @@ class Engine:
         the engine never prints, so a CLI or an application shows them its own way.
         ``max_payload_bytes`` bounds each stored input, step result and event payload (every
         replay reads them again; see :mod:`wfkit.engine.codec_checks`); None lifts the limit."""
-        _check_options(
+        check_engine_options(
             lease_seconds=lease_seconds,
             inline_wait=inline_wait,
             max_recoveries=max_recoveries,
@@ -1073,55 +1070,6 @@ def _open(store: Any) -> Store:
         f"Engine needs a store URL, a path or a Store, got {store!r}",
         hint='e.g. Engine("sqlite:///wfkit.db") or Engine("postgresql://host/db")',
     )
-
-
-def _check_options(
-    *,
-    lease_seconds: Any,
-    inline_wait: Any,
-    max_recoveries: Any,
-    poll_interval: Any,
-    child_poll: Any,
-) -> None:
-    """Engine settings are checked when the engine is made: a negative lease used to be
-    accepted and fail later as a lost lease in the middle of a run."""
-
-    def seconds(name: str, value: Any, low: float, *, inclusive: bool, why: str = "") -> None:
-        ok = (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and (value >= low if inclusive else value > low)
-        )
-        if not ok:
-            bound = f"at least {low:g}" if inclusive else f"more than {low:g}"
-            raise UsageError(
-                f"{name} must be {bound} second{'' if low == 1 else 's'}{why}, got {value!r}",
-                hint=f"pass e.g. {name}={_DEFAULTS[name]}",
-            )
-
-    seconds(
-        "lease_seconds",
-        lease_seconds,
-        MIN_LEASE_SECONDS,
-        inclusive=True,
-        why=" (the heartbeat renews a lease every third of it)",
-    )
-    seconds("inline_wait", inline_wait, 0, inclusive=True)
-    seconds("poll_interval", poll_interval, 0, inclusive=False)
-    seconds("child_poll", child_poll, 0, inclusive=False)
-    if (
-        not isinstance(max_recoveries, int)
-        or isinstance(max_recoveries, bool)
-        or max_recoveries < 0
-    ):
-        raise UsageError(
-            f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
-            hint="pass e.g. max_recoveries=5",
-        )
-
-
-_DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}
 
 
 def _parse_status(value: str) -> RunStatus:
