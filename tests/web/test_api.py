@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from wfkit import Queue
 from wfkit.engine.engine import Engine
 
 
@@ -137,6 +138,13 @@ def test_list_pages_newest_first_with_a_cursor(client: TestClient, engine: Engin
     assert client.get("/api/runs?status=pending&workflow=approval").json()["runs"][0]["id"] == "w1"
     assert client.get("/api/runs?status=COMPLETED").json()["runs"] == []
     assert client.get("/api/counts").json()["counts"]["PENDING"] == 8
+    # ?queue=: the runs started on that queue only.
+    engine.register_queue(Queue("mail", concurrency=1))
+    adder = engine.workflows["adder"]
+    engine.start(adder, 1, 2, workflow_id="q1", queue="mail")
+    assert [r["id"] for r in client.get("/api/runs?queue=mail").json()["runs"]] == ["q1"]
+    assert client.get("/api/runs?queue=mail&status=queued").json()["runs"][0]["status"] == "QUEUED"
+    assert client.get("/api/runs?queue=other").json()["runs"] == []
     assert client.get("/api/counts?workflow=approval").json()["counts"]["PENDING"] == 1
 
 

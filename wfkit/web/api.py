@@ -69,6 +69,7 @@ async def list_runs(request: Request) -> Response:
         workflow=q.get("workflow"),
         limit=parse_limit(q.get("limit")),
         cursor=q.get("cursor"),
+        queue=q.get("queue"),
     )
     return SortedJSON(
         {

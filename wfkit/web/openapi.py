@@ -99,7 +99,7 @@ def openapi_document() -> dict[str, Any]:
                             "required": False,
                             "schema": {"type": "integer" if n == "limit" else "string"},
                         }
-                        for n in ("status", "workflow", "limit", "cursor")
+                        for n in ("status", "workflow", "queue", "limit", "cursor")
                     ],
                     "responses": _responses("a page of runs and next_cursor", 400),
                 }

@@ -90,7 +90,13 @@ class Service:
 
     # -- looking ------------------------------------------------------------------------------
     def list_runs(
-        self, *, status: str | None, workflow: str | None, limit: int, cursor: str | None
+        self,
+        *,
+        status: str | None,
+        workflow: str | None,
+        limit: int,
+        cursor: str | None,
+        queue: str | None = None,
     ) -> RunPage:
         parsed_status = parse_status(status)
         before = None
@@ -105,7 +111,11 @@ class Service:
                     "page unchanged, or leave it out for the first page",
                 ) from None
         runs = self.engine.list_runs(
-            status=parsed_status, workflow=workflow or None, limit=limit + 1, before=before
+            status=parsed_status,
+            workflow=workflow or None,
+            limit=limit + 1,
+            before=before,
+            queue=queue or None,
         )
         more = len(runs) > limit
         runs = runs[:limit]
