@@ -32,6 +32,26 @@ def test_the_api_pauses_and_resumes_a_run(client: TestClient, engine: Engine, dr
     assert "/api/runs/{run_id}/pause" in client.get("/api/openapi.json").json()["paths"]
 
 
+def test_the_api_pauses_and_resumes_a_whole_workflow(client: TestClient, engine: Engine) -> None:
+    client.post("/api/workflows/approval/runs?id=w1", json="EXP-1")
+    paused = client.post("/api/workflows/approval/pause")
+    assert paused.status_code == 200, paused.text
+    body = paused.json()
+    assert body["changed"] is True and body["workflow"]["paused"] is True
+    assert body["workflow"]["name"] == "approval" and body["workflow"]["paused_at"]
+    assert client.post("/api/workflows/approval/pause").json()["changed"] is False
+    assert engine.paused_workflows().keys() == {"approval"}
+    client.post("/api/workflows/approval/runs?id=w2", json="EXP-2")  # created, and waits
+    assert engine.work_once() is False
+    resumed = client.post("/api/workflows/approval/resume")
+    assert resumed.status_code == 200 and resumed.json()["workflow"]["paused"] is False
+    assert "is not paused" in error(client.post("/api/workflows/approval/resume"), 409)
+    assert "no workflow named 'ghost'" in error(client.post("/api/workflows/ghost/pause"), 404)
+    assert engine.paused_workflows() == {}
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"/api/workflows/{name}/pause", "/api/workflows/{name}/resume"} <= set(paths)
+
+
 def test_the_run_page_shows_a_pause_and_offers_resume(client: TestClient, engine: Engine) -> None:
     client.post("/api/workflows/approval/runs?id=p2", json="EXP-2")
     client.get("/runs")

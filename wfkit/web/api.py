@@ -170,6 +170,24 @@ async def resume_run(request: Request) -> Response:
     return await _after_repair(request, run_id)
 
 
+async def pause_workflow(request: Request) -> Response:
+    name = request.path_params["name"]
+    await json_body(request)
+    service = _service(request)
+    changed = await run_in_threadpool(service.pause_workflow, name)
+    state = await run_in_threadpool(service.workflow_pause, name)
+    return SortedJSON({"version": views.API_VERSION, "workflow": state, "changed": changed})
+
+
+async def resume_workflow(request: Request) -> Response:
+    name = request.path_params["name"]
+    await json_body(request)
+    service = _service(request)
+    await run_in_threadpool(service.resume_workflow, name)
+    state = await run_in_threadpool(service.workflow_pause, name)
+    return SortedJSON({"version": views.API_VERSION, "workflow": state, "changed": True})
+
+
 async def send_event(request: Request) -> Response:
     run_id, name = request.path_params["run_id"], request.path_params["name"]
     payload = await json_body(request, what="event payload")
@@ -204,6 +222,8 @@ ROUTES = [
     Route("/api/openapi.json", openapi, methods=["GET"]),
     Route("/api/workflows", list_workflows, methods=["GET"]),
     Route("/api/workflows/{name}/runs", start_run, methods=["POST"]),
+    Route("/api/workflows/{name}/pause", pause_workflow, methods=["POST"]),
+    Route("/api/workflows/{name}/resume", resume_workflow, methods=["POST"]),
     Route("/api/runs", list_runs, methods=["GET"]),
     Route("/api/counts", run_counts, methods=["GET"]),
     Route("/api/runs/{run_id:path}/history", get_history, methods=["GET"]),

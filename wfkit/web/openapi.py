@@ -89,6 +89,26 @@ def openapi_document() -> dict[str, Any]:
                     ),
                 }
             },
+            **{
+                f"/api/workflows/{{name}}/{verb}": {
+                    "post": {
+                        "summary": summary,
+                        "parameters": [
+                            {
+                                "name": "name",
+                                "in": "path",
+                                "required": True,
+                                "schema": {"type": "string"},
+                            }
+                        ],
+                        "responses": _responses("the workflow's pause state", 404, 409),
+                    }
+                }
+                for verb, summary in (
+                    ("pause", "pause every run of a workflow, those started later too"),
+                    ("resume", "lift a workflow's pause"),
+                )
+            },
             "/api/runs": {
                 "get": {
                     "summary": "runs, newest first, a page at a time (keyset cursor)",

@@ -14,7 +14,7 @@ from wfkit.engine.binding import arguments_from_json
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.engine import Engine
 from wfkit.engine.history import History
-from wfkit.engine.run_json import retried_attempts
+from wfkit.engine.run_json import iso, retried_attempts
 from wfkit.engine.status import RunStatus
 from wfkit.engine.store.base import OperationRecord, RunRecord
 from wfkit.web import views
@@ -168,6 +168,20 @@ class Service:
 
     def resume(self, run_id: str) -> None:
         self.engine.resume(run_id)
+
+    def pause_workflow(self, name: str) -> bool:
+        self.workflow(name)  # one this server runs (a 404 names the others)
+        return self.engine.pause_workflow(name)
+
+    def resume_workflow(self, name: str) -> None:
+        self.workflow(name)
+        if name not in self.engine.paused_workflows():
+            raise HttpProblem(409, f"workflow {name!r} is not paused", "pause it first")
+        self.engine.resume_workflow(name)
+
+    def workflow_pause(self, name: str) -> dict[str, Any]:
+        since = self.engine.paused_workflows().get(name)
+        return {"name": name, "paused": since is not None, "paused_at": iso(since)}
 
     def skip_step(self, run_id: str, step: str, result: Any) -> None:
         self.engine.skip_step(run_id, step, result)
