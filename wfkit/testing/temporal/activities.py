@@ -29,14 +29,22 @@ MAX_INTERVAL_FACTOR = 100
 @dataclasses.dataclass
 class ActivityMock:
     """Stands in for an activity: ``raises`` one exception per attempt (in order), then
-    ``returns``; a single exception (not a list) is raised on every attempt."""
+    ``returns`` (or what ``side_effect(*args)`` returns or raises); a single exception (not a
+    list) is raised on every attempt."""
 
     returns: Any = None
     raises: BaseException | Sequence[BaseException] | None = None
     calls: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    # Called with the attempt's arguments once ``raises`` is used up; its value is the result.
+    side_effect: Callable[..., Any] | None = None
 
     def outcome(self, args: tuple[Any, ...]) -> Any:
         self.calls.append(args)
+        if self.side_effect is not None and (
+            self.raises is None
+            or (not isinstance(self.raises, BaseException) and len(self.calls) > len(self.raises))
+        ):
+            return self.side_effect(*args)
         if isinstance(self.raises, BaseException):
             raise self.raises
         if self.raises is not None and len(self.calls) <= len(self.raises):

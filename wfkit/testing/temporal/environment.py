@@ -65,6 +65,7 @@ NOT_EMULATED = {
     "modify_workflow_properties": "workflow property (memo) changes",
     "update_response": "workflow updates",
 }
+INJECTED_TYPE = "InjectedFailure"  # the type of the failures verify and ``fail`` inject
 CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
 
 
@@ -88,6 +89,7 @@ class _Timer:
 class _CrashPoint:
     activity: str
     recorded: bool
+    skip: int = 0  # attempts of the activity to let pass first (crash on attempt skip + 1)
 
 
 class TemporalRun:
@@ -236,6 +238,16 @@ class TemporalTestEnvironment:
         self._converter = temporalio.converter.DataConverter.default
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfkit-temporal")
         self._crash_points: list[_CrashPoint] = []
+        self._timer_crashes: set[int] = set()  # the n-th timer fires into a dead worker
+        self.timers_fired = 0
+        # (activity type, attempt) -> an injected failure: retryable or not.
+        self._injected: dict[tuple[str, int], bool] = {}
+        # What happened, for a failing verify's timeline: (virtual time, run id, text).
+        self.log: list[tuple[datetime, str, str]] = []
+        self.attempted: list[str] = []  # activity type of every attempt, in order
+        # Attempts whose outcome a crash lost: a timeout and a fresh attempt (or, for the last
+        # one, a failure) replace them, so such a run may rightly end unlike a crash-free one.
+        self.lost_attempts = 0
         self.runs: dict[str, TemporalRun] = {}
         self.task_queue = task_queue
         self.now = start
@@ -248,20 +260,43 @@ class TemporalTestEnvironment:
         *,
         returns: Any = None,
         raises: BaseException | Sequence[BaseException] | None = None,
+        side_effect: Callable[..., Any] | None = None,
     ) -> ActivityMock:
         """Replace an activity: it returns ``returns`` (after raising ``raises``: one
-        exception on every attempt, or a list, one per attempt)."""
+        exception on every attempt, or a list, one per attempt); with ``side_effect``, the
+        attempt calls it with the activity's arguments instead of returning ``returns``."""
         name = activity if isinstance(activity, str) else activity_name(activity)
-        mock = ActivityMock(returns=returns, raises=raises)
+        mock = ActivityMock(returns=returns, raises=raises, side_effect=side_effect)
         self._activities.mocks[name] = mock
         return mock
 
-    def crash_after(self, activity: Callable[..., Any] | str, *, recorded: bool = True) -> None:
-        """Crash the worker once, right after the activity's next attempt: after its outcome is
-        recorded in the history (``recorded=True``) or before (the outcome is lost, the server
-        times the attempt out after its start-to-close timeout and retries it)."""
+    def crash_after(
+        self, activity: Callable[..., Any] | str, *, recorded: bool = True, nth: int = 1
+    ) -> None:
+        """Crash the worker once, right after the activity's ``nth`` attempt from now (counting
+        every attempt of every scheduling): after its outcome is recorded in the history
+        (``recorded=True``) or before (the outcome is lost, the server times the attempt out
+        after its start-to-close timeout and retries it)."""
+        if nth < 1:
+            raise ValueError(f"nth must be 1 or more, got {nth}")
         name = activity if isinstance(activity, str) else activity_name(activity)
-        self._crash_points.append(_CrashPoint(name, recorded))
+        self._crash_points.append(_CrashPoint(name, recorded, nth - 1))
+
+    def crash_at_timer(self, nth: int = 1) -> None:
+        """Crash the worker once, as the environment's ``nth`` timer fires: the firing is
+        recorded, and a new worker rebuilds the instance by replay before it sees it."""
+        if nth < 1:
+            raise ValueError(f"nth must be 1 or more, got {nth}")
+        self._timer_crashes.add(self.timers_fired + nth)
+
+    def fail(
+        self, activity: Callable[..., Any] | str, *, attempt: int = 1, retryable: bool = True
+    ) -> None:
+        """Make the activity's attempt number ``attempt`` fail with an ``ApplicationError`` of
+        type ``InjectedFailure`` (non-retryable with ``retryable=False``), before its body
+        runs; the retry policy decides what follows, as for any failure."""
+        name = activity if isinstance(activity, str) else activity_name(activity)
+        self._injected[(name, attempt)] = retryable
 
     def executions(self, activity: Callable[..., Any] | str) -> int:
         """How many times the activity (or its mock) ran, over all runs and attempts."""
@@ -498,6 +533,14 @@ class TemporalTestEnvironment:
                 workflow_task_completed_event_id=completed_id,
             )
         run._closing = command
+        self.note(
+            run,
+            "workflow "
+            + kind.split("_")[0]
+            .replace("complete", "completed")
+            .replace("fail", "failed")
+            .replace("cancel", "cancelled"),
+        )
         run._activities.clear()
         run._timers.clear()
 
@@ -533,24 +576,40 @@ class TemporalTestEnvironment:
             timer_id=str(timer.seq),
             started_event_id=timer.started_event_id,
         )
+        self.timers_fired += 1
+        self.note(run, f"timer {timer.seq} fired")
+        if self.timers_fired in self._timer_crashes:
+            self._timer_crashes.discard(self.timers_fired)
+            self._crash(run)
         await self._workflow_task(run, [WorkflowActivationJob(fire_timer=FireTimer(seq=timer.seq))])
 
     async def _attempt(self, run: TemporalRun, activity: _Activity) -> None:
         """One attempt; record its end (or schedule the retry), then resolve the activity."""
         command = activity.command
-        ok, value = await self._activities.attempt(
-            command,
-            activity.attempt,
-            run.id,
-            run.defn.name or "",
-            run._driver.run_id,
-            activity.scheduled,
-            self.now,
+        self.attempted.append(command.activity_type)
+        retryable = self._injected.pop((command.activity_type, activity.attempt), None)
+        if retryable is None:
+            ok, value = await self._activities.attempt(
+                command,
+                activity.attempt,
+                run.id,
+                run.defn.name or "",
+                run._driver.run_id,
+                activity.scheduled,
+                self.now,
+            )
+        else:
+            ok, value = False, injected_failure(retryable)
+        self.note(
+            run,
+            f"{command.activity_type} attempt {activity.attempt}: "
+            + ("completed" if ok else f"failed {_error_text(value)}"),
         )
         crash = self._take_crash(command.activity_type)
         if crash is not None and not crash.recorded:
             # The worker died before reporting: the server times the attempt out, then retries.
-            self._crash(run)
+            self._crash(run, "before the outcome was recorded")
+            self.lost_attempts += 1
             timeout = command.start_to_close_timeout.ToTimedelta() or timedelta(seconds=10)
             error = temporalio.exceptions.TimeoutError(
                 "activity timed out",
@@ -570,6 +629,7 @@ class TemporalTestEnvironment:
                 activity.due = self.now + delay
                 if crash is not None:
                     self._crash(run)
+                self.note(run, f"{command.activity_type} retry due in {delay}")
                 return
         del run._activities[command.seq]
         started = run._history.add(
@@ -619,21 +679,46 @@ class TemporalTestEnvironment:
                 _activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
             )
         if crash is not None:
-            self._crash(run)
+            self._crash(run, "after the outcome was recorded")
         job = ResolveActivity(seq=command.seq, result=resolution)
         await self._workflow_task(run, [WorkflowActivationJob(resolve_activity=job)])
 
     def _take_crash(self, activity: str) -> _CrashPoint | None:
-        for point in self._crash_points:
-            if point.activity == activity:
+        """The crash point this attempt of ``activity`` hits (each point counts its attempts)."""
+        hit = None
+        for point in list(self._crash_points):
+            if point.activity != activity:
+                continue
+            if point.skip:
+                point.skip -= 1
+            elif hit is None:
                 self._crash_points.remove(point)
-                return point
-        return None
+                hit = point
+        return hit
 
-    def _crash(self, run: TemporalRun) -> None:
+    def _crash(self, run: TemporalRun, when: str = "") -> None:
         run._driver.crash()
         run._needs_rebuild = True
         run.crashes += 1
+        self.note(run, "worker crashed" + (f" {when}" if when else "") + "; rebuilt by replay")
+
+    def note(self, run: TemporalRun, text: str) -> None:
+        """One line of the environment's log (a failing ``verify`` shows it as a timeline)."""
+        self.log.append((self.now, run.id, text))
+
+
+def injected_failure(retryable: bool) -> temporalio.exceptions.ApplicationError:
+    """The error :meth:`TemporalTestEnvironment.fail` makes an attempt raise."""
+    return temporalio.exceptions.ApplicationError(
+        "injected failure", type=INJECTED_TYPE, non_retryable=not retryable
+    )
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, temporalio.exceptions.ApplicationError):
+        kind = error.type or type(error).__name__
+        return f"{kind}: {error.message}" + (" (non-retryable)" if error.non_retryable else "")
+    return f"{type(error).__name__}: {error}"
 
 
 def _activity_failure(
