@@ -252,6 +252,11 @@ class TemporalTestEnvironment:
         self.task_queue = task_queue
         self.now = start
 
+    @property
+    def workflow_classes(self) -> list[type]:
+        """The ``@workflow.defn`` classes registered here (what a Replayer needs)."""
+        return [d.cls for d in self._workflows.values()]
+
     # -- the test's controls -------------------------------------------------------------
 
     def mock(

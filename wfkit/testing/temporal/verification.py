@@ -34,7 +34,6 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from wfkit.testing.context import format_duration
 from wfkit.testing.matrix import CrashMatrix, MatrixCell
@@ -42,6 +41,7 @@ from wfkit.testing.outcomes import Ending, VerifySummary
 from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.temporal.environment import DEFAULT_START, TemporalTestEnvironment
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.replay import replay_problem
 from wfkit.testing.verification import VerificationError
 
 # The harness's crash points, as Temporal has them, plus a timer's firing.
@@ -223,10 +223,9 @@ class TemporalChecker:
         )
         if shape in self.replayed:
             return None
-        replayer = Replayer(workflows=self.workflows, workflow_runner=UnsandboxedWorkflowRunner())
-        result = asyncio.run(replayer.replay_workflow(history, raise_on_replay_failure=False))
-        if result.replay_failure is not None:
-            return f"temporalio's Replayer rejects the history: {result.replay_failure!r}"
+        problem = replay_problem(history, self.workflows)
+        if problem is not None:
+            return f"temporalio's Replayer rejects the history: {problem}"
         self.replayed.add(shape)
         return None
 
