@@ -152,5 +152,33 @@ class Buggy:
         raise KeyError("oops")
 
 
-WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy]
+# Which version of Patched is deployed: a test changes it between a crash and the replay.
+PATCH_VERSION = {"deployed": 1}
+
+
+@workflow.defn
+class Patched:
+    """v1 notifies "old"; v2 asks ``workflow.patched("notify-new")`` and notifies "new" (or,
+    for a run recorded under v1, still "old"); v3 has ``deprecate_patch`` and only "new"."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        said = []
+        for _ in range(2):
+            version = PATCH_VERSION["deployed"]
+            if version == 3:
+                workflow.deprecate_patch("notify-new")
+                new = True
+            else:
+                new = version == 2 and workflow.patched("notify-new")
+            message = "new" if new else "old"
+            await workflow.execute_activity(
+                notify, message, start_to_close_timeout=timedelta(seconds=5)
+            )
+            said.append(message)
+            await workflow.sleep(timedelta(minutes=1))
+        return said
+
+
+WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy, Patched]
 ACTIVITIES = [withdraw, deposit, refund, notify]

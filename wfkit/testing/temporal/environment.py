@@ -21,7 +21,7 @@ import temporalio.api.taskqueue.v1
 import temporalio.converter
 import temporalio.exceptions
 import temporalio.workflow
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payloads, SearchAttributes
 from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.failure.v1 import ActivityFailureInfo, Failure
 from temporalio.bridge.proto.activity_result import ActivityResolution
@@ -60,11 +60,12 @@ NOT_EMULATED = {
     "signal_external_workflow_execution": "signals to other workflows",
     "cancel_signal_workflow": "signals to other workflows",
     "request_cancel_external_workflow_execution": "cancelling other workflows",
-    "set_patch_marker": "workflow.patched / deprecate_patch markers",
     "upsert_workflow_search_attributes": "search attribute upserts",
     "modify_workflow_properties": "workflow property (memo) changes",
     "update_response": "workflow updates",
 }
+PATCH_MARKER_NAME = "core_patch"  # core's marker name for workflow.patched
+CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute core upserts with a patch
 INJECTED_TYPE = "InjectedFailure"  # the type of the failures verify and ``fail`` inject
 CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
 
@@ -113,6 +114,7 @@ class TemporalRun:
         self._closing: WorkflowCommand | None = None
         self._needs_rebuild = False
         self.crashes = 0
+        self.patches: list[str] = []  # patch ids whose markers the history records, in order
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
         self.stopped: str | None = None
@@ -507,9 +509,41 @@ class TemporalTestEnvironment:
                 scheduled_event_id=activity.scheduled_event_id,
                 identity=IDENTITY,
             )
+        elif kind == "set_patch_marker":
+            self._patch_marker(run, command.set_patch_marker, completed_id)
         elif kind in CLOSING:
             self._close(run, command, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
+
+    def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
+        """What core records for ``workflow.patched`` / ``deprecate_patch``: the patch marker,
+        then (the run's first task recorded flag UpsertSearchAttributeOnPatch) an upsert of
+        the ``TemporalChangeVersion`` search attribute listing every patch id so far."""
+        to_payload = self._converter.payload_converter.to_payloads
+        run._history.add(
+            EventType.EVENT_TYPE_MARKER_RECORDED,
+            self.now,
+            "marker_recorded",
+            marker_name=PATCH_MARKER_NAME,
+            details={
+                "patch_id": Payloads(payloads=to_payload([marker.patch_id])),
+                "deprecated": Payloads(payloads=to_payload([marker.deprecated])),
+            },
+            workflow_task_completed_event_id=completed_id,
+        )
+        run.patches.append(marker.patch_id)
+        self.note(
+            run,
+            f"patch {marker.patch_id!r} marked" + (" (deprecated)" if marker.deprecated else ""),
+        )
+        (versions,) = to_payload([sorted(set(run.patches))])
+        run._history.add(
+            EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            self.now,
+            "upsert_workflow_search_attributes",
+            search_attributes=SearchAttributes(indexed_fields={CHANGE_VERSION: versions}),
+            workflow_task_completed_event_id=completed_id,
+        )
 
     def _close(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
         kind = command.WhichOneof("variant")

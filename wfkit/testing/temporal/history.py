@@ -128,8 +128,12 @@ class HistoryBuilder:
 
 
 def _assign(target: Any, name: str, value: Any) -> None:
-    """Set a proto field from a plain value, a message, a datetime or a timedelta."""
-    if isinstance(value, timedelta):
+    """Set a proto field from a plain value, a message, a datetime, a timedelta or a dict of
+    messages (a map field)."""
+    if isinstance(value, dict):
+        for key, message in value.items():
+            getattr(target, name)[key].CopyFrom(message)
+    elif isinstance(value, timedelta):
         getattr(target, name).FromTimedelta(value)
     elif isinstance(value, datetime):
         getattr(target, name).FromDatetime(value)
