@@ -180,5 +180,33 @@ class Patched:
         return said
 
 
-WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy, Patched]
-ACTIVITIES = [withdraw, deposit, refund, notify]
+@activity.defn
+def upload(parts: int) -> str:
+    """Heartbeats the next part to upload, resuming from the last attempt's heartbeat."""
+    details = activity.info().heartbeat_details
+    start = details[0] if details else 0
+    for part in range(start, parts):
+        activity.heartbeat(part)
+        if part == 2 and activity.info().attempt == 1:
+            raise ApplicationError("connection reset")
+    return f"uploaded parts {start}..{parts - 1} on attempt {activity.info().attempt}"
+
+
+@workflow.defn
+class Upload:
+    """One long activity with a heartbeat timeout and an overall schedule-to-close limit."""
+
+    @workflow.run
+    async def run(self, parts: int) -> str:
+        return await workflow.execute_activity(
+            upload,
+            parts,
+            start_to_close_timeout=timedelta(hours=1),
+            heartbeat_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(minutes=4), backoff_coefficient=1),
+        )
+
+
+WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy, Patched, Upload]
+ACTIVITIES = [withdraw, deposit, refund, notify, upload]

@@ -84,8 +84,13 @@ class ActivityRunner:
         run_id: str,
         scheduled: datetime,
         now: datetime,
+        heartbeat: Callable[..., None] = lambda *details: None,
+        heartbeat_details: Sequence[Any] = (),
     ) -> tuple[bool, Any]:
-        """(True, result payloads) or (False, the exception the attempt raised)."""
+        """(True, result payloads) or (False, the exception the attempt raised).
+
+        ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt;
+        ``heartbeat_details`` are the last attempt's, which ``activity.info()`` shows."""
         name = command.activity_type
         defn = self._defns.get(name)
         hints = defn.arg_types if defn is not None else None
@@ -116,8 +121,15 @@ class ActivityRunner:
                         current_attempt_scheduled_time=now,
                         started_time=now,
                         is_local=False,
+                        heartbeat_details=list(heartbeat_details),
+                        heartbeat_timeout=(
+                            command.heartbeat_timeout.ToTimedelta()
+                            if command.HasField("heartbeat_timeout")
+                            else None
+                        ),
                     ),
                 )
+                env.on_heartbeat = heartbeat
                 value = env.run(defn.fn, *args)
                 if inspect.isawaitable(value):
                     value = await value

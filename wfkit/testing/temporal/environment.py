@@ -77,6 +77,9 @@ class _Activity:
     scheduled: datetime
     due: datetime
     attempt: int = 1
+    # The last heartbeat's details, as the server keeps them for the next attempt.
+    heartbeat_details: tuple[Any, ...] = ()
+    timed_out: bool = False  # no retry fits before the schedule-to-close deadline
 
 
 @dataclasses.dataclass
@@ -247,6 +250,9 @@ class TemporalTestEnvironment:
         # What happened, for a failing verify's timeline: (virtual time, run id, text).
         self.log: list[tuple[datetime, str, str]] = []
         self.attempted: list[str] = []  # activity type of every attempt, in order
+        # Activity type -> the details of each heartbeat, in order (after the round trip
+        # through the payload converter that the server's copy makes).
+        self.heartbeats: dict[str, list[tuple[Any, ...]]] = {}
         # Attempts whose outcome a crash lost: a timeout and a fresh attempt (or, for the last
         # one, a failure) replace them, so such a run may rightly end unlike a crash-free one.
         self.lost_attempts = 0
@@ -636,6 +642,8 @@ class TemporalTestEnvironment:
                 run._driver.run_id,
                 activity.scheduled,
                 self.now,
+                lambda *details: self._heartbeat(run, activity, details),
+                activity.heartbeat_details,
             )
         else:
             ok, value = False, injected_failure(retryable)
@@ -649,20 +657,20 @@ class TemporalTestEnvironment:
             # The worker died before reporting: the server times the attempt out, then retries.
             self._crash(run, "before the outcome was recorded")
             self.lost_attempts += 1
-            timeout = command.start_to_close_timeout.ToTimedelta() or timedelta(seconds=10)
+            timeout, kind = attempt_timeout(command)
             error = temporalio.exceptions.TimeoutError(
                 "activity timed out",
-                type=temporalio.exceptions.TimeoutType.START_TO_CLOSE,
-                last_heartbeat_details=[],
+                type=kind,
+                last_heartbeat_details=list(activity.heartbeat_details),
             )
-            delay = retry_delay(command, activity.attempt, error)
+            delay = self._retry_delay(activity, error, timeout)
             if delay is not None:
                 activity.attempt += 1
                 activity.due = self.now + timeout + delay
                 return
             ok, value = False, error
         if not ok:
-            delay = retry_delay(command, activity.attempt, value)
+            delay = self._retry_delay(activity, value, timedelta(0))
             if delay is not None:
                 activity.attempt += 1
                 activity.due = self.now + delay
@@ -698,7 +706,9 @@ class TemporalTestEnvironment:
                 value, self._converter.payload_converter, cause
             )
             retry_state = (
-                RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+                RetryState.RETRY_STATE_TIMEOUT
+                if activity.timed_out
+                else RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
                 if command.retry_policy.maximum_attempts == 0
                 or activity.attempt < command.retry_policy.maximum_attempts
                 else RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
@@ -722,6 +732,30 @@ class TemporalTestEnvironment:
         job = ResolveActivity(seq=command.seq, result=resolution)
         await self._workflow_task(run, [WorkflowActivationJob(resolve_activity=job)])
 
+    def _retry_delay(
+        self, activity: _Activity, error: BaseException, lost: timedelta
+    ) -> timedelta | None:
+        """The retry policy's delay, unless the retry would start past the activity's
+        schedule-to-close deadline (then the activity fails, retry state TIMEOUT)."""
+        delay = retry_delay(activity.command, activity.attempt, error)
+        limit = activity.command.schedule_to_close_timeout
+        if delay is not None and limit.ToTimedelta() > timedelta(0):
+            if self.now + lost + delay >= activity.scheduled + limit.ToTimedelta():
+                activity.timed_out = True
+                return None
+        return delay
+
+    def _heartbeat(self, run: TemporalRun, activity: _Activity, details: tuple[Any, ...]) -> None:
+        """The server keeps the last details (as payloads: the next attempt decodes them)."""
+        converter = self._converter.payload_converter
+        activity.heartbeat_details = tuple(
+            converter.from_payloads(converter.to_payloads(list(details))) if details else ()
+        )
+        self.heartbeats.setdefault(activity.command.activity_type, []).append(
+            activity.heartbeat_details
+        )
+        self.note(run, f"{activity.command.activity_type} heartbeat {list(details)!r}")
+
     def _take_crash(self, activity: str) -> _CrashPoint | None:
         """The crash point this attempt of ``activity`` hits (each point counts its attempts)."""
         hit = None
@@ -744,6 +778,22 @@ class TemporalTestEnvironment:
     def note(self, run: TemporalRun, text: str) -> None:
         """One line of the environment's log (a failing ``verify`` shows it as a timeline)."""
         self.log.append((self.now, run.id, text))
+
+
+def attempt_timeout(command: ScheduleActivity) -> tuple[timedelta, Any]:
+    """How long before the server notices a lost attempt, and as which timeout: the heartbeat
+    timeout when set and shorter, else start-to-close (else schedule-to-close, else 10 s)."""
+    start_to_close = command.start_to_close_timeout.ToTimedelta()
+    heartbeat = command.heartbeat_timeout.ToTimedelta()
+    kinds = temporalio.exceptions.TimeoutType
+    if heartbeat > timedelta(0) and (not start_to_close or heartbeat < start_to_close):
+        return heartbeat, kinds.HEARTBEAT
+    if start_to_close > timedelta(0):
+        return start_to_close, kinds.START_TO_CLOSE
+    schedule_to_close = command.schedule_to_close_timeout.ToTimedelta()
+    if schedule_to_close > timedelta(0):
+        return schedule_to_close, kinds.SCHEDULE_TO_CLOSE
+    return timedelta(seconds=10), kinds.START_TO_CLOSE
 
 
 def injected_failure(retryable: bool) -> temporalio.exceptions.ApplicationError:
