@@ -21,9 +21,9 @@ import temporalio.api.taskqueue.v1
 import temporalio.converter
 import temporalio.exceptions
 import temporalio.workflow
-from temporalio.api.common.v1 import Payloads, SearchAttributes
+from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType, RetryState
-from temporalio.api.failure.v1 import ActivityFailureInfo, Failure
+from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.activity_result import ActivityResolution
 from temporalio.bridge.proto.workflow_activation import (
     CancelWorkflow,
@@ -45,6 +45,12 @@ from wfkit.testing.temporal.activities import (
 )
 from wfkit.testing.temporal.driver import WorkflowDriver
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.failures import (
+    activity_failure,
+    attempt_timeout,
+    error_text,
+    injected_failure,
+)
 from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -64,9 +70,6 @@ NOT_EMULATED = {
     "modify_workflow_properties": "workflow property (memo) changes",
     "update_response": "workflow updates",
 }
-PATCH_MARKER_NAME = "core_patch"  # core's marker name for workflow.patched
-CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute core upserts with a patch
-INJECTED_TYPE = "InjectedFailure"  # the type of the failures verify and ``fail`` inject
 CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
 
 
@@ -440,7 +443,7 @@ class TemporalTestEnvironment:
         cause.canceled_failure_info.SetInParent()
         resolution = ActivityResolution()
         resolution.cancelled.failure.CopyFrom(
-            _activity_failure(
+            activity_failure(
                 activity.command,
                 activity.scheduled_event_id,
                 0,
@@ -522,34 +525,12 @@ class TemporalTestEnvironment:
         # respond_to_query commands answer queries and leave nothing in the history.
 
     def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
-        """What core records for ``workflow.patched`` / ``deprecate_patch``: the patch marker,
-        then (the run's first task recorded flag UpsertSearchAttributeOnPatch) an upsert of
-        the ``TemporalChangeVersion`` search attribute listing every patch id so far."""
-        to_payload = self._converter.payload_converter.to_payloads
-        run._history.add(
-            EventType.EVENT_TYPE_MARKER_RECORDED,
-            self.now,
-            "marker_recorded",
-            marker_name=PATCH_MARKER_NAME,
-            details={
-                "patch_id": Payloads(payloads=to_payload([marker.patch_id])),
-                "deprecated": Payloads(payloads=to_payload([marker.deprecated])),
-            },
-            workflow_task_completed_event_id=completed_id,
-        )
         run.patches.append(marker.patch_id)
-        self.note(
-            run,
-            f"patch {marker.patch_id!r} marked" + (" (deprecated)" if marker.deprecated else ""),
+        run._history.patch_marker(
+            self.now, marker.patch_id, marker.deprecated, run.patches, completed_id
         )
-        (versions,) = to_payload([sorted(set(run.patches))])
-        run._history.add(
-            EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-            self.now,
-            "upsert_workflow_search_attributes",
-            search_attributes=SearchAttributes(indexed_fields={CHANGE_VERSION: versions}),
-            workflow_task_completed_event_id=completed_id,
-        )
+        note = " (deprecated)" if marker.deprecated else ""
+        self.note(run, f"patch {marker.patch_id!r} marked{note}")
 
     def _close(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
         kind = command.WhichOneof("variant")
@@ -650,7 +631,7 @@ class TemporalTestEnvironment:
         self.note(
             run,
             f"{command.activity_type} attempt {activity.attempt}: "
-            + ("completed" if ok else f"failed {_error_text(value)}"),
+            + ("completed" if ok else f"failed {error_text(value)}"),
         )
         crash = self._take_crash(command.activity_type)
         if crash is not None and not crash.recorded:
@@ -725,7 +706,7 @@ class TemporalTestEnvironment:
             )
             resolution = ActivityResolution()
             resolution.failed.failure.CopyFrom(
-                _activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
+                activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
             )
         if crash is not None:
             self._crash(run, "after the outcome was recorded")
@@ -778,55 +759,6 @@ class TemporalTestEnvironment:
     def note(self, run: TemporalRun, text: str) -> None:
         """One line of the environment's log (a failing ``verify`` shows it as a timeline)."""
         self.log.append((self.now, run.id, text))
-
-
-def attempt_timeout(command: ScheduleActivity) -> tuple[timedelta, Any]:
-    """How long before the server notices a lost attempt, and as which timeout: the heartbeat
-    timeout when set and shorter, else start-to-close (else schedule-to-close, else 10 s)."""
-    start_to_close = command.start_to_close_timeout.ToTimedelta()
-    heartbeat = command.heartbeat_timeout.ToTimedelta()
-    kinds = temporalio.exceptions.TimeoutType
-    if heartbeat > timedelta(0) and (not start_to_close or heartbeat < start_to_close):
-        return heartbeat, kinds.HEARTBEAT
-    if start_to_close > timedelta(0):
-        return start_to_close, kinds.START_TO_CLOSE
-    schedule_to_close = command.schedule_to_close_timeout.ToTimedelta()
-    if schedule_to_close > timedelta(0):
-        return schedule_to_close, kinds.SCHEDULE_TO_CLOSE
-    return timedelta(seconds=10), kinds.START_TO_CLOSE
-
-
-def injected_failure(retryable: bool) -> temporalio.exceptions.ApplicationError:
-    """The error :meth:`TemporalTestEnvironment.fail` makes an attempt raise."""
-    return temporalio.exceptions.ApplicationError(
-        "injected failure", type=INJECTED_TYPE, non_retryable=not retryable
-    )
-
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, temporalio.exceptions.ApplicationError):
-        kind = error.type or type(error).__name__
-        return f"{kind}: {error.message}" + (" (non-retryable)" if error.non_retryable else "")
-    return f"{type(error).__name__}: {error}"
-
-
-def _activity_failure(
-    command: ScheduleActivity, scheduled: int, started: int, retry_state: int, cause: Failure
-) -> Failure:
-    """The ActivityError wrapper core puts around an activity's failure."""
-    failure = Failure(
-        message="Activity task failed",
-        activity_failure_info=ActivityFailureInfo(
-            scheduled_event_id=scheduled,
-            started_event_id=started,
-            identity=IDENTITY,
-            activity_type=temporalio.api.common.v1.ActivityType(name=command.activity_type),
-            activity_id=command.activity_id,
-            retry_state=retry_state,  # type: ignore[arg-type]
-        ),
-    )
-    failure.cause.CopyFrom(cause)
-    return failure
 
 
 __all__ = ["TemporalRun", "TemporalTestEnvironment"]

@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.api.common.v1 import Payloads, WorkflowType
+from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowType
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowTaskCompletedMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 
 IDENTITY = "wfkit-temporal-test-environment"
+PATCH_MARKER_NAME = "core_patch"  # core's marker name for workflow.patched
+CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute core upserts with a patch
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
 # The flags Temporal's core (sdk-core) records in a run's first workflow task completion:
 # 1 = IdAndTypeDeterminismChecks (a replayed activity's type and id must match the history),
@@ -106,6 +109,38 @@ class HistoryBuilder:
             identity=IDENTITY,
         ).event_id
         return scheduled, started
+
+    def patch_marker(
+        self,
+        when: datetime,
+        patch_id: str,
+        deprecated: bool,
+        all_ids: list[str],
+        completed_id: int,
+    ) -> None:
+        """What core records for ``workflow.patched`` / ``deprecate_patch``: the patch marker,
+        then (the run's first task recorded flag UpsertSearchAttributeOnPatch) an upsert of
+        the ``TemporalChangeVersion`` search attribute listing every patch id so far."""
+        to_payloads = DataConverter.default.payload_converter.to_payloads
+        self.add(
+            EventType.EVENT_TYPE_MARKER_RECORDED,
+            when,
+            "marker_recorded",
+            marker_name=PATCH_MARKER_NAME,
+            details={
+                "patch_id": Payloads(payloads=to_payloads([patch_id])),
+                "deprecated": Payloads(payloads=to_payloads([deprecated])),
+            },
+            workflow_task_completed_event_id=completed_id,
+        )
+        (versions,) = to_payloads([sorted(set(all_ids))])
+        self.add(
+            EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            when,
+            "upsert_workflow_search_attributes",
+            search_attributes=SearchAttributes(indexed_fields={CHANGE_VERSION: versions}),
+            workflow_task_completed_event_id=completed_id,
+        )
 
     def lang_flags(self) -> list[int]:
         """The SDK logic flags the run's workflow task completions recorded (a replay may use
