@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 QUICK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -136,11 +136,38 @@ class Drifting:
 
 @workflow.defn
 class Parent:
-    """Starts a child workflow, which the environment does not emulate yet."""
+    """Runs Reminders as a child workflow, and a failing child (Buggy's sibling, Failing)."""
 
     @workflow.run
-    async def run(self) -> str:
-        return await workflow.execute_child_workflow(Reminders.run, 1, id="child")
+    async def run(self) -> list[str]:
+        done = await workflow.execute_child_workflow(Reminders.run, 1, id="child")
+        try:
+            await workflow.execute_child_workflow(Failing.run, id="failing-child")
+        except ChildWorkflowError as failed:
+            return [done, f"child failed: {failed.cause}"]
+        return [done]
+
+
+@workflow.defn
+class Failing:
+    """Fails the workflow (not the task): an ApplicationError."""
+
+    @workflow.run
+    async def run(self) -> None:
+        info = workflow.info()
+        parent = info.parent.workflow_id if info.parent else None
+        raise ApplicationError(f"no luck (parent {parent})", type="NoLuck")
+
+
+@workflow.defn
+class Restarting:
+    """Continues as new, which the environment does not emulate yet."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        if count:
+            workflow.continue_as_new(count - 1)
+        return count
 
 
 @workflow.defn
@@ -208,5 +235,16 @@ class Upload:
         )
 
 
-WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy, Patched, Upload]
+WORKFLOWS = [
+    MoneyTransfer,
+    Approval,
+    Reminders,
+    Drifting,
+    Parent,
+    Buggy,
+    Patched,
+    Upload,
+    Failing,
+    Restarting,
+]
 ACTIVITIES = [withdraw, deposit, refund, notify, upload]

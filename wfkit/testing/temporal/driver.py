@@ -107,7 +107,15 @@ class WorkflowDriver:
                 headers={},
                 namespace=NAMESPACE,
                 original_execution_run_id=self.run_id,
-                parent=None,
+                parent=(
+                    temporalio.workflow.ParentInfo(
+                        namespace=init.parent_workflow_info.namespace,
+                        run_id=init.parent_workflow_info.run_id,
+                        workflow_id=init.parent_workflow_info.workflow_id,
+                    )
+                    if init.HasField("parent_workflow_info")
+                    else None
+                ),
                 root=None,
                 raw_memo={},
                 retry_policy=None,

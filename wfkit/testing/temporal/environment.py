@@ -37,13 +37,14 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
+from wfkit.testing.temporal import children
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
     activity_name,
     retry_delay,
 )
-from wfkit.testing.temporal.driver import WorkflowDriver
+from wfkit.testing.temporal.driver import NAMESPACE, WorkflowDriver
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
 from wfkit.testing.temporal.failures import (
     activity_failure,
@@ -56,8 +57,7 @@ from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
-    "start_child_workflow_execution": "child workflows",
-    "cancel_child_workflow_execution": "child workflows",
+    "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
     "continue_as_new_workflow_execution": "continue-as-new",
     "schedule_local_activity": "local activities",
     "request_cancel_local_activity": "local activities",
@@ -121,6 +121,8 @@ class TemporalRun:
         self._needs_rebuild = False
         self.crashes = 0
         self.patches: list[str] = []  # patch ids whose markers the history records, in order
+        self._children: dict[int, children.PendingChild] = {}
+        self.closed_at: datetime | None = None
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
         self.stopped: str | None = None
@@ -193,9 +195,14 @@ class TemporalRun:
         await self.env._advance(self, until=self.env.now)
 
     def _due(self) -> list[tuple[datetime, int, int]]:
-        """(when, 0 activity / 1 timer, seq) of the run's pending work."""
+        """(when, 0 activity / 1 timer / 2 child start / 3 child result, seq) of the run's
+        pending work."""
         due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
-        return due + [(t.due, 1, t.seq) for t in self._timers.values()]
+        return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
+
+    def _busy(self) -> bool:
+        """Whether the run, or a child it waits for, has work that time alone will do."""
+        return bool(self._due()) or children.busy(self)
 
     def crash(self) -> None:
         """The worker dies now: the next activation first rebuilds the instance by replay."""
@@ -329,27 +336,51 @@ class TemporalTestEnvironment:
         if id in self.runs:
             raise ValueError(f"workflow id {id!r} already started in this environment")
         payloads = self._converter.payload_converter.to_payloads(list(args))
+        run, init = self._new_run(defn, id, payloads)
+        await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
+        await self._advance(run, until=self.now)
+        return run
+
+    def _new_run(
+        self,
+        defn: temporalio.workflow._Definition,
+        workflow_id: str,
+        payloads: list[Any],
+        parent: tuple[TemporalRun, int] | None = None,
+    ) -> tuple[TemporalRun, InitializeWorkflow]:
+        """A run's history (started), driver and handle, registered; the job that starts it.
+        ``parent``: the parent run and its initiated event id, for a child workflow."""
+        assert defn.name is not None
         run_id = f"run-{len(self.runs) + 1}"
-        history = HistoryBuilder(id, self.task_queue)
-        history.started(self.now, defn.name, Payloads(payloads=payloads), run_id)
+        history = HistoryBuilder(workflow_id, self.task_queue)
+        parent_execution = None
+        if parent is not None:
+            parent_execution = temporalio.api.common.v1.WorkflowExecution(
+                workflow_id=parent[0].id, run_id=parent[0]._driver.run_id
+            )
+        history.started(
+            self.now, defn.name, Payloads(payloads=payloads), run_id, parent_execution, parent
+        )
         init = InitializeWorkflow(
             workflow_type=defn.name,
-            workflow_id=id,
+            workflow_id=workflow_id,
             arguments=payloads,
             randomness_seed=len(self.runs) + 1,
             attempt=1,
             first_execution_run_id=run_id,
         )
+        if parent_execution is not None:
+            init.parent_workflow_info.namespace = NAMESPACE
+            init.parent_workflow_info.workflow_id = parent_execution.workflow_id
+            init.parent_workflow_info.run_id = parent_execution.run_id
         init.workflow_task_timeout.CopyFrom(
             history.events[0].workflow_execution_started_event_attributes.workflow_task_timeout
         )
         init.start_time.FromDatetime(self.now)
         driver = WorkflowDriver(defn, init, run_id, self.task_queue, self._executor)
-        run = TemporalRun(self, id, defn, driver, history)
-        self.runs[id] = run
-        await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
-        await self._advance(run, until=self.now)
-        return run
+        run = TemporalRun(self, workflow_id, defn, driver, history)
+        self.runs[workflow_id] = run
+        return run, init
 
     async def execute(self, run_fn: Callable[..., Any], *args: Any, id: str) -> Any:
         """Start the workflow and run it to its end on virtual time; its result."""
@@ -518,6 +549,10 @@ class TemporalTestEnvironment:
                 scheduled_event_id=activity.scheduled_event_id,
                 identity=IDENTITY,
             )
+        elif kind == "start_child_workflow_execution":
+            children.record_initiated(
+                self, run, command.start_child_workflow_execution, completed_id
+            )
         elif kind == "set_patch_marker":
             self._patch_marker(run, command.set_patch_marker, completed_id)
         elif kind in CLOSING:
@@ -533,40 +568,10 @@ class TemporalTestEnvironment:
         self.note(run, f"patch {marker.patch_id!r} marked{note}")
 
     def _close(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
-        kind = command.WhichOneof("variant")
-        if kind == "complete_workflow_execution":
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-                self.now,
-                "workflow_execution_completed",
-                result=Payloads(payloads=[command.complete_workflow_execution.result]),
-                workflow_task_completed_event_id=completed_id,
-            )
-        elif kind == "fail_workflow_execution":
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-                self.now,
-                "workflow_execution_failed",
-                failure=command.fail_workflow_execution.failure,
-                retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-                workflow_task_completed_event_id=completed_id,
-            )
-        else:
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-                self.now,
-                "workflow_execution_canceled",
-                workflow_task_completed_event_id=completed_id,
-            )
+        ending = run._history.closed(self.now, command, completed_id)
         run._closing = command
-        self.note(
-            run,
-            "workflow "
-            + kind.split("_")[0]
-            .replace("complete", "completed")
-            .replace("fail", "failed")
-            .replace("cancel", "cancelled"),
-        )
+        run.closed_at = self.now
+        self.note(run, f"workflow {ending}")
         run._activities.clear()
         run._timers.clear()
 
@@ -575,7 +580,7 @@ class TemporalTestEnvironment:
         due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
         and fail if nothing but the test could move it on)."""
         while run is None or not run.done:
-            if run is not None and until is None and (run.stopped or not run._due()):
+            if run is not None and until is None and (run.stopped or not run._busy()):
                 raise WorkflowBlocked(run.id)
             due = [
                 (when, kind, order, key, other)
@@ -591,8 +596,12 @@ class TemporalTestEnvironment:
             self.now = max(self.now, when)
             if kind == 0:
                 await self._attempt(other, other._activities[key])
-            else:
+            elif kind == 1:
                 await self._fire(other, other._timers.pop(key))
+            elif kind == 2:
+                await children.start(self, other, key)
+            else:
+                await children.deliver(self, other, key)
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowType
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowExecution, WorkflowType
+from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowTaskCompletedMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -52,7 +52,23 @@ class HistoryBuilder:
     def last_id(self) -> int:
         return len(self.events)
 
-    def started(self, when: datetime, workflow_type: str, args: Payloads, run_id: str) -> None:
+    def started(
+        self,
+        when: datetime,
+        workflow_type: str,
+        args: Payloads,
+        run_id: str,
+        parent: WorkflowExecution | None = None,
+        parent_link: Any = None,
+    ) -> None:
+        """The first event; a child's names its parent execution and initiated event."""
+        family: dict[str, Any] = {}
+        if parent is not None:
+            family = {
+                "parent_workflow_namespace": "default",
+                "parent_workflow_execution": parent,
+                "parent_initiated_event_id": parent_link[1],
+            }
         self.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
             when,
@@ -65,6 +81,7 @@ class HistoryBuilder:
             first_execution_run_id=run_id,
             attempt=1,
             identity=IDENTITY,
+            **family,
         )
 
     def workflow_task(self, when: datetime, lang_flags: list[int]) -> int:
@@ -141,6 +158,37 @@ class HistoryBuilder:
             search_attributes=SearchAttributes(indexed_fields={CHANGE_VERSION: versions}),
             workflow_task_completed_event_id=completed_id,
         )
+
+    def closed(self, when: datetime, command: Any, completed_id: int) -> str:
+        """The closing event a workflow's last command asks for; "completed", "failed" or
+        "cancelled"."""
+        kind = command.WhichOneof("variant")
+        if kind == "complete_workflow_execution":
+            self.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+                when,
+                "workflow_execution_completed",
+                result=Payloads(payloads=[command.complete_workflow_execution.result]),
+                workflow_task_completed_event_id=completed_id,
+            )
+            return "completed"
+        if kind == "fail_workflow_execution":
+            self.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                when,
+                "workflow_execution_failed",
+                failure=command.fail_workflow_execution.failure,
+                retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+                workflow_task_completed_event_id=completed_id,
+            )
+            return "failed"
+        self.add(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+            when,
+            "workflow_execution_canceled",
+            workflow_task_completed_event_id=completed_id,
+        )
+        return "cancelled"
 
     def lang_flags(self) -> list[int]:
         """The SDK logic flags the run's workflow task completions recorded (a replay may use
