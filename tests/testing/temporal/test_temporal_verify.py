@@ -224,3 +224,24 @@ def _start():
     from wfkit.testing.temporal.environment import DEFAULT_START
 
     return DEFAULT_START
+
+
+def test_a_fake_that_always_raises_a_programming_error_is_reported():
+    def setup(env):
+        reset()
+        env.mock(credit, side_effect=lambda move: move.amout)  # a typo in the test's fake
+
+    with pytest.raises(VerificationError) as found:
+        verify_temporal(SafeTransfer.run, MOVE, activities=ACTIVITIES, setup=setup, **SMALL)
+    (problem,) = found.value.problems
+    assert "ended FAILED by AttributeError: 'Move' object has no attribute 'amout'" in problem
+    assert "raised in activity 'credit'" in problem
+    summary = verify_temporal(
+        SafeTransfer.run,
+        MOVE,
+        activities=ACTIVITIES,
+        setup=setup,
+        allow_uniform_failure=True,
+        **SMALL,
+    )
+    assert summary.outcomes["COMPLETED"] == 0

@@ -260,6 +260,8 @@ class TemporalTestEnvironment:
         # What happened, for a failing verify's timeline: (virtual time, run id, text).
         self.log: list[tuple[datetime, str, str]] = []
         self.attempted: list[str] = []  # activity type of every attempt, in order
+        # (activity type, error) of every failed attempt, injected ones included, in order.
+        self.activity_errors: list[tuple[str, BaseException]] = []
         # Activity type -> the details of each heartbeat, in order (after the round trip
         # through the payload converter that the server's copy makes).
         self.heartbeats: dict[str, list[tuple[Any, ...]]] = {}
@@ -637,6 +639,8 @@ class TemporalTestEnvironment:
             )
         else:
             ok, value = False, injected_failure(retryable)
+        if not ok:
+            self.activity_errors.append((command.activity_type, value))
         self.note(
             run,
             f"{command.activity_type} attempt {activity.attempt}: "

@@ -41,6 +41,7 @@ from wfkit.testing.outcomes import Ending, VerifySummary
 from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.temporal.environment import DEFAULT_START, TemporalTestEnvironment
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.failures import INJECTED_TYPE
 from wfkit.testing.temporal.replay import replay_problem
 from wfkit.testing.verification import VerificationError
 
@@ -134,11 +135,27 @@ class TemporalOutcome:
         return (self.status, type(error).__name__ if error else None, repr(self.result))
 
     def ending(self) -> Ending:
-        error = self.error
-        if error is None:
+        """The harness's shape: the status and, for a failed run, what made it fail: the first
+        error an activity raised that was not injected (naming the activity as ``step``), or
+        ``InjectedFailure``, or the workflow's own error (a saga's rollback hides the cause)."""
+        if self.error is None:
             return Ending(self.status)
-        kind = error.type if isinstance(error, ApplicationError) and error.type else None
-        return Ending(self.status, kind or type(error).__name__, str(error))
+        errors = self.env.activity_errors if self.env is not None else []
+        own = [(a, e) for a, e in errors if _kind(e) != INJECTED_TYPE]
+        if own or errors:
+            activity, error = (own or errors)[0]
+            return Ending(self.status, _kind(error), _message(error), activity)
+        return Ending(self.status, _kind(self.error), _message(self.error))
+
+
+def _kind(error: BaseException) -> str:
+    if isinstance(error, ApplicationError) and error.type:
+        return error.type
+    return type(error).__name__
+
+
+def _message(error: BaseException) -> str:
+    return error.message if isinstance(error, ApplicationError) else str(error)
 
 
 class TemporalChecker:
@@ -263,7 +280,7 @@ def timeline(env: TemporalTestEnvironment | None, start: datetime) -> list[str]:
 
 def _ending_text(outcome: TemporalOutcome) -> str:
     if outcome.error is not None:
-        return f"{outcome.status} ({outcome.ending().error}: {outcome.error})"
+        return f"{outcome.status} ({_kind(outcome.error)}: {_message(outcome.error)})"
     return f"{outcome.status} ({outcome.result!r})"
 
 
@@ -298,6 +315,7 @@ def verify_temporal(
     plan: TemporalPlan | None = None,
     max_failures: int = 2,
     max_crashes: int = 2,
+    allow_uniform_failure: bool = False,
     **settings: Any,
 ) -> VerifySummary:
     """Explore activity failures and worker crashes for ``Workflow.run(*args)``; raise
@@ -308,6 +326,11 @@ def verify_temporal(
     :class:`TemporalOutcome` and fails by raising ``AssertionError`` or returning False.
     ``plan=`` checks one plan instead of exploring. Extra keyword arguments are Hypothesis
     settings; ``max_examples`` defaults to the current profile's (``wfkit-ci``: 25).
+
+    As with ``verify``: when every example that no injected failure ended ended the same way
+    by a programming error (``TypeError``, ``KeyError``, ...) raised in an activity -- a bug in
+    a fake, most often -- nothing else was tested, and that fails too unless
+    ``allow_uniform_failure=True``.
     """
     __tracebackhide__ = True
     checker = TemporalChecker(run_fn, args, activities, workflows, setup, invariant, start)
@@ -339,6 +362,22 @@ def verify_temporal(
         explore = example(simple)(explore)
     explore()
     report_summary(checker.summary)
+    uniform = checker.summary.uniform_programming_error()
+    if uniform is not None and not allow_uniform_failure:
+        problem = (
+            f"every example that no injected failure ended ({checker.summary.endings[uniform]}"
+            f" of {checker.summary.examples}) ended {uniform.status} by {uniform.error}:"
+            f" {uniform.message} raised in activity {uniform.step!r}, so no plan tested"
+            " anything else (a bug in a fake or a mock? pass allow_uniform_failure=True if"
+            " this is what the activity always does)"
+        )
+        raise VerificationError(
+            checker.name,
+            TemporalPlan(),  # type: ignore[arg-type]
+            [problem],
+            f"verify_temporal({checker.name}) tested nothing but one failure:\n  - {problem}"
+            f"\n{checker.summary.line()}",
+        )
     return checker.summary
 
 
