@@ -245,3 +245,20 @@ def test_a_fake_that_always_raises_a_programming_error_is_reported():
         **SMALL,
     )
     assert summary.outcomes["COMPLETED"] == 0
+
+
+def test_a_workflow_with_children_is_explored_and_every_history_replayed():
+    from temporal_flows import ACTIVITIES as FLOW_ACTIVITIES
+    from temporal_flows import Failing, Parent, Reminders
+
+    checker = TemporalChecker(
+        Parent.run, (), FLOW_ACTIVITIES, [Reminders, Failing], None, None, _start()
+    )
+    outcome = checker.run(TemporalPlan(crashes=(TemporalCrash("timer", None, 1),)))
+    assert outcome.status == "COMPLETED"
+    assert checker.replay_problem(outcome) is None
+    assert len(checker.replayed) == 3  # the parent's history and each child's
+    summary = verify_temporal(
+        Parent.run, activities=FLOW_ACTIVITIES, workflows=[Reminders, Failing], **SMALL
+    )
+    assert summary.crashed > 0 and summary.outcomes["COMPLETED"] > 0

@@ -232,18 +232,24 @@ class TemporalChecker:
         return self._crash_free[key]
 
     def replay_problem(self, outcome: TemporalOutcome) -> str | None:
-        """temporalio's Replayer on the run's history, once per distinct shape of history."""
-        history = outcome.history
-        shape = tuple(
-            (e.event_type, e.activity_task_scheduled_event_attributes.activity_type.name)
-            for e in history.events
-        )
-        if shape in self.replayed:
-            return None
-        problem = replay_problem(history, self.workflows)
-        if problem is not None:
-            return f"temporalio's Replayer rejects the history: {problem}"
-        self.replayed.add(shape)
+        """temporalio's Replayer on the histories of the example's runs (the workflow's and
+        its children's), once per distinct shape of history."""
+        assert outcome.env is not None
+        for run in outcome.env.runs.values():
+            if run.stopped is not None:
+                continue
+            history = run.history()
+            shape = tuple(
+                (e.event_type, e.activity_task_scheduled_event_attributes.activity_type.name)
+                for e in history.events
+            )
+            if shape in self.replayed:
+                continue
+            problem = replay_problem(history, self.workflows)
+            if problem is not None:
+                where = "" if run.id == WORKFLOW_ID else f" of child {run.id!r}"
+                return f"temporalio's Replayer rejects the history{where}: {problem}"
+            self.replayed.add(shape)
         return None
 
     def check(self, plan: TemporalPlan) -> TemporalOutcome:
@@ -257,7 +263,7 @@ class TemporalChecker:
                 self.report(plan, outcome, problems),  # type: ignore[arg-type]
             )
         assert outcome.env is not None
-        self.summary.add(outcome.ending(), outcome.env.runs[WORKFLOW_ID].crashes)
+        self.summary.add(outcome.ending(), sum(r.crashes for r in outcome.env.runs.values()))
         return outcome
 
     def report(self, plan: TemporalPlan, outcome: TemporalOutcome, problems: list[str]) -> str:
