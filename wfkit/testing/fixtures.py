@@ -1,4 +1,5 @@
-"""The plugin's fixtures: ``wf_context``, ``wf_context_factory``, ``wf_engine``, ``wf_ledger``.
+"""The plugin's fixtures: ``wf_context``, ``wf_context_factory``, ``wf_engine``, ``wf_ledger``,
+``wf_temporal_env``.
 
 Loaded by the entry module in every project that has wfkit installed, so this module imports
 only pytest at load; the harness and the engine are imported when a fixture is first used.
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
     from wfkit.engine.engine import Engine
     from wfkit.testing.context import TestWorkflowContext
     from wfkit.testing.ledger import Ledger
+    from wfkit.testing.temporal import TemporalTestEnvironment
 
-__all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger"]
+__all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger", "wf_temporal_env"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -81,6 +83,33 @@ def wf_ledger() -> Ledger:
     from wfkit.testing.ledger import Ledger
 
     return Ledger()
+
+
+@pytest.fixture
+def wf_temporal_env() -> Iterator[Callable[..., TemporalTestEnvironment]]:
+    """Makes ``TemporalTestEnvironment(**options)`` for the test (needs ``wfkit[temporal]``).
+
+    A maker rather than an environment, because an environment is built with its workflows
+    and activities. At teardown every history the test's environments recorded goes through
+    temporalio's own ``Replayer``; one that does not replay cleanly fails the test.
+    """
+    made: list[TemporalTestEnvironment] = []
+
+    def make(**options: Any) -> TemporalTestEnvironment:
+        from wfkit.testing.temporal import TemporalTestEnvironment
+
+        env = TemporalTestEnvironment(**options)
+        made.append(env)
+        return env
+
+    yield make
+    if made:
+        from wfkit.testing.temporal.replay import replay_failures
+
+        failures = {k: v for env in made for k, v in replay_failures(env).items()}
+        if failures:
+            lines = "\n".join(f"  {run}: {why}" for run, why in sorted(failures.items()))
+            pytest.fail(f"recorded Temporal histories do not replay in temporalio:\n{lines}")
 
 
 def _current_test() -> str:

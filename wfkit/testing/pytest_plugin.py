@@ -29,10 +29,16 @@ from typing import Any
 
 import pytest
 
-from wfkit.testing.fixtures import wf_context, wf_context_factory, wf_engine, wf_ledger
+from wfkit.testing.fixtures import (
+    wf_context,
+    wf_context_factory,
+    wf_engine,
+    wf_ledger,
+    wf_temporal_env,
+)
 from wfkit.testing.profiles import CI_PROFILE, register_profiles
 
-__all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger"]
+__all__ = ["wf_context", "wf_context_factory", "wf_engine", "wf_ledger", "wf_temporal_env"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 QUICK_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -136,11 +136,38 @@ class Drifting:
 
 @workflow.defn
 class Parent:
-    """Starts a child workflow, which the environment does not emulate yet."""
+    """Runs Reminders as a child workflow, and a failing child (Buggy's sibling, Failing)."""
 
     @workflow.run
-    async def run(self) -> str:
-        return await workflow.execute_child_workflow(Reminders.run, 1, id="child")
+    async def run(self) -> list[str]:
+        done = await workflow.execute_child_workflow(Reminders.run, 1, id="child")
+        try:
+            await workflow.execute_child_workflow(Failing.run, id="failing-child")
+        except ChildWorkflowError as failed:
+            return [done, f"child failed: {failed.cause}"]
+        return [done]
+
+
+@workflow.defn
+class Failing:
+    """Fails the workflow (not the task): an ApplicationError."""
+
+    @workflow.run
+    async def run(self) -> None:
+        info = workflow.info()
+        parent = info.parent.workflow_id if info.parent else None
+        raise ApplicationError(f"no luck (parent {parent})", type="NoLuck")
+
+
+@workflow.defn
+class Restarting:
+    """Continues as new, which the environment does not emulate yet."""
+
+    @workflow.run
+    async def run(self, count: int) -> int:
+        if count:
+            workflow.continue_as_new(count - 1)
+        return count
 
 
 @workflow.defn
@@ -152,5 +179,72 @@ class Buggy:
         raise KeyError("oops")
 
 
-WORKFLOWS = [MoneyTransfer, Approval, Reminders, Drifting, Parent, Buggy]
-ACTIVITIES = [withdraw, deposit, refund, notify]
+# Which version of Patched is deployed: a test changes it between a crash and the replay.
+PATCH_VERSION = {"deployed": 1}
+
+
+@workflow.defn
+class Patched:
+    """v1 notifies "old"; v2 asks ``workflow.patched("notify-new")`` and notifies "new" (or,
+    for a run recorded under v1, still "old"); v3 has ``deprecate_patch`` and only "new"."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        said = []
+        for _ in range(2):
+            version = PATCH_VERSION["deployed"]
+            if version == 3:
+                workflow.deprecate_patch("notify-new")
+                new = True
+            else:
+                new = version == 2 and workflow.patched("notify-new")
+            message = "new" if new else "old"
+            await workflow.execute_activity(
+                notify, message, start_to_close_timeout=timedelta(seconds=5)
+            )
+            said.append(message)
+            await workflow.sleep(timedelta(minutes=1))
+        return said
+
+
+@activity.defn
+def upload(parts: int) -> str:
+    """Heartbeats the next part to upload, resuming from the last attempt's heartbeat."""
+    details = activity.info().heartbeat_details
+    start = details[0] if details else 0
+    for part in range(start, parts):
+        activity.heartbeat(part)
+        if part == 2 and activity.info().attempt == 1:
+            raise ApplicationError("connection reset")
+    return f"uploaded parts {start}..{parts - 1} on attempt {activity.info().attempt}"
+
+
+@workflow.defn
+class Upload:
+    """One long activity with a heartbeat timeout and an overall schedule-to-close limit."""
+
+    @workflow.run
+    async def run(self, parts: int) -> str:
+        return await workflow.execute_activity(
+            upload,
+            parts,
+            start_to_close_timeout=timedelta(hours=1),
+            heartbeat_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(minutes=4), backoff_coefficient=1),
+        )
+
+
+WORKFLOWS = [
+    MoneyTransfer,
+    Approval,
+    Reminders,
+    Drifting,
+    Parent,
+    Buggy,
+    Patched,
+    Upload,
+    Failing,
+    Restarting,
+]
+ACTIVITIES = [withdraw, deposit, refund, notify, upload]

@@ -13,8 +13,8 @@ from temporal_flows import (
     Approval,
     Buggy,
     MoneyTransfer,
-    Parent,
     Reminders,
+    Restarting,
     Transfer,
     deposit,
     notify,
@@ -175,12 +175,12 @@ def test_a_crash_point_on_a_retried_attempt_still_crashes(temporal_env):
     assert env.runs["t-1"].crashes == 1
 
 
-def test_child_workflows_are_reported_as_not_emulated(temporal_env):
+def test_continue_as_new_is_reported_as_not_emulated(temporal_env):
     env = temporal_env(activities=ACTIVITIES)
     with pytest.raises(NotEmulated) as failed:
-        asyncio.run(env.execute(Parent.run, id="p-1"))
+        asyncio.run(env.execute(Restarting.run, 1, id="c-1"))
     assert failed.value.one_line() == (
-        "child workflows not emulated yet by wfkit's Temporal test environment"
+        "continue-as-new not emulated yet by wfkit's Temporal test environment"
         " (see docs/testing-temporal.md, 'Scope')"
     )
 

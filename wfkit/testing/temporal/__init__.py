@@ -17,11 +17,25 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from wfkit.testing.temporal.environment import TemporalRun, TemporalTestEnvironment
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.verification import (
+    TemporalCrash,
+    TemporalFailure,
+    TemporalOutcome,
+    TemporalPlan,
+    crash_matrix_temporal,
+    verify_temporal,
+)
 
 __all__ = [
     "NotEmulated",
+    "TemporalCrash",
+    "TemporalFailure",
+    "TemporalOutcome",
+    "TemporalPlan",
     "TemporalRun",
     "TemporalTestEnvironment",
     "WorkflowBlocked",
     "WorkflowTaskFailed",
+    "crash_matrix_temporal",
+    "verify_temporal",
 ]

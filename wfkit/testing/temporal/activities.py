@@ -29,14 +29,22 @@ MAX_INTERVAL_FACTOR = 100
 @dataclasses.dataclass
 class ActivityMock:
     """Stands in for an activity: ``raises`` one exception per attempt (in order), then
-    ``returns``; a single exception (not a list) is raised on every attempt."""
+    ``returns`` (or what ``side_effect(*args)`` returns or raises); a single exception (not a
+    list) is raised on every attempt."""
 
     returns: Any = None
     raises: BaseException | Sequence[BaseException] | None = None
     calls: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    # Called with the attempt's arguments once ``raises`` is used up; its value is the result.
+    side_effect: Callable[..., Any] | None = None
 
     def outcome(self, args: tuple[Any, ...]) -> Any:
         self.calls.append(args)
+        if self.side_effect is not None and (
+            self.raises is None
+            or (not isinstance(self.raises, BaseException) and len(self.calls) > len(self.raises))
+        ):
+            return self.side_effect(*args)
         if isinstance(self.raises, BaseException):
             raise self.raises
         if self.raises is not None and len(self.calls) <= len(self.raises):
@@ -76,8 +84,13 @@ class ActivityRunner:
         run_id: str,
         scheduled: datetime,
         now: datetime,
+        heartbeat: Callable[..., None] = lambda *details: None,
+        heartbeat_details: Sequence[Any] = (),
     ) -> tuple[bool, Any]:
-        """(True, result payloads) or (False, the exception the attempt raised)."""
+        """(True, result payloads) or (False, the exception the attempt raised).
+
+        ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt;
+        ``heartbeat_details`` are the last attempt's, which ``activity.info()`` shows."""
         name = command.activity_type
         defn = self._defns.get(name)
         hints = defn.arg_types if defn is not None else None
@@ -108,8 +121,15 @@ class ActivityRunner:
                         current_attempt_scheduled_time=now,
                         started_time=now,
                         is_local=False,
+                        heartbeat_details=list(heartbeat_details),
+                        heartbeat_timeout=(
+                            command.heartbeat_timeout.ToTimedelta()
+                            if command.HasField("heartbeat_timeout")
+                            else None
+                        ),
                     ),
                 )
+                env.on_heartbeat = heartbeat
                 value = env.run(defn.fn, *args)
                 if inspect.isawaitable(value):
                     value = await value

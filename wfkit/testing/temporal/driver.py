@@ -43,13 +43,33 @@ def command_signature(command: WorkflowCommand) -> tuple[object, ...]:
         return (kind, command.start_timer.seq)
     if kind in ("cancel_timer", "request_cancel_activity"):
         return (kind, getattr(command, kind).seq)
+    if kind == "set_patch_marker":
+        return (kind, command.set_patch_marker.patch_id)
     return (kind,)
+
+
+def signatures(commands: Sequence[WorkflowCommand]) -> list[tuple[object, ...]]:
+    """The commands a replay must reproduce. A deprecated patch marker is not one of them:
+    core ignores such a marker when the code no longer asks for the patch."""
+    return [
+        command_signature(c)
+        for c in commands
+        if not (c.HasField("set_patch_marker") and c.set_patch_marker.deprecated)
+    ]
+
+
+def patches(commands: Sequence[WorkflowCommand]) -> list[str]:
+    """The patch ids whose markers ``commands`` record."""
+    return [c.set_patch_marker.patch_id for c in commands if c.HasField("set_patch_marker")]
 
 
 @dataclasses.dataclass
 class _Logged:
     activation: WorkflowActivation
     signatures: list[tuple[object, ...]]
+    # Patches whose markers this activation's commands recorded: on replay, core tells the
+    # instance about them first (notify_has_patch), so ``workflow.patched`` answers True.
+    patches: list[str] = dataclasses.field(default_factory=list)
 
 
 class WorkflowDriver:
@@ -87,7 +107,15 @@ class WorkflowDriver:
                 headers={},
                 namespace=NAMESPACE,
                 original_execution_run_id=self.run_id,
-                parent=None,
+                parent=(
+                    temporalio.workflow.ParentInfo(
+                        namespace=init.parent_workflow_info.namespace,
+                        run_id=init.parent_workflow_info.run_id,
+                        workflow_id=init.parent_workflow_info.workflow_id,
+                    )
+                    if init.HasField("parent_workflow_info")
+                    else None
+                ),
                 root=None,
                 raw_memo={},
                 retry_policy=None,
@@ -149,8 +177,8 @@ class WorkflowDriver:
             self._instance = self._new_instance(now)
         completion = self._activate(activation)
         if log:
-            signatures = [command_signature(c) for c in completion.successful.commands]
-            self._log.append(_Logged(activation, signatures))
+            commands = completion.successful.commands
+            self._log.append(_Logged(activation, signatures(commands), patches(commands)))
         return completion
 
     def crash(self) -> None:
@@ -175,17 +203,23 @@ class WorkflowDriver:
             activation.CopyFrom(logged.activation)
             activation.is_replaying = True
             activation.available_internal_flags[:] = list(flags)
+            for patch_id in logged.patches:
+                activation.jobs.add().notify_has_patch.patch_id = patch_id
             completion = self._activate(activation)
             if completion.HasField("failed"):
                 raise temporalio.workflow.NondeterminismError(
                     f"replay failed at activation {number}: {completion.failed.failure.message}"
                 )
-            got = [command_signature(c) for c in completion.successful.commands]
-            if got != logged.signatures:
+            got = signatures(completion.successful.commands)
+            # A recorded patch marker the code no longer asks for is skipped, as core does.
+            expected = [
+                sig for sig in logged.signatures if sig[0] != "set_patch_marker" or sig in got
+            ]
+            if got != expected:
                 raise temporalio.workflow.NondeterminismError(
                     f"[TMPRL1100] Nondeterminism error on replay at activation {number}:"
                     f" the workflow produced {_describe(got)}, the history has"
-                    f" {_describe(logged.signatures)}"
+                    f" {_describe(expected)}"
                 )
 
 

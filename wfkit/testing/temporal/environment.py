@@ -23,7 +23,7 @@ import temporalio.exceptions
 import temporalio.workflow
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType, RetryState
-from temporalio.api.failure.v1 import ActivityFailureInfo, Failure
+from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.activity_result import ActivityResolution
 from temporalio.bridge.proto.workflow_activation import (
     CancelWorkflow,
@@ -37,21 +37,27 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
+from wfkit.testing.temporal import children
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
     activity_name,
     retry_delay,
 )
-from wfkit.testing.temporal.driver import WorkflowDriver
+from wfkit.testing.temporal.driver import NAMESPACE, WorkflowDriver
 from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.failures import (
+    activity_failure,
+    attempt_timeout,
+    error_text,
+    injected_failure,
+)
 from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
-    "start_child_workflow_execution": "child workflows",
-    "cancel_child_workflow_execution": "child workflows",
+    "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
     "continue_as_new_workflow_execution": "continue-as-new",
     "schedule_local_activity": "local activities",
     "request_cancel_local_activity": "local activities",
@@ -60,7 +66,6 @@ NOT_EMULATED = {
     "signal_external_workflow_execution": "signals to other workflows",
     "cancel_signal_workflow": "signals to other workflows",
     "request_cancel_external_workflow_execution": "cancelling other workflows",
-    "set_patch_marker": "workflow.patched / deprecate_patch markers",
     "upsert_workflow_search_attributes": "search attribute upserts",
     "modify_workflow_properties": "workflow property (memo) changes",
     "update_response": "workflow updates",
@@ -75,6 +80,9 @@ class _Activity:
     scheduled: datetime
     due: datetime
     attempt: int = 1
+    # The last heartbeat's details, as the server keeps them for the next attempt.
+    heartbeat_details: tuple[Any, ...] = ()
+    timed_out: bool = False  # no retry fits before the schedule-to-close deadline
 
 
 @dataclasses.dataclass
@@ -88,6 +96,7 @@ class _Timer:
 class _CrashPoint:
     activity: str
     recorded: bool
+    skip: int = 0  # attempts of the activity to let pass first (crash on attempt skip + 1)
 
 
 class TemporalRun:
@@ -111,6 +120,9 @@ class TemporalRun:
         self._closing: WorkflowCommand | None = None
         self._needs_rebuild = False
         self.crashes = 0
+        self.patches: list[str] = []  # patch ids whose markers the history records, in order
+        self._children: dict[int, children.PendingChild] = {}
+        self.closed_at: datetime | None = None
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
         self.stopped: str | None = None
@@ -183,9 +195,14 @@ class TemporalRun:
         await self.env._advance(self, until=self.env.now)
 
     def _due(self) -> list[tuple[datetime, int, int]]:
-        """(when, 0 activity / 1 timer, seq) of the run's pending work."""
+        """(when, 0 activity / 1 timer / 2 child start / 3 child result, seq) of the run's
+        pending work."""
         due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
-        return due + [(t.due, 1, t.seq) for t in self._timers.values()]
+        return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
+
+    def _busy(self) -> bool:
+        """Whether the run, or a child it waits for, has work that time alone will do."""
+        return bool(self._due()) or children.busy(self)
 
     def crash(self) -> None:
         """The worker dies now: the next activation first rebuilds the instance by replay."""
@@ -236,9 +253,29 @@ class TemporalTestEnvironment:
         self._converter = temporalio.converter.DataConverter.default
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfkit-temporal")
         self._crash_points: list[_CrashPoint] = []
+        self._timer_crashes: set[int] = set()  # the n-th timer fires into a dead worker
+        self.timers_fired = 0
+        # (activity type, attempt) -> an injected failure: retryable or not.
+        self._injected: dict[tuple[str, int], bool] = {}
+        # What happened, for a failing verify's timeline: (virtual time, run id, text).
+        self.log: list[tuple[datetime, str, str]] = []
+        self.attempted: list[str] = []  # activity type of every attempt, in order
+        # (activity type, error) of every failed attempt, injected ones included, in order.
+        self.activity_errors: list[tuple[str, BaseException]] = []
+        # Activity type -> the details of each heartbeat, in order (after the round trip
+        # through the payload converter that the server's copy makes).
+        self.heartbeats: dict[str, list[tuple[Any, ...]]] = {}
+        # Attempts whose outcome a crash lost: a timeout and a fresh attempt (or, for the last
+        # one, a failure) replace them, so such a run may rightly end unlike a crash-free one.
+        self.lost_attempts = 0
         self.runs: dict[str, TemporalRun] = {}
         self.task_queue = task_queue
         self.now = start
+
+    @property
+    def workflow_classes(self) -> list[type]:
+        """The ``@workflow.defn`` classes registered here (what a Replayer needs)."""
+        return [d.cls for d in self._workflows.values()]
 
     # -- the test's controls -------------------------------------------------------------
 
@@ -248,20 +285,43 @@ class TemporalTestEnvironment:
         *,
         returns: Any = None,
         raises: BaseException | Sequence[BaseException] | None = None,
+        side_effect: Callable[..., Any] | None = None,
     ) -> ActivityMock:
         """Replace an activity: it returns ``returns`` (after raising ``raises``: one
-        exception on every attempt, or a list, one per attempt)."""
+        exception on every attempt, or a list, one per attempt); with ``side_effect``, the
+        attempt calls it with the activity's arguments instead of returning ``returns``."""
         name = activity if isinstance(activity, str) else activity_name(activity)
-        mock = ActivityMock(returns=returns, raises=raises)
+        mock = ActivityMock(returns=returns, raises=raises, side_effect=side_effect)
         self._activities.mocks[name] = mock
         return mock
 
-    def crash_after(self, activity: Callable[..., Any] | str, *, recorded: bool = True) -> None:
-        """Crash the worker once, right after the activity's next attempt: after its outcome is
-        recorded in the history (``recorded=True``) or before (the outcome is lost, the server
-        times the attempt out after its start-to-close timeout and retries it)."""
+    def crash_after(
+        self, activity: Callable[..., Any] | str, *, recorded: bool = True, nth: int = 1
+    ) -> None:
+        """Crash the worker once, right after the activity's ``nth`` attempt from now (counting
+        every attempt of every scheduling): after its outcome is recorded in the history
+        (``recorded=True``) or before (the outcome is lost, the server times the attempt out
+        after its start-to-close timeout and retries it)."""
+        if nth < 1:
+            raise ValueError(f"nth must be 1 or more, got {nth}")
         name = activity if isinstance(activity, str) else activity_name(activity)
-        self._crash_points.append(_CrashPoint(name, recorded))
+        self._crash_points.append(_CrashPoint(name, recorded, nth - 1))
+
+    def crash_at_timer(self, nth: int = 1) -> None:
+        """Crash the worker once, as the environment's ``nth`` timer fires: the firing is
+        recorded, and a new worker rebuilds the instance by replay before it sees it."""
+        if nth < 1:
+            raise ValueError(f"nth must be 1 or more, got {nth}")
+        self._timer_crashes.add(self.timers_fired + nth)
+
+    def fail(
+        self, activity: Callable[..., Any] | str, *, attempt: int = 1, retryable: bool = True
+    ) -> None:
+        """Make the activity's attempt number ``attempt`` fail with an ``ApplicationError`` of
+        type ``InjectedFailure`` (non-retryable with ``retryable=False``), before its body
+        runs; the retry policy decides what follows, as for any failure."""
+        name = activity if isinstance(activity, str) else activity_name(activity)
+        self._injected[(name, attempt)] = retryable
 
     def executions(self, activity: Callable[..., Any] | str) -> int:
         """How many times the activity (or its mock) ran, over all runs and attempts."""
@@ -278,27 +338,51 @@ class TemporalTestEnvironment:
         if id in self.runs:
             raise ValueError(f"workflow id {id!r} already started in this environment")
         payloads = self._converter.payload_converter.to_payloads(list(args))
+        run, init = self._new_run(defn, id, payloads)
+        await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
+        await self._advance(run, until=self.now)
+        return run
+
+    def _new_run(
+        self,
+        defn: temporalio.workflow._Definition,
+        workflow_id: str,
+        payloads: list[Any],
+        parent: tuple[TemporalRun, int] | None = None,
+    ) -> tuple[TemporalRun, InitializeWorkflow]:
+        """A run's history (started), driver and handle, registered; the job that starts it.
+        ``parent``: the parent run and its initiated event id, for a child workflow."""
+        assert defn.name is not None
         run_id = f"run-{len(self.runs) + 1}"
-        history = HistoryBuilder(id, self.task_queue)
-        history.started(self.now, defn.name, Payloads(payloads=payloads), run_id)
+        history = HistoryBuilder(workflow_id, self.task_queue)
+        parent_execution = None
+        if parent is not None:
+            parent_execution = temporalio.api.common.v1.WorkflowExecution(
+                workflow_id=parent[0].id, run_id=parent[0]._driver.run_id
+            )
+        history.started(
+            self.now, defn.name, Payloads(payloads=payloads), run_id, parent_execution, parent
+        )
         init = InitializeWorkflow(
             workflow_type=defn.name,
-            workflow_id=id,
+            workflow_id=workflow_id,
             arguments=payloads,
             randomness_seed=len(self.runs) + 1,
             attempt=1,
             first_execution_run_id=run_id,
         )
+        if parent_execution is not None:
+            init.parent_workflow_info.namespace = NAMESPACE
+            init.parent_workflow_info.workflow_id = parent_execution.workflow_id
+            init.parent_workflow_info.run_id = parent_execution.run_id
         init.workflow_task_timeout.CopyFrom(
             history.events[0].workflow_execution_started_event_attributes.workflow_task_timeout
         )
         init.start_time.FromDatetime(self.now)
         driver = WorkflowDriver(defn, init, run_id, self.task_queue, self._executor)
-        run = TemporalRun(self, id, defn, driver, history)
-        self.runs[id] = run
-        await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
-        await self._advance(run, until=self.now)
-        return run
+        run = TemporalRun(self, workflow_id, defn, driver, history)
+        self.runs[workflow_id] = run
+        return run, init
 
     async def execute(self, run_fn: Callable[..., Any], *args: Any, id: str) -> Any:
         """Start the workflow and run it to its end on virtual time; its result."""
@@ -392,7 +476,7 @@ class TemporalTestEnvironment:
         cause.canceled_failure_info.SetInParent()
         resolution = ActivityResolution()
         resolution.cancelled.failure.CopyFrom(
-            _activity_failure(
+            activity_failure(
                 activity.command,
                 activity.scheduled_event_id,
                 0,
@@ -467,37 +551,29 @@ class TemporalTestEnvironment:
                 scheduled_event_id=activity.scheduled_event_id,
                 identity=IDENTITY,
             )
+        elif kind == "start_child_workflow_execution":
+            children.record_initiated(
+                self, run, command.start_child_workflow_execution, completed_id
+            )
+        elif kind == "set_patch_marker":
+            self._patch_marker(run, command.set_patch_marker, completed_id)
         elif kind in CLOSING:
             self._close(run, command, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
 
+    def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
+        run.patches.append(marker.patch_id)
+        run._history.patch_marker(
+            self.now, marker.patch_id, marker.deprecated, run.patches, completed_id
+        )
+        note = " (deprecated)" if marker.deprecated else ""
+        self.note(run, f"patch {marker.patch_id!r} marked{note}")
+
     def _close(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
-        kind = command.WhichOneof("variant")
-        if kind == "complete_workflow_execution":
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
-                self.now,
-                "workflow_execution_completed",
-                result=Payloads(payloads=[command.complete_workflow_execution.result]),
-                workflow_task_completed_event_id=completed_id,
-            )
-        elif kind == "fail_workflow_execution":
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
-                self.now,
-                "workflow_execution_failed",
-                failure=command.fail_workflow_execution.failure,
-                retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
-                workflow_task_completed_event_id=completed_id,
-            )
-        else:
-            run._history.add(
-                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
-                self.now,
-                "workflow_execution_canceled",
-                workflow_task_completed_event_id=completed_id,
-            )
+        ending = run._history.closed(self.now, command, completed_id)
         run._closing = command
+        run.closed_at = self.now
+        self.note(run, f"workflow {ending}")
         run._activities.clear()
         run._timers.clear()
 
@@ -506,7 +582,7 @@ class TemporalTestEnvironment:
         due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
         and fail if nothing but the test could move it on)."""
         while run is None or not run.done:
-            if run is not None and until is None and (run.stopped or not run._due()):
+            if run is not None and until is None and (run.stopped or not run._busy()):
                 raise WorkflowBlocked(run.id)
             due = [
                 (when, kind, order, key, other)
@@ -522,8 +598,12 @@ class TemporalTestEnvironment:
             self.now = max(self.now, when)
             if kind == 0:
                 await self._attempt(other, other._activities[key])
-            else:
+            elif kind == 1:
                 await self._fire(other, other._timers.pop(key))
+            elif kind == 2:
+                await children.start(self, other, key)
+            else:
+                await children.deliver(self, other, key)
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(
@@ -533,43 +613,64 @@ class TemporalTestEnvironment:
             timer_id=str(timer.seq),
             started_event_id=timer.started_event_id,
         )
+        self.timers_fired += 1
+        self.note(run, f"timer {timer.seq} fired")
+        if self.timers_fired in self._timer_crashes:
+            self._timer_crashes.discard(self.timers_fired)
+            self._crash(run)
         await self._workflow_task(run, [WorkflowActivationJob(fire_timer=FireTimer(seq=timer.seq))])
 
     async def _attempt(self, run: TemporalRun, activity: _Activity) -> None:
         """One attempt; record its end (or schedule the retry), then resolve the activity."""
         command = activity.command
-        ok, value = await self._activities.attempt(
-            command,
-            activity.attempt,
-            run.id,
-            run.defn.name or "",
-            run._driver.run_id,
-            activity.scheduled,
-            self.now,
+        self.attempted.append(command.activity_type)
+        retryable = self._injected.pop((command.activity_type, activity.attempt), None)
+        if retryable is None:
+            ok, value = await self._activities.attempt(
+                command,
+                activity.attempt,
+                run.id,
+                run.defn.name or "",
+                run._driver.run_id,
+                activity.scheduled,
+                self.now,
+                lambda *details: self._heartbeat(run, activity, details),
+                activity.heartbeat_details,
+            )
+        else:
+            ok, value = False, injected_failure(retryable)
+        if not ok:
+            self.activity_errors.append((command.activity_type, value))
+        self.note(
+            run,
+            f"{command.activity_type} attempt {activity.attempt}: "
+            + ("completed" if ok else f"failed {error_text(value)}"),
         )
         crash = self._take_crash(command.activity_type)
         if crash is not None and not crash.recorded:
             # The worker died before reporting: the server times the attempt out, then retries.
-            self._crash(run)
-            timeout = command.start_to_close_timeout.ToTimedelta() or timedelta(seconds=10)
+            self._crash(run, "before the outcome was recorded")
+            self.lost_attempts += 1
+            timeout, kind = attempt_timeout(command)
             error = temporalio.exceptions.TimeoutError(
                 "activity timed out",
-                type=temporalio.exceptions.TimeoutType.START_TO_CLOSE,
-                last_heartbeat_details=[],
+                type=kind,
+                last_heartbeat_details=list(activity.heartbeat_details),
             )
-            delay = retry_delay(command, activity.attempt, error)
+            delay = self._retry_delay(activity, error, timeout)
             if delay is not None:
                 activity.attempt += 1
                 activity.due = self.now + timeout + delay
                 return
             ok, value = False, error
         if not ok:
-            delay = retry_delay(command, activity.attempt, value)
+            delay = self._retry_delay(activity, value, timedelta(0))
             if delay is not None:
                 activity.attempt += 1
                 activity.due = self.now + delay
                 if crash is not None:
                     self._crash(run)
+                self.note(run, f"{command.activity_type} retry due in {delay}")
                 return
         del run._activities[command.seq]
         started = run._history.add(
@@ -599,7 +700,9 @@ class TemporalTestEnvironment:
                 value, self._converter.payload_converter, cause
             )
             retry_state = (
-                RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+                RetryState.RETRY_STATE_TIMEOUT
+                if activity.timed_out
+                else RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
                 if command.retry_policy.maximum_attempts == 0
                 or activity.attempt < command.retry_policy.maximum_attempts
                 else RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
@@ -616,43 +719,59 @@ class TemporalTestEnvironment:
             )
             resolution = ActivityResolution()
             resolution.failed.failure.CopyFrom(
-                _activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
+                activity_failure(command, activity.scheduled_event_id, started, retry_state, cause)
             )
         if crash is not None:
-            self._crash(run)
+            self._crash(run, "after the outcome was recorded")
         job = ResolveActivity(seq=command.seq, result=resolution)
         await self._workflow_task(run, [WorkflowActivationJob(resolve_activity=job)])
 
-    def _take_crash(self, activity: str) -> _CrashPoint | None:
-        for point in self._crash_points:
-            if point.activity == activity:
-                self._crash_points.remove(point)
-                return point
-        return None
+    def _retry_delay(
+        self, activity: _Activity, error: BaseException, lost: timedelta
+    ) -> timedelta | None:
+        """The retry policy's delay, unless the retry would start past the activity's
+        schedule-to-close deadline (then the activity fails, retry state TIMEOUT)."""
+        delay = retry_delay(activity.command, activity.attempt, error)
+        limit = activity.command.schedule_to_close_timeout
+        if delay is not None and limit.ToTimedelta() > timedelta(0):
+            if self.now + lost + delay >= activity.scheduled + limit.ToTimedelta():
+                activity.timed_out = True
+                return None
+        return delay
 
-    def _crash(self, run: TemporalRun) -> None:
+    def _heartbeat(self, run: TemporalRun, activity: _Activity, details: tuple[Any, ...]) -> None:
+        """The server keeps the last details (as payloads: the next attempt decodes them)."""
+        converter = self._converter.payload_converter
+        activity.heartbeat_details = tuple(
+            converter.from_payloads(converter.to_payloads(list(details))) if details else ()
+        )
+        self.heartbeats.setdefault(activity.command.activity_type, []).append(
+            activity.heartbeat_details
+        )
+        self.note(run, f"{activity.command.activity_type} heartbeat {list(details)!r}")
+
+    def _take_crash(self, activity: str) -> _CrashPoint | None:
+        """The crash point this attempt of ``activity`` hits (each point counts its attempts)."""
+        hit = None
+        for point in list(self._crash_points):
+            if point.activity != activity:
+                continue
+            if point.skip:
+                point.skip -= 1
+            elif hit is None:
+                self._crash_points.remove(point)
+                hit = point
+        return hit
+
+    def _crash(self, run: TemporalRun, when: str = "") -> None:
         run._driver.crash()
         run._needs_rebuild = True
         run.crashes += 1
+        self.note(run, "worker crashed" + (f" {when}" if when else "") + "; rebuilt by replay")
 
-
-def _activity_failure(
-    command: ScheduleActivity, scheduled: int, started: int, retry_state: int, cause: Failure
-) -> Failure:
-    """The ActivityError wrapper core puts around an activity's failure."""
-    failure = Failure(
-        message="Activity task failed",
-        activity_failure_info=ActivityFailureInfo(
-            scheduled_event_id=scheduled,
-            started_event_id=started,
-            identity=IDENTITY,
-            activity_type=temporalio.api.common.v1.ActivityType(name=command.activity_type),
-            activity_id=command.activity_id,
-            retry_state=retry_state,  # type: ignore[arg-type]
-        ),
-    )
-    failure.cause.CopyFrom(cause)
-    return failure
+    def note(self, run: TemporalRun, text: str) -> None:
+        """One line of the environment's log (a failing ``verify`` shows it as a timeline)."""
+        self.log.append((self.now, run.id, text))
 
 
 __all__ = ["TemporalRun", "TemporalTestEnvironment"]

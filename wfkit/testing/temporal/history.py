@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.api.common.v1 import Payloads, WorkflowType
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.common.v1 import Payloads, SearchAttributes, WorkflowExecution, WorkflowType
+from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.sdk.v1 import WorkflowTaskCompletedMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 
 IDENTITY = "wfkit-temporal-test-environment"
+PATCH_MARKER_NAME = "core_patch"  # core's marker name for workflow.patched
+CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute core upserts with a patch
 WORKFLOW_TASK_TIMEOUT = timedelta(seconds=10)
 # The flags Temporal's core (sdk-core) records in a run's first workflow task completion:
 # 1 = IdAndTypeDeterminismChecks (a replayed activity's type and id must match the history),
@@ -49,7 +52,23 @@ class HistoryBuilder:
     def last_id(self) -> int:
         return len(self.events)
 
-    def started(self, when: datetime, workflow_type: str, args: Payloads, run_id: str) -> None:
+    def started(
+        self,
+        when: datetime,
+        workflow_type: str,
+        args: Payloads,
+        run_id: str,
+        parent: WorkflowExecution | None = None,
+        parent_link: Any = None,
+    ) -> None:
+        """The first event; a child's names its parent execution and initiated event."""
+        family: dict[str, Any] = {}
+        if parent is not None:
+            family = {
+                "parent_workflow_namespace": "default",
+                "parent_workflow_execution": parent,
+                "parent_initiated_event_id": parent_link[1],
+            }
         self.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
             when,
@@ -62,6 +81,7 @@ class HistoryBuilder:
             first_execution_run_id=run_id,
             attempt=1,
             identity=IDENTITY,
+            **family,
         )
 
     def workflow_task(self, when: datetime, lang_flags: list[int]) -> int:
@@ -107,6 +127,69 @@ class HistoryBuilder:
         ).event_id
         return scheduled, started
 
+    def patch_marker(
+        self,
+        when: datetime,
+        patch_id: str,
+        deprecated: bool,
+        all_ids: list[str],
+        completed_id: int,
+    ) -> None:
+        """What core records for ``workflow.patched`` / ``deprecate_patch``: the patch marker,
+        then (the run's first task recorded flag UpsertSearchAttributeOnPatch) an upsert of
+        the ``TemporalChangeVersion`` search attribute listing every patch id so far."""
+        to_payloads = DataConverter.default.payload_converter.to_payloads
+        self.add(
+            EventType.EVENT_TYPE_MARKER_RECORDED,
+            when,
+            "marker_recorded",
+            marker_name=PATCH_MARKER_NAME,
+            details={
+                "patch_id": Payloads(payloads=to_payloads([patch_id])),
+                "deprecated": Payloads(payloads=to_payloads([deprecated])),
+            },
+            workflow_task_completed_event_id=completed_id,
+        )
+        (versions,) = to_payloads([sorted(set(all_ids))])
+        self.add(
+            EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            when,
+            "upsert_workflow_search_attributes",
+            search_attributes=SearchAttributes(indexed_fields={CHANGE_VERSION: versions}),
+            workflow_task_completed_event_id=completed_id,
+        )
+
+    def closed(self, when: datetime, command: Any, completed_id: int) -> str:
+        """The closing event a workflow's last command asks for; "completed", "failed" or
+        "cancelled"."""
+        kind = command.WhichOneof("variant")
+        if kind == "complete_workflow_execution":
+            self.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+                when,
+                "workflow_execution_completed",
+                result=Payloads(payloads=[command.complete_workflow_execution.result]),
+                workflow_task_completed_event_id=completed_id,
+            )
+            return "completed"
+        if kind == "fail_workflow_execution":
+            self.add(
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                when,
+                "workflow_execution_failed",
+                failure=command.fail_workflow_execution.failure,
+                retry_state=RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET,
+                workflow_task_completed_event_id=completed_id,
+            )
+            return "failed"
+        self.add(
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+            when,
+            "workflow_execution_canceled",
+            workflow_task_completed_event_id=completed_id,
+        )
+        return "cancelled"
+
     def lang_flags(self) -> list[int]:
         """The SDK logic flags the run's workflow task completions recorded (a replay may use
         them, as core makes them available from the history)."""
@@ -128,8 +211,12 @@ class HistoryBuilder:
 
 
 def _assign(target: Any, name: str, value: Any) -> None:
-    """Set a proto field from a plain value, a message, a datetime or a timedelta."""
-    if isinstance(value, timedelta):
+    """Set a proto field from a plain value, a message, a datetime, a timedelta or a dict of
+    messages (a map field)."""
+    if isinstance(value, dict):
+        for key, message in value.items():
+            getattr(target, name)[key].CopyFrom(message)
+    elif isinstance(value, timedelta):
         getattr(target, name).FromTimedelta(value)
     elif isinstance(value, datetime):
         getattr(target, name).FromDatetime(value)
