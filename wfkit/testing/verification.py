@@ -67,7 +67,9 @@ __all__ = ["PROGRAMMING_ERRORS", "VerificationError", "VerifySummary", "timeline
 class VerificationError(AssertionError):
     """A fault plan broke a property; the message is the plan as a readable timeline."""
 
-    def __init__(self, workflow: str, plan: Plan, problems: list[str], report: str) -> None:
+    # ``plan`` is the plan that broke it: a Plan here, a TemporalPlan from
+    # wfkit.testing.temporal (which this module must not import: temporalio is optional).
+    def __init__(self, workflow: str, plan: Any, problems: list[str], report: str) -> None:
         super().__init__(report)
         self.workflow = workflow
         self.plan = plan

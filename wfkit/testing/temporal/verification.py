@@ -260,7 +260,7 @@ class TemporalChecker:
                 self.name,
                 plan,
                 problems,
-                self.report(plan, outcome, problems),  # type: ignore[arg-type]
+                self.report(plan, outcome, problems),
             )
         assert outcome.env is not None
         self.summary.add(outcome.ending(), sum(r.crashes for r in outcome.env.runs.values()))
@@ -379,7 +379,7 @@ def verify_temporal(
         )
         raise VerificationError(
             checker.name,
-            TemporalPlan(),  # type: ignore[arg-type]
+            TemporalPlan(),
             [problem],
             f"verify_temporal({checker.name}) tested nothing but one failure:\n  - {problem}"
             f"\n{checker.summary.line()}",
@@ -432,7 +432,7 @@ def crash_matrix_temporal(
             checker.name,
             TemporalPlan(),
             problems,
-            checker.report(TemporalPlan(), happy, problems),  # type: ignore[arg-type]
+            checker.report(TemporalPlan(), happy, problems),
         )
     assert happy.env is not None
     cells = crash_points(happy.env.attempted, happy.env.timers_fired)
@@ -454,6 +454,6 @@ def crash_matrix_temporal(
             checker.name,
             plan,
             problems,
-            f"{table}\n\n{checker.report(plan, outcome, problems)}",  # type: ignore[arg-type]
+            f"{table}\n\n{checker.report(plan, outcome, problems)}",
         )
     return table
