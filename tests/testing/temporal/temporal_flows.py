@@ -235,6 +235,17 @@ class Upload:
         )
 
 
+@workflow.defn
+class LocalTransfer:
+    """A withdrawal as a local activity (not emulated yet)."""
+
+    @workflow.run
+    async def run(self, transfer: Transfer) -> str:
+        return await workflow.execute_local_activity(
+            withdraw, transfer, start_to_close_timeout=timedelta(seconds=5)
+        )
+
+
 WORKFLOWS = [
     MoneyTransfer,
     Approval,
@@ -246,5 +257,6 @@ WORKFLOWS = [
     Upload,
     Failing,
     Restarting,
+    LocalTransfer,
 ]
 ACTIVITIES = [withdraw, deposit, refund, notify, upload]

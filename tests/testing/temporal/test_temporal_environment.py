@@ -12,6 +12,7 @@ from temporal_flows import (
     ACTIVITIES,
     Approval,
     Buggy,
+    LocalTransfer,
     MoneyTransfer,
     Reminders,
     Restarting,
@@ -24,7 +25,12 @@ from temporal_flows import (
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from wfkit.testing.temporal import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal import (
+    ActivityNotRegistered,
+    NotEmulated,
+    WorkflowBlocked,
+    WorkflowTaskFailed,
+)
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TRANSFER = Transfer("alice", "bob", 10, "ref-1")
@@ -192,10 +198,20 @@ def test_a_plain_exception_in_workflow_code_fails_the_workflow_task(temporal_env
     assert failed.value.workflow_id == "b-1" and "oops" in failed.value.reason
 
 
-def test_an_unregistered_activity_is_named(temporal_env):
+def test_an_unregistered_activity_is_named_with_the_fix(temporal_env):
     env = temporal_env(activities=[withdraw])
-    with pytest.raises(NotEmulated, match="'deposit' \\(not registered, not mocked\\)"):
+    with pytest.raises(ActivityNotRegistered, match="'deposit' is not registered") as missing:
         asyncio.run(env.execute(MoneyTransfer.run, TRANSFER, id="t-1"))
+    assert "activities=[...]" in missing.value.hint and "registered: withdraw" in missing.value.hint
+
+
+def test_a_local_activity_is_named_not_emulated(temporal_env):
+    """The SDK asks its worker whether a local activity type is valid before it issues the
+    command; the environment says yes, as Temporal's Replayer does, so the command arrives and
+    is named, instead of a KeyError inside the SDK."""
+    env = temporal_env(activities=ACTIVITIES)
+    with pytest.raises(NotEmulated, match="local activities not emulated yet"):
+        asyncio.run(env.execute(LocalTransfer.run, TRANSFER, id="l-1"))
 
 
 def test_result_of_a_run_only_a_signal_can_move_is_an_error(temporal_env):

@@ -16,7 +16,12 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     ) from exc
 
 from wfkit.testing.temporal.environment import TemporalRun, TemporalTestEnvironment
-from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.errors import (
+    ActivityNotRegistered,
+    NotEmulated,
+    WorkflowBlocked,
+    WorkflowTaskFailed,
+)
 from wfkit.testing.temporal.verification import (
     TemporalCrash,
     TemporalFailure,
@@ -27,6 +32,7 @@ from wfkit.testing.temporal.verification import (
 )
 
 __all__ = [
+    "ActivityNotRegistered",
     "NotEmulated",
     "TemporalCrash",
     "TemporalFailure",

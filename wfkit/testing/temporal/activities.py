@@ -75,6 +75,10 @@ class ActivityRunner:
     def known(self, name: str) -> bool:
         return name in self._defns or name in self.mocks
 
+    def names(self) -> list[str]:
+        """Every activity type name the runner can run, registered or mocked."""
+        return sorted({name for name in (*self._defns, *self.mocks) if name is not None})
+
     async def attempt(
         self,
         command: ScheduleActivity,

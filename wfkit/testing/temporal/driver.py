@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+import temporalio.common
 import temporalio.converter
 import temporalio.workflow
 from temporalio.bridge.proto.workflow_activation import (
@@ -144,7 +145,13 @@ class WorkflowDriver:
                 defn=self.defn,
                 info=info,
                 randomness_seed=init.randomness_seed,
-                extern_functions={},
+                # What a worker gives every instance: local activity types are let through
+                # (as the Replayer does), so their command reaches the environment and is
+                # named NotEmulated instead of failing inside the SDK; metrics go nowhere.
+                extern_functions={
+                    "__temporal_assert_local_activity_valid": lambda name: None,
+                    "__temporal_get_metric_meter": lambda: temporalio.common.MetricMeter.noop,
+                },
                 disable_eager_activity_execution=True,
                 worker_level_failure_exception_types=[],
                 patch_activation_callback=None,

@@ -45,7 +45,12 @@ from wfkit.testing.temporal.activities import (
     retry_delay,
 )
 from wfkit.testing.temporal.driver import NAMESPACE, WorkflowDriver
-from wfkit.testing.temporal.errors import NotEmulated, WorkflowBlocked, WorkflowTaskFailed
+from wfkit.testing.temporal.errors import (
+    ActivityNotRegistered,
+    NotEmulated,
+    WorkflowBlocked,
+    WorkflowTaskFailed,
+)
 from wfkit.testing.temporal.failures import (
     activity_failure,
     attempt_timeout,
@@ -492,7 +497,7 @@ class TemporalTestEnvironment:
         if kind == "schedule_activity":
             a = command.schedule_activity
             if not self._activities.known(a.activity_type):
-                raise NotEmulated(f"activity {a.activity_type!r} (not registered, not mocked)")
+                raise ActivityNotRegistered(a.activity_type, self._activities.names())
             event = history.add(
                 EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
                 self.now,

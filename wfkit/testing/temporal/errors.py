@@ -17,6 +17,20 @@ class NotEmulated(WfkitError):
         self.feature = feature
 
 
+class ActivityNotRegistered(WfkitError):
+    """The workflow scheduled an activity the environment was not given: in Temporal no worker
+    would take its task and the run would wait until a timeout, which a test only sees as a
+    hang."""
+
+    def __init__(self, activity_type: str, known: list[str]) -> None:
+        super().__init__(
+            f"activity {activity_type!r} is not registered with the Temporal test environment",
+            hint="pass it in activities=[...] (a bound method too) or mock it with env.mock(); "
+            + ("registered: " + ", ".join(known) if known else "no activity is registered"),
+        )
+        self.activity_type = activity_type
+
+
 class WorkflowTaskFailed(WfkitError):
     """The workflow code raised an error that fails the workflow *task* (not the workflow).
 
