@@ -186,3 +186,28 @@ def test_cancel_a_waiting_run_with_the_button(page: Any, site: str, tmp_path: Pa
     )
     expect(page.locator("#repairs")).to_have_count(0)
     page.screenshot(path=str(tmp_path / "run-cancelled.png"), full_page=True)
+
+
+def test_pause_and_resume_a_workflow_from_its_page(
+    page: Any, site: str, engine: Engine, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{site}/workflows")
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.click("#pause-workflow-approval")
+    assert asked == ["Pause every run of approval, those started later too?"]
+    expect(page.locator("#notice")).to_contain_text("Workflow paused")
+    expect(page.locator("#wf-paused-approval")).to_have_text("PAUSED")
+    assert engine.paused_workflows().keys() == {"approval"}
+    page.screenshot(path=str(tmp_path / "workflow-paused.png"), full_page=True)
+    page.click("#resume-workflow-approval")  # no question asked to resume
+    expect(page.locator("#notice")).to_contain_text("Workflow resumed")
+    expect(page.locator("#wf-paused-approval")).to_have_count(0)
+    assert engine.paused_workflows() == {}

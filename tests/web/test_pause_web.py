@@ -67,3 +67,22 @@ def test_the_run_page_shows_a_pause_and_offers_resume(client: TestClient, engine
     done = client.post("/runs/p2/do/resume", data={"csrf": token})
     assert done.status_code == 200 and "Resumed" in done.text
     assert not engine.get_run("p2").paused
+
+
+def test_the_workflows_page_pauses_and_resumes_a_workflow(
+    client: TestClient, engine: Engine
+) -> None:
+    page = client.get("/workflows")
+    token = client.cookies.get(CSRF_COOKIE)
+    assert 'id="pause-workflow-approval"' in page.text and "wf-paused-approval" not in page.text
+    done = client.post("/workflows/approval/pause", data={"csrf": token})
+    assert done.status_code == 200 and "Workflow paused" in done.text  # after the redirect
+    assert 'id="wf-paused-approval"' in done.text and 'id="resume-workflow-approval"' in done.text
+    assert engine.paused_workflows().keys() == {"approval"}
+    done = client.post("/workflows/approval/resume", data={"csrf": token})
+    assert done.status_code == 200 and "Workflow resumed" in done.text
+    assert engine.paused_workflows() == {}
+    assert client.post("/workflows/approval/resume", data={"csrf": token}).status_code == 409
+    assert client.post("/workflows/ghost/pause", data={"csrf": token}).status_code == 404
+    assert client.post("/workflows/approval/pause").status_code == 403  # no CSRF token
+    assert engine.paused_workflows() == {}

@@ -182,6 +182,7 @@ async def run_page(request: Request) -> Response:
 
 async def workflows_page(request: Request) -> Response:
     service = _service(request)
+    paused = await run_in_threadpool(service.engine.paused_workflows)
     items = []
     for name, wf in sorted(service.workflows.items()):
         graph = await run_in_threadpool(graph_of, wf)
@@ -193,6 +194,7 @@ async def workflows_page(request: Request) -> Response:
                 "svg": render_svg(graph),
                 "where": _where(wf),
                 "parameters": _parameters(wf),
+                "paused_at": paused.get(name),
             }
         )
     return _render(
@@ -201,6 +203,7 @@ async def workflows_page(request: Request) -> Response:
         title="Workflows",
         items=items,
         error=request.query_params.get("error"),
+        notice=request.query_params.get("done"),
     )
 
 
@@ -240,6 +243,20 @@ async def start_form(request: Request) -> Response:
     run_id = form.get("id", "").strip() or None
     run, _ = await run_in_threadpool(_service(request).start, name, data, run_id)
     return RedirectResponse(f"/runs/{quote(run.id, safe='/')}?done=started", status_code=303)
+
+
+async def workflow_form(request: Request) -> Response:
+    """Pause or resume a whole workflow (as ``wfkit pause|resume --workflow NAME``)."""
+    name, action = request.path_params["name"], request.path_params["action"]
+    await _form(request)
+    service = _service(request)
+    if action == "pause":
+        await run_in_threadpool(service.pause_workflow, name)
+    elif action == "resume":
+        await run_in_threadpool(service.resume_workflow, name)
+    else:
+        raise HttpProblem(404, f"no such action {action!r}", "use pause or resume")
+    return RedirectResponse(f"/workflows?done={action}#wf-{quote(name, safe='')}", status_code=303)
 
 
 async def repair_form(request: Request) -> Response:
@@ -311,4 +328,5 @@ ROUTES = [
     Route("/runs/{run_id:path}", run_page, methods=["GET"]),
     Route("/workflows", workflows_page, methods=["GET"]),
     Route("/workflows/{name}/start", start_form, methods=["POST"]),
+    Route("/workflows/{name}/{action}", workflow_form, methods=["POST"]),
 ]
