@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from group_commit_bench import raw_commits  # noqa: E402  (this folder: the same floor)
 
 from wfkit.engine.engine import Engine  # noqa: E402
 from wfkit.engine.loader import load_modules  # noqa: E402
@@ -114,21 +115,6 @@ def measure(directory: Path, url: str, workers: int, inflight: int, runs: int) -
     return {"steps_per_s": runs * 10 / span, "p99_ms": gaps[int(len(gaps) * 0.99) - 1] * 1000}
 
 
-def raw_commits_sqlite(path: str, n: int = 300) -> float:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE IF NOT EXISTS raw (k INTEGER PRIMARY KEY, v TEXT)")
-    began = time.perf_counter()
-    for _ in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO raw (v) VALUES (?)", ("x" * 40,))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - began
-    conn.close()
-    return n / elapsed
-
-
 def raw_commits_postgres(url: str, n: int = 300) -> float:
     import psycopg
 
@@ -177,7 +163,7 @@ def main() -> None:
                         floor = raw_commits_postgres(server.url)  # not in wfkit's database
                     else:
                         url = f"sqlite:///{directory / name}.db"
-                        floor = raw_commits_sqlite(str(directory / f"{name}-raw.db"))
+                        floor = raw_commits(str(directory))
                     rows.append((measure(directory, url, options.workers, inflight, runs), floor))
                 print(
                     f"| {inflight} | {runs} | "

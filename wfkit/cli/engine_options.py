@@ -65,6 +65,18 @@ class _StoreOption(click.Option):
 _FROM_ENVIRONMENT = "wfkit.store_from_environment"
 
 
+def workflow_module_option(fn: F) -> F:
+    """``--module MODULE`` (repeatable): where a stored run's workflow is defined, for the
+    commands that bind a new input to it (``fork --input``, ``retry --input``)."""
+    return click.option(
+        "--module",
+        "modules",
+        multiple=True,
+        metavar="MODULE",
+        help="Where the run's workflow is defined (as `wfkit worker` takes it), to bind --input.",
+    )(fn)
+
+
 def format_option(formats: type[Enum]) -> Callable[[F], F]:
     """``--format`` from an enum of output formats (the first member is the default)."""
     choices = [member.value for member in formats]

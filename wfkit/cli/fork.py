@@ -16,6 +16,7 @@ from wfkit.cli.engine_options import (
     say,
     store_option,
     to_json,
+    workflow_module_option,
 )
 from wfkit.cli.prune import parse_duration
 
@@ -50,13 +51,7 @@ class ForkFormat(str, Enum):
     help="Another input for the fork (one run only), as `wfkit run --input` takes it; needs "
     "--module. @file.json reads a file.",
 )
-@click.option(
-    "--module",
-    "modules",
-    multiple=True,
-    metavar="MODULE",
-    help="Where the run's workflow is defined (as `wfkit worker` takes it), to bind --input.",
-)
+@workflow_module_option
 @click.option(
     "--status",
     type=click.Choice(_STATUSES, case_sensitive=False),

@@ -29,6 +29,7 @@ from wfkit.cli.engine_options import (
     store_option,
     to_json,
     when,
+    workflow_module_option,
 )
 from wfkit.cli.payload_option import engine_limit, max_payload_option
 
@@ -284,13 +285,7 @@ def cancel(app: App, run_id: str, no_compensate: bool, force: bool, store_url: s
     help="Resume with this input bound as the workflow's input, read as `wfkit run --input` "
     "reads it; needs --module. @file.json reads a file.",
 )
-@click.option(
-    "--module",
-    "modules",
-    multiple=True,
-    metavar="MODULE",
-    help="Where the run's workflow is defined (as `wfkit worker` takes it), to bind --input.",
-)
+@workflow_module_option
 @max_payload_option
 @store_option
 @click.pass_obj

@@ -442,30 +442,25 @@ class Engine:
         claim, and at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy
         by runs on no queue still gives the queues their turn). A pass dequeues as many runs
         as the limits allow, so most claims need none: a pass costs a few statements."""
-        since = self._dequeued_at
-        if since is not None and now - since < _QUEUE_PASS_EVERY:
-            claimed = self.store.claim(
+        def claim(queues: Sequence[Queue] = ()) -> list[RunRecord]:
+            return self.store.claim(
                 self.owner,
                 now,
                 until,
                 limit=1,
                 run_id=run_id,
                 workflows=workflows,
+                queues=queues,
                 only_queues=only_queues,
             )
+
+        since = self._dequeued_at
+        if since is not None and now - since < _QUEUE_PASS_EVERY:
+            claimed = claim()
             if claimed:
                 return claimed
         self._dequeued_at = now
-        return self.store.claim(
-            self.owner,
-            now,
-            until,
-            limit=1,
-            run_id=run_id,
-            workflows=workflows,
-            queues=self._dequeued_by_me(only_queues),
-            only_queues=only_queues,
-        )
+        return claim(self._dequeued_by_me(only_queues))
 
     def _dequeued_by_me(self, only_queues: Sequence[str] | None) -> list[Queue]:
         if only_queues is None:
