@@ -32,14 +32,14 @@ from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.status import RunStatus
 from wfkit.errors import DefinitionError, NonDeterminismError
 from wfkit.testing.context import TestWorkflowContext, format_duration
-from wfkit.testing.errors import SimulatedCrash, UnusedEvent, WorkflowFailed
+from wfkit.testing.errors import SimulatedCrash, WorkflowFailed
 from wfkit.testing.faults import CrashPoint
 from wfkit.testing.outcomes import VerifySummary
 from wfkit.testing.outcomes import report as report_summary
 from wfkit.testing.plan import CRASH_POINTS, Plan, PlanRun
 from wfkit.testing.report import _call_args, _identifier, _imports_for, timeline
 from wfkit.testing.strategies import ARRIVALS, DOWNTIMES, arrivals, failures, operation_numbers
-from wfkit.testing.verification import Checker, _body_ops
+from wfkit.testing.verification import Checker, _body_ops, check_events_waited
 from wfkit.testing.virtual_time import FrozenTime, parse_start
 
 __all__ = ["Upgrade", "UpgradePlan", "verify_upgrade"]
@@ -200,17 +200,11 @@ def verify_upgrade(
     summary = checker.summary
     summary.notes.append(f"{checker.upgraded} of {summary.examples} runs upgraded mid-way")
     report_summary(summary)
-    unused = sorted(
-        name
-        for name, payloads in (events or {}).items()
-        if list(payloads) and name not in checker.waited
-    )
-    if unused and not allow_unused_events:
-        raise UnusedEvent(
-            "?",
-            unused,
-            sorted(checker.waited),
-            runs=f"the {summary.examples} runs verify_upgrade({new_workflow.name}) explored",
+    if not allow_unused_events:
+        check_events_waited(
+            events,
+            checker.waited,
+            f"the {summary.examples} runs verify_upgrade({new_workflow.name}) explored",
         )
     return summary
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,18 @@ class VerificationError(AssertionError):
         self.workflow = workflow
         self.plan = plan
         self.problems = problems
+
+
+def check_events_waited(
+    events: Mapping[str, Sequence[Any]] | None, waited: Collection[str], runs: str
+) -> None:
+    """Raise :class:`UnusedEvent` for events the test gives that no explored run waited for
+    (a misspelt name leaves the test exercising the timeout path only)."""
+    unused = sorted(
+        name for name, payloads in (events or {}).items() if list(payloads) and name not in waited
+    )
+    if unused:
+        raise UnusedEvent("?", unused, sorted(waited), runs=runs)
 
 
 def verify(
@@ -157,17 +169,9 @@ def verify(
     summary = checker.summary
     checker.check_hash_order()
     report_summary(summary)
-    unused = sorted(
-        name
-        for name, payloads in (events or {}).items()
-        if list(payloads) and name not in checker.waited
-    )
-    if unused and not allow_unused_events:
-        raise UnusedEvent(
-            "?",
-            unused,
-            sorted(checker.waited),
-            runs=f"the {summary.examples} runs verify({workflow.name}) explored",
+    if not allow_unused_events:
+        check_events_waited(
+            events, checker.waited, f"the {summary.examples} runs verify({workflow.name}) explored"
         )
     uniform = summary.uniform_programming_error()
     if uniform is not None and not allow_uniform_failure:
