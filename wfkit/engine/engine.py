@@ -442,6 +442,7 @@ class Engine:
         claim, and at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy
         by runs on no queue still gives the queues their turn). A pass dequeues as many runs
         as the limits allow, so most claims need none: a pass costs a few statements."""
+
         def claim(queues: Sequence[Queue] = ()) -> list[RunRecord]:
             return self.store.claim(
                 self.owner,
