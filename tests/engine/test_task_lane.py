@@ -136,6 +136,21 @@ async def long_one(ctx: Context, n: int) -> int:
     return n
 
 
+@workflow(name="lane-kid")
+async def kid(ctx: Context, n: int) -> int:
+    return await ctx.step(hop, n)
+
+
+@workflow(name="lane-waits")
+async def waits(ctx: Context, n: int) -> int:
+    """A short inline sleep, an event sent from outside, a child: each wait's checkpoint is
+    awaited on the loop like a step's."""
+    value = await ctx.step(hop, n)
+    await ctx.sleep(0.01)
+    bonus = await ctx.wait_for_event("bonus", timeout=30)
+    return await ctx.child(kid, value + bonus)
+
+
 class CountingStore(SqliteStore):
     """SQLite with the size of each group commit written down."""
 
@@ -361,4 +376,38 @@ def test_wfkit_worker_runs_async_workflows_on_its_event_loop(tmp_path: Path) -> 
     assert [engine.result(i) for i in ids] == [n + 3 for n in range(12)]
     assert set((tmp_path / "threads.log").read_text().split()) == {"wfkit-worker-loop"}
     assert output.count("COMPLETED") >= 12, output  # the worker's log still sees every change
+    engine.close()
+
+
+def test_sleeps_events_and_children_of_many_runs_on_the_loop(tmp_path: Path) -> None:
+    store = CountingStore(f"sqlite:///{tmp_path}/waits.db")
+    store.batches = []
+    engine = Engine(store, workflows=[waits, kid])
+    ids = [engine.start(waits, n, workflow_id=f"w{n}").id for n in range(12)]
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=engine.run_worker, kwargs={"stop": stop, "concurrency": 8, "idle_interval": 0.02}
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(
+            engine.get_run(i).status == RunStatus.WAITING for i in ids
+        ):
+            time.sleep(0.02)
+        for n, run_id in enumerate(ids):
+            engine.send_event(run_id, "bonus", 100 * n)
+        while time.monotonic() < deadline and not all(
+            engine.get_run(i).status.terminal for i in ids
+        ):
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert [engine.result(i) for i in ids] == [n + 1 + 100 * n + 1 for n in range(12)]
+    assert SEEN.threads == {"wfkit-worker-loop"}
+    for run_id in ids:
+        types = [e.type for e in engine.history(run_id)]
+        assert {"timer_fired", "event_received", "child_completed"} <= set(types)
+    assert max(store.batches) > 1
     engine.close()

@@ -128,6 +128,7 @@ class Checkpointing:
     ops: list[OperationRecord]
     history: list[HistoryEntry]
     at: datetime | None = None
+    extra: dict[str, Any] | None = None  # more Checkpoint fields (an event consumed)
 
 
 @dataclass
@@ -786,7 +787,9 @@ class Activation:
                     send = (None, exc)
             elif isinstance(request, Checkpointing):
                 try:
-                    self.commit(request.ops, request.history, at=request.at)
+                    self.commit(
+                        request.ops, request.history, at=request.at, **(request.extra or {})
+                    )
                 except BaseException as exc:
                     thrown = exc
             elif isinstance(request, Pause):
@@ -810,7 +813,9 @@ class Activation:
                     send = (None, exc)
             elif isinstance(request, Checkpointing):
                 try:
-                    await self.commit_async(request.ops, request.history, at=request.at)
+                    await self.commit_async(
+                        request.ops, request.history, at=request.at, **(request.extra or {})
+                    )
                 except BaseException as exc:
                     thrown = exc
             elif isinstance(request, Pause):
