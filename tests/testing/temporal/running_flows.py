@@ -48,6 +48,21 @@ async def go_quiet(seconds: float) -> str:
     return "done"
 
 
+@activity.defn
+async def complete_elsewhere() -> str:
+    """Leaves its completion to someone holding its task token (not emulated)."""
+    activity.raise_complete_async()
+
+
+@workflow.defn
+class CompletedElsewhere:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            complete_elsewhere, start_to_close_timeout=timedelta(seconds=5)
+        )
+
+
 @workflow.defn
 class CleanupOnCancel:
     """Runs an endless activity; cleans up however it ends (cancelling the workflow ends it)."""
@@ -152,5 +167,18 @@ class RaceTimer:
         return order
 
 
-WORKFLOWS = [CleanupOnCancel, CancelAfter, AbandonQuiet, QuietActivity, RaceTimer]
-ACTIVITIES = [beat_until_cancelled, beat_until_cancelled_async, clean_up, go_quiet]
+WORKFLOWS = [
+    CleanupOnCancel,
+    CancelAfter,
+    AbandonQuiet,
+    QuietActivity,
+    RaceTimer,
+    CompletedElsewhere,
+]
+ACTIVITIES = [
+    beat_until_cancelled,
+    beat_until_cancelled_async,
+    clean_up,
+    go_quiet,
+    complete_elsewhere,
+]

@@ -25,6 +25,8 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity
 from temporalio.testing import ActivityEnvironment
 
+from wfkit.testing.temporal.errors import NotEmulated
+
 # The server's defaults for a RetryPolicy field left unset.
 DEFAULT_INITIAL_INTERVAL = timedelta(seconds=1)
 DEFAULT_BACKOFF = 2.0
@@ -170,6 +172,9 @@ class ActivityRunner:
                     value = await value
         except Exception as exc:  # an activity's failure is data for the retry policy
             return False, exc
+        except temporalio.activity._CompleteAsyncError:
+            feature = "asynchronous activity completion (activity.raise_complete_async)"
+            raise NotEmulated(feature) from None
         except asyncio.CancelledError:
             if control is None or not control.cancelled:
                 raise  # the environment's own task was cancelled, not the attempt

@@ -35,6 +35,7 @@ from temporalio.bridge.proto.workflow_activation import ResolveActivity, Workflo
 from temporalio.bridge.proto.workflow_commands import ActivityCancellationType, ScheduleActivity
 
 from wfkit.testing.temporal.activities import AttemptControl
+from wfkit.testing.temporal.errors import NotEmulated
 from wfkit.testing.temporal.failures import activity_failure
 from wfkit.testing.temporal.history import IDENTITY
 
@@ -55,11 +56,24 @@ class Running:
 
 
 class AttemptClock:
-    """The virtual clock while the environment waits for running attempts: it follows the
-    wall clock from the moment the wait began (heartbeats read it to stamp their arrival)."""
+    """The virtual clock while attempts run: it follows the wall clock from the moment the
+    first of them began until none runs (also while the test itself waits in real time, so
+    heartbeats are stamped and timeouts noticed as a server would)."""
 
     def __init__(self) -> None:
         self._anchor: tuple[datetime, float] | None = None
+
+    @property
+    def locked(self) -> bool:
+        """Whether time follows the wall clock now (an attempt is running)."""
+        return self._anchor is not None
+
+    def lock(self, virtual: datetime, real: float) -> None:
+        if self._anchor is None:
+            self._anchor = (virtual, real)
+
+    def unlock(self) -> None:
+        self._anchor = None
 
     def now(self, env: Any) -> datetime:
         if self._anchor is None:
@@ -69,13 +83,9 @@ class AttemptClock:
 
     async def wait(self, env: Any, tasks: set[asyncio.Task[Any]], until: datetime | None) -> None:
         """Wait (in real time) until a task ends or the virtual clock reaches ``until``."""
-        timeout = None if until is None else max(0.0, (until - env.now).total_seconds())
-        self._anchor = (env.now, time.monotonic())
-        try:
-            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            now = self.now(env)
-        finally:
-            self._anchor = None
+        timeout = None if until is None else max(0.0, (until - self.now(env)).total_seconds())
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        now = self.now(env)
         env.now = now if until is None else min(now, until)
 
 
@@ -104,11 +114,21 @@ async def begin(env: Any, run: Any, activity: Any) -> tuple[bool, Any] | None:
     await asyncio.wait({task}, timeout=GRACE)
     if not task.done():
         # Running: the clock has followed the wall clock since the attempt began.
-        env.now += timedelta(seconds=time.monotonic() - began)
+        env._attempt_clock.lock(env.now, began)
+        env.now = env._attempt_clock.now(env)
         env.note(run, f"{command.activity_type} attempt {activity.attempt} running")
         return None
     activity.running = None
-    return task.result()
+    return outcome(run, task)
+
+
+def outcome(run: Any, task: asyncio.Task[tuple[bool, Any]]) -> tuple[bool, Any]:
+    """The ended attempt's (ok, value); an activity using a feature not emulated stops the run."""
+    try:
+        return task.result()
+    except NotEmulated as exc:
+        run.stopped = exc.feature
+        raise
 
 
 def _heartbeat_hook(
@@ -180,7 +200,7 @@ async def settle(env: Any, attempts: list[tuple[Any, Any]]) -> bool:
         state = activity.running
         if state.task.done():
             activity.running = None
-            ok, value = state.task.result()
+            ok, value = outcome(run, state.task)
             await env._attempt_ended(run, activity, ok, value)
             moved = True
             continue

@@ -154,6 +154,7 @@ class TemporalRun:
     async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
         name = temporalio.workflow._SignalDefinition.must_name_from_fn_or_str(signal)
         payloads = self.env._converter.payload_converter.to_payloads(list(args))
+        await self.env._catch_up()
         self._require_open("signal")
         event = self._history.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
@@ -179,6 +180,7 @@ class TemporalRun:
         if not name:
             raise ValueError(f"{query!r} is not a named @workflow.query handler: pass its name")
         converter = self.env._converter.payload_converter
+        await self.env._catch_up()
         job = WorkflowActivationJob(
             query_workflow=QueryWorkflow(
                 query_id="q", query_type=name, arguments=converter.to_payloads(list(args))
@@ -193,6 +195,7 @@ class TemporalRun:
 
     async def cancel(self) -> None:
         """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
+        await self.env._catch_up()
         self._require_open("cancel")
         self._history.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -350,6 +353,7 @@ class TemporalTestEnvironment:
         if id in self.runs:
             raise ValueError(f"workflow id {id!r} already started in this environment")
         payloads = self._converter.payload_converter.to_payloads(list(args))
+        await self._catch_up()
         run, init = self._new_run(defn, id, payloads)
         await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
         await self._advance(run, until=self.now)
@@ -421,6 +425,7 @@ class TemporalTestEnvironment:
 
     async def sleep(self, duration: timedelta) -> None:
         """Advance virtual time by ``duration``, running every timer and retry due meanwhile."""
+        await self._catch_up()
         until = self.now + duration
         await self._advance(None, until=until)
         self.now = max(self.now, until)  # an attempt that began running moves it in real time
@@ -601,6 +606,11 @@ class TemporalTestEnvironment:
         run._activities.clear()
         run._timers.clear()
 
+    async def _catch_up(self) -> None:
+        """While attempts run, time went on as the test waited: first do what fell due."""
+        if self._attempt_clock.locked:
+            await self._advance(None, until=self._attempt_clock.now(self))
+
     async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
         """Run due work of every open run in virtual-time order, jumping the clock to each next
         due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
@@ -615,7 +625,9 @@ class TemporalTestEnvironment:
                 for when, kind, key in other._due()
             ]
             in_flight = attempts.running(self)
-            if in_flight and await self._attempts_moved(in_flight, due, until):
+            if not in_flight:
+                self._attempt_clock.unlock()
+            elif await self._attempts_moved(in_flight, due, until):
                 continue
             if not due:
                 return
