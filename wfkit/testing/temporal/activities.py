@@ -22,7 +22,7 @@ import temporalio.activity
 import temporalio.converter
 import temporalio.exceptions
 from temporalio.api.common.v1 import Payloads
-from temporalio.bridge.proto.workflow_commands import ScheduleActivity
+from temporalio.bridge.proto.workflow_commands import ScheduleActivity, ScheduleLocalActivity
 from temporalio.testing import ActivityEnvironment
 
 from wfkit.testing.temporal.errors import NotEmulated
@@ -104,7 +104,7 @@ class ActivityRunner:
 
     async def attempt(
         self,
-        command: ScheduleActivity,
+        command: ScheduleActivity | ScheduleLocalActivity,
         attempt: int,
         workflow_id: str,
         workflow_type: str,
@@ -119,8 +119,10 @@ class ActivityRunner:
 
         ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt (from the
         attempt's thread for a sync activity); ``heartbeat_details`` are the last attempt's,
-        which ``activity.info()`` shows; ``control`` gets the means to cancel the attempt."""
+        which ``activity.info()`` shows; ``control`` gets the means to cancel the attempt. A
+        local activity's command has no task queue nor heartbeat timeout of its own."""
         name = command.activity_type
+        is_local = isinstance(command, ScheduleLocalActivity)
         defn = self._defns.get(name)
         hints = defn.arg_types if defn is not None else None
         args = tuple(
@@ -142,18 +144,23 @@ class ActivityRunner:
                         activity_id=command.activity_id,
                         activity_type=name,
                         attempt=attempt,
-                        task_queue=command.task_queue,
+                        **(
+                            {"task_queue": command.task_queue}
+                            if isinstance(command, ScheduleActivity)
+                            else {}
+                        ),
                         workflow_id=workflow_id,
                         workflow_run_id=run_id,
                         workflow_type=workflow_type,
                         scheduled_time=scheduled,
                         current_attempt_scheduled_time=now,
                         started_time=now,
-                        is_local=False,
+                        is_local=is_local,
                         heartbeat_details=list(heartbeat_details),
                         heartbeat_timeout=(
                             command.heartbeat_timeout.ToTimedelta()
-                            if command.HasField("heartbeat_timeout")
+                            if isinstance(command, ScheduleActivity)
+                            and command.HasField("heartbeat_timeout")
                             else None
                         ),
                     ),
@@ -183,7 +190,9 @@ class ActivityRunner:
         return True, Payloads(payloads=payloads)
 
 
-def retry_delay(command: ScheduleActivity, attempt: int, error: BaseException) -> timedelta | None:
+def retry_delay(
+    command: ScheduleActivity | ScheduleLocalActivity, attempt: int, error: BaseException
+) -> timedelta | None:
     """How long before attempt ``attempt + 1``, or None when the policy says stop."""
     if isinstance(error, temporalio.exceptions.ApplicationError) and error.non_retryable:
         return None

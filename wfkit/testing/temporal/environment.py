@@ -37,7 +37,7 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import attempts, children
+from wfkit.testing.temporal import attempts, children, local_activities
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -64,8 +64,7 @@ DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 NOT_EMULATED = {
     "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
     "continue_as_new_workflow_execution": "continue-as-new",
-    "schedule_local_activity": "local activities",
-    "request_cancel_local_activity": "local activities",
+    "request_cancel_local_activity": "cancelling a local activity",
     "schedule_nexus_operation": "Nexus operations",
     "request_cancel_nexus_operation": "Nexus operations",
     "signal_external_workflow_execution": "signals to other workflows",
@@ -449,7 +448,7 @@ class TemporalTestEnvironment:
     async def _workflow_task(self, run: TemporalRun, jobs: list[WorkflowActivationJob]) -> None:
         """One workflow task: activate (again, while core would resolve something locally),
         then record the task and its commands' events."""
-        commands: list[WorkflowCommand] = []
+        commands: list[WorkflowCommand | local_activities.LocalMarker] = []
         flags: list[int] = []
         while jobs:
             completion = self._activate(run, jobs)
@@ -462,7 +461,16 @@ class TemporalTestEnvironment:
                 if c.HasField("request_cancel_activity")
                 and (job := self._cancelled_at_once(run, c)) is not None
             ]
+            for c in new:  # core runs local activities now and resolves them in this task
+                if c.HasField("schedule_local_activity"):
+                    job, marker = await local_activities.resolve(
+                        self, run, c.schedule_local_activity
+                    )
+                    jobs.append(job)
+                    commands.append(marker)
         for command in commands:
+            if isinstance(command, local_activities.LocalMarker):
+                continue
             feature = NOT_EMULATED.get(command.WhichOneof("variant") or "")
             if feature is not None:
                 run._history.workflow_task_started(self.now)
@@ -507,7 +515,15 @@ class TemporalTestEnvironment:
         resolution = attempts.cancelled_resolution(activity, 0)
         return WorkflowActivationJob(resolve_activity=ResolveActivity(seq=seq, result=resolution))
 
-    def _record(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
+    def _record(
+        self,
+        run: TemporalRun,
+        command: WorkflowCommand | local_activities.LocalMarker,
+        completed_id: int,
+    ) -> None:
+        if isinstance(command, local_activities.LocalMarker):
+            local_activities.record(self, run, command, completed_id)
+            return
         history = run._history
         kind = command.WhichOneof("variant")
         if kind == "schedule_activity":
