@@ -167,6 +167,23 @@ class RaceTimer:
         return order
 
 
+@workflow.defn
+class SignalWhileWorking:
+    """Collects signals while its one activity works; returns those that came before its end."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    @workflow.signal
+    def note(self, text: str) -> None:
+        self.received.append(text)
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        await workflow.execute_activity(go_quiet, 0.1, start_to_close_timeout=timedelta(seconds=5))
+        return self.received
+
+
 WORKFLOWS = [
     CleanupOnCancel,
     CancelAfter,
@@ -174,6 +191,7 @@ WORKFLOWS = [
     QuietActivity,
     RaceTimer,
     CompletedElsewhere,
+    SignalWhileWorking,
 ]
 ACTIVITIES = [
     beat_until_cancelled,

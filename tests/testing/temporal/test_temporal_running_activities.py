@@ -21,6 +21,7 @@ from running_flows import (
     CompletedElsewhere,
     QuietActivity,
     RaceTimer,
+    SignalWhileWorking,
     beat_until_cancelled,
     clean_up,
     go_quiet,
@@ -140,6 +141,21 @@ def test_a_timer_fires_while_an_activity_runs(temporal_env):
     took = done.event_time.ToDatetime(tzinfo=timezone.utc) - START
     assert timedelta(seconds=0.05) <= fired_at < timedelta(seconds=0.1) < took
     assert timedelta(seconds=0.15) <= took < timedelta(seconds=0.5)
+
+
+def test_a_signal_reaches_the_workflow_while_its_activity_runs(temporal_env):
+    env = temporal_env(workflows=WORKFLOWS, activities=ACTIVITIES)
+
+    async def scenario():
+        run = await env.start(SignalWhileWorking.run, id="s-1")
+        await run.signal(SignalWhileWorking.note, "while working")
+        return await run.result()
+
+    assert asyncio.run(scenario()) == ["while working"]
+    history = types(env, "s-1")
+    assert history.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) < history.index(
+        EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    )
 
 
 @pytest.mark.parametrize(
