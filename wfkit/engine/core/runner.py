@@ -51,16 +51,7 @@ def execute(
     operations: Sequence[OperationRecord] | None = None,
 ) -> Activation:
     """Advance ``run`` as far as it can go now; the returned activation tells what happened."""
-    winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
-    act = Activation(
-        rt,
-        run,
-        wf,
-        lease_owner=lease_owner,
-        make_context=Context,
-        operations=operations,
-        replay_only=winding_down,
-    )
+    act = _activation(rt, run, wf, lease_owner, operations)
     token = current_activation.set(act)
     try:
         _advance(act)
@@ -69,6 +60,26 @@ def execute(
     finally:
         current_activation.reset(token)
     return act
+
+
+def _activation(
+    rt: Runtime,
+    run: RunRecord,
+    wf: WorkflowDef[Any],
+    lease_owner: str | None,
+    operations: Sequence[OperationRecord] | None = None,
+) -> Activation:
+    """A run being undone or cancelled only replays its body, to learn what to undo."""
+    winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
+    return Activation(
+        rt,
+        run,
+        wf,
+        lease_owner=lease_owner,
+        make_context=Context,
+        operations=operations,
+        replay_only=winding_down,
+    )
 
 
 def _advance(act: Activation) -> None:
@@ -95,15 +106,7 @@ async def execute_async(
     checkpoints are awaited through ``write``; the rarer endings that write several
     checkpoints or retry (parking, compensating, failing, a pause) run in a thread, as
     :func:`execute` would run them, so they never hold up the loop's other runs."""
-    winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
-    act = Activation(
-        rt,
-        run,
-        wf,
-        lease_owner=lease_owner,
-        make_context=Context,
-        replay_only=winding_down,
-    )
+    act = _activation(rt, run, wf, lease_owner)
     act.write_async = write
     token = current_activation.set(act)
     try:
