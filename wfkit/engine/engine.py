@@ -535,6 +535,12 @@ class Engine:
     ) -> None:
         """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
 
+        ``concurrency`` runs at most are advanced at once: runs of ``def`` workflows each in
+        a thread; runs of ``async def`` workflows, when the store's commits can be awaited
+        (SQLite, memory), as tasks on one event loop in one more thread, their checkpoints
+        shared in group commits (:mod:`wfkit.engine.task_lane`). A bug that escapes a run
+        on the loop stops the worker and is raised here.
+
         ``only_queues``: dequeue only those queues and run only runs on them (``wfkit worker
         --queue``); by default every declared queue is dequeued and every run is claimed.
 
