@@ -8,17 +8,13 @@ rule descriptor and the test cases. Entries have the fields the linter's formats
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from wfkit.compat import rules as rules_package
 from wfkit.compat.rule import CompatRule, Pair
 from wfkit.errors import UsageError
-
-_SECTION = re.compile(r"^(What|Why|Use instead):\s*", re.M)
+from wfkit.lint.catalog import classes_in_modules, doc_sections
 
 
 @dataclass(frozen=True)
@@ -38,25 +34,12 @@ class CompatRuleInfo:
 
 @lru_cache(maxsize=1)
 def _all() -> tuple[CompatRuleInfo, ...]:
-    found = []
-    for module_info in sorted(pkgutil.iter_modules(rules_package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{rules_package.__name__}.{module_info.name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, CompatRule)
-                and value is not CompatRule
-                and value.__module__ == module.__name__
-            ):
-                found.append(_info(value, module.__doc__ or ""))
+    found = [_info(cls, doc) for cls, doc in classes_in_modules(rules_package, CompatRule)]
     return tuple(sorted(found, key=lambda info: info.code))
 
 
 def _info(cls: type[CompatRule], doc: str) -> CompatRuleInfo:
-    parts = _SECTION.split(doc)
-    sections = {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)}
+    sections = doc_sections(doc)
     return CompatRuleInfo(
         cls.CODE,
         cls.NAME,

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
+from typing import TypeVar
 
 import wfkit
 from wfkit.errors import UsageError
@@ -29,6 +30,7 @@ from wfkit.lint.rule import Invalid, LintRule, case_source
 
 RULES_PACKAGE = "wfkit.lint_rules"
 RULES_FOLDER = "lint_rules"  # in a source checkout: beside the wfkit package
+T = TypeVar("T")
 _SECTION = re.compile(r"^(What|Why|Use instead):\s*", re.M)
 
 
@@ -82,34 +84,39 @@ def rules_package() -> ModuleType:
 @lru_cache(maxsize=1)
 def rule_classes() -> tuple[tuple[type[LintRule], str], ...]:
     """(rule class, module docstring) for every rule module, sorted by code."""
-    package = rules_package()
-    found = []
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{RULES_PACKAGE}.{module_info.name}")
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, LintRule)
-                and value is not LintRule
-                and value.__module__ == module.__name__
-                and value.CODE
-            ):
-                found.append((value, module.__doc__ or ""))
+    found = [(cls, doc) for cls, doc in classes_in_modules(rules_package(), LintRule) if cls.CODE]
     return tuple(sorted(found, key=lambda pair: pair[0].CODE))
 
 
-def _sections(doc: str) -> dict[str, str]:
+def classes_in_modules(package: ModuleType, base: type[T]) -> list[tuple[type[T], str]]:
+    """(class, its module's docstring) for each subclass of ``base`` defined in a module of
+    ``package`` (modules named ``_...`` aside), by module name: how a rule catalog (the
+    linter's, ``wfkit compat``'s) finds its rules, one module each."""
+    found: list[tuple[type[T], str]] = []
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, base)
+                and value is not base
+                and value.__module__ == module.__name__
+            ):
+                found.append((value, module.__doc__ or ""))
+    return found
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """A rule docstring's ``What:``, ``Why:`` and ``Use instead:`` paragraphs, each on one
+    line."""
     parts = _SECTION.split(doc)
-    out = {}
-    for index in range(1, len(parts) - 1, 2):
-        out[parts[index]] = " ".join(parts[index + 1].split())
-    return out
+    return {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)}
 
 
 def _info(cls: type[LintRule], doc: str) -> RuleInfo:
-    sections = _sections(doc)
+    sections = doc_sections(doc)
     invalid = tuple(c if isinstance(c, Invalid) else Invalid(c) for c in cls.INVALID)
     fixable = cls.FIXABLE or any(c.fixed is not None and not c.unsafe for c in invalid)
     return RuleInfo(
