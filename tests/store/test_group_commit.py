@@ -244,6 +244,75 @@ def test_a_closed_loop_does_not_keep_the_writer() -> None:
     assert answers == ["later"] and not group._writing
 
 
+def test_threads_and_two_loops_hammering_one_batcher_each_get_their_own_answers() -> None:
+    """Four threads and two event loops (sixteen tasks each) submit at once, and the writer
+    fails now and then: every caller gets its own outcome, every batch is written once, and
+    nothing is left waiting."""
+    lock = threading.Lock()
+    written: list[str] = []
+    failed_batches: list[list[str]] = []
+    rounds = iter(range(10**9))
+
+    def write(items):
+        with lock:
+            n = next(rounds)
+        time.sleep(0.0002)  # a short fsync: callers pile up behind it
+        if n % 17 == 5:
+            failed_batches.append(list(items))
+            raise OSError(f"batch {n} lost")
+        with lock:
+            written.extend(items)
+        return [(True, item.upper()) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write, max_batch=8)
+    answers: dict[str, Any] = {}
+
+    def record(name: str, call: Any) -> None:
+        try:
+            answers[name] = call()
+        except OSError as error:
+            answers[name] = error
+
+    def thread_caller(t: int) -> None:
+        for k in range(40):
+            name = f"t{t}.{k}"
+            record(name, lambda name=name: group.submit(name))
+
+    async def task_caller(loop_no: int, n: int) -> None:
+        for k in range(10):
+            name = f"l{loop_no}.{n}.{k}"
+            try:
+                answers[name] = await group.submit_async(name)
+            except OSError as error:
+                answers[name] = error
+
+    def loop_caller(loop_no: int) -> None:
+        async def main() -> None:
+            await asyncio.gather(*(task_caller(loop_no, n) for n in range(16)))
+
+        asyncio.run(main())
+
+    callers = [threading.Thread(target=thread_caller, args=(t,)) for t in range(4)]
+    callers += [threading.Thread(target=loop_caller, args=(n,)) for n in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(30)
+    assert not any(caller.is_alive() for caller in callers), "a caller was left waiting"
+    names = [f"t{t}.{k}" for t in range(4) for k in range(40)]
+    names += [f"l{n}.{m}.{k}" for n in range(2) for m in range(16) for k in range(10)]
+    assert sorted(answers) == sorted(names)
+    lost = {name for batch in failed_batches for name in batch}
+    assert failed_batches, "no batch failed: the failure path went untested"
+    for name in names:
+        if name in lost:
+            assert isinstance(answers[name], OSError), name
+        else:
+            assert answers[name] == name.upper(), name
+    assert sorted(written) == sorted(set(names) - lost)  # each written once
+    assert not group._writing and not group._queue
+
+
 def test_a_fenced_checkpoint_does_not_sink_the_others_in_its_batch(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{tmp_path}/g.db")
     for run_id in ("a", "b", "c"):
