@@ -376,6 +376,7 @@ def test_wfkit_worker_runs_async_workflows_on_its_event_loop(tmp_path: Path) -> 
     assert [engine.result(i) for i in ids] == [n + 3 for n in range(12)]
     assert set((tmp_path / "threads.log").read_text().split()) == {"wfkit-worker-loop"}
     assert output.count("COMPLETED") >= 12, output  # the worker's log still sees every change
+    assert "async workflows as tasks on one event loop" in output.splitlines()[0], output
     engine.close()
 
 

@@ -105,6 +105,7 @@ def worker(
     from wfkit.engine.engine import Engine
     from wfkit.engine.loader import load_modules
     from wfkit.engine.store import display_url, open_store
+    from wfkit.engine.store.base import async_commit
 
     workflows = load_modules(modules)
     only_queues = _known_queues(workflows, queues) if queues else None
@@ -127,6 +128,11 @@ def worker(
             f"worker {engine.owner} on {display_url(store_url)}: "
             f"{', '.join(wf.name for wf in workflows)} (concurrency {concurrency}; "
             + (f"queues {', '.join(only_queues)}; " if only_queues else "")
+            + (
+                "async workflows as tasks on one event loop; "
+                if any(wf.is_async for wf in workflows) and async_commit(store) is not None
+                else ""
+            )
             + "Ctrl-C or SIGTERM stops)",
         )
         with _stop_on_signals(
