@@ -453,9 +453,7 @@ class Engine:
             )
 
         if only_queues is None and not self._queues:
-            claimed = self.store.claim(
-                self.owner, now, until, limit=limit, run_id=run_id, workflows=workflows
-            )
+            claimed = claim()
         else:
             # Dequeue first, when due: whenever nothing dequeued before is left to claim, and
             # at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy by
