@@ -8,6 +8,7 @@ store outages are handled one way.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -48,6 +49,19 @@ class ClaimedRuns:
             if run is not None:
                 wf = self._rt.workflows[run.workflow]
                 await execute_async(self._rt, run, wf, lease_owner=self._rt.owner, write=write)
+
+    async def process_on_loop(
+        self,
+        claimed: RunRecord,
+        claimed_at: datetime,
+        write: Callable[..., Awaitable[bool]],
+    ) -> None:
+        """A run claimed by the worker's event loop: an async workflow's as a task on it, a
+        sync workflow's in the loop's thread pool (its body blocks)."""
+        if self._rt.workflows[claimed.workflow].is_async:
+            await self.process_async(claimed, claimed_at, write)
+        else:
+            await asyncio.to_thread(self.process, claimed, claimed_at)
 
     @contextmanager
     def _advancing(self, claimed: RunRecord, claimed_at: datetime) -> Iterator[RunRecord | None]:

@@ -59,7 +59,7 @@ from wfkit.engine.store.base import (
     async_commit,
     finished_statuses,
 )
-from wfkit.engine.task_lane import InFlight, TaskLane
+from wfkit.engine.task_lane import TaskLane
 from wfkit.engine.versions import VersionGroup, version_groups
 from wfkit.engine.worker import Heartbeat
 from wfkit.errors import (
@@ -533,11 +533,12 @@ class Engine:
     ) -> None:
         """Process runs until ``stop`` is set (a ``wfkit worker`` process runs this).
 
-        ``concurrency`` runs at most are advanced at once: runs of ``def`` workflows each in
-        a thread; runs of ``async def`` workflows, when the store's commits can be awaited
-        (SQLite, memory), as tasks on one event loop in one more thread, their checkpoints
-        shared in group commits (:mod:`wfkit.engine.task_lane`). A bug that escapes a run
-        on the loop stops the worker and is raised here.
+        ``concurrency`` runs at most are advanced at once, each in a thread of its own; or,
+        when a workflow is ``async def`` and the store's commits can be awaited (SQLite,
+        memory), claimed by one event loop that runs the async ones as its tasks, their
+        checkpoints shared in group commits, and the sync ones in its thread pool
+        (:mod:`wfkit.engine.task_lane`). A bug that escapes a run on the loop stops the
+        worker and is raised here.
 
         ``only_queues``: dequeue only those queues and run only runs on them (``wfkit worker
         --queue``); by default every declared queue is dequeued and every run is claimed.
@@ -559,25 +560,24 @@ class Engine:
         health = self.rt.health
         schedules = Schedules(self)
         fired_at: list[datetime] = []  # when this worker last fired its schedules
-        slots = InFlight(concurrency)
-        # Async workflows run as tasks on one event loop when the store's commits can be
-        # awaited (wfkit.engine.task_lane); the rest, and every run on other stores, run in
-        # threads, one per run in flight. Both share the ``concurrency`` slots.
+        # With an async workflow and a store whose commits can be awaited, the worker's
+        # runs are claimed and advanced by one event loop (wfkit.engine.task_lane): async
+        # runs as its tasks, sync runs in its thread pool, in one claim order; else a
+        # thread per run in flight claims and advances its own.
         write = async_commit(self.store)
-        on_loop = sorted(n for n, wf in self._workflows.items() if wf.is_async and write)
-        in_threads = sorted(set(self._workflows) - set(on_loop))
+        every = sorted(self._workflows)
         lane = (
             TaskLane(
-                slots=slots,
-                claim=lambda limit: self._claim(limit, None, only_queues, on_loop),
-                process=lambda run, at: self._claimed.process_async(run, at, write),
+                capacity=concurrency,
+                claim=lambda limit: self._claim(limit, None, only_queues, every),
+                process=lambda run, at: self._claimed.process_on_loop(run, at, write),
                 pause=lambda: self._pause(idle_interval),
                 clock=self.clock,
                 health=health,
                 stop=stop,
                 backoff_max=_WORKER_BACKOFF_MAX,
             )
-            if on_loop and write is not None
+            if write is not None and any(wf.is_async for wf in self._workflows.values())
             else None
         )
 
@@ -589,14 +589,6 @@ class Engine:
                 fired_at[:] = [now]
                 schedules.fire()
 
-        def work() -> bool:
-            if not in_threads or not slots.take(1):
-                return False
-            try:
-                return self._work_once(None, only_queues, in_threads)
-            finally:
-                slots.give(1)
-
         def loop(fires: bool = False) -> None:
             backoff = 0.0
             while not stop.is_set():
@@ -605,7 +597,7 @@ class Engine:
                         fire_schedules()
                     # The claim tells the store's health its answer: the run it advanced
                     # may have met (and been released by) an outage since.
-                    if work():
+                    if lane is None and self._work_once(None, only_queues, every):
                         backoff = 0.0
                         continue
                     if on_idle is not None and (lane is None or lane.idle):
@@ -622,7 +614,7 @@ class Engine:
         health.on_back = on_store_back or _log_store_back
         threads = [
             threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
-            for i in range(concurrency - 1 if in_threads else 0)
+            for i in range(concurrency - 1 if lane is None else 0)
         ]
         if lane is not None:
             threads.append(threading.Thread(target=lane.run, name="wfkit-worker-loop", daemon=True))

@@ -8,9 +8,11 @@ through :meth:`~wfkit.engine.store.base.CommitsAsync.commit_async`: every run wh
 finished in one turn of the loop is acknowledged by one commit. Sync steps called from async
 workflows run in the loop's thread pool, as ``asyncio.to_thread`` runs them.
 
-The lane claims as many runs as it has free slots in one claim (the slots are shared with
-the worker's threads, which run the sync workflows), claims again as soon as a run leaves,
-and otherwise looks for work every ``idle_interval`` like the threads do.
+The lane is the worker's only claimer then: it claims as many runs as it has free slots (of
+``concurrency``) in one claim, in the store's claim order whatever their kind; a run of a sync
+workflow goes to the loop's thread pool (its body blocks), with the thread-per-run code. It
+claims again as soon as a run leaves, and otherwise looks for work every ``idle_interval``
+like the threads do.
 """
 
 from __future__ import annotations
@@ -30,32 +32,11 @@ Claim = Callable[[int], list[tuple[RunRecord, datetime]]]
 Process = Callable[[RunRecord, datetime], Awaitable[None]]
 
 
-class InFlight:
-    """How many runs a worker advances at once, shared by its threads and its event loop."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._used = 0
-        self._lock = threading.Lock()
-
-    def take(self, wanted: int) -> int:
-        """Up to ``wanted`` free slots, now taken (0 when all are in use)."""
-        with self._lock:
-            granted = max(0, min(wanted, self.limit - self._used))
-            self._used += granted
-            return granted
-
-    def give(self, count: int) -> None:
-        if count:
-            with self._lock:
-                self._used -= count
-
-
 class TaskLane:
     def __init__(
         self,
         *,
-        slots: InFlight,
+        capacity: int,
         claim: Claim,
         process: Process,
         pause: Callable[[], float],
@@ -64,7 +45,7 @@ class TaskLane:
         stop: threading.Event,
         backoff_max: float,
     ) -> None:
-        self._slots = slots
+        self._capacity = capacity
         self._claim = claim
         self._process = process
         self._pause = pause
@@ -94,7 +75,7 @@ class TaskLane:
         # Sync steps and the rare endings run in threads: enough that a slow sync step in
         # every run in flight does not queue behind the others (asyncio's default is 6 here).
         pool = ThreadPoolExecutor(
-            max_workers=max(8, 2 * self._slots.limit), thread_name_prefix="wfkit-lane"
+            max_workers=max(8, 2 * self._capacity), thread_name_prefix="wfkit-lane"
         )
         loop.set_default_executor(pool)
         try:
@@ -107,7 +88,7 @@ class TaskLane:
     async def _serve(self) -> None:
         backoff = 0.0
         while not self._stop.is_set():
-            wanted = self._slots.take(self._slots.limit)
+            wanted = self._capacity - len(self._running)
             claimed: list[tuple[RunRecord, datetime]] = []
             try:
                 if wanted:
@@ -116,8 +97,6 @@ class TaskLane:
             except StoreError as exc:
                 backoff = min(max(backoff * 2, 0.5), self._backoff_max)
                 self._health.failed(exc, backoff, self._clock.now(), always=True)
-            finally:
-                self._slots.give(wanted - len(claimed))
             for run, claimed_at in claimed:
                 task = asyncio.get_running_loop().create_task(self._one(run, claimed_at))
                 self._running.add(task)
@@ -149,5 +128,4 @@ class TaskLane:
                 self.error = exc
             self._stop.set()
         finally:
-            self._slots.give(1)
             self._running.discard(asyncio.current_task())
