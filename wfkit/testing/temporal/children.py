@@ -104,7 +104,7 @@ async def deliver(env: Any, parent: Any, seq: int) -> None:
     """The child closed: the parent's Completed / Failed / Canceled event and the job that
     resolves its result, as core words it."""
     pending: PendingChild = parent._children.pop(seq)
-    child = pending.child
+    child = pending.child.runs[-1]  # a child that continued as new ends in its last run
     closing = child._closing
     kind = closing.WhichOneof("variant")
     common = {
@@ -168,16 +168,15 @@ def due(run: Any) -> list[tuple[datetime, int, int]]:
     for seq, pending in run._children.items():
         if pending.child is None:
             out.append((pending.queued, 2, seq))
-        elif pending.child.done:
-            out.append((pending.child.closed_at, 3, seq))
+        elif pending.child.runs[-1].done:
+            out.append((pending.child.runs[-1].closed_at, 3, seq))
     return out
 
 
 def busy(run: Any) -> bool:
     """Whether a child of ``run`` (or its children) still has work of its own to do."""
-    return any(
-        p.child is not None and not p.child.done and p.child._busy() for p in run._children.values()
-    )
+    runs = [p.child.runs[-1] for p in run._children.values() if p.child is not None]
+    return any(not child.done and child._busy() for child in runs)
 
 
 def _child_failure(

@@ -101,10 +101,10 @@ class WorkflowDriver:
             **_known_fields(
                 temporalio.workflow.Info,
                 attempt=init.attempt,
-                continued_run_id=None,
+                continued_run_id=init.continued_from_execution_run_id or None,
                 cron_schedule=None,
                 execution_timeout=None,
-                first_execution_run_id=self.run_id,
+                first_execution_run_id=init.first_execution_run_id or self.run_id,
                 headers={},
                 namespace=NAMESPACE,
                 original_execution_run_id=self.run_id,

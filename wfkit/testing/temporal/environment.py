@@ -37,7 +37,7 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import children
+from wfkit.testing.temporal import children, continuation
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -63,7 +63,6 @@ DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
     "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
-    "continue_as_new_workflow_execution": "continue-as-new",
     "schedule_local_activity": "local activities",
     "request_cancel_local_activity": "local activities",
     "schedule_nexus_operation": "Nexus operations",
@@ -131,10 +130,32 @@ class TemporalRun:
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
         self.stopped: str | None = None
+        # Continue-as-new: the run this one continued, the run that continued this one, and
+        # this run's first workflow task while it waits to run (continuation.py).
+        self._continued_from: TemporalRun | None = None
+        self._next: TemporalRun | None = None
+        self._pending_start: continuation.PendingStart | None = None
+        self._parent: tuple[TemporalRun, int] | None = None  # a child's parent, initiated id
 
     @property
     def done(self) -> bool:
         return self._closing is not None
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the history is one a worker handled to its last task: not stopped mid-task,
+        and not a run continued as new whose first task has not run (a Replayer waits forever
+        on a history with no workflow task)."""
+        return self.stopped is None and self._pending_start is None
+
+    @property
+    def run_id(self) -> str:
+        return self._driver.run_id
+
+    @property
+    def runs(self) -> list[TemporalRun]:
+        """This run and the runs that continued it as new, in order (the last is the newest)."""
+        return continuation.chain(self)
 
     def history(self) -> WorkflowHistory:
         """The run's history so far, as temporalio's client returns it (and Replayer takes)."""
@@ -142,11 +163,18 @@ class TemporalRun:
 
     async def result(self) -> Any:
         """Run on virtual time until the workflow closes; its result, or the client's
-        ``WorkflowFailureError`` when it failed or was cancelled."""
-        await self.env._advance(self, until=None)
-        return self._outcome()
+        ``WorkflowFailureError`` when it failed or was cancelled. Like a client's handle, it
+        follows continue-as-new to the last run's result."""
+        run = self
+        while True:
+            await self.env._advance(run, until=None)
+            if run._next is None:
+                return run._outcome()
+            run = run._next
 
     async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
+        if self._next is not None:  # sent to the newest run, as a handle without a run id does
+            return await self.runs[-1].signal(signal, *args)
         name = temporalio.workflow._SignalDefinition.must_name_from_fn_or_str(signal)
         payloads = self.env._converter.payload_converter.to_payloads(list(args))
         self._require_open("signal")
@@ -163,10 +191,12 @@ class TemporalRun:
             signal_job.originating_event_id = event.event_id
         job = WorkflowActivationJob(signal_workflow=signal_job)
         await self.env._workflow_task(self, [job])
-        await self.env._advance(self, until=self.env.now)
+        await self.env._advance(None, until=self.env.now)  # a next run's first task too
 
     async def query(self, query: str | Callable[..., Any], *args: Any) -> Any:
         """Ask a query handler; queries leave no trace in the history."""
+        if self._next is not None:
+            return await self.runs[-1].query(query, *args)
         defn = (
             None if isinstance(query, str) else temporalio.workflow._QueryDefinition.from_fn(query)
         )
@@ -188,6 +218,8 @@ class TemporalRun:
 
     async def cancel(self) -> None:
         """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
+        if self._next is not None:
+            return await self.runs[-1].cancel()
         self._require_open("cancel")
         self._history.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -197,12 +229,13 @@ class TemporalRun:
         )
         job = WorkflowActivationJob(cancel_workflow=CancelWorkflow(reason="cancelled by test"))
         await self.env._workflow_task(self, [job])
-        await self.env._advance(self, until=self.env.now)
+        await self.env._advance(None, until=self.env.now)
 
     def _due(self) -> list[tuple[datetime, int, int]]:
-        """(when, 0 activity / 1 timer / 2 child start / 3 child result, seq) of the run's
-        pending work."""
+        """(when, 0 activity / 1 timer / 2 child start / 3 child result / 4 first task of a run
+        continued as new, seq) of the run's pending work."""
         due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
+        due += continuation.due(self)
         return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
 
     def _busy(self) -> bool:
@@ -273,7 +306,8 @@ class TemporalTestEnvironment:
         # Attempts whose outcome a crash lost: a timeout and a fresh attempt (or, for the last
         # one, a failure) replace them, so such a run may rightly end unlike a crash-free one.
         self.lost_attempts = 0
-        self.runs: dict[str, TemporalRun] = {}
+        self.runs: dict[str, TemporalRun] = {}  # workflow id -> its newest run
+        self.all_runs: list[TemporalRun] = []  # every run, continued ones too, in start order
         self.task_queue = task_queue
         self.now = start
 
@@ -358,7 +392,7 @@ class TemporalTestEnvironment:
         """A run's history (started), driver and handle, registered; the job that starts it.
         ``parent``: the parent run and its initiated event id, for a child workflow."""
         assert defn.name is not None
-        run_id = f"run-{len(self.runs) + 1}"
+        run_id = self._next_run_id()
         history = HistoryBuilder(workflow_id, self.task_queue)
         parent_execution = None
         if parent is not None:
@@ -372,7 +406,7 @@ class TemporalTestEnvironment:
             workflow_type=defn.name,
             workflow_id=workflow_id,
             arguments=payloads,
-            randomness_seed=len(self.runs) + 1,
+            randomness_seed=len(self.all_runs) + 1,
             attempt=1,
             first_execution_run_id=run_id,
         )
@@ -386,8 +420,13 @@ class TemporalTestEnvironment:
         init.start_time.FromDatetime(self.now)
         driver = WorkflowDriver(defn, init, run_id, self.task_queue, self._executor)
         run = TemporalRun(self, workflow_id, defn, driver, history)
+        run._parent = parent
         self.runs[workflow_id] = run
+        self.all_runs.append(run)
         return run, init
+
+    def _next_run_id(self) -> str:
+        return f"run-{len(self.all_runs) + 1}"
 
     async def execute(self, run_fn: Callable[..., Any], *args: Any, id: str) -> Any:
         """Start the workflow and run it to its end on virtual time; its result."""
@@ -564,6 +603,8 @@ class TemporalTestEnvironment:
             self._patch_marker(run, command.set_patch_marker, completed_id)
         elif kind in CLOSING:
             self._close(run, command, completed_id)
+        elif kind == continuation.KIND:
+            continuation.record(self, run, command, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
 
     def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
@@ -607,8 +648,10 @@ class TemporalTestEnvironment:
                 await self._fire(other, other._timers.pop(key))
             elif kind == 2:
                 await children.start(self, other, key)
-            else:
+            elif kind == 3:
                 await children.deliver(self, other, key)
+            else:
+                await continuation.start(self, other)
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(

@@ -1,0 +1,83 @@
+"""Workflows for the environment's tests of a run's lifecycle and messages: continue-as-new (in
+the spirit of temporalio/samples-python's hello_continue_as_new), updates with validators
+(hello_update), cancelling a child and parent close policies (hello_child_workflow,
+hello_cancellation), and signals to and cancellation of other workflows."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporal_flows import notify
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+
+
+@dataclass
+class Tally:
+    iteration: int
+    total: int
+
+
+@workflow.defn
+class Looping:
+    """Adds the iteration to the total, sleeps a second, notifies, and continues as new until
+    the last iteration; returns the total and what ``workflow.info()`` says about the chain."""
+
+    @workflow.run
+    async def run(self, tally: Tally) -> str:
+        info = workflow.info()
+        if tally.iteration == 3:
+            return (
+                f"total {tally.total}; run {info.run_id} continued {info.continued_run_id},"
+                f" first {info.first_execution_run_id}"
+            )
+        await asyncio.sleep(1)
+        await workflow.execute_activity(
+            notify, f"iteration {tally.iteration}", start_to_close_timeout=timedelta(seconds=5)
+        )
+        workflow.continue_as_new(Tally(tally.iteration + 1, tally.total + tally.iteration))
+
+
+@workflow.defn
+class Counter:
+    """Keeps a count that signals raise; continues as new (carrying the count) after every
+    two signals, and ends when the count reaches ``limit``."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seen = 0
+
+    @workflow.run
+    async def run(self, start: int, limit: int) -> int:
+        self.count = start
+        await workflow.wait_condition(lambda: self.seen == 2 or self.count >= limit)
+        if self.count >= limit:
+            return self.count
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(args=[self.count, limit])
+
+    @workflow.signal
+    def add(self, amount: int) -> None:
+        self.count += amount
+        self.seen += 1
+
+    @workflow.query
+    def value(self) -> int:
+        return self.count
+
+
+CUSTOM_KEYWORD = SearchAttributeKey.for_keyword("CustomKeywordField")
+
+
+@workflow.defn
+class SearchAttributeUpsert:
+    """Upserts a search attribute, which the environment does not emulate."""
+
+    @workflow.run
+    async def run(self) -> None:
+        workflow.upsert_search_attributes([CUSTOM_KEYWORD.value_set("x")])
+
+
+LIFECYCLE_WORKFLOWS = [Looping, Counter, SearchAttributeUpsert]
