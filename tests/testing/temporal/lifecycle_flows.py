@@ -12,6 +12,7 @@ from datetime import timedelta
 from temporal_flows import notify
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
 
 @dataclass
@@ -81,3 +82,56 @@ class SearchAttributeUpsert:
 
 
 LIFECYCLE_WORKFLOWS = [Looping, Counter, SearchAttributeUpsert]
+
+
+SUPPORTED = {"en": "Hello", "fr": "Bonjour", "de": "Hallo"}
+
+
+@workflow.defn
+class Greeting:
+    """Greets in a language an update sets (the validator rejects unsupported ones); an update
+    can also wait for a notification activity; a signal approves, after which the workflow
+    greets and ends."""
+
+    def __init__(self) -> None:
+        self.language = "en"
+        self.approved = False
+        self.changes: list[str] = []
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        await workflow.wait_condition(lambda: self.approved)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return f"{SUPPORTED[self.language]}, {name} ({', '.join(self.changes)})"
+
+    @workflow.update
+    def set_language(self, language: str) -> str:
+        previous, self.language = self.language, language
+        self.changes.append(f"{previous}->{language}")
+        return previous
+
+    @set_language.validator
+    def check_language(self, language: str) -> None:
+        if language not in SUPPORTED:
+            raise ValueError(f"{language} is not supported")
+
+    @workflow.update
+    async def announce(self, message: str) -> str:
+        await workflow.execute_activity(
+            notify, message, start_to_close_timeout=timedelta(seconds=5)
+        )
+        await workflow.sleep(timedelta(minutes=1))
+        self.changes.append(f"announced {message}")
+        return f"announced at {workflow.now().isoformat()}"
+
+    @workflow.update
+    def fail_update(self) -> None:
+        raise ApplicationError("no can do", type="Refused")
+
+    @workflow.signal
+    def approve(self) -> None:
+        self.approved = True
+        self.changes.append("approved")
+
+
+LIFECYCLE_WORKFLOWS.append(Greeting)

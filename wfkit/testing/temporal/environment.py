@@ -37,7 +37,7 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import children, continuation
+from wfkit.testing.temporal import children, continuation, updates
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -72,7 +72,6 @@ NOT_EMULATED = {
     "request_cancel_external_workflow_execution": "cancelling other workflows",
     "upsert_workflow_search_attributes": "search attribute upserts",
     "modify_workflow_properties": "workflow property (memo) changes",
-    "update_response": "workflow updates",
 }
 CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
 
@@ -136,6 +135,9 @@ class TemporalRun:
         self._next: TemporalRun | None = None
         self._pending_start: continuation.PendingStart | None = None
         self._parent: tuple[TemporalRun, int] | None = None  # a child's parent, initiated id
+        # Updates the test sent, by id, and the requests not yet accepted (updates.py).
+        self._updates: dict[str, updates.PendingUpdate] = {}
+        self._update_requests: dict[str, Any] = {}
 
     @property
     def done(self) -> bool:
@@ -215,6 +217,17 @@ class TemporalRun:
             raise self.env._converter.failure_converter.from_failure(answer.failed, converter)
         hints = [defn.ret_type] if defn and defn.ret_type else None
         return converter.from_payloads([answer.succeeded.response], hints)[0]
+
+    async def update(
+        self, update: str | Callable[..., Any], *args: Any, id: str | None = None
+    ) -> Any:
+        """Send an update and wait (on virtual time) for its result, as
+        ``WorkflowHandle.execute_update`` does; a rejected or failed update raises the client's
+        ``WorkflowUpdateFailedError``. ``id``: the update id (default ``update-<n>``)."""
+        if self._next is not None:
+            return await self.runs[-1].update(update, *args, id=id)
+        update_id = id or f"update-{len(self._updates) + 1}"
+        return await updates.update(self.env, self, update, args, update_id)
 
     async def cancel(self) -> None:
         """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
@@ -441,6 +454,16 @@ class TemporalTestEnvironment:
         """Query the run ``workflow_id`` (see :meth:`TemporalRun.query`)."""
         return await self._run(workflow_id).query(query, *args)
 
+    async def update(
+        self,
+        workflow_id: str,
+        update: str | Callable[..., Any],
+        *args: Any,
+        id: str | None = None,
+    ) -> Any:
+        """Update the run ``workflow_id`` (see :meth:`TemporalRun.update`)."""
+        return await self._run(workflow_id).update(update, *args, id=id)
+
     async def cancel(self, workflow_id: str) -> None:
         """Request cancellation of the run ``workflow_id``."""
         await self._run(workflow_id).cancel()
@@ -494,6 +517,9 @@ class TemporalTestEnvironment:
                 run._history.workflow_task_started(self.now)
                 run.stopped = feature
                 raise NotEmulated(feature)
+        if updates.rejected_only(run, commands):  # the server drops the task: no events
+            run._driver.forget_last()
+            return
         completed_id = run._history.workflow_task(self.now, flags)
         try:
             for command in commands:
@@ -605,6 +631,8 @@ class TemporalTestEnvironment:
             self._close(run, command, completed_id)
         elif kind == continuation.KIND:
             continuation.record(self, run, command, completed_id)
+        elif kind == updates.KIND:
+            updates.record(self, run, command, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
 
     def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
