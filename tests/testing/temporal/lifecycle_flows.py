@@ -12,7 +12,8 @@ from datetime import timedelta
 from temporal_flows import notify
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 
 @dataclass
@@ -135,3 +136,94 @@ class Greeting:
 
 
 LIFECYCLE_WORKFLOWS.append(Greeting)
+
+
+@workflow.defn
+class Sleeper:
+    """Sleeps ``hours``; when cancelled, notifies "cleanup" and ends cancelled."""
+
+    @workflow.run
+    async def run(self, hours: int) -> str:
+        try:
+            await workflow.sleep(timedelta(hours=hours))
+        except asyncio.CancelledError:
+            await workflow.execute_activity(
+                notify, "cleanup", start_to_close_timeout=timedelta(seconds=5)
+            )
+            raise
+        return "slept"
+
+
+@workflow.defn
+class CancellingParent:
+    """Starts a Sleeper child, cancels it after a minute, reports how it ended."""
+
+    @workflow.run
+    async def run(self) -> str:
+        child = await workflow.start_child_workflow(Sleeper.run, 24, id="sleeper")
+        await workflow.sleep(timedelta(minutes=1))
+        child.cancel()
+        try:
+            await child
+        except ChildWorkflowError as ended:
+            return f"child ended: {type(ended.cause).__name__}"
+        return "child finished"
+
+
+POLICIES = {
+    "terminate": ParentClosePolicy.TERMINATE,
+    "request_cancel": ParentClosePolicy.REQUEST_CANCEL,
+    "abandon": ParentClosePolicy.ABANDON,
+}
+
+
+@workflow.defn
+class ShortParent:
+    """Starts a Sleeper child (an hour) with the parent close policy named and ends a minute
+    later, while the child sleeps."""
+
+    @workflow.run
+    async def run(self, policy: str) -> str:
+        await workflow.start_child_workflow(
+            Sleeper.run, 1, id=f"sleeper-{policy}", parent_close_policy=POLICIES[policy]
+        )
+        await workflow.sleep(timedelta(minutes=1))
+        return "parent done"
+
+
+@workflow.defn
+class Waiter:
+    """Waits for a poke signal (or cancellation)."""
+
+    def __init__(self) -> None:
+        self.poked: str | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.poked is not None)
+        return f"poked: {self.poked}"
+
+    @workflow.signal
+    def poke(self, value: str) -> None:
+        self.poked = value
+
+
+@workflow.defn
+class Messenger:
+    """Signals one workflow, cancels another, and signals a workflow that is not running."""
+
+    @workflow.run
+    async def run(self, target: str, victim: str) -> list[str]:
+        said = []
+        await workflow.get_external_workflow_handle(target).signal(Waiter.poke, "hello")
+        said.append(f"signalled {target}")
+        await workflow.get_external_workflow_handle(victim).cancel()
+        said.append(f"cancelled {victim}")
+        try:
+            await workflow.get_external_workflow_handle("nobody").signal(Waiter.poke, "?")
+        except ApplicationError as failed:
+            said.append(f"nobody: {failed.type}")
+        return said
+
+
+LIFECYCLE_WORKFLOWS += [Sleeper, CancellingParent, ShortParent, Waiter, Messenger]

@@ -11,7 +11,7 @@ into a new one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -37,7 +37,7 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import children, continuation, updates
+from wfkit.testing.temporal import children, continuation, external, updates
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -62,14 +62,11 @@ from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
-    "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
     "schedule_local_activity": "local activities",
     "request_cancel_local_activity": "local activities",
     "schedule_nexus_operation": "Nexus operations",
     "request_cancel_nexus_operation": "Nexus operations",
-    "signal_external_workflow_execution": "signals to other workflows",
-    "cancel_signal_workflow": "signals to other workflows",
-    "request_cancel_external_workflow_execution": "cancelling other workflows",
+    "cancel_signal_workflow": "cancelling a signal to another workflow",
     "upsert_workflow_search_attributes": "search attribute upserts",
     "modify_workflow_properties": "workflow property (memo) changes",
 }
@@ -138,6 +135,10 @@ class TemporalRun:
         # Updates the test sent, by id, and the requests not yet accepted (updates.py).
         self._updates: dict[str, updates.PendingUpdate] = {}
         self._update_requests: dict[str, Any] = {}
+        # The server's own work for this run, due at a time (a signal or cancellation to
+        # deliver to another workflow, a parent close policy's cancellation): external.py.
+        self._queued: list[tuple[datetime, Callable[[], Awaitable[None]]]] = []
+        self.terminated: str | None = None  # why the server terminated the run
 
     @property
     def done(self) -> bool:
@@ -246,9 +247,10 @@ class TemporalRun:
 
     def _due(self) -> list[tuple[datetime, int, int]]:
         """(when, 0 activity / 1 timer / 2 child start / 3 child result / 4 first task of a run
-        continued as new, seq) of the run's pending work."""
+        continued as new / 5 queued server work, seq) of the run's pending work."""
         due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
         due += continuation.due(self)
+        due += [(when, 5, i) for i, (when, _) in enumerate(self._queued)]
         return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
 
     def _busy(self) -> bool:
@@ -268,6 +270,8 @@ class TemporalRun:
     def _outcome(self) -> Any:
         assert self._closing is not None
         converter = self.env._converter
+        if self.terminated is not None:
+            raise WorkflowFailureError(cause=temporalio.exceptions.TerminatedError(self.terminated))
         kind = self._closing.WhichOneof("variant")
         if kind == "complete_workflow_execution":
             hints = [self.defn.ret_type] if self.defn.ret_type else None
@@ -633,6 +637,10 @@ class TemporalTestEnvironment:
             continuation.record(self, run, command, completed_id)
         elif kind == updates.KIND:
             updates.record(self, run, command, completed_id)
+        elif kind in external.COMMANDS:
+            external.record(self, run, command, completed_id)
+        elif kind == "cancel_child_workflow_execution":
+            children.record_cancel(self, run, command.cancel_child_workflow_execution, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
 
     def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
@@ -650,6 +658,7 @@ class TemporalTestEnvironment:
         self.note(run, f"workflow {ending}")
         run._activities.clear()
         run._timers.clear()
+        children.apply_close_policies(self, run)
 
     async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
         """Run due work of every open run in virtual-time order, jumping the clock to each next
@@ -678,8 +687,10 @@ class TemporalTestEnvironment:
                 await children.start(self, other, key)
             elif kind == 3:
                 await children.deliver(self, other, key)
-            else:
+            elif kind == 4:
                 await continuation.start(self, other)
+            else:
+                await other._queued.pop(key)[1]()
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(
