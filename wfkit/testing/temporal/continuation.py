@@ -13,7 +13,7 @@ module, so this module does not import it back."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.common.v1 import Header, Payloads, WorkflowType
@@ -44,7 +44,12 @@ def record(env: Any, run: Any, command: Any, completed_id: int) -> None:
     if workflow_type not in env._workflows:
         run.stopped = f"continue-as-new into workflow {workflow_type!r} (not registered)"
         raise NotEmulated(run.stopped)
-    delay = cont.backoff_start_interval.ToTimedelta()
+    # The start delay (temporalio 1.22+ can set one; older releases have no such field).
+    delay = (
+        cont.backoff_start_interval.ToTimedelta()
+        if "backoff_start_interval" in cont.DESCRIPTOR.fields_by_name
+        else timedelta(0)
+    )
     task_timeout = (
         cont.workflow_task_timeout
         if cont.HasField("workflow_task_timeout")
