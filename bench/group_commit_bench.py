@@ -1,16 +1,26 @@
-"""Durable steps per second with many runs in flight in one worker: group commit on and off.
+"""Durable steps per second with many runs in flight in one worker: the event loop, threads,
+and no group commit.
 
     python bench/group_commit_bench.py [--inflight 1,8,32,128] [--runs-per-thread 4] [--rounds 3]
 
 For each number of runs in flight N, one worker (``Engine.run_worker(concurrency=N)``) runs
-``N * runs-per-thread`` workflows of ten trivial steps on a fresh SQLite file at
-``synchronous=FULL``, once with group commit (the default) and once with ``group_commit=off``,
-taking turns, ``--rounds`` times. It reports durable steps per second (ten per run, from the
-worker's start to the last run's end), the p99 of a checkpoint's commit latency (what a step
-waits for its durability), and, as the floor, raw one-row ``INSERT`` + ``COMMIT``s per second
-on the same disk in the same round. Medians over the rounds; ratios within a round.
+``max(N * runs-per-thread, 64)`` workflows of ten trivial steps on a fresh SQLite file at
+``synchronous=FULL``, three ways, taking turns, ``--rounds`` times:
 
-Targets (issue 18): >= 20,000 steps/s with 32 runs in flight, >= 4x the same worker without
+- **loop**: an ``async def`` workflow with async steps: the worker runs the runs as tasks
+  on its event loop and their checkpoints share group commits (wfkit.engine.task_lane);
+- **threads**: the same workflow written with ``def``: a thread per run in flight, the
+  checkpoints still grouped;
+- **ungrouped**: the ``def`` workflow with ``group_commit=off``, a thread per run and a
+  commit per checkpoint: the engine before issue 18, the baseline of its ">= 4x".
+
+It reports durable steps per second (ten per run, from the worker's start to the last run's
+end), the p99 of a checkpoint's commit latency (what a step waits for its durability), the
+CPU time per step (user + system of the whole process), and, as the floor, raw one-row
+``INSERT`` + ``COMMIT``s per second on the same disk in the same round. Medians over the
+rounds; ratios within a round.
+
+Targets (issue 18): >= 20,000 steps/s with 32 runs in flight, >= 4x the worker without
 group commit, p99 step latency <= 5 ms; with 1 run in flight no regression.
 """
 
@@ -47,6 +57,19 @@ def ten_steps(ctx: Context) -> int:
     return total
 
 
+@step
+async def trivial_async(i: int) -> int:
+    return i + 1
+
+
+@workflow(name="bench-ten-async")
+async def ten_steps_async(ctx: Context) -> int:
+    total = 0
+    for _ in range(10):
+        total = await ctx.step(trivial_async, total)
+    return total
+
+
 class Timed:
     """The store with each checkpoint's commit latency recorded."""
 
@@ -65,19 +88,32 @@ class Timed:
             with self._lock:
                 self.latencies.append(spent)
 
+    async def commit_async(self, *args: Any, **kwargs: Any) -> bool:
+        began = time.perf_counter()
+        try:
+            return await self._inner.commit_async(*args, **kwargs)
+        finally:
+            spent = time.perf_counter() - began
+            with self._lock:
+                self.latencies.append(spent)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
-def worker_run(tmp: str, inflight: int, runs: int, grouped: bool) -> tuple[float, float, float]:
+MODES = ("loop", "threads", "ungrouped")
+
+
+def worker_run(tmp: str, inflight: int, runs: int, mode: str) -> tuple[float, float, float]:
     """(steps per second, p99 commit latency in ms, CPU microseconds per step: user + system
     time of the whole process, so what a step costs the machine beside the disk's wait)."""
-    path = os.path.join(tmp, f"g-{inflight}-{grouped}-{time.monotonic_ns()}.db")
-    option = "" if grouped else "?group_commit=off"
+    path = os.path.join(tmp, f"g-{inflight}-{mode}-{time.monotonic_ns()}.db")
+    option = "?group_commit=off" if mode == "ungrouped" else ""
     store = Timed(SqliteStore(f"sqlite:///{path}{option}"))
-    engine = Engine(store, workflows=[ten_steps], lease_seconds=60)
+    flow = ten_steps_async if mode == "loop" else ten_steps
+    engine = Engine(store, workflows=[flow], lease_seconds=60)
     for n in range(runs):
-        engine.start(ten_steps, workflow_id=f"r{n}")
+        engine.start(flow, workflow_id=f"r{n}")
     store.latencies.clear()
     stop = threading.Event()
 
@@ -133,31 +169,34 @@ def main() -> None:
         f"{os.cpu_count()} cores, synchronous=FULL"
     )
     print(
-        "| runs in flight | steps/s grouped | steps/s ungrouped | grouped / ungrouped | "
-        "p99 commit ms grouped | p99 ungrouped | CPU us/step grouped | CPU us/step ungrouped | "
-        "raw commits/s |"
+        "| runs in flight | steps/s loop | steps/s threads | steps/s ungrouped | "
+        "loop / ungrouped | loop / threads | p99 commit ms loop | p99 threads | p99 ungrouped | "
+        "CPU us/step loop | CPU threads | CPU ungrouped | raw commits/s |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for inflight in levels:
             runs = max(
                 inflight * options.runs_per_thread, 64
             )  # >= 640 steps: a round of 8 runs was ~40 ms, all noise
-            rows = []
+            rounds = []
             for _ in range(options.rounds):
-                grouped = worker_run(tmp, inflight, runs, True)
-                plain = worker_run(tmp, inflight, runs, False)
-                rows.append((grouped, plain, raw_commits(tmp)))
-            g = statistics.median(r[0][0] for r in rows)
-            p = statistics.median(r[1][0] for r in rows)
-            ratio = statistics.median(r[0][0] / r[1][0] for r in rows)
+                measured = {mode: worker_run(tmp, inflight, runs, mode) for mode in MODES}
+                rounds.append((measured, raw_commits(tmp)))
+
+            def med(mode: str, i: int, rounds: list[Any] = rounds) -> float:
+                return statistics.median(r[0][mode][i] for r in rounds)
+
+            def ratio(a: str, b: str, rounds: list[Any] = rounds) -> float:
+                return statistics.median(r[0][a][0] / r[0][b][0] for r in rounds)
+
             print(
-                f"| {inflight} | {g:,.0f} | {p:,.0f} | {ratio:.2f}x | "
-                f"{statistics.median(r[0][1] for r in rows):.2f} | "
-                f"{statistics.median(r[1][1] for r in rows):.2f} | "
-                f"{statistics.median(r[0][2] for r in rows):.0f} | "
-                f"{statistics.median(r[1][2] for r in rows):.0f} | "
-                f"{statistics.median(r[2] for r in rows):,.0f} |"
+                f"| {inflight} | {med('loop', 0):,.0f} | {med('threads', 0):,.0f} | "
+                f"{med('ungrouped', 0):,.0f} | {ratio('loop', 'ungrouped'):.2f}x | "
+                f"{ratio('loop', 'threads'):.2f}x | {med('loop', 1):.2f} | "
+                f"{med('threads', 1):.2f} | {med('ungrouped', 1):.2f} | "
+                f"{med('loop', 2):.0f} | {med('threads', 2):.0f} | {med('ungrouped', 2):.0f} | "
+                f"{statistics.median(r[1] for r in rounds):,.0f} |"
             )
 
 

@@ -203,6 +203,22 @@ FLOWS = '''
         return ctx.step(finish, n, pace)
 
 
+    @workflow
+    async def torture_async(ctx: Context, n: int, pace: int, doomed: bool) -> int:
+        # The same operations from an async body: on SQLite a worker runs these as tasks
+        # on its event loop (wfkit.engine.task_lane), their checkpoints in group commits.
+        await ctx.step(reserve, n, pace)
+        await ctx.parallel(ctx.call(pa, n, pace), ctx.call(pb, n, pace))
+        await ctx.sleep(0.2)
+        await ctx.child(part, n, pace)
+        await ctx.step(notify, n, pace, at_most_once=True)
+        await ctx.parallel(ctx.call(pc, n, pace), ctx.call(pd, n, pace))
+        await ctx.step(charge, n, pace)
+        if doomed:
+            await ctx.step(explode, n, pace, retry=Retry(attempts=1))
+        return await ctx.step(finish, n, pace)
+
+
     # -- scenarios ------------------------------------------------------------------------------
     @step
     def one(tag: str) -> str:

@@ -2,7 +2,8 @@
 that are SIGKILLed at random moments and restarted, then an invariant checker reading an
 external ledger of executions and the store.
 
-Each run (the ``torture`` workflow of reliability_harness.FLOWS) does: a step, a parallel
+Each run (the ``torture`` workflow of reliability_harness.FLOWS, or for every other run its
+async twin ``torture_async``, which a worker on SQLite runs as a task on its event loop) does: a step, a parallel
 group of two, a durable timer, a child workflow (two steps), an ``at_most_once`` step, a
 second parallel group, a step, and for every fourth run (chosen by its input) a step that
 fails for good so the run compensates; five of its steps have compensations. Every fifth run
@@ -111,7 +112,8 @@ def test_killed_workers_break_no_invariant(store_url: str, tmp_path: Path, flows
     try:
         ids = [
             engine.start(
-                flows.torture,
+                # every other run async: a worker's event loop runs those (on SQLite)
+                flows.torture_async if n % 2 else flows.torture,  # type: ignore[attr-defined]
                 n,
                 PACE_MS,
                 doomed(n),  # type: ignore[attr-defined]

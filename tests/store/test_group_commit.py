@@ -5,6 +5,7 @@ checkpoint in it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -82,6 +83,165 @@ def _step(store: SqliteStore, run_id: str, seq: int = 1) -> Any:
         "w1",
         at(1),
     )
+
+
+# -- tasks on an event loop ------------------------------------------------------------------------
+def test_tasks_ready_in_one_turn_of_the_loop_share_one_batch_without_blocking_it() -> None:
+    batches: list[list[int]] = []
+
+    def write(items):
+        batches.append(list(items))
+        return [(True, item * 10) for item in items]
+
+    group: GroupCommit[int] = GroupCommit(write)
+
+    async def run(n: int, steps: int) -> list[int]:
+        return [await group.submit_async(n * 100 + k) for k in range(steps)]
+
+    async def main() -> list[list[int]]:
+        return await asyncio.gather(*(run(n, 3) for n in range(8)))
+
+    results = asyncio.run(main())
+    assert results == [[(n * 100 + k) * 10 for k in range(3)] for n in range(8)]
+    # each turn of the loop: every task's next checkpoint, in one batch
+    assert [sorted(b) for b in batches] == [sorted(n * 100 + k for n in range(8)) for k in range(3)]
+
+
+def test_a_task_gets_its_own_outcome_and_a_failed_write_fails_its_batch() -> None:
+    def write(items):
+        if "boom" in items:
+            raise OSError("disk gone")
+        return [(False, KeyError(item)) if item == "missing" else (True, item) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            group.submit_async("a"), group.submit_async("missing"), return_exceptions=True
+        )
+
+    ok, refused = asyncio.run(main())
+    assert ok == "a" and isinstance(refused, KeyError)
+
+    async def doomed() -> list[Any]:
+        return await asyncio.gather(
+            group.submit_async("boom"), group.submit_async("b"), return_exceptions=True
+        )
+
+    assert [type(e) for e in asyncio.run(doomed())] == [OSError, OSError]
+
+
+def test_threads_and_a_loop_share_the_writer_and_its_batches() -> None:
+    """A thread that leads writes the loop's waiting checkpoints too, and hands the writer to
+    the loop's next one (and back): nobody waits for a writer that never comes."""
+    gate = threading.Event()
+    batches: list[list[str]] = []
+
+    def write(items):
+        batches.append(list(items))
+        if items == ["thread-0"]:
+            gate.wait(5)  # the thread's batch is slow: the loop's checkpoints queue behind it
+        return [(True, item.upper()) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write)
+    answers: dict[str, str] = {}
+
+    def thread_call(name: str) -> None:
+        answers[name] = group.submit(name)
+
+    first = threading.Thread(target=thread_call, args=("thread-0",))
+    first.start()
+    while not batches:
+        time.sleep(0.001)
+
+    async def task(name: str) -> None:
+        for k in range(3):
+            answers[f"{name}.{k}"] = await group.submit_async(f"{name}.{k}")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(task(f"task-{n}")) for n in range(4)]
+        while len(group._queue) < 4:
+            await asyncio.sleep(0.001)
+        late = threading.Thread(target=thread_call, args=("thread-1",))
+        late.start()
+        while len(group._queue) < 5:
+            await asyncio.sleep(0.001)
+        gate.set()
+        await asyncio.gather(*tasks)
+        await asyncio.to_thread(late.join, 5)
+
+    asyncio.run(main())
+    first.join(5)
+    assert answers == {
+        name: name.upper()
+        for name in ["thread-0", "thread-1", *(f"task-{n}.{k}" for n in range(4) for k in range(3))]
+    }
+    # the thread's batch, then one with the four tasks' first checkpoints and the late thread
+    assert sorted(batches[1]) == sorted(["thread-1", *(f"task-{n}.0" for n in range(4))])
+    assert not group._writing and not group._queue
+
+
+def test_a_synchronous_write_from_the_loop_does_not_wait_for_the_loop() -> None:
+    """A worker's loop writes its rarer checkpoints synchronously (a timer that fired, a
+    child's result); if a task's checkpoint made the loop the next leader, waiting for that
+    leader would wait forever: the sync write goes alone, at once."""
+    batches: list[list[str]] = []
+
+    def write(items):
+        batches.append(list(items))
+        return [(True, item) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write)
+
+    async def main() -> tuple[str, str]:
+        task = asyncio.ensure_future(group.submit_async("task"))
+        await asyncio.sleep(0)  # the task queued its checkpoint: the loop leads next turn
+        assert group._writing
+        alone = group.submit("sync")
+        return alone, await task
+
+    answers: list[tuple[str, str]] = []
+    # in a thread of its own: a deadlock must fail the test, not hang it
+    loop_thread = threading.Thread(target=lambda: answers.append(asyncio.run(main())), daemon=True)
+    loop_thread.start()
+    loop_thread.join(5)
+    assert not loop_thread.is_alive(), "the loop waited for itself"
+    assert answers == [("sync", "task")]
+    assert batches == [["sync"], ["task"]]
+
+
+def test_a_closed_loop_does_not_keep_the_writer() -> None:
+    """A task left waiting on a loop that then closed must not be handed the writer: the next
+    caller in line gets it."""
+    gate = threading.Event()
+
+    def write(items):
+        if items == ["first"]:
+            gate.wait(5)
+        return [(True, item) for item in items]
+
+    group: GroupCommit[str] = GroupCommit(write)
+    leader = threading.Thread(target=group.submit, args=("first",))
+    leader.start()
+    while not group._writing:
+        time.sleep(0.001)
+
+    async def abandon() -> None:
+        pending = asyncio.ensure_future(group.submit_async("orphan"))
+        await asyncio.sleep(0.01)
+        pending.cancel()
+
+    asyncio.run(abandon())  # the loop is closed; its slot is still queued
+    answers: list[str] = []
+    later = threading.Thread(target=lambda: answers.append(group.submit("later")))
+    later.start()
+    while len(group._queue) < 2:  # the orphan, then the later caller
+        time.sleep(0.001)
+    gate.set()
+    leader.join(5)
+    later.join(5)
+    assert answers == ["later"] and not group._writing
 
 
 def test_a_fenced_checkpoint_does_not_sink_the_others_in_its_batch(tmp_path: Path) -> None:

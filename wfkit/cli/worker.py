@@ -52,7 +52,8 @@ def _check_lease(ctx: click.Context, param: click.Parameter, value: float) -> fl
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Runs advanced at the same time (threads in this process).",
+    help="Runs advanced at the same time: a thread each, or for async workflows on SQLite "
+    "tasks on one event loop whose checkpoints share commits.",
 )
 @click.option(
     "--idle-interval",
@@ -108,7 +109,7 @@ def worker(
     workflows = load_modules(modules)
     only_queues = _known_queues(workflows, queues) if queues else None
     log = TransitionLog(lambda line: say(app, line))
-    store = ObservedStore(open_store(store_url), log)
+    store = observed(open_store(store_url), log)
     # -v adds each step, retry, compensation and wait, as `wfkit run` shows them.
     observer = PlainProgress(log.note) if app.verbosity >= 1 else None
     engine = Engine(
@@ -279,3 +280,23 @@ class ObservedStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+class _ObservedAsyncStore(ObservedStore):
+    """An observed store whose checkpoints can also be awaited (SQLite): the worker's event
+    loop then runs async workflows (wfkit.engine.task_lane), and every status change still
+    passes through here."""
+
+    async def commit_async(self, run_id: str, checkpoint: Any, **kwargs: Any) -> bool:
+        cancel_requested: bool = await self._inner.commit_async(run_id, checkpoint, **kwargs)
+        self._log.committed(run_id, dict(checkpoint.run))
+        return cancel_requested
+
+
+def observed(inner: Any, log: TransitionLog) -> ObservedStore:
+    """``inner`` observed, offering ``commit_async`` exactly when ``inner`` does."""
+    from wfkit.engine.store.base import async_commit
+
+    if async_commit(inner) is not None:
+        return _ObservedAsyncStore(inner, log)
+    return ObservedStore(inner, log)

@@ -23,12 +23,12 @@ from typing import Any, cast
 
 from wfkit.engine import pausing
 from wfkit.engine.binding import return_annotation
+from wfkit.engine.claimed import ClaimedRuns
 from wfkit.engine.clock import Clock, SystemClock
 from wfkit.engine.codec import JsonCodec
 from wfkit.engine.codec_checks import DEFAULT_MAX_PAYLOAD_BYTES
 from wfkit.engine.core import history_entries as he
 from wfkit.engine.core.failures import error_data
-from wfkit.engine.core.runner import execute, parent_note
 from wfkit.engine.core.runtime import Interceptor, Runtime
 from wfkit.engine.core.starting import decode_input, encode_input, new_run
 from wfkit.engine.core.store_faults import StoreUnavailable, persist
@@ -53,12 +53,13 @@ from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
     HistoryEntry,
-    LeaseLost,
     OperationRecord,
     RunRecord,
     Store,
+    async_commit,
     finished_statuses,
 )
+from wfkit.engine.task_lane import InFlight, TaskLane
 from wfkit.engine.versions import VersionGroup, version_groups
 from wfkit.engine.worker import Heartbeat
 from wfkit.errors import (
@@ -172,6 +173,7 @@ class Engine:
             self.store, self.clock, self.owner, lease_seconds, health=self.rt.health
         )
         self.rt.leases = self._heartbeat
+        self._claimed = ClaimedRuns(self.rt, self._heartbeat)
         self.register(*workflows)
         for queue in queues:
             self.register_queue(queue)
@@ -415,53 +417,60 @@ class Engine:
         The claim first dequeues the engine's queues within their limits; with
         ``only_queues`` (``wfkit worker --queue``) only those are dequeued, and only runs on
         them are claimed."""
-        now = self.clock.now()
-        until = now + timedelta(seconds=self.rt.lease_seconds)
-        workflows = sorted(self._workflows)
-        if only_queues is None and not self._queues:
-            claimed = self.store.claim(
-                self.owner, now, until, limit=1, run_id=run_id, workflows=workflows
-            )
-        else:
-            claimed = self._claim_with_queues(now, until, run_id, workflows, only_queues)
-        self.rt.health.answered(now)
+        return self._work_once(run_id, only_queues, sorted(self._workflows))
+
+    def _work_once(
+        self, run_id: str | None, only_queues: Sequence[str] | None, workflows: list[str]
+    ) -> bool:
+        claimed = self._claim(1, run_id, only_queues, workflows)
         if not claimed:
             return False
-        self._process(claimed[0], now)
+        self._claimed.process(*claimed[0])
         return True
 
-    def _claim_with_queues(
+    def _claim(
         self,
-        now: datetime,
-        until: datetime,
+        limit: int,
         run_id: str | None,
-        workflows: list[str],
         only_queues: Sequence[str] | None,
-    ) -> list[RunRecord]:
-        """A claim that dequeues first, when due: whenever nothing dequeued before is left to
-        claim, and at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy
-        by runs on no queue still gives the queues their turn). A pass dequeues as many runs
-        as the limits allow, so most claims need none: a pass costs a few statements."""
+        workflows: list[str],
+    ) -> list[tuple[RunRecord, datetime]]:
+        """Up to ``limit`` runnable runs of ``workflows``, leased to this engine, each with
+        the time its claim was sent (when its lease began)."""
+        now = self.clock.now()
+        until = now + timedelta(seconds=self.rt.lease_seconds)
 
         def claim(queues: Sequence[Queue] = ()) -> list[RunRecord]:
             return self.store.claim(
                 self.owner,
                 now,
                 until,
-                limit=1,
+                limit=limit,
                 run_id=run_id,
                 workflows=workflows,
                 queues=queues,
                 only_queues=only_queues,
             )
 
-        since = self._dequeued_at
-        if since is not None and now - since < _QUEUE_PASS_EVERY:
-            claimed = claim()
-            if claimed:
-                return claimed
-        self._dequeued_at = now
-        return claim(self._dequeued_by_me(only_queues))
+        if only_queues is None and not self._queues:
+            claimed = self.store.claim(
+                self.owner, now, until, limit=limit, run_id=run_id, workflows=workflows
+            )
+        else:
+            # Dequeue first, when due: whenever nothing dequeued before is left to claim, and
+            # at least every ``_QUEUE_PASS_EVERY`` while there is (so a worker kept busy by
+            # runs on no queue still gives the queues their turn). A pass dequeues as many
+            # runs as the limits allow, so most claims need none: a pass costs a few
+            # statements.
+            since = self._dequeued_at
+            claimed = []
+            if since is not None and now - since < _QUEUE_PASS_EVERY:
+                claimed = claim()
+            if not claimed:
+                self._dequeued_at = now
+                claimed = claim(self._dequeued_by_me(only_queues))
+        self.rt.health.answered(now)
+        return [(run, now) for run in claimed]
 
     def _dequeued_by_me(self, only_queues: Sequence[str] | None) -> list[Queue]:
         if only_queues is None:
@@ -510,131 +519,8 @@ class Engine:
             )
             if not claimed:
                 return done
-            self._process(claimed[0], now)
+            self._claimed.process(claimed[0], now)
             done.append(claimed[0].id)
-
-    def _process(self, claimed: RunRecord, claimed_at: datetime) -> None:
-        wf = self._workflows[claimed.workflow]
-        run: RunRecord | None = claimed
-        if claimed.lease_owner is not None:  # the last worker died holding this run
-            run = self._recovered(claimed)
-        if run is None:
-            return
-        self._heartbeat.add(run.id, claimed_at)
-        try:
-            execute(self.rt, run, wf, lease_owner=self.owner)
-        except LeaseLost:
-            pass  # another worker owns the run now; it will carry on from the checkpoints
-        except StoreUnavailable as outage:
-            self._release_after_outage(run, outage)
-        except Exception:
-            self.store.release(self.owner, run.id)
-            raise
-        finally:
-            self._heartbeat.discard(run.id)
-
-    def _release_after_outage(self, run: RunRecord, outage: StoreUnavailable) -> None:
-        """Hand the run back after the store failed under it, so it is resumed from its last
-        checkpoint (the step whose checkpoint was lost runs again, as at-least-once allows).
-
-        It counts as a recovery, like a crash: a store that fails the same run every time
-        ends it FAILED (``max_recoveries``) instead of looping. If the store is still down,
-        nothing is written and the lease expires instead, with the same effect.
-        """
-        _log.warning("run %s released: %s", run.id, outage)
-        now = self.clock.now()
-        try:
-            if run.recoveries + 1 > self.rt.max_recoveries:
-                self._fail_recovery_loop(
-                    run,
-                    run.recoveries + 1,
-                    f"the store failed {run.recoveries + 1} times while "
-                    f"running this workflow; last: {outage}",
-                )
-                return
-            # Not claimed again at once: the store gets a lease's time to come back.
-            self.store.commit(
-                run.id,
-                Checkpoint(
-                    run={
-                        "recoveries": run.recoveries + 1,
-                        "updated_at": now,
-                        "wake_at": now + timedelta(seconds=self.rt.lease_seconds),
-                    },
-                    history=[
-                        he.run_entry(
-                            run.id,
-                            now,
-                            "run_released",
-                            reason=str(outage),
-                            during=outage.what,
-                            previous_owner=self.owner,
-                        )
-                    ],
-                    release_lease=True,
-                ),
-                lease_owner=self.owner,
-                now=now,
-            )
-        except Exception:  # still down, or the lease is gone: expiry hands the run on
-            pass
-
-    def _recovered(self, claimed: RunRecord) -> RunRecord | None:
-        now = self.clock.now()
-        recoveries = claimed.recoveries + 1
-        if recoveries > self.rt.max_recoveries:
-            self._fail_recovery_loop(
-                claimed,
-                recoveries,
-                f"workers crashed {recoveries - 1} times while running this workflow",
-            )
-            return None
-        self.store.commit(
-            claimed.id,
-            Checkpoint(
-                run={"recoveries": recoveries, "updated_at": now},
-                history=[
-                    he.run_entry(
-                        claimed.id,
-                        now,
-                        "run_recovered",
-                        previous_owner=claimed.lease_owner,
-                        recoveries=recoveries,
-                    )
-                ],
-            ),
-            lease_owner=self.owner,
-            now=now,
-        )
-        claimed.recoveries = recoveries
-        return claimed
-
-    def _fail_recovery_loop(self, run: RunRecord, recoveries: int, message: str) -> None:
-        """End a run that keeps losing its worker (crashes, store outages): FAILED, for a
-        person to look at and `wfkit retry`, rather than taken over forever."""
-        now = self.clock.now()
-        error = {
-            "type": "CrashLoop",
-            "module": "wfkit",
-            "message": f"{message} (limit {self.rt.max_recoveries})",
-        }
-        self.store.commit(
-            run.id,
-            Checkpoint(
-                run={
-                    "status": RunStatus.FAILED,
-                    "error": json.dumps(error),
-                    "finished_at": now,
-                    "updated_at": now,
-                    "recoveries": recoveries,
-                },
-                history=[he.run_entry(run.id, now, "run_failed", error=error)],
-                release_lease=True,
-                send_events=parent_note(run),
-            ),
-            lease_owner=self.owner,
-            now=now,
-        )
 
     def run_worker(
         self,
@@ -669,6 +555,27 @@ class Engine:
         health = self.rt.health
         schedules = Schedules(self)
         fired_at: list[datetime] = []  # when this worker last fired its schedules
+        slots = InFlight(concurrency)
+        # Async workflows run as tasks on one event loop when the store's commits can be
+        # awaited (wfkit.engine.task_lane); the rest, and every run on other stores, run in
+        # threads, one per run in flight. Both share the ``concurrency`` slots.
+        write = async_commit(self.store)
+        on_loop = sorted(n for n, wf in self._workflows.items() if wf.is_async and write)
+        in_threads = sorted(set(self._workflows) - set(on_loop))
+        lane = (
+            TaskLane(
+                slots=slots,
+                claim=lambda limit: self._claim(limit, None, only_queues, on_loop),
+                process=lambda run, at: self._claimed.process_async(run, at, write),
+                pause=lambda: self._pause(idle_interval),
+                clock=self.clock,
+                health=health,
+                stop=stop,
+                backoff_max=_WORKER_BACKOFF_MAX,
+            )
+            if on_loop and write is not None
+            else None
+        )
 
         def fire_schedules() -> None:
             # About once a second, from one thread: a tick is late by at most that (or by
@@ -678,18 +585,26 @@ class Engine:
                 fired_at[:] = [now]
                 schedules.fire()
 
+        def work() -> bool:
+            if not in_threads or not slots.take(1):
+                return False
+            try:
+                return self._work_once(None, only_queues, in_threads)
+            finally:
+                slots.give(1)
+
         def loop(fires: bool = False) -> None:
             backoff = 0.0
             while not stop.is_set():
                 try:
                     if fires:
                         fire_schedules()
-                    # work_once tells the store's health its claim's answer: the run it
-                    # advanced may have met (and been released by) an outage since.
-                    if self.work_once(only_queues=only_queues):
+                    # The claim tells the store's health its answer: the run it advanced
+                    # may have met (and been released by) an outage since.
+                    if work():
                         backoff = 0.0
                         continue
-                    if on_idle is not None:
+                    if on_idle is not None and (lane is None or lane.idle):
                         on_idle()
                     pause = self._pause(idle_interval)
                     backoff = 0.0
@@ -703,8 +618,10 @@ class Engine:
         health.on_back = on_store_back or _log_store_back
         threads = [
             threading.Thread(target=loop, name=f"wfkit-worker-{i}", daemon=True)
-            for i in range(concurrency - 1)
+            for i in range(concurrency - 1 if in_threads else 0)
         ]
+        if lane is not None:
+            threads.append(threading.Thread(target=lane.run, name="wfkit-worker-loop", daemon=True))
         for t in threads:
             t.start()
         try:
@@ -714,6 +631,8 @@ class Engine:
             for t in threads:
                 t.join()
             health.on_error = health.on_back = None
+        if lane is not None and lane.error is not None:
+            raise lane.error
 
     # -- talking to runs -----------------------------------------------------------------------
     def get_run(self, run_id: str) -> RunRecord:

@@ -237,7 +237,7 @@ class Upload:
 
 @workflow.defn
 class LocalTransfer:
-    """A withdrawal as a local activity (not emulated yet)."""
+    """A withdrawal as a local activity."""
 
     @workflow.run
     async def run(self, transfer: Transfer) -> str:

@@ -27,7 +27,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 from wfkit.testing.temporal import (
     ActivityNotRegistered,
-    NotEmulated,
     WorkflowBlocked,
     WorkflowTaskFailed,
 )
@@ -203,13 +202,14 @@ def test_an_unregistered_activity_is_named_with_the_fix(temporal_env):
     assert "activities=[...]" in missing.value.hint and "registered: withdraw" in missing.value.hint
 
 
-def test_a_local_activity_is_named_not_emulated(temporal_env):
+def test_a_local_activity_runs_within_the_workflow_task(temporal_env):
     """The SDK asks its worker whether a local activity type is valid before it issues the
-    command; the environment says yes, as Temporal's Replayer does, so the command arrives and
-    is named, instead of a KeyError inside the SDK."""
+    command; the environment says yes, as a worker does, and runs it as core would (see
+    test_temporal_local_activities.py)."""
     env = temporal_env(activities=ACTIVITIES)
-    with pytest.raises(NotEmulated, match="local activities not emulated yet"):
-        asyncio.run(env.execute(LocalTransfer.run, TRANSFER, id="l-1"))
+    result = asyncio.run(env.execute(LocalTransfer.run, TRANSFER, id="l-1"))
+    assert result == "withdrew 10 from alice"
+    assert env.executions(withdraw) == 1
 
 
 def test_result_of_a_run_only_a_signal_can_move_is_an_error(temporal_env):

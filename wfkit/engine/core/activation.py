@@ -20,7 +20,7 @@ import functools
 import random
 import sys
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -120,6 +120,18 @@ class Pause:
 
 
 @dataclass
+class Checkpointing:
+    """A flow's request to write a step's checkpoint: the driver writes it (blocking, or
+    awaited in a worker's event loop, where many runs' checkpoints share one commit) and sends
+    nothing back; a refused write is thrown into the flow."""
+
+    ops: list[OperationRecord]
+    history: list[HistoryEntry]
+    at: datetime | None = None
+    extra: dict[str, Any] | None = None  # more Checkpoint fields (an event consumed)
+
+
+@dataclass
 class Registered:
     """A completed step with a compensation, remembered while the body (re)plays."""
 
@@ -187,6 +199,9 @@ class Activation:
         self.outcome: RunStatus | None = None  # set when the activation ends
         self._announced: RunStatus | None = None  # the status last written to the run row
         self._cancel_seen = run.cancel_requested
+        # Set by the worker's event loop (wfkit.engine.task_lane): the store's awaitable
+        # group commit, which step checkpoints then go through.
+        self.write_async: Callable[..., Awaitable[bool]] | None = None
         self._recorded_max = max(
             (s for s, op in self.ops.items() if op.kind != OpKind.COMPENSATION), default=0
         )
@@ -202,6 +217,11 @@ class Activation:
 
     def now(self) -> datetime:
         return self.anchor
+
+    @property
+    def cancel_seen(self) -> bool:
+        """Whether the last checkpoint found the run's stop flag up (a cancel or a pause)."""
+        return self._cancel_seen
 
     # -- sequence numbers and the determinism check ------------------------------------------
     def take(
@@ -270,6 +290,57 @@ class Activation:
     ) -> datetime:
         """Write one checkpoint; ``at`` is the commit time when the caller just read the clock
         (a step's finish time), so the hot path reads the clock once per step, not twice."""
+        now, checkpoint = self._checkpoint(ops, history, run, at, extra)
+        try:
+            self._cancel_seen = self.rt.store.commit(
+                self.run.id, checkpoint, lease_owner=self.lease_owner, now=now
+            )
+        except (LeaseLost, CancelRequested):
+            raise
+        except Exception as exc:
+            self._cancel_seen = self._commit_through_fault(checkpoint, now, ops, exc)
+        for op in ops:
+            self.ops[op.seq] = op
+        return now
+
+    async def commit_async(
+        self,
+        ops: Sequence[OperationRecord] = (),
+        history: Sequence[HistoryEntry] = (),
+        run: dict[str, Any] | None = None,
+        at: datetime | None = None,
+        **extra: Any,
+    ) -> datetime:
+        """:meth:`commit` from a worker's event loop: the checkpoint joins the store's next
+        group commit and this run waits for it without holding the loop, so the other runs'
+        steps go on and share the commit. Without ``write_async`` (not in a worker's event
+        loop) it is :meth:`commit`."""
+        write = self.write_async
+        if write is None:
+            return self.commit(ops, history, run, at, **extra)
+        now, checkpoint = self._checkpoint(ops, history, run, at, extra)
+        try:
+            self._cancel_seen = await write(
+                self.run.id, checkpoint, lease_owner=self.lease_owner, now=now
+            )
+        except (LeaseLost, CancelRequested):
+            raise
+        except Exception as exc:  # retried with backoff, off the loop (rare: a store fault)
+            self._cancel_seen = await asyncio.to_thread(
+                self._commit_through_fault, checkpoint, now, ops, exc
+            )
+        for op in ops:
+            self.ops[op.seq] = op
+        return now
+
+    def _checkpoint(
+        self,
+        ops: Sequence[OperationRecord],
+        history: Sequence[HistoryEntry],
+        run: dict[str, Any] | None,
+        at: datetime | None,
+        extra: dict[str, Any],
+    ) -> tuple[datetime, Checkpoint]:
         now = self.rt.clock.now() if at is None else at
         changes: dict[str, Any] = {}
         if self._announced != self.phase:
@@ -285,17 +356,7 @@ class Activation:
         if leases is not None and self.lease_owner is not None and leases.given_up(self.run.id):
             # A step was told its lease was lost: nothing it returned or raised since counts.
             raise LeaseLost(self.run.id, self.lease_owner)
-        try:
-            self._cancel_seen = self.rt.store.commit(
-                self.run.id, checkpoint, lease_owner=self.lease_owner, now=now
-            )
-        except (LeaseLost, CancelRequested):
-            raise
-        except Exception as exc:
-            self._cancel_seen = self._commit_through_fault(checkpoint, now, ops, exc)
-        for op in ops:
-            self.ops[op.seq] = op
-        return now
+        return now, checkpoint
 
     def _commit_through_fault(
         self,
@@ -446,15 +507,17 @@ class Activation:
             source = caller_source()
         attempt = rec.attempt if rec is not None else 0
         if rec is not None and rec.status == OpStatus.STARTED and spec.at_most_once:
-            return self._fail_step(
-                seq,
-                spec,
-                kind,
-                attempt,
-                rec.started_at,
-                StepInterrupted(spec.name, attempt),
-                source,
-                compensates,
+            return (
+                yield from self._fail_step(
+                    seq,
+                    spec,
+                    kind,
+                    attempt,
+                    rec.started_at,
+                    StepInterrupted(spec.name, attempt),
+                    source,
+                    compensates,
+                )
             )
         self.check_pause(seq, spec.name)
         self.starting(kind, seq, spec.name)
@@ -485,7 +548,7 @@ class Activation:
                     source=source,
                     compensates=compensates,
                 )
-                self.commit([op], [he.op_entry("step_started", op)])
+                yield Checkpointing([op], [he.op_entry("step_started", op)])
             outcome, error = yield Attempt(spec, kind, seq, attempt, args, kwargs)
             text = value = None
             if error is None:
@@ -518,7 +581,7 @@ class Activation:
                         source=source,
                         compensates=compensates,
                     )
-                    self.commit([op], [he.op_entry("step_retrying", op)])
+                    yield Checkpointing([op], [he.op_entry("step_retrying", op)])
                     if self.rt.observer is not None:
                         self.rt.observer.notify(
                             StepRetrying(
@@ -536,8 +599,10 @@ class Activation:
                         wake, self._park_status(), f"retry of step {spec.name!r}"
                     )
                     continue
-                return self._fail_step(
-                    seq, spec, kind, attempt, started, error, source, compensates
+                return (
+                    yield from self._fail_step(
+                        seq, spec, kind, attempt, started, error, source, compensates
+                    )
                 )
             op = OperationRecord(
                 self.run.id,
@@ -552,7 +617,7 @@ class Activation:
                 source=source,
                 compensates=compensates,
             )
-            self.commit([op], [he.op_entry("step_completed", op)], at=finished)
+            yield Checkpointing([op], [he.op_entry("step_completed", op)], finished)
             if self.rt.observer is not None:
                 self.rt.observer.notify(
                     StepCompleted(
@@ -580,7 +645,7 @@ class Activation:
         error: BaseException,
         source: str | None,
         compensates: int | None,
-    ) -> Any:
+    ) -> Flow:
         finished = self.rt.clock.now()
         op = OperationRecord(
             self.run.id,
@@ -595,7 +660,7 @@ class Activation:
             source=source,
             compensates=compensates,
         )
-        self.commit([op], [he.op_entry("step_failed", op)])
+        yield Checkpointing([op], [he.op_entry("step_failed", op)], finished)
         if self.rt.observer is not None:
             self.rt.observer.notify(
                 StepGaveUp(self.run.id, seq, kind, spec.name, attempt, error_line(error))
@@ -708,37 +773,53 @@ class Activation:
     # -- drivers ----------------------------------------------------------------------------
     def drive(self, flow: Flow) -> Any:
         send: Any = None
+        thrown: BaseException | None = None
         while True:
             try:
-                request = flow.send(send)
+                request = flow.send(send) if thrown is None else flow.throw(thrown)
             except StopIteration as done:
                 return done.value
+            send = thrown = None
             if isinstance(request, Attempt):
                 try:
                     send = (self.run_attempt(request), None)
                 except Exception as exc:
                     send = (None, exc)
+            elif isinstance(request, Checkpointing):
+                try:
+                    self.commit(
+                        request.ops, request.history, at=request.at, **(request.extra or {})
+                    )
+                except BaseException as exc:
+                    thrown = exc
             elif isinstance(request, Pause):
                 self.rt.clock.sleep(request.seconds)
-                send = None
             else:  # pragma: no cover - a programming error in wfkit
                 raise TypeError(f"unknown request {request!r}")
 
     async def drive_async(self, flow: Flow) -> Any:
         send: Any = None
+        thrown: BaseException | None = None
         while True:
             try:
-                request = flow.send(send)
+                request = flow.send(send) if thrown is None else flow.throw(thrown)
             except StopIteration as done:
                 return done.value
+            send = thrown = None
             if isinstance(request, Attempt):
                 try:
                     send = (await self.run_attempt_async(request), None)
                 except Exception as exc:
                     send = (None, exc)
+            elif isinstance(request, Checkpointing):
+                try:
+                    await self.commit_async(
+                        request.ops, request.history, at=request.at, **(request.extra or {})
+                    )
+                except BaseException as exc:
+                    thrown = exc
             elif isinstance(request, Pause):
                 await asyncio.to_thread(self.rt.clock.sleep, request.seconds)
-                send = None
             else:  # pragma: no cover
                 raise TypeError(f"unknown request {request!r}")
 

@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -51,16 +51,7 @@ def execute(
     operations: Sequence[OperationRecord] | None = None,
 ) -> Activation:
     """Advance ``run`` as far as it can go now; the returned activation tells what happened."""
-    winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
-    act = Activation(
-        rt,
-        run,
-        wf,
-        lease_owner=lease_owner,
-        make_context=Context,
-        operations=operations,
-        replay_only=winding_down,
-    )
+    act = _activation(rt, run, wf, lease_owner, operations)
     token = current_activation.set(act)
     try:
         _advance(act)
@@ -71,45 +62,113 @@ def execute(
     return act
 
 
+def _activation(
+    rt: Runtime,
+    run: RunRecord,
+    wf: WorkflowDef[Any],
+    lease_owner: str | None,
+    operations: Sequence[OperationRecord] | None = None,
+) -> Activation:
+    """A run being undone or cancelled only replays its body, to learn what to undo."""
+    winding_down = run.status == RunStatus.COMPENSATING or run.cancel_requested
+    return Activation(
+        rt,
+        run,
+        wf,
+        lease_owner=lease_owner,
+        make_context=Context,
+        operations=operations,
+        replay_only=winding_down,
+    )
+
+
 def _advance(act: Activation) -> None:
     try:
         args, kwargs = decode_input(act.rt, act.wf, act.run.input)
         result = call_body(act, args, kwargs)
-    except Suspend as suspend:
-        _park(act, suspend)
-    except (Cancelled, Frontier):
+    except (Suspend, Cancelled, Frontier, Exception) as exc:
+        _body_raised(act, exc)
+        return
+    if _body_returned(act):
+        _complete(act, result)
+
+
+async def execute_async(
+    rt: Runtime,
+    run: RunRecord,
+    wf: WorkflowDef[Any],
+    *,
+    lease_owner: str | None,
+    write: Callable[..., Awaitable[bool]],
+) -> Activation:
+    """:func:`execute` for an async workflow, awaited on a worker's event loop
+    (:mod:`wfkit.engine.task_lane`). The body and its steps run on the loop and their
+    checkpoints are awaited through ``write``; the rarer endings that write several
+    checkpoints or retry (parking, compensating, failing, a pause) run in a thread, as
+    :func:`execute` would run them, so they never hold up the loop's other runs."""
+    act = _activation(rt, run, wf, lease_owner)
+    act.write_async = write
+    token = current_activation.set(act)
+    try:
+        try:
+            args, kwargs = decode_input(act.rt, act.wf, act.run.input)
+            result = await act.wf.fn(act.context, *args, **kwargs)
+        except (Suspend, Cancelled, Frontier, Exception) as exc:
+            await asyncio.to_thread(_body_raised, act, exc)
+        else:
+            if act.replay_only or act.cancel_seen or leftover_operation(act) is not None:
+                if await asyncio.to_thread(_body_returned, act):
+                    await asyncio.to_thread(_complete, act, result)
+            else:
+                await _complete_async(act, result)
+    except Held as paused:
+        await asyncio.to_thread(_hold, act, paused)
+    finally:
+        current_activation.reset(token)
+    return act
+
+
+def _body_raised(act: Activation, exc: BaseException) -> None:
+    """The run after its body raised: parked, undone, or failed."""
+    if isinstance(exc, Suspend):
+        _park(act, exc)
+    elif isinstance(exc, (Cancelled, Frontier)):
         _compensate(act, None)
-    except (NonDeterminismError, RecordedValueError) as exc:
+    elif isinstance(exc, (NonDeterminismError, RecordedValueError)):
         _fail(act, exc)  # the code or the record is wrong: undoing good work would not help
-    except Exception as exc:
+    else:
         seen = getattr(act.rt.interceptor, "body_raised", None)
         if seen is not None:  # the test harness keeps the traceback (where the code raised)
             seen(act.run.id, exc)
         _compensate(act, None if act.replay_only else exc)
-    else:
-        if act.replay_only:
-            _compensate(act, None)
-            return
-        leftover = leftover_operation(act)
-        if leftover is not None:
-            _fail(
-                act,
-                NonDeterminismError(
-                    position=leftover.seq,
-                    recorded=f"{leftover.kind} {leftover.name!r}",
-                    current="the workflow returning",
-                    source=leftover.source,
-                    run_id=act.run.id,
-                    diff=act.divergence(leftover.seq, "(the workflow returned)"),
-                ),
-            )
-            return
-        try:
-            act.check_cancel()  # a cancel seen at the last step's checkpoint comes first
-        except Cancelled:
-            _compensate(act, None)
-            return
-        _complete(act, result)
+
+
+def _body_returned(act: Activation) -> bool:
+    """Whether a run whose body returned completes now; if not, it was undone or failed
+    here (a replay for compensation, a divergence, a cancel seen at the last checkpoint)."""
+    if act.replay_only:
+        _compensate(act, None)
+        return False
+    leftover = leftover_operation(act)
+    if leftover is not None:
+        _fail(
+            act,
+            NonDeterminismError(
+                position=leftover.seq,
+                recorded=f"{leftover.kind} {leftover.name!r}",
+                current="the workflow returning",
+                source=leftover.source,
+                run_id=act.run.id,
+                diff=act.divergence(leftover.seq, "(the workflow returned)"),
+            ),
+        )
+        return False
+    try:
+        act.check_cancel()  # a cancel seen at the last step's checkpoint comes first
+    except Cancelled:
+        _compensate(act, None)
+        return False
+    return True
 
 
 def call_body(act: Activation, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
@@ -205,36 +264,68 @@ def _hold(act: Activation, paused: Held) -> None:
 
 def _complete(act: Activation, result: Any) -> None:
     try:
-        text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
-        act.rt.codec.settle(
-            result,
-            text,
-            return_annotation(act.wf.fn),  # it must come back as itself
-            where=f"result of workflow {act.wf.name!r}",
-        )
+        text = _result_text(act, result)
     except SerializationError as exc:
         _compensate(act, exc)
         return
     now = act.rt.clock.now()
     try:  # a cancel requested after the last checkpoint read the flag still wins
-        act.commit(
-            history=[he.run_entry(act.run.id, now, "run_completed")],  # result: run row
-            run={
-                "status": RunStatus.COMPLETED,
-                "result": text,
-                "finished_at": now,
-                "wake_at": None,
-            },
-            release_lease=True,
-            send_events=parent_note(act.run),
-            unless_cancelled=True,
-            at=now,
-        )
+        act.commit(**_completion(act, text, now))
     except CancelRequested:
-        act.learn_cancel()
-        _compensate(act, None)
+        _cancelled_at_the_end(act)
         return
     act.outcome = RunStatus.COMPLETED
+
+
+async def _complete_async(act: Activation, result: Any) -> None:
+    """:func:`_complete` on the worker's event loop: the completing checkpoint is awaited
+    like a step's; the rare turns (a result that cannot be stored, a cancel that wins) go to
+    a thread."""
+    try:
+        text = _result_text(act, result)
+    except SerializationError as exc:
+        await asyncio.to_thread(_compensate, act, exc)
+        return
+    now = act.rt.clock.now()
+    try:
+        await act.commit_async(**_completion(act, text, now))
+    except CancelRequested:
+        await asyncio.to_thread(_cancelled_at_the_end, act)
+        return
+    act.outcome = RunStatus.COMPLETED
+
+
+def _result_text(act: Activation, result: Any) -> str:
+    text = act.rt.codec.encode(result, where=f"result of workflow {act.wf.name!r}")
+    act.rt.codec.settle(
+        result,
+        text,
+        return_annotation(act.wf.fn),  # it must come back as itself
+        where=f"result of workflow {act.wf.name!r}",
+    )
+    return text
+
+
+def _completion(act: Activation, text: str, now: datetime) -> dict[str, Any]:
+    """The completing checkpoint's arguments to :meth:`Activation.commit`."""
+    return {
+        "history": [he.run_entry(act.run.id, now, "run_completed")],  # result: run row
+        "run": {
+            "status": RunStatus.COMPLETED,
+            "result": text,
+            "finished_at": now,
+            "wake_at": None,
+        },
+        "release_lease": True,
+        "send_events": parent_note(act.run),
+        "unless_cancelled": True,
+        "at": now,
+    }
+
+
+def _cancelled_at_the_end(act: Activation) -> None:
+    act.learn_cancel()
+    _compensate(act, None)
 
 
 def _fail(act: Activation, exc: BaseException, during: str | None = None) -> None:

@@ -13,7 +13,14 @@ from typing import Any
 
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.core import history_entries as he
-from wfkit.engine.core.activation import Activation, Flow, Frontier, Suspend, caller_source
+from wfkit.engine.core.activation import (
+    Activation,
+    Checkpointing,
+    Flow,
+    Frontier,
+    Suspend,
+    caller_source,
+)
 from wfkit.engine.core.failures import rebuild_error
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.ids import check_id
@@ -130,11 +137,10 @@ def sleep_flow(act: Activation, duration: timedelta | float, name: str) -> Flow:
         wake_at=rec.wake_at,
         source=rec.source,
     )
-    act.commit([done], [he.op_entry("timer_fired", done)])
+    yield Checkpointing([done], [he.op_entry("timer_fired", done)])
     act.checkpointed(OpKind.SLEEP, seq, name)
     act.advance(done)
     return None
-    yield  # a generator, like every flow
 
 
 def event_flow(
@@ -176,13 +182,15 @@ def event_flow(
     if pending:
         event = pending[0]
         done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=now, result=event.payload)
-        act.commit([done], [he.op_entry("event_received", done)], consume_event=(event.id, seq))
+        yield Checkpointing(
+            [done], [he.op_entry("event_received", done)], extra={"consume_event": (event.id, seq)}
+        )
         act.checkpointed(OpKind.EVENT, seq, name)
         act.advance(done)
         return act.decode(event.payload, annotation, where)
     if rec.wake_at is not None and now >= rec.wake_at:
         done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=rec.wake_at, result=None)
-        act.commit([done], [he.op_entry("event_timed_out", done)])
+        yield Checkpointing([done], [he.op_entry("event_timed_out", done)])
         act.checkpointed(OpKind.EVENT, seq, name)
         act.advance(done)
         return None
@@ -268,7 +276,7 @@ def child_flow(
     child_id = json.loads(rec.result or "null")
     child = act.read_store(lambda: store.get_run(child_id), f"reading child workflow {child_id!r}")
     if child is not None and child.status.terminal:
-        return _finish_child(act, seq, rec, child, where, wf)
+        return (yield from _finish_child(act, seq, rec, child, where, wf))
     raise Suspend(
         RunStatus.WAITING,
         None,
@@ -287,11 +295,11 @@ def _finish_child(
     child: RunRecord,
     where: str,
     wf: WorkflowDef[Any],
-) -> Any:
+) -> Flow:
     now = act.rt.clock.now()
     if child.status == RunStatus.COMPLETED:
         done = replace_op(rec, status=OpStatus.COMPLETED, finished_at=now, result=child.result)
-        act.commit([done], [he.op_entry("child_completed", done)])
+        yield Checkpointing([done], [he.op_entry("child_completed", done)])
         act.checkpointed(OpKind.CHILD, seq, wf.name)
         act.advance(done)
         return act.decode(child.result, return_annotation(wf.fn), where)
@@ -305,7 +313,7 @@ def _finish_child(
         f"{detail.get('type', '')}: {detail.get('message', '')}" if detail else "",
     )
     done = replace_op(rec, status=OpStatus.FAILED, finished_at=now, error=encode_error(exc))
-    act.commit([done], [he.op_entry("child_failed", done)])
+    yield Checkpointing([done], [he.op_entry("child_failed", done)])
     act.checkpointed(OpKind.CHILD, seq, wf.name)
     act.advance(done)
     raise rebuild_error(done.error, wf.name)

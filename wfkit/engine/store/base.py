@@ -15,7 +15,7 @@ the store only persists strings.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -379,6 +379,35 @@ class Store(Protocol):
         their next step (``commit``'s flag)."""
 
     def close(self) -> None: ...
+
+
+class CommitsAsync(Protocol):
+    """A store whose checkpoints can be awaited from an event loop without blocking it on
+    other runs' writes (SQLite's group commit; the memory store, which never waits). A
+    worker runs async workflows as tasks on one loop only with such a store
+    (:mod:`wfkit.engine.task_lane`); with any other (PostgreSQL) each run keeps a thread."""
+
+    async def commit_async(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """:meth:`Store.commit`, awaited: the same answer, errors and atomicity."""
+        ...
+
+
+def async_commit(store: Store) -> Callable[..., Awaitable[bool]] | None:
+    """The store's ``commit_async`` when its *class* has one. A wrapper that hands unknown
+    attributes to the store it wraps (as test stores and ``wfkit worker``'s observer do) does
+    not thereby claim it: its own ``commit`` would be bypassed."""
+    method = getattr(type(store), "commit_async", None)
+    if method is None:
+        return None
+    bound: Callable[..., Awaitable[bool]] = method.__get__(store)
+    return bound
 
 
 def finished_statuses(statuses: Collection[RunStatus | str]) -> frozenset[RunStatus]:

@@ -125,6 +125,17 @@ class MemoryStore:
             return [copy.copy(ops[seq]) for seq in sorted(ops)]
 
     # -- the one write path -------------------------------------------------------------------
+    async def commit_async(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """:meth:`commit`: it never waits on a disk, so a worker's event loop may call it."""
+        return self.commit(run_id, checkpoint, lease_owner=lease_owner, now=now)
+
     def commit(
         self,
         run_id: str,

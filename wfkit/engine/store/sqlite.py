@@ -594,10 +594,28 @@ class SqliteStore:
             return bool(self._group.submit(prepared))
         return self._commit_one(prepared)
 
+    async def commit_async(
+        self,
+        run_id: str,
+        checkpoint: Checkpoint,
+        *,
+        lease_owner: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """:meth:`commit` for a task on a worker's event loop: it joins the next group commit
+        and waits without blocking the loop (see :mod:`group_commit`)."""
+        prepared = self._prepare(run_id, checkpoint, lease_owner, now)
+        if self._group is not None:
+            return bool(await self._group.submit_async(prepared))
+        return self._commit_one(prepared)
+
     def _commit_batch(self, batch: Sequence[_Prepared]) -> list[tuple[bool, Any]]:
         """Several runs' checkpoints in one transaction (see :mod:`group_commit`). A
-        checkpoint refused by its fence (or its own error) is undone to its savepoint and
-        raises alone; the others are written. An error of the transaction fails them all."""
+        checkpoint refused by its fence raises alone (the fence writes nothing when it
+        refuses); the others are written. A checkpoint that fails half-way (a history range
+        full, a constraint) sends the batch to :meth:`_commit_batch_undoing`, where each
+        checkpoint has a savepoint to fall back to. An error of the transaction fails them
+        all."""
         if len(batch) == 1:  # one run in flight: exactly the single-checkpoint path
             try:
                 return [(True, self._commit_one(batch[0]))]
@@ -610,28 +628,60 @@ class SqliteStore:
                 cur.execute("BEGIN IMMEDIATE")
                 try:
                     for prepared in batch:
-                        cur.execute("SAVEPOINT checkpoint")
                         try:
-                            outcomes.append((True, self._apply(cur, prepared)))
-                        except (
-                            KeyError,
-                            LeaseLost,
-                            CancelRequested,
-                            StoreError,
-                            sqlite3.IntegrityError,
-                        ) as refused:
-                            cur.execute("ROLLBACK TO checkpoint")
-                            if isinstance(refused, sqlite3.Error):
-                                refused = self._error(refused)
+                            row = self._fence(cur, prepared)
+                        except (KeyError, LeaseLost, CancelRequested) as refused:
                             outcomes.append((False, refused))
-                        cur.execute("RELEASE checkpoint")
-                    cur.execute("COMMIT")
+                            continue
+                        try:
+                            outcomes.append((True, self._write_rows(cur, prepared, row)))
+                        except (KeyError, StoreError, sqlite3.IntegrityError):
+                            cur.execute("ROLLBACK")
+                            break
+                    else:
+                        cur.execute("COMMIT")
+                        return outcomes
                 except BaseException:
                     if self._conn.in_transaction:
                         cur.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
                 return [(False, self._error(exc))] * len(batch)
+            return self._commit_batch_undoing(cur, batch)
+
+    def _commit_batch_undoing(
+        self, cur: sqlite3.Cursor, batch: Sequence[_Prepared]
+    ) -> list[tuple[bool, Any]]:
+        """The batch again, each checkpoint behind a savepoint (a statement more on each side,
+        so only after a checkpoint failed half-way): that one is undone alone and raises, the
+        others are written. Called holding the connection's lock."""
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for prepared in batch:
+                    cur.execute("SAVEPOINT checkpoint")
+                    try:
+                        outcomes.append((True, self._apply(cur, prepared)))
+                    except (
+                        KeyError,
+                        LeaseLost,
+                        CancelRequested,
+                        StoreError,
+                        sqlite3.IntegrityError,
+                    ) as refused:
+                        cur.execute("ROLLBACK TO checkpoint")
+                        if isinstance(refused, sqlite3.Error):
+                            refused = self._error(refused)
+                        outcomes.append((False, refused))
+                    cur.execute("RELEASE checkpoint")
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            return [(False, self._error(exc))] * len(batch)
         return outcomes
 
     def _commit_one(self, prepared: _Prepared) -> bool:
@@ -695,6 +745,11 @@ class SqliteStore:
     def _apply(self, cur: sqlite3.Cursor, p: _Prepared) -> bool:
         """Write one prepared checkpoint inside the caller's transaction; the run's cancel
         flag. A refused fence raises before anything of this checkpoint is written."""
+        return self._write_rows(cur, p, self._fence(cur, p))
+
+    def _fence(self, cur: sqlite3.Cursor, p: _Prepared) -> Any:
+        """The run's row through its fence (and its changes, when it has some); a refusal
+        raises, and then nothing was written."""
         run_id, checkpoint = p.run_id, p.checkpoint
         cur.execute(p.sql, p.params)
         if p.reads or _RETURNING:
@@ -710,6 +765,11 @@ class SqliteStore:
             if checkpoint.unless_cancelled and found[0]:
                 raise CancelRequested(run_id)
             raise LeaseLost(run_id, p.lease_owner)
+        return row
+
+    def _write_rows(self, cur: sqlite3.Cursor, p: _Prepared, row: Any) -> bool:
+        """The checkpoint's rows, after its fence let it through; the run's cancel flag."""
+        run_id, checkpoint = p.run_id, p.checkpoint
         base = row[1] * _SPAN
         if p.new_input is not None:
             cur.execute("UPDATE run_inputs SET input = ? WHERE pk = ?", (p.new_input, row[1]))

@@ -2,14 +2,19 @@
 mocks, one attempt at a time, with Temporal's retry policy deciding what happens after a failure.
 
 An attempt runs inside temporalio's own ``ActivityEnvironment``, so ``activity.info()`` (with
-the attempt number) works in the function as on a worker.
+the attempt number) works in the function as on a worker; an async function runs in the
+caller's event loop, a sync one in a thread (as temporalio's worker runs it with an
+``activity_executor``), and both can be cancelled the worker's way through ``AttemptControl``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,8 +22,10 @@ import temporalio.activity
 import temporalio.converter
 import temporalio.exceptions
 from temporalio.api.common.v1 import Payloads
-from temporalio.bridge.proto.workflow_commands import ScheduleActivity
+from temporalio.bridge.proto.workflow_commands import ScheduleActivity, ScheduleLocalActivity
 from temporalio.testing import ActivityEnvironment
+
+from wfkit.testing.temporal.errors import NotEmulated
 
 # The server's defaults for a RetryPolicy field left unset.
 DEFAULT_INITIAL_INTERVAL = timedelta(seconds=1)
@@ -52,6 +59,21 @@ class ActivityMock:
         return self.returns
 
 
+@dataclasses.dataclass
+class AttemptControl:
+    """The environment's hold on one running attempt: ``cancel()`` delivers cancellation as a
+    worker does (an async attempt's task gets ``CancelledError``, a sync attempt's thread has
+    ``temporalio.exceptions.CancelledError`` raised in it)."""
+
+    cancelled: bool = False
+    _cancel: Callable[[], None] = lambda: None
+
+    def cancel(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self._cancel()
+
+
 def activity_name(fn: Callable[..., Any]) -> str:
     """The activity type name Temporal uses for ``fn`` (its ``@activity.defn`` name)."""
     name = temporalio.activity._Definition.must_from_callable(fn).name
@@ -71,6 +93,7 @@ class ActivityRunner:
         self.mocks: dict[str, ActivityMock] = {}
         self.executions: dict[str, int] = {}
         self._converter = temporalio.converter.DataConverter.default
+        self._threads: ThreadPoolExecutor | None = None  # for sync activities, made on first use
 
     def known(self, name: str) -> bool:
         return name in self._defns or name in self.mocks
@@ -81,7 +104,7 @@ class ActivityRunner:
 
     async def attempt(
         self,
-        command: ScheduleActivity,
+        command: ScheduleActivity | ScheduleLocalActivity,
         attempt: int,
         workflow_id: str,
         workflow_type: str,
@@ -90,12 +113,16 @@ class ActivityRunner:
         now: datetime,
         heartbeat: Callable[..., None] = lambda *details: None,
         heartbeat_details: Sequence[Any] = (),
+        control: AttemptControl | None = None,
     ) -> tuple[bool, Any]:
         """(True, result payloads) or (False, the exception the attempt raised).
 
-        ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt;
-        ``heartbeat_details`` are the last attempt's, which ``activity.info()`` shows."""
+        ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt (from the
+        attempt's thread for a sync activity); ``heartbeat_details`` are the last attempt's,
+        which ``activity.info()`` shows; ``control`` gets the means to cancel the attempt. A
+        local activity's command has no task queue nor heartbeat timeout of its own."""
         name = command.activity_type
+        is_local = isinstance(command, ScheduleLocalActivity)
         defn = self._defns.get(name)
         hints = defn.arg_types if defn is not None else None
         args = tuple(
@@ -117,33 +144,55 @@ class ActivityRunner:
                         activity_id=command.activity_id,
                         activity_type=name,
                         attempt=attempt,
-                        task_queue=command.task_queue,
+                        **(
+                            {"task_queue": command.task_queue}
+                            if isinstance(command, ScheduleActivity)
+                            else {}
+                        ),
                         workflow_id=workflow_id,
                         workflow_run_id=run_id,
                         workflow_type=workflow_type,
                         scheduled_time=scheduled,
                         current_attempt_scheduled_time=now,
                         started_time=now,
-                        is_local=False,
+                        is_local=is_local,
                         heartbeat_details=list(heartbeat_details),
                         heartbeat_timeout=(
                             command.heartbeat_timeout.ToTimedelta()
-                            if command.HasField("heartbeat_timeout")
+                            if isinstance(command, ScheduleActivity)
+                            and command.HasField("heartbeat_timeout")
                             else None
                         ),
                     ),
                 )
                 env.on_heartbeat = heartbeat
-                value = env.run(defn.fn, *args)
+                if control is not None:
+                    control._cancel = env.cancel
+                if defn.is_async:
+                    value = env.run(defn.fn, *args)
+                else:
+                    if self._threads is None:
+                        self._threads = ThreadPoolExecutor(thread_name_prefix="wfkit-activity")
+                    call = functools.partial(env.run, defn.fn, *args)
+                    value = await asyncio.get_running_loop().run_in_executor(self._threads, call)
                 if inspect.isawaitable(value):
                     value = await value
         except Exception as exc:  # an activity's failure is data for the retry policy
             return False, exc
+        except temporalio.activity._CompleteAsyncError:
+            feature = "asynchronous activity completion (activity.raise_complete_async)"
+            raise NotEmulated(feature) from None
+        except asyncio.CancelledError:
+            if control is None or not control.cancelled:
+                raise  # the environment's own task was cancelled, not the attempt
+            return False, temporalio.exceptions.CancelledError("Cancelled")
         payloads = self._converter.payload_converter.to_payloads([value])
         return True, Payloads(payloads=payloads)
 
 
-def retry_delay(command: ScheduleActivity, attempt: int, error: BaseException) -> timedelta | None:
+def retry_delay(
+    command: ScheduleActivity | ScheduleLocalActivity, attempt: int, error: BaseException
+) -> timedelta | None:
     """How long before attempt ``attempt + 1``, or None when the policy says stop."""
     if isinstance(error, temporalio.exceptions.ApplicationError) and error.non_retryable:
         return None

@@ -34,7 +34,7 @@ from temporalio.bridge.proto.workflow_commands import (
     WorkflowCommand,
 )
 
-from wfkit.testing.temporal import external
+from wfkit.testing.temporal import attempts, external
 from wfkit.testing.temporal.driver import NAMESPACE
 from wfkit.testing.temporal.errors import NotEmulated
 from wfkit.testing.temporal.history import IDENTITY
@@ -301,6 +301,7 @@ def terminate(env: Any, run: Any, reason: str) -> None:
     run._closing = WorkflowCommand()
     run.terminated = reason
     run.closed_at = env.now
+    attempts.forget(run)
     run._activities.clear()
     run._timers.clear()
     run._queued.clear()

@@ -22,7 +22,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.bridge.proto.workflow_activation import InitializeWorkflow, WorkflowActivationJob
 from temporalio.bridge.proto.workflow_commands import ContinueAsNewWorkflowExecution
 
-from wfkit.testing.temporal import children
+from wfkit.testing.temporal import attempts, children
 from wfkit.testing.temporal.errors import NotEmulated
 
 KIND = "continue_as_new_workflow_execution"
@@ -75,6 +75,7 @@ def record(env: Any, run: Any, command: Any, completed_id: int) -> None:
     )
     run._closing = command
     run.closed_at = env.now
+    attempts.forget(run)
     run._activities.clear()
     run._timers.clear()
     env.note(run, f"workflow continued as new (run {new_run_id})")

@@ -149,8 +149,9 @@ class WorkflowDriver:
                 info=info,
                 randomness_seed=init.randomness_seed,
                 # What a worker gives every instance: local activity types are let through
-                # (as the Replayer does), so their command reaches the environment and is
-                # named NotEmulated instead of failing inside the SDK; metrics go nowhere.
+                # (as the Replayer does), so their command reaches the environment, which runs
+                # them or names an unregistered one, instead of failing inside the SDK; metrics
+                # go nowhere.
                 extern_functions={
                     "__temporal_assert_local_activity_valid": lambda name: None,
                     "__temporal_get_metric_meter": lambda: temporalio.common.MetricMeter.noop,

@@ -37,7 +37,14 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import children, continuation, external, updates
+from wfkit.testing.temporal import (
+    attempts,
+    children,
+    continuation,
+    external,
+    local_activities,
+    updates,
+)
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -62,8 +69,7 @@ from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
-    "schedule_local_activity": "local activities",
-    "request_cancel_local_activity": "local activities",
+    "request_cancel_local_activity": "cancelling a local activity",
     "schedule_nexus_operation": "Nexus operations",
     "request_cancel_nexus_operation": "Nexus operations",
     "cancel_signal_workflow": "cancelling a signal to another workflow",
@@ -83,6 +89,9 @@ class _Activity:
     # The last heartbeat's details, as the server keeps them for the next attempt.
     heartbeat_details: tuple[Any, ...] = ()
     timed_out: bool = False  # no retry fits before the schedule-to-close deadline
+    running: attempts.Running | None = None  # the attempt in flight, if one is
+    cancel_requested_event_id: int = 0  # its ActivityTaskCancelRequested, once the workflow asks
+    resolved: bool = False  # core resolved it already (cancelled with TRY_CANCEL or ABANDON)
 
 
 @dataclasses.dataclass
@@ -122,6 +131,8 @@ class TemporalRun:
         self.crashes = 0
         self.patches: list[str] = []  # patch ids whose markers the history records, in order
         self._children: dict[int, children.PendingChild] = {}
+        # Not-started activities the current workflow task cancelled (the server ends them now).
+        self._just_cancelled: list[_Activity] = []
         self.closed_at: datetime | None = None
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
@@ -176,6 +187,7 @@ class TemporalRun:
             run = run._next
 
     async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
+        await self.env._catch_up()
         if self._next is not None:  # sent to the newest run, as a handle without a run id does
             return await self.runs[-1].signal(signal, *args)
         name = temporalio.workflow._SignalDefinition.must_name_from_fn_or_str(signal)
@@ -198,6 +210,7 @@ class TemporalRun:
 
     async def query(self, query: str | Callable[..., Any], *args: Any) -> Any:
         """Ask a query handler; queries leave no trace in the history."""
+        await self.env._catch_up()
         if self._next is not None:
             return await self.runs[-1].query(query, *args)
         defn = (
@@ -225,6 +238,7 @@ class TemporalRun:
         """Send an update and wait (on virtual time) for its result, as
         ``WorkflowHandle.execute_update`` does; a rejected or failed update raises the client's
         ``WorkflowUpdateFailedError``. ``id``: the update id (default ``update-<n>``)."""
+        await self.env._catch_up()
         if self._next is not None:
             return await self.runs[-1].update(update, *args, id=id)
         update_id = id or f"update-{len(self._updates) + 1}"
@@ -232,6 +246,7 @@ class TemporalRun:
 
     async def cancel(self) -> None:
         """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
+        await self.env._catch_up()
         if self._next is not None:
             return await self.runs[-1].cancel()
         self._require_open("cancel")
@@ -248,14 +263,15 @@ class TemporalRun:
     def _due(self) -> list[tuple[datetime, int, int]]:
         """(when, 0 activity / 1 timer / 2 child start / 3 child result / 4 first task of a run
         continued as new / 5 queued server work, seq) of the run's pending work."""
-        due = [(a.due, 0, a.command.seq) for a in self._activities.values()]
+        due = [(a.due, 0, a.command.seq) for a in self._activities.values() if a.running is None]
         due += continuation.due(self)
         due += [(when, 5, i) for i, (when, _) in enumerate(self._queued)]
         return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
 
     def _busy(self) -> bool:
         """Whether the run, or a child it waits for, has work that time alone will do."""
-        return bool(self._due()) or children.busy(self)
+        running = any(a.running is not None for a in self._activities.values())
+        return bool(self._due()) or running or children.busy(self)
 
     def crash(self) -> None:
         """The worker dies now: the next activation first rebuilds the instance by replay."""
@@ -325,6 +341,7 @@ class TemporalTestEnvironment:
         self.lost_attempts = 0
         self.runs: dict[str, TemporalRun] = {}  # workflow id -> its newest run
         self.all_runs: list[TemporalRun] = []  # every run, continued ones too, in start order
+        self._attempt_clock = attempts.AttemptClock()
         self.task_queue = task_queue
         self.now = start
 
@@ -394,6 +411,7 @@ class TemporalTestEnvironment:
         if id in self.runs:
             raise ValueError(f"workflow id {id!r} already started in this environment")
         payloads = self._converter.payload_converter.to_payloads(list(args))
+        await self._catch_up()
         run, init = self._new_run(defn, id, payloads)
         await self._workflow_task(run, [WorkflowActivationJob(initialize_workflow=init)])
         await self._advance(run, until=self.now)
@@ -480,9 +498,10 @@ class TemporalTestEnvironment:
 
     async def sleep(self, duration: timedelta) -> None:
         """Advance virtual time by ``duration``, running every timer and retry due meanwhile."""
+        await self._catch_up()
         until = self.now + duration
         await self._advance(None, until=until)
-        self.now = until
+        self.now = max(self.now, until)  # an attempt that began running moves it in real time
 
     # -- the server's side ----------------------------------------------------------------
 
@@ -503,7 +522,7 @@ class TemporalTestEnvironment:
     async def _workflow_task(self, run: TemporalRun, jobs: list[WorkflowActivationJob]) -> None:
         """One workflow task: activate (again, while core would resolve something locally),
         then record the task and its commands' events."""
-        commands: list[WorkflowCommand] = []
+        commands: list[WorkflowCommand | local_activities.LocalMarker] = []
         flags: list[int] = []
         while jobs:
             completion = self._activate(run, jobs)
@@ -511,11 +530,21 @@ class TemporalTestEnvironment:
             commands += new
             flags += completion.successful.used_internal_flags
             jobs = [
-                self._cancelled_at_once(run, c)
+                job
                 for c in new
                 if c.HasField("request_cancel_activity")
+                and (job := self._cancelled_at_once(run, c)) is not None
             ]
+            for c in new:  # core runs local activities now and resolves them in this task
+                if c.HasField("schedule_local_activity"):
+                    job, marker = await local_activities.resolve(
+                        self, run, c.schedule_local_activity
+                    )
+                    jobs.append(job)
+                    commands.append(marker)
         for command in commands:
+            if isinstance(command, local_activities.LocalMarker):
+                continue
             feature = NOT_EMULATED.get(command.WhichOneof("variant") or "")
             if feature is not None:
                 run._history.workflow_task_started(self.now)
@@ -531,36 +560,47 @@ class TemporalTestEnvironment:
         except NotEmulated as exc:
             run.stopped = exc.feature
             raise
-        if not run.done and any(c.HasField("request_cancel_activity") for c in commands):
-            # The server cancelled a not-started activity at once and schedules a workflow task
-            # for that event; core has resolved the activity already, so it answers empty.
-            run._history.workflow_task(self.now, [])
+        cancelled, run._just_cancelled = run._just_cancelled, []
+        if not run.done and cancelled:
+            # The server cancelled not-started activities at once and schedules a workflow task
+            # for that; core answers it empty for those it resolved already (TRY_CANCEL).
+            jobs = [
+                WorkflowActivationJob(
+                    resolve_activity=ResolveActivity(
+                        seq=a.command.seq, result=attempts.cancelled_resolution(a, 0)
+                    )
+                )
+                for a in cancelled
+                if not a.resolved
+            ]
+            if jobs:
+                await self._workflow_task(run, jobs)
+            else:
+                run._history.workflow_task(self.now, [])
 
     def _cancelled_at_once(
         self, run: TemporalRun, command: WorkflowCommand
-    ) -> WorkflowActivationJob:
-        """Core's local answer to cancelling an activity with TRY_CANCEL (the default): the
-        activity resolves as cancelled in the same workflow task."""
+    ) -> WorkflowActivationJob | None:
+        """Core's local answer to cancelling an activity with TRY_CANCEL (the default) or
+        ABANDON: the activity resolves as cancelled in the same workflow task. With
+        WAIT_CANCELLATION_COMPLETED core waits for the server's ``ActivityTaskCanceled``."""
         seq = command.request_cancel_activity.seq
         activity = run._activities[seq]
-        if activity.command.cancellation_type != 0:  # WAIT_CANCELLATION_COMPLETED, ABANDON
-            run.stopped = "activity cancellation types other than TRY_CANCEL"
-            raise NotEmulated(run.stopped)
-        cause = Failure(message="Activity cancelled")
-        cause.canceled_failure_info.SetInParent()
-        resolution = ActivityResolution()
-        resolution.cancelled.failure.CopyFrom(
-            activity_failure(
-                activity.command,
-                activity.scheduled_event_id,
-                0,
-                RetryState.RETRY_STATE_CANCEL_REQUESTED,
-                cause,
-            )
-        )
+        if activity.command.cancellation_type not in (attempts.TRY_CANCEL, attempts.ABANDON):
+            return None
+        activity.resolved = True
+        resolution = attempts.cancelled_resolution(activity, 0)
         return WorkflowActivationJob(resolve_activity=ResolveActivity(seq=seq, result=resolution))
 
-    def _record(self, run: TemporalRun, command: WorkflowCommand, completed_id: int) -> None:
+    def _record(
+        self,
+        run: TemporalRun,
+        command: WorkflowCommand | local_activities.LocalMarker,
+        completed_id: int,
+    ) -> None:
+        if isinstance(command, local_activities.LocalMarker):
+            local_activities.record(self, run, command, completed_id)
+            return
         history = run._history
         kind = command.WhichOneof("variant")
         if kind == "schedule_activity":
@@ -608,7 +648,9 @@ class TemporalTestEnvironment:
                 identity=IDENTITY,
             )
         elif kind == "request_cancel_activity":
-            activity = run._activities.pop(command.request_cancel_activity.seq)
+            activity = run._activities[command.request_cancel_activity.seq]
+            if activity.command.cancellation_type == attempts.ABANDON:
+                return  # core resolves it alone and tells the server nothing
             requested = history.add(
                 EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
                 self.now,
@@ -616,7 +658,12 @@ class TemporalTestEnvironment:
                 scheduled_event_id=activity.scheduled_event_id,
                 workflow_task_completed_event_id=completed_id,
             ).event_id
+            activity.cancel_requested_event_id = requested
+            if activity.running is not None:
+                return  # the attempt learns it at its next heartbeat
             # Not started (due, or in retry backoff): the server cancels it at once.
+            del run._activities[activity.command.seq]
+            run._just_cancelled.append(activity)
             history.add(
                 EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
                 self.now,
@@ -656,15 +703,27 @@ class TemporalTestEnvironment:
         run._closing = command
         run.closed_at = self.now
         self.note(run, f"workflow {ending}")
+        attempts.forget(run)
         run._activities.clear()
         run._timers.clear()
         children.apply_close_policies(self, run)
 
-    async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
+    async def _catch_up(self) -> None:
+        """While attempts run, time went on as the test waited: first do what fell due."""
+        if self._attempt_clock.locked:
+            await self._advance(None, until=self._attempt_clock.now(self))
+
+    async def _advance(
+        self,
+        run: TemporalRun | None,
+        until: datetime | None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         """Run due work of every open run in virtual-time order, jumping the clock to each next
         due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
-        and fail if nothing but the test could move it on)."""
-        while run is None or not run.done:
+        and fail if nothing but the test could move it on); ``stop``: also stop once it says
+        so (an update's outcome arrived)."""
+        while (run is None or not run.done) and not (stop is not None and stop()):
             if run is not None and until is None and (run.stopped or not run._busy()):
                 raise WorkflowBlocked(run.id)
             due = [
@@ -673,6 +732,11 @@ class TemporalTestEnvironment:
                 if not other.done and other.stopped is None
                 for when, kind, key in other._due()
             ]
+            in_flight = attempts.running(self)
+            if not in_flight:
+                self._attempt_clock.unlock()
+            elif await self._attempts_moved(in_flight, due, until):
+                continue
             if not due:
                 return
             when, kind, _, key, other = min(due, key=lambda d: d[:4])
@@ -707,25 +771,49 @@ class TemporalTestEnvironment:
             self._crash(run)
         await self._workflow_task(run, [WorkflowActivationJob(fire_timer=FireTimer(seq=timer.seq))])
 
+    async def _attempts_moved(
+        self,
+        in_flight: list[tuple[TemporalRun, _Activity]],
+        due: list[tuple[datetime, int, int, int, TemporalRun]],
+        until: datetime | None,
+    ) -> bool:
+        """With attempts running, wait (in real time, the clock following it) until one ends,
+        times out, or other work falls due; whether an attempt ended or timed out (if not, the
+        due work runs, or ``_advance`` returns at ``until``)."""
+        if await attempts.settle(self, in_flight):
+            return True
+        limits = [w for w in (min((d[0] for d in due), default=None), until) if w is not None]
+        limits += [t for t in [attempts.next_deadline(in_flight)] if t is not None]
+        horizon = min(limits) if limits else None
+        if horizon is not None and horizon <= self.now:
+            return False
+        tasks = {a.running.task for _, a in in_flight if a.running is not None}
+        await self._attempt_clock.wait(self, tasks, horizon)
+        await attempts.settle(self, in_flight)
+        return True
+
     async def _attempt(self, run: TemporalRun, activity: _Activity) -> None:
-        """One attempt; record its end (or schedule the retry), then resolve the activity."""
+        """One attempt; record its end (or schedule the retry), then resolve the activity. An
+        attempt that does not end at once goes on running; ``_advance`` records its end."""
         command = activity.command
         self.attempted.append(command.activity_type)
         retryable = self._injected.pop((command.activity_type, activity.attempt), None)
         if retryable is None:
-            ok, value = await self._activities.attempt(
-                command,
-                activity.attempt,
-                run.id,
-                run.defn.name or "",
-                run._driver.run_id,
-                activity.scheduled,
-                self.now,
-                lambda *details: self._heartbeat(run, activity, details),
-                activity.heartbeat_details,
-            )
+            outcome = await attempts.begin(self, run, activity)
+            if outcome is None:
+                return
+            ok, value = outcome
         else:
             ok, value = False, injected_failure(retryable)
+        await self._attempt_ended(run, activity, ok, value)
+
+    async def _attempt_ended(
+        self, run: TemporalRun, activity: _Activity, ok: bool, value: Any
+    ) -> None:
+        command = activity.command
+        if activity.cancel_requested_event_id and not ok and attempts.is_cancellation(value):
+            await attempts.record_cancelled(self, run, activity)
+            return
         if not ok:
             self.activity_errors.append((command.activity_type, value))
         self.note(
@@ -750,7 +838,7 @@ class TemporalTestEnvironment:
                 activity.due = self.now + timeout + delay
                 return
             ok, value = False, error
-        if not ok:
+        if not ok and not activity.cancel_requested_event_id:
             delay = self._retry_delay(activity, value, timedelta(0))
             if delay is not None:
                 activity.attempt += 1
@@ -810,8 +898,7 @@ class TemporalTestEnvironment:
             )
         if crash is not None:
             self._crash(run, "after the outcome was recorded")
-        job = ResolveActivity(seq=command.seq, result=resolution)
-        await self._workflow_task(run, [WorkflowActivationJob(resolve_activity=job)])
+        await attempts.deliver(self, run, activity, resolution)
 
     def _retry_delay(
         self, activity: _Activity, error: BaseException, lost: timedelta

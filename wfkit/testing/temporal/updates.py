@@ -21,6 +21,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import temporalio.exceptions
 import temporalio.workflow
 from temporalio.api.common.v1 import Header, Payloads
 from temporalio.api.enums.v1 import EventType
@@ -29,7 +30,6 @@ from temporalio.bridge.proto.workflow_activation import DoUpdate, WorkflowActiva
 from temporalio.bridge.proto.workflow_commands import WorkflowCommand
 from temporalio.client import WorkflowUpdateFailedError
 
-from wfkit.testing.temporal.errors import WorkflowBlocked
 from wfkit.testing.temporal.history import IDENTITY
 
 KIND = "update_response"
@@ -45,11 +45,12 @@ class PendingUpdate:
     outcome: Outcome | None = None
 
 
-def rejected_only(run: Any, commands: list[WorkflowCommand]) -> bool:
+def rejected_only(run: Any, commands: list[Any]) -> bool:
     """Whether the task's only commands reject updates: the server then drops the task, so
     it leaves no events; the rejection is kept for the waiting ``update``."""
     if not commands or not all(
-        c.HasField("update_response")
+        isinstance(c, WorkflowCommand)
+        and c.HasField("update_response")
         and c.update_response.HasField("rejected")
         and run._updates.get(c.update_response.protocol_instance_id) is not None
         and not run._updates[c.update_response.protocol_instance_id].accepted_event_id
@@ -125,22 +126,15 @@ async def update(
     job.meta.update_id = update_id
     job.meta.identity = IDENTITY
     await env._workflow_task(run, [WorkflowActivationJob(do_update=job)])
-    while pending.outcome is None and pending.rejected is None:
-        if run.done or run.stopped is not None:
-            raise WorkflowUpdateFailedError(
-                temporalio.exceptions.ApplicationError(
-                    f"workflow {run.id!r} closed before update {update_id!r} completed"
-                )
+    await env._advance(
+        run, until=None, stop=lambda: pending.outcome is not None or pending.rejected is not None
+    )
+    if pending.outcome is None and pending.rejected is None:
+        raise WorkflowUpdateFailedError(
+            temporalio.exceptions.ApplicationError(
+                f"workflow {run.id!r} closed before update {update_id!r} completed"
             )
-        due = [
-            when
-            for other in env.runs.values()
-            if not other.done and other.stopped is None
-            for when, _, _ in other._due()
-        ]
-        if not due:
-            raise WorkflowBlocked(run.id)
-        await env._advance(None, until=min(due))
+        )
     await env._advance(None, until=env.now)
     failure = (
         pending.rejected
