@@ -1,5 +1,6 @@
 """A bank transfer saga for ``verify_temporal``: the fixed workflow and its planted-bug twins
-(a missing compensation; a charge that is not idempotent, so a crash charges twice).
+(a missing compensation; a charge that is not idempotent, so a crash charges twice; a deadline
+checked against the wall clock; an activity timeout left unhandled), each with a fixed twin.
 
 The activities move money in ``BANK``; each example's ``setup`` resets it, and the invariant
 is that money is conserved (and a completed transfer moved exactly the amount)."""
@@ -7,7 +8,8 @@ is that money is conserved (and a completed transfer moved exactly the amount)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -184,3 +186,105 @@ class ChangedSafeTransfer:
     @workflow.run
     async def run(self, move: Move) -> list[str]:
         return [await workflow.execute_activity(credit, move, **OPTIONS)]
+
+
+# -- planted bugs: a wall-clock deadline, an unhandled activity timeout --------------------
+
+DEADLINE = timedelta(hours=1)
+REVIEW = timedelta(minutes=10)  # well inside the deadline
+
+
+async def _deadline_transfer(move: Move, wall_clock: bool) -> list[str]:
+    """Charge, wait out a review period, and credit unless the deadline passed (then refund
+    and fail ``Expired``); a failed credit is compensated."""
+    deadline = workflow.now() + DEADLINE
+    steps = [await workflow.execute_activity(charge_once, move, **OPTIONS)]
+    await workflow.sleep(REVIEW)
+    now = datetime.now(timezone.utc) if wall_clock else workflow.now()
+    if now > deadline:
+        await workflow.execute_activity(uncharge, move, **OPTIONS)
+        raise ApplicationError(f"transfer expired at {now.isoformat()}", type="Expired")
+    try:
+        steps.append(await workflow.execute_activity(credit, move, **OPTIONS))
+    except ActivityError:
+        await workflow.execute_activity(uncredit, move, **OPTIONS)
+        await workflow.execute_activity(uncharge, move, **OPTIONS)
+        raise ApplicationError("transfer rolled back", type="Reverted") from None
+    return steps
+
+
+@workflow.defn
+class WallClockDeadline:
+    """Planted bug: checks its deadline against the wall clock (``datetime.now()``) instead of
+    ``workflow.now()``. Workflow time and the worker's clock are different clocks: on Temporal
+    they drift apart whenever a history is replayed later or a timer fires late; in the
+    environment the virtual clock starts on 2026-01-01 and a test runs months or years after
+    it, so the check says "expired" after ten minutes of workflow time."""
+
+    @workflow.run
+    async def run(self, move: Move) -> list[str]:
+        return await _deadline_transfer(move, wall_clock=True)
+
+
+@workflow.defn
+class WorkflowClockDeadline:
+    """WallClockDeadline's fixed twin: the deadline is checked against ``workflow.now()``."""
+
+    @workflow.run
+    async def run(self, move: Move) -> list[str]:
+        return await _deadline_transfer(move, wall_clock=False)
+
+
+# One attempt with a short start-to-close timeout: an attempt whose outcome is lost (a worker
+# crash before it is recorded) times out after 5 s and is not retried.
+TIGHT = {
+    "start_to_close_timeout": timedelta(seconds=5),
+    "retry_policy": RetryPolicy(maximum_attempts=1),
+}
+
+
+async def _credit_once(move: Move, handle_timeouts: bool) -> list[str]:
+    """Charge, then credit in one tight attempt; when the credit fails, undo both."""
+    steps = [await workflow.execute_activity(charge_once, move, **OPTIONS)]
+    try:
+        steps.append(await workflow.execute_activity(credit, move, **TIGHT))
+    except ActivityError as failed:
+        if not handle_timeouts and not isinstance(failed.cause, ApplicationError):
+            raise  # "the bank answers or says no" -- but an attempt can also time out
+        await workflow.execute_activity(uncredit, move, **OPTIONS)
+        await workflow.execute_activity(uncharge, move, **OPTIONS)
+        raise ApplicationError("transfer rolled back", type="Reverted") from None
+    return steps
+
+
+@workflow.defn
+class TimeoutBlindTransfer:
+    """Planted bug: compensates a credit that failed with an error, but lets a credit that
+    timed out fail the workflow uncompensated; the timed-out attempt may well have credited."""
+
+    @workflow.run
+    async def run(self, move: Move) -> list[str]:
+        return await _credit_once(move, handle_timeouts=False)
+
+
+@workflow.defn
+class TimeoutSafeTransfer:
+    """TimeoutBlindTransfer's fixed twin: any failed credit, a timeout too, is compensated."""
+
+    @workflow.run
+    async def run(self, move: Move) -> list[str]:
+        return await _credit_once(move, handle_timeouts=True)
+
+
+def settled(outcome: Any) -> None:
+    """``conserved``, and stricter: a transfer that failed leaves the opening balances (it was
+    compensated), and one that expired took longer than its deadline in workflow time."""
+    conserved(outcome)
+    error = getattr(outcome, "error", None)
+    kind = getattr(error, "type", None) or type(error).__name__
+    if outcome.status == "FAILED" and kind != "RefundFailed":
+        assert BANK == OPENING, f"failed ({kind}) but not compensated: {BANK}"
+    if kind == "Expired":
+        started = outcome.history.events[0].event_time.ToDatetime(tzinfo=timezone.utc)
+        took = outcome.env.now - started
+        assert took > DEADLINE, f"expired after {took} of workflow time; the deadline is {DEADLINE}"

@@ -161,7 +161,7 @@ class Failing:
 
 @workflow.defn
 class Restarting:
-    """Continues as new, which the environment does not emulate yet."""
+    """Continues as new until the count is 0."""
 
     @workflow.run
     async def run(self, count: int) -> int:

@@ -27,7 +27,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 from wfkit.testing.temporal import (
     ActivityNotRegistered,
-    NotEmulated,
     WorkflowBlocked,
     WorkflowTaskFailed,
 )
@@ -181,14 +180,12 @@ def test_a_crash_point_on_a_retried_attempt_still_crashes(temporal_env):
     assert env.runs["t-1"].crashes == 1
 
 
-def test_continue_as_new_is_reported_as_not_emulated(temporal_env):
+def test_continue_as_new_runs_to_the_last_runs_result(temporal_env):
+    """More in test_temporal_continue_as_new.py."""
     env = temporal_env(activities=ACTIVITIES)
-    with pytest.raises(NotEmulated) as failed:
-        asyncio.run(env.execute(Restarting.run, 1, id="c-1"))
-    assert failed.value.one_line() == (
-        "continue-as-new not emulated yet by wfkit's Temporal test environment"
-        " (see docs/testing-temporal.md, 'Scope')"
-    )
+    assert asyncio.run(env.execute(Restarting.run, 1, id="c-1")) == 0
+    assert [run.run_id for run in env.runs["c-1"].runs] == ["run-2"]
+    assert [run.run_id for run in env.all_runs] == ["run-1", "run-2"]
 
 
 def test_a_plain_exception_in_workflow_code_fails_the_workflow_task(temporal_env):

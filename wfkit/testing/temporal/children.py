@@ -1,7 +1,8 @@
 """Child workflows run in the same environment, the server's side of them: the parent's
 ``StartChildWorkflowExecutionInitiated`` / ``ChildWorkflowExecutionStarted`` / ``...Completed``
 (or ``Failed``, ``Canceled``) events, the child's own run (a ``TemporalRun`` with its own
-history naming its parent), and the activation jobs core sends the parent.
+history naming its parent), and the activation jobs core sends the parent; cancelling a child
+from its parent, and the parent close policies applied when the parent closes.
 
 The functions take the environment and runs untyped (``Any``): the environment imports this
 module, so this module does not import it back."""
@@ -16,17 +17,27 @@ from temporalio.api.common.v1 import Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.api.failure.v1 import ChildWorkflowExecutionFailureInfo, Failure
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.bridge.proto.child_workflow import ChildWorkflowResult
+from temporalio.bridge.proto.child_workflow import (
+    ChildWorkflowCancellationType,
+    ChildWorkflowResult,
+    ParentClosePolicy,
+)
 from temporalio.bridge.proto.workflow_activation import (
     ResolveChildWorkflowExecution,
     ResolveChildWorkflowExecutionStart,
     ResolveChildWorkflowExecutionStartSuccess,
     WorkflowActivationJob,
 )
-from temporalio.bridge.proto.workflow_commands import StartChildWorkflowExecution
+from temporalio.bridge.proto.workflow_commands import (
+    CancelChildWorkflowExecution,
+    StartChildWorkflowExecution,
+    WorkflowCommand,
+)
 
+from wfkit.testing.temporal import attempts, external
 from wfkit.testing.temporal.driver import NAMESPACE
 from wfkit.testing.temporal.errors import NotEmulated
+from wfkit.testing.temporal.history import IDENTITY
 
 
 @dataclasses.dataclass
@@ -97,14 +108,15 @@ async def start(env: Any, parent: Any, seq: int) -> None:
     await env._workflow_task(
         parent, [WorkflowActivationJob(resolve_child_workflow_execution_start=resolved)]
     )
-    await env._workflow_task(child, [WorkflowActivationJob(initialize_workflow=init)])
+    if not child.done:  # the parent may have closed (and terminated it) as the start resolved
+        await env._workflow_task(child, [WorkflowActivationJob(initialize_workflow=init)])
 
 
 async def deliver(env: Any, parent: Any, seq: int) -> None:
     """The child closed: the parent's Completed / Failed / Canceled event and the job that
     resolves its result, as core words it."""
     pending: PendingChild = parent._children.pop(seq)
-    child = pending.child
+    child = pending.child.runs[-1]  # a child that continued as new ends in its last run
     closing = child._closing
     kind = closing.WhichOneof("variant")
     common = {
@@ -168,16 +180,15 @@ def due(run: Any) -> list[tuple[datetime, int, int]]:
     for seq, pending in run._children.items():
         if pending.child is None:
             out.append((pending.queued, 2, seq))
-        elif pending.child.done:
-            out.append((pending.child.closed_at, 3, seq))
+        elif pending.child.runs[-1].done:
+            out.append((pending.child.runs[-1].closed_at, 3, seq))
     return out
 
 
 def busy(run: Any) -> bool:
     """Whether a child of ``run`` (or its children) still has work of its own to do."""
-    return any(
-        p.child is not None and not p.child.done and p.child._busy() for p in run._children.values()
-    )
+    runs = [p.child.runs[-1] for p in run._children.values() if p.child is not None]
+    return any(not child.done and child._busy() for child in runs)
 
 
 def _child_failure(
@@ -200,3 +211,99 @@ def _child_failure(
 
 def _execution(run: Any) -> WorkflowExecution:
     return WorkflowExecution(workflow_id=run.id, run_id=run._driver.run_id)
+
+
+def record_cancel(
+    env: Any, parent: Any, command: CancelChildWorkflowExecution, completed: int
+) -> None:
+    """The parent cancels a started child (its handle or task): core asks the server to
+    cancel it (``RequestCancelExternalWorkflowExecutionInitiated``, child only); right after,
+    as due work, the child gets the cancel request and the parent
+    ``ExternalWorkflowExecutionCancelRequested``. With the default cancellation type
+    (WAIT_CANCELLATION_COMPLETED) the parent then waits for the child to close."""
+    pending: PendingChild | None = parent._children.get(command.child_workflow_seq)
+    if pending is None or pending.child is None:
+        parent.stopped = "cancelling a child workflow before it started"
+        raise NotEmulated(parent.stopped)
+    if (
+        pending.command.cancellation_type
+        != ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED
+    ):
+        parent.stopped = "child workflow cancellation types other than WAIT_CANCELLATION_COMPLETED"
+        raise NotEmulated(parent.stopped)
+    child = pending.child.runs[-1]
+    initiated = parent._history.add(
+        EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        env.now,
+        "request_cancel_external_workflow_execution_initiated",
+        workflow_task_completed_event_id=completed,
+        namespace=NAMESPACE,
+        workflow_execution=_execution(child),
+        child_workflow_only=True,
+        reason=command.reason,
+    ).event_id
+
+    async def deliver() -> None:
+        if not child.done:
+            await external.cancel_run(env, child, command.reason, parent, initiated)
+        if parent.done:
+            return
+        parent._history.add(
+            EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            env.now,
+            "external_workflow_execution_cancel_requested",
+            initiated_event_id=initiated,
+            namespace=NAMESPACE,
+            workflow_execution=_execution(child),
+        )
+        # Core resolves nothing for the workflow here (it waits for the child to close), so
+        # the worker answers the task with no commands.
+        parent._history.workflow_task(env.now, [])
+
+    parent._queued.append((env.now, deliver))
+
+
+def apply_close_policies(env: Any, parent: Any) -> None:
+    """The parent closed: each child still running gets its parent close policy, as the
+    server applies it: TERMINATE (the default) terminates it, REQUEST_CANCEL requests its
+    cancellation (as due work at this instant), ABANDON leaves it running."""
+    for pending in parent._children.values():
+        if pending.child is None:
+            continue
+        child = pending.child.runs[-1]
+        if child.done:
+            continue
+        policy = pending.command.parent_close_policy
+        if policy == ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON:
+            env.note(child, f"parent {parent.id!r} closed; child abandoned, still running")
+        elif policy == ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL:
+            env.note(child, f"parent {parent.id!r} closed; cancellation requested")
+
+            async def cancel(child: Any = child) -> None:
+                if not child.done:
+                    await external.cancel_run(env, child, "by parent close policy")
+
+            child._queued.append((env.now, cancel))
+        else:
+            terminate(env, child, "by parent close policy")
+
+
+def terminate(env: Any, run: Any, reason: str) -> None:
+    """The server terminates the run: ``WorkflowExecutionTerminated``, no workflow task (the
+    worker is not asked); its own children get their close policies in turn."""
+    run._history.add(
+        EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+        env.now,
+        "workflow_execution_terminated",
+        reason=reason,
+        identity=IDENTITY,
+    )
+    run._closing = WorkflowCommand()
+    run.terminated = reason
+    run.closed_at = env.now
+    attempts.forget(run)
+    run._activities.clear()
+    run._timers.clear()
+    run._queued.clear()
+    env.note(run, f"workflow terminated {reason}")
+    apply_close_policies(env, run)

@@ -46,6 +46,9 @@ def command_signature(command: WorkflowCommand) -> tuple[object, ...]:
         return (kind, getattr(command, kind).seq)
     if kind == "set_patch_marker":
         return (kind, command.set_patch_marker.patch_id)
+    if kind == "update_response":
+        response = command.update_response
+        return (kind, response.protocol_instance_id, response.WhichOneof("response"))
     return (kind,)
 
 
@@ -101,10 +104,10 @@ class WorkflowDriver:
             **_known_fields(
                 temporalio.workflow.Info,
                 attempt=init.attempt,
-                continued_run_id=None,
+                continued_run_id=init.continued_from_execution_run_id or None,
                 cron_schedule=None,
                 execution_timeout=None,
-                first_execution_run_id=self.run_id,
+                first_execution_run_id=init.first_execution_run_id or self.run_id,
                 headers={},
                 namespace=NAMESPACE,
                 original_execution_run_id=self.run_id,
@@ -189,6 +192,11 @@ class WorkflowDriver:
             self._log.append(_Logged(activation, signatures(commands), patches(commands)))
         return completion
 
+    def forget_last(self) -> None:
+        """The last activation left no trace in the history (a rejected update): a replay must
+        not see it."""
+        self._log.pop()
+
     def crash(self) -> None:
         """The worker died: the instance (its memory, its pending coroutines) is gone.
 
@@ -211,6 +219,9 @@ class WorkflowDriver:
             activation.CopyFrom(logged.activation)
             activation.is_replaying = True
             activation.available_internal_flags[:] = list(flags)
+            for job in activation.jobs:  # core replays an accepted update without validating
+                if job.HasField("do_update"):
+                    job.do_update.run_validator = False
             for patch_id in logged.patches:
                 activation.jobs.add().notify_has_patch.patch_id = patch_id
             completion = self._activate(activation)

@@ -11,7 +11,7 @@ into a new one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -37,7 +37,14 @@ from temporalio.bridge.proto.workflow_activation import (
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 
-from wfkit.testing.temporal import attempts, children, local_activities
+from wfkit.testing.temporal import (
+    attempts,
+    children,
+    continuation,
+    external,
+    local_activities,
+    updates,
+)
 from wfkit.testing.temporal.activities import (
     ActivityMock,
     ActivityRunner,
@@ -62,17 +69,12 @@ from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Commands the environment answers; any other one names a feature not emulated yet.
 NOT_EMULATED = {
-    "cancel_child_workflow_execution": "cancelling a child workflow from its parent",
-    "continue_as_new_workflow_execution": "continue-as-new",
     "request_cancel_local_activity": "cancelling a local activity",
     "schedule_nexus_operation": "Nexus operations",
     "request_cancel_nexus_operation": "Nexus operations",
-    "signal_external_workflow_execution": "signals to other workflows",
-    "cancel_signal_workflow": "signals to other workflows",
-    "request_cancel_external_workflow_execution": "cancelling other workflows",
+    "cancel_signal_workflow": "cancelling a signal to another workflow",
     "upsert_workflow_search_attributes": "search attribute upserts",
     "modify_workflow_properties": "workflow property (memo) changes",
-    "update_response": "workflow updates",
 }
 CLOSING = ("complete_workflow_execution", "fail_workflow_execution", "cancel_workflow_execution")
 
@@ -135,10 +137,39 @@ class TemporalRun:
         # Why the environment stopped the run mid-task (a failed workflow task, a feature not
         # emulated), or None: such a history ends in a task no one answered.
         self.stopped: str | None = None
+        # Continue-as-new: the run this one continued, the run that continued this one, and
+        # this run's first workflow task while it waits to run (continuation.py).
+        self._continued_from: TemporalRun | None = None
+        self._next: TemporalRun | None = None
+        self._pending_start: continuation.PendingStart | None = None
+        self._parent: tuple[TemporalRun, int] | None = None  # a child's parent, initiated id
+        # Updates the test sent, by id, and the requests not yet accepted (updates.py).
+        self._updates: dict[str, updates.PendingUpdate] = {}
+        self._update_requests: dict[str, Any] = {}
+        # The server's own work for this run, due at a time (a signal or cancellation to
+        # deliver to another workflow, a parent close policy's cancellation): external.py.
+        self._queued: list[tuple[datetime, Callable[[], Awaitable[None]]]] = []
+        self.terminated: str | None = None  # why the server terminated the run
 
     @property
     def done(self) -> bool:
         return self._closing is not None
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the history is one a worker handled to its last task: not stopped mid-task,
+        and not a run continued as new whose first task has not run (a Replayer waits forever
+        on a history with no workflow task)."""
+        return self.stopped is None and self._pending_start is None
+
+    @property
+    def run_id(self) -> str:
+        return self._driver.run_id
+
+    @property
+    def runs(self) -> list[TemporalRun]:
+        """This run and the runs that continued it as new, in order (the last is the newest)."""
+        return continuation.chain(self)
 
     def history(self) -> WorkflowHistory:
         """The run's history so far, as temporalio's client returns it (and Replayer takes)."""
@@ -146,14 +177,21 @@ class TemporalRun:
 
     async def result(self) -> Any:
         """Run on virtual time until the workflow closes; its result, or the client's
-        ``WorkflowFailureError`` when it failed or was cancelled."""
-        await self.env._advance(self, until=None)
-        return self._outcome()
+        ``WorkflowFailureError`` when it failed or was cancelled. Like a client's handle, it
+        follows continue-as-new to the last run's result."""
+        run = self
+        while True:
+            await self.env._advance(run, until=None)
+            if run._next is None:
+                return run._outcome()
+            run = run._next
 
     async def signal(self, signal: str | Callable[..., Any], *args: Any) -> None:
+        await self.env._catch_up()
+        if self._next is not None:  # sent to the newest run, as a handle without a run id does
+            return await self.runs[-1].signal(signal, *args)
         name = temporalio.workflow._SignalDefinition.must_name_from_fn_or_str(signal)
         payloads = self.env._converter.payload_converter.to_payloads(list(args))
-        await self.env._catch_up()
         self._require_open("signal")
         event = self._history.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
@@ -168,10 +206,13 @@ class TemporalRun:
             signal_job.originating_event_id = event.event_id
         job = WorkflowActivationJob(signal_workflow=signal_job)
         await self.env._workflow_task(self, [job])
-        await self.env._advance(self, until=self.env.now)
+        await self.env._advance(None, until=self.env.now)  # a next run's first task too
 
     async def query(self, query: str | Callable[..., Any], *args: Any) -> Any:
         """Ask a query handler; queries leave no trace in the history."""
+        await self.env._catch_up()
+        if self._next is not None:
+            return await self.runs[-1].query(query, *args)
         defn = (
             None if isinstance(query, str) else temporalio.workflow._QueryDefinition.from_fn(query)
         )
@@ -179,7 +220,6 @@ class TemporalRun:
         if not name:
             raise ValueError(f"{query!r} is not a named @workflow.query handler: pass its name")
         converter = self.env._converter.payload_converter
-        await self.env._catch_up()
         job = WorkflowActivationJob(
             query_workflow=QueryWorkflow(
                 query_id="q", query_type=name, arguments=converter.to_payloads(list(args))
@@ -192,9 +232,23 @@ class TemporalRun:
         hints = [defn.ret_type] if defn and defn.ret_type else None
         return converter.from_payloads([answer.succeeded.response], hints)[0]
 
+    async def update(
+        self, update: str | Callable[..., Any], *args: Any, id: str | None = None
+    ) -> Any:
+        """Send an update and wait (on virtual time) for its result, as
+        ``WorkflowHandle.execute_update`` does; a rejected or failed update raises the client's
+        ``WorkflowUpdateFailedError``. ``id``: the update id (default ``update-<n>``)."""
+        await self.env._catch_up()
+        if self._next is not None:
+            return await self.runs[-1].update(update, *args, id=id)
+        update_id = id or f"update-{len(self._updates) + 1}"
+        return await updates.update(self.env, self, update, args, update_id)
+
     async def cancel(self) -> None:
         """Request cancellation, as ``WorkflowHandle.cancel()`` does."""
         await self.env._catch_up()
+        if self._next is not None:
+            return await self.runs[-1].cancel()
         self._require_open("cancel")
         self._history.add(
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -204,12 +258,14 @@ class TemporalRun:
         )
         job = WorkflowActivationJob(cancel_workflow=CancelWorkflow(reason="cancelled by test"))
         await self.env._workflow_task(self, [job])
-        await self.env._advance(self, until=self.env.now)
+        await self.env._advance(None, until=self.env.now)
 
     def _due(self) -> list[tuple[datetime, int, int]]:
-        """(when, 0 activity / 1 timer / 2 child start / 3 child result, seq) of the run's
-        pending work."""
+        """(when, 0 activity / 1 timer / 2 child start / 3 child result / 4 first task of a run
+        continued as new / 5 queued server work, seq) of the run's pending work."""
         due = [(a.due, 0, a.command.seq) for a in self._activities.values() if a.running is None]
+        due += continuation.due(self)
+        due += [(when, 5, i) for i, (when, _) in enumerate(self._queued)]
         return due + [(t.due, 1, t.seq) for t in self._timers.values()] + children.due(self)
 
     def _busy(self) -> bool:
@@ -230,6 +286,8 @@ class TemporalRun:
     def _outcome(self) -> Any:
         assert self._closing is not None
         converter = self.env._converter
+        if self.terminated is not None:
+            raise WorkflowFailureError(cause=temporalio.exceptions.TerminatedError(self.terminated))
         kind = self._closing.WhichOneof("variant")
         if kind == "complete_workflow_execution":
             hints = [self.defn.ret_type] if self.defn.ret_type else None
@@ -281,7 +339,8 @@ class TemporalTestEnvironment:
         # Attempts whose outcome a crash lost: a timeout and a fresh attempt (or, for the last
         # one, a failure) replace them, so such a run may rightly end unlike a crash-free one.
         self.lost_attempts = 0
-        self.runs: dict[str, TemporalRun] = {}
+        self.runs: dict[str, TemporalRun] = {}  # workflow id -> its newest run
+        self.all_runs: list[TemporalRun] = []  # every run, continued ones too, in start order
         self._attempt_clock = attempts.AttemptClock()
         self.task_queue = task_queue
         self.now = start
@@ -368,7 +427,7 @@ class TemporalTestEnvironment:
         """A run's history (started), driver and handle, registered; the job that starts it.
         ``parent``: the parent run and its initiated event id, for a child workflow."""
         assert defn.name is not None
-        run_id = f"run-{len(self.runs) + 1}"
+        run_id = self._next_run_id()
         history = HistoryBuilder(workflow_id, self.task_queue)
         parent_execution = None
         if parent is not None:
@@ -382,7 +441,7 @@ class TemporalTestEnvironment:
             workflow_type=defn.name,
             workflow_id=workflow_id,
             arguments=payloads,
-            randomness_seed=len(self.runs) + 1,
+            randomness_seed=len(self.all_runs) + 1,
             attempt=1,
             first_execution_run_id=run_id,
         )
@@ -396,8 +455,13 @@ class TemporalTestEnvironment:
         init.start_time.FromDatetime(self.now)
         driver = WorkflowDriver(defn, init, run_id, self.task_queue, self._executor)
         run = TemporalRun(self, workflow_id, defn, driver, history)
+        run._parent = parent
         self.runs[workflow_id] = run
+        self.all_runs.append(run)
         return run, init
+
+    def _next_run_id(self) -> str:
+        return f"run-{len(self.all_runs) + 1}"
 
     async def execute(self, run_fn: Callable[..., Any], *args: Any, id: str) -> Any:
         """Start the workflow and run it to its end on virtual time; its result."""
@@ -411,6 +475,16 @@ class TemporalTestEnvironment:
     async def query(self, workflow_id: str, query: str | Callable[..., Any], *args: Any) -> Any:
         """Query the run ``workflow_id`` (see :meth:`TemporalRun.query`)."""
         return await self._run(workflow_id).query(query, *args)
+
+    async def update(
+        self,
+        workflow_id: str,
+        update: str | Callable[..., Any],
+        *args: Any,
+        id: str | None = None,
+    ) -> Any:
+        """Update the run ``workflow_id`` (see :meth:`TemporalRun.update`)."""
+        return await self._run(workflow_id).update(update, *args, id=id)
 
     async def cancel(self, workflow_id: str) -> None:
         """Request cancellation of the run ``workflow_id``."""
@@ -476,6 +550,9 @@ class TemporalTestEnvironment:
                 run._history.workflow_task_started(self.now)
                 run.stopped = feature
                 raise NotEmulated(feature)
+        if updates.rejected_only(run, commands):  # the server drops the task: no events
+            run._driver.forget_last()
+            return
         completed_id = run._history.workflow_task(self.now, flags)
         try:
             for command in commands:
@@ -603,6 +680,14 @@ class TemporalTestEnvironment:
             self._patch_marker(run, command.set_patch_marker, completed_id)
         elif kind in CLOSING:
             self._close(run, command, completed_id)
+        elif kind == continuation.KIND:
+            continuation.record(self, run, command, completed_id)
+        elif kind == updates.KIND:
+            updates.record(self, run, command, completed_id)
+        elif kind in external.COMMANDS:
+            external.record(self, run, command, completed_id)
+        elif kind == "cancel_child_workflow_execution":
+            children.record_cancel(self, run, command.cancel_child_workflow_execution, completed_id)
         # respond_to_query commands answer queries and leave nothing in the history.
 
     def _patch_marker(self, run: TemporalRun, marker: Any, completed_id: int) -> None:
@@ -621,17 +706,24 @@ class TemporalTestEnvironment:
         attempts.forget(run)
         run._activities.clear()
         run._timers.clear()
+        children.apply_close_policies(self, run)
 
     async def _catch_up(self) -> None:
         """While attempts run, time went on as the test waited: first do what fell due."""
         if self._attempt_clock.locked:
             await self._advance(None, until=self._attempt_clock.now(self))
 
-    async def _advance(self, run: TemporalRun | None, until: datetime | None) -> None:
+    async def _advance(
+        self,
+        run: TemporalRun | None,
+        until: datetime | None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         """Run due work of every open run in virtual-time order, jumping the clock to each next
         due time, up to ``until``; ``run``: stop when it closes (``until=None``: wait for that,
-        and fail if nothing but the test could move it on)."""
-        while run is None or not run.done:
+        and fail if nothing but the test could move it on); ``stop``: also stop once it says
+        so (an update's outcome arrived)."""
+        while (run is None or not run.done) and not (stop is not None and stop()):
             if run is not None and until is None and (run.stopped or not run._busy()):
                 raise WorkflowBlocked(run.id)
             due = [
@@ -657,8 +749,12 @@ class TemporalTestEnvironment:
                 await self._fire(other, other._timers.pop(key))
             elif kind == 2:
                 await children.start(self, other, key)
-            else:
+            elif kind == 3:
                 await children.deliver(self, other, key)
+            elif kind == 4:
+                await continuation.start(self, other)
+            else:
+                await other._queued.pop(key)[1]()
 
     async def _fire(self, run: TemporalRun, timer: _Timer) -> None:
         run._history.add(

@@ -27,8 +27,8 @@ def replay_failures(env: TemporalTestEnvironment) -> dict[str, str]:
     replay. A run the environment stopped mid-task (a failed workflow task, a feature not
     emulated) is skipped: its history ends in a task no one answered."""
     out = {}
-    for run in env.runs.values():
-        if run.stopped is not None:
+    for run in env.all_runs:
+        if not run.replayable:
             continue
         problem = replay_problem(run.history(), env.workflow_classes)
         if problem is not None:

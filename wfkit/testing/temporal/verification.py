@@ -235,8 +235,8 @@ class TemporalChecker:
         """temporalio's Replayer on the histories of the example's runs (the workflow's and
         its children's), once per distinct shape of history."""
         assert outcome.env is not None
-        for run in outcome.env.runs.values():
-            if run.stopped is not None:
+        for run in outcome.env.all_runs:
+            if not run.replayable:
                 continue
             history = run.history()
             shape = tuple(
@@ -248,6 +248,8 @@ class TemporalChecker:
             problem = replay_problem(history, self.workflows)
             if problem is not None:
                 where = "" if run.id == WORKFLOW_ID else f" of child {run.id!r}"
+                if run._continued_from is not None:
+                    where += f" (run {run.run_id}, continued as new)"
                 return f"temporalio's Replayer rejects the history{where}: {problem}"
             self.replayed.add(shape)
         return None
@@ -263,7 +265,7 @@ class TemporalChecker:
                 self.report(plan, outcome, problems),
             )
         assert outcome.env is not None
-        self.summary.add(outcome.ending(), sum(r.crashes for r in outcome.env.runs.values()))
+        self.summary.add(outcome.ending(), sum(r.crashes for r in outcome.env.all_runs))
         return outcome
 
     def report(self, plan: TemporalPlan, outcome: TemporalOutcome, problems: list[str]) -> str:
