@@ -22,6 +22,7 @@ from wfkit.testing.temporal.errors import (
     WorkflowBlocked,
     WorkflowTaskFailed,
 )
+from wfkit.testing.temporal.single_activity import ActivityOutcome
 from wfkit.testing.temporal.verification import (
     TemporalCrash,
     TemporalFailure,
@@ -33,6 +34,7 @@ from wfkit.testing.temporal.verification import (
 
 __all__ = [
     "ActivityNotRegistered",
+    "ActivityOutcome",
     "NotEmulated",
     "TemporalCrash",
     "TemporalFailure",

@@ -98,6 +98,11 @@ class ActivityRunner:
     def known(self, name: str) -> bool:
         return name in self._defns or name in self.mocks
 
+    def return_type(self, name: str) -> Any:
+        """The registered activity's return type hint, None when unknown."""
+        defn = self._defns.get(name)
+        return defn.ret_type if defn is not None else None
+
     def names(self) -> list[str]:
         """Every activity type name the runner can run, registered or mocked."""
         return sorted({name for name in (*self._defns, *self.mocks) if name is not None})
