@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import temporalio.exceptions
 from temporalio import activity
+from temporalio.bridge.proto.workflow_commands import ScheduleActivity
 from temporalio.common import RetryPolicy
 
 from wfkit.testing.temporal import TemporalTestEnvironment
+from wfkit.testing.temporal.activities import retry_delay
 
 CLEANED: list[str] = []
 
@@ -174,3 +176,14 @@ def test_a_nonsense_heartbeat_count_is_refused():
     env = TemporalTestEnvironment()
     with pytest.raises(ValueError, match="cancel_after_heartbeats must be 1 or more, got 0"):
         asyncio.run(env.run_activity(watch, "w", cancel_after_heartbeats=0))
+
+
+def test_the_backoff_of_a_long_run_of_retries_stays_at_the_cap():
+    """Attempt 48 of the default policy once overflowed timedelta (1 s x 2**47) before the cap."""
+    command = ScheduleActivity(activity_type="x")
+    RetryPolicy().apply_to_proto(command.retry_policy)
+    error = RuntimeError("down")
+    assert retry_delay(command, 1, error) == timedelta(seconds=1)
+    assert retry_delay(command, 3, error) == timedelta(seconds=4)
+    assert retry_delay(command, 48, error) == timedelta(seconds=100)  # 100 x initial
+    assert retry_delay(command, 10_000, error) == timedelta(seconds=100)

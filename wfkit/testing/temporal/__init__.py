@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "wfkit.testing.temporal needs temporalio: pip install 'wfkit[temporal]'"
     ) from exc
 
+from wfkit.testing.temporal.async_completion import AsyncActivityHandle
 from wfkit.testing.temporal.environment import TemporalRun, TemporalTestEnvironment
 from wfkit.testing.temporal.errors import (
     ActivityNotRegistered,
@@ -35,6 +36,7 @@ from wfkit.testing.temporal.verification import (
 __all__ = [
     "ActivityNotRegistered",
     "ActivityOutcome",
+    "AsyncActivityHandle",
     "NotEmulated",
     "TemporalCrash",
     "TemporalFailure",

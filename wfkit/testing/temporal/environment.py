@@ -45,6 +45,7 @@ from wfkit.testing.temporal.activities import (
     activity_name,
     retry_delay,
 )
+from wfkit.testing.temporal.async_completion import AsyncActivityHandle
 from wfkit.testing.temporal.driver import NAMESPACE, WorkflowDriver
 from wfkit.testing.temporal.errors import (
     ActivityNotRegistered,
@@ -369,6 +370,26 @@ class TemporalTestEnvironment:
             cancel_after=cancel_after,
             retry_policy=retry_policy,
             heartbeat_details=heartbeat_details,
+        )
+
+    def get_async_activity_handle(
+        self,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+        task_token: bytes | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle on an activity that called ``activity.raise_complete_async()``, as
+        ``Client.get_async_activity_handle`` gives one (so the environment can stand in for the
+        client): by task token, or by workflow id and activity id. See
+        :mod:`wfkit.testing.temporal.async_completion`."""
+        return AsyncActivityHandle(
+            self,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            activity_id=activity_id,
+            task_token=task_token,
         )
 
     async def start(self, run_fn: Callable[..., Any], *args: Any, id: str) -> TemporalRun:
