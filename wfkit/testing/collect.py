@@ -8,6 +8,7 @@ files (which get an item when they have findings) and its cache and config are r
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,12 +18,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from wfkit.engine.definitions import WorkflowDef
     from wfkit.lint.finding import Finding
 
 LINT_ITEM = "wfkit-lint"
 REPLAY_ITEM = "replay"
 WORKFLOWS_HINT = "--wfkit-workflows MODULE[,MODULE...] (ini: wfkit_workflows)"
+TEMPORAL_EXTRA = "wfkit[temporal]"
 
 
 class ItemFailure(Exception):
@@ -190,14 +194,11 @@ class WorkflowIndex:
 
     modules: list[str]
     _by_name: dict[str, list[WorkflowDef[Any]]] | None = None
+    _temporal: dict[str, list[type]] | None = None  # Temporal workflow classes by type name
     _error: str | None = None
 
     def lookup(self, name: str, history: str) -> WorkflowDef[Any]:
-        if not self.modules:
-            raise ItemFailure(
-                f"{history} is a history of workflow {name!r}, but no workflow "
-                f"modules are configured: pass {WORKFLOWS_HINT}"
-            )
+        self._require_modules(name, history)
         if self._by_name is None:
             self._load()
         if self._error is not None:
@@ -218,23 +219,76 @@ class WorkflowIndex:
             )
         return found[0]
 
-    def _load(self) -> None:
-        from wfkit.engine.loader import load_modules
+    def temporal_class(self, name: str, history: str) -> type:
+        """The ``@workflow.defn`` class of Temporal workflow type ``name`` in the modules
+        (imported here: a module with Temporal workflows only defines no wfkit workflow)."""
+        from wfkit.testing.temporal.exported import workflow_classes
+
+        self._require_modules(name, history)
+        if self._temporal is None:
+            self._temporal = workflow_classes(self._import(self.modules))
+        if self._error is not None:
+            raise ItemFailure(self._error)
+        found = self._temporal.get(name, [])
+        if not found:
+            known = ", ".join(sorted(self._temporal)) or "none"
+            raise ItemFailure(
+                f"{history} is a Temporal history of workflow type {name!r}, which no "
+                f"@workflow.defn class in {WORKFLOWS_HINT} defines (modules: "
+                f"{', '.join(self.modules)}; Temporal workflows found: {known})"
+            )
+        if len(found) > 1:
+            where = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in found)
+            raise ItemFailure(
+                f"two @workflow.defn classes are named {name!r} ({where}); "
+                "give one of them @workflow.defn(name=...)"
+            )
+        return found[0]
+
+    def _require_modules(self, name: str, history: str) -> None:
+        if not self.modules:
+            raise ItemFailure(
+                f"{history} is a history of workflow {name!r}, but no workflow "
+                f"modules are configured: pass {WORKFLOWS_HINT}"
+            )
+
+    def _import(self, names: list[str]) -> list[ModuleType]:
+        """The modules, imported once; on a failure, none (``_error`` says why)."""
+        from wfkit.engine.loader import import_module_spec
         from wfkit.errors import WfkitError
 
+        modules = []
+        for name in names:
+            try:
+                modules.append(import_module_spec(name))
+            except WfkitError as exc:
+                self._error = f"{WORKFLOWS_HINT}: {exc.one_line()}"
+                return []
+        return modules
+
+    def _load(self) -> None:
+        from wfkit.engine.loader import load_modules, parse_spec, workflows_in
+        from wfkit.errors import WfkitError
+
+        # A module of Temporal workflows only defines no wfkit workflow: not an error here.
         try:
-            workflows = load_modules(self.modules)
+            picked = [m for m in self.modules if parse_spec(m).attribute is not None]
+            whole = [m for m in self.modules if m not in picked]
+            workflows = load_modules(picked) if picked else []
         except WfkitError as exc:
             self._by_name, self._error = {}, f"{WORKFLOWS_HINT}: {exc.one_line()}"
             return
+        workflows += [wf for module in self._import(whole) for wf in workflows_in(module).values()]
         by_name: dict[str, list[WorkflowDef[Any]]] = {}
         for wf in workflows:
-            by_name.setdefault(wf.name, []).append(wf)
+            if all(wf is not other for other in by_name.get(wf.name, [])):
+                by_name.setdefault(wf.name, []).append(wf)
         self._by_name = by_name
 
 
 class HistoryFile(pytest.File):
-    """An exported history (``wfkit export``); read when its item runs, not at collection."""
+    """An exported history (``wfkit export``, or Temporal's JSON); read when its item runs,
+    not at collection."""
 
     def collect(self) -> Iterator[pytest.Item]:
         yield HistoryItem.from_parent(self, name=REPLAY_ITEM)
@@ -249,9 +303,19 @@ class HistoryItem(_Item):
 
         shown = self.nodeid.rsplit("::", 1)[0]
         try:
-            history = History.from_json(self.path.read_bytes(), source=shown)
+            data = self.path.read_bytes()
         except OSError as exc:
             raise ItemFailure(f"cannot read {shown}: {exc.strerror or exc}") from None
+        doc = _json_or_none(data)
+        if is_temporal_history(doc):
+            self._replay_temporal(doc, shown)
+            return
+        try:
+            history = (
+                History.from_json(data, source=shown)
+                if doc is None
+                else History.from_dict(doc, source=shown)
+            )
         except WfkitError as exc:
             raise ItemFailure(exc.one_line()) from None
         index: WorkflowIndex = self.config.stash[WORKFLOW_INDEX]
@@ -262,6 +326,62 @@ class HistoryItem(_Item):
             raise ItemFailure(f"{shown} diverged: {exc.one_line()}") from None
         except WfkitError as exc:
             raise ItemFailure(f"{shown}: {exc.one_line()}") from None
+
+    def _replay_temporal(self, doc: dict[str, Any], shown: str) -> None:
+        """Replay with temporalio's own ``Replayer``; the file's stem is the workflow id (a
+        history does not record it)."""
+        try:
+            from wfkit.testing.temporal import exported
+        except ImportError:
+            raise ItemFailure(
+                f"{shown} is a Temporal history; replaying it needs temporalio: "
+                f"pip install '{TEMPORAL_EXTRA}'"
+            ) from None
+        workflow_type = _temporal_workflow_type(doc)
+        if workflow_type is None:
+            raise ItemFailure(
+                f"{shown} is not a Temporal history: its first event is not a "
+                "WorkflowExecutionStarted naming a workflow type"
+            )
+        index: WorkflowIndex = self.config.stash[WORKFLOW_INDEX]
+        workflow = index.temporal_class(workflow_type, shown)
+        try:
+            history = exported.load_history(doc, self.path.stem)
+        except ValueError as exc:
+            raise ItemFailure(f"{shown} is not a Temporal history: {exc}") from None
+        problem = exported.replay_problem(history, workflow)
+        if problem is not None:
+            raise ItemFailure(f"{shown} diverged: {problem}")
+
+
+def is_temporal_history(doc: Any) -> bool:
+    """Whether a parsed JSON document has the shape of Temporal's history JSON: ``events``
+    whose first event says ``eventType`` (a wfkit history says ``format``; its events do not)."""
+    if not isinstance(doc, dict) or "format" in doc:
+        return False
+    events = doc.get("events")
+    return (
+        isinstance(events, list)
+        and bool(events)
+        and isinstance(events[0], dict)
+        and ("eventType" in events[0])
+    )
+
+
+def _temporal_workflow_type(doc: dict[str, Any]) -> str | None:
+    started = doc["events"][0].get("workflowExecutionStartedEventAttributes")
+    if not isinstance(started, dict) or not isinstance(started.get("workflowType"), dict):
+        return None
+    name = started["workflowType"].get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _json_or_none(data: bytes) -> Any:
+    """The parsed document, or None when it is not JSON (the wfkit reader then says so)."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 def lint_helper_items(session: pytest.Session) -> list[pytest.Item]:

@@ -13,7 +13,9 @@ Options (see docs/testing.md):
   with the linter's findings (``[tool.wfkit.lint]`` config applies). The lint runs once, at the
   end of collection.
 - ``--wfkit-histories DIR``: each ``*.json`` history under DIR becomes a ``::replay`` item,
-  replayed against the workflows of ``--wfkit-workflows`` / ini ``wfkit_workflows``.
+  replayed against the workflows of ``--wfkit-workflows`` / ini ``wfkit_workflows``; a Temporal
+  history (recognised by its JSON's shape) with temporalio's ``Replayer`` against the
+  ``@workflow.defn`` classes there (temporalio is imported only then).
 - ``--wfkit-record-histories DIR``: ``wf_context`` writes the histories of its runs to DIR.
 - ini ``wfkit_ci_profile = true``: with the ``CI`` environment variable set and no profile
   asked for, load the ``wfkit-ci`` Hypothesis profile. Opt-in, because a plugin that every

@@ -28,7 +28,9 @@ def test_the_docs_tests_pass(monkeypatch):
     assert names == [
         "test_a_crash_before_the_withdrawal_is_recorded",
         "test_a_failing_deposit_is_refunded",
+        "test_an_upload_resumes_after_a_failure_and_stops_when_cancelled",
         "test_every_crash_point_recovers",
+        "test_the_letter_is_answered_later",
         "test_the_transfer_survives_failures_and_crashes",
         "test_transfer",
     ]

@@ -18,7 +18,6 @@ from running_flows import (
     AbandonQuiet,
     CancelAfter,
     CleanupOnCancel,
-    CompletedElsewhere,
     QuietActivity,
     RaceTimer,
     SignalWhileWorking,
@@ -29,8 +28,6 @@ from running_flows import (
 from temporalio.api.enums.v1 import EventType, RetryState
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, CancelledError, TimeoutError, TimeoutType
-
-from wfkit.testing.temporal import NotEmulated
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -76,14 +73,6 @@ def test_an_activity_heartbeating_until_cancelled_stops_when_the_workflow_is_can
     assert history[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED
     asked_at = events(env, "c-1")[asked].event_time.ToDatetime(tzinfo=timezone.utc)
     assert START + timedelta(seconds=0.1) <= asked_at < START + timedelta(seconds=1)
-
-
-def test_asynchronous_activity_completion_is_named_not_emulated(temporal_env):
-    env = temporal_env(workflows=WORKFLOWS, activities=ACTIVITIES)
-    with pytest.raises(NotEmulated) as stopped:
-        asyncio.run(env.execute(CompletedElsewhere.run, id="e-1"))
-    assert "raise_complete_async" in stopped.value.feature
-    assert env.runs["e-1"].stopped == stopped.value.feature
 
 
 def test_try_cancel_resolves_the_activity_at_once_and_stops_it(temporal_env):

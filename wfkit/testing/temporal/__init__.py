@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "wfkit.testing.temporal needs temporalio: pip install 'wfkit[temporal]'"
     ) from exc
 
+from wfkit.testing.temporal.async_completion import AsyncActivityHandle
 from wfkit.testing.temporal.environment import TemporalRun, TemporalTestEnvironment
 from wfkit.testing.temporal.errors import (
     ActivityNotRegistered,
@@ -22,6 +23,7 @@ from wfkit.testing.temporal.errors import (
     WorkflowBlocked,
     WorkflowTaskFailed,
 )
+from wfkit.testing.temporal.single_activity import ActivityOutcome
 from wfkit.testing.temporal.verification import (
     TemporalCrash,
     TemporalFailure,
@@ -33,6 +35,8 @@ from wfkit.testing.temporal.verification import (
 
 __all__ = [
     "ActivityNotRegistered",
+    "ActivityOutcome",
+    "AsyncActivityHandle",
     "NotEmulated",
     "TemporalCrash",
     "TemporalFailure",

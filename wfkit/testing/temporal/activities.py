@@ -59,6 +59,11 @@ class ActivityMock:
         return self.returns
 
 
+class CompletesAsync(Exception):
+    """The attempt called ``activity.raise_complete_async()``: it returned without completing
+    the activity, which a client completes later by task token (see :mod:`.async_completion`)."""
+
+
 @dataclasses.dataclass
 class AttemptControl:
     """The environment's hold on one running attempt: ``cancel()`` delivers cancellation as a
@@ -98,6 +103,11 @@ class ActivityRunner:
     def known(self, name: str) -> bool:
         return name in self._defns or name in self.mocks
 
+    def return_type(self, name: str) -> Any:
+        """The registered activity's return type hint, None when unknown."""
+        defn = self._defns.get(name)
+        return defn.ret_type if defn is not None else None
+
     def names(self) -> list[str]:
         """Every activity type name the runner can run, registered or mocked."""
         return sorted({name for name in (*self._defns, *self.mocks) if name is not None})
@@ -114,13 +124,17 @@ class ActivityRunner:
         heartbeat: Callable[..., None] = lambda *details: None,
         heartbeat_details: Sequence[Any] = (),
         control: AttemptControl | None = None,
+        task_token: bytes = b"test",
+        complete_async: bool = False,
     ) -> tuple[bool, Any]:
         """(True, result payloads) or (False, the exception the attempt raised).
 
         ``heartbeat`` receives each ``activity.heartbeat(*details)`` of the attempt (from the
         attempt's thread for a sync activity); ``heartbeat_details`` are the last attempt's,
         which ``activity.info()`` shows; ``control`` gets the means to cancel the attempt. A
-        local activity's command has no task queue nor heartbeat timeout of its own."""
+        local activity's command has no task queue nor heartbeat timeout of its own.
+        ``activity.raise_complete_async()`` raises :class:`CompletesAsync` with
+        ``complete_async``, else ``NotEmulated`` (local activities cannot complete so)."""
         name = command.activity_type
         is_local = isinstance(command, ScheduleLocalActivity)
         defn = self._defns.get(name)
@@ -152,6 +166,7 @@ class ActivityRunner:
                         workflow_id=workflow_id,
                         workflow_run_id=run_id,
                         workflow_type=workflow_type,
+                        task_token=task_token,
                         scheduled_time=scheduled,
                         current_attempt_scheduled_time=now,
                         started_time=now,
@@ -180,7 +195,12 @@ class ActivityRunner:
         except Exception as exc:  # an activity's failure is data for the retry policy
             return False, exc
         except temporalio.activity._CompleteAsyncError:
-            feature = "asynchronous activity completion (activity.raise_complete_async)"
+            if complete_async:
+                raise CompletesAsync() from None
+            feature = (
+                "asynchronous activity completion (activity.raise_complete_async) of a local"
+                " activity or in run_activity"
+            )
             raise NotEmulated(feature) from None
         except asyncio.CancelledError:
             if control is None or not control.cancelled:
@@ -212,7 +232,6 @@ def retry_delay(
         else DEFAULT_INITIAL_INTERVAL
     )
     coefficient = policy.backoff_coefficient or DEFAULT_BACKOFF
-    delay = initial * (coefficient ** (attempt - 1))
     cap = (
         policy.maximum_interval.ToTimedelta()
         if policy.HasField("maximum_interval")
@@ -220,7 +239,9 @@ def retry_delay(
     )
     if isinstance(error, temporalio.exceptions.ApplicationError) and error.next_retry_delay:
         return error.next_retry_delay  # the activity's own choice overrides the policy's
-    return min(delay, cap)
+    # In float seconds first: a long run of retries would overflow timedelta before the cap.
+    seconds = initial.total_seconds() * coefficient ** min(attempt - 1, 1000)
+    return cap if seconds >= cap.total_seconds() else timedelta(seconds=seconds)
 
 
 def _known(info: Any, **values: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from temporalio.bridge.proto.activity_result import ActivityResolution
 from temporalio.bridge.proto.workflow_activation import ResolveActivity, WorkflowActivationJob
 from temporalio.bridge.proto.workflow_commands import ActivityCancellationType, ScheduleActivity
 
-from wfkit.testing.temporal.activities import AttemptControl
+from wfkit.testing.temporal.activities import AttemptControl, CompletesAsync
 from wfkit.testing.temporal.errors import NotEmulated
 from wfkit.testing.temporal.failures import activity_failure
 from wfkit.testing.temporal.history import IDENTITY
@@ -53,6 +53,10 @@ class Running:
     control: AttemptControl
     started: datetime  # virtual time
     last_heartbeat: datetime
+    # The outcome a client's async activity handle reports (by task token); the task awaits
+    # it once the attempt called activity.raise_complete_async(). See async_completion.
+    completion: asyncio.Future[tuple[bool, Any]] | None = None
+    task_token: bytes = b""
 
 
 class AttemptClock:
@@ -95,21 +99,41 @@ async def begin(env: Any, run: Any, activity: Any) -> tuple[bool, Any] | None:
     control = AttemptControl()
     loop = asyncio.get_running_loop()
     beat = _heartbeat_hook(env, run, activity, loop, threading.get_ident())
-    task = loop.create_task(
-        env._activities.attempt(
-            command,
-            activity.attempt,
-            run.id,
-            run.defn.name or "",
-            run._driver.run_id,
-            activity.scheduled,
-            env.now,
-            beat,
-            activity.heartbeat_details,
-            control,
-        )
-    )
-    activity.running = Running(task, control, env.now, env.now)
+    token = task_token(run, activity)
+    # What a client reports through an async activity handle (see async_completion).
+    completion: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+
+    async def attempt() -> tuple[bool, Any]:
+        try:
+            ended = await env._activities.attempt(
+                command,
+                activity.attempt,
+                run.id,
+                run.defn.name or "",
+                run._driver.run_id,
+                activity.scheduled,
+                env.now,
+                beat,
+                activity.heartbeat_details,
+                control,
+                task_token=token,
+                complete_async=True,
+            )
+        except CompletesAsync:
+            # The worker is done with it; the server waits for a client to complete it (or
+            # for a timeout). Stopping the attempt now means giving up on that completion.
+            def give_up() -> None:
+                completion.cancel()
+
+            control._cancel = give_up
+            env.note(run, f"{command.activity_type} attempt {activity.attempt} completes async")
+            return await completion
+        if completion.done() and not completion.cancelled():
+            return completion.result()  # a client completed it first; the worker's is late
+        return ended
+
+    task = loop.create_task(attempt())
+    activity.running = Running(task, control, env.now, env.now, completion, token)
     began = time.monotonic()
     await asyncio.wait({task}, timeout=GRACE)
     if not task.done():
@@ -120,6 +144,11 @@ async def begin(env: Any, run: Any, activity: Any) -> tuple[bool, Any] | None:
         return None
     activity.running = None
     return outcome(run, task)
+
+
+def task_token(run: Any, activity: Any) -> bytes:
+    """The attempt's ``activity.info().task_token`` (opaque to the activity, as a server's)."""
+    return f"wfkit:{run.id}:{activity.command.seq}:{activity.attempt}".encode()
 
 
 def outcome(run: Any, task: asyncio.Task[tuple[bool, Any]]) -> tuple[bool, Any]:

@@ -36,6 +36,7 @@ from temporalio.bridge.proto.workflow_activation import (
 )
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity, WorkflowCommand
 from temporalio.client import WorkflowFailureError, WorkflowHistory
+from temporalio.common import RetryPolicy
 
 from wfkit.testing.temporal import (
     attempts,
@@ -43,6 +44,7 @@ from wfkit.testing.temporal import (
     continuation,
     external,
     local_activities,
+    single_activity,
     updates,
 )
 from wfkit.testing.temporal.activities import (
@@ -51,6 +53,7 @@ from wfkit.testing.temporal.activities import (
     activity_name,
     retry_delay,
 )
+from wfkit.testing.temporal.async_completion import AsyncActivityHandle
 from wfkit.testing.temporal.driver import NAMESPACE, WorkflowDriver
 from wfkit.testing.temporal.errors import (
     ActivityNotRegistered,
@@ -400,6 +403,54 @@ class TemporalTestEnvironment:
         """How many times the activity (or its mock) ran, over all runs and attempts."""
         name = activity if isinstance(activity, str) else activity_name(activity)
         return self._activities.executions.get(name, 0)
+
+    async def run_activity(
+        self,
+        activity: Callable[..., Any],
+        *args: Any,
+        heartbeat_timeout: timedelta | None = None,
+        start_to_close_timeout: timedelta | None = None,
+        cancel_after_heartbeats: int | None = None,
+        cancel_after: timedelta | None = None,
+        retry_policy: RetryPolicy | None = None,
+        heartbeat_details: Sequence[Any] = (),
+    ) -> single_activity.ActivityOutcome:
+        """Run one activity alone, the server's part played: cancellation requested after
+        ``cancel_after_heartbeats`` heartbeats or ``cancel_after`` and delivered at the next
+        heartbeat, timeouts, retries by ``retry_policy`` (one attempt without it) with the last
+        heartbeat's details carried over; ``heartbeat_details`` are a previous attempt's.
+        See :mod:`wfkit.testing.temporal.single_activity`."""
+        return await single_activity.run_activity(
+            self,
+            activity,
+            *args,
+            heartbeat_timeout=heartbeat_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            cancel_after_heartbeats=cancel_after_heartbeats,
+            cancel_after=cancel_after,
+            retry_policy=retry_policy,
+            heartbeat_details=heartbeat_details,
+        )
+
+    def get_async_activity_handle(
+        self,
+        *,
+        workflow_id: str | None = None,
+        run_id: str | None = None,
+        activity_id: str | None = None,
+        task_token: bytes | None = None,
+    ) -> AsyncActivityHandle:
+        """A handle on an activity that called ``activity.raise_complete_async()``, as
+        ``Client.get_async_activity_handle`` gives one (so the environment can stand in for the
+        client): by task token, or by workflow id and activity id. See
+        :mod:`wfkit.testing.temporal.async_completion`."""
+        return AsyncActivityHandle(
+            self,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            activity_id=activity_id,
+            task_token=task_token,
+        )
 
     async def start(self, run_fn: Callable[..., Any], *args: Any, id: str) -> TemporalRun:
         """Start ``Workflow.run`` with ``args`` as workflow ``id``; runs what is due now."""

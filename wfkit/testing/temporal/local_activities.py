@@ -67,15 +67,19 @@ async def resolve(
         env.attempted.append(name)
         retryable = env._injected.pop((name, attempt), None)
         if retryable is None:
-            ok, value = await env._activities.attempt(
-                command,
-                attempt,
-                run.id,
-                run.defn.name or "",
-                run._driver.run_id,
-                scheduled,
-                env.now,
-            )
+            try:
+                ok, value = await env._activities.attempt(
+                    command,
+                    attempt,
+                    run.id,
+                    run.defn.name or "",
+                    run._driver.run_id,
+                    scheduled,
+                    env.now,
+                )
+            except NotEmulated as exc:  # raise_complete_async: a local activity cannot
+                run.stopped = exc.feature
+                raise
         else:
             ok, value = False, injected_failure(retryable)
         outcome = "completed" if ok else f"failed {error_text(value)}"
