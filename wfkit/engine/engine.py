@@ -564,7 +564,7 @@ class Engine:
         # runs are claimed and advanced by one event loop (wfkit.engine.task_lane): async
         # runs as its tasks, sync runs in its thread pool, in one claim order; else a
         # thread per run in flight claims and advances its own.
-        write = async_commit(self.store)
+        commit_async = async_commit(self.store)
         every = sorted(self._workflows)
         lane = (
             TaskLane(
@@ -577,9 +577,12 @@ class Engine:
                 stop=stop,
                 backoff_max=_WORKER_BACKOFF_MAX,
             )
-            if write is not None and any(wf.is_async for wf in self._workflows.values())
+            if commit_async is not None and any(wf.is_async for wf in self._workflows.values())
             else None
         )
+        if lane is not None:
+            assert commit_async is not None
+            write = lane.checkpoint_writer(self.store.commit, commit_async)
 
         def fire_schedules() -> None:
             # About once a second, from one thread: a tick is late by at most that (or by
@@ -602,7 +605,9 @@ class Engine:
                         continue
                     if on_idle is not None and (lane is None or lane.idle):
                         on_idle()
-                    pause = self._pause(idle_interval)
+                    # (with a loop, this thread only fires schedules: no timer of a run
+                    # to wake up for)
+                    pause = self._pause(idle_interval) if lane is None else idle_interval
                     backoff = 0.0
                 except StoreError as exc:
                     backoff = min(max(backoff * 2, 0.5), _WORKER_BACKOFF_MAX)

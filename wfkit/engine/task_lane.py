@@ -22,6 +22,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from wfkit.engine.clock import Clock
 from wfkit.engine.core.store_faults import StoreHealth
@@ -56,6 +57,20 @@ class TaskLane:
         self._running: set[asyncio.Task[None]] = set()
         self._found_nothing = False
         self.error: BaseException | None = None  # what ended the lane, for the worker to raise
+
+    def checkpoint_writer(
+        self, commit: Callable[..., bool], commit_async: Callable[..., Awaitable[bool]]
+    ) -> Callable[..., Awaitable[bool]]:
+        """How the loop's runs write a checkpoint: through the group commit when other runs
+        are in flight to share it, else at once (waiting a turn of the loop for company
+        that cannot come would only add to a lone run's step)."""
+
+        async def write(*args: Any, **kwargs: Any) -> bool:
+            if len(self._running) <= 1:
+                return commit(*args, **kwargs)
+            return await commit_async(*args, **kwargs)
+
+        return write
 
     @property
     def idle(self) -> bool:
