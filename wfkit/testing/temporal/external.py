@@ -14,6 +14,7 @@ module, so this module does not import it back."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.api.common.v1 import Header, Payloads, WorkflowExecution
@@ -148,42 +149,69 @@ def _not_found(what: str) -> Failure:
 async def _signal(
     env: Any, source: Any, seq: int, target_id: str, name: str, payloads: list[Any], initiated: int
 ) -> None:
-    target = target_of(env, target_id)
-    common = {
-        "initiated_event_id": initiated,
-        "namespace": NAMESPACE,
-        "workflow_execution": WorkflowExecution(
-            workflow_id=target_id, run_id=target.run_id if target else ""
-        ),
-    }
-    resolution = ResolveSignalExternalWorkflow(seq=seq)
-    if target is None:
-        source._history.add(
+    await _to_external(
+        env,
+        source,
+        target_id,
+        initiated,
+        ResolveSignalExternalWorkflow(seq=seq),
+        failed=(
             EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-            env.now,
             "signal_external_workflow_execution_failed",
-            cause=SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-            **common,
-        )
-        resolution.failure.CopyFrom(_not_found("signal"))
-        env.note(source, f"signal {name!r} to {target_id!r} failed: not found")
-    else:
-        await signal_run(env, target, name, payloads, source)
-        if source.done:
-            return
-        source._history.add(
+            SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+        ),
+        done=(
             EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
-            env.now,
             "external_workflow_execution_signaled",
-            **common,
-        )
-    job = WorkflowActivationJob(resolve_signal_external_workflow=resolution)
-    await env._workflow_task(source, [job])
+        ),
+        verb="signal",
+        note=f"signal {name!r} to {target_id!r} failed: not found",
+        deliver=lambda target: signal_run(env, target, name, payloads, source),
+        job="resolve_signal_external_workflow",
+    )
 
 
 async def _cancel(
     env: Any, source: Any, seq: int, target_id: str, reason: str, initiated: int
 ) -> None:
+    await _to_external(
+        env,
+        source,
+        target_id,
+        initiated,
+        ResolveRequestCancelExternalWorkflow(seq=seq),
+        failed=(
+            EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+            "request_cancel_external_workflow_execution_failed",
+            CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+        ),
+        done=(
+            EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+            "external_workflow_execution_cancel_requested",
+        ),
+        verb="cancel",
+        note=f"cancelling {target_id!r} failed: not found",
+        deliver=lambda target: cancel_run(env, target, reason, source, initiated),
+        job="resolve_request_cancel_external_workflow",
+    )
+
+
+async def _to_external(
+    env: Any,
+    source: Any,
+    target_id: str,
+    initiated: int,
+    resolution: Any,
+    *,
+    failed: tuple[Any, str, Any],
+    done: tuple[Any, str],
+    verb: str,
+    note: str,
+    deliver: Callable[[Any], Awaitable[None]],
+    job: str,
+) -> None:
+    """A signal or cancel request to another workflow, as the server handles it: delivered
+    and recorded on both sides, or failed as not found; then the source's resolution."""
     target = target_of(env, target_id)
     common = {
         "initiated_event_id": initiated,
@@ -192,26 +220,14 @@ async def _cancel(
             workflow_id=target_id, run_id=target.run_id if target else ""
         ),
     }
-    resolution = ResolveRequestCancelExternalWorkflow(seq=seq)
     if target is None:
-        source._history.add(
-            EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-            env.now,
-            "request_cancel_external_workflow_execution_failed",
-            cause=CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
-            **common,
-        )
-        resolution.failure.CopyFrom(_not_found("cancel"))
-        env.note(source, f"cancelling {target_id!r} failed: not found")
+        event_type, attribute, cause = failed
+        source._history.add(event_type, env.now, attribute, cause=cause, **common)
+        resolution.failure.CopyFrom(_not_found(verb))
+        env.note(source, note)
     else:
-        await cancel_run(env, target, reason, source, initiated)
+        await deliver(target)
         if source.done:
             return
-        source._history.add(
-            EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-            env.now,
-            "external_workflow_execution_cancel_requested",
-            **common,
-        )
-    job = WorkflowActivationJob(resolve_request_cancel_external_workflow=resolution)
-    await env._workflow_task(source, [job])
+        source._history.add(done[0], env.now, done[1], **common)
+    await env._workflow_task(source, [WorkflowActivationJob(**{job: resolution})])
