@@ -45,7 +45,9 @@ def wf_context_factory(pytestconfig: pytest.Config) -> Callable[..., TestWorkflo
     numbers: dict[str, itertools.count[int]] = {}
 
     def make(**kwargs: Any) -> TestWorkflowContext:
-        from wfkit.testing.context import TestWorkflowContext
+        # The public names, as the test imports them: the class the package exports is the
+        # one a fixture's object must be an instance of (see wf_ledger).
+        from wfkit.testing import TestWorkflowContext
 
         if record and kwargs.get("history_dir") is None:
             test = _current_test()
@@ -68,7 +70,7 @@ def wf_context(wf_context_factory: Callable[..., TestWorkflowContext]) -> TestWo
 @pytest.fixture
 def wf_engine(tmp_path: Path) -> Iterator[Engine]:
     """A real ``Engine`` on a fresh SQLite file in ``tmp_path``, closed after the test."""
-    from wfkit.engine.engine import Engine
+    from wfkit import Engine
 
     engine = Engine(f"sqlite:///{tmp_path / 'wfkit.db'}")
     try:
@@ -80,7 +82,10 @@ def wf_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def wf_ledger() -> Ledger:
     """A fresh ``Ledger`` for the test's fake services (reset it in ``verify(setup=...)``)."""
-    from wfkit.testing.ledger import Ledger
+    # Through the package, as tests import it: the package keeps the class it exported once,
+    # so a module imported afresh later (pytester drops the modules its runs imported) would
+    # make another class, and ``isinstance(wf_ledger, Ledger)`` fail.
+    from wfkit.testing import Ledger
 
     return Ledger()
 
