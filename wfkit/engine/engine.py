@@ -570,7 +570,9 @@ class Engine:
             TaskLane(
                 capacity=concurrency,
                 claim=lambda limit: self._claim(limit, None, only_queues, every),
-                process=lambda run, at: self._claimed.process_on_loop(run, at, write),
+                process=self._claimed.process_on_loop,
+                commit=self.store.commit,
+                commit_async=commit_async,
                 pause=lambda: self._pause(idle_interval),
                 clock=self.clock,
                 health=health,
@@ -580,9 +582,6 @@ class Engine:
             if commit_async is not None and any(wf.is_async for wf in self._workflows.values())
             else None
         )
-        if lane is not None:
-            assert commit_async is not None
-            write = lane.checkpoint_writer(self.store.commit, commit_async)
 
         def fire_schedules() -> None:
             # About once a second, from one thread: a tick is late by at most that (or by

@@ -30,7 +30,8 @@ from wfkit.engine.store.base import RunRecord
 from wfkit.errors import StoreError
 
 Claim = Callable[[int], list[tuple[RunRecord, datetime]]]
-Process = Callable[[RunRecord, datetime], Awaitable[None]]
+Write = Callable[..., Awaitable[bool]]  # a checkpoint's commit, as the loop's runs await it
+Process = Callable[[RunRecord, datetime, Write], Awaitable[None]]
 
 
 class TaskLane:
@@ -40,6 +41,8 @@ class TaskLane:
         capacity: int,
         claim: Claim,
         process: Process,
+        commit: Callable[..., bool],
+        commit_async: Write,
         pause: Callable[[], float],
         clock: Clock,
         health: StoreHealth,
@@ -49,6 +52,8 @@ class TaskLane:
         self._capacity = capacity
         self._claim = claim
         self._process = process
+        self._commit = commit  # the store's commit and commit_async (see _write)
+        self._commit_async = commit_async
         self._pause = pause
         self._clock = clock
         self._health = health
@@ -58,19 +63,13 @@ class TaskLane:
         self._found_nothing = False
         self.error: BaseException | None = None  # what ended the lane, for the worker to raise
 
-    def checkpoint_writer(
-        self, commit: Callable[..., bool], commit_async: Callable[..., Awaitable[bool]]
-    ) -> Callable[..., Awaitable[bool]]:
+    async def _write(self, *args: Any, **kwargs: Any) -> bool:
         """How the loop's runs write a checkpoint: through the group commit when other runs
         are in flight to share it, else at once (waiting a turn of the loop for company
         that cannot come would only add to a lone run's step)."""
-
-        async def write(*args: Any, **kwargs: Any) -> bool:
-            if len(self._running) <= 1:
-                return commit(*args, **kwargs)
-            return await commit_async(*args, **kwargs)
-
-        return write
+        if len(self._running) <= 1:
+            return self._commit(*args, **kwargs)
+        return await self._commit_async(*args, **kwargs)
 
     @property
     def idle(self) -> bool:
@@ -135,7 +134,7 @@ class TaskLane:
 
     async def _one(self, run: RunRecord, claimed_at: datetime) -> None:
         try:
-            await self._process(run, claimed_at)
+            await self._process(run, claimed_at, self._write)
         except BaseException as exc:
             # A bug or an interrupt, not a store fault (those are handled by processing):
             # the worker stops and raises it, as a worker thread's error would end the worker.

@@ -67,7 +67,9 @@ class GroupCommit(Generic[T]):
         From a thread that runs an event loop (a worker's loop writing a rarer checkpoint
         synchronously) it is written on its own at once: that thread must never wait for a
         leader, since the leader may be a callback queued on its own loop."""
-        if _running_loop() is not None:
+        # (asyncio's own low-level query: None where get_running_loop would raise, so a
+        # thread's every checkpoint pays no exception for asking)
+        if asyncio._get_running_loop() is not None:
             ok, value = self._write([item])[0]
             if ok:
                 return value
@@ -143,7 +145,7 @@ class GroupCommit(Generic[T]):
 def _wake(batch: Sequence[_Slot[Any]]) -> None:
     """Each caller's answer: a thread's gate opens; a task's future is set on its own loop
     (directly when that is this thread's loop, else in one call per loop)."""
-    here = _running_loop()
+    here = asyncio._get_running_loop()
     elsewhere: dict[asyncio.AbstractEventLoop, list[_Slot[Any]]] = {}
     for slot in batch:
         future = slot.future
@@ -165,10 +167,3 @@ def _settle(slots: list[_Slot[Any]]) -> None:
         future = slot.future
         if future is not None and not future.done():  # a task cancelled meanwhile
             future.set_result(slot.outcome)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

@@ -36,7 +36,7 @@ from temporalio.bridge.proto.workflow_commands import ActivityCancellationType, 
 
 from wfkit.testing.temporal.activities import AttemptControl, CompletesAsync
 from wfkit.testing.temporal.errors import NotEmulated
-from wfkit.testing.temporal.failures import activity_failure
+from wfkit.testing.temporal.failures import activity_failure, final_retry_state
 from wfkit.testing.temporal.history import IDENTITY
 
 # Real seconds an attempt may take and still count as ending at the instant it started.
@@ -270,12 +270,12 @@ async def _time_out(
     retry_state = (
         RetryState.RETRY_STATE_CANCEL_REQUESTED
         if activity.cancel_requested_event_id
-        else RetryState.RETRY_STATE_TIMEOUT
-        if activity.timed_out or kind == temporalio.exceptions.TimeoutType.SCHEDULE_TO_CLOSE
-        else RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-        if command.retry_policy.maximum_attempts
-        and activity.attempt >= command.retry_policy.maximum_attempts
-        else RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
+        else final_retry_state(
+            command,
+            activity.attempt,
+            timed_out=activity.timed_out
+            or kind == temporalio.exceptions.TimeoutType.SCHEDULE_TO_CLOSE,
+        )
     )
     run._history.add(
         EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,

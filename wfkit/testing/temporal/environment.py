@@ -22,7 +22,7 @@ import temporalio.converter
 import temporalio.exceptions
 import temporalio.workflow
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.activity_result import ActivityResolution
 from temporalio.bridge.proto.workflow_activation import (
@@ -65,6 +65,7 @@ from wfkit.testing.temporal.failures import (
     activity_failure,
     attempt_timeout,
     error_text,
+    final_retry_state,
     injected_failure,
 )
 from wfkit.testing.temporal.history import IDENTITY, HistoryBuilder
@@ -925,14 +926,7 @@ class TemporalTestEnvironment:
             self._converter.failure_converter.to_failure(
                 value, self._converter.payload_converter, cause
             )
-            retry_state = (
-                RetryState.RETRY_STATE_TIMEOUT
-                if activity.timed_out
-                else RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
-                if command.retry_policy.maximum_attempts == 0
-                or activity.attempt < command.retry_policy.maximum_attempts
-                else RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-            )
+            retry_state = final_retry_state(command, activity.attempt, timed_out=activity.timed_out)
             run._history.add(
                 EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
                 self.now,

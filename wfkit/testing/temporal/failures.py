@@ -8,6 +8,7 @@ from typing import Any
 
 import temporalio.api.common.v1
 import temporalio.exceptions
+from temporalio.api.enums.v1 import RetryState
 from temporalio.api.failure.v1 import ActivityFailureInfo, Failure
 from temporalio.bridge.proto.workflow_commands import ScheduleActivity
 
@@ -63,3 +64,16 @@ def activity_failure(
     )
     failure.cause.CopyFrom(cause)
     return failure
+
+
+def final_retry_state(
+    command: Any, attempt: int, *, timed_out: bool = False
+) -> RetryState.ValueType:
+    """Why an activity's retries ended, as the server records it: a timeout of the activity
+    as a whole, its policy's attempts used up, or a failure that is not to be retried."""
+    if timed_out:
+        return RetryState.RETRY_STATE_TIMEOUT
+    limit = command.retry_policy.maximum_attempts
+    if limit and attempt >= limit:
+        return RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
+    return RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.api.enums.v1 import EventType, RetryState
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.bridge.proto.activity_result import ActivityResolution
 from temporalio.bridge.proto.workflow_activation import ResolveActivity, WorkflowActivationJob
@@ -30,7 +30,12 @@ from temporalio.bridge.proto.workflow_commands import ScheduleLocalActivity
 
 from wfkit.testing.temporal.activities import retry_delay
 from wfkit.testing.temporal.errors import ActivityNotRegistered, NotEmulated
-from wfkit.testing.temporal.failures import activity_failure, error_text, injected_failure
+from wfkit.testing.temporal.failures import (
+    activity_failure,
+    error_text,
+    final_retry_state,
+    injected_failure,
+)
 
 MARKER_NAME = "core_local_activity"
 DEFAULT_RETRY_THRESHOLD = timedelta(minutes=1)  # core's default local_retry_threshold
@@ -108,12 +113,7 @@ async def resolve(
     else:
         cause = Failure()
         env._converter.failure_converter.to_failure(value, env._converter.payload_converter, cause)
-        retry_state = (
-            RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-            if command.retry_policy.maximum_attempts
-            and attempt >= command.retry_policy.maximum_attempts
-            else RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE
-        )
+        retry_state = final_retry_state(command, attempt)
         failure = activity_failure(command, 0, 0, retry_state, cause)  # type: ignore[arg-type]
         resolution.failed.failure.CopyFrom(failure)
         marker.failure = failure
