@@ -9,6 +9,7 @@ actual executions are checked too. The same on one SQLite file and on the suite'
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -60,14 +61,16 @@ def _work_through_the_queue(tmp_path: Path, url: str) -> None:
         "WFKIT_STORE": url,
         "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]),
     }
-    command = [sys.executable, "-m", "wfkit.cli.main", "worker", "flows.py"]
+    # -X faulthandler: a worker that does not stop is made to print its threads' stacks.
+    command = [sys.executable, "-X", "faulthandler", "-m", "wfkit.cli.main", "worker", "flows.py"]
     options = ["--concurrency", "4", "--idle-interval", "0.02", "--queue", "emails"]
-    workers = [
-        subprocess.Popen(
-            [*command, *options], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(3)
-    ]
+    logs = [tmp_path / f"worker-{i}.log" for i in range(3)]
+    workers = []
+    for log in logs:  # stderr to a file: a worker's writes never wait for this test to read
+        with log.open("w") as err:
+            workers.append(
+                subprocess.Popen([*command, *options], cwd=tmp_path, env=env, stderr=err)
+            )
     store = open_store(url, access="read")
     most = 0
     try:
@@ -86,14 +89,34 @@ def _work_through_the_queue(tmp_path: Path, url: str) -> None:
         statuses = {r.status for r in store.list_runs(workflow="mail", limit=RUNS)}
     finally:
         store.close()
-        for w in workers:
-            w.terminate()
-        for w in workers:
-            _, err = w.communicate(timeout=30)
-            assert w.returncode in (0, -15), err
+        _stop_all(workers, logs)
     assert statuses == {RunStatus.COMPLETED}  # all 200 ran
     assert most >= 2  # the samples saw the queue at work, not only before or after
     _check_executions((tmp_path / "executions.log").read_text().splitlines())
+
+
+def _stop_all(workers: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
+    """SIGTERM each worker and wait for it to finish; one still running 30 s later has its
+    threads' stacks printed (SIGABRT) and fails the test with them, never outliving it."""
+    for w in workers:
+        w.terminate()
+    stuck = []
+    for w, log in zip(workers, logs):
+        try:
+            w.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            w.send_signal(signal.SIGABRT)
+            try:
+                w.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
+            stuck.append(log)
+    assert not stuck, "a worker did not stop on SIGTERM:\n" + "\n".join(
+        log.read_text()[-6000:] for log in stuck
+    )
+    for w, log in zip(workers, logs):
+        assert w.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]
 
 
 def _check_executions(lines: list[str]) -> None:

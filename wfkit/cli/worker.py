@@ -176,23 +176,40 @@ def _known_queues(workflows: Sequence[Any], names: Sequence[str]) -> list[str]:
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event, announce: Callable[[], None]) -> Iterator[None]:
-    """First SIGTERM/SIGINT sets ``stop``; a second one interrupts (KeyboardInterrupt)."""
+    """First SIGTERM/SIGINT sets ``stop``; a second one interrupts (KeyboardInterrupt).
+
+    The handler only sets events: it runs in the main thread between two of its bytecodes,
+    maybe while that thread holds the console's or stderr's lock, so the announcement is
+    printed by a thread of its own."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signals can only be handled in the main thread (e.g. under a test runner)
         return
+    signalled = threading.Event()
+    leaving = False
+
+    def tell() -> None:
+        signalled.wait()
+        if not leaving:
+            announce()
 
     def handle(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        announce()
+        signalled.set()
 
+    teller = threading.Thread(target=tell, name="wfkit-worker-signals", daemon=True)
+    teller.start()
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        if not signalled.is_set():
+            leaving = True
+            signalled.set()
+        teller.join(timeout=5)
 
 
 class TransitionLog:
