@@ -3,9 +3,10 @@ opening that may write: its runs carry on and runs can be queued; a read-only op
 it as it was.
 
 The old store is made by the current code and then taken back to the schema before queues:
-the queues migration only adds ``queue_entries`` (and its indexes) and the pause migration
-after it only adds ``paused_workflows`` and the runs' ``paused`` column, so dropping those and
-their version rows is the older schema exactly.
+the claim indexes by workflow (the last migration) replaced the ones before them, which are
+made again; the pause migration before it only adds ``paused_workflows`` and the runs'
+``paused`` column, and the queues migration only ``queue_entries`` (and its indexes), so
+dropping those and their version rows is the older schema exactly.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def test_a_schema_5_sqlite_file_is_upgraded_by_the_first_writer(tmp_path: Path) 
     with SqliteStore(f"sqlite:///{path}") as store:
         store.create_run(run("old"), [])
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX runs_ready")
+    conn.execute("DROP INDEX runs_wake")
+    conn.executescript(sqlite_schema.MIGRATIONS[4])  # migration 5: the claim indexes before
     conn.execute("DROP TABLE queue_entries")
     conn.execute("DROP TABLE paused_workflows")
     conn.execute("ALTER TABLE runs DROP COLUMN paused")
@@ -66,6 +70,10 @@ def test_a_schema_4_postgres_database_is_upgraded_by_the_first_writer(
     schema = url.rsplit("%3D", 1)[1]
     with PostgresStore(url) as store:
         store.create_run(run("old"), [])
+    postgres_database.execute(f"DROP INDEX {schema}.runs_ready")
+    postgres_database.execute(f"DROP INDEX {schema}.runs_wake")
+    for statement in postgres_schema.MIGRATIONS[3]:  # migration 4: the claim indexes before
+        postgres_database.execute(statement.replace(" ON runs ", f" ON {schema}.runs "))
     postgres_database.execute(f"DROP TABLE {schema}.queue_entries")
     postgres_database.execute(f"DROP TABLE {schema}.paused_workflows")
     postgres_database.execute(f"ALTER TABLE {schema}.runs DROP COLUMN paused")

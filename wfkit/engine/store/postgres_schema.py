@@ -160,6 +160,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             paused_at TIMESTAMPTZ NOT NULL
         )""",
     ),
+    # 7: the claim indexes of migration 4 keyed by workflow first, without paused runs, so a
+    # claim reads each of its workflows' first runnable runs instead of stepping over every
+    # older run it cannot take (another workflow's backlog, a paused one's).
+    (
+        "DROP INDEX runs_new",
+        "DROP INDEX runs_woken",
+        "CREATE INDEX runs_ready ON runs (workflow, created_at, id) "
+        "WHERE wake_at IS NULL AND status IN ('COMPENSATING', 'PENDING', 'RUNNING') "
+        "AND NOT paused",
+        "CREATE INDEX runs_wake ON runs (workflow, wake_at, created_at, id) "
+        "WHERE wake_at IS NOT NULL "
+        "AND status IN ('COMPENSATING', 'PENDING', 'RUNNING', 'SLEEPING', 'WAITING') "
+        "AND NOT paused",
+    ),
 )
 LATEST_VERSION = len(MIGRATIONS)
 

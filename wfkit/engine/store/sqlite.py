@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 
 from wfkit.engine.queues import Queue, QueueEntry
 from wfkit.engine.status import ACTIVE, PARKED, OpKind, OpStatus, RunStatus
-from wfkit.engine.store import sqlite_queues, sqlite_schema
+from wfkit.engine.store import sqlite_claim, sqlite_queues, sqlite_schema
 from wfkit.engine.store.base import (
     CancelRequested,
     Checkpoint,
@@ -220,38 +220,10 @@ _FENCE_COLUMNS = (
 )
 _FENCE_READ = f"SELECT {_FENCE_COLUMNS} FROM runs WHERE id = ?"
 _EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
-_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
-_PARKED_SQL = ", ".join(f"'{s.value}'" for s in sorted(PARKED))
 _LIVE_SQL = ", ".join(f"'{s.value}'" for s in sorted(ACTIVE | PARKED))
-# Runnable: active with no wake time (ready since created), or live with a wake time that
-# has passed (a parked run, or an active one waiting out a retry delay); and no live lease.
-# The two kinds are read from an index each (migration 5), in claim order, at most ``limit``
-# of each, and merged: a claim reads a few index entries however long the backlog (sorting
-# every live run took 18 ms a claim behind 50,000 pending ones). The indexes are named:
-# the planner would rather take runs_claim and sort.
-# Pause (wfkit.engine.pausing): neither a paused run nor a run of a paused workflow is
-# claimed (such runs stay in the claim indexes: a claim steps over them).
+# Pause (wfkit.engine.pausing): a paused run's or workflow's wake time wakes no worker (the
+# claim leaves them out by its own means: sqlite_claim).
 _NOT_PAUSED = "AND NOT paused AND workflow NOT IN (SELECT workflow FROM paused_workflows)"
-_CLAIM_FREE = (
-    "AND (r.lease_owner IS NULL OR r.lease_expires_at IS NULL OR r.lease_expires_at < :now) "
-    + _NOT_PAUSED
-)
-_CLAIM_SELECT = (
-    "SELECT * FROM ("
-    f"SELECT * FROM ({_RUN_SELECT.replace('FROM runs r', 'FROM runs r INDEXED BY runs_new')} "
-    f"WHERE r.wake_at IS NULL AND r.status IN ({_ACTIVE_SQL}) {_CLAIM_FREE} {{only}} "
-    "ORDER BY r.created_at, r.id LIMIT :limit) UNION ALL "
-    f"SELECT * FROM ({_RUN_SELECT.replace('FROM runs r', 'FROM runs r INDEXED BY runs_woken')} "
-    f"WHERE r.wake_at IS NOT NULL AND r.status IN ({_LIVE_SQL}) AND r.wake_at <= :now "
-    f"{_CLAIM_FREE} {{only}} ORDER BY r.wake_at, r.created_at, r.id LIMIT :limit)"
-    ") ORDER BY COALESCE(wake_at, created_at), created_at, id LIMIT :limit"
-)
-# One run by id: its own row, by the id's index.
-_CLAIM_ONE = (
-    f"{_RUN_SELECT} WHERE r.id = :run_id AND (r.status IN ({_ACTIVE_SQL}) "
-    f"AND (r.wake_at IS NULL OR r.wake_at <= :now) "
-    f"OR r.status IN ({_PARKED_SQL}) AND r.wake_at <= :now) {_CLAIM_FREE} {{only}}"
-)
 # A run parking for events must not sleep through one that arrived while it was running.
 _WAKE_ON_EVENTS = (
     "UPDATE runs SET wake_at = ? WHERE id = ? AND EXISTS (SELECT 1 FROM events "
@@ -903,22 +875,24 @@ class SqliteStore:
         only_queues: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         if limit <= 0 or (workflows is not None and not workflows):
-            return []  # (an empty IN list leaves the named indexes no plan at all)
+            return []  # (no workflow: nothing it could take)
         params: dict[str, Any] = {"now": _us(now), "limit": limit, "run_id": run_id}
         only = ""
-        if workflows is not None:
-            names = sorted(set(workflows))
-            params.update((f"w{i}", name) for i, name in enumerate(names))
-            only = f"AND r.workflow IN ({', '.join(f':w{i}' for i in range(len(names)))})"
         if only_queues is not None:
             only += sqlite_queues.only_queues_clause(only_queues, params)
-        sql = (_CLAIM_SELECT if run_id is None else _CLAIM_ONE).format(only=only)
         until = _us(lease_until)
 
         def write(c: sqlite3.Connection) -> list[RunRecord]:
             if queues:  # queues: dequeue within their limits first, under the same write lock
                 sqlite_queues.dequeue(c, queues, now)
-            rows = c.execute(sql, params).fetchall()
+            if run_id is None:
+                rows = sqlite_claim.claimable(
+                    c, _RUN_SELECT, params, limit=limit, workflows=workflows, only=only
+                )
+            else:
+                rows = sqlite_claim.claim_one(
+                    c, _RUN_SELECT, params, workflows=workflows, only=only
+                )
             if rows:
                 c.executemany(
                     "UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",

@@ -246,6 +246,20 @@ MIGRATIONS: tuple[str, ...] = (
         paused_at INTEGER NOT NULL
     )
     """,
+    # 8: the claim indexes of migration 5 keyed by workflow first, without paused runs, so a
+    # claim reads each of its workflows' first runnable runs instead of stepping over every
+    # older run it cannot take (another workflow's backlog, a paused one's). See sqlite_claim.
+    """
+    DROP INDEX runs_new;
+    DROP INDEX runs_woken;
+    CREATE INDEX runs_ready ON runs (workflow, created_at, id)
+        WHERE wake_at IS NULL AND status IN ('COMPENSATING', 'PENDING', 'RUNNING')
+        AND NOT paused;
+    CREATE INDEX runs_wake ON runs (workflow, wake_at, created_at, id)
+        WHERE wake_at IS NOT NULL
+        AND status IN ('COMPENSATING', 'PENDING', 'RUNNING', 'SLEEPING', 'WAITING')
+        AND NOT paused
+    """,
 )
 LATEST_VERSION = len(MIGRATIONS)
 # Operation and history keys: run_key * KEY_SPAN + n, n in [0, KEY_SPAN). 2**24 entries per run
