@@ -3,8 +3,8 @@ inherits: listing, counting and showing runs, their operations and history, sche
 workflows, pending events, the next wake time and what ``prune`` may delete.
 
 Each takes the store's lock around its statements only (one shared connection: see the store's
-module docstring) and turns rows into records after letting go of it, so a long history or page
-of runs holds up no commit while it is converted. Nothing here writes.
+module docstring) and, queue entries aside, turns rows into records after letting go of it, so
+a long history or page of runs holds up no commit while it is converted. Nothing here writes.
 """
 
 from __future__ import annotations
