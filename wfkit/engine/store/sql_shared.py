@@ -1,5 +1,7 @@
 """SQL both database stores build the same way (SQLite and PostgreSQL differ in placeholders
-and locking clauses, not in what a checkpoint means).
+and locking clauses, not in what a checkpoint means), and the few values and decisions they
+share: column lists, the stop flag a fenced commit reads, the JSON encoder, what a refused
+fence means.
 """
 
 from __future__ import annotations
