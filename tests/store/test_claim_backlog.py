@@ -22,7 +22,8 @@ import pytest
 from wfkit.engine.status import RunStatus
 from wfkit.engine.store import sqlite_claim
 from wfkit.engine.store.base import Checkpoint, RunRecord
-from wfkit.engine.store.sqlite import _RUN_SELECT, SqliteStore
+from wfkit.engine.store.sqlite import SqliteStore
+from wfkit.engine.store.sqlite_rows import RUN_SELECT
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -43,7 +44,7 @@ def test_the_sqlite_claim_reads_two_indexes_per_workflow_without_sorting_the_bac
     def plan(sql: str) -> str:
         return " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
-    found = plan(sqlite_claim._statement(_RUN_SELECT, 2, ""))  # noqa: SLF001 - the plan
+    found = plan(sqlite_claim._statement(RUN_SELECT, 2, ""))  # noqa: SLF001 - the plan
     # Each of the two workflows' two arms seeks its index by the workflow, in claim order.
     assert found.count("SEARCH r USING INDEX runs_ready (workflow=?)") == 2, found
     assert found.count("SEARCH r USING INDEX runs_wake (workflow=? AND wake_at") == 2, found
@@ -52,7 +53,7 @@ def test_the_sqlite_claim_reads_two_indexes_per_workflow_without_sorting_the_bac
     steps = found.split(" | ")
     sorts = [i for i, step in enumerate(steps) if "TEMP B-TREE" in step]
     assert sorts and all(steps[i - 1].startswith("SCAN (subquery-") for i in sorts), found
-    found = plan(sqlite_claim._one_statement(_RUN_SELECT, ""))  # noqa: SLF001 - one run: by its id
+    found = plan(sqlite_claim._one_statement(RUN_SELECT, ""))  # noqa: SLF001 - one run: by its id
     assert "USING INDEX sqlite_autoindex_runs_1 (id=?)" in found and "TEMP" not in found, found
 
 

@@ -289,13 +289,13 @@ def test_two_processes_claiming_at_once_never_claim_the_same_run(db: Path) -> No
 
 def test_listing_by_a_common_or_a_rare_status_gives_the_same_order(tmp_path: Path) -> None:
     """list_runs(status=...) walks runs_created newest first for a status with many runs and
-    fetches a rare one by status (wfkit.engine.store.sqlite._COMMON_STATUS): both pages are
+    fetches a rare one by status (wfkit.engine.store.sqlite_reads._COMMON_STATUS): both pages are
     right."""
     from wfkit.engine.status import RunStatus
-    from wfkit.engine.store import sqlite as sqlite_store
+    from wfkit.engine.store import sqlite_reads
 
     store = SqliteStore(f"sqlite:///{tmp_path / 'w.db'}?synchronous=NORMAL")
-    many = sqlite_store._COMMON_STATUS + 10
+    many = sqlite_reads._COMMON_STATUS + 10
     expected: dict[RunStatus, list[str]] = {RunStatus.COMPLETED: [], RunStatus.FAILED: []}
     for i in range(many + 30):
         status = RunStatus.FAILED if i % 70 == 0 else RunStatus.COMPLETED

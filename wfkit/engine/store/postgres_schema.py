@@ -124,7 +124,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 4: the claim order as two indexes over the runs a claim can take, so a claim reads the
     # first runnable runs instead of sorting every live one: runs ready since their creation
     # (active, no wake time) and runs with a wake time (parked, or waiting out a retry delay).
-    # The claim query in postgres.py repeats these predicates. Frozen like every migration.
+    # The claim query in postgres_claim.py repeats these predicates. Frozen like every migration.
     (
         "CREATE INDEX runs_new ON runs (created_at, id) "
         "WHERE wake_at IS NULL AND status IN ('COMPENSATING', 'PENDING', 'RUNNING')",

@@ -1,14 +1,23 @@
 """SQL both database stores build the same way (SQLite and PostgreSQL differ in placeholders
-and locking clauses, not in what a checkpoint means).
+and locking clauses, not in what a checkpoint means), and the few values and decisions they
+share: column lists, the stop flag a fenced commit reads, the JSON encoder, what a refused
+fence means.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from wfkit.engine.status import TERMINAL
-from wfkit.engine.store.base import HistoryEntry, OperationRecord, finished_statuses
+from wfkit.engine.store.base import (
+    CancelRequested,
+    HistoryEntry,
+    LeaseLost,
+    OperationRecord,
+    finished_statuses,
+)
 from wfkit.errors import NoStore, StoreError
 
 # How a store may treat the database it opens (see check_access).
@@ -173,3 +182,37 @@ def run_filters(
         where.append(queue[0])
         params.append(queue[1])
     return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+# One encoder built once: json.dumps with options builds a new encoder on every call.
+encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+# The run's timestamp columns (the others are text, numbers and flags).
+RUN_DATETIMES = frozenset(
+    {"created_at", "updated_at", "wake_at", "lease_expires_at", "finished_at"}
+)
+SCHEDULE_COLUMNS = (
+    "name, workflow, revision, handled_until, buffered_tick, last_run_id, paused, updated_at"
+)
+EVENT_COLUMNS = "id, run_id, name, payload, sent_at, consumed_seq"
+# Pause (wfkit.engine.pausing): a paused run's or workflow's wake time wakes no worker (the
+# claims leave them out by their own means).
+NOT_PAUSED = "AND NOT paused AND workflow NOT IN (SELECT workflow FROM paused_workflows)"
+# What a fenced commit reads for the engine: the stop flag (a cancel requested, the run or its
+# workflow paused).
+STOP_FLAG = (
+    "(cancel_requested OR paused OR EXISTS (SELECT 1 FROM paused_workflows w "
+    "WHERE w.workflow = runs.workflow))"
+)
+
+
+def fence_refusal(
+    run_id: str, found: Sequence[Any] | None, unless_cancelled: bool, lease_owner: str | None
+) -> Exception:
+    """Why a checkpoint's fence matched no row, from the run's ``cancel_requested`` column read
+    afterwards (``found``, None when the run does not exist): the exception to raise."""
+    if found is None:
+        return KeyError(run_id)
+    if unless_cancelled and found[0]:
+        return CancelRequested(run_id)
+    return LeaseLost(run_id, lease_owner)

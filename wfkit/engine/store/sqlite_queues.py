@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from wfkit.engine.queues import (
@@ -26,8 +26,8 @@ from wfkit.engine.queues import (
     pick,
 )
 from wfkit.engine.status import TERMINAL, RunStatus
+from wfkit.engine.store.sqlite_rows import from_us, to_us
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _TERMINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL))
 _QUEUED_STATUS = RunStatus.QUEUED.value
 _PENDING_STATUS = RunStatus.PENDING.value
@@ -75,14 +75,6 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _us(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _dt(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
-
 def check_dedup(c: sqlite3.Connection, entry: QueueEntry) -> None:
     """Raise :class:`DuplicateQueued` when a live run holds the entry's dedup key; a finished
     holder gives it up."""
@@ -102,13 +94,13 @@ def check_dedup(c: sqlite3.Connection, entry: QueueEntry) -> None:
 def insert_entry(c: sqlite3.Connection, run_pk: int, entry: QueueEntry, now: datetime) -> None:
     c.execute(
         _INSERT,
-        (run_pk, entry.queue, entry.key, entry.priority, entry.dedup_key, QUEUED, _us(now)),
+        (run_pk, entry.queue, entry.key, entry.priority, entry.dedup_key, QUEUED, to_us(now)),
     )
 
 
 def dequeue(c: sqlite3.Connection, queues: Sequence[Queue], now: datetime) -> int:
     """Dequeue what each queue's limits allow now (QUEUED runs become PENDING); the number."""
-    at = _us(now)
+    at = to_us(now)
     total = 0
     for queue in queues:
         name = queue.name
@@ -161,4 +153,4 @@ def only_queues_clause(names: Sequence[str], params: dict[str, Any]) -> str:
 
 
 def _entry(row: Sequence[Any]) -> QueueEntry:
-    return QueueEntry(row[0], row[1], row[2], row[3], row[4], _dt(row[5]), _dt(row[6]))
+    return QueueEntry(row[0], row[1], row[2], row[3], row[4], from_us(row[5]), from_us(row[6]))

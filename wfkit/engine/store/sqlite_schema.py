@@ -208,7 +208,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: the claim order as two indexes over the runs a claim can take, so a claim reads the
     # first runnable runs instead of sorting every live one: runs ready since their creation
     # (active, no wake time) and runs with a wake time (parked, or waiting out a retry delay).
-    # The claim query in sqlite.py repeats these predicates; the status lists are frozen here
+    # The claim query in sqlite_claim.py repeats these predicates; the status lists are frozen here
     # like the rest of a migration.
     """
     CREATE INDEX runs_new ON runs (created_at, id)
