@@ -131,7 +131,7 @@ class Context:
         **kwargs: Any,
     ) -> Call:
         """Describe a step call for :meth:`parallel` (nothing runs yet)."""
-        from wfkit.engine.core.activation import caller_source
+        from wfkit.engine.core.call_sites import caller_source
 
         return Call(
             fn,
@@ -156,7 +156,7 @@ class Context:
                 raise TypeError(
                     f"ctx.parallel takes ctx.call(...) descriptions, got {type(c).__name__}"
                 )
-        from wfkit.engine.core.activation import caller_source
+        from wfkit.engine.core.call_sites import caller_source
 
         act = self._act
         flows = []

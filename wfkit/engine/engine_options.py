@@ -1,11 +1,15 @@
-"""The engine's own settings (lease, waits, polls, recoveries) and their bounds, apart from
-:mod:`wfkit.engine.engine` so the engine module keeps to running runs."""
+"""The engine's own settings (lease, waits, polls, recoveries, payload size, the store it is
+given) and their bounds, apart from :mod:`wfkit.engine.engine` so the engine module keeps to
+running runs."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+from typing import Any, cast
 
+from wfkit.engine.store import open_store
+from wfkit.engine.store.base import Store
 from wfkit.errors import UsageError
 
 # The shortest lease an engine takes: the heartbeat renews it every third of its length (at most
@@ -21,6 +25,7 @@ def check_engine_options(
     max_recoveries: Any,
     poll_interval: Any,
     child_poll: Any,
+    max_payload_bytes: Any = None,
 ) -> None:
     """Engine settings are checked when the engine is made: a negative lease used to be
     accepted and fail later as a lost lease in the middle of a run."""
@@ -58,6 +63,36 @@ def check_engine_options(
             f"max_recoveries must be a whole number >= 0, got {max_recoveries!r}",
             hint="pass e.g. max_recoveries=5",
         )
+    if max_payload_bytes is not None and (
+        isinstance(max_payload_bytes, bool)
+        or not isinstance(max_payload_bytes, int)
+        or max_payload_bytes < 1
+    ):
+        raise UsageError(
+            f"max_payload_bytes must be a positive int or None, got {max_payload_bytes!r}",
+            hint="e.g. 4 * 1024 * 1024 (4 MiB)",
+        )
+
+
+def open_engine_store(store: Any) -> Store:
+    """A store URL, a path (an SQLite file) or a store object; anything else is a UsageError
+    now rather than an AttributeError at the first run."""
+    if isinstance(store, str):
+        return open_store(store)
+    if isinstance(store, os.PathLike):
+        path = os.path.abspath(os.fspath(store))
+        if "?" in path:  # the URL would read the rest as options
+            raise UsageError(
+                f"cannot use {path!r} as an SQLite store: '?' in a path",
+                hint="rename the file, or pass a sqlite:/// URL",
+            )
+        return open_store(f"sqlite:///{path}")
+    if all(callable(getattr(store, name, None)) for name in ("commit", "claim", "get_run")):
+        return cast(Store, store)
+    raise UsageError(
+        f"Engine needs a store URL, a path or a Store, got {store!r}",
+        hint='e.g. Engine("sqlite:///wfkit.db") or Engine("postgresql://host/db")',
+    )
 
 
 _DEFAULTS = {"lease_seconds": 30, "inline_wait": 5, "poll_interval": 0.05, "child_poll": 300}

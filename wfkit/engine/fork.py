@@ -17,10 +17,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from wfkit.engine.core import history_entries as he
 from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE, seq_label
+from wfkit.engine.core.runtime import Runtime
+from wfkit.engine.core.starting import decode_input, encode_input
+from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.ids import MAX_ID_LENGTH, check_id
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import (
@@ -31,7 +35,7 @@ from wfkit.engine.store.base import (
 )
 from wfkit.errors import UsageError
 
-__all__ = ["ForkPlan", "plan_fork", "fork_records", "default_fork_id"]
+__all__ = ["ForkPlan", "plan_fork", "fork_records", "default_fork_id", "make_fork"]
 
 _DONE = (OpStatus.COMPLETED, OpStatus.SKIPPED)
 
@@ -136,3 +140,48 @@ def fork_records(
     ]
     ops = [replace(op, run_id=new_id) for op in plan.kept]
     return record, [started], Checkpoint(operations=ops, history=copied)
+
+
+def make_fork(
+    rt: Runtime,
+    run: RunRecord,
+    plan: ForkPlan,
+    wf: WorkflowDef[Any] | None,
+    *,
+    args: Sequence[Any] | None,
+    kwargs: dict[str, Any] | None,
+    workflow_id: str | None,
+) -> str:
+    """Write the fork ``plan`` of ``run`` to the store: its record, then its copied
+    operations; the new run's id. ``wf``: the run's workflow when it is loaded here (needed
+    to bind a new input ``args``/``kwargs``, else its code version is the original's)."""
+    input_text = None
+    if args is not None or kwargs is not None:
+        if wf is None:
+            raise UsageError(
+                f"workflow {run.workflow!r} is not loaded here: its new input cannot be bound",
+                hint="load the module that defines it, or fork with the recorded input",
+            )
+        input_text = encode_input(rt, wf, tuple(args or ()), dict(kwargs or {}))
+        decode_input(rt, wf, input_text)
+    new_id = workflow_id if workflow_id is not None else default_fork_id(run.id)
+    record, started, copy = fork_records(
+        run,
+        plan,
+        rt.store.history(run.id),
+        new_id=new_id,
+        input_text=input_text,
+        version=wf.version if wf is not None else run.version,
+        now=rt.clock.now(),
+    )
+    # Created leased to this engine, so no worker claims it before its copied operations
+    # are in: a run claimed without them would run its first steps again.
+    now = rt.clock.now()
+    held = replace(record, lease_owner=rt.owner, lease_expires_at=now + timedelta(seconds=60))
+    _, created = rt.store.create_run(held, started)
+    if not created:
+        raise UsageError(
+            f"a run named {new_id!r} exists already", hint="choose another id for the fork"
+        )
+    rt.store.commit(new_id, replace(copy, release_lease=True), lease_owner=rt.owner, now=now)
+    return new_id

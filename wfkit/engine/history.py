@@ -190,10 +190,11 @@ def replay(
     from wfkit.engine.clock import ManualClock
     from wfkit.engine.codec import JsonCodec
     from wfkit.engine.context import Context
-    from wfkit.engine.core.activation import Activation, Frontier, Suspend
+    from wfkit.engine.core.activation import Activation
     from wfkit.engine.core.runner import call_body, leftover_operation
     from wfkit.engine.core.runtime import Runtime
     from wfkit.engine.core.starting import decode_input
+    from wfkit.engine.core.unwinding import Frontier, Suspend
     from wfkit.engine.definitions import WorkflowDef, current_activation
     from wfkit.engine.store.memory import MemoryStore
     from wfkit.errors import DefinitionError, NonDeterminismError, RecordedValueError

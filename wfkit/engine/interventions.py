@@ -24,6 +24,18 @@ from wfkit.engine.store.base import CancelRequested, Checkpoint, OperationRecord
 from wfkit.errors import InvalidRunState
 
 
+def require_failed(run: RunRecord, hint: str) -> None:
+    """The check ``retry`` and ``skip_step`` make first: only a FAILED run waits for a person
+    (an :class:`InvalidRunState` with ``hint`` otherwise)."""
+    if run.status != RunStatus.FAILED:
+        raise InvalidRunState(
+            f"run {run.id!r} is {run.status.value}, not FAILED",
+            run_id=run.id,
+            status=run.status.value,
+            hint=hint,
+        )
+
+
 def force_cancel(store: Store, clock: Clock, run: RunRecord) -> None:
     """``cancel --force``: the run (its live children first) is ``CANCELLED`` in one commit,
     not fenced by any lease: no compensation runs and no worker is waited for. A worker

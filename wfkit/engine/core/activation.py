@@ -9,30 +9,35 @@ and the worker is released; a later activation replays up to the same point and 
 
 Operations are written as generators that *yield* what they need done (run an attempt, pause)
 so one implementation serves sync and async workflows: the sync driver runs attempts inline or
-in threads, the async driver awaits them.
+in threads, the async driver awaits them. Around this module: what flows yield
+(:mod:`~wfkit.engine.core.flow_requests`), the drivers that carry it out, a base class of
+:class:`Activation` (:mod:`~wfkit.engine.core.drivers`), a step function's call
+(:mod:`~wfkit.engine.core.step_calls`), the exceptions that unwind a body
+(:mod:`~wfkit.engine.core.unwinding`) and where a durable call was made
+(:mod:`~wfkit.engine.core.call_sites`). Their names are importable from here too, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import random
-import sys
 import threading
-from collections.abc import Awaitable, Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from wfkit.engine.core import history_entries as he
+from wfkit.engine.core.call_sites import caller_source
+from wfkit.engine.core.drivers import Drivers
 from wfkit.engine.core.failures import encode_error, rebuild_error
+from wfkit.engine.core.flow_requests import Attempt, Checkpointing, Flow, Pause
 from wfkit.engine.core.numbering import COMPENSATION_SEQ_BASE, seq_label
 from wfkit.engine.core.runtime import Runtime
 from wfkit.engine.core.spec import StepSpec
 from wfkit.engine.core.store_faults import StoreFault, persist
-from wfkit.engine.definitions import WorkflowContext, WorkflowDef, current_activation
+from wfkit.engine.core.unwinding import Cancelled, Frontier, Held, Suspend
+from wfkit.engine.definitions import WorkflowContext, WorkflowDef
 from wfkit.engine.progress import (
     AttemptStarted,
     StepCompleted,
@@ -40,7 +45,6 @@ from wfkit.engine.progress import (
     StepRetrying,
     error_line,
 )
-from wfkit.engine.running_step import StepInfo, running_step
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
 from wfkit.engine.store.base import (
     CancelRequested,
@@ -60,77 +64,6 @@ from wfkit.errors import (
 )
 
 
-class Suspend(BaseException):
-    """Unwinds the body when the run must wait; the activation parks the run."""
-
-    def __init__(
-        self,
-        status: RunStatus,
-        wake_at: datetime | None,
-        reason: str,
-        ops: Sequence[OperationRecord] = (),
-        history: Sequence[HistoryEntry] = (),
-        wake_on_events: Sequence[str] = (),
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.wake_at = wake_at
-        self.reason = reason
-        self.ops = ops
-        self.history = history
-        self.wake_on_events = wake_on_events
-
-
-class Cancelled(BaseException):
-    """Unwinds the body when a cancel was requested."""
-
-
-class Held(BaseException):
-    """Unwinds the body before a step starts while the run or its workflow is paused: the run
-    keeps its status and lets go of its lease (``wfkit resume`` makes it claimable again)."""
-
-    def __init__(self, seq: int, name: str, reason: str) -> None:
-        super().__init__(reason)
-        self.seq = seq
-        self.name = name
-        self.reason = reason  # "run paused" or "workflow paused"
-
-
-class Frontier(BaseException):
-    """Replay-only activations stop at the first operation that is not recorded."""
-
-    def __init__(self, seq: int) -> None:
-        super().__init__(seq)
-        self.seq = seq
-
-
-@dataclass
-class Attempt:
-    spec: StepSpec
-    kind: OpKind
-    seq: int
-    number: int
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class Pause:
-    seconds: float
-
-
-@dataclass
-class Checkpointing:
-    """A flow's request to write a step's checkpoint: the driver writes it (blocking, or
-    awaited in a worker's event loop, where many runs' checkpoints share one commit) and sends
-    nothing back; a refused write is thrown into the flow."""
-
-    ops: list[OperationRecord]
-    history: list[HistoryEntry]
-    at: datetime | None = None
-    extra: dict[str, Any] | None = None  # more Checkpoint fields (an event consumed)
-
-
 @dataclass
 class Registered:
     """A completed step with a compensation, remembered while the body (re)plays."""
@@ -145,10 +78,7 @@ class Registered:
     finished_at: datetime | None
 
 
-Flow = Generator[Any, Any, Any]
-
-
-class Activation:
+class Activation(Drivers):
     """One pass of a run's workflow body: its recorded operations, the numbering, the drivers.
 
     ``make_context`` builds the handle the body receives (:class:`wfkit.Context`): passed in
@@ -715,227 +645,3 @@ class Activation:
         if text is None:
             return None
         return self.rt.codec.decode(text, annotation, where=where)
-
-    # -- attempts: how a step function actually runs -----------------------------------------
-    def step_info(self, req: Attempt) -> StepInfo:
-        """The attempt as :func:`wfkit.step_info` shows it to the step's code; under a lease,
-        its ``lease_lost()`` asks the worker's heartbeat."""
-        info = StepInfo(
-            run_id=self.run.id,
-            workflow=self.wf.name,
-            seq=req.seq,
-            name=req.spec.name,
-            kind=req.kind.value,
-            attempt=req.number,
-            attempts=req.spec.retry.attempts,
-        )
-        leases = self.rt.leases
-        if leases is not None and self.lease_owner is not None:
-            object.__setattr__(info, "_lease_check", functools.partial(leases.lost, self.run.id))
-        return info
-
-    def run_attempt(self, req: Attempt) -> Any:
-        """Run one attempt synchronously (in the workflow's thread or a pool thread)."""
-        token = running_step.set(functools.partial(self.step_info, req))  # wfkit.step_info()
-        try:
-            if self.rt.interceptor is not None:
-                return self.rt.interceptor.invoke(
-                    req.kind,
-                    req.seq,
-                    req.number,
-                    req.spec,
-                    req.args,
-                    req.kwargs,
-                    functools.partial(_call_step, req),
-                )
-            return _call_step(req)
-        finally:
-            running_step.reset(token)
-
-    async def run_attempt_async(self, req: Attempt) -> Any:
-        if self.rt.interceptor is not None or not req.spec.is_async:
-            # Sync functions (and the harness's interceptor) run in a thread, so the event
-            # loop keeps going; a sync step cannot be killed, so a timeout abandons it.
-            coro = asyncio.to_thread(self.run_attempt, replace(req, spec=req.spec))
-            if self.rt.interceptor is None and req.spec.timeout is not None:
-                return await _with_timeout(coro, req.spec.timeout, req.spec.name)
-            return await coro
-        token = current_activation.set(None)
-        attempt = running_step.set(functools.partial(self.step_info, req))
-        try:
-            return await _with_timeout(
-                req.spec.fn(*req.args, **req.kwargs), req.spec.timeout, req.spec.name
-            )
-        finally:
-            running_step.reset(attempt)
-            current_activation.reset(token)
-
-    # -- drivers ----------------------------------------------------------------------------
-    def drive(self, flow: Flow) -> Any:
-        send: Any = None
-        thrown: BaseException | None = None
-        while True:
-            try:
-                request = flow.send(send) if thrown is None else flow.throw(thrown)
-            except StopIteration as done:
-                return done.value
-            send = thrown = None
-            if isinstance(request, Attempt):
-                try:
-                    send = (self.run_attempt(request), None)
-                except Exception as exc:
-                    send = (None, exc)
-            elif isinstance(request, Checkpointing):
-                try:
-                    self.commit(
-                        request.ops, request.history, at=request.at, **(request.extra or {})
-                    )
-                except BaseException as exc:
-                    thrown = exc
-            elif isinstance(request, Pause):
-                self.rt.clock.sleep(request.seconds)
-            else:  # pragma: no cover - a programming error in wfkit
-                raise TypeError(f"unknown request {request!r}")
-
-    async def drive_async(self, flow: Flow) -> Any:
-        send: Any = None
-        thrown: BaseException | None = None
-        while True:
-            try:
-                request = flow.send(send) if thrown is None else flow.throw(thrown)
-            except StopIteration as done:
-                return done.value
-            send = thrown = None
-            if isinstance(request, Attempt):
-                try:
-                    send = (await self.run_attempt_async(request), None)
-                except Exception as exc:
-                    send = (None, exc)
-            elif isinstance(request, Checkpointing):
-                try:
-                    await self.commit_async(
-                        request.ops, request.history, at=request.at, **(request.extra or {})
-                    )
-                except BaseException as exc:
-                    thrown = exc
-            elif isinstance(request, Pause):
-                await asyncio.to_thread(self.rt.clock.sleep, request.seconds)
-            else:  # pragma: no cover
-                raise TypeError(f"unknown request {request!r}")
-
-    def drive_parallel(self, flows: list[Flow]) -> list[Any]:
-        """Run flows concurrently in threads; results and errors come back in call order."""
-        if len(flows) <= 1:
-            return [self.drive(f) for f in flows]
-        outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(flows)
-
-        def one(i: int) -> None:
-            try:
-                outcomes[i] = (self.drive(flows[i]), None)
-            except BaseException as exc:  # Suspend and crashes too: re-raised below in order
-                outcomes[i] = (None, exc)
-
-        with ThreadPoolExecutor(
-            max_workers=min(len(flows), 16), thread_name_prefix="wfkit-parallel"
-        ) as pool:
-            list(pool.map(one, range(len(flows))))
-        return settle(outcomes)
-
-    async def drive_parallel_async(self, flows: list[Flow]) -> list[Any]:
-        results = await asyncio.gather(
-            *(self.drive_async(f) for f in flows), return_exceptions=True
-        )
-        return settle([(None, r) if isinstance(r, BaseException) else (r, None) for r in results])
-
-
-def settle(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
-    """The first real error wins (call order), then crashes, then the earliest suspension."""
-    errors = [e for _, e in outcomes if e is not None]
-    for exc in errors:
-        if not isinstance(exc, (Suspend, Exception)):
-            raise exc  # a crash or interrupt: nothing else matters
-    for exc in errors:
-        if isinstance(exc, Exception) or isinstance(exc, (Cancelled, Frontier)):
-            raise exc
-    suspends = [e for e in errors if isinstance(e, Suspend)]
-    if suspends:
-        raise min(suspends, key=lambda s: (s.wake_at is None, s.wake_at or datetime.max))
-    return [value for value, _ in outcomes]
-
-
-def _call_step(req: Attempt) -> Any:
-    """Call the step function once, outside the workflow body (no activation is current)."""
-    spec = req.spec
-    token = current_activation.set(None)
-    try:
-        if spec.is_async:
-            return asyncio.run(
-                _with_timeout(spec.fn(*req.args, **req.kwargs), spec.timeout, spec.name)
-            )
-        if spec.timeout is None:
-            return spec.fn(*req.args, **req.kwargs)
-        return _call_in_thread(spec.fn, req.args, req.kwargs, spec.timeout, spec.name)
-    finally:
-        current_activation.reset(token)
-
-
-async def _with_timeout(awaitable: Any, timeout: float | None, name: str) -> Any:
-    if timeout is None:
-        return await awaitable
-    try:
-        return await asyncio.wait_for(awaitable, timeout)
-    except asyncio.TimeoutError:
-        raise StepTimeout(name, timeout) from None
-
-
-def _call_in_thread(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float, name: str
-) -> Any:
-    """Run a sync step with a deadline. A thread cannot be killed: a late result is dropped."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn(*args, **kwargs)
-        except BaseException as exc:
-            box["error"] = exc
-
-    # The step's context (wfkit.step_info(), no current workflow) goes with it to the thread.
-    thread = threading.Thread(
-        target=contextvars.copy_context().run,
-        args=(target,),
-        name=f"wfkit-step-{name}",
-        daemon=True,
-    )
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise StepTimeout(name, timeout)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def caller_source() -> str | None:
-    """``file:line`` of the workflow code that made the current durable call."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not _is_wfkit_file(filename):
-            return f"{filename}:{frame.f_lineno}"
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _is_wfkit_file(filename: str) -> bool:
-    return (
-        _WFKIT_DIR in filename
-        or filename.startswith("<frozen")
-        or "/asyncio/" in filename
-        or "concurrent/futures" in filename
-        or filename.endswith("threading.py")
-    )
-
-
-_WFKIT_DIR = __file__.rsplit("/engine/core/", 1)[0] + "/"

@@ -18,19 +18,13 @@ from typing import Any
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.context import Context
 from wfkit.engine.core import history_entries as he
-from wfkit.engine.core.activation import (
-    Activation,
-    Cancelled,
-    Frontier,
-    Held,
-    Registered,
-    Suspend,
-)
+from wfkit.engine.core.activation import Activation, Registered
 from wfkit.engine.core.failures import encode_error, error_data
 from wfkit.engine.core.numbering import next_compensation_seq
 from wfkit.engine.core.runtime import Runtime
 from wfkit.engine.core.spec import StepSpec
 from wfkit.engine.core.starting import decode_input
+from wfkit.engine.core.unwinding import Cancelled, Frontier, Held, Suspend
 from wfkit.engine.core.waits import CHILD_EVENT
 from wfkit.engine.definitions import WorkflowDef, current_activation
 from wfkit.engine.progress import CompensationStarted, RunParked, error_line

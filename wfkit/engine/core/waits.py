@@ -1,6 +1,6 @@
 """Durable operations that wait: timers, events, child workflows, and version markers.
 
-Each is a generator flow run by an activation driver (see :mod:`wfkit.engine.core.activation`).
+Each is a generator flow run by an activation driver (see :mod:`wfkit.engine.core.drivers`).
 A wait that cannot finish now raises :class:`Suspend`, carrying the operation record to write
 with the park, so starting a timer and releasing the worker is one transaction.
 """
@@ -13,15 +13,11 @@ from typing import Any
 
 from wfkit.engine.binding import return_annotation
 from wfkit.engine.core import history_entries as he
-from wfkit.engine.core.activation import (
-    Activation,
-    Checkpointing,
-    Flow,
-    Frontier,
-    Suspend,
-    caller_source,
-)
+from wfkit.engine.core.activation import Activation
+from wfkit.engine.core.call_sites import caller_source
 from wfkit.engine.core.failures import rebuild_error
+from wfkit.engine.core.flow_requests import Checkpointing, Flow
+from wfkit.engine.core.unwinding import Frontier, Suspend
 from wfkit.engine.definitions import WorkflowDef
 from wfkit.engine.ids import check_id
 from wfkit.engine.status import OpKind, OpStatus, RunStatus
