@@ -46,7 +46,8 @@ The durable-operation skeleton of a workflow
     durable operations (``Node`` of a kind in ``OP_KINDS``: step, activity, child, wait,
     sleep, patch, send, parallel, ...) with their names and options, and the control flow
     around them (decisions, loops, try blocks, compensations) as ``Edge`` and ``Group`` lists
-    in source order. An operation node also carries the name the engine records for it
+    in source order (the graph's classes are defined in ``graph_model`` and importable from
+    ``skeleton``). An operation node also carries the name the engine records for it
     (``name``), why that name is only known at run time (``computed``) and where it is
     (``path``, ``line``, ``column``). ``skeleton.build_workflow_graph(index, info)`` draws a
     workflow of an index already built; ``module_index.ModuleSet.around(file, ...,
