@@ -61,7 +61,7 @@ _ANY_NAMES = " UNION ".join(
     "WHERE names.name IS NOT NULL) SELECT name FROM names WHERE name IS NOT NULL)"
     for where in (_READY, _WOKEN)
 )
-_CLAIM_NAMES = ("unnest(%(workflows)s::text[])", f"({_ANY_NAMES})")
+_GIVEN_NAMES = "unnest(%(workflows)s::text[])"
 _CLAIM = (
     "WITH wf AS (SELECT name FROM {names} AS w(name) "
     "WHERE name NOT IN (SELECT workflow FROM paused_workflows)), "
@@ -107,8 +107,8 @@ def lease_statements(lease_clock: str) -> tuple[str | None, dict[str, str], str]
             "{lease_until}", lease_sql["lease_until"]
         )
         for shape, sql in (
-            ("workflows", _CLAIM.replace("{names}", _CLAIM_NAMES[0])),
-            ("any", _CLAIM.replace("{names}", _CLAIM_NAMES[1])),
+            ("workflows", _CLAIM.replace("{names}", _GIVEN_NAMES)),
+            ("any", _CLAIM.replace("{names}", f"({_ANY_NAMES})")),
             ("one", _CLAIM_ONE),
         )
     }
